@@ -1,0 +1,56 @@
+//! Small CPU helpers: exception level, CPU index, IRQ masking, sleeping, per-CPU pointer.
+
+use aarch64_cpu::asm;
+use aarch64_cpu::registers::{
+    CurrentEL, ReadWriteable, Readable, Writeable, DAIF, MPIDR_EL1, SCTLR_EL1, TPIDR_EL1,
+};
+
+/// The exception level the CPU runs at now (1 for the kernel).
+pub fn current_el() -> u64 {
+    CurrentEL.read(CurrentEL::EL)
+}
+
+/// This CPU's index (MPIDR affinity level 0; all supported boards have one cluster).
+pub fn cpu_id() -> usize {
+    (MPIDR_EL1.get() & 0xff) as usize
+}
+
+/// Unmasks IRQs at EL1.
+pub fn enable_irqs() {
+    DAIF.write(DAIF::I::Unmasked + DAIF::F::Masked + DAIF::A::Unmasked + DAIF::D::Masked);
+}
+
+/// Masks IRQs at EL1; returns whether they were unmasked before.
+pub fn disable_irqs() -> bool {
+    let was_enabled = !DAIF.is_set(DAIF::I);
+    DAIF.modify(DAIF::I::Masked);
+    was_enabled
+}
+
+/// Sleeps until an interrupt is pending (it is taken if IRQs are unmasked).
+pub fn wait_for_interrupt() {
+    asm::wfi();
+}
+
+/// Stops this CPU for good.
+pub fn halt() -> ! {
+    disable_irqs();
+    loop {
+        asm::wfe();
+    }
+}
+
+/// Points TPIDR_EL1 at this CPU's `PerCpu` block.
+pub fn set_percpu_pointer(ptr: usize) {
+    TPIDR_EL1.set(ptr as u64);
+}
+
+/// This CPU's `PerCpu` pointer.
+pub fn percpu_pointer() -> usize {
+    TPIDR_EL1.get() as usize
+}
+
+/// True when the MMU, data cache and instruction cache are all on.
+pub fn mmu_and_caches_on() -> bool {
+    SCTLR_EL1.matches_all(SCTLR_EL1::M::Enable + SCTLR_EL1::C::Cacheable + SCTLR_EL1::I::Cacheable)
+}

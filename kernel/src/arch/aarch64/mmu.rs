@@ -1,0 +1,69 @@
+//! Loading translation tables into the MMU, TLB maintenance, and asking the MMU what
+//! an address translates to (`AT`), which the in-kernel tests use to check the map.
+
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{ReadWriteable, Writeable, TCR_EL1, TTBR1_EL1};
+
+/// MAIR_EL1 as `boot.S` programs it; `mem::paging::mair_index` names the slots.
+pub const MAIR_VALUE: u64 = 0x44_ff_04;
+
+/// Makes `root` (physical address of a level-0 table) the kernel's TTBR1 tree and stops
+/// all translation through TTBR0 (there is no user space yet).
+pub fn install_kernel_tables(root: usize) {
+    barrier::dsb(barrier::ISHST);
+    TTBR1_EL1.set(root as u64);
+    TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+    barrier::isb(barrier::SY);
+    flush_tlb();
+}
+
+/// Invalidates every EL1 TLB entry on this CPU.
+pub fn flush_tlb() {
+    // SAFETY: TLB invalidation has no memory-safety effect; the barriers make the new
+    // tables visible before the next access.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi vmalle1",
+            "dsb nsh",
+            "isb",
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
+/// What the MMU says about a kernel access to `va`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HardwareTranslation {
+    /// Translates to `phys`; `mair_attr` is the memory attribute byte from MAIR.
+    Mapped {
+        /// Physical address.
+        phys: usize,
+        /// MAIR attribute of the mapping (0x04 Device-nGnRE, 0xff Normal WB …).
+        mair_attr: u8,
+    },
+    /// The access would fault with this fault status code.
+    Fault(u8),
+}
+
+/// Asks the MMU to translate an EL1 read (`write = false`) or write of `va`.
+pub fn translate(va: usize, write: bool) -> HardwareTranslation {
+    let par: u64;
+    // SAFETY: AT only performs a table walk and writes PAR_EL1; no memory is accessed
+    // through `va`.
+    unsafe {
+        if write {
+            core::arch::asm!("at s1e1w, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack));
+        } else {
+            core::arch::asm!("at s1e1r, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack));
+        }
+    }
+    if par & 1 != 0 {
+        HardwareTranslation::Fault(((par >> 1) & 0x3f) as u8)
+    } else {
+        HardwareTranslation::Mapped {
+            phys: ((par & 0x0000_FFFF_FFFF_F000) as usize) | (va & 0xfff),
+            mair_attr: (par >> 56) as u8,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Taking interrupts: the dispatch loop the exception vector calls, the kernel's own
+//! interrupt actions (timer, inter-processor), and the programming of the one-shot
+//! timer from [`Deadlines`].
+//!
+//! State shared with interrupt context sits behind spin locks that thread context only
+//! takes with IRQs masked.
+
+use crate::arch::{self, timer};
+use crate::irq::{IrqAction, IrqTable};
+use crate::percpu;
+use crate::platform::Board;
+use crate::time::{Clock, Deadlines};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static TABLE: spin::Mutex<IrqTable> = spin::Mutex::new(IrqTable::new());
+static DEADLINES: spin::Mutex<Deadlines> = spin::Mutex::new(Deadlines::new());
+static BOARD: spin::Once<&'static dyn Board> = spin::Once::new();
+static ONESHOTS_FIRED: AtomicU64 = AtomicU64::new(0);
+static IPIS_RECEIVED: AtomicU64 = AtomicU64::new(0);
+
+fn with_irqs_masked<R>(f: impl FnOnce() -> R) -> R {
+    let were_on = arch::disable_irqs();
+    let result = f();
+    if were_on {
+        arch::enable_irqs();
+    }
+    result
+}
+
+/// Resets the controller and routes the timer and IPI; IRQs stay masked.
+pub fn init(board: &'static dyn Board) {
+    BOARD.call_once(|| board);
+    let controller = board.interrupts();
+    controller.init();
+    timer::stop();
+    let mut table = TABLE.lock();
+    for (irq, action) in [
+        (board.timer_irq(), IrqAction::Timer),
+        (board.ipi_irq(), IrqAction::InterProcessor),
+    ] {
+        if table.attach(irq, action).is_ok() {
+            controller.enable(irq);
+        }
+    }
+}
+
+/// Called from the IRQ vector: handles every pending interrupt.
+pub fn handle_irq() {
+    let Some(board) = BOARD.get() else { return };
+    let controller = board.interrupts();
+    while let Some(claimed) = controller.claim() {
+        percpu::this_cpu()
+            .irqs_taken
+            .fetch_add(1, Ordering::Relaxed);
+        let action = TABLE.lock().dispatch(claimed.irq);
+        match action {
+            Some(IrqAction::Timer) => on_timer(),
+            Some(IrqAction::InterProcessor) => {
+                IPIS_RECEIVED.fetch_add(1, Ordering::SeqCst);
+            }
+            None => {
+                controller.disable(claimed.irq);
+                log::warn!("interrupt {:?} has no handler; masked", claimed.irq);
+            }
+        }
+        controller.complete(claimed);
+    }
+}
+
+fn on_timer() {
+    let mut deadlines = DEADLINES.lock();
+    let expired = deadlines.expire(timer::now());
+    if expired.oneshot {
+        ONESHOTS_FIRED.fetch_add(1, Ordering::SeqCst);
+    }
+    program(&deadlines);
+}
+
+fn program(deadlines: &Deadlines) {
+    match deadlines.next() {
+        Some(at) => timer::set_deadline(at),
+        None => timer::stop(),
+    }
+}
+
+/// The counter's clock.
+pub fn clock() -> Clock {
+    Clock::new(timer::frequency())
+}
+
+/// Starts a periodic tick every `period_ns` (or stops it with `None`).
+pub fn set_tick(period_ns: Option<u64>) {
+    let period = period_ns.map(|ns| clock().ns_to_ticks(ns).max(1));
+    with_irqs_masked(|| {
+        let mut deadlines = DEADLINES.lock();
+        deadlines.set_period(timer::now(), period);
+        program(&deadlines);
+    });
+}
+
+/// Arms the one-shot deadline at counter value `at`.
+pub fn set_oneshot(at: u64) {
+    with_irqs_masked(|| {
+        let mut deadlines = DEADLINES.lock();
+        deadlines.set_oneshot(Some(at));
+        program(&deadlines);
+    });
+}
+
+/// Periodic ticks counted so far.
+pub fn ticks() -> u64 {
+    with_irqs_masked(|| DEADLINES.lock().ticks())
+}
+
+/// One-shot deadlines that have fired.
+pub fn oneshots_fired() -> u64 {
+    ONESHOTS_FIRED.load(Ordering::SeqCst)
+}
+
+/// Inter-processor interrupts received.
+pub fn ipis_received() -> u64 {
+    IPIS_RECEIVED.load(Ordering::SeqCst)
+}

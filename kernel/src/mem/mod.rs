@@ -1,0 +1,17 @@
+//! Memory: where things live (`layout`), which physical memory exists (`memmap`, read
+//! from the device tree by `devicetree`), who owns each free frame (`frame`), how
+//! translation tables are built (`paging`), and the kernel heap (`heap`).
+//!
+//! Everything here except `heap` is plain logic tested on the host; the MMU registers
+//! themselves are programmed by `arch::aarch64::mmu`.
+
+pub mod devicetree;
+pub mod frame;
+#[cfg(target_os = "none")]
+pub mod heap;
+pub mod layout;
+pub mod memmap;
+pub mod paging;
+
+pub use layout::{PAGE_SHIFT, PAGE_SIZE};
+pub use memmap::{MemoryMap, PhysRange, RangeList};

@@ -1,0 +1,44 @@
+//! Per-CPU state. Each CPU finds its own block through TPIDR_EL1, so nothing in the
+//! kernel assumes a single global "current" anything (SMP comes later).
+
+use crate::arch;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Most CPUs any supported board has.
+pub const MAX_CPUS: usize = 4;
+
+/// What one CPU owns.
+pub struct PerCpu {
+    /// Index of the CPU (MPIDR affinity 0).
+    pub cpu_id: AtomicUsize,
+    /// Interrupts this CPU has taken.
+    pub irqs_taken: AtomicU64,
+}
+
+impl PerCpu {
+    const fn new() -> Self {
+        Self {
+            cpu_id: AtomicUsize::new(usize::MAX),
+            irqs_taken: AtomicU64::new(0),
+        }
+    }
+}
+
+static CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+
+/// Claims block `cpu` for the calling CPU. Returns false if `cpu` is out of range.
+pub fn init_this_cpu(cpu: usize) -> bool {
+    let Some(block) = CPUS.get(cpu) else {
+        return false;
+    };
+    block.cpu_id.store(cpu, Ordering::Relaxed);
+    arch::set_percpu_pointer(block as *const PerCpu as usize);
+    true
+}
+
+/// The calling CPU's block.
+pub fn this_cpu() -> &'static PerCpu {
+    let base = CPUS.as_ptr() as usize;
+    let index = arch::percpu_pointer().wrapping_sub(base) / core::mem::size_of::<PerCpu>();
+    &CPUS[index.min(MAX_CPUS - 1)]
+}
