@@ -44,6 +44,8 @@ register_structs! {
 
 /// First spurious interrupt ID: IAR values at or above it mean "nothing pending".
 pub const SPURIOUS: u32 = 1020;
+/// GICD_TYPER.SecurityExtn: the GIC implements the Security Extensions.
+const TYPER_SECURITY_EXTENSIONS: u32 = 1 << 10;
 /// Priority given to every interrupt (lower is more urgent; all equal for now).
 pub const DEFAULT_PRIORITY: u8 = 0xa0;
 
@@ -126,8 +128,12 @@ impl GicV2 {
     /// From the secure world (EL3, before dropping to EL1): puts every interrupt in
     /// Group 1 so the non-secure kernel can configure and receive it, and enables both
     /// groups. Firmware that enters at EL2 (the Pi 4's) has done this already.
+    /// A GIC without the Security Extensions has no groups to move, and is left alone.
     pub fn make_all_non_secure(&self) {
         let d = self.gicd();
+        if d.typer.get() & TYPER_SECURITY_EXTENSIONS == 0 {
+            return;
+        }
         for bank in 0..(self.lines() / 32) as usize {
             d.igroupr[bank].set(u32::MAX);
         }

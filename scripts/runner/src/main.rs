@@ -1,0 +1,412 @@
+//! `muon-runner`: the one tool behind `make run`, `make test`, `make image` and `make gdb`.
+//!
+//! ```text
+//! muon-runner run   [--board B] [--features F]   build the kernel, boot it in QEMU (Ctrl-A X quits)
+//! muon-runner test  [--board B]...               every test level, ending in "N passed, N failed"
+//! muon-runner image --board rpi3|rpi4 [--features F]   kernel8.img + config.txt for an SD card
+//! muon-runner gdb   [--board B]                  QEMU halted at the first instruction + gdb-multiarch
+//! ```
+//!
+//! Test levels: host `cargo test`; per board the in-kernel tests (`ktest` feature); the
+//! kernel fault report (`ktest-fault`); and the runner's own self-test, which boots a
+//! kernel with deliberately failing tests (`ktest-selftest`) and checks that they are
+//! reported FAILED — that check is not counted as a pass, only as a failure if broken.
+
+mod boards;
+mod image;
+mod qemu;
+mod report;
+
+use boards::{Board, BOARDS, KERNEL_TARGET};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+/// Hard limit for one QEMU test run; a hang is a failure.
+const QEMU_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+struct Options {
+    boards: Vec<Board>,
+    features: Option<String>,
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut boards = Vec::new();
+    let mut features = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--board" => {
+                let name = it.next().ok_or("--board needs a name")?;
+                let known: Vec<_> = BOARDS.iter().map(|b| b.name).collect();
+                boards.push(
+                    boards::find(name)
+                        .ok_or(format!("unknown board {name:?} (known: {known:?})"))?,
+                );
+            }
+            "--features" => {
+                features = Some(it.next().ok_or("--features needs a list")?.clone())
+                    .filter(|f| !f.is_empty())
+            }
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    Ok(Options { boards, features })
+}
+
+/// Builds `board`'s kernel with `features` into its own target directory.
+fn build_kernel(board: &Board, features: Option<&str>, variant: &str) -> Result<PathBuf, String> {
+    let target_dir = workspace_root().join("target").join(variant);
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        KERNEL_TARGET,
+        "-p",
+        board.package,
+    ])
+    .arg("--target-dir")
+    .arg(&target_dir);
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
+    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building {} ({variant}) failed", board.name));
+    }
+    Ok(target_dir
+        .join(KERNEL_TARGET)
+        .join("release")
+        .join(board.binary))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprintln!("usage: muon-runner run|test|image|gdb [--board B] [--features F]");
+        return ExitCode::from(2);
+    };
+    let options = match parse_options(&args[1..]) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("muon-runner: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command.as_str() {
+        "run" => run(&options),
+        "test" => return test(&options),
+        "image" => make_image(&options),
+        "gdb" => gdb(&options),
+        other => Err(format!("unknown command {other:?}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("muon-runner: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn single_board(options: &Options) -> Board {
+    options.boards.first().copied().unwrap_or(BOARDS[0])
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let board = single_board(options);
+    let kernel = build_kernel(&board, options.features.as_deref(), "run")?;
+    eprintln!("booting {} in QEMU; quit with Ctrl-A X", board.name);
+    let status = qemu::command(&board, &kernel)
+        .arg("-nographic")
+        .status()
+        .map_err(|e| e.to_string())?;
+    status
+        .success()
+        .then_some(())
+        .ok_or(format!("QEMU exited with {status}"))
+}
+
+fn make_image(options: &Options) -> Result<(), String> {
+    let board = single_board(options);
+    let mini_uart = options
+        .features
+        .as_deref()
+        .is_some_and(|f| f.contains("mini-uart"));
+    let config =
+        image::config_txt(board.name, mini_uart).ok_or("images are made for rpi3 and rpi4 only")?;
+    let kernel = build_kernel(&board, options.features.as_deref(), "image")?;
+    let elf = std::fs::read(&kernel).map_err(|e| e.to_string())?;
+    let (base, raw) = image::flatten(&elf)?;
+    if base != 0x80000 {
+        return Err(format!(
+            "kernel loads at {base:#x}, the firmware expects 0x80000"
+        ));
+    }
+    let dir = workspace_root().join("target/image").join(board.name);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("kernel8.img"), &raw).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("config.txt"), &config).map_err(|e| e.to_string())?;
+    println!(
+        "{}/kernel8.img ({} KiB) and config.txt:\n\n{config}",
+        dir.display(),
+        raw.len() >> 10
+    );
+    Ok(())
+}
+
+fn gdb(options: &Options) -> Result<(), String> {
+    let board = single_board(options);
+    let kernel = build_kernel(&board, options.features.as_deref(), "run")?;
+    let log = workspace_root()
+        .join("target")
+        .join(format!("gdb-{}-serial.log", board.name));
+    let mut qemu = qemu::command(&board, &kernel)
+        .args([
+            "-display", "none", "-monitor", "none", "-S", "-s", "-serial",
+        ])
+        .arg(format!("file:{}", log.display()))
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "QEMU halted at the first instruction, gdb server on :1234; serial output goes to {}",
+        log.display()
+    );
+    let status = Command::new("gdb-multiarch")
+        .arg(&kernel)
+        .args([
+            "-ex",
+            "set confirm off",
+            "-ex",
+            "target remote localhost:1234",
+        ])
+        .status();
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+    status
+        .map_err(|e| format!("cannot run gdb-multiarch: {e}"))
+        .map(|_| ())
+}
+
+/// Pass/fail counts across every level.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, name: &str, passed: bool) {
+        println!("test {name} ... {}", if passed { "ok" } else { "FAILED" });
+        if passed {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+            self.failures.push(name.to_string());
+        }
+    }
+}
+
+fn test(options: &Options) -> ExitCode {
+    let boards = if options.boards.is_empty() {
+        BOARDS.to_vec()
+    } else {
+        options.boards.clone()
+    };
+    let mut tally = Tally::default();
+
+    println!("== host: cargo test ==");
+    host_tests(&mut tally);
+
+    for board in &boards {
+        println!("== {}: in-kernel tests ==", board.name);
+        kernel_tests(board, &mut tally);
+        println!("== {}: kernel fault report ==", board.name);
+        fault_report_test(board, &mut tally);
+        println!("== {}: runner self-test ==", board.name);
+        runner_self_test(board, &mut tally);
+    }
+
+    println!();
+    if !tally.failures.is_empty() {
+        println!("failed: {}", tally.failures.join(", "));
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn host_tests(tally: &mut Tally) {
+    let output = cargo().args(["test", "--color", "never"]).output();
+    let Ok(output) = output else {
+        tally.record("host/cargo_test", false);
+        return;
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    match report::cargo_test_totals(&text) {
+        Some((passed, failed)) if output.status.success() || failed > 0 => {
+            for line in text.lines().filter(|l| l.ends_with("... FAILED")) {
+                println!("{line}");
+            }
+            println!("host: {passed} passed, {failed} failed");
+            tally.passed += passed;
+            tally.failed += failed;
+            if failed > 0 {
+                println!("{text}");
+                tally.failures.push("host tests".into());
+            }
+        }
+        _ => {
+            println!("{text}");
+            tally.record("host/cargo_test_ran", false);
+        }
+    }
+}
+
+fn kernel_tests(board: &Board, tally: &mut Tally) {
+    let kernel = match build_kernel(board, Some("ktest"), "ktest") {
+        Ok(k) => k,
+        Err(e) => {
+            println!("{e}");
+            return tally.record(&format!("{}/build", board.name), false);
+        }
+    };
+    let outcome = match qemu::run_captured(board, &kernel, QEMU_TIMEOUT) {
+        Ok(o) => o,
+        Err(e) => {
+            println!("cannot start QEMU: {e}");
+            return tally.record(&format!("{}/qemu", board.name), false);
+        }
+    };
+    let lines = report::test_lines(&outcome.log);
+    let before = tally.failed;
+    for line in &lines {
+        tally.record(&format!("{}/{}", board.name, line.name), line.passed);
+    }
+    let announced = report::announced_tests(&outcome.log);
+    if announced != Some(lines.len()) {
+        println!(
+            "{}: {} tests announced, {} reported",
+            board.name,
+            announced.map_or("no".into(), |n| n.to_string()),
+            lines.len()
+        );
+        tally.record(&format!("{}/all_tests_reported", board.name), false);
+    }
+    let all_ok = lines.iter().all(|l| l.passed);
+    match outcome.exit_code {
+        None => tally.record(
+            &format!("{}/finished_within_{}s", board.name, QEMU_TIMEOUT.as_secs()),
+            false,
+        ),
+        Some(code) if (code == 0) != all_ok => {
+            println!(
+                "{}: QEMU exit code {code} disagrees with the test lines",
+                board.name
+            );
+            tally.record(&format!("{}/exit_code", board.name), false);
+        }
+        Some(_) => {}
+    }
+    if tally.failed > before {
+        println!(
+            "---- serial log of {} ----\n{}\n---- end of log ----",
+            board.name, outcome.log
+        );
+    }
+}
+
+fn fault_report_test(board: &Board, tally: &mut Tally) {
+    let name = format!("{}/el1_fault_report", board.name);
+    let outcome = build_kernel(board, Some("ktest-fault"), "ktest-fault")
+        .and_then(|k| qemu::run_captured(board, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            println!("{e}");
+            return tally.record(&name, false);
+        }
+    };
+    let log = &outcome.log;
+    let guard = log
+        .lines()
+        .find_map(|l| l.strip_prefix("writing to the stack guard page at "))
+        .and_then(|rest| rest.split(';').next())
+        .map(|addr| format!("FAR {addr}"));
+    let expected = [
+        "*** KERNEL FAULT on CPU 0: synchronous exception from EL1",
+        "class 0x25: data abort at the same exception level",
+        "translation fault (nothing mapped) at level 3, on write",
+        "ELR 0xffff",
+        "x30 ",
+        "*** machine stopped",
+    ];
+    let mut ok = outcome.exit_code == Some(3);
+    for want in expected.iter().map(|s| s.to_string()).chain(guard.clone()) {
+        if !log.contains(&want) {
+            println!("missing from the fault report: {want:?}");
+            ok = false;
+        }
+    }
+    ok &= guard.is_some();
+    if !ok {
+        println!(
+            "exit code {:?} (want 3)\n---- serial log ----\n{log}\n---- end of log ----",
+            outcome.exit_code
+        );
+    }
+    tally.record(&name, ok);
+}
+
+fn runner_self_test(board: &Board, tally: &mut Tally) {
+    let outcome = build_kernel(board, Some("ktest-selftest"), "ktest-selftest")
+        .and_then(|k| qemu::run_captured(board, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let detected = match &outcome {
+        Ok(o) => {
+            let lines = report::test_lines(&o.log);
+            let failed = |name: &str| lines.iter().any(|l| l.name == name && !l.passed);
+            failed("selftest_returns_error") && failed("selftest_panics") && o.exit_code == Some(1)
+        }
+        Err(e) => {
+            println!("{e}");
+            false
+        }
+    };
+    if detected {
+        println!(
+            "{}: a test returning an error and a test panicking were both reported FAILED and QEMU exited 1, \
+             as they must (expected failures, not counted)",
+            board.name
+        );
+    } else {
+        if let Ok(o) = &outcome {
+            println!("---- serial log ----\n{}\n---- end of log ----", o.log);
+        }
+        tally.record(
+            &format!("{}/runner_detects_failing_tests", board.name),
+            false,
+        );
+    }
+}
