@@ -79,6 +79,12 @@ extern "C" fn muon_board_entry(dtb_phys: usize, entry_el: u64) -> ! {
     kernel::start(&BOARD, dtb_phys, entry_el)
 }
 
-/// Called by `boot.S` at EL3 (with `-M virt,secure=on`): nothing to prepare.
+/// Called by `boot.S` at EL3 with the MMU off (`-M virt,secure=on`): the GIC's
+/// interrupts start out secure; hand them all to the non-secure kernel.
 #[no_mangle]
-extern "C" fn muon_board_el3_init() {}
+extern "C" fn muon_board_el3_init() {
+    // SAFETY: at EL3 with the MMU off, physical addresses are the GIC's registers; the
+    // kernel has not started, so nothing else is using the GIC.
+    let gic = unsafe { GicV2::new(GIC_DISTRIBUTOR, GIC_CPU_INTERFACE) };
+    gic.make_all_non_secure();
+}

@@ -1,6 +1,19 @@
-//! The boards Muon builds for, and how QEMU emulates each.
+//! The boards Muon builds for, and the ways QEMU can boot each.
 
-/// One board: its cargo package and its QEMU machine.
+/// One way of starting a board in QEMU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boot {
+    /// Name used in test names (`<board>` for the first boot of a board).
+    pub label: &'static str,
+    /// QEMU machine options.
+    pub machine: &'static [&'static str],
+    /// Boot the flattened `kernel8.img` (as the Pi firmware loads it) instead of the ELF.
+    pub raw_image: bool,
+    /// The exception level the kernel must report entering at.
+    pub entry_el: u64,
+}
+
+/// One board: its cargo package and its boot paths (the first is the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Board {
     /// Name used on the command line and in test names.
@@ -9,9 +22,11 @@ pub struct Board {
     pub package: &'static str,
     /// The kernel binary's name.
     pub binary: &'static str,
-    /// QEMU machine options.
-    pub machine: &'static [&'static str],
+    /// Ways to boot it; every one runs the in-kernel tests.
+    pub boots: &'static [Boot],
 }
+
+const VIRT: &[&str] = &["-M", "virt", "-cpu", "cortex-a53", "-m", "256M"];
 
 /// Every board, default first.
 pub const BOARDS: &[Board] = &[
@@ -19,19 +34,71 @@ pub const BOARDS: &[Board] = &[
         name: "qemu-virt",
         package: "muon-board-qemu-virt",
         binary: "muon-qemu-virt",
-        machine: &["-M", "virt", "-cpu", "cortex-a53", "-m", "256M"],
+        boots: &[
+            Boot {
+                label: "qemu-virt",
+                machine: VIRT,
+                raw_image: false,
+                entry_el: 1,
+            },
+            Boot {
+                label: "qemu-virt-el2",
+                machine: &[
+                    "-M",
+                    "virt,virtualization=on",
+                    "-cpu",
+                    "cortex-a53",
+                    "-m",
+                    "256M",
+                ],
+                raw_image: false,
+                entry_el: 2,
+            },
+            Boot {
+                label: "qemu-virt-el3",
+                machine: &["-M", "virt,secure=on", "-cpu", "cortex-a53", "-m", "256M"],
+                raw_image: false,
+                entry_el: 3,
+            },
+        ],
     },
     Board {
         name: "rpi3",
         package: "muon-board-rpi3",
         binary: "muon-rpi3",
-        machine: &["-M", "raspi3b"],
+        boots: &[
+            Boot {
+                label: "rpi3",
+                machine: &["-M", "raspi3b"],
+                raw_image: false,
+                entry_el: 3,
+            },
+            Boot {
+                label: "rpi3-kernel8img",
+                machine: &["-M", "raspi3b"],
+                raw_image: true,
+                entry_el: 2,
+            },
+        ],
     },
     Board {
         name: "rpi4",
         package: "muon-board-rpi4",
         binary: "muon-rpi4",
-        machine: &["-M", "raspi4b"],
+        boots: &[
+            Boot {
+                label: "rpi4",
+                machine: &["-M", "raspi4b"],
+                raw_image: false,
+                entry_el: 3,
+            },
+            Boot {
+                label: "rpi4-kernel8img",
+                machine: &["-M", "raspi4b"],
+                raw_image: true,
+                entry_el: 2,
+            },
+        ],
     },
 ];
 

@@ -17,7 +17,7 @@ mod image;
 mod qemu;
 mod report;
 
-use boards::{Board, BOARDS, KERNEL_TARGET};
+use boards::{Board, Boot, BOARDS, KERNEL_TARGET};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -131,7 +131,7 @@ fn run(options: &Options) -> Result<(), String> {
     let board = single_board(options);
     let kernel = build_kernel(&board, options.features.as_deref(), "run")?;
     eprintln!("booting {} in QEMU; quit with Ctrl-A X", board.name);
-    let status = qemu::command(&board, &kernel)
+    let status = qemu::command(&board.boots[0], &kernel)
         .arg("-nographic")
         .status()
         .map_err(|e| e.to_string())?;
@@ -175,7 +175,7 @@ fn gdb(options: &Options) -> Result<(), String> {
     let log = workspace_root()
         .join("target")
         .join(format!("gdb-{}-serial.log", board.name));
-    let mut qemu = qemu::command(&board, &kernel)
+    let mut qemu = qemu::command(&board.boots[0], &kernel)
         .args([
             "-display", "none", "-monitor", "none", "-S", "-s", "-serial",
         ])
@@ -234,8 +234,18 @@ fn test(options: &Options) -> ExitCode {
     host_tests(&mut tally);
 
     for board in &boards {
-        println!("== {}: in-kernel tests ==", board.name);
-        kernel_tests(board, &mut tally);
+        let kernel = match build_kernel(board, Some("ktest"), "ktest") {
+            Ok(k) => Some(k),
+            Err(e) => {
+                println!("{e}");
+                tally.record(&format!("{}/build", board.name), false);
+                None
+            }
+        };
+        for boot in board.boots.iter().filter(|_| kernel.is_some()) {
+            println!("== {}: in-kernel tests ==", boot.label);
+            kernel_tests(boot, kernel.as_deref().expect("built"), &mut tally);
+        }
         println!("== {}: kernel fault report ==", board.name);
         fault_report_test(board, &mut tally);
         println!("== {}: runner self-test ==", board.name);
@@ -285,63 +295,76 @@ fn host_tests(tally: &mut Tally) {
     }
 }
 
-fn kernel_tests(board: &Board, tally: &mut Tally) {
-    let kernel = match build_kernel(board, Some("ktest"), "ktest") {
-        Ok(k) => k,
-        Err(e) => {
-            println!("{e}");
-            return tally.record(&format!("{}/build", board.name), false);
-        }
+fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
+    let label = boot.label;
+    let kernel = if boot.raw_image {
+        raw_image_of(elf)
+    } else {
+        Ok(elf.to_path_buf())
     };
-    let outcome = match qemu::run_captured(board, &kernel, QEMU_TIMEOUT) {
+    let outcome =
+        kernel.and_then(|k| qemu::run_captured(boot, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            println!("cannot start QEMU: {e}");
-            return tally.record(&format!("{}/qemu", board.name), false);
+            println!("cannot boot {label}: {e}");
+            return tally.record(&format!("{label}/boot"), false);
         }
     };
-    let lines = report::test_lines(&outcome.log);
     let before = tally.failed;
+    let banner = format!(": entered at EL{}, RAM ", boot.entry_el);
+    let first_line = outcome.log.lines().next().unwrap_or("");
+    tally.record(
+        &format!("{label}/banner"),
+        first_line.starts_with("Muon ") && first_line.contains(&banner),
+    );
+    let lines = report::test_lines(&outcome.log);
     for line in &lines {
-        tally.record(&format!("{}/{}", board.name, line.name), line.passed);
+        tally.record(&format!("{label}/{}", line.name), line.passed);
     }
     let announced = report::announced_tests(&outcome.log);
     if announced != Some(lines.len()) {
         println!(
-            "{}: {} tests announced, {} reported",
-            board.name,
+            "{label}: {} tests announced, {} reported",
             announced.map_or("no".into(), |n| n.to_string()),
             lines.len()
         );
-        tally.record(&format!("{}/all_tests_reported", board.name), false);
+        tally.record(&format!("{label}/all_tests_reported"), false);
     }
     let all_ok = lines.iter().all(|l| l.passed);
     match outcome.exit_code {
         None => tally.record(
-            &format!("{}/finished_within_{}s", board.name, QEMU_TIMEOUT.as_secs()),
+            &format!("{label}/finished_within_{}s", QEMU_TIMEOUT.as_secs()),
             false,
         ),
         Some(code) if (code == 0) != all_ok => {
-            println!(
-                "{}: QEMU exit code {code} disagrees with the test lines",
-                board.name
-            );
-            tally.record(&format!("{}/exit_code", board.name), false);
+            println!("{label}: QEMU exit code {code} disagrees with the test lines");
+            tally.record(&format!("{label}/exit_code"), false);
         }
         Some(_) => {}
     }
     if tally.failed > before {
         println!(
-            "---- serial log of {} ----\n{}\n---- end of log ----",
-            board.name, outcome.log
+            "---- serial log of {label} ----\n{}\n---- end of log ----",
+            outcome.log
         );
     }
 }
 
+/// Writes the flattened image of `elf` next to it (`<elf>.img`), as the firmware loads it.
+fn raw_image_of(elf: &Path) -> Result<PathBuf, String> {
+    let bytes = std::fs::read(elf).map_err(|e| e.to_string())?;
+    let (_, raw) = image::flatten(&bytes)?;
+    let path = elf.with_extension("img");
+    std::fs::write(&path, raw).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 fn fault_report_test(board: &Board, tally: &mut Tally) {
     let name = format!("{}/el1_fault_report", board.name);
-    let outcome = build_kernel(board, Some("ktest-fault"), "ktest-fault")
-        .and_then(|k| qemu::run_captured(board, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let outcome = build_kernel(board, Some("ktest-fault"), "ktest-fault").and_then(|k| {
+        qemu::run_captured(&board.boots[0], &k, QEMU_TIMEOUT).map_err(|e| e.to_string())
+    });
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -381,8 +404,9 @@ fn fault_report_test(board: &Board, tally: &mut Tally) {
 }
 
 fn runner_self_test(board: &Board, tally: &mut Tally) {
-    let outcome = build_kernel(board, Some("ktest-selftest"), "ktest-selftest")
-        .and_then(|k| qemu::run_captured(board, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let outcome = build_kernel(board, Some("ktest-selftest"), "ktest-selftest").and_then(|k| {
+        qemu::run_captured(&board.boots[0], &k, QEMU_TIMEOUT).map_err(|e| e.to_string())
+    });
     let detected = match &outcome {
         Ok(o) => {
             let lines = report::test_lines(&o.log);

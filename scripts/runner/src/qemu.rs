@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::boards::Board;
+use crate::boards::Boot;
 
 /// How a captured QEMU run ended.
 #[derive(Debug)]
@@ -16,10 +16,10 @@ pub struct Outcome {
     pub exit_code: Option<i32>,
 }
 
-/// The QEMU command line for `board` booting `kernel`, serial on stdio.
-pub fn command(board: &Board, kernel: &Path) -> Command {
+/// The QEMU command line for `boot` starting `kernel` (an ELF, or a raw image).
+pub fn command(boot: &Boot, kernel: &Path) -> Command {
     let mut cmd = Command::new("qemu-system-aarch64");
-    cmd.args(board.machine)
+    cmd.args(boot.machine)
         .args(["-semihosting-config", "enable=on,target=native"])
         .arg("-kernel")
         .arg(kernel);
@@ -27,8 +27,8 @@ pub fn command(board: &Board, kernel: &Path) -> Command {
 }
 
 /// Boots `kernel` headless and returns its serial output, killing QEMU after `timeout`.
-pub fn run_captured(board: &Board, kernel: &Path, timeout: Duration) -> std::io::Result<Outcome> {
-    let mut child = command(board, kernel)
+pub fn run_captured(boot: &Boot, kernel: &Path, timeout: Duration) -> std::io::Result<Outcome> {
+    let mut child = command(boot, kernel)
         .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
