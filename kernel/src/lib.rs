@@ -32,12 +32,23 @@
 #![warn(missing_docs)]
 
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 pub mod arch;
+pub mod handle;
 pub mod irq;
+pub mod machine;
 pub mod mem;
 pub mod platform;
+pub mod process;
+pub mod sched;
+pub mod system;
+pub mod thread;
 pub mod time;
+
+#[cfg(test)]
+mod testing;
 
 #[cfg(target_os = "none")]
 pub mod boot;

@@ -160,6 +160,8 @@ pub trait TableMemory {
     fn alloc_table(&mut self) -> Option<usize>;
     /// The table at physical address `phys` (one returned by `alloc_table`).
     fn table(&mut self, phys: usize) -> &mut Table;
+    /// Gives back a table no longer referenced (tables of a destroyed address space).
+    fn free_table(&mut self, _phys: usize) {}
 }
 
 /// What a virtual address translates to.
@@ -281,6 +283,46 @@ impl PageTable {
             table = (entry & bits::ADDRESS_MASK) as usize;
         }
         None
+    }
+
+    /// Removes the 4 KiB page mapping of `va`; returns the physical page it mapped.
+    /// Blocks are never split: unmapping inside one returns `None`.
+    pub fn unmap_page(&mut self, mem: &mut impl TableMemory, va: usize) -> Option<usize> {
+        if !self.half.holds(va) || va % PAGE_SIZE != 0 {
+            return None;
+        }
+        let mut table = self.root;
+        for level in 0..3 {
+            let entry = mem.table(table)[index(va & VA_MASK, level)];
+            if entry & bits::VALID == 0 || entry & bits::TABLE_OR_PAGE == 0 {
+                return None;
+            }
+            table = (entry & bits::ADDRESS_MASK) as usize;
+        }
+        let entry = &mut mem.table(table)[index(va & VA_MASK, 3)];
+        if *entry & bits::VALID == 0 {
+            return None;
+        }
+        let phys = (*entry & bits::ADDRESS_MASK) as usize;
+        *entry = 0;
+        Some(phys)
+    }
+
+    /// Frees every table of the tree, the root included (the pages they map are the
+    /// owner's business). The tree must not be in use by any CPU.
+    pub fn free_tables(self, mem: &mut impl TableMemory) {
+        fn free_level(mem: &mut impl TableMemory, table: usize, level: usize) {
+            if level < 3 {
+                for slot in 0..ENTRIES {
+                    let entry = mem.table(table)[slot];
+                    if entry & bits::VALID != 0 && entry & bits::TABLE_OR_PAGE != 0 {
+                        free_level(mem, (entry & bits::ADDRESS_MASK) as usize, level + 1);
+                    }
+                }
+            }
+            mem.free_table(table);
+        }
+        free_level(mem, self.root, 0);
     }
 
     fn leaf_level(va: usize, pa: usize, remaining: usize, granularity: Granularity) -> usize {
@@ -415,6 +457,9 @@ pub(crate) mod tests {
         }
         fn table(&mut self, phys: usize) -> &mut Table {
             self.tables.get_mut(&phys).expect("not a table")
+        }
+        fn free_table(&mut self, phys: usize) {
+            self.tables.remove(&phys).expect("freeing a table twice");
         }
     }
 
@@ -621,6 +666,49 @@ pub(crate) mod tests {
             Granularity::PagesOnly,
         );
         assert_eq!(r, Err(MapError::OutOfTables));
+    }
+
+    #[test]
+    fn unmap_pages_and_free_the_whole_tree() {
+        let mut mem = HeapTables::default();
+        let mut pt = PageTable::new(&mut mem, AddressHalf::Lower).unwrap();
+        let g = Granularity::PagesOnly;
+        pt.map(
+            &mut mem,
+            0x40_0000,
+            0x9000_0000,
+            0x3000,
+            MapAttrs::KERNEL_DATA,
+            g,
+        )
+        .unwrap();
+        pt.map(
+            &mut mem,
+            0x7fff_0000_0000,
+            0x9100_0000,
+            0x1000,
+            MapAttrs::KERNEL_DATA,
+            g,
+        )
+        .unwrap();
+        assert_eq!(pt.unmap_page(&mut mem, 0x40_1000), Some(0x9000_1000));
+        assert_eq!(pt.unmap_page(&mut mem, 0x40_1000), None, "already unmapped");
+        assert_eq!(pt.translate(&mut mem, 0x40_1000), None);
+        assert!(pt.translate(&mut mem, 0x40_2000).is_some());
+        assert_eq!(pt.unmap_page(&mut mem, 0x40_0800), None, "misaligned");
+        // The page can be mapped again after unmapping.
+        pt.map(
+            &mut mem,
+            0x40_1000,
+            0x9200_0000,
+            0x1000,
+            MapAttrs::KERNEL_DATA,
+            g,
+        )
+        .unwrap();
+        assert_eq!(mem.count(), 7); // L0 + two L1/L2/L3 chains
+        pt.free_tables(&mut mem);
+        assert_eq!(mem.count(), 0, "every table returned");
     }
 
     #[test]

@@ -1,0 +1,183 @@
+//! Handle tables: small integers naming kernel objects, checked on every use.
+//!
+//! A handle is `generation << 12 | index`. Freeing a slot bumps its generation, so a
+//! stale handle (kept after the object went away) never reaches the object that reuses
+//! the slot. Index 0 is never used, so the first handle is 1 (pid 1 is the first
+//! process, tid 1 a process's first thread).
+
+use alloc::vec::Vec;
+
+/// Bits of a handle that hold the slot index.
+pub const INDEX_BITS: u32 = 12;
+/// Most slots one table can have.
+pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
+const GENERATION_LIMIT: u32 = 1 << (31 - INDEX_BITS);
+
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// A table of `T`s named by generation-checked handles.
+pub struct HandleTable<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<usize>,
+    capacity: usize,
+    live: usize,
+}
+
+/// The slot index inside a handle.
+pub const fn index_of(handle: u32) -> usize {
+    (handle as usize) & (MAX_SLOTS - 1)
+}
+
+impl<T> HandleTable<T> {
+    /// An empty table that will hold at most `capacity` objects (at most 4095).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            capacity: capacity.min(MAX_SLOTS - 1),
+            live: 0,
+        }
+    }
+
+    /// Stores `value`; returns its handle, or `None` when the table is full.
+    pub fn insert(&mut self, value: T) -> Option<u32> {
+        self.insert_with(|_| value)
+    }
+
+    /// Stores the value `make` builds from the handle it will have.
+    pub fn insert_with(&mut self, make: impl FnOnce(u32) -> T) -> Option<u32> {
+        if self.slots.is_empty() {
+            self.slots.push(Slot {
+                generation: 0,
+                value: None,
+            }); // index 0: never a handle
+        }
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None if self.live < self.capacity => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    value: None,
+                });
+                self.slots.len() - 1
+            }
+            None => return None,
+        };
+        let slot = &mut self.slots[index];
+        let handle = slot.generation << INDEX_BITS | index as u32;
+        slot.value = Some(make(handle));
+        self.live += 1;
+        Some(handle)
+    }
+
+    /// The object `handle` names, if it is current.
+    pub fn get(&self, handle: u32) -> Option<&T> {
+        let slot = self.slots.get(index_of(handle))?;
+        if slot.generation == handle >> INDEX_BITS {
+            slot.value.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// The object `handle` names, mutably.
+    pub fn get_mut(&mut self, handle: u32) -> Option<&mut T> {
+        let slot = self.slots.get_mut(index_of(handle))?;
+        if slot.generation == handle >> INDEX_BITS {
+            slot.value.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Removes and returns the object; the handle (and every copy of it) goes stale.
+    pub fn remove(&mut self, handle: u32) -> Option<T> {
+        let index = index_of(handle);
+        let slot = self.slots.get_mut(index)?;
+        if slot.generation != handle >> INDEX_BITS {
+            return None;
+        }
+        let value = slot.value.take()?;
+        slot.generation = (slot.generation + 1) % GENERATION_LIMIT;
+        self.free.push(index);
+        self.live -= 1;
+        Some(value)
+    }
+
+    /// The current handle of the object in slot `index`, if the slot is live.
+    pub fn handle_at(&self, index: usize) -> Option<u32> {
+        let slot = self.slots.get(index)?;
+        slot.value
+            .as_ref()
+            .map(|_| slot.generation << INDEX_BITS | index as u32)
+    }
+
+    /// Number of live objects.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when no object is stored.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Every live (handle, object), lowest index first.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.value
+                .as_ref()
+                .map(|v| (s.generation << INDEX_BITS | i as u32, v))
+        })
+    }
+
+    /// Every live handle.
+    pub fn handles(&self) -> Vec<u32> {
+        self.iter().map(|(h, _)| h).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_handles_are_small_and_checked() {
+        let mut t = HandleTable::new(8);
+        let a = t.insert("a").unwrap();
+        let b = t.insert("b").unwrap();
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(t.get(a), Some(&"a"));
+        assert_eq!(t.get(0), None);
+        assert_eq!(t.get(99), None);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn reuse_bumps_the_generation_so_stale_handles_fail() {
+        let mut t = HandleTable::new(8);
+        let a = t.insert(10).unwrap();
+        assert_eq!(t.remove(a), Some(10));
+        assert_eq!(t.remove(a), None, "double remove");
+        let b = t.insert(20).unwrap();
+        assert_eq!(index_of(a), index_of(b), "slot reused");
+        assert_ne!(a, b);
+        assert_eq!(t.get(a), None, "stale handle refused");
+        assert_eq!(t.get_mut(a), None);
+        assert_eq!(t.get(b), Some(&20));
+    }
+
+    #[test]
+    fn capacity_is_enforced_and_iteration_sees_live_objects() {
+        let mut t = HandleTable::new(3);
+        let hs: Vec<_> = (0..3).map(|i| t.insert(i).unwrap()).collect();
+        assert_eq!(t.insert(99), None);
+        t.remove(hs[1]);
+        assert_eq!(t.iter().map(|(_, v)| *v).collect::<Vec<_>>(), vec![0, 2]);
+        let h = t.insert_with(|h| h).unwrap();
+        assert_eq!(t.get(h), Some(&h), "insert_with sees its own handle");
+    }
+}

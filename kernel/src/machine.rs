@@ -1,0 +1,28 @@
+//! What the kernel core needs from the machine, as one trait, so the core (processes,
+//! threads, scheduling, system calls) runs unchanged on the host in tests.
+//!
+//! `run.rs` implements it over the real frame allocator, the linear map, the TLB, the
+//! generic timer and the console; the host tests implement it over heap pages.
+
+use crate::mem::paging::TableMemory;
+use crate::mem::PAGE_SIZE;
+
+/// Hardware services for the core.
+pub trait Machine: TableMemory {
+    /// A zero-filled 4 KiB frame; returns its physical address.
+    fn alloc_frame(&mut self) -> Option<usize>;
+    /// Returns a frame from `alloc_frame`.
+    fn free_frame(&mut self, phys: usize);
+    /// The bytes of a frame from `alloc_frame`.
+    fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE];
+    /// Forgets any TLB entry for page `va` of address space `asid`.
+    fn flush_tlb_page(&mut self, asid: u16, va: usize);
+    /// Forgets every TLB entry of address space `asid`.
+    fn flush_tlb_asid(&mut self, asid: u16);
+    /// Nanoseconds since boot.
+    fn now_ns(&self) -> u64;
+    /// Writes to the kernel console.
+    fn console_write(&mut self, bytes: &[u8]);
+    /// Stops the machine with `code` (QEMU's exit code). Returns only on the host.
+    fn shutdown(&mut self, code: u32);
+}

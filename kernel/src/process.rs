@@ -1,0 +1,553 @@
+//! Processes and their address spaces.
+//!
+//! An address space is a TTBR0 translation tree with its own ASID (so switching
+//! processes needs no TLB flush) and a list of regions. Every page of a region is a
+//! frame of its own, zero-filled when mapped. The kernel reaches user memory only
+//! through these tables and its linear map of RAM, after checking that the user may
+//! access it: a user pointer is an allegation, never dereferenced as such.
+
+use crate::machine::Machine;
+use crate::mem::layout::{align_down, align_up};
+use crate::mem::paging::{AddressHalf, Granularity, MapAttrs, MemoryKind, PageTable};
+use crate::mem::PAGE_SIZE;
+use crate::thread::ThreadId;
+use abi::Errno;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// A process, named by its slot in the process table (generation-checked): the pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcessId(pub u32);
+
+/// What a region holds (for unmapping rules and listings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionKind {
+    /// A segment of the program image.
+    Image,
+    /// A thread stack; its lowest page is an unmapped guard.
+    Stack,
+    /// Anonymous memory from `MemMapAnon`.
+    Anonymous,
+}
+
+/// A contiguous range of the address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    /// First address (page aligned; for stacks, the guard page).
+    pub start: usize,
+    /// One past the last address.
+    pub end: usize,
+    /// Permissions.
+    pub attrs: MapAttrs,
+    /// What it holds.
+    pub kind: RegionKind,
+}
+
+impl Region {
+    fn mapped_start(&self) -> usize {
+        if self.kind == RegionKind::Stack {
+            self.start + PAGE_SIZE
+        } else {
+            self.start
+        }
+    }
+}
+
+/// User-mode attributes: readable, optionally writable or executable, never both.
+pub fn user_attrs(writable: bool, executable: bool) -> MapAttrs {
+    MapAttrs {
+        kind: MemoryKind::Normal,
+        writable,
+        user: true,
+        kernel_exec: false,
+        user_exec: executable && !writable,
+        global: false,
+    }
+}
+
+/// Hands out 16-bit ASIDs; 0 is reserved for the kernel's boot mappings.
+pub struct AsidAllocator {
+    used: Vec<u64>,
+    next: usize,
+}
+
+impl Default for AsidAllocator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AsidAllocator {
+    /// All ASIDs but 0 free.
+    pub fn new() -> Self {
+        let mut used = vec![0u64; 1024];
+        used[0] = 1;
+        Self { used, next: 1 }
+    }
+
+    /// A free ASID, if any.
+    pub fn alloc(&mut self) -> Option<u16> {
+        for step in 0..65536 {
+            let asid = (self.next + step) % 65536;
+            if self.used[asid / 64] & (1 << (asid % 64)) == 0 {
+                self.used[asid / 64] |= 1 << (asid % 64);
+                self.next = asid + 1;
+                return Some(asid as u16);
+            }
+        }
+        None
+    }
+
+    /// Returns `asid` (its TLB entries must have been flushed).
+    pub fn free(&mut self, asid: u16) {
+        if asid != 0 {
+            self.used[asid as usize / 64] &= !(1 << (asid % 64));
+        }
+    }
+}
+
+/// A process's address space.
+pub struct AddressSpace {
+    /// Its translation tree (TTBR0 half).
+    pub table: PageTable,
+    /// Its ASID.
+    pub asid: u16,
+    regions: Vec<Region>,
+}
+
+fn range_ok(va: usize, len: usize) -> Result<usize, Errno> {
+    let end = va.checked_add(len).ok_or(Errno::EFAULT)?;
+    if end > abi::USER_SPACE_END {
+        return Err(Errno::EFAULT);
+    }
+    Ok(end)
+}
+
+impl AddressSpace {
+    /// An empty space using `asid`.
+    pub fn new(m: &mut impl Machine, asid: u16) -> Result<Self, Errno> {
+        let table = PageTable::new(m, AddressHalf::Lower).map_err(|_| Errno::ENOMEM)?;
+        Ok(Self {
+            table,
+            asid,
+            regions: Vec::new(),
+        })
+    }
+
+    /// The value for TTBR0_EL1 when this space runs.
+    pub fn ttbr0(&self) -> u64 {
+        self.table.root() as u64 | (self.asid as u64) << 48
+    }
+
+    /// The regions, in no particular order.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// Bytes of RAM the space's pages use.
+    pub fn resident_bytes(&self) -> usize {
+        self.regions.iter().map(|r| r.end - r.mapped_start()).sum()
+    }
+
+    fn overlaps(&self, start: usize, end: usize) -> bool {
+        self.regions.iter().any(|r| r.start < end && start < r.end)
+    }
+
+    /// Maps `[start, start + size)` (page aligned) to fresh zero-filled frames.
+    /// For a stack, the lowest page stays unmapped as its guard.
+    pub fn map_zeroed(
+        &mut self,
+        m: &mut impl Machine,
+        start: usize,
+        size: usize,
+        attrs: MapAttrs,
+        kind: RegionKind,
+    ) -> Result<(), Errno> {
+        if start % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 || size == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = range_ok(start, size)?;
+        if self.overlaps(start, end) || (kind == RegionKind::Stack && size < 2 * PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        let region = Region {
+            start,
+            end,
+            attrs,
+            kind,
+        };
+        let mut va = region.mapped_start();
+        while va < end {
+            let result = match m.alloc_frame() {
+                Some(frame) => self
+                    .table
+                    .map(m, va, frame, PAGE_SIZE, attrs, Granularity::PagesOnly)
+                    .map_err(|_| {
+                        m.free_frame(frame);
+                        Errno::ENOMEM
+                    }),
+                None => Err(Errno::ENOMEM),
+            };
+            if let Err(e) = result {
+                self.release_pages(m, region.mapped_start(), va);
+                return Err(e);
+            }
+            va += PAGE_SIZE;
+        }
+        self.regions.push(region);
+        Ok(())
+    }
+
+    fn release_pages(&mut self, m: &mut impl Machine, start: usize, end: usize) {
+        for va in (start..end).step_by(PAGE_SIZE) {
+            if let Some(frame) = self.table.unmap_page(m, va) {
+                m.flush_tlb_page(self.asid, va);
+                m.free_frame(frame);
+            }
+        }
+    }
+
+    /// Unmaps the whole region that starts at `start` and spans `size` bytes (rounded
+    /// up to pages), if it is anonymous memory or a stack; returns its kind.
+    pub fn unmap_region(
+        &mut self,
+        m: &mut impl Machine,
+        start: usize,
+        size: usize,
+    ) -> Result<RegionKind, Errno> {
+        let end = align_up(size, PAGE_SIZE)
+            .and_then(|s| start.checked_add(s))
+            .ok_or(Errno::EINVAL)?;
+        let index = self
+            .regions
+            .iter()
+            .position(|r| r.start == start && r.end == end && r.kind != RegionKind::Image)
+            .ok_or(Errno::EINVAL)?;
+        let region = self.regions.swap_remove(index);
+        self.release_pages(m, region.mapped_start(), region.end);
+        Ok(region.kind)
+    }
+
+    /// The highest free, page-aligned run of `size` bytes inside `[low, high)`.
+    pub fn find_free_top_down(&self, low: usize, high: usize, size: usize) -> Option<usize> {
+        let mut top = high;
+        loop {
+            let start = top.checked_sub(size)?;
+            if start < low {
+                return None;
+            }
+            match self
+                .regions
+                .iter()
+                .filter(|r| r.start < top && start < r.end)
+                .map(|r| r.start)
+                .min()
+            {
+                None => return Some(start),
+                Some(blocking) => top = blocking,
+            }
+        }
+    }
+
+    /// The lowest free run of `size` bytes inside `[low, high)`.
+    pub fn find_free_bottom_up(&self, low: usize, high: usize, size: usize) -> Option<usize> {
+        let mut start = low;
+        loop {
+            let end = start.checked_add(size)?;
+            if end > high {
+                return None;
+            }
+            match self
+                .regions
+                .iter()
+                .filter(|r| r.start < end && start < r.end)
+                .map(|r| r.end)
+                .max()
+            {
+                None => return Some(start),
+                Some(blocking) => start = blocking,
+            }
+        }
+    }
+
+    /// Checks that user code may access `[va, va + len)` (`write`: may write) and calls
+    /// `chunk(physical address, offset into the range, length)` for each piece, in order.
+    /// Nothing is visited unless the whole range is accessible.
+    pub fn for_each_chunk(
+        &self,
+        m: &mut impl Machine,
+        va: usize,
+        len: usize,
+        write: bool,
+        mut chunk: impl FnMut(&mut dyn Machine, usize, usize, usize),
+    ) -> Result<(), Errno>
+    where
+        Self: Sized,
+    {
+        self.walk(m, va, len, Some(write), |_, _, _, _| {})?;
+        self.walk(m, va, len, Some(write), |m, pa, off, n| {
+            chunk(m, pa, off, n)
+        })
+    }
+
+    fn walk<M: Machine>(
+        &self,
+        m: &mut M,
+        va: usize,
+        len: usize,
+        user_access: Option<bool>,
+        mut chunk: impl FnMut(&mut dyn Machine, usize, usize, usize),
+    ) -> Result<(), Errno> {
+        range_ok(va, len)?;
+        let mut done = 0;
+        while done < len {
+            let at = va + done;
+            let t = self.table.translate(m, at).ok_or(Errno::EFAULT)?;
+            if let Some(write) = user_access {
+                if !t.attrs.user || (write && !t.attrs.writable) {
+                    return Err(Errno::EFAULT);
+                }
+            }
+            let n = (PAGE_SIZE - at % PAGE_SIZE).min(len - done);
+            chunk(m, t.phys, done, n);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Copies user memory at `va` into `buf` (user-readable memory only).
+    pub fn read(&self, m: &mut impl Machine, va: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let len = buf.len();
+        self.for_each_chunk(m, va, len, false, |m, pa, off, n| {
+            let frame = m.frame(align_down(pa, PAGE_SIZE));
+            let at = pa % PAGE_SIZE;
+            buf[off..off + n].copy_from_slice(&frame[at..at + n]);
+        })
+    }
+
+    /// Copies `bytes` to user memory at `va` (user-writable memory only).
+    pub fn write(&self, m: &mut impl Machine, va: usize, bytes: &[u8]) -> Result<(), Errno> {
+        self.for_each_chunk(m, va, bytes.len(), true, |m, pa, off, n| {
+            let frame = m.frame(align_down(pa, PAGE_SIZE));
+            let at = pa % PAGE_SIZE;
+            frame[at..at + n].copy_from_slice(&bytes[off..off + n]);
+        })
+    }
+
+    /// Fills mapped memory at `va` with `bytes` whatever the user permissions (the
+    /// loader writing a read-only segment).
+    pub fn load(&self, m: &mut impl Machine, va: usize, bytes: &[u8]) -> Result<(), Errno> {
+        self.walk(m, va, bytes.len(), None, |_, _, _, _| {})?;
+        self.walk(m, va, bytes.len(), None, |m, pa, off, n| {
+            let frame = m.frame(align_down(pa, PAGE_SIZE));
+            let at = pa % PAGE_SIZE;
+            frame[at..at + n].copy_from_slice(&bytes[off..off + n]);
+        })
+    }
+
+    /// Frees every page and table and the ASID's TLB entries.
+    pub fn destroy(mut self, m: &mut impl Machine) {
+        for region in core::mem::take(&mut self.regions) {
+            self.release_pages(m, region.mapped_start(), region.end);
+        }
+        self.table.free_tables(m);
+        m.flush_tlb_asid(self.asid);
+    }
+}
+
+/// A process's kernel object.
+pub struct Process {
+    /// Its name (the boot-image program's).
+    pub name: String,
+    /// The process that started it (`None`: started by the kernel, or orphaned).
+    pub parent: Option<ProcessId>,
+    /// Its memory; `None` once it has ended.
+    pub space: Option<AddressSpace>,
+    /// Its threads by tid - 1 (`None`: free tid).
+    pub threads: Vec<Option<ThreadId>>,
+    /// Children not yet waited for.
+    pub children: Vec<ProcessId>,
+    /// May use the privileged calls (spawn, shutdown).
+    pub privileged: bool,
+    /// Set when it has ended: its wait status, kept until the parent waits.
+    pub exit_status: Option<u64>,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::testing::FakeMachine;
+
+    fn rw() -> MapAttrs {
+        user_attrs(true, false)
+    }
+
+    #[test]
+    fn zeroed_pages_read_and_write_through_the_tables() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 5).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous)
+            .unwrap();
+        let mut buf = [0xaau8; 16];
+        s.read(&mut m, 0x40_0ff8, &mut buf).unwrap();
+        assert_eq!(buf, [0; 16], "fresh memory is zero");
+        s.write(&mut m, 0x40_0ffc, b"crosses a page").unwrap();
+        let mut back = [0u8; 14];
+        s.read(&mut m, 0x40_0ffc, &mut back).unwrap();
+        assert_eq!(&back, b"crosses a page");
+        assert_eq!(s.resident_bytes(), 0x3000);
+        assert_eq!(s.ttbr0() >> 48, 5);
+    }
+
+    #[test]
+    fn bad_user_ranges_are_efault_and_nothing_is_copied() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x1000, rw(), RegionKind::Anonymous)
+            .unwrap();
+        s.map_zeroed(
+            &mut m,
+            0x50_0000,
+            0x1000,
+            user_attrs(false, true),
+            RegionKind::Image,
+        )
+        .unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            s.read(&mut m, 0x40_0ffc, &mut buf),
+            Err(Errno::EFAULT),
+            "runs off the mapping"
+        );
+        assert_eq!(
+            s.read(&mut m, 0x1234, &mut buf),
+            Err(Errno::EFAULT),
+            "unmapped"
+        );
+        assert_eq!(
+            s.read(&mut m, 0xffff_0000_4000_0000, &mut buf),
+            Err(Errno::EFAULT),
+            "kernel address"
+        );
+        assert_eq!(
+            s.read(&mut m, usize::MAX - 3, &mut buf),
+            Err(Errno::EFAULT),
+            "wraps"
+        );
+        assert_eq!(
+            s.write(&mut m, 0x50_0000, b"x"),
+            Err(Errno::EFAULT),
+            "read-only"
+        );
+        s.read(&mut m, 0x50_0000, &mut buf).unwrap();
+        // A write that would run off the end writes nothing at all.
+        assert_eq!(s.write(&mut m, 0x40_0ffc, b"12345678"), Err(Errno::EFAULT));
+        s.read(&mut m, 0x40_0ff8, &mut buf).unwrap();
+        assert_eq!(buf, [0; 8]);
+        // The loader may fill read-only pages.
+        s.load(&mut m, 0x50_0000, b"code").unwrap();
+        s.read(&mut m, 0x50_0000, &mut buf[..4]).unwrap();
+        assert_eq!(&buf[..4], b"code");
+        assert_eq!(
+            s.read(&mut m, 0x40_0000, &mut []),
+            Ok(()),
+            "empty reads need no mapping"
+        );
+    }
+
+    #[test]
+    fn stacks_have_an_unmapped_guard_page() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack)
+            .unwrap();
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut m, 0x7000_0fff, &mut b), Err(Errno::EFAULT));
+        assert!(s.read(&mut m, 0x7000_1000, &mut b).is_ok());
+        assert_eq!(s.resident_bytes(), 0x3000);
+    }
+
+    #[test]
+    fn overlap_and_unmap_rules() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x2000, rw(), RegionKind::Anonymous)
+            .unwrap();
+        assert_eq!(
+            s.map_zeroed(&mut m, 0x40_1000, 0x1000, rw(), RegionKind::Anonymous),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.map_zeroed(&mut m, 0x40_3001, 0x1000, rw(), RegionKind::Anonymous),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.unmap_region(&mut m, 0x40_0000, 0x1000),
+            Err(Errno::EINVAL),
+            "part of a region"
+        );
+        let frames_before = m.frames_in_use();
+        assert_eq!(
+            s.unmap_region(&mut m, 0x40_0000, 0x1800),
+            Ok(RegionKind::Anonymous)
+        );
+        assert_eq!(m.frames_in_use(), frames_before - 2);
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT));
+        assert!(m.flushed_pages.contains(&(1, 0x40_0000)));
+    }
+
+    #[test]
+    fn running_out_of_frames_rolls_back() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        m.frame_limit = Some(m.frames_in_use() + 5);
+        let before = m.frames_in_use();
+        assert_eq!(
+            s.map_zeroed(&mut m, 0x40_0000, 0x10_0000, rw(), RegionKind::Anonymous),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(m.frames_in_use(), before + 3, "only the 3 new tables stay");
+        assert!(s.regions().is_empty());
+    }
+
+    #[test]
+    fn destroy_returns_every_frame_and_table() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 9).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x5000, rw(), RegionKind::Image)
+            .unwrap();
+        s.map_zeroed(&mut m, 0x7fff_0000_0000, 0x3000, rw(), RegionKind::Stack)
+            .unwrap();
+        s.destroy(&mut m);
+        assert_eq!(m.frames_in_use(), 0);
+        assert!(m.flushed_asids.contains(&9));
+    }
+
+    #[test]
+    fn free_space_search() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x9000, 0x1000, rw(), RegionKind::Anonymous)
+            .unwrap();
+        assert_eq!(s.find_free_top_down(0x1000, 0xa000, 0x2000), Some(0x7000));
+        assert_eq!(s.find_free_bottom_up(0x8000, 0x10000, 0x2000), Some(0xa000));
+        assert_eq!(s.find_free_bottom_up(0x8000, 0xb000, 0x2000), None);
+    }
+
+    #[test]
+    fn asids_are_unique_until_freed() {
+        let mut a = AsidAllocator::new();
+        let x = a.alloc().unwrap();
+        let y = a.alloc().unwrap();
+        assert!(x != 0 && y != 0 && x != y);
+        a.free(x);
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(id) = a.alloc() {
+            assert!(seen.insert(id));
+        }
+        assert_eq!(seen.len(), 65534, "every ASID but 0 and y handed out once");
+        assert!(seen.contains(&x));
+    }
+}

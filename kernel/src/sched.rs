@@ -1,0 +1,230 @@
+//! The ready queues: one FIFO queue per priority (256) plus a bitmap, so picking the
+//! highest-priority ready thread, queueing and dequeueing are all O(1).
+//!
+//! Threads are named by their thread-table slot index; the links live here, in a side
+//! table, so a thread can be taken out of the middle of its queue (priority change,
+//! kill) in constant time. Policy decisions (who goes to the head or the tail) are the
+//! caller's: [`crate::system`] applies POSIX/QNX rules.
+
+use alloc::vec::Vec;
+
+const NONE: u32 = u32::MAX;
+/// Number of priorities.
+pub const PRIORITIES: usize = 256;
+
+#[derive(Clone, Copy)]
+struct Link {
+    prev: u32,
+    next: u32,
+    priority: u8,
+    queued: bool,
+}
+
+const UNLINKED: Link = Link {
+    prev: NONE,
+    next: NONE,
+    priority: 0,
+    queued: false,
+};
+
+/// The ready queues.
+pub struct ReadyQueues {
+    heads: [u32; PRIORITIES],
+    tails: [u32; PRIORITIES],
+    bitmap: [u64; PRIORITIES / 64],
+    links: Vec<Link>,
+}
+
+impl Default for ReadyQueues {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReadyQueues {
+    /// Empty queues.
+    pub const fn new() -> Self {
+        Self {
+            heads: [NONE; PRIORITIES],
+            tails: [NONE; PRIORITIES],
+            bitmap: [0; 4],
+            links: Vec::new(),
+        }
+    }
+
+    fn link(&mut self, index: usize) -> &mut Link {
+        if self.links.len() <= index {
+            self.links.resize(index + 1, UNLINKED);
+        }
+        &mut self.links[index]
+    }
+
+    /// True when thread `index` is queued.
+    pub fn contains(&self, index: usize) -> bool {
+        self.links.get(index).is_some_and(|l| l.queued)
+    }
+
+    /// Queues thread `index` at the tail of `priority` (after its equals).
+    pub fn push_back(&mut self, index: usize, priority: u8) {
+        self.remove(index);
+        let p = priority as usize;
+        let tail = self.tails[p];
+        *self.link(index) = Link {
+            prev: tail,
+            next: NONE,
+            priority,
+            queued: true,
+        };
+        if tail == NONE {
+            self.heads[p] = index as u32;
+        } else {
+            self.link(tail as usize).next = index as u32;
+        }
+        self.tails[p] = index as u32;
+        self.bitmap[p / 64] |= 1 << (p % 64);
+    }
+
+    /// Queues thread `index` at the head of `priority` (before its equals): where a
+    /// preempted thread goes.
+    pub fn push_front(&mut self, index: usize, priority: u8) {
+        self.remove(index);
+        let p = priority as usize;
+        let head = self.heads[p];
+        *self.link(index) = Link {
+            prev: NONE,
+            next: head,
+            priority,
+            queued: true,
+        };
+        if head == NONE {
+            self.tails[p] = index as u32;
+        } else {
+            self.link(head as usize).prev = index as u32;
+        }
+        self.heads[p] = index as u32;
+        self.bitmap[p / 64] |= 1 << (p % 64);
+    }
+
+    /// Takes thread `index` out of its queue (no effect if it is not queued).
+    pub fn remove(&mut self, index: usize) {
+        if !self.contains(index) {
+            return;
+        }
+        let Link {
+            prev,
+            next,
+            priority,
+            ..
+        } = self.links[index];
+        let p = priority as usize;
+        if prev == NONE {
+            self.heads[p] = next;
+        } else {
+            self.links[prev as usize].next = next;
+        }
+        if next == NONE {
+            self.tails[p] = prev;
+        } else {
+            self.links[next as usize].prev = prev;
+        }
+        self.links[index] = UNLINKED;
+        if self.heads[p] == NONE {
+            self.bitmap[p / 64] &= !(1 << (p % 64));
+        }
+    }
+
+    /// The highest priority with a ready thread.
+    pub fn highest_priority(&self) -> Option<u8> {
+        (0..self.bitmap.len()).rev().find_map(|w| {
+            let bits = self.bitmap[w];
+            (bits != 0).then(|| (w * 64 + 63 - bits.leading_zeros() as usize) as u8)
+        })
+    }
+
+    /// The first thread of the highest priority, without dequeueing it.
+    pub fn peek(&self) -> Option<(usize, u8)> {
+        let p = self.highest_priority()?;
+        Some((self.heads[p as usize] as usize, p))
+    }
+
+    /// Dequeues the first thread of the highest priority.
+    pub fn pop(&mut self) -> Option<(usize, u8)> {
+        let (index, priority) = self.peek()?;
+        self.remove(index);
+        Some((index, priority))
+    }
+
+    /// Threads queued at `priority`, first to last (for tests and introspection).
+    pub fn queue(&self, priority: u8) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut at = self.heads[priority as usize];
+        while at != NONE {
+            out.push(at as usize);
+            at = self.links[at as usize].next;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highest_priority_first_fifo_within() {
+        let mut q = ReadyQueues::new();
+        q.push_back(1, 10);
+        q.push_back(2, 200);
+        q.push_back(3, 10);
+        q.push_back(4, 200);
+        q.push_back(5, 0);
+        assert_eq!(q.pop(), Some((2, 200)));
+        assert_eq!(q.pop(), Some((4, 200)));
+        assert_eq!(q.pop(), Some((1, 10)));
+        assert_eq!(q.pop(), Some((3, 10)));
+        assert_eq!(q.pop(), Some((5, 0)));
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.highest_priority(), None);
+    }
+
+    #[test]
+    fn preempted_thread_goes_first_yielding_thread_last() {
+        let mut q = ReadyQueues::new();
+        q.push_back(1, 50);
+        q.push_back(2, 50);
+        q.push_front(3, 50); // preempted: resumes before its equals
+        assert_eq!(q.queue(50), vec![3, 1, 2]);
+        q.push_back(3, 50); // re-queue moves it
+        assert_eq!(q.queue(50), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn removal_from_the_middle_and_requeue_at_new_priority() {
+        let mut q = ReadyQueues::new();
+        for i in 0..5 {
+            q.push_back(i, 7);
+        }
+        q.remove(2);
+        q.remove(0);
+        q.remove(4);
+        q.remove(4); // not queued: no effect
+        assert_eq!(q.queue(7), vec![1, 3]);
+        q.push_back(3, 255);
+        assert_eq!(q.peek(), Some((3, 255)));
+        assert!(q.contains(1) && !q.contains(2));
+        q.remove(3);
+        q.remove(1);
+        assert_eq!(q.highest_priority(), None);
+        assert!(q.queue(7).is_empty());
+    }
+
+    #[test]
+    fn bitmap_covers_all_256_levels() {
+        let mut q = ReadyQueues::new();
+        for p in [0u8, 63, 64, 127, 128, 191, 192, 255] {
+            q.push_back(p as usize, p);
+        }
+        let order: Vec<_> = core::iter::from_fn(|| q.pop().map(|(_, p)| p)).collect();
+        assert_eq!(order, vec![255, 192, 191, 128, 127, 64, 63, 0]);
+    }
+}

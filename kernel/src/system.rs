@@ -1,0 +1,1722 @@
+//! The kernel core: the process and thread tables, the scheduler's decisions, and the
+//! system calls. Plain Rust over a [`Machine`], so all of it runs in host tests.
+//!
+//! The kernel never blocks inside: a system call either completes (its result goes in
+//! the caller's x0/x1) or records why the caller is blocked and lets [`System::schedule`]
+//! pick another thread. `run.rs` (target only) enters through [`System::syscall`],
+//! [`System::timer`], [`System::user_fault`], and restores whatever
+//! [`System::current`] names afterwards.
+//!
+//! Scheduling rules (POSIX/QNX): the highest-priority ready thread runs; a thread that
+//! becomes ready goes to the tail of its priority, a preempted one to the head; a
+//! round-robin thread that used up its timeslice goes to the tail; FIFO threads run
+//! until they block, yield or are preempted.
+
+use crate::handle::HandleTable;
+use crate::machine::Machine;
+use crate::mem::layout::align_up;
+use crate::mem::PAGE_SIZE;
+use crate::process::{user_attrs, AddressSpace, AsidAllocator, Process, ProcessId, RegionKind};
+use crate::sched::ReadyQueues;
+use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
+use abi::bootimage::{flags, BootImage, Program};
+use abi::info::ThreadInfo;
+use abi::sched::{Policy, SchedParam};
+use abi::syscall::{encode_result, wait_status, Call, Registers};
+use abi::Errno;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Most processes at once.
+pub const MAX_PROCESSES: usize = 256;
+/// Most threads at once, system-wide.
+pub const MAX_THREADS: usize = 1024;
+/// Most threads in one process.
+pub const MAX_THREADS_PER_PROCESS: usize = 64;
+/// Longest `DebugWrite`.
+pub const MAX_DEBUG_WRITE: usize = 4096;
+/// Longest argument block for `ProcessSpawn`.
+pub const MAX_ARGS: usize = 4096;
+/// Largest single `MemMapAnon`.
+pub const MAX_ANON_MAP: usize = 1 << 30;
+/// Round-robin timeslice, in scheduler ticks.
+pub const TIMESLICE_TICKS: u32 = 4;
+
+/// What a system call did, for the caller's registers.
+enum Outcome {
+    /// Completed with x0 (and optionally x1).
+    Value(u64, Option<u64>),
+    /// The caller blocked; its registers are written when it wakes.
+    Blocked,
+    /// The caller no longer exists.
+    Gone,
+}
+
+/// A fault a user thread took, as the arch layer decoded it.
+#[derive(Debug, Clone, Copy)]
+pub struct UserFault<'a> {
+    /// The exception class (ESR_EL1.EC).
+    pub class: u8,
+    /// The class and syndrome in words.
+    pub description: &'a str,
+    /// The faulting address (FAR), if meaningful.
+    pub address: Option<u64>,
+    /// Where the thread was (ELR).
+    pub pc: u64,
+}
+
+/// The kernel's objects and decisions.
+pub struct System<M: Machine> {
+    /// The hardware services.
+    pub machine: M,
+    processes: HandleTable<Process>,
+    threads: HandleTable<Thread>,
+    ready: ReadyQueues,
+    current: Option<ThreadId>,
+    asids: AsidAllocator,
+    sleepers: Vec<(u64, ThreadId)>,
+    image: BootImage<'static>,
+    /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
+    /// arch layer reads and updates it).
+    pub fp_owner: Option<ThreadId>,
+}
+
+fn user_address(addr: usize) -> bool {
+    addr != 0 && addr < abi::USER_SPACE_END
+}
+
+impl<M: Machine> System<M> {
+    /// A system with no processes, starting programs from `image`.
+    pub fn new(machine: M, image: BootImage<'static>) -> Self {
+        Self {
+            machine,
+            processes: HandleTable::new(MAX_PROCESSES),
+            threads: HandleTable::new(MAX_THREADS),
+            ready: ReadyQueues::new(),
+            current: None,
+            asids: AsidAllocator::new(),
+            sleepers: Vec::new(),
+            image,
+            fp_owner: None,
+        }
+    }
+
+    /// The boot image.
+    pub fn image(&self) -> &BootImage<'static> {
+        &self.image
+    }
+
+    /// The thread on the CPU, if any (none: the CPU idles).
+    pub fn current(&self) -> Option<ThreadId> {
+        self.current
+    }
+
+    /// A thread's saved registers.
+    pub fn context_mut(&mut self, thread: ThreadId) -> Option<&mut UserContext> {
+        self.threads.get_mut(thread.0).map(|t| &mut *t.context)
+    }
+
+    /// The TTBR0 value of a thread's address space.
+    pub fn ttbr0_of(&self, thread: ThreadId) -> Option<u64> {
+        let t = self.threads.get(thread.0)?;
+        Some(self.processes.get(t.process.0)?.space.as_ref()?.ttbr0())
+    }
+
+    /// A thread's process and tid.
+    pub fn thread_ids(&self, thread: ThreadId) -> Option<(ProcessId, u32)> {
+        self.threads.get(thread.0).map(|t| (t.process, t.tid))
+    }
+
+    /// Number of live processes (zombies included).
+    pub fn process_count(&self) -> usize {
+        self.processes.len()
+    }
+
+    /// Number of thread objects (dead-but-unjoined included).
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+
+    // ---- starting programs ----------------------------------------------------------
+
+    /// Starts boot-image program `name` with `args` (each ended by NUL; argv[0] is added).
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        args: &[u8],
+        priority: Option<u8>,
+        parent: Option<ProcessId>,
+        privileged: bool,
+    ) -> Result<ProcessId, Errno> {
+        let program = self.image.find(name).ok_or(Errno::ENOENT)?;
+        if args.len() > MAX_ARGS || (!args.is_empty() && args.last() != Some(&0)) {
+            return Err(Errno::E2BIG);
+        }
+        let priority = priority
+            .unwrap_or(program.priority)
+            .max(abi::sched::MIN_USER_PRIORITY);
+        let policy = Policy::from_number(program.policy).unwrap_or(Policy::RoundRobin);
+        let asid = self.asids.alloc().ok_or(Errno::EAGAIN)?;
+        let mut space = match AddressSpace::new(&mut self.machine, asid) {
+            Ok(s) => s,
+            Err(e) => {
+                self.asids.free(asid);
+                return Err(e);
+            }
+        };
+        let mut block = Vec::with_capacity(name.len() + 1 + args.len());
+        block.extend_from_slice(name.as_bytes());
+        block.push(0);
+        block.extend_from_slice(args);
+        let loaded = self
+            .load_image(&mut space, &program)
+            .and_then(|_| self.map_main_stack(&mut space, &block));
+        let (sp, args_at) = match loaded {
+            Ok(v) => v,
+            Err(e) => {
+                space.destroy(&mut self.machine);
+                self.asids.free(asid);
+                return Err(e);
+            }
+        };
+        let argc = block.iter().filter(|b| **b == 0).count() as u64;
+        let process = Process {
+            name: String::from(name),
+            parent,
+            space: Some(space),
+            threads: Vec::new(),
+            children: Vec::new(),
+            privileged,
+            exit_status: None,
+        };
+        let Some(pid) = self.processes.insert(process).map(ProcessId) else {
+            return Err(Errno::EAGAIN);
+        };
+        let context = UserContext::new(
+            program.entry,
+            sp as u64,
+            [argc, args_at as u64, block.len() as u64],
+        );
+        let stack = Some((
+            abi::USER_STACK_TOP - abi::DEFAULT_STACK_SIZE - PAGE_SIZE,
+            abi::DEFAULT_STACK_SIZE + PAGE_SIZE,
+        ));
+        if let Err(e) = self.add_thread(pid, context, SchedParam { policy, priority }, stack) {
+            let p = self.processes.remove(pid.0).expect("just inserted");
+            if let Some(space) = p.space {
+                let asid = space.asid;
+                space.destroy(&mut self.machine);
+                self.asids.free(asid);
+            }
+            return Err(e);
+        }
+        if let Some(parent) = parent.and_then(|p| self.processes.get_mut(p.0)) {
+            parent.children.push(pid);
+        }
+        Ok(pid)
+    }
+
+    fn load_image(&mut self, space: &mut AddressSpace, program: &Program<'_>) -> Result<(), Errno> {
+        for segment in program.segments() {
+            let start = segment.vaddr as usize & !(PAGE_SIZE - 1);
+            let end = align_up(
+                segment.vaddr as usize + segment.mem_size as usize,
+                PAGE_SIZE,
+            )
+            .ok_or(Errno::ENOEXEC)?;
+            if start < abi::USER_IMAGE_BASE || end > abi::USER_ANON_BASE {
+                return Err(Errno::ENOEXEC);
+            }
+            let attrs = user_attrs(
+                segment.flags & flags::WRITE != 0,
+                segment.flags & flags::EXECUTE != 0,
+            );
+            space
+                .map_zeroed(
+                    &mut self.machine,
+                    start,
+                    end - start,
+                    attrs,
+                    RegionKind::Image,
+                )
+                .map_err(|e| {
+                    if e == Errno::ENOMEM {
+                        e
+                    } else {
+                        Errno::ENOEXEC
+                    }
+                })?;
+            space.load(&mut self.machine, segment.vaddr as usize, segment.data)?;
+        }
+        Ok(())
+    }
+
+    /// Maps the main stack with the argument block on top; returns (sp, block address).
+    fn map_main_stack(
+        &mut self,
+        space: &mut AddressSpace,
+        block: &[u8],
+    ) -> Result<(usize, usize), Errno> {
+        let size = abi::DEFAULT_STACK_SIZE + PAGE_SIZE;
+        let base = abi::USER_STACK_TOP - size;
+        space.map_zeroed(
+            &mut self.machine,
+            base,
+            size,
+            user_attrs(true, false),
+            RegionKind::Stack,
+        )?;
+        let args_at = abi::USER_STACK_TOP - block.len();
+        space.write(&mut self.machine, args_at, block)?;
+        Ok((args_at & !15, args_at))
+    }
+
+    fn add_thread(
+        &mut self,
+        pid: ProcessId,
+        context: alloc::boxed::Box<UserContext>,
+        param: SchedParam,
+        stack: Option<(usize, usize)>,
+    ) -> Result<u32, Errno> {
+        let process = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?;
+        let slot = match process.threads.iter().position(Option::is_none) {
+            Some(i) => i,
+            None if process.threads.len() < MAX_THREADS_PER_PROCESS => {
+                process.threads.push(None);
+                process.threads.len() - 1
+            }
+            None => return Err(Errno::EAGAIN),
+        };
+        let tid = slot as u32 + 1;
+        let thread = Thread {
+            process: pid,
+            tid,
+            state: ThreadState::Ready,
+            base_priority: param.priority,
+            priority: param.priority,
+            policy: param.policy,
+            timeslice_left: TIMESLICE_TICKS,
+            context,
+            stack,
+            exit_status: 0,
+            joiner: None,
+        };
+        let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);
+        self.processes.get_mut(pid.0).expect("checked").threads[slot] = Some(id);
+        self.ready.push_back(id.index(), param.priority);
+        Ok(tid)
+    }
+
+    // ---- scheduling -----------------------------------------------------------------
+
+    fn make_ready(&mut self, id: ThreadId) {
+        if let Some(t) = self.threads.get_mut(id.0) {
+            t.state = ThreadState::Ready;
+            t.timeslice_left = TIMESLICE_TICKS;
+            self.ready.push_back(id.index(), t.priority);
+        }
+    }
+
+    fn wake(&mut self, id: ThreadId, x0: u64, x1: Option<u64>) {
+        if let Some(t) = self.threads.get_mut(id.0) {
+            t.context.x[0] = x0;
+            if let Some(v) = x1 {
+                t.context.x[1] = v;
+            }
+        }
+        self.sleepers.retain(|(_, t)| *t != id);
+        self.make_ready(id);
+    }
+
+    fn block_current(&mut self, why: Blocked) {
+        if let Some(t) = self.current.and_then(|c| self.threads.get_mut(c.0)) {
+            t.state = ThreadState::Blocked(why);
+        }
+    }
+
+    /// Makes [`current`](Self::current) the thread that should run: keeps the running
+    /// thread unless a higher priority is ready (then it is preempted to the head of its
+    /// queue), otherwise takes the first of the highest ready priority.
+    pub fn schedule(&mut self) {
+        if let Some(cur) = self.current {
+            match self.threads.get_mut(cur.0) {
+                Some(t) if t.state == ThreadState::Running => match self.ready.highest_priority() {
+                    Some(p) if p > t.priority => {
+                        t.state = ThreadState::Ready;
+                        self.ready.push_front(cur.index(), t.priority);
+                    }
+                    _ => return,
+                },
+                _ => {}
+            }
+        }
+        self.current = None;
+        while let Some((index, _)) = self.ready.pop() {
+            let Some(handle) = self.threads.handle_at(index) else {
+                continue;
+            };
+            let t = self.threads.get_mut(handle).expect("live handle");
+            t.state = ThreadState::Running;
+            self.current = Some(ThreadId(handle));
+            return;
+        }
+    }
+
+    /// Wakes sleepers due at `now_ns`; on a scheduler tick (`tick`), charges the running
+    /// round-robin thread and rotates it when its timeslice is used up. Then schedules.
+    pub fn timer(&mut self, now_ns: u64, tick: bool) {
+        let due: Vec<ThreadId> = self
+            .sleepers
+            .iter()
+            .filter(|(at, _)| *at <= now_ns)
+            .map(|(_, t)| *t)
+            .collect();
+        for id in due {
+            self.wake(id, 0, None);
+        }
+        if tick {
+            if let Some(cur) = self.current {
+                if let Some(t) = self.threads.get_mut(cur.0) {
+                    if t.state == ThreadState::Running && t.policy == Policy::RoundRobin {
+                        t.timeslice_left = t.timeslice_left.saturating_sub(1);
+                        if t.timeslice_left == 0 {
+                            t.timeslice_left = TIMESLICE_TICKS;
+                            if self
+                                .ready
+                                .highest_priority()
+                                .is_some_and(|p| p >= t.priority)
+                            {
+                                t.state = ThreadState::Ready;
+                                self.ready.push_back(cur.index(), t.priority);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.schedule();
+    }
+
+    /// The earliest time a sleeper must be woken.
+    pub fn next_wakeup(&self) -> Option<u64> {
+        self.sleepers.iter().map(|(at, _)| *at).min()
+    }
+
+    /// True when some thread is ready or running.
+    pub fn has_work(&self) -> bool {
+        self.current.is_some() || self.ready.highest_priority().is_some()
+    }
+
+    // ---- system calls ---------------------------------------------------------------
+
+    /// Performs the system call in the current thread's registers, writes its result
+    /// into them (unless the thread blocked or ended), and schedules.
+    pub fn syscall(&mut self) {
+        let Some(cur) = self.current else { return };
+        let regs = match self.threads.get(cur.0) {
+            Some(t) => {
+                let x = &t.context.x;
+                Registers {
+                    number: x[8],
+                    args: [x[0], x[1], x[2], x[3], x[4], x[5]],
+                }
+            }
+            None => return,
+        };
+        let outcome = Call::from_registers(&regs).and_then(|call| self.dispatch(cur, call));
+        let (x0, x1) = match outcome {
+            Ok(Outcome::Value(x0, x1)) => (x0, x1),
+            Ok(Outcome::Blocked) | Ok(Outcome::Gone) => (u64::MAX, None),
+            Err(e) => (encode_result(Err(e)), None),
+        };
+        if !matches!(outcome, Ok(Outcome::Blocked) | Ok(Outcome::Gone)) {
+            if let Some(t) = self.threads.get_mut(cur.0) {
+                t.context.x[0] = x0;
+                if let Some(v) = x1 {
+                    t.context.x[1] = v;
+                }
+            }
+        }
+        self.schedule();
+    }
+
+    fn dispatch(&mut self, cur: ThreadId, call: Call) -> Result<Outcome, Errno> {
+        let (pid, tid) = self.thread_ids(cur).ok_or(Errno::ESRCH)?;
+        let value = |v: u64| Ok(Outcome::Value(v, None));
+        match call {
+            Call::Nop => value(0),
+            Call::DebugWrite { ptr, len } => {
+                if len > MAX_DEBUG_WRITE {
+                    return Err(Errno::EINVAL);
+                }
+                let mut buf = alloc::vec![0u8; len];
+                self.read_user(pid, ptr, &mut buf)?;
+                self.machine.console_write(&buf);
+                value(len as u64)
+            }
+            Call::ThreadCreate {
+                entry,
+                arg,
+                stack_size,
+                sched,
+            } => self
+                .thread_create(pid, cur, entry, arg, stack_size, sched)
+                .map(|tid| Outcome::Value(tid as u64, None)),
+            Call::ThreadDestroy {
+                tid: target,
+                status,
+            } => {
+                if target == 0 || target == tid {
+                    self.end_thread(cur, status);
+                    return Ok(Outcome::Gone);
+                }
+                let other = self.thread_of(pid, target).ok_or(Errno::ESRCH)?;
+                if self
+                    .threads
+                    .get(other.0)
+                    .is_some_and(|t| t.state == ThreadState::Dead)
+                {
+                    return Err(Errno::ESRCH);
+                }
+                self.end_thread(other, status);
+                value(0)
+            }
+            Call::ThreadJoin { tid: target } => {
+                if target == tid {
+                    return Err(Errno::EDEADLK);
+                }
+                let other = self.thread_of(pid, target).ok_or(Errno::ESRCH)?;
+                let t = self.threads.get_mut(other.0).ok_or(Errno::ESRCH)?;
+                if t.state == ThreadState::Dead {
+                    let status = t.exit_status;
+                    self.free_thread(other);
+                    return value(status);
+                }
+                if t.joiner.is_some() {
+                    return Err(Errno::EBUSY);
+                }
+                t.joiner = Some(cur);
+                self.block_current(Blocked::Join {
+                    target: other,
+                    tid: target,
+                });
+                Ok(Outcome::Blocked)
+            }
+            Call::SchedGet { pid: p, tid: t } => {
+                let id = self.resolve_thread(pid, tid, p, t)?;
+                let t = self.threads.get(id.0).ok_or(Errno::ESRCH)?;
+                value(
+                    SchedParam {
+                        policy: t.policy,
+                        priority: t.base_priority,
+                    }
+                    .encode(),
+                )
+            }
+            Call::SchedSet {
+                pid: p,
+                tid: t,
+                sched,
+            } => {
+                let id = self.resolve_thread(pid, tid, p, t)?;
+                let param = SchedParam::decode(sched)?;
+                let caller_privileged = self.processes.get(pid.0).is_some_and(|p| p.privileged);
+                if self.threads.get(id.0).map(|t| t.process) != Some(pid) && !caller_privileged {
+                    return Err(Errno::EPERM);
+                }
+                self.set_sched(id, param);
+                value(0)
+            }
+            Call::SchedYield => {
+                if let Some(t) = self.threads.get_mut(cur.0) {
+                    t.state = ThreadState::Ready;
+                    self.ready.push_back(cur.index(), t.priority);
+                }
+                value(0)
+            }
+            Call::ProcessExit { status } => {
+                self.terminate_process(pid, wait_status::exited(status as u32));
+                Ok(Outcome::Gone)
+            }
+            Call::ProcessSpawn {
+                name_ptr,
+                name_len,
+                args_ptr,
+                args_len,
+                priority,
+            } => {
+                if !self.processes.get(pid.0).is_some_and(|p| p.privileged) {
+                    return Err(Errno::EPERM);
+                }
+                if name_len > abi::bootimage::NAME_LEN {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                if args_len > MAX_ARGS {
+                    return Err(Errno::E2BIG);
+                }
+                let priority = match priority {
+                    0 => None,
+                    1..=255 => Some(priority as u8),
+                    _ => return Err(Errno::EINVAL),
+                };
+                let mut name = alloc::vec![0u8; name_len];
+                self.read_user(pid, name_ptr, &mut name)?;
+                let mut args = alloc::vec![0u8; args_len];
+                self.read_user(pid, args_ptr, &mut args)?;
+                let name = core::str::from_utf8(&name).map_err(|_| Errno::EINVAL)?;
+                if name.is_empty() || name.contains('\0') {
+                    return Err(Errno::EINVAL);
+                }
+                let child = self.spawn(name, &args, priority, Some(pid), false)?;
+                value(child.0 as u64)
+            }
+            Call::ProcessWait { pid: target } => self.wait_child(pid, target),
+            Call::MemMapAnon { size } => {
+                if size == 0 || size > MAX_ANON_MAP {
+                    return Err(Errno::EINVAL);
+                }
+                let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)?;
+                let machine = &mut self.machine;
+                let space = self
+                    .processes
+                    .get_mut(pid.0)
+                    .and_then(|p| p.space.as_mut())
+                    .ok_or(Errno::ESRCH)?;
+                let at = space
+                    .find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size)
+                    .ok_or(Errno::ENOMEM)?;
+                space.map_zeroed(
+                    machine,
+                    at,
+                    size,
+                    user_attrs(true, false),
+                    RegionKind::Anonymous,
+                )?;
+                value(at as u64)
+            }
+            Call::MemUnmap { addr, size } => {
+                let machine = &mut self.machine;
+                let space = self
+                    .processes
+                    .get_mut(pid.0)
+                    .and_then(|p| p.space.as_mut())
+                    .ok_or(Errno::ESRCH)?;
+                if space
+                    .regions()
+                    .iter()
+                    .any(|r| r.start == addr && r.kind != RegionKind::Anonymous)
+                {
+                    return Err(Errno::EINVAL);
+                }
+                space.unmap_region(machine, addr, size)?;
+                value(0)
+            }
+            Call::ClockTime => value(self.machine.now_ns()),
+            Call::Sleep { nanoseconds } => {
+                if nanoseconds == 0 {
+                    return value(0);
+                }
+                let until = self.machine.now_ns().saturating_add(nanoseconds);
+                self.block_current(Blocked::Sleep { until });
+                self.sleepers.push((until, cur));
+                Ok(Outcome::Blocked)
+            }
+            Call::ThreadList { ptr, len } => {
+                let records = self.thread_list();
+                let fit = (len / ThreadInfo::SIZE).min(records.len());
+                let mut bytes = Vec::with_capacity(fit * ThreadInfo::SIZE);
+                for r in &records[..fit] {
+                    bytes.extend_from_slice(&r.to_bytes());
+                }
+                self.write_user(pid, ptr, &bytes)?;
+                value(records.len() as u64)
+            }
+            Call::GetIds => value(pid.0 as u64 | (tid as u64) << 32),
+            Call::Shutdown { code } => {
+                if !self.processes.get(pid.0).is_some_and(|p| p.privileged) {
+                    return Err(Errno::EPERM);
+                }
+                self.machine.shutdown(code);
+                value(0)
+            }
+        }
+    }
+
+    fn read_user(&mut self, pid: ProcessId, va: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let space = self
+            .processes
+            .get(pid.0)
+            .and_then(|p| p.space.as_ref())
+            .ok_or(Errno::ESRCH)?;
+        space.read(&mut self.machine, va, buf)
+    }
+
+    fn write_user(&mut self, pid: ProcessId, va: usize, bytes: &[u8]) -> Result<(), Errno> {
+        let space = self
+            .processes
+            .get(pid.0)
+            .and_then(|p| p.space.as_ref())
+            .ok_or(Errno::ESRCH)?;
+        space.write(&mut self.machine, va, bytes)
+    }
+
+    fn thread_of(&self, pid: ProcessId, tid: u32) -> Option<ThreadId> {
+        let index = (tid as usize).checked_sub(1)?;
+        *self.processes.get(pid.0)?.threads.get(index)?
+    }
+
+    /// The thread (`pid`, `tid`) names from the caller's point of view (0 = the caller's).
+    fn resolve_thread(
+        &self,
+        caller_pid: ProcessId,
+        caller_tid: u32,
+        pid: u32,
+        tid: u32,
+    ) -> Result<ThreadId, Errno> {
+        let pid = if pid == 0 { caller_pid } else { ProcessId(pid) };
+        let tid = if tid == 0 {
+            if pid == caller_pid {
+                caller_tid
+            } else {
+                1
+            }
+        } else {
+            tid
+        };
+        let id = self.thread_of(pid, tid).ok_or(Errno::ESRCH)?;
+        match self.threads.get(id.0) {
+            Some(t) if t.state != ThreadState::Dead => Ok(id),
+            _ => Err(Errno::ESRCH),
+        }
+    }
+
+    fn set_sched(&mut self, id: ThreadId, param: SchedParam) {
+        let Some(t) = self.threads.get_mut(id.0) else {
+            return;
+        };
+        t.policy = param.policy;
+        t.base_priority = param.priority;
+        t.priority = param.priority;
+        if t.state == ThreadState::Ready {
+            self.ready.push_back(id.index(), param.priority);
+        }
+    }
+
+    fn thread_create(
+        &mut self,
+        pid: ProcessId,
+        creator: ThreadId,
+        entry: usize,
+        arg: usize,
+        stack_size: usize,
+        sched: u64,
+    ) -> Result<u32, Errno> {
+        if !user_address(entry) {
+            return Err(Errno::EFAULT);
+        }
+        let param = if sched == 0 {
+            let t = self.threads.get(creator.0).ok_or(Errno::ESRCH)?;
+            SchedParam {
+                policy: t.policy,
+                priority: t.base_priority,
+            }
+        } else {
+            SchedParam::decode(sched)?
+        };
+        let size = if stack_size == 0 {
+            abi::DEFAULT_STACK_SIZE
+        } else {
+            stack_size
+        };
+        if size > abi::MAX_STACK_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)? + PAGE_SIZE;
+        if self.processes.get(pid.0).is_some_and(|p| {
+            p.threads.iter().all(Option::is_some) && p.threads.len() >= MAX_THREADS_PER_PROCESS
+        }) {
+            return Err(Errno::EAGAIN);
+        }
+        let machine = &mut self.machine;
+        let space = self
+            .processes
+            .get_mut(pid.0)
+            .and_then(|p| p.space.as_mut())
+            .ok_or(Errno::ESRCH)?;
+        let low = abi::USER_STACK_TOP - (1usize << 36);
+        let base = space
+            .find_free_top_down(low, abi::USER_STACK_TOP, size)
+            .ok_or(Errno::ENOMEM)?;
+        space.map_zeroed(
+            machine,
+            base,
+            size,
+            user_attrs(true, false),
+            RegionKind::Stack,
+        )?;
+        let context = UserContext::new(entry as u64, (base + size) as u64, [arg as u64, 0, 0]);
+        match self.add_thread(pid, context, param, Some((base, size))) {
+            Ok(tid) => Ok(tid),
+            Err(e) => {
+                let machine = &mut self.machine;
+                if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
+                    let _ = space.unmap_region(machine, base, size);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    // ---- ending threads and processes -----------------------------------------------
+
+    fn live_threads(&self, pid: ProcessId) -> usize {
+        let Some(p) = self.processes.get(pid.0) else {
+            return 0;
+        };
+        p.threads
+            .iter()
+            .flatten()
+            .filter(|id| {
+                self.threads
+                    .get(id.0)
+                    .is_some_and(|t| t.state != ThreadState::Dead)
+            })
+            .count()
+    }
+
+    /// Takes a thread off every queue it may be on.
+    fn detach_thread(&mut self, id: ThreadId) {
+        self.ready.remove(id.index());
+        self.sleepers.retain(|(_, t)| *t != id);
+        if self.current == Some(id) {
+            self.current = None;
+        }
+        if self.fp_owner == Some(id) {
+            self.fp_owner = None;
+        }
+    }
+
+    /// Ends thread `id` with `status`: the whole process if it was the last one.
+    fn end_thread(&mut self, id: ThreadId, status: u64) {
+        let Some(pid) = self.threads.get(id.0).map(|t| t.process) else {
+            return;
+        };
+        let live = self.live_threads(pid);
+        if live <= 1 {
+            self.terminate_process(pid, wait_status::exited(status as u32));
+            return;
+        }
+        self.detach_thread(id);
+        let Some(t) = self.threads.get_mut(id.0) else {
+            return;
+        };
+        t.state = ThreadState::Dead;
+        t.exit_status = status;
+        let stack = t.stack.take();
+        let joiner = t.joiner.take();
+        if let Some((base, size)) = stack {
+            let machine = &mut self.machine;
+            if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
+                let _ = space.unmap_region(machine, base, size);
+            }
+        }
+        if let Some(j) = joiner {
+            self.free_thread(id);
+            self.wake(j, status, None);
+        }
+        // Threads blocked joining the dead thread without being its joiner do not exist:
+        // only one joiner is allowed.
+    }
+
+    /// Removes a dead (or dying) thread's object and frees its tid.
+    fn free_thread(&mut self, id: ThreadId) {
+        self.detach_thread(id);
+        if let Some(t) = self.threads.remove(id.0) {
+            if let Some(p) = self.processes.get_mut(t.process.0) {
+                if let Some(slot) = p.threads.get_mut(t.tid as usize - 1) {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    /// Ends process `pid`: its threads, memory and ASID go; its parent learns `status`.
+    pub fn terminate_process(&mut self, pid: ProcessId, status: u64) {
+        let Some(p) = self.processes.get_mut(pid.0) else {
+            return;
+        };
+        if p.exit_status.is_some() {
+            return;
+        }
+        p.exit_status = Some(status);
+        let threads: Vec<ThreadId> = p.threads.iter().flatten().copied().collect();
+        let children = core::mem::take(&mut p.children);
+        let space = p.space.take();
+        let parent = p.parent;
+        for id in threads {
+            self.free_thread(id);
+        }
+        for child in children {
+            let zombie = match self.processes.get_mut(child.0) {
+                Some(c) => {
+                    c.parent = None;
+                    c.exit_status.is_some()
+                }
+                None => false,
+            };
+            if zombie {
+                self.processes.remove(child.0);
+            }
+        }
+        if let Some(space) = space {
+            let asid = space.asid;
+            space.destroy(&mut self.machine);
+            self.asids.free(asid);
+        }
+        // Tell a waiting parent, or keep the status until it waits.
+        let waiter = parent.and_then(|parent| {
+            let p = self.processes.get(parent.0)?;
+            p.threads.iter().flatten().copied().find(|t| {
+                matches!(
+                    self.threads.get(t.0).map(|t| t.state),
+                    Some(ThreadState::Blocked(Blocked::WaitChild(w))) if w.is_none() || w == Some(pid)
+                )
+            })
+        });
+        match (parent, waiter) {
+            (Some(parent), Some(thread)) => {
+                self.reap(parent, pid);
+                self.wake(thread, status, Some(pid.0 as u64));
+            }
+            (Some(_), None) => {}
+            (None, _) => {
+                self.processes.remove(pid.0);
+            }
+        }
+    }
+
+    fn reap(&mut self, parent: ProcessId, child: ProcessId) {
+        if let Some(p) = self.processes.get_mut(parent.0) {
+            p.children.retain(|c| *c != child);
+        }
+        self.processes.remove(child.0);
+    }
+
+    fn wait_child(&mut self, pid: ProcessId, target: u32) -> Result<Outcome, Errno> {
+        let children = self
+            .processes
+            .get(pid.0)
+            .map(|p| p.children.clone())
+            .unwrap_or_default();
+        let candidates: Vec<ProcessId> = children
+            .into_iter()
+            .filter(|c| target == 0 || c.0 == target)
+            .collect();
+        if candidates.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        let ended = candidates.iter().find_map(|c| {
+            self.processes
+                .get(c.0)
+                .and_then(|p| p.exit_status)
+                .map(|s| (*c, s))
+        });
+        if let Some((child, status)) = ended {
+            self.reap(pid, child);
+            return Ok(Outcome::Value(status, Some(child.0 as u64)));
+        }
+        self.block_current(Blocked::WaitChild(
+            (target != 0).then_some(ProcessId(target)),
+        ));
+        Ok(Outcome::Blocked)
+    }
+
+    /// Kills the current thread's process for a fault, with a one-line report.
+    pub fn user_fault(&mut self, fault: UserFault<'_>) {
+        let Some(cur) = self.current else { return };
+        let Some((pid, tid)) = self.thread_ids(cur) else {
+            return;
+        };
+        let name = self
+            .processes
+            .get(pid.0)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let address = fault
+            .address
+            .map(|a| format!(" at {a:#x}"))
+            .unwrap_or_default();
+        let line = format!(
+            "process {} ({}) thread {} killed: {}{} (pc {:#x})\n",
+            pid.0, name, tid, fault.description, address, fault.pc
+        );
+        self.machine.console_write(line.as_bytes());
+        self.terminate_process(pid, wait_status::killed(fault.class as u32));
+        self.schedule();
+    }
+
+    // ---- introspection --------------------------------------------------------------
+
+    /// One record per thread, processes in pid order.
+    pub fn thread_list(&self) -> Vec<ThreadInfo> {
+        let mut out = Vec::new();
+        for (pid, p) in self.processes.iter() {
+            for id in p.threads.iter().flatten() {
+                let Some(t) = self.threads.get(id.0) else {
+                    continue;
+                };
+                let (state, on_pid, on_id) = t.state.code();
+                let mut name = [0u8; 32];
+                let n = p.name.len().min(31);
+                name[..n].copy_from_slice(&p.name.as_bytes()[..n]);
+                out.push(ThreadInfo {
+                    pid,
+                    tid: t.tid,
+                    name,
+                    priority: t.priority,
+                    base_priority: t.base_priority,
+                    policy: t.policy as u8,
+                    state: state as u8,
+                    blocked_on_pid: on_pid,
+                    blocked_on_id: on_id,
+                    parent_pid: p.parent.map_or(0, |p| p.0),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeMachine;
+    use abi::bootimage::writer::{write, ProgramSpec, SegmentSpec};
+    use abi::bootimage::START_AT_BOOT;
+    use abi::info::ThreadStateCode;
+    use abi::syscall::decode_result;
+    use abi::Sysno;
+    use std::boxed::Box;
+    use std::vec;
+
+    fn program(name: &'static str, priority: u8, policy: Policy) -> ProgramSpec<'static> {
+        ProgramSpec {
+            name,
+            priority,
+            policy: policy as u8,
+            flags: START_AT_BOOT,
+            entry: 0x40_0000,
+            args: b"",
+            segments: vec![
+                SegmentSpec {
+                    vaddr: 0x40_0000,
+                    mem_size: 0x1000,
+                    flags: flags::READ | flags::EXECUTE,
+                    data: b"\x00\x00\x00\x14",
+                },
+                SegmentSpec {
+                    vaddr: 0x40_1000,
+                    mem_size: 0x2000,
+                    flags: flags::READ | flags::WRITE,
+                    data: b"data",
+                },
+            ],
+        }
+    }
+
+    fn system() -> System<FakeMachine> {
+        let image = write(&[
+            program("init", 10, Policy::RoundRobin),
+            program("low", 5, Policy::RoundRobin),
+            program("high", 50, Policy::Fifo),
+            program("rr", 10, Policy::RoundRobin),
+            program("fifo", 10, Policy::Fifo),
+        ])
+        .unwrap();
+        let image: &'static [u8] = Box::leak(image.into_boxed_slice());
+        System::new(FakeMachine::new(), BootImage::parse(image).unwrap())
+    }
+
+    /// What [`call`] returns when the caller blocked (its registers are not written yet).
+    const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
+
+    /// Makes `call` as the current thread; returns its decoded x0 (and raw x1), or
+    /// [`BLOCKED`].
+    fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
+        let cur = s.current().expect("a thread is running");
+        let regs = c.to_registers();
+        {
+            let ctx = s.context_mut(cur).unwrap();
+            ctx.x[..6].copy_from_slice(&regs.args);
+            ctx.x[8] = regs.number;
+        }
+        s.syscall();
+        if matches!(
+            s.threads.get(cur.0).map(|t| t.state),
+            Some(ThreadState::Blocked(_))
+        ) {
+            return (BLOCKED, 0);
+        }
+        match s.context_mut(cur) {
+            Some(ctx) => (decode_result(ctx.x[0]), ctx.x[1]),
+            None => (Ok(u64::MAX), 0),
+        }
+    }
+
+    /// Makes `call` as the current thread when its result does not matter.
+    fn run(s: &mut System<FakeMachine>, c: Call) {
+        let _ = call(s, c);
+    }
+
+    fn running(s: &System<FakeMachine>) -> Option<(u32, u32)> {
+        s.current()
+            .and_then(|t| s.thread_ids(t))
+            .map(|(p, t)| (p.0, t))
+    }
+
+    /// A user buffer of the current process holding `bytes`.
+    fn user_bytes(s: &mut System<FakeMachine>, bytes: &[u8]) -> usize {
+        let (at, _) = call(
+            s,
+            Call::MemMapAnon {
+                size: bytes.len().max(1),
+            },
+        );
+        let at = at.unwrap() as usize;
+        let pid = s.thread_ids(s.current().unwrap()).unwrap().0;
+        s.write_user(pid, at, bytes).unwrap();
+        at
+    }
+
+    #[test]
+    fn highest_priority_runs_first_and_process_starts_with_its_arguments() {
+        let mut s = system();
+        let init = s.spawn("init", b"-v\0x\0", None, None, true).unwrap();
+        let high = s.spawn("high", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s), Some((high.0, 1)));
+        let list = s.thread_list();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].state, ThreadStateCode::Ready as u8);
+        assert_eq!(list[1].state, ThreadStateCode::Running as u8);
+        assert_eq!((list[1].priority, list[1].policy), (50, Policy::Fifo as u8));
+        // init's registers: argc 3 (argv[0] = "init"), block at x1 with length x2.
+        let ctx = s
+            .threads
+            .get(s.thread_of(init, 1).unwrap().0)
+            .unwrap()
+            .context
+            .clone();
+        assert_eq!((ctx.x[0], ctx.x[2]), (3, 10));
+        let mut block = [0u8; 10];
+        s.read_user(init, ctx.x[1] as usize, &mut block).unwrap();
+        assert_eq!(&block, b"init\0-v\0x\0");
+        assert_eq!(ctx.sp % 16, 0);
+        assert!(ctx.sp <= ctx.x[1]);
+        assert_eq!(ctx.pc, 0x40_0000);
+        // The image's data segment was loaded.
+        let mut data = [0u8; 4];
+        s.read_user(init, 0x40_1000, &mut data).unwrap();
+        assert_eq!(&data, b"data");
+    }
+
+    #[test]
+    fn round_robin_rotates_equals_on_timeslice_fifo_does_not() {
+        let mut s = system();
+        let a = s.spawn("rr", b"", None, None, false).unwrap();
+        let b = s.spawn("rr", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, a.0);
+        for _ in 0..TIMESLICE_TICKS - 1 {
+            s.timer(0, true);
+            assert_eq!(running(&s).unwrap().0, a.0, "slice not used up yet");
+        }
+        s.timer(0, true);
+        assert_eq!(
+            running(&s).unwrap().0,
+            b.0,
+            "rotated after {TIMESLICE_TICKS} ticks"
+        );
+        for _ in 0..TIMESLICE_TICKS {
+            s.timer(0, true);
+        }
+        assert_eq!(running(&s).unwrap().0, a.0);
+
+        let mut s = system();
+        let f = s.spawn("fifo", b"", None, None, false).unwrap();
+        s.spawn("fifo", b"", None, None, false).unwrap();
+        s.schedule();
+        for _ in 0..20 {
+            s.timer(0, true);
+        }
+        assert_eq!(running(&s).unwrap().0, f.0, "FIFO keeps the CPU");
+    }
+
+    #[test]
+    fn waking_higher_priority_preempts_and_preempted_thread_resumes_first() {
+        let mut s = system();
+        let high = s.spawn("high", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(
+            call(&mut s, Call::Sleep { nanoseconds: 1000 }).0,
+            BLOCKED,
+            "blocked"
+        );
+        let low1 = s.spawn("rr", b"", None, None, false).unwrap();
+        let low2 = s.spawn("rr", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, low1.0);
+        assert_eq!(s.next_wakeup(), Some(1000));
+        s.machine.now = 999;
+        s.timer(999, false);
+        assert_eq!(running(&s).unwrap().0, low1.0, "not yet");
+        s.machine.now = 1000;
+        s.timer(1000, false);
+        assert_eq!(running(&s), Some((high.0, 1)), "sleeper preempts");
+        let high_thread = s.current().unwrap();
+        assert_eq!(
+            s.context_mut(high_thread).unwrap().x[0],
+            0,
+            "sleep returns 0"
+        );
+        run(&mut s, Call::Sleep { nanoseconds: 1 });
+        assert_eq!(
+            running(&s).unwrap().0,
+            low1.0,
+            "preempted thread goes back to the head"
+        );
+        let _ = low2;
+    }
+
+    #[test]
+    fn yield_passes_to_equals_only() {
+        let mut s = system();
+        let a = s.spawn("fifo", b"", None, None, false).unwrap();
+        s.schedule();
+        run(&mut s, Call::SchedYield);
+        assert_eq!(running(&s).unwrap().0, a.0, "alone: keeps running");
+        let b = s.spawn("fifo", b"", None, None, false).unwrap();
+        s.spawn("low", b"", None, None, false).unwrap();
+        assert_eq!(call(&mut s, Call::SchedYield).0, Ok(0));
+        assert_eq!(running(&s).unwrap().0, b.0);
+        run(&mut s, Call::SchedYield);
+        assert_eq!(running(&s).unwrap().0, a.0);
+    }
+
+    #[test]
+    fn bad_arguments_get_errors_not_panics() {
+        let mut s = system();
+        s.spawn("init", b"", None, None, false).unwrap();
+        s.schedule();
+        let e = |r: (Result<u64, Errno>, u64)| r.0.unwrap_err();
+        // Unknown call number.
+        let cur = s.current().unwrap();
+        s.context_mut(cur).unwrap().x[8] = 4242;
+        s.syscall();
+        assert_eq!(
+            decode_result(s.context_mut(cur).unwrap().x[0]),
+            Err(Errno::ENOSYS)
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::DebugWrite {
+                    ptr: 0x1234,
+                    len: 4
+                }
+            )),
+            Errno::EFAULT
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::DebugWrite {
+                    ptr: 0xffff_0000_4020_0000,
+                    len: 4
+                }
+            )),
+            Errno::EFAULT
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::DebugWrite {
+                    ptr: 0x40_1000,
+                    len: 1 << 20
+                }
+            )),
+            Errno::EINVAL
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::DebugWrite {
+                    ptr: usize::MAX - 2,
+                    len: 8
+                }
+            )),
+            Errno::EFAULT
+        );
+        assert_eq!(
+            call(
+                &mut s,
+                Call::DebugWrite {
+                    ptr: 0x40_1000,
+                    len: 4
+                }
+            )
+            .0,
+            Ok(4)
+        );
+        assert_eq!(s.machine.console, b"data");
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::ThreadCreate {
+                    entry: 0,
+                    arg: 0,
+                    stack_size: 0,
+                    sched: 0
+                }
+            )),
+            Errno::EFAULT
+        );
+        let kernel = 0xffff_0000_0000_1000;
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::ThreadCreate {
+                    entry: kernel,
+                    arg: 0,
+                    stack_size: 0,
+                    sched: 0
+                }
+            )),
+            Errno::EFAULT
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::ThreadCreate {
+                    entry: 0x40_0000,
+                    arg: 0,
+                    stack_size: 0,
+                    sched: 0x0900
+                }
+            )),
+            Errno::EINVAL
+        );
+        let huge = abi::MAX_STACK_SIZE + 1;
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::ThreadCreate {
+                    entry: 0x40_0000,
+                    arg: 0,
+                    stack_size: huge,
+                    sched: 0
+                }
+            )),
+            Errno::EINVAL
+        );
+        assert_eq!(e(call(&mut s, Call::ThreadJoin { tid: 1 })), Errno::EDEADLK);
+        assert_eq!(e(call(&mut s, Call::ThreadJoin { tid: 7 })), Errno::ESRCH);
+        assert_eq!(e(call(&mut s, Call::ThreadJoin { tid: 0 })), Errno::ESRCH);
+        assert_eq!(
+            e(call(&mut s, Call::ThreadDestroy { tid: 9, status: 0 })),
+            Errno::ESRCH
+        );
+        assert_eq!(
+            e(call(&mut s, Call::SchedGet { pid: 77, tid: 0 })),
+            Errno::ESRCH
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::SchedSet {
+                    pid: 0,
+                    tid: 0,
+                    sched: 0
+                }
+            )),
+            Errno::EINVAL
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::ProcessSpawn {
+                    name_ptr: 0x40_1000,
+                    name_len: 4,
+                    args_ptr: 0,
+                    args_len: 0,
+                    priority: 0
+                }
+            )),
+            Errno::EPERM
+        );
+        assert_eq!(e(call(&mut s, Call::Shutdown { code: 0 })), Errno::EPERM);
+        assert_eq!(e(call(&mut s, Call::ProcessWait { pid: 0 })), Errno::ECHILD);
+        assert_eq!(e(call(&mut s, Call::MemMapAnon { size: 0 })), Errno::EINVAL);
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::MemMapAnon {
+                    size: MAX_ANON_MAP + 1
+                }
+            )),
+            Errno::EINVAL
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::MemUnmap {
+                    addr: 0x40_0000,
+                    size: 0x1000
+                }
+            )),
+            Errno::EINVAL,
+            "image"
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::MemUnmap {
+                    addr: 0x1234_5000,
+                    size: 0x1000
+                }
+            )),
+            Errno::EINVAL
+        );
+        assert_eq!(
+            e(call(
+                &mut s,
+                Call::ThreadList {
+                    ptr: 0x40_0000,
+                    len: 600
+                }
+            )),
+            Errno::EFAULT,
+            "read-only"
+        );
+        assert_eq!(s.machine.shutdown_code, None);
+        assert!(s.current().is_some(), "the caller survived it all");
+    }
+
+    #[test]
+    fn threads_create_join_and_exit_status() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        s.schedule();
+        let (tid, _) = call(
+            &mut s,
+            Call::ThreadCreate {
+                entry: 0x40_0000,
+                arg: 42,
+                stack_size: 8192,
+                sched: 0,
+            },
+        );
+        let tid = tid.unwrap() as u32;
+        assert_eq!(tid, 2);
+        let t2 = s.thread_of(pid, 2).unwrap();
+        assert_eq!(s.threads.get(t2.0).unwrap().context.x[0], 42);
+        let sp = s.threads.get(t2.0).unwrap().context.sp as usize;
+        let mut probe = [0u8; 8];
+        s.read_user(pid, sp - 8, &mut probe).unwrap();
+        assert_eq!(
+            s.read_user(pid, sp - 8192 - 8, &mut probe),
+            Err(Errno::EFAULT),
+            "guard page below the stack"
+        );
+        // Join blocks until thread 2 ends with status 7.
+        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, BLOCKED);
+        assert_eq!(running(&s), Some((pid.0, 2)));
+        let list = s.thread_list();
+        assert_eq!(list[0].state, ThreadStateCode::Join as u8);
+        assert_eq!(list[0].blocked_on_id, 2);
+        run(&mut s, Call::ThreadDestroy { tid: 0, status: 7 });
+        assert_eq!(running(&s), Some((pid.0, 1)));
+        let t1 = s.current().unwrap();
+        assert_eq!(
+            s.context_mut(t1).unwrap().x[0],
+            7,
+            "join returns the status"
+        );
+        assert_eq!(s.thread_count(), 1, "joined thread freed");
+        assert_eq!(
+            s.read_user(pid, sp - 8, &mut probe),
+            Err(Errno::EFAULT),
+            "its stack is unmapped"
+        );
+        // A thread that ends before being joined keeps its status until joined.
+        run(
+            &mut s,
+            Call::ThreadCreate {
+                entry: 0x40_0000,
+                arg: 0,
+                stack_size: 0,
+                sched: SchedParam {
+                    policy: Policy::Fifo,
+                    priority: 60,
+                }
+                .encode(),
+            },
+        );
+        assert_eq!(
+            running(&s),
+            Some((pid.0, 2)),
+            "higher-priority new thread runs at once"
+        );
+        run(&mut s, Call::ThreadDestroy { tid: 0, status: 9 });
+        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Ok(9));
+        assert_eq!(
+            call(&mut s, Call::ThreadJoin { tid: 2 }).0,
+            Err(Errno::ESRCH)
+        );
+    }
+
+    #[test]
+    fn spawn_wait_and_memory_reclaimed() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        s.schedule();
+        let baseline = s.machine.frames_in_use();
+        let name = user_bytes(&mut s, b"lowXXX");
+        let args = user_bytes(&mut s, b"a\0b\0");
+        let after_buffers = s.machine.frames_in_use();
+        let spawn = Call::ProcessSpawn {
+            name_ptr: name,
+            name_len: 3,
+            args_ptr: args,
+            args_len: 4,
+            priority: 0,
+        };
+        let (child, _) = call(&mut s, spawn);
+        let child = ProcessId(child.unwrap() as u32);
+        assert!(s.machine.frames_in_use() > after_buffers);
+        let bad = Call::ProcessSpawn {
+            name_ptr: name,
+            name_len: 6,
+            args_ptr: args,
+            args_len: 4,
+            priority: 0,
+        };
+        assert_eq!(call(&mut s, bad).0, Err(Errno::ENOENT));
+        let unterminated = Call::ProcessSpawn {
+            name_ptr: name,
+            name_len: 3,
+            args_ptr: args,
+            args_len: 3,
+            priority: 0,
+        };
+        assert_eq!(call(&mut s, unterminated).0, Err(Errno::E2BIG));
+        assert_eq!(call(&mut s, Call::ProcessWait { pid: child.0 }).0, BLOCKED);
+        assert_eq!(running(&s), Some((child.0, 1)));
+        assert_eq!(s.thread_list()[0].state, ThreadStateCode::WaitChild as u8);
+        run(&mut s, Call::ProcessExit { status: 3 });
+        assert_eq!(running(&s), Some((init.0, 1)));
+        let cur = s.current().unwrap();
+        let ctx = s.context_mut(cur).unwrap();
+        assert_eq!(
+            (ctx.x[0], ctx.x[1]),
+            (wait_status::exited(3), child.0 as u64)
+        );
+        assert_eq!(
+            s.machine.frames_in_use(),
+            after_buffers,
+            "child's memory all returned"
+        );
+        assert!(s.machine.flushed_asids.len() == 1);
+        assert_eq!(
+            call(&mut s, Call::ProcessWait { pid: child.0 }).0,
+            Err(Errno::ECHILD),
+            "reaped"
+        );
+        let _ = baseline;
+    }
+
+    #[test]
+    fn zombie_status_kept_until_waited_and_orphans_reaped() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let child = s.spawn("high", b"", None, Some(init), false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, child.0);
+        run(&mut s, Call::ProcessExit { status: 5 });
+        assert_eq!(s.process_count(), 2, "zombie kept for its parent");
+        assert_eq!(
+            call(&mut s, Call::ProcessWait { pid: 0 }),
+            (Ok(5), child.0 as u64)
+        );
+        assert_eq!(s.process_count(), 1);
+        // An orphan's status is dropped at once.
+        let orphan = s.spawn("high", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, orphan.0);
+        run(&mut s, Call::ProcessExit { status: 1 });
+        assert_eq!(s.process_count(), 1);
+    }
+
+    #[test]
+    fn a_faulting_process_is_killed_and_reported_others_run_on() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let bad = s.spawn("high", b"", None, Some(init), false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, bad.0);
+        run(
+            &mut s,
+            Call::ThreadCreate {
+                entry: 0x40_0000,
+                arg: 0,
+                stack_size: 0,
+                sched: 0,
+            },
+        );
+        let frames_with_bad = s.machine.frames_in_use();
+        s.user_fault(UserFault {
+            class: 0x24,
+            description: "data abort",
+            address: Some(0),
+            pc: 0x40_0010,
+        });
+        let report = s.machine.console_text();
+        assert!(
+            report.contains(&format!(
+                "process {} (high) thread 1 killed: data abort at 0x0 (pc 0x400010)",
+                bad.0
+            )),
+            "{report}"
+        );
+        assert_eq!(running(&s).unwrap().0, init.0);
+        assert!(s.machine.frames_in_use() < frames_with_bad);
+        assert_eq!(s.thread_count(), 1, "both of its threads are gone");
+        assert_eq!(
+            call(&mut s, Call::ProcessWait { pid: 0 }),
+            (Ok(wait_status::killed(0x24)), bad.0 as u64)
+        );
+    }
+
+    #[test]
+    fn sched_set_get_and_permissions() {
+        let mut s = system();
+        let a = s.spawn("init", b"", None, None, false).unwrap();
+        let b = s.spawn("low", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, a.0);
+        let get = call(&mut s, Call::SchedGet { pid: 0, tid: 0 }).0.unwrap();
+        assert_eq!(
+            SchedParam::decode(get),
+            Ok(SchedParam {
+                policy: Policy::RoundRobin,
+                priority: 10
+            })
+        );
+        let set_b = Call::SchedSet {
+            pid: b.0,
+            tid: 1,
+            sched: SchedParam {
+                policy: Policy::Fifo,
+                priority: 90,
+            }
+            .encode(),
+        };
+        assert_eq!(call(&mut s, set_b).0, Err(Errno::EPERM));
+        let lower_self = SchedParam {
+            policy: Policy::Fifo,
+            priority: 3,
+        }
+        .encode();
+        assert_eq!(
+            call(
+                &mut s,
+                Call::SchedSet {
+                    pid: 0,
+                    tid: 0,
+                    sched: lower_self
+                }
+            )
+            .0,
+            Ok(0)
+        );
+        assert_eq!(
+            running(&s).unwrap().0,
+            b.0,
+            "lowering below a ready thread gives up the CPU"
+        );
+        let other = call(&mut s, Call::SchedGet { pid: a.0, tid: 1 }).0.unwrap();
+        assert_eq!(SchedParam::decode(other).unwrap().priority, 3);
+    }
+
+    #[test]
+    fn anonymous_memory_maps_and_unmaps() {
+        let mut s = system();
+        s.spawn("init", b"", None, None, false).unwrap();
+        s.schedule();
+        let before = s.machine.frames_in_use();
+        let at = call(&mut s, Call::MemMapAnon { size: 5000 }).0.unwrap() as usize;
+        assert!(at >= abi::USER_ANON_BASE && at % PAGE_SIZE == 0);
+        assert!(s.machine.frames_in_use() >= before + 2);
+        let second = call(&mut s, Call::MemMapAnon { size: 1 }).0.unwrap() as usize;
+        assert!(second >= at + 0x2000, "no overlap");
+        assert_eq!(
+            call(
+                &mut s,
+                Call::MemUnmap {
+                    addr: at,
+                    size: 5000
+                }
+            )
+            .0,
+            Ok(0)
+        );
+        assert_eq!(
+            call(
+                &mut s,
+                Call::MemUnmap {
+                    addr: at,
+                    size: 5000
+                }
+            )
+            .0,
+            Err(Errno::EINVAL)
+        );
+        let info_at = call(&mut s, Call::MemMapAnon { size: 4096 }).0.unwrap() as usize;
+        assert_eq!(
+            call(
+                &mut s,
+                Call::ThreadList {
+                    ptr: info_at,
+                    len: 4096
+                }
+            )
+            .0,
+            Ok(1)
+        );
+        let pid = s.thread_ids(s.current().unwrap()).unwrap().0;
+        let mut rec = [0u8; ThreadInfo::SIZE];
+        s.read_user(pid, info_at, &mut rec).unwrap();
+        let info = ThreadInfo::from_bytes(&rec).unwrap();
+        assert_eq!(
+            (info.name_str(), info.state),
+            ("init", ThreadStateCode::Running as u8)
+        );
+        assert_eq!(call(&mut s, Call::GetIds).0, Ok(pid.0 as u64 | 1 << 32));
+        let _ = Sysno::Nop;
+    }
+
+    #[test]
+    fn privileged_shutdown_and_idle_when_nothing_runs() {
+        let mut s = system();
+        s.spawn("init", b"", None, None, true).unwrap();
+        s.schedule();
+        assert_eq!(call(&mut s, Call::Shutdown { code: 7 }).0, Ok(0));
+        assert_eq!(s.machine.shutdown_code, Some(7));
+        run(&mut s, Call::ProcessExit { status: 0 });
+        assert_eq!(s.current(), None);
+        assert!(!s.has_work());
+        assert_eq!(s.process_count(), 0);
+        assert_eq!(s.machine.frames_in_use(), 0, "everything returned");
+    }
+}

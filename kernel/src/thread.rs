@@ -1,0 +1,199 @@
+//! Threads: saved user registers, scheduling parameters, and what a thread is doing.
+//!
+//! The state says precisely what a blocked thread waits for, so `pidin` can show it
+//! and cleanup can undo it: joining a thread, waiting for a child, sleeping, and the
+//! message-passing states (SEND-, RECEIVE- and REPLY-blocked) that IPC uses.
+
+use crate::process::ProcessId;
+use abi::info::ThreadStateCode;
+use abi::sched::Policy;
+use alloc::boxed::Box;
+
+/// A thread, named by its slot in the kernel's thread table (generation-checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadId(pub u32);
+
+impl ThreadId {
+    /// The thread table slot index (what the ready queues use).
+    pub fn index(self) -> usize {
+        crate::handle::index_of(self.0)
+    }
+}
+
+/// A thread's user-mode registers. `vectors.S` saves into and restores from this
+/// layout directly (offsets are fixed: keep in step with `ENTER_FROM_EL0` there).
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct UserContext {
+    /// x0–x30.
+    pub x: [u64; 31],
+    /// SP_EL0.
+    pub sp: u64,
+    /// Where the thread resumes (ELR_EL1).
+    pub pc: u64,
+    /// Saved processor state (SPSR_EL1).
+    pub pstate: u64,
+    /// FP control register.
+    pub fpcr: u64,
+    /// FP status register.
+    pub fpsr: u64,
+    /// q0–q31.
+    pub q: [u128; 32],
+}
+
+impl UserContext {
+    /// A context that starts at `pc` in EL0 with `sp`, the first arguments in x0–x2,
+    /// and x30 = 0 (returning from the entry function faults).
+    pub fn new(pc: u64, sp: u64, args: [u64; 3]) -> Box<Self> {
+        let mut x = [0u64; 31];
+        x[..3].copy_from_slice(&args);
+        Box::new(Self {
+            x,
+            sp,
+            pc,
+            pstate: 0,
+            fpcr: 0,
+            fpsr: 0,
+            q: [0; 32],
+        })
+    }
+}
+
+/// What a blocked thread waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// SEND-blocked: its message waits on channel `channel` of process `server`.
+    Send {
+        /// The server process.
+        server: ProcessId,
+        /// The channel id in that process.
+        channel: u32,
+    },
+    /// RECEIVE-blocked on channel `channel` of its own process.
+    Receive {
+        /// The channel id.
+        channel: u32,
+    },
+    /// REPLY-blocked: its message was received by `server`, which owes a reply.
+    Reply {
+        /// The server process.
+        server: ProcessId,
+        /// The channel id in that process.
+        channel: u32,
+    },
+    /// Waiting for thread `tid` of its own process to end.
+    Join {
+        /// The awaited thread.
+        target: ThreadId,
+        /// Its tid, for listings.
+        tid: u32,
+    },
+    /// Waiting for a child process (`None`: any child) to end.
+    WaitChild(Option<ProcessId>),
+    /// Sleeping until the clock reads `until` nanoseconds.
+    Sleep {
+        /// Wake-up time.
+        until: u64,
+    },
+}
+
+/// What a thread is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadState {
+    /// Waiting in a ready queue.
+    Ready,
+    /// On a CPU.
+    Running,
+    /// Blocked.
+    Blocked(Blocked),
+    /// Ended; holds its exit status until joined.
+    Dead,
+}
+
+impl ThreadState {
+    /// The introspection code, and the (pid, id) it is blocked on.
+    pub fn code(&self) -> (ThreadStateCode, u32, u32) {
+        match *self {
+            ThreadState::Ready => (ThreadStateCode::Ready, 0, 0),
+            ThreadState::Running => (ThreadStateCode::Running, 0, 0),
+            ThreadState::Dead => (ThreadStateCode::Dead, 0, 0),
+            ThreadState::Blocked(b) => match b {
+                Blocked::Send { server, channel } => (ThreadStateCode::Send, server.0, channel),
+                Blocked::Receive { channel } => (ThreadStateCode::Receive, 0, channel),
+                Blocked::Reply { server, channel } => (ThreadStateCode::Reply, server.0, channel),
+                Blocked::Join { tid, .. } => (ThreadStateCode::Join, 0, tid),
+                Blocked::WaitChild(child) => {
+                    (ThreadStateCode::WaitChild, child.map_or(0, |c| c.0), 0)
+                }
+                Blocked::Sleep { .. } => (ThreadStateCode::Nanosleep, 0, 0),
+            },
+        }
+    }
+}
+
+/// A thread's kernel object.
+pub struct Thread {
+    /// Its process.
+    pub process: ProcessId,
+    /// Its id within the process (1 = the first thread).
+    pub tid: u32,
+    /// What it is doing.
+    pub state: ThreadState,
+    /// Its own priority.
+    pub base_priority: u8,
+    /// The priority it runs at (equal to the base unless inherited).
+    pub priority: u8,
+    /// FIFO or round robin.
+    pub policy: Policy,
+    /// Ticks left in its round-robin timeslice.
+    pub timeslice_left: u32,
+    /// Saved user registers (boxed: the address is handed to the exception code).
+    pub context: Box<UserContext>,
+    /// Its stack: (lowest mapped address, size), freed when it ends.
+    pub stack: Option<(usize, usize)>,
+    /// Exit status, once dead.
+    pub exit_status: u64,
+    /// The thread waiting in `ThreadJoin` for this one.
+    pub joiner: Option<ThreadId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocked_states_say_what_they_wait_for() {
+        let s = ThreadState::Blocked(Blocked::Reply {
+            server: ProcessId(7),
+            channel: 1,
+        });
+        assert_eq!(s.code(), (ThreadStateCode::Reply, 7, 1));
+        let s = ThreadState::Blocked(Blocked::Send {
+            server: ProcessId(2),
+            channel: 3,
+        });
+        assert_eq!(s.code(), (ThreadStateCode::Send, 2, 3));
+        let s = ThreadState::Blocked(Blocked::Receive { channel: 4 });
+        assert_eq!(s.code(), (ThreadStateCode::Receive, 0, 4));
+        let s = ThreadState::Blocked(Blocked::Join {
+            target: ThreadId(9),
+            tid: 2,
+        });
+        assert_eq!(s.code(), (ThreadStateCode::Join, 0, 2));
+        assert_eq!(
+            ThreadState::Blocked(Blocked::WaitChild(None)).code().0,
+            ThreadStateCode::WaitChild
+        );
+    }
+
+    #[test]
+    fn context_layout_matches_the_assembly() {
+        use core::mem::offset_of;
+        assert_eq!(offset_of!(UserContext, sp), 248);
+        assert_eq!(offset_of!(UserContext, pc), 256);
+        assert_eq!(offset_of!(UserContext, pstate), 264);
+        assert_eq!(offset_of!(UserContext, fpcr), 272);
+        assert_eq!(offset_of!(UserContext, q), 288);
+        assert_eq!(core::mem::size_of::<UserContext>(), 800);
+    }
+}
