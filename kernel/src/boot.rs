@@ -180,7 +180,8 @@ pub fn start(board: &'static dyn Board, dtb_phys: usize, entry_el: u64) -> ! {
 
     #[cfg(not(feature = "ktest"))]
     {
-        log::info!("boot complete; no user space yet, idling");
+        crate::run::start_user_space();
+        log::info!("boot complete; no user program to run, idling");
         loop {
             arch::wait_for_interrupt();
         }

@@ -44,6 +44,27 @@ pub fn print(args: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes raw bytes (a user program's `DebugWrite`), translating `\n` to `\r\n`.
+pub fn write_bytes(bytes: &[u8]) {
+    let Some(console) = CONSOLE.get() else { return };
+    let irqs_were_on = arch::disable_irqs();
+    {
+        let _guard = LOCK.lock();
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            match line.split_last() {
+                Some((b'\n', text)) => {
+                    console.write_bytes(text);
+                    console.write_bytes(b"\r\n");
+                }
+                _ => console.write_bytes(line),
+            }
+        }
+    }
+    if irqs_were_on {
+        arch::enable_irqs();
+    }
+}
+
 /// Prints without taking the lock: for fault reports and panics, when the lock may be
 /// held by the code that failed.
 pub fn emergency(args: fmt::Arguments<'_>) {

@@ -68,12 +68,17 @@ pub fn handle_irq() {
 }
 
 fn on_timer() {
-    let mut deadlines = DEADLINES.lock();
-    let expired = deadlines.expire(timer::now());
+    let now = timer::now();
+    let expired = {
+        let mut deadlines = DEADLINES.lock();
+        let expired = deadlines.expire(now);
+        program(&deadlines);
+        expired
+    };
     if expired.oneshot {
         ONESHOTS_FIRED.fetch_add(1, Ordering::SeqCst);
     }
-    program(&deadlines);
+    crate::run::timer_expired(now, expired.ticks > 0);
 }
 
 fn program(deadlines: &Deadlines) {

@@ -61,6 +61,8 @@ pub mod interrupts;
 pub mod ktest;
 #[cfg(target_os = "none")]
 pub mod percpu;
+#[cfg(target_os = "none")]
+pub mod run;
 
 #[cfg(target_os = "none")]
 pub use boot::start;

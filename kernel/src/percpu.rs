@@ -7,8 +7,12 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// Most CPUs any supported board has.
 pub const MAX_CPUS: usize = 4;
 
-/// What one CPU owns.
+/// What one CPU owns. `vectors.S` reads `user_context` at offset 0: keep it first.
+#[repr(C)]
 pub struct PerCpu {
+    /// The saved-register block of the user thread this CPU runs (or will return to);
+    /// exception entry from EL0 saves into it, the return to EL0 restores from it.
+    pub user_context: AtomicUsize,
     /// Index of the CPU (MPIDR affinity 0).
     pub cpu_id: AtomicUsize,
     /// Interrupts this CPU has taken.
@@ -18,6 +22,7 @@ pub struct PerCpu {
 impl PerCpu {
     const fn new() -> Self {
         Self {
+            user_context: AtomicUsize::new(0),
             cpu_id: AtomicUsize::new(usize::MAX),
             irqs_taken: AtomicU64::new(0),
         }

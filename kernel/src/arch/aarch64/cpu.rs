@@ -54,3 +54,15 @@ pub fn percpu_pointer() -> usize {
 pub fn mmu_and_caches_on() -> bool {
     SCTLR_EL1.matches_all(SCTLR_EL1::M::Enable + SCTLR_EL1::C::Cacheable + SCTLR_EL1::I::Cacheable)
 }
+
+/// Whether FP/SIMD instructions at EL0 trap to EL1 (lazy FP switching); EL1 never traps.
+pub fn set_user_fp_trap(trap: bool) {
+    use aarch64_cpu::registers::CPACR_EL1;
+    let fpen = if trap {
+        CPACR_EL1::FPEN::TrapEl0
+    } else {
+        CPACR_EL1::FPEN::TrapNothing
+    };
+    CPACR_EL1.modify(fpen);
+    asm::barrier::isb(asm::barrier::SY);
+}

@@ -2,7 +2,7 @@
 //! an address translates to (`AT`), which the in-kernel tests use to check the map.
 
 use aarch64_cpu::asm::barrier;
-use aarch64_cpu::registers::{ReadWriteable, Writeable, TCR_EL1, TTBR1_EL1};
+use aarch64_cpu::registers::{ReadWriteable, Writeable, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
 
 /// MAIR_EL1 as `boot.S` programs it; `mem::paging::mair_index` names the slots.
 pub const MAIR_VALUE: u64 = 0x44_ff_04;
@@ -65,5 +65,37 @@ pub fn translate(va: usize, write: bool) -> HardwareTranslation {
             phys: ((par & 0x0000_FFFF_FFFF_F000) as usize) | (va & 0xfff),
             mair_attr: (par >> 56) as u8,
         }
+    }
+}
+
+/// Lets the MMU walk TTBR0 (user space) from now on.
+pub fn enable_user_tables() {
+    TCR_EL1.modify(TCR_EL1::EPD0::EnableTTBR0Walks);
+    barrier::isb(barrier::SY);
+}
+
+/// Switches the user address space: `ttbr0` holds the table root and the ASID. The
+/// ASID tags TLB entries, so no flush is needed.
+pub fn set_user_tables(ttbr0: u64) {
+    TTBR0_EL1.set(ttbr0);
+    barrier::isb(barrier::SY);
+}
+
+/// Forgets the TLB entry of user page `va` in address space `asid`, on every CPU.
+pub fn flush_tlb_user_page(asid: u16, va: usize) {
+    let operand = (asid as u64) << 48 | (va as u64 >> 12) & ((1 << 44) - 1);
+    // SAFETY: TLB maintenance has no memory-safety effect; the barriers order it
+    // after the table update and before later accesses.
+    unsafe {
+        core::arch::asm!("dsb ishst", "tlbi vae1is, {op}", "dsb ish", "isb", op = in(reg) operand, options(nostack, preserves_flags));
+    }
+}
+
+/// Forgets every TLB entry of address space `asid`, on every CPU.
+pub fn flush_tlb_asid(asid: u16) {
+    let operand = (asid as u64) << 48;
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!("dsb ishst", "tlbi aside1is, {op}", "dsb ish", "isb", op = in(reg) operand, options(nostack, preserves_flags));
     }
 }

@@ -5,6 +5,12 @@
 //
 // kind: 0-3 current EL with SP_EL0, 4-7 current EL with SP_ELx, 8-11 lower EL AArch64,
 // 12-15 lower EL AArch32; within each group sync, IRQ, FIQ, SError.
+//
+// Exceptions from EL0 (kinds 8-15) take a different path: the user registers are saved
+// straight into the current thread's `UserContext` (thread.rs), whose address is the
+// first word of this CPU's `PerCpu` block (TPIDR_EL1). `muon_user_exception(kind)` may
+// switch threads by changing that word; `muon_return_to_user` then restores whatever
+// it names. The kernel stack is empty whenever a CPU runs user code.
 
 .equ FRAME_SIZE, 34 * 8
 
@@ -16,7 +22,18 @@
     b       muon_exception_common
 .endm
 
+.macro USER_ENTRY kind
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!
+    mrs     x0, tpidr_el1
+    ldr     x0, [x0]                // this CPU's current UserContext
+    mov     x1, #\kind
+    b       muon_user_save
+.endm
+
 .section .text.vectors, "ax"
+.arch_extension fp
+.arch_extension simd
 .balign 2048
 .global muon_exception_vectors
 muon_exception_vectors:
@@ -28,14 +45,14 @@ muon_exception_vectors:
     ENTRY 5
     ENTRY 6
     ENTRY 7
-    ENTRY 8
-    ENTRY 9
-    ENTRY 10
-    ENTRY 11
-    ENTRY 12
-    ENTRY 13
-    ENTRY 14
-    ENTRY 15
+    USER_ENTRY 8
+    USER_ENTRY 9
+    USER_ENTRY 10
+    USER_ENTRY 11
+    USER_ENTRY 12
+    USER_ENTRY 13
+    USER_ENTRY 14
+    USER_ENTRY 15
 
 muon_exception_common:
     stp     x2, x3, [sp, #16 * 1]
@@ -83,3 +100,110 @@ muon_exception_common:
     ldp     x28, x29, [sp, #16 * 14]
     add     sp, sp, #FRAME_SIZE
     eret
+
+// x0 = UserContext, x1 = kind; the user's x0/x1 are on the kernel stack.
+muon_user_save:
+    stp     x2, x3, [x0, #16 * 1]
+    stp     x4, x5, [x0, #16 * 2]
+    stp     x6, x7, [x0, #16 * 3]
+    stp     x8, x9, [x0, #16 * 4]
+    stp     x10, x11, [x0, #16 * 5]
+    stp     x12, x13, [x0, #16 * 6]
+    stp     x14, x15, [x0, #16 * 7]
+    stp     x16, x17, [x0, #16 * 8]
+    stp     x18, x19, [x0, #16 * 9]
+    stp     x20, x21, [x0, #16 * 10]
+    stp     x22, x23, [x0, #16 * 11]
+    stp     x24, x25, [x0, #16 * 12]
+    stp     x26, x27, [x0, #16 * 13]
+    stp     x28, x29, [x0, #16 * 14]
+    mrs     x2, sp_el0
+    stp     x30, x2, [x0, #16 * 15]
+    mrs     x2, elr_el1
+    mrs     x3, spsr_el1
+    stp     x2, x3, [x0, #16 * 16]
+    ldp     x2, x3, [sp], #16
+    stp     x2, x3, [x0]
+    mov     x0, x1
+    bl      muon_user_exception
+    // fall through
+
+// Restores the UserContext this CPU's PerCpu names and returns to EL0.
+.global muon_return_to_user
+muon_return_to_user:
+    mrs     x0, tpidr_el1
+    ldr     x0, [x0]
+    ldp     x2, x3, [x0, #16 * 16]
+    msr     elr_el1, x2
+    msr     spsr_el1, x3
+    ldp     x30, x2, [x0, #16 * 15]
+    msr     sp_el0, x2
+    ldp     x2, x3, [x0, #16 * 1]
+    ldp     x4, x5, [x0, #16 * 2]
+    ldp     x6, x7, [x0, #16 * 3]
+    ldp     x8, x9, [x0, #16 * 4]
+    ldp     x10, x11, [x0, #16 * 5]
+    ldp     x12, x13, [x0, #16 * 6]
+    ldp     x14, x15, [x0, #16 * 7]
+    ldp     x16, x17, [x0, #16 * 8]
+    ldp     x18, x19, [x0, #16 * 9]
+    ldp     x20, x21, [x0, #16 * 10]
+    ldp     x22, x23, [x0, #16 * 11]
+    ldp     x24, x25, [x0, #16 * 12]
+    ldp     x26, x27, [x0, #16 * 13]
+    ldp     x28, x29, [x0, #16 * 14]
+    ldp     x0, x1, [x0]
+    eret
+
+// First entry to user space on this CPU: empty the kernel stack (x0 = its top), go.
+.global muon_enter_user
+muon_enter_user:
+    mov     sp, x0
+    b       muon_return_to_user
+
+// FP/SIMD state of a UserContext: x0 = address of its fpcr field (fpcr, fpsr, q0-q31).
+.global muon_fp_save
+muon_fp_save:
+    mrs     x1, fpcr
+    mrs     x2, fpsr
+    stp     x1, x2, [x0], #16
+    stp     q0, q1, [x0, #32 * 0]
+    stp     q2, q3, [x0, #32 * 1]
+    stp     q4, q5, [x0, #32 * 2]
+    stp     q6, q7, [x0, #32 * 3]
+    stp     q8, q9, [x0, #32 * 4]
+    stp     q10, q11, [x0, #32 * 5]
+    stp     q12, q13, [x0, #32 * 6]
+    stp     q14, q15, [x0, #32 * 7]
+    stp     q16, q17, [x0, #32 * 8]
+    stp     q18, q19, [x0, #32 * 9]
+    stp     q20, q21, [x0, #32 * 10]
+    stp     q22, q23, [x0, #32 * 11]
+    stp     q24, q25, [x0, #32 * 12]
+    stp     q26, q27, [x0, #32 * 13]
+    stp     q28, q29, [x0, #32 * 14]
+    stp     q30, q31, [x0, #32 * 15]
+    ret
+
+.global muon_fp_restore
+muon_fp_restore:
+    ldp     x1, x2, [x0], #16
+    msr     fpcr, x1
+    msr     fpsr, x2
+    ldp     q0, q1, [x0, #32 * 0]
+    ldp     q2, q3, [x0, #32 * 1]
+    ldp     q4, q5, [x0, #32 * 2]
+    ldp     q6, q7, [x0, #32 * 3]
+    ldp     q8, q9, [x0, #32 * 4]
+    ldp     q10, q11, [x0, #32 * 5]
+    ldp     q12, q13, [x0, #32 * 6]
+    ldp     q14, q15, [x0, #32 * 7]
+    ldp     q16, q17, [x0, #32 * 8]
+    ldp     q18, q19, [x0, #32 * 9]
+    ldp     q20, q21, [x0, #32 * 10]
+    ldp     q22, q23, [x0, #32 * 11]
+    ldp     q24, q25, [x0, #32 * 12]
+    ldp     q26, q27, [x0, #32 * 13]
+    ldp     q28, q29, [x0, #32 * 14]
+    ldp     q30, q31, [x0, #32 * 15]
+    ret

@@ -1,0 +1,262 @@
+//! Running user space: the one [`System`] instance, the [`Machine`] it runs on, and the
+//! paths between the exception vectors and the core — system calls, user faults, lazy
+//! FP/SIMD switching, timer interrupts, the idle loop, and the return to EL0.
+//!
+//! The system lives behind a spin lock that is only taken with IRQs masked (the kernel
+//! runs with IRQs masked except in the idle loop), so interrupt handlers and system
+//! calls never contend on one CPU.
+
+use crate::arch::aarch64::esr::{self, class};
+use crate::arch::{self, mmu, timer};
+use crate::boot::FRAMES;
+use crate::machine::Machine;
+use crate::mem::layout::phys_to_virt;
+use crate::mem::paging::{Table, TableMemory};
+use crate::mem::PAGE_SIZE;
+use crate::system::{System, UserFault};
+use crate::thread::ThreadId;
+use crate::{console, interrupts, percpu};
+use aarch64_cpu::registers::{Readable, ESR_EL1, FAR_EL1};
+use abi::bootimage::{BootImage, START_AT_BOOT};
+use alloc::format;
+use core::sync::atomic::Ordering;
+
+/// The scheduler tick: round-robin timeslices are counted in these.
+pub const TICK_NS: u64 = 1_000_000;
+
+/// The boot image linked into this kernel (see `kernel/build.rs`).
+pub static BOOT_IMAGE: &[u8] = include_bytes!(env!("MUON_BOOT_IMAGE_FILE"));
+
+static SYSTEM: spin::Mutex<Option<System<TargetMachine>>> = spin::Mutex::new(None);
+
+/// The real machine: frames from the frame allocator reached through the linear map.
+pub struct TargetMachine;
+
+impl TableMemory for TargetMachine {
+    fn alloc_table(&mut self) -> Option<usize> {
+        self.alloc_frame()
+    }
+    fn table(&mut self, phys: usize) -> &mut Table {
+        // SAFETY: `phys` is a frame this machine handed out as a table, owned by the
+        // caller's page table for as long as the borrow of `self` lasts; the linear map
+        // covers it read-write, and a 4 KiB frame holds exactly one aligned table.
+        unsafe { &mut *(phys_to_virt(phys) as *mut Table) }
+    }
+    fn free_table(&mut self, phys: usize) {
+        self.free_frame(phys);
+    }
+}
+
+impl Machine for TargetMachine {
+    fn alloc_frame(&mut self) -> Option<usize> {
+        let phys = FRAMES.lock().alloc(1).ok()?;
+        self.frame(phys).fill(0);
+        Some(phys)
+    }
+    fn free_frame(&mut self, phys: usize) {
+        if FRAMES.lock().free(phys, 1).is_err() {
+            log::error!("frame {phys:#x} freed twice or never allocated");
+        }
+    }
+    fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE] {
+        // SAFETY: as for `table`: the frame belongs to the caller's object, and the
+        // linear map covers it read-write.
+        unsafe { &mut *(phys_to_virt(phys) as *mut [u8; PAGE_SIZE]) }
+    }
+    fn flush_tlb_page(&mut self, asid: u16, va: usize) {
+        mmu::flush_tlb_user_page(asid, va);
+    }
+    fn flush_tlb_asid(&mut self, asid: u16) {
+        mmu::flush_tlb_asid(asid);
+    }
+    fn now_ns(&self) -> u64 {
+        interrupts::clock().ticks_to_ns(timer::now())
+    }
+    fn console_write(&mut self, bytes: &[u8]) {
+        console::write_bytes(bytes);
+    }
+    fn shutdown(&mut self, code: u32) {
+        log::info!("shutdown requested (exit code {code})");
+        arch::semihosting::exit(code);
+    }
+}
+
+extern "C" {
+    fn muon_enter_user(kernel_stack_top: usize) -> !;
+    fn muon_fp_save(fp_state: *mut u64);
+    fn muon_fp_restore(fp_state: *const u64);
+    static __boot_stack_top: u8;
+}
+
+/// Starts user space from the boot image: its first `START_AT_BOOT` program becomes
+/// pid 1 (privileged). Returns if the image holds no program to start.
+pub fn start_user_space() {
+    let image = match BootImage::parse(BOOT_IMAGE) {
+        Ok(image) => image,
+        Err(e) => {
+            if !BOOT_IMAGE.is_empty() {
+                log::error!("boot image unusable: {e:?}");
+            }
+            return;
+        }
+    };
+    let Some(first) = image.programs().find(|p| p.flags & START_AT_BOOT != 0) else {
+        log::info!("boot image has no program to start");
+        return;
+    };
+    let mut system = System::new(TargetMachine, image);
+    log::info!(
+        "boot image: {} programs; starting {} as pid 1",
+        image.len(),
+        first.name
+    );
+    match system.spawn(first.name, first.args, None, None, true) {
+        Ok(pid) => debug_assert_eq!(pid.0, 1),
+        Err(e) => {
+            log::error!("cannot start {}: {e:?}", first.name);
+            return;
+        }
+    }
+    system.schedule();
+    *SYSTEM.lock() = Some(system);
+    mmu::enable_user_tables();
+    interrupts::set_tick(Some(TICK_NS));
+    prepare_return();
+    // SAFETY: `prepare_return` made this CPU's PerCpu name a runnable thread's context and
+    // loaded its address space; nothing on the kernel stack is needed any more.
+    unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
+}
+
+/// Called by `vectors.S` for every exception from EL0, with the vector index.
+#[no_mangle]
+extern "C" fn muon_user_exception(kind: u64) {
+    match kind {
+        8 => user_synchronous(),
+        9 => interrupts::handle_irq(),
+        _ => {
+            let description = format!("unexpected exception (vector {kind})");
+            with_system(|s| {
+                s.user_fault(UserFault {
+                    class: 0xff,
+                    description: &description,
+                    address: None,
+                    pc: 0,
+                })
+            });
+        }
+    }
+    prepare_return();
+}
+
+fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> {
+    SYSTEM.lock().as_mut().map(f)
+}
+
+fn user_synchronous() {
+    let esr = ESR_EL1.get();
+    let ec = esr::exception_class(esr);
+    match ec {
+        class::SVC64 => {
+            with_system(|s| s.syscall());
+        }
+        class::FP_ACCESS => with_system(switch_fp).unwrap_or(()),
+        _ => {
+            let far = FAR_EL1.get();
+            let mut description = format!("{}", esr::class_name(ec));
+            let mut address = None;
+            if let Some(abort) = esr::decode_abort(esr) {
+                description = format!(
+                    "{} ({}, level {}, on {})",
+                    description,
+                    abort.kind.describe(),
+                    abort.kind.level().map_or(-1, |l| l as i32),
+                    if abort.write { "write" } else { "read" }
+                );
+                address = abort.far_valid.then_some(far);
+            } else if matches!(ec, class::PC_ALIGNMENT | class::SP_ALIGNMENT) {
+                address = Some(far);
+            }
+            with_system(|s| {
+                let pc = s
+                    .current()
+                    .and_then(|t| s.context_mut(t))
+                    .map_or(0, |c| c.pc);
+                s.user_fault(UserFault {
+                    class: ec,
+                    description: &description,
+                    address,
+                    pc,
+                });
+            });
+        }
+    }
+}
+
+/// The current thread touched FP/SIMD while another thread's registers are live: save
+/// those into their owner, load the current thread's, and let it run on.
+fn switch_fp(s: &mut System<TargetMachine>) {
+    let Some(cur) = s.current() else { return };
+    if let Some(owner) = s.fp_owner.filter(|o| *o != cur) {
+        if let Some(ctx) = s.context_mut(owner) {
+            // SAFETY: `fpcr` starts the 16 + 512-byte FP block of a live UserContext.
+            unsafe { muon_fp_save(&mut ctx.fpcr) };
+        }
+    }
+    if let Some(ctx) = s.context_mut(cur) {
+        // SAFETY: as above, for the current thread.
+        unsafe { muon_fp_restore(&ctx.fpcr) };
+    }
+    s.fp_owner = Some(cur);
+}
+
+/// Timer interrupt: wake sleepers, charge timeslices, reschedule, and ask for the next
+/// sleeper's wake-up.
+pub fn timer_expired(now_ticks: u64, tick: bool) {
+    let now_ns = interrupts::clock().ticks_to_ns(now_ticks);
+    let wakeup = with_system(|s| {
+        s.timer(now_ns, tick);
+        s.next_wakeup()
+    })
+    .flatten();
+    if let Some(at_ns) = wakeup {
+        interrupts::set_oneshot(interrupts::clock().ns_to_ticks(at_ns));
+    }
+}
+
+/// Before returning to EL0: idle until some thread can run, then point this CPU at its
+/// context, load its address space, and set the FP trap for lazy switching.
+fn prepare_return() {
+    loop {
+        {
+            let mut guard = SYSTEM.lock();
+            let Some(s) = guard.as_mut() else { break };
+            if let Some(wakeup) = s.next_wakeup() {
+                interrupts::set_oneshot(interrupts::clock().ns_to_ticks(wakeup));
+            }
+            if let Some(cur) = s.current() {
+                load_thread(s, cur);
+                return;
+            }
+        }
+        // Idle: nothing can run. WFI with IRQs masked wakes on a pending interrupt, which
+        // is then taken when IRQs are unmasked (no wake-up can be lost in between).
+        arch::wait_for_interrupt();
+        arch::enable_irqs();
+        arch::disable_irqs();
+    }
+    panic!("no user space to return to");
+}
+
+fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
+    let Some(ttbr0) = s.ttbr0_of(thread) else {
+        return;
+    };
+    mmu::set_user_tables(ttbr0);
+    arch::set_user_fp_trap(s.fp_owner != Some(thread));
+    let Some(ctx) = s.context_mut(thread) else {
+        return;
+    };
+    percpu::this_cpu()
+        .user_context
+        .store(ctx as *mut _ as usize, Ordering::Relaxed);
+}
