@@ -22,7 +22,7 @@
 .equ MAIR_VALUE, 0x44ff04              // 0: Device-nGnRE, 1: Normal WB, 2: Normal NC
 .equ TCR_VALUE, 0x10b5103510           // 48-bit TTBR0/TTBR1, 4 KiB granules, WB walks, 16-bit ASIDs
 .equ SCTLR_EL1_MMU_OFF, 0x30d00800
-.equ SCTLR_EL1_MMU_ON, 0x30d0180d      // + M, C, SA, I
+.equ SCTLR_EL1_MMU_ON, 0x34d0d80d      // + M, C, SA, I; EL0 may use DC ZVA, read CTR_EL0, clean caches (DZE, UCT, UCI)
 .equ DEVICE_WINDOW_L0_INDEX, 256       // 0xFFFF_8000_0000_0000
 .equ DEVICE_WINDOW_GIBS, 16
 
@@ -89,6 +89,8 @@ _start:
 .Lat_el1:
     mov     x1, #(3 << 20)                  // CPACR_EL1.FPEN: no FP/SIMD traps
     msr     cpacr_el1, x1
+    mov     x1, #3                          // CNTKCTL_EL1: EL0 may read the counters
+    msr     cntkctl_el1, x1
     isb
 
     adrp    x1, __bss_start
