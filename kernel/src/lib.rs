@@ -46,6 +46,7 @@ pub mod sched;
 pub mod system;
 pub mod thread;
 pub mod time;
+pub mod transfer;
 
 #[cfg(test)]
 mod testing;

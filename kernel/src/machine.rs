@@ -15,6 +15,10 @@ pub trait Machine: TableMemory {
     fn free_frame(&mut self, phys: usize);
     /// The bytes of a frame from `alloc_frame`.
     fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE];
+    /// Copies `len` bytes from physical `src` to physical `dst` (both inside frames from
+    /// `alloc_frame`, not crossing a frame end): the direct address-space-to-address-space
+    /// copy of message passing.
+    fn copy_physical(&mut self, src: usize, dst: usize, len: usize);
     /// Forgets any TLB entry for page `va` of address space `asid`.
     fn flush_tlb_page(&mut self, asid: u16, va: usize);
     /// Forgets every TLB entry of address space `asid`.

@@ -316,6 +316,22 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Checks that user code may access `[va, va + len)` (`write`: may write).
+    pub fn check(
+        &self,
+        m: &mut impl Machine,
+        va: usize,
+        len: usize,
+        write: bool,
+    ) -> Result<(), Errno> {
+        self.walk(m, va, len, Some(write), |_, _, _, _| {})
+    }
+
+    /// The physical address behind user address `va`, if mapped.
+    pub fn physical(&self, m: &mut impl Machine, va: usize) -> Option<usize> {
+        self.table.translate(m, va).map(|t| t.phys)
+    }
+
     /// Copies user memory at `va` into `buf` (user-readable memory only).
     pub fn read(&self, m: &mut impl Machine, va: usize, buf: &mut [u8]) -> Result<(), Errno> {
         let len = buf.len();

@@ -87,6 +87,11 @@ impl Machine for FakeMachine {
     fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE] {
         self.frames.get_mut(&phys).expect("not a frame")
     }
+    fn copy_physical(&mut self, src: usize, dst: usize, len: usize) {
+        let page = |pa: usize| pa & !(PAGE_SIZE - 1);
+        let from = self.frames[&page(src)][src % PAGE_SIZE..][..len].to_vec();
+        self.frame(page(dst))[dst % PAGE_SIZE..][..len].copy_from_slice(&from);
+    }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         self.flushed_pages.push((asid, va));
     }
