@@ -12,8 +12,7 @@ fn main() {
             p
         }
         _ => {
-            let empty = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"))
-                .join("empty-boot-image");
+            let empty = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("empty-boot-image");
             std::fs::write(&empty, b"").expect("write empty image");
             empty
         }

@@ -23,8 +23,7 @@ use crate::{console, interrupts, kprintln, percpu};
 
 /// Tables for the kernel's own tree (TTBR1).
 const KERNEL_TABLES: usize = 24;
-static KERNEL_TABLE_POOL: spin::Mutex<TablePool<KERNEL_TABLES>> =
-    spin::Mutex::new(TablePool::new());
+static KERNEL_TABLE_POOL: spin::Mutex<TablePool<KERNEL_TABLES>> = spin::Mutex::new(TablePool::new());
 static KERNEL_PAGE_TABLE: spin::Once<PageTable> = spin::Once::new();
 static BOOT_FACTS: spin::Once<BootFacts> = spin::Once::new();
 
@@ -113,9 +112,7 @@ pub fn facts() -> Option<&'static BootFacts> {
 }
 
 /// The kernel's translation tables, for inspection.
-pub fn with_kernel_tables<R>(
-    f: impl FnOnce(&PageTable, &mut TablePool<KERNEL_TABLES>) -> R,
-) -> Option<R> {
+pub fn with_kernel_tables<R>(f: impl FnOnce(&PageTable, &mut TablePool<KERNEL_TABLES>) -> R) -> Option<R> {
     let table = KERNEL_PAGE_TABLE.get()?;
     Some(f(table, &mut KERNEL_TABLE_POOL.lock()))
 }
@@ -141,9 +138,7 @@ pub fn start(board: &'static dyn Board, dtb_phys: usize, entry_el: u64) -> ! {
         memory.ram.total() >> 20,
         image.whole.len() >> 10
     );
-    let level = bootargs
-        .and_then(console::level_from_bootargs)
-        .unwrap_or(log::LevelFilter::Info);
+    let level = bootargs.and_then(console::level_from_bootargs).unwrap_or(log::LevelFilter::Info);
     console::init_logger(level);
     log::info!(
         "memory map ({}): RAM {:?}, reserved {:?}",
@@ -157,14 +152,7 @@ pub fn start(board: &'static dyn Board, dtb_phys: usize, entry_el: u64) -> ! {
 
     map_kernel(board, &memory, &image);
     let heap_range = init_allocators(&mut memory);
-    BOOT_FACTS.call_once(|| BootFacts {
-        board,
-        entry_el,
-        memory,
-        memory_source,
-        image,
-        heap: heap_range,
-    });
+    BOOT_FACTS.call_once(|| BootFacts { board, entry_el, memory, memory_source, image, heap: heap_range });
 
     interrupts::init(board);
     arch::enable_irqs();
@@ -193,11 +181,7 @@ fn read_memory_map(
     dtb_phys: usize,
     image: &KernelImage,
 ) -> (MemoryMap, MemorySource, Option<&'static str>) {
-    let dtb_phys = if dtb_phys == 0 {
-        board.device_tree_hint().unwrap_or(0)
-    } else {
-        dtb_phys
-    };
+    let dtb_phys = if dtb_phys == 0 { board.device_tree_hint().unwrap_or(0) } else { dtb_phys };
     if let Some(fdt) = device_tree(dtb_phys, image) {
         match devicetree::memory_map(&fdt, dtb_phys) {
             Ok(map) => return (map, MemorySource::DeviceTree, devicetree::bootargs(&fdt)),
@@ -217,11 +201,7 @@ fn device_tree(dtb_phys: usize, image: &KernelImage) -> Option<fdt::Fdt<'static>
     const GIB: usize = 1 << 30;
     let window = PhysRange::with_size(image.whole.start & !(GIB - 1), GIB);
     const HEADER: usize = 40;
-    if dtb_phys == 0
-        || dtb_phys % 4 != 0
-        || !window.contains(dtb_phys)
-        || !window.contains(dtb_phys + HEADER)
-    {
+    if dtb_phys == 0 || dtb_phys % 4 != 0 || !window.contains(dtb_phys) || !window.contains(dtb_phys + HEADER) {
         return None;
     }
     let header_va = phys_to_virt(dtb_phys) as *const [u8; HEADER];
@@ -250,11 +230,7 @@ fn map_kernel(board: &dyn Board, memory: &MemoryMap, image: &KernelImage) {
         if range.is_empty() {
             return;
         }
-        let va = if attrs == MapAttrs::KERNEL_DEVICE {
-            device_virt(range.start)
-        } else {
-            phys_to_virt(range.start)
-        };
+        let va = if attrs == MapAttrs::KERNEL_DEVICE { device_virt(range.start) } else { phys_to_virt(range.start) };
         if let Err(e) = table.map(pool, va, range.start, range.len(), attrs, granularity) {
             panic!("cannot map {range:?} ({attrs:?}): {e:?}");
         }
@@ -262,29 +238,17 @@ fn map_kernel(board: &dyn Board, memory: &MemoryMap, image: &KernelImage) {
     let mut ram = memory.ram;
     let _ = ram.remove(image.whole.pages_covering());
     for range in ram.as_slice() {
-        map(
-            range.pages_inside(),
-            MapAttrs::KERNEL_DATA,
-            Granularity::LargestBlocks,
-        );
+        map(range.pages_inside(), MapAttrs::KERNEL_DATA, Granularity::LargestBlocks);
     }
     map(image.text, MapAttrs::KERNEL_TEXT, Granularity::PagesOnly);
-    map(
-        image.rodata,
-        MapAttrs::KERNEL_RODATA,
-        Granularity::PagesOnly,
-    );
+    map(image.rodata, MapAttrs::KERNEL_RODATA, Granularity::PagesOnly);
     map(image.data, MapAttrs::KERNEL_DATA, Granularity::PagesOnly);
     map(image.stack, MapAttrs::KERNEL_DATA, Granularity::PagesOnly);
     for device in board.device_regions() {
         map(*device, MapAttrs::KERNEL_DEVICE, Granularity::LargestBlocks);
     }
     mmu::install_kernel_tables(table.root());
-    log::info!(
-        "kernel tables installed ({} of {} table pages)",
-        pool.used(),
-        KERNEL_TABLES
-    );
+    log::info!("kernel tables installed ({} of {} table pages)", pool.used(), KERNEL_TABLES);
     KERNEL_PAGE_TABLE.call_once(|| table);
 }
 
@@ -293,10 +257,7 @@ fn init_allocators(memory: &mut MemoryMap) -> PhysRange {
     let free = memory.free_ranges().expect("memory map fits");
     let wanted = (memory.ram.total() / 16).clamp(1 << 20, 32 << 20) & !(PAGE_SIZE - 1);
     let Some(source) = free.as_slice().iter().find(|r| r.len() >= wanted) else {
-        panic!(
-            "no free run of {} KiB for the kernel heap in {free:?}",
-            wanted >> 10
-        );
+        panic!("no free run of {} KiB for the kernel heap in {free:?}", wanted >> 10);
     };
     let heap_range = PhysRange::with_size(source.start, wanted);
     heap::init(heap_range);

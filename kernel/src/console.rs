@@ -100,9 +100,7 @@ impl log::Log for KernelLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let micros = crate::time::Clock::new(arch::timer::frequency())
-            .ticks_to_ns(arch::timer::now())
-            / 1000;
+        let micros = crate::time::Clock::new(arch::timer::frequency()).ticks_to_ns(arch::timer::now()) / 1000;
         print(format_args!(
             "[{:>4}.{:06}] {:<5} {}\n",
             micros / 1_000_000,
@@ -125,8 +123,6 @@ pub fn init_logger(level: log::LevelFilter) {
 
 /// The level named by `loglevel=` in a boot command line, if any.
 pub fn level_from_bootargs(bootargs: &str) -> Option<log::LevelFilter> {
-    let value = bootargs
-        .split_whitespace()
-        .find_map(|arg| arg.strip_prefix("loglevel="))?;
+    let value = bootargs.split_whitespace().find_map(|arg| arg.strip_prefix("loglevel="))?;
     value.parse().ok()
 }

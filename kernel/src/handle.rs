@@ -1,6 +1,7 @@
 //! Handle tables: small integers naming kernel objects, checked on every use.
 //!
-//! A handle is `generation << 12 | index`. Freeing a slot bumps its generation, so a
+//! A handle is `generation << 12 | index`, below 2^30 (bit 30 is free for callers that
+//! need to tell two kinds of handle apart, like scoids and coids). Freeing a slot bumps its generation, so a
 //! stale handle (kept after the object went away) never reaches the object that reuses
 //! the slot. Index 0 is never used, so the first handle is 1 (pid 1 is the first
 //! process, tid 1 a process's first thread).
@@ -11,7 +12,7 @@ use alloc::vec::Vec;
 pub const INDEX_BITS: u32 = 12;
 /// Most slots one table can have.
 pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
-const GENERATION_LIMIT: u32 = 1 << (31 - INDEX_BITS);
+const GENERATION_LIMIT: u32 = 1 << (30 - INDEX_BITS);
 
 struct Slot<T> {
     generation: u32,
@@ -34,12 +35,7 @@ pub const fn index_of(handle: u32) -> usize {
 impl<T> HandleTable<T> {
     /// An empty table that will hold at most `capacity` objects (at most 4095).
     pub fn new(capacity: usize) -> Self {
-        Self {
-            slots: Vec::new(),
-            free: Vec::new(),
-            capacity: capacity.min(MAX_SLOTS - 1),
-            live: 0,
-        }
+        Self { slots: Vec::new(), free: Vec::new(), capacity: capacity.min(MAX_SLOTS - 1), live: 0 }
     }
 
     /// Stores `value`; returns its handle, or `None` when the table is full.
@@ -50,18 +46,12 @@ impl<T> HandleTable<T> {
     /// Stores the value `make` builds from the handle it will have.
     pub fn insert_with(&mut self, make: impl FnOnce(u32) -> T) -> Option<u32> {
         if self.slots.is_empty() {
-            self.slots.push(Slot {
-                generation: 0,
-                value: None,
-            }); // index 0: never a handle
+            self.slots.push(Slot { generation: 0, value: None }); // index 0: never a handle
         }
         let index = match self.free.pop() {
             Some(i) => i,
             None if self.live < self.capacity => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    value: None,
-                });
+                self.slots.push(Slot { generation: 0, value: None });
                 self.slots.len() - 1
             }
             None => return None,
@@ -110,9 +100,7 @@ impl<T> HandleTable<T> {
     /// The current handle of the object in slot `index`, if the slot is live.
     pub fn handle_at(&self, index: usize) -> Option<u32> {
         let slot = self.slots.get(index)?;
-        slot.value
-            .as_ref()
-            .map(|_| slot.generation << INDEX_BITS | index as u32)
+        slot.value.as_ref().map(|_| slot.generation << INDEX_BITS | index as u32)
     }
 
     /// Number of live objects.
@@ -127,11 +115,18 @@ impl<T> HandleTable<T> {
 
     /// Every live (handle, object), lowest index first.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.value
-                .as_ref()
-                .map(|v| (s.generation << INDEX_BITS | i as u32, v))
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.value.as_ref().map(|v| (s.generation << INDEX_BITS | i as u32, v)))
+    }
+
+    /// Every live (handle, object), mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut T)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| s.value.as_mut().map(|v| (s.generation << INDEX_BITS | i as u32, v)))
     }
 
     /// Every live handle.

@@ -34,10 +34,7 @@ pub fn init(board: &'static dyn Board) {
     controller.init();
     timer::stop();
     let mut table = TABLE.lock();
-    for (irq, action) in [
-        (board.timer_irq(), IrqAction::Timer),
-        (board.ipi_irq(), IrqAction::InterProcessor),
-    ] {
+    for (irq, action) in [(board.timer_irq(), IrqAction::Timer), (board.ipi_irq(), IrqAction::InterProcessor)] {
         if table.attach(irq, action).is_ok() {
             controller.enable(irq);
         }
@@ -49,9 +46,7 @@ pub fn handle_irq() {
     let Some(board) = BOARD.get() else { return };
     let controller = board.interrupts();
     while let Some(claimed) = controller.claim() {
-        percpu::this_cpu()
-            .irqs_taken
-            .fetch_add(1, Ordering::Relaxed);
+        percpu::this_cpu().irqs_taken.fetch_add(1, Ordering::Relaxed);
         let action = TABLE.lock().dispatch(claimed.irq);
         match action {
             Some(IrqAction::Timer) => on_timer(),

@@ -56,18 +56,12 @@ impl Default for IrqTable {
 impl IrqTable {
     /// A table with nothing attached.
     pub const fn new() -> Self {
-        Self {
-            actions: [None; MAX_IRQS],
-            counts: [0; MAX_IRQS],
-        }
+        Self { actions: [None; MAX_IRQS], counts: [0; MAX_IRQS] }
     }
 
     /// Routes `irq` to `action`.
     pub fn attach(&mut self, irq: Irq, action: IrqAction) -> Result<(), IrqError> {
-        let slot = self
-            .actions
-            .get_mut(irq.0 as usize)
-            .ok_or(IrqError::OutOfRange)?;
+        let slot = self.actions.get_mut(irq.0 as usize).ok_or(IrqError::OutOfRange)?;
         if slot.is_some() {
             return Err(IrqError::Busy);
         }
@@ -77,10 +71,7 @@ impl IrqTable {
 
     /// Removes the route of `irq`, returning what it was.
     pub fn detach(&mut self, irq: Irq) -> Result<IrqAction, IrqError> {
-        let slot = self
-            .actions
-            .get_mut(irq.0 as usize)
-            .ok_or(IrqError::OutOfRange)?;
+        let slot = self.actions.get_mut(irq.0 as usize).ok_or(IrqError::OutOfRange)?;
         slot.take().ok_or(IrqError::NotAttached)
     }
 
@@ -121,14 +112,8 @@ mod tests {
     fn conflicts_and_bad_numbers_are_errors() {
         let mut t = IrqTable::new();
         t.attach(Irq(33), IrqAction::Timer).unwrap();
-        assert_eq!(
-            t.attach(Irq(33), IrqAction::InterProcessor),
-            Err(IrqError::Busy)
-        );
-        assert_eq!(
-            t.attach(Irq(MAX_IRQS as u32), IrqAction::Timer),
-            Err(IrqError::OutOfRange)
-        );
+        assert_eq!(t.attach(Irq(33), IrqAction::InterProcessor), Err(IrqError::Busy));
+        assert_eq!(t.attach(Irq(MAX_IRQS as u32), IrqAction::Timer), Err(IrqError::OutOfRange));
         assert_eq!(t.detach(Irq(34)), Err(IrqError::NotAttached));
         assert_eq!(t.detach(Irq(u32::MAX)), Err(IrqError::OutOfRange));
         assert_eq!(t.dispatch(Irq(u32::MAX)), None);

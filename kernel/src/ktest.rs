@@ -82,22 +82,12 @@ pub fn fail_after_panic(message: &dyn core::fmt::Display) {
         return;
     }
     let print = crate::console::emergency;
-    print(format_args!(
-        "test {} ... FAILED\n    panicked: {}\n",
-        TESTS[index].name, message
-    ));
+    print(format_args!("test {} ... FAILED\n    panicked: {}\n", TESTS[index].name, message));
     for test in &TESTS[index + 1..] {
-        print(format_args!(
-            "test {} ... FAILED\n    not run: an earlier test panicked\n",
-            test.name
-        ));
+        print(format_args!("test {} ... FAILED\n    not run: an earlier test panicked\n", test.name));
     }
     let passed = PASSED.load(Ordering::SeqCst);
-    print(format_args!(
-        "ktest: {} passed, {} failed\n",
-        passed,
-        TESTS.len() - passed
-    ));
+    print(format_args!("ktest: {} passed, {} failed\n", passed, TESTS.len() - passed));
     semihosting::exit(FAILURE_EXIT_CODE)
 }
 
@@ -118,89 +108,31 @@ fn wait_until(timeout_ns: u64, mut done: impl FnMut() -> bool) -> bool {
 
 /// Every in-kernel test, in the order they run.
 pub static TESTS: &[KernelTest] = &[
-    KernelTest {
-        name: "boot_runs_at_el1",
-        run: boot_runs_at_el1,
-    },
-    KernelTest {
-        name: "mmu_and_caches_enabled",
-        run: mmu_and_caches_enabled,
-    },
-    KernelTest {
-        name: "kernel_text_read_only_and_executable",
-        run: kernel_text_read_only_and_executable,
-    },
-    KernelTest {
-        name: "kernel_data_and_ram_not_executable",
-        run: kernel_data_and_ram_not_executable,
-    },
-    KernelTest {
-        name: "linear_map_covers_all_ram",
-        run: linear_map_covers_all_ram,
-    },
-    KernelTest {
-        name: "device_regions_are_device_memory",
-        run: device_regions_are_device_memory,
-    },
-    KernelTest {
-        name: "boot_stack_guard_page_unmapped",
-        run: boot_stack_guard_page_unmapped,
-    },
-    KernelTest {
-        name: "frame_allocator_frames_usable_and_distinct",
-        run: frame_allocator_frames_usable_and_distinct,
-    },
-    KernelTest {
-        name: "kernel_heap_allocates_and_frees",
-        run: kernel_heap_allocates_and_frees,
-    },
-    KernelTest {
-        name: "exception_round_trip_preserves_registers",
-        run: exception_round_trip_preserves_registers,
-    },
-    KernelTest {
-        name: "fp_simd_usable",
-        run: fp_simd_usable,
-    },
-    KernelTest {
-        name: "per_cpu_block_is_this_cpus",
-        run: per_cpu_block_is_this_cpus,
-    },
-    KernelTest {
-        name: "timer_oneshot_fires_after_deadline",
-        run: timer_oneshot_fires_after_deadline,
-    },
-    KernelTest {
-        name: "timer_periodic_tick",
-        run: timer_periodic_tick,
-    },
-    KernelTest {
-        name: "inter_processor_interrupt_dispatched",
-        run: inter_processor_interrupt_dispatched,
-    },
+    KernelTest { name: "boot_runs_at_el1", run: boot_runs_at_el1 },
+    KernelTest { name: "mmu_and_caches_enabled", run: mmu_and_caches_enabled },
+    KernelTest { name: "kernel_text_read_only_and_executable", run: kernel_text_read_only_and_executable },
+    KernelTest { name: "kernel_data_and_ram_not_executable", run: kernel_data_and_ram_not_executable },
+    KernelTest { name: "linear_map_covers_all_ram", run: linear_map_covers_all_ram },
+    KernelTest { name: "device_regions_are_device_memory", run: device_regions_are_device_memory },
+    KernelTest { name: "boot_stack_guard_page_unmapped", run: boot_stack_guard_page_unmapped },
+    KernelTest { name: "frame_allocator_frames_usable_and_distinct", run: frame_allocator_frames_usable_and_distinct },
+    KernelTest { name: "kernel_heap_allocates_and_frees", run: kernel_heap_allocates_and_frees },
+    KernelTest { name: "exception_round_trip_preserves_registers", run: exception_round_trip_preserves_registers },
+    KernelTest { name: "fp_simd_usable", run: fp_simd_usable },
+    KernelTest { name: "per_cpu_block_is_this_cpus", run: per_cpu_block_is_this_cpus },
+    KernelTest { name: "timer_oneshot_fires_after_deadline", run: timer_oneshot_fires_after_deadline },
+    KernelTest { name: "timer_periodic_tick", run: timer_periodic_tick },
+    KernelTest { name: "inter_processor_interrupt_dispatched", run: inter_processor_interrupt_dispatched },
     #[cfg(feature = "ktest-selftest")]
-    KernelTest {
-        name: "selftest_returns_error",
-        run: selftest_returns_error,
-    },
+    KernelTest { name: "selftest_returns_error", run: selftest_returns_error },
     #[cfg(feature = "ktest-selftest")]
-    KernelTest {
-        name: "selftest_panics",
-        run: selftest_panics,
-    },
+    KernelTest { name: "selftest_panics", run: selftest_panics },
     #[cfg(feature = "ktest-fault")]
-    KernelTest {
-        name: "el1_fault_is_reported",
-        run: el1_fault_is_reported,
-    },
+    KernelTest { name: "el1_fault_is_reported", run: el1_fault_is_reported },
 ];
 
 fn boot_runs_at_el1() -> TestResult {
-    ensure!(
-        arch::current_el() == 1,
-        "running at EL{}",
-        arch::current_el()
-    );
+    ensure!(arch::current_el() == 1, "running at EL{}", arch::current_el());
     let entry = facts()?.entry_el;
     ensure!((1..=3).contains(&entry), "entry level {entry} recorded");
     Ok(())
@@ -216,37 +148,19 @@ fn kernel_text_read_only_and_executable() -> TestResult {
     let va = phys_to_virt(text.start + PAGE_SIZE);
     match mmu::translate(va, false) {
         HardwareTranslation::Mapped { phys, mair_attr } => {
-            ensure!(
-                phys == text.start + PAGE_SIZE,
-                "text VA {va:#x} maps to {phys:#x}"
-            );
-            ensure!(
-                mair_attr == 0xff,
-                "text memory attribute {mair_attr:#x}, want write-back"
-            );
+            ensure!(phys == text.start + PAGE_SIZE, "text VA {va:#x} maps to {phys:#x}");
+            ensure!(mair_attr == 0xff, "text memory attribute {mair_attr:#x}, want write-back");
         }
-        HardwareTranslation::Fault(s) => {
-            return Err(TestFailure(format!("text not readable (status {s:#x})")))
-        }
+        HardwareTranslation::Fault(s) => return Err(TestFailure(format!("text not readable (status {s:#x})"))),
     }
     match mmu::translate(va, true) {
         HardwareTranslation::Fault(status) => {
-            ensure!(
-                status & 0x3c == 0x0c,
-                "write to text faults with status {status:#x}, want a permission fault"
-            )
+            ensure!(status & 0x3c == 0x0c, "write to text faults with status {status:#x}, want a permission fault")
         }
-        HardwareTranslation::Mapped { .. } => {
-            return Err(TestFailure("kernel text is writable".into()))
-        }
+        HardwareTranslation::Mapped { .. } => return Err(TestFailure("kernel text is writable".into())),
     }
-    let attrs = boot::with_kernel_tables(|t, pool| t.translate(pool, va))
-        .flatten()
-        .map(|t| t.attrs);
-    ensure!(
-        attrs.is_some_and(|a| a.kernel_exec && !a.user_exec && !a.writable),
-        "text attributes {attrs:?}"
-    );
+    let attrs = boot::with_kernel_tables(|t, pool| t.translate(pool, va)).flatten().map(|t| t.attrs);
+    ensure!(attrs.is_some_and(|a| a.kernel_exec && !a.user_exec && !a.writable), "text attributes {attrs:?}");
     Ok(())
 }
 
@@ -256,23 +170,11 @@ fn kernel_data_and_ram_not_executable() -> TestResult {
     let heap_va = phys_to_virt(f.heap.start);
     for (what, va) in [("data", data_va), ("heap / linear map", heap_va)] {
         let t = boot::with_kernel_tables(|t, pool| t.translate(pool, va)).flatten();
-        ensure!(
-            t.is_some_and(|t| t.attrs.writable && !t.attrs.kernel_exec),
-            "{what} at {va:#x}: {t:?}"
-        );
-        ensure!(
-            matches!(mmu::translate(va, true), HardwareTranslation::Mapped { .. }),
-            "{what} not writable"
-        );
+        ensure!(t.is_some_and(|t| t.attrs.writable && !t.attrs.kernel_exec), "{what} at {va:#x}: {t:?}");
+        ensure!(matches!(mmu::translate(va, true), HardwareTranslation::Mapped { .. }), "{what} not writable");
     }
     let rodata_va = phys_to_virt(f.image.rodata.start);
-    ensure!(
-        matches!(
-            mmu::translate(rodata_va, true),
-            HardwareTranslation::Fault(_)
-        ),
-        "rodata is writable"
-    );
+    ensure!(matches!(mmu::translate(rodata_va, true), HardwareTranslation::Fault(_)), "rodata is writable");
     Ok(())
 }
 
@@ -280,11 +182,7 @@ fn linear_map_covers_all_ram() -> TestResult {
     let f = facts()?;
     for range in f.memory.ram.as_slice() {
         let pages = range.pages_inside();
-        for pa in [
-            pages.start,
-            pages.start + pages.len() / 2,
-            pages.end - PAGE_SIZE,
-        ] {
+        for pa in [pages.start, pages.start + pages.len() / 2, pages.end - PAGE_SIZE] {
             let pa = pa & !(PAGE_SIZE - 1);
             if f.image.stack_guard.contains(pa) {
                 continue;
@@ -293,17 +191,11 @@ fn linear_map_covers_all_ram() -> TestResult {
                 HardwareTranslation::Mapped { phys, .. } => {
                     ensure!(phys == pa, "{pa:#x} maps to {phys:#x}")
                 }
-                HardwareTranslation::Fault(s) => {
-                    return Err(TestFailure(format!("RAM {pa:#x} unmapped ({s:#x})")))
-                }
+                HardwareTranslation::Fault(s) => return Err(TestFailure(format!("RAM {pa:#x} unmapped ({s:#x})"))),
             }
         }
     }
-    ensure!(
-        f.memory.ram.total() >= 64 << 20,
-        "only {} bytes of RAM",
-        f.memory.ram.total()
-    );
+    ensure!(f.memory.ram.total() >= 64 << 20, "only {} bytes of RAM", f.memory.ram.total());
     Ok(())
 }
 
@@ -315,15 +207,10 @@ fn device_regions_are_device_memory() -> TestResult {
         let va = device_virt(region.start);
         match mmu::translate(va, true) {
             HardwareTranslation::Mapped { mair_attr, phys } => {
-                ensure!(
-                    mair_attr == 0x04,
-                    "{region:?} has attribute {mair_attr:#x}, want Device-nGnRE"
-                );
+                ensure!(mair_attr == 0x04, "{region:?} has attribute {mair_attr:#x}, want Device-nGnRE");
                 ensure!(phys == region.start, "{region:?} maps to {phys:#x}");
             }
-            HardwareTranslation::Fault(s) => {
-                return Err(TestFailure(format!("{region:?} unmapped ({s:#x})")))
-            }
+            HardwareTranslation::Fault(s) => return Err(TestFailure(format!("{region:?} unmapped ({s:#x})"))),
         }
         let t = boot::with_kernel_tables(|t, pool| t.translate(pool, va)).flatten();
         ensure!(
@@ -338,10 +225,7 @@ fn boot_stack_guard_page_unmapped() -> TestResult {
     let guard = facts()?.image.stack_guard;
     ensure!(guard.len() == PAGE_SIZE, "guard is {guard:?}");
     let va = phys_to_virt(guard.start);
-    ensure!(
-        matches!(mmu::translate(va, false), HardwareTranslation::Fault(_)),
-        "guard page {va:#x} is mapped"
-    );
+    ensure!(matches!(mmu::translate(va, false), HardwareTranslation::Fault(_)), "guard page {va:#x} is mapped");
     Ok(())
 }
 
@@ -350,15 +234,9 @@ fn frame_allocator_frames_usable_and_distinct() -> TestResult {
     ensure!(before > 1000, "only {before} free frames");
     let mut frames = Vec::new();
     for i in 0..64u64 {
-        let pa = FRAMES
-            .lock()
-            .alloc(1)
-            .map_err(|e| TestFailure(format!("alloc {i}: {e:?}")))?;
+        let pa = FRAMES.lock().alloc(1).map_err(|e| TestFailure(format!("alloc {i}: {e:?}")))?;
         let f = facts()?;
-        ensure!(
-            !f.image.whole.contains(pa) && !f.heap.contains(pa),
-            "frame {pa:#x} overlaps kernel or heap"
-        );
+        ensure!(!f.image.whole.contains(pa) && !f.heap.contains(pa), "frame {pa:#x} overlaps kernel or heap");
         let words = phys_to_virt(pa) as *mut u64;
         for w in 0..PAGE_SIZE / 8 {
             // SAFETY: the frame is ours alone now and linear-mapped read-write.
@@ -371,36 +249,18 @@ fn frame_allocator_frames_usable_and_distinct() -> TestResult {
         for w in 0..PAGE_SIZE / 8 {
             // SAFETY: as above; still allocated to this test.
             let value = unsafe { words.add(w).read_volatile() };
-            ensure!(
-                value == i << 32 | w as u64,
-                "frame {pa:#x} word {w} overwritten: frames overlap"
-            );
+            ensure!(value == i << 32 | w as u64, "frame {pa:#x} word {w} overwritten: frames overlap");
         }
     }
     for (pa, _) in frames {
-        FRAMES
-            .lock()
-            .free(pa, 1)
-            .map_err(|e| TestFailure(format!("free {pa:#x}: {e:?}")))?;
+        FRAMES.lock().free(pa, 1).map_err(|e| TestFailure(format!("free {pa:#x}: {e:?}")))?;
     }
-    let big = FRAMES
-        .lock()
-        .alloc(512)
-        .map_err(|e| TestFailure(format!("2 MiB run: {e:?}")))?;
+    let big = FRAMES.lock().alloc(512).map_err(|e| TestFailure(format!("2 MiB run: {e:?}")))?;
     ensure!(big % (2 << 20) == 0, "2 MiB run at {big:#x} not aligned");
-    FRAMES
-        .lock()
-        .free(big, 512)
-        .map_err(|e| TestFailure(format!("{e:?}")))?;
-    ensure!(
-        FRAMES.lock().free(big, 512).is_err(),
-        "double free accepted"
-    );
+    FRAMES.lock().free(big, 512).map_err(|e| TestFailure(format!("{e:?}")))?;
+    ensure!(FRAMES.lock().free(big, 512).is_err(), "double free accepted");
     let after = FRAMES.lock().free_frames();
-    ensure!(
-        after == before,
-        "{before} free frames before, {after} after"
-    );
+    ensure!(after == before, "{before} free frames before, {after} after");
     Ok(())
 }
 
@@ -409,39 +269,23 @@ fn kernel_heap_allocates_and_frees() -> TestResult {
     ensure!(total >= 1 << 20, "heap is {total} bytes");
     {
         let v: Vec<u64> = (0..20_000).collect();
-        ensure!(
-            v.iter().sum::<u64>() == 20_000 * 19_999 / 2,
-            "vector contents wrong"
-        );
+        ensure!(v.iter().sum::<u64>() == 20_000 * 19_999 / 2, "vector contents wrong");
         let mut map = BTreeMap::new();
         for i in 0..500 {
             map.insert(i, Box::new([i as u8; 100]));
         }
-        ensure!(
-            map.get(&321).is_some_and(|b| b[99] == 65),
-            "map contents wrong"
-        );
+        ensure!(map.get(&321).is_some_and(|b| b[99] == 65), "map contents wrong");
         let (used, _) = crate::mem::heap::usage();
-        ensure!(
-            used > used_before + 160_000,
-            "heap usage did not grow: {used}"
-        );
+        ensure!(used > used_before + 160_000, "heap usage did not grow: {used}");
     }
     let (used_after, _) = crate::mem::heap::usage();
-    ensure!(
-        used_after == used_before,
-        "leak: {used_before} bytes before, {used_after} after"
-    );
+    ensure!(used_after == used_before, "leak: {used_before} bytes before, {used_after} after");
     Ok(())
 }
 
 fn exception_round_trip_preserves_registers() -> TestResult {
     let traps_before = exception::TEST_TRAPS.load(Ordering::SeqCst);
-    let (mut a, mut b, mut c): (u64, u64, u64) = (
-        0x1111_2222_3333_4444,
-        0x5555_6666_7777_8888,
-        0x9999_aaaa_bbbb_cccc,
-    );
+    let (mut a, mut b, mut c): (u64, u64, u64) = (0x1111_2222_3333_4444, 0x5555_6666_7777_8888, 0x9999_aaaa_bbbb_cccc);
     // SAFETY: `brk #0x4d55` traps to our own vector, which counts it and resumes at
     // the next instruction; the asm changes only the registers it names.
     unsafe {
@@ -453,17 +297,9 @@ fn exception_round_trip_preserves_registers() -> TestResult {
             out("x9") _, out("x10") _, out("x20") _,
         );
     }
+    ensure!(exception::TEST_TRAPS.load(Ordering::SeqCst) == traps_before + 1, "trap not taken once");
     ensure!(
-        exception::TEST_TRAPS.load(Ordering::SeqCst) == traps_before + 1,
-        "trap not taken once"
-    );
-    ensure!(
-        (a, b, c)
-            == (
-                0x1111_2222_3333_4444,
-                0x5555_6666_7777_8888,
-                0x9999_aaaa_bbbb_cccc
-            ),
+        (a, b, c) == (0x1111_2222_3333_4444, 0x5555_6666_7777_8888, 0x9999_aaaa_bbbb_cccc),
         "registers changed across the exception: {a:#x} {b:#x} {c:#x}"
     );
     Ok(())
@@ -481,25 +317,14 @@ fn fp_simd_usable() -> TestResult {
             r = out(reg) result,
         );
     }
-    ensure!(
-        f64::from_bits(result) == 4.0,
-        "1.5 + 2.5 gave {}",
-        f64::from_bits(result)
-    );
+    ensure!(f64::from_bits(result) == 4.0, "1.5 + 2.5 gave {}", f64::from_bits(result));
     Ok(())
 }
 
 fn per_cpu_block_is_this_cpus() -> TestResult {
     let cpu = percpu::this_cpu().cpu_id.load(Ordering::Relaxed);
-    ensure!(
-        cpu == arch::cpu_id(),
-        "per-CPU block says {cpu}, MPIDR says {}",
-        arch::cpu_id()
-    );
-    ensure!(
-        percpu::this_cpu().irqs_taken.load(Ordering::Relaxed) == 0 || cpu == 0,
-        "irq count on wrong CPU"
-    );
+    ensure!(cpu == arch::cpu_id(), "per-CPU block says {cpu}, MPIDR says {}", arch::cpu_id());
+    ensure!(percpu::this_cpu().irqs_taken.load(Ordering::Relaxed) == 0 || cpu == 0, "irq count on wrong CPU");
     Ok(())
 }
 
@@ -508,16 +333,11 @@ fn timer_oneshot_fires_after_deadline() -> TestResult {
     let fired_before = interrupts::oneshots_fired();
     let deadline = timer::now() + clock.ns_to_ticks(2_000_000);
     interrupts::set_oneshot(deadline);
-    let fired = wait_until(1_000_000_000, || {
-        interrupts::oneshots_fired() > fired_before
-    });
+    let fired = wait_until(1_000_000_000, || interrupts::oneshots_fired() > fired_before);
     let now = timer::now();
     ensure!(fired, "one-shot deadline did not fire within 1 s");
     ensure!(now >= deadline, "fired {} ticks early", deadline - now);
-    ensure!(
-        interrupts::oneshots_fired() == fired_before + 1,
-        "fired more than once"
-    );
+    ensure!(interrupts::oneshots_fired() == fired_before + 1, "fired more than once");
     Ok(())
 }
 
@@ -529,10 +349,7 @@ fn timer_periodic_tick() -> TestResult {
     interrupts::set_tick(None);
     let elapsed_ns = interrupts::clock().ticks_to_ns(timer::now() - start);
     ensure!(ok, "fewer than 5 ticks of 1 ms in 2 s");
-    ensure!(
-        elapsed_ns >= 5_000_000,
-        "5 ticks of 1 ms took only {elapsed_ns} ns"
-    );
+    ensure!(elapsed_ns >= 5_000_000, "5 ticks of 1 ms took only {elapsed_ns} ns");
     Ok(())
 }
 
@@ -542,10 +359,7 @@ fn inter_processor_interrupt_dispatched() -> TestResult {
     board.interrupts().send_ipi(arch::cpu_id());
     let ok = wait_until(500_000_000, || interrupts::ipis_received() > before);
     ensure!(ok, "IPI to self not received");
-    ensure!(
-        interrupts::ipis_received() == before + 1,
-        "IPI handled more than once"
-    );
+    ensure!(interrupts::ipis_received() == before + 1, "IPI handled more than once");
     Ok(())
 }
 
@@ -562,10 +376,7 @@ fn selftest_panics() -> TestResult {
 #[cfg(feature = "ktest-fault")]
 fn el1_fault_is_reported() -> TestResult {
     let guard = phys_to_virt(facts()?.image.stack_guard.start) as *mut u64;
-    kprintln!(
-        "writing to the stack guard page at {:#x}; a fault report must follow",
-        guard as usize
-    );
+    kprintln!("writing to the stack guard page at {:#x}; a fault report must follow", guard as usize);
     // SAFETY: deliberately not sound: the guard page is unmapped, so this store takes a
     // data abort, whose report ends the run (the runner checks it).
     unsafe { guard.write_volatile(0x6d75_6f6e) };

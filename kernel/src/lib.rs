@@ -37,6 +37,7 @@ extern crate std;
 
 pub mod arch;
 pub mod handle;
+pub mod ipc;
 pub mod irq;
 pub mod machine;
 pub mod mem;
@@ -78,10 +79,6 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     arch::disable_irqs();
     #[cfg(feature = "ktest")]
     ktest::fail_after_panic(&info.message());
-    console::emergency(format_args!(
-        "\n*** KERNEL PANIC on CPU {}: {}\n",
-        arch::cpu_id(),
-        info
-    ));
+    console::emergency(format_args!("\n*** KERNEL PANIC on CPU {}: {}\n", arch::cpu_id(), info));
     arch::semihosting::exit(PANIC_EXIT_CODE)
 }

@@ -21,11 +21,7 @@ pub struct PerCpu {
 
 impl PerCpu {
     const fn new() -> Self {
-        Self {
-            user_context: AtomicUsize::new(0),
-            cpu_id: AtomicUsize::new(usize::MAX),
-            irqs_taken: AtomicU64::new(0),
-        }
+        Self { user_context: AtomicUsize::new(0), cpu_id: AtomicUsize::new(usize::MAX), irqs_taken: AtomicU64::new(0) }
     }
 }
 

@@ -6,6 +6,8 @@
 //! through these tables and its linear map of RAM, after checking that the user may
 //! access it: a user pointer is an allegation, never dereferenced as such.
 
+use crate::handle::HandleTable;
+use crate::ipc::{Channel, Connection, ServerConnection, MAX_CHANNELS, MAX_CONNECTIONS};
 use crate::machine::Machine;
 use crate::mem::layout::{align_down, align_up};
 use crate::mem::paging::{AddressHalf, Granularity, MapAttrs, MemoryKind, PageTable};
@@ -128,11 +130,7 @@ impl AddressSpace {
     /// An empty space using `asid`.
     pub fn new(m: &mut impl Machine, asid: u16) -> Result<Self, Errno> {
         let table = PageTable::new(m, AddressHalf::Lower).map_err(|_| Errno::ENOMEM)?;
-        Ok(Self {
-            table,
-            asid,
-            regions: Vec::new(),
-        })
+        Ok(Self { table, asid, regions: Vec::new() })
     }
 
     /// The value for TTBR0_EL1 when this space runs.
@@ -171,22 +169,14 @@ impl AddressSpace {
         if self.overlaps(start, end) || (kind == RegionKind::Stack && size < 2 * PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
-        let region = Region {
-            start,
-            end,
-            attrs,
-            kind,
-        };
+        let region = Region { start, end, attrs, kind };
         let mut va = region.mapped_start();
         while va < end {
             let result = match m.alloc_frame() {
-                Some(frame) => self
-                    .table
-                    .map(m, va, frame, PAGE_SIZE, attrs, Granularity::PagesOnly)
-                    .map_err(|_| {
-                        m.free_frame(frame);
-                        Errno::ENOMEM
-                    }),
+                Some(frame) => self.table.map(m, va, frame, PAGE_SIZE, attrs, Granularity::PagesOnly).map_err(|_| {
+                    m.free_frame(frame);
+                    Errno::ENOMEM
+                }),
                 None => Err(Errno::ENOMEM),
             };
             if let Err(e) = result {
@@ -210,15 +200,8 @@ impl AddressSpace {
 
     /// Unmaps the whole region that starts at `start` and spans `size` bytes (rounded
     /// up to pages), if it is anonymous memory or a stack; returns its kind.
-    pub fn unmap_region(
-        &mut self,
-        m: &mut impl Machine,
-        start: usize,
-        size: usize,
-    ) -> Result<RegionKind, Errno> {
-        let end = align_up(size, PAGE_SIZE)
-            .and_then(|s| start.checked_add(s))
-            .ok_or(Errno::EINVAL)?;
+    pub fn unmap_region(&mut self, m: &mut impl Machine, start: usize, size: usize) -> Result<RegionKind, Errno> {
+        let end = align_up(size, PAGE_SIZE).and_then(|s| start.checked_add(s)).ok_or(Errno::EINVAL)?;
         let index = self
             .regions
             .iter()
@@ -237,13 +220,7 @@ impl AddressSpace {
             if start < low {
                 return None;
             }
-            match self
-                .regions
-                .iter()
-                .filter(|r| r.start < top && start < r.end)
-                .map(|r| r.start)
-                .min()
-            {
+            match self.regions.iter().filter(|r| r.start < top && start < r.end).map(|r| r.start).min() {
                 None => return Some(start),
                 Some(blocking) => top = blocking,
             }
@@ -258,13 +235,7 @@ impl AddressSpace {
             if end > high {
                 return None;
             }
-            match self
-                .regions
-                .iter()
-                .filter(|r| r.start < end && start < r.end)
-                .map(|r| r.end)
-                .max()
-            {
+            match self.regions.iter().filter(|r| r.start < end && start < r.end).map(|r| r.end).max() {
                 None => return Some(start),
                 Some(blocking) => start = blocking,
             }
@@ -286,9 +257,7 @@ impl AddressSpace {
         Self: Sized,
     {
         self.walk(m, va, len, Some(write), |_, _, _, _| {})?;
-        self.walk(m, va, len, Some(write), |m, pa, off, n| {
-            chunk(m, pa, off, n)
-        })
+        self.walk(m, va, len, Some(write), |m, pa, off, n| chunk(m, pa, off, n))
     }
 
     fn walk<M: Machine>(
@@ -317,13 +286,7 @@ impl AddressSpace {
     }
 
     /// Checks that user code may access `[va, va + len)` (`write`: may write).
-    pub fn check(
-        &self,
-        m: &mut impl Machine,
-        va: usize,
-        len: usize,
-        write: bool,
-    ) -> Result<(), Errno> {
+    pub fn check(&self, m: &mut impl Machine, va: usize, len: usize, write: bool) -> Result<(), Errno> {
         self.walk(m, va, len, Some(write), |_, _, _, _| {})
     }
 
@@ -388,6 +351,30 @@ pub struct Process {
     pub privileged: bool,
     /// Set when it has ended: its wait status, kept until the parent waits.
     pub exit_status: Option<u64>,
+    /// Its channels, by chid.
+    pub channels: HandleTable<Channel>,
+    /// Its connections to channels (client side), by coid.
+    pub connections: HandleTable<Connection>,
+    /// The client processes connected to its channels, by scoid (without [`SCOID_BIT`]).
+    pub server_connections: HandleTable<ServerConnection>,
+}
+
+impl Process {
+    /// A new, running process with no threads or IPC objects yet.
+    pub fn new(name: String, parent: Option<ProcessId>, space: AddressSpace, privileged: bool) -> Self {
+        Self {
+            name,
+            parent,
+            space: Some(space),
+            threads: Vec::new(),
+            children: Vec::new(),
+            privileged,
+            exit_status: None,
+            channels: HandleTable::new(MAX_CHANNELS),
+            connections: HandleTable::new(MAX_CONNECTIONS),
+            server_connections: HandleTable::new(MAX_CONNECTIONS),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -403,8 +390,7 @@ pub(crate) mod tests {
     fn zeroed_pages_read_and_write_through_the_tables() {
         let mut m = FakeMachine::new();
         let mut s = AddressSpace::new(&mut m, 5).unwrap();
-        s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous)
-            .unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous).unwrap();
         let mut buf = [0xaau8; 16];
         s.read(&mut m, 0x40_0ff8, &mut buf).unwrap();
         assert_eq!(buf, [0; 16], "fresh memory is zero");
@@ -420,42 +406,14 @@ pub(crate) mod tests {
     fn bad_user_ranges_are_efault_and_nothing_is_copied() {
         let mut m = FakeMachine::new();
         let mut s = AddressSpace::new(&mut m, 1).unwrap();
-        s.map_zeroed(&mut m, 0x40_0000, 0x1000, rw(), RegionKind::Anonymous)
-            .unwrap();
-        s.map_zeroed(
-            &mut m,
-            0x50_0000,
-            0x1000,
-            user_attrs(false, true),
-            RegionKind::Image,
-        )
-        .unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x1000, rw(), RegionKind::Anonymous).unwrap();
+        s.map_zeroed(&mut m, 0x50_0000, 0x1000, user_attrs(false, true), RegionKind::Image).unwrap();
         let mut buf = [0u8; 8];
-        assert_eq!(
-            s.read(&mut m, 0x40_0ffc, &mut buf),
-            Err(Errno::EFAULT),
-            "runs off the mapping"
-        );
-        assert_eq!(
-            s.read(&mut m, 0x1234, &mut buf),
-            Err(Errno::EFAULT),
-            "unmapped"
-        );
-        assert_eq!(
-            s.read(&mut m, 0xffff_0000_4000_0000, &mut buf),
-            Err(Errno::EFAULT),
-            "kernel address"
-        );
-        assert_eq!(
-            s.read(&mut m, usize::MAX - 3, &mut buf),
-            Err(Errno::EFAULT),
-            "wraps"
-        );
-        assert_eq!(
-            s.write(&mut m, 0x50_0000, b"x"),
-            Err(Errno::EFAULT),
-            "read-only"
-        );
+        assert_eq!(s.read(&mut m, 0x40_0ffc, &mut buf), Err(Errno::EFAULT), "runs off the mapping");
+        assert_eq!(s.read(&mut m, 0x1234, &mut buf), Err(Errno::EFAULT), "unmapped");
+        assert_eq!(s.read(&mut m, 0xffff_0000_4000_0000, &mut buf), Err(Errno::EFAULT), "kernel address");
+        assert_eq!(s.read(&mut m, usize::MAX - 3, &mut buf), Err(Errno::EFAULT), "wraps");
+        assert_eq!(s.write(&mut m, 0x50_0000, b"x"), Err(Errno::EFAULT), "read-only");
         s.read(&mut m, 0x50_0000, &mut buf).unwrap();
         // A write that would run off the end writes nothing at all.
         assert_eq!(s.write(&mut m, 0x40_0ffc, b"12345678"), Err(Errno::EFAULT));
@@ -465,19 +423,14 @@ pub(crate) mod tests {
         s.load(&mut m, 0x50_0000, b"code").unwrap();
         s.read(&mut m, 0x50_0000, &mut buf[..4]).unwrap();
         assert_eq!(&buf[..4], b"code");
-        assert_eq!(
-            s.read(&mut m, 0x40_0000, &mut []),
-            Ok(()),
-            "empty reads need no mapping"
-        );
+        assert_eq!(s.read(&mut m, 0x40_0000, &mut []), Ok(()), "empty reads need no mapping");
     }
 
     #[test]
     fn stacks_have_an_unmapped_guard_page() {
         let mut m = FakeMachine::new();
         let mut s = AddressSpace::new(&mut m, 1).unwrap();
-        s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack)
-            .unwrap();
+        s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack).unwrap();
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x7000_0fff, &mut b), Err(Errno::EFAULT));
         assert!(s.read(&mut m, 0x7000_1000, &mut b).is_ok());
@@ -488,26 +441,12 @@ pub(crate) mod tests {
     fn overlap_and_unmap_rules() {
         let mut m = FakeMachine::new();
         let mut s = AddressSpace::new(&mut m, 1).unwrap();
-        s.map_zeroed(&mut m, 0x40_0000, 0x2000, rw(), RegionKind::Anonymous)
-            .unwrap();
-        assert_eq!(
-            s.map_zeroed(&mut m, 0x40_1000, 0x1000, rw(), RegionKind::Anonymous),
-            Err(Errno::EINVAL)
-        );
-        assert_eq!(
-            s.map_zeroed(&mut m, 0x40_3001, 0x1000, rw(), RegionKind::Anonymous),
-            Err(Errno::EINVAL)
-        );
-        assert_eq!(
-            s.unmap_region(&mut m, 0x40_0000, 0x1000),
-            Err(Errno::EINVAL),
-            "part of a region"
-        );
+        s.map_zeroed(&mut m, 0x40_0000, 0x2000, rw(), RegionKind::Anonymous).unwrap();
+        assert_eq!(s.map_zeroed(&mut m, 0x40_1000, 0x1000, rw(), RegionKind::Anonymous), Err(Errno::EINVAL));
+        assert_eq!(s.map_zeroed(&mut m, 0x40_3001, 0x1000, rw(), RegionKind::Anonymous), Err(Errno::EINVAL));
+        assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1000), Err(Errno::EINVAL), "part of a region");
         let frames_before = m.frames_in_use();
-        assert_eq!(
-            s.unmap_region(&mut m, 0x40_0000, 0x1800),
-            Ok(RegionKind::Anonymous)
-        );
+        assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1800), Ok(RegionKind::Anonymous));
         assert_eq!(m.frames_in_use(), frames_before - 2);
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT));
@@ -520,10 +459,7 @@ pub(crate) mod tests {
         let mut s = AddressSpace::new(&mut m, 1).unwrap();
         m.frame_limit = Some(m.frames_in_use() + 5);
         let before = m.frames_in_use();
-        assert_eq!(
-            s.map_zeroed(&mut m, 0x40_0000, 0x10_0000, rw(), RegionKind::Anonymous),
-            Err(Errno::ENOMEM)
-        );
+        assert_eq!(s.map_zeroed(&mut m, 0x40_0000, 0x10_0000, rw(), RegionKind::Anonymous), Err(Errno::ENOMEM));
         assert_eq!(m.frames_in_use(), before + 3, "only the 3 new tables stay");
         assert!(s.regions().is_empty());
     }
@@ -532,10 +468,8 @@ pub(crate) mod tests {
     fn destroy_returns_every_frame_and_table() {
         let mut m = FakeMachine::new();
         let mut s = AddressSpace::new(&mut m, 9).unwrap();
-        s.map_zeroed(&mut m, 0x40_0000, 0x5000, rw(), RegionKind::Image)
-            .unwrap();
-        s.map_zeroed(&mut m, 0x7fff_0000_0000, 0x3000, rw(), RegionKind::Stack)
-            .unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x5000, rw(), RegionKind::Image).unwrap();
+        s.map_zeroed(&mut m, 0x7fff_0000_0000, 0x3000, rw(), RegionKind::Stack).unwrap();
         s.destroy(&mut m);
         assert_eq!(m.frames_in_use(), 0);
         assert!(m.flushed_asids.contains(&9));
@@ -545,8 +479,7 @@ pub(crate) mod tests {
     fn free_space_search() {
         let mut m = FakeMachine::new();
         let mut s = AddressSpace::new(&mut m, 1).unwrap();
-        s.map_zeroed(&mut m, 0x9000, 0x1000, rw(), RegionKind::Anonymous)
-            .unwrap();
+        s.map_zeroed(&mut m, 0x9000, 0x1000, rw(), RegionKind::Anonymous).unwrap();
         assert_eq!(s.find_free_top_down(0x1000, 0xa000, 0x2000), Some(0x7000));
         assert_eq!(s.find_free_bottom_up(0x8000, 0x10000, 0x2000), Some(0xa000));
         assert_eq!(s.find_free_bottom_up(0x8000, 0xb000, 0x2000), None);

@@ -68,13 +68,7 @@ impl Machine for TargetMachine {
         // part in the transfer (checked by the caller's table walks), reached through the
         // linear map; distinct frames never overlap, and within one frame `copy` allows
         // overlap.
-        unsafe {
-            core::ptr::copy(
-                phys_to_virt(src) as *const u8,
-                phys_to_virt(dst) as *mut u8,
-                len,
-            )
-        };
+        unsafe { core::ptr::copy(phys_to_virt(src) as *const u8, phys_to_virt(dst) as *mut u8, len) };
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         mmu::flush_tlb_user_page(asid, va);
@@ -118,11 +112,7 @@ pub fn start_user_space() {
         return;
     };
     let mut system = System::new(TargetMachine, image);
-    log::info!(
-        "boot image: {} programs; starting {} as pid 1",
-        image.len(),
-        first.name
-    );
+    log::info!("boot image: {} programs; starting {} as pid 1", image.len(), first.name);
     match system.spawn(first.name, first.args, None, None, true) {
         Ok(pid) => debug_assert_eq!(pid.0, 1),
         Err(e) => {
@@ -148,14 +138,7 @@ extern "C" fn muon_user_exception(kind: u64) {
         9 => interrupts::handle_irq(),
         _ => {
             let description = format!("unexpected exception (vector {kind})");
-            with_system(|s| {
-                s.user_fault(UserFault {
-                    class: 0xff,
-                    description: &description,
-                    address: None,
-                    pc: 0,
-                })
-            });
+            with_system(|s| s.user_fault(UserFault { class: 0xff, description: &description, address: None, pc: 0 }));
         }
     }
     prepare_return();
@@ -190,16 +173,8 @@ fn user_synchronous() {
                 address = Some(far);
             }
             with_system(|s| {
-                let pc = s
-                    .current()
-                    .and_then(|t| s.context_mut(t))
-                    .map_or(0, |c| c.pc);
-                s.user_fault(UserFault {
-                    class: ec,
-                    description: &description,
-                    address,
-                    pc,
-                });
+                let pc = s.current().and_then(|t| s.context_mut(t)).map_or(0, |c| c.pc);
+                s.user_fault(UserFault { class: ec, description: &description, address, pc });
             });
         }
     }
@@ -269,7 +244,5 @@ fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
     let Some(ctx) = s.context_mut(thread) else {
         return;
     };
-    percpu::this_cpu()
-        .user_context
-        .store(ctx as *mut _ as usize, Ordering::Relaxed);
+    percpu::this_cpu().user_context.store(ctx as *mut _ as usize, Ordering::Relaxed);
 }

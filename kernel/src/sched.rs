@@ -20,12 +20,7 @@ struct Link {
     queued: bool,
 }
 
-const UNLINKED: Link = Link {
-    prev: NONE,
-    next: NONE,
-    priority: 0,
-    queued: false,
-};
+const UNLINKED: Link = Link { prev: NONE, next: NONE, priority: 0, queued: false };
 
 /// The ready queues.
 pub struct ReadyQueues {
@@ -44,12 +39,7 @@ impl Default for ReadyQueues {
 impl ReadyQueues {
     /// Empty queues.
     pub const fn new() -> Self {
-        Self {
-            heads: [NONE; PRIORITIES],
-            tails: [NONE; PRIORITIES],
-            bitmap: [0; 4],
-            links: Vec::new(),
-        }
+        Self { heads: [NONE; PRIORITIES], tails: [NONE; PRIORITIES], bitmap: [0; 4], links: Vec::new() }
     }
 
     fn link(&mut self, index: usize) -> &mut Link {
@@ -69,12 +59,7 @@ impl ReadyQueues {
         self.remove(index);
         let p = priority as usize;
         let tail = self.tails[p];
-        *self.link(index) = Link {
-            prev: tail,
-            next: NONE,
-            priority,
-            queued: true,
-        };
+        *self.link(index) = Link { prev: tail, next: NONE, priority, queued: true };
         if tail == NONE {
             self.heads[p] = index as u32;
         } else {
@@ -90,12 +75,7 @@ impl ReadyQueues {
         self.remove(index);
         let p = priority as usize;
         let head = self.heads[p];
-        *self.link(index) = Link {
-            prev: NONE,
-            next: head,
-            priority,
-            queued: true,
-        };
+        *self.link(index) = Link { prev: NONE, next: head, priority, queued: true };
         if head == NONE {
             self.tails[p] = index as u32;
         } else {
@@ -110,12 +90,7 @@ impl ReadyQueues {
         if !self.contains(index) {
             return;
         }
-        let Link {
-            prev,
-            next,
-            priority,
-            ..
-        } = self.links[index];
+        let Link { prev, next, priority, .. } = self.links[index];
         let p = priority as usize;
         if prev == NONE {
             self.heads[p] = next;

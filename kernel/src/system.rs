@@ -44,7 +44,7 @@ pub const MAX_ANON_MAP: usize = 1 << 30;
 pub const TIMESLICE_TICKS: u32 = 4;
 
 /// What a system call did, for the caller's registers.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Completed with x0 (and optionally x1).
     Value(u64, Option<u64>),
     /// The caller blocked; its registers are written when it wakes.
@@ -70,10 +70,10 @@ pub struct UserFault<'a> {
 pub struct System<M: Machine> {
     /// The hardware services.
     pub machine: M,
-    processes: HandleTable<Process>,
-    threads: HandleTable<Thread>,
-    ready: ReadyQueues,
-    current: Option<ThreadId>,
+    pub(crate) processes: HandleTable<Process>,
+    pub(crate) threads: HandleTable<Thread>,
+    pub(crate) ready: ReadyQueues,
+    pub(crate) current: Option<ThreadId>,
     asids: AsidAllocator,
     sleepers: Vec<(u64, ThreadId)>,
     image: BootImage<'static>,
@@ -153,9 +153,7 @@ impl<M: Machine> System<M> {
         if args.len() > MAX_ARGS || (!args.is_empty() && args.last() != Some(&0)) {
             return Err(Errno::E2BIG);
         }
-        let priority = priority
-            .unwrap_or(program.priority)
-            .max(abi::sched::MIN_USER_PRIORITY);
+        let priority = priority.unwrap_or(program.priority).max(abi::sched::MIN_USER_PRIORITY);
         let policy = Policy::from_number(program.policy).unwrap_or(Policy::RoundRobin);
         let asid = self.asids.alloc().ok_or(Errno::EAGAIN)?;
         let mut space = match AddressSpace::new(&mut self.machine, asid) {
@@ -169,9 +167,7 @@ impl<M: Machine> System<M> {
         block.extend_from_slice(name.as_bytes());
         block.push(0);
         block.extend_from_slice(args);
-        let loaded = self
-            .load_image(&mut space, &program)
-            .and_then(|_| self.map_main_stack(&mut space, &block));
+        let loaded = self.load_image(&mut space, &program).and_then(|_| self.map_main_stack(&mut space, &block));
         let (sp, args_at) = match loaded {
             Ok(v) => v,
             Err(e) => {
@@ -181,27 +177,13 @@ impl<M: Machine> System<M> {
             }
         };
         let argc = block.iter().filter(|b| **b == 0).count() as u64;
-        let process = Process {
-            name: String::from(name),
-            parent,
-            space: Some(space),
-            threads: Vec::new(),
-            children: Vec::new(),
-            privileged,
-            exit_status: None,
-        };
+        let process = Process::new(String::from(name), parent, space, privileged);
         let Some(pid) = self.processes.insert(process).map(ProcessId) else {
             return Err(Errno::EAGAIN);
         };
-        let context = UserContext::new(
-            program.entry,
-            sp as u64,
-            [argc, args_at as u64, block.len() as u64],
-        );
-        let stack = Some((
-            abi::USER_STACK_TOP - abi::DEFAULT_STACK_SIZE - PAGE_SIZE,
-            abi::DEFAULT_STACK_SIZE + PAGE_SIZE,
-        ));
+        let context = UserContext::new(program.entry, sp as u64, [argc, args_at as u64, block.len() as u64]);
+        let stack =
+            Some((abi::USER_STACK_TOP - abi::DEFAULT_STACK_SIZE - PAGE_SIZE, abi::DEFAULT_STACK_SIZE + PAGE_SIZE));
         if let Err(e) = self.add_thread(pid, context, SchedParam { policy, priority }, stack) {
             let p = self.processes.remove(pid.0).expect("just inserted");
             if let Some(space) = p.space {
@@ -220,53 +202,28 @@ impl<M: Machine> System<M> {
     fn load_image(&mut self, space: &mut AddressSpace, program: &Program<'_>) -> Result<(), Errno> {
         for segment in program.segments() {
             let start = segment.vaddr as usize & !(PAGE_SIZE - 1);
-            let end = align_up(
-                segment.vaddr as usize + segment.mem_size as usize,
-                PAGE_SIZE,
-            )
-            .ok_or(Errno::ENOEXEC)?;
+            let end = align_up(segment.vaddr as usize + segment.mem_size as usize, PAGE_SIZE).ok_or(Errno::ENOEXEC)?;
             if start < abi::USER_IMAGE_BASE || end > abi::USER_ANON_BASE {
                 return Err(Errno::ENOEXEC);
             }
-            let attrs = user_attrs(
-                segment.flags & flags::WRITE != 0,
-                segment.flags & flags::EXECUTE != 0,
-            );
-            space
-                .map_zeroed(
-                    &mut self.machine,
-                    start,
-                    end - start,
-                    attrs,
-                    RegionKind::Image,
-                )
-                .map_err(|e| {
-                    if e == Errno::ENOMEM {
-                        e
-                    } else {
-                        Errno::ENOEXEC
-                    }
-                })?;
+            let attrs = user_attrs(segment.flags & flags::WRITE != 0, segment.flags & flags::EXECUTE != 0);
+            space.map_zeroed(&mut self.machine, start, end - start, attrs, RegionKind::Image).map_err(|e| {
+                if e == Errno::ENOMEM {
+                    e
+                } else {
+                    Errno::ENOEXEC
+                }
+            })?;
             space.load(&mut self.machine, segment.vaddr as usize, segment.data)?;
         }
         Ok(())
     }
 
     /// Maps the main stack with the argument block on top; returns (sp, block address).
-    fn map_main_stack(
-        &mut self,
-        space: &mut AddressSpace,
-        block: &[u8],
-    ) -> Result<(usize, usize), Errno> {
+    fn map_main_stack(&mut self, space: &mut AddressSpace, block: &[u8]) -> Result<(usize, usize), Errno> {
         let size = abi::DEFAULT_STACK_SIZE + PAGE_SIZE;
         let base = abi::USER_STACK_TOP - size;
-        space.map_zeroed(
-            &mut self.machine,
-            base,
-            size,
-            user_attrs(true, false),
-            RegionKind::Stack,
-        )?;
+        space.map_zeroed(&mut self.machine, base, size, user_attrs(true, false), RegionKind::Stack)?;
         let args_at = abi::USER_STACK_TOP - block.len();
         space.write(&mut self.machine, args_at, block)?;
         Ok((args_at & !15, args_at))
@@ -301,6 +258,10 @@ impl<M: Machine> System<M> {
             stack,
             exit_status: 0,
             joiner: None,
+            inherited_priority: param.priority,
+            sent: None,
+            receiving: None,
+            message_sequence: 0,
         };
         let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);
         self.processes.get_mut(pid.0).expect("checked").threads[slot] = Some(id);
@@ -310,7 +271,7 @@ impl<M: Machine> System<M> {
 
     // ---- scheduling -----------------------------------------------------------------
 
-    fn make_ready(&mut self, id: ThreadId) {
+    pub(crate) fn make_ready(&mut self, id: ThreadId) {
         if let Some(t) = self.threads.get_mut(id.0) {
             t.state = ThreadState::Ready;
             t.timeslice_left = TIMESLICE_TICKS;
@@ -318,7 +279,7 @@ impl<M: Machine> System<M> {
         }
     }
 
-    fn wake(&mut self, id: ThreadId, x0: u64, x1: Option<u64>) {
+    pub(crate) fn wake(&mut self, id: ThreadId, x0: u64, x1: Option<u64>) {
         if let Some(t) = self.threads.get_mut(id.0) {
             t.context.x[0] = x0;
             if let Some(v) = x1 {
@@ -329,7 +290,7 @@ impl<M: Machine> System<M> {
         self.make_ready(id);
     }
 
-    fn block_current(&mut self, why: Blocked) {
+    pub(crate) fn block_current(&mut self, why: Blocked) {
         if let Some(t) = self.current.and_then(|c| self.threads.get_mut(c.0)) {
             t.state = ThreadState::Blocked(why);
         }
@@ -366,12 +327,7 @@ impl<M: Machine> System<M> {
     /// Wakes sleepers due at `now_ns`; on a scheduler tick (`tick`), charges the running
     /// round-robin thread and rotates it when its timeslice is used up. Then schedules.
     pub fn timer(&mut self, now_ns: u64, tick: bool) {
-        let due: Vec<ThreadId> = self
-            .sleepers
-            .iter()
-            .filter(|(at, _)| *at <= now_ns)
-            .map(|(_, t)| *t)
-            .collect();
+        let due: Vec<ThreadId> = self.sleepers.iter().filter(|(at, _)| *at <= now_ns).map(|(_, t)| *t).collect();
         for id in due {
             self.wake(id, 0, None);
         }
@@ -382,11 +338,7 @@ impl<M: Machine> System<M> {
                         t.timeslice_left = t.timeslice_left.saturating_sub(1);
                         if t.timeslice_left == 0 {
                             t.timeslice_left = TIMESLICE_TICKS;
-                            if self
-                                .ready
-                                .highest_priority()
-                                .is_some_and(|p| p >= t.priority)
-                            {
+                            if self.ready.highest_priority().is_some_and(|p| p >= t.priority) {
                                 t.state = ThreadState::Ready;
                                 self.ready.push_back(cur.index(), t.priority);
                             }
@@ -417,10 +369,7 @@ impl<M: Machine> System<M> {
         let regs = match self.threads.get(cur.0) {
             Some(t) => {
                 let x = &t.context.x;
-                Registers {
-                    number: x[8],
-                    args: [x[0], x[1], x[2], x[3], x[4], x[5]],
-                }
+                Registers { number: x[8], args: [x[0], x[1], x[2], x[3], x[4], x[5]] }
             }
             None => return,
         };
@@ -455,28 +404,16 @@ impl<M: Machine> System<M> {
                 self.machine.console_write(&buf);
                 value(len as u64)
             }
-            Call::ThreadCreate {
-                entry,
-                arg,
-                stack_size,
-                sched,
-            } => self
-                .thread_create(pid, cur, entry, arg, stack_size, sched)
-                .map(|tid| Outcome::Value(tid as u64, None)),
-            Call::ThreadDestroy {
-                tid: target,
-                status,
-            } => {
+            Call::ThreadCreate { entry, arg, stack_size, sched } => {
+                self.thread_create(pid, cur, entry, arg, stack_size, sched).map(|tid| Outcome::Value(tid as u64, None))
+            }
+            Call::ThreadDestroy { tid: target, status } => {
                 if target == 0 || target == tid {
                     self.end_thread(cur, status);
                     return Ok(Outcome::Gone);
                 }
                 let other = self.thread_of(pid, target).ok_or(Errno::ESRCH)?;
-                if self
-                    .threads
-                    .get(other.0)
-                    .is_some_and(|t| t.state == ThreadState::Dead)
-                {
+                if self.threads.get(other.0).is_some_and(|t| t.state == ThreadState::Dead) {
                     return Err(Errno::ESRCH);
                 }
                 self.end_thread(other, status);
@@ -497,28 +434,15 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EBUSY);
                 }
                 t.joiner = Some(cur);
-                self.block_current(Blocked::Join {
-                    target: other,
-                    tid: target,
-                });
+                self.block_current(Blocked::Join { target: other, tid: target });
                 Ok(Outcome::Blocked)
             }
             Call::SchedGet { pid: p, tid: t } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
                 let t = self.threads.get(id.0).ok_or(Errno::ESRCH)?;
-                value(
-                    SchedParam {
-                        policy: t.policy,
-                        priority: t.base_priority,
-                    }
-                    .encode(),
-                )
+                value(SchedParam { policy: t.policy, priority: t.base_priority }.encode())
             }
-            Call::SchedSet {
-                pid: p,
-                tid: t,
-                sched,
-            } => {
+            Call::SchedSet { pid: p, tid: t, sched } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
                 let param = SchedParam::decode(sched)?;
                 let caller_privileged = self.processes.get(pid.0).is_some_and(|p| p.privileged);
@@ -539,13 +463,7 @@ impl<M: Machine> System<M> {
                 self.terminate_process(pid, wait_status::exited(status as u32));
                 Ok(Outcome::Gone)
             }
-            Call::ProcessSpawn {
-                name_ptr,
-                name_len,
-                args_ptr,
-                args_len,
-                priority,
-            } => {
+            Call::ProcessSpawn { name_ptr, name_len, args_ptr, args_len, priority } => {
                 if !self.processes.get(pid.0).is_some_and(|p| p.privileged) {
                     return Err(Errno::EPERM);
                 }
@@ -578,35 +496,16 @@ impl<M: Machine> System<M> {
                 }
                 let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)?;
                 let machine = &mut self.machine;
-                let space = self
-                    .processes
-                    .get_mut(pid.0)
-                    .and_then(|p| p.space.as_mut())
-                    .ok_or(Errno::ESRCH)?;
-                let at = space
-                    .find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size)
-                    .ok_or(Errno::ENOMEM)?;
-                space.map_zeroed(
-                    machine,
-                    at,
-                    size,
-                    user_attrs(true, false),
-                    RegionKind::Anonymous,
-                )?;
+                let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+                let at =
+                    space.find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size).ok_or(Errno::ENOMEM)?;
+                space.map_zeroed(machine, at, size, user_attrs(true, false), RegionKind::Anonymous)?;
                 value(at as u64)
             }
             Call::MemUnmap { addr, size } => {
                 let machine = &mut self.machine;
-                let space = self
-                    .processes
-                    .get_mut(pid.0)
-                    .and_then(|p| p.space.as_mut())
-                    .ok_or(Errno::ESRCH)?;
-                if space
-                    .regions()
-                    .iter()
-                    .any(|r| r.start == addr && r.kind != RegionKind::Anonymous)
-                {
+                let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+                if space.regions().iter().any(|r| r.start == addr && r.kind != RegionKind::Anonymous) {
                     return Err(Errno::EINVAL);
                 }
                 space.unmap_region(machine, addr, size)?;
@@ -640,40 +539,27 @@ impl<M: Machine> System<M> {
                 self.machine.shutdown(code);
                 value(0)
             }
+            ipc => self.ipc_call(cur, pid, ipc),
         }
     }
 
-    fn read_user(&mut self, pid: ProcessId, va: usize, buf: &mut [u8]) -> Result<(), Errno> {
-        let space = self
-            .processes
-            .get(pid.0)
-            .and_then(|p| p.space.as_ref())
-            .ok_or(Errno::ESRCH)?;
+    pub(crate) fn read_user(&mut self, pid: ProcessId, va: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
         space.read(&mut self.machine, va, buf)
     }
 
-    fn write_user(&mut self, pid: ProcessId, va: usize, bytes: &[u8]) -> Result<(), Errno> {
-        let space = self
-            .processes
-            .get(pid.0)
-            .and_then(|p| p.space.as_ref())
-            .ok_or(Errno::ESRCH)?;
+    pub(crate) fn write_user(&mut self, pid: ProcessId, va: usize, bytes: &[u8]) -> Result<(), Errno> {
+        let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
         space.write(&mut self.machine, va, bytes)
     }
 
-    fn thread_of(&self, pid: ProcessId, tid: u32) -> Option<ThreadId> {
+    pub(crate) fn thread_of(&self, pid: ProcessId, tid: u32) -> Option<ThreadId> {
         let index = (tid as usize).checked_sub(1)?;
         *self.processes.get(pid.0)?.threads.get(index)?
     }
 
     /// The thread (`pid`, `tid`) names from the caller's point of view (0 = the caller's).
-    fn resolve_thread(
-        &self,
-        caller_pid: ProcessId,
-        caller_tid: u32,
-        pid: u32,
-        tid: u32,
-    ) -> Result<ThreadId, Errno> {
+    fn resolve_thread(&self, caller_pid: ProcessId, caller_tid: u32, pid: u32, tid: u32) -> Result<ThreadId, Errno> {
         let pid = if pid == 0 { caller_pid } else { ProcessId(pid) };
         let tid = if tid == 0 {
             if pid == caller_pid {
@@ -717,44 +603,27 @@ impl<M: Machine> System<M> {
         }
         let param = if sched == 0 {
             let t = self.threads.get(creator.0).ok_or(Errno::ESRCH)?;
-            SchedParam {
-                policy: t.policy,
-                priority: t.base_priority,
-            }
+            SchedParam { policy: t.policy, priority: t.base_priority }
         } else {
             SchedParam::decode(sched)?
         };
-        let size = if stack_size == 0 {
-            abi::DEFAULT_STACK_SIZE
-        } else {
-            stack_size
-        };
+        let size = if stack_size == 0 { abi::DEFAULT_STACK_SIZE } else { stack_size };
         if size > abi::MAX_STACK_SIZE {
             return Err(Errno::EINVAL);
         }
         let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)? + PAGE_SIZE;
-        if self.processes.get(pid.0).is_some_and(|p| {
-            p.threads.iter().all(Option::is_some) && p.threads.len() >= MAX_THREADS_PER_PROCESS
-        }) {
+        if self
+            .processes
+            .get(pid.0)
+            .is_some_and(|p| p.threads.iter().all(Option::is_some) && p.threads.len() >= MAX_THREADS_PER_PROCESS)
+        {
             return Err(Errno::EAGAIN);
         }
         let machine = &mut self.machine;
-        let space = self
-            .processes
-            .get_mut(pid.0)
-            .and_then(|p| p.space.as_mut())
-            .ok_or(Errno::ESRCH)?;
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
         let low = abi::USER_STACK_TOP - (1usize << 36);
-        let base = space
-            .find_free_top_down(low, abi::USER_STACK_TOP, size)
-            .ok_or(Errno::ENOMEM)?;
-        space.map_zeroed(
-            machine,
-            base,
-            size,
-            user_attrs(true, false),
-            RegionKind::Stack,
-        )?;
+        let base = space.find_free_top_down(low, abi::USER_STACK_TOP, size).ok_or(Errno::ENOMEM)?;
+        space.map_zeroed(machine, base, size, user_attrs(true, false), RegionKind::Stack)?;
         let context = UserContext::new(entry as u64, (base + size) as u64, [arg as u64, 0, 0]);
         match self.add_thread(pid, context, param, Some((base, size))) {
             Ok(tid) => Ok(tid),
@@ -777,16 +646,13 @@ impl<M: Machine> System<M> {
         p.threads
             .iter()
             .flatten()
-            .filter(|id| {
-                self.threads
-                    .get(id.0)
-                    .is_some_and(|t| t.state != ThreadState::Dead)
-            })
+            .filter(|id| self.threads.get(id.0).is_some_and(|t| t.state != ThreadState::Dead))
             .count()
     }
 
     /// Takes a thread off every queue it may be on.
     fn detach_thread(&mut self, id: ThreadId) {
+        self.ipc_forget_thread(id);
         self.ready.remove(id.index());
         self.sleepers.retain(|(_, t)| *t != id);
         if self.current == Some(id) {
@@ -813,6 +679,7 @@ impl<M: Machine> System<M> {
         };
         t.state = ThreadState::Dead;
         t.exit_status = status;
+        let tid = t.tid;
         let stack = t.stack.take();
         let joiner = t.joiner.take();
         if let Some((base, size)) = stack {
@@ -825,8 +692,7 @@ impl<M: Machine> System<M> {
             self.free_thread(id);
             self.wake(j, status, None);
         }
-        // Threads blocked joining the dead thread without being its joiner do not exist:
-        // only one joiner is allowed.
+        self.notify_thread_death(pid, tid);
     }
 
     /// Removes a dead (or dying) thread's object and frees its tid.
@@ -852,8 +718,12 @@ impl<M: Machine> System<M> {
         p.exit_status = Some(status);
         let threads: Vec<ThreadId> = p.threads.iter().flatten().copied().collect();
         let children = core::mem::take(&mut p.children);
-        let space = p.space.take();
         let parent = p.parent;
+        for id in &threads {
+            self.detach_thread(*id);
+        }
+        self.ipc_forget_process(pid);
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.take());
         for id in threads {
             self.free_thread(id);
         }
@@ -904,31 +774,18 @@ impl<M: Machine> System<M> {
     }
 
     fn wait_child(&mut self, pid: ProcessId, target: u32) -> Result<Outcome, Errno> {
-        let children = self
-            .processes
-            .get(pid.0)
-            .map(|p| p.children.clone())
-            .unwrap_or_default();
-        let candidates: Vec<ProcessId> = children
-            .into_iter()
-            .filter(|c| target == 0 || c.0 == target)
-            .collect();
+        let children = self.processes.get(pid.0).map(|p| p.children.clone()).unwrap_or_default();
+        let candidates: Vec<ProcessId> = children.into_iter().filter(|c| target == 0 || c.0 == target).collect();
         if candidates.is_empty() {
             return Err(Errno::ECHILD);
         }
-        let ended = candidates.iter().find_map(|c| {
-            self.processes
-                .get(c.0)
-                .and_then(|p| p.exit_status)
-                .map(|s| (*c, s))
-        });
+        let ended =
+            candidates.iter().find_map(|c| self.processes.get(c.0).and_then(|p| p.exit_status).map(|s| (*c, s)));
         if let Some((child, status)) = ended {
             self.reap(pid, child);
             return Ok(Outcome::Value(status, Some(child.0 as u64)));
         }
-        self.block_current(Blocked::WaitChild(
-            (target != 0).then_some(ProcessId(target)),
-        ));
+        self.block_current(Blocked::WaitChild((target != 0).then_some(ProcessId(target))));
         Ok(Outcome::Blocked)
     }
 
@@ -938,15 +795,8 @@ impl<M: Machine> System<M> {
         let Some((pid, tid)) = self.thread_ids(cur) else {
             return;
         };
-        let name = self
-            .processes
-            .get(pid.0)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        let address = fault
-            .address
-            .map(|a| format!(" at {a:#x}"))
-            .unwrap_or_default();
+        let name = self.processes.get(pid.0).map(|p| p.name.clone()).unwrap_or_default();
+        let address = fault.address.map(|a| format!(" at {a:#x}")).unwrap_or_default();
         let line = format!(
             "process {} ({}) thread {} killed: {}{} (pc {:#x})\n",
             pid.0, name, tid, fault.description, address, fault.pc
@@ -991,98 +841,18 @@ impl<M: Machine> System<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::FakeMachine;
-    use abi::bootimage::writer::{write, ProgramSpec, SegmentSpec};
-    use abi::bootimage::START_AT_BOOT;
+    use crate::testing::{call, run, system, FakeMachine, BLOCKED};
     use abi::info::ThreadStateCode;
     use abi::syscall::decode_result;
     use abi::Sysno;
-    use std::boxed::Box;
-    use std::vec;
-
-    fn program(name: &'static str, priority: u8, policy: Policy) -> ProgramSpec<'static> {
-        ProgramSpec {
-            name,
-            priority,
-            policy: policy as u8,
-            flags: START_AT_BOOT,
-            entry: 0x40_0000,
-            args: b"",
-            segments: vec![
-                SegmentSpec {
-                    vaddr: 0x40_0000,
-                    mem_size: 0x1000,
-                    flags: flags::READ | flags::EXECUTE,
-                    data: b"\x00\x00\x00\x14",
-                },
-                SegmentSpec {
-                    vaddr: 0x40_1000,
-                    mem_size: 0x2000,
-                    flags: flags::READ | flags::WRITE,
-                    data: b"data",
-                },
-            ],
-        }
-    }
-
-    fn system() -> System<FakeMachine> {
-        let image = write(&[
-            program("init", 10, Policy::RoundRobin),
-            program("low", 5, Policy::RoundRobin),
-            program("high", 50, Policy::Fifo),
-            program("rr", 10, Policy::RoundRobin),
-            program("fifo", 10, Policy::Fifo),
-        ])
-        .unwrap();
-        let image: &'static [u8] = Box::leak(image.into_boxed_slice());
-        System::new(FakeMachine::new(), BootImage::parse(image).unwrap())
-    }
-
-    /// What [`call`] returns when the caller blocked (its registers are not written yet).
-    const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
-
-    /// Makes `call` as the current thread; returns its decoded x0 (and raw x1), or
-    /// [`BLOCKED`].
-    fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
-        let cur = s.current().expect("a thread is running");
-        let regs = c.to_registers();
-        {
-            let ctx = s.context_mut(cur).unwrap();
-            ctx.x[..6].copy_from_slice(&regs.args);
-            ctx.x[8] = regs.number;
-        }
-        s.syscall();
-        if matches!(
-            s.threads.get(cur.0).map(|t| t.state),
-            Some(ThreadState::Blocked(_))
-        ) {
-            return (BLOCKED, 0);
-        }
-        match s.context_mut(cur) {
-            Some(ctx) => (decode_result(ctx.x[0]), ctx.x[1]),
-            None => (Ok(u64::MAX), 0),
-        }
-    }
-
-    /// Makes `call` as the current thread when its result does not matter.
-    fn run(s: &mut System<FakeMachine>, c: Call) {
-        let _ = call(s, c);
-    }
 
     fn running(s: &System<FakeMachine>) -> Option<(u32, u32)> {
-        s.current()
-            .and_then(|t| s.thread_ids(t))
-            .map(|(p, t)| (p.0, t))
+        s.current().and_then(|t| s.thread_ids(t)).map(|(p, t)| (p.0, t))
     }
 
     /// A user buffer of the current process holding `bytes`.
     fn user_bytes(s: &mut System<FakeMachine>, bytes: &[u8]) -> usize {
-        let (at, _) = call(
-            s,
-            Call::MemMapAnon {
-                size: bytes.len().max(1),
-            },
-        );
+        let (at, _) = call(s, Call::MemMapAnon { size: bytes.len().max(1) });
         let at = at.unwrap() as usize;
         let pid = s.thread_ids(s.current().unwrap()).unwrap().0;
         s.write_user(pid, at, bytes).unwrap();
@@ -1102,12 +872,7 @@ mod tests {
         assert_eq!(list[1].state, ThreadStateCode::Running as u8);
         assert_eq!((list[1].priority, list[1].policy), (50, Policy::Fifo as u8));
         // init's registers: argc 3 (argv[0] = "init"), block at x1 with length x2.
-        let ctx = s
-            .threads
-            .get(s.thread_of(init, 1).unwrap().0)
-            .unwrap()
-            .context
-            .clone();
+        let ctx = s.threads.get(s.thread_of(init, 1).unwrap().0).unwrap().context.clone();
         assert_eq!((ctx.x[0], ctx.x[2]), (3, 10));
         let mut block = [0u8; 10];
         s.read_user(init, ctx.x[1] as usize, &mut block).unwrap();
@@ -1133,11 +898,7 @@ mod tests {
             assert_eq!(running(&s).unwrap().0, a.0, "slice not used up yet");
         }
         s.timer(0, true);
-        assert_eq!(
-            running(&s).unwrap().0,
-            b.0,
-            "rotated after {TIMESLICE_TICKS} ticks"
-        );
+        assert_eq!(running(&s).unwrap().0, b.0, "rotated after {TIMESLICE_TICKS} ticks");
         for _ in 0..TIMESLICE_TICKS {
             s.timer(0, true);
         }
@@ -1158,11 +919,7 @@ mod tests {
         let mut s = system();
         let high = s.spawn("high", b"", None, None, false).unwrap();
         s.schedule();
-        assert_eq!(
-            call(&mut s, Call::Sleep { nanoseconds: 1000 }).0,
-            BLOCKED,
-            "blocked"
-        );
+        assert_eq!(call(&mut s, Call::Sleep { nanoseconds: 1000 }).0, BLOCKED, "blocked");
         let low1 = s.spawn("rr", b"", None, None, false).unwrap();
         let low2 = s.spawn("rr", b"", None, None, false).unwrap();
         s.schedule();
@@ -1175,17 +932,9 @@ mod tests {
         s.timer(1000, false);
         assert_eq!(running(&s), Some((high.0, 1)), "sleeper preempts");
         let high_thread = s.current().unwrap();
-        assert_eq!(
-            s.context_mut(high_thread).unwrap().x[0],
-            0,
-            "sleep returns 0"
-        );
+        assert_eq!(s.context_mut(high_thread).unwrap().x[0], 0, "sleep returns 0");
         run(&mut s, Call::Sleep { nanoseconds: 1 });
-        assert_eq!(
-            running(&s).unwrap().0,
-            low1.0,
-            "preempted thread goes back to the head"
-        );
+        assert_eq!(running(&s).unwrap().0, low1.0, "preempted thread goes back to the head");
         let _ = low2;
     }
 
@@ -1214,191 +963,48 @@ mod tests {
         let cur = s.current().unwrap();
         s.context_mut(cur).unwrap().x[8] = 4242;
         s.syscall();
-        assert_eq!(
-            decode_result(s.context_mut(cur).unwrap().x[0]),
-            Err(Errno::ENOSYS)
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::DebugWrite {
-                    ptr: 0x1234,
-                    len: 4
-                }
-            )),
-            Errno::EFAULT
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::DebugWrite {
-                    ptr: 0xffff_0000_4020_0000,
-                    len: 4
-                }
-            )),
-            Errno::EFAULT
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::DebugWrite {
-                    ptr: 0x40_1000,
-                    len: 1 << 20
-                }
-            )),
-            Errno::EINVAL
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::DebugWrite {
-                    ptr: usize::MAX - 2,
-                    len: 8
-                }
-            )),
-            Errno::EFAULT
-        );
-        assert_eq!(
-            call(
-                &mut s,
-                Call::DebugWrite {
-                    ptr: 0x40_1000,
-                    len: 4
-                }
-            )
-            .0,
-            Ok(4)
-        );
+        assert_eq!(decode_result(s.context_mut(cur).unwrap().x[0]), Err(Errno::ENOSYS));
+        assert_eq!(e(call(&mut s, Call::DebugWrite { ptr: 0x1234, len: 4 })), Errno::EFAULT);
+        assert_eq!(e(call(&mut s, Call::DebugWrite { ptr: 0xffff_0000_4020_0000, len: 4 })), Errno::EFAULT);
+        assert_eq!(e(call(&mut s, Call::DebugWrite { ptr: 0x40_1000, len: 1 << 20 })), Errno::EINVAL);
+        assert_eq!(e(call(&mut s, Call::DebugWrite { ptr: usize::MAX - 2, len: 8 })), Errno::EFAULT);
+        assert_eq!(call(&mut s, Call::DebugWrite { ptr: 0x40_1000, len: 4 }).0, Ok(4));
         assert_eq!(s.machine.console, b"data");
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::ThreadCreate {
-                    entry: 0,
-                    arg: 0,
-                    stack_size: 0,
-                    sched: 0
-                }
-            )),
-            Errno::EFAULT
-        );
+        assert_eq!(e(call(&mut s, Call::ThreadCreate { entry: 0, arg: 0, stack_size: 0, sched: 0 })), Errno::EFAULT);
         let kernel = 0xffff_0000_0000_1000;
         assert_eq!(
-            e(call(
-                &mut s,
-                Call::ThreadCreate {
-                    entry: kernel,
-                    arg: 0,
-                    stack_size: 0,
-                    sched: 0
-                }
-            )),
+            e(call(&mut s, Call::ThreadCreate { entry: kernel, arg: 0, stack_size: 0, sched: 0 })),
             Errno::EFAULT
         );
         assert_eq!(
-            e(call(
-                &mut s,
-                Call::ThreadCreate {
-                    entry: 0x40_0000,
-                    arg: 0,
-                    stack_size: 0,
-                    sched: 0x0900
-                }
-            )),
+            e(call(&mut s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: 0x0900 })),
             Errno::EINVAL
         );
         let huge = abi::MAX_STACK_SIZE + 1;
         assert_eq!(
-            e(call(
-                &mut s,
-                Call::ThreadCreate {
-                    entry: 0x40_0000,
-                    arg: 0,
-                    stack_size: huge,
-                    sched: 0
-                }
-            )),
+            e(call(&mut s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: huge, sched: 0 })),
             Errno::EINVAL
         );
         assert_eq!(e(call(&mut s, Call::ThreadJoin { tid: 1 })), Errno::EDEADLK);
         assert_eq!(e(call(&mut s, Call::ThreadJoin { tid: 7 })), Errno::ESRCH);
         assert_eq!(e(call(&mut s, Call::ThreadJoin { tid: 0 })), Errno::ESRCH);
-        assert_eq!(
-            e(call(&mut s, Call::ThreadDestroy { tid: 9, status: 0 })),
-            Errno::ESRCH
-        );
-        assert_eq!(
-            e(call(&mut s, Call::SchedGet { pid: 77, tid: 0 })),
-            Errno::ESRCH
-        );
+        assert_eq!(e(call(&mut s, Call::ThreadDestroy { tid: 9, status: 0 })), Errno::ESRCH);
+        assert_eq!(e(call(&mut s, Call::SchedGet { pid: 77, tid: 0 })), Errno::ESRCH);
+        assert_eq!(e(call(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: 0 })), Errno::EINVAL);
         assert_eq!(
             e(call(
                 &mut s,
-                Call::SchedSet {
-                    pid: 0,
-                    tid: 0,
-                    sched: 0
-                }
-            )),
-            Errno::EINVAL
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::ProcessSpawn {
-                    name_ptr: 0x40_1000,
-                    name_len: 4,
-                    args_ptr: 0,
-                    args_len: 0,
-                    priority: 0
-                }
+                Call::ProcessSpawn { name_ptr: 0x40_1000, name_len: 4, args_ptr: 0, args_len: 0, priority: 0 }
             )),
             Errno::EPERM
         );
         assert_eq!(e(call(&mut s, Call::Shutdown { code: 0 })), Errno::EPERM);
         assert_eq!(e(call(&mut s, Call::ProcessWait { pid: 0 })), Errno::ECHILD);
         assert_eq!(e(call(&mut s, Call::MemMapAnon { size: 0 })), Errno::EINVAL);
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::MemMapAnon {
-                    size: MAX_ANON_MAP + 1
-                }
-            )),
-            Errno::EINVAL
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::MemUnmap {
-                    addr: 0x40_0000,
-                    size: 0x1000
-                }
-            )),
-            Errno::EINVAL,
-            "image"
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::MemUnmap {
-                    addr: 0x1234_5000,
-                    size: 0x1000
-                }
-            )),
-            Errno::EINVAL
-        );
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::ThreadList {
-                    ptr: 0x40_0000,
-                    len: 600
-                }
-            )),
-            Errno::EFAULT,
-            "read-only"
-        );
+        assert_eq!(e(call(&mut s, Call::MemMapAnon { size: MAX_ANON_MAP + 1 })), Errno::EINVAL);
+        assert_eq!(e(call(&mut s, Call::MemUnmap { addr: 0x40_0000, size: 0x1000 })), Errno::EINVAL, "image");
+        assert_eq!(e(call(&mut s, Call::MemUnmap { addr: 0x1234_5000, size: 0x1000 })), Errno::EINVAL);
+        assert_eq!(e(call(&mut s, Call::ThreadList { ptr: 0x40_0000, len: 600 })), Errno::EFAULT, "read-only");
         assert_eq!(s.machine.shutdown_code, None);
         assert!(s.current().is_some(), "the caller survived it all");
     }
@@ -1408,15 +1014,7 @@ mod tests {
         let mut s = system();
         let pid = s.spawn("init", b"", None, None, false).unwrap();
         s.schedule();
-        let (tid, _) = call(
-            &mut s,
-            Call::ThreadCreate {
-                entry: 0x40_0000,
-                arg: 42,
-                stack_size: 8192,
-                sched: 0,
-            },
-        );
+        let (tid, _) = call(&mut s, Call::ThreadCreate { entry: 0x40_0000, arg: 42, stack_size: 8192, sched: 0 });
         let tid = tid.unwrap() as u32;
         assert_eq!(tid, 2);
         let t2 = s.thread_of(pid, 2).unwrap();
@@ -1424,11 +1022,7 @@ mod tests {
         let sp = s.threads.get(t2.0).unwrap().context.sp as usize;
         let mut probe = [0u8; 8];
         s.read_user(pid, sp - 8, &mut probe).unwrap();
-        assert_eq!(
-            s.read_user(pid, sp - 8192 - 8, &mut probe),
-            Err(Errno::EFAULT),
-            "guard page below the stack"
-        );
+        assert_eq!(s.read_user(pid, sp - 8192 - 8, &mut probe), Err(Errno::EFAULT), "guard page below the stack");
         // Join blocks until thread 2 ends with status 7.
         assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, BLOCKED);
         assert_eq!(running(&s), Some((pid.0, 2)));
@@ -1438,17 +1032,9 @@ mod tests {
         run(&mut s, Call::ThreadDestroy { tid: 0, status: 7 });
         assert_eq!(running(&s), Some((pid.0, 1)));
         let t1 = s.current().unwrap();
-        assert_eq!(
-            s.context_mut(t1).unwrap().x[0],
-            7,
-            "join returns the status"
-        );
+        assert_eq!(s.context_mut(t1).unwrap().x[0], 7, "join returns the status");
         assert_eq!(s.thread_count(), 1, "joined thread freed");
-        assert_eq!(
-            s.read_user(pid, sp - 8, &mut probe),
-            Err(Errno::EFAULT),
-            "its stack is unmapped"
-        );
+        assert_eq!(s.read_user(pid, sp - 8, &mut probe), Err(Errno::EFAULT), "its stack is unmapped");
         // A thread that ends before being joined keeps its status until joined.
         run(
             &mut s,
@@ -1456,24 +1042,13 @@ mod tests {
                 entry: 0x40_0000,
                 arg: 0,
                 stack_size: 0,
-                sched: SchedParam {
-                    policy: Policy::Fifo,
-                    priority: 60,
-                }
-                .encode(),
+                sched: SchedParam { policy: Policy::Fifo, priority: 60 }.encode(),
             },
         );
-        assert_eq!(
-            running(&s),
-            Some((pid.0, 2)),
-            "higher-priority new thread runs at once"
-        );
+        assert_eq!(running(&s), Some((pid.0, 2)), "higher-priority new thread runs at once");
         run(&mut s, Call::ThreadDestroy { tid: 0, status: 9 });
         assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Ok(9));
-        assert_eq!(
-            call(&mut s, Call::ThreadJoin { tid: 2 }).0,
-            Err(Errno::ESRCH)
-        );
+        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Err(Errno::ESRCH));
     }
 
     #[test]
@@ -1485,31 +1060,13 @@ mod tests {
         let name = user_bytes(&mut s, b"lowXXX");
         let args = user_bytes(&mut s, b"a\0b\0");
         let after_buffers = s.machine.frames_in_use();
-        let spawn = Call::ProcessSpawn {
-            name_ptr: name,
-            name_len: 3,
-            args_ptr: args,
-            args_len: 4,
-            priority: 0,
-        };
+        let spawn = Call::ProcessSpawn { name_ptr: name, name_len: 3, args_ptr: args, args_len: 4, priority: 0 };
         let (child, _) = call(&mut s, spawn);
         let child = ProcessId(child.unwrap() as u32);
         assert!(s.machine.frames_in_use() > after_buffers);
-        let bad = Call::ProcessSpawn {
-            name_ptr: name,
-            name_len: 6,
-            args_ptr: args,
-            args_len: 4,
-            priority: 0,
-        };
+        let bad = Call::ProcessSpawn { name_ptr: name, name_len: 6, args_ptr: args, args_len: 4, priority: 0 };
         assert_eq!(call(&mut s, bad).0, Err(Errno::ENOENT));
-        let unterminated = Call::ProcessSpawn {
-            name_ptr: name,
-            name_len: 3,
-            args_ptr: args,
-            args_len: 3,
-            priority: 0,
-        };
+        let unterminated = Call::ProcessSpawn { name_ptr: name, name_len: 3, args_ptr: args, args_len: 3, priority: 0 };
         assert_eq!(call(&mut s, unterminated).0, Err(Errno::E2BIG));
         assert_eq!(call(&mut s, Call::ProcessWait { pid: child.0 }).0, BLOCKED);
         assert_eq!(running(&s), Some((child.0, 1)));
@@ -1518,21 +1075,10 @@ mod tests {
         assert_eq!(running(&s), Some((init.0, 1)));
         let cur = s.current().unwrap();
         let ctx = s.context_mut(cur).unwrap();
-        assert_eq!(
-            (ctx.x[0], ctx.x[1]),
-            (wait_status::exited(3), child.0 as u64)
-        );
-        assert_eq!(
-            s.machine.frames_in_use(),
-            after_buffers,
-            "child's memory all returned"
-        );
+        assert_eq!((ctx.x[0], ctx.x[1]), (wait_status::exited(3), child.0 as u64));
+        assert_eq!(s.machine.frames_in_use(), after_buffers, "child's memory all returned");
         assert!(s.machine.flushed_asids.len() == 1);
-        assert_eq!(
-            call(&mut s, Call::ProcessWait { pid: child.0 }).0,
-            Err(Errno::ECHILD),
-            "reaped"
-        );
+        assert_eq!(call(&mut s, Call::ProcessWait { pid: child.0 }).0, Err(Errno::ECHILD), "reaped");
         let _ = baseline;
     }
 
@@ -1545,10 +1091,7 @@ mod tests {
         assert_eq!(running(&s).unwrap().0, child.0);
         run(&mut s, Call::ProcessExit { status: 5 });
         assert_eq!(s.process_count(), 2, "zombie kept for its parent");
-        assert_eq!(
-            call(&mut s, Call::ProcessWait { pid: 0 }),
-            (Ok(5), child.0 as u64)
-        );
+        assert_eq!(call(&mut s, Call::ProcessWait { pid: 0 }), (Ok(5), child.0 as u64));
         assert_eq!(s.process_count(), 1);
         // An orphan's status is dropped at once.
         let orphan = s.spawn("high", b"", None, None, false).unwrap();
@@ -1565,37 +1108,18 @@ mod tests {
         let bad = s.spawn("high", b"", None, Some(init), false).unwrap();
         s.schedule();
         assert_eq!(running(&s).unwrap().0, bad.0);
-        run(
-            &mut s,
-            Call::ThreadCreate {
-                entry: 0x40_0000,
-                arg: 0,
-                stack_size: 0,
-                sched: 0,
-            },
-        );
+        run(&mut s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: 0 });
         let frames_with_bad = s.machine.frames_in_use();
-        s.user_fault(UserFault {
-            class: 0x24,
-            description: "data abort",
-            address: Some(0),
-            pc: 0x40_0010,
-        });
+        s.user_fault(UserFault { class: 0x24, description: "data abort", address: Some(0), pc: 0x40_0010 });
         let report = s.machine.console_text();
         assert!(
-            report.contains(&format!(
-                "process {} (high) thread 1 killed: data abort at 0x0 (pc 0x400010)",
-                bad.0
-            )),
+            report.contains(&format!("process {} (high) thread 1 killed: data abort at 0x0 (pc 0x400010)", bad.0)),
             "{report}"
         );
         assert_eq!(running(&s).unwrap().0, init.0);
         assert!(s.machine.frames_in_use() < frames_with_bad);
         assert_eq!(s.thread_count(), 1, "both of its threads are gone");
-        assert_eq!(
-            call(&mut s, Call::ProcessWait { pid: 0 }),
-            (Ok(wait_status::killed(0x24)), bad.0 as u64)
-        );
+        assert_eq!(call(&mut s, Call::ProcessWait { pid: 0 }), (Ok(wait_status::killed(0x24)), bad.0 as u64));
     }
 
     #[test]
@@ -1606,45 +1130,13 @@ mod tests {
         s.schedule();
         assert_eq!(running(&s).unwrap().0, a.0);
         let get = call(&mut s, Call::SchedGet { pid: 0, tid: 0 }).0.unwrap();
-        assert_eq!(
-            SchedParam::decode(get),
-            Ok(SchedParam {
-                policy: Policy::RoundRobin,
-                priority: 10
-            })
-        );
-        let set_b = Call::SchedSet {
-            pid: b.0,
-            tid: 1,
-            sched: SchedParam {
-                policy: Policy::Fifo,
-                priority: 90,
-            }
-            .encode(),
-        };
+        assert_eq!(SchedParam::decode(get), Ok(SchedParam { policy: Policy::RoundRobin, priority: 10 }));
+        let set_b =
+            Call::SchedSet { pid: b.0, tid: 1, sched: SchedParam { policy: Policy::Fifo, priority: 90 }.encode() };
         assert_eq!(call(&mut s, set_b).0, Err(Errno::EPERM));
-        let lower_self = SchedParam {
-            policy: Policy::Fifo,
-            priority: 3,
-        }
-        .encode();
-        assert_eq!(
-            call(
-                &mut s,
-                Call::SchedSet {
-                    pid: 0,
-                    tid: 0,
-                    sched: lower_self
-                }
-            )
-            .0,
-            Ok(0)
-        );
-        assert_eq!(
-            running(&s).unwrap().0,
-            b.0,
-            "lowering below a ready thread gives up the CPU"
-        );
+        let lower_self = SchedParam { policy: Policy::Fifo, priority: 3 }.encode();
+        assert_eq!(call(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: lower_self }).0, Ok(0));
+        assert_eq!(running(&s).unwrap().0, b.0, "lowering below a ready thread gives up the CPU");
         let other = call(&mut s, Call::SchedGet { pid: a.0, tid: 1 }).0.unwrap();
         assert_eq!(SchedParam::decode(other).unwrap().priority, 3);
     }
@@ -1660,48 +1152,15 @@ mod tests {
         assert!(s.machine.frames_in_use() >= before + 2);
         let second = call(&mut s, Call::MemMapAnon { size: 1 }).0.unwrap() as usize;
         assert!(second >= at + 0x2000, "no overlap");
-        assert_eq!(
-            call(
-                &mut s,
-                Call::MemUnmap {
-                    addr: at,
-                    size: 5000
-                }
-            )
-            .0,
-            Ok(0)
-        );
-        assert_eq!(
-            call(
-                &mut s,
-                Call::MemUnmap {
-                    addr: at,
-                    size: 5000
-                }
-            )
-            .0,
-            Err(Errno::EINVAL)
-        );
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: at, size: 5000 }).0, Ok(0));
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: at, size: 5000 }).0, Err(Errno::EINVAL));
         let info_at = call(&mut s, Call::MemMapAnon { size: 4096 }).0.unwrap() as usize;
-        assert_eq!(
-            call(
-                &mut s,
-                Call::ThreadList {
-                    ptr: info_at,
-                    len: 4096
-                }
-            )
-            .0,
-            Ok(1)
-        );
+        assert_eq!(call(&mut s, Call::ThreadList { ptr: info_at, len: 4096 }).0, Ok(1));
         let pid = s.thread_ids(s.current().unwrap()).unwrap().0;
         let mut rec = [0u8; ThreadInfo::SIZE];
         s.read_user(pid, info_at, &mut rec).unwrap();
         let info = ThreadInfo::from_bytes(&rec).unwrap();
-        assert_eq!(
-            (info.name_str(), info.state),
-            ("init", ThreadStateCode::Running as u8)
-        );
+        assert_eq!((info.name_str(), info.state), ("init", ThreadStateCode::Running as u8));
         assert_eq!(call(&mut s, Call::GetIds).0, Ok(pid.0 as u64 | 1 << 32));
         let _ = Sysno::Nop;
     }

@@ -1,6 +1,14 @@
 //! A [`Machine`] made of heap pages, for host tests of the kernel core.
 
 use crate::machine::Machine;
+use crate::system::System;
+use crate::thread::ThreadState;
+use abi::bootimage::writer::{write, ProgramSpec, SegmentSpec};
+use abi::bootimage::{flags, BootImage, START_AT_BOOT};
+use abi::sched::Policy;
+use abi::syscall::{decode_result, Call};
+use abi::Errno;
+use std::vec;
 use crate::mem::paging::{Table, TableMemory, ENTRIES};
 use crate::mem::PAGE_SIZE;
 use std::boxed::Box;
@@ -108,3 +116,65 @@ impl Machine for FakeMachine {
         self.shutdown_code = Some(code);
     }
 }
+
+pub(crate) fn program(name: &'static str, priority: u8, policy: Policy) -> ProgramSpec<'static> {
+    ProgramSpec {
+        name,
+        priority,
+        policy: policy as u8,
+        flags: START_AT_BOOT,
+        entry: 0x40_0000,
+        args: b"",
+        segments: vec![
+            SegmentSpec {
+                vaddr: 0x40_0000,
+                mem_size: 0x1000,
+                flags: flags::READ | flags::EXECUTE,
+                data: b"\x00\x00\x00\x14",
+            },
+            SegmentSpec { vaddr: 0x40_1000, mem_size: 0x2000, flags: flags::READ | flags::WRITE, data: b"data" },
+        ],
+    }
+}
+
+pub(crate) fn system() -> System<FakeMachine> {
+    let image = write(&[
+        program("init", 10, Policy::RoundRobin),
+        program("low", 5, Policy::RoundRobin),
+        program("high", 50, Policy::Fifo),
+        program("rr", 10, Policy::RoundRobin),
+        program("fifo", 10, Policy::Fifo),
+    ])
+    .unwrap();
+    let image: &'static [u8] = Box::leak(image.into_boxed_slice());
+    System::new(FakeMachine::new(), BootImage::parse(image).unwrap())
+}
+
+/// What [`call`] returns when the caller blocked (its registers are not written yet).
+pub(crate) const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
+
+/// Makes `call` as the current thread; returns its decoded x0 (and raw x1), or
+/// [`BLOCKED`].
+pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
+    let cur = s.current().expect("a thread is running");
+    let regs = c.to_registers();
+    {
+        let ctx = s.context_mut(cur).unwrap();
+        ctx.x[..6].copy_from_slice(&regs.args);
+        ctx.x[8] = regs.number;
+    }
+    s.syscall();
+    if matches!(s.threads.get(cur.0).map(|t| t.state), Some(ThreadState::Blocked(_))) {
+        return (BLOCKED, 0);
+    }
+    match s.context_mut(cur) {
+        Some(ctx) => (decode_result(ctx.x[0]), ctx.x[1]),
+        None => (Ok(u64::MAX), 0),
+    }
+}
+
+/// Makes `call` as the current thread when its result does not matter.
+pub(crate) fn run(s: &mut System<FakeMachine>, c: Call) {
+    let _ = call(s, c);
+}
+

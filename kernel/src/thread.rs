@@ -47,15 +47,7 @@ impl UserContext {
     pub fn new(pc: u64, sp: u64, args: [u64; 3]) -> Box<Self> {
         let mut x = [0u64; 31];
         x[..3].copy_from_slice(&args);
-        Box::new(Self {
-            x,
-            sp,
-            pc,
-            pstate: 0,
-            fpcr: 0,
-            fpsr: 0,
-            q: [0; 32],
-        })
+        Box::new(Self { x, sp, pc, pstate: 0, fpcr: 0, fpsr: 0, q: [0; 32] })
     }
 }
 
@@ -122,9 +114,7 @@ impl ThreadState {
                 Blocked::Receive { channel } => (ThreadStateCode::Receive, 0, channel),
                 Blocked::Reply { server, channel } => (ThreadStateCode::Reply, server.0, channel),
                 Blocked::Join { tid, .. } => (ThreadStateCode::Join, 0, tid),
-                Blocked::WaitChild(child) => {
-                    (ThreadStateCode::WaitChild, child.map_or(0, |c| c.0), 0)
-                }
+                Blocked::WaitChild(child) => (ThreadStateCode::WaitChild, child.map_or(0, |c| c.0), 0),
                 Blocked::Sleep { .. } => (ThreadStateCode::Nanosleep, 0, 0),
             },
         }
@@ -155,6 +145,16 @@ pub struct Thread {
     pub exit_status: u64,
     /// The thread waiting in `ThreadJoin` for this one.
     pub joiner: Option<ThreadId>,
+    /// The priority of the message it is working on (its base priority when none):
+    /// message-driven priority inheritance. `priority` is the higher of this and any
+    /// boost from clients waiting on the channels it serves.
+    pub inherited_priority: u8,
+    /// The message it has sent, while SEND- or REPLY-blocked.
+    pub sent: Option<crate::ipc::SentMessage>,
+    /// Where its next message goes, while RECEIVE-blocked.
+    pub receiving: Option<crate::ipc::ReceiveRequest>,
+    /// Bumped for every message it sends, so an rcvid names one message only.
+    pub message_sequence: u16,
 }
 
 #[cfg(test)]
@@ -163,27 +163,15 @@ mod tests {
 
     #[test]
     fn blocked_states_say_what_they_wait_for() {
-        let s = ThreadState::Blocked(Blocked::Reply {
-            server: ProcessId(7),
-            channel: 1,
-        });
+        let s = ThreadState::Blocked(Blocked::Reply { server: ProcessId(7), channel: 1 });
         assert_eq!(s.code(), (ThreadStateCode::Reply, 7, 1));
-        let s = ThreadState::Blocked(Blocked::Send {
-            server: ProcessId(2),
-            channel: 3,
-        });
+        let s = ThreadState::Blocked(Blocked::Send { server: ProcessId(2), channel: 3 });
         assert_eq!(s.code(), (ThreadStateCode::Send, 2, 3));
         let s = ThreadState::Blocked(Blocked::Receive { channel: 4 });
         assert_eq!(s.code(), (ThreadStateCode::Receive, 0, 4));
-        let s = ThreadState::Blocked(Blocked::Join {
-            target: ThreadId(9),
-            tid: 2,
-        });
+        let s = ThreadState::Blocked(Blocked::Join { target: ThreadId(9), tid: 2 });
         assert_eq!(s.code(), (ThreadStateCode::Join, 0, 2));
-        assert_eq!(
-            ThreadState::Blocked(Blocked::WaitChild(None)).code().0,
-            ThreadStateCode::WaitChild
-        );
+        assert_eq!(ThreadState::Blocked(Blocked::WaitChild(None)).code().0, ThreadStateCode::WaitChild);
     }
 
     #[test]

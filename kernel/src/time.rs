@@ -14,9 +14,7 @@ pub struct Clock {
 impl Clock {
     /// A clock ticking `hz` times a second (`hz` of 0 is treated as 1).
     pub const fn new(hz: u64) -> Self {
-        Self {
-            hz: if hz == 0 { 1 } else { hz },
-        }
+        Self { hz: if hz == 0 { 1 } else { hz } }
     }
 
     /// Ticks per second.
@@ -58,12 +56,7 @@ pub struct Deadlines {
 impl Deadlines {
     /// No tick, no deadline.
     pub const fn new() -> Self {
-        Self {
-            period: None,
-            next_tick: 0,
-            oneshot: None,
-            ticks: 0,
-        }
+        Self { period: None, next_tick: 0, oneshot: None, ticks: 0 }
     }
 
     /// Starts (or with `None` stops) a periodic tick every `period` counter ticks from `now`.
@@ -136,22 +129,10 @@ mod tests {
         d.set_period(1000, Some(100));
         assert_eq!(d.next(), Some(1100));
         assert_eq!(d.expire(1099), Expired::default());
-        assert_eq!(
-            d.expire(1100),
-            Expired {
-                ticks: 1,
-                oneshot: false
-            }
-        );
+        assert_eq!(d.expire(1100), Expired { ticks: 1, oneshot: false });
         assert_eq!(d.next(), Some(1200));
         // Interrupts held off for 3.5 periods: three more ticks, next one in phase.
-        assert_eq!(
-            d.expire(1550),
-            Expired {
-                ticks: 4,
-                oneshot: false
-            }
-        );
+        assert_eq!(d.expire(1550), Expired { ticks: 4, oneshot: false });
         assert_eq!(d.next(), Some(1600));
         assert_eq!(d.ticks(), 5);
         d.set_period(1550, None);
@@ -165,13 +146,7 @@ mod tests {
         d.set_oneshot(Some(42));
         assert_eq!(d.next(), Some(42));
         assert_eq!(d.expire(41), Expired::default());
-        assert_eq!(
-            d.expire(42),
-            Expired {
-                ticks: 0,
-                oneshot: true
-            }
-        );
+        assert_eq!(d.expire(42), Expired { ticks: 0, oneshot: true });
         assert_eq!(d.next(), Some(100));
         assert_eq!(d.expire(43), Expired::default());
         d.set_oneshot(Some(500));

@@ -34,8 +34,7 @@ pub enum TransferError {
 
 /// Total length of an I/O vector, or `None` if it overflows.
 pub fn total_len(iov: &[(usize, usize)]) -> Option<usize> {
-    iov.iter()
-        .try_fold(0usize, |acc, (_, len)| acc.checked_add(*len))
+    iov.iter().try_fold(0usize, |acc, (_, len)| acc.checked_add(*len))
 }
 
 /// Calls `f(address, length)` for each piece of `iov` covering `[offset, offset + n)`.
@@ -64,29 +63,15 @@ fn pieces(
 }
 
 /// Copies up to `limit` bytes from `src` to `dst`; returns how many were copied.
-pub fn transfer(
-    m: &mut impl Machine,
-    src: Side<'_>,
-    dst: Side<'_>,
-    limit: usize,
-) -> Result<usize, TransferError> {
+pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize) -> Result<usize, TransferError> {
     let src_total = total_len(src.iov).ok_or(TransferError::Source(Errno::EFAULT))?;
     let dst_total = total_len(dst.iov).ok_or(TransferError::Destination(Errno::EFAULT))?;
-    let n = src_total
-        .saturating_sub(src.offset)
-        .min(dst_total.saturating_sub(dst.offset))
-        .min(limit);
+    let n = src_total.saturating_sub(src.offset).min(dst_total.saturating_sub(dst.offset)).min(limit);
     if n == 0 {
         return Ok(0);
     }
-    pieces(src.iov, src.offset, n, |va, len| {
-        src.space.check(m, va, len, false)
-    })
-    .map_err(TransferError::Source)?;
-    pieces(dst.iov, dst.offset, n, |va, len| {
-        dst.space.check(m, va, len, true)
-    })
-    .map_err(TransferError::Destination)?;
+    pieces(src.iov, src.offset, n, |va, len| src.space.check(m, va, len, false)).map_err(TransferError::Source)?;
+    pieces(dst.iov, dst.offset, n, |va, len| dst.space.check(m, va, len, true)).map_err(TransferError::Destination)?;
 
     // Walk both sequences together, a chunk at a time, never crossing a piece or page end.
     let mut src_cursor = Cursor::new(src.iov, src.offset);
@@ -96,19 +81,9 @@ pub fn transfer(
         let (Some(s), Some(d)) = (src_cursor.here(), dst_cursor.here()) else {
             break;
         };
-        let chunk = (n - done)
-            .min(s.1)
-            .min(d.1)
-            .min(PAGE_SIZE - s.0 % PAGE_SIZE)
-            .min(PAGE_SIZE - d.0 % PAGE_SIZE);
-        let from = src
-            .space
-            .physical(m, s.0)
-            .ok_or(TransferError::Source(Errno::EFAULT))?;
-        let to = dst
-            .space
-            .physical(m, d.0)
-            .ok_or(TransferError::Destination(Errno::EFAULT))?;
+        let chunk = (n - done).min(s.1).min(d.1).min(PAGE_SIZE - s.0 % PAGE_SIZE).min(PAGE_SIZE - d.0 % PAGE_SIZE);
+        let from = src.space.physical(m, s.0).ok_or(TransferError::Source(Errno::EFAULT))?;
+        let to = dst.space.physical(m, d.0).ok_or(TransferError::Destination(Errno::EFAULT))?;
         m.copy_physical(from, to, chunk);
         src_cursor.advance(chunk);
         dst_cursor.advance(chunk);
@@ -126,11 +101,7 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(iov: &'a [(usize, usize)], offset: usize) -> Self {
-        let mut c = Cursor {
-            iov,
-            part: 0,
-            within: 0,
-        };
+        let mut c = Cursor { iov, part: 0, within: 0 };
         c.advance(offset);
         c
     }
@@ -172,30 +143,9 @@ mod tests {
     fn spaces(m: &mut FakeMachine) -> (AddressSpace, AddressSpace) {
         let mut a = AddressSpace::new(m, 1).unwrap();
         let mut b = AddressSpace::new(m, 2).unwrap();
-        a.map_zeroed(
-            m,
-            0x10_0000,
-            0x4000,
-            user_attrs(true, false),
-            RegionKind::Anonymous,
-        )
-        .unwrap();
-        b.map_zeroed(
-            m,
-            0x10_0000,
-            0x4000,
-            user_attrs(true, false),
-            RegionKind::Anonymous,
-        )
-        .unwrap();
-        b.map_zeroed(
-            m,
-            0x20_0000,
-            0x1000,
-            user_attrs(false, false),
-            RegionKind::Image,
-        )
-        .unwrap();
+        a.map_zeroed(m, 0x10_0000, 0x4000, user_attrs(true, false), RegionKind::Anonymous).unwrap();
+        b.map_zeroed(m, 0x10_0000, 0x4000, user_attrs(true, false), RegionKind::Anonymous).unwrap();
+        b.map_zeroed(m, 0x20_0000, 0x1000, user_attrs(false, false), RegionKind::Image).unwrap();
         (a, b)
     }
 
@@ -210,16 +160,8 @@ mod tests {
         let dst = [(0x10_0001, 3), (0x10_1ffe, 4000), (0x10_3000, 10_000)];
         let n = transfer(
             &mut m,
-            Side {
-                space: &a,
-                iov: &src,
-                offset: 0,
-            },
-            Side {
-                space: &b,
-                iov: &dst,
-                offset: 0,
-            },
+            Side { space: &a, iov: &src, offset: 0 },
+            Side { space: &b, iov: &dst, offset: 0 },
             usize::MAX,
         )
         .unwrap();
@@ -232,16 +174,8 @@ mod tests {
         // A smaller destination takes a prefix; offsets skip into either side.
         let n = transfer(
             &mut m,
-            Side {
-                space: &a,
-                iov: &src,
-                offset: 100,
-            },
-            Side {
-                space: &b,
-                iov: &[(0x10_0000, 10)],
-                offset: 4,
-            },
+            Side { space: &a, iov: &src, offset: 100 },
+            Side { space: &b, iov: &[(0x10_0000, 10)], offset: 4 },
             usize::MAX,
         )
         .unwrap();
@@ -260,19 +194,12 @@ mod tests {
         let unmapped = [(0x50_0000, 64)];
         let read_only = [(0x20_0000, 64)];
         let kernel = [(0xffff_0000_4000_0000, 64)];
-        let side = |space, iov| Side {
-            space,
-            iov,
-            offset: 0,
-        };
+        let side = |space, iov| Side { space, iov, offset: 0 };
         assert_eq!(
             transfer(&mut m, side(&a, &unmapped), side(&b, &good), 64),
             Err(TransferError::Source(Errno::EFAULT))
         );
-        assert_eq!(
-            transfer(&mut m, side(&a, &kernel), side(&b, &good), 64),
-            Err(TransferError::Source(Errno::EFAULT))
-        );
+        assert_eq!(transfer(&mut m, side(&a, &kernel), side(&b, &good), 64), Err(TransferError::Source(Errno::EFAULT)));
         assert_eq!(
             transfer(&mut m, side(&a, &good), side(&b, &read_only), 64),
             Err(TransferError::Destination(Errno::EFAULT))
@@ -288,14 +215,8 @@ mod tests {
         b.read(&mut m, 0x10_0000, &mut first).unwrap();
         assert_eq!(first, [0; 32]);
         // Bytes beyond what is transferred are never looked at.
-        assert_eq!(
-            transfer(&mut m, side(&a, &good), side(&b, &half_bad), 32),
-            Ok(32)
-        );
-        assert_eq!(
-            transfer(&mut m, side(&a, &[]), side(&b, &unmapped), 64),
-            Ok(0)
-        );
+        assert_eq!(transfer(&mut m, side(&a, &good), side(&b, &half_bad), 32), Ok(32));
+        assert_eq!(transfer(&mut m, side(&a, &[]), side(&b, &unmapped), 64), Ok(0));
     }
 
     #[test]
@@ -305,16 +226,8 @@ mod tests {
         a.write(&mut m, 0x10_0000, b"ping").unwrap();
         let n = transfer(
             &mut m,
-            Side {
-                space: &a,
-                iov: &[(0x10_0000, 4)],
-                offset: 0,
-            },
-            Side {
-                space: &a,
-                iov: &[(0x10_2000, 4)],
-                offset: 0,
-            },
+            Side { space: &a, iov: &[(0x10_0000, 4)], offset: 0 },
+            Side { space: &a, iov: &[(0x10_2000, 4)], offset: 0 },
             usize::MAX,
         )
         .unwrap();

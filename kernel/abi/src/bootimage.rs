@@ -61,13 +61,7 @@ fn u64_at(b: &[u8], at: usize) -> Result<u64, ImageError> {
 
 fn slice(b: &[u8], offset: u32, len: u32) -> Result<&[u8], ImageError> {
     let start = offset as usize;
-    b.get(
-        start
-            ..start
-                .checked_add(len as usize)
-                .ok_or(ImageError::OutOfBounds)?,
-    )
-    .ok_or(ImageError::OutOfBounds)
+    b.get(start..start.checked_add(len as usize).ok_or(ImageError::OutOfBounds)?).ok_or(ImageError::OutOfBounds)
 }
 
 /// A parsed boot image.
@@ -145,14 +139,10 @@ impl<'a> BootImage<'a> {
             return Err(ImageError::OutOfBounds);
         }
         let at = HEADER_SIZE + index * PROGRAM_SIZE;
-        let entry = self
-            .bytes
-            .get(at..at + PROGRAM_SIZE)
-            .ok_or(ImageError::OutOfBounds)?;
+        let entry = self.bytes.get(at..at + PROGRAM_SIZE).ok_or(ImageError::OutOfBounds)?;
         let name_bytes = &entry[..NAME_LEN];
         let name_len = name_bytes.iter().position(|b| *b == 0).unwrap_or(NAME_LEN);
-        let name =
-            core::str::from_utf8(&name_bytes[..name_len]).map_err(|_| ImageError::Malformed)?;
+        let name = core::str::from_utf8(&name_bytes[..name_len]).map_err(|_| ImageError::Malformed)?;
         let args = slice(self.bytes, u32_at(entry, 48)?, u32_at(entry, 52)?)?;
         Ok(Program {
             name,
@@ -189,23 +179,12 @@ impl<'a> Program<'a> {
         if index >= self.segment_count as usize {
             return Err(ImageError::OutOfBounds);
         }
-        let at = (self.segments_offset as usize)
-            .checked_add(index * SEGMENT_SIZE)
-            .ok_or(ImageError::OutOfBounds)?;
-        let entry = self
-            .image
-            .get(at..at + SEGMENT_SIZE)
-            .ok_or(ImageError::OutOfBounds)?;
+        let at = (self.segments_offset as usize).checked_add(index * SEGMENT_SIZE).ok_or(ImageError::OutOfBounds)?;
+        let entry = self.image.get(at..at + SEGMENT_SIZE).ok_or(ImageError::OutOfBounds)?;
         let data = slice(self.image, u32_at(entry, 16)?, u32_at(entry, 20)?)?;
-        let segment = Segment {
-            vaddr: u64_at(entry, 0)?,
-            mem_size: u64_at(entry, 8)?,
-            flags: u32_at(entry, 24)?,
-            data,
-        };
-        if (data.len() as u64) > segment.mem_size
-            || segment.vaddr.checked_add(segment.mem_size).is_none()
-        {
+        let segment =
+            Segment { vaddr: u64_at(entry, 0)?, mem_size: u64_at(entry, 8)?, flags: u32_at(entry, 24)?, data };
+        if (data.len() as u64) > segment.mem_size || segment.vaddr.checked_add(segment.mem_size).is_none() {
             return Err(ImageError::Malformed);
         }
         Ok(segment)
@@ -337,12 +316,7 @@ mod tests {
                         flags: flags::READ | flags::EXECUTE,
                         data: b"TEXTTEXT",
                     },
-                    SegmentSpec {
-                        vaddr: 0x41_0000,
-                        mem_size: 0x2000,
-                        flags: flags::READ | flags::WRITE,
-                        data: b"D",
-                    },
+                    SegmentSpec { vaddr: 0x41_0000, mem_size: 0x2000, flags: flags::READ | flags::WRITE, data: b"D" },
                 ],
             },
             ProgramSpec {
@@ -364,18 +338,12 @@ mod tests {
         let image = BootImage::parse(&bytes).unwrap();
         assert_eq!(image.len(), 2);
         let proc_ = image.find("proc").unwrap();
-        assert_eq!(
-            (proc_.priority, proc_.policy, proc_.flags, proc_.entry),
-            (30, 2, START_AT_BOOT, 0x40_0000)
-        );
+        assert_eq!((proc_.priority, proc_.policy, proc_.flags, proc_.entry), (30, 2, START_AT_BOOT, 0x40_0000));
         assert_eq!(proc_.args, b"-v\0");
         let segments: std::vec::Vec<_> = proc_.segments().collect();
         assert_eq!(segments.len(), 2);
         assert_eq!(segments[0].data, b"TEXTTEXT");
-        assert_eq!(
-            (segments[1].vaddr, segments[1].mem_size, segments[1].data),
-            (0x41_0000, 0x2000, &b"D"[..])
-        );
+        assert_eq!((segments[1].vaddr, segments[1].mem_size, segments[1].data), (0x41_0000, 0x2000, &b"D"[..]));
         assert_eq!(image.program(1).unwrap().name, "hello");
         assert!(image.find("nope").is_none());
         assert!(image.program(2).is_err());
@@ -387,30 +355,18 @@ mod tests {
         assert!(BootImage::parse(&good[..10]).is_err());
         let mut bad_magic = good.clone();
         bad_magic[0] = b'X';
-        assert_eq!(
-            BootImage::parse(&bad_magic).unwrap_err(),
-            ImageError::NotAnImage
-        );
+        assert_eq!(BootImage::parse(&bad_magic).unwrap_err(), ImageError::NotAnImage);
         // Truncated: total size larger than the bytes.
-        assert_eq!(
-            BootImage::parse(&good[..good.len() - 16]).unwrap_err(),
-            ImageError::OutOfBounds
-        );
+        assert_eq!(BootImage::parse(&good[..good.len() - 16]).unwrap_err(), ImageError::OutOfBounds);
         // A segment whose data offset points past the end.
         let mut bad_segment = good.clone();
         let seg0 = HEADER_SIZE + 2 * PROGRAM_SIZE;
         bad_segment[seg0 + 16..seg0 + 20].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(
-            BootImage::parse(&bad_segment).unwrap_err(),
-            ImageError::OutOfBounds
-        );
+        assert_eq!(BootImage::parse(&bad_segment).unwrap_err(), ImageError::OutOfBounds);
         // Data larger than the memory size.
         let mut bad_size = good.clone();
         bad_size[seg0 + 8..seg0 + 16].copy_from_slice(&1u64.to_le_bytes());
-        assert_eq!(
-            BootImage::parse(&bad_size).unwrap_err(),
-            ImageError::Malformed
-        );
+        assert_eq!(BootImage::parse(&bad_size).unwrap_err(), ImageError::Malformed);
         // Too many programs claimed.
         let mut bad_count = good;
         bad_count[12..16].copy_from_slice(&1000u32.to_le_bytes());

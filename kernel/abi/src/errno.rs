@@ -100,10 +100,7 @@ mod tests {
         assert_eq!(Errno::ESRCH.name(), Some("ESRCH"));
         assert_eq!(Errno(9999).name(), None);
         extern crate std;
-        assert_eq!(
-            std::format!("{}", Errno::EINVAL),
-            "EINVAL (invalid argument)"
-        );
+        assert_eq!(std::format!("{}", Errno::EINVAL), "EINVAL (invalid argument)");
         assert_eq!(std::format!("{:?}", Errno(9999)), "Errno(9999)");
     }
 }

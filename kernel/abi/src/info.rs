@@ -133,11 +133,7 @@ impl ThreadInfo {
 
     /// The name as text (up to the first NUL).
     pub fn name_str(&self) -> &str {
-        let len = self
-            .name
-            .iter()
-            .position(|b| *b == 0)
-            .unwrap_or(self.name.len());
+        let len = self.name.iter().position(|b| *b == 0).unwrap_or(self.name.len());
         core::str::from_utf8(&self.name[..len]).unwrap_or("?")
     }
 }
@@ -165,10 +161,7 @@ mod tests {
         assert_eq!(ThreadInfo::from_bytes(&info.to_bytes()), Some(info));
         assert_eq!(info.name_str(), "proc");
         assert_eq!(ThreadInfo::from_bytes(&[0; 10]), None);
-        assert_eq!(
-            ThreadStateCode::from_number(4).map(|s| s.name()),
-            Some("REPLY")
-        );
+        assert_eq!(ThreadStateCode::from_number(4).map(|s| s.name()), Some("REPLY"));
         assert_eq!(ThreadStateCode::from_number(42), None);
     }
 }

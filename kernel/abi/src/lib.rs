@@ -13,6 +13,7 @@
 pub mod bootimage;
 pub mod errno;
 pub mod info;
+pub mod ipc;
 pub mod sched;
 pub mod syscall;
 

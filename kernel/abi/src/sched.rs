@@ -76,10 +76,7 @@ mod tests {
 
     #[test]
     fn encode_decode() {
-        let p = SchedParam {
-            policy: Policy::RoundRobin,
-            priority: 63,
-        };
+        let p = SchedParam { policy: Policy::RoundRobin, priority: 63 };
         assert_eq!(SchedParam::decode(p.encode()), Ok(p));
         assert_eq!(SchedParam::decode(0x0300 | 10), Err(Errno::EINVAL));
         assert_eq!(SchedParam::decode(0x0100), Err(Errno::EINVAL));

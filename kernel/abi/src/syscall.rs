@@ -48,11 +48,37 @@ pub enum Sysno {
     GetIds = 16,
     /// Stops the machine (privileged: pid 1 only).
     Shutdown = 17,
+    /// Creates a channel in the calling process.
+    ChannelCreate = 18,
+    /// Destroys a channel.
+    ChannelDestroy = 19,
+    /// Connects to a channel.
+    ConnectAttach = 20,
+    /// Removes a connection (or frees a server connection after a disconnect pulse).
+    ConnectDetach = 21,
+    /// Describes the client behind a server connection.
+    ConnectClientInfo = 22,
+    /// Sends a message and waits for the reply.
+    MsgSendv = 23,
+    /// Waits for a message or pulse on a channel.
+    MsgReceivev = 24,
+    /// Replies to a received message.
+    MsgReplyv = 25,
+    /// Replies to a received message with an error.
+    MsgError = 26,
+    /// Reads more of a received message.
+    MsgReadv = 27,
+    /// Writes part of the reply before replying.
+    MsgWritev = 28,
+    /// Describes a received message.
+    MsgInfo = 29,
+    /// Sends a pulse.
+    MsgSendPulse = 30,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 18] = [
+    pub const ALL: [Sysno; 31] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -71,6 +97,19 @@ impl Sysno {
         Sysno::ThreadList,
         Sysno::GetIds,
         Sysno::Shutdown,
+        Sysno::ChannelCreate,
+        Sysno::ChannelDestroy,
+        Sysno::ConnectAttach,
+        Sysno::ConnectDetach,
+        Sysno::ConnectClientInfo,
+        Sysno::MsgSendv,
+        Sysno::MsgReceivev,
+        Sysno::MsgReplyv,
+        Sysno::MsgError,
+        Sysno::MsgReadv,
+        Sysno::MsgWritev,
+        Sysno::MsgInfo,
+        Sysno::MsgSendPulse,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -98,12 +137,7 @@ pub enum Call {
     DebugWrite { ptr: usize, len: usize },
     /// See [`Sysno::ThreadCreate`]. `sched` is [`crate::sched::SchedParam::encode`]d, or 0 to
     /// inherit the creator's; `stack_size` 0 means the default.
-    ThreadCreate {
-        entry: usize,
-        arg: usize,
-        stack_size: usize,
-        sched: u64,
-    },
+    ThreadCreate { entry: usize, arg: usize, stack_size: usize, sched: u64 },
     /// See [`Sysno::ThreadDestroy`]; `tid` 0 is the caller.
     ThreadDestroy { tid: u32, status: u64 },
     /// See [`Sysno::ThreadJoin`].
@@ -118,13 +152,7 @@ pub enum Call {
     ProcessExit { status: u64 },
     /// See [`Sysno::ProcessSpawn`]: the program's name, its arguments (each ended by a
     /// NUL byte), and the priority (0: the boot image's).
-    ProcessSpawn {
-        name_ptr: usize,
-        name_len: usize,
-        args_ptr: usize,
-        args_len: usize,
-        priority: u32,
-    },
+    ProcessSpawn { name_ptr: usize, name_len: usize, args_ptr: usize, args_len: usize, priority: u32 },
     /// See [`Sysno::ProcessWait`]; `pid` 0 waits for any child.
     ProcessWait { pid: u32 },
     /// See [`Sysno::MemMapAnon`].
@@ -141,7 +169,36 @@ pub enum Call {
     GetIds,
     /// See [`Sysno::Shutdown`].
     Shutdown { code: u32 },
+    /// See [`Sysno::ChannelCreate`]; `flags` from [`crate::ipc::channel_flags`].
+    ChannelCreate { flags: u32 },
+    /// See [`Sysno::ChannelDestroy`].
+    ChannelDestroy { chid: u32 },
+    /// See [`Sysno::ConnectAttach`]: channel `chid` of process `pid` (0: the caller's).
+    ConnectAttach { pid: u32, chid: u32 },
+    /// See [`Sysno::ConnectDetach`]: a coid, or a scoid.
+    ConnectDetach { id: u32 },
+    /// See [`Sysno::ConnectClientInfo`]: fills a [`crate::ipc::ClientInfo`].
+    ConnectClientInfo { scoid: u32, info: usize },
+    /// See [`Sysno::MsgSendv`]. Buffers are (address, parts) per [`crate::ipc::single_buffer_parts`].
+    MsgSendv { coid: u32, send: usize, send_parts: i64, reply: usize, reply_parts: i64 },
+    /// See [`Sysno::MsgReceivev`]; `info` (0: none) receives a [`crate::ipc::MsgInfo`].
+    MsgReceivev { chid: u32, buffer: usize, parts: i64, info: usize },
+    /// See [`Sysno::MsgReplyv`].
+    MsgReplyv { rcvid: u64, status: u64, buffer: usize, parts: i64 },
+    /// See [`Sysno::MsgError`].
+    MsgError { rcvid: u64, errno: u32 },
+    /// See [`Sysno::MsgReadv`].
+    MsgReadv { rcvid: u64, buffer: usize, parts: i64, offset: usize },
+    /// See [`Sysno::MsgWritev`].
+    MsgWritev { rcvid: u64, buffer: usize, parts: i64, offset: usize },
+    /// See [`Sysno::MsgInfo`].
+    MsgInfo { rcvid: u64, info: usize },
+    /// See [`Sysno::MsgSendPulse`]; `priority` [`SENDER_PRIORITY`] means the sender's.
+    MsgSendPulse { coid: u32, priority: u32, code: i8, value: u64 },
 }
+
+/// `MsgSendPulse` priority meaning "the sending thread's priority".
+pub const SENDER_PRIORITY: u32 = u32::MAX;
 
 impl Call {
     /// The registers that make this call.
@@ -150,41 +207,18 @@ impl Call {
         let (number, args): (Sysno, [u64; 6]) = match *self {
             Nop => (Sysno::Nop, [0; 6]),
             DebugWrite { ptr, len } => (Sysno::DebugWrite, [ptr as u64, len as u64, 0, 0, 0, 0]),
-            ThreadCreate {
-                entry,
-                arg,
-                stack_size,
-                sched,
-            } => (
-                Sysno::ThreadCreate,
-                [entry as u64, arg as u64, stack_size as u64, sched, 0, 0],
-            ),
-            ThreadDestroy { tid, status } => {
-                (Sysno::ThreadDestroy, [tid as u64, status, 0, 0, 0, 0])
+            ThreadCreate { entry, arg, stack_size, sched } => {
+                (Sysno::ThreadCreate, [entry as u64, arg as u64, stack_size as u64, sched, 0, 0])
             }
+            ThreadDestroy { tid, status } => (Sysno::ThreadDestroy, [tid as u64, status, 0, 0, 0, 0]),
             ThreadJoin { tid } => (Sysno::ThreadJoin, [tid as u64, 0, 0, 0, 0, 0]),
             SchedGet { pid, tid } => (Sysno::SchedGet, [pid as u64, tid as u64, 0, 0, 0, 0]),
-            SchedSet { pid, tid, sched } => {
-                (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0])
-            }
+            SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0]),
             SchedYield => (Sysno::SchedYield, [0; 6]),
             ProcessExit { status } => (Sysno::ProcessExit, [status, 0, 0, 0, 0, 0]),
-            ProcessSpawn {
-                name_ptr,
-                name_len,
-                args_ptr,
-                args_len,
-                priority,
-            } => (
+            ProcessSpawn { name_ptr, name_len, args_ptr, args_len, priority } => (
                 Sysno::ProcessSpawn,
-                [
-                    name_ptr as u64,
-                    name_len as u64,
-                    args_ptr as u64,
-                    args_len as u64,
-                    priority as u64,
-                    0,
-                ],
+                [name_ptr as u64, name_len as u64, args_ptr as u64, args_len as u64, priority as u64, 0],
             ),
             ProcessWait { pid } => (Sysno::ProcessWait, [pid as u64, 0, 0, 0, 0, 0]),
             MemMapAnon { size } => (Sysno::MemMapAnon, [size as u64, 0, 0, 0, 0, 0]),
@@ -194,11 +228,33 @@ impl Call {
             ThreadList { ptr, len } => (Sysno::ThreadList, [ptr as u64, len as u64, 0, 0, 0, 0]),
             GetIds => (Sysno::GetIds, [0; 6]),
             Shutdown { code } => (Sysno::Shutdown, [code as u64, 0, 0, 0, 0, 0]),
+            ChannelCreate { flags } => (Sysno::ChannelCreate, [flags as u64, 0, 0, 0, 0, 0]),
+            ChannelDestroy { chid } => (Sysno::ChannelDestroy, [chid as u64, 0, 0, 0, 0, 0]),
+            ConnectAttach { pid, chid } => (Sysno::ConnectAttach, [pid as u64, chid as u64, 0, 0, 0, 0]),
+            ConnectDetach { id } => (Sysno::ConnectDetach, [id as u64, 0, 0, 0, 0, 0]),
+            ConnectClientInfo { scoid, info } => (Sysno::ConnectClientInfo, [scoid as u64, info as u64, 0, 0, 0, 0]),
+            MsgSendv { coid, send, send_parts, reply, reply_parts } => {
+                (Sysno::MsgSendv, [coid as u64, send as u64, send_parts as u64, reply as u64, reply_parts as u64, 0])
+            }
+            MsgReceivev { chid, buffer, parts, info } => {
+                (Sysno::MsgReceivev, [chid as u64, buffer as u64, parts as u64, info as u64, 0, 0])
+            }
+            MsgReplyv { rcvid, status, buffer, parts } => {
+                (Sysno::MsgReplyv, [rcvid, status, buffer as u64, parts as u64, 0, 0])
+            }
+            MsgError { rcvid, errno } => (Sysno::MsgError, [rcvid, errno as u64, 0, 0, 0, 0]),
+            MsgReadv { rcvid, buffer, parts, offset } => {
+                (Sysno::MsgReadv, [rcvid, buffer as u64, parts as u64, offset as u64, 0, 0])
+            }
+            MsgWritev { rcvid, buffer, parts, offset } => {
+                (Sysno::MsgWritev, [rcvid, buffer as u64, parts as u64, offset as u64, 0, 0])
+            }
+            MsgInfo { rcvid, info } => (Sysno::MsgInfo, [rcvid, info as u64, 0, 0, 0, 0]),
+            MsgSendPulse { coid, priority, code, value } => {
+                (Sysno::MsgSendPulse, [coid as u64, priority as u64, code as u8 as u64, value, 0, 0])
+            }
         };
-        Registers {
-            number: number as u64,
-            args,
-        }
+        Registers { number: number as u64, args }
     }
 
     /// The call the registers make: `ENOSYS` for an unknown number, `EINVAL` for an
@@ -208,58 +264,60 @@ impl Call {
         let a = regs.args;
         let id = |v: u64| u32::try_from(v).map_err(|_| Errno::EINVAL);
         let size = |v: u64| usize::try_from(v).map_err(|_| Errno::EINVAL);
-        Ok(
-            match Sysno::from_number(regs.number).ok_or(Errno::ENOSYS)? {
-                Sysno::Nop => Nop,
-                Sysno::DebugWrite => DebugWrite {
-                    ptr: size(a[0])?,
-                    len: size(a[1])?,
-                },
-                Sysno::ThreadCreate => ThreadCreate {
-                    entry: size(a[0])?,
-                    arg: size(a[1])?,
-                    stack_size: size(a[2])?,
-                    sched: a[3],
-                },
-                Sysno::ThreadDestroy => ThreadDestroy {
-                    tid: id(a[0])?,
-                    status: a[1],
-                },
-                Sysno::ThreadJoin => ThreadJoin { tid: id(a[0])? },
-                Sysno::SchedGet => SchedGet {
-                    pid: id(a[0])?,
-                    tid: id(a[1])?,
-                },
-                Sysno::SchedSet => SchedSet {
-                    pid: id(a[0])?,
-                    tid: id(a[1])?,
-                    sched: a[2],
-                },
-                Sysno::SchedYield => SchedYield,
-                Sysno::ProcessExit => ProcessExit { status: a[0] },
-                Sysno::ProcessSpawn => ProcessSpawn {
-                    name_ptr: size(a[0])?,
-                    name_len: size(a[1])?,
-                    args_ptr: size(a[2])?,
-                    args_len: size(a[3])?,
-                    priority: id(a[4])?,
-                },
-                Sysno::ProcessWait => ProcessWait { pid: id(a[0])? },
-                Sysno::MemMapAnon => MemMapAnon { size: size(a[0])? },
-                Sysno::MemUnmap => MemUnmap {
-                    addr: size(a[0])?,
-                    size: size(a[1])?,
-                },
-                Sysno::ClockTime => ClockTime,
-                Sysno::Sleep => Sleep { nanoseconds: a[0] },
-                Sysno::ThreadList => ThreadList {
-                    ptr: size(a[0])?,
-                    len: size(a[1])?,
-                },
-                Sysno::GetIds => GetIds,
-                Sysno::Shutdown => Shutdown { code: id(a[0])? },
+        Ok(match Sysno::from_number(regs.number).ok_or(Errno::ENOSYS)? {
+            Sysno::Nop => Nop,
+            Sysno::DebugWrite => DebugWrite { ptr: size(a[0])?, len: size(a[1])? },
+            Sysno::ThreadCreate => {
+                ThreadCreate { entry: size(a[0])?, arg: size(a[1])?, stack_size: size(a[2])?, sched: a[3] }
+            }
+            Sysno::ThreadDestroy => ThreadDestroy { tid: id(a[0])?, status: a[1] },
+            Sysno::ThreadJoin => ThreadJoin { tid: id(a[0])? },
+            Sysno::SchedGet => SchedGet { pid: id(a[0])?, tid: id(a[1])? },
+            Sysno::SchedSet => SchedSet { pid: id(a[0])?, tid: id(a[1])?, sched: a[2] },
+            Sysno::SchedYield => SchedYield,
+            Sysno::ProcessExit => ProcessExit { status: a[0] },
+            Sysno::ProcessSpawn => ProcessSpawn {
+                name_ptr: size(a[0])?,
+                name_len: size(a[1])?,
+                args_ptr: size(a[2])?,
+                args_len: size(a[3])?,
+                priority: id(a[4])?,
             },
-        )
+            Sysno::ProcessWait => ProcessWait { pid: id(a[0])? },
+            Sysno::MemMapAnon => MemMapAnon { size: size(a[0])? },
+            Sysno::MemUnmap => MemUnmap { addr: size(a[0])?, size: size(a[1])? },
+            Sysno::ClockTime => ClockTime,
+            Sysno::Sleep => Sleep { nanoseconds: a[0] },
+            Sysno::ThreadList => ThreadList { ptr: size(a[0])?, len: size(a[1])? },
+            Sysno::GetIds => GetIds,
+            Sysno::Shutdown => Shutdown { code: id(a[0])? },
+            Sysno::ChannelCreate => ChannelCreate { flags: id(a[0])? },
+            Sysno::ChannelDestroy => ChannelDestroy { chid: id(a[0])? },
+            Sysno::ConnectAttach => ConnectAttach { pid: id(a[0])?, chid: id(a[1])? },
+            Sysno::ConnectDetach => ConnectDetach { id: id(a[0])? },
+            Sysno::ConnectClientInfo => ConnectClientInfo { scoid: id(a[0])?, info: size(a[1])? },
+            Sysno::MsgSendv => MsgSendv {
+                coid: id(a[0])?,
+                send: size(a[1])?,
+                send_parts: a[2] as i64,
+                reply: size(a[3])?,
+                reply_parts: a[4] as i64,
+            },
+            Sysno::MsgReceivev => {
+                MsgReceivev { chid: id(a[0])?, buffer: size(a[1])?, parts: a[2] as i64, info: size(a[3])? }
+            }
+            Sysno::MsgReplyv => MsgReplyv { rcvid: a[0], status: a[1], buffer: size(a[2])?, parts: a[3] as i64 },
+            Sysno::MsgError => MsgError { rcvid: a[0], errno: id(a[1])? },
+            Sysno::MsgReadv => MsgReadv { rcvid: a[0], buffer: size(a[1])?, parts: a[2] as i64, offset: size(a[3])? },
+            Sysno::MsgWritev => MsgWritev { rcvid: a[0], buffer: size(a[1])?, parts: a[2] as i64, offset: size(a[3])? },
+            Sysno::MsgInfo => MsgInfo { rcvid: a[0], info: size(a[1])? },
+            Sysno::MsgSendPulse => {
+                if a[2] > 0xff {
+                    return Err(Errno::EINVAL);
+                }
+                MsgSendPulse { coid: id(a[0])?, priority: id(a[1])?, code: a[2] as u8 as i8, value: a[3] }
+            }
+        })
     }
 }
 
@@ -304,46 +362,36 @@ mod tests {
     fn every_call_round_trips_through_registers() {
         let calls = [
             Call::Nop,
-            Call::DebugWrite {
-                ptr: 0x40_1000,
-                len: 12,
-            },
-            Call::ThreadCreate {
-                entry: 0x40_2000,
-                arg: 7,
-                stack_size: 8192,
-                sched: 0x0210,
-            },
+            Call::DebugWrite { ptr: 0x40_1000, len: 12 },
+            Call::ThreadCreate { entry: 0x40_2000, arg: 7, stack_size: 8192, sched: 0x0210 },
             Call::ThreadDestroy { tid: 0, status: 3 },
             Call::ThreadJoin { tid: 2 },
             Call::SchedGet { pid: 0, tid: 1 },
-            Call::SchedSet {
-                pid: 1,
-                tid: 2,
-                sched: 0x0132,
-            },
+            Call::SchedSet { pid: 1, tid: 2, sched: 0x0132 },
             Call::SchedYield,
             Call::ProcessExit { status: 9 },
-            Call::ProcessSpawn {
-                name_ptr: 1,
-                name_len: 2,
-                args_ptr: 3,
-                args_len: 4,
-                priority: 10,
-            },
+            Call::ProcessSpawn { name_ptr: 1, name_len: 2, args_ptr: 3, args_len: 4, priority: 10 },
             Call::ProcessWait { pid: 5 },
             Call::MemMapAnon { size: 4096 },
-            Call::MemUnmap {
-                addr: 0x1000_0000_0000,
-                size: 4096,
-            },
+            Call::MemUnmap { addr: 0x1000_0000_0000, size: 4096 },
             Call::ClockTime,
-            Call::Sleep {
-                nanoseconds: 1_000_000,
-            },
+            Call::Sleep { nanoseconds: 1_000_000 },
             Call::ThreadList { ptr: 8, len: 9 },
             Call::GetIds,
             Call::Shutdown { code: 0 },
+            Call::ChannelCreate { flags: 8 },
+            Call::ChannelDestroy { chid: 1 },
+            Call::ConnectAttach { pid: 2, chid: 1 },
+            Call::ConnectDetach { id: 3 },
+            Call::ConnectClientInfo { scoid: 4, info: 0x10 },
+            Call::MsgSendv { coid: 1, send: 0x100, send_parts: -16, reply: 0x200, reply_parts: 2 },
+            Call::MsgReceivev { chid: 1, buffer: 0x300, parts: -256, info: 0x400 },
+            Call::MsgReplyv { rcvid: 0x1_0000_0005, status: 7, buffer: 0, parts: 0 },
+            Call::MsgError { rcvid: 5, errno: 22 },
+            Call::MsgReadv { rcvid: 5, buffer: 0x500, parts: -8, offset: 16 },
+            Call::MsgWritev { rcvid: 5, buffer: 0x600, parts: 1, offset: 4 },
+            Call::MsgInfo { rcvid: 5, info: 0x700 },
+            Call::MsgSendPulse { coid: 1, priority: SENDER_PRIORITY, code: -33, value: 42 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {
@@ -356,39 +404,18 @@ mod tests {
 
     #[test]
     fn bad_numbers_and_oversized_ids_are_refused() {
-        assert_eq!(
-            Call::from_registers(&Registers {
-                number: 999,
-                args: [0; 6]
-            }),
-            Err(Errno::ENOSYS)
-        );
-        assert_eq!(
-            Call::from_registers(&Registers {
-                number: u64::MAX,
-                args: [0; 6]
-            }),
-            Err(Errno::ENOSYS)
-        );
-        let join = Registers {
-            number: Sysno::ThreadJoin as u64,
-            args: [1 << 40, 0, 0, 0, 0, 0],
-        };
+        assert_eq!(Call::from_registers(&Registers { number: 999, args: [0; 6] }), Err(Errno::ENOSYS));
+        assert_eq!(Call::from_registers(&Registers { number: u64::MAX, args: [0; 6] }), Err(Errno::ENOSYS));
+        let join = Registers { number: Sysno::ThreadJoin as u64, args: [1 << 40, 0, 0, 0, 0, 0] };
         assert_eq!(Call::from_registers(&join), Err(Errno::EINVAL));
     }
 
     #[test]
     fn results_encode_errors_as_negative_numbers() {
         assert_eq!(decode_result(encode_result(Ok(42))), Ok(42));
-        assert_eq!(
-            decode_result(encode_result(Err(Errno::EFAULT))),
-            Err(Errno::EFAULT)
-        );
+        assert_eq!(decode_result(encode_result(Err(Errno::EFAULT))), Err(Errno::EFAULT));
         assert_eq!(encode_result(Err(Errno::ENOSYS)) as i64, -89);
         // Large successful values (addresses) are not mistaken for errors.
-        assert_eq!(
-            decode_result(0xffff_ffff_0000_0000),
-            Ok(0xffff_ffff_0000_0000)
-        );
+        assert_eq!(decode_result(0xffff_ffff_0000_0000), Ok(0xffff_ffff_0000_0000));
     }
 }

@@ -18,30 +18,24 @@ pub fn memory_map(fdt: &Fdt<'_>, dtb_phys: usize) -> Result<MemoryMap, MemoryMap
         }
         for region in node.reg().into_iter().flatten() {
             let size = region.size.unwrap_or(0);
-            map.ram
-                .insert(PhysRange::with_size(region.starting_address as usize, size))?;
+            map.ram.insert(PhysRange::with_size(region.starting_address as usize, size))?;
         }
     }
     if map.ram.total() == 0 {
         return Err(MemoryMapError::NoRam);
     }
     for reservation in fdt.memory_reservations() {
-        map.reserved.insert(PhysRange::with_size(
-            reservation.address() as usize,
-            reservation.size(),
-        ))?;
+        map.reserved.insert(PhysRange::with_size(reservation.address() as usize, reservation.size()))?;
     }
     if let Some(reserved_memory) = fdt.find_node("/reserved-memory") {
         for child in reserved_memory.children() {
             for region in child.reg().into_iter().flatten() {
                 let size = region.size.unwrap_or(0);
-                map.reserved
-                    .insert(PhysRange::with_size(region.starting_address as usize, size))?;
+                map.reserved.insert(PhysRange::with_size(region.starting_address as usize, size))?;
             }
         }
     }
-    map.reserved
-        .insert(PhysRange::with_size(dtb_phys, fdt.total_size()))?;
+    map.reserved.insert(PhysRange::with_size(dtb_phys, fdt.total_size()))?;
     Ok(map)
 }
 
@@ -176,10 +170,7 @@ mod tests {
         let fdt = Fdt::new(&blob).unwrap();
         let map = memory_map(&fdt, 0x4000_0000).unwrap();
         assert_eq!(ranges(&map.ram), vec![(0x4000_0000, 0x4800_0000)]);
-        assert_eq!(
-            ranges(&map.reserved),
-            vec![(0x4000_0000, 0x4000_0000 + blob.len())]
-        );
+        assert_eq!(ranges(&map.reserved), vec![(0x4000_0000, 0x4000_0000 + blob.len())]);
         assert_eq!(bootargs(&fdt), Some("loglevel=debug"));
     }
 
@@ -212,17 +203,10 @@ mod tests {
         let blob = w.finish();
         let fdt = Fdt::new(&blob).unwrap();
         let map = memory_map(&fdt, 0x2eff_0000).unwrap();
-        assert_eq!(
-            ranges(&map.ram),
-            vec![(0, 0x3b40_0000), (0x4000_0000, 0x8000_0000)]
-        );
+        assert_eq!(ranges(&map.ram), vec![(0, 0x3b40_0000), (0x4000_0000, 0x8000_0000)]);
         assert_eq!(
             ranges(&map.reserved),
-            vec![
-                (0, 0x1000),
-                (0x2eff_0000, 0x2eff_0000 + blob.len()),
-                (0x3000_0000, 0x3400_0000)
-            ]
+            vec![(0, 0x1000), (0x2eff_0000, 0x2eff_0000 + blob.len()), (0x3000_0000, 0x3400_0000)]
         );
         let free = map.free_ranges().unwrap();
         assert!(!free.contains(0x3000_0000) && free.contains(0x3400_0000) && !free.contains(0));
@@ -231,10 +215,7 @@ mod tests {
     #[test]
     fn tree_without_memory_is_an_error() {
         let mut w = DtbWriter::default();
-        w.begin("")
-            .prop_u32s("#address-cells", &[1])
-            .prop_u32s("#size-cells", &[1])
-            .end();
+        w.begin("").prop_u32s("#address-cells", &[1]).prop_u32s("#size-cells", &[1]).end();
         let blob = w.finish();
         let fdt = Fdt::new(&blob).unwrap();
         assert_eq!(memory_map(&fdt, 0).unwrap_err(), MemoryMapError::NoRam);

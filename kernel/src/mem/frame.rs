@@ -57,8 +57,7 @@ impl FrameAllocator {
         if self.managed.insert(pages).is_err() {
             return;
         }
-        self.buddy
-            .add_frame(pages.start >> PAGE_SHIFT, pages.end >> PAGE_SHIFT);
+        self.buddy.add_frame(pages.start >> PAGE_SHIFT, pages.end >> PAGE_SHIFT);
         let frames = pages.len() >> PAGE_SHIFT;
         self.total_frames += frames;
         self.free_frames += frames;
@@ -83,14 +82,12 @@ impl FrameAllocator {
         }
         let rounded = frames.next_power_of_two();
         let bytes = rounded << PAGE_SHIFT;
-        let inside =
-            self.managed.as_slice().iter().any(|r| {
-                r.contains(phys) && phys.checked_add(bytes).is_some_and(|end| end <= r.end)
-            });
-        if phys % (bytes.max(PAGE_SIZE)) != 0
-            || !inside
-            || self.free_frames + rounded > self.total_frames
-        {
+        let inside = self
+            .managed
+            .as_slice()
+            .iter()
+            .any(|r| r.contains(phys) && phys.checked_add(bytes).is_some_and(|end| end <= r.end));
+        if phys % (bytes.max(PAGE_SIZE)) != 0 || !inside || self.free_frames + rounded > self.total_frames {
             return Err(FrameError::InvalidRequest);
         }
         self.buddy.dealloc(phys >> PAGE_SHIFT, rounded);
@@ -141,10 +138,7 @@ mod tests {
             assert_eq!(pa % (rounded * PAGE_SIZE), 0, "natural alignment");
             for f in 0..rounded {
                 let frame = pa + f * PAGE_SIZE;
-                assert!(
-                    (0x4001_1000..0x4020_0000).contains(&frame)
-                        || (0x4040_0000..0x4080_0000).contains(&frame)
-                );
+                assert!((0x4001_1000..0x4020_0000).contains(&frame) || (0x4040_0000..0x4080_0000).contains(&frame));
                 assert!(seen.insert(frame), "frame {frame:#x} handed out twice");
             }
             runs.push((pa, size));

@@ -24,10 +24,7 @@ impl PhysRange {
 
     /// The range of `size` bytes at `start`, saturating at the top of the address space.
     pub const fn with_size(start: usize, size: usize) -> Self {
-        Self {
-            start,
-            end: start.saturating_add(size),
-        }
+        Self { start, end: start.saturating_add(size) }
     }
 
     /// Number of bytes in the range.
@@ -103,10 +100,7 @@ impl Default for RangeList {
 impl RangeList {
     /// An empty list.
     pub const fn new() -> Self {
-        Self {
-            ranges: [PhysRange { start: 0, end: 0 }; MAX_RANGES],
-            len: 0,
-        }
+        Self { ranges: [PhysRange { start: 0, end: 0 }; MAX_RANGES], len: 0 }
     }
 
     /// The ranges, lowest first.
@@ -240,12 +234,7 @@ mod tests {
 
     #[test]
     fn insert_sorts_and_merges_overlapping_and_adjacent() {
-        let l = list(&[
-            (0x5000, 0x6000),
-            (0x1000, 0x2000),
-            (0x2000, 0x3000),
-            (0x5800, 0x9000),
-        ]);
+        let l = list(&[(0x5000, 0x6000), (0x1000, 0x2000), (0x2000, 0x3000), (0x5800, 0x9000)]);
         assert_eq!(pairs(&l), vec![(0x1000, 0x3000), (0x5000, 0x9000)]);
         assert_eq!(l.total(), 0x2000 + 0x4000);
     }
@@ -278,30 +267,18 @@ mod tests {
         for i in 0..MAX_RANGES {
             l.insert(PhysRange::new(i * 10, i * 10 + 5)).unwrap();
         }
-        assert_eq!(
-            l.insert(PhysRange::new(10_000, 10_005)),
-            Err(MemoryMapError::TooManyRanges)
-        );
+        assert_eq!(l.insert(PhysRange::new(10_000, 10_005)), Err(MemoryMapError::TooManyRanges));
     }
 
     #[test]
     fn free_ranges_exclude_reservations_rounded_to_pages() {
         let mut map = MemoryMap::default();
-        map.ram
-            .insert(PhysRange::new(0x4000_0000, 0x4800_0000))
-            .unwrap();
+        map.ram.insert(PhysRange::new(0x4000_0000, 0x4800_0000)).unwrap();
         // A DTB that does not end on a page boundary, and a kernel image.
-        map.reserved
-            .insert(PhysRange::with_size(0x4000_0000, 0x1_0123))
-            .unwrap();
-        map.reserved
-            .insert(PhysRange::new(0x4020_0000, 0x4031_2345))
-            .unwrap();
+        map.reserved.insert(PhysRange::with_size(0x4000_0000, 0x1_0123)).unwrap();
+        map.reserved.insert(PhysRange::new(0x4020_0000, 0x4031_2345)).unwrap();
         let free = map.free_ranges().unwrap();
-        assert_eq!(
-            pairs(&free),
-            vec![(0x4001_1000, 0x4020_0000), (0x4031_3000, 0x4800_0000)]
-        );
+        assert_eq!(pairs(&free), vec![(0x4001_1000, 0x4020_0000), (0x4031_3000, 0x4800_0000)]);
         for r in free.as_slice() {
             assert_eq!(r.start % PAGE_SIZE, 0);
             assert_eq!(r.end % PAGE_SIZE, 0);

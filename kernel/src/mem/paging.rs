@@ -79,14 +79,7 @@ impl MapAttrs {
     pub const KERNEL_DEVICE: Self = Self::kernel(MemoryKind::Device, true, false);
 
     const fn kernel(kind: MemoryKind, writable: bool, kernel_exec: bool) -> Self {
-        Self {
-            kind,
-            writable,
-            user: false,
-            kernel_exec,
-            user_exec: false,
-            global: true,
-        }
+        Self { kind, writable, user: false, kernel_exec, user_exec: false, global: true }
     }
 
     fn descriptor_bits(&self) -> u64 {
@@ -212,10 +205,7 @@ pub struct PageTable {
 impl PageTable {
     /// An empty tree for `half`.
     pub fn new(mem: &mut impl TableMemory, half: AddressHalf) -> Result<Self, MapError> {
-        Ok(Self {
-            root: mem.alloc_table().ok_or(MapError::OutOfTables)?,
-            half,
-        })
+        Ok(Self { root: mem.alloc_table().ok_or(MapError::OutOfTables)?, half })
     }
 
     /// Physical address of the level-0 table (what goes into TTBRn_EL1).
@@ -239,15 +229,11 @@ impl PageTable {
         if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 {
             return Err(MapError::Misaligned);
         }
-        let last = va
-            .checked_add(size.saturating_sub(1))
-            .ok_or(MapError::BadAddress)?;
+        let last = va.checked_add(size.saturating_sub(1)).ok_or(MapError::BadAddress)?;
         if !self.half.holds(va) || !self.half.holds(last) {
             return Err(MapError::BadAddress);
         }
-        pa.checked_add(size)
-            .filter(|end| *end <= 1 << 48)
-            .ok_or(MapError::BadAddress)?;
+        pa.checked_add(size).filter(|end| *end <= 1 << 48).ok_or(MapError::BadAddress)?;
         let leaf = attrs.descriptor_bits();
         let mut offset = 0;
         while offset < size {
@@ -364,11 +350,7 @@ impl PageTable {
         if *entry & bits::VALID != 0 {
             return Err(MapError::AlreadyMapped);
         }
-        let kind_bits = if leaf_level == 3 {
-            bits::VALID | bits::TABLE_OR_PAGE
-        } else {
-            bits::VALID
-        };
+        let kind_bits = if leaf_level == 3 { bits::VALID | bits::TABLE_OR_PAGE } else { bits::VALID };
         *entry = pa as u64 | leaf_bits | kind_bits;
         Ok(())
     }
@@ -395,11 +377,7 @@ impl<const N: usize> Default for TablePool<N> {
 impl<const N: usize> TablePool<N> {
     /// An unused pool; [`set_base_phys`](Self::set_base_phys) must be called before use.
     pub const fn new() -> Self {
-        Self {
-            pages: [const { TablePage([0; ENTRIES]) }; N],
-            used: 0,
-            base_phys: 0,
-        }
+        Self { pages: [const { TablePage([0; ENTRIES]) }; N], used: 0, base_phys: 0 }
     }
 
     /// Where the pool lives in memory: its own address, for the owner to translate.
@@ -476,33 +454,9 @@ pub(crate) mod tests {
         let mut mem = HeapTables::default();
         let mut pt = PageTable::new(&mut mem, AddressHalf::Upper).unwrap();
         let g = Granularity::PagesOnly;
-        pt.map(
-            &mut mem,
-            HIGH + 0x4020_0000,
-            0x4020_0000,
-            0x3000,
-            MapAttrs::KERNEL_TEXT,
-            g,
-        )
-        .unwrap();
-        pt.map(
-            &mut mem,
-            HIGH + 0x4020_3000,
-            0x4020_3000,
-            0x1000,
-            MapAttrs::KERNEL_RODATA,
-            g,
-        )
-        .unwrap();
-        pt.map(
-            &mut mem,
-            HIGH + 0x4020_4000,
-            0x4020_4000,
-            0x2000,
-            MapAttrs::KERNEL_DATA,
-            g,
-        )
-        .unwrap();
+        pt.map(&mut mem, HIGH + 0x4020_0000, 0x4020_0000, 0x3000, MapAttrs::KERNEL_TEXT, g).unwrap();
+        pt.map(&mut mem, HIGH + 0x4020_3000, 0x4020_3000, 0x1000, MapAttrs::KERNEL_RODATA, g).unwrap();
+        pt.map(&mut mem, HIGH + 0x4020_4000, 0x4020_4000, 0x2000, MapAttrs::KERNEL_DATA, g).unwrap();
 
         let text = pt.translate(&mut mem, HIGH + 0x4020_1234).unwrap();
         assert_eq!(text.phys, 0x4020_1234);
@@ -513,11 +467,7 @@ pub(crate) mod tests {
         let data = pt.translate(&mut mem, HIGH + 0x4020_5fff).unwrap();
         assert!(data.attrs.writable && !data.attrs.kernel_exec);
         assert_eq!(pt.translate(&mut mem, HIGH + 0x4020_6000), None);
-        assert_eq!(
-            pt.translate(&mut mem, 0x4020_1000),
-            None,
-            "TTBR0 half not mapped"
-        );
+        assert_eq!(pt.translate(&mut mem, 0x4020_1000), None, "TTBR0 half not mapped");
         // One table per level: L0, L1, L2, L3.
         assert_eq!(mem.count(), 4);
     }
@@ -528,27 +478,9 @@ pub(crate) mod tests {
         let mut pt = PageTable::new(&mut mem, AddressHalf::Upper).unwrap();
         // 0x3FE0_0000..0x8000_1000: one 2 MiB block, one 1 GiB block, then a page.
         let (start, end) = (0x3FE0_0000usize, 0x8000_1000usize);
-        pt.map(
-            &mut mem,
-            HIGH + start,
-            start,
-            end - start,
-            MapAttrs::KERNEL_DATA,
-            Granularity::LargestBlocks,
-        )
-        .unwrap();
-        assert_eq!(
-            pt.translate(&mut mem, HIGH + 0x3FE0_0010)
-                .unwrap()
-                .entry_size,
-            2 << 20
-        );
-        assert_eq!(
-            pt.translate(&mut mem, HIGH + 0x7000_0000)
-                .unwrap()
-                .entry_size,
-            1 << 30
-        );
+        pt.map(&mut mem, HIGH + start, start, end - start, MapAttrs::KERNEL_DATA, Granularity::LargestBlocks).unwrap();
+        assert_eq!(pt.translate(&mut mem, HIGH + 0x3FE0_0010).unwrap().entry_size, 2 << 20);
+        assert_eq!(pt.translate(&mut mem, HIGH + 0x7000_0000).unwrap().entry_size, 1 << 30);
         let last = pt.translate(&mut mem, HIGH + 0x8000_0fff).unwrap();
         assert_eq!((last.entry_size, last.phys), (PAGE_SIZE, 0x8000_0fff));
     }
@@ -557,19 +489,8 @@ pub(crate) mod tests {
     fn device_mappings_are_never_executable() {
         let mut mem = HeapTables::default();
         let mut pt = PageTable::new(&mut mem, AddressHalf::Upper).unwrap();
-        let attrs = MapAttrs {
-            kernel_exec: true,
-            ..MapAttrs::KERNEL_DEVICE
-        };
-        pt.map(
-            &mut mem,
-            0xFFFF_8000_0900_0000,
-            0x0900_0000,
-            0x1000,
-            attrs,
-            Granularity::PagesOnly,
-        )
-        .unwrap();
+        let attrs = MapAttrs { kernel_exec: true, ..MapAttrs::KERNEL_DEVICE };
+        pt.map(&mut mem, 0xFFFF_8000_0900_0000, 0x0900_0000, 0x1000, attrs, Granularity::PagesOnly).unwrap();
         let t = pt.translate(&mut mem, 0xFFFF_8000_0900_0018).unwrap();
         assert_eq!(t.attrs.kind, MemoryKind::Device);
         assert!(!t.attrs.kernel_exec && !t.attrs.user_exec);
@@ -587,15 +508,7 @@ pub(crate) mod tests {
             user_exec: true,
             global: false,
         };
-        pt.map(
-            &mut mem,
-            0x40_0000,
-            0x4100_0000,
-            0x2000,
-            attrs,
-            Granularity::PagesOnly,
-        )
-        .unwrap();
+        pt.map(&mut mem, 0x40_0000, 0x4100_0000, 0x2000, attrs, Granularity::PagesOnly).unwrap();
         assert_eq!(pt.translate(&mut mem, 0x40_1000).unwrap().attrs, attrs);
         // A user tree refuses kernel addresses.
         let r = pt.map(&mut mem, HIGH, 0, 0x1000, attrs, Granularity::PagesOnly);
@@ -610,30 +523,12 @@ pub(crate) mod tests {
         let a = MapAttrs::KERNEL_DATA;
         let g = Granularity::LargestBlocks;
         pt.map(&mut mem, HIGH, 0, 2 << 20, a, g).unwrap();
-        assert_eq!(
-            pt.map(&mut mem, HIGH + 0x1000, 0x1000, 0x1000, a, g),
-            Err(MapError::AlreadyMapped)
-        );
-        assert_eq!(
-            pt.map(&mut mem, HIGH + 0x800, 0, 0x1000, a, g),
-            Err(MapError::Misaligned)
-        );
-        assert_eq!(
-            pt.map(&mut mem, 0x0001_0000_0000_0000, 0, 0x1000, a, g),
-            Err(MapError::BadAddress)
-        );
-        assert_eq!(
-            pt.map(&mut mem, usize::MAX & !0xfff, 0, 0x2000, a, g),
-            Err(MapError::BadAddress)
-        );
-        assert_eq!(
-            pt.map(&mut mem, 0x4000_0000, 0, 0x1000, a, g),
-            Err(MapError::BadAddress)
-        );
-        assert_eq!(
-            pt.map(&mut mem, HIGH, usize::MAX & !0xfff, 0x2000, a, g),
-            Err(MapError::BadAddress)
-        );
+        assert_eq!(pt.map(&mut mem, HIGH + 0x1000, 0x1000, 0x1000, a, g), Err(MapError::AlreadyMapped));
+        assert_eq!(pt.map(&mut mem, HIGH + 0x800, 0, 0x1000, a, g), Err(MapError::Misaligned));
+        assert_eq!(pt.map(&mut mem, 0x0001_0000_0000_0000, 0, 0x1000, a, g), Err(MapError::BadAddress));
+        assert_eq!(pt.map(&mut mem, usize::MAX & !0xfff, 0, 0x2000, a, g), Err(MapError::BadAddress));
+        assert_eq!(pt.map(&mut mem, 0x4000_0000, 0, 0x1000, a, g), Err(MapError::BadAddress));
+        assert_eq!(pt.map(&mut mem, HIGH, usize::MAX & !0xfff, 0x2000, a, g), Err(MapError::BadAddress));
         assert_eq!(pt.translate(&mut mem, 0x1234_0000_0000_0000), None);
     }
 
@@ -643,28 +538,10 @@ pub(crate) mod tests {
         pool.set_base_phys(0x4030_0000);
         let mut pt = PageTable::new(&mut *pool, AddressHalf::Upper).unwrap();
         assert_eq!(pt.root(), 0x4030_0000);
-        pt.map(
-            &mut *pool,
-            HIGH + 0x1000,
-            0x1000,
-            0x1000,
-            MapAttrs::KERNEL_DATA,
-            Granularity::PagesOnly,
-        )
-        .unwrap();
+        pt.map(&mut *pool, HIGH + 0x1000, 0x1000, 0x1000, MapAttrs::KERNEL_DATA, Granularity::PagesOnly).unwrap();
         assert_eq!(pool.used(), 4);
-        assert_eq!(
-            pt.translate(&mut *pool, HIGH + 0x1abc).map(|t| t.phys),
-            Some(0x1abc)
-        );
-        let r = pt.map(
-            &mut *pool,
-            HIGH + (1 << 30),
-            0,
-            0x1000,
-            MapAttrs::KERNEL_DATA,
-            Granularity::PagesOnly,
-        );
+        assert_eq!(pt.translate(&mut *pool, HIGH + 0x1abc).map(|t| t.phys), Some(0x1abc));
+        let r = pt.map(&mut *pool, HIGH + (1 << 30), 0, 0x1000, MapAttrs::KERNEL_DATA, Granularity::PagesOnly);
         assert_eq!(r, Err(MapError::OutOfTables));
     }
 
@@ -673,39 +550,15 @@ pub(crate) mod tests {
         let mut mem = HeapTables::default();
         let mut pt = PageTable::new(&mut mem, AddressHalf::Lower).unwrap();
         let g = Granularity::PagesOnly;
-        pt.map(
-            &mut mem,
-            0x40_0000,
-            0x9000_0000,
-            0x3000,
-            MapAttrs::KERNEL_DATA,
-            g,
-        )
-        .unwrap();
-        pt.map(
-            &mut mem,
-            0x7fff_0000_0000,
-            0x9100_0000,
-            0x1000,
-            MapAttrs::KERNEL_DATA,
-            g,
-        )
-        .unwrap();
+        pt.map(&mut mem, 0x40_0000, 0x9000_0000, 0x3000, MapAttrs::KERNEL_DATA, g).unwrap();
+        pt.map(&mut mem, 0x7fff_0000_0000, 0x9100_0000, 0x1000, MapAttrs::KERNEL_DATA, g).unwrap();
         assert_eq!(pt.unmap_page(&mut mem, 0x40_1000), Some(0x9000_1000));
         assert_eq!(pt.unmap_page(&mut mem, 0x40_1000), None, "already unmapped");
         assert_eq!(pt.translate(&mut mem, 0x40_1000), None);
         assert!(pt.translate(&mut mem, 0x40_2000).is_some());
         assert_eq!(pt.unmap_page(&mut mem, 0x40_0800), None, "misaligned");
         // The page can be mapped again after unmapping.
-        pt.map(
-            &mut mem,
-            0x40_1000,
-            0x9200_0000,
-            0x1000,
-            MapAttrs::KERNEL_DATA,
-            g,
-        )
-        .unwrap();
+        pt.map(&mut mem, 0x40_1000, 0x9200_0000, 0x1000, MapAttrs::KERNEL_DATA, g).unwrap();
         assert_eq!(mem.count(), 7); // L0 + two L1/L2/L3 chains
         pt.free_tables(&mut mem);
         assert_eq!(mem.count(), 0, "every table returned");
@@ -713,19 +566,9 @@ pub(crate) mod tests {
 
     #[test]
     fn running_out_of_tables_is_reported() {
-        let mut mem = HeapTables {
-            limit: Some(3),
-            ..Default::default()
-        };
+        let mut mem = HeapTables { limit: Some(3), ..Default::default() };
         let mut pt = PageTable::new(&mut mem, AddressHalf::Upper).unwrap();
-        let r = pt.map(
-            &mut mem,
-            HIGH,
-            0,
-            0x1000,
-            MapAttrs::KERNEL_DATA,
-            Granularity::PagesOnly,
-        );
+        let r = pt.map(&mut mem, HIGH, 0, 0x1000, MapAttrs::KERNEL_DATA, Granularity::PagesOnly);
         assert_eq!(r, Err(MapError::OutOfTables));
     }
 }

@@ -1,9 +1,7 @@
 //! Small CPU helpers: exception level, CPU index, IRQ masking, sleeping, per-CPU pointer.
 
 use aarch64_cpu::asm;
-use aarch64_cpu::registers::{
-    CurrentEL, ReadWriteable, Readable, Writeable, DAIF, MPIDR_EL1, SCTLR_EL1, TPIDR_EL1,
-};
+use aarch64_cpu::registers::{CurrentEL, ReadWriteable, Readable, Writeable, DAIF, MPIDR_EL1, SCTLR_EL1, TPIDR_EL1};
 
 /// The exception level the CPU runs at now (1 for the kernel).
 pub fn current_el() -> u64 {
@@ -58,11 +56,7 @@ pub fn mmu_and_caches_on() -> bool {
 /// Whether FP/SIMD instructions at EL0 trap to EL1 (lazy FP switching); EL1 never traps.
 pub fn set_user_fp_trap(trap: bool) {
     use aarch64_cpu::registers::CPACR_EL1;
-    let fpen = if trap {
-        CPACR_EL1::FPEN::TrapEl0
-    } else {
-        CPACR_EL1::FPEN::TrapNothing
-    };
+    let fpen = if trap { CPACR_EL1::FPEN::TrapEl0 } else { CPACR_EL1::FPEN::TrapNothing };
     CPACR_EL1.modify(fpen);
     asm::barrier::isb(asm::barrier::SY);
 }

@@ -189,10 +189,7 @@ mod tests {
         // What a kernel store to an unmapped page reports.
         let esr = 0x9600_0047;
         assert_eq!(exception_class(esr), class::DATA_ABORT_SAME);
-        assert_eq!(
-            class_name(exception_class(esr)),
-            "data abort at the same exception level"
-        );
+        assert_eq!(class_name(exception_class(esr)), "data abort at the same exception level");
         let abort = decode_abort(esr).unwrap();
         assert_eq!(abort.kind, FaultKind::Translation(3));
         assert!(abort.write && abort.far_valid);

@@ -68,11 +68,7 @@ fn fatal(frame: &TrapFrame, kind: u64, esr: Option<u64>) -> ! {
         KIND_NAMES[(kind % 4) as usize],
         ORIGINS[(kind / 4 % 4) as usize]
     ));
-    print(format_args!(
-        "    class {:#04x}: {}\n",
-        ec,
-        esr::class_name(ec)
-    ));
+    print(format_args!("    class {:#04x}: {}\n", ec, esr::class_name(ec)));
     if let Some(abort) = esr::decode_abort(esr) {
         let level = abort.kind.level().map(|l| l as i32).unwrap_or(-1);
         print(format_args!(
@@ -80,11 +76,7 @@ fn fatal(frame: &TrapFrame, kind: u64, esr: Option<u64>) -> ! {
             abort.kind.describe(),
             level,
             if abort.write { "write" } else { "read" },
-            if abort.far_valid {
-                ""
-            } else {
-                " (FAR not valid)"
-            }
+            if abort.far_valid { "" } else { " (FAR not valid)" }
         ));
     }
     print(format_args!(
@@ -101,9 +93,6 @@ fn fatal(frame: &TrapFrame, kind: u64, esr: Option<u64>) -> ! {
         }
         print(format_args!("\n"));
     }
-    print(format_args!(
-        "    sp_el0 {:#018x}\n*** machine stopped\n",
-        frame.sp_el0
-    ));
+    print(format_args!("    sp_el0 {:#018x}\n*** machine stopped\n", frame.sp_el0));
     super::semihosting::exit(KERNEL_FAULT_EXIT_CODE)
 }

@@ -22,13 +22,7 @@ pub fn flush_tlb() {
     // SAFETY: TLB invalidation has no memory-safety effect; the barriers make the new
     // tables visible before the next access.
     unsafe {
-        core::arch::asm!(
-            "dsb ishst",
-            "tlbi vmalle1",
-            "dsb nsh",
-            "isb",
-            options(nostack, preserves_flags)
-        );
+        core::arch::asm!("dsb ishst", "tlbi vmalle1", "dsb nsh", "isb", options(nostack, preserves_flags));
     }
 }
 

@@ -1,9 +1,7 @@
 //! The ARM generic timer, EL1 physical instance (CNTP), used one-shot.
 
 use aarch64_cpu::asm::barrier;
-use aarch64_cpu::registers::{
-    Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0,
-};
+use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0};
 
 /// Counter ticks per second.
 pub fn frequency() -> u64 {

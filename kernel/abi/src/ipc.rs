@@ -1,0 +1,226 @@
+//! Message-passing layouts and constants, with QNX Neutrino's names and values.
+//!
+//! Everything that crosses an address space is a fixed little-endian byte layout
+//! (`to_bytes` / `from_bytes`), so the kernel and user space agree without `unsafe`.
+
+/// `ChannelCreate` flags (`_NTO_CHF_*`).
+pub mod channel_flags {
+    /// Receivers do not inherit the sender's priority.
+    pub const FIXED_PRIORITY: u32 = 0x0001;
+    /// A REPLY-blocked client that wants to unblock stays blocked; the server gets a
+    /// `_PULSE_CODE_UNBLOCK` pulse carrying the rcvid instead.
+    pub const UNBLOCK: u32 = 0x0002;
+    /// A `_PULSE_CODE_THREADDEATH` pulse when a thread of the owning process dies.
+    pub const THREAD_DEATH: u32 = 0x0004;
+    /// A `_PULSE_CODE_DISCONNECT` pulse when a client process's last connection goes;
+    /// the server frees the scoid with `ConnectDetach`.
+    pub const DISCONNECT: u32 = 0x0008;
+    /// A `_PULSE_CODE_COIDDEATH` pulse when a connection of the owning process becomes
+    /// invalid (its server died).
+    pub const COID_DISCONNECT: u32 = 0x0040;
+    /// For the owning process's internal use only: other processes cannot connect.
+    pub const PRIVATE: u32 = 0x2000;
+    /// Every flag the kernel understands.
+    pub const ALL: u32 = FIXED_PRIORITY | UNBLOCK | THREAD_DEATH | DISCONNECT | COID_DISCONNECT | PRIVATE;
+}
+
+/// Pulse codes the kernel sends (`_PULSE_CODE_*`); user codes are 0..=127.
+pub mod pulse_code {
+    /// A REPLY-blocked client wants to unblock (value: its rcvid).
+    pub const UNBLOCK: i8 = -32;
+    /// A client process's last connection went away (scoid: which client).
+    pub const DISCONNECT: i8 = -33;
+    /// A thread of this process died (value: its tid).
+    pub const THREADDEATH: i8 = -34;
+    /// A connection of this process lost its server (value: the coid).
+    pub const COIDDEATH: i8 = -35;
+    /// Lowest code available to applications.
+    pub const MIN_AVAILABLE: i8 = 0;
+    /// Highest code available to applications.
+    pub const MAX_AVAILABLE: i8 = 127;
+}
+
+/// A pulse as `MsgReceive` writes it into the receive buffer (`struct _pulse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pulse {
+    /// Message type (0 for pulses).
+    pub kind: u16,
+    /// Subtype (0).
+    pub subtype: u16,
+    /// The code (negative: from the kernel).
+    pub code: i8,
+    /// The value (`sigval`).
+    pub value: u64,
+    /// The server connection the pulse came through (0 from the kernel itself).
+    pub scoid: u32,
+}
+
+impl Pulse {
+    /// Bytes a pulse occupies; a receive buffer must hold at least this many.
+    pub const SIZE: usize = 24;
+
+    /// The pulse's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..2].copy_from_slice(&self.kind.to_le_bytes());
+        b[2..4].copy_from_slice(&self.subtype.to_le_bytes());
+        b[4] = self.code as u8;
+        b[8..16].copy_from_slice(&self.value.to_le_bytes());
+        b[16..20].copy_from_slice(&self.scoid.to_le_bytes());
+        b
+    }
+
+    /// The pulse in `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b = b.get(..Self::SIZE)?;
+        Some(Self {
+            kind: u16::from_le_bytes([b[0], b[1]]),
+            subtype: u16::from_le_bytes([b[2], b[3]]),
+            code: b[4] as i8,
+            value: u64::from_le_bytes(b[8..16].try_into().ok()?),
+            scoid: u32::from_le_bytes(b[16..20].try_into().ok()?),
+        })
+    }
+}
+
+/// What `MsgReceive`/`MsgInfo` tell about a message (`struct _msg_info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MsgInfo {
+    /// Sender's process id.
+    pub pid: u32,
+    /// Sender's thread id.
+    pub tid: u32,
+    /// The channel it arrived on.
+    pub chid: u32,
+    /// The server connection (which client process).
+    pub scoid: u32,
+    /// The sender's connection id.
+    pub coid: u32,
+    /// The sender's priority.
+    pub priority: u32,
+    /// Bytes transferred into the receive buffer.
+    pub msglen: u32,
+    /// Bytes the sender sent.
+    pub srcmsglen: u32,
+    /// Bytes the sender can take as a reply.
+    pub dstmsglen: u32,
+    /// Flags (none defined yet).
+    pub flags: u32,
+}
+
+impl MsgInfo {
+    /// Bytes in the layout.
+    pub const SIZE: usize = 40;
+
+    /// The record's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let words = [
+            self.pid,
+            self.tid,
+            self.chid,
+            self.scoid,
+            self.coid,
+            self.priority,
+            self.msglen,
+            self.srcmsglen,
+            self.dstmsglen,
+            self.flags,
+        ];
+        let mut b = [0u8; Self::SIZE];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        b
+    }
+
+    /// The record in `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b = b.get(..Self::SIZE)?;
+        let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        Some(Self {
+            pid: w(0),
+            tid: w(1),
+            chid: w(2),
+            scoid: w(3),
+            coid: w(4),
+            priority: w(5),
+            msglen: w(6),
+            srcmsglen: w(7),
+            dstmsglen: w(8),
+            flags: w(9),
+        })
+    }
+}
+
+/// Who a server connection belongs to (`ConnectClientInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientInfo {
+    /// The client process.
+    pub pid: u32,
+    /// The channel it is connected to.
+    pub chid: u32,
+    /// Its scoid.
+    pub scoid: u32,
+}
+
+impl ClientInfo {
+    /// Bytes in the layout.
+    pub const SIZE: usize = 12;
+
+    /// The record's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..4].copy_from_slice(&self.pid.to_le_bytes());
+        b[4..8].copy_from_slice(&self.chid.to_le_bytes());
+        b[8..12].copy_from_slice(&self.scoid.to_le_bytes());
+        b
+    }
+
+    /// The record in `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b = b.get(..Self::SIZE)?;
+        let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(Self { pid: w(0), chid: w(4), scoid: w(8) })
+    }
+}
+
+/// One part of a multi-part message (`iov_t`): 16 bytes, address then length.
+pub const IOV_SIZE: usize = 16;
+/// Most parts one message may have.
+pub const MAX_IOV_PARTS: usize = 256;
+
+/// How a call names a message buffer: `parts >= 0` is an I/O vector of that many
+/// [`IOV_SIZE`]-byte entries at `address`; `parts < 0` is one buffer of `-parts` bytes
+/// at `address` (QNX's convention for the single-buffer forms).
+pub const fn single_buffer_parts(len: usize) -> i64 {
+    -(len as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_round_trip() {
+        let p = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0xdead_beef_0000_0001, scoid: 7 };
+        assert_eq!(Pulse::from_bytes(&p.to_bytes()), Some(p));
+        assert_eq!(Pulse::from_bytes(&p.to_bytes()).unwrap().code, -33);
+        let i = MsgInfo {
+            pid: 3,
+            tid: 2,
+            chid: 1,
+            scoid: 9,
+            coid: 4,
+            priority: 22,
+            msglen: 10,
+            srcmsglen: 20,
+            dstmsglen: 30,
+            flags: 0,
+        };
+        assert_eq!(MsgInfo::from_bytes(&i.to_bytes()), Some(i));
+        let c = ClientInfo { pid: 5, chid: 1, scoid: 2 };
+        assert_eq!(ClientInfo::from_bytes(&c.to_bytes()), Some(c));
+        assert_eq!(Pulse::from_bytes(&[0; 3]), None);
+        assert_eq!(single_buffer_parts(256), -256);
+    }
+}

@@ -1,0 +1,922 @@
+//! Message passing: channels, connections, send/receive/reply, pulses, and
+//! message-driven priority inheritance, as QNX Neutrino defines them.
+//!
+//! * A **channel** (chid, owned by the server process) holds a LIFO queue of
+//!   RECEIVE-blocked threads, a priority-then-FIFO queue of SEND-blocked senders and
+//!   pending pulses, and the threads *serving* it (that received from it and have not
+//!   gone back to wait on it).
+//! * A **connection** (coid, owned by the client) names a channel. All connections of one
+//!   client process to one channel share a **server connection** (scoid) on the server's
+//!   side.
+//! * An **rcvid** names one received message: the sender thread's handle plus the
+//!   sequence number of its message, so a stale rcvid can never reach another message.
+//! * **Priority inheritance**: a receiver runs at the priority of what it received (up or
+//!   down); a sender that has to queue boosts the channel's serving threads at once, and a
+//!   boosted thread that is itself SEND-blocked moves up in its server's queue and boosts
+//!   that server in turn (chains). `FIXED_PRIORITY` channels do neither.
+//!
+//! Bytes always move directly between the two address spaces ([`crate::transfer`]).
+
+use crate::handle::HandleTable;
+use crate::machine::Machine;
+use crate::process::ProcessId;
+use crate::system::{Outcome, System};
+use crate::thread::{Blocked, ThreadId, ThreadState};
+use crate::transfer::{self, Side, TransferError};
+use abi::ipc::{channel_flags, pulse_code, ClientInfo, MsgInfo, Pulse, IOV_SIZE, MAX_IOV_PARTS};
+use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
+use abi::Errno;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Most channels per process.
+pub const MAX_CHANNELS: usize = 64;
+/// Most connections (and most server connections) per process.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Set in every scoid, so scoids and coids never look alike.
+pub const SCOID_BIT: u32 = 1 << 30;
+/// How far a priority boost follows a chain of servers.
+const MAX_CHAIN: u32 = 16;
+
+/// A message buffer as a call names it: `parts >= 0` I/O-vector entries at `address`,
+/// or one buffer of `-parts` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Buffer {
+    /// Address of the I/O vector or of the single buffer.
+    pub address: usize,
+    /// Entry count, or minus the single buffer's length.
+    pub parts: i64,
+}
+
+/// A message a thread has sent and not had answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentMessage {
+    /// The server process.
+    pub server: ProcessId,
+    /// The channel in the server.
+    pub chid: u32,
+    /// The server connection it came through.
+    pub scoid: u32,
+    /// The sender's connection id.
+    pub coid: u32,
+    /// What it sent.
+    pub send: Buffer,
+    /// Where the reply goes.
+    pub reply: Buffer,
+}
+
+/// Where a RECEIVE-blocked thread wants its next message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveRequest {
+    /// The channel.
+    pub chid: u32,
+    /// The receive buffer.
+    pub buffer: Buffer,
+    /// Where to write a [`MsgInfo`] (0: nowhere).
+    pub info: usize,
+}
+
+/// Something waiting on a channel's send queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingItem {
+    /// A SEND-blocked thread's message.
+    Message(ThreadId),
+    /// A pulse.
+    Pulse(Pulse),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    priority: u8,
+    order: u64,
+    item: PendingItem,
+}
+
+/// A channel's kernel object.
+#[derive(Debug, Default)]
+pub struct Channel {
+    /// `_NTO_CHF_*` flags.
+    pub flags: u32,
+    receivers: VecDeque<ThreadId>,
+    pending: Vec<Pending>,
+    serving: Vec<ThreadId>,
+    next_order: u64,
+}
+
+impl Channel {
+    fn new(flags: u32) -> Self {
+        Self { flags, ..Default::default() }
+    }
+
+    fn enqueue(&mut self, priority: u8, item: PendingItem) {
+        let order = self.next_order;
+        self.next_order += 1;
+        self.insert(Pending { priority, order, item });
+    }
+
+    /// Inserts by priority (highest first), then arrival order.
+    fn insert(&mut self, p: Pending) {
+        let at = self
+            .pending
+            .iter()
+            .position(|q| (q.priority, core::cmp::Reverse(q.order)) < (p.priority, core::cmp::Reverse(p.order)))
+            .unwrap_or(self.pending.len());
+        self.pending.insert(at, p);
+    }
+
+    fn remove_message(&mut self, sender: ThreadId) -> Option<Pending> {
+        let at = self.pending.iter().position(|p| p.item == PendingItem::Message(sender))?;
+        Some(self.pending.remove(at))
+    }
+
+    fn top_priority(&self) -> Option<u8> {
+        self.pending.first().map(|p| p.priority)
+    }
+
+    /// The queued items, first to be received first (for tests and listings).
+    pub fn queue(&self) -> Vec<PendingItem> {
+        self.pending.iter().map(|p| p.item).collect()
+    }
+}
+
+/// A client's connection to a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection {
+    /// The server process.
+    pub server: ProcessId,
+    /// The channel in the server.
+    pub chid: u32,
+    /// The server connection shared by this client's connections to the channel.
+    pub scoid: u32,
+}
+
+/// The server's view of one client process connected to one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConnection {
+    /// The client.
+    pub client: ProcessId,
+    /// The channel.
+    pub chid: u32,
+    /// How many of the client's coids use it (0: disconnected, awaiting ConnectDetach).
+    pub connections: u32,
+}
+
+/// The rcvid naming message `sequence` of thread `sender`.
+pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
+    sender.0 as u64 | (sequence as u64) << 32
+}
+
+fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
+    (rcvid >> 48 == 0 && rcvid as u32 != 0).then(|| (ThreadId(rcvid as u32), (rcvid >> 32) as u16))
+}
+
+impl<M: Machine> System<M> {
+    /// Performs an IPC call for thread `cur` of process `pid`.
+    pub(crate) fn ipc_call(&mut self, cur: ThreadId, pid: ProcessId, call: Call) -> Result<Outcome, Errno> {
+        let value = |v: u64| Ok(Outcome::Value(v, None));
+        match call {
+            Call::ChannelCreate { flags } => {
+                if flags & !channel_flags::ALL != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let p = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?;
+                let chid = p.channels.insert(Channel::new(flags)).ok_or(Errno::EAGAIN)?;
+                value(chid as u64)
+            }
+            Call::ChannelDestroy { chid } => {
+                self.destroy_channel(pid, chid)?;
+                value(0)
+            }
+            Call::ConnectAttach { pid: server, chid } => {
+                let server = if server == 0 { pid } else { ProcessId(server) };
+                self.connect(pid, server, chid).map(|coid| Outcome::Value(coid as u64, None))
+            }
+            Call::ConnectDetach { id } => {
+                self.detach(pid, id)?;
+                value(0)
+            }
+            Call::ConnectClientInfo { scoid, info } => {
+                let p = self.processes.get(pid.0).ok_or(Errno::ESRCH)?;
+                let sc = p.server_connections.get(scoid & !SCOID_BIT).filter(|_| scoid & SCOID_BIT != 0);
+                let sc = sc.ok_or(Errno::ESRCH)?;
+                let record = ClientInfo { pid: sc.client.0, chid: sc.chid, scoid };
+                self.write_user(pid, info, &record.to_bytes())?;
+                value(0)
+            }
+            Call::MsgSendv { coid, send, send_parts, reply, reply_parts } => self.msg_send(
+                cur,
+                pid,
+                coid,
+                Buffer { address: send, parts: send_parts },
+                Buffer { address: reply, parts: reply_parts },
+            ),
+            Call::MsgReceivev { chid, buffer, parts, info } => {
+                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info)
+            }
+            Call::MsgReplyv { rcvid, status, buffer, parts } => {
+                self.msg_reply(pid, rcvid, Ok(status), Buffer { address: buffer, parts })?;
+                value(0)
+            }
+            Call::MsgError { rcvid, errno } => {
+                if errno == 0 || errno > 4095 {
+                    return Err(Errno::EINVAL);
+                }
+                self.msg_reply(pid, rcvid, Err(Errno(errno)), Buffer::default())?;
+                value(0)
+            }
+            Call::MsgReadv { rcvid, buffer, parts, offset } => {
+                let (sender, message) = self.received_message(pid, rcvid)?;
+                let n = self.copy_between(
+                    (self.thread_process(sender)?, message.send, offset),
+                    (pid, Buffer { address: buffer, parts }, 0),
+                )?;
+                value(n as u64)
+            }
+            Call::MsgWritev { rcvid, buffer, parts, offset } => {
+                let (sender, message) = self.received_message(pid, rcvid)?;
+                let n = self.copy_between(
+                    (pid, Buffer { address: buffer, parts }, 0),
+                    (self.thread_process(sender)?, message.reply, offset),
+                )?;
+                value(n as u64)
+            }
+            Call::MsgInfo { rcvid, info } => {
+                let (sender, _) = self.received_message(pid, rcvid)?;
+                let record = self.message_info(sender, 0, 0)?;
+                self.write_user(pid, info, &record.to_bytes())?;
+                value(0)
+            }
+            Call::MsgSendPulse { coid, priority, code, value: v } => {
+                if code < pulse_code::MIN_AVAILABLE {
+                    return Err(Errno::EINVAL);
+                }
+                let priority = match priority {
+                    SENDER_PRIORITY => self.threads.get(cur.0).map_or(1, |t| t.priority),
+                    1..=255 => priority as u8,
+                    _ => return Err(Errno::EINVAL),
+                };
+                let conn = *self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?;
+                self.channel_alive(conn.server, conn.chid)?;
+                let pulse = Pulse { kind: 0, subtype: 0, code, value: v, scoid: conn.scoid };
+                self.send_pulse(conn.server, conn.chid, priority, pulse);
+                value(0)
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    fn process_ref(&self, pid: ProcessId) -> Result<&crate::process::Process, Errno> {
+        self.processes.get(pid.0).filter(|p| p.exit_status.is_none()).ok_or(Errno::ESRCH)
+    }
+
+    fn thread_process(&self, id: ThreadId) -> Result<ProcessId, Errno> {
+        self.threads.get(id.0).map(|t| t.process).ok_or(Errno::ESRCH)
+    }
+
+    fn channel_alive(&self, server: ProcessId, chid: u32) -> Result<(), Errno> {
+        self.process_ref(server)?.channels.get(chid).map(|_| ()).ok_or(Errno::ESRCH)
+    }
+
+    fn channel_mut(&mut self, server: ProcessId, chid: u32) -> Option<&mut Channel> {
+        self.processes.get_mut(server.0)?.channels.get_mut(chid)
+    }
+
+    // ---- connections ------------------------------------------------------------------
+
+    fn connect(&mut self, client: ProcessId, server: ProcessId, chid: u32) -> Result<u32, Errno> {
+        let flags = self.process_ref(server)?.channels.get(chid).ok_or(Errno::ESRCH)?.flags;
+        if flags & channel_flags::PRIVATE != 0 && client != server {
+            return Err(Errno::EPERM);
+        }
+        if self.process_ref(client)?.connections.len() >= MAX_CONNECTIONS {
+            return Err(Errno::EAGAIN);
+        }
+        let server_process = self.processes.get_mut(server.0).ok_or(Errno::ESRCH)?;
+        let existing = server_process
+            .server_connections
+            .iter()
+            .find(|(_, sc)| sc.client == client && sc.chid == chid && sc.connections > 0)
+            .map(|(h, _)| h);
+        let scoid = match existing {
+            Some(h) => h,
+            None => server_process
+                .server_connections
+                .insert(ServerConnection { client, chid, connections: 0 })
+                .ok_or(Errno::EAGAIN)?,
+        };
+        server_process.server_connections.get_mut(scoid).expect("just found").connections += 1;
+        let conn = Connection { server, chid, scoid: scoid | SCOID_BIT };
+        let client_process = self.processes.get_mut(client.0).ok_or(Errno::ESRCH)?;
+        match client_process.connections.insert(conn) {
+            Some(coid) => Ok(coid),
+            None => {
+                self.release_server_connection(server, scoid);
+                Err(Errno::EAGAIN)
+            }
+        }
+    }
+
+    /// Drops one client reference to `scoid` (without [`SCOID_BIT`]); at zero, the
+    /// server gets a disconnect pulse if it asked for one, else the scoid is freed.
+    fn release_server_connection(&mut self, server: ProcessId, scoid: u32) {
+        let Some(p) = self.processes.get_mut(server.0) else { return };
+        let Some(sc) = p.server_connections.get_mut(scoid) else { return };
+        sc.connections = sc.connections.saturating_sub(1);
+        if sc.connections > 0 {
+            return;
+        }
+        let chid = sc.chid;
+        let notify =
+            p.exit_status.is_none() && p.channels.get(chid).is_some_and(|c| c.flags & channel_flags::DISCONNECT != 0);
+        if notify {
+            let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0, scoid: scoid | SCOID_BIT };
+            self.send_pulse(server, chid, abi::sched::MAX_PRIORITY, pulse);
+        } else {
+            p.server_connections.remove(scoid);
+        }
+    }
+
+    fn detach(&mut self, pid: ProcessId, id: u32) -> Result<(), Errno> {
+        if id & SCOID_BIT != 0 {
+            // A server freeing a scoid after its disconnect pulse.
+            let p = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?;
+            let sc = p.server_connections.get(id & !SCOID_BIT).ok_or(Errno::EINVAL)?;
+            if sc.connections > 0 {
+                return Err(Errno::EBUSY);
+            }
+            p.server_connections.remove(id & !SCOID_BIT);
+            return Ok(());
+        }
+        let conn = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.connections.remove(id).ok_or(Errno::EINVAL)?;
+        self.release_server_connection(conn.server, conn.scoid & !SCOID_BIT);
+        Ok(())
+    }
+
+    // ---- buffers --------------------------------------------------------------------
+
+    /// The (address, length) parts of `buffer` in `pid`'s memory.
+    fn read_iov(&mut self, pid: ProcessId, buffer: Buffer) -> Result<Vec<(usize, usize)>, Errno> {
+        if buffer.parts < 0 {
+            let len = usize::try_from(buffer.parts.unsigned_abs()).map_err(|_| Errno::EINVAL)?;
+            return Ok(vec![(buffer.address, len)]);
+        }
+        let parts = buffer.parts as usize;
+        if parts > MAX_IOV_PARTS {
+            return Err(Errno::EINVAL);
+        }
+        let mut raw = vec![0u8; parts * IOV_SIZE];
+        self.read_user(pid, buffer.address, &mut raw)?;
+        Ok(raw
+            .chunks_exact(IOV_SIZE)
+            .map(|e| {
+                let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().expect("8 bytes")) as usize;
+                (word(0), word(8))
+            })
+            .collect())
+    }
+
+    /// Copies from one (process, buffer, offset) to another; the error is the caller's
+    /// to report (both sides are the caller's concern for MsgRead/MsgWrite).
+    fn copy_between(
+        &mut self,
+        from: (ProcessId, Buffer, usize),
+        to: (ProcessId, Buffer, usize),
+    ) -> Result<usize, Errno> {
+        let src_iov = self.read_iov(from.0, from.1)?;
+        let dst_iov = self.read_iov(to.0, to.1)?;
+        self.move_bytes((from.0, &src_iov, from.2), (to.0, &dst_iov, to.2)).map_err(|e| match e {
+            TransferError::Source(e) | TransferError::Destination(e) => e,
+        })
+    }
+
+    fn move_bytes(
+        &mut self,
+        from: (ProcessId, &[(usize, usize)], usize),
+        to: (ProcessId, &[(usize, usize)], usize),
+    ) -> Result<usize, TransferError> {
+        let src =
+            self.processes.get(from.0 .0).and_then(|p| p.space.as_ref()).ok_or(TransferError::Source(Errno::ESRCH))?;
+        let dst = self
+            .processes
+            .get(to.0 .0)
+            .and_then(|p| p.space.as_ref())
+            .ok_or(TransferError::Destination(Errno::ESRCH))?;
+        transfer::transfer(
+            &mut self.machine,
+            Side { space: src, iov: from.1, offset: from.2 },
+            Side { space: dst, iov: to.1, offset: to.2 },
+            usize::MAX,
+        )
+    }
+
+    fn message_info(&self, sender: ThreadId, msglen: usize, _dst: usize) -> Result<MsgInfo, Errno> {
+        let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
+        let m = t.sent.ok_or(Errno::ESRCH)?;
+        Ok(MsgInfo {
+            pid: t.process.0,
+            tid: t.tid,
+            chid: m.chid,
+            scoid: m.scoid,
+            coid: m.coid,
+            priority: t.priority as u32,
+            msglen: msglen as u32,
+            srcmsglen: 0,
+            dstmsglen: 0,
+            flags: 0,
+        })
+    }
+
+    fn buffer_len(&mut self, pid: ProcessId, buffer: Buffer) -> usize {
+        self.read_iov(pid, buffer).ok().and_then(|iov| transfer::total_len(&iov)).unwrap_or(0)
+    }
+
+    // ---- send, receive, reply -------------------------------------------------------
+
+    fn msg_send(
+        &mut self,
+        cur: ThreadId,
+        pid: ProcessId,
+        coid: u32,
+        send: Buffer,
+        reply: Buffer,
+    ) -> Result<Outcome, Errno> {
+        let conn = *self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?;
+        self.channel_alive(conn.server, conn.chid)?;
+        // The descriptions themselves must be readable now (the data is checked on copy).
+        self.read_iov(pid, send)?;
+        self.read_iov(pid, reply)?;
+        let t = self.threads.get_mut(cur.0).ok_or(Errno::ESRCH)?;
+        t.message_sequence = t.message_sequence.wrapping_add(1);
+        t.sent = Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
+        let priority = t.priority;
+        loop {
+            let receiver = self.channel_mut(conn.server, conn.chid).and_then(|c| c.receivers.pop_front());
+            let Some(receiver) = receiver else { break };
+            match self.deliver_message(cur, receiver) {
+                Ok(()) => {
+                    self.block_current(Blocked::Reply { server: conn.server, channel: conn.chid });
+                    return Ok(Outcome::Blocked);
+                }
+                Err(TransferError::Source(e)) => {
+                    // The sender's own buffer is bad: the receiver keeps waiting.
+                    if let Some(c) = self.channel_mut(conn.server, conn.chid) {
+                        c.receivers.push_front(receiver);
+                    }
+                    if let Some(t) = self.threads.get_mut(cur.0) {
+                        t.sent = None;
+                    }
+                    return Err(e);
+                }
+                Err(TransferError::Destination(e)) => {
+                    // The receiver's buffer is bad: it gets the error; try the next one.
+                    self.finish_receive_with_error(receiver, e);
+                }
+            }
+        }
+        let channel = self.channel_mut(conn.server, conn.chid).ok_or(Errno::ESRCH)?;
+        channel.enqueue(priority, PendingItem::Message(cur));
+        self.block_current(Blocked::Send { server: conn.server, channel: conn.chid });
+        self.boost_servers(conn.server, conn.chid, 0);
+        Ok(Outcome::Blocked)
+    }
+
+    fn finish_receive_with_error(&mut self, receiver: ThreadId, e: Errno) {
+        if let Some(t) = self.threads.get_mut(receiver.0) {
+            t.receiving = None;
+        }
+        self.wake(receiver, encode_result(Err(e)), None);
+    }
+
+    /// Copies `sender`'s message into RECEIVE-blocked `receiver`'s buffer and makes the
+    /// receiver ready at the message's priority with the rcvid in x0.
+    fn deliver_message(&mut self, sender: ThreadId, receiver: ThreadId) -> Result<(), TransferError> {
+        let request =
+            self.threads.get(receiver.0).and_then(|t| t.receiving).ok_or(TransferError::Destination(Errno::ESRCH))?;
+        let n = self.copy_message_in(sender, receiver, request.buffer)?;
+        self.start_serving(receiver, sender, request.chid);
+        if request.info != 0 {
+            self.write_info(sender, receiver, request.info, n);
+        }
+        let id = self.rcvid_of(sender);
+        if let Some(t) = self.threads.get_mut(receiver.0) {
+            t.receiving = None;
+        }
+        self.wake(receiver, id, None);
+        Ok(())
+    }
+
+    /// Copies `sender`'s message into `receiver`'s `buffer`; returns the bytes copied.
+    fn copy_message_in(
+        &mut self,
+        sender: ThreadId,
+        receiver: ThreadId,
+        buffer: Buffer,
+    ) -> Result<usize, TransferError> {
+        let (s_pid, message) = self
+            .threads
+            .get(sender.0)
+            .and_then(|t| Some((t.process, t.sent?)))
+            .ok_or(TransferError::Source(Errno::ESRCH))?;
+        let r_pid = self.thread_process(receiver).map_err(TransferError::Destination)?;
+        let src = self.read_iov(s_pid, message.send).map_err(TransferError::Source)?;
+        let dst = self.read_iov(r_pid, buffer).map_err(TransferError::Destination)?;
+        self.move_bytes((s_pid, &src, 0), (r_pid, &dst, 0))
+    }
+
+    fn rcvid_of(&self, sender: ThreadId) -> u64 {
+        rcvid(sender, self.threads.get(sender.0).map_or(0, |t| t.message_sequence))
+    }
+
+    fn write_info(&mut self, sender: ThreadId, receiver: ThreadId, info: usize, n: usize) {
+        let (Ok(mut record), Ok(r_pid)) = (self.message_info(sender, n, 0), self.thread_process(receiver)) else {
+            return;
+        };
+        let s_pid = record.pid;
+        let message = self.threads.get(sender.0).and_then(|t| t.sent);
+        if let Some(m) = message {
+            record.srcmsglen = self.buffer_len(ProcessId(s_pid), m.send) as u32;
+            record.dstmsglen = self.buffer_len(ProcessId(s_pid), m.reply) as u32;
+        }
+        let _ = self.write_user(r_pid, info, &record.to_bytes());
+    }
+
+    /// `receiver` now works for channel `chid` on `sender`'s message: it inherits the
+    /// message's priority (unless the channel is FIXED_PRIORITY) and is a boost target.
+    fn start_serving(&mut self, receiver: ThreadId, sender: ThreadId, chid: u32) {
+        let priority = self.threads.get(sender.0).map(|t| t.priority);
+        if let Some(t) = self.threads.get_mut(sender.0) {
+            if let Some(m) = t.sent {
+                t.state = ThreadState::Blocked(Blocked::Reply { server: m.server, channel: m.chid });
+            }
+        }
+        self.serve(receiver, chid, priority);
+    }
+
+    fn serve(&mut self, receiver: ThreadId, chid: u32, priority: Option<u8>) {
+        let Ok(pid) = self.thread_process(receiver) else { return };
+        let mut fixed = false;
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            for (h, c) in p.channels.iter_mut() {
+                c.serving.retain(|t| *t != receiver);
+                if h == chid {
+                    c.serving.push(receiver);
+                    fixed = c.flags & channel_flags::FIXED_PRIORITY != 0;
+                }
+            }
+        }
+        if let (Some(priority), false) = (priority, fixed) {
+            if let Some(t) = self.threads.get_mut(receiver.0) {
+                t.inherited_priority = priority;
+            }
+        }
+        self.refresh_priority(receiver, 0);
+    }
+
+    fn msg_receive(
+        &mut self,
+        cur: ThreadId,
+        pid: ProcessId,
+        chid: u32,
+        buffer: Buffer,
+        info: usize,
+    ) -> Result<Outcome, Errno> {
+        if self.process_ref(pid)?.channels.get(chid).is_none() {
+            return Err(Errno::ESRCH);
+        }
+        let iov = self.read_iov(pid, buffer)?;
+        if info != 0 {
+            let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
+            space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
+        }
+        loop {
+            let next = self.channel_mut(pid, chid).and_then(|c| (!c.pending.is_empty()).then(|| c.pending.remove(0)));
+            let Some(next) = next else { break };
+            match next.item {
+                PendingItem::Pulse(pulse) => {
+                    self.boost_servers(pid, chid, 0);
+                    return self.receive_pulse(cur, pid, chid, &iov, pulse, next.priority);
+                }
+                PendingItem::Message(sender) => {
+                    if let Some(t) = self.threads.get_mut(cur.0) {
+                        t.receiving = Some(ReceiveRequest { chid, buffer, info });
+                    }
+                    let result = self.copy_message_in(sender, cur, buffer);
+                    if let Some(t) = self.threads.get_mut(cur.0) {
+                        t.receiving = None;
+                    }
+                    match result {
+                        Ok(n) => {
+                            self.start_serving(cur, sender, chid);
+                            self.boost_servers(pid, chid, 0);
+                            if info != 0 {
+                                self.write_info(sender, cur, info, n);
+                            }
+                            return Ok(Outcome::Value(self.rcvid_of(sender), None));
+                        }
+                        Err(TransferError::Source(e)) => {
+                            // The sender's buffer is bad: fail its send, take the next item.
+                            if let Some(t) = self.threads.get_mut(sender.0) {
+                                t.sent = None;
+                            }
+                            self.wake(sender, encode_result(Err(e)), None);
+                        }
+                        Err(TransferError::Destination(e)) => {
+                            if let Some(c) = self.channel_mut(pid, chid) {
+                                c.insert(next);
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        // Nothing pending: wait (the most recent receiver is served first).
+        if let Some(t) = self.threads.get_mut(cur.0) {
+            t.receiving = Some(ReceiveRequest { chid, buffer, info });
+            t.inherited_priority = t.base_priority;
+        }
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            for (h, c) in p.channels.iter_mut() {
+                c.serving.retain(|t| *t != cur);
+                if h == chid {
+                    c.receivers.push_front(cur);
+                }
+            }
+        }
+        self.refresh_priority(cur, 0);
+        self.block_current(Blocked::Receive { channel: chid });
+        Ok(Outcome::Blocked)
+    }
+
+    fn receive_pulse(
+        &mut self,
+        cur: ThreadId,
+        pid: ProcessId,
+        chid: u32,
+        iov: &[(usize, usize)],
+        pulse: Pulse,
+        priority: u8,
+    ) -> Result<Outcome, Errno> {
+        self.write_pulse(pid, iov, &pulse)?;
+        self.serve(cur, chid, Some(priority));
+        Ok(Outcome::Value(0, None))
+    }
+
+    /// Writes a pulse into a receive buffer; a buffer too small loses the pulse (EFAULT).
+    fn write_pulse(&mut self, pid: ProcessId, iov: &[(usize, usize)], pulse: &Pulse) -> Result<(), Errno> {
+        if transfer::total_len(iov).unwrap_or(0) < Pulse::SIZE {
+            return Err(Errno::EFAULT);
+        }
+        let bytes = pulse.to_bytes();
+        let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
+        let mut done = 0;
+        for &(va, len) in iov {
+            let n = len.min(bytes.len() - done);
+            space.check(&mut self.machine, va, n, true)?;
+            done += n;
+            if done == bytes.len() {
+                break;
+            }
+        }
+        done = 0;
+        for &(va, len) in iov {
+            let n = len.min(bytes.len() - done);
+            space.write(&mut self.machine, va, &bytes[done..done + n])?;
+            done += n;
+            if done == bytes.len() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues (or hands to a waiting receiver) a pulse on channel `chid` of `server`.
+    pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) {
+        loop {
+            let receiver = self.channel_mut(server, chid).and_then(|c| c.receivers.pop_front());
+            let Some(receiver) = receiver else { break };
+            let Some(request) = self.threads.get(receiver.0).and_then(|t| t.receiving) else { continue };
+            let iov = match self.read_iov(server, request.buffer) {
+                Ok(iov) => iov,
+                Err(e) => {
+                    self.finish_receive_with_error(receiver, e);
+                    continue;
+                }
+            };
+            match self.write_pulse(server, &iov, &pulse) {
+                Ok(()) => {
+                    if let Some(t) = self.threads.get_mut(receiver.0) {
+                        t.receiving = None;
+                    }
+                    self.serve(receiver, chid, Some(priority));
+                    self.wake(receiver, 0, None);
+                }
+                // Too small a buffer: the receiver gets EFAULT and the pulse is lost.
+                Err(e) => self.finish_receive_with_error(receiver, e),
+            }
+            return;
+        }
+        if let Some(c) = self.channel_mut(server, chid) {
+            c.enqueue(priority, PendingItem::Pulse(pulse));
+        }
+        self.boost_servers(server, chid, 0);
+    }
+
+    /// The REPLY-blocked sender `rcvid` names, if its message was received by `pid`.
+    fn received_message(&self, pid: ProcessId, id: u64) -> Result<(ThreadId, SentMessage), Errno> {
+        let (sender, sequence) = split_rcvid(id).ok_or(Errno::ESRCH)?;
+        let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
+        let message = t.sent.ok_or(Errno::ESRCH)?;
+        let replying = matches!(t.state, ThreadState::Blocked(Blocked::Reply { .. }));
+        if !replying || message.server != pid || t.message_sequence != sequence {
+            return Err(Errno::ESRCH);
+        }
+        Ok((sender, message))
+    }
+
+    fn msg_reply(&mut self, pid: ProcessId, id: u64, status: Result<u64, Errno>, data: Buffer) -> Result<(), Errno> {
+        let (sender, message) = self.received_message(pid, id)?;
+        let s_pid = self.thread_process(sender)?;
+        let mut result = status;
+        if status.is_ok() {
+            let src = self.read_iov(pid, data)?;
+            let dst = self.read_iov(s_pid, message.reply);
+            let copied = match dst {
+                Ok(dst) => self.move_bytes((pid, &src, 0), (s_pid, &dst, 0)),
+                Err(e) => Err(TransferError::Destination(e)),
+            };
+            match copied {
+                Ok(_) => {}
+                Err(TransferError::Source(e)) => return Err(e),
+                Err(TransferError::Destination(e)) => result = Err(e),
+            }
+        }
+        if let Some(t) = self.threads.get_mut(sender.0) {
+            t.sent = None;
+        }
+        self.wake(sender, encode_result(result), None);
+        match result {
+            Err(e) if status.is_ok() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- priority inheritance -------------------------------------------------------
+
+    /// Raises the threads serving channel `chid` of `server` to the priority of its most
+    /// urgent waiting item (and lets them fall back when that item has gone).
+    fn boost_servers(&mut self, server: ProcessId, chid: u32, depth: u32) {
+        let serving = match self.channel_mut(server, chid) {
+            Some(c) if c.flags & channel_flags::FIXED_PRIORITY == 0 => c.serving.clone(),
+            _ => return,
+        };
+        for t in serving {
+            self.refresh_priority(t, depth + 1);
+        }
+    }
+
+    /// Recomputes a thread's running priority: the higher of its inherited priority and
+    /// the most urgent item waiting on a channel it serves. A change moves it in its ready
+    /// queue, or in the send queue it waits on (boosting that server in turn).
+    pub(crate) fn refresh_priority(&mut self, id: ThreadId, depth: u32) {
+        if depth > MAX_CHAIN {
+            return;
+        }
+        let Some(t) = self.threads.get(id.0) else { return };
+        let mut want = t.inherited_priority;
+        if let Some(p) = self.processes.get(t.process.0) {
+            for (_, c) in p.channels.iter() {
+                if c.flags & channel_flags::FIXED_PRIORITY == 0 && c.serving.contains(&id) {
+                    want = want.max(c.top_priority().unwrap_or(0));
+                }
+            }
+        }
+        if want == t.priority {
+            return;
+        }
+        let state = t.state;
+        self.threads.get_mut(id.0).expect("checked").priority = want;
+        match state {
+            ThreadState::Ready => self.ready.push_back(id.index(), want),
+            ThreadState::Blocked(Blocked::Send { server, channel }) => {
+                if let Some(c) = self.channel_mut(server, channel) {
+                    if let Some(mut p) = c.remove_message(id) {
+                        p.priority = want;
+                        c.insert(p);
+                    }
+                }
+                self.boost_servers(server, channel, depth);
+            }
+            _ => {}
+        }
+    }
+
+    // ---- cleanup --------------------------------------------------------------------
+
+    fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {
+        let channel = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.channels.remove(chid).ok_or(Errno::EINVAL)?;
+        for p in &channel.pending {
+            if let PendingItem::Message(sender) = p.item {
+                self.fail_sender(sender, Errno::ESRCH);
+            }
+        }
+        for receiver in &channel.receivers {
+            self.finish_receive_with_error(*receiver, Errno::ESRCH);
+        }
+        let replying: Vec<ThreadId> = self
+            .threads
+            .iter()
+            .filter(|(_, t)| t.sent.is_some_and(|m| m.server == pid && m.chid == chid))
+            .map(|(h, _)| ThreadId(h))
+            .collect();
+        for sender in replying {
+            self.fail_sender(sender, Errno::ESRCH);
+        }
+        for t in channel.serving {
+            if let Some(th) = self.threads.get_mut(t.0) {
+                th.inherited_priority = th.base_priority;
+            }
+            self.refresh_priority(t, 0);
+        }
+        Ok(())
+    }
+
+    fn fail_sender(&mut self, sender: ThreadId, e: Errno) {
+        if let Some(t) = self.threads.get_mut(sender.0) {
+            t.sent = None;
+        }
+        self.wake(sender, encode_result(Err(e)), None);
+    }
+
+    /// A thread is going away: take it off every IPC queue.
+    pub(crate) fn ipc_forget_thread(&mut self, id: ThreadId) {
+        let Some(t) = self.threads.get(id.0) else { return };
+        let (sent, state, pid) = (t.sent, t.state, t.process);
+        if let (Some(m), ThreadState::Blocked(Blocked::Send { .. })) = (sent, state) {
+            if let Some(c) = self.channel_mut(m.server, m.chid) {
+                c.remove_message(id);
+            }
+            self.boost_servers(m.server, m.chid, 0);
+        }
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            for (_, c) in p.channels.iter_mut() {
+                c.receivers.retain(|t| *t != id);
+                c.serving.retain(|t| *t != id);
+            }
+        }
+    }
+
+    /// Thread `tid` of `pid` died: channels of `pid` that asked get a THREADDEATH pulse.
+    pub(crate) fn notify_thread_death(&mut self, pid: ProcessId, tid: u32) {
+        let chids: Vec<u32> = match self.processes.get(pid.0) {
+            Some(p) => {
+                p.channels.iter().filter(|(_, c)| c.flags & channel_flags::THREAD_DEATH != 0).map(|(h, _)| h).collect()
+            }
+            None => return,
+        };
+        for chid in chids {
+            let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::THREADDEATH, value: tid as u64, scoid: 0 };
+            self.send_pulse(pid, chid, abi::sched::MAX_PRIORITY, pulse);
+        }
+    }
+
+    /// A process is ending: its channels (failing their clients with ESRCH), its
+    /// connections (disconnecting from servers) and its server connections go.
+    pub(crate) fn ipc_forget_process(&mut self, pid: ProcessId) {
+        let chids: Vec<u32> = self.processes.get(pid.0).map(|p| p.channels.handles()).unwrap_or_default();
+        for chid in chids {
+            let _ = self.destroy_channel(pid, chid);
+        }
+        // Clients whose connections just lost their server, and asked to know.
+        let mut notices = Vec::new();
+        for (client, p) in self.processes.iter() {
+            if client == pid.0 || p.exit_status.is_some() {
+                continue;
+            }
+            let Some((chid, _)) = p.channels.iter().find(|(_, c)| c.flags & channel_flags::COID_DISCONNECT != 0) else {
+                continue;
+            };
+            for (coid, conn) in p.connections.iter() {
+                if conn.server == pid {
+                    notices.push((ProcessId(client), chid, coid));
+                }
+            }
+        }
+        for (client, chid, coid) in notices {
+            let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
+            self.send_pulse(client, chid, abi::sched::MAX_PRIORITY, pulse);
+        }
+        let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();
+        for coid in coids {
+            let _ = self.detach(pid, coid);
+        }
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            p.server_connections = HandleTable::new(MAX_CONNECTIONS);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "ipc_tests.rs"]
+mod tests;

@@ -1,0 +1,534 @@
+//! Host tests of message passing: the QNX behaviours the IPC chapter and the course
+//! slides describe, driven through the system-call interface.
+
+// Many calls below are steps of a scenario whose effects are asserted afterwards.
+#![allow(unused_must_use)]
+
+use super::*;
+use crate::testing::{call, system, FakeMachine, BLOCKED};
+use crate::thread::ThreadState;
+use abi::ipc::single_buffer_parts;
+use abi::sched::{Policy, SchedParam};
+use abi::syscall::{decode_result, wait_status};
+use std::vec::Vec;
+
+type Sys = System<FakeMachine>;
+
+/// Makes `thread` the running thread (it must be ready or running).
+fn switch_to(s: &mut Sys, thread: ThreadId) {
+    if let Some(c) = s.current {
+        if c != thread && s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Running) {
+            s.make_ready(c);
+        }
+    }
+    s.ready.remove(thread.index());
+    s.threads.get_mut(thread.0).unwrap().state = ThreadState::Running;
+    s.current = Some(thread);
+}
+
+fn as_thread(s: &mut Sys, thread: ThreadId, c: Call) -> (Result<u64, Errno>, u64) {
+    switch_to(s, thread);
+    call(s, c)
+}
+
+fn main_thread(s: &Sys, pid: ProcessId) -> ThreadId {
+    s.thread_of(pid, 1).unwrap()
+}
+
+/// A fresh read-write buffer of `len` bytes in `pid` holding `bytes`.
+fn buffer(s: &mut Sys, pid: ProcessId, bytes: &[u8], len: usize) -> usize {
+    let t = main_thread(s, pid);
+    let saved = s.current;
+    let at = as_thread(s, t, Call::MemMapAnon { size: len.max(1) }).0.unwrap() as usize;
+    s.write_user(pid, at, bytes).unwrap();
+    if let Some(c) = saved {
+        if s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Ready || t.state == ThreadState::Running) {
+            switch_to(s, c);
+        }
+    }
+    at
+}
+
+fn read(s: &mut Sys, pid: ProcessId, at: usize, len: usize) -> Vec<u8> {
+    let mut b = vec![0u8; len];
+    s.read_user(pid, at, &mut b).unwrap();
+    b
+}
+
+fn x0(s: &mut Sys, t: ThreadId) -> Result<u64, Errno> {
+    decode_result(s.context_mut(t).unwrap().x[0])
+}
+
+fn state(s: &Sys, t: ThreadId) -> ThreadState {
+    s.threads.get(t.0).unwrap().state
+}
+
+fn runnable(s: &Sys, t: ThreadId) -> bool {
+    matches!(state(s, t), ThreadState::Ready | ThreadState::Running)
+}
+
+fn priority(s: &Sys, t: ThreadId) -> u8 {
+    s.threads.get(t.0).unwrap().priority
+}
+
+/// A server process with a channel and a client process connected to it.
+struct Pair {
+    server: ProcessId,
+    client: ProcessId,
+    chid: u32,
+    coid: u32,
+}
+
+fn pair(s: &mut Sys, flags: u32) -> Pair {
+    let server = s.spawn("init", b"", None, None, false).unwrap();
+    let client = s.spawn("init", b"", None, None, false).unwrap();
+    let st = main_thread(s, server);
+    let chid = as_thread(s, st, Call::ChannelCreate { flags }).0.unwrap() as u32;
+    let ct = main_thread(s, client);
+    let coid = as_thread(s, ct, Call::ConnectAttach { pid: server.0, chid }).0.unwrap() as u32;
+    Pair { server, client, chid, coid }
+}
+
+fn send(s: &mut Sys, t: ThreadId, coid: u32, smsg: usize, slen: usize, rmsg: usize, rlen: usize) -> Result<u64, Errno> {
+    as_thread(
+        s,
+        t,
+        Call::MsgSendv {
+            coid,
+            send: smsg,
+            send_parts: single_buffer_parts(slen),
+            reply: rmsg,
+            reply_parts: single_buffer_parts(rlen),
+        },
+    )
+    .0
+}
+
+fn receive(s: &mut Sys, t: ThreadId, chid: u32, buf: usize, len: usize, info: usize) -> Result<u64, Errno> {
+    as_thread(s, t, Call::MsgReceivev { chid, buffer: buf, parts: single_buffer_parts(len), info }).0
+}
+
+#[test]
+fn send_to_a_waiting_receiver_copies_directly_and_reply_returns_status_and_data() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    let info = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 64, info), BLOCKED);
+    assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
+    let smsg = buffer(&mut s, p.client, b"checksum this", 13);
+    let rmsg = buffer(&mut s, p.client, &[], 8);
+    assert_eq!(send(&mut s, ct, p.coid, smsg, 13, rmsg, 8), BLOCKED);
+    assert_eq!(state(&s, ct), ThreadState::Blocked(Blocked::Reply { server: p.server, channel: p.chid }));
+    assert!(runnable(&s, st), "the receiver is no longer blocked");
+    let rcvid = x0(&mut s, st).unwrap();
+    assert!(rcvid > 0);
+    assert_eq!(read(&mut s, p.server, rbuf, 13), b"checksum this");
+    let i = MsgInfo::from_bytes(&read(&mut s, p.server, info, MsgInfo::SIZE)).unwrap();
+    assert_eq!((i.pid, i.tid, i.chid, i.coid, i.msglen, i.srcmsglen, i.dstmsglen), (p.client.0, 1, p.chid, p.coid, 13, 13, 8));
+    assert!(i.scoid & SCOID_BIT != 0);
+    // Reply with more data than the client can take: the smaller buffer wins.
+    let reply = buffer(&mut s, p.server, b"0123456789", 10);
+    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 1234, buffer: reply, parts: single_buffer_parts(10) });
+    assert_eq!(r.0, Ok(0));
+    assert!(runnable(&s, ct));
+    assert_eq!(x0(&mut s, ct), Ok(1234));
+    assert_eq!(read(&mut s, p.client, rmsg, 8), b"01234567");
+    // The rcvid is spent.
+    let again = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+    assert_eq!(again.0, Err(Errno::ESRCH));
+}
+
+#[test]
+fn queued_messages_and_pulses_are_received_by_priority_then_arrival() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let st = main_thread(&s, p.server);
+    let ct = main_thread(&s, p.client);
+    // Three more client threads at different priorities.
+    let mut senders = Vec::new();
+    for prio in [10u8, 30, 10] {
+        let sched = SchedParam { policy: Policy::Fifo, priority: prio }.encode();
+        let tid = as_thread(&mut s, ct, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
+        senders.push(s.thread_of(p.client, tid as u32).unwrap());
+    }
+    let msgs: Vec<usize> = (0..3).map(|i| buffer(&mut s, p.client, &[b'a' + i as u8], 1)).collect();
+    for (t, m) in senders.iter().zip(&msgs) {
+        assert_eq!(send(&mut s, *t, p.coid, *m, 1, 0, 0), BLOCKED);
+        assert!(matches!(state(&s, *t), ThreadState::Blocked(Blocked::Send { .. })));
+    }
+    // A pulse at priority 20 lands between the 30 and the 10s.
+    assert_eq!(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 20, code: 5, value: 77 }).0, Ok(0));
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let r = receive(&mut s, st, p.chid, rbuf, 64, 0).unwrap();
+        if r == 0 {
+            let pulse = Pulse::from_bytes(&read(&mut s, p.server, rbuf, Pulse::SIZE)).unwrap();
+            assert_eq!((pulse.code, pulse.value), (5, 77));
+            order.push(b'P');
+        } else {
+            order.push(read(&mut s, p.server, rbuf, 1)[0]);
+            let st_r = as_thread(&mut s, st, Call::MsgError { rcvid: r, errno: Errno::EINVAL.0 });
+            assert_eq!(st_r.0, Ok(0));
+        }
+    }
+    assert_eq!(order, b"bPac", "30 first, then the pulse (20), then the two 10s in arrival order");
+    assert_eq!(x0(&mut s, senders[1]), Err(Errno::EINVAL), "MsgError's errno reaches the sender");
+}
+
+#[test]
+fn too_small_a_buffer_for_a_pulse_is_efault_and_the_pulse_is_lost() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 1 });
+    let small = buffer(&mut s, p.server, &[], 8);
+    assert_eq!(receive(&mut s, st, p.chid, small, 8, 0), Err(Errno::EFAULT));
+    let big = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, big, 64, 0), BLOCKED, "the pulse is gone");
+    // Same when the receiver was already waiting.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let small = buffer(&mut s, p.server, &[], 8);
+    assert_eq!(receive(&mut s, st, p.chid, small, 8, 0), BLOCKED);
+    as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 1 });
+    assert_eq!(x0(&mut s, st), Err(Errno::EFAULT));
+}
+
+#[test]
+fn header_then_msg_read_of_the_rest_and_msg_write_then_reply() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    // The client sends a 4-byte header and 10-byte payload as a two-part IOV.
+    let header = buffer(&mut s, p.client, b"HDR:", 4);
+    let payload = buffer(&mut s, p.client, b"0123456789", 10);
+    let mut iov = Vec::new();
+    for (a, l) in [(header, 4u64), (payload, 10)] {
+        iov.extend_from_slice(&(a as u64).to_le_bytes());
+        iov.extend_from_slice(&l.to_le_bytes());
+    }
+    let iov_at = buffer(&mut s, p.client, &iov, 32);
+    let reply = buffer(&mut s, p.client, &[], 16);
+    let r = as_thread(
+        &mut s,
+        ct,
+        Call::MsgSendv { coid: p.coid, send: iov_at, send_parts: 2, reply, reply_parts: single_buffer_parts(16) },
+    );
+    assert_eq!(r.0, BLOCKED);
+    // The server receives only the header...
+    let hbuf = buffer(&mut s, p.server, &[], 4);
+    let rcvid = receive(&mut s, st, p.chid, hbuf, 4, 0).unwrap();
+    assert_eq!(read(&mut s, p.server, hbuf, 4), b"HDR:");
+    // ...then reads the rest at offset 4.
+    let rest = buffer(&mut s, p.server, &[], 32);
+    let n = as_thread(&mut s, st, Call::MsgReadv { rcvid, buffer: rest, parts: single_buffer_parts(32), offset: 4 });
+    assert_eq!(n.0, Ok(10));
+    assert_eq!(read(&mut s, p.server, rest, 10), b"0123456789");
+    // MsgWrite part of the reply at offset 8, then MsgReply the start.
+    let tail = buffer(&mut s, p.server, b"TAIL", 4);
+    let n = as_thread(&mut s, st, Call::MsgWritev { rcvid, buffer: tail, parts: single_buffer_parts(4), offset: 8 });
+    assert_eq!(n.0, Ok(4));
+    let head = buffer(&mut s, p.server, b"HEAD", 4);
+    as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: head, parts: single_buffer_parts(4) });
+    let got = read(&mut s, p.client, reply, 12);
+    assert_eq!(&got[..4], b"HEAD");
+    assert_eq!(&got[8..], b"TAIL");
+}
+
+#[test]
+fn receiver_runs_at_the_senders_priority_up_and_down_unless_fixed() {
+    for (flags, expect_low, expect_high) in [(0, 4, 40), (channel_flags::FIXED_PRIORITY, 10, 10)] {
+        let mut s = system();
+        let p = pair(&mut s, flags);
+        let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+        let rbuf = buffer(&mut s, p.server, &[], 16);
+        for (prio, expect) in [(4u8, expect_low), (40, expect_high)] {
+            let sched = SchedParam { policy: Policy::RoundRobin, priority: prio }.encode();
+            as_thread(&mut s, ct, Call::SchedSet { pid: 0, tid: 0, sched });
+            let rcvid_or_blocked = receive(&mut s, st, p.chid, rbuf, 16, 0);
+            assert_eq!(rcvid_or_blocked, BLOCKED);
+            assert_eq!(send(&mut s, ct, p.coid, rbuf, 0, 0, 0), BLOCKED);
+            assert_eq!(priority(&s, st), expect, "flags {flags:#x}, sender at {prio}");
+            let rcvid = x0(&mut s, st).unwrap();
+            as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+        }
+    }
+}
+
+#[test]
+fn a_higher_priority_send_boosts_the_busy_server_at_send_time_and_the_boost_is_undone() {
+    // The T1/T2/T3 scenario: the server (10) works for T3 (10); T1 (30) sends; a hog (20)
+    // must not delay T1: the server is boosted to 30 at once.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, t3) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sched = |prio| SchedParam { policy: Policy::Fifo, priority: prio }.encode();
+    let t1 = as_thread(&mut s, t3, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(30) }).0.unwrap();
+    let t1 = s.thread_of(p.client, t1 as u32).unwrap();
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, t3, p.coid, rbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 10);
+    let rcvid3 = x0(&mut s, st).unwrap();
+    assert_eq!(send(&mut s, t1, p.coid, rbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 30, "boosted when T1 sends, before it is received");
+    // Replying to T3 keeps the boost while T1 waits; receiving T1's message keeps 30.
+    as_thread(&mut s, st, Call::MsgReplyv { rcvid: rcvid3, status: 0, buffer: 0, parts: 0 });
+    assert_eq!(priority(&s, st), 30);
+    let rcvid1 = receive(&mut s, st, p.chid, rbuf, 16, 0).unwrap();
+    assert_eq!(priority(&s, st), 30);
+    as_thread(&mut s, st, Call::MsgReplyv { rcvid: rcvid1, status: 0, buffer: 0, parts: 0 });
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 10, "back to its own priority when idle");
+}
+
+#[test]
+fn boosts_propagate_along_a_chain_of_servers() {
+    // A -> B -> C: B's worker b2, serving A's request, is queued on C. When D (60) sends
+    // to busy B, b2 is boosted, moves up in C's queue, and C is boosted in turn.
+    let mut s = system();
+    let b = s.spawn("init", b"", None, None, false).unwrap();
+    let c = s.spawn("low", b"", None, None, false).unwrap();
+    let a = s.spawn("init", b"", None, None, false).unwrap();
+    let d = s.spawn("init", b"", None, None, false).unwrap();
+    let other = s.spawn("low", b"", None, None, false).unwrap();
+    let (bt, ct, at, dt, ot) =
+        (main_thread(&s, b), main_thread(&s, c), main_thread(&s, a), main_thread(&s, d), main_thread(&s, other));
+    let c_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let b_chid = as_thread(&mut s, bt, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
+    let b2 = as_thread(&mut s, bt, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
+    let b2 = s.thread_of(b, b2 as u32).unwrap();
+    let b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
+    let a_to_b = as_thread(&mut s, at, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let d_to_b = as_thread(&mut s, dt, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let o_to_c = as_thread(&mut s, ot, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
+    let cbuf = buffer(&mut s, c, &[], 16);
+    let bbuf = buffer(&mut s, b, &[], 16);
+    // C serves `other` (5); B's main thread (10) queues on C: C rises to 10.
+    receive(&mut s, ct, c_chid, cbuf, 16, 0);
+    send(&mut s, ot, o_to_c, cbuf, 0, 0, 0);
+    assert_eq!(priority(&s, ct), 5);
+    assert_eq!(send(&mut s, bt, b_to_c, bbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, ct), 10);
+    // b2 takes A's request (10) and queues on C behind B's main thread.
+    assert_eq!(receive(&mut s, b2, b_chid, bbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, at, a_to_b, bbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(send(&mut s, b2, b_to_c, bbuf, 0, 0, 0), BLOCKED);
+    let queue = |s: &Sys| s.processes.get(c.0).unwrap().channels.get(c_chid).unwrap().queue();
+    assert_eq!(queue(&s), vec![PendingItem::Message(bt), PendingItem::Message(b2)]);
+    // D (60) sends to B, whose only server thread b2 is busy: the boost runs down the chain.
+    let up = SchedParam { policy: Policy::Fifo, priority: 60 }.encode();
+    as_thread(&mut s, dt, Call::SchedSet { pid: 0, tid: 0, sched: up });
+    assert_eq!(send(&mut s, dt, d_to_b, bbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, b2), 60);
+    assert_eq!(queue(&s), vec![PendingItem::Message(b2), PendingItem::Message(bt)], "b2 moved ahead");
+    assert_eq!(priority(&s, ct), 60, "C inherits D's priority through B");
+    // D gives up (killed): the boost is undone all the way down.
+    switch_to(&mut s, ot);
+    s.terminate_process(d, wait_status::exited(0));
+    assert_eq!(priority(&s, b2), 10);
+    assert_eq!(priority(&s, ct), 10);
+}
+
+#[test]
+fn server_death_fails_send_and_reply_blocked_clients_with_esrch() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
+    let c2 = as_thread(&mut s, ct, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
+    let c2 = s.thread_of(p.client, c2 as u32).unwrap();
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    receive(&mut s, st, p.chid, rbuf, 16, 0);
+    assert_eq!(send(&mut s, ct, p.coid, rbuf, 0, 0, 0), BLOCKED); // received: REPLY-blocked
+    assert_eq!(send(&mut s, c2, p.coid, rbuf, 0, 0, 0), BLOCKED); // queued: SEND-blocked
+    switch_to(&mut s, st);
+    s.terminate_process(p.server, wait_status::exited(0));
+    assert_eq!(x0(&mut s, ct), Err(Errno::ESRCH));
+    assert_eq!(x0(&mut s, c2), Err(Errno::ESRCH));
+    assert!(runnable(&s, ct));
+    assert_eq!(send(&mut s, ct, p.coid, rbuf, 0, 0, 0), Err(Errno::ESRCH), "the coid leads nowhere now");
+}
+
+#[test]
+fn client_death_gives_a_disconnect_pulse_and_the_server_frees_the_scoid() {
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::DISCONNECT);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    // A second connection from the same process shares the scoid.
+    let coid2 = as_thread(&mut s, ct, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    assert_ne!(coid2, p.coid);
+    assert_eq!(s.processes.get(p.server.0).unwrap().server_connections.len(), 1);
+    // The client sends and dies while REPLY-blocked.
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    receive(&mut s, st, p.chid, rbuf, 64, 0);
+    send(&mut s, ct, p.coid, rbuf, 0, 0, 0);
+    let rcvid = x0(&mut s, st).unwrap();
+    switch_to(&mut s, st);
+    s.terminate_process(p.client, wait_status::exited(0));
+    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+    assert_eq!(r.0, Err(Errno::ESRCH), "nobody to reply to");
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 64, 0), Ok(0), "a pulse");
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, rbuf, Pulse::SIZE)).unwrap();
+    assert_eq!(pulse.code, pulse_code::DISCONNECT);
+    let info = buffer(&mut s, p.server, &[], ClientInfo::SIZE);
+    let r = as_thread(&mut s, st, Call::ConnectClientInfo { scoid: pulse.scoid, info });
+    assert_eq!(r.0, Ok(0));
+    assert_eq!(ClientInfo::from_bytes(&read(&mut s, p.server, info, ClientInfo::SIZE)).unwrap().pid, p.client.0);
+    assert_eq!(as_thread(&mut s, st, Call::ConnectDetach { id: pulse.scoid }).0, Ok(0));
+    assert_eq!(s.processes.get(p.server.0).unwrap().server_connections.len(), 0);
+    assert_eq!(as_thread(&mut s, st, Call::ConnectDetach { id: pulse.scoid }).0, Err(Errno::EINVAL));
+}
+
+#[test]
+fn bad_ids_buffers_and_states_are_errors() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let e = |r: (Result<u64, Errno>, u64)| r.0.unwrap_err();
+    assert_eq!(e(as_thread(&mut s, st, Call::ChannelCreate { flags: 0x8000_0000 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, ct, Call::ConnectAttach { pid: 999, chid: 1 })), Errno::ESRCH);
+    assert_eq!(e(as_thread(&mut s, ct, Call::ConnectAttach { pid: p.server.0, chid: 77 })), Errno::ESRCH);
+    let private = as_thread(&mut s, st, Call::ChannelCreate { flags: channel_flags::PRIVATE }).0.unwrap() as u32;
+    assert_eq!(e(as_thread(&mut s, ct, Call::ConnectAttach { pid: p.server.0, chid: private })), Errno::EPERM);
+    assert!(as_thread(&mut s, st, Call::ConnectAttach { pid: 0, chid: private }).0.is_ok(), "its own process may");
+    let buf = buffer(&mut s, p.client, b"x", 64);
+    assert_eq!(send(&mut s, ct, 55, buf, 1, 0, 0), Err(Errno::EBADF));
+    assert_eq!(receive(&mut s, st, 55, buf, 1, 0), Err(Errno::ESRCH));
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0x1234), Err(Errno::EFAULT), "bad info pointer");
+    let too_many = as_thread(&mut s, st, Call::MsgReceivev { chid: p.chid, buffer: sbuf, parts: 100_000, info: 0 });
+    assert_eq!(e(too_many), Errno::EINVAL);
+    let bad_iov = as_thread(&mut s, st, Call::MsgReceivev { chid: p.chid, buffer: 0x1234, parts: 2, info: 0 });
+    assert_eq!(e(bad_iov), Errno::EFAULT);
+    for rcvid in [0, 1, 1 << 60, u64::MAX] {
+        let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+        assert_eq!(e(r), Errno::ESRCH, "rcvid {rcvid:#x}");
+    }
+    // A waiting receiver, and a sender whose buffer is unmapped: the sender gets EFAULT
+    // and the receiver keeps waiting.
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, 0x7777_0000, 16, 0, 0), Err(Errno::EFAULT));
+    assert!(matches!(state(&s, st), ThreadState::Blocked(Blocked::Receive { .. })));
+    // Kernel addresses are never accepted.
+    assert_eq!(send(&mut s, ct, p.coid, 0xffff_0000_4020_0000, 16, 0, 0), Err(Errno::EFAULT));
+    // A message arrives; only its server may reply, with a current rcvid.
+    assert_eq!(send(&mut s, ct, p.coid, buf, 1, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    let stranger = s.spawn("init", b"", None, None, false).unwrap();
+    let xt = main_thread(&s, stranger);
+    assert_eq!(e(as_thread(&mut s, xt, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 })), Errno::ESRCH);
+    assert_eq!(e(as_thread(&mut s, xt, Call::MsgReadv { rcvid, buffer: 0, parts: 0, offset: 0 })), Errno::ESRCH);
+    assert_eq!(e(as_thread(&mut s, st, Call::MsgError { rcvid, errno: 0 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, st, Call::MsgReplyv { rcvid: rcvid + (1 << 32), status: 0, buffer: 0, parts: 0 })), Errno::ESRCH);
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 5, buffer: 0, parts: 0 }).0, Ok(0));
+    assert_eq!(e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: -1, value: 0 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 0, code: 1, value: 0 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: 99, priority: 10, code: 1, value: 0 })), Errno::EBADF);
+    assert_eq!(e(as_thread(&mut s, ct, Call::ConnectDetach { id: 77 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, ct, Call::ConnectDetach { id: SCOID_BIT | 3 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, st, Call::ChannelDestroy { chid: 77 })), Errno::EINVAL);
+    assert_eq!(e(as_thread(&mut s, st, Call::ConnectClientInfo { scoid: 5, info: sbuf })), Errno::ESRCH);
+}
+
+#[test]
+fn randomized_traffic_every_message_is_received_once_and_replies_reach_their_sender() {
+    // Several clients with several threads send tagged messages to a two-thread server in a
+    // pseudo-random interleaving; the server replies with the tag + 1. Every send must
+    // complete exactly once with its own tag's reply.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut s = system();
+    let server = s.spawn("init", b"", None, None, false).unwrap();
+    let st = main_thread(&s, server);
+    let chid = as_thread(&mut s, st, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let sched = |p: u8| SchedParam { policy: Policy::Fifo, priority: p }.encode();
+    let st2 = as_thread(&mut s, st, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(10) }).0.unwrap();
+    let workers = [st, s.thread_of(server, st2 as u32).unwrap()];
+    let wbufs: Vec<usize> = workers.iter().map(|_| buffer(&mut s, server, &[], 64)).collect();
+    let mut clients = Vec::new(); // (thread, pid, coid, send buf, reply buf)
+    for _ in 0..3 {
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = main_thread(&s, pid);
+        let coid = as_thread(&mut s, main, Call::ConnectAttach { pid: server.0, chid }).0.unwrap() as u32;
+        for k in 0..3 {
+            let t = if k == 0 {
+                main
+            } else {
+                let prio = 5 + rand(30) as u8;
+                let tid = as_thread(&mut s, main, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(prio) });
+                s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
+            };
+            let sb = buffer(&mut s, pid, &[], 8);
+            let rb = buffer(&mut s, pid, &[], 8);
+            clients.push((t, pid, coid, sb, rb));
+        }
+    }
+    let mut outstanding: Vec<Option<u64>> = vec![None; clients.len()]; // tag in flight
+    let mut held: Vec<Option<u64>> = vec![None; workers.len()]; // rcvid being served
+    let mut waiting = vec![false; workers.len()]; // RECEIVE-blocked when last seen
+    let mut next_tag = 1u64;
+    let mut completed = 0;
+    for _ in 0..3000 {
+        // A worker that was RECEIVE-blocked and has been given a message holds its rcvid.
+        for w in 0..workers.len() {
+            if waiting[w] && runnable(&s, workers[w]) {
+                waiting[w] = false;
+                held[w] = Some(x0(&mut s, workers[w]).expect("delivery gives an rcvid"));
+            }
+        }
+        match rand(3) {
+            0 => {
+                let i = rand(clients.len() as u64) as usize;
+                if outstanding[i].is_some() {
+                    continue;
+                }
+                let (t, pid, coid, sb, rb) = clients[i];
+                s.write_user(pid, sb, &next_tag.to_le_bytes()).unwrap();
+                assert_eq!(send(&mut s, t, coid, sb, 8, rb, 8), BLOCKED);
+                outstanding[i] = Some(next_tag);
+                next_tag += 1;
+            }
+            1 => {
+                let w = rand(workers.len() as u64) as usize;
+                if held[w].is_some() || waiting[w] {
+                    continue;
+                }
+                match receive(&mut s, workers[w], chid, wbufs[w], 64, 0) {
+                    BLOCKED => waiting[w] = true,
+                    Ok(rcvid) => held[w] = Some(rcvid),
+                    other => panic!("receive failed: {other:?}"),
+                }
+            }
+            _ => {
+                let w = rand(workers.len() as u64) as usize;
+                let Some(rcvid) = held[w].take() else { continue };
+                let tag = u64::from_le_bytes(read(&mut s, server, wbufs[w], 8).try_into().unwrap());
+                s.write_user(server, wbufs[w] + 8, &(tag + 1).to_le_bytes()).unwrap();
+                let r = as_thread(
+                    &mut s,
+                    workers[w],
+                    Call::MsgReplyv { rcvid, status: tag, buffer: wbufs[w] + 8, parts: single_buffer_parts(8) },
+                );
+                assert_eq!(r.0, Ok(0));
+                let i = outstanding.iter().position(|o| *o == Some(tag)).expect("a reply for a message nobody sent");
+                let (t, pid, _, _, rb) = clients[i];
+                assert_eq!(x0(&mut s, t), Ok(tag), "status reaches the right thread");
+                assert_eq!(read(&mut s, pid, rb, 8), (tag + 1).to_le_bytes(), "reply data too");
+                outstanding[i] = None;
+                completed += 1;
+            }
+        }
+    }
+    assert!(completed > 300, "only {completed} round trips");
+}
