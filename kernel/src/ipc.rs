@@ -812,6 +812,25 @@ impl<M: Machine> System<M> {
         }
     }
 
+    /// A REPLY-blocked `client` of channel `chid` in `server` wants to unblock. With
+    /// `_NTO_CHF_UNBLOCK` the server gets `_PULSE_CODE_UNBLOCK` (value: the rcvid) and the
+    /// client stays blocked (returns true); otherwise the caller unblocks it.
+    pub(crate) fn ipc_request_unblock(&mut self, client: ThreadId, server: ProcessId, chid: u32) -> bool {
+        let wants_pulse = self
+            .processes
+            .get(server.0)
+            .and_then(|p| p.channels.get(chid))
+            .is_some_and(|c| c.flags & channel_flags::UNBLOCK != 0);
+        if !wants_pulse {
+            return false;
+        }
+        let Some(scoid) = self.threads.get(client.0).and_then(|t| t.sent).map(|m| m.scoid) else { return false };
+        let priority = self.threads.get(client.0).map_or(1, |t| t.priority);
+        let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::UNBLOCK, value: self.rcvid_of(client), scoid };
+        self.send_pulse(server, chid, priority, pulse);
+        true
+    }
+
     // ---- cleanup --------------------------------------------------------------------
 
     fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {

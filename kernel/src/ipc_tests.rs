@@ -126,11 +126,15 @@ fn send_to_a_waiting_receiver_copies_directly_and_reply_returns_status_and_data(
     assert!(rcvid > 0);
     assert_eq!(read(&mut s, p.server, rbuf, 13), b"checksum this");
     let i = MsgInfo::from_bytes(&read(&mut s, p.server, info, MsgInfo::SIZE)).unwrap();
-    assert_eq!((i.pid, i.tid, i.chid, i.coid, i.msglen, i.srcmsglen, i.dstmsglen), (p.client.0, 1, p.chid, p.coid, 13, 13, 8));
+    assert_eq!(
+        (i.pid, i.tid, i.chid, i.coid, i.msglen, i.srcmsglen, i.dstmsglen),
+        (p.client.0, 1, p.chid, p.coid, 13, 13, 8)
+    );
     assert!(i.scoid & SCOID_BIT != 0);
     // Reply with more data than the client can take: the smaller buffer wins.
     let reply = buffer(&mut s, p.server, b"0123456789", 10);
-    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 1234, buffer: reply, parts: single_buffer_parts(10) });
+    let r =
+        as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 1234, buffer: reply, parts: single_buffer_parts(10) });
     assert_eq!(r.0, Ok(0));
     assert!(runnable(&s, ct));
     assert_eq!(x0(&mut s, ct), Ok(1234));
@@ -150,7 +154,8 @@ fn queued_messages_and_pulses_are_received_by_priority_then_arrival() {
     let mut senders = Vec::new();
     for prio in [10u8, 30, 10] {
         let sched = SchedParam { policy: Policy::Fifo, priority: prio }.encode();
-        let tid = as_thread(&mut s, ct, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
+        let tid =
+            as_thread(&mut s, ct, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
         senders.push(s.thread_of(p.client, tid as u32).unwrap());
     }
     let msgs: Vec<usize> = (0..3).map(|i| buffer(&mut s, p.client, &[b'a' + i as u8], 1)).collect();
@@ -267,7 +272,9 @@ fn a_higher_priority_send_boosts_the_busy_server_at_send_time_and_the_boost_is_u
     let p = pair(&mut s, 0);
     let (st, t3) = (main_thread(&s, p.server), main_thread(&s, p.client));
     let sched = |prio| SchedParam { policy: Policy::Fifo, priority: prio }.encode();
-    let t1 = as_thread(&mut s, t3, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(30) }).0.unwrap();
+    let t1 = as_thread(&mut s, t3, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(30) })
+        .0
+        .unwrap();
     let t1 = s.thread_of(p.client, t1 as u32).unwrap();
     let rbuf = buffer(&mut s, p.server, &[], 16);
     assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
@@ -425,11 +432,23 @@ fn bad_ids_buffers_and_states_are_errors() {
     assert_eq!(e(as_thread(&mut s, xt, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 })), Errno::ESRCH);
     assert_eq!(e(as_thread(&mut s, xt, Call::MsgReadv { rcvid, buffer: 0, parts: 0, offset: 0 })), Errno::ESRCH);
     assert_eq!(e(as_thread(&mut s, st, Call::MsgError { rcvid, errno: 0 })), Errno::EINVAL);
-    assert_eq!(e(as_thread(&mut s, st, Call::MsgReplyv { rcvid: rcvid + (1 << 32), status: 0, buffer: 0, parts: 0 })), Errno::ESRCH);
+    assert_eq!(
+        e(as_thread(&mut s, st, Call::MsgReplyv { rcvid: rcvid + (1 << 32), status: 0, buffer: 0, parts: 0 })),
+        Errno::ESRCH
+    );
     assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 5, buffer: 0, parts: 0 }).0, Ok(0));
-    assert_eq!(e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: -1, value: 0 })), Errno::EINVAL);
-    assert_eq!(e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 0, code: 1, value: 0 })), Errno::EINVAL);
-    assert_eq!(e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: 99, priority: 10, code: 1, value: 0 })), Errno::EBADF);
+    assert_eq!(
+        e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: -1, value: 0 })),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 0, code: 1, value: 0 })),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        e(as_thread(&mut s, ct, Call::MsgSendPulse { coid: 99, priority: 10, code: 1, value: 0 })),
+        Errno::EBADF
+    );
     assert_eq!(e(as_thread(&mut s, ct, Call::ConnectDetach { id: 77 })), Errno::EINVAL);
     assert_eq!(e(as_thread(&mut s, ct, Call::ConnectDetach { id: SCOID_BIT | 3 })), Errno::EINVAL);
     assert_eq!(e(as_thread(&mut s, st, Call::ChannelDestroy { chid: 77 })), Errno::EINVAL);
@@ -453,7 +472,9 @@ fn randomized_traffic_every_message_is_received_once_and_replies_reach_their_sen
     let st = main_thread(&s, server);
     let chid = as_thread(&mut s, st, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
     let sched = |p: u8| SchedParam { policy: Policy::Fifo, priority: p }.encode();
-    let st2 = as_thread(&mut s, st, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(10) }).0.unwrap();
+    let st2 = as_thread(&mut s, st, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(10) })
+        .0
+        .unwrap();
     let workers = [st, s.thread_of(server, st2 as u32).unwrap()];
     let wbufs: Vec<usize> = workers.iter().map(|_| buffer(&mut s, server, &[], 64)).collect();
     let mut clients = Vec::new(); // (thread, pid, coid, send buf, reply buf)
@@ -466,7 +487,11 @@ fn randomized_traffic_every_message_is_received_once_and_replies_reach_their_sen
                 main
             } else {
                 let prio = 5 + rand(30) as u8;
-                let tid = as_thread(&mut s, main, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(prio) });
+                let tid = as_thread(
+                    &mut s,
+                    main,
+                    Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(prio) },
+                );
                 s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
             };
             let sb = buffer(&mut s, pid, &[], 8);
@@ -531,4 +556,79 @@ fn randomized_traffic_every_message_is_received_once_and_replies_reach_their_sen
         }
     }
     assert!(completed > 300, "only {completed} round trips");
+}
+
+fn arm(s: &mut Sys, t: ThreadId, states: u32, ns: u64) {
+    assert_eq!(as_thread(s, t, Call::TimerTimeout { states, nanoseconds: ns }).0, Ok(0));
+}
+
+fn advance(s: &mut Sys, ns: u64) {
+    s.machine.now += ns;
+    let now = s.machine.now;
+    s.timer(now, false);
+}
+
+#[test]
+fn timeouts_bound_send_receive_and_reply_blocking() {
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let buf = buffer(&mut s, p.client, b"m", 16);
+    // SEND: nobody receives; the sender gives up after 1 ms and leaves the queue.
+    arm(&mut s, ct, ts::SEND, 1_000_000);
+    assert_eq!(send(&mut s, ct, p.coid, buf, 1, 0, 0), BLOCKED);
+    assert_eq!(s.next_wakeup(), Some(1_000_000));
+    advance(&mut s, 999_999);
+    assert!(!runnable(&s, ct));
+    advance(&mut s, 1);
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT));
+    assert!(s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().queue().is_empty());
+    // RECEIVE.
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    arm(&mut s, st, ts::RECEIVE, 500);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    advance(&mut s, 500);
+    assert_eq!(x0(&mut s, st), Err(Errno::ETIMEDOUT));
+    // A bound for another state does not apply, and is used up by the next call.
+    arm(&mut s, st, ts::SEND, 10);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    advance(&mut s, 1000);
+    assert!(!runnable(&s, st), "RECEIVE was not bounded");
+    // REPLY without _NTO_CHF_UNBLOCK: the client leaves at once; the late reply finds nobody.
+    arm(&mut s, ct, ts::REPLY, 100);
+    assert_eq!(send(&mut s, ct, p.coid, buf, 1, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    advance(&mut s, 100);
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT));
+    let late = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+    assert_eq!(late.0, Err(Errno::ESRCH));
+}
+
+#[test]
+fn with_nto_chf_unblock_the_server_gets_an_unblock_pulse_and_decides() {
+    use abi::syscall::timeout_states as ts;
+    for with_flag in [true, false] {
+        let mut s = system();
+        let p = pair(&mut s, if with_flag { channel_flags::UNBLOCK } else { 0 });
+        let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+        let buf = buffer(&mut s, p.client, b"m", 16);
+        let sbuf = buffer(&mut s, p.server, &[], 64);
+        receive(&mut s, st, p.chid, sbuf, 64, 0);
+        arm(&mut s, ct, ts::REPLY, 100);
+        assert_eq!(send(&mut s, ct, p.coid, buf, 1, 0, 0), BLOCKED);
+        let rcvid = x0(&mut s, st).unwrap();
+        advance(&mut s, 100);
+        if !with_flag {
+            assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT), "unblocked at once");
+            continue;
+        }
+        assert!(!runnable(&s, ct), "still REPLY-blocked: the server decides");
+        assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), Ok(0));
+        let pulse = Pulse::from_bytes(&read(&mut s, p.server, sbuf, Pulse::SIZE)).unwrap();
+        assert_eq!((pulse.code, pulse.value), (pulse_code::UNBLOCK, rcvid));
+        let r = as_thread(&mut s, st, Call::MsgError { rcvid: pulse.value, errno: Errno::EINTR.0 });
+        assert_eq!(r.0, Ok(0));
+        assert_eq!(x0(&mut s, ct), Err(Errno::EINTR));
+    }
 }

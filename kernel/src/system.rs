@@ -66,6 +66,15 @@ pub struct UserFault<'a> {
     pub pc: u64,
 }
 
+/// Why a thread is on the timer list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// It sleeps until then.
+    Sleep,
+    /// Its blocking call fails with ETIMEDOUT then (`TimerTimeout`).
+    Timeout,
+}
+
 /// The kernel's objects and decisions.
 pub struct System<M: Machine> {
     /// The hardware services.
@@ -75,7 +84,7 @@ pub struct System<M: Machine> {
     pub(crate) ready: ReadyQueues,
     pub(crate) current: Option<ThreadId>,
     asids: AsidAllocator,
-    sleepers: Vec<(u64, ThreadId)>,
+    sleepers: Vec<(u64, ThreadId, Wake)>,
     image: BootImage<'static>,
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
     /// arch layer reads and updates it).
@@ -262,6 +271,7 @@ impl<M: Machine> System<M> {
             sent: None,
             receiving: None,
             message_sequence: 0,
+            timeout: None,
         };
         let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);
         self.processes.get_mut(pid.0).expect("checked").threads[slot] = Some(id);
@@ -286,7 +296,7 @@ impl<M: Machine> System<M> {
                 t.context.x[1] = v;
             }
         }
-        self.sleepers.retain(|(_, t)| *t != id);
+        self.sleepers.retain(|(_, t, _)| *t != id);
         self.make_ready(id);
     }
 
@@ -327,9 +337,16 @@ impl<M: Machine> System<M> {
     /// Wakes sleepers due at `now_ns`; on a scheduler tick (`tick`), charges the running
     /// round-robin thread and rotates it when its timeslice is used up. Then schedules.
     pub fn timer(&mut self, now_ns: u64, tick: bool) {
-        let due: Vec<ThreadId> = self.sleepers.iter().filter(|(at, _)| *at <= now_ns).map(|(_, t)| *t).collect();
-        for id in due {
-            self.wake(id, 0, None);
+        let due: Vec<(ThreadId, Wake)> =
+            self.sleepers.iter().filter(|(at, _, _)| *at <= now_ns).map(|(_, t, why)| (*t, *why)).collect();
+        for (id, why) in due {
+            match why {
+                Wake::Sleep => self.wake(id, 0, None),
+                Wake::Timeout => {
+                    self.sleepers.retain(|(_, t, w)| !(*t == id && *w == Wake::Timeout));
+                    self.time_out(id);
+                }
+            }
         }
         if tick {
             if let Some(cur) = self.current {
@@ -352,7 +369,7 @@ impl<M: Machine> System<M> {
 
     /// The earliest time a sleeper must be woken.
     pub fn next_wakeup(&self) -> Option<u64> {
-        self.sleepers.iter().map(|(at, _)| *at).min()
+        self.sleepers.iter().map(|(at, _, _)| *at).min()
     }
 
     /// True when some thread is ready or running.
@@ -373,7 +390,12 @@ impl<M: Machine> System<M> {
             }
             None => return,
         };
-        let outcome = Call::from_registers(&regs).and_then(|call| self.dispatch(cur, call));
+        let call = Call::from_registers(&regs);
+        let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
+        let outcome = call.and_then(|call| self.dispatch(cur, call));
+        if !arming {
+            self.apply_timeout(cur);
+        }
         let (x0, x1) = match outcome {
             Ok(Outcome::Value(x0, x1)) => (x0, x1),
             Ok(Outcome::Blocked) | Ok(Outcome::Gone) => (u64::MAX, None),
@@ -518,7 +540,7 @@ impl<M: Machine> System<M> {
                 }
                 let until = self.machine.now_ns().saturating_add(nanoseconds);
                 self.block_current(Blocked::Sleep { until });
-                self.sleepers.push((until, cur));
+                self.sleepers.push((until, cur, Wake::Sleep));
                 Ok(Outcome::Blocked)
             }
             Call::ThreadList { ptr, len } => {
@@ -537,6 +559,15 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EPERM);
                 }
                 self.machine.shutdown(code);
+                value(0)
+            }
+            Call::TimerTimeout { states, nanoseconds } => {
+                if states & !abi::syscall::timeout_states::ALL != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if let Some(t) = self.threads.get_mut(cur.0) {
+                    t.timeout = (states != 0).then_some((states, nanoseconds));
+                }
                 value(0)
             }
             ipc => self.ipc_call(cur, pid, ipc),
@@ -637,6 +668,63 @@ impl<M: Machine> System<M> {
         }
     }
 
+    // ---- timeouts ---------------------------------------------------------------------
+
+    /// After a call: if `TimerTimeout` armed a bound for the state the caller blocked in,
+    /// start its timer. Either way the bound is used up.
+    fn apply_timeout(&mut self, id: ThreadId) {
+        use abi::syscall::timeout_states as ts;
+        let Some(t) = self.threads.get_mut(id.0) else { return };
+        let Some((states, ns)) = t.timeout.take() else { return };
+        let bit = match t.state {
+            ThreadState::Blocked(Blocked::Send { .. }) => ts::SEND,
+            ThreadState::Blocked(Blocked::Reply { .. }) => ts::REPLY,
+            ThreadState::Blocked(Blocked::Receive { .. }) => ts::RECEIVE,
+            ThreadState::Blocked(Blocked::Join { .. }) => ts::JOIN,
+            ThreadState::Blocked(Blocked::WaitChild(_)) => ts::WAITCHILD,
+            _ => 0,
+        };
+        if states & bit != 0 {
+            let at = self.machine.now_ns().saturating_add(ns);
+            self.sleepers.push((at, id, Wake::Timeout));
+        }
+    }
+
+    /// A bounded blocking call ran out of time: undo the wait and fail it with
+    /// ETIMEDOUT — except a REPLY-blocked client of an `_NTO_CHF_UNBLOCK` channel, which
+    /// stays blocked while its server gets an unblock pulse and decides.
+    fn time_out(&mut self, id: ThreadId) {
+        let Some(t) = self.threads.get(id.0) else { return };
+        let timed_out = abi::syscall::encode_result(Err(Errno::ETIMEDOUT));
+        match t.state {
+            ThreadState::Blocked(Blocked::Reply { server, channel }) => {
+                if self.ipc_request_unblock(id, server, channel) {
+                    return;
+                }
+                if let Some(t) = self.threads.get_mut(id.0) {
+                    t.sent = None;
+                }
+                self.wake(id, timed_out, None);
+            }
+            ThreadState::Blocked(Blocked::Send { .. }) | ThreadState::Blocked(Blocked::Receive { .. }) => {
+                self.ipc_forget_thread(id);
+                if let Some(t) = self.threads.get_mut(id.0) {
+                    t.sent = None;
+                    t.receiving = None;
+                }
+                self.wake(id, timed_out, None);
+            }
+            ThreadState::Blocked(Blocked::Join { target, .. }) => {
+                if let Some(target) = self.threads.get_mut(target.0) {
+                    target.joiner = None;
+                }
+                self.wake(id, timed_out, None);
+            }
+            ThreadState::Blocked(Blocked::WaitChild(_)) => self.wake(id, timed_out, None),
+            _ => {}
+        }
+    }
+
     // ---- ending threads and processes -----------------------------------------------
 
     fn live_threads(&self, pid: ProcessId) -> usize {
@@ -654,7 +742,7 @@ impl<M: Machine> System<M> {
     fn detach_thread(&mut self, id: ThreadId) {
         self.ipc_forget_thread(id);
         self.ready.remove(id.index());
-        self.sleepers.retain(|(_, t)| *t != id);
+        self.sleepers.retain(|(_, t, _)| *t != id);
         if self.current == Some(id) {
             self.current = None;
         }

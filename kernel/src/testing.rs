@@ -1,6 +1,8 @@
 //! A [`Machine`] made of heap pages, for host tests of the kernel core.
 
 use crate::machine::Machine;
+use crate::mem::paging::{Table, TableMemory, ENTRIES};
+use crate::mem::PAGE_SIZE;
 use crate::system::System;
 use crate::thread::ThreadState;
 use abi::bootimage::writer::{write, ProgramSpec, SegmentSpec};
@@ -8,11 +10,9 @@ use abi::bootimage::{flags, BootImage, START_AT_BOOT};
 use abi::sched::Policy;
 use abi::syscall::{decode_result, Call};
 use abi::Errno;
-use std::vec;
-use crate::mem::paging::{Table, TableMemory, ENTRIES};
-use crate::mem::PAGE_SIZE;
 use std::boxed::Box;
 use std::collections::HashMap;
+use std::vec;
 use std::vec::Vec;
 
 /// Fake physical memory, TLB, clock and console.
@@ -177,4 +177,3 @@ pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>,
 pub(crate) fn run(s: &mut System<FakeMachine>, c: Call) {
     let _ = call(s, c);
 }
-

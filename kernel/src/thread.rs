@@ -155,6 +155,8 @@ pub struct Thread {
     pub receiving: Option<crate::ipc::ReceiveRequest>,
     /// Bumped for every message it sends, so an rcvid names one message only.
     pub message_sequence: u16,
+    /// Armed by `TimerTimeout` for its next call: (blocking states, nanoseconds).
+    pub timeout: Option<(u32, u64)>,
 }
 
 #[cfg(test)]

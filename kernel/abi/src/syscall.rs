@@ -74,11 +74,13 @@ pub enum Sysno {
     MsgInfo = 29,
     /// Sends a pulse.
     MsgSendPulse = 30,
+    /// Bounds the caller's next blocking call.
+    TimerTimeout = 31,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 31] = [
+    pub const ALL: [Sysno; 32] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -110,6 +112,7 @@ impl Sysno {
         Sysno::MsgWritev,
         Sysno::MsgInfo,
         Sysno::MsgSendPulse,
+        Sysno::TimerTimeout,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -195,6 +198,25 @@ pub enum Call {
     MsgInfo { rcvid: u64, info: usize },
     /// See [`Sysno::MsgSendPulse`]; `priority` [`SENDER_PRIORITY`] means the sender's.
     MsgSendPulse { coid: u32, priority: u32, code: i8, value: u64 },
+    /// See [`Sysno::TimerTimeout`]: if the next call blocks in one of `states`
+    /// ([`timeout_states`]), it fails with `ETIMEDOUT` after `nanoseconds`.
+    TimerTimeout { states: u32, nanoseconds: u64 },
+}
+
+/// The blocking states [`Call::TimerTimeout`] can bound (`_NTO_TIMEOUT_*`).
+pub mod timeout_states {
+    /// SEND-blocked (the message has not been received).
+    pub const SEND: u32 = 1 << 0;
+    /// REPLY-blocked (received, not replied; with `_NTO_CHF_UNBLOCK` the server decides).
+    pub const REPLY: u32 = 1 << 1;
+    /// RECEIVE-blocked.
+    pub const RECEIVE: u32 = 1 << 2;
+    /// Joining a thread.
+    pub const JOIN: u32 = 1 << 3;
+    /// Waiting for a child process.
+    pub const WAITCHILD: u32 = 1 << 4;
+    /// Every state above.
+    pub const ALL: u32 = SEND | REPLY | RECEIVE | JOIN | WAITCHILD;
 }
 
 /// `MsgSendPulse` priority meaning "the sending thread's priority".
@@ -253,6 +275,7 @@ impl Call {
             MsgSendPulse { coid, priority, code, value } => {
                 (Sysno::MsgSendPulse, [coid as u64, priority as u64, code as u8 as u64, value, 0, 0])
             }
+            TimerTimeout { states, nanoseconds } => (Sysno::TimerTimeout, [states as u64, nanoseconds, 0, 0, 0, 0]),
         };
         Registers { number: number as u64, args }
     }
@@ -317,6 +340,7 @@ impl Call {
                 }
                 MsgSendPulse { coid: id(a[0])?, priority: id(a[1])?, code: a[2] as u8 as i8, value: a[3] }
             }
+            Sysno::TimerTimeout => TimerTimeout { states: id(a[0])?, nanoseconds: a[1] },
         })
     }
 }
@@ -392,6 +416,7 @@ mod tests {
             Call::MsgWritev { rcvid: 5, buffer: 0x600, parts: 1, offset: 4 },
             Call::MsgInfo { rcvid: 5, info: 0x700 },
             Call::MsgSendPulse { coid: 1, priority: SENDER_PRIORITY, code: -33, value: 42 },
+            Call::TimerTimeout { states: timeout_states::SEND, nanoseconds: 1000 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {
