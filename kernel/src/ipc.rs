@@ -23,7 +23,7 @@ use crate::process::ProcessId;
 use crate::system::{Outcome, System};
 use crate::thread::{Blocked, ThreadId, ThreadState};
 use crate::transfer::{self, Side, TransferError};
-use abi::ipc::{channel_flags, pulse_code, ClientInfo, MsgInfo, Pulse, IOV_SIZE, MAX_IOV_PARTS};
+use abi::ipc::{channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, IOV_SIZE, MAX_IOV_PARTS};
 use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
 use abi::Errno;
 use alloc::collections::VecDeque;
@@ -162,6 +162,20 @@ pub struct ServerConnection {
     pub connections: u32,
 }
 
+/// An event a client registered: only `server` may deliver it, and what is delivered is
+/// this copy, whatever the server passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration {
+    /// The registering process (the event's target).
+    pub client: ProcessId,
+    /// The registering thread (the target of an unblock event).
+    pub thread: ThreadId,
+    /// The process allowed to deliver it.
+    pub server: ProcessId,
+    /// The event.
+    pub event: SigEvent,
+}
+
 /// The rcvid naming message `sequence` of thread `sender`.
 pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
     sender.0 as u64 | (sequence as u64) << 32
@@ -262,7 +276,84 @@ impl<M: Machine> System<M> {
                 self.send_pulse(conn.server, conn.chid, priority, pulse);
                 value(0)
             }
+            Call::MsgRegisterEvent { event, coid } => {
+                let mut e = self.read_event(pid, event)?;
+                match e.notify {
+                    notify::NONE | notify::UNBLOCK => {}
+                    notify::PULSE => {
+                        self.process_ref(pid)?.connections.get(e.coid).ok_or(Errno::EBADF)?;
+                        if e.code < pulse_code::MIN_AVAILABLE || e.priority == 0 {
+                            return Err(Errno::EINVAL);
+                        }
+                    }
+                    _ => return Err(Errno::EINVAL),
+                }
+                let server = self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?.server;
+                e.handle = 0;
+                let handle = self
+                    .events
+                    .insert(Registration { client: pid, thread: cur, server, event: e })
+                    .ok_or(Errno::EAGAIN)?;
+                e.handle = handle;
+                if let Err(err) = self.write_user(pid, event, &e.to_bytes()) {
+                    self.events.remove(handle);
+                    return Err(err);
+                }
+                value(handle as u64)
+            }
+            Call::MsgUnregisterEvent { event } => {
+                let e = self.read_event(pid, event)?;
+                match self.events.get(e.handle) {
+                    Some(r) if r.client == pid => {
+                        self.events.remove(e.handle);
+                        value(0)
+                    }
+                    _ => Err(Errno::EINVAL),
+                }
+            }
+            Call::MsgDeliverEvent { rcvid: id, event } => {
+                let e = self.read_event(pid, event)?;
+                let registration = *self.events.get(e.handle).ok_or(Errno::EINVAL)?;
+                if registration.server != pid {
+                    return Err(Errno::EPERM);
+                }
+                if id != 0 {
+                    let (sender, _) = split_rcvid(id).ok_or(Errno::ESRCH)?;
+                    if self.threads.get(sender.0).map(|t| t.process) != Some(registration.client) {
+                        return Err(Errno::EPERM);
+                    }
+                }
+                self.deliver_event(registration.client, registration.thread, registration.event)?;
+                value(0)
+            }
             _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    fn read_event(&mut self, pid: ProcessId, at: usize) -> Result<SigEvent, Errno> {
+        let mut bytes = [0u8; SigEvent::SIZE];
+        self.read_user(pid, at, &mut bytes)?;
+        SigEvent::from_bytes(&bytes).ok_or(Errno::EINVAL)
+    }
+
+    /// Performs `event` for process `target` (thread `thread` for an unblock).
+    pub(crate) fn deliver_event(&mut self, target: ProcessId, thread: ThreadId, event: SigEvent) -> Result<(), Errno> {
+        match event.notify {
+            notify::NONE => Ok(()),
+            notify::PULSE => {
+                let conn = *self.process_ref(target)?.connections.get(event.coid).ok_or(Errno::EBADF)?;
+                self.channel_alive(conn.server, conn.chid)?;
+                let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
+                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse);
+                Ok(())
+            }
+            notify::UNBLOCK => {
+                if self.threads.get(thread.0).is_some_and(|t| matches!(t.state, ThreadState::Blocked(_))) {
+                    self.interrupt_blocking_call(thread, Errno::EINTR);
+                }
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
         }
     }
 
@@ -932,6 +1023,11 @@ impl<M: Machine> System<M> {
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
             p.server_connections = HandleTable::new(MAX_CONNECTIONS);
+        }
+        let stale: Vec<u32> =
+            self.events.iter().filter(|(_, r)| r.client == pid || r.server == pid).map(|(h, _)| h).collect();
+        for h in stale {
+            self.events.remove(h);
         }
     }
 }

@@ -632,3 +632,60 @@ fn with_nto_chf_unblock_the_server_gets_an_unblock_pulse_and_decides() {
         assert_eq!(x0(&mut s, ct), Err(Errno::EINTR));
     }
 }
+
+#[test]
+fn msg_deliver_event_only_by_the_registered_server_and_only_the_registered_event() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    // The client has its own channel and a connection to it, for the pulse.
+    let own_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let self_coid = as_thread(&mut s, ct, Call::ConnectAttach { pid: 0, chid: own_chid }).0.unwrap() as u32;
+    let event = SigEvent::pulse(self_coid, 15, 9, 0x5eed);
+    let ev_at = buffer(&mut s, p.client, &event.to_bytes(), SigEvent::SIZE);
+    let handle = as_thread(&mut s, ct, Call::MsgRegisterEvent { event: ev_at, coid: p.coid }).0.unwrap() as u32;
+    let registered = SigEvent::from_bytes(&read(&mut s, p.client, ev_at, SigEvent::SIZE)).unwrap();
+    assert_eq!(registered.handle, handle);
+    // The client gives the event to the server in a message.
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    receive(&mut s, st, p.chid, sbuf, 64, 0);
+    assert_eq!(send(&mut s, ct, p.coid, ev_at, SigEvent::SIZE, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+    // The server tampers with the code before delivering: the registered copy wins.
+    let mut tampered = SigEvent::from_bytes(&read(&mut s, p.server, sbuf, SigEvent::SIZE)).unwrap();
+    tampered.code = 100;
+    s.write_user(p.server, sbuf, &tampered.to_bytes()).unwrap();
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event: sbuf }).0, Ok(0));
+    let cbuf = buffer(&mut s, p.client, &[], 64);
+    assert_eq!(receive(&mut s, ct, own_chid, cbuf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.client, cbuf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (9, 0x5eed));
+    // Another process may not deliver it; a made-up handle is refused.
+    let stranger = s.spawn("init", b"", None, None, false).unwrap();
+    let xt = main_thread(&s, stranger);
+    let copy = buffer(&mut s, stranger, &registered.to_bytes(), SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, xt, Call::MsgDeliverEvent { rcvid: 0, event: copy }).0, Err(Errno::EPERM));
+    let forged = buffer(&mut s, p.server, &SigEvent { handle: 4000, ..event }.to_bytes(), SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: 0, event: forged }).0, Err(Errno::EINVAL));
+    // Unregistered: no longer deliverable.
+    assert_eq!(as_thread(&mut s, ct, Call::MsgUnregisterEvent { event: ev_at }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: 0, event: sbuf }).0, Err(Errno::EINVAL));
+}
+
+#[test]
+fn an_unblock_event_fails_the_registered_threads_blocking_call() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let event = SigEvent { notify: notify::UNBLOCK, ..Default::default() };
+    let ev_at = buffer(&mut s, p.client, &event.to_bytes(), SigEvent::SIZE);
+    as_thread(&mut s, ct, Call::MsgRegisterEvent { event: ev_at, coid: p.coid }).0.unwrap();
+    let own_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let cbuf = buffer(&mut s, p.client, &[], 64);
+    assert_eq!(receive(&mut s, ct, own_chid, cbuf, 64, 0), BLOCKED);
+    let registered = read(&mut s, p.client, ev_at, SigEvent::SIZE);
+    let copy = buffer(&mut s, p.server, &registered, SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: 0, event: copy }).0, Ok(0));
+    assert_eq!(x0(&mut s, ct), Err(Errno::EINTR));
+}

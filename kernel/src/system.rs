@@ -86,6 +86,8 @@ pub struct System<M: Machine> {
     asids: AsidAllocator,
     sleepers: Vec<(u64, ThreadId, Wake)>,
     image: BootImage<'static>,
+    /// Events clients registered for their servers to deliver.
+    pub(crate) events: HandleTable<crate::ipc::Registration>,
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
     /// arch layer reads and updates it).
     pub fp_owner: Option<ThreadId>,
@@ -107,6 +109,7 @@ impl<M: Machine> System<M> {
             asids: AsidAllocator::new(),
             sleepers: Vec::new(),
             image,
+            events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             fp_owner: None,
         }
     }
@@ -690,12 +693,17 @@ impl<M: Machine> System<M> {
         }
     }
 
-    /// A bounded blocking call ran out of time: undo the wait and fail it with
-    /// ETIMEDOUT — except a REPLY-blocked client of an `_NTO_CHF_UNBLOCK` channel, which
-    /// stays blocked while its server gets an unblock pulse and decides.
-    fn time_out(&mut self, id: ThreadId) {
+    /// A bounded blocking call ran out of time: it fails with ETIMEDOUT.
+    pub(crate) fn time_out(&mut self, id: ThreadId) {
+        self.interrupt_blocking_call(id, Errno::ETIMEDOUT);
+    }
+
+    /// Ends `id`'s blocking call with `error` (a timeout, an unblock event), undoing its
+    /// wait — except a REPLY-blocked client of an `_NTO_CHF_UNBLOCK` channel, whose server
+    /// gets an unblock pulse and decides.
+    pub(crate) fn interrupt_blocking_call(&mut self, id: ThreadId, error: Errno) {
         let Some(t) = self.threads.get(id.0) else { return };
-        let timed_out = abi::syscall::encode_result(Err(Errno::ETIMEDOUT));
+        let timed_out = abi::syscall::encode_result(Err(error));
         match t.state {
             ThreadState::Blocked(Blocked::Reply { server, channel }) => {
                 if self.ipc_request_unblock(id, server, channel) {

@@ -224,3 +224,79 @@ mod tests {
         assert_eq!(single_buffer_parts(256), -256);
     }
 }
+
+/// How an event notifies (`SIGEV_*`).
+pub mod notify {
+    /// Nothing happens.
+    pub const NONE: u32 = 0;
+    /// A pulse on the event's connection.
+    pub const PULSE: u32 = 4;
+    /// The target thread's blocking call fails (with EINTR).
+    pub const UNBLOCK: u32 = 5;
+}
+
+/// An event (`struct sigevent`): what a server, a timer or an interrupt does to notify
+/// a client. A client *registers* the event with the kernel (`MsgRegisterEvent`) before
+/// handing it to a server; the kernel then delivers only the registered copy, and only
+/// for the server the registration names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SigEvent {
+    /// [`notify`] kind.
+    pub notify: u32,
+    /// For pulses: the connection (in the receiving process) the pulse goes through.
+    pub coid: u32,
+    /// For pulses: the priority.
+    pub priority: u8,
+    /// For pulses: the code.
+    pub code: i8,
+    /// The kernel's registration handle (0: not registered).
+    pub handle: u32,
+    /// For pulses: the value.
+    pub value: u64,
+}
+
+impl SigEvent {
+    /// Bytes in the layout.
+    pub const SIZE: usize = 24;
+
+    /// A pulse event (`SIGEV_PULSE_INIT`).
+    pub const fn pulse(coid: u32, priority: u8, code: i8, value: u64) -> Self {
+        Self { notify: notify::PULSE, coid, priority, code, handle: 0, value }
+    }
+
+    /// The event's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..4].copy_from_slice(&self.notify.to_le_bytes());
+        b[4..8].copy_from_slice(&self.coid.to_le_bytes());
+        b[8] = self.priority;
+        b[9] = self.code as u8;
+        b[12..16].copy_from_slice(&self.handle.to_le_bytes());
+        b[16..24].copy_from_slice(&self.value.to_le_bytes());
+        b
+    }
+
+    /// The event in `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b = b.get(..Self::SIZE)?;
+        Some(Self {
+            notify: u32::from_le_bytes(b[0..4].try_into().ok()?),
+            coid: u32::from_le_bytes(b[4..8].try_into().ok()?),
+            priority: b[8],
+            code: b[9] as i8,
+            handle: u32::from_le_bytes(b[12..16].try_into().ok()?),
+            value: u64::from_le_bytes(b[16..24].try_into().ok()?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn event_round_trip() {
+        let e = SigEvent { handle: 9, ..SigEvent::pulse(3, 20, 5, 0xabcd) };
+        assert_eq!(SigEvent::from_bytes(&e.to_bytes()), Some(e));
+    }
+}

@@ -76,11 +76,17 @@ pub enum Sysno {
     MsgSendPulse = 30,
     /// Bounds the caller's next blocking call.
     TimerTimeout = 31,
+    /// Registers an event so a server can later deliver it.
+    MsgRegisterEvent = 32,
+    /// Withdraws a registration.
+    MsgUnregisterEvent = 33,
+    /// A server delivers a client's registered event.
+    MsgDeliverEvent = 34,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 32] = [
+    pub const ALL: [Sysno; 35] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -113,6 +119,9 @@ impl Sysno {
         Sysno::MsgInfo,
         Sysno::MsgSendPulse,
         Sysno::TimerTimeout,
+        Sysno::MsgRegisterEvent,
+        Sysno::MsgUnregisterEvent,
+        Sysno::MsgDeliverEvent,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -201,6 +210,14 @@ pub enum Call {
     /// See [`Sysno::TimerTimeout`]: if the next call blocks in one of `states`
     /// ([`timeout_states`]), it fails with `ETIMEDOUT` after `nanoseconds`.
     TimerTimeout { states: u32, nanoseconds: u64 },
+    /// See [`Sysno::MsgRegisterEvent`]: the [`crate::ipc::SigEvent`] at `event` may be
+    /// delivered only by the server behind `coid`; its `handle` field is filled in.
+    MsgRegisterEvent { event: usize, coid: u32 },
+    /// See [`Sysno::MsgUnregisterEvent`].
+    MsgUnregisterEvent { event: usize },
+    /// See [`Sysno::MsgDeliverEvent`]: `rcvid` names the client (a received message),
+    /// `event` its registered event.
+    MsgDeliverEvent { rcvid: u64, event: usize },
 }
 
 /// The blocking states [`Call::TimerTimeout`] can bound (`_NTO_TIMEOUT_*`).
@@ -276,6 +293,9 @@ impl Call {
                 (Sysno::MsgSendPulse, [coid as u64, priority as u64, code as u8 as u64, value, 0, 0])
             }
             TimerTimeout { states, nanoseconds } => (Sysno::TimerTimeout, [states as u64, nanoseconds, 0, 0, 0, 0]),
+            MsgRegisterEvent { event, coid } => (Sysno::MsgRegisterEvent, [event as u64, coid as u64, 0, 0, 0, 0]),
+            MsgUnregisterEvent { event } => (Sysno::MsgUnregisterEvent, [event as u64, 0, 0, 0, 0, 0]),
+            MsgDeliverEvent { rcvid, event } => (Sysno::MsgDeliverEvent, [rcvid, event as u64, 0, 0, 0, 0]),
         };
         Registers { number: number as u64, args }
     }
@@ -341,6 +361,9 @@ impl Call {
                 MsgSendPulse { coid: id(a[0])?, priority: id(a[1])?, code: a[2] as u8 as i8, value: a[3] }
             }
             Sysno::TimerTimeout => TimerTimeout { states: id(a[0])?, nanoseconds: a[1] },
+            Sysno::MsgRegisterEvent => MsgRegisterEvent { event: size(a[0])?, coid: id(a[1])? },
+            Sysno::MsgUnregisterEvent => MsgUnregisterEvent { event: size(a[0])? },
+            Sysno::MsgDeliverEvent => MsgDeliverEvent { rcvid: a[0], event: size(a[1])? },
         })
     }
 }
@@ -417,6 +440,9 @@ mod tests {
             Call::MsgInfo { rcvid: 5, info: 0x700 },
             Call::MsgSendPulse { coid: 1, priority: SENDER_PRIORITY, code: -33, value: 42 },
             Call::TimerTimeout { states: timeout_states::SEND, nanoseconds: 1000 },
+            Call::MsgRegisterEvent { event: 0x800, coid: 2 },
+            Call::MsgUnregisterEvent { event: 0x800 },
+            Call::MsgDeliverEvent { rcvid: 0x1_0000_0003, event: 0x900 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {
