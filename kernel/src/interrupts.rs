@@ -6,7 +6,7 @@
 //! takes with IRQs masked.
 
 use crate::arch::{self, timer};
-use crate::irq::{IrqAction, IrqTable};
+use crate::irq::{Irq, IrqAction, IrqTable};
 use crate::percpu;
 use crate::platform::Board;
 use crate::time::{Clock, Deadlines};
@@ -53,6 +53,11 @@ pub fn handle_irq() {
             Some(IrqAction::InterProcessor) => {
                 IPIS_RECEIVED.fetch_add(1, Ordering::SeqCst);
             }
+            Some(IrqAction::UserEvent) => {
+                // Masked until the driver has serviced the device (InterruptUnmask).
+                controller.disable(claimed.irq);
+                crate::run::user_interrupt(claimed.irq.0);
+            }
             None => {
                 controller.disable(claimed.irq);
                 log::warn!("interrupt {:?} has no handler; masked", claimed.irq);
@@ -80,6 +85,42 @@ fn program(deadlines: &Deadlines) {
     match deadlines.next() {
         Some(at) => timer::set_deadline(at),
         None => timer::stop(),
+    }
+}
+
+/// Routes `irq` to user events and enables it.
+pub fn attach_user(irq: Irq) -> Result<(), abi::Errno> {
+    let board = BOARD.get().ok_or(abi::Errno::ENODEV)?;
+    let result = with_irqs_masked(|| TABLE.lock().attach(irq, IrqAction::UserEvent));
+    match result {
+        Ok(()) => {
+            board.interrupts().enable(irq);
+            Ok(())
+        }
+        Err(crate::irq::IrqError::OutOfRange) => Err(abi::Errno::EINVAL),
+        Err(_) => Err(abi::Errno::EBUSY),
+    }
+}
+
+/// Masks `irq` and removes its user route.
+pub fn detach_user(irq: Irq) {
+    let Some(board) = BOARD.get() else { return };
+    board.interrupts().disable(irq);
+    with_irqs_masked(|| {
+        let mut table = TABLE.lock();
+        if table.dispatch_action(irq) == Some(IrqAction::UserEvent) {
+            let _ = table.detach(irq);
+        }
+    });
+}
+
+/// Masks or unmasks a user-routed `irq`.
+pub fn set_user_masked(irq: Irq, masked: bool) {
+    let Some(board) = BOARD.get() else { return };
+    if masked {
+        board.interrupts().disable(irq);
+    } else {
+        board.interrupts().enable(irq);
     }
 }
 

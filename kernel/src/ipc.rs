@@ -326,7 +326,7 @@ impl<M: Machine> System<M> {
                 self.deliver_event(registration.client, registration.thread, registration.event)?;
                 value(0)
             }
-            _ => Err(Errno::ENOSYS),
+            other => self.event_call(cur, pid, other),
         }
     }
 

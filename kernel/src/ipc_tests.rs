@@ -689,3 +689,74 @@ fn an_unblock_event_fails_the_registered_threads_blocking_call() {
     assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: 0, event: copy }).0, Ok(0));
     assert_eq!(x0(&mut s, ct), Err(Errno::EINTR));
 }
+
+/// A process with a channel and a connection to it, for events it sends itself.
+fn self_channel(s: &mut Sys, pid: ProcessId) -> (u32, u32) {
+    let t = main_thread(s, pid);
+    let chid = as_thread(s, t, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let coid = as_thread(s, t, Call::ConnectAttach { pid: 0, chid }).0.unwrap() as u32;
+    (chid, coid)
+}
+
+#[test]
+fn a_periodic_timer_delivers_pulses_and_stops_when_disarmed() {
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    let (chid, coid) = self_channel(&mut s, pid);
+    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 77).to_bytes(), SigEvent::SIZE);
+    let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1000, interval: 500 }).0, Ok(0));
+    assert_eq!(s.next_wakeup(), Some(1000));
+    let buf = buffer(&mut s, pid, &[], 64);
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), BLOCKED);
+    advance(&mut s, 1000);
+    assert_eq!(x0(&mut s, t), Ok(0), "a pulse");
+    let pulse = Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (3, 77));
+    assert_eq!(priority(&s, t), 20, "the receiver runs at the pulse's priority");
+    assert_eq!(s.next_wakeup(), Some(1500));
+    advance(&mut s, 1200); // two periods late: one pulse, next one stays in phase
+    assert_eq!(s.next_wakeup(), Some(2500));
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 0, interval: 0 }).0, Ok(0));
+    assert_eq!(s.next_wakeup(), None);
+    assert_eq!(as_thread(&mut s, t, Call::TimerDestroy { id }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, t, Call::TimerDestroy { id }).0, Err(Errno::EINVAL));
+    let bad = buffer(&mut s, pid, &SigEvent::pulse(99, 20, 3, 0).to_bytes(), SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, t, Call::TimerCreate { event: bad }).0, Err(Errno::EBADF));
+}
+
+#[test]
+fn an_attached_interrupt_becomes_a_pulse_and_stays_masked_until_unmasked() {
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    let (chid, coid) = self_channel(&mut s, pid);
+    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
+    let id = as_thread(&mut s, t, Call::InterruptAttachEvent { irq: 27, event: ev }).0.unwrap() as u32;
+    assert_eq!(s.machine.interrupts.get(&27), Some(&false));
+    assert_eq!(as_thread(&mut s, t, Call::InterruptAttachEvent { irq: 27, event: ev }).0, Err(Errno::EBUSY));
+    assert_eq!(as_thread(&mut s, t, Call::InterruptAttachEvent { irq: 30, event: ev }).0, Err(Errno::EBUSY));
+    assert_eq!(as_thread(&mut s, t, Call::InterruptAttachEvent { irq: 5000, event: ev }).0, Err(Errno::EINVAL));
+    let buf = buffer(&mut s, pid, &[], 64);
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), BLOCKED);
+    s.machine.interrupts.insert(27, true); // the arch layer masks on arrival
+    s.interrupt_fired(27);
+    assert_eq!(x0(&mut s, t), Ok(0));
+    assert_eq!(Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap().value, 27);
+    assert_eq!(s.current(), Some(t), "the driver runs at once");
+    assert_eq!(as_thread(&mut s, t, Call::InterruptUnmask { id }).0, Ok(0));
+    assert_eq!(s.machine.interrupts.get(&27), Some(&false));
+    assert_eq!(as_thread(&mut s, t, Call::InterruptMask { id }).0, Ok(1));
+    assert_eq!(as_thread(&mut s, t, Call::InterruptMask { id }).0, Ok(2));
+    assert_eq!(as_thread(&mut s, t, Call::InterruptUnmask { id }).0, Ok(1));
+    assert_eq!(s.machine.interrupts.get(&27), Some(&true), "masks are counted");
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    assert_eq!(as_thread(&mut s, ot, Call::InterruptUnmask { id }).0, Err(Errno::EINVAL), "not its route");
+    // The route dies with the process.
+    switch_to(&mut s, ot);
+    s.terminate_process(pid, wait_status::exited(0));
+    assert_eq!(s.machine.interrupts.get(&27), None);
+}

@@ -28,6 +28,8 @@ pub enum IrqAction {
     Timer,
     /// An inter-processor interrupt.
     InterProcessor,
+    /// Routed to a user-space driver's event (`InterruptAttachEvent`).
+    UserEvent,
 }
 
 /// Why a routing change was refused.
@@ -82,6 +84,11 @@ impl IrqTable {
         let count = self.counts.get_mut(index)?;
         *count = count.wrapping_add(1);
         self.actions[index]
+    }
+
+    /// The action routed to `irq`, without counting an arrival.
+    pub fn dispatch_action(&self, irq: Irq) -> Option<IrqAction> {
+        *self.actions.get(irq.0 as usize)?
     }
 
     /// How many times `irq` has arrived.

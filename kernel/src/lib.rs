@@ -36,6 +36,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod arch;
+pub mod events;
 pub mod handle;
 pub mod ipc;
 pub mod irq;

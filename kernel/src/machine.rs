@@ -29,4 +29,13 @@ pub trait Machine: TableMemory {
     fn console_write(&mut self, bytes: &[u8]);
     /// Stops the machine with `code` (QEMU's exit code). Returns only on the host.
     fn shutdown(&mut self, code: u32);
+    /// Routes interrupt `irq` to user events and enables it (`EINVAL`: no such line,
+    /// `EBUSY`: the kernel uses it).
+    fn interrupt_attach(&mut self, irq: u32) -> Result<(), abi::Errno>;
+    /// Masks interrupt `irq` and forgets its route.
+    fn interrupt_detach(&mut self, irq: u32);
+    /// Masks or unmasks an attached interrupt.
+    fn interrupt_set_masked(&mut self, irq: u32, masked: bool);
+    /// What `SystemInfo` reports.
+    fn system_info(&self) -> abi::info::SystemInfo;
 }

@@ -51,6 +51,9 @@ pub trait Board: Sync {
     fn interrupts(&self) -> &dyn InterruptController;
     /// Interrupt number of this CPU's EL1 physical generic-timer.
     fn timer_irq(&self) -> Irq;
+    /// Interrupt number of this CPU's EL1 virtual generic-timer, which user space may
+    /// program (a device any test driver can make interrupt).
+    fn virtual_timer_irq(&self) -> Irq;
     /// Interrupt number an inter-processor interrupt arrives as.
     fn ipi_irq(&self) -> Irq;
     /// Where the loader leaves a device tree when it passes none in x0 (QEMU `virt`

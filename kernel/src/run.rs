@@ -9,6 +9,7 @@
 use crate::arch::aarch64::esr::{self, class};
 use crate::arch::{self, mmu, timer};
 use crate::boot::FRAMES;
+use crate::irq::Irq;
 use crate::machine::Machine;
 use crate::mem::layout::phys_to_virt;
 use crate::mem::paging::{Table, TableMemory};
@@ -18,6 +19,7 @@ use crate::thread::ThreadId;
 use crate::{console, interrupts, percpu};
 use aarch64_cpu::registers::{Readable, ESR_EL1, FAR_EL1};
 use abi::bootimage::{BootImage, START_AT_BOOT};
+use abi::info::SystemInfo;
 use alloc::format;
 use core::sync::atomic::Ordering;
 
@@ -86,6 +88,32 @@ impl Machine for TargetMachine {
         log::info!("shutdown requested (exit code {code})");
         arch::semihosting::exit(code);
     }
+    fn interrupt_attach(&mut self, irq: u32) -> Result<(), abi::Errno> {
+        interrupts::attach_user(Irq(irq))
+    }
+    fn interrupt_detach(&mut self, irq: u32) {
+        interrupts::detach_user(Irq(irq));
+    }
+    fn interrupt_set_masked(&mut self, irq: u32, masked: bool) {
+        interrupts::set_user_masked(Irq(irq), masked);
+    }
+    fn system_info(&self) -> SystemInfo {
+        let mut info = SystemInfo { counter_hz: timer::frequency(), ..Default::default() };
+        if let Some(facts) = crate::boot::facts() {
+            let name = facts.board.name().as_bytes();
+            let n = name.len().min(info.board.len());
+            info.board[..n].copy_from_slice(&name[..n]);
+            info.virtual_timer_irq = facts.board.virtual_timer_irq().0;
+            info.ram_bytes = facts.memory.ram.total() as u64;
+        }
+        info.free_bytes = (FRAMES.lock().free_frames() * PAGE_SIZE) as u64;
+        info
+    }
+}
+
+/// A user-routed interrupt arrived (already masked): deliver its event.
+pub fn user_interrupt(irq: u32) {
+    with_system(|s| s.interrupt_fired(irq));
 }
 
 extern "C" {

@@ -86,6 +86,10 @@ pub struct System<M: Machine> {
     asids: AsidAllocator,
     sleepers: Vec<(u64, ThreadId, Wake)>,
     image: BootImage<'static>,
+    /// Timers processes created.
+    pub(crate) timers: HandleTable<crate::events::UserTimer>,
+    /// Interrupts routed to processes.
+    pub(crate) attachments: HandleTable<crate::events::Attachment>,
     /// Events clients registered for their servers to deliver.
     pub(crate) events: HandleTable<crate::ipc::Registration>,
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
@@ -110,6 +114,8 @@ impl<M: Machine> System<M> {
             sleepers: Vec::new(),
             image,
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
+            timers: HandleTable::new(crate::handle::MAX_SLOTS - 1),
+            attachments: HandleTable::new(256),
             fp_owner: None,
         }
     }
@@ -351,6 +357,7 @@ impl<M: Machine> System<M> {
                 }
             }
         }
+        self.fire_user_timers(now_ns);
         if tick {
             if let Some(cur) = self.current {
                 if let Some(t) = self.threads.get_mut(cur.0) {
@@ -372,7 +379,11 @@ impl<M: Machine> System<M> {
 
     /// The earliest time a sleeper must be woken.
     pub fn next_wakeup(&self) -> Option<u64> {
-        self.sleepers.iter().map(|(at, _, _)| *at).min()
+        let sleeper = self.sleepers.iter().map(|(at, _, _)| *at).min();
+        match (sleeper, self.next_user_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// True when some thread is ready or running.
@@ -819,6 +830,7 @@ impl<M: Machine> System<M> {
             self.detach_thread(*id);
         }
         self.ipc_forget_process(pid);
+        self.events_forget_process(pid);
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.take());
         for id in threads {
             self.free_thread(id);

@@ -32,6 +32,8 @@ pub struct FakeMachine {
     pub console: Vec<u8>,
     /// Set by `shutdown`.
     pub shutdown_code: Option<u32>,
+    /// Interrupts routed to user space, and whether each is masked.
+    pub interrupts: std::collections::BTreeMap<u32, bool>,
 }
 
 impl FakeMachine {
@@ -47,6 +49,7 @@ impl FakeMachine {
             now: 0,
             console: Vec::new(),
             shutdown_code: None,
+            interrupts: std::collections::BTreeMap::new(),
         }
     }
 
@@ -114,6 +117,27 @@ impl Machine for FakeMachine {
     }
     fn shutdown(&mut self, code: u32) {
         self.shutdown_code = Some(code);
+    }
+    fn interrupt_attach(&mut self, irq: u32) -> Result<(), Errno> {
+        match irq {
+            30 => Err(Errno::EBUSY), // the kernel's timer
+            0..=1019 => {
+                self.interrupts.insert(irq, false);
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+    fn interrupt_detach(&mut self, irq: u32) {
+        self.interrupts.remove(&irq);
+    }
+    fn interrupt_set_masked(&mut self, irq: u32, masked: bool) {
+        if let Some(m) = self.interrupts.get_mut(&irq) {
+            *m = masked;
+        }
+    }
+    fn system_info(&self) -> abi::info::SystemInfo {
+        abi::info::SystemInfo { virtual_timer_irq: 27, counter_hz: 1_000_000_000, ..Default::default() }
     }
 }
 

@@ -112,11 +112,7 @@ impl GpuController {
     /// (basic, bank 1, bank 2) pending registers.
     pub fn pending(&self) -> (u32, u32, u32) {
         let r = self.regs();
-        (
-            r.basic_pending.get(),
-            r.pending[0].get(),
-            r.pending[1].get(),
-        )
+        (r.basic_pending.get(), r.pending[0].get(), r.pending[1].get())
     }
 
     /// Enables (`true`) or disables bit `bit` of bank `bank` (0, 1, or 2 = basic).
@@ -139,10 +135,7 @@ mod tests {
     #[test]
     fn timer_wins_over_mailbox_and_gpu() {
         let gpu = 1 << source::GPU;
-        assert_eq!(
-            decode((1 << 1) | (1 << 4) | gpu, 0, 1, 0),
-            Some(source::CNTPNS)
-        );
+        assert_eq!(decode((1 << 1) | (1 << 4) | gpu, 0, 1, 0), Some(source::CNTPNS));
         assert_eq!(decode((1 << 4) | gpu, 0, 1, 0), Some(source::MAILBOX0));
     }
 

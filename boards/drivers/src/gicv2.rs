@@ -77,10 +77,7 @@ impl GicV2 {
     /// Both addresses must map the GIC's register blocks as Device memory whenever a
     /// method is called; only this driver may program the GIC.
     pub const unsafe fn new(distributor: usize, cpu_interface: usize) -> Self {
-        Self {
-            distributor,
-            cpu_interface,
-        }
+        Self { distributor, cpu_interface }
     }
 
     fn gicd(&self) -> &DistributorBlock {

@@ -42,10 +42,7 @@ impl InterruptController for GicV2 {
     }
     fn claim(&self) -> Option<Claimed> {
         let iar = self.acknowledge()?;
-        Some(Claimed {
-            irq: Irq(gicv2::iar_interrupt_id(iar)),
-            token: iar,
-        })
+        Some(Claimed { irq: Irq(gicv2::iar_interrupt_id(iar)), token: iar })
     }
     fn complete(&self, claimed: Claimed) {
         self.end_of_interrupt(claimed.token);
@@ -67,10 +64,7 @@ pub struct Bcm2836Interrupts {
 pub const BCM_IPI: Irq = Irq(source::MAILBOX0);
 
 fn core_id() -> usize {
-    kernel::percpu::this_cpu()
-        .cpu_id
-        .load(core::sync::atomic::Ordering::Relaxed)
-        .min(3)
+    kernel::percpu::this_cpu().cpu_id.load(core::sync::atomic::Ordering::Relaxed).min(3)
 }
 
 impl InterruptController for Bcm2836Interrupts {
@@ -95,21 +89,13 @@ impl InterruptController for Bcm2836Interrupts {
     fn claim(&self) -> Option<Claimed> {
         let core = core_id();
         let local = self.local.pending(core);
-        let (basic, bank1, bank2) = if local & (1 << source::GPU) != 0 {
-            self.gpu.pending()
-        } else {
-            (0, 0, 0)
-        };
+        let (basic, bank1, bank2) = if local & (1 << source::GPU) != 0 { self.gpu.pending() } else { (0, 0, 0) };
         let irq = bcm2835_intc::decode(local, basic, bank1, bank2)?;
         if (source::MAILBOX0..source::MAILBOX0 + 4).contains(&irq) {
             // A mailbox interrupt stays raised until its bits are cleared: take them now.
-            self.local
-                .mailbox_take(core, (irq - source::MAILBOX0) as usize);
+            self.local.mailbox_take(core, (irq - source::MAILBOX0) as usize);
         }
-        Some(Claimed {
-            irq: Irq(irq),
-            token: 0,
-        })
+        Some(Claimed { irq: Irq(irq), token: 0 })
     }
     fn complete(&self, _claimed: Claimed) {
         // Level-triggered sources drop when their device is serviced; nothing to end here.

@@ -124,11 +124,7 @@ impl Pl011 {
 
     /// Enables or disables the receive interrupts (data and timeout).
     pub fn set_receive_interrupt(&self, enabled: bool) {
-        let value = if enabled {
-            (IMSC::RXIM::SET + IMSC::RTIM::SET).value
-        } else {
-            0
-        };
+        let value = if enabled { (IMSC::RXIM::SET + IMSC::RTIM::SET).value } else { 0 };
         self.regs().imsc.set(value);
     }
 }

@@ -42,6 +42,9 @@ impl Board for QemuVirt {
     fn timer_irq(&self) -> Irq {
         TIMER_IRQ
     }
+    fn virtual_timer_irq(&self) -> Irq {
+        Irq(27)
+    }
     fn ipi_irq(&self) -> Irq {
         GIC_IPI
     }
@@ -56,10 +59,7 @@ impl Board for QemuVirt {
         &[]
     }
     fn device_regions(&self) -> &'static [PhysRange] {
-        const RANGES: &[PhysRange] = &[
-            PhysRange::new(0x0800_0000, 0x0802_0000),
-            PhysRange::new(UART0, UART0 + 0x1000),
-        ];
+        const RANGES: &[PhysRange] = &[PhysRange::new(0x0800_0000, 0x0802_0000), PhysRange::new(UART0, UART0 + 0x1000)];
         RANGES
     }
 }

@@ -49,6 +49,9 @@ impl Board for RaspberryPi3 {
     fn timer_irq(&self) -> Irq {
         Irq(source::CNTPNS)
     }
+    fn virtual_timer_irq(&self) -> Irq {
+        Irq(source::CNTV)
+    }
     fn ipi_irq(&self) -> Irq {
         BCM_IPI
     }
@@ -63,10 +66,8 @@ impl Board for RaspberryPi3 {
         RANGES
     }
     fn device_regions(&self) -> &'static [PhysRange] {
-        const RANGES: &[PhysRange] = &[
-            PhysRange::new(PERIPHERALS, 0x4000_0000),
-            PhysRange::new(ARM_LOCAL, ARM_LOCAL + 0x1000),
-        ];
+        const RANGES: &[PhysRange] =
+            &[PhysRange::new(PERIPHERALS, 0x4000_0000), PhysRange::new(ARM_LOCAL, ARM_LOCAL + 0x1000)];
         RANGES
     }
 }

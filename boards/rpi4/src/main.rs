@@ -42,6 +42,9 @@ impl Board for RaspberryPi4 {
     fn timer_irq(&self) -> Irq {
         TIMER_IRQ
     }
+    fn virtual_timer_irq(&self) -> Irq {
+        Irq(27)
+    }
     fn ipi_irq(&self) -> Irq {
         GIC_IPI
     }

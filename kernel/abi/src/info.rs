@@ -138,6 +138,58 @@ impl ThreadInfo {
     }
 }
 
+/// The machine, as [`crate::Sysno::SystemInfo`] describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SystemInfo {
+    /// Board name (NUL-padded): `qemu-virt`, `rpi3`, `rpi4`.
+    pub board: [u8; 16],
+    /// Interrupt number of the EL1 virtual timer, which EL0 may program (CNTV_*): a
+    /// device any user program can make interrupt, for drivers' tests.
+    pub virtual_timer_irq: u32,
+    /// Counter frequency (Hz).
+    pub counter_hz: u64,
+    /// RAM in bytes.
+    pub ram_bytes: u64,
+    /// Free RAM in bytes.
+    pub free_bytes: u64,
+}
+
+impl SystemInfo {
+    /// Bytes in the layout.
+    pub const SIZE: usize = 48;
+
+    /// The record's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..16].copy_from_slice(&self.board);
+        b[16..20].copy_from_slice(&self.virtual_timer_irq.to_le_bytes());
+        b[24..32].copy_from_slice(&self.counter_hz.to_le_bytes());
+        b[32..40].copy_from_slice(&self.ram_bytes.to_le_bytes());
+        b[40..48].copy_from_slice(&self.free_bytes.to_le_bytes());
+        b
+    }
+
+    /// The record in `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b = b.get(..Self::SIZE)?;
+        let mut board = [0u8; 16];
+        board.copy_from_slice(&b[0..16]);
+        Some(Self {
+            board,
+            virtual_timer_irq: u32::from_le_bytes(b[16..20].try_into().ok()?),
+            counter_hz: u64::from_le_bytes(b[24..32].try_into().ok()?),
+            ram_bytes: u64::from_le_bytes(b[32..40].try_into().ok()?),
+            free_bytes: u64::from_le_bytes(b[40..48].try_into().ok()?),
+        })
+    }
+
+    /// The board name as text.
+    pub fn board_name(&self) -> &str {
+        let len = self.board.iter().position(|b| *b == 0).unwrap_or(self.board.len());
+        core::str::from_utf8(&self.board[..len]).unwrap_or("?")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +215,10 @@ mod tests {
         assert_eq!(ThreadInfo::from_bytes(&[0; 10]), None);
         assert_eq!(ThreadStateCode::from_number(4).map(|s| s.name()), Some("REPLY"));
         assert_eq!(ThreadStateCode::from_number(42), None);
+        let mut board = [0u8; 16];
+        board[..4].copy_from_slice(b"rpi3");
+        let si = SystemInfo { board, virtual_timer_irq: 3, counter_hz: 19_200_000, ram_bytes: 1 << 30, free_bytes: 5 };
+        assert_eq!(SystemInfo::from_bytes(&si.to_bytes()), Some(si));
+        assert_eq!(si.board_name(), "rpi3");
     }
 }

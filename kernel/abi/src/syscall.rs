@@ -82,11 +82,27 @@ pub enum Sysno {
     MsgUnregisterEvent = 33,
     /// A server delivers a client's registered event.
     MsgDeliverEvent = 34,
+    /// Creates a timer that delivers an event.
+    TimerCreate = 35,
+    /// Arms or disarms a timer.
+    TimerSettime = 36,
+    /// Destroys a timer.
+    TimerDestroy = 37,
+    /// Routes a hardware interrupt to an event.
+    InterruptAttachEvent = 38,
+    /// Removes an interrupt route.
+    InterruptDetach = 39,
+    /// Masks an attached interrupt (counted).
+    InterruptMask = 40,
+    /// Unmasks an attached interrupt (counted).
+    InterruptUnmask = 41,
+    /// Describes the machine.
+    SystemInfo = 42,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 35] = [
+    pub const ALL: [Sysno; 43] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -122,6 +138,14 @@ impl Sysno {
         Sysno::MsgRegisterEvent,
         Sysno::MsgUnregisterEvent,
         Sysno::MsgDeliverEvent,
+        Sysno::TimerCreate,
+        Sysno::TimerSettime,
+        Sysno::TimerDestroy,
+        Sysno::InterruptAttachEvent,
+        Sysno::InterruptDetach,
+        Sysno::InterruptMask,
+        Sysno::InterruptUnmask,
+        Sysno::SystemInfo,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -218,6 +242,25 @@ pub enum Call {
     /// See [`Sysno::MsgDeliverEvent`]: `rcvid` names the client (a received message),
     /// `event` its registered event.
     MsgDeliverEvent { rcvid: u64, event: usize },
+    /// See [`Sysno::TimerCreate`]: the timer delivers the [`crate::ipc::SigEvent`] at
+    /// `event` to the calling process.
+    TimerCreate { event: usize },
+    /// See [`Sysno::TimerSettime`]: first expiry after `initial` ns (0 disarms), then every
+    /// `interval` ns (0: once).
+    TimerSettime { id: u32, initial: u64, interval: u64 },
+    /// See [`Sysno::TimerDestroy`].
+    TimerDestroy { id: u32 },
+    /// See [`Sysno::InterruptAttachEvent`]: interrupt `irq` (the board's numbering)
+    /// delivers the event at `event`, and stays masked until `InterruptUnmask`.
+    InterruptAttachEvent { irq: u32, event: usize },
+    /// See [`Sysno::InterruptDetach`].
+    InterruptDetach { id: u32 },
+    /// See [`Sysno::InterruptMask`].
+    InterruptMask { id: u32 },
+    /// See [`Sysno::InterruptUnmask`].
+    InterruptUnmask { id: u32 },
+    /// See [`Sysno::SystemInfo`]: fills a [`crate::info::SystemInfo`].
+    SystemInfo { info: usize },
 }
 
 /// The blocking states [`Call::TimerTimeout`] can bound (`_NTO_TIMEOUT_*`).
@@ -296,6 +339,16 @@ impl Call {
             MsgRegisterEvent { event, coid } => (Sysno::MsgRegisterEvent, [event as u64, coid as u64, 0, 0, 0, 0]),
             MsgUnregisterEvent { event } => (Sysno::MsgUnregisterEvent, [event as u64, 0, 0, 0, 0, 0]),
             MsgDeliverEvent { rcvid, event } => (Sysno::MsgDeliverEvent, [rcvid, event as u64, 0, 0, 0, 0]),
+            TimerCreate { event } => (Sysno::TimerCreate, [event as u64, 0, 0, 0, 0, 0]),
+            TimerSettime { id, initial, interval } => (Sysno::TimerSettime, [id as u64, initial, interval, 0, 0, 0]),
+            TimerDestroy { id } => (Sysno::TimerDestroy, [id as u64, 0, 0, 0, 0, 0]),
+            InterruptAttachEvent { irq, event } => {
+                (Sysno::InterruptAttachEvent, [irq as u64, event as u64, 0, 0, 0, 0])
+            }
+            InterruptDetach { id } => (Sysno::InterruptDetach, [id as u64, 0, 0, 0, 0, 0]),
+            InterruptMask { id } => (Sysno::InterruptMask, [id as u64, 0, 0, 0, 0, 0]),
+            InterruptUnmask { id } => (Sysno::InterruptUnmask, [id as u64, 0, 0, 0, 0, 0]),
+            SystemInfo { info } => (Sysno::SystemInfo, [info as u64, 0, 0, 0, 0, 0]),
         };
         Registers { number: number as u64, args }
     }
@@ -364,6 +417,14 @@ impl Call {
             Sysno::MsgRegisterEvent => MsgRegisterEvent { event: size(a[0])?, coid: id(a[1])? },
             Sysno::MsgUnregisterEvent => MsgUnregisterEvent { event: size(a[0])? },
             Sysno::MsgDeliverEvent => MsgDeliverEvent { rcvid: a[0], event: size(a[1])? },
+            Sysno::TimerCreate => TimerCreate { event: size(a[0])? },
+            Sysno::TimerSettime => TimerSettime { id: id(a[0])?, initial: a[1], interval: a[2] },
+            Sysno::TimerDestroy => TimerDestroy { id: id(a[0])? },
+            Sysno::InterruptAttachEvent => InterruptAttachEvent { irq: id(a[0])?, event: size(a[1])? },
+            Sysno::InterruptDetach => InterruptDetach { id: id(a[0])? },
+            Sysno::InterruptMask => InterruptMask { id: id(a[0])? },
+            Sysno::InterruptUnmask => InterruptUnmask { id: id(a[0])? },
+            Sysno::SystemInfo => SystemInfo { info: size(a[0])? },
         })
     }
 }
@@ -443,6 +504,14 @@ mod tests {
             Call::MsgRegisterEvent { event: 0x800, coid: 2 },
             Call::MsgUnregisterEvent { event: 0x800 },
             Call::MsgDeliverEvent { rcvid: 0x1_0000_0003, event: 0x900 },
+            Call::TimerCreate { event: 0xa00 },
+            Call::TimerSettime { id: 1, initial: 1000, interval: 500 },
+            Call::TimerDestroy { id: 1 },
+            Call::InterruptAttachEvent { irq: 27, event: 0xb00 },
+            Call::InterruptDetach { id: 1 },
+            Call::InterruptMask { id: 1 },
+            Call::InterruptUnmask { id: 1 },
+            Call::SystemInfo { info: 0xc00 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {

@@ -89,7 +89,7 @@ _start:
 .Lat_el1:
     mov     x1, #(3 << 20)                  // CPACR_EL1.FPEN: no FP/SIMD traps
     msr     cpacr_el1, x1
-    mov     x1, #3                          // CNTKCTL_EL1: EL0 may read the counters
+    mov     x1, #((1 << 8) | 3)              // CNTKCTL_EL1: EL0 reads the counters, programs the virtual timer
     msr     cntkctl_el1, x1
     isb
 

@@ -1,0 +1,176 @@
+//! Event sources other than messages: user timers (`TimerCreate`/`TimerSettime`) and
+//! hardware interrupts routed to user-space drivers (`InterruptAttachEvent`), both
+//! delivering a [`SigEvent`] to the owning process — usually a pulse on one of its own
+//! channels, so a driver's or server's single `MsgReceive` loop sees everything.
+//!
+//! An attached interrupt is masked when it fires and stays masked until the driver has
+//! serviced the device and calls `InterruptUnmask` (masks are counted), as in QNX.
+
+use crate::machine::Machine;
+use crate::process::ProcessId;
+use crate::system::{Outcome, System};
+use crate::thread::ThreadId;
+use abi::ipc::{notify, pulse_code, SigEvent};
+use abi::syscall::Call;
+use abi::Errno;
+use alloc::vec::Vec;
+
+/// A timer a process created.
+#[derive(Debug, Clone, Copy)]
+pub struct UserTimer {
+    owner: ProcessId,
+    thread: ThreadId,
+    event: SigEvent,
+    next: Option<u64>,
+    interval: u64,
+}
+
+/// An interrupt routed to a process.
+#[derive(Debug, Clone, Copy)]
+pub struct Attachment {
+    owner: ProcessId,
+    thread: ThreadId,
+    irq: u32,
+    event: SigEvent,
+    masks: u32,
+}
+
+impl<M: Machine> System<M> {
+    /// Performs a timer, interrupt or system-information call.
+    pub(crate) fn event_call(&mut self, cur: ThreadId, pid: ProcessId, call: Call) -> Result<Outcome, Errno> {
+        let value = |v: u64| Ok(Outcome::Value(v, None));
+        match call {
+            Call::TimerCreate { event } => {
+                let event = self.own_event(pid, event)?;
+                let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0 };
+                value(self.timers.insert(timer).ok_or(Errno::EAGAIN)? as u64)
+            }
+            Call::TimerSettime { id, initial, interval } => {
+                let now = self.machine.now_ns();
+                let t = self.timers.get_mut(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
+                t.next = (initial != 0).then(|| now.saturating_add(initial));
+                t.interval = interval;
+                value(0)
+            }
+            Call::TimerDestroy { id } => {
+                self.timers.get(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
+                self.timers.remove(id);
+                value(0)
+            }
+            Call::InterruptAttachEvent { irq, event } => {
+                let event = self.own_event(pid, event)?;
+                if self.attachments.iter().any(|(_, a)| a.irq == irq) {
+                    return Err(Errno::EBUSY);
+                }
+                self.machine.interrupt_attach(irq)?;
+                let attachment = Attachment { owner: pid, thread: cur, irq, event, masks: 0 };
+                match self.attachments.insert(attachment) {
+                    Some(id) => value(id as u64),
+                    None => {
+                        self.machine.interrupt_detach(irq);
+                        Err(Errno::EAGAIN)
+                    }
+                }
+            }
+            Call::InterruptDetach { id } => {
+                let a = *self.attachments.get(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
+                self.attachments.remove(id);
+                self.machine.interrupt_detach(a.irq);
+                value(0)
+            }
+            Call::InterruptMask { id } => {
+                let a = self.attachments.get_mut(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
+                a.masks += 1;
+                let (irq, masks) = (a.irq, a.masks);
+                if masks == 1 {
+                    self.machine.interrupt_set_masked(irq, true);
+                }
+                value(masks as u64)
+            }
+            Call::InterruptUnmask { id } => {
+                let a = self.attachments.get_mut(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
+                a.masks = a.masks.saturating_sub(1);
+                let (irq, masks) = (a.irq, a.masks);
+                if masks == 0 {
+                    self.machine.interrupt_set_masked(irq, false);
+                }
+                value(masks as u64)
+            }
+            Call::SystemInfo { info } => {
+                let record = self.machine.system_info();
+                self.write_user(pid, info, &record.to_bytes())?;
+                value(0)
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    /// Reads an event the caller will receive itself, and checks it can be delivered.
+    fn own_event(&mut self, pid: ProcessId, at: usize) -> Result<SigEvent, Errno> {
+        let mut bytes = [0u8; SigEvent::SIZE];
+        self.read_user(pid, at, &mut bytes)?;
+        let event = SigEvent::from_bytes(&bytes).ok_or(Errno::EINVAL)?;
+        match event.notify {
+            notify::NONE | notify::UNBLOCK => Ok(event),
+            notify::PULSE => {
+                let p = self.processes.get(pid.0).ok_or(Errno::ESRCH)?;
+                p.connections.get(event.coid).ok_or(Errno::EBADF)?;
+                if event.code < pulse_code::MIN_AVAILABLE || event.priority == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                Ok(event)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Fires the user timers due at `now`.
+    pub(crate) fn fire_user_timers(&mut self, now: u64) {
+        let due: Vec<u32> =
+            self.timers.iter().filter(|(_, t)| t.next.is_some_and(|n| n <= now)).map(|(h, _)| h).collect();
+        for id in due {
+            let Some(t) = self.timers.get_mut(id) else { continue };
+            let fire = *t;
+            t.next = match (t.interval, t.next) {
+                (0, _) => None,
+                (interval, Some(at)) => {
+                    let missed = (now - at) / interval;
+                    Some(at + interval * (missed + 1))
+                }
+                (_, None) => None,
+            };
+            let _ = self.deliver_event(fire.owner, fire.thread, fire.event);
+        }
+    }
+
+    /// The next time a user timer fires.
+    pub(crate) fn next_user_timer(&self) -> Option<u64> {
+        self.timers.iter().filter_map(|(_, t)| t.next).min()
+    }
+
+    /// Interrupt `irq` fired (the arch layer has masked it): deliver its event.
+    pub fn interrupt_fired(&mut self, irq: u32) {
+        let hits: Vec<u32> = self.attachments.iter().filter(|(_, a)| a.irq == irq).map(|(h, _)| h).collect();
+        for id in hits {
+            let Some(a) = self.attachments.get_mut(id) else { continue };
+            a.masks += 1;
+            let a = *a;
+            let _ = self.deliver_event(a.owner, a.thread, a.event);
+        }
+        self.schedule();
+    }
+
+    /// Process `pid` is ending: its timers and interrupt routes go.
+    pub(crate) fn events_forget_process(&mut self, pid: ProcessId) {
+        let timers: Vec<u32> = self.timers.iter().filter(|(_, t)| t.owner == pid).map(|(h, _)| h).collect();
+        for id in timers {
+            self.timers.remove(id);
+        }
+        let routes: Vec<(u32, u32)> =
+            self.attachments.iter().filter(|(_, a)| a.owner == pid).map(|(h, a)| (h, a.irq)).collect();
+        for (id, irq) in routes {
+            self.attachments.remove(id);
+            self.machine.interrupt_detach(irq);
+        }
+    }
+}
