@@ -1,15 +1,16 @@
 # Muon: the two commands are `make run` and `make test`; both install what they lack.
-#   make run   [BOARD=qemu-virt|rpi3|rpi4] [FEATURES=...]   boot in QEMU (quit: Ctrl-A X)
+#   make run   [BOARD=qemu-virt|rpi3|rpi4] [IMAGE=default]  boot in QEMU (quit: Ctrl-A X)
 #   make test                                                every test on every board
 #   make image BOARD=rpi3|rpi4 [FEATURES=mini-uart]          kernel8.img + config.txt
 #   make gdb   [BOARD=...]                                   QEMU halted + gdb-multiarch
 
 BOARD ?= qemu-virt
+IMAGE ?= default
 FEATURES ?=
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 RUNNER = cargo run --quiet --release -p muon-runner --
-BOARD_ARGS = --board $(BOARD) $(if $(FEATURES),--features $(FEATURES))
+BOARD_ARGS = --board $(BOARD) --image $(IMAGE) $(if $(FEATURES),--features $(FEATURES))
 
 .PHONY: all setup toolchain run test image gdb fmt clippy
 
@@ -38,4 +39,6 @@ fmt: toolchain
 	cargo fmt --all
 
 clippy: toolchain
-	cargo clippy --workspace --exclude muon-board-qemu-virt --exclude muon-board-rpi3 --exclude muon-board-rpi4
+	cargo clippy
+	cargo clippy --release --target aarch64-unknown-none-softfloat -p muon-board-qemu-virt -p muon-board-rpi3 -p muon-board-rpi4
+	cargo clippy --release --target aarch64-unknown-none -p userlib -p hello

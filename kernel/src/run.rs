@@ -14,6 +14,7 @@ use crate::machine::Machine;
 use crate::mem::layout::phys_to_virt;
 use crate::mem::paging::{Table, TableMemory};
 use crate::mem::PAGE_SIZE;
+use crate::process::ProcessId;
 use crate::system::{System, UserFault};
 use crate::thread::ThreadId;
 use crate::{console, interrupts, percpu};
@@ -146,6 +147,13 @@ pub fn start_user_space() {
         Err(e) => {
             log::error!("cannot start {}: {e:?}", first.name);
             return;
+        }
+    }
+    // Temporary, until the process manager owns spawning: the kernel also starts the
+    // image's other `boot` programs, as children of pid 1 (which can wait for them).
+    for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
+        if let Err(e) = system.spawn(program.name, program.args, None, Some(ProcessId(1)), false) {
+            log::error!("cannot start {}: {e:?}", program.name);
         }
     }
     system.schedule();

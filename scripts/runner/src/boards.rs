@@ -35,22 +35,10 @@ pub const BOARDS: &[Board] = &[
         package: "muon-board-qemu-virt",
         binary: "muon-qemu-virt",
         boots: &[
-            Boot {
-                label: "qemu-virt",
-                machine: VIRT,
-                raw_image: false,
-                entry_el: 1,
-            },
+            Boot { label: "qemu-virt", machine: VIRT, raw_image: false, entry_el: 1 },
             Boot {
                 label: "qemu-virt-el2",
-                machine: &[
-                    "-M",
-                    "virt,virtualization=on",
-                    "-cpu",
-                    "cortex-a53",
-                    "-m",
-                    "256M",
-                ],
+                machine: &["-M", "virt,virtualization=on", "-cpu", "cortex-a53", "-m", "256M"],
                 raw_image: false,
                 entry_el: 2,
             },
@@ -67,18 +55,8 @@ pub const BOARDS: &[Board] = &[
         package: "muon-board-rpi3",
         binary: "muon-rpi3",
         boots: &[
-            Boot {
-                label: "rpi3",
-                machine: &["-M", "raspi3b"],
-                raw_image: false,
-                entry_el: 3,
-            },
-            Boot {
-                label: "rpi3-kernel8img",
-                machine: &["-M", "raspi3b"],
-                raw_image: true,
-                entry_el: 2,
-            },
+            Boot { label: "rpi3", machine: &["-M", "raspi3b"], raw_image: false, entry_el: 3 },
+            Boot { label: "rpi3-kernel8img", machine: &["-M", "raspi3b"], raw_image: true, entry_el: 2 },
         ],
     },
     Board {
@@ -86,18 +64,8 @@ pub const BOARDS: &[Board] = &[
         package: "muon-board-rpi4",
         binary: "muon-rpi4",
         boots: &[
-            Boot {
-                label: "rpi4",
-                machine: &["-M", "raspi4b"],
-                raw_image: false,
-                entry_el: 3,
-            },
-            Boot {
-                label: "rpi4-kernel8img",
-                machine: &["-M", "raspi4b"],
-                raw_image: true,
-                entry_el: 2,
-            },
+            Boot { label: "rpi4", machine: &["-M", "raspi4b"], raw_image: false, entry_el: 3 },
+            Boot { label: "rpi4-kernel8img", machine: &["-M", "raspi4b"], raw_image: true, entry_el: 2 },
         ],
     },
 ];

@@ -7,32 +7,15 @@ use object::{elf, Endianness};
 /// The raw image of `elf_bytes`: every loadable segment placed at its physical address
 /// relative to the lowest one (which is where the firmware loads the file).
 pub fn flatten(elf_bytes: &[u8]) -> Result<(u64, Vec<u8>), String> {
-    let file =
-        ElfFile64::<Endianness>::parse(elf_bytes).map_err(|e| format!("not an ELF64 file: {e}"))?;
+    let file = ElfFile64::<Endianness>::parse(elf_bytes).map_err(|e| format!("not an ELF64 file: {e}"))?;
     let endian = file.endian();
-    let headers = file
-        .elf_header()
-        .program_headers(endian, elf_bytes)
-        .map_err(|e| e.to_string())?;
-    let loads: Vec<_> = headers
-        .iter()
-        .filter(|h| h.p_type(endian) == elf::PT_LOAD && h.p_filesz(endian) > 0)
-        .collect();
-    let base = loads
-        .iter()
-        .map(|h| h.p_paddr(endian))
-        .min()
-        .ok_or("no loadable segment")?;
-    let end = loads
-        .iter()
-        .map(|h| h.p_paddr(endian) + h.p_filesz(endian))
-        .max()
-        .unwrap_or(base);
+    let headers = file.elf_header().program_headers(endian, elf_bytes).map_err(|e| e.to_string())?;
+    let loads: Vec<_> = headers.iter().filter(|h| h.p_type(endian) == elf::PT_LOAD && h.p_filesz(endian) > 0).collect();
+    let base = loads.iter().map(|h| h.p_paddr(endian)).min().ok_or("no loadable segment")?;
+    let end = loads.iter().map(|h| h.p_paddr(endian) + h.p_filesz(endian)).max().unwrap_or(base);
     let mut image = vec![0u8; (end - base) as usize];
     for header in loads {
-        let data = header
-            .data(endian, elf_bytes)
-            .map_err(|_| "segment outside the file")?;
+        let data = header.data(endian, elf_bytes).map_err(|_| "segment outside the file")?;
         let offset = (header.p_paddr(endian) - base) as usize;
         image[offset..offset + data.len()].copy_from_slice(data);
     }
@@ -49,9 +32,7 @@ pub fn config_txt(board: &str, mini_uart: bool) -> Option<String> {
     };
     let gic = match board {
         "rpi3" => "",
-        "rpi4" => {
-            "# Route interrupts through the GIC-400 (the default on Pi 4 firmware).\nenable_gic=1\n"
-        }
+        "rpi4" => "# Route interrupts through the GIC-400 (the default on Pi 4 firmware).\nenable_gic=1\n",
         _ => return None,
     };
     Some(format!(
@@ -64,39 +45,18 @@ pub fn config_txt(board: &str, mini_uart: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_elf::{Elf, Segment};
 
-    /// A minimal ELF64 with two PT_LOAD segments (and one empty one).
+    /// A kernel ELF: each segment linked in the high half at its physical address.
     fn elf_with_segments(segments: &[(u64, &[u8])]) -> Vec<u8> {
-        let phoff = 64u64;
-        let data_start = phoff + 56 * segments.len() as u64;
-        let mut out = vec![0u8; 64];
-        out[..4].copy_from_slice(b"\x7fELF");
-        out[4] = 2; // 64-bit
-        out[5] = 1; // little endian
-        out[6] = 1;
-        out[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-        out[18..20].copy_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
-        out[20..24].copy_from_slice(&1u32.to_le_bytes());
-        out[32..40].copy_from_slice(&phoff.to_le_bytes());
-        out[52..54].copy_from_slice(&64u16.to_le_bytes());
-        out[54..56].copy_from_slice(&56u16.to_le_bytes());
-        out[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
-        let mut offset = data_start;
+        let mut elf = Elf::aarch64_executable(0);
         for (paddr, data) in segments {
-            let mut ph = vec![0u8; 56];
-            ph[0..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-            ph[8..16].copy_from_slice(&offset.to_le_bytes());
-            ph[16..24].copy_from_slice(&(0xffff_0000_0000_0000 + paddr).to_le_bytes());
-            ph[24..32].copy_from_slice(&paddr.to_le_bytes());
-            ph[32..40].copy_from_slice(&(data.len() as u64).to_le_bytes());
-            ph[40..48].copy_from_slice(&(data.len() as u64 + 0x100).to_le_bytes());
-            out.extend_from_slice(&ph);
-            offset += data.len() as u64;
+            let mut segment =
+                Segment::load(0xffff_0000_0000_0000 + paddr, object::elf::PF_R, data, data.len() as u64 + 0x100);
+            segment.paddr = *paddr;
+            elf.segments.push(segment);
         }
-        for (_, data) in segments {
-            out.extend_from_slice(data);
-        }
-        out
+        elf.bytes()
     }
 
     #[test]
@@ -119,9 +79,7 @@ mod tests {
     fn config_names_the_console_and_kernel() {
         let pi4 = config_txt("rpi4", false).unwrap();
         assert!(
-            pi4.contains("kernel=kernel8.img")
-                && pi4.contains("dtoverlay=disable-bt")
-                && pi4.contains("enable_gic=1")
+            pi4.contains("kernel=kernel8.img") && pi4.contains("dtoverlay=disable-bt") && pi4.contains("enable_gic=1")
         );
         let pi3_mini = config_txt("rpi3", true).unwrap();
         assert!(pi3_mini.contains("core_freq=250") && !pi3_mini.contains("disable-bt"));

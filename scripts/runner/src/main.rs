@@ -1,21 +1,32 @@
 //! `muon-runner`: the one tool behind `make run`, `make test`, `make image` and `make gdb`.
 //!
 //! ```text
-//! muon-runner run   [--board B] [--features F]   build the kernel, boot it in QEMU (Ctrl-A X quits)
+//! muon-runner run   [--board B] [--features F] [--image I]   build image + kernel, boot in QEMU (Ctrl-A X quits)
 //! muon-runner test  [--board B]...               every test level, ending in "N passed, N failed"
-//! muon-runner image --board rpi3|rpi4 [--features F]   kernel8.img + config.txt for an SD card
-//! muon-runner gdb   [--board B]                  QEMU halted at the first instruction + gdb-multiarch
+//! muon-runner image --board rpi3|rpi4 [--features F] [--image I]   kernel8.img + config.txt for an SD card
+//! muon-runner gdb   [--board B] [--image I]      QEMU halted at the first instruction + gdb-multiarch
+//! muon-runner bootimage [--image I]              only the boot image: target/bootimage/I.img
 //! ```
 //!
-//! Test levels: host `cargo test`; per board the in-kernel tests (`ktest` feature); the
-//! kernel fault report (`ktest-fault`); and the runner's own self-test, which boots a
-//! kernel with deliberately failing tests (`ktest-selftest`) and checks that they are
-//! reported FAILED — that check is not counted as a pass, only as a failure if broken.
+//! `--image` names the boot image (`user-apps/images/<I>.manifest`, default `default`;
+//! see [`bootimage`]) that is built and linked into the kernel through the environment
+//! variable `MUON_BOOT_IMAGE`. Test kernels are built without one.
+//!
+//! Test levels: host `cargo test`; every boot image's programs build and pack; per board
+//! the in-kernel tests (`ktest` feature); the kernel fault report (`ktest-fault`); and the
+//! runner's own self-test, which boots a kernel with deliberately failing tests
+//! (`ktest-selftest`) and checks that they are reported FAILED — that check is not
+//! counted as a pass, only as a failure if broken. A test that runs user programs builds
+//! its image ([`bootimage::build`]), a kernel with it ([`build_kernel`]), boots it
+//! ([`qemu::run_captured`]) and reads the `test NAME ... ok` lines ([`report::test_lines`]).
 
 mod boards;
+mod bootimage;
 mod image;
 mod qemu;
 mod report;
+#[cfg(test)]
+mod test_elf;
 
 use boards::{Board, Boot, BOARDS, KERNEL_TARGET};
 use std::path::{Path, PathBuf};
@@ -26,10 +37,7 @@ use std::time::Duration;
 const QEMU_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 fn cargo() -> Command {
@@ -41,63 +49,80 @@ fn cargo() -> Command {
 struct Options {
     boards: Vec<Board>,
     features: Option<String>,
+    image: Option<String>,
+}
+
+impl Options {
+    /// The boot image to build and link in.
+    fn image(&self) -> &str {
+        self.image.as_deref().unwrap_or(bootimage::DEFAULT_IMAGE)
+    }
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut boards = Vec::new();
     let mut features = None;
+    let mut image = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--board" => {
                 let name = it.next().ok_or("--board needs a name")?;
                 let known: Vec<_> = BOARDS.iter().map(|b| b.name).collect();
-                boards.push(
-                    boards::find(name)
-                        .ok_or(format!("unknown board {name:?} (known: {known:?})"))?,
-                );
+                boards.push(boards::find(name).ok_or(format!("unknown board {name:?} (known: {known:?})"))?);
             }
             "--features" => {
-                features = Some(it.next().ok_or("--features needs a list")?.clone())
-                    .filter(|f| !f.is_empty())
+                features = Some(it.next().ok_or("--features needs a list")?.clone()).filter(|f| !f.is_empty())
             }
+            "--image" => image = Some(it.next().ok_or("--image needs a name")?.clone()),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
-    Ok(Options { boards, features })
+    Ok(Options { boards, features, image })
 }
 
-/// Builds `board`'s kernel with `features` into its own target directory.
-fn build_kernel(board: &Board, features: Option<&str>, variant: &str) -> Result<PathBuf, String> {
+/// Builds `board`'s kernel with `features` into its own target directory (`variant`),
+/// linking in the boot image at `boot_image` (an absolute path), or an empty one.
+fn build_kernel(
+    board: &Board,
+    features: Option<&str>,
+    variant: &str,
+    boot_image: Option<&Path>,
+) -> Result<PathBuf, String> {
     let target_dir = workspace_root().join("target").join(variant);
     let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "--target",
-        KERNEL_TARGET,
-        "-p",
-        board.package,
-    ])
-    .arg("--target-dir")
-    .arg(&target_dir);
+    cmd.args(["build", "--release", "--target", KERNEL_TARGET, "-p", board.package])
+        .arg("--target-dir")
+        .arg(&target_dir);
     if let Some(f) = features {
         cmd.args(["--features", f]);
     }
+    match boot_image {
+        Some(path) => cmd.env("MUON_BOOT_IMAGE", path),
+        None => cmd.env_remove("MUON_BOOT_IMAGE"),
+    };
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!("building {} ({variant}) failed", board.name));
     }
-    Ok(target_dir
-        .join(KERNEL_TARGET)
-        .join("release")
-        .join(board.binary))
+    Ok(target_dir.join(KERNEL_TARGET).join("release").join(board.binary))
+}
+
+/// Builds boot image `image`, then `board`'s kernel with it linked in.
+fn build_kernel_with_image(
+    board: &Board,
+    features: Option<&str>,
+    variant: &str,
+    image: &str,
+) -> Result<PathBuf, String> {
+    let boot_image = bootimage::build(image)?;
+    build_kernel(board, features, variant, Some(&boot_image))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
-        eprintln!("usage: muon-runner run|test|image|gdb [--board B] [--features F]");
+        eprintln!("usage: muon-runner run|test|image|gdb|bootimage [--board B] [--features F] [--image I]");
         return ExitCode::from(2);
     };
     let options = match parse_options(&args[1..]) {
@@ -107,11 +132,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if command == "test" && options.image.is_some() {
+        eprintln!("muon-runner: test builds its kernels without a boot image; drop --image");
+        return ExitCode::from(2);
+    }
     let result = match command.as_str() {
         "run" => run(&options),
         "test" => return test(&options),
         "image" => make_image(&options),
         "gdb" => gdb(&options),
+        "bootimage" => bootimage::build(options.image()).map(|_| ()),
         other => Err(format!("unknown command {other:?}")),
     };
     match result {
@@ -129,77 +159,47 @@ fn single_board(options: &Options) -> Board {
 
 fn run(options: &Options) -> Result<(), String> {
     let board = single_board(options);
-    let kernel = build_kernel(&board, options.features.as_deref(), "run")?;
+    let kernel = build_kernel_with_image(&board, options.features.as_deref(), "run", options.image())?;
     eprintln!("booting {} in QEMU; quit with Ctrl-A X", board.name);
-    let status = qemu::command(&board.boots[0], &kernel)
-        .arg("-nographic")
-        .status()
-        .map_err(|e| e.to_string())?;
-    status
-        .success()
-        .then_some(())
-        .ok_or(format!("QEMU exited with {status}"))
+    let status = qemu::command(&board.boots[0], &kernel).arg("-nographic").status().map_err(|e| e.to_string())?;
+    status.success().then_some(()).ok_or(format!("QEMU exited with {status}"))
 }
 
 fn make_image(options: &Options) -> Result<(), String> {
     let board = single_board(options);
-    let mini_uart = options
-        .features
-        .as_deref()
-        .is_some_and(|f| f.contains("mini-uart"));
-    let config =
-        image::config_txt(board.name, mini_uart).ok_or("images are made for rpi3 and rpi4 only")?;
-    let kernel = build_kernel(&board, options.features.as_deref(), "image")?;
+    let mini_uart = options.features.as_deref().is_some_and(|f| f.contains("mini-uart"));
+    let config = image::config_txt(board.name, mini_uart).ok_or("images are made for rpi3 and rpi4 only")?;
+    let kernel = build_kernel_with_image(&board, options.features.as_deref(), "image", options.image())?;
     let elf = std::fs::read(&kernel).map_err(|e| e.to_string())?;
     let (base, raw) = image::flatten(&elf)?;
     if base != 0x80000 {
-        return Err(format!(
-            "kernel loads at {base:#x}, the firmware expects 0x80000"
-        ));
+        return Err(format!("kernel loads at {base:#x}, the firmware expects 0x80000"));
     }
     let dir = workspace_root().join("target/image").join(board.name);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("kernel8.img"), &raw).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("config.txt"), &config).map_err(|e| e.to_string())?;
-    println!(
-        "{}/kernel8.img ({} KiB) and config.txt:\n\n{config}",
-        dir.display(),
-        raw.len() >> 10
-    );
+    println!("{}/kernel8.img ({} KiB) and config.txt:\n\n{config}", dir.display(), raw.len() >> 10);
     Ok(())
 }
 
 fn gdb(options: &Options) -> Result<(), String> {
     let board = single_board(options);
-    let kernel = build_kernel(&board, options.features.as_deref(), "run")?;
-    let log = workspace_root()
-        .join("target")
-        .join(format!("gdb-{}-serial.log", board.name));
+    let kernel = build_kernel_with_image(&board, options.features.as_deref(), "run", options.image())?;
+    let log = workspace_root().join("target").join(format!("gdb-{}-serial.log", board.name));
     let mut qemu = qemu::command(&board.boots[0], &kernel)
-        .args([
-            "-display", "none", "-monitor", "none", "-S", "-s", "-serial",
-        ])
+        .args(["-display", "none", "-monitor", "none", "-S", "-s", "-serial"])
         .arg(format!("file:{}", log.display()))
         .spawn()
         .map_err(|e| e.to_string())?;
-    eprintln!(
-        "QEMU halted at the first instruction, gdb server on :1234; serial output goes to {}",
-        log.display()
-    );
+    eprintln!("QEMU halted at the first instruction, gdb server on :1234; serial output goes to {}", log.display());
     let status = Command::new("gdb-multiarch")
         .arg(&kernel)
-        .args([
-            "-ex",
-            "set confirm off",
-            "-ex",
-            "target remote localhost:1234",
-        ])
+        .args(["-ex", "set confirm off", "-ex", "target remote localhost:1234"])
         .status();
     let _ = qemu.kill();
     let _ = qemu.wait();
-    status
-        .map_err(|e| format!("cannot run gdb-multiarch: {e}"))
-        .map(|_| ())
+    status.map_err(|e| format!("cannot run gdb-multiarch: {e}")).map(|_| ())
 }
 
 /// Pass/fail counts across every level.
@@ -223,18 +223,17 @@ impl Tally {
 }
 
 fn test(options: &Options) -> ExitCode {
-    let boards = if options.boards.is_empty() {
-        BOARDS.to_vec()
-    } else {
-        options.boards.clone()
-    };
+    let boards = if options.boards.is_empty() { BOARDS.to_vec() } else { options.boards.clone() };
     let mut tally = Tally::default();
 
     println!("== host: cargo test ==");
     host_tests(&mut tally);
 
+    println!("== user space: boot images ==");
+    boot_image_builds(&mut tally);
+
     for board in &boards {
-        let kernel = match build_kernel(board, Some("ktest"), "ktest") {
+        let kernel = match build_kernel(board, Some("ktest"), "ktest", None) {
             Ok(k) => Some(k),
             Err(e) => {
                 println!("{e}");
@@ -270,11 +269,7 @@ fn host_tests(tally: &mut Tally) {
         tally.record("host/cargo_test", false);
         return;
     };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     match report::cargo_test_totals(&text) {
         Some((passed, failed)) if output.status.success() || failed > 0 => {
             for line in text.lines().filter(|l| l.ends_with("... FAILED")) {
@@ -295,15 +290,28 @@ fn host_tests(tally: &mut Tally) {
     }
 }
 
+/// Every manifest in `user-apps/images` must build, pack and parse back.
+fn boot_image_builds(tally: &mut Tally) {
+    let images = match bootimage::manifests() {
+        Ok(images) => images,
+        Err(e) => {
+            println!("{e}");
+            return tally.record("bootimage/manifests", false);
+        }
+    };
+    for image in images {
+        let built = bootimage::build(&image);
+        if let Err(e) = &built {
+            println!("{e}");
+        }
+        tally.record(&format!("bootimage/{image}"), built.is_ok());
+    }
+}
+
 fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
     let label = boot.label;
-    let kernel = if boot.raw_image {
-        raw_image_of(elf)
-    } else {
-        Ok(elf.to_path_buf())
-    };
-    let outcome =
-        kernel.and_then(|k| qemu::run_captured(boot, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let kernel = if boot.raw_image { raw_image_of(elf) } else { Ok(elf.to_path_buf()) };
+    let outcome = kernel.and_then(|k| qemu::run_captured(boot, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -314,10 +322,7 @@ fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
     let before = tally.failed;
     let banner = format!(": entered at EL{}, RAM ", boot.entry_el);
     let first_line = outcome.log.lines().next().unwrap_or("");
-    tally.record(
-        &format!("{label}/banner"),
-        first_line.starts_with("Muon ") && first_line.contains(&banner),
-    );
+    tally.record(&format!("{label}/banner"), first_line.starts_with("Muon ") && first_line.contains(&banner));
     let lines = report::test_lines(&outcome.log);
     for line in &lines {
         tally.record(&format!("{label}/{}", line.name), line.passed);
@@ -333,10 +338,7 @@ fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
     }
     let all_ok = lines.iter().all(|l| l.passed);
     match outcome.exit_code {
-        None => tally.record(
-            &format!("{label}/finished_within_{}s", QEMU_TIMEOUT.as_secs()),
-            false,
-        ),
+        None => tally.record(&format!("{label}/finished_within_{}s", QEMU_TIMEOUT.as_secs()), false),
         Some(code) if (code == 0) != all_ok => {
             println!("{label}: QEMU exit code {code} disagrees with the test lines");
             tally.record(&format!("{label}/exit_code"), false);
@@ -344,10 +346,7 @@ fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
         Some(_) => {}
     }
     if tally.failed > before {
-        println!(
-            "---- serial log of {label} ----\n{}\n---- end of log ----",
-            outcome.log
-        );
+        println!("---- serial log of {label} ----\n{}\n---- end of log ----", outcome.log);
     }
 }
 
@@ -362,9 +361,8 @@ fn raw_image_of(elf: &Path) -> Result<PathBuf, String> {
 
 fn fault_report_test(board: &Board, tally: &mut Tally) {
     let name = format!("{}/el1_fault_report", board.name);
-    let outcome = build_kernel(board, Some("ktest-fault"), "ktest-fault").and_then(|k| {
-        qemu::run_captured(&board.boots[0], &k, QEMU_TIMEOUT).map_err(|e| e.to_string())
-    });
+    let outcome = build_kernel(board, Some("ktest-fault"), "ktest-fault", None)
+        .and_then(|k| qemu::run_captured(&board.boots[0], &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -395,18 +393,14 @@ fn fault_report_test(board: &Board, tally: &mut Tally) {
     }
     ok &= guard.is_some();
     if !ok {
-        println!(
-            "exit code {:?} (want 3)\n---- serial log ----\n{log}\n---- end of log ----",
-            outcome.exit_code
-        );
+        println!("exit code {:?} (want 3)\n---- serial log ----\n{log}\n---- end of log ----", outcome.exit_code);
     }
     tally.record(&name, ok);
 }
 
 fn runner_self_test(board: &Board, tally: &mut Tally) {
-    let outcome = build_kernel(board, Some("ktest-selftest"), "ktest-selftest").and_then(|k| {
-        qemu::run_captured(&board.boots[0], &k, QEMU_TIMEOUT).map_err(|e| e.to_string())
-    });
+    let outcome = build_kernel(board, Some("ktest-selftest"), "ktest-selftest", None)
+        .and_then(|k| qemu::run_captured(&board.boots[0], &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
     let detected = match &outcome {
         Ok(o) => {
             let lines = report::test_lines(&o.log);
@@ -428,9 +422,6 @@ fn runner_self_test(board: &Board, tally: &mut Tally) {
         if let Ok(o) = &outcome {
             println!("---- serial log ----\n{}\n---- end of log ----", o.log);
         }
-        tally.record(
-            &format!("{}/runner_detects_failing_tests", board.name),
-            false,
-        );
+        tally.record(&format!("{}/runner_detects_failing_tests", board.name), false);
     }
 }

@@ -19,10 +19,7 @@ pub struct Outcome {
 /// The QEMU command line for `boot` starting `kernel` (an ELF, or a raw image).
 pub fn command(boot: &Boot, kernel: &Path) -> Command {
     let mut cmd = Command::new("qemu-system-aarch64");
-    cmd.args(boot.machine)
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-kernel")
-        .arg(kernel);
+    cmd.args(boot.machine).args(["-semihosting-config", "enable=on,target=native"]).arg("-kernel").arg(kernel);
     cmd
 }
 

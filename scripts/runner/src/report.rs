@@ -18,10 +18,7 @@ pub fn parse_test_line(line: &str) -> Option<TestLine> {
         "FAILED" => false,
         _ => return None,
     };
-    (!name.is_empty() && !name.contains(' ')).then(|| TestLine {
-        name: name.to_string(),
-        passed,
-    })
+    (!name.is_empty() && !name.contains(' ')).then(|| TestLine { name: name.to_string(), passed })
 }
 
 /// Every test line in `log`, in order.
@@ -31,14 +28,7 @@ pub fn test_lines(log: &str) -> Vec<TestLine> {
 
 /// The `N` of a kernel's `running N kernel tests` line.
 pub fn announced_tests(log: &str) -> Option<usize> {
-    log.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("running ")?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    })
+    log.lines().find_map(|l| l.trim().strip_prefix("running ")?.split_whitespace().next()?.parse().ok())
 }
 
 /// Sums `test result: ... N passed; M failed; ...` lines of `cargo test` output.
@@ -52,10 +42,7 @@ pub fn cargo_test_totals(output: &str) -> Option<(usize, usize)> {
         let mut failed = None;
         for part in rest.split([';', '.']) {
             let mut words = part.split_whitespace();
-            match (
-                words.next().and_then(|n| n.parse::<usize>().ok()),
-                words.next(),
-            ) {
+            match (words.next().and_then(|n| n.parse::<usize>().ok()), words.next()) {
                 (Some(n), Some("passed")) => passed = Some(n),
                 (Some(n), Some("failed")) => failed = Some(n),
                 _ => {}
@@ -77,18 +64,9 @@ mod tests {
     fn test_lines_are_recognised_exactly() {
         assert_eq!(
             parse_test_line("test boot_runs_at_el1 ... ok\r"),
-            Some(TestLine {
-                name: "boot_runs_at_el1".into(),
-                passed: true
-            })
+            Some(TestLine { name: "boot_runs_at_el1".into(), passed: true })
         );
-        assert_eq!(
-            parse_test_line("test a::b ... FAILED"),
-            Some(TestLine {
-                name: "a::b".into(),
-                passed: false
-            })
-        );
+        assert_eq!(parse_test_line("test a::b ... FAILED"), Some(TestLine { name: "a::b".into(), passed: false }));
         assert_eq!(parse_test_line("test x ... ignored"), None);
         assert_eq!(parse_test_line("the test x ... ok"), None);
         assert_eq!(parse_test_line("test  ... ok"), None);

@@ -1,0 +1,34 @@
+//! Scheduling parameters of threads: QNX's policies (FIFO, round robin) and priorities
+//! 1–255, read and changed through `SchedGet` / `SchedSet`.
+
+use crate::{sys, Errno, Pid, Tid};
+
+pub use abi::sched::{Policy, SchedParam, DEFAULT_PRIORITY, MAX_PRIORITY, MIN_USER_PRIORITY};
+
+/// The calling thread's policy and base priority.
+pub fn get() -> Result<SchedParam, Errno> {
+    sys::sched_get(0, 0)
+}
+
+/// Changes the calling thread's policy and priority.
+pub fn set(param: SchedParam) -> Result<(), Errno> {
+    sys::sched_set(0, 0, param)
+}
+
+/// The policy and base priority of thread `tid` of process `pid` (0: the caller's
+/// process; tid 0: the caller, or thread 1 of another process).
+pub fn get_thread(pid: Pid, tid: Tid) -> Result<SchedParam, Errno> {
+    sys::sched_get(pid, tid)
+}
+
+/// Changes the policy and priority of thread `tid` of process `pid` (ids as for
+/// [`get_thread`]); another process's threads need privilege (`EPERM`).
+pub fn set_thread(pid: Pid, tid: Tid, param: SchedParam) -> Result<(), Errno> {
+    sys::sched_set(pid, tid, param)
+}
+
+/// Lets the other ready threads of the caller's priority run first (never lower ones).
+pub fn yield_now() {
+    // `SchedYield` has no failure to report.
+    let _ = sys::sched_yield();
+}
