@@ -243,8 +243,10 @@ fn test(options: &Options) -> ExitCode {
         };
         for boot in board.boots.iter().filter(|_| kernel.is_some()) {
             println!("== {}: in-kernel tests ==", boot.label);
-            kernel_tests(boot, kernel.as_deref().expect("built"), &mut tally);
+            serial_tests(boot.label, boot, kernel.as_deref().expect("built"), &mut tally);
         }
+        println!("== {}: user-space system tests ==", board.name);
+        system_tests(board, &mut tally);
         println!("== {}: kernel fault report ==", board.name);
         fault_report_test(board, &mut tally);
         println!("== {}: runner self-test ==", board.name);
@@ -308,8 +310,10 @@ fn boot_image_builds(tally: &mut Tally) {
     }
 }
 
-fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
-    let label = boot.label;
+/// Boots `elf` as `boot` says and records every `test NAME ... ok|FAILED` line it prints
+/// as `<label>/NAME`; the run must announce its test count, name the expected entry
+/// level in its banner, and exit 0 exactly when every test passed.
+fn serial_tests(label: &str, boot: &Boot, elf: &Path, tally: &mut Tally) {
     let kernel = if boot.raw_image { raw_image_of(elf) } else { Ok(elf.to_path_buf()) };
     let outcome = kernel.and_then(|k| qemu::run_captured(boot, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
     let outcome = match outcome {
@@ -349,6 +353,24 @@ fn kernel_tests(boot: &Boot, elf: &Path, tally: &mut Tally) {
         println!("---- serial log of {label} ----\n{}\n---- end of log ----", outcome.log);
     }
 }
+
+/// The `systest` image on `board`'s default boot: user programs exercising the kernel
+/// through real system calls (`user-apps/systest`).
+fn system_tests(board: &Board, tally: &mut Tally) {
+    let label = format!("{}/user", board.name);
+    let kernel =
+        bootimage::build(SYSTEM_TEST_IMAGE).and_then(|image| build_kernel(board, None, "systest", Some(&image)));
+    match kernel {
+        Ok(kernel) => serial_tests(&label, &board.boots[0], &kernel, tally),
+        Err(e) => {
+            println!("{e}");
+            tally.record(&format!("{label}/build"), false);
+        }
+    }
+}
+
+/// The boot image whose pid 1 runs the user-space system tests.
+const SYSTEM_TEST_IMAGE: &str = "systest";
 
 /// Writes the flattened image of `elf` next to it (`<elf>.img`), as the firmware loads it.
 fn raw_image_of(elf: &Path) -> Result<PathBuf, String> {

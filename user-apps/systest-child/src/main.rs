@@ -1,0 +1,139 @@
+//! `systest-child`: what the system tests run in separate processes, chosen by argv[1].
+//! Each mode reports through its exit status, which the driver (`systest`) decodes.
+//!
+//! * `busy BASE MS` — spin for MS ms without making a system call (reading the counter
+//!   register directly, so only an interrupt can take the CPU away); status: start ms |
+//!   end ms << 10 | gaps of over 1 ms seen << 20 (times relative to the driver's
+//!   ClockTime reading BASE).
+//! * `sleep BASE MS` — sleep MS ms; status: lateness in µs (≤ 32767) | woke early << 15 |
+//!   wake-up ms << 16.
+//! * `fault null|text|kernel|stack|undef` — take that fault (the process must be killed).
+//! * `peek ADDRESS SECRET` — read the word at ADDRESS: status 2 if it is SECRET (isolation
+//!   broken), 0 otherwise (or killed, if nothing is mapped there).
+//! * `unprivileged` — privileged calls must fail with EPERM; status: how many did not.
+//! * `exit N` — exit with status N.
+
+#![no_std]
+#![no_main]
+
+use userlib::abi::sched::{Policy, SchedParam};
+use userlib::{println, sys, time, Args};
+
+userlib::entry!(main);
+
+fn number(args: &Args, index: usize) -> u64 {
+    let text = args.get(index).unwrap_or("0");
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).unwrap_or(0),
+        None => text.parse().unwrap_or(0),
+    }
+}
+
+fn main(args: Args) -> i32 {
+    match args.get(1).unwrap_or("") {
+        "busy" => busy(number(&args, 2), number(&args, 3)),
+        "sleep" => sleep(number(&args, 2), number(&args, 3)),
+        "fault" => fault(args.get(2).unwrap_or("")),
+        "peek" => peek(number(&args, 2) as usize, number(&args, 3)),
+        "unprivileged" => unprivileged(),
+        "exit" => number(&args, 2) as i32,
+        other => {
+            println!("systest-child: unknown mode {other:?}");
+            99
+        }
+    }
+}
+
+fn ms_since(base: u64, now: u64) -> u64 {
+    (now.saturating_sub(base) / 1_000_000).min(1023)
+}
+
+/// Nanoseconds since boot from the virtual counter, which EL0 may read (no system call).
+fn counter_ns() -> u64 {
+    let (count, hz): (u64, u64);
+    // SAFETY: reading CNTVCT_EL0 / CNTFRQ_EL0 has no side effects; the kernel lets EL0
+    // read them (CNTKCTL_EL1).
+    unsafe {
+        core::arch::asm!("isb", "mrs {c}, cntvct_el0", "mrs {f}, cntfrq_el0", c = out(reg) count, f = out(reg) hz);
+    }
+    (count as u128 * 1_000_000_000 / hz.max(1) as u128) as u64
+}
+
+fn busy(base: u64, ms: u64) -> i32 {
+    let start = counter_ns();
+    let mut last = start;
+    let mut gaps = 0u64;
+    while last - start < ms * 1_000_000 {
+        let now = counter_ns();
+        if now - last > 1_000_000 {
+            gaps += 1; // another thread ran in between
+        }
+        last = now;
+    }
+    (ms_since(base, start) | ms_since(base, last) << 10 | gaps.min(255) << 20) as i32
+}
+
+fn sleep(base: u64, ms: u64) -> i32 {
+    let deadline = time::now_ns() + ms * 1_000_000;
+    time::sleep_ns(ms * 1_000_000);
+    let woke = time::now_ns();
+    let late_us = (woke.saturating_sub(deadline) / 1000).min(32767);
+    let early = (woke < deadline) as u64;
+    (late_us | early << 15 | ms_since(base, woke) << 16) as i32
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return 0; // never: the stack runs out first
+    }
+    let frame = [depth; 512];
+    core::hint::black_box(&frame);
+    recurse(depth + 1) + frame[depth as usize % 512]
+}
+
+fn fault(kind: &str) -> i32 {
+    // SAFETY (for every arm): deliberately not sound — each access must fault, and the
+    // kernel must kill this process; the driver checks the exception class it reports.
+    unsafe {
+        match kind {
+            "null" => core::ptr::write_volatile(core::ptr::null_mut::<u64>(), 1),
+            "text" => core::ptr::write_volatile(main as *const () as *mut u64, 1),
+            "kernel" => {
+                core::ptr::read_volatile(0xffff_0000_4020_0000 as *const u64);
+            }
+            "stack" => {
+                recurse(0);
+            }
+            "undef" => core::arch::asm!("udf #0"),
+            _ => return 98,
+        }
+    }
+    97 // the fault did not happen
+}
+
+fn peek(address: usize, secret: u64) -> i32 {
+    // SAFETY: deliberately unchecked: if nothing is mapped at `address` in this process the
+    // kernel kills it (which the driver accepts); if something is, it is this process's own.
+    let value = unsafe { core::ptr::read_volatile(address as *const u64) };
+    if value == secret {
+        2
+    } else {
+        0
+    }
+}
+
+fn unprivileged() -> i32 {
+    let mut wrong = 0;
+    let mut expect_eperm = |what: &str, result: Result<(), userlib::Errno>| {
+        if result != Err(userlib::Errno::EPERM) {
+            println!("systest-child: {what} gave {result:?}, want EPERM");
+            wrong += 1;
+        }
+    };
+    expect_eperm("ProcessSpawn", sys::process_spawn("systest-child", b"exit\01\0", 0).map(|_| ()));
+    expect_eperm("Shutdown", sys::shutdown(3).map(|_| ()));
+    let high = SchedParam { policy: Policy::Fifo, priority: 200 };
+    expect_eperm("SchedSet of pid 1", sys::sched_set(1, 1, high));
+    wrong
+}
