@@ -1,6 +1,7 @@
 # Muon: the two commands are `make run` and `make test`; both install what they lack.
 #   make run   [BOARD=qemu-virt|rpi3|rpi4] [IMAGE=default]  boot in QEMU (quit: Ctrl-A X)
 #   make test                                                every test on every board
+#   make bench                                               IPC benchmarks (instructions, QEMU -icount)
 #   make image BOARD=rpi3|rpi4 [FEATURES=mini-uart]          kernel8.img + config.txt
 #   make gdb   [BOARD=...]                                   QEMU halted + gdb-multiarch
 
@@ -12,7 +13,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUNNER = cargo run --quiet --release -p muon-runner --
 BOARD_ARGS = --board $(BOARD) --image $(IMAGE) $(if $(FEATURES),--features $(FEATURES))
 
-.PHONY: all setup toolchain run test image gdb fmt clippy
+.PHONY: all setup toolchain run test bench image gdb fmt clippy
 
 all: test
 
@@ -27,6 +28,9 @@ run: setup
 
 test: setup
 	$(RUNNER) test
+
+bench: setup
+	$(RUNNER) bench
 
 image: toolchain
 	$(RUNNER) image $(BOARD_ARGS)

@@ -159,6 +159,7 @@ pub fn start_user_space() {
     system.schedule();
     *SYSTEM.lock() = Some(system);
     mmu::enable_user_tables();
+    arch::pmu::enable_user_counting();
     interrupts::set_tick(Some(TICK_NS));
     prepare_return();
     // SAFETY: `prepare_return` made this CPU's PerCpu name a runnable thread's context and

@@ -4,8 +4,19 @@
 //! Registers are built only by `abi::syscall::Call::to_registers` and results read only
 //! by `abi::syscall::decode_result`, so this layer cannot disagree with the kernel about
 //! the encoding. The QNX name of each call is a doc alias.
+//!
+//! **Message buffers.** The message-passing calls name a buffer as `(address, parts)`:
+//! `parts < 0` is one buffer of `-parts` bytes at `address`
+//! (`abi::ipc::single_buffer_parts`), `parts >= 0` an I/O vector of that many
+//! `abi::ipc::IOV_SIZE`-byte `(address: u64, length: u64)` little-endian entries at
+//! `address`. The functions taking such raw descriptions are `unsafe` (the kernel checks
+//! that the memory is mapped, not that Rust code may let it be read or written); the
+//! single-buffer forms built from slices are safe. `crate::ipc::IoVec` builds I/O
+//! vectors from slices.
 
 use crate::{Errno, Pid, Tid};
+use abi::info::SystemInfo;
+use abi::ipc::{single_buffer_parts, ClientInfo, MsgInfo, Pulse, SigEvent};
 use abi::sched::SchedParam;
 use abi::syscall::{decode_result, Call, Registers};
 use core::arch::asm;
@@ -18,7 +29,8 @@ use core::convert::Infallible;
 ///
 /// The call must not break what the program relies on: `ThreadCreate` must start a
 /// function that may run on its own stack with its argument, `MemUnmap` must not unmap
-/// memory still in use, and pointers passed to calls that write (`ThreadList`) must be
+/// memory still in use, and memory passed to calls that write (`ThreadList`, and the
+/// receive, read and reply buffers and the records of the message-passing calls) must be
 /// writable by the caller's Rust code. The thin functions below each state which calls
 /// are safe with which arguments.
 pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
@@ -253,4 +265,358 @@ pub fn shutdown(code: u32) -> Result<Infallible, Errno> {
     // SAFETY: stopping the machine ends every program; nothing runs afterwards.
     unsafe { invoke(Call::Shutdown { code }) }?;
     returned_from_a_call_that_never_returns()
+}
+
+/// Creates a channel with `flags` (`abi::ipc::channel_flags`); returns its chid.
+#[doc(alias = "ChannelCreate")]
+pub fn channel_create(flags: u32) -> Result<u32, Errno> {
+    // SAFETY: `ChannelCreate` touches no memory of the caller's.
+    unsafe { invoke(Call::ChannelCreate { flags }) }.map(|chid| chid as u32)
+}
+
+/// Destroys channel `chid`: its SEND- and REPLY-blocked clients and its RECEIVE-blocked
+/// threads fail with `ESRCH`.
+#[doc(alias = "ChannelDestroy")]
+pub fn channel_destroy(chid: u32) -> Result<(), Errno> {
+    // SAFETY: `ChannelDestroy` touches no memory of the caller's.
+    unsafe { invoke(Call::ChannelDestroy { chid }) }.map(|_| ())
+}
+
+/// Connects to channel `chid` of process `pid` (0: the caller's own); returns the coid.
+#[doc(alias = "ConnectAttach")]
+pub fn connect_attach(pid: Pid, chid: u32) -> Result<u32, Errno> {
+    // SAFETY: `ConnectAttach` touches no memory of the caller's.
+    unsafe { invoke(Call::ConnectAttach { pid, chid }) }.map(|coid| coid as u32)
+}
+
+/// Removes connection `id` (a coid), or frees a server connection (a scoid) after its
+/// `_PULSE_CODE_DISCONNECT` pulse.
+#[doc(alias = "ConnectDetach")]
+pub fn connect_detach(id: u32) -> Result<(), Errno> {
+    // SAFETY: `ConnectDetach` touches no memory of the caller's.
+    unsafe { invoke(Call::ConnectDetach { id }) }.map(|_| ())
+}
+
+/// Describes the client behind server connection `scoid` (from a `MsgInfo` or a pulse).
+#[doc(alias = "ConnectClientInfo")]
+pub fn connect_client_info(scoid: u32) -> Result<ClientInfo, Errno> {
+    let mut record = [0u8; ClientInfo::SIZE];
+    // SAFETY: `ConnectClientInfo` writes `ClientInfo::SIZE` bytes into `record`, ours.
+    unsafe { invoke(Call::ConnectClientInfo { scoid, info: record.as_mut_ptr() as usize }) }?;
+    Ok(ClientInfo::from_bytes(&record).expect("a whole record"))
+}
+
+/// Sends the message `(send, send_parts)` on connection `coid` and waits for the reply,
+/// which lands in `(reply, reply_parts)` (see the module's *Message buffers*); returns
+/// the status the server replied with, or the error it answered with.
+///
+/// # Safety
+///
+/// For the whole call, which blocks until the reply: the send description (and every
+/// range it names) must be readable and not written by anything else; the reply
+/// description must be readable and every range it names writable memory that nothing
+/// else reads or writes (the server may write into it at any time before replying).
+#[doc(alias = "MsgSendv")]
+#[doc(alias = "MsgSendvnc")]
+pub unsafe fn msg_sendv(coid: u32, send: usize, send_parts: i64, reply: usize, reply_parts: i64) -> Result<u64, Errno> {
+    // SAFETY: the caller vouches for both descriptions.
+    unsafe { invoke(Call::MsgSendv { coid, send, send_parts, reply, reply_parts }) }
+}
+
+/// Sends `send` on connection `coid` and waits for the reply, which fills the start of
+/// `reply` (as much as the server replied, at most its length); returns the server's
+/// status. Muon has no thread cancellation, so this is also QNX's `MsgSendnc`.
+#[doc(alias = "MsgSend")]
+#[doc(alias = "MsgSendnc")]
+pub fn msg_send(coid: u32, send: &[u8], reply: &mut [u8]) -> Result<u64, Errno> {
+    let (send_parts, reply_parts) = (single_buffer_parts(send.len()), single_buffer_parts(reply.len()));
+    // SAFETY: `send` is a readable slice and `reply` a writable one this call borrows
+    // exclusively until the reply, so nothing else touches it meanwhile.
+    unsafe { msg_sendv(coid, send.as_ptr() as usize, send_parts, reply.as_mut_ptr() as usize, reply_parts) }
+}
+
+/// [`msg_send`] with the reply going to the `reply_parts`-entry I/O vector at `reply_iov`.
+///
+/// # Safety
+///
+/// As for [`msg_sendv`]'s reply description.
+#[doc(alias = "MsgSendsv")]
+#[doc(alias = "MsgSendsvnc")]
+pub unsafe fn msg_sendsv(coid: u32, send: &[u8], reply_iov: usize, reply_parts: usize) -> Result<u64, Errno> {
+    let reply_parts = iov_parts(reply_parts)?;
+    // SAFETY: `send` is a readable slice; the caller vouches for the reply vector.
+    unsafe { msg_sendv(coid, send.as_ptr() as usize, single_buffer_parts(send.len()), reply_iov, reply_parts) }
+}
+
+/// [`msg_send`] of the `send_parts`-entry I/O vector at `send_iov`.
+///
+/// # Safety
+///
+/// As for [`msg_sendv`]'s send description.
+#[doc(alias = "MsgSendvs")]
+#[doc(alias = "MsgSendvsnc")]
+pub unsafe fn msg_sendvs(coid: u32, send_iov: usize, send_parts: usize, reply: &mut [u8]) -> Result<u64, Errno> {
+    let send_parts = iov_parts(send_parts)?;
+    let reply_parts = single_buffer_parts(reply.len());
+    // SAFETY: the caller vouches for the send vector; `reply` is a writable slice this
+    // call borrows exclusively until the reply.
+    unsafe { msg_sendv(coid, send_iov, send_parts, reply.as_mut_ptr() as usize, reply_parts) }
+}
+
+/// An I/O vector's entry count as the calls take it; `EINVAL` if it cannot be one.
+fn iov_parts(parts: usize) -> Result<i64, Errno> {
+    i64::try_from(parts).map_err(|_| Errno::EINVAL)
+}
+
+/// Waits for a message or a pulse on channel `chid` and receives it into
+/// `(buffer, parts)` (see the module's *Message buffers*). Returns the rcvid of a
+/// message, which must then be answered ([`msg_reply`], [`msg_error`]), or 0 for a
+/// pulse (an `abi::ipc::Pulse` at the start of the buffer). With `info`, a message's
+/// `MsgInfo` is stored there; a pulse leaves it untouched.
+///
+/// A pulse needs `Pulse::SIZE` bytes: with a smaller buffer the call fails with
+/// `EFAULT` and the pulse is lost.
+///
+/// # Safety
+///
+/// The description must be readable and every range it names writable memory that
+/// nothing else reads or writes until the call returns.
+#[doc(alias = "MsgReceivev")]
+pub unsafe fn msg_receivev(chid: u32, buffer: usize, parts: i64, info: Option<&mut MsgInfo>) -> Result<u64, Errno> {
+    let mut record = [0u8; MsgInfo::SIZE];
+    let info_address = if info.is_some() { record.as_mut_ptr() as usize } else { 0 };
+    // SAFETY: the caller vouches for the buffer; the kernel writes at most
+    // `MsgInfo::SIZE` bytes into `record`, ours, when asked to.
+    let rcvid = unsafe { invoke(Call::MsgReceivev { chid, buffer, parts, info: info_address }) }?;
+    if let Some(info) = info.filter(|_| rcvid != 0) {
+        *info = MsgInfo::from_bytes(&record).expect("a whole record");
+    }
+    Ok(rcvid)
+}
+
+/// [`msg_receivev`] into `buffer`: a message fills its start (the rest can be read with
+/// [`msg_read`]); a pulse needs `Pulse::SIZE` bytes.
+#[doc(alias = "MsgReceive")]
+pub fn msg_receive(chid: u32, buffer: &mut [u8], info: Option<&mut MsgInfo>) -> Result<u64, Errno> {
+    let parts = single_buffer_parts(buffer.len());
+    // SAFETY: `buffer` is a writable slice this call borrows exclusively.
+    unsafe { msg_receivev(chid, buffer.as_mut_ptr() as usize, parts, info) }
+}
+
+/// Waits for a pulse on channel `chid`.
+///
+/// Not a kernel call: Muon's receive takes messages and pulses alike, so this receives
+/// into a pulse-sized buffer and fails any *message* that arrives meanwhile with
+/// `ENOMSG` (its sender's send returns that error), then waits again. A
+/// [`timer_timeout`] armed before it bounds only the first wait.
+#[doc(alias = "MsgReceivePulse")]
+pub fn msg_receive_pulse(chid: u32) -> Result<Pulse, Errno> {
+    let mut buffer = [0u8; Pulse::SIZE];
+    loop {
+        let rcvid = msg_receive(chid, &mut buffer, None)?;
+        if rcvid == 0 {
+            return Ok(Pulse::from_bytes(&buffer).expect("a whole pulse"));
+        }
+        // ESRCH: the sender has already gone, which is as good.
+        let _ = msg_error(rcvid, Errno::ENOMSG);
+    }
+}
+
+/// Replies to message `rcvid` with `status` (what the sender's send returns) and the
+/// data `(buffer, parts)` (see the module's *Message buffers*), as much of it as the
+/// sender's reply buffer takes. An error about the sender's reply buffer is returned
+/// here too, but the sender is answered (with that error) all the same.
+///
+/// A `status` in the last 4095 values of `u64` reaches the sender as `-errno`, an
+/// error: use [`msg_error`] for errors.
+///
+/// # Safety
+///
+/// The description must be readable and every range it names readable memory that
+/// nothing else writes until the call returns.
+#[doc(alias = "MsgReplyv")]
+pub unsafe fn msg_replyv(rcvid: u64, status: u64, buffer: usize, parts: i64) -> Result<(), Errno> {
+    // SAFETY: the caller vouches for the data; the kernel only reads it.
+    unsafe { invoke(Call::MsgReplyv { rcvid, status, buffer, parts }) }.map(|_| ())
+}
+
+/// [`msg_replyv`] with the data in `data`.
+#[doc(alias = "MsgReply")]
+pub fn msg_reply(rcvid: u64, status: u64, data: &[u8]) -> Result<(), Errno> {
+    // SAFETY: `data` is a readable slice.
+    unsafe { msg_replyv(rcvid, status, data.as_ptr() as usize, single_buffer_parts(data.len())) }
+}
+
+/// Answers message `rcvid` with `errno` (what the sender's send fails with); `EINVAL`
+/// for `EOK` or a number past 4095.
+#[doc(alias = "MsgError")]
+pub fn msg_error(rcvid: u64, errno: Errno) -> Result<(), Errno> {
+    // SAFETY: `MsgError` touches no memory of the caller's.
+    unsafe { invoke(Call::MsgError { rcvid, errno: errno.0 }) }.map(|_| ())
+}
+
+/// Copies the received message `rcvid`, from byte `offset` of what its sender sent,
+/// into `(buffer, parts)` (see the module's *Message buffers*); returns the bytes
+/// copied.
+///
+/// # Safety
+///
+/// The description must be readable and every range it names writable memory that
+/// nothing else reads or writes until the call returns.
+#[doc(alias = "MsgReadv")]
+pub unsafe fn msg_readv(rcvid: u64, buffer: usize, parts: i64, offset: usize) -> Result<usize, Errno> {
+    // SAFETY: the caller vouches for the buffer.
+    unsafe { invoke(Call::MsgReadv { rcvid, buffer, parts, offset }) }.map(|n| n as usize)
+}
+
+/// [`msg_readv`] into `buffer`.
+#[doc(alias = "MsgRead")]
+pub fn msg_read(rcvid: u64, buffer: &mut [u8], offset: usize) -> Result<usize, Errno> {
+    let parts = single_buffer_parts(buffer.len());
+    // SAFETY: `buffer` is a writable slice this call borrows exclusively.
+    unsafe { msg_readv(rcvid, buffer.as_mut_ptr() as usize, parts, offset) }
+}
+
+/// Writes `(buffer, parts)` (see the module's *Message buffers*) into the reply buffer
+/// of message `rcvid` from byte `offset`, before replying; returns the bytes copied.
+///
+/// # Safety
+///
+/// The description must be readable and every range it names readable memory that
+/// nothing else writes until the call returns.
+#[doc(alias = "MsgWritev")]
+pub unsafe fn msg_writev(rcvid: u64, buffer: usize, parts: i64, offset: usize) -> Result<usize, Errno> {
+    // SAFETY: the caller vouches for the data; the kernel only reads it.
+    unsafe { invoke(Call::MsgWritev { rcvid, buffer, parts, offset }) }.map(|n| n as usize)
+}
+
+/// [`msg_writev`] of `data`.
+#[doc(alias = "MsgWrite")]
+pub fn msg_write(rcvid: u64, data: &[u8], offset: usize) -> Result<usize, Errno> {
+    // SAFETY: `data` is a readable slice.
+    unsafe { msg_writev(rcvid, data.as_ptr() as usize, single_buffer_parts(data.len()), offset) }
+}
+
+/// Describes received message `rcvid`: sender, channel, connection, priority. Only a
+/// receive with `info` reports the lengths (`msglen`, `srcmsglen`, `dstmsglen`).
+#[doc(alias = "MsgInfo")]
+pub fn msg_info(rcvid: u64) -> Result<MsgInfo, Errno> {
+    let mut record = [0u8; MsgInfo::SIZE];
+    // SAFETY: `MsgInfo` writes `MsgInfo::SIZE` bytes into `record`, ours.
+    unsafe { invoke(Call::MsgInfo { rcvid, info: record.as_mut_ptr() as usize }) }?;
+    Ok(MsgInfo::from_bytes(&record).expect("a whole record"))
+}
+
+/// Sends a pulse with `code` (0–127) and `value` on connection `coid` at `priority`
+/// (1–255, or `abi::syscall::SENDER_PRIORITY` for the caller's); never blocks.
+#[doc(alias = "MsgSendPulse")]
+pub fn msg_send_pulse(coid: u32, priority: u32, code: i8, value: u64) -> Result<(), Errno> {
+    // SAFETY: `MsgSendPulse` touches no memory of the caller's.
+    unsafe { invoke(Call::MsgSendPulse { coid, priority, code, value }) }.map(|_| ())
+}
+
+/// Registers `event` so that the server behind connection `coid` may deliver it later
+/// ([`msg_deliver_event`]); fills in its `handle`. A pulse event's own connection must
+/// be one of the caller's.
+#[doc(alias = "MsgRegisterEvent")]
+pub fn msg_register_event(event: &mut SigEvent, coid: u32) -> Result<(), Errno> {
+    let mut record = event.to_bytes();
+    // SAFETY: `MsgRegisterEvent` reads and rewrites `SigEvent::SIZE` bytes of `record`,
+    // ours.
+    let handle = unsafe { invoke(Call::MsgRegisterEvent { event: record.as_mut_ptr() as usize, coid }) }?;
+    event.handle = handle as u32;
+    Ok(())
+}
+
+/// Withdraws the registration of `event` (a registered copy: its `handle` counts).
+#[doc(alias = "MsgUnregisterEvent")]
+pub fn msg_unregister_event(event: &SigEvent) -> Result<(), Errno> {
+    let record = event.to_bytes();
+    // SAFETY: `MsgUnregisterEvent` only reads `record`.
+    unsafe { invoke(Call::MsgUnregisterEvent { event: record.as_ptr() as usize }) }.map(|_| ())
+}
+
+/// Delivers a client's registered `event` (only its `handle` counts: the kernel uses
+/// the registered copy). `rcvid` names a message of that client, which must be the one
+/// that registered it (`EPERM` otherwise), or is 0 to skip that check; only the server
+/// the registration names may deliver it.
+#[doc(alias = "MsgDeliverEvent")]
+pub fn msg_deliver_event(rcvid: u64, event: &SigEvent) -> Result<(), Errno> {
+    let record = event.to_bytes();
+    // SAFETY: `MsgDeliverEvent` only reads `record`.
+    unsafe { invoke(Call::MsgDeliverEvent { rcvid, event: record.as_ptr() as usize }) }.map(|_| ())
+}
+
+/// Bounds the calling thread's next system call: if it blocks in one of `states`
+/// (`abi::syscall::timeout_states`; 0 disarms), it fails with `ETIMEDOUT` after
+/// `nanoseconds`. Any next call uses the bound up, blocking or not.
+#[doc(alias = "TimerTimeout")]
+pub fn timer_timeout(states: u32, nanoseconds: u64) -> Result<(), Errno> {
+    // SAFETY: `TimerTimeout` touches no memory of the caller's.
+    unsafe { invoke(Call::TimerTimeout { states, nanoseconds }) }.map(|_| ())
+}
+
+/// Creates a timer that delivers `event` to the calling process (disarmed; see
+/// [`timer_settime`]); returns its id.
+#[doc(alias = "TimerCreate")]
+pub fn timer_create(event: &SigEvent) -> Result<u32, Errno> {
+    let record = event.to_bytes();
+    // SAFETY: `TimerCreate` only reads `record`.
+    unsafe { invoke(Call::TimerCreate { event: record.as_ptr() as usize }) }.map(|id| id as u32)
+}
+
+/// Arms timer `id` to fire `initial` nanoseconds from now, then every `interval`
+/// nanoseconds (0: once); `initial` 0 disarms it.
+#[doc(alias = "TimerSettime")]
+pub fn timer_settime(id: u32, initial: u64, interval: u64) -> Result<(), Errno> {
+    // SAFETY: `TimerSettime` touches no memory of the caller's.
+    unsafe { invoke(Call::TimerSettime { id, initial, interval }) }.map(|_| ())
+}
+
+/// Destroys timer `id`.
+#[doc(alias = "TimerDestroy")]
+pub fn timer_destroy(id: u32) -> Result<(), Errno> {
+    // SAFETY: `TimerDestroy` touches no memory of the caller's.
+    unsafe { invoke(Call::TimerDestroy { id }) }.map(|_| ())
+}
+
+/// Routes interrupt `irq` (the board's numbering) to `event`; returns the route's id.
+/// Each time it fires the interrupt is masked until [`interrupt_unmask`].
+#[doc(alias = "InterruptAttachEvent")]
+pub fn interrupt_attach_event(irq: u32, event: &SigEvent) -> Result<u32, Errno> {
+    let record = event.to_bytes();
+    // SAFETY: `InterruptAttachEvent` only reads `record`.
+    unsafe { invoke(Call::InterruptAttachEvent { irq, event: record.as_ptr() as usize }) }.map(|id| id as u32)
+}
+
+/// Removes interrupt route `id`.
+#[doc(alias = "InterruptDetach")]
+pub fn interrupt_detach(id: u32) -> Result<(), Errno> {
+    // SAFETY: `InterruptDetach` touches no memory of the caller's.
+    unsafe { invoke(Call::InterruptDetach { id }) }.map(|_| ())
+}
+
+/// Masks the interrupt of route `id` once more; returns how many masks it now has.
+#[doc(alias = "InterruptMask")]
+pub fn interrupt_mask(id: u32) -> Result<u32, Errno> {
+    // SAFETY: `InterruptMask` touches no memory of the caller's.
+    unsafe { invoke(Call::InterruptMask { id }) }.map(|masks| masks as u32)
+}
+
+/// Removes one mask from the interrupt of route `id` (it is unmasked at 0); returns how
+/// many masks are left.
+#[doc(alias = "InterruptUnmask")]
+pub fn interrupt_unmask(id: u32) -> Result<u32, Errno> {
+    // SAFETY: `InterruptUnmask` touches no memory of the caller's.
+    unsafe { invoke(Call::InterruptUnmask { id }) }.map(|masks| masks as u32)
+}
+
+/// Describes the machine: board, counter frequency, RAM, and the interrupt any program
+/// may make fire (the EL1 virtual timer's).
+#[doc(alias = "SystemInfo")]
+pub fn system_info() -> Result<SystemInfo, Errno> {
+    let mut record = [0u8; SystemInfo::SIZE];
+    // SAFETY: `SystemInfo` writes `SystemInfo::SIZE` bytes into `record`, ours.
+    unsafe { invoke(Call::SystemInfo { info: record.as_mut_ptr() as usize }) }?;
+    Ok(SystemInfo::from_bytes(&record).expect("a whole record"))
 }

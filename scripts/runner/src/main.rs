@@ -20,6 +20,7 @@
 //! its image ([`bootimage::build`]), a kernel with it ([`build_kernel`]), boots it
 //! ([`qemu::run_captured`]) and reads the `test NAME ... ok` lines ([`report::test_lines`]).
 
+mod bench;
 mod boards;
 mod bootimage;
 mod image;
@@ -36,7 +37,7 @@ use std::time::Duration;
 /// Hard limit for one QEMU test run; a hang is a failure.
 const QEMU_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
@@ -83,7 +84,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 
 /// Builds `board`'s kernel with `features` into its own target directory (`variant`),
 /// linking in the boot image at `boot_image` (an absolute path), or an empty one.
-fn build_kernel(
+pub(crate) fn build_kernel(
     board: &Board,
     features: Option<&str>,
     variant: &str,
@@ -142,6 +143,7 @@ fn main() -> ExitCode {
         "image" => make_image(&options),
         "gdb" => gdb(&options),
         "bootimage" => bootimage::build(options.image()).map(|_| ()),
+        "bench" => bench::run(),
         other => Err(format!("unknown command {other:?}")),
     };
     match result {

@@ -13,6 +13,8 @@ pub mod exception;
 #[cfg(target_os = "none")]
 pub mod mmu;
 #[cfg(target_os = "none")]
+pub mod pmu;
+#[cfg(target_os = "none")]
 pub mod semihosting;
 #[cfg(target_os = "none")]
 pub mod timer;

@@ -1,0 +1,57 @@
+//! `bench-peer`: the other process of a benchmark, chosen by argv[1]. It makes raw system
+//! calls (no library layers), so benchmarks measure the kernel.
+//!
+//! * `server BYTES` — create a channel (chid 1), then forever receive into a BYTES-byte
+//!   buffer and reply with the same number of bytes.
+//! * `pulses` — create a channel and receive pulses forever.
+//! * `yield N` — call SchedYield N times, then exit.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec;
+use userlib::abi::ipc::single_buffer_parts;
+use userlib::abi::syscall::{decode_result, Call};
+use userlib::{sys, Args};
+
+userlib::entry!(main);
+
+fn call(c: Call) -> u64 {
+    // SAFETY: every call below names only this program's own, live buffers.
+    let (x0, _) = unsafe { sys::syscall(c.to_registers()) };
+    decode_result(x0).unwrap_or(0)
+}
+
+fn main(args: Args) -> i32 {
+    let number = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    match args.get(1).unwrap_or("") {
+        "server" => {
+            let chid = call(Call::ChannelCreate { flags: 0 }) as u32;
+            let mut buffer = vec![0u8; number(2).max(1)];
+            let len = number(2);
+            loop {
+                let parts = single_buffer_parts(len);
+                let rcvid = call(Call::MsgReceivev { chid, buffer: buffer.as_mut_ptr() as usize, parts, info: 0 });
+                if rcvid != 0 {
+                    call(Call::MsgReplyv { rcvid, status: 0, buffer: buffer.as_ptr() as usize, parts });
+                }
+            }
+        }
+        "pulses" => {
+            let chid = call(Call::ChannelCreate { flags: 0 }) as u32;
+            let mut buffer = [0u8; 64];
+            loop {
+                call(Call::MsgReceivev { chid, buffer: buffer.as_mut_ptr() as usize, parts: -64, info: 0 });
+            }
+        }
+        "yield" => {
+            for _ in 0..number(2) {
+                call(Call::SchedYield);
+            }
+            0
+        }
+        _ => 2,
+    }
+}

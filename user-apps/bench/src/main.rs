@@ -1,0 +1,158 @@
+//! `bench`: Muon's IPC benchmarks, pid 1 of the `bench` boot image (`make bench`).
+//!
+//! Each benchmark repeats an operation and divides the PMU's retired-instruction count
+//! (event counter 0, which the kernel sets up and lets EL0 read) by the repetitions, after
+//! a warm-up. The count covers everything the CPU executes — both processes and the kernel
+//! — so a round trip includes both sides and the context switches. Under QEMU with
+//! `-icount shift=0,align=off,sleep=off` the result is exact and the same on every run.
+//! Calls are made raw (`sys::syscall`), so library layers add only the register set-up.
+//! Output: one `bench NAME INSTRUCTIONS` line per benchmark, then `bench done`.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use userlib::abi::info::SystemInfo;
+use userlib::abi::ipc::{single_buffer_parts, SigEvent};
+use userlib::abi::sched::{Policy, SchedParam};
+use userlib::abi::syscall::{decode_result, Call, SENDER_PRIORITY};
+use userlib::{println, process, sys, thread, Args};
+
+userlib::entry!(main);
+
+const ITERATIONS: u64 = 1000;
+const WARMUP: u64 = 100;
+const PEER: &str = "bench-peer";
+
+fn call(c: Call) -> u64 {
+    // SAFETY: every call below names only this program's own, live buffers and objects.
+    let (x0, _) = unsafe { sys::syscall(c.to_registers()) };
+    match decode_result(x0) {
+        Ok(v) => v,
+        Err(e) => panic!("{c:?}: {e}"),
+    }
+}
+
+/// Instructions retired so far (all exception levels).
+fn instructions() -> u64 {
+    let count: u64;
+    // SAFETY: reading PMEVCNTR0_EL0 has no side effects; the kernel enabled EL0 access.
+    unsafe { core::arch::asm!("isb", "mrs {c}, pmevcntr0_el0", c = out(reg) count) };
+    count
+}
+
+/// Instructions per repetition of `op`.
+fn measure(mut op: impl FnMut()) -> u64 {
+    for _ in 0..WARMUP {
+        op();
+    }
+    let start = instructions();
+    for _ in 0..ITERATIONS {
+        op();
+    }
+    (instructions() - start) / ITERATIONS
+}
+
+fn report(name: &str, instructions: u64) {
+    println!("bench {name} {instructions}");
+}
+
+fn main(_args: Args) -> i32 {
+    report(
+        "null_syscall",
+        measure(|| {
+            call(Call::Nop);
+        }),
+    );
+    for (name, bytes) in [("null_msg_roundtrip", 0usize), ("msg_256b_roundtrip", 256), ("msg_4k_roundtrip", 4096)] {
+        report(name, roundtrip(bytes));
+    }
+    report("pulse_to_blocked_receiver", pulse_to_blocked_receiver());
+    report("yield_pair", yield_pair());
+    report("irq_to_user_thread", irq_to_user_thread());
+    println!("bench done");
+    process::shutdown(0);
+    1
+}
+
+/// Starts a peer at `priority`; a higher priority than ours runs it at once, so it is
+/// waiting in MsgReceive on its channel 1 when this returns.
+fn peer(args: &[&str], priority: u8) -> u32 {
+    process::spawn(PEER, args, Some(priority)).expect("spawn bench-peer")
+}
+
+fn roundtrip(bytes: usize) -> u64 {
+    let size = alloc::format!("{bytes}");
+    let server = peer(&["server", &size], 30);
+    let coid = call(Call::ConnectAttach { pid: server, chid: 1 }) as u32;
+    let message = vec![0x5au8; bytes.max(1)];
+    let mut reply = vec![0u8; bytes.max(1)];
+    let parts = single_buffer_parts(bytes);
+    let (send, receive) = (message.as_ptr() as usize, reply.as_mut_ptr() as usize);
+    measure(|| {
+        call(Call::MsgSendv { coid, send, send_parts: parts, reply: receive, reply_parts: parts });
+    })
+}
+
+fn pulse_to_blocked_receiver() -> u64 {
+    let receiver = peer(&["pulses"], 30);
+    let coid = call(Call::ConnectAttach { pid: receiver, chid: 1 }) as u32;
+    measure(|| {
+        call(Call::MsgSendPulse { coid, priority: SENDER_PRIORITY, code: 1, value: 0 });
+    })
+}
+
+fn yield_pair() -> u64 {
+    let rounds = alloc::format!("{}", WARMUP + ITERATIONS + 10);
+    let partner = peer(&["yield", &rounds], 20);
+    let per_pair = measure(|| {
+        call(Call::SchedYield);
+    });
+    let _ = process::wait(partner);
+    per_pair
+}
+
+static IRQ_RAISED_AT: AtomicU64 = AtomicU64::new(0);
+static IRQ_SEEN_AT: AtomicU64 = AtomicU64::new(0);
+
+/// The EL1 virtual timer fires at once (TVAL 0); a higher-priority thread of this process
+/// waits for its pulse. Measured: from arming the timer to that thread running.
+fn irq_to_user_thread() -> u64 {
+    let mut info = [0u8; SystemInfo::SIZE];
+    call(Call::SystemInfo { info: info.as_mut_ptr() as usize });
+    let irq = SystemInfo::from_bytes(&info).expect("SystemInfo").virtual_timer_irq;
+    let chid = call(Call::ChannelCreate { flags: 0 }) as u32;
+    let coid = call(Call::ConnectAttach { pid: 0, chid }) as u32;
+    let event = SigEvent::pulse(coid, 40, 2, 0).to_bytes();
+    let attachment = call(Call::InterruptAttachEvent { irq, event: event.as_ptr() as usize }) as u32;
+    let handler = thread::Builder::new()
+        .sched(SchedParam { policy: Policy::Fifo, priority: 40 })
+        .spawn(move || {
+            let mut buffer = [0u8; 64];
+            loop {
+                call(Call::MsgReceivev { chid, buffer: buffer.as_mut_ptr() as usize, parts: -64, info: 0 });
+                IRQ_SEEN_AT.store(instructions(), Ordering::SeqCst);
+                // Quiet the device (level-triggered), then let it interrupt again.
+                // SAFETY: EL0 owns the virtual timer (CNTKCTL_EL1.EL0VTEN); disabling it
+                // touches nothing else.
+                unsafe { core::arch::asm!("msr cntv_ctl_el0, xzr", "isb") };
+                call(Call::InterruptUnmask { id: attachment });
+            }
+        })
+        .expect("handler thread");
+    let _ = handler;
+    let mut total = 0;
+    for round in 0..WARMUP + ITERATIONS {
+        IRQ_RAISED_AT.store(instructions(), Ordering::SeqCst);
+        // SAFETY: as above: arm the virtual timer to fire now. The handler, of higher
+        // priority, runs before this thread continues.
+        unsafe { core::arch::asm!("msr cntv_tval_el0, xzr", "msr cntv_ctl_el0, {one}", "isb", one = in(reg) 1u64) };
+        if round >= WARMUP {
+            total += IRQ_SEEN_AT.load(Ordering::SeqCst).saturating_sub(IRQ_RAISED_AT.load(Ordering::SeqCst));
+        }
+    }
+    total / ITERATIONS
+}
