@@ -77,6 +77,7 @@ fn on_timer() {
     };
     if expired.oneshot {
         ONESHOTS_FIRED.fetch_add(1, Ordering::SeqCst);
+        ONESHOT_ARMED.store(u64::MAX, Ordering::Relaxed);
     }
     crate::run::timer_expired(now, expired.ticks > 0);
 }
@@ -139,8 +140,15 @@ pub fn set_tick(period_ns: Option<u64>) {
     });
 }
 
+/// The one-shot deadline last armed (`u64::MAX`: none), so re-arming the same deadline on
+/// every return to user space costs one comparison.
+static ONESHOT_ARMED: AtomicU64 = AtomicU64::new(u64::MAX);
+
 /// Arms the one-shot deadline at counter value `at`.
 pub fn set_oneshot(at: u64) {
+    if ONESHOT_ARMED.swap(at, Ordering::Relaxed) == at {
+        return;
+    }
     with_irqs_masked(|| {
         let mut deadlines = DEADLINES.lock();
         deadlines.set_oneshot(Some(at));

@@ -17,11 +17,21 @@ pub struct PerCpu {
     pub cpu_id: AtomicUsize,
     /// Interrupts this CPU has taken.
     pub irqs_taken: AtomicU64,
+    /// The TTBR0 value loaded on this CPU (so an unchanged address space is not reloaded).
+    pub loaded_ttbr0: AtomicU64,
+    /// Whether EL0 FP/SIMD use traps on this CPU: 0 no, 1 yes, 2 unknown.
+    pub user_fp_trap: core::sync::atomic::AtomicU8,
 }
 
 impl PerCpu {
     const fn new() -> Self {
-        Self { user_context: AtomicUsize::new(0), cpu_id: AtomicUsize::new(usize::MAX), irqs_taken: AtomicU64::new(0) }
+        Self {
+            user_context: AtomicUsize::new(0),
+            cpu_id: AtomicUsize::new(usize::MAX),
+            irqs_taken: AtomicU64::new(0),
+            loaded_ttbr0: AtomicU64::new(u64::MAX),
+            user_fp_trap: core::sync::atomic::AtomicU8::new(2),
+        }
     }
 }
 

@@ -232,6 +232,7 @@ fn switch_fp(s: &mut System<TargetMachine>) {
         unsafe { muon_fp_restore(&ctx.fpcr) };
     }
     s.fp_owner = Some(cur);
+    percpu::this_cpu().user_fp_trap.store(2, Ordering::Relaxed); // re-evaluated on return
 }
 
 /// Timer interrupt: wake sleepers, charge timeslices, reschedule, and ask for the next
