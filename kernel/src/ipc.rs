@@ -256,8 +256,12 @@ impl<M: Machine> System<M> {
                 value(n as u64)
             }
             Call::MsgInfo { rcvid, info } => {
-                let (sender, _) = self.received_message(pid, rcvid)?;
-                let record = self.message_info(sender, 0, 0)?;
+                let (sender, message) = self.received_message(pid, rcvid)?;
+                let s_pid = self.thread_process(sender)?;
+                let mut record = self.message_info(sender, 0, 0)?;
+                record.srcmsglen = self.buffer_len(s_pid, message.send) as u32;
+                record.dstmsglen = self.buffer_len(s_pid, message.reply) as u32;
+                record.msglen = record.srcmsglen;
                 self.write_user(pid, info, &record.to_bytes())?;
                 value(0)
             }

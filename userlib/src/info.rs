@@ -1,10 +1,11 @@
-//! System introspection, for `pidin`: every thread in the system, through `ThreadList`.
+//! System introspection: every thread in the system (`ThreadList`, for `pidin`) and the
+//! machine (`SystemInfo`).
 
 use crate::Errno;
 use alloc::vec;
 use alloc::vec::Vec;
 
-pub use abi::info::{ThreadInfo, ThreadStateCode};
+pub use abi::info::{SystemInfo, ThreadInfo, ThreadStateCode};
 
 /// Records asked for on the first try.
 const FIRST_GUESS: usize = 32;
@@ -29,6 +30,14 @@ pub fn collect_threads(mut list: impl FnMut(&mut [u8]) -> Result<usize, Errno>) 
 #[cfg(target_os = "none")]
 pub fn threads() -> Result<Vec<ThreadInfo>, Errno> {
     collect_threads(crate::sys::thread_list)
+}
+
+/// The machine: board name, counter frequency, RAM and free RAM, and the interrupt any
+/// program may make fire (the EL1 virtual timer's, for drivers' tests).
+#[cfg(target_os = "none")]
+#[doc(alias = "SystemInfo")]
+pub fn system_info() -> Result<SystemInfo, Errno> {
+    crate::sys::system_info()
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //!
 //! * [`sys`]: the raw layer, one thin function per system call (QNX names as doc aliases).
 //! * [`thread`], [`sched`], [`process`], [`time`], [`info`], [`sync`]: the idiomatic layer.
+//! * [`ipc`]: message passing: channels, connections, received messages that must be
+//!   answered, pulses, events, timers, interrupts and timeouts.
 //! * [`debug`]: the kernel console, with [`print!`] and [`println!`].
 //! * [`args`]: argument blocks, as the kernel hands them over and `ProcessSpawn` takes them.
 //! * [`heap`]: the global allocator, growing with `MemMapAnon`.
@@ -25,8 +27,9 @@
 //! ```
 //!
 //! On the host (`cargo test`) only the parts that make no system call build: argument
-//! blocks, wait statuses, console buffering, heap growth sizes and thread-list collection,
-//! each with its tests. Everything else needs the Muon target (`target_os = "none"`).
+//! blocks, wait statuses, console buffering, heap growth sizes, thread-list collection,
+//! I/O-vector encoding and pulse decoding, each with its tests. Everything else needs the
+//! Muon target (`target_os = "none"`).
 
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -43,6 +46,7 @@ pub mod args;
 pub mod debug;
 pub mod heap;
 pub mod info;
+pub mod ipc;
 pub mod process;
 #[cfg(target_os = "none")]
 mod runtime;
