@@ -21,10 +21,13 @@ use userlib::abi::syscall::{decode_result, Call};
 use userlib::process::{self, ExitStatus};
 use userlib::{println, sched, sys, thread, time, Args, Errno};
 
+mod ipc;
+
 userlib::entry!(main);
 
 type Outcome = Result<(), String>;
 
+#[macro_export]
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
         if !$cond {
@@ -51,6 +54,20 @@ fn main(_args: Args) -> i32 {
         ("privileged_calls_refused_to_others", privileged_calls_refused_to_others),
         ("threads_keep_their_own_fp_registers", threads_keep_their_own_fp_registers),
         ("thread_list_shows_states", thread_list_shows_states),
+        ("ipc_checksum_client_server", ipc::checksum_client_server),
+        ("ipc_reply_status_and_byte_counts", ipc::reply_status_and_byte_counts_with_mismatched_buffers),
+        ("ipc_msg_error_errno", ipc::msg_error_errno_reaches_the_client),
+        ("ipc_iov_header_then_msg_read", ipc::iov_header_then_msg_read_of_the_rest),
+        ("ipc_msg_write_then_reply", ipc::msg_write_then_msg_reply),
+        ("ipc_server_death_esrch", ipc::server_death_fails_its_client_with_esrch),
+        ("ipc_pulse_too_small_buffer", ipc::pulse_into_a_too_small_buffer_is_efault_and_lost),
+        ("ipc_priority_then_fifo_order", ipc::messages_and_pulses_received_by_priority_then_order),
+        ("ipc_priority_inheritance_and_fixed", ipc::receiver_inherits_the_senders_priority_unless_fixed),
+        ("ipc_priority_inversion_t1_t2_t3", ipc::priority_inversion_t1_t2_t3),
+        ("ipc_unblock_pulse", ipc::unblock_pulse_with_nto_chf_unblock),
+        ("ipc_disconnect_pulse", ipc::disconnect_pulse_when_a_client_exits),
+        ("ipc_msg_deliver_event", ipc::msg_deliver_event_from_server_to_client),
+        ("ipc_interrupt_as_pulse", ipc::interrupt_as_pulse),
     ];
     println!("running {} system tests", tests.len());
     let (mut passed, mut failed) = (0, 0);
@@ -75,11 +92,11 @@ fn spawn(args: &[&str], priority: u8) -> Result<u32, String> {
     process::spawn(CHILD, args, Some(priority)).map_err(|e| format!("spawn {args:?}: {e}"))
 }
 
-fn wait(pid: u32) -> Result<ExitStatus, String> {
+pub(crate) fn wait(pid: u32) -> Result<ExitStatus, String> {
     process::wait(pid).map_err(|e| format!("wait {pid}: {e}"))
 }
 
-fn exited(pid: u32) -> Result<u32, String> {
+pub(crate) fn exited(pid: u32) -> Result<u32, String> {
     match wait(pid)? {
         ExitStatus::Exited(code) => Ok(code),
         other => Err(format!("child {pid} {other}")),
