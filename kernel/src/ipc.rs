@@ -176,6 +176,43 @@ pub struct Registration {
     pub event: SigEvent,
 }
 
+/// I/O-vector parts kept without allocating: one buffer, or a header and a payload
+/// (the common cases). Kept small: the list is moved around on the message path.
+const INLINE_PARTS: usize = 2;
+
+/// The (address, length) parts of a message buffer: inline when there are few, so the
+/// message path does not touch the heap.
+#[derive(Debug, Clone)]
+pub(crate) enum IovList {
+    /// Up to [`INLINE_PARTS`] parts.
+    Inline {
+        /// The parts (the first `len` are used).
+        parts: [(usize, usize); INLINE_PARTS],
+        /// How many parts.
+        len: usize,
+    },
+    /// More parts.
+    Heap(Vec<(usize, usize)>),
+}
+
+impl IovList {
+    fn single(address: usize, len: usize) -> Self {
+        let mut parts = [(0, 0); INLINE_PARTS];
+        parts[0] = (address, len);
+        IovList::Inline { parts, len: 1 }
+    }
+}
+
+impl core::ops::Deref for IovList {
+    type Target = [(usize, usize)];
+    fn deref(&self) -> &Self::Target {
+        match self {
+            IovList::Inline { parts, len } => &parts[..*len],
+            IovList::Heap(v) => v,
+        }
+    }
+}
+
 /// The rcvid naming message `sequence` of thread `sender`.
 pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
     sender.0 as u64 | (sequence as u64) << 32
@@ -451,24 +488,36 @@ impl<M: Machine> System<M> {
     // ---- buffers --------------------------------------------------------------------
 
     /// The (address, length) parts of `buffer` in `pid`'s memory.
-    fn read_iov(&mut self, pid: ProcessId, buffer: Buffer) -> Result<Vec<(usize, usize)>, Errno> {
+    fn read_iov(&mut self, pid: ProcessId, buffer: Buffer) -> Result<IovList, Errno> {
         if buffer.parts < 0 {
             let len = usize::try_from(buffer.parts.unsigned_abs()).map_err(|_| Errno::EINVAL)?;
-            return Ok(vec![(buffer.address, len)]);
+            return Ok(IovList::single(buffer.address, len));
         }
         let parts = buffer.parts as usize;
         if parts > MAX_IOV_PARTS {
             return Err(Errno::EINVAL);
         }
+        let decode = |e: &[u8]| {
+            let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().expect("8 bytes")) as usize;
+            (word(0), word(8))
+        };
+        if parts == 0 {
+            return Ok(IovList::Inline { parts: [(0, 0); INLINE_PARTS], len: 0 });
+        }
+        if parts <= INLINE_PARTS {
+            let mut raw = [0u8; INLINE_PARTS * IOV_SIZE];
+            self.read_user(pid, buffer.address, &mut raw[..parts * IOV_SIZE])?;
+            let mut list = IovList::Inline { parts: [(0, 0); INLINE_PARTS], len: parts };
+            if let IovList::Inline { parts: slots, .. } = &mut list {
+                for (slot, entry) in slots.iter_mut().zip(raw[..parts * IOV_SIZE].chunks_exact(IOV_SIZE)) {
+                    *slot = decode(entry);
+                }
+            }
+            return Ok(list);
+        }
         let mut raw = vec![0u8; parts * IOV_SIZE];
         self.read_user(pid, buffer.address, &mut raw)?;
-        Ok(raw
-            .chunks_exact(IOV_SIZE)
-            .map(|e| {
-                let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().expect("8 bytes")) as usize;
-                (word(0), word(8))
-            })
-            .collect())
+        Ok(IovList::Heap(raw.chunks_exact(IOV_SIZE).map(decode).collect()))
     }
 
     /// Copies from one (process, buffer, offset) to another; the error is the caller's
@@ -862,11 +911,14 @@ impl<M: Machine> System<M> {
     /// Raises the threads serving channel `chid` of `server` to the priority of its most
     /// urgent waiting item (and lets them fall back when that item has gone).
     fn boost_servers(&mut self, server: ProcessId, chid: u32, depth: u32) {
-        let serving = match self.channel_mut(server, chid) {
-            Some(c) if c.flags & channel_flags::FIXED_PRIORITY == 0 => c.serving.clone(),
+        let count = match self.channel_mut(server, chid) {
+            Some(c) if c.flags & channel_flags::FIXED_PRIORITY == 0 => c.serving.len(),
             _ => return,
         };
-        for t in serving {
+        // By index, not by a copy of the list: the message path stays off the heap.
+        // (Refreshing a priority never changes who serves a channel.)
+        for i in 0..count {
+            let Some(t) = self.channel_mut(server, chid).and_then(|c| c.serving.get(i).copied()) else { break };
             self.refresh_priority(t, depth + 1);
         }
     }
