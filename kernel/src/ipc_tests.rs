@@ -760,3 +760,32 @@ fn an_attached_interrupt_becomes_a_pulse_and_stays_masked_until_unmasked() {
     s.terminate_process(pid, wait_status::exited(0));
     assert_eq!(s.machine.interrupts.get(&27), None);
 }
+
+#[test]
+fn thread_death_and_coid_death_pulses_as_qnx_sends_them() {
+    let mut s = system();
+    // THREAD_DEATH: a thread of the channel's own process ends.
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    let chid = as_thread(&mut s, t, Call::ChannelCreate { flags: channel_flags::THREAD_DEATH }).0.unwrap() as u32;
+    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
+    let tid = as_thread(&mut s, t, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
+    let t2 = s.thread_of(pid, tid as u32).unwrap();
+    as_thread(&mut s, t2, Call::ThreadDestroy { tid: 0, status: 0 });
+    let buf = buffer(&mut s, pid, &[], 64);
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (pulse_code::THREADDEATH, tid));
+    // COID_DISCONNECT: a connection of the channel's process loses its server.
+    let p = pair(&mut s, 0);
+    let ct = main_thread(&s, p.client);
+    let notify_chid =
+        as_thread(&mut s, ct, Call::ChannelCreate { flags: channel_flags::COID_DISCONNECT }).0.unwrap() as u32;
+    let st = main_thread(&s, p.server);
+    switch_to(&mut s, st);
+    s.terminate_process(p.server, wait_status::exited(0));
+    let cbuf = buffer(&mut s, p.client, &[], 64);
+    assert_eq!(receive(&mut s, ct, notify_chid, cbuf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.client, cbuf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (pulse_code::COIDDEATH, p.coid as u64));
+}
