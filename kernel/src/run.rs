@@ -198,11 +198,12 @@ fn user_synchronous() {
             let mut description = format!("{}", esr::class_name(ec));
             let mut address = None;
             if let Some(abort) = esr::decode_abort(esr) {
+                let level = abort.kind.level().map(|l| format!(", level {l}")).unwrap_or_default();
                 description = format!(
-                    "{} ({}, level {}, on {})",
+                    "{} ({}{}, on {})",
                     description,
                     abort.kind.describe(),
-                    abort.kind.level().map_or(-1, |l| l as i32),
+                    level,
                     if abort.write { "write" } else { "read" }
                 );
                 address = abort.far_valid.then_some(far);

@@ -7,7 +7,8 @@
 //!   ClockTime reading BASE).
 //! * `sleep BASE MS` — sleep MS ms; status: lateness in µs (≤ 32767) | woke early << 15 |
 //!   wake-up ms << 16.
-//! * `fault null|text|kernel|stack|undef` — take that fault (the process must be killed).
+//! * `fault null|text|kernel|stack|undef|align` — take that fault (the process must be
+//!   killed).
 //! * `peek ADDRESS SECRET` — read the word at ADDRESS: status 2 if it is SECRET (isolation
 //!   broken), 0 otherwise (or killed, if nothing is mapped there).
 //! * `unprivileged` — privileged calls must fail with EPERM; status: how many did not.
@@ -106,6 +107,12 @@ fn fault(kind: &str) -> i32 {
                 recurse(0);
             }
             "undef" => core::arch::asm!("udf #0"),
+            "align" => {
+                // Exclusive loads must be aligned, even on Normal memory.
+                let word = [0u64; 2];
+                let odd = (word.as_ptr() as usize) + 1;
+                core::arch::asm!("ldxr {v}, [{a}]", a = in(reg) odd, v = out(reg) _);
+            }
             _ => return 98,
         }
     }

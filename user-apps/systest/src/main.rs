@@ -183,6 +183,7 @@ fn faulting_processes_are_reaped_others_finish() -> Outcome {
         ("kernel", DATA_ABORT_LOWER),
         ("stack", DATA_ABORT_LOWER),
         ("undef", UNDEFINED),
+        ("align", DATA_ABORT_LOWER),
     ] {
         let pid = spawn(&["fault", kind], 12)?;
         match wait(pid)? {

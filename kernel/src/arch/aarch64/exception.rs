@@ -70,11 +70,13 @@ fn fatal(frame: &TrapFrame, kind: u64, esr: Option<u64>) -> ! {
     ));
     print(format_args!("    class {:#04x}: {}\n", ec, esr::class_name(ec)));
     if let Some(abort) = esr::decode_abort(esr) {
-        let level = abort.kind.level().map(|l| l as i32).unwrap_or(-1);
+        // No heap here: the fault may have happened inside the allocator.
+        print(format_args!("    {}", abort.kind.describe()));
+        if let Some(level) = abort.kind.level() {
+            print(format_args!(" at level {level}"));
+        }
         print(format_args!(
-            "    {} at level {}, on {}{}\n",
-            abort.kind.describe(),
-            level,
+            ", on {}{}\n",
             if abort.write { "write" } else { "read" },
             if abort.far_valid { "" } else { " (FAR not valid)" }
         ));
