@@ -201,7 +201,8 @@ fn device_tree(dtb_phys: usize, image: &KernelImage) -> Option<fdt::Fdt<'static>
     const GIB: usize = 1 << 30;
     let window = PhysRange::with_size(image.whole.start & !(GIB - 1), GIB);
     const HEADER: usize = 40;
-    if dtb_phys == 0 || dtb_phys % 4 != 0 || !window.contains(dtb_phys) || !window.contains(dtb_phys + HEADER) {
+    if dtb_phys == 0 || !dtb_phys.is_multiple_of(4) || !window.contains(dtb_phys) || !window.contains(dtb_phys + HEADER)
+    {
         return None;
     }
     let header_va = phys_to_virt(dtb_phys) as *const [u8; HEADER];
@@ -271,7 +272,7 @@ fn init_allocators(memory: &mut MemoryMap) -> PhysRange {
         heap_range.len() >> 10,
         heap_range.start,
         frames.free_frames(),
-        frames.free_frames() * PAGE_SIZE >> 20
+        (frames.free_frames() * PAGE_SIZE) >> 20
     );
     heap_range
 }

@@ -219,7 +219,7 @@ pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
 }
 
 fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
-    (rcvid >> 48 == 0 && rcvid as u32 != 0).then(|| (ThreadId(rcvid as u32), (rcvid >> 32) as u16))
+    (rcvid >> 48 == 0 && rcvid as u32 != 0).then_some((ThreadId(rcvid as u32), (rcvid >> 32) as u16))
 }
 
 impl<M: Machine> System<M> {

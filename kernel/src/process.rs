@@ -162,7 +162,7 @@ impl AddressSpace {
         attrs: MapAttrs,
         kind: RegionKind,
     ) -> Result<(), Errno> {
-        if start % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 || size == 0 {
+        if !start.is_multiple_of(PAGE_SIZE) || !size.is_multiple_of(PAGE_SIZE) || size == 0 {
             return Err(Errno::EINVAL);
         }
         let end = range_ok(start, size)?;

@@ -195,7 +195,7 @@ fn user_synchronous() {
         class::FP_ACCESS => with_system(switch_fp).unwrap_or(()),
         _ => {
             let far = FAR_EL1.get();
-            let mut description = format!("{}", esr::class_name(ec));
+            let mut description = alloc::string::String::from(esr::class_name(ec));
             let mut address = None;
             if let Some(abort) = esr::decode_abort(esr) {
                 let level = abort.kind.level().map(|l| format!(", level {l}")).unwrap_or_default();

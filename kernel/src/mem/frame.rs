@@ -87,7 +87,7 @@ impl FrameAllocator {
             .as_slice()
             .iter()
             .any(|r| r.contains(phys) && phys.checked_add(bytes).is_some_and(|end| end <= r.end));
-        if phys % (bytes.max(PAGE_SIZE)) != 0 || !inside || self.free_frames + rounded > self.total_frames {
+        if !phys.is_multiple_of(bytes.max(PAGE_SIZE)) || !inside || self.free_frames + rounded > self.total_frames {
             return Err(FrameError::InvalidRequest);
         }
         self.buddy.dealloc(phys >> PAGE_SHIFT, rounded);

@@ -8,6 +8,9 @@
 //! Level 0 entries cover 512 GiB, level 1 1 GiB, level 2 2 MiB, level 3 4 KiB. Level 1
 //! and 2 entries can be *blocks* (map directly) or point at the next table.
 
+// Levels index several per-level tables at once; a range loop reads better than zips.
+#![allow(clippy::needless_range_loop)]
+
 use super::layout::PAGE_SIZE;
 
 /// Entries per table.
@@ -226,7 +229,7 @@ impl PageTable {
         attrs: MapAttrs,
         granularity: Granularity,
     ) -> Result<(), MapError> {
-        if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 {
+        if !va.is_multiple_of(PAGE_SIZE) || !pa.is_multiple_of(PAGE_SIZE) || !size.is_multiple_of(PAGE_SIZE) {
             return Err(MapError::Misaligned);
         }
         let last = va.checked_add(size.saturating_sub(1)).ok_or(MapError::BadAddress)?;
@@ -274,7 +277,7 @@ impl PageTable {
     /// Removes the 4 KiB page mapping of `va`; returns the physical page it mapped.
     /// Blocks are never split: unmapping inside one returns `None`.
     pub fn unmap_page(&mut self, mem: &mut impl TableMemory, va: usize) -> Option<usize> {
-        if !self.half.holds(va) || va % PAGE_SIZE != 0 {
+        if !self.half.holds(va) || !va.is_multiple_of(PAGE_SIZE) {
             return None;
         }
         let mut table = self.root;
@@ -315,7 +318,7 @@ impl PageTable {
         if granularity == Granularity::LargestBlocks {
             for level in 1..3 {
                 let size = 1usize << LEVEL_SHIFTS[level];
-                if va % size == 0 && pa % size == 0 && remaining >= size {
+                if va.is_multiple_of(size) && pa.is_multiple_of(size) && remaining >= size {
                     return level;
                 }
             }

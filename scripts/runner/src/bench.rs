@@ -63,7 +63,7 @@ pub fn run() -> Result<(), String> {
     let dir = workspace_root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("ipc.json"), to_json(&results)).map_err(|e| e.to_string())?;
-    println!("{:<28} {:>12} {:>8}  {}", "benchmark", "instructions", "target", "reference");
+    println!("{:<28} {:>12} {:>8}  reference", "benchmark", "instructions", "target");
     for (name, value) in &results {
         let (target, reference) = TARGETS
             .iter()

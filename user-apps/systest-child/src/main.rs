@@ -138,7 +138,7 @@ fn unprivileged() -> i32 {
             wrong += 1;
         }
     };
-    expect_eperm("ProcessSpawn", sys::process_spawn("systest-child", b"exit\01\0", 0).map(|_| ()));
+    expect_eperm("ProcessSpawn", sys::process_spawn("systest-child", b"exit\x001\x00", 0).map(|_| ()));
     expect_eperm("Shutdown", sys::shutdown(3).map(|_| ()));
     let high = SchedParam { policy: Policy::Fifo, priority: 200 };
     expect_eperm("SchedSet of pid 1", sys::sched_set(1, 1, high));

@@ -27,6 +27,12 @@ userlib::entry!(main);
 
 type Outcome = Result<(), String>;
 
+/// A test: its name and body.
+type Test = (&'static str, fn() -> Outcome);
+
+/// What a `busy` child reports: (start ms, end ms, gaps).
+type BusyReport = (u32, u32, u32);
+
 #[macro_export]
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -41,7 +47,7 @@ const DATA_ABORT_LOWER: u32 = 0x24;
 const UNDEFINED: u32 = 0x00;
 
 fn main(_args: Args) -> i32 {
-    let tests: &[(&str, fn() -> Outcome)] = &[
+    let tests: &[Test] = &[
         ("higher_priority_process_runs_first", higher_priority_process_runs_first),
         ("round_robin_shares_the_cpu", round_robin_shares_the_cpu),
         ("fifo_does_not_share_the_cpu", fifo_does_not_share_the_cpu),
@@ -104,7 +110,7 @@ pub(crate) fn exited(pid: u32) -> Result<u32, String> {
 }
 
 /// (start ms, end ms, gaps) of a `busy` child.
-fn busy_report(status: u32) -> (u32, u32, u32) {
+fn busy_report(status: u32) -> BusyReport {
     (status & 0x3ff, (status >> 10) & 0x3ff, status >> 20)
 }
 
@@ -122,7 +128,7 @@ fn higher_priority_process_runs_first() -> Outcome {
     Ok(())
 }
 
-fn two_equals(policy: Policy) -> Result<((u32, u32, u32), (u32, u32, u32)), String> {
+fn two_equals(policy: Policy) -> Result<(BusyReport, BusyReport), String> {
     let base = time::now_ns();
     let b = format!("{base}");
     let a = spawn(&["busy", &b, "60"], 11)?;
