@@ -37,9 +37,9 @@ pub struct Attachment {
 
 impl<M: Machine> System<M> {
     /// Performs a timer, interrupt or system-information call.
-    pub(crate) fn event_call(&mut self, cur: ThreadId, pid: ProcessId, call: Call) -> Result<Outcome, Errno> {
+    pub(crate) fn event_call(&mut self, cur: ThreadId, pid: ProcessId, call: &Call) -> Result<Outcome, Errno> {
         let value = |v: u64| Ok(Outcome::Value(v, None));
-        match call {
+        match *call {
             Call::TimerCreate { event } => {
                 let event = self.own_event(pid, event)?;
                 let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0 };

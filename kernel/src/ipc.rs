@@ -224,9 +224,9 @@ fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
 
 impl<M: Machine> System<M> {
     /// Performs an IPC call for thread `cur` of process `pid`.
-    pub(crate) fn ipc_call(&mut self, cur: ThreadId, pid: ProcessId, call: Call) -> Result<Outcome, Errno> {
+    pub(crate) fn ipc_call(&mut self, cur: ThreadId, pid: ProcessId, call: &Call) -> Result<Outcome, Errno> {
         let value = |v: u64| Ok(Outcome::Value(v, None));
-        match call {
+        match *call {
             Call::ChannelCreate { flags } => {
                 if flags & !channel_flags::ALL != 0 {
                     return Err(Errno::EINVAL);
@@ -367,7 +367,7 @@ impl<M: Machine> System<M> {
                 self.deliver_event(registration.client, registration.thread, registration.event)?;
                 value(0)
             }
-            other => self.event_call(cur, pid, other),
+            _ => self.event_call(cur, pid, call),
         }
     }
 

@@ -406,7 +406,10 @@ impl<M: Machine> System<M> {
         };
         let call = Call::from_registers(&regs);
         let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
-        let outcome = call.and_then(|call| self.dispatch(cur, call));
+        let outcome = match &call {
+            Ok(call) => self.dispatch(cur, call),
+            Err(e) => Err(*e),
+        };
         if !arming {
             self.apply_timeout(cur);
         }
@@ -426,10 +429,10 @@ impl<M: Machine> System<M> {
         self.schedule();
     }
 
-    fn dispatch(&mut self, cur: ThreadId, call: Call) -> Result<Outcome, Errno> {
+    fn dispatch(&mut self, cur: ThreadId, call: &Call) -> Result<Outcome, Errno> {
         let (pid, tid) = self.thread_ids(cur).ok_or(Errno::ESRCH)?;
         let value = |v: u64| Ok(Outcome::Value(v, None));
-        match call {
+        match *call {
             Call::Nop => value(0),
             Call::DebugWrite { ptr, len } => {
                 if len > MAX_DEBUG_WRITE {
@@ -584,7 +587,7 @@ impl<M: Machine> System<M> {
                 }
                 value(0)
             }
-            ipc => self.ipc_call(cur, pid, ipc),
+            _ => self.ipc_call(cur, pid, call),
         }
     }
 
