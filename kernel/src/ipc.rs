@@ -34,6 +34,8 @@ use alloc::vec::Vec;
 pub const MAX_CHANNELS: usize = 64;
 /// Most connections (and most server connections) per process.
 pub const MAX_CONNECTIONS: usize = 512;
+/// Most pulses one channel holds before `MsgSendPulse` gets `EAGAIN`.
+pub const MAX_PENDING_PULSES: usize = 1024;
 /// Set in every scoid, so scoids and coids never look alike.
 pub const SCOID_BIT: u32 = 1 << 30;
 /// How far a priority boost follows a chain of servers.
@@ -314,7 +316,7 @@ impl<M: Machine> System<M> {
                 let conn = *self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?;
                 self.channel_alive(conn.server, conn.chid)?;
                 let pulse = Pulse { kind: 0, subtype: 0, code, value: v, scoid: conn.scoid };
-                self.send_pulse(conn.server, conn.chid, priority, pulse);
+                self.send_pulse(conn.server, conn.chid, priority, pulse)?;
                 value(0)
             }
             Call::MsgRegisterEvent { event, coid } => {
@@ -385,8 +387,7 @@ impl<M: Machine> System<M> {
                 let conn = *self.process_ref(target)?.connections.get(event.coid).ok_or(Errno::EBADF)?;
                 self.channel_alive(conn.server, conn.chid)?;
                 let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
-                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse);
-                Ok(())
+                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse)
             }
             notify::UNBLOCK => {
                 if self.threads.get(thread.0).is_some_and(|t| matches!(t.state, ThreadState::Blocked(_))) {
@@ -463,8 +464,12 @@ impl<M: Machine> System<M> {
             p.exit_status.is_none() && p.channels.get(chid).is_some_and(|c| c.flags & channel_flags::DISCONNECT != 0);
         if notify {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0, scoid: scoid | SCOID_BIT };
-            self.send_pulse(server, chid, abi::sched::MAX_PRIORITY, pulse);
-        } else {
+            if self.send_pulse(server, chid, abi::sched::MAX_PRIORITY, pulse).is_ok() {
+                return;
+            }
+            // The server's queue is full: it will never hear of this client; free the scoid.
+        }
+        if let Some(p) = self.processes.get_mut(server.0) {
             p.server_connections.remove(scoid);
         }
     }
@@ -836,7 +841,11 @@ impl<M: Machine> System<M> {
     }
 
     /// Queues (or hands to a waiting receiver) a pulse on channel `chid` of `server`.
-    pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) {
+    ///
+    /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received: beyond
+    /// that the pulse is refused with `EAGAIN` (a client flooding a server cannot exhaust
+    /// the kernel's memory); kernel-sent pulses are dropped the same way.
+    pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) -> Result<(), Errno> {
         loop {
             let receiver = self.channel_mut(server, chid).and_then(|c| c.receivers.pop_front());
             let Some(receiver) = receiver else { break };
@@ -859,12 +868,16 @@ impl<M: Machine> System<M> {
                 // Too small a buffer: the receiver gets EFAULT and the pulse is lost.
                 Err(e) => self.finish_receive_with_error(receiver, e),
             }
-            return;
+            return Ok(());
         }
-        if let Some(c) = self.channel_mut(server, chid) {
-            c.enqueue(priority, PendingItem::Pulse(pulse));
+        let channel = self.channel_mut(server, chid).ok_or(Errno::ESRCH)?;
+        let queued = channel.pending.iter().filter(|p| matches!(p.item, PendingItem::Pulse(_))).count();
+        if queued >= MAX_PENDING_PULSES {
+            return Err(Errno::EAGAIN);
         }
+        channel.enqueue(priority, PendingItem::Pulse(pulse));
         self.boost_servers(server, chid, 0);
+        Ok(())
     }
 
     /// The REPLY-blocked sender `rcvid` names, if its message was received by `pid`.
@@ -974,8 +987,8 @@ impl<M: Machine> System<M> {
         let Some(scoid) = self.threads.get(client.0).and_then(|t| t.sent).map(|m| m.scoid) else { return false };
         let priority = self.threads.get(client.0).map_or(1, |t| t.priority);
         let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::UNBLOCK, value: self.rcvid_of(client), scoid };
-        self.send_pulse(server, chid, priority, pulse);
-        true
+        // If the server's queue is full, the client is unblocked at once instead.
+        self.send_pulse(server, chid, priority, pulse).is_ok()
     }
 
     // ---- cleanup --------------------------------------------------------------------
@@ -1043,7 +1056,7 @@ impl<M: Machine> System<M> {
         };
         for chid in chids {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::THREADDEATH, value: tid as u64, scoid: 0 };
-            self.send_pulse(pid, chid, abi::sched::MAX_PRIORITY, pulse);
+            let _ = self.send_pulse(pid, chid, abi::sched::MAX_PRIORITY, pulse);
         }
     }
 
@@ -1071,7 +1084,7 @@ impl<M: Machine> System<M> {
         }
         for (client, chid, coid) in notices {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
-            self.send_pulse(client, chid, abi::sched::MAX_PRIORITY, pulse);
+            let _ = self.send_pulse(client, chid, abi::sched::MAX_PRIORITY, pulse);
         }
         let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();
         for coid in coids {

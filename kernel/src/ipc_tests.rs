@@ -789,3 +789,22 @@ fn thread_death_and_coid_death_pulses_as_qnx_sends_them() {
     let pulse = Pulse::from_bytes(&read(&mut s, p.client, cbuf, Pulse::SIZE)).unwrap();
     assert_eq!((pulse.code, pulse.value), (pulse_code::COIDDEATH, p.coid as u64));
 }
+
+#[test]
+fn a_client_flooding_pulses_gets_eagain_instead_of_exhausting_the_kernel() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let ct = main_thread(&s, p.client);
+    for i in 0..MAX_PENDING_PULSES {
+        let r = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: i as u64 });
+        assert_eq!(r.0, Ok(0));
+    }
+    let r = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 0 });
+    assert_eq!(r.0, Err(Errno::EAGAIN));
+    // Receiving one makes room for one.
+    let st = main_thread(&s, p.server);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
+    let r = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 0 });
+    assert_eq!(r.0, Ok(0));
+}

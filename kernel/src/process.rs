@@ -56,6 +56,10 @@ impl Region {
     }
 }
 
+/// Most regions one address space may have (bounds the kernel memory a process can
+/// make the kernel spend on bookkeeping).
+pub const MAX_REGIONS: usize = 4096;
+
 /// User-mode attributes: readable, optionally writable or executable, never both.
 pub fn user_attrs(writable: bool, executable: bool) -> MapAttrs {
     MapAttrs {
@@ -168,6 +172,9 @@ impl AddressSpace {
         let end = range_ok(start, size)?;
         if self.overlaps(start, end) || (kind == RegionKind::Stack && size < 2 * PAGE_SIZE) {
             return Err(Errno::EINVAL);
+        }
+        if self.regions.len() >= MAX_REGIONS {
+            return Err(Errno::ENOMEM);
         }
         let region = Region { start, end, attrs, kind };
         let mut va = region.mapped_start();
