@@ -271,6 +271,18 @@ impl<M: Machine> System<M> {
                 self.msg_reply(pid, rcvid, Ok(status), Buffer { address: buffer, parts })?;
                 value(0)
             }
+            Call::MsgReplyReceivev { rcvid, status, reply, reply_parts, chid, buffer, parts, info } => {
+                if rcvid != 0 {
+                    let replied = self.msg_reply(pid, rcvid, Ok(status), Buffer { address: reply, parts: reply_parts });
+                    // A client that is gone, or whose reply buffer was bad (it has been told),
+                    // does not stop the server's loop; a bad buffer of the server's own does
+                    // (its client is still waiting for a reply).
+                    if replied.is_err() && self.received_message(pid, rcvid).is_ok() {
+                        return replied.map(|_| Outcome::Value(0, None));
+                    }
+                }
+                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info)
+            }
             Call::MsgError { rcvid, errno } => {
                 if errno == 0 || errno > 4095 {
                     return Err(Errno::EINVAL);

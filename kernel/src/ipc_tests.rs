@@ -808,3 +808,43 @@ fn a_client_flooding_pulses_gets_eagain_instead_of_exhausting_the_kernel() {
     let r = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 0 });
     assert_eq!(r.0, Ok(0));
 }
+
+#[test]
+fn fused_reply_and_receive_serves_a_loop_in_one_call_per_message() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sbuf = buffer(&mut s, p.server, b"pong", 64);
+    let fused_from = |reply: usize, rcvid: u64, reply_parts: i64| Call::MsgReplyReceivev {
+        rcvid,
+        status: 77,
+        reply,
+        reply_parts,
+        chid: p.chid,
+        buffer: sbuf + 8,
+        parts: single_buffer_parts(32),
+        info: 0,
+    };
+    let fused = |rcvid: u64, reply_parts: i64| fused_from(sbuf, rcvid, reply_parts);
+    // First call: nothing to reply to (rcvid 0), just receive.
+    assert_eq!(as_thread(&mut s, st, fused(0, 0)).0, BLOCKED);
+    let cbuf = buffer(&mut s, p.client, b"ping", 16);
+    assert_eq!(send(&mut s, ct, p.coid, cbuf, 4, cbuf + 8, 4), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    assert_eq!(read(&mut s, p.server, sbuf + 8, 4), b"ping");
+    // Reply and wait again, in one call.
+    assert_eq!(as_thread(&mut s, st, fused(rcvid, single_buffer_parts(4))).0, BLOCKED);
+    assert_eq!(x0(&mut s, ct), Ok(77));
+    assert_eq!(read(&mut s, p.client, cbuf + 8, 4), b"pong");
+    assert!(matches!(state(&s, st), ThreadState::Blocked(Blocked::Receive { .. })));
+    // A bad reply buffer of the server's own: EFAULT, the client keeps waiting.
+    assert_eq!(send(&mut s, ct, p.coid, cbuf, 4, cbuf + 8, 4), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    let bad = fused_from(0x7777_0000, rcvid, single_buffer_parts(4));
+    assert_eq!(as_thread(&mut s, st, bad).0, Err(Errno::EFAULT));
+    assert!(!runnable(&s, ct));
+    // A client that has gone does not stop the loop.
+    switch_to(&mut s, st);
+    s.terminate_process(p.client, wait_status::exited(0));
+    assert_eq!(as_thread(&mut s, st, fused(rcvid, single_buffer_parts(4))).0, BLOCKED);
+}

@@ -400,7 +400,7 @@ impl<M: Machine> System<M> {
         let regs = match self.threads.get(cur.0) {
             Some(t) => {
                 let x = &t.context.x;
-                Registers { number: x[8], args: [x[0], x[1], x[2], x[3], x[4], x[5]] }
+                Registers { number: x[8], args: [x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]] }
             }
             None => return,
         };

@@ -184,7 +184,7 @@ pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>,
     let regs = c.to_registers();
     {
         let ctx = s.context_mut(cur).unwrap();
-        ctx.x[..6].copy_from_slice(&regs.args);
+        ctx.x[..8].copy_from_slice(&regs.args);
         ctx.x[8] = regs.number;
     }
     s.syscall();

@@ -34,10 +34,10 @@ use core::convert::Infallible;
 /// writable by the caller's Rust code. The thin functions below each state which calls
 /// are safe with which arguments.
 pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
-    let [a0, a1, a2, a3, a4, a5] = registers.args;
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = registers.args;
     let (x0, x1);
     // SAFETY: `svc #0` enters the kernel, which restores every register except the
-    // results; x2-x5 and x8 are nevertheless declared clobbered, so nothing depends on the
+    // results; x2-x8 are nevertheless declared clobbered, so nothing depends on the
     // kernel preserving them. Memory is left as the call's contract says (the caller's
     // part); the user stack is not touched.
     unsafe {
@@ -49,6 +49,8 @@ pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
             inlateout("x3") a3 => _,
             inlateout("x4") a4 => _,
             inlateout("x5") a5 => _,
+            inlateout("x6") a6 => _,
+            inlateout("x7") a7 => _,
             inlateout("x8") registers.number => _,
             options(nostack),
         );
@@ -401,6 +403,40 @@ pub fn msg_receive(chid: u32, buffer: &mut [u8], info: Option<&mut MsgInfo>) -> 
     let parts = single_buffer_parts(buffer.len());
     // SAFETY: `buffer` is a writable slice this call borrows exclusively.
     unsafe { msg_receivev(chid, buffer.as_mut_ptr() as usize, parts, info) }
+}
+
+/// Replies to `rcvid` (skipped when it is 0) with `status` and `reply`, then waits for
+/// the next message or pulse on `chid` into `buffer`, in one kernel entry: a server loop's
+/// two calls fused (as seL4's ReplyRecv). Returns what [`msg_receive`] returns. A client
+/// that has gone, or whose reply buffer is bad (it is told), does not stop the loop; a
+/// fault in `reply` itself fails the call before receiving, the client still waiting.
+pub fn msg_reply_receive(
+    rcvid: u64,
+    status: u64,
+    reply: &[u8],
+    chid: u32,
+    buffer: &mut [u8],
+    info: Option<&mut MsgInfo>,
+) -> Result<u64, Errno> {
+    let mut record = [0u8; MsgInfo::SIZE];
+    let info_address = if info.is_some() { record.as_mut_ptr() as usize } else { 0 };
+    let call = Call::MsgReplyReceivev {
+        rcvid,
+        status,
+        reply: reply.as_ptr() as usize,
+        reply_parts: single_buffer_parts(reply.len()),
+        chid,
+        buffer: buffer.as_mut_ptr() as usize,
+        parts: single_buffer_parts(buffer.len()),
+        info: info_address,
+    };
+    // SAFETY: the kernel only reads `reply`, writes into `buffer` (borrowed exclusively)
+    // and at most `MsgInfo::SIZE` bytes into `record`.
+    let received = unsafe { invoke(call) }?;
+    if let Some(info) = info.filter(|_| received != 0) {
+        *info = MsgInfo::from_bytes(&record).expect("a whole record");
+    }
+    Ok(received)
 }
 
 /// Waits for a pulse on channel `chid`.

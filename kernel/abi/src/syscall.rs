@@ -1,7 +1,7 @@
 //! System-call numbers and the register encoding, in one place.
 //!
-//! Convention: `svc #0` with the call number in `x8` and up to six arguments in
-//! `x0`–`x5`. The kernel answers in `x0`: a value `>= 0` on success, or `-errno`
+//! Convention: `svc #0` with the call number in `x8` and up to eight arguments in
+//! `x0`–`x7`. The kernel answers in `x0`: a value `>= 0` on success, or `-errno`
 //! (values in `-4095..=-1`); a few calls return a second value in `x1`.
 //! [`Call::to_registers`] (userlib) and [`Call::from_registers`] (kernel) are the only
 //! code that knows which argument goes in which register.
@@ -98,11 +98,13 @@ pub enum Sysno {
     InterruptUnmask = 41,
     /// Describes the machine.
     SystemInfo = 42,
+    /// Replies to one message and waits for the next, in one call.
+    MsgReplyReceivev = 43,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 43] = [
+    pub const ALL: [Sysno; 44] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -146,6 +148,7 @@ impl Sysno {
         Sysno::InterruptMask,
         Sysno::InterruptUnmask,
         Sysno::SystemInfo,
+        Sysno::MsgReplyReceivev,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -159,8 +162,8 @@ impl Sysno {
 pub struct Registers {
     /// `x8`: the call number.
     pub number: u64,
-    /// `x0`–`x5`: the arguments.
-    pub args: [u64; 6],
+    /// `x0`–`x7`: the arguments.
+    pub args: [u64; 8],
 }
 
 /// One system call with its arguments. User addresses are plain numbers here: the
@@ -261,6 +264,19 @@ pub enum Call {
     InterruptUnmask { id: u32 },
     /// See [`Sysno::SystemInfo`]: fills a [`crate::info::SystemInfo`].
     SystemInfo { info: usize },
+    /// See [`Sysno::MsgReplyReceivev`]: `MsgReplyv(rcvid, status, reply…)` (skipped when
+    /// `rcvid` is 0), then `MsgReceivev(chid, buffer…, info)` — a server loop's two calls
+    /// in one kernel entry (seL4's ReplyRecv is the precedent).
+    MsgReplyReceivev {
+        rcvid: u64,
+        status: u64,
+        reply: usize,
+        reply_parts: i64,
+        chid: u32,
+        buffer: usize,
+        parts: i64,
+        info: usize,
+    },
 }
 
 /// The blocking states [`Call::TimerTimeout`] can bound (`_NTO_TIMEOUT_*`).
@@ -286,69 +302,91 @@ impl Call {
     /// The registers that make this call.
     pub fn to_registers(&self) -> Registers {
         use Call::*;
-        let (number, args): (Sysno, [u64; 6]) = match *self {
-            Nop => (Sysno::Nop, [0; 6]),
-            DebugWrite { ptr, len } => (Sysno::DebugWrite, [ptr as u64, len as u64, 0, 0, 0, 0]),
+        let (number, args): (Sysno, [u64; 8]) = match *self {
+            Nop => (Sysno::Nop, [0; 8]),
+            DebugWrite { ptr, len } => (Sysno::DebugWrite, [ptr as u64, len as u64, 0, 0, 0, 0, 0, 0]),
             ThreadCreate { entry, arg, stack_size, sched } => {
-                (Sysno::ThreadCreate, [entry as u64, arg as u64, stack_size as u64, sched, 0, 0])
+                (Sysno::ThreadCreate, [entry as u64, arg as u64, stack_size as u64, sched, 0, 0, 0, 0])
             }
-            ThreadDestroy { tid, status } => (Sysno::ThreadDestroy, [tid as u64, status, 0, 0, 0, 0]),
-            ThreadJoin { tid } => (Sysno::ThreadJoin, [tid as u64, 0, 0, 0, 0, 0]),
-            SchedGet { pid, tid } => (Sysno::SchedGet, [pid as u64, tid as u64, 0, 0, 0, 0]),
-            SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0]),
-            SchedYield => (Sysno::SchedYield, [0; 6]),
-            ProcessExit { status } => (Sysno::ProcessExit, [status, 0, 0, 0, 0, 0]),
+            ThreadDestroy { tid, status } => (Sysno::ThreadDestroy, [tid as u64, status, 0, 0, 0, 0, 0, 0]),
+            ThreadJoin { tid } => (Sysno::ThreadJoin, [tid as u64, 0, 0, 0, 0, 0, 0, 0]),
+            SchedGet { pid, tid } => (Sysno::SchedGet, [pid as u64, tid as u64, 0, 0, 0, 0, 0, 0]),
+            SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0, 0, 0]),
+            SchedYield => (Sysno::SchedYield, [0; 8]),
+            ProcessExit { status } => (Sysno::ProcessExit, [status, 0, 0, 0, 0, 0, 0, 0]),
             ProcessSpawn { name_ptr, name_len, args_ptr, args_len, priority } => (
                 Sysno::ProcessSpawn,
-                [name_ptr as u64, name_len as u64, args_ptr as u64, args_len as u64, priority as u64, 0],
+                [name_ptr as u64, name_len as u64, args_ptr as u64, args_len as u64, priority as u64, 0, 0, 0],
             ),
-            ProcessWait { pid } => (Sysno::ProcessWait, [pid as u64, 0, 0, 0, 0, 0]),
-            MemMapAnon { size } => (Sysno::MemMapAnon, [size as u64, 0, 0, 0, 0, 0]),
-            MemUnmap { addr, size } => (Sysno::MemUnmap, [addr as u64, size as u64, 0, 0, 0, 0]),
-            ClockTime => (Sysno::ClockTime, [0; 6]),
-            Sleep { nanoseconds } => (Sysno::Sleep, [nanoseconds, 0, 0, 0, 0, 0]),
-            ThreadList { ptr, len } => (Sysno::ThreadList, [ptr as u64, len as u64, 0, 0, 0, 0]),
-            GetIds => (Sysno::GetIds, [0; 6]),
-            Shutdown { code } => (Sysno::Shutdown, [code as u64, 0, 0, 0, 0, 0]),
-            ChannelCreate { flags } => (Sysno::ChannelCreate, [flags as u64, 0, 0, 0, 0, 0]),
-            ChannelDestroy { chid } => (Sysno::ChannelDestroy, [chid as u64, 0, 0, 0, 0, 0]),
-            ConnectAttach { pid, chid } => (Sysno::ConnectAttach, [pid as u64, chid as u64, 0, 0, 0, 0]),
-            ConnectDetach { id } => (Sysno::ConnectDetach, [id as u64, 0, 0, 0, 0, 0]),
-            ConnectClientInfo { scoid, info } => (Sysno::ConnectClientInfo, [scoid as u64, info as u64, 0, 0, 0, 0]),
-            MsgSendv { coid, send, send_parts, reply, reply_parts } => {
-                (Sysno::MsgSendv, [coid as u64, send as u64, send_parts as u64, reply as u64, reply_parts as u64, 0])
+            ProcessWait { pid } => (Sysno::ProcessWait, [pid as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MemMapAnon { size } => (Sysno::MemMapAnon, [size as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MemUnmap { addr, size } => (Sysno::MemUnmap, [addr as u64, size as u64, 0, 0, 0, 0, 0, 0]),
+            ClockTime => (Sysno::ClockTime, [0; 8]),
+            Sleep { nanoseconds } => (Sysno::Sleep, [nanoseconds, 0, 0, 0, 0, 0, 0, 0]),
+            ThreadList { ptr, len } => (Sysno::ThreadList, [ptr as u64, len as u64, 0, 0, 0, 0, 0, 0]),
+            GetIds => (Sysno::GetIds, [0; 8]),
+            Shutdown { code } => (Sysno::Shutdown, [code as u64, 0, 0, 0, 0, 0, 0, 0]),
+            ChannelCreate { flags } => (Sysno::ChannelCreate, [flags as u64, 0, 0, 0, 0, 0, 0, 0]),
+            ChannelDestroy { chid } => (Sysno::ChannelDestroy, [chid as u64, 0, 0, 0, 0, 0, 0, 0]),
+            ConnectAttach { pid, chid } => (Sysno::ConnectAttach, [pid as u64, chid as u64, 0, 0, 0, 0, 0, 0]),
+            ConnectDetach { id } => (Sysno::ConnectDetach, [id as u64, 0, 0, 0, 0, 0, 0, 0]),
+            ConnectClientInfo { scoid, info } => {
+                (Sysno::ConnectClientInfo, [scoid as u64, info as u64, 0, 0, 0, 0, 0, 0])
             }
+            MsgSendv { coid, send, send_parts, reply, reply_parts } => (
+                Sysno::MsgSendv,
+                [coid as u64, send as u64, send_parts as u64, reply as u64, reply_parts as u64, 0, 0, 0],
+            ),
             MsgReceivev { chid, buffer, parts, info } => {
-                (Sysno::MsgReceivev, [chid as u64, buffer as u64, parts as u64, info as u64, 0, 0])
+                (Sysno::MsgReceivev, [chid as u64, buffer as u64, parts as u64, info as u64, 0, 0, 0, 0])
             }
             MsgReplyv { rcvid, status, buffer, parts } => {
-                (Sysno::MsgReplyv, [rcvid, status, buffer as u64, parts as u64, 0, 0])
+                (Sysno::MsgReplyv, [rcvid, status, buffer as u64, parts as u64, 0, 0, 0, 0])
             }
-            MsgError { rcvid, errno } => (Sysno::MsgError, [rcvid, errno as u64, 0, 0, 0, 0]),
+            MsgError { rcvid, errno } => (Sysno::MsgError, [rcvid, errno as u64, 0, 0, 0, 0, 0, 0]),
             MsgReadv { rcvid, buffer, parts, offset } => {
-                (Sysno::MsgReadv, [rcvid, buffer as u64, parts as u64, offset as u64, 0, 0])
+                (Sysno::MsgReadv, [rcvid, buffer as u64, parts as u64, offset as u64, 0, 0, 0, 0])
             }
             MsgWritev { rcvid, buffer, parts, offset } => {
-                (Sysno::MsgWritev, [rcvid, buffer as u64, parts as u64, offset as u64, 0, 0])
+                (Sysno::MsgWritev, [rcvid, buffer as u64, parts as u64, offset as u64, 0, 0, 0, 0])
             }
-            MsgInfo { rcvid, info } => (Sysno::MsgInfo, [rcvid, info as u64, 0, 0, 0, 0]),
+            MsgInfo { rcvid, info } => (Sysno::MsgInfo, [rcvid, info as u64, 0, 0, 0, 0, 0, 0]),
             MsgSendPulse { coid, priority, code, value } => {
-                (Sysno::MsgSendPulse, [coid as u64, priority as u64, code as u8 as u64, value, 0, 0])
+                (Sysno::MsgSendPulse, [coid as u64, priority as u64, code as u8 as u64, value, 0, 0, 0, 0])
             }
-            TimerTimeout { states, nanoseconds } => (Sysno::TimerTimeout, [states as u64, nanoseconds, 0, 0, 0, 0]),
-            MsgRegisterEvent { event, coid } => (Sysno::MsgRegisterEvent, [event as u64, coid as u64, 0, 0, 0, 0]),
-            MsgUnregisterEvent { event } => (Sysno::MsgUnregisterEvent, [event as u64, 0, 0, 0, 0, 0]),
-            MsgDeliverEvent { rcvid, event } => (Sysno::MsgDeliverEvent, [rcvid, event as u64, 0, 0, 0, 0]),
-            TimerCreate { event } => (Sysno::TimerCreate, [event as u64, 0, 0, 0, 0, 0]),
-            TimerSettime { id, initial, interval } => (Sysno::TimerSettime, [id as u64, initial, interval, 0, 0, 0]),
-            TimerDestroy { id } => (Sysno::TimerDestroy, [id as u64, 0, 0, 0, 0, 0]),
+            TimerTimeout { states, nanoseconds } => {
+                (Sysno::TimerTimeout, [states as u64, nanoseconds, 0, 0, 0, 0, 0, 0])
+            }
+            MsgRegisterEvent { event, coid } => {
+                (Sysno::MsgRegisterEvent, [event as u64, coid as u64, 0, 0, 0, 0, 0, 0])
+            }
+            MsgUnregisterEvent { event } => (Sysno::MsgUnregisterEvent, [event as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MsgDeliverEvent { rcvid, event } => (Sysno::MsgDeliverEvent, [rcvid, event as u64, 0, 0, 0, 0, 0, 0]),
+            TimerCreate { event } => (Sysno::TimerCreate, [event as u64, 0, 0, 0, 0, 0, 0, 0]),
+            TimerSettime { id, initial, interval } => {
+                (Sysno::TimerSettime, [id as u64, initial, interval, 0, 0, 0, 0, 0])
+            }
+            TimerDestroy { id } => (Sysno::TimerDestroy, [id as u64, 0, 0, 0, 0, 0, 0, 0]),
             InterruptAttachEvent { irq, event } => {
-                (Sysno::InterruptAttachEvent, [irq as u64, event as u64, 0, 0, 0, 0])
+                (Sysno::InterruptAttachEvent, [irq as u64, event as u64, 0, 0, 0, 0, 0, 0])
             }
-            InterruptDetach { id } => (Sysno::InterruptDetach, [id as u64, 0, 0, 0, 0, 0]),
-            InterruptMask { id } => (Sysno::InterruptMask, [id as u64, 0, 0, 0, 0, 0]),
-            InterruptUnmask { id } => (Sysno::InterruptUnmask, [id as u64, 0, 0, 0, 0, 0]),
-            SystemInfo { info } => (Sysno::SystemInfo, [info as u64, 0, 0, 0, 0, 0]),
+            InterruptDetach { id } => (Sysno::InterruptDetach, [id as u64, 0, 0, 0, 0, 0, 0, 0]),
+            InterruptMask { id } => (Sysno::InterruptMask, [id as u64, 0, 0, 0, 0, 0, 0, 0]),
+            InterruptUnmask { id } => (Sysno::InterruptUnmask, [id as u64, 0, 0, 0, 0, 0, 0, 0]),
+            SystemInfo { info } => (Sysno::SystemInfo, [info as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MsgReplyReceivev { rcvid, status, reply, reply_parts, chid, buffer, parts, info } => (
+                Sysno::MsgReplyReceivev,
+                [
+                    rcvid,
+                    status,
+                    reply as u64,
+                    reply_parts as u64,
+                    chid as u64,
+                    buffer as u64,
+                    parts as u64,
+                    info as u64,
+                ],
+            ),
         };
         Registers { number: number as u64, args }
     }
@@ -425,6 +463,16 @@ impl Call {
             Sysno::InterruptMask => InterruptMask { id: id(a[0])? },
             Sysno::InterruptUnmask => InterruptUnmask { id: id(a[0])? },
             Sysno::SystemInfo => SystemInfo { info: size(a[0])? },
+            Sysno::MsgReplyReceivev => MsgReplyReceivev {
+                rcvid: a[0],
+                status: a[1],
+                reply: size(a[2])?,
+                reply_parts: a[3] as i64,
+                chid: id(a[4])?,
+                buffer: size(a[5])?,
+                parts: a[6] as i64,
+                info: size(a[7])?,
+            },
         })
     }
 }
@@ -512,6 +560,16 @@ mod tests {
             Call::InterruptMask { id: 1 },
             Call::InterruptUnmask { id: 1 },
             Call::SystemInfo { info: 0xc00 },
+            Call::MsgReplyReceivev {
+                rcvid: 0x2_0000_0004,
+                status: 9,
+                reply: 0xd00,
+                reply_parts: -4,
+                chid: 1,
+                buffer: 0xe00,
+                parts: -64,
+                info: 0xf00,
+            },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {
@@ -524,9 +582,9 @@ mod tests {
 
     #[test]
     fn bad_numbers_and_oversized_ids_are_refused() {
-        assert_eq!(Call::from_registers(&Registers { number: 999, args: [0; 6] }), Err(Errno::ENOSYS));
-        assert_eq!(Call::from_registers(&Registers { number: u64::MAX, args: [0; 6] }), Err(Errno::ENOSYS));
-        let join = Registers { number: Sysno::ThreadJoin as u64, args: [1 << 40, 0, 0, 0, 0, 0] };
+        assert_eq!(Call::from_registers(&Registers { number: 999, args: [0; 8] }), Err(Errno::ENOSYS));
+        assert_eq!(Call::from_registers(&Registers { number: u64::MAX, args: [0; 8] }), Err(Errno::ENOSYS));
+        let join = Registers { number: Sysno::ThreadJoin as u64, args: [1 << 40, 0, 0, 0, 0, 0, 0, 0] };
         assert_eq!(Call::from_registers(&join), Err(Errno::EINVAL));
     }
 

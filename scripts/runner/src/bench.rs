@@ -21,6 +21,7 @@ const ICOUNT_BOOT: Boot = Boot {
 const TARGETS: &[(&str, u64, &str)] = &[
     ("null_syscall", 40, "seL4 91"),
     ("null_msg_roundtrip", 200, "seL4 406"),
+    ("null_msg_roundtrip_separate", 0, "plain MsgReply + MsgReceive server loop"),
     ("msg_256b_roundtrip", 0, ""),
     ("msg_4k_roundtrip", 800, ""),
     ("pulse_to_blocked_receiver", 200, "seL4 ≈566 (signal)"),

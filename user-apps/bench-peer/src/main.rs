@@ -3,6 +3,8 @@
 //!
 //! * `server BYTES` — create a channel (chid 1), then forever receive into a BYTES-byte
 //!   buffer and reply with the same number of bytes.
+//! * `server-fused BYTES` — the same server, answering and waiting again in one call
+//!   (`MsgReplyReceivev`).
 //! * `pulses` — create a channel and receive pulses forever.
 //! * `yield N` — call SchedYield N times, then exit.
 
@@ -37,6 +39,25 @@ fn main(args: Args) -> i32 {
                 if rcvid != 0 {
                     call(Call::MsgReplyv { rcvid, status: 0, buffer: buffer.as_ptr() as usize, parts });
                 }
+            }
+        }
+        "server-fused" => {
+            let chid = call(Call::ChannelCreate { flags: 0 }) as u32;
+            let mut buffer = vec![0u8; number(2).max(1)];
+            let parts = single_buffer_parts(number(2));
+            let (reply, receive) = (buffer.as_ptr() as usize, buffer.as_mut_ptr() as usize);
+            let mut rcvid = 0;
+            loop {
+                rcvid = call(Call::MsgReplyReceivev {
+                    rcvid,
+                    status: 0,
+                    reply,
+                    reply_parts: parts,
+                    chid,
+                    buffer: receive,
+                    parts,
+                    info: 0,
+                });
             }
         }
         "pulses" => {

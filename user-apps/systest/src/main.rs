@@ -354,7 +354,7 @@ fn bad_handles_and_arguments_get_errors() -> Outcome {
 }
 
 fn raw_number(number: u64) -> Result<u64, Errno> {
-    let registers = userlib::abi::syscall::Registers { number, args: [0; 6] };
+    let registers = userlib::abi::syscall::Registers { number, args: [0; 8] };
     // SAFETY: an unknown call number makes the kernel do nothing but answer ENOSYS.
     let (x0, _) = unsafe { sys::syscall(registers) };
     decode_result(x0)
