@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 /// QEMU virt, deterministic.
-const ICOUNT_BOOT: Boot = Boot {
+pub const ICOUNT_BOOT: Boot = Boot {
     label: "qemu-virt-icount",
     machine: &["-M", "virt", "-cpu", "cortex-a53", "-m", "256M", "-icount", "shift=0,align=off,sleep=off"],
     raw_image: false,

@@ -266,11 +266,16 @@ pub fn build(name: &str) -> Result<PathBuf, String> {
     if !valid_name(name) {
         return Err(format!("bad image name {name:?}"));
     }
-    let root = crate::workspace_root();
-    let manifest_path = root.join("user-apps/images").join(format!("{name}.manifest"));
+    let manifest_path = crate::workspace_root().join("user-apps/images").join(format!("{name}.manifest"));
     let text =
         std::fs::read_to_string(&manifest_path).map_err(|e| format!("cannot read {}: {e}", manifest_path.display()))?;
-    let entries = parse_manifest(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    build_from(name, &text).map_err(|e| format!("{}: {e}", manifest_path.display()))
+}
+
+/// Builds boot image `name` from manifest `text` into `target/bootimage/<name>.img`.
+pub fn build_from(name: &str, text: &str) -> Result<PathBuf, String> {
+    let root = crate::workspace_root();
+    let entries = parse_manifest(text)?;
     let mut names: Vec<&str> = entries.iter().map(|e| e.program.as_str()).collect();
     names.sort_unstable();
     names.dedup();

@@ -24,6 +24,7 @@ mod bench;
 mod boards;
 mod bootimage;
 mod image;
+mod profile;
 mod qemu;
 mod report;
 #[cfg(test)]
@@ -124,8 +125,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
         eprintln!("usage: muon-runner run|test|image|gdb|bootimage [--board B] [--features F] [--image I]");
+        eprintln!("       muon-runner bench | profile [BENCHMARK...]");
         return ExitCode::from(2);
     };
+    if command == "profile" {
+        return match profile::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("muon-runner: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = match parse_options(&args[1..]) {
         Ok(o) => o,
         Err(e) => {

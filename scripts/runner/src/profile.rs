@@ -1,0 +1,94 @@
+//! `muon-runner profile [BENCHMARK...]`: where the benchmarks' instructions go.
+//!
+//! Boots the `bench` image (only the named benchmarks, if any) on qemu-virt under
+//! `-icount`, with QEMU logging every translated block (`-d in_asm`: how many
+//! instructions it holds) and every block executed (`-d exec,nochain`), then adds up the
+//! instructions per kernel symbol (user code counts as one line). The log is large (about
+//! 700 MB for all benchmarks) and is deleted afterwards.
+
+use crate::boards;
+use crate::{bench, bootimage, build_kernel, qemu, workspace_root};
+use object::{Object, ObjectSymbol, SymbolKind};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+/// Kernel text symbols as (start, name), sorted.
+fn symbols(elf: &[u8]) -> Result<Vec<(u64, String)>, String> {
+    let file = object::File::parse(elf).map_err(|e| e.to_string())?;
+    let mut out: Vec<(u64, String)> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+        .filter_map(|s| Some((s.address(), format!("{:#}", rustc_demangle::demangle(s.name().ok()?)))))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn owner(symbols: &[(u64, String)], pc: u64) -> &str {
+    if pc < 0xffff_0000_0000_0000 {
+        return "(user space)";
+    }
+    match symbols.partition_point(|(a, _)| *a <= pc) {
+        0 => "?",
+        i => &symbols[i - 1].1,
+    }
+}
+
+/// Runs the profile and prints the top symbols.
+pub fn run(benchmarks: &[String]) -> Result<(), String> {
+    let manifest =
+        std::fs::read_to_string(workspace_root().join("user-apps/images/bench.manifest")).map_err(|e| e.to_string())?;
+    let manifest: String = manifest
+        .lines()
+        .map(|l| {
+            if l.starts_with("bench ") && l.contains(" boot") {
+                format!("{l} {}\n", benchmarks.join(" "))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let image = bootimage::build_from("profile", &manifest)?;
+    let board = boards::find("qemu-virt").expect("qemu-virt exists");
+    let kernel = build_kernel(&board, None, "profile", Some(&image))?;
+    let symbols = symbols(&std::fs::read(&kernel).map_err(|e| e.to_string())?)?;
+    let log = workspace_root().join("target/profile/exec.log");
+    let mut boot = bench::ICOUNT_BOOT;
+    let mut machine: Vec<&'static str> = boot.machine.to_vec();
+    let log_arg: &'static str = Box::leak(log.display().to_string().into_boxed_str());
+    machine.extend(["-d", "exec,nochain,in_asm", "-D", log_arg]);
+    boot.machine = Box::leak(machine.into_boxed_slice());
+    let outcome = qemu::run_captured(&boot, &kernel, Duration::from_secs(600)).map_err(|e| e.to_string())?;
+    for (name, value) in bench::parse(&outcome.log) {
+        println!("bench {name} {value}");
+    }
+    let file = std::fs::File::open(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let (mut sizes, mut per_symbol) = (HashMap::<u64, u64>::new(), HashMap::<String, u64>::new());
+    let (mut block, mut count) = (None::<u64>, 0u64);
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.starts_with("IN:") {
+            (block, count) = (None, 0);
+        } else if let Some(hex) = line.strip_prefix("0x").and_then(|l| l.split(':').next()) {
+            block.get_or_insert(u64::from_str_radix(hex, 16).unwrap_or(0));
+            count += 1;
+        } else if line.starts_with("Trace") {
+            if let Some(start) = block.take() {
+                sizes.insert(start, count);
+            }
+            let pc = line.split('/').nth(1).and_then(|h| u64::from_str_radix(h, 16).ok()).unwrap_or(0);
+            *per_symbol.entry(owner(&symbols, pc).to_string()).or_default() += sizes.get(&pc).copied().unwrap_or(0);
+        }
+    }
+    let _ = std::fs::remove_file(&log);
+    let total: u64 = per_symbol.values().sum();
+    let mut rows: Vec<_> = per_symbol.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("\n{:>12} {:>6}  symbol (whole run, boot included)", "instructions", "share");
+    for (name, n) in rows.iter().take(30) {
+        println!("{n:>12} {:>5.1}%  {name}", 100.0 * *n as f64 / total.max(1) as f64);
+    }
+    println!("{total:>12} total");
+    Ok(())
+}
