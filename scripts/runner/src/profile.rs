@@ -84,7 +84,7 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_file(&log);
     let total: u64 = per_symbol.values().sum();
     let mut rows: Vec<_> = per_symbol.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
     println!("\n{:>12} {:>6}  symbol (whole run, boot included)", "instructions", "share");
     for (name, n) in rows.iter().take(30) {
         println!("{n:>12} {:>5.1}%  {name}", 100.0 * *n as f64 / total.max(1) as f64);
