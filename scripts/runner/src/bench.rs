@@ -22,6 +22,7 @@ const TARGETS: &[(&str, u64, &str)] = &[
     ("null_syscall", 40, "seL4 91"),
     ("null_msg_roundtrip", 200, "seL4 406"),
     ("null_msg_roundtrip_separate", 0, "plain MsgReply + MsgReceive server loop"),
+    ("null_msg_roundtrip_fixed_priority", 0, "no inheritance: the difference is PI's cost"),
     ("msg_256b_roundtrip", 0, ""),
     ("msg_4k_roundtrip", 800, ""),
     ("pulse_to_blocked_receiver", 200, "seL4 ≈566 (signal)"),
@@ -71,7 +72,7 @@ pub fn run() -> Result<(), String> {
             .find(|(n, _, _)| n == name)
             .map(|(_, t, r)| (if *t == 0 { "-".to_string() } else { format!("≤ {t}") }, *r))
             .unwrap_or(("-".into(), ""));
-        println!("{name:<28} {value:>12} {target:>8}  {reference}");
+        println!("{name:<34} {value:>12} {target:>8}  {reference}");
     }
     println!("\nwritten: {}", dir.join("ipc.json").display());
     Ok(())

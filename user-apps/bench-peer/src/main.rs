@@ -3,8 +3,8 @@
 //!
 //! * `server BYTES` — create a channel (chid 1), then forever receive into a BYTES-byte
 //!   buffer and reply with the same number of bytes.
-//! * `server-fused BYTES` — the same server, answering and waiting again in one call
-//!   (`MsgReplyReceivev`).
+//! * `server-fused BYTES [FLAGS]` — the same server, answering and waiting again in one
+//!   call (`MsgReplyReceivev`), its channel created with FLAGS.
 //! * `pulses` — create a channel and receive pulses forever.
 //! * `yield N` — call SchedYield N times, then exit.
 
@@ -42,7 +42,8 @@ fn main(args: Args) -> i32 {
             }
         }
         "server-fused" => {
-            let chid = call(Call::ChannelCreate { flags: 0 }) as u32;
+            // argv[3]: channel flags (e.g. _NTO_CHF_FIXED_PRIORITY to measure inheritance's cost).
+            let chid = call(Call::ChannelCreate { flags: number(3) as u32 }) as u32;
             let mut buffer = vec![0u8; number(2).max(1)];
             let parts = single_buffer_parts(number(2));
             let (reply, receive) = (buffer.as_ptr() as usize, buffer.as_mut_ptr() as usize);

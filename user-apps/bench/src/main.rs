@@ -81,6 +81,12 @@ fn main(args: Args) -> i32 {
     if wanted("null_msg_roundtrip_separate") {
         report("null_msg_roundtrip_separate", roundtrip(0, "server"));
     }
+    // The same round trip with priority inheritance turned off: the difference is what
+    // inheritance costs on the uncontended path.
+    if wanted("null_msg_roundtrip_fixed_priority") {
+        let fixed = userlib::abi::ipc::channel_flags::FIXED_PRIORITY;
+        report("null_msg_roundtrip_fixed_priority", roundtrip_on(0, "server-fused", fixed));
+    }
     if wanted("pulse_to_blocked_receiver") {
         report("pulse_to_blocked_receiver", pulse_to_blocked_receiver());
     }
@@ -102,8 +108,14 @@ fn peer(args: &[&str], priority: u8) -> u32 {
 }
 
 fn roundtrip(bytes: usize, server_loop: &str) -> u64 {
+    roundtrip_on(bytes, server_loop, 0)
+}
+
+/// A round trip to a server whose channel has `flags`.
+fn roundtrip_on(bytes: usize, server_loop: &str, flags: u32) -> u64 {
     let size = alloc::format!("{bytes}");
-    let server = peer(&[server_loop, &size], 30);
+    let flags = alloc::format!("{flags}");
+    let server = peer(&[server_loop, &size, &flags], 30);
     let coid = call(Call::ConnectAttach { pid: server, chid: 1 }) as u32;
     let message = vec![0x5au8; bytes.max(1)];
     let mut reply = vec![0u8; bytes.max(1)];
