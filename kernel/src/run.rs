@@ -171,7 +171,11 @@ pub fn start_user_space() {
 #[no_mangle]
 extern "C" fn muon_user_exception(kind: u64) {
     match kind {
-        8 => user_synchronous(),
+        8 => {
+            if user_synchronous() {
+                return; // the system call also prepared the return, under the same lock
+            }
+        }
         9 => interrupts::handle_irq(),
         _ => {
             let description = format!("unexpected exception (vector {kind})");
@@ -185,12 +189,17 @@ fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> 
     SYSTEM.lock().as_mut().map(f)
 }
 
-fn user_synchronous() {
+/// Handles a synchronous exception from EL0; true when the return to EL0 is prepared.
+fn user_synchronous() -> bool {
     let esr = ESR_EL1.get();
     let ec = esr::exception_class(esr);
     match ec {
         class::SVC64 => {
-            with_system(|s| s.syscall());
+            // The common case in one lock scope: the call, then the thread to return to.
+            let mut guard = SYSTEM.lock();
+            let Some(s) = guard.as_mut() else { return false };
+            s.syscall();
+            return prepare_locked(s);
         }
         class::FP_ACCESS => with_system(switch_fp).unwrap_or(()),
         _ => {
@@ -216,6 +225,7 @@ fn user_synchronous() {
             });
         }
     }
+    false
 }
 
 /// The current thread touched FP/SIMD while another thread's registers are live: save
@@ -257,11 +267,7 @@ fn prepare_return() {
         {
             let mut guard = SYSTEM.lock();
             let Some(s) = guard.as_mut() else { break };
-            if let Some(wakeup) = s.next_wakeup() {
-                interrupts::set_oneshot(interrupts::clock().ns_to_ticks(wakeup));
-            }
-            if let Some(cur) = s.current() {
-                load_thread(s, cur);
+            if prepare_locked(s) {
                 return;
             }
         }
@@ -272,6 +278,20 @@ fn prepare_return() {
         arch::disable_irqs();
     }
     panic!("no user space to return to");
+}
+
+/// Arms the next wake-up and, if a thread can run, loads it; false when the CPU must idle.
+fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
+    if let Some(wakeup) = s.next_wakeup() {
+        interrupts::set_oneshot(interrupts::clock().ns_to_ticks(wakeup));
+    }
+    match s.current() {
+        Some(cur) => {
+            load_thread(s, cur);
+            true
+        }
+        None => false,
+    }
 }
 
 fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
