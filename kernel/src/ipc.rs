@@ -309,7 +309,7 @@ impl<M: Machine> System<M> {
             Call::MsgInfo { rcvid, info } => {
                 let (sender, message) = self.received_message(pid, rcvid)?;
                 let s_pid = self.thread_process(sender)?;
-                let mut record = self.message_info(sender, 0, 0)?;
+                let mut record = self.message_info(sender, 0)?;
                 record.srcmsglen = self.buffer_len(s_pid, message.send) as u32;
                 record.dstmsglen = self.buffer_len(s_pid, message.reply) as u32;
                 record.msglen = record.srcmsglen;
@@ -571,7 +571,7 @@ impl<M: Machine> System<M> {
         )
     }
 
-    fn message_info(&self, sender: ThreadId, msglen: usize, _dst: usize) -> Result<MsgInfo, Errno> {
+    fn message_info(&self, sender: ThreadId, msglen: usize) -> Result<MsgInfo, Errno> {
         let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
         let m = t.sent.ok_or(Errno::ESRCH)?;
         Ok(MsgInfo {
@@ -690,7 +690,7 @@ impl<M: Machine> System<M> {
     }
 
     fn write_info(&mut self, sender: ThreadId, receiver: ThreadId, info: usize, n: usize) {
-        let (Ok(mut record), Ok(r_pid)) = (self.message_info(sender, n, 0), self.thread_process(receiver)) else {
+        let (Ok(mut record), Ok(r_pid)) = (self.message_info(sender, n), self.thread_process(receiver)) else {
             return;
         };
         let s_pid = record.pid;
