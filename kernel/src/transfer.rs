@@ -220,6 +220,58 @@ mod tests {
     }
 
     #[test]
+    fn any_split_of_either_side_copies_the_same_bytes() {
+        // Property: however the two sequences are cut into parts (and whatever the
+        // offsets), the destination receives exactly src[so..so+n] at dst[do..do+n],
+        // with n = min(remaining source, remaining destination), and nothing else changes.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let split = |rand: &mut dyn FnMut(usize) -> usize, base: usize, len: usize| {
+            let mut parts = Vec::new();
+            let mut at = 0;
+            while at < len {
+                let n = (1 + rand(700)).min(len - at);
+                parts.push((base + at, n));
+                at += n;
+                if rand(4) == 0 {
+                    parts.push((base + at, 0)); // empty parts are allowed
+                }
+            }
+            parts
+        };
+        for round in 0..200 {
+            let mut m = FakeMachine::new();
+            let (a, b) = spaces(&mut m);
+            let source: Vec<u8> = (0..0x3000).map(|i| (i * 7 + round) as u8).collect();
+            a.write(&mut m, 0x10_0000, &source).unwrap();
+            let before = vec![0xeeu8; 0x4000];
+            b.write(&mut m, 0x10_0000, &before).unwrap();
+            let (src_len, dst_len) = (1 + rand(0x3000), 1 + rand(0x4000));
+            let (src_off, dst_off) = (rand(src_len), rand(dst_len));
+            let src = split(&mut rand, 0x10_0000, src_len);
+            let dst = split(&mut rand, 0x10_0000, dst_len);
+            let n = transfer(
+                &mut m,
+                Side { space: &a, iov: &src, offset: src_off },
+                Side { space: &b, iov: &dst, offset: dst_off },
+                usize::MAX,
+            )
+            .unwrap();
+            assert_eq!(n, (src_len - src_off).min(dst_len - dst_off), "round {round}");
+            let mut after = vec![0u8; 0x4000];
+            b.read(&mut m, 0x10_0000, &mut after).unwrap();
+            let mut want = before.clone();
+            want[dst_off..dst_off + n].copy_from_slice(&source[src_off..src_off + n]);
+            assert_eq!(after, want, "round {round}");
+        }
+    }
+
+    #[test]
     fn same_address_space_both_sides() {
         let mut m = FakeMachine::new();
         let (a, _) = spaces(&mut m);
