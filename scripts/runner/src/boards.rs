@@ -78,3 +78,12 @@ pub fn find(name: &str) -> Option<Board> {
 /// The Rust target every kernel is built for (soft-float: the kernel never touches
 /// FP/SIMD registers, so it need not save them on every exception).
 pub const KERNEL_TARGET: &str = "aarch64-unknown-none-softfloat";
+
+/// A board's second console, if it has one: the cargo features that select it and how
+/// QEMU connects it (the Pi 3's mini UART is QEMU's second serial port).
+pub fn alternative_console(board: &Board) -> Option<(&'static str, Boot)> {
+    (board.name == "rpi3").then_some((
+        "ktest,mini-uart",
+        Boot { label: "rpi3-mini-uart", machine: &["-M", "raspi3b", "-serial", "null"], raw_image: false, entry_el: 3 },
+    ))
+}

@@ -264,6 +264,16 @@ fn test(options: &Options) -> ExitCode {
         fault_report_test(board, &mut tally);
         println!("== {}: runner self-test ==", board.name);
         runner_self_test(board, &mut tally);
+        if let Some((features, boot)) = boards::alternative_console(board) {
+            println!("== {}: in-kernel tests ==", boot.label);
+            match build_kernel(board, Some(features), "ktest-alternative-console", None) {
+                Ok(kernel) => serial_tests(boot.label, &boot, &kernel, &mut tally),
+                Err(e) => {
+                    println!("{e}");
+                    tally.record(&format!("{}/build", boot.label), false);
+                }
+            }
+        }
     }
 
     println!();
