@@ -663,7 +663,7 @@ impl<M: Machine> System<M> {
         if let Some(t) = self.threads.get_mut(receiver.0) {
             t.receiving = None;
         }
-        self.wake(receiver, id, None);
+        self.wake_for_handoff(receiver, id);
         Ok(())
     }
 
@@ -924,7 +924,7 @@ impl<M: Machine> System<M> {
         if let Some(t) = self.threads.get_mut(sender.0) {
             t.sent = None;
         }
-        self.wake(sender, encode_result(result), None);
+        self.wake_for_handoff(sender, encode_result(result));
         match result {
             Err(e) if status.is_ok() => Err(e),
             _ => Ok(()),

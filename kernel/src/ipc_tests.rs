@@ -848,3 +848,37 @@ fn fused_reply_and_receive_serves_a_loop_in_one_call_per_message() {
     s.terminate_process(p.client, wait_status::exited(0));
     assert_eq!(as_thread(&mut s, st, fused(rcvid, single_buffer_parts(4))).0, BLOCKED);
 }
+
+#[test]
+fn a_send_to_a_waiting_receiver_switches_to_it_directly_unless_an_equal_is_ready() {
+    // Fast path: nothing else ready at the sender's priority, so the receiver runs at once.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, sbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(s.current(), Some(st), "switched straight to the receiver");
+    assert!(!s.ready.contains(st.index()));
+    // The reply hands the CPU straight back when the server blocks again (fused call).
+    let rcvid = x0(&mut s, st).unwrap();
+    let fused = Call::MsgReplyReceivev {
+        rcvid,
+        status: 5,
+        reply: 0,
+        reply_parts: 0,
+        chid: p.chid,
+        buffer: sbuf,
+        parts: single_buffer_parts(16),
+        info: 0,
+    };
+    assert_eq!(as_thread(&mut s, st, fused).0, BLOCKED);
+    assert_eq!(s.current(), Some(ct));
+    assert_eq!(x0(&mut s, ct), Ok(5));
+    // An equal-priority thread already ready goes first: FIFO order is kept.
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    assert_eq!(send(&mut s, ct, p.coid, sbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(s.current(), Some(ot), "the thread that was ready first runs first");
+    assert!(s.ready.contains(st.index()), "the receiver waits its turn");
+}

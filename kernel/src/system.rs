@@ -90,6 +90,9 @@ pub struct System<M: Machine> {
     pub(crate) timers: HandleTable<crate::events::UserTimer>,
     /// Interrupts routed to processes.
     pub(crate) attachments: HandleTable<crate::events::Attachment>,
+    /// A thread the running thread's message pass made ready without queueing it, to be
+    /// switched to directly if nothing outranks it ([`wake_for_handoff`](Self::wake_for_handoff)).
+    handoff: Option<ThreadId>,
     /// Events clients registered for their servers to deliver.
     pub(crate) events: HandleTable<crate::ipc::Registration>,
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
@@ -113,6 +116,7 @@ impl<M: Machine> System<M> {
             asids: AsidAllocator::new(),
             sleepers: Vec::new(),
             image,
+            handoff: None,
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             timers: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             attachments: HandleTable::new(256),
@@ -309,6 +313,26 @@ impl<M: Machine> System<M> {
         self.make_ready(id);
     }
 
+    /// Like [`wake`](Self::wake), for the partner of a message pass (the receiver of a
+    /// send, the sender of a reply): if it is the first such thread this call, it is kept
+    /// out of the ready queue, and [`schedule`](Self::schedule) switches straight to it
+    /// when the caller blocks and no ready thread is of equal or higher priority — the
+    /// message-passing fast path. Otherwise it is queued as any woken thread.
+    pub(crate) fn wake_for_handoff(&mut self, id: ThreadId, x0: u64) {
+        if self.handoff.is_some() {
+            return self.wake(id, x0, None);
+        }
+        if !self.sleepers.is_empty() {
+            self.sleepers.retain(|(_, t, _)| *t != id); // a bounded wait is over
+        }
+        if let Some(t) = self.threads.get_mut(id.0) {
+            t.context.x[0] = x0;
+            t.state = ThreadState::Ready;
+            t.timeslice_left = TIMESLICE_TICKS;
+            self.handoff = Some(id);
+        }
+    }
+
     pub(crate) fn block_current(&mut self, why: Blocked) {
         if let Some(t) = self.current.and_then(|c| self.threads.get_mut(c.0)) {
             t.state = ThreadState::Blocked(why);
@@ -319,6 +343,20 @@ impl<M: Machine> System<M> {
     /// thread unless a higher priority is ready (then it is preempted to the head of its
     /// queue), otherwise takes the first of the highest ready priority.
     pub fn schedule(&mut self) {
+        if let Some(partner) = self.handoff.take() {
+            let ready = self.threads.get(partner.0).filter(|t| t.state == ThreadState::Ready).map(|t| t.priority);
+            if let Some(priority) = ready {
+                self.ready.remove(partner.index());
+                let caller_runs =
+                    self.current.and_then(|c| self.threads.get(c.0)).is_some_and(|t| t.state == ThreadState::Running);
+                if !caller_runs && self.ready.highest_priority().is_none_or(|p| p < priority) {
+                    self.threads.get_mut(partner.0).expect("checked").state = ThreadState::Running;
+                    self.current = Some(partner);
+                    return;
+                }
+                self.ready.push_back(partner.index(), priority);
+            }
+        }
         if let Some(cur) = self.current {
             match self.threads.get_mut(cur.0) {
                 Some(t) if t.state == ThreadState::Running => match self.ready.highest_priority() {
