@@ -79,7 +79,7 @@ fn on_timer() {
         ONESHOTS_FIRED.fetch_add(1, Ordering::SeqCst);
         ONESHOT_ARMED.store(u64::MAX, Ordering::Relaxed);
     }
-    crate::run::timer_expired(now, expired.ticks > 0);
+    crate::run::timer_expired(now, expired.ticks);
 }
 
 fn program(deadlines: &Deadlines) {

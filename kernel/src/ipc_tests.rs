@@ -565,7 +565,7 @@ fn arm(s: &mut Sys, t: ThreadId, states: u32, ns: u64) {
 fn advance(s: &mut Sys, ns: u64) {
     s.machine.now += ns;
     let now = s.machine.now;
-    s.timer(now, false);
+    s.timer(now, 0);
 }
 
 #[test]

@@ -248,10 +248,10 @@ fn switch_fp(s: &mut System<TargetMachine>) {
 
 /// Timer interrupt: wake sleepers, charge timeslices, reschedule, and ask for the next
 /// sleeper's wake-up.
-pub fn timer_expired(now_ticks: u64, tick: bool) {
+pub fn timer_expired(now_ticks: u64, ticks: u64) {
     let now_ns = interrupts::clock().ticks_to_ns(now_ticks);
     let wakeup = with_system(|s| {
-        s.timer(now_ns, tick);
+        s.timer(now_ns, ticks);
         s.next_wakeup()
     })
     .flatten();

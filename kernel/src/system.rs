@@ -381,9 +381,10 @@ impl<M: Machine> System<M> {
         }
     }
 
-    /// Wakes sleepers due at `now_ns`; on a scheduler tick (`tick`), charges the running
-    /// round-robin thread and rotates it when its timeslice is used up. Then schedules.
-    pub fn timer(&mut self, now_ns: u64, tick: bool) {
+    /// Wakes sleepers due at `now_ns`; charges the running round-robin thread `ticks`
+    /// scheduler ticks (those elapsed since the last call) and rotates it when its
+    /// timeslice is used up. Then schedules.
+    pub fn timer(&mut self, now_ns: u64, ticks: u64) {
         let due: Vec<(ThreadId, Wake)> =
             self.sleepers.iter().filter(|(at, _, _)| *at <= now_ns).map(|(_, t, why)| (*t, *why)).collect();
         for (id, why) in due {
@@ -396,11 +397,12 @@ impl<M: Machine> System<M> {
             }
         }
         self.fire_user_timers(now_ns);
-        if tick {
+        if ticks > 0 {
             if let Some(cur) = self.current {
                 if let Some(t) = self.threads.get_mut(cur.0) {
                     if t.state == ThreadState::Running && t.policy == Policy::RoundRobin {
-                        t.timeslice_left = t.timeslice_left.saturating_sub(1);
+                        // Charged by time, not by interrupts: a late interrupt covers several.
+                        t.timeslice_left = t.timeslice_left.saturating_sub(ticks.min(u32::MAX as u64) as u32);
                         if t.timeslice_left == 0 {
                             t.timeslice_left = TIMESLICE_TICKS;
                             if self.ready.highest_priority().is_some_and(|p| p >= t.priority) {
@@ -1043,13 +1045,13 @@ mod tests {
         s.schedule();
         assert_eq!(running(&s).unwrap().0, a.0);
         for _ in 0..TIMESLICE_TICKS - 1 {
-            s.timer(0, true);
+            s.timer(0, 1);
             assert_eq!(running(&s).unwrap().0, a.0, "slice not used up yet");
         }
-        s.timer(0, true);
+        s.timer(0, 1);
         assert_eq!(running(&s).unwrap().0, b.0, "rotated after {TIMESLICE_TICKS} ticks");
         for _ in 0..TIMESLICE_TICKS {
-            s.timer(0, true);
+            s.timer(0, 1);
         }
         assert_eq!(running(&s).unwrap().0, a.0);
 
@@ -1058,9 +1060,20 @@ mod tests {
         s.spawn("fifo", b"", None, None, false).unwrap();
         s.schedule();
         for _ in 0..20 {
-            s.timer(0, true);
+            s.timer(0, 1);
         }
         assert_eq!(running(&s).unwrap().0, f.0, "FIFO keeps the CPU");
+    }
+
+    #[test]
+    fn a_late_timer_interrupt_charges_all_the_ticks_it_covers() {
+        let mut s = system();
+        let a = s.spawn("rr", b"", None, None, false).unwrap();
+        let b = s.spawn("rr", b"", None, None, false).unwrap();
+        s.schedule();
+        assert_eq!(running(&s).unwrap().0, a.0);
+        s.timer(0, TIMESLICE_TICKS as u64); // one interrupt, a whole timeslice late
+        assert_eq!(running(&s).unwrap().0, b.0, "the slice is used up by time, not by interrupt count");
     }
 
     #[test]
@@ -1075,10 +1088,10 @@ mod tests {
         assert_eq!(running(&s).unwrap().0, low1.0);
         assert_eq!(s.next_wakeup(), Some(1000));
         s.machine.now = 999;
-        s.timer(999, false);
+        s.timer(999, 0);
         assert_eq!(running(&s).unwrap().0, low1.0, "not yet");
         s.machine.now = 1000;
-        s.timer(1000, false);
+        s.timer(1000, 0);
         assert_eq!(running(&s), Some((high.0, 1)), "sleeper preempts");
         let high_thread = s.current().unwrap();
         assert_eq!(s.context_mut(high_thread).unwrap().x[0], 0, "sleep returns 0");

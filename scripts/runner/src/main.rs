@@ -337,8 +337,13 @@ fn boot_image_builds(tally: &mut Tally) {
 /// as `<label>/NAME`; the run must announce its test count, name the expected entry
 /// level in its banner, and exit 0 exactly when every test passed.
 fn serial_tests(label: &str, boot: &Boot, elf: &Path, tally: &mut Tally) {
+    serial_tests_within(label, boot, elf, QEMU_TIMEOUT, tally)
+}
+
+/// [`serial_tests`] with its own time limit.
+fn serial_tests_within(label: &str, boot: &Boot, elf: &Path, timeout: Duration, tally: &mut Tally) {
     let kernel = if boot.raw_image { raw_image_of(elf) } else { Ok(elf.to_path_buf()) };
-    let outcome = kernel.and_then(|k| qemu::run_captured(boot, &k, QEMU_TIMEOUT).map_err(|e| e.to_string()));
+    let outcome = kernel.and_then(|k| qemu::run_captured(boot, &k, timeout).map_err(|e| e.to_string()));
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -379,18 +384,29 @@ fn serial_tests(label: &str, boot: &Boot, elf: &Path, tally: &mut Tally) {
 
 /// The `systest` image on `board`'s default boot: user programs exercising the kernel
 /// through real system calls (`user-apps/systest`).
+///
+/// They run under `-icount shift=0,align=off,sleep=off`: the guest's clock then counts its
+/// own instructions, so scheduling tests (round robin, preemption by a timer) see the same
+/// time however busy the host is. Emulated Pis run slower that way, hence the longer limit.
 fn system_tests(board: &Board, tally: &mut Tally) {
     let label = format!("{}/user", board.name);
     let kernel =
         bootimage::build(SYSTEM_TEST_IMAGE).and_then(|image| build_kernel(board, None, "systest", Some(&image)));
+    let default = board.boots[0];
+    let mut machine: Vec<&'static str> = default.machine.to_vec();
+    machine.extend(["-icount", "shift=0,align=off,sleep=off"]);
+    let boot = Boot { machine: Box::leak(machine.into_boxed_slice()), ..default };
     match kernel {
-        Ok(kernel) => serial_tests(&label, &board.boots[0], &kernel, tally),
+        Ok(kernel) => serial_tests_within(&label, &boot, &kernel, SYSTEM_TEST_TIMEOUT, tally),
         Err(e) => {
             println!("{e}");
             tally.record(&format!("{label}/build"), false);
         }
     }
 }
+
+/// Hard limit for one system-test run (deterministic, so slower on the emulated Pis).
+const SYSTEM_TEST_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// The boot image whose pid 1 runs the user-space system tests.
 const SYSTEM_TEST_IMAGE: &str = "systest";
