@@ -3,8 +3,10 @@
 //! Boots the `bench` image (only the named benchmarks, if any) on qemu-virt under
 //! `-icount`, with QEMU logging every translated block (`-d in_asm`: how many
 //! instructions it holds) and every block executed (`-d exec,nochain`), then adds up the
-//! instructions per kernel symbol (user code counts as one line). The log is large (about
-//! 700 MB for all benchmarks) and is deleted afterwards.
+//! instructions per kernel symbol (user code counts as one line), and counts the executed
+//! instructions that cost more than their number says (barriers, TLB maintenance, system
+//! register writes, exception entry and return). The log is large (about 700 MB for all
+//! benchmarks) and is deleted afterwards.
 
 use crate::boards;
 use crate::{bench, bootimage, build_kernel, qemu, workspace_root};
@@ -12,6 +14,15 @@ use object::{Object, ObjectSymbol, SymbolKind};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
+
+/// Mnemonics counted separately: each costs far more cycles than one instruction.
+const COSTLY: [&str; 7] = ["isb", "dsb", "dmb", "tlbi", "msr", "svc", "eret"];
+
+/// Which of `COSTLY` the disassembled line `text` (after the address) is, if any.
+fn costly(text: &str) -> Option<usize> {
+    let mnemonic = text.split_whitespace().nth(1)?;
+    COSTLY.iter().position(|c| *c == mnemonic)
+}
 
 /// Kernel text symbols as (start, name), sorted.
 fn symbols(elf: &[u8]) -> Result<Vec<(u64, String)>, String> {
@@ -64,21 +75,29 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
         println!("bench {name} {value}");
     }
     let file = std::fs::File::open(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let (mut sizes, mut per_symbol) = (HashMap::<u64, u64>::new(), HashMap::<String, u64>::new());
-    let (mut block, mut count) = (None::<u64>, 0u64);
+    // Per translated block: its instruction count and how many of each COSTLY mnemonic.
+    let mut blocks = HashMap::<u64, (u64, [u64; COSTLY.len()])>::new();
+    let mut per_symbol = HashMap::<String, u64>::new();
+    let mut costly_total = [0u64; COSTLY.len()];
+    let (mut block, mut count, mut special) = (None::<u64>, 0u64, [0u64; COSTLY.len()]);
     for line in BufReader::new(file).lines() {
         let line = line.map_err(|e| e.to_string())?;
         if line.starts_with("IN:") {
-            (block, count) = (None, 0);
-        } else if let Some(hex) = line.strip_prefix("0x").and_then(|l| l.split(':').next()) {
+            (block, count, special) = (None, 0, [0; COSTLY.len()]);
+        } else if let Some((hex, text)) = line.strip_prefix("0x").and_then(|l| l.split_once(':')) {
             block.get_or_insert(u64::from_str_radix(hex, 16).unwrap_or(0));
             count += 1;
+            if let Some(i) = costly(text) {
+                special[i] += 1;
+            }
         } else if line.starts_with("Trace") {
             if let Some(start) = block.take() {
-                sizes.insert(start, count);
+                blocks.insert(start, (count, special));
             }
             let pc = line.split('/').nth(1).and_then(|h| u64::from_str_radix(h, 16).ok()).unwrap_or(0);
-            *per_symbol.entry(owner(&symbols, pc).to_string()).or_default() += sizes.get(&pc).copied().unwrap_or(0);
+            let (size, special) = blocks.get(&pc).copied().unwrap_or_default();
+            *per_symbol.entry(owner(&symbols, pc).to_string()).or_default() += size;
+            costly_total.iter_mut().zip(special).for_each(|(total, n)| *total += n);
         }
     }
     let _ = std::fs::remove_file(&log);
@@ -90,5 +109,9 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
         println!("{n:>12} {:>5.1}%  {name}", 100.0 * *n as f64 / total.max(1) as f64);
     }
     println!("{total:>12} total");
+    println!("\n{:>12}  costly instructions (whole run)", "executed");
+    for (name, n) in COSTLY.iter().zip(costly_total) {
+        println!("{n:>12}  {name}");
+    }
     Ok(())
 }
