@@ -140,15 +140,16 @@ pub fn set_tick(period_ns: Option<u64>) {
     });
 }
 
-/// The one-shot deadline last armed (`u64::MAX`: none), so re-arming the same deadline on
-/// every return to user space costs one comparison.
+/// The one-shot deadline last armed, in nanoseconds (`u64::MAX`: none), so re-arming the
+/// same deadline on every return to user space costs one comparison and no conversion.
 static ONESHOT_ARMED: AtomicU64 = AtomicU64::new(u64::MAX);
 
-/// Arms the one-shot deadline at counter value `at`.
-pub fn set_oneshot(at: u64) {
-    if ONESHOT_ARMED.swap(at, Ordering::Relaxed) == at {
+/// Arms the one-shot deadline at `at_ns`, nanoseconds of counter time.
+pub fn set_oneshot(at_ns: u64) {
+    if ONESHOT_ARMED.swap(at_ns, Ordering::Relaxed) == at_ns {
         return;
     }
+    let at = clock().ns_to_ticks(at_ns);
     with_irqs_masked(|| {
         let mut deadlines = DEADLINES.lock();
         deadlines.set_oneshot(Some(at));

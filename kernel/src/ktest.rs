@@ -331,8 +331,9 @@ fn per_cpu_block_is_this_cpus() -> TestResult {
 fn timer_oneshot_fires_after_deadline() -> TestResult {
     let clock = interrupts::clock();
     let fired_before = interrupts::oneshots_fired();
-    let deadline = timer::now() + clock.ns_to_ticks(2_000_000);
-    interrupts::set_oneshot(deadline);
+    let deadline_ns = clock.ticks_to_ns(timer::now()) + 2_000_000;
+    let deadline = clock.ns_to_ticks(deadline_ns);
+    interrupts::set_oneshot(deadline_ns);
     let fired = wait_until(1_000_000_000, || interrupts::oneshots_fired() > fired_before);
     let now = timer::now();
     ensure!(fired, "one-shot deadline did not fire within 1 s");

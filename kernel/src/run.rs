@@ -256,7 +256,7 @@ pub fn timer_expired(now_ticks: u64, ticks: u64) {
     })
     .flatten();
     if let Some(at_ns) = wakeup {
-        interrupts::set_oneshot(interrupts::clock().ns_to_ticks(at_ns));
+        interrupts::set_oneshot(at_ns);
     }
 }
 
@@ -283,7 +283,7 @@ fn prepare_return() {
 /// Arms the next wake-up and, if a thread can run, loads it; false when the CPU must idle.
 fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
     if let Some(wakeup) = s.next_wakeup() {
-        interrupts::set_oneshot(interrupts::clock().ns_to_ticks(wakeup));
+        interrupts::set_oneshot(wakeup);
     }
     match s.current() {
         Some(cur) => {
