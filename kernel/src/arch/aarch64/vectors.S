@@ -14,6 +14,42 @@
 
 .equ FRAME_SIZE, 34 * 8
 
+// x2-x29 at [base + 16], the layout TrapFrame and UserContext share (x0/x1 first).
+.macro SAVE_X2_X29 base
+    stp     x2, x3, [\base, #16 * 1]
+    stp     x4, x5, [\base, #16 * 2]
+    stp     x6, x7, [\base, #16 * 3]
+    stp     x8, x9, [\base, #16 * 4]
+    stp     x10, x11, [\base, #16 * 5]
+    stp     x12, x13, [\base, #16 * 6]
+    stp     x14, x15, [\base, #16 * 7]
+    stp     x16, x17, [\base, #16 * 8]
+    stp     x18, x19, [\base, #16 * 9]
+    stp     x20, x21, [\base, #16 * 10]
+    stp     x22, x23, [\base, #16 * 11]
+    stp     x24, x25, [\base, #16 * 12]
+    stp     x26, x27, [\base, #16 * 13]
+    stp     x28, x29, [\base, #16 * 14]
+.endm
+
+// The inverse of SAVE_X2_X29.
+.macro RESTORE_X2_X29 base
+    ldp     x2, x3, [\base, #16 * 1]
+    ldp     x4, x5, [\base, #16 * 2]
+    ldp     x6, x7, [\base, #16 * 3]
+    ldp     x8, x9, [\base, #16 * 4]
+    ldp     x10, x11, [\base, #16 * 5]
+    ldp     x12, x13, [\base, #16 * 6]
+    ldp     x14, x15, [\base, #16 * 7]
+    ldp     x16, x17, [\base, #16 * 8]
+    ldp     x18, x19, [\base, #16 * 9]
+    ldp     x20, x21, [\base, #16 * 10]
+    ldp     x22, x23, [\base, #16 * 11]
+    ldp     x24, x25, [\base, #16 * 12]
+    ldp     x26, x27, [\base, #16 * 13]
+    ldp     x28, x29, [\base, #16 * 14]
+.endm
+
 .macro ENTRY kind
     .balign 0x80
     sub     sp, sp, #FRAME_SIZE
@@ -55,20 +91,7 @@ muon_exception_vectors:
     USER_ENTRY 15
 
 muon_exception_common:
-    stp     x2, x3, [sp, #16 * 1]
-    stp     x4, x5, [sp, #16 * 2]
-    stp     x6, x7, [sp, #16 * 3]
-    stp     x8, x9, [sp, #16 * 4]
-    stp     x10, x11, [sp, #16 * 5]
-    stp     x12, x13, [sp, #16 * 6]
-    stp     x14, x15, [sp, #16 * 7]
-    stp     x16, x17, [sp, #16 * 8]
-    stp     x18, x19, [sp, #16 * 9]
-    stp     x20, x21, [sp, #16 * 10]
-    stp     x22, x23, [sp, #16 * 11]
-    stp     x24, x25, [sp, #16 * 12]
-    stp     x26, x27, [sp, #16 * 13]
-    stp     x28, x29, [sp, #16 * 14]
+    SAVE_X2_X29 sp
     mrs     x21, sp_el0
     stp     x30, x21, [sp, #16 * 15]
     mrs     x22, elr_el1
@@ -84,39 +107,13 @@ muon_exception_common:
     ldp     x30, x21, [sp, #16 * 15]
     msr     sp_el0, x21
     ldp     x0, x1, [sp, #16 * 0]
-    ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
-    ldp     x18, x19, [sp, #16 * 9]
-    ldp     x20, x21, [sp, #16 * 10]
-    ldp     x22, x23, [sp, #16 * 11]
-    ldp     x24, x25, [sp, #16 * 12]
-    ldp     x26, x27, [sp, #16 * 13]
-    ldp     x28, x29, [sp, #16 * 14]
+    RESTORE_X2_X29 sp
     add     sp, sp, #FRAME_SIZE
     eret
 
 // x0 = UserContext, x1 = kind; the user's x0/x1 are on the kernel stack.
 muon_user_save:
-    stp     x2, x3, [x0, #16 * 1]
-    stp     x4, x5, [x0, #16 * 2]
-    stp     x6, x7, [x0, #16 * 3]
-    stp     x8, x9, [x0, #16 * 4]
-    stp     x10, x11, [x0, #16 * 5]
-    stp     x12, x13, [x0, #16 * 6]
-    stp     x14, x15, [x0, #16 * 7]
-    stp     x16, x17, [x0, #16 * 8]
-    stp     x18, x19, [x0, #16 * 9]
-    stp     x20, x21, [x0, #16 * 10]
-    stp     x22, x23, [x0, #16 * 11]
-    stp     x24, x25, [x0, #16 * 12]
-    stp     x26, x27, [x0, #16 * 13]
-    stp     x28, x29, [x0, #16 * 14]
+    SAVE_X2_X29 x0
     mrs     x2, sp_el0
     stp     x30, x2, [x0, #16 * 15]
     mrs     x2, elr_el1
@@ -138,20 +135,7 @@ muon_return_to_user:
     msr     spsr_el1, x3
     ldp     x30, x2, [x0, #16 * 15]
     msr     sp_el0, x2
-    ldp     x2, x3, [x0, #16 * 1]
-    ldp     x4, x5, [x0, #16 * 2]
-    ldp     x6, x7, [x0, #16 * 3]
-    ldp     x8, x9, [x0, #16 * 4]
-    ldp     x10, x11, [x0, #16 * 5]
-    ldp     x12, x13, [x0, #16 * 6]
-    ldp     x14, x15, [x0, #16 * 7]
-    ldp     x16, x17, [x0, #16 * 8]
-    ldp     x18, x19, [x0, #16 * 9]
-    ldp     x20, x21, [x0, #16 * 10]
-    ldp     x22, x23, [x0, #16 * 11]
-    ldp     x24, x25, [x0, #16 * 12]
-    ldp     x26, x27, [x0, #16 * 13]
-    ldp     x28, x29, [x0, #16 * 14]
+    RESTORE_X2_X29 x0
     ldp     x0, x1, [x0]
     eret
 
