@@ -18,7 +18,6 @@ use crate::process::ProcessId;
 use crate::system::{System, UserFault};
 use crate::thread::ThreadId;
 use crate::{console, interrupts, percpu};
-use aarch64_cpu::registers::{Readable, ESR_EL1, FAR_EL1};
 use abi::bootimage::{BootImage, START_AT_BOOT};
 use abi::info::SystemInfo;
 use alloc::format;
@@ -191,7 +190,7 @@ fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> 
 
 /// Handles a synchronous exception from EL0; true when the return to EL0 is prepared.
 fn user_synchronous() -> bool {
-    let esr = ESR_EL1.get();
+    let esr = arch::exception::syndrome_register();
     let ec = esr::exception_class(esr);
     match ec {
         class::SVC64 => {
@@ -203,7 +202,7 @@ fn user_synchronous() -> bool {
         }
         class::FP_ACCESS => with_system(switch_fp).unwrap_or(()),
         _ => {
-            let far = FAR_EL1.get();
+            let far = arch::exception::fault_address();
             let mut description = alloc::string::String::from(esr::class_name(ec));
             let mut address = None;
             if let Some(abort) = esr::decode_abort(esr) {

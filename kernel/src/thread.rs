@@ -21,7 +21,7 @@ impl ThreadId {
 }
 
 /// A thread's user-mode registers. `vectors.S` saves into and restores from this
-/// layout directly (offsets are fixed: keep in step with `ENTER_FROM_EL0` there).
+/// layout directly (offsets are fixed: keep in step with `muon_user_save` and `muon_return_to_user` there).
 #[repr(C, align(16))]
 #[derive(Clone)]
 pub struct UserContext {

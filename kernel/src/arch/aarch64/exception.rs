@@ -40,8 +40,19 @@ extern "C" fn muon_exception(frame: &mut TrapFrame, kind: u64) {
     }
 }
 
+/// The syndrome (ESR_EL1) of the synchronous exception being handled.
+pub fn syndrome_register() -> u64 {
+    ESR_EL1.get()
+}
+
+/// The faulting address (FAR_EL1) of the abort being handled; valid only when the
+/// syndrome says so.
+pub fn fault_address() -> u64 {
+    FAR_EL1.get()
+}
+
 fn kernel_synchronous(frame: &mut TrapFrame) {
-    let esr = ESR_EL1.get();
+    let esr = syndrome_register();
     let ec = esr::exception_class(esr);
     if ec == class::BRK64 && esr::syndrome(esr) & 0xffff == TEST_BREAK_IMMEDIATE {
         TEST_TRAPS.fetch_add(1, Ordering::SeqCst);
@@ -58,8 +69,8 @@ fn kernel_synchronous(frame: &mut TrapFrame) {
 }
 
 fn fatal(frame: &TrapFrame, kind: u64, esr: Option<u64>) -> ! {
-    let esr = esr.unwrap_or_else(|| ESR_EL1.get());
-    let far = FAR_EL1.get();
+    let esr = esr.unwrap_or_else(syndrome_register);
+    let far = fault_address();
     let ec = esr::exception_class(esr);
     let print = crate::console::emergency;
     print(format_args!(
