@@ -45,6 +45,7 @@ pub mod mem;
 pub mod platform;
 pub mod process;
 pub mod sched;
+pub(crate) mod sleepers;
 pub mod system;
 pub mod thread;
 pub mod time;

@@ -281,7 +281,7 @@ fn prepare_return() {
 
 /// Arms the next wake-up and, if a thread can run, loads it; false when the CPU must idle.
 fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
-    if let Some(wakeup) = s.next_wakeup() {
+    if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
         interrupts::set_oneshot(wakeup);
     }
     match s.current() {

@@ -18,6 +18,7 @@ use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
 use crate::process::{user_attrs, AddressSpace, AsidAllocator, Process, ProcessId, RegionKind};
 use crate::sched::ReadyQueues;
+use crate::sleepers::{Sleepers, Wake};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use abi::bootimage::{flags, BootImage, Program};
 use abi::info::ThreadInfo;
@@ -66,15 +67,6 @@ pub struct UserFault<'a> {
     pub pc: u64,
 }
 
-/// Why a thread is on the timer list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    /// It sleeps until then.
-    Sleep,
-    /// Its blocking call fails with ETIMEDOUT then (`TimerTimeout`).
-    Timeout,
-}
-
 /// The kernel's objects and decisions.
 pub struct System<M: Machine> {
     /// The hardware services.
@@ -84,7 +76,7 @@ pub struct System<M: Machine> {
     pub(crate) ready: ReadyQueues,
     pub(crate) current: Option<ThreadId>,
     asids: AsidAllocator,
-    sleepers: Vec<(u64, ThreadId, Wake)>,
+    pub(crate) sleepers: Sleepers,
     image: BootImage<'static>,
     /// Timers processes created.
     pub(crate) timers: HandleTable<crate::events::UserTimer>,
@@ -114,7 +106,7 @@ impl<M: Machine> System<M> {
             ready: ReadyQueues::new(),
             current: None,
             asids: AsidAllocator::new(),
-            sleepers: Vec::new(),
+            sleepers: Sleepers::new(),
             image,
             handoff: None,
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
@@ -309,7 +301,7 @@ impl<M: Machine> System<M> {
                 t.context.x[1] = v;
             }
         }
-        self.sleepers.retain(|(_, t, _)| *t != id);
+        self.sleepers.remove_thread(id);
         self.make_ready(id);
     }
 
@@ -322,9 +314,7 @@ impl<M: Machine> System<M> {
         if self.handoff.is_some() {
             return self.wake(id, x0, None);
         }
-        if !self.sleepers.is_empty() {
-            self.sleepers.retain(|(_, t, _)| *t != id); // a bounded wait is over
-        }
+        self.sleepers.remove_thread(id); // a bounded wait is over
         if let Some(t) = self.threads.get_mut(id.0) {
             t.context.x[0] = x0;
             t.state = ThreadState::Ready;
@@ -419,11 +409,19 @@ impl<M: Machine> System<M> {
 
     /// The earliest time a sleeper must be woken.
     pub fn next_wakeup(&self) -> Option<u64> {
-        let sleeper = self.sleepers.iter().map(|(at, _, _)| *at).min();
+        let sleeper = self.sleepers.earliest();
         match (sleeper, self.next_user_timer()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The earliest wake-up if it may have changed since the last call (`None`: it did
+    /// not, so whatever was armed then still stands). The return to user space asks
+    /// this instead of [`next_wakeup`](Self::next_wakeup), which scans every sleeper
+    /// and user timer.
+    pub fn next_wakeup_if_changed(&mut self) -> Option<Option<u64>> {
+        self.sleepers.take_changed().then(|| self.next_wakeup())
     }
 
     /// True when some thread is ready or running.
@@ -597,7 +595,7 @@ impl<M: Machine> System<M> {
                 }
                 let until = self.machine.now_ns().saturating_add(nanoseconds);
                 self.block_current(Blocked::Sleep { until });
-                self.sleepers.push((until, cur, Wake::Sleep));
+                self.sleepers.push(until, cur, Wake::Sleep);
                 Ok(Outcome::Blocked)
             }
             Call::ThreadList { ptr, len } => {
@@ -743,7 +741,7 @@ impl<M: Machine> System<M> {
         };
         if states & bit != 0 {
             let at = self.machine.now_ns().saturating_add(ns);
-            self.sleepers.push((at, id, Wake::Timeout));
+            self.sleepers.push(at, id, Wake::Timeout);
         }
     }
 
@@ -804,7 +802,7 @@ impl<M: Machine> System<M> {
     fn detach_thread(&mut self, id: ThreadId) {
         self.ipc_forget_thread(id);
         self.ready.remove(id.index());
-        self.sleepers.retain(|(_, t, _)| *t != id);
+        self.sleepers.remove_thread(id);
         if self.current == Some(id) {
             self.current = None;
         }
