@@ -37,6 +37,7 @@ extern crate std;
 
 pub mod arch;
 pub mod events;
+pub mod fastpath;
 pub mod handle;
 pub mod ipc;
 pub mod irq;

@@ -294,23 +294,22 @@ fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
 }
 
 fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
-    let Some(ttbr0) = s.ttbr0_of(thread) else {
+    let cpu = percpu::this_cpu();
+    let Some(info) = s.return_info(thread) else {
+        cpu.quick_nop.store(0, Ordering::Relaxed);
         return;
     };
+    cpu.quick_nop.store(info.quick_nop as u8, Ordering::Relaxed);
     // Each of these writes costs an ISB: skip them when the CPU already holds the value
     // (a system call that returns to its caller, or a switch within one process).
-    let cpu = percpu::this_cpu();
-    if cpu.loaded_ttbr0.load(Ordering::Relaxed) != ttbr0 {
-        cpu.loaded_ttbr0.store(ttbr0, Ordering::Relaxed);
-        mmu::set_user_tables(ttbr0);
+    if cpu.loaded_ttbr0.load(Ordering::Relaxed) != info.ttbr0 {
+        cpu.loaded_ttbr0.store(info.ttbr0, Ordering::Relaxed);
+        mmu::set_user_tables(info.ttbr0);
     }
-    let trap = s.fp_owner != Some(thread);
+    let trap = !info.owns_fp;
     if cpu.user_fp_trap.load(Ordering::Relaxed) != trap as u8 {
         cpu.user_fp_trap.store(trap as u8, Ordering::Relaxed);
         arch::set_user_fp_trap(trap);
     }
-    let Some(ctx) = s.context_mut(thread) else {
-        return;
-    };
-    cpu.user_context.store(ctx as *mut _ as usize, Ordering::Relaxed);
+    cpu.user_context.store(info.context as usize, Ordering::Relaxed);
 }

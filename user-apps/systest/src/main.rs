@@ -21,6 +21,7 @@ use userlib::abi::syscall::{decode_result, Call};
 use userlib::process::{self, ExitStatus};
 use userlib::{println, sched, sys, thread, time, Args, Errno};
 
+mod fastpath;
 mod ipc;
 
 userlib::entry!(main);
@@ -74,6 +75,7 @@ fn main(_args: Args) -> i32 {
         ("ipc_disconnect_pulse", ipc::disconnect_pulse_when_a_client_exits),
         ("ipc_msg_deliver_event", ipc::msg_deliver_event_from_server_to_client),
         ("ipc_interrupt_as_pulse", ipc::interrupt_as_pulse),
+        ("fastpath_nop_uses_up_a_timeout", fastpath::a_nop_uses_up_an_armed_timeout),
     ];
     println!("running {} system tests", tests.len());
     let (mut passed, mut failed) = (0, 0);
