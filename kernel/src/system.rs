@@ -84,7 +84,7 @@ pub struct System<M: Machine> {
     pub(crate) attachments: HandleTable<crate::events::Attachment>,
     /// A thread the running thread's message pass made ready without queueing it, to be
     /// switched to directly if nothing outranks it ([`wake_for_handoff`](Self::wake_for_handoff)).
-    handoff: Option<ThreadId>,
+    pub(crate) handoff: Option<ThreadId>,
     /// Events clients registered for their servers to deliver.
     pub(crate) events: HandleTable<crate::ipc::Registration>,
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
@@ -434,6 +434,9 @@ impl<M: Machine> System<M> {
     /// Performs the system call in the current thread's registers, writes its result
     /// into them (unless the thread blocked or ended), and schedules.
     pub fn syscall(&mut self) {
+        if self.fast_syscall() {
+            return; // done as the general path below would have done it (fastpath.rs)
+        }
         let Some(cur) = self.current else { return };
         let regs = match self.threads.get(cur.0) {
             Some(t) => {
