@@ -68,9 +68,8 @@ impl Machine for TargetMachine {
     fn copy_physical(&mut self, src: usize, dst: usize, len: usize) {
         // SAFETY: both ranges lie inside frames owned by the two address spaces taking
         // part in the transfer (checked by the caller's table walks), reached through the
-        // linear map; distinct frames never overlap, and within one frame `copy` allows
-        // overlap.
-        unsafe { core::ptr::copy(phys_to_virt(src) as *const u8, phys_to_virt(dst) as *mut u8, len) };
+        // linear map; `copy_bytes` allows them to overlap (within one frame).
+        unsafe { arch::copy::copy_bytes(phys_to_virt(dst) as *mut u8, phys_to_virt(src) as *const u8, len) };
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         mmu::flush_tlb_user_page(asid, va);

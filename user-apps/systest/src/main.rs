@@ -76,6 +76,8 @@ fn main(_args: Args) -> i32 {
         ("ipc_msg_deliver_event", ipc::msg_deliver_event_from_server_to_client),
         ("ipc_interrupt_as_pulse", ipc::interrupt_as_pulse),
         ("fastpath_nop_uses_up_a_timeout", fastpath::a_nop_uses_up_an_armed_timeout),
+        ("fastpath_messages_of_every_size", fastpath::messages_of_every_size_arrive_intact),
+        ("fastpath_fp_registers_survive_copies", fastpath::fp_registers_survive_long_copies),
     ];
     println!("running {} system tests", tests.len());
     let (mut passed, mut failed) = (0, 0);
