@@ -28,7 +28,7 @@
 //! layer adds only what cannot be Rust: the exception vector answers a `Nop` itself
 //! when [`System::quick_nop_allowed`] says so.
 
-use crate::ipc::{rcvid, Buffer, ReceiveRequest, SentMessage};
+use crate::ipc::{rcvid, split_rcvid, Buffer, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{System, TIMESLICE_TICKS};
@@ -139,7 +139,8 @@ impl<M: Machine> System<M> {
         self.schedule();
     }
 
-    /// `MsgSendv(coid, send, send_parts, reply, reply_parts)` to a waiting receiver.
+    /// `MsgSendv(coid, send, send_parts, reply, reply_parts)` to a waiting receiver of
+    /// another process.
     fn fast_send(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> bool {
         let Ok(coid) = u32::try_from(a[0]) else { return false };
         let send = Buffer { address: a[1] as usize, parts: a[2] as i64 };
@@ -147,25 +148,22 @@ impl<M: Machine> System<M> {
         if send.parts > 0 || reply.parts > 0 {
             return false; // I/O vectors: read from user memory on the general path
         }
-        // Disjoint borrows of the tables, so each object is found once.
+        // Disjoint borrows of the tables, and each object found once.
         let Self { processes, threads, machine, sleepers, handoff, .. } = self;
-        // The connection, the live server and channel, and the receiver waiting first.
-        let Some(client) = processes.get(pid.0).filter(|p| p.exit_status.is_none()) else { return false };
-        let Some(conn) = client.connections.get(coid).copied() else { return false };
-        let Some(server) = processes.get(conn.server.0).filter(|p| p.exit_status.is_none()) else {
+        let conn = processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
+        let Some(conn) = conn.copied() else { return false };
+        // (A send to a channel of the sender's own process takes the general path.)
+        let Some((client, server)) = processes.get2_mut(pid.0, conn.server.0) else { return false };
+        if server.exit_status.is_some() {
             return false;
-        };
-        let Some(channel) = server.channels.get(conn.chid) else { return false };
+        }
+        let Some(channel) = server.channels.get_mut(conn.chid) else { return false };
         let Some(&receiver) = channel.receivers.front() else { return false };
-        let fixed = channel.flags & channel_flags::FIXED_PRIORITY != 0;
-        let queued_top = channel.top_priority().unwrap_or(0);
-        let Some(r) = threads.get(receiver.0) else { return false };
+        let Some((sender, r)) = threads.get2_mut(cur.0, receiver.0) else { return false };
         let Some(request) = r.receiving else { return false };
         if request.info != 0 || request.buffer.parts > 0 || r.process != conn.server {
             return false;
         }
-        let r_inherited = r.inherited_priority;
-        let Some(priority) = threads.get(cur.0).map(|t| t.priority) else { return false };
         // The copy validates both sides before it writes a byte: on failure nothing has
         // changed, and the general path reports the guilty side. (Nothing to copy: no
         // check, as `transfer` does.)
@@ -183,24 +181,23 @@ impl<M: Machine> System<M> {
             }
         }
         // From here on nothing can fail. The sender: its message, REPLY-blocked.
-        let sender = threads.get_mut(cur.0).expect("checked");
         sender.message_sequence = sender.message_sequence.wrapping_add(1);
-        let sequence = sender.message_sequence;
         sender.sent = Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
         sender.state = ThreadState::Blocked(Blocked::Reply { server: conn.server, channel: conn.chid });
         // The receiver leaves the channel's receive queue and serves it (it served no
-        // channel while RECEIVE-blocked) at the message's priority.
-        let channel = processes.get_mut(conn.server.0).and_then(|p| p.channels.get_mut(conn.chid)).expect("checked");
+        // channel while RECEIVE-blocked) at the message's priority, unless FIXED.
         channel.receivers.pop_front();
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
-        let inherited = if fixed { r_inherited } else { priority };
-        let r = threads.get_mut(receiver.0).expect("checked");
-        r.inherited_priority = inherited;
-        r.priority = if fixed { inherited } else { inherited.max(queued_top) };
+        if channel.flags & channel_flags::FIXED_PRIORITY == 0 {
+            r.inherited_priority = sender.priority;
+            r.priority = sender.priority.max(channel.top_priority().unwrap_or(0));
+        } else {
+            r.priority = r.inherited_priority;
+        }
         r.receiving = None;
         // What `wake_for_handoff` does when no hand-off is pending yet.
-        r.context.x[0] = rcvid(cur, sequence);
+        r.context.x[0] = rcvid(cur, sender.message_sequence);
         r.state = ThreadState::Ready;
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
@@ -208,21 +205,28 @@ impl<M: Machine> System<M> {
         true
     }
 
-    /// The reply half of `MsgReplyv(rcvid, status, buffer, parts)` and of the fused call:
-    /// checks and copies; `Some(sender)` when done, `None` (nothing changed) otherwise.
-    fn fast_reply_copy(&mut self, pid: ProcessId, id: u64, data: Buffer) -> Option<ThreadId> {
+    /// The reply half of `MsgReplyv(rcvid, status, buffer, parts)` and of the fused call
+    /// by `cur` of `pid`: everything is checked and the reply copied, and nothing else
+    /// changed yet; `Some(sender)` then, `None` (nothing changed) if the general path
+    /// must answer.
+    fn fast_reply_copy(&mut self, cur: ThreadId, pid: ProcessId, id: u64, data: Buffer) -> Option<ThreadId> {
         if data.parts > 0 {
             return None;
         }
-        let (sender, message) = self.received_message(pid, id).ok()?;
-        if message.reply.parts > 0 {
+        // What `received_message` checks.
+        let (sender, sequence) = split_rcvid(id)?;
+        let s = self.threads.get(sender.0).filter(|_| sender != cur)?;
+        let message = s.sent?;
+        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
+        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
             return None;
         }
-        let s_pid = self.threads.get(sender.0)?.process;
+        let (src, dst) = (single(data), single(message.reply));
+        if src[0].1 == 0 || dst[0].1 == 0 {
+            return Some(sender); // nothing to copy: nothing to check, as `transfer` does
+        }
         let r_space = self.processes.get(pid.0)?.space.as_ref()?;
-        let s_space = self.processes.get(s_pid.0)?.space.as_ref()?;
-        let src = single(data);
-        let dst = single(message.reply);
+        let s_space = self.processes.get(s.process.0)?.space.as_ref()?;
         transfer::transfer(
             &mut self.machine,
             Side { space: r_space, iov: &src, offset: 0 },
@@ -233,18 +237,25 @@ impl<M: Machine> System<M> {
         Some(sender)
     }
 
-    /// Ends a reply: the sender gets `status` and is made ready (for a direct switch).
+    /// Ends a reply checked by [`fast_reply_copy`]: the sender gets `status` and is
+    /// readied for a hand-off (what `wake_for_handoff` does with none pending).
+    ///
+    /// [`fast_reply_copy`]: Self::fast_reply_copy
     fn finish_reply(&mut self, sender: ThreadId, status: u64) {
         if let Some(t) = self.threads.get_mut(sender.0) {
             t.sent = None;
+            t.context.x[0] = status;
+            t.state = ThreadState::Ready;
+            t.timeslice_left = TIMESLICE_TICKS;
+            self.handoff = Some(sender);
         }
-        self.wake_for_handoff(sender, status);
+        self.sleepers.remove_thread(sender); // a bounded wait is over
     }
 
     /// `MsgReplyv(rcvid, status, buffer, parts)`.
     fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> bool {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
-        let Some(sender) = self.fast_reply_copy(pid, a[0], data) else { return false };
+        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return false };
         self.finish_reply(sender, a[1]);
         if let Some(t) = self.threads.get_mut(cur.0) {
             t.context.x[0] = 0;
@@ -271,8 +282,13 @@ impl<M: Machine> System<M> {
     fn block_receiving(&mut self, cur: ThreadId, pid: ProcessId, chid: u32, buffer: Buffer) {
         if let Some(p) = self.processes.get_mut(pid.0) {
             for (h, c) in p.channels.iter_mut() {
+                // (It serves one channel at most; the order of the others is kept.)
                 if let Some(at) = c.serving.iter().position(|t| *t == cur) {
-                    c.serving.remove(at);
+                    if at + 1 == c.serving.len() {
+                        c.serving.pop();
+                    } else {
+                        c.serving.remove(at);
+                    }
                 }
                 if h == chid {
                     c.receivers.push_front(cur);
@@ -303,7 +319,7 @@ impl<M: Machine> System<M> {
         let buffer = Buffer { address: a[5] as usize, parts: a[6] as i64 };
         // Replying changes no channel queue, so the receive's guard can be checked first.
         let Some(chid) = self.can_block_receiving(pid, a[4], buffer, a[7]) else { return false };
-        let Some(sender) = self.fast_reply_copy(pid, a[0], data) else { return false };
+        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return false };
         self.finish_reply(sender, a[1]);
         self.block_receiving(cur, pid, chid, buffer);
         true

@@ -220,7 +220,7 @@ pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
     sender.0 as u64 | (sequence as u64) << 32
 }
 
-fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
+pub(crate) fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
     (rcvid >> 48 == 0 && rcvid as u32 != 0).then_some((ThreadId(rcvid as u32), (rcvid >> 32) as u16))
 }
 

@@ -8,7 +8,9 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 pub const MAX_CPUS: usize = 4;
 
 /// What one CPU owns. `vectors.S` reads `user_context` at offset 0: keep it first.
-#[repr(C)]
+/// One cache line each (64 bytes), which also makes finding the block from TPIDR_EL1 a
+/// shift rather than a division.
+#[repr(C, align(64))]
 pub struct PerCpu {
     /// The saved-register block of the user thread this CPU runs (or will return to);
     /// exception entry from EL0 saves into it, the return to EL0 restores from it.

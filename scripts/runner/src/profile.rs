@@ -102,7 +102,9 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
             costly_total.iter_mut().zip(special).for_each(|(total, n)| *total += n);
         }
     }
-    let _ = std::fs::remove_file(&log);
+    if std::env::var_os("MUON_PROFILE_KEEP_LOG").is_none() {
+        let _ = std::fs::remove_file(&log);
+    }
     let total: u64 = per_symbol.values().sum();
     let mut rows: Vec<_> = per_symbol.into_iter().collect();
     rows.sort_by_key(|row| std::cmp::Reverse(row.1));
