@@ -391,43 +391,38 @@ impl<M: Machine> System<M> {
         hand_off(ready, current, handoff, *fp_owner, sender, s, ttbr0)
     }
 
-    /// `MsgSendPulse(coid, priority, code, value)` to a channel with a receiver waiting
-    /// whose buffer holds a pulse: it gets the pulse and runs at the pulse's priority
-    /// (unless FIXED), taking the CPU at once when that is above the sender's and nothing
-    /// else ready is as high.
-    fn fast_pulse(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
-        let (Ok(coid), Ok(requested)) = (u32::try_from(a[0]), u32::try_from(a[1])) else { return Step::NotTaken };
-        let code = a[2] as u8 as i8;
-        if a[2] > 0xff || code < pulse_code::MIN_AVAILABLE {
-            return Step::NotTaken;
+    /// Delivers `pulse` (of `priority`) to the receiver waiting first on channel `chid` of
+    /// `server`, if it has one whose buffer needs no reading and holds a pulse: it gets
+    /// the pulse and rcvid 0 and serves the channel at the pulse's priority (unless
+    /// FIXED), as `send_pulse` and `serve` make it; it is left for the caller to make
+    /// ready or run, with the TTBR0 value of its address space. `None` (nothing changed)
+    /// otherwise.
+    #[inline]
+    pub(crate) fn pulse_to_waiting_receiver(
+        &mut self,
+        server: ProcessId,
+        chid: u32,
+        priority: u8,
+        pulse: &Pulse,
+    ) -> Option<(ThreadId, u64)> {
+        #[cfg(test)]
+        if FAST_PATHS_OFF.with(|off| off.get()) {
+            return None;
         }
-        let Self { processes, threads, machine, sleepers, ready, current, fp_owner, .. } = self;
-        let Some(sender_priority) = threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
-        let priority = match requested {
-            SENDER_PRIORITY => sender_priority,
-            1..=255 => requested as u8,
-            _ => return Step::NotTaken,
-        };
-        let conn = processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
-        let Some(conn) = conn.copied() else { return Step::NotTaken };
-        let Some(server) = processes.get_mut(conn.server.0).filter(|p| p.exit_status.is_none()) else {
-            return Step::NotTaken;
-        };
-        let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
-        let Some(channel) = server.channels.get_mut(conn.chid) else { return Step::NotTaken };
-        let Some(&receiver) = channel.receivers.front() else { return Step::NotTaken };
-        let Some(r) = threads.get_mut(receiver.0).filter(|_| receiver != cur) else { return Step::NotTaken };
-        let Some(request) = r.receiving else { return Step::NotTaken };
+        let Self { processes, threads, machine, sleepers, current, .. } = self;
+        let server = processes.get_mut(server.0).filter(|p| p.exit_status.is_none())?;
+        let r_space = server.space.as_ref()?;
+        let channel = server.channels.get_mut(chid)?;
+        let receiver = *channel.receivers.front()?;
+        let r = threads.get_mut(receiver.0).filter(|_| Some(receiver) != *current)?;
+        let request = r.receiving?;
         // A buffer too small for a pulse is an error for the receiver: the general path's.
         if request.buffer.parts > 0 || (request.buffer.parts.unsigned_abs() as usize) < Pulse::SIZE {
-            return Step::NotTaken;
+            return None;
         }
-        let pulse = Pulse { kind: 0, subtype: 0, code, value: a[3], scoid: conn.scoid };
-        if transfer::write_user(machine, r_space, request.buffer.address, &pulse.to_bytes()).is_err() {
-            return Step::NotTaken;
-        }
+        transfer::write_user(machine, r_space, request.buffer.address, &pulse.to_bytes()).ok()?;
         // From here on nothing can fail: the receiver serves the channel (it served none
-        // while RECEIVE-blocked) at the pulse's priority, and is woken with rcvid 0.
+        // while RECEIVE-blocked) at the pulse's priority, and gets rcvid 0.
         channel.receivers.pop_front();
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
@@ -441,17 +436,43 @@ impl<M: Machine> System<M> {
         r.context.x[0] = 0;
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
+        Some((receiver, r_space.ttbr0()))
+    }
+
+    /// `MsgSendPulse(coid, priority, code, value)` to a channel with a receiver waiting
+    /// whose buffer holds a pulse ([`pulse_to_waiting_receiver`]): it takes the CPU at
+    /// once when its new priority is above the sender's and nothing else ready is as
+    /// high.
+    ///
+    /// [`pulse_to_waiting_receiver`]: Self::pulse_to_waiting_receiver
+    fn fast_pulse(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+        let (Ok(coid), Ok(requested)) = (u32::try_from(a[0]), u32::try_from(a[1])) else { return Step::NotTaken };
+        let code = a[2] as u8 as i8;
+        if a[2] > 0xff || code < pulse_code::MIN_AVAILABLE {
+            return Step::NotTaken;
+        }
+        let Some(sender_priority) = self.threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
+        let priority = match requested {
+            SENDER_PRIORITY => sender_priority,
+            1..=255 => requested as u8,
+            _ => return Step::NotTaken,
+        };
+        let conn = self.processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
+        let Some(conn) = conn.copied() else { return Step::NotTaken };
+        let pulse = Pulse { kind: 0, subtype: 0, code, value: a[3], scoid: conn.scoid };
+        let Some((receiver, ttbr0)) = self.pulse_to_waiting_receiver(conn.server, conn.chid, priority, &pulse) else {
+            return Step::NotTaken;
+        };
+        let Self { threads, ready, current, fp_owner, .. } = self;
+        let Some((t, r)) = threads.get2_mut(cur.0, receiver.0) else {
+            return Step::Schedule; // cannot be: both were just used
+        };
+        t.context.x[0] = 0;
         let receiver_priority = r.priority;
-        let ttbr0 = r_space.ttbr0();
-        let preempts =
-            receiver_priority > sender_priority && ready.highest_priority().is_none_or(|p| p < receiver_priority);
-        if !preempts {
+        if receiver_priority <= sender_priority || ready.highest_priority().is_some_and(|p| p >= receiver_priority) {
             // `wake` queues it; the scheduler decides (the sender usually runs on).
             r.state = ThreadState::Ready;
             ready.push_back(receiver.index(), receiver_priority);
-            if let Some(t) = threads.get_mut(cur.0) {
-                t.context.x[0] = 0;
-            }
             return Step::Schedule;
         }
         // What `schedule` does then: the sender, preempted, goes to the head of its
@@ -459,11 +480,8 @@ impl<M: Machine> System<M> {
         r.state = ThreadState::Running;
         let context: *mut UserContext = &mut *r.context;
         let quick_nop = r.timeout.is_none();
-        if let Some(t) = threads.get_mut(cur.0) {
-            t.context.x[0] = 0;
-            t.state = ThreadState::Ready;
-            ready.push_front(cur.index(), sender_priority);
-        }
+        t.state = ThreadState::Ready;
+        ready.push_front(cur.index(), sender_priority);
         *current = Some(receiver);
         Step::Switched(ReturnInfo { ttbr0, context, owns_fp: *fp_owner == Some(receiver), quick_nop })
     }
