@@ -38,6 +38,7 @@ use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use crate::transfer::{self, Side};
 use abi::ipc::{channel_flags, pulse_code, Pulse};
 use abi::syscall::{Sysno, SENDER_PRIORITY};
+use alloc::vec::Vec;
 
 #[cfg(test)]
 std::thread_local! {
@@ -137,25 +138,44 @@ fn switch_to_next(
 /// Blocks `t` (`id`, running in `p`) RECEIVE on channel `chid` of `p`, with nothing
 /// queued there: it serves no channel any more and runs at its own priority (what
 /// `msg_receive` does when it has to wait).
+///
+/// A thread serves one channel at most (`serve` takes it off every other list), and is
+/// usually going back to the one it serves: that list is looked at first, the others
+/// only if it is not there.
 fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer) {
-    for (h, c) in p.channels.iter_mut() {
-        // (It serves one channel at most; the order of the others is kept.)
-        if let Some(at) = c.serving.iter().position(|s| *s == id) {
-            if at + 1 == c.serving.len() {
-                c.serving.pop();
-            } else {
-                c.serving.remove(at);
+    let found = p.channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id));
+    if !found {
+        for (_, c) in p.channels.iter_mut() {
+            if stop_serving(&mut c.serving, id) {
+                break;
             }
         }
-        if h == chid {
-            c.receivers.push_front(id);
-        }
+    }
+    debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
+    if let Some(c) = p.channels.get_mut(chid) {
+        c.receivers.push_front(id);
     }
     t.receiving = Some(ReceiveRequest { chid, buffer, info: 0 });
     t.inherited_priority = t.base_priority;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
     t.priority = t.base_priority;
     t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
+}
+
+/// Takes `id` off a channel's `serving` list, keeping the others' order; true if it was
+/// there.
+fn stop_serving(serving: &mut Vec<ThreadId>, id: ThreadId) -> bool {
+    match serving.iter().position(|s| *s == id) {
+        Some(at) if at + 1 == serving.len() => {
+            serving.pop();
+            true
+        }
+        Some(at) => {
+            serving.remove(at);
+            true
+        }
+        None => false,
+    }
 }
 
 impl<M: Machine> System<M> {
@@ -367,21 +387,44 @@ impl<M: Machine> System<M> {
     }
 
     /// `MsgReplyReceivev(rcvid, status, reply, reply_parts, chid, buffer, parts, info)`,
-    /// `rcvid` not 0, nothing queued on the channel: the replier blocks RECEIVE and the
-    /// sender it answered is handed the CPU.
+    /// `rcvid` not 0, nothing queued on the channel, the sender in another process: the
+    /// replier blocks RECEIVE and the sender it answered is handed the CPU.
     fn fast_reply_receive(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let buffer = Buffer { address: a[5] as usize, parts: a[6] as i64 };
-        // Replying changes no channel queue, so the receive's guard can be checked first.
-        let Some(chid) = self.can_block_receiving(pid, a[4], buffer, a[7]) else { return Step::NotTaken };
-        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
-        let Self { processes, threads, sleepers, handoff, ready, current, fp_owner, .. } = self;
-        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
-        let Some(ttbr0) = processes.get(s.process.0).and_then(|p| p.space.as_ref()).map(|space| space.ttbr0()) else {
+        let Ok(chid) = u32::try_from(a[4]) else { return Step::NotTaken };
+        if data.parts > 0 || buffer.parts > 0 || a[7] != 0 {
             return Step::NotTaken;
-        };
-        let Some(p) = processes.get_mut(pid.0) else { return Step::NotTaken };
-        // The sender: answered (what `finish`ing a reply does).
+        }
+        let Some((sender, sequence)) = split_rcvid(a[0]) else { return Step::NotTaken };
+        let Self { processes, threads, machine, sleepers, handoff, ready, current, fp_owner, .. } = self;
+        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        // What `received_message` checks.
+        let Some(message) = s.sent else { return Step::NotTaken };
+        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
+        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
+            return Step::NotTaken;
+        }
+        // What the receive checks.
+        let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
+        if p.exit_status.is_some() || p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
+            return Step::NotTaken;
+        }
+        let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
+        let (src, dst) = (single(data), single(message.reply));
+        if src[0].1 != 0 && dst[0].1 != 0 {
+            let copied = transfer::transfer(
+                machine,
+                Side { space: r_space, iov: &src, offset: 0 },
+                Side { space: s_space, iov: &dst, offset: 0 },
+                usize::MAX,
+            );
+            if copied.is_err() {
+                return Step::NotTaken;
+            }
+        }
+        let ttbr0 = s_space.ttbr0();
+        // From here on nothing can fail. The sender: answered.
         s.sent = None;
         s.context.x[0] = a[1];
         s.timeslice_left = TIMESLICE_TICKS;

@@ -46,9 +46,15 @@ impl ReadyQueues {
 
     fn link(&mut self, index: usize) -> &mut Link {
         if self.links.len() <= index {
-            self.links.resize(index + 1, UNLINKED);
+            self.grow(index);
         }
         &mut self.links[index]
+    }
+
+    /// Makes room for the links of threads up to `index`.
+    #[cold]
+    fn grow(&mut self, index: usize) {
+        self.links.resize(index + 1, UNLINKED);
     }
 
     /// True when thread `index` is queued.
@@ -96,10 +102,9 @@ impl ReadyQueues {
 
     /// Takes thread `index` out of its queue (no effect if it is not queued).
     pub fn remove(&mut self, index: usize) {
-        if !self.contains(index) {
+        let Some(&Link { prev, next, priority, queued: true }) = self.links.get(index) else {
             return;
-        }
-        let Link { prev, next, priority, .. } = self.links[index];
+        };
         let p = priority as usize;
         if prev == NONE {
             self.heads[p] = next;
