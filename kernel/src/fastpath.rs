@@ -348,20 +348,20 @@ impl<M: Machine> System<M> {
     fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
-        // What `wake_for_handoff` does with no hand-off pending; `schedule` then queues
-        // the sender, as the caller runs on (unless the sender outranks it).
-        if let Some(t) = self.threads.get_mut(sender.0) {
-            t.sent = None;
-            t.context.x[0] = a[1];
-            t.state = ThreadState::Ready;
-            t.timeslice_left = TIMESLICE_TICKS;
-            self.handoff = Some(sender);
-        }
         self.sleepers.remove_thread(sender); // a bounded wait is over
-        if let Some(t) = self.threads.get_mut(cur.0) {
-            t.context.x[0] = 0;
+        let Some((s, me)) = self.threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        me.context.x[0] = 0;
+        // What `wake_for_handoff`, then `schedule` with the caller still running, do: the
+        // sender is queued, and the caller runs on unless something now outranks it.
+        s.sent = None;
+        s.context.x[0] = a[1];
+        s.state = ThreadState::Ready;
+        s.timeslice_left = TIMESLICE_TICKS;
+        self.ready.push_back(sender.index(), s.priority);
+        if self.ready.highest_priority().is_some_and(|p| p > me.priority) {
+            return Step::Schedule;
         }
-        Step::Schedule
+        Step::Stay
     }
 
     /// Whether `cur` of `pid` may block RECEIVE on `chid` at once: the channel exists
