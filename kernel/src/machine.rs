@@ -38,4 +38,8 @@ pub trait Machine: TableMemory {
     fn interrupt_set_masked(&mut self, irq: u32, masked: bool);
     /// What `SystemInfo` reports.
     fn system_info(&self) -> abi::info::SystemInfo;
+    /// The machine's cache of user translations, if it keeps one.
+    fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
+        None
+    }
 }

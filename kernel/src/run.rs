@@ -14,6 +14,7 @@ use crate::irq::Irq;
 use crate::machine::Machine;
 use crate::mem::layout::phys_to_virt;
 use crate::mem::paging::{Table, TableMemory};
+use crate::mem::usertlb::UserTlb;
 use crate::mem::PAGE_SIZE;
 use crate::process::ProcessId;
 use crate::system::{System, UserFault};
@@ -33,7 +34,10 @@ pub static BOOT_IMAGE: &[u8] = include_bytes!(env!("MUON_BOOT_IMAGE_FILE"));
 static SYSTEM: spin::Mutex<Option<System<TargetMachine>>> = spin::Mutex::new(None);
 
 /// The real machine: frames from the frame allocator reached through the linear map.
-pub struct TargetMachine;
+pub struct TargetMachine {
+    /// The kernel's cache of user translations.
+    tlb: UserTlb,
+}
 
 impl TableMemory for TargetMachine {
     fn alloc_table(&mut self) -> Option<usize> {
@@ -97,6 +101,9 @@ impl Machine for TargetMachine {
     fn interrupt_set_masked(&mut self, irq: u32, masked: bool) {
         interrupts::set_user_masked(Irq(irq), masked);
     }
+    fn user_tlb(&mut self) -> Option<&mut UserTlb> {
+        Some(&mut self.tlb)
+    }
     fn system_info(&self) -> SystemInfo {
         let mut info = SystemInfo { counter_hz: timer::frequency(), ..Default::default() };
         if let Some(facts) = crate::boot::facts() {
@@ -139,7 +146,7 @@ pub fn start_user_space() {
         log::info!("boot image has no program to start");
         return;
     };
-    let mut system = System::new(TargetMachine, image);
+    let mut system = System::new(TargetMachine { tlb: UserTlb::new() }, image);
     log::info!("boot image: {} programs; starting {} as pid 1", image.len(), first.name);
     match system.spawn(first.name, first.args, None, None, true) {
         Ok(pid) => debug_assert_eq!(pid.0, 1),

@@ -37,6 +37,8 @@ pub struct FakeMachine {
     /// The earliest wake-up the kernel last reported through
     /// `System::next_wakeup_if_changed` (what the real machine would have armed).
     pub wakeup: Option<u64>,
+    /// The cache of user translations (so the host tests use it as the target does).
+    pub tlb: crate::mem::usertlb::UserTlb,
 }
 
 impl FakeMachine {
@@ -54,6 +56,7 @@ impl FakeMachine {
             shutdown_code: None,
             interrupts: std::collections::BTreeMap::new(),
             wakeup: None,
+            tlb: crate::mem::usertlb::UserTlb::new(),
         }
     }
 
@@ -139,6 +142,9 @@ impl Machine for FakeMachine {
         if let Some(m) = self.interrupts.get_mut(&irq) {
             *m = masked;
         }
+    }
+    fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
+        Some(&mut self.tlb)
     }
     fn system_info(&self) -> abi::info::SystemInfo {
         abi::info::SystemInfo { virtual_timer_irq: 27, counter_hz: 1_000_000_000, ..Default::default() }
