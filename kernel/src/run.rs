@@ -76,6 +76,9 @@ impl Machine for TargetMachine {
         // linear map; `copy_bytes` allows them to overlap (within one frame).
         unsafe { arch::copy::copy_bytes(phys_to_virt(dst) as *mut u8, phys_to_virt(src) as *const u8, len) };
     }
+    fn user_tlb(&mut self) -> Option<&mut UserTlb> {
+        Some(&mut self.tlb)
+    }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         mmu::flush_tlb_user_page(asid, va);
     }
@@ -100,9 +103,6 @@ impl Machine for TargetMachine {
     }
     fn interrupt_set_masked(&mut self, irq: u32, masked: bool) {
         interrupts::set_user_masked(Irq(irq), masked);
-    }
-    fn user_tlb(&mut self) -> Option<&mut UserTlb> {
-        Some(&mut self.tlb)
     }
     fn system_info(&self) -> SystemInfo {
         let mut info = SystemInfo { counter_hz: timer::frequency(), ..Default::default() };

@@ -110,6 +110,9 @@ impl Machine for FakeMachine {
         let from = self.frames[&page(src)][src % PAGE_SIZE..][..len].to_vec();
         self.frame(page(dst))[dst % PAGE_SIZE..][..len].copy_from_slice(&from);
     }
+    fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
+        Some(&mut self.tlb)
+    }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         self.flushed_pages.push((asid, va));
     }
@@ -142,9 +145,6 @@ impl Machine for FakeMachine {
         if let Some(m) = self.interrupts.get_mut(&irq) {
             *m = masked;
         }
-    }
-    fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
-        Some(&mut self.tlb)
     }
     fn system_info(&self) -> abi::info::SystemInfo {
         abi::info::SystemInfo { virtual_timer_irq: 27, counter_hz: 1_000_000_000, ..Default::default() }
