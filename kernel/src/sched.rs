@@ -1,18 +1,21 @@
 //! The ready queues: one FIFO queue per priority (256) plus a bitmap, so picking the
 //! highest-priority ready thread, queueing and dequeueing are all O(1).
 //!
-//! Threads are named by their thread-table slot index; the links live here, in a side
-//! table, so a thread can be taken out of the middle of its queue (priority change,
-//! kill) in constant time. Policy decisions (who goes to the head or the tail) are the
+//! Threads are named by their thread-table slot index (below `handle::MAX_SLOTS`); the
+//! links live here, in a side table with one entry per slot (48 KiB), so a thread can be
+//! taken out of the middle of its queue (priority change, kill) in constant time and no
+//! access needs a bounds check. Policy decisions (who goes to the head or the tail) are the
 //! caller's: [`crate::system`] applies POSIX/QNX rules.
 
+use alloc::boxed::Box;
+use alloc::vec;
 use alloc::vec::Vec;
 
 const NONE: u32 = u32::MAX;
 /// Number of priorities.
 pub const PRIORITIES: usize = 256;
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Link {
     prev: u32,
     next: u32,
@@ -22,6 +25,9 @@ struct Link {
 
 const UNLINKED: Link = Link { prev: NONE, next: NONE, priority: 0, queued: false };
 
+/// Thread slots: indices are below this (`handle::MAX_SLOTS`).
+const SLOTS: usize = crate::handle::MAX_SLOTS;
+
 /// The ready queues.
 pub struct ReadyQueues {
     heads: [u32; PRIORITIES],
@@ -29,7 +35,8 @@ pub struct ReadyQueues {
     bitmap: [u64; PRIORITIES / 64],
     /// Bit `w` set when `bitmap[w]` is not zero: the highest priority in two steps.
     words: u8,
-    links: Vec<Link>,
+    /// One link per thread slot, so that no access needs a bounds check or growth.
+    links: Box<[Link; SLOTS]>,
 }
 
 impl Default for ReadyQueues {
@@ -40,26 +47,21 @@ impl Default for ReadyQueues {
 
 impl ReadyQueues {
     /// Empty queues.
-    pub const fn new() -> Self {
-        Self { heads: [NONE; PRIORITIES], tails: [NONE; PRIORITIES], bitmap: [0; 4], words: 0, links: Vec::new() }
+    pub fn new() -> Self {
+        let links = vec![UNLINKED; SLOTS].into_boxed_slice().try_into().expect("SLOTS links");
+        Self { heads: [NONE; PRIORITIES], tails: [NONE; PRIORITIES], bitmap: [0; 4], words: 0, links }
     }
 
+    /// The link of thread slot `index` (below [`SLOTS`]; the mask keeps any other value
+    /// in range rather than panicking).
     fn link(&mut self, index: usize) -> &mut Link {
-        if self.links.len() <= index {
-            self.grow(index);
-        }
-        &mut self.links[index]
-    }
-
-    /// Makes room for the links of threads up to `index`.
-    #[cold]
-    fn grow(&mut self, index: usize) {
-        self.links.resize(index + 1, UNLINKED);
+        debug_assert!(index < SLOTS, "thread slot {index} out of range");
+        &mut self.links[index & (SLOTS - 1)]
     }
 
     /// True when thread `index` is queued.
     pub fn contains(&self, index: usize) -> bool {
-        self.links.get(index).is_some_and(|l| l.queued)
+        index < SLOTS && self.links[index].queued
     }
 
     /// Queues thread `index` at the tail of `priority` (after its equals).
@@ -72,7 +74,7 @@ impl ReadyQueues {
             self.heads[p] = index as u32;
         } else {
             // A queued thread's link exists.
-            self.links[tail as usize].next = index as u32;
+            self.link(tail as usize).next = index as u32;
         }
         self.tails[p] = index as u32;
         self.mark(p);
@@ -88,7 +90,7 @@ impl ReadyQueues {
         if head == NONE {
             self.tails[p] = index as u32;
         } else {
-            self.links[head as usize].prev = index as u32;
+            self.link(head as usize).prev = index as u32;
         }
         self.heads[p] = index as u32;
         self.mark(p);
@@ -102,21 +104,22 @@ impl ReadyQueues {
 
     /// Takes thread `index` out of its queue (no effect if it is not queued).
     pub fn remove(&mut self, index: usize) {
-        let Some(&Link { prev, next, priority, queued: true }) = self.links.get(index) else {
+        if !self.contains(index) {
             return;
-        };
+        }
+        let Link { prev, next, priority, .. } = *self.link(index);
         let p = priority as usize;
         if prev == NONE {
             self.heads[p] = next;
         } else {
-            self.links[prev as usize].next = next;
+            self.link(prev as usize).next = next;
         }
         if next == NONE {
             self.tails[p] = prev;
         } else {
-            self.links[next as usize].prev = prev;
+            self.link(next as usize).prev = prev;
         }
-        self.links[index] = UNLINKED;
+        *self.link(index) = UNLINKED;
         if self.heads[p] == NONE {
             self.bitmap[p / 64] &= !(1 << (p % 64));
             if self.bitmap[p / 64] == 0 {
@@ -154,7 +157,7 @@ impl ReadyQueues {
         let mut at = self.heads[priority as usize];
         while at != NONE {
             out.push(at as usize);
-            at = self.links[at as usize].next;
+            at = self.links[at as usize & (SLOTS - 1)].next;
         }
         out
     }
