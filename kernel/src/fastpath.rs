@@ -373,24 +373,20 @@ impl<M: Machine> System<M> {
         Step::Stay
     }
 
-    /// Whether `cur` of `pid` may block RECEIVE on `chid` at once: the channel exists
-    /// and nothing is queued on it, and the buffer is one that needs no reading.
-    fn can_block_receiving(&self, pid: ProcessId, chid: u64, buffer: Buffer, info: u64) -> Option<u32> {
-        let chid = u32::try_from(chid).ok()?;
-        if buffer.parts > 0 || info != 0 {
-            return None;
-        }
-        let p = self.processes.get(pid.0).filter(|p| p.exit_status.is_none())?;
-        let channel = p.channels.get(chid)?;
-        channel.top_priority().is_none().then_some(chid)
-    }
-
-    /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet.
+    /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet: the channel
+    /// exists and nothing is queued on it, the buffer needs no reading, no `_msg_info`.
     fn fast_receive_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
-        let Some(chid) = self.can_block_receiving(pid, a[0], buffer, a[3]) else { return Step::NotTaken };
+        let Ok(chid) = u32::try_from(a[0]) else { return Step::NotTaken };
+        if buffer.parts > 0 || a[3] != 0 {
+            return Step::NotTaken;
+        }
         let Self { processes, threads, ready, current, fp_owner, .. } = self;
-        let (Some(p), Some(t)) = (processes.get_mut(pid.0), threads.get_mut(cur.0)) else { return Step::NotTaken };
+        let Some(p) = processes.get_mut(pid.0).filter(|p| p.exit_status.is_none()) else { return Step::NotTaken };
+        if p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
+            return Step::NotTaken;
+        }
+        let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
         block_receiving(p, t, cur, chid, buffer);
         switch_to_next(threads, processes, ready, current, *fp_owner)
     }

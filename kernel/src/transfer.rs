@@ -188,13 +188,23 @@ fn transfer_contiguous(
 /// Writes `bytes` to user memory at `va` of `space` if user code may write all of it,
 /// as `AddressSpace::check` followed by `AddressSpace::write` does (nothing is written
 /// when any of it is not writable), translating each page once.
-pub fn write_user(m: &mut impl Machine, space: &AddressSpace, va: usize, bytes: &[u8]) -> Result<(), Errno> {
-    let n = bytes.len();
+pub fn write_user<const N: usize>(
+    m: &mut impl Machine,
+    space: &AddressSpace,
+    va: usize,
+    bytes: &[u8; N],
+) -> Result<(), Errno> {
+    let n = N;
     if n == 0 || span_pages(va, n) > SPAN_PAGES {
         space.check(m, va, n, true)?;
         return space.write(m, va, bytes);
     }
     let pages = user_pages(m, space, va, n, true)?;
+    if va % PAGE_SIZE + n <= PAGE_SIZE {
+        // Within one page (the usual case): a copy of a length known here.
+        m.frame(pages[0])[va % PAGE_SIZE..][..N].copy_from_slice(bytes);
+        return Ok(());
+    }
     let mut done = 0;
     while done < n {
         let at = va + done;
