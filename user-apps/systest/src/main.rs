@@ -81,6 +81,7 @@ fn main(_args: Args) -> i32 {
         ("proc_shm_image_synchronised_by_msgsend", proc::shared_memory_image_synchronised_by_msgsend),
         ("proc_shm_unlink_while_mapped", proc::shared_memory_unlink_while_mapped),
         ("proc_shm_anon_handle_for_one_process", proc::anonymous_shared_memory_handle_for_one_process),
+        ("proc_pidin_and_child_death_events", proc::pidin_and_child_death_events),
     ];
     println!("running {} system tests", tests.len());
     let (mut passed, mut failed) = (0, 0);

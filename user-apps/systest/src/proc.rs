@@ -290,3 +290,25 @@ pub fn anonymous_shared_memory_handle_for_one_process() -> Outcome {
     unsafe { shm::munmap(at, 4096) }.map_err(e("munmap"))?;
     Ok(())
 }
+
+pub fn pidin_and_child_death_events() -> Outcome {
+    use userlib::abi::info::ThreadStateCode;
+    let threads = proc::pidin().map_err(|e| format!("pidin: {e}"))?;
+    let me = process::id();
+    // proc answered this very query: it is running it, at the receive-inherited priority.
+    let proc_thread = threads.iter().find(|t| t.pid == 1).ok_or("proc is not listed")?;
+    ensure!(proc_thread.state == ThreadStateCode::Running as u8, "proc's state {}", proc_thread.state);
+    let mine = threads.iter().find(|t| t.pid == me).ok_or("the caller is not listed")?;
+    ensure!(mine.state == ThreadStateCode::Reply as u8 && mine.blocked_on_pid == 1, "caller not REPLY-blocked on proc");
+    // A child's end arrives as the registered pulse, with its pid.
+    let channel = userlib::ipc::Channel::create(0).map_err(|e| format!("channel: {e}"))?;
+    let me_conn = userlib::ipc::Connection::attach(0, channel.chid()).map_err(|e| format!("attach: {e}"))?;
+    userlib::sys::process_child_event(Some(&me_conn.pulse_event(40, 7, 0))).map_err(|e| format!("event: {e}"))?;
+    let child = process::spawn("systest-child", &["exit", "4"], Some(10)).map_err(|e| format!("spawn: {e}"))?;
+    let pulse = channel.receive_pulse().map_err(|e| format!("receive: {e}"));
+    userlib::sys::process_child_event(None).map_err(|e| format!("event off: {e}"))?;
+    let pulse = pulse?;
+    ensure!(pulse.code == 7 && pulse.value == child as u64, "pulse {} {}", pulse.code, pulse.value);
+    ensure!(exited(child)? == 4, "exit status");
+    Ok(())
+}
