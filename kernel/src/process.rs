@@ -74,6 +74,11 @@ pub struct Region {
 }
 
 impl Region {
+    /// Whether a boundary at `cut` falls strictly inside the mapped part.
+    fn cut_by(&self, cut: usize) -> bool {
+        self.mapped_start() < cut && cut < self.end
+    }
+
     fn mapped_start(&self) -> usize {
         if self.kind == RegionKind::Stack {
             self.start + PAGE_SIZE
@@ -318,9 +323,17 @@ impl AddressSpace {
         if self.regions.len() + 2 > MAX_REGIONS {
             return Err(Errno::ENOMEM);
         }
+        // A stack or a loaded image is changed whole or not at all: thread exit unmaps a
+        // stack by its exact range.
+        let cuts_whole_only = |cut: usize| {
+            self.regions.iter().any(|r| r.cut_by(cut) && matches!(r.kind, RegionKind::Stack | RegionKind::Image))
+        };
+        if cuts_whole_only(start) || cuts_whole_only(end) {
+            return Err(Errno::EINVAL);
+        }
         let mut split = Vec::new();
         for cut in [start, end] {
-            if let Some(i) = self.regions.iter().position(|r| r.start < cut && cut < r.end) {
+            if let Some(i) = self.regions.iter().position(|r| r.cut_by(cut)) {
                 let r = self.regions[i];
                 self.regions[i] = Region { end: cut, ..r };
                 self.regions.push(Region { start: cut, ..r });
@@ -593,6 +606,26 @@ pub(crate) mod tests {
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT));
         assert!(m.flushed_pages.contains(&(1, 0x40_0000)));
+    }
+
+    #[test]
+    fn protect_splits_regions_but_never_a_stack() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous).unwrap();
+        s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack).unwrap();
+        assert_eq!(s.protect(&mut m, 0x40_1000, 0x40_2000, mem_prot::READ), Ok(Vec::new()));
+        assert_eq!(s.regions().len(), 4, "the anonymous region is now three");
+        assert_eq!(s.write(&mut m, 0x40_1000, b"x"), Err(Errno::EFAULT));
+        s.write(&mut m, 0x40_2000, b"x").unwrap();
+        assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, 0), Ok(Vec::new()));
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT), "no access at all");
+        assert_eq!(s.protect(&mut m, 0x7000_2000, 0x7000_3000, mem_prot::READ), Err(Errno::EINVAL), "stack cut");
+        assert_eq!(s.protect(&mut m, 0x7000_1000, 0x7000_4000, mem_prot::READ), Ok(Vec::new()), "whole stack");
+        assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, mem_prot::WRITE | mem_prot::EXEC), Err(Errno::EINVAL));
+        assert_eq!(s.protect(&mut m, 0x50_0000, 0x50_1000, mem_prot::READ), Err(Errno::ENOMEM));
+        assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000).map(|r| r.kind), Ok(RegionKind::Anonymous));
     }
 
     #[test]
