@@ -20,35 +20,63 @@ pub struct File {
 
 /// Opens `path` with open `flags` ([`crate::msg::open_flags`]) and `mode` (for `O_CREAT`).
 pub fn open(path: &str, flags: u32, mode: u32) -> Result<File, Errno> {
+    open_with(path, flags, mode, 0).map(|(file, _)| file)
+}
+
+/// [`open`] with a server-specific value in the `CONNECT` header's `size` (an mqueue's
+/// attributes); returns the file and the server's status.
+pub fn open_with(path: &str, flags: u32, mode: u32, size: u64) -> Result<(File, u64), Errno> {
+    let header =
+        Header { subtype: connect::OPEN, arg: flags, offset: mode as u64, size, ..Header::new(io_type::CONNECT) };
+    open_special(path, header)
+}
+
+/// A pipe: (read end, write end), from the pipe server.
+pub fn pipe() -> Result<(File, File), Errno> {
+    pipe_with(0)
+}
+
+/// [`pipe`] with extra open flags for both ends (`O_NONBLOCK`).
+pub fn pipe_with(flags: u32) -> Result<(File, File), Errno> {
+    pipe_numbered(flags).map(|(reader, writer, _)| (reader, writer))
+}
+
+/// [`pipe_with`], also returning the pipe's number N: another process opens its ends as
+/// `/dev/pipe/N` (how a pipe is handed to a program started later).
+pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
+    use crate::msg::open_flags::{O_CREAT, O_RDONLY, O_WRONLY};
+    let (reader, number) = open_with(crate::msg::PIPE_DIR, O_RDONLY | O_CREAT | flags, 0, 0)?;
+    let writer = open(&alloc::format!("{}/{number}", crate::msg::PIPE_DIR), O_WRONLY | flags, 0)?;
+    Ok((reader, writer, number))
+}
+
+/// Creates a named FIFO at `path`, served by the pipe server; open it like a file
+/// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`].
+pub fn mkfifo(path: &str) -> Result<(), Errno> {
     let path = crate::msg::check_path(path.as_bytes())?;
-    let (fd, rest) = connect_to_owner(path)?;
-    let header = Header { subtype: connect::OPEN, arg: flags, offset: mode as u64, ..Header::new(io_type::CONNECT) };
-    match proc::request_on(fd, &header, rest.as_bytes(), &mut []) {
-        Ok(_) => Ok(File { fd }),
-        Err(e) => {
-            let _ = sys::connect_detach(fd);
-            Err(e)
-        }
-    }
+    let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
+    server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
 }
 
 /// Removes `path` (what that means is the owning server's business; a shared-memory
 /// object lives on while it is open or mapped).
 pub fn unlink(path: &str) -> Result<(), Errno> {
     let path = crate::msg::check_path(path.as_bytes())?;
-    let (coid, rest) = connect_to_owner(path)?;
-    let header = Header { subtype: connect::UNLINK, ..Header::new(io_type::CONNECT) };
+    let (coid, rest, handle) = connect_to_owner(path)?;
+    let header = Header { subtype: connect::UNLINK, extra: handle as u64, ..Header::new(io_type::CONNECT) };
     let result = proc::request_on(coid, &header, rest.as_bytes(), &mut []).map(|_| ());
     let _ = sys::connect_detach(coid);
     result
 }
 
-/// Sends a `CONNECT` of subtype `subtype` with `header` fields to the server of `path`;
-/// on success the connection is an open file.
-pub(crate) fn open_special(path: &str, header: Header) -> Result<File, Errno> {
-    let (fd, rest) = connect_to_owner(path)?;
+/// Sends the `CONNECT` `header` to the server of `path`; on success the connection is an
+/// open file. Returns it and the server's status.
+pub(crate) fn open_special(path: &str, header: Header) -> Result<(File, u64), Errno> {
+    let path = crate::msg::check_path(path.as_bytes())?;
+    let (fd, rest, handle) = connect_to_owner(path)?;
+    let header = Header { extra: handle as u64, ..header };
     match proc::request_on(fd, &header, rest.as_bytes(), &mut []) {
-        Ok(_) => Ok(File { fd }),
+        Ok(status) => Ok((File { fd }, status)),
         Err(e) => {
             let _ = sys::connect_detach(fd);
             Err(e)
@@ -56,15 +84,15 @@ pub(crate) fn open_special(path: &str, header: Header) -> Result<File, Errno> {
     }
 }
 
-/// A new connection to the server that owns `path`, and the rest of the path (what the
-/// server is asked about).
-fn connect_to_owner(path: &str) -> Result<(u32, &str), Errno> {
+/// A new connection to the server that owns `path`, the rest of the path (what the
+/// server is asked about) and the server's handle for the prefix.
+fn connect_to_owner(path: &str) -> Result<(u32, &str, u32), Errno> {
     let owner = proc::resolve(path)?;
     let rest = path.get(owner.matched as usize..).ok_or(Errno::EIO)?.trim_start_matches('/');
     if !rest.is_empty() && owner.flags & path_flags::DIR as u32 == 0 {
         return Err(Errno::ENOENT);
     }
-    Ok((sys::connect_attach(owner.pid, owner.chid)?, rest))
+    Ok((sys::connect_attach(owner.pid, owner.chid)?, rest, owner.handle))
 }
 
 /// The names in directory `path`: what the server that owns it lists, and what is

@@ -11,7 +11,7 @@
 //!   the pathname space, `pidin`; [`msg`] holds its protocol and the I/O protocol.
 //! * [`fs`]: files (`open`/`read`/`write`/…: I/O messages to the owning server),
 //!   [`resmgr`]: the framework servers use to answer them, [`shm`]: shared memory and
-//!   `mmap`.
+//!   `mmap`, [`mq`]: POSIX message queues; pipes are [`fs::pipe`] and [`fs::mkfifo`].
 //! * [`debug`]: the kernel console, with [`print!`] and [`println!`].
 //! * [`args`]: argument blocks, as the kernel hands them over and `ProcessSpawn` takes them.
 //! * [`heap`]: the global allocator, growing with `MemMapAnon`.
@@ -54,6 +54,8 @@ pub mod fs;
 pub mod heap;
 pub mod info;
 pub mod ipc;
+#[cfg(target_os = "none")]
+pub mod mq;
 pub mod msg;
 #[cfg(target_os = "none")]
 pub mod proc;

@@ -39,7 +39,8 @@ pub mod proc_type {
     pub const NAME_DETACH: u16 = 0x11;
     /// Look up a name (payload); `subtype` name flags. Answer data: pid, chid (u32 each).
     pub const NAME_OPEN: u16 = 0x12;
-    /// Attach the caller's channel `arg` at path prefix (payload); `subtype` path flags.
+    /// Attach the caller's channel `arg` at path prefix (payload); `subtype` path flags;
+    /// `offset` the server's handle for this prefix (what `CONNECT` then carries).
     pub const PATH_ATTACH: u16 = 0x20;
     /// Detach the caller's path prefix (payload).
     pub const PATH_DETACH: u16 = 0x21;
@@ -68,7 +69,8 @@ pub mod path_flags {
 pub mod io_type {
     /// Open (`subtype` [`super::connect::OPEN`]) or unlink ([`super::connect::UNLINK`]) the
     /// path in the payload, relative to the server's prefix; `arg` open flags, `offset`
-    /// mode. A successful open makes this connection an open file for the server.
+    /// mode; `extra` the server's handle of the prefix the path resolved to. A successful
+    /// open makes this connection an open file for the server.
     pub const CONNECT: u16 = 0x100;
     /// Read up to `size` bytes. Answer: the bytes; status: how many.
     pub const READ: u16 = 0x101;
@@ -91,6 +93,67 @@ pub mod io_type {
     /// Create a handle that lets process `arg` open this object once, with at most the
     /// access of open flags `offset`. Answer data: the handle (u64).
     pub const SHM_HANDLE: u16 = 0x109;
+}
+
+/// The pipe server's own message types (on any connection to it).
+pub mod pipe_type {
+    /// Create a named FIFO at the absolute path in the payload.
+    pub const MKFIFO: u16 = super::FIRST_USER_TYPE;
+}
+
+/// Pipe writes up to this many bytes are atomic (`<limits.h>`'s `PIPE_BUF`).
+pub const PIPE_BUF: usize = 4096;
+
+/// Where the pipe server lives: opening it with `O_CREAT` makes an anonymous pipe (the
+/// status is its number `N`, its other end is `PIPE_DIR/N`).
+pub const PIPE_DIR: &str = "/dev/pipe";
+
+/// Where the message-queue server lives: queue `/name` is `MQUEUE_DIR/name`.
+pub const MQUEUE_DIR: &str = "/dev/mqueue";
+
+/// The message-queue server's `DEVCTL` commands.
+pub mod mq_devctl {
+    /// Answer data: a [`super::MqAttr`].
+    pub const GETATTR: u32 = 1;
+    /// Payload: the new flags (u64; only `O_NONBLOCK` counts). Answer: the old [`super::MqAttr`].
+    pub const SETATTR: u32 = 2;
+    /// Payload: a registered `SigEvent` to deliver when a message arrives in the empty
+    /// queue (once), or nothing to remove the caller's registration.
+    pub const NOTIFY: u32 = 3;
+}
+
+/// A queue's attributes (`struct mq_attr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MqAttr {
+    /// `O_NONBLOCK` or 0 (of the open queue).
+    pub flags: u64,
+    /// Most messages.
+    pub maxmsg: u64,
+    /// Largest message.
+    pub msgsize: u64,
+    /// Messages in the queue now.
+    pub curmsgs: u64,
+}
+
+impl MqAttr {
+    /// Bytes in the layout.
+    pub const SIZE: usize = 32;
+
+    /// The record's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        for (i, v) in [self.flags, self.maxmsg, self.msgsize, self.curmsgs].iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    /// The record in `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<MqAttr> {
+        let b = b.get(..Self::SIZE)?;
+        let at = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        Some(MqAttr { flags: at(0), maxmsg: at(1), msgsize: at(2), curmsgs: at(3) })
+    }
 }
 
 /// `CONNECT` subtypes.
@@ -216,21 +279,23 @@ pub struct Resolved {
     pub matched: u32,
     /// The prefix's [`path_flags`].
     pub flags: u32,
+    /// The server's handle for the prefix (it tells its prefixes apart by it).
+    pub handle: u32,
 }
 
 impl Resolved {
     /// Bytes in the layout.
-    pub const SIZE: usize = 16;
+    pub const SIZE: usize = 20;
 
     /// The record's bytes.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
-        words_to_bytes([self.pid, self.chid, self.matched, self.flags])
+        words_to_bytes([self.pid, self.chid, self.matched, self.flags, self.handle])
     }
 
     /// The record in `b`.
     pub fn from_bytes(b: &[u8]) -> Option<Resolved> {
-        let [pid, chid, matched, flags] = bytes_to_words(b)?;
-        Some(Resolved { pid, chid, matched, flags })
+        let [pid, chid, matched, flags, handle] = bytes_to_words(b)?;
+        Some(Resolved { pid, chid, matched, flags, handle })
     }
 }
 
@@ -273,16 +338,16 @@ impl Stat {
     }
 }
 
-fn words_to_bytes(words: [u32; 4]) -> [u8; 16] {
-    let mut b = [0u8; 16];
+fn words_to_bytes<const W: usize, const B: usize>(words: [u32; W]) -> [u8; B] {
+    let mut b = [0u8; B];
     for (i, w) in words.iter().enumerate() {
         b[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
     }
     b
 }
 
-fn bytes_to_words(b: &[u8]) -> Option<[u32; 4]> {
-    let b = b.get(..16)?;
+fn bytes_to_words<const W: usize>(b: &[u8]) -> Option<[u32; W]> {
+    let b = b.get(..W * 4)?;
     Some(core::array::from_fn(|i| u32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().expect("4 bytes"))))
 }
 
@@ -332,7 +397,7 @@ mod tests {
         let h = Header { kind: io_type::MMAP, subtype: 2, arg: 7, offset: 1 << 40, size: 4096, extra: 0 };
         assert_eq!(Header::from_bytes(&h.to_bytes()), Some(h));
         assert_eq!(Header::from_bytes(&[0; 31]), None, "short");
-        let r = Resolved { pid: 3, chid: 1, matched: 9, flags: path_flags::DIR as u32 };
+        let r = Resolved { pid: 3, chid: 1, matched: 9, flags: path_flags::DIR as u32, handle: 4 };
         assert_eq!(Resolved::from_bytes(&r.to_bytes()), Some(r));
         let s = Stat { size: 5 << 33, kind: file_kind::FILE, mode: 0o640 };
         assert_eq!(Stat::from_bytes(&s.to_bytes()), Some(s));

@@ -144,11 +144,18 @@ impl Drop for PathAttach {
 
 /// Attaches this process's channel `chid` at `path` in the pathname space; `flags` from
 /// [`crate::msg::path_flags`] (`DIR`: the server owns everything beneath). `EBUSY` if
-/// another server holds exactly that path.
+/// another server holds exactly that path. Opens of it carry handle 0 (see
+/// [`path_attach_with_handle`]).
 #[doc(alias = "resmgr_attach")]
 pub fn path_attach(path: &str, chid: u32, flags: u16) -> Result<PathAttach, Errno> {
+    path_attach_with_handle(path, chid, flags, 0)
+}
+
+/// [`path_attach`], the server naming this prefix `handle`: every `CONNECT` that resolved
+/// to it carries `handle` in its header's `extra`, so one channel can serve many prefixes.
+pub fn path_attach_with_handle(path: &str, chid: u32, flags: u16, handle: u32) -> Result<PathAttach, Errno> {
     let path = crate::msg::check_path(path.as_bytes())?;
-    let header = Header { subtype: flags, arg: chid, ..Header::new(proc_type::PATH_ATTACH) };
+    let header = Header { subtype: flags, arg: chid, offset: handle as u64, ..Header::new(proc_type::PATH_ATTACH) };
     request(&header, path.as_bytes(), &mut [])?;
     Ok(PathAttach { path: String::from(path) })
 }

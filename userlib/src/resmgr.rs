@@ -7,7 +7,9 @@
 //! An open file is keyed by (scoid, coid): each `open` makes a new connection, so a
 //! client process's files are told apart by their coids. A handler answers by returning
 //! a [`Reply`]; it may instead keep the message ([`Request::hold`]) and answer later
-//! (a read that waits for data), returning [`Reply::Held`].
+//! (a read that waits for data), returning [`Reply::Held`]. `CONNECT` requests carry, in
+//! the header's `extra`, the handle the server gave the prefix the path resolved to
+//! ([`crate::proc::path_attach_with_handle`]), so one channel can serve many prefixes.
 
 use crate::ipc::{Channel, Received, ReceivedMessage};
 use crate::msg::{connect, io_type, Header, Stat};
@@ -31,6 +33,8 @@ pub struct Client {
     pub scoid: u32,
     /// The connection it sent on (one per open file).
     pub coid: u32,
+    /// The sending thread's priority (blocked clients are served in this order).
+    pub priority: u8,
 }
 
 /// One request, as a handler sees it.
@@ -51,6 +55,12 @@ impl Request {
     /// Takes the message, to answer later; the handler then returns [`Reply::Held`].
     pub fn hold(&mut self) -> ReceivedMessage {
         self.message.take().expect("a request is held once")
+    }
+
+    /// The message's rcvid (what `MsgDeliverEvent` names the client by), while it is held
+    /// by the request.
+    pub fn rcvid(&self) -> Option<u64> {
+        self.message.as_ref().map(ReceivedMessage::rcvid)
     }
 
     /// The payload as a string (`EINVAL` if it is not UTF-8).
@@ -78,6 +88,11 @@ pub trait ResourceManager {
     /// Opens `path` (relative to the server's prefix; empty: the prefix itself) with open
     /// `flags` and `mode`.
     fn open(&mut self, request: &Request, path: &str, flags: u32, mode: u32) -> Result<Self::Ocb, Errno>;
+
+    /// The status a successful open answers with (default 0).
+    fn connect_status(&self, _ocb: &Self::Ocb) -> u64 {
+        0
+    }
 
     /// Removes `path`.
     fn unlink(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
@@ -137,7 +152,8 @@ pub trait ResourceManager {
         Err(Errno::ENOSYS)
     }
 
-    /// A client process with server connection `scoid` has gone (its files are closed).
+    /// A client process with server connection `scoid` has gone (its files are closed
+    /// right after: drop what it was waiting for first).
     fn disconnected(&mut self, _scoid: u32) {}
 
     /// A client blocked on a held message wants out (`_PULSE_CODE_UNBLOCK`, value rcvid).
@@ -183,7 +199,8 @@ impl<R: ResourceManager> Dispatcher<R> {
                     let n = message.read(Header::SIZE + have, &mut payload[have..])?;
                     payload.truncate(have + n);
                 }
-                let client = Client { pid: info.pid, scoid: info.scoid, coid: info.coid };
+                let client =
+                    Client { pid: info.pid, scoid: info.scoid, coid: info.coid, priority: info.priority as u8 };
                 let request =
                     Request { header, client, payload, reply_room: info.dstmsglen as usize, message: Some(message) };
                 self.handle_request(request)
@@ -205,13 +222,14 @@ impl<R: ResourceManager> Dispatcher<R> {
     fn handle_pulse(&mut self, pulse: Pulse) -> Result<(), Errno> {
         match pulse.code {
             pulse_code::DISCONNECT => {
+                // First what it was waiting for goes, then its files close.
+                self.manager.disconnected(pulse.scoid);
                 let gone: Vec<(u32, u32)> = self.ocbs.keys().filter(|(s, _)| *s == pulse.scoid).copied().collect();
                 for key in gone {
                     if let Some(ocb) = self.ocbs.remove(&key) {
                         self.manager.close(ocb);
                     }
                 }
-                self.manager.disconnected(pulse.scoid);
                 let _ = crate::ipc::detach_client(pulse.scoid);
             }
             pulse_code::UNBLOCK => self.manager.unblock(pulse.value),
@@ -224,7 +242,7 @@ impl<R: ResourceManager> Dispatcher<R> {
         let key = (request.client.scoid, request.client.coid);
         let header = request.header;
         let result = match header.kind {
-            io_type::CONNECT => self.connect(&request, key).map(|_| Reply::Status(0)),
+            io_type::CONNECT => self.connect(&request, key).map(Reply::Status),
             io_type::CLOSE => match self.ocbs.remove(&key) {
                 Some(ocb) => {
                     self.manager.close(ocb);
@@ -264,7 +282,7 @@ impl<R: ResourceManager> Dispatcher<R> {
         }
     }
 
-    fn connect(&mut self, request: &Request, key: (u32, u32)) -> Result<(), Errno> {
+    fn connect(&mut self, request: &Request, key: (u32, u32)) -> Result<u64, Errno> {
         let header = request.header;
         match header.subtype {
             connect::OPEN | connect::OPEN_HANDLE => {
@@ -277,12 +295,13 @@ impl<R: ResourceManager> Dispatcher<R> {
                 } else {
                     self.manager.open_handle(request, header.size, header.arg)?
                 };
+                let status = self.manager.connect_status(&ocb);
                 self.ocbs.insert(key, ocb);
-                Ok(())
+                Ok(status)
             }
             connect::UNLINK => {
                 let path = request.payload_str()?;
-                self.manager.unlink(request, path)
+                self.manager.unlink(request, path).map(|_| 0)
             }
             _ => Err(Errno::ENOSYS),
         }

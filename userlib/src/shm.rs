@@ -30,7 +30,7 @@ pub fn shm_open(name: &str, flags: u32, mode: u32) -> Result<File, Errno> {
 #[doc(alias = "SHM_ANON")]
 pub fn shm_open_anon(flags: u32) -> Result<File, Errno> {
     let header = Header { subtype: connect::OPEN, arg: flags | open_flags::O_CREAT, ..Header::new(io_type::CONNECT) };
-    fs::open_special(SHMEM, header)
+    fs::open_special(SHMEM, header).map(|(file, _)| file)
 }
 
 /// Removes the name of object `name`; the object lives on while it is open or mapped.
@@ -59,7 +59,7 @@ pub fn shm_create_handle(file: &File, pid: Pid, flags: u32) -> Result<u64, Errno
 /// for may, and only once).
 pub fn shm_open_handle(handle: u64, flags: u32) -> Result<File, Errno> {
     let header = Header { subtype: connect::OPEN_HANDLE, arg: flags, size: handle, ..Header::new(io_type::CONNECT) };
-    fs::open_special(SHMEM, header)
+    fs::open_special(SHMEM, header).map(|(file, _)| file)
 }
 
 /// Maps `len` bytes: of `file` from `offset` (`MAP_SHARED` or `MAP_PRIVATE`), or

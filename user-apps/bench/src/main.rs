@@ -96,6 +96,15 @@ fn main(args: Args) -> i32 {
     if wanted("irq_to_user_thread") {
         report("irq_to_user_thread", irq_to_user_thread());
     }
+    if wanted("pipe_roundtrip_1b") {
+        report("pipe_roundtrip_1b", pipe_roundtrip());
+    }
+    if wanted("mq_roundtrip_1b") {
+        report("mq_roundtrip_1b", mq_roundtrip());
+    }
+    if wanted("pipe_throughput_64k") {
+        report("pipe_throughput_64k", pipe_throughput());
+    }
     println!("bench done");
     process::shutdown(0);
     1
@@ -134,6 +143,59 @@ fn pulse_to_blocked_receiver() -> u64 {
     measure(|| {
         call(Call::MsgSendPulse { coid, priority: 30, code: 1, value: 0 });
     })
+}
+
+/// One byte to a peer process through one pipe, and back through another: the pipe
+/// server and both processes, all included.
+fn pipe_roundtrip() -> u64 {
+    let (there_read, there, a) = userlib::fs::pipe_numbered(0).expect("pipe");
+    let (back, back_write, b) = userlib::fs::pipe_numbered(0).expect("pipe");
+    let echo = peer(&["pipe-echo", &alloc::format!("{a}"), &alloc::format!("{b}")], 20);
+    let mut byte = [7u8; 1];
+    let result = measure(|| {
+        there.write(&byte).expect("write");
+        back.read(&mut byte).expect("read");
+    });
+    drop((there, there_read, back_write));
+    let _ = process::wait(echo);
+    result
+}
+
+/// One byte through a queue to a peer process and back through another.
+fn mq_roundtrip() -> u64 {
+    use userlib::mq::{mq_open, mq_unlink};
+    use userlib::msg::open_flags::{O_CREAT, O_RDWR};
+    let there = mq_open("/bench-there", O_RDWR | O_CREAT, 0o600, Some((4, 1024))).expect("mq_open");
+    let back = mq_open("/bench-back", O_RDWR | O_CREAT, 0o600, Some((4, 1024))).expect("mq_open");
+    let echo = peer(&["mq-echo", "/bench-there", "/bench-back"], 20);
+    let mut buffer = vec![0u8; 1024];
+    let result = measure(|| {
+        there.send(&[7], 0).expect("mq_send");
+        back.receive(&mut buffer).expect("mq_receive");
+    });
+    let _ = (mq_unlink("/bench-there"), mq_unlink("/bench-back"));
+    let _ = echo;
+    result
+}
+
+/// Instructions to move 64 KiB through a pipe to a peer process that drains it.
+fn pipe_throughput() -> u64 {
+    let (read_end, write_end, number) = userlib::fs::pipe_numbered(0).expect("pipe");
+    let drain = peer(&["pipe-drain", &alloc::format!("{number}")], 20);
+    drop(read_end);
+    let block = vec![0x33u8; 64 * 1024];
+    let mut per_block = 0;
+    for round in 0..2 {
+        let rounds = if round == 0 { 5 } else { 50 };
+        let start = instructions();
+        for _ in 0..rounds {
+            write_end.write_all(&block).expect("write");
+        }
+        per_block = (instructions() - start) / rounds;
+    }
+    drop(write_end);
+    let _ = process::wait(drain);
+    per_block
 }
 
 fn yield_pair() -> u64 {

@@ -10,7 +10,13 @@
 //!   the server named SERVER, which checks the memory and replies (the seeds' "image in
 //!   shared memory" pattern). Exits 0, or with the errno.
 //! * `shm-handle SERVER` — ask SERVER (message `H`) for a shared-memory handle, open it,
-//!   map it, check the first word is `0x5EED`, write `0xD0NE` after it. Exits 0, or errno.
+//!   map it, check the first word is `0x5EED`, write `0xD0E` after it. Exits 0, or errno.
+//! * `pipe-writer PIPE WRITER RECORDS` — write RECORDS records of `PIPE_BUF` bytes to
+//!   anonymous pipe PIPE: each is WRITER's number in every byte but the first eight,
+//!   which hold the record's sequence number and a checksum of the rest.
+//! * `pipe-block PIPE` — read from anonymous pipe PIPE forever (to be killed mid-read).
+//! * `mq-block NAME` — receive from queue NAME forever (to be killed mid-receive).
+//! * `mq-notify NAME` — ask to be notified by queue NAME; exit with the errno (0: granted).
 
 #![no_std]
 #![no_main]
@@ -23,7 +29,7 @@ use alloc::vec::Vec;
 use userlib::ipc::{pulse_code, Received};
 use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
 use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
-use userlib::{proc, shm, Args, Errno};
+use userlib::{fs, proc, shm, Args, Errno};
 
 userlib::entry!(main);
 
@@ -39,6 +45,10 @@ fn main(args: Args) -> i32 {
         "resmgr" => resmgr(arg(2)),
         "shm-client" => shm_client(arg(2), arg(3), arg(4).parse().unwrap_or(1)),
         "shm-handle" => shm_handle(arg(2)),
+        "pipe-writer" => pipe_writer(arg(2), arg(3).parse().unwrap_or(0), arg(4).parse().unwrap_or(0)),
+        "pipe-block" => pipe_block(arg(2)),
+        "mq-block" => mq_block(arg(2)),
+        "mq-notify" => mq_notify(arg(2)),
         _ => Err(Errno::EINVAL),
     };
     match result {
@@ -244,4 +254,42 @@ fn shm_handle(server: &str) -> Result<(), Errno> {
         words.add(1).write_volatile(0xD0E);
     }
     Ok(())
+}
+
+fn pipe_writer(pipe: &str, writer: u8, records: u32) -> Result<(), Errno> {
+    let end = fs::open(&alloc::format!("{}/{pipe}", userlib::msg::PIPE_DIR), open_flags::O_WRONLY, 0)?;
+    let mut record = alloc::vec![writer; userlib::msg::PIPE_BUF];
+    for sequence in 0..records {
+        record[..4].copy_from_slice(&sequence.to_le_bytes());
+        let sum = record[8..].iter().fold(0u32, |s, b| s.wrapping_mul(31).wrapping_add(*b as u32));
+        record[4..8].copy_from_slice(&sum.to_le_bytes());
+        if end.write(&record)? != record.len() {
+            return Err(Errno::EIO);
+        }
+    }
+    Ok(())
+}
+
+fn pipe_block(pipe: &str) -> Result<(), Errno> {
+    let end = fs::open(&alloc::format!("{}/{pipe}", userlib::msg::PIPE_DIR), open_flags::O_RDONLY, 0)?;
+    let mut buffer = [0u8; 16];
+    loop {
+        end.read(&mut buffer)?;
+    }
+}
+
+fn mq_block(name: &str) -> Result<(), Errno> {
+    let queue = userlib::mq::mq_open(name, open_flags::O_RDONLY, 0, None)?;
+    let mut buffer = alloc::vec![0u8; 64 * 1024];
+    loop {
+        queue.receive(&mut buffer)?;
+    }
+}
+
+fn mq_notify(name: &str) -> Result<(), Errno> {
+    let queue = userlib::mq::mq_open(name, open_flags::O_RDONLY, 0, None)?;
+    let channel = userlib::ipc::Channel::create(0)?;
+    let me = userlib::ipc::Connection::attach(0, channel.chid())?;
+    let mut event = me.pulse_event(10, 1, 0);
+    queue.notify(Some(&mut event))
 }

@@ -18,6 +18,8 @@ pub struct Mount {
     pub owner: Owner,
     /// Whether it owns what is beneath it.
     pub directory: bool,
+    /// The server's handle for it.
+    pub handle: u32,
 }
 
 /// The attached prefixes.
@@ -37,12 +39,12 @@ impl PathSpace {
         Self::default()
     }
 
-    /// Attaches `path` (already checked) for `owner`; `EBUSY` if it is attached already.
-    pub fn attach(&mut self, path: &str, owner: Owner, directory: bool) -> Result<(), Errno> {
+    /// Attaches `path` (already checked); `EBUSY` if it is attached already.
+    pub fn attach(&mut self, path: &str, mount: Mount) -> Result<(), Errno> {
         if self.mounts.contains_key(path) {
             return Err(Errno::EBUSY);
         }
-        self.mounts.insert(String::from(path), Mount { owner, directory });
+        self.mounts.insert(String::from(path), mount);
         Ok(())
     }
 
@@ -102,30 +104,34 @@ mod tests {
         Owner { pid, chid: 1, scoid: 0x4000_0000 | pid }
     }
 
+    fn mount(pid: u32, directory: bool) -> Mount {
+        Mount { owner: owner(pid), directory, handle: pid * 10 }
+    }
+
     #[test]
     fn the_longest_prefix_on_a_component_boundary_wins() {
         let mut s = PathSpace::new();
-        s.attach("/dev", owner(2), true).unwrap();
-        s.attach("/dev/ser1", owner(3), false).unwrap();
-        s.attach("/dev/shmem", owner(1), true).unwrap();
-        assert_eq!(s.attach("/dev/ser1", owner(4), false), Err(Errno::EBUSY));
+        s.attach("/dev", mount(2, true)).unwrap();
+        s.attach("/dev/ser1", mount(3, false)).unwrap();
+        s.attach("/dev/shmem", mount(1, true)).unwrap();
+        assert_eq!(s.attach("/dev/ser1", mount(4, false)), Err(Errno::EBUSY));
         let (m, n) = s.resolve("/dev/shmem/pic").unwrap();
         assert_eq!((m.owner.pid, n), (1, "/dev/shmem".len()));
         assert_eq!(s.resolve("/dev/ser1").unwrap().0.owner.pid, 3);
         assert_eq!(s.resolve("/dev/ser10").unwrap().0.owner.pid, 2, "not a boundary: /dev wins");
         assert_eq!(s.resolve("/dev/ser1/x").unwrap().0.owner.pid, 2, "ser1 is not a directory");
         assert_eq!(s.resolve("/tmp/x"), Err(Errno::ENOENT));
-        s.attach("/", owner(9), true).unwrap();
-        assert_eq!(s.resolve("/tmp/x").unwrap(), (Mount { owner: owner(9), directory: true }, 1));
+        s.attach("/", mount(9, true)).unwrap();
+        assert_eq!(s.resolve("/tmp/x").unwrap(), (mount(9, true), 1));
     }
 
     #[test]
     fn listing_shows_the_next_component_and_owners_clean_up() {
         let mut s = PathSpace::new();
-        s.attach("/dev/mqueue", owner(4), true).unwrap();
-        s.attach("/dev/shmem", owner(1), true).unwrap();
-        s.attach("/dev/pipe", owner(5), false).unwrap();
-        s.attach("/srv/a/b", owner(5), false).unwrap();
+        s.attach("/dev/mqueue", mount(4, true)).unwrap();
+        s.attach("/dev/shmem", mount(1, true)).unwrap();
+        s.attach("/dev/pipe", mount(5, false)).unwrap();
+        s.attach("/srv/a/b", mount(5, false)).unwrap();
         assert_eq!(s.list("/dev"), ["mqueue", "pipe", "shmem"]);
         assert_eq!(s.list("/"), ["dev", "srv"]);
         assert_eq!(s.list("/srv"), ["a"]);

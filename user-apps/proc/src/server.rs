@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use proc::names::{NameTable, Scope};
-use proc::paths::PathSpace;
+use proc::paths::{Mount, PathSpace};
 use proc::shm::{Release, ShmTable};
 use proc::Owner;
 use userlib::abi::bootimage::{BootImage, START_AT_BOOT};
@@ -54,7 +54,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     let mut state =
         Proc { image: loader::image()?, names: NameTable::new(), paths: PathSpace::new(), shm: ShmTable::new() };
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
-    state.paths.attach(SHMEM, own, true)?;
+    state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
     // The boot programs after proc itself, in the manifest's order.
     let image = state.image;
     for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
@@ -336,8 +336,12 @@ impl ResourceManager for Proc {
                 if path == "/dev/name" || path.starts_with("/dev/name/") {
                     return Err(Errno::EBUSY); // the name service's own directories
                 }
-                let directory = flags & path_flags::DIR != 0;
-                self.paths.attach(path, Self::owner(request), directory).map(|_| Reply::Status(0))
+                let mount = Mount {
+                    owner: Self::owner(request),
+                    directory: flags & path_flags::DIR != 0,
+                    handle: request.header.offset as u32,
+                };
+                self.paths.attach(path, mount).map(|_| Reply::Status(0))
             }
             proc_type::PATH_DETACH => {
                 let path = check_path(&request.payload)?;
@@ -351,6 +355,7 @@ impl ResourceManager for Proc {
                     chid: mount.owner.chid,
                     matched: matched as u32,
                     flags: if mount.directory { path_flags::DIR as u32 } else { 0 },
+                    handle: mount.handle,
                 };
                 Ok(Reply::Data(0, resolved.to_bytes().to_vec()))
             }

@@ -22,6 +22,7 @@ use userlib::process::{self, ExitStatus};
 use userlib::{println, sched, sys, thread, time, Args, Errno};
 
 mod ipc;
+mod pipes;
 mod proc;
 
 userlib::entry!(main);
@@ -82,6 +83,15 @@ fn main(_args: Args) -> i32 {
         ("proc_shm_unlink_while_mapped", proc::shared_memory_unlink_while_mapped),
         ("proc_shm_anon_handle_for_one_process", proc::anonymous_shared_memory_handle_for_one_process),
         ("proc_pidin_and_child_death_events", proc::pidin_and_child_death_events),
+        ("pipe_eof_epipe_and_nonblocking", pipes::pipe_eof_epipe_and_nonblocking),
+        (
+            "pipe_blocked_readers_wake_by_priority",
+            pipes::pipe_blocked_readers_wait_without_polling_and_wake_by_priority,
+        ),
+        ("pipe_megabytes_from_several_writers", pipes::pipe_megabytes_from_several_writers_arrive_whole),
+        ("pipe_fifo_by_name_and_dying_clients", pipes::fifo_by_name_and_dying_clients),
+        ("mq_priorities_sizes_and_attributes", pipes::mq_priorities_sizes_and_attributes),
+        ("mq_blocking_timed_and_notify", pipes::mq_blocking_timed_and_notify),
     ];
     println!("running {} system tests", tests.len());
     let (mut passed, mut failed) = (0, 0);
