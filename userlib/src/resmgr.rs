@@ -168,12 +168,14 @@ pub struct Dispatcher<R: ResourceManager> {
     /// The handlers.
     pub manager: R,
     ocbs: BTreeMap<(u32, u32), R::Ocb>,
+    /// Where messages arrive (kept: no allocation per message).
+    buffer: Vec<u8>,
 }
 
 impl<R: ResourceManager> Dispatcher<R> {
     /// A dispatcher with no open files.
     pub fn new(manager: R) -> Self {
-        Self { manager, ocbs: BTreeMap::new() }
+        Self { manager, ocbs: BTreeMap::new(), buffer: vec![0u8; RECEIVE_BUFFER] }
     }
 
     /// Open files right now.
@@ -183,19 +185,20 @@ impl<R: ResourceManager> Dispatcher<R> {
 
     /// Receives and handles one message or pulse on `channel`.
     pub fn handle_one(&mut self, channel: &Channel) -> Result<(), Errno> {
-        let mut buffer = vec![0u8; RECEIVE_BUFFER];
         let mut info = MsgInfo::default();
-        match channel.receive_with_info(&mut buffer, &mut info)? {
+        let buffer = &mut self.buffer;
+        match channel.receive_with_info(buffer, &mut info)? {
             Received::Pulse(pulse) => self.handle_pulse(pulse),
             Received::Message(message) => {
                 let Some(header) = Header::from_bytes(&buffer[..info.msglen as usize]) else {
                     return message.error(Errno::EBADMSG);
                 };
                 let sent = (info.srcmsglen as usize).saturating_sub(Header::SIZE).min(MAX_PAYLOAD);
-                let mut payload = vec![0u8; sent];
                 let have = (info.msglen as usize - Header::SIZE).min(sent);
-                payload[..have].copy_from_slice(&buffer[Header::SIZE..Header::SIZE + have]);
+                let mut payload = Vec::with_capacity(sent);
+                payload.extend_from_slice(&buffer[Header::SIZE..Header::SIZE + have]);
                 if have < sent {
+                    payload.resize(sent, 0);
                     let n = message.read(Header::SIZE + have, &mut payload[have..])?;
                     payload.truncate(have + n);
                 }
