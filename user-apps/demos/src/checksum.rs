@@ -1,0 +1,10 @@
+//! `demo-checksum`: placeholder.
+
+#![no_std]
+#![no_main]
+
+userlib::entry!(main);
+
+fn main(_args: userlib::Args) -> Result<(), userlib::Errno> {
+    Ok(())
+}
