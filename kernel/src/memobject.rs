@@ -2,6 +2,9 @@
 //! memory is, and how the process manager builds another process's image and stack
 //! (it fills an object through its own mapping, then maps the object into the child).
 //!
+//! A device object (`MemObjectDevice`, for drivers started with I/O privilege) names
+//! device registers instead of RAM: mapped Device-nGnRE and never freed.
+//!
 //! An object lives while a handle (held by a process, in its `memory` table) or a
 //! mapping (a [`RegionKind::Shared`] region) names it; when the last goes, its frames
 //! return to the machine. Creating objects and mapping them into *another* process are
@@ -32,6 +35,8 @@ pub struct MemoryObject {
     mappings: u32,
     /// The frames are not the machine's to free (the boot image inside the kernel).
     borrowed: bool,
+    /// The frames are device registers: mapped Device-nGnRE, never executable.
+    device: bool,
 }
 
 impl MemoryObject {
@@ -64,7 +69,26 @@ impl<M: Machine> System<M> {
                         }
                     }
                 }
-                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: false };
+                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: false, device: false };
+                let id = self.memory_objects.insert(object).expect("room checked");
+                self.open_handle(pid, id).inspect_err(|_| self.free_object(id)).map(|h| Outcome::Value(h as u64, None))
+            }
+            Call::MemObjectDevice { phys, size } => {
+                if !self.processes.get(pid.0).is_some_and(|p| p.io) {
+                    return Err(Errno::EPERM);
+                }
+                let pages = object_pages(size)?;
+                if !phys.is_multiple_of(PAGE_SIZE)
+                    || pages == 0
+                    || !self.machine.is_device_range(phys, pages * PAGE_SIZE)
+                {
+                    return Err(Errno::EINVAL);
+                }
+                if self.memory_objects.len() >= MAX_OBJECTS {
+                    return Err(Errno::EAGAIN);
+                }
+                let frames = (0..pages).map(|i| phys + i * PAGE_SIZE).collect();
+                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: true, device: true };
                 let id = self.memory_objects.insert(object).expect("room checked");
                 self.open_handle(pid, id).inspect_err(|_| self.free_object(id)).map(|h| Outcome::Value(h as u64, None))
             }
@@ -104,7 +128,7 @@ impl<M: Machine> System<M> {
                 if max & !mem_prot::ALL != 0 || now & !max != 0 {
                     return Err(Errno::EACCES);
                 }
-                let attrs = prot_attrs(now)?;
+                let mut attrs = prot_attrs(now)?;
                 if !offset.is_multiple_of(PAGE_SIZE) || size == 0 || size > MAX_OBJECT_SIZE {
                     return Err(Errno::EINVAL);
                 }
@@ -112,6 +136,12 @@ impl<M: Machine> System<M> {
                 let object = self.memory_objects.get(id).ok_or(Errno::EBADF)?;
                 if offset.checked_add(size).is_none_or(|end| end > object.size()) {
                     return Err(Errno::ENXIO);
+                }
+                if object.device {
+                    if now & mem_prot::EXEC != 0 {
+                        return Err(Errno::EACCES);
+                    }
+                    attrs.kind = crate::mem::paging::MemoryKind::Device;
                 }
                 let frames = object.frames[offset / PAGE_SIZE..(offset + size) / PAGE_SIZE].to_vec();
                 let at = self.map_object(target, id, &frames, addr, attrs, max)?;
@@ -175,7 +205,7 @@ impl<M: Machine> System<M> {
     /// Maps `frames` (memory the kernel owns and never frees, such as the boot image)
     /// read-only into `pid` at `addr`, as an object with no handle.
     pub fn map_borrowed(&mut self, pid: ProcessId, frames: Vec<usize>, addr: usize) -> Result<(), Errno> {
-        let object = MemoryObject { frames: frames.clone(), handles: 0, mappings: 0, borrowed: true };
+        let object = MemoryObject { frames: frames.clone(), handles: 0, mappings: 0, borrowed: true, device: false };
         let id = self.memory_objects.insert(object).ok_or(Errno::EAGAIN)?;
         let attrs = prot_attrs(mem_prot::READ)?;
         self.map_object(pid, id, &frames, addr, attrs, mem_prot::READ).inspect_err(|_| self.free_object(id))?;

@@ -498,6 +498,8 @@ pub struct Process {
     pub children: Vec<ProcessId>,
     /// May use the privileged calls (spawn, shutdown).
     pub privileged: bool,
+    /// May map device registers (a driver; `abi::syscall::process_flags::IO`).
+    pub io: bool,
     /// Set when it has ended: its wait status, kept until the parent waits.
     pub exit_status: Option<u64>,
     /// Its channels, by chid.
@@ -522,6 +524,7 @@ impl Process {
             threads: Vec::new(),
             children: Vec::new(),
             privileged,
+            io: privileged,
             exit_status: None,
             channels: HandleTable::new(MAX_CHANNELS),
             connections: HandleTable::new(MAX_CONNECTIONS),

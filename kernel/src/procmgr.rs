@@ -24,7 +24,10 @@ impl<M: Machine> System<M> {
             return Err(Errno::EPERM);
         }
         match *call {
-            Call::ProcessCreate { name_ptr, name_len, parent } => {
+            Call::ProcessCreate { name_ptr, name_len, parent, flags } => {
+                if flags & !abi::syscall::process_flags::IO != 0 {
+                    return Err(Errno::EINVAL);
+                }
                 if name_len > abi::MAX_NAME_LEN {
                     return Err(Errno::ENAMETOOLONG);
                 }
@@ -49,7 +52,9 @@ impl<M: Machine> System<M> {
                         return Err(e);
                     }
                 };
-                match self.processes.insert(Process::new(name, Some(parent), space, false)) {
+                let mut process = Process::new(name, Some(parent), space, false);
+                process.io = flags & abi::syscall::process_flags::IO != 0;
+                match self.processes.insert(process) {
                     Some(child) => {
                         if let Some(p) = self.processes.get_mut(parent.0) {
                             p.children.push(ProcessId(child));

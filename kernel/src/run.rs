@@ -102,6 +102,10 @@ impl Machine for TargetMachine {
     fn interrupt_set_masked(&mut self, irq: u32, masked: bool) {
         interrupts::set_user_masked(Irq(irq), masked);
     }
+    fn is_device_range(&self, phys: usize, size: usize) -> bool {
+        let Some(end) = phys.checked_add(size) else { return false };
+        crate::boot::facts().is_some_and(|f| f.board.device_regions().iter().any(|r| r.start <= phys && end <= r.end))
+    }
     fn system_info(&self) -> SystemInfo {
         let mut info = SystemInfo { counter_hz: timer::frequency(), ..Default::default() };
         if let Some(facts) = crate::boot::facts() {
@@ -109,6 +113,10 @@ impl Machine for TargetMachine {
             let n = name.len().min(info.board.len());
             info.board[..n].copy_from_slice(&name[..n]);
             info.virtual_timer_irq = facts.board.virtual_timer_irq().0;
+            let console = facts.board.console_device();
+            info.console_kind = console.kind;
+            info.console_irq = console.irq.0;
+            info.console_phys = console.phys as u64;
             info.ram_bytes = facts.memory.ram.total() as u64;
         }
         info.free_bytes = (FRAMES.lock().free_frames() * PAGE_SIZE) as u64;

@@ -556,7 +556,8 @@ impl<M: Machine> System<M> {
             | Call::MemObjectResize { .. }
             | Call::MemObjectMap { .. }
             | Call::MemObjectClose { .. }
-            | Call::MemProtect { .. } => self.memory_call(pid, call),
+            | Call::MemProtect { .. }
+            | Call::MemObjectDevice { .. } => self.memory_call(pid, call),
             Call::ProcessWait { pid: target } => self.wait_child(pid, target),
             Call::MemMapAnon { size } => {
                 if size == 0 || size > MAX_ANON_MAP {
@@ -1151,7 +1152,7 @@ mod tests {
         assert_eq!(e(call(&mut s, Call::SchedGet { pid: 77, tid: 0 })), Errno::ESRCH);
         assert_eq!(e(call(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: 0 })), Errno::EINVAL);
         for privileged in [
-            Call::ProcessCreate { name_ptr: 0x40_1000, name_len: 4, parent: 0 },
+            Call::ProcessCreate { name_ptr: 0x40_1000, name_len: 4, parent: 0, flags: 0 },
             Call::ProcessStart { pid: 1, entry: 0x40_0000, sp: 0x7000_0000, args: [0; 3], sched: 0 },
             Call::ProcessKill { pid: 1, status: 0 },
             Call::MemObjectCreate { size: 4096 },
@@ -1219,9 +1220,16 @@ mod tests {
         s.schedule();
         let name = user_bytes(&mut s, b"child");
         let baseline = s.machine.frames_in_use();
-        let child = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 0 }).0.unwrap() as u32;
-        assert_eq!(call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 0, parent: 0 }).0, Err(Errno::EINVAL));
-        assert_eq!(call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 999 }).0, Err(Errno::ESRCH));
+        let child =
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 0, flags: 0 }).0.unwrap() as u32;
+        assert_eq!(
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 0, parent: 0, flags: 0 }).0,
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 999, flags: 0 }).0,
+            Err(Errno::ESRCH)
+        );
         // Code: an object filled through the manager's own mapping, then given to the child.
         let code = call(&mut s, Call::MemObjectCreate { size: 4096 }).0.unwrap() as u32;
         let rw = mem_prot::READ | mem_prot::WRITE;
@@ -1314,6 +1322,43 @@ mod tests {
         assert!(s.memory_object_frames() == 3, "the peer's mapping keeps it");
         s.terminate_process(peer, 0);
         assert_eq!(s.memory_object_frames(), 0);
+    }
+
+    #[test]
+    fn device_objects_for_io_privileged_processes_only() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        s.schedule();
+        let name = user_bytes(&mut s, b"driver");
+        let uart = Call::MemObjectDevice { phys: 0x0900_0000, size: 4096 };
+        let h = call(&mut s, uart).0.unwrap() as u32;
+        assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x4000_0000, size: 4096 }).0, Err(Errno::EINVAL), "RAM");
+        assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x0900_0000, size: 8192 }).0, Err(Errno::EINVAL));
+        assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x0900_0010, size: 16 }).0, Err(Errno::EINVAL));
+        let rx = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot: 5 };
+        assert_eq!(call(&mut s, rx).0, Err(Errno::EACCES), "device memory is never executable");
+        let rw = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot: 3 };
+        let at = call(&mut s, rw).0.unwrap() as usize;
+        let space = s.processes.get(init.0).unwrap().space.as_ref().unwrap();
+        let region = space.regions().iter().find(|r| r.start == at).unwrap();
+        assert_eq!(region.attrs.kind, crate::mem::paging::MemoryKind::Device);
+        let frames = s.machine.frames_in_use();
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: at, size: 4096 }).0, Ok(0));
+        run(&mut s, Call::MemObjectClose { handle: h });
+        assert_eq!(s.machine.frames_in_use(), frames, "device pages are never freed as RAM");
+        // Only with I/O privilege.
+        let child = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 0 }).0.unwrap();
+        let driver = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 1 }).0.unwrap();
+        assert!(!s.processes.get(child as u32).unwrap().io && s.processes.get(driver as u32).unwrap().io);
+        assert_eq!(
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 2 }).0,
+            Err(Errno::EINVAL)
+        );
+        let user = s.spawn("low", b"", None, None, false).unwrap();
+        s.terminate_process(init, 0);
+        s.schedule();
+        assert_eq!(running(&s).map(|r| r.0), Some(user.0));
+        assert_eq!(call(&mut s, uart).0, Err(Errno::EPERM));
     }
 
     #[test]

@@ -50,9 +50,13 @@ extern crate std;
 pub mod args;
 pub mod debug;
 #[cfg(target_os = "none")]
+pub mod env;
+#[cfg(target_os = "none")]
 pub mod fs;
 pub mod heap;
 pub mod info;
+#[cfg(target_os = "none")]
+pub mod io;
 pub mod ipc;
 #[cfg(target_os = "none")]
 pub mod mq;

@@ -26,8 +26,10 @@ pub const PROC_PID: u32 = 1;
 /// The process manager's message types.
 pub mod proc_type {
     /// Start a boot-image program: `arg` priority (0: the image's), `subtype` policy
-    /// (0: the image's, else `Policy as u16 + 1`), payload `name\0` then the argument
-    /// block (each argument ended by NUL). Answer: the child's pid; the caller is its parent.
+    /// (0: the image's, else `Policy as u16 + 1`), `size` the argument block's length;
+    /// payload `name\0`, the argument block (each argument ended by NUL), then the
+    /// environment (`KEY=VALUE`, each ended by NUL). Answer: the child's pid; the caller
+    /// is its parent.
     pub const SPAWN: u16 = 0x01;
     /// End process `arg` with wait status `offset`.
     pub const KILL: u16 = 0x02;

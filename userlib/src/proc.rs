@@ -46,11 +46,18 @@ pub fn request(header: &Header, payload: &[u8], reply: &mut [u8]) -> Result<u64,
 /// Starts boot-image program `name` with `arguments` (after `argv[0]`) at `priority`
 /// (`None`: the image's), as a child of this process. Returns its pid.
 pub fn spawn(name: &str, arguments: &[&str], priority: Option<u8>) -> Result<Pid, Errno> {
-    spawn_with(name, arguments, priority, None)
+    spawn_with(name, arguments, priority, None, &[])
 }
 
-/// [`spawn`] with a scheduling policy too (`None`: the image's).
-pub fn spawn_with(name: &str, arguments: &[&str], priority: Option<u8>, policy: Option<Policy>) -> Result<Pid, Errno> {
+/// [`spawn`] with a scheduling policy too (`None`: the image's) and `environment`
+/// (`KEY=VALUE` pairs the program finds with [`crate::env::var`]).
+pub fn spawn_with(
+    name: &str,
+    arguments: &[&str],
+    priority: Option<u8>,
+    policy: Option<Policy>,
+    environment: &[(&str, &str)],
+) -> Result<Pid, Errno> {
     let priority = match priority {
         None => 0,
         Some(p) if p >= abi::sched::MIN_USER_PRIORITY => p,
@@ -59,9 +66,23 @@ pub fn spawn_with(name: &str, arguments: &[&str], priority: Option<u8>, policy: 
     let mut payload = Vec::with_capacity(name.len() + 1);
     payload.extend_from_slice(name.as_bytes());
     payload.push(0);
-    payload.extend_from_slice(&args::encode(arguments)?);
-    let header =
-        Header { subtype: policy.map_or(0, |p| p as u16 + 1), arg: priority as u32, ..Header::new(proc_type::SPAWN) };
+    let arguments = args::encode(arguments)?;
+    payload.extend_from_slice(&arguments);
+    for (key, value) in environment {
+        if key.is_empty() || key.contains(['=', '\0']) || value.contains('\0') {
+            return Err(Errno::EINVAL);
+        }
+        payload.extend_from_slice(key.as_bytes());
+        payload.push(b'=');
+        payload.extend_from_slice(value.as_bytes());
+        payload.push(0);
+    }
+    let header = Header {
+        subtype: policy.map_or(0, |p| p as u16 + 1),
+        arg: priority as u32,
+        size: arguments.len() as u64,
+        ..Header::new(proc_type::SPAWN)
+    };
     request(&header, &payload, &mut []).map(|pid| pid as Pid)
 }
 

@@ -176,11 +176,12 @@ pub fn process_exit(status: u32) -> ! {
     returned_from_a_call_that_never_returns()
 }
 
-/// Creates an empty process called `name`, a child of `parent` (0: of the caller):
-/// no memory, no threads until [`process_start`]. Privileged (the process manager).
+/// Creates an empty process called `name`, a child of `parent` (0: of the caller), with
+/// `abi::syscall::process_flags` `flags`: no memory, no threads until
+/// [`process_start`]. Privileged (the process manager).
 #[doc(alias = "ProcessCreate")]
-pub fn process_create(name: &str, parent: Pid) -> Result<Pid, Errno> {
-    let call = Call::ProcessCreate { name_ptr: name.as_ptr() as usize, name_len: name.len(), parent };
+pub fn process_create(name: &str, parent: Pid, flags: u32) -> Result<Pid, Errno> {
+    let call = Call::ProcessCreate { name_ptr: name.as_ptr() as usize, name_len: name.len(), parent, flags };
     // SAFETY: `ProcessCreate` only reads the valid name slice.
     unsafe { invoke(call) }.map(|pid| pid as Pid)
 }
@@ -217,6 +218,16 @@ pub fn process_child_event(event: Option<&SigEvent>) -> Result<(), Errno> {
 pub fn mem_object_create(size: usize) -> Result<u32, Errno> {
     // SAFETY: creates a kernel object; no memory of ours changes.
     unsafe { invoke(Call::MemObjectCreate { size }) }.map(|h| h as u32)
+}
+
+/// A memory object for the `size` bytes of device registers at physical `phys` (page
+/// aligned, inside the board's devices); needs I/O privilege (a driver proc started at
+/// boot). Map it read-write with [`mem_object_map`].
+#[doc(alias = "MemObjectDevice")]
+#[doc(alias = "mmap_device_memory")]
+pub fn mem_object_device(phys: usize, size: usize) -> Result<u32, Errno> {
+    // SAFETY: creates a kernel object naming device pages; nothing is mapped yet.
+    unsafe { invoke(Call::MemObjectDevice { phys, size }) }.map(|h| h as u32)
 }
 
 /// Resizes memory object `handle` (new pages zero-filled; `EBUSY` to shrink a mapped

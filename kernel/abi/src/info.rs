@@ -152,11 +152,25 @@ pub struct SystemInfo {
     pub ram_bytes: u64,
     /// Free RAM in bytes.
     pub free_bytes: u64,
+    /// The console UART's kind ([`console_kind`]).
+    pub console_kind: u32,
+    /// Its interrupt (the board's numbering, for `InterruptAttachEvent`).
+    pub console_irq: u32,
+    /// Its registers' physical address (page aligned, for `MemObjectDevice`).
+    pub console_phys: u64,
+}
+
+/// [`SystemInfo::console_kind`] values.
+pub mod console_kind {
+    /// An Arm PL011 (QEMU virt, the Raspberry Pis' UART0).
+    pub const PL011: u32 = 1;
+    /// The BCM2835 mini UART (a Raspberry Pi's UART1); its registers are at offset 0x40.
+    pub const MINI_UART: u32 = 2;
 }
 
 impl SystemInfo {
     /// Bytes in the layout.
-    pub const SIZE: usize = 48;
+    pub const SIZE: usize = 64;
 
     /// The record's bytes.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
@@ -166,6 +180,9 @@ impl SystemInfo {
         b[24..32].copy_from_slice(&self.counter_hz.to_le_bytes());
         b[32..40].copy_from_slice(&self.ram_bytes.to_le_bytes());
         b[40..48].copy_from_slice(&self.free_bytes.to_le_bytes());
+        b[48..52].copy_from_slice(&self.console_kind.to_le_bytes());
+        b[52..56].copy_from_slice(&self.console_irq.to_le_bytes());
+        b[56..64].copy_from_slice(&self.console_phys.to_le_bytes());
         b
     }
 
@@ -180,6 +197,9 @@ impl SystemInfo {
             counter_hz: u64::from_le_bytes(b[24..32].try_into().ok()?),
             ram_bytes: u64::from_le_bytes(b[32..40].try_into().ok()?),
             free_bytes: u64::from_le_bytes(b[40..48].try_into().ok()?),
+            console_kind: u32::from_le_bytes(b[48..52].try_into().ok()?),
+            console_irq: u32::from_le_bytes(b[52..56].try_into().ok()?),
+            console_phys: u64::from_le_bytes(b[56..64].try_into().ok()?),
         })
     }
 
@@ -217,7 +237,16 @@ mod tests {
         assert_eq!(ThreadStateCode::from_number(42), None);
         let mut board = [0u8; 16];
         board[..4].copy_from_slice(b"rpi3");
-        let si = SystemInfo { board, virtual_timer_irq: 3, counter_hz: 19_200_000, ram_bytes: 1 << 30, free_bytes: 5 };
+        let si = SystemInfo {
+            board,
+            virtual_timer_irq: 3,
+            counter_hz: 19_200_000,
+            ram_bytes: 1 << 30,
+            free_bytes: 5,
+            console_kind: console_kind::PL011,
+            console_irq: 33,
+            console_phys: 0x0900_0000,
+        };
         assert_eq!(SystemInfo::from_bytes(&si.to_bytes()), Some(si));
         assert_eq!(si.board_name(), "rpi3");
     }

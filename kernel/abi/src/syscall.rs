@@ -116,11 +116,13 @@ pub enum Sysno {
     MemObjectClose = 50,
     /// Changes the access permissions of the caller's mapped memory.
     MemProtect = 51,
+    /// Makes a memory object of device registers (I/O privilege).
+    MemObjectDevice = 52,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 52] = [
+    pub const ALL: [Sysno; 53] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -173,6 +175,7 @@ impl Sysno {
         Sysno::MemObjectMap,
         Sysno::MemObjectClose,
         Sysno::MemProtect,
+        Sysno::MemObjectDevice,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -213,9 +216,9 @@ pub enum Call {
     SchedYield,
     /// See [`Sysno::ProcessExit`].
     ProcessExit { status: u64 },
-    /// See [`Sysno::ProcessCreate`]: the new process is called `name` and is a child of
-    /// process `parent` (0: of the caller).
-    ProcessCreate { name_ptr: usize, name_len: usize, parent: u32 },
+    /// See [`Sysno::ProcessCreate`]: the new process is called `name`, is a child of
+    /// process `parent` (0: of the caller) and has the [`process_flags`] `flags`.
+    ProcessCreate { name_ptr: usize, name_len: usize, parent: u32, flags: u32 },
     /// See [`Sysno::ProcessWait`]; `pid` 0 waits for any child.
     ProcessWait { pid: u32 },
     /// See [`Sysno::MemMapAnon`].
@@ -324,6 +327,16 @@ pub enum Call {
     /// See [`Sysno::MemProtect`]: `prot` = [`mem_prot`] bits for the whole pages of
     /// `[addr, addr + size)`, each within what its mapping allows.
     MemProtect { addr: usize, size: usize, prot: u32 },
+    /// See [`Sysno::MemObjectDevice`]: the `size` bytes of device registers at physical
+    /// address `phys` (page aligned, inside the board's device regions), as an object
+    /// mapped Device-nGnRE, never executable.
+    MemObjectDevice { phys: usize, size: usize },
+}
+
+/// [`Call::ProcessCreate`] flags.
+pub mod process_flags {
+    /// The process may map device registers (`MemObjectDevice`): a driver.
+    pub const IO: u32 = 1;
 }
 
 /// Memory access permissions (`PROT_*`).
@@ -377,8 +390,8 @@ impl Call {
             SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0, 0, 0]),
             SchedYield => (Sysno::SchedYield, [0; 8]),
             ProcessExit { status } => (Sysno::ProcessExit, [status, 0, 0, 0, 0, 0, 0, 0]),
-            ProcessCreate { name_ptr, name_len, parent } => {
-                (Sysno::ProcessCreate, [name_ptr as u64, name_len as u64, parent as u64, 0, 0, 0, 0, 0])
+            ProcessCreate { name_ptr, name_len, parent, flags } => {
+                (Sysno::ProcessCreate, [name_ptr as u64, name_len as u64, parent as u64, flags as u64, 0, 0, 0, 0])
             }
             ProcessWait { pid } => (Sysno::ProcessWait, [pid as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemMapAnon { size } => (Sysno::MemMapAnon, [size as u64, 0, 0, 0, 0, 0, 0, 0]),
@@ -466,6 +479,7 @@ impl Call {
             MemProtect { addr, size, prot } => {
                 (Sysno::MemProtect, [addr as u64, size as u64, prot as u64, 0, 0, 0, 0, 0])
             }
+            MemObjectDevice { phys, size } => (Sysno::MemObjectDevice, [phys as u64, size as u64, 0, 0, 0, 0, 0, 0]),
         };
         Registers { number: number as u64, args }
     }
@@ -489,7 +503,9 @@ impl Call {
             Sysno::SchedSet => SchedSet { pid: id(a[0])?, tid: id(a[1])?, sched: a[2] },
             Sysno::SchedYield => SchedYield,
             Sysno::ProcessExit => ProcessExit { status: a[0] },
-            Sysno::ProcessCreate => ProcessCreate { name_ptr: size(a[0])?, name_len: size(a[1])?, parent: id(a[2])? },
+            Sysno::ProcessCreate => {
+                ProcessCreate { name_ptr: size(a[0])?, name_len: size(a[1])?, parent: id(a[2])?, flags: id(a[3])? }
+            }
             Sysno::ProcessWait => ProcessWait { pid: id(a[0])? },
             Sysno::MemMapAnon => MemMapAnon { size: size(a[0])? },
             Sysno::MemUnmap => MemUnmap { addr: size(a[0])?, size: size(a[1])? },
@@ -567,6 +583,7 @@ impl Call {
             },
             Sysno::MemObjectClose => MemObjectClose { handle: id(a[0])? },
             Sysno::MemProtect => MemProtect { addr: size(a[0])?, size: size(a[1])?, prot: id(a[2])? },
+            Sysno::MemObjectDevice => MemObjectDevice { phys: size(a[0])?, size: size(a[1])? },
         })
     }
 }
@@ -620,7 +637,7 @@ mod tests {
             Call::SchedSet { pid: 1, tid: 2, sched: 0x0132 },
             Call::SchedYield,
             Call::ProcessExit { status: 9 },
-            Call::ProcessCreate { name_ptr: 1, name_len: 2, parent: 3 },
+            Call::ProcessCreate { name_ptr: 1, name_len: 2, parent: 3, flags: 1 },
             Call::ProcessWait { pid: 5 },
             Call::MemMapAnon { size: 4096 },
             Call::MemUnmap { addr: 0x1000_0000_0000, size: 4096 },
@@ -672,6 +689,7 @@ mod tests {
             Call::MemObjectMap { pid: 3, handle: 1, offset: 4096, size: 4096, addr: 0, prot: 0x303 },
             Call::MemObjectClose { handle: 1 },
             Call::MemProtect { addr: 0x1000_0000_0000, size: 4096, prot: 1 },
+            Call::MemObjectDevice { phys: 0x0900_0000, size: 4096 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {

@@ -22,17 +22,20 @@ pub fn image() -> Result<BootImage<'static>, Errno> {
     BootImage::parse(bytes).map_err(|_| Errno::ENOEXEC)
 }
 
-/// Starts `program` with `args` (each ended by NUL), as a child of `parent`, at
-/// `priority`/`policy` (`None`: the image's). Returns its pid.
+/// Starts `program` with `args` and `environment` (each string ended by NUL), as a child of `parent`, at
+/// `priority`/`policy` (`None`: the image's), with `abi::syscall::process_flags` `flags`.
+/// Returns its pid.
 pub fn spawn(
     program: &Program<'_>,
     args: &[u8],
+    environment: &[u8],
     priority: Option<u8>,
     policy: Option<Policy>,
     parent: Pid,
+    flags: u32,
 ) -> Result<Pid, Errno> {
-    let pid = sys::process_create(program.name, parent)?;
-    match load(pid, program, args, priority, policy) {
+    let pid = sys::process_create(program.name, parent, flags)?;
+    match load(pid, program, args, environment, priority, policy) {
         Ok(()) => Ok(pid),
         Err(e) => {
             let _ = sys::process_kill(pid, 0); // never started: it leaves no trace
@@ -45,18 +48,21 @@ fn load(
     pid: Pid,
     program: &Program<'_>,
     args: &[u8],
+    environment: &[u8],
     priority: Option<u8>,
     policy: Option<Policy>,
 ) -> Result<(), Errno> {
     for segment in program.segments() {
         load_segment(pid, &segment)?;
     }
-    let mut block = Vec::with_capacity(program.name.len() + 1 + args.len());
+    let mut block = Vec::with_capacity(program.name.len() + 1 + args.len() + environment.len());
     block.extend_from_slice(program.name.as_bytes());
     block.push(0);
     block.extend_from_slice(args);
-    let (sp, args_at) = map_stack(pid, &block)?;
+    // argc counts the name and the arguments; the environment follows them.
     let argc = block.iter().filter(|b| **b == 0).count() as u64;
+    block.extend_from_slice(environment);
+    let (sp, args_at) = map_stack(pid, &block)?;
     let param = SchedParam {
         policy: policy.or_else(|| Policy::from_number(program.policy)).unwrap_or(Policy::RoundRobin),
         priority: priority.unwrap_or(program.priority).max(userlib::abi::sched::MIN_USER_PRIORITY),

@@ -55,10 +55,12 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         Proc { image: loader::image()?, names: NameTable::new(), paths: PathSpace::new(), shm: ShmTable::new() };
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
     state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
-    // The boot programs after proc itself, in the manifest's order.
+    // The boot programs after proc itself, in the manifest's order: the system's servers
+    // and drivers, trusted with I/O privilege (programs spawned later are not).
     let image = state.image;
     for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
-        if let Err(e) = loader::spawn(&program, program.args, None, None, userlib::process::id()) {
+        let io = userlib::abi::syscall::process_flags::IO;
+        if let Err(e) = loader::spawn(&program, program.args, &[], None, None, userlib::process::id(), io) {
             println!("proc: cannot start {}: {e}", program.name);
         }
     }
@@ -79,9 +81,16 @@ impl Proc {
         if name.len() > userlib::abi::bootimage::NAME_LEN {
             return Err(Errno::ENAMETOOLONG);
         }
-        let args = &payload[name_end + 1..];
-        if !args.is_empty() && args.last() != Some(&0) {
+        let rest = &payload[name_end + 1..];
+        let args_len = usize::try_from(request.header.size).map_err(|_| Errno::EINVAL)?;
+        if args_len > rest.len() {
             return Err(Errno::EINVAL);
+        }
+        let (args, environment) = rest.split_at(args_len);
+        for block in [args, environment] {
+            if !block.is_empty() && block.last() != Some(&0) {
+                return Err(Errno::EINVAL);
+            }
         }
         let priority = match request.header.arg {
             0 => None,
@@ -93,7 +102,7 @@ impl Proc {
             p => Some(Policy::from_number(p as u8 - 1).ok_or(Errno::EINVAL)?),
         };
         let program = self.image.find(name).ok_or(Errno::ENOENT)?;
-        loader::spawn(&program, args, priority, policy, request.client.pid).map(u64::from)
+        loader::spawn(&program, args, environment, priority, policy, request.client.pid, 0).map(u64::from)
     }
 
     fn owner(request: &Request) -> Owner {
