@@ -980,6 +980,7 @@ impl<M: Machine> System<M> {
                     blocked_on_pid: on_pid,
                     blocked_on_id: on_id,
                     parent_pid: p.parent.map_or(0, |p| p.0),
+                    resident_kib: p.space.as_ref().map_or(0, |s| (s.resident_bytes() / 1024) as u32),
                 });
             }
         }

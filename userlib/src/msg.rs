@@ -110,6 +110,25 @@ pub const PIPE_BUF: usize = 4096;
 /// status is its number `N`, its other end is `PIPE_DIR/N`).
 pub const PIPE_DIR: &str = "/dev/pipe";
 
+/// The console driver's `DEVCTL` commands (on `/dev/console` or `/dev/ser1`).
+pub mod console_devctl {
+    /// Payload: the mode (u32): [`super::console_mode::CANONICAL`] or [`super::console_mode::RAW`].
+    pub const SET_MODE: u32 = 1;
+    /// Payload: the pid (u32) Ctrl-C interrupts (0: none).
+    pub const SET_FOREGROUND: u32 = 2;
+}
+
+/// Console modes.
+pub mod console_mode {
+    /// Line editing, echo, Ctrl-C and Ctrl-D (the default).
+    pub const CANONICAL: u32 = 0;
+    /// Every byte as it comes, unechoed.
+    pub const RAW: u32 = 1;
+}
+
+/// The wait status a program interrupted by Ctrl-C ends with (a shell's 128 + SIGINT).
+pub const INTERRUPTED_STATUS: u32 = 130;
+
 /// Where the message-queue server lives: queue `/name` is `MQUEUE_DIR/name`.
 pub const MQUEUE_DIR: &str = "/dev/mqueue";
 

@@ -89,6 +89,8 @@ pub struct ThreadInfo {
     pub blocked_on_id: u32,
     /// Parent process id.
     pub parent_pid: u32,
+    /// RAM its process's address space uses, in KiB (`pidin mem`).
+    pub resident_kib: u32,
 }
 
 impl ThreadInfo {
@@ -108,6 +110,7 @@ impl ThreadInfo {
         b[44..48].copy_from_slice(&self.blocked_on_pid.to_le_bytes());
         b[48..52].copy_from_slice(&self.blocked_on_id.to_le_bytes());
         b[52..56].copy_from_slice(&self.parent_pid.to_le_bytes());
+        b[56..60].copy_from_slice(&self.resident_kib.to_le_bytes());
         b
     }
 
@@ -128,6 +131,7 @@ impl ThreadInfo {
             blocked_on_pid: word(44),
             blocked_on_id: word(48),
             parent_pid: word(52),
+            resident_kib: word(56),
         })
     }
 
@@ -229,6 +233,7 @@ mod tests {
             blocked_on_pid: 7,
             blocked_on_id: 1,
             parent_pid: 0,
+            resident_kib: 1234,
         };
         assert_eq!(ThreadInfo::from_bytes(&info.to_bytes()), Some(info));
         assert_eq!(info.name_str(), "proc");

@@ -100,7 +100,7 @@ pub fn a_name_is_released_when_its_server_dies() -> Outcome {
 }
 
 pub fn resource_manager_open_read_write_close() -> Outcome {
-    let server = peer(&["resmgr", "/test"])?;
+    let server = process::spawn("ramfs", &["/test"], Some(20)).map_err(|e| format!("spawn ramfs: {e}"))?;
     let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
     let file = eventually(|| fs::open("/test/a", open_flags::O_RDWR | open_flags::O_CREAT, 0o644))?;
     file.write_all(b"hello, resource manager").map_err(e("write"))?;
