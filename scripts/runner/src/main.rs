@@ -278,6 +278,9 @@ fn test(options: &Options) -> ExitCode {
                     tally.record(&format!("{}/build", boot.label), false);
                 }
             }
+            println!("== {}: the default system, driven through its shell ==", boot.label);
+            let console_only = features.trim_start_matches("ktest,");
+            session::shell_session_on(board, Some(console_only), &boot, &format!("{}/shell", boot.label), &mut tally);
         }
     }
 

@@ -119,15 +119,21 @@ fn state_of(pidin: &str, name: &str) -> Option<String> {
 
 /// Runs the session on `board` (its default boot path).
 pub fn shell_session(board: &Board, tally: &mut Tally) {
-    let label = format!("{}/shell", board.name);
-    let kernel = match crate::build_kernel_with_image(board, None, "e2e", crate::bootimage::DEFAULT_IMAGE) {
+    shell_session_on(board, None, &board.boots[0], &format!("{}/shell", board.name), tally);
+}
+
+/// Runs the session on `boot` with a kernel built with `features`, naming its tests
+/// `label/…` (the Pi 3's mini-UART console is driven by the same console driver).
+pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, label: &str, tally: &mut Tally) {
+    let label = label.to_string();
+    let kernel = match crate::build_kernel_with_image(board, features, "e2e", crate::bootimage::DEFAULT_IMAGE) {
         Ok(kernel) => kernel,
         Err(e) => {
             println!("{e}");
             return tally.record(&format!("{label}/build"), false);
         }
     };
-    let mut session = match Session::start(&board.boots[0], &kernel) {
+    let mut session = match Session::start(boot, &kernel) {
         Ok(s) => s,
         Err(e) => {
             println!("cannot start QEMU: {e}");

@@ -58,8 +58,14 @@ fn measure(mut op: impl FnMut()) -> u64 {
 }
 
 fn report(name: &str, instructions: u64) {
+    if instructions > 0 {
+        COUNTED.store(true, Ordering::Relaxed);
+    }
     println!("bench {name:<34} {instructions:>10}");
 }
+
+/// Whether any benchmark counted instructions.
+static COUNTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Runs the benchmarks named in the arguments (all of them when there are none).
 fn main(args: Args) -> i32 {
@@ -111,6 +117,14 @@ fn main(args: Args) -> i32 {
         report("pipe_throughput_64k", pipe_throughput());
     }
     println!("bench done");
+    let counted = COUNTED.load(Ordering::Relaxed);
+    if !shutdown && !counted {
+        println!("(this CPU's PMU counted no instructions: under QEMU they are counted only with -icount, as `make bench` runs)");
+    }
+    for pid in PEERS.lock().drain(..) {
+        let _ = userlib::proc::kill(pid, 0);
+        let _ = process::wait(pid);
+    }
     if shutdown {
         process::shutdown(0);
         return 1;
@@ -121,8 +135,13 @@ fn main(args: Args) -> i32 {
 /// Starts a peer at `priority`; a higher priority than ours runs it at once, so it is
 /// waiting in MsgReceive on its channel 1 when this returns.
 fn peer(args: &[&str], priority: u8) -> u32 {
-    process::spawn(PEER, args, Some(priority)).expect("spawn bench-peer")
+    let pid = process::spawn(PEER, args, Some(priority)).expect("spawn bench-peer");
+    PEERS.lock().push(pid);
+    pid
 }
+
+/// Every peer started, to end them when the benchmarks are done.
+static PEERS: userlib::sync::Mutex<alloc::vec::Vec<u32>> = userlib::sync::Mutex::new(alloc::vec::Vec::new());
 
 fn roundtrip(bytes: usize, server_loop: &str) -> u64 {
     roundtrip_on(bytes, server_loop, 0)
