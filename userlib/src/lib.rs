@@ -80,6 +80,7 @@ pub mod sys;
 pub mod thread;
 #[cfg(target_os = "none")]
 pub mod time;
+pub mod waitqueue;
 
 pub use abi;
 pub use abi::Errno;

@@ -21,6 +21,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
+use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
 
 /// Message priorities are `0..MQ_PRIO_MAX`.
@@ -72,8 +73,6 @@ pub struct Completion<T> {
 #[derive(Debug)]
 struct Waiter<T> {
     ticket: T,
-    priority: u8,
-    sequence: u64,
     client: u32,
     /// A send's message and its priority.
     message: Option<(u32, Vec<u8>)>,
@@ -84,20 +83,23 @@ struct Waiter<T> {
 pub struct Queue<T, N> {
     attr: Attr,
     messages: BTreeMap<(Reverse<u32>, u64), Vec<u8>>,
-    receivers: Vec<Waiter<T>>,
-    senders: Vec<Waiter<T>>,
+    receivers: WaitQueue<Waiter<T>>,
+    senders: WaitQueue<Waiter<T>>,
     sequence: u64,
     notify: Option<(u32, N)>,
-}
-
-fn best<T>(waiters: &[Waiter<T>]) -> Option<usize> {
-    (0..waiters.len()).min_by_key(|&i| (Reverse(waiters[i].priority), waiters[i].sequence))
 }
 
 impl<T, N> Queue<T, N> {
     /// An empty queue.
     pub fn new(attr: Attr) -> Self {
-        Self { attr, messages: BTreeMap::new(), receivers: Vec::new(), senders: Vec::new(), sequence: 0, notify: None }
+        Self {
+            attr,
+            messages: BTreeMap::new(),
+            receivers: WaitQueue::new(),
+            senders: WaitQueue::new(),
+            sequence: 0,
+            notify: None,
+        }
     }
 
     /// Its attributes.
@@ -144,9 +146,8 @@ impl<T, N> Queue<T, N> {
         if priority >= MQ_PRIO_MAX {
             return (now(ticket, Err(Errno::EINVAL)), None);
         }
-        if let Some(i) = best(&self.receivers) {
+        if let Some(r) = self.receivers.pop_first() {
             // Somebody waits: the message goes straight to it.
-            let r = self.receivers.remove(i);
             let done = vec![
                 Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) },
                 Completion { ticket, result: Ok(Answer::Sent) },
@@ -162,14 +163,7 @@ impl<T, N> Queue<T, N> {
         if nonblock {
             return (now(ticket, Err(Errno::EAGAIN)), None);
         }
-        let sequence = self.next_sequence();
-        self.senders.push(Waiter {
-            ticket,
-            priority: client_priority,
-            sequence,
-            client,
-            message: Some((priority, data)),
-        });
+        self.senders.push(client_priority, Waiter { ticket, client, message: Some((priority, data)) });
         (Vec::new(), None)
     }
 
@@ -190,8 +184,7 @@ impl<T, N> Queue<T, N> {
         if let Some((key, data)) = self.messages.pop_first() {
             let mut done = now(ticket, Ok(Answer::Received(key.0 .0, data)));
             // Room for the first waiting sender.
-            if let Some(i) = best(&self.senders) {
-                let s = self.senders.remove(i);
+            if let Some(s) = self.senders.pop_first() {
                 let (priority, data) = s.message.expect("senders carry a message");
                 self.enqueue(priority, data);
                 done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent) });
@@ -201,8 +194,7 @@ impl<T, N> Queue<T, N> {
         if nonblock {
             return now(ticket, Err(Errno::EAGAIN));
         }
-        let sequence = self.next_sequence();
-        self.receivers.push(Waiter { ticket, priority: client_priority, sequence, client, message: None });
+        self.receivers.push(client_priority, Waiter { ticket, client, message: None });
         Vec::new()
     }
 
@@ -231,27 +223,15 @@ impl<T, N> Queue<T, N> {
 
     /// Ends the waiting request whose ticket `is` picks, with `EINTR`.
     pub fn cancel(&mut self, is: impl Fn(&T) -> bool) -> Option<Completion<T>> {
-        for list in [&mut self.receivers, &mut self.senders] {
-            if let Some(i) = list.iter().position(|w| is(&w.ticket)) {
-                return Some(Completion { ticket: list.remove(i).ticket, result: Err(Errno::EINTR) });
-            }
-        }
-        None
+        let w = self.receivers.take_where(|w| is(&w.ticket)).or_else(|| self.senders.take_where(|w| is(&w.ticket)))?;
+        Some(Completion { ticket: w.ticket, result: Err(Errno::EINTR) })
     }
 
     /// Drops every waiting request of `client` (it has gone), returning their tickets.
     pub fn forget(&mut self, client: u32) -> Vec<T> {
-        let mut gone = Vec::new();
-        for list in [&mut self.receivers, &mut self.senders] {
-            let mut i = 0;
-            while i < list.len() {
-                if list[i].client == client {
-                    gone.push(list.remove(i).ticket);
-                } else {
-                    i += 1;
-                }
-            }
-        }
+        let mut gone: Vec<T> =
+            self.receivers.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket).collect();
+        gone.extend(self.senders.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket));
         self.drop_notification(client);
         gone
     }

@@ -20,6 +20,7 @@ extern crate std;
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
+use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
 
 /// Writes up to this size are atomic.
@@ -48,8 +49,6 @@ pub struct Completion<T> {
 #[derive(Debug)]
 struct Waiter<T> {
     ticket: T,
-    priority: u8,
-    sequence: u64,
     client: u32,
     /// Reads: bytes wanted. Writes: bytes still to write (at the end of `data`).
     want: usize,
@@ -65,20 +64,14 @@ pub struct Pipe<T> {
     readers: u32,
     writers: u32,
     had_writer: bool,
-    waiting_readers: Vec<Waiter<T>>,
-    waiting_writers: Vec<Waiter<T>>,
-    sequence: u64,
+    waiting_readers: WaitQueue<Waiter<T>>,
+    waiting_writers: WaitQueue<Waiter<T>>,
 }
 
 impl<T> Default for Pipe<T> {
     fn default() -> Self {
         Self::with_capacity(CAPACITY)
     }
-}
-
-/// The waiter to serve first: highest priority, then earliest.
-fn best<T>(waiters: &[Waiter<T>]) -> Option<usize> {
-    (0..waiters.len()).min_by_key(|&i| (core::cmp::Reverse(waiters[i].priority), waiters[i].sequence))
 }
 
 impl<T> Pipe<T> {
@@ -90,9 +83,8 @@ impl<T> Pipe<T> {
             readers: 0,
             writers: 0,
             had_writer: false,
-            waiting_readers: Vec::new(),
-            waiting_writers: Vec::new(),
-            sequence: 0,
+            waiting_readers: WaitQueue::new(),
+            waiting_writers: WaitQueue::new(),
         }
     }
 
@@ -134,11 +126,6 @@ impl<T> Pipe<T> {
         self.progress()
     }
 
-    fn waiter(&mut self, ticket: T, priority: u8, client: u32, want: usize, data: Vec<u8>) -> Waiter<T> {
-        self.sequence += 1;
-        Waiter { ticket, priority, sequence: self.sequence, client, want, data, written: 0 }
-    }
-
     /// A read of up to `want` bytes by a client of `priority` (`client`: who, for
     /// [`Pipe::forget`]). Returns what finished — this read too, if it did not wait.
     pub fn read(&mut self, ticket: T, priority: u8, client: u32, want: usize, nonblock: bool) -> Vec<Completion<T>> {
@@ -159,8 +146,7 @@ impl<T> Pipe<T> {
         if nonblock {
             return now(ticket, Err(Errno::EAGAIN));
         }
-        let waiter = self.waiter(ticket, priority, client, want, Vec::new());
-        self.waiting_readers.push(waiter);
+        self.waiting_readers.push(priority, Waiter { ticket, client, want, data: Vec::new(), written: 0 });
         self.progress()
     }
 
@@ -187,8 +173,7 @@ impl<T> Pipe<T> {
             return done;
         }
         let want = data.len();
-        let waiter = self.waiter(ticket, priority, client, want, data);
-        self.waiting_writers.push(waiter);
+        self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
         self.progress()
     }
 
@@ -198,28 +183,27 @@ impl<T> Pipe<T> {
         loop {
             let mut moved = false;
             // Readers take data, or learn of the end of file.
-            if let Some(i) = best(&self.waiting_readers) {
+            if !self.waiting_readers.is_empty() {
                 if !self.data.is_empty() {
-                    let r = self.waiting_readers.remove(i);
+                    let r = self.waiting_readers.pop_first().expect("not empty");
                     let n = r.want.min(self.data.len());
                     let bytes: Vec<u8> = self.data.drain(..n).collect();
                     done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
                     moved = true;
                 } else if self.writers == 0 && self.had_writer {
-                    for r in self.waiting_readers.drain(..) {
+                    for r in self.waiting_readers.take_all() {
                         done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(Vec::new())) });
                     }
                 }
             }
             // Writers fail without readers; otherwise the first one puts what it may.
             if self.readers == 0 {
-                for w in self.waiting_writers.drain(..) {
+                for w in self.waiting_writers.take_all() {
                     let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EPIPE) };
                     done.push(Completion { ticket: w.ticket, result });
                 }
-            } else if let Some(i) = best(&self.waiting_writers) {
+            } else if let Some(w) = self.waiting_writers.first_mut() {
                 let free = self.capacity - self.data.len();
-                let w = &mut self.waiting_writers[i];
                 let remaining = w.data.len() - w.written;
                 let n = if w.data.len() <= PIPE_BUF {
                     if free >= remaining {
@@ -235,7 +219,7 @@ impl<T> Pipe<T> {
                     w.written += n;
                     moved = true;
                     if w.written == w.data.len() {
-                        let w = self.waiting_writers.remove(i);
+                        let w = self.waiting_writers.pop_first().expect("the first one");
                         done.push(Completion { ticket: w.ticket, result: Ok(Answer::Wrote(w.written)) });
                     }
                 }
@@ -249,12 +233,10 @@ impl<T> Pipe<T> {
     /// Ends the waiting request whose ticket `is` picks (its client wants to unblock):
     /// a read fails with `EINTR`, a write reports what it wrote (or `EINTR`).
     pub fn cancel(&mut self, is: impl Fn(&T) -> bool) -> Option<Completion<T>> {
-        if let Some(i) = self.waiting_readers.iter().position(|w| is(&w.ticket)) {
-            let r = self.waiting_readers.remove(i);
+        if let Some(r) = self.waiting_readers.take_where(|w| is(&w.ticket)) {
             return Some(Completion { ticket: r.ticket, result: Err(Errno::EINTR) });
         }
-        let i = self.waiting_writers.iter().position(|w| is(&w.ticket))?;
-        let w = self.waiting_writers.remove(i);
+        let w = self.waiting_writers.take_where(|w| is(&w.ticket))?;
         let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EINTR) };
         Some(Completion { ticket: w.ticket, result })
     }
@@ -262,17 +244,9 @@ impl<T> Pipe<T> {
     /// Drops every waiting request of `client` (it has gone: nobody to answer), returning
     /// their tickets; what a writer had not written yet is discarded.
     pub fn forget(&mut self, client: u32) -> Vec<T> {
-        let mut gone = Vec::new();
-        for list in [&mut self.waiting_readers, &mut self.waiting_writers] {
-            let mut i = 0;
-            while i < list.len() {
-                if list[i].client == client {
-                    gone.push(list.remove(i).ticket);
-                } else {
-                    i += 1;
-                }
-            }
-        }
+        let mut gone: Vec<T> =
+            self.waiting_readers.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket).collect();
+        gone.extend(self.waiting_writers.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket));
         gone
     }
 
