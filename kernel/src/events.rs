@@ -50,11 +50,13 @@ impl<M: Machine> System<M> {
                 let t = self.timers.get_mut(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
                 t.next = (initial != 0).then(|| now.saturating_add(initial));
                 t.interval = interval;
+                self.sleepers.touch(); // the next wake-up may have moved
                 value(0)
             }
             Call::TimerDestroy { id } => {
                 self.timers.get(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
                 self.timers.remove(id);
+                self.sleepers.touch();
                 value(0)
             }
             Call::InterruptAttachEvent { irq, event } => {
@@ -128,6 +130,9 @@ impl<M: Machine> System<M> {
     pub(crate) fn fire_user_timers(&mut self, now: u64) {
         let due: Vec<u32> =
             self.timers.iter().filter(|(_, t)| t.next.is_some_and(|n| n <= now)).map(|(h, _)| h).collect();
+        if !due.is_empty() {
+            self.sleepers.touch();
+        }
         for id in due {
             let Some(t) = self.timers.get_mut(id) else { continue };
             let fire = *t;
@@ -165,6 +170,7 @@ impl<M: Machine> System<M> {
         let timers: Vec<u32> = self.timers.iter().filter(|(_, t)| t.owner == pid).map(|(h, _)| h).collect();
         for id in timers {
             self.timers.remove(id);
+            self.sleepers.touch();
         }
         let routes: Vec<(u32, u32)> =
             self.attachments.iter().filter(|(_, a)| a.owner == pid).map(|(h, a)| (h, a.irq)).collect();

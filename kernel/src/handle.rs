@@ -83,6 +83,21 @@ impl<T> HandleTable<T> {
         }
     }
 
+    /// The objects two handles name, both mutably; `None` unless both are current and
+    /// name different slots.
+    pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
+        let (i, j) = (index_of(a), index_of(b));
+        if i == j || i.max(j) >= self.slots.len() {
+            return None;
+        }
+        let (low, high) = self.slots.split_at_mut(i.max(j));
+        let (first, second) = if i < j { (&mut low[i], &mut high[0]) } else { (&mut high[0], &mut low[j]) };
+        if first.generation != a >> INDEX_BITS || second.generation != b >> INDEX_BITS {
+            return None;
+        }
+        Some((first.value.as_mut()?, second.value.as_mut()?))
+    }
+
     /// Removes and returns the object; the handle (and every copy of it) goes stale.
     pub fn remove(&mut self, handle: u32) -> Option<T> {
         let index = index_of(handle);
@@ -163,6 +178,22 @@ mod tests {
         assert_eq!(t.get(a), None, "stale handle refused");
         assert_eq!(t.get_mut(a), None);
         assert_eq!(t.get(b), Some(&20));
+    }
+
+    #[test]
+    fn two_objects_at_once_only_when_both_are_current_and_distinct() {
+        let mut t = HandleTable::new(8);
+        let a = t.insert(1).unwrap();
+        let b = t.insert(2).unwrap();
+        let (x, y) = t.get2_mut(b, a).unwrap();
+        (*x, *y) = (*x * 10, *y * 10);
+        assert_eq!((t.get(a), t.get(b)), (Some(&10), Some(&20)));
+        assert!(t.get2_mut(a, a).is_none(), "the same object twice");
+        t.remove(b);
+        let c = t.insert(3).unwrap();
+        assert!(t.get2_mut(a, b).is_none(), "a stale handle");
+        assert!(t.get2_mut(a, c).is_some());
+        assert!(t.get2_mut(a, 99).is_none(), "no such slot");
     }
 
     #[test]

@@ -100,9 +100,9 @@ struct Pending {
 pub struct Channel {
     /// `_NTO_CHF_*` flags.
     pub flags: u32,
-    receivers: VecDeque<ThreadId>,
+    pub(crate) receivers: VecDeque<ThreadId>,
     pending: Vec<Pending>,
-    serving: Vec<ThreadId>,
+    pub(crate) serving: Vec<ThreadId>,
     next_order: u64,
 }
 
@@ -132,7 +132,7 @@ impl Channel {
         Some(self.pending.remove(at))
     }
 
-    fn top_priority(&self) -> Option<u8> {
+    pub(crate) fn top_priority(&self) -> Option<u8> {
         self.pending.first().map(|p| p.priority)
     }
 
@@ -220,7 +220,7 @@ pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
     sender.0 as u64 | (sequence as u64) << 32
 }
 
-fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
+pub(crate) fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
     (rcvid >> 48 == 0 && rcvid as u32 != 0).then_some((ThreadId(rcvid as u32), (rcvid >> 32) as u16))
 }
 
@@ -893,7 +893,7 @@ impl<M: Machine> System<M> {
     }
 
     /// The REPLY-blocked sender `rcvid` names, if its message was received by `pid`.
-    fn received_message(&self, pid: ProcessId, id: u64) -> Result<(ThreadId, SentMessage), Errno> {
+    pub(crate) fn received_message(&self, pid: ProcessId, id: u64) -> Result<(ThreadId, SentMessage), Errno> {
         let (sender, sequence) = split_rcvid(id).ok_or(Errno::ESRCH)?;
         let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
         let message = t.sent.ok_or(Errno::ESRCH)?;

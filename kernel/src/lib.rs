@@ -37,6 +37,7 @@ extern crate std;
 
 pub mod arch;
 pub mod events;
+pub mod fastpath;
 pub mod handle;
 pub mod ipc;
 pub mod irq;
@@ -47,6 +48,7 @@ pub mod platform;
 pub mod process;
 pub mod procmgr;
 pub mod sched;
+pub(crate) mod sleepers;
 pub mod system;
 pub mod thread;
 pub mod time;

@@ -8,7 +8,9 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 pub const MAX_CPUS: usize = 4;
 
 /// What one CPU owns. `vectors.S` reads `user_context` at offset 0: keep it first.
-#[repr(C)]
+/// One cache line each (64 bytes), which also makes finding the block from TPIDR_EL1 a
+/// shift rather than a division.
+#[repr(C, align(64))]
 pub struct PerCpu {
     /// The saved-register block of the user thread this CPU runs (or will return to);
     /// exception entry from EL0 saves into it, the return to EL0 restores from it.
@@ -21,7 +23,18 @@ pub struct PerCpu {
     pub loaded_ttbr0: AtomicU64,
     /// Whether EL0 FP/SIMD use traps on this CPU: 0 no, 1 yes, 2 unknown.
     pub user_fp_trap: core::sync::atomic::AtomicU8,
+    /// 1 when the exception vector may answer the running thread's `Nop` itself, without
+    /// saving its registers or entering Rust: the thread has no `TimerTimeout` armed
+    /// (which its next call, even a `Nop`, uses up on the full path). `vectors.S` reads
+    /// it at [`QUICK_NOP_OFFSET`]; the return to user space sets it for the thread it
+    /// loads.
+    pub quick_nop: core::sync::atomic::AtomicU8,
 }
+
+/// Where `vectors.S` finds [`PerCpu::quick_nop`] (`.equ PERCPU_QUICK_NOP` there).
+pub const QUICK_NOP_OFFSET: usize = 33;
+const _: () = assert!(core::mem::offset_of!(PerCpu, quick_nop) == QUICK_NOP_OFFSET);
+const _: () = assert!(core::mem::offset_of!(PerCpu, user_context) == 0);
 
 impl PerCpu {
     const fn new() -> Self {
@@ -31,6 +44,7 @@ impl PerCpu {
             irqs_taken: AtomicU64::new(0),
             loaded_ttbr0: AtomicU64::new(u64::MAX),
             user_fp_trap: core::sync::atomic::AtomicU8::new(2),
+            quick_nop: core::sync::atomic::AtomicU8::new(0),
         }
     }
 }

@@ -73,9 +73,8 @@ impl Machine for TargetMachine {
     fn copy_physical(&mut self, src: usize, dst: usize, len: usize) {
         // SAFETY: both ranges lie inside frames owned by the two address spaces taking
         // part in the transfer (checked by the caller's table walks), reached through the
-        // linear map; distinct frames never overlap, and within one frame `copy` allows
-        // overlap.
-        unsafe { core::ptr::copy(phys_to_virt(src) as *const u8, phys_to_virt(dst) as *mut u8, len) };
+        // linear map; `copy_bytes` allows them to overlap (within one frame).
+        unsafe { arch::copy::copy_bytes(phys_to_virt(dst) as *mut u8, phys_to_virt(src) as *const u8, len) };
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         mmu::flush_tlb_user_page(asid, va);
@@ -294,7 +293,7 @@ fn prepare_return() {
 
 /// Arms the next wake-up and, if a thread can run, loads it; false when the CPU must idle.
 fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
-    if let Some(wakeup) = s.next_wakeup() {
+    if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
         interrupts::set_oneshot(wakeup);
     }
     match s.current() {
@@ -307,23 +306,22 @@ fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
 }
 
 fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
-    let Some(ttbr0) = s.ttbr0_of(thread) else {
+    let cpu = percpu::this_cpu();
+    let Some(info) = s.return_info(thread) else {
+        cpu.quick_nop.store(0, Ordering::Relaxed);
         return;
     };
+    cpu.quick_nop.store(info.quick_nop as u8, Ordering::Relaxed);
     // Each of these writes costs an ISB: skip them when the CPU already holds the value
     // (a system call that returns to its caller, or a switch within one process).
-    let cpu = percpu::this_cpu();
-    if cpu.loaded_ttbr0.load(Ordering::Relaxed) != ttbr0 {
-        cpu.loaded_ttbr0.store(ttbr0, Ordering::Relaxed);
-        mmu::set_user_tables(ttbr0);
+    if cpu.loaded_ttbr0.load(Ordering::Relaxed) != info.ttbr0 {
+        cpu.loaded_ttbr0.store(info.ttbr0, Ordering::Relaxed);
+        mmu::set_user_tables(info.ttbr0);
     }
-    let trap = s.fp_owner != Some(thread);
+    let trap = !info.owns_fp;
     if cpu.user_fp_trap.load(Ordering::Relaxed) != trap as u8 {
         cpu.user_fp_trap.store(trap as u8, Ordering::Relaxed);
         arch::set_user_fp_trap(trap);
     }
-    let Some(ctx) = s.context_mut(thread) else {
-        return;
-    };
-    cpu.user_context.store(ctx as *mut _ as usize, Ordering::Relaxed);
+    cpu.user_context.store(info.context as usize, Ordering::Relaxed);
 }

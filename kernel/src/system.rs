@@ -18,6 +18,7 @@ use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
 use crate::process::{user_attrs, AddressSpace, AsidAllocator, Process, ProcessId, RegionKind};
 use crate::sched::ReadyQueues;
+use crate::sleepers::{Sleepers, Wake};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use abi::bootimage::{flags, BootImage, Program};
 use abi::info::ThreadInfo;
@@ -66,15 +67,6 @@ pub struct UserFault<'a> {
     pub pc: u64,
 }
 
-/// Why a thread is on the timer list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    /// It sleeps until then.
-    Sleep,
-    /// Its blocking call fails with ETIMEDOUT then (`TimerTimeout`).
-    Timeout,
-}
-
 /// The kernel's objects and decisions.
 pub struct System<M: Machine> {
     /// The hardware services.
@@ -84,7 +76,7 @@ pub struct System<M: Machine> {
     pub(crate) ready: ReadyQueues,
     pub(crate) current: Option<ThreadId>,
     pub(crate) asids: AsidAllocator,
-    sleepers: Vec<(u64, ThreadId, Wake)>,
+    pub(crate) sleepers: Sleepers,
     image: BootImage<'static>,
     /// Timers processes created.
     pub(crate) timers: HandleTable<crate::events::UserTimer>,
@@ -92,7 +84,7 @@ pub struct System<M: Machine> {
     pub(crate) attachments: HandleTable<crate::events::Attachment>,
     /// A thread the running thread's message pass made ready without queueing it, to be
     /// switched to directly if nothing outranks it ([`wake_for_handoff`](Self::wake_for_handoff)).
-    handoff: Option<ThreadId>,
+    pub(crate) handoff: Option<ThreadId>,
     /// Memory objects (shared memory, and what the process manager loads programs with).
     pub(crate) memory_objects: HandleTable<crate::memobject::MemoryObject>,
     /// Events clients registered for their servers to deliver.
@@ -116,7 +108,7 @@ impl<M: Machine> System<M> {
             ready: ReadyQueues::new(),
             current: None,
             asids: AsidAllocator::new(),
-            sleepers: Vec::new(),
+            sleepers: Sleepers::new(),
             image,
             handoff: None,
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
@@ -312,7 +304,7 @@ impl<M: Machine> System<M> {
                 t.context.x[1] = v;
             }
         }
-        self.sleepers.retain(|(_, t, _)| *t != id);
+        self.sleepers.remove_thread(id);
         self.make_ready(id);
     }
 
@@ -325,9 +317,7 @@ impl<M: Machine> System<M> {
         if self.handoff.is_some() {
             return self.wake(id, x0, None);
         }
-        if !self.sleepers.is_empty() {
-            self.sleepers.retain(|(_, t, _)| *t != id); // a bounded wait is over
-        }
+        self.sleepers.remove_thread(id); // a bounded wait is over
         if let Some(t) = self.threads.get_mut(id.0) {
             t.context.x[0] = x0;
             t.state = ThreadState::Ready;
@@ -422,11 +412,19 @@ impl<M: Machine> System<M> {
 
     /// The earliest time a sleeper must be woken.
     pub fn next_wakeup(&self) -> Option<u64> {
-        let sleeper = self.sleepers.iter().map(|(at, _, _)| *at).min();
+        let sleeper = self.sleepers.earliest();
         match (sleeper, self.next_user_timer()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The earliest wake-up if it may have changed since the last call (`None`: it did
+    /// not, so whatever was armed then still stands). The return to user space asks
+    /// this instead of [`next_wakeup`](Self::next_wakeup), which scans every sleeper
+    /// and user timer.
+    pub fn next_wakeup_if_changed(&mut self) -> Option<Option<u64>> {
+        self.sleepers.take_changed().then(|| self.next_wakeup())
     }
 
     /// True when some thread is ready or running.
@@ -439,6 +437,9 @@ impl<M: Machine> System<M> {
     /// Performs the system call in the current thread's registers, writes its result
     /// into them (unless the thread blocked or ended), and schedules.
     pub fn syscall(&mut self) {
+        if self.fast_syscall() {
+            return; // done as the general path below would have done it (fastpath.rs)
+        }
         let Some(cur) = self.current else { return };
         let regs = match self.threads.get(cur.0) {
             Some(t) => {
@@ -589,7 +590,7 @@ impl<M: Machine> System<M> {
                 }
                 let until = self.machine.now_ns().saturating_add(nanoseconds);
                 self.block_current(Blocked::Sleep { until });
-                self.sleepers.push((until, cur, Wake::Sleep));
+                self.sleepers.push(until, cur, Wake::Sleep);
                 Ok(Outcome::Blocked)
             }
             Call::ThreadList { ptr, len } => {
@@ -735,7 +736,7 @@ impl<M: Machine> System<M> {
         };
         if states & bit != 0 {
             let at = self.machine.now_ns().saturating_add(ns);
-            self.sleepers.push((at, id, Wake::Timeout));
+            self.sleepers.push(at, id, Wake::Timeout);
         }
     }
 
@@ -796,7 +797,7 @@ impl<M: Machine> System<M> {
     fn detach_thread(&mut self, id: ThreadId) {
         self.ipc_forget_thread(id);
         self.ready.remove(id.index());
-        self.sleepers.retain(|(_, t, _)| *t != id);
+        self.sleepers.remove_thread(id);
         if self.current == Some(id) {
             self.current = None;
         }

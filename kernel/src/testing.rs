@@ -34,6 +34,9 @@ pub struct FakeMachine {
     pub shutdown_code: Option<u32>,
     /// Interrupts routed to user space, and whether each is masked.
     pub interrupts: std::collections::BTreeMap<u32, bool>,
+    /// The earliest wake-up the kernel last reported through
+    /// `System::next_wakeup_if_changed` (what the real machine would have armed).
+    pub wakeup: Option<u64>,
 }
 
 impl FakeMachine {
@@ -50,6 +53,7 @@ impl FakeMachine {
             console: Vec::new(),
             shutdown_code: None,
             interrupts: std::collections::BTreeMap::new(),
+            wakeup: None,
         }
     }
 
@@ -184,6 +188,7 @@ pub(crate) const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
 /// Makes `call` as the current thread; returns its decoded x0 (and raw x1), or
 /// [`BLOCKED`].
 pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
+    check_wakeup_cache(s);
     let cur = s.current().expect("a thread is running");
     let regs = c.to_registers();
     {
@@ -192,12 +197,24 @@ pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>,
         ctx.x[8] = regs.number;
     }
     s.syscall();
+    check_wakeup_cache(s);
     if matches!(s.threads.get(cur.0).map(|t| t.state), Some(ThreadState::Blocked(_))) {
         return (BLOCKED, 0);
     }
     match s.context_mut(cur) {
         Some(ctx) => (decode_result(ctx.x[0]), ctx.x[1]),
         None => (Ok(u64::MAX), 0),
+    }
+}
+
+/// What the return to user space does about the timer, checked: when the kernel says
+/// the next wake-up did not change, it must really be the one it reported last. Run
+/// around every call of every host test, so a mutation site that forgets to report a
+/// change fails some test.
+pub(crate) fn check_wakeup_cache(s: &mut System<FakeMachine>) {
+    match s.next_wakeup_if_changed() {
+        Some(w) => s.machine.wakeup = w,
+        None => assert_eq!(s.next_wakeup(), s.machine.wakeup, "the next wake-up changed unreported"),
     }
 }
 

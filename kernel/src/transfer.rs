@@ -70,6 +70,15 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
     if n == 0 {
         return Ok(0);
     }
+    if let (&[(s, _)], &[(d, _)]) = (src.iov, dst.iov) {
+        // One buffer each side (the common case), spanning few pages: validate each side
+        // once, keeping its page translations for the copy.
+        if let (Some(s), Some(d)) = (s.checked_add(src.offset), d.checked_add(dst.offset)) {
+            if span_pages(s, n) <= SPAN_PAGES && span_pages(d, n) <= SPAN_PAGES {
+                return transfer_contiguous(m, (src.space, s), (dst.space, d), n);
+            }
+        }
+    }
     pieces(src.iov, src.offset, n, |va, len| src.space.check(m, va, len, false)).map_err(TransferError::Source)?;
     pieces(dst.iov, dst.offset, n, |va, len| dst.space.check(m, va, len, true)).map_err(TransferError::Destination)?;
 
@@ -90,6 +99,71 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
         done += chunk;
     }
     Ok(done)
+}
+
+/// Most pages one side of [`transfer_contiguous`] spans (12 KiB).
+const SPAN_PAGES: usize = 3;
+
+/// How many pages `[va, va + n)` touches (n > 0; a range past the address space's end
+/// counts as many, so it is left to the general path's checks).
+fn span_pages(va: usize, n: usize) -> usize {
+    match va.checked_add(n - 1) {
+        Some(last) => (last >> PAGE_SHIFT) - (va >> PAGE_SHIFT) + 1,
+        None => usize::MAX,
+    }
+}
+
+const PAGE_SHIFT: u32 = PAGE_SIZE.trailing_zeros();
+
+/// Checks that user code may access `[va, va + n)` (`write`: may write), as
+/// `AddressSpace::check` does, and returns the physical page behind each of its pages
+/// (at most [`SPAN_PAGES`]).
+fn user_pages(
+    m: &mut impl Machine,
+    space: &AddressSpace,
+    va: usize,
+    n: usize,
+    write: bool,
+) -> Result<[usize; SPAN_PAGES], Errno> {
+    let end = va.checked_add(n).ok_or(Errno::EFAULT)?;
+    if end > abi::USER_SPACE_END {
+        return Err(Errno::EFAULT);
+    }
+    let mut pages = [0; SPAN_PAGES];
+    let mut at = va;
+    for page in pages.iter_mut().take(span_pages(va, n)) {
+        let t = space.table.translate(m, at).ok_or(Errno::EFAULT)?;
+        if !t.attrs.user || (write && !t.attrs.writable) {
+            return Err(Errno::EFAULT);
+        }
+        *page = t.phys & !(PAGE_SIZE - 1);
+        at = (at & !(PAGE_SIZE - 1)) + PAGE_SIZE;
+    }
+    Ok(pages)
+}
+
+/// [`transfer`] of `n` bytes between two single buffers at `src` and `dst`, each
+/// spanning at most [`SPAN_PAGES`] pages: the same checks (source first), each page
+/// translated once.
+fn transfer_contiguous(
+    m: &mut impl Machine,
+    src: (&AddressSpace, usize),
+    dst: (&AddressSpace, usize),
+    n: usize,
+) -> Result<usize, TransferError> {
+    let from = user_pages(m, src.0, src.1, n, false).map_err(TransferError::Source)?;
+    let to = user_pages(m, dst.0, dst.1, n, true).map_err(TransferError::Destination)?;
+    let (first_from, first_to) = (src.1 >> PAGE_SHIFT, dst.1 >> PAGE_SHIFT);
+    let mut done = 0;
+    while done < n {
+        let (s, d) = (src.1 + done, dst.1 + done);
+        let chunk = (n - done).min(PAGE_SIZE - s % PAGE_SIZE).min(PAGE_SIZE - d % PAGE_SIZE);
+        let s_phys = from[(s >> PAGE_SHIFT) - first_from] + s % PAGE_SIZE;
+        let d_phys = to[(d >> PAGE_SHIFT) - first_to] + d % PAGE_SIZE;
+        m.copy_physical(s_phys, d_phys, chunk);
+        done += chunk;
+    }
+    Ok(n)
 }
 
 /// A position inside an I/O vector.

@@ -79,6 +79,7 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
     let mut blocks = HashMap::<u64, (u64, [u64; COSTLY.len()])>::new();
     let mut per_symbol = HashMap::<String, u64>::new();
     let mut costly_total = [0u64; COSTLY.len()];
+    let mut per_block = HashMap::<u64, u64>::new();
     let (mut block, mut count, mut special) = (None::<u64>, 0u64, [0u64; COSTLY.len()]);
     for line in BufReader::new(file).lines() {
         let line = line.map_err(|e| e.to_string())?;
@@ -97,10 +98,13 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
             let pc = line.split('/').nth(1).and_then(|h| u64::from_str_radix(h, 16).ok()).unwrap_or(0);
             let (size, special) = blocks.get(&pc).copied().unwrap_or_default();
             *per_symbol.entry(owner(&symbols, pc).to_string()).or_default() += size;
+            *per_block.entry(pc).or_default() += size;
             costly_total.iter_mut().zip(special).for_each(|(total, n)| *total += n);
         }
     }
-    let _ = std::fs::remove_file(&log);
+    if std::env::var_os("MUON_PROFILE_KEEP_LOG").is_none() {
+        let _ = std::fs::remove_file(&log);
+    }
     let total: u64 = per_symbol.values().sum();
     let mut rows: Vec<_> = per_symbol.into_iter().collect();
     rows.sort_by_key(|row| std::cmp::Reverse(row.1));
@@ -109,6 +113,15 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
         println!("{n:>12} {:>5.1}%  {name}", 100.0 * *n as f64 / total.max(1) as f64);
     }
     println!("{total:>12} total");
+    // MUON_PROFILE_BLOCKS=N also lists the N hottest translated blocks (start address).
+    if let Some(n) = std::env::var("MUON_PROFILE_BLOCKS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        let mut hot: Vec<_> = per_block.into_iter().collect();
+        hot.sort_by_key(|row| std::cmp::Reverse(row.1));
+        println!("\n{:>12}  block (start address, symbol)", "instructions");
+        for (pc, count) in hot.into_iter().take(n) {
+            println!("{count:>12}  {pc:#x} {}", owner(&symbols, pc));
+        }
+    }
     println!("\n{:>12}  costly instructions (whole run)", "executed");
     for (name, n) in COSTLY.iter().zip(costly_total) {
         println!("{n:>12}  {name}");

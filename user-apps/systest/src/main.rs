@@ -21,6 +21,7 @@ use userlib::abi::syscall::{decode_result, Call};
 use userlib::process::{self, ExitStatus};
 use userlib::{println, sched, sys, thread, time, Args, Errno};
 
+mod fastpath;
 mod ipc;
 mod pipes;
 mod proc;
@@ -92,6 +93,9 @@ fn main(_args: Args) -> i32 {
         ("pipe_fifo_by_name_and_dying_clients", pipes::fifo_by_name_and_dying_clients),
         ("mq_priorities_sizes_and_attributes", pipes::mq_priorities_sizes_and_attributes),
         ("mq_blocking_timed_and_notify", pipes::mq_blocking_timed_and_notify),
+        ("fastpath_nop_uses_up_a_timeout", fastpath::a_nop_uses_up_an_armed_timeout),
+        ("fastpath_messages_of_every_size", fastpath::messages_of_every_size_arrive_intact),
+        ("fastpath_fp_registers_survive_copies", fastpath::fp_registers_survive_long_copies),
     ];
     println!("running {} system tests", tests.len());
     let (mut passed, mut failed) = (0, 0);

@@ -1,11 +1,13 @@
 //! The AArch64 half of the kernel: boot entry, exception vectors and fault reports,
-//! the MMU and TLB, the generic timer, semihosting, and small CPU helpers.
+//! the MMU and TLB, the generic timer, semihosting, message copies, and small CPU helpers.
 //!
 //! Only `esr` (syndrome decoding) is plain logic and builds on the host; everything
 //! else runs on the target only.
 
 pub mod esr;
 
+#[cfg(target_os = "none")]
+pub mod copy;
 #[cfg(target_os = "none")]
 mod cpu;
 #[cfg(target_os = "none")]
@@ -23,4 +25,4 @@ pub mod timer;
 pub use cpu::*;
 
 #[cfg(target_os = "none")]
-core::arch::global_asm!(include_str!("boot.S"), include_str!("vectors.S"));
+core::arch::global_asm!(include_str!("boot.S"), include_str!("vectors.S"), include_str!("copy.S"));

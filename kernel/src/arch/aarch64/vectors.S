@@ -58,6 +58,34 @@
     b       muon_exception_common
 .endm
 
+// Synchronous exceptions from EL0. A `Nop` system call (`svc` with x8 = 0) whose thread
+// may take it quickly (PerCpu.quick_nop: no TimerTimeout armed, see percpu.rs) is
+// answered here: x0 = 0, every other register as it was, no save, no Rust. The full
+// path would do nothing more. Anything else goes to muon_user_save like other entries.
+.equ ESR_EC_SHIFT, 26
+.equ EC_SVC64, 0x15
+.equ PERCPU_QUICK_NOP, 33
+
+.macro USER_SYNC_ENTRY kind
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!
+    mrs     x0, esr_el1
+    lsr     x1, x0, #ESR_EC_SHIFT
+    cmp     x1, #EC_SVC64
+    b.ne    1f
+    cbnz    x8, 1f
+    mrs     x0, tpidr_el1
+    ldrb    w1, [x0, #PERCPU_QUICK_NOP]
+    cbz     w1, 1f
+    ldp     x0, x1, [sp], #16
+    mov     x0, #0
+    eret
+1:  mrs     x0, tpidr_el1
+    ldr     x0, [x0]                // this CPU's current UserContext
+    mov     x1, #\kind
+    b       muon_user_save
+.endm
+
 .macro USER_ENTRY kind
     .balign 0x80
     stp     x0, x1, [sp, #-16]!
@@ -81,7 +109,7 @@ muon_exception_vectors:
     ENTRY 5
     ENTRY 6
     ENTRY 7
-    USER_ENTRY 8
+    USER_SYNC_ENTRY 8
     USER_ENTRY 9
     USER_ENTRY 10
     USER_ENTRY 11
