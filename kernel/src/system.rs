@@ -523,7 +523,9 @@ impl<M: Machine> System<M> {
             Call::SchedGet { pid: p, tid: t } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
                 let t = self.threads.get(id.0).ok_or(Errno::ESRCH)?;
-                value(SchedParam { policy: t.policy, priority: t.base_priority }.encode())
+                // x1: the priority it runs at now, inherited or not (QNX's sched_curpriority).
+                let base = SchedParam { policy: t.policy, priority: t.base_priority }.encode();
+                Ok(Outcome::Value(base, Some(t.priority as u64)))
             }
             Call::SchedSet { pid: p, tid: t, sched } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
@@ -1432,7 +1434,9 @@ mod tests {
         let b = s.spawn("low", b"", None, None, false).unwrap();
         s.schedule();
         assert_eq!(running(&s).unwrap().0, a.0);
-        let get = call(&mut s, Call::SchedGet { pid: 0, tid: 0 }).0.unwrap();
+        let (get, current) = call(&mut s, Call::SchedGet { pid: 0, tid: 0 });
+        let get = get.unwrap();
+        assert_eq!(current, SchedParam::decode(get).unwrap().priority as u64, "nothing inherited: runs at its own");
         assert_eq!(SchedParam::decode(get), Ok(SchedParam { policy: Policy::RoundRobin, priority: 10 }));
         let set_b =
             Call::SchedSet { pid: b.0, tid: 1, sched: SchedParam { policy: Policy::Fifo, priority: 90 }.encode() };

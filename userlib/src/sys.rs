@@ -148,9 +148,16 @@ pub fn thread_join(tid: Tid) -> Result<u64, Errno> {
 /// caller).
 #[doc(alias = "SchedGet")]
 pub fn sched_get(pid: Pid, tid: Tid) -> Result<SchedParam, Errno> {
+    sched_get_current(pid, tid).map(|(param, _)| param)
+}
+
+/// [`sched_get`], with the priority the thread runs at now (its base, or one it inherited
+/// from a message: QNX's `sched_curpriority`).
+#[doc(alias = "SchedGet")]
+pub fn sched_get_current(pid: Pid, tid: Tid) -> Result<(SchedParam, u8), Errno> {
     // SAFETY: `SchedGet` only reads kernel state.
-    let value = unsafe { invoke(Call::SchedGet { pid, tid }) }?;
-    SchedParam::decode(value)
+    let (x0, x1) = unsafe { syscall(Call::SchedGet { pid, tid }.to_registers()) };
+    Ok((SchedParam::decode(decode_result(x0)?)?, x1 as u8))
 }
 
 /// Sets the policy and priority of thread `tid` of process `pid` (0 and 0: the caller).

@@ -22,7 +22,7 @@ pub enum Sysno {
     ThreadDestroy = 3,
     /// Waits for a thread of the calling process to end.
     ThreadJoin = 4,
-    /// Reads a thread's scheduling policy and priority.
+    /// Reads a thread's scheduling policy and priority (x1: the priority it runs at now).
     SchedGet = 5,
     /// Changes a thread's scheduling policy and priority.
     SchedSet = 6,

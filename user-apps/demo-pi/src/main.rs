@@ -4,7 +4,7 @@
 //! "- Increase").
 //!
 //! A server thread of base priority 10 answers each request with the priority it is
-//! running at while handling it (its `ThreadList` record: `sched::get` gives the base).
+//! running at while handling it (`sched::current_priority`; `sched::get` gives the base).
 //!
 //! * **Receive time**: clients at 5, 12, 30 and 50 each send `P`; the server runs at the
 //!   client's priority, below or above its own 10.
@@ -27,7 +27,7 @@ use alloc::string::String;
 use userlib::ipc::{Channel, Connection, Received};
 use userlib::sched::{self, Policy, SchedParam};
 use userlib::thread::{self, JoinHandle};
-use userlib::{info, println, process, time, Args, Errno};
+use userlib::{println, time, Args, Errno};
 
 userlib::entry!(main);
 
@@ -124,10 +124,7 @@ fn finish(client: JoinHandle) -> Result<u64, String> {
 /// The priority the calling thread runs at now (with what it inherited), from its
 /// `ThreadList` record.
 fn running_priority() -> Result<u64, String> {
-    let me = (process::id(), thread::current_id());
-    let threads = info::threads().map_err(failed("ThreadList"))?;
-    let mine = threads.iter().find(|t| (t.pid, t.tid) == me).ok_or("not in the thread list")?;
-    Ok(mine.priority as u64)
+    sched::current_priority().map(u64::from).map_err(failed("SchedGet"))
 }
 
 fn serve(channel: Channel) -> Result<(), String> {
