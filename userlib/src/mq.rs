@@ -77,11 +77,10 @@ impl MessageQueue {
     /// queue's `msgsize`, else `EMSGSIZE`); waits while it is empty. Returns its length and
     /// priority.
     pub fn receive(&self, buffer: &mut [u8]) -> Result<(usize, u32), Errno> {
-        let mut priority = [0u8; 4];
         let header = Header { size: buffer.len() as u64, ..Header::new(io_type::READ) };
-        let head = header.to_bytes();
-        let n = ipc::send_v_raw(self.file.fd(), &[&head], &mut [&mut priority, buffer])?;
-        Ok((n as usize, u32::from_le_bytes(priority)))
+        // The status is the length, with the priority above it.
+        let status = crate::proc::request_on(self.file.fd(), &header, &[], buffer)?;
+        Ok(((status & 0xffff_ffff) as usize, (status >> 32) as u32))
     }
 
     /// [`MessageQueue::receive`], giving up with `ETIMEDOUT` at `deadline`.

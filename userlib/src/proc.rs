@@ -32,9 +32,19 @@ pub fn connection() -> Result<u32, Errno> {
     }
 }
 
+/// Requests whose header and payload fit this many bytes go as one buffer (the kernel's
+/// fast path takes single buffers, not I/O vectors).
+const SMALL_REQUEST: usize = 256;
+
 /// Sends `header` and `payload` on connection `coid`; the answer's data goes to `reply`.
 pub fn request_on(coid: u32, header: &Header, payload: &[u8], reply: &mut [u8]) -> Result<u64, Errno> {
     let head = header.to_bytes();
+    if Header::SIZE + payload.len() <= SMALL_REQUEST {
+        let mut message = [0u8; SMALL_REQUEST];
+        message[..Header::SIZE].copy_from_slice(&head);
+        message[Header::SIZE..Header::SIZE + payload.len()].copy_from_slice(payload);
+        return sys::msg_send(coid, &message[..Header::SIZE + payload.len()], reply);
+    }
     crate::ipc::send_v_raw(coid, &[&head, payload], &mut [reply])
 }
 

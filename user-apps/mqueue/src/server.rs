@@ -1,7 +1,8 @@
 //! The POSIX message-queue server (QNX's `mqueue`): queues live under `/dev/mqueue`
 //! (`/name` is `/dev/mqueue/name`; names may hold more slashes), opened through the
 //! pathname space like files. `mq_send` is a `WRITE` (priority in `arg`), `mq_receive` a
-//! `READ` (the answer is the priority, 4 bytes, then the message), attributes and
+//! `READ` (the answer is the message; its status the length, with the priority in bits
+//! 32-39), attributes and
 //! `mq_notify` are `DEVCTL`s. Sends and receives that must wait are held; a client that
 //! unblocks (its timeout) gets `EINTR`, which userlib turns into `ETIMEDOUT`. A queue
 //! lives until it is unlinked and closed by all; `stat` gives its message count.
@@ -54,9 +55,8 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 fn answer(done: Vec<Completion<ReceivedMessage>>) {
     for c in done {
         let _ = match c.result {
-            Ok(Answer::Received(priority, data)) => {
-                c.ticket.reply_v(data.len() as u64, &[&priority.to_le_bytes(), &data])
-            }
+            // The status carries the length and, above it, the priority; the data is the message.
+            Ok(Answer::Received(priority, data)) => c.ticket.reply(data.len() as u64 | (priority as u64) << 32, &data),
             Ok(Answer::Sent) => c.ticket.reply(0, &[]),
             Err(e) => c.ticket.error(e),
         };

@@ -267,9 +267,7 @@ pub fn mq_blocking_timed_and_notify() -> Outcome {
                 let end = File::from_raw(fd);
                 let header =
                     userlib::msg::Header { size: 16, ..userlib::msg::Header::new(userlib::msg::io_type::READ) };
-                let mut priority_bytes = [0u8; 4];
-                let got =
-                    userlib::ipc::send_v_raw(end.fd(), &[&header.to_bytes()], &mut [&mut priority_bytes, &mut buffer]);
+                let got = userlib::proc::request_on(end.fd(), &header, &[], &mut buffer);
                 let _ = end.into_raw();
                 if got.is_ok() {
                     let _ = RECEIVED_BY
