@@ -155,9 +155,9 @@ impl<M: Machine> System<M> {
 
     /// Interrupt `irq` fired (the arch layer has masked it): deliver its event.
     pub fn interrupt_fired(&mut self, irq: u32) {
-        let hits: Vec<u32> = self.attachments.iter().filter(|(_, a)| a.irq == irq).map(|(h, _)| h).collect();
-        for id in hits {
-            let Some(a) = self.attachments.get_mut(id) else { continue };
+        // One route per interrupt (InterruptAttachEvent refuses a second), so no list.
+        let hit = self.attachments.iter().find(|(_, a)| a.irq == irq).map(|(h, _)| h);
+        if let Some(a) = hit.and_then(|id| self.attachments.get_mut(id)) {
             a.masks += 1;
             let a = *a;
             let _ = self.deliver_event(a.owner, a.thread, a.event);

@@ -28,14 +28,17 @@
 //! layer adds only what cannot be Rust: the exception vector answers a `Nop` itself
 //! when [`System::quick_nop_allowed`] says so.
 
+use crate::handle::HandleTable;
 use crate::ipc::{rcvid, split_rcvid, Buffer, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
-use crate::process::ProcessId;
+use crate::process::{Process, ProcessId};
+use crate::sched::ReadyQueues;
 use crate::system::{System, TIMESLICE_TICKS};
-use crate::thread::{Blocked, ThreadId, ThreadState, UserContext};
+use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use crate::transfer::{self, Side};
-use abi::ipc::channel_flags;
-use abi::syscall::Sysno;
+use abi::ipc::{channel_flags, pulse_code, Pulse};
+use abi::syscall::{Sysno, SENDER_PRIORITY};
+use alloc::vec::Vec;
 
 #[cfg(test)]
 std::thread_local! {
@@ -59,6 +62,122 @@ pub struct ReturnInfo {
     pub quick_nop: bool,
 }
 
+/// What [`System::fast_syscall`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fast {
+    /// Nothing: the general path must perform the call.
+    NotTaken,
+    /// The call is done and [`System::current`] names the thread to run.
+    Done,
+    /// The call is done and the CPU goes straight to another thread, now
+    /// [`System::current`], which this describes (the return path needs no lookup).
+    SwitchTo(ReturnInfo),
+}
+
+/// What one fast path did, for [`System::fast_syscall`] to finish.
+enum Step {
+    /// Nothing.
+    NotTaken,
+    /// Done; the scheduler must pick the next thread.
+    Schedule,
+    /// Done; the caller runs on, nothing else changed for the scheduler.
+    Stay,
+    /// Done, and switched to the thread described.
+    Switched(ReturnInfo),
+}
+
+/// Hands the CPU from a caller that just blocked to `partner`, which the call made
+/// ready, as [`System::schedule`] does for a hand-off: directly if no ready thread is of
+/// equal or higher priority, otherwise through the scheduler.
+fn hand_off(
+    ready: &mut ReadyQueues,
+    current: &mut Option<ThreadId>,
+    handoff: &mut Option<ThreadId>,
+    fp_owner: Option<ThreadId>,
+    partner: ThreadId,
+    t: &mut Thread,
+    ttbr0: u64,
+) -> Step {
+    debug_assert!(!ready.contains(partner.index()), "a thread woken from a blocked state is queued");
+    if ready.highest_priority().is_none_or(|p| p < t.priority) {
+        t.state = ThreadState::Running;
+        *current = Some(partner);
+        let context: *mut UserContext = &mut *t.context;
+        let quick_nop = t.timeout.is_none();
+        return Step::Switched(ReturnInfo { ttbr0, context, owns_fp: fp_owner == Some(partner), quick_nop });
+    }
+    t.state = ThreadState::Ready;
+    *handoff = Some(partner);
+    Step::Schedule
+}
+
+/// Switches to the first thread of the highest ready priority, as [`System::schedule`]
+/// does when the caller no longer runs and no hand-off is pending; `Step::Schedule`
+/// (nothing changed) when there is none to switch to this simply (the scheduler then
+/// decides, idling if need be).
+fn switch_to_next(
+    threads: &mut HandleTable<Thread>,
+    processes: &HandleTable<Process>,
+    ready: &mut ReadyQueues,
+    current: &mut Option<ThreadId>,
+    fp_owner: Option<ThreadId>,
+) -> Step {
+    let Some((index, _)) = ready.peek() else { return Step::Schedule };
+    let Some(next) = threads.handle_at(index).map(ThreadId) else { return Step::Schedule };
+    let Some(t) = threads.get_mut(next.0) else { return Step::Schedule };
+    let Some(ttbr0) = processes.get(t.process.0).and_then(|p| p.space.as_ref()).map(|s| s.ttbr0()) else {
+        return Step::Schedule;
+    };
+    ready.remove(index);
+    t.state = ThreadState::Running;
+    *current = Some(next);
+    let context: *mut UserContext = &mut *t.context;
+    Step::Switched(ReturnInfo { ttbr0, context, owns_fp: fp_owner == Some(next), quick_nop: t.timeout.is_none() })
+}
+
+/// Blocks `t` (`id`, running in `p`) RECEIVE on channel `chid` of `p`, with nothing
+/// queued there: it serves no channel any more and runs at its own priority (what
+/// `msg_receive` does when it has to wait).
+///
+/// A thread serves one channel at most (`serve` takes it off every other list), and is
+/// usually going back to the one it serves: that list is looked at first, the others
+/// only if it is not there.
+fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer) {
+    let found = p.channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id));
+    if !found {
+        for (_, c) in p.channels.iter_mut() {
+            if stop_serving(&mut c.serving, id) {
+                break;
+            }
+        }
+    }
+    debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
+    if let Some(c) = p.channels.get_mut(chid) {
+        c.receivers.push_front(id);
+    }
+    t.receiving = Some(ReceiveRequest { chid, buffer, info: 0 });
+    t.inherited_priority = t.base_priority;
+    // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
+    t.priority = t.base_priority;
+    t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
+}
+
+/// Takes `id` off a channel's `serving` list, keeping the others' order; true if it was
+/// there.
+fn stop_serving(serving: &mut Vec<ThreadId>, id: ThreadId) -> bool {
+    match serving.iter().position(|s| *s == id) {
+        Some(at) if at + 1 == serving.len() => {
+            serving.pop();
+            true
+        }
+        Some(at) => {
+            serving.remove(at);
+            true
+        }
+        None => false,
+    }
+}
+
 impl<M: Machine> System<M> {
     /// What the return to user space needs to load `thread`.
     pub fn return_info(&mut self, thread: ThreadId) -> Option<ReturnInfo> {
@@ -77,99 +196,89 @@ impl<M: Machine> System<M> {
         self.threads.get(thread.0).is_some_and(|t| t.timeout.is_none())
     }
 
-    /// Performs the current thread's system call if a fast path covers it; false
-    /// (having changed nothing) when the general path must.
-    pub(crate) fn fast_syscall(&mut self) -> bool {
+    /// Performs the current thread's system call if a fast path covers it, and picks
+    /// the thread to run next ([`System::current`]) as [`System::syscall`] would.
+    pub fn fast_syscall(&mut self) -> Fast {
         #[cfg(test)]
         if FAST_PATHS_OFF.with(|off| off.get()) {
-            return false;
+            return Fast::NotTaken;
         }
-        let Some(cur) = self.current else { return false };
-        let Some(t) = self.threads.get(cur.0) else { return false };
+        let Some(cur) = self.current else { return Fast::NotTaken };
+        let Some(t) = self.threads.get(cur.0) else { return Fast::NotTaken };
         // An armed TimerTimeout (used up by the call, perhaps starting a timer) and a
         // pending hand-off are the general path's business.
         if t.timeout.is_some() || self.handoff.is_some() || t.state != ThreadState::Running {
-            return false;
+            return Fast::NotTaken;
         }
         let pid = t.process;
         let x = &t.context.x;
         let (a, number) = ([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]], x[8]);
-        let done = if number == Sysno::MsgSendv as u64 {
+        let outcome = if number == Sysno::MsgSendv as u64 {
             self.fast_send(cur, pid, a)
-        } else if number == Sysno::MsgReplyReceivev as u64 {
-            a[0] != 0 && self.fast_reply_receive(cur, pid, a)
+        } else if number == Sysno::MsgReplyReceivev as u64 && a[0] != 0 {
+            self.fast_reply_receive(cur, pid, a)
         } else if number == Sysno::MsgReplyv as u64 {
             self.fast_reply(cur, pid, a)
         } else if number == Sysno::MsgReceivev as u64 {
             self.fast_receive_block(cur, pid, a)
+        } else if number == Sysno::MsgSendPulse as u64 {
+            self.fast_pulse(cur, pid, a)
         } else if number == Sysno::SchedYield as u64 {
             self.fast_yield(cur)
         } else {
-            false
+            Step::NotTaken
         };
-        if done {
-            #[cfg(test)]
+        #[cfg(test)]
+        if !matches!(outcome, Step::NotTaken) {
             FAST_HITS.with(|hits| {
                 let mut h = hits.get();
                 h[number as usize % 64] += 1;
                 hits.set(h);
             });
-            self.switch_after_fast_call(cur);
         }
-        done
-    }
-
-    /// [`System::schedule`] after a fast call, with its direct switch done here when the
-    /// caller blocked: the thread readied for hand-off runs if no ready thread is of
-    /// equal or higher priority (otherwise the general scheduler decides).
-    fn switch_after_fast_call(&mut self, cur: ThreadId) {
-        if let Some(partner) = self.handoff {
-            let caller_blocked = self.threads.get(cur.0).is_some_and(|t| matches!(t.state, ThreadState::Blocked(_)));
-            if caller_blocked && !self.ready.contains(partner.index()) {
-                if let Some(t) = self.threads.get_mut(partner.0).filter(|t| t.state == ThreadState::Ready) {
-                    if self.ready.highest_priority().is_none_or(|p| p < t.priority) {
-                        t.state = ThreadState::Running;
-                        self.handoff = None;
-                        self.current = Some(partner);
-                        return;
-                    }
-                }
+        match outcome {
+            Step::NotTaken => Fast::NotTaken,
+            Step::Schedule => {
+                self.schedule();
+                Fast::Done
             }
+            Step::Stay => Fast::Done,
+            Step::Switched(info) => Fast::SwitchTo(info),
         }
-        self.schedule();
     }
 
     /// `MsgSendv(coid, send, send_parts, reply, reply_parts)` to a waiting receiver of
     /// another process.
-    fn fast_send(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> bool {
-        let Ok(coid) = u32::try_from(a[0]) else { return false };
+    fn fast_send(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+        let Ok(coid) = u32::try_from(a[0]) else { return Step::NotTaken };
         let send = Buffer { address: a[1] as usize, parts: a[2] as i64 };
         let reply = Buffer { address: a[3] as usize, parts: a[4] as i64 };
         if send.parts > 0 || reply.parts > 0 {
-            return false; // I/O vectors: read from user memory on the general path
+            return Step::NotTaken; // I/O vectors: read from user memory on the general path
         }
         // Disjoint borrows of the tables, and each object found once.
-        let Self { processes, threads, machine, sleepers, handoff, .. } = self;
+        let Self { processes, threads, machine, sleepers, handoff, ready, current, fp_owner, .. } = self;
         let conn = processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
-        let Some(conn) = conn.copied() else { return false };
+        let Some(conn) = conn.copied() else { return Step::NotTaken };
         // (A send to a channel of the sender's own process takes the general path.)
-        let Some((client, server)) = processes.get2_mut(pid.0, conn.server.0) else { return false };
+        let Some((client, server)) = processes.get2_mut(pid.0, conn.server.0) else { return Step::NotTaken };
         if server.exit_status.is_some() {
-            return false;
+            return Step::NotTaken;
         }
-        let Some(channel) = server.channels.get_mut(conn.chid) else { return false };
-        let Some(&receiver) = channel.receivers.front() else { return false };
-        let Some((sender, r)) = threads.get2_mut(cur.0, receiver.0) else { return false };
-        let Some(request) = r.receiving else { return false };
+        let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
+        let Some(channel) = server.channels.get_mut(conn.chid) else { return Step::NotTaken };
+        let Some(&receiver) = channel.receivers.front() else { return Step::NotTaken };
+        let Some((sender, r)) = threads.get2_mut(cur.0, receiver.0) else { return Step::NotTaken };
+        let Some(request) = r.receiving else { return Step::NotTaken };
         if request.info != 0 || request.buffer.parts > 0 || r.process != conn.server {
-            return false;
+            return Step::NotTaken;
         }
         // The copy validates both sides before it writes a byte: on failure nothing has
         // changed, and the general path reports the guilty side. (Nothing to copy: no
         // check, as `transfer` does.)
         let (src, dst) = (single(send), single(request.buffer));
         if src[0].1 != 0 && dst[0].1 != 0 {
-            let (Some(s_space), Some(r_space)) = (client.space.as_ref(), server.space.as_ref()) else { return false };
+            let Some(s_space) = client.space.as_ref() else { return Step::NotTaken };
             let copied = transfer::transfer(
                 machine,
                 Side { space: s_space, iov: &src, offset: 0 },
@@ -177,7 +286,7 @@ impl<M: Machine> System<M> {
                 usize::MAX,
             );
             if copied.is_err() {
-                return false;
+                return Step::NotTaken;
             }
         }
         // From here on nothing can fail. The sender: its message, REPLY-blocked.
@@ -196,13 +305,11 @@ impl<M: Machine> System<M> {
             r.priority = r.inherited_priority;
         }
         r.receiving = None;
-        // What `wake_for_handoff` does when no hand-off is pending yet.
         r.context.x[0] = rcvid(cur, sender.message_sequence);
-        r.state = ThreadState::Ready;
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
-        *handoff = Some(receiver);
-        true
+        let ttbr0 = r_space.ttbr0();
+        hand_off(ready, current, handoff, *fp_owner, receiver, r, ttbr0)
     }
 
     /// The reply half of `MsgReplyv(rcvid, status, buffer, parts)` and of the fused call
@@ -237,30 +344,24 @@ impl<M: Machine> System<M> {
         Some(sender)
     }
 
-    /// Ends a reply checked by [`fast_reply_copy`]: the sender gets `status` and is
-    /// readied for a hand-off (what `wake_for_handoff` does with none pending).
-    ///
-    /// [`fast_reply_copy`]: Self::fast_reply_copy
-    fn finish_reply(&mut self, sender: ThreadId, status: u64) {
+    /// `MsgReplyv(rcvid, status, buffer, parts)`: the replier runs on.
+    fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+        let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
+        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
+        // What `wake_for_handoff` does with no hand-off pending; `schedule` then queues
+        // the sender, as the caller runs on (unless the sender outranks it).
         if let Some(t) = self.threads.get_mut(sender.0) {
             t.sent = None;
-            t.context.x[0] = status;
+            t.context.x[0] = a[1];
             t.state = ThreadState::Ready;
             t.timeslice_left = TIMESLICE_TICKS;
             self.handoff = Some(sender);
         }
         self.sleepers.remove_thread(sender); // a bounded wait is over
-    }
-
-    /// `MsgReplyv(rcvid, status, buffer, parts)`.
-    fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> bool {
-        let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
-        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return false };
-        self.finish_reply(sender, a[1]);
         if let Some(t) = self.threads.get_mut(cur.0) {
             t.context.x[0] = 0;
         }
-        true
+        Step::Schedule
     }
 
     /// Whether `cur` of `pid` may block RECEIVE on `chid` at once: the channel exists
@@ -275,63 +376,183 @@ impl<M: Machine> System<M> {
         channel.top_priority().is_none().then_some(chid)
     }
 
-    /// Blocks `cur` RECEIVE on `chid` (checked by [`can_block_receiving`]): it serves
-    /// nothing any more and runs at its own priority.
-    ///
-    /// [`can_block_receiving`]: Self::can_block_receiving
-    fn block_receiving(&mut self, cur: ThreadId, pid: ProcessId, chid: u32, buffer: Buffer) {
-        if let Some(p) = self.processes.get_mut(pid.0) {
-            for (h, c) in p.channels.iter_mut() {
-                // (It serves one channel at most; the order of the others is kept.)
-                if let Some(at) = c.serving.iter().position(|t| *t == cur) {
-                    if at + 1 == c.serving.len() {
-                        c.serving.pop();
-                    } else {
-                        c.serving.remove(at);
-                    }
-                }
-                if h == chid {
-                    c.receivers.push_front(cur);
-                }
-            }
-        }
-        if let Some(t) = self.threads.get_mut(cur.0) {
-            t.receiving = Some(ReceiveRequest { chid, buffer, info: 0 });
-            t.inherited_priority = t.base_priority;
-            // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
-            t.priority = t.base_priority;
-            t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
-        }
-    }
-
     /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet.
-    fn fast_receive_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> bool {
+    fn fast_receive_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
-        let Some(chid) = self.can_block_receiving(pid, a[0], buffer, a[3]) else { return false };
-        self.block_receiving(cur, pid, chid, buffer);
-        true
+        let Some(chid) = self.can_block_receiving(pid, a[0], buffer, a[3]) else { return Step::NotTaken };
+        let Self { processes, threads, ready, current, fp_owner, .. } = self;
+        let (Some(p), Some(t)) = (processes.get_mut(pid.0), threads.get_mut(cur.0)) else { return Step::NotTaken };
+        block_receiving(p, t, cur, chid, buffer);
+        switch_to_next(threads, processes, ready, current, *fp_owner)
     }
 
     /// `MsgReplyReceivev(rcvid, status, reply, reply_parts, chid, buffer, parts, info)`,
-    /// `rcvid` not 0, nothing queued on the channel.
-    fn fast_reply_receive(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> bool {
+    /// `rcvid` not 0, nothing queued on the channel, the sender in another process: the
+    /// replier blocks RECEIVE and the sender it answered is handed the CPU.
+    fn fast_reply_receive(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let buffer = Buffer { address: a[5] as usize, parts: a[6] as i64 };
-        // Replying changes no channel queue, so the receive's guard can be checked first.
-        let Some(chid) = self.can_block_receiving(pid, a[4], buffer, a[7]) else { return false };
-        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return false };
-        self.finish_reply(sender, a[1]);
-        self.block_receiving(cur, pid, chid, buffer);
-        true
+        let Ok(chid) = u32::try_from(a[4]) else { return Step::NotTaken };
+        if data.parts > 0 || buffer.parts > 0 || a[7] != 0 {
+            return Step::NotTaken;
+        }
+        let Some((sender, sequence)) = split_rcvid(a[0]) else { return Step::NotTaken };
+        let Self { processes, threads, machine, sleepers, handoff, ready, current, fp_owner, .. } = self;
+        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        // What `received_message` checks.
+        let Some(message) = s.sent else { return Step::NotTaken };
+        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
+        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
+            return Step::NotTaken;
+        }
+        // What the receive checks.
+        let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
+        if p.exit_status.is_some() || p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
+            return Step::NotTaken;
+        }
+        let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
+        let (src, dst) = (single(data), single(message.reply));
+        if src[0].1 != 0 && dst[0].1 != 0 {
+            let copied = transfer::transfer(
+                machine,
+                Side { space: r_space, iov: &src, offset: 0 },
+                Side { space: s_space, iov: &dst, offset: 0 },
+                usize::MAX,
+            );
+            if copied.is_err() {
+                return Step::NotTaken;
+            }
+        }
+        let ttbr0 = s_space.ttbr0();
+        // From here on nothing can fail. The sender: answered.
+        s.sent = None;
+        s.context.x[0] = a[1];
+        s.timeslice_left = TIMESLICE_TICKS;
+        sleepers.remove_thread(sender); // a bounded wait is over
+                                        // The replier: RECEIVE-blocked.
+        block_receiving(p, me, cur, chid, buffer);
+        hand_off(ready, current, handoff, *fp_owner, sender, s, ttbr0)
     }
 
-    /// `SchedYield`: to the tail of its priority's queue.
-    fn fast_yield(&mut self, cur: ThreadId) -> bool {
-        let Some(t) = self.threads.get_mut(cur.0) else { return false };
-        t.state = ThreadState::Ready;
+    /// Delivers `pulse` (of `priority`) to the receiver waiting first on channel `chid` of
+    /// `server`, if it has one whose buffer needs no reading and holds a pulse: it gets
+    /// the pulse and rcvid 0 and serves the channel at the pulse's priority (unless
+    /// FIXED), as `send_pulse` and `serve` make it; it is left for the caller to make
+    /// ready or run, with the TTBR0 value of its address space. `None` (nothing changed)
+    /// otherwise.
+    #[inline]
+    pub(crate) fn pulse_to_waiting_receiver(
+        &mut self,
+        server: ProcessId,
+        chid: u32,
+        priority: u8,
+        pulse: &Pulse,
+    ) -> Option<(ThreadId, u64)> {
+        #[cfg(test)]
+        if FAST_PATHS_OFF.with(|off| off.get()) {
+            return None;
+        }
+        let Self { processes, threads, machine, sleepers, current, .. } = self;
+        let server = processes.get_mut(server.0).filter(|p| p.exit_status.is_none())?;
+        let r_space = server.space.as_ref()?;
+        let channel = server.channels.get_mut(chid)?;
+        let receiver = *channel.receivers.front()?;
+        let r = threads.get_mut(receiver.0).filter(|_| Some(receiver) != *current)?;
+        let request = r.receiving?;
+        // A buffer too small for a pulse is an error for the receiver: the general path's.
+        if request.buffer.parts > 0 || (request.buffer.parts.unsigned_abs() as usize) < Pulse::SIZE {
+            return None;
+        }
+        transfer::write_user(machine, r_space, request.buffer.address, &pulse.to_bytes()).ok()?;
+        // From here on nothing can fail: the receiver serves the channel (it served none
+        // while RECEIVE-blocked) at the pulse's priority, and gets rcvid 0.
+        channel.receivers.pop_front();
+        debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
+        channel.serving.push(receiver);
+        if channel.flags & channel_flags::FIXED_PRIORITY == 0 {
+            r.inherited_priority = priority;
+            r.priority = priority.max(channel.top_priority().unwrap_or(0));
+        } else {
+            r.priority = r.inherited_priority;
+        }
+        r.receiving = None;
+        r.context.x[0] = 0;
+        r.timeslice_left = TIMESLICE_TICKS;
+        sleepers.remove_thread(receiver); // a bounded receive is over
+        Some((receiver, r_space.ttbr0()))
+    }
+
+    /// `MsgSendPulse(coid, priority, code, value)` to a channel with a receiver waiting
+    /// whose buffer holds a pulse ([`pulse_to_waiting_receiver`]): it takes the CPU at
+    /// once when its new priority is above the sender's and nothing else ready is as
+    /// high.
+    ///
+    /// [`pulse_to_waiting_receiver`]: Self::pulse_to_waiting_receiver
+    fn fast_pulse(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+        let (Ok(coid), Ok(requested)) = (u32::try_from(a[0]), u32::try_from(a[1])) else { return Step::NotTaken };
+        let code = a[2] as u8 as i8;
+        if a[2] > 0xff || code < pulse_code::MIN_AVAILABLE {
+            return Step::NotTaken;
+        }
+        let Some(sender_priority) = self.threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
+        let priority = match requested {
+            SENDER_PRIORITY => sender_priority,
+            1..=255 => requested as u8,
+            _ => return Step::NotTaken,
+        };
+        let conn = self.processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
+        let Some(conn) = conn.copied() else { return Step::NotTaken };
+        let pulse = Pulse { kind: 0, subtype: 0, code, value: a[3], scoid: conn.scoid };
+        let Some((receiver, ttbr0)) = self.pulse_to_waiting_receiver(conn.server, conn.chid, priority, &pulse) else {
+            return Step::NotTaken;
+        };
+        let Self { threads, ready, current, fp_owner, .. } = self;
+        let Some((t, r)) = threads.get2_mut(cur.0, receiver.0) else {
+            return Step::Schedule; // cannot be: both were just used
+        };
         t.context.x[0] = 0;
-        self.ready.push_back(cur.index(), t.priority);
-        true
+        let receiver_priority = r.priority;
+        if receiver_priority <= sender_priority || ready.highest_priority().is_some_and(|p| p >= receiver_priority) {
+            // `wake` queues it; the scheduler decides (the sender usually runs on).
+            r.state = ThreadState::Ready;
+            ready.push_back(receiver.index(), receiver_priority);
+            return Step::Schedule;
+        }
+        // What `schedule` does then: the sender, preempted, goes to the head of its
+        // queue, and the receiver, alone at the top, runs.
+        r.state = ThreadState::Running;
+        let context: *mut UserContext = &mut *r.context;
+        let quick_nop = r.timeout.is_none();
+        t.state = ThreadState::Ready;
+        ready.push_front(cur.index(), sender_priority);
+        *current = Some(receiver);
+        Step::Switched(ReturnInfo { ttbr0, context, owns_fp: *fp_owner == Some(receiver), quick_nop })
+    }
+
+    /// `SchedYield`: to the tail of its priority's queue, which changes nothing when no
+    /// other thread of its priority is ready (none of a higher one can be), and
+    /// otherwise hands the CPU to the first of them.
+    fn fast_yield(&mut self, cur: ThreadId) -> Step {
+        let Self { threads, processes, ready, current, fp_owner, .. } = self;
+        let Some(priority) = threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
+        let highest = ready.highest_priority();
+        if highest.is_none_or(|p| p < priority) {
+            if let Some(t) = threads.get_mut(cur.0) {
+                t.context.x[0] = 0;
+            }
+            return Step::Stay;
+        }
+        // The first of its equals runs, as `schedule` would pop it once the caller is
+        // queued behind them (a higher priority ready, which cannot normally be, is left
+        // to `schedule` itself).
+        let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
+        t.context.x[0] = 0;
+        t.state = ThreadState::Ready;
+        ready.push_back(cur.index(), priority);
+        if highest != Some(priority) {
+            return Step::Schedule;
+        }
+        switch_to_next(threads, processes, ready, current, *fp_owner)
     }
 }
 

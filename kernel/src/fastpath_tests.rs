@@ -147,7 +147,7 @@ fn world(s: &mut Sys, rand: &mut Rand) -> World {
         switch_to(s, main);
         let mut mine = vec![main];
         for _ in 0..2 {
-            let priority = 5 + rand.below(40) as u8;
+            let priority = rand.pick(&[5u8, 10, 10, 20, 30]);
             switch_to(s, main);
             let tid = call(s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(priority) });
             assert!(tid.0.is_ok(), "{tid:?} {:?}", s.current.and_then(|c| s.thread_ids(c)));
@@ -238,7 +238,8 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
         (true, 0..=7) => 8,
         (true, 8..=10) => 4,
         (true, 11..=13) => 6,
-        (false, 0..=11) => 0,
+        (false, 0..=10) => 0,
+        (false, 11..=12) => 13,
         (_, n) => 11 + n % 5,
     };
     let c = match kind {
@@ -271,7 +272,15 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
         }
         11 => Call::SchedYield,
         12 => Call::TimerTimeout { states: rand.below(32) as u32, nanoseconds: rand.below(3000) },
-        13 => Call::MsgSendPulse { coid, priority: rand.below(50) as u32, code: 3, value: 7 },
+        13 => {
+            let priority = match rand.below(6) {
+                0 => abi::syscall::SENDER_PRIORITY,
+                1 => 300, // invalid
+                _ => rand.below(50) as u32,
+            };
+            let code = if rand.below(8) == 0 { -5 } else { 3 }; // negative: the kernel's
+            Call::MsgSendPulse { coid, priority, code, value: 7 }
+        }
         14 => Call::Nop,
         15 if server => Call::MsgError { rcvid, errno: 5 },
         _ => Call::Nop,
@@ -331,15 +340,24 @@ fn the_random_traffic_takes_every_fast_path() {
     // misses them): count how often each fast path answers.
     use super::FAST_HITS;
     FAST_HITS.with(|h| h.set([0; 64]));
-    let mut s = system();
-    let mut rand = Rand(7);
-    let w = with_fast_paths(false, || world(&mut s, &mut rand));
-    let mut rcvids = Vec::new();
-    for _ in 0..8000 {
-        step(&mut s, &w, &mut rand, &mut rcvids);
+    for seed in 1..=4 {
+        let mut s = system();
+        let mut rand = Rand(seed * 7919);
+        let w = with_fast_paths(false, || world(&mut s, &mut rand));
+        let mut rcvids = Vec::new();
+        for _ in 0..5000 {
+            step(&mut s, &w, &mut rand, &mut rcvids);
+        }
     }
     let hits = FAST_HITS.with(|h| h.get());
-    for sysno in [Sysno::MsgSendv, Sysno::MsgReceivev, Sysno::MsgReplyv, Sysno::MsgReplyReceivev, Sysno::SchedYield] {
+    for sysno in [
+        Sysno::MsgSendv,
+        Sysno::MsgReceivev,
+        Sysno::MsgReplyv,
+        Sysno::MsgReplyReceivev,
+        Sysno::MsgSendPulse,
+        Sysno::SchedYield,
+    ] {
         assert!(hits[sysno as usize] >= 30, "{sysno:?} answered by its fast path {} times", hits[sysno as usize]);
     }
 }

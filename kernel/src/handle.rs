@@ -85,13 +85,9 @@ impl<T> HandleTable<T> {
 
     /// The objects two handles name, both mutably; `None` unless both are current and
     /// name different slots.
+    #[inline]
     pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
-        let (i, j) = (index_of(a), index_of(b));
-        if i == j || i.max(j) >= self.slots.len() {
-            return None;
-        }
-        let (low, high) = self.slots.split_at_mut(i.max(j));
-        let (first, second) = if i < j { (&mut low[i], &mut high[0]) } else { (&mut high[0], &mut low[j]) };
+        let [first, second] = self.slots.get_disjoint_mut([index_of(a), index_of(b)]).ok()?;
         if first.generation != a >> INDEX_BITS || second.generation != b >> INDEX_BITS {
             return None;
         }

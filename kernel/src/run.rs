@@ -9,6 +9,7 @@
 use crate::arch::aarch64::esr::{self, class};
 use crate::arch::{self, mmu, timer};
 use crate::boot::FRAMES;
+use crate::fastpath::{Fast, ReturnInfo};
 use crate::irq::Irq;
 use crate::machine::Machine;
 use crate::mem::layout::phys_to_virt;
@@ -209,7 +210,18 @@ fn user_synchronous() -> bool {
             // The common case in one lock scope: the call, then the thread to return to.
             let mut guard = SYSTEM.lock();
             let Some(s) = guard.as_mut() else { return false };
-            s.syscall();
+            match s.fast_syscall() {
+                Fast::SwitchTo(info) => {
+                    // A direct switch: the fast path describes the thread to load.
+                    if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
+                        interrupts::set_oneshot(wakeup);
+                    }
+                    load(&info);
+                    return true;
+                }
+                Fast::Done => {}
+                Fast::NotTaken => s.general_syscall(),
+            }
             return prepare_locked(s);
         }
         class::FP_ACCESS => with_system(switch_fp).unwrap_or(()),
@@ -306,11 +318,15 @@ fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
 }
 
 fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
+    match s.return_info(thread) {
+        Some(info) => load(&info),
+        None => percpu::this_cpu().quick_nop.store(0, Ordering::Relaxed),
+    }
+}
+
+/// Makes this CPU return to the thread `info` describes.
+fn load(info: &ReturnInfo) {
     let cpu = percpu::this_cpu();
-    let Some(info) = s.return_info(thread) else {
-        cpu.quick_nop.store(0, Ordering::Relaxed);
-        return;
-    };
     cpu.quick_nop.store(info.quick_nop as u8, Ordering::Relaxed);
     // Each of these writes costs an ISB: skip them when the CPU already holds the value
     // (a system call that returns to its caller, or a switch within one process).

@@ -27,6 +27,8 @@ pub struct ReadyQueues {
     heads: [u32; PRIORITIES],
     tails: [u32; PRIORITIES],
     bitmap: [u64; PRIORITIES / 64],
+    /// Bit `w` set when `bitmap[w]` is not zero: the highest priority in two steps.
+    words: u8,
     links: Vec<Link>,
 }
 
@@ -39,14 +41,20 @@ impl Default for ReadyQueues {
 impl ReadyQueues {
     /// Empty queues.
     pub const fn new() -> Self {
-        Self { heads: [NONE; PRIORITIES], tails: [NONE; PRIORITIES], bitmap: [0; 4], links: Vec::new() }
+        Self { heads: [NONE; PRIORITIES], tails: [NONE; PRIORITIES], bitmap: [0; 4], words: 0, links: Vec::new() }
     }
 
     fn link(&mut self, index: usize) -> &mut Link {
         if self.links.len() <= index {
-            self.links.resize(index + 1, UNLINKED);
+            self.grow(index);
         }
         &mut self.links[index]
+    }
+
+    /// Makes room for the links of threads up to `index`.
+    #[cold]
+    fn grow(&mut self, index: usize) {
+        self.links.resize(index + 1, UNLINKED);
     }
 
     /// True when thread `index` is queued.
@@ -63,10 +71,11 @@ impl ReadyQueues {
         if tail == NONE {
             self.heads[p] = index as u32;
         } else {
-            self.link(tail as usize).next = index as u32;
+            // A queued thread's link exists.
+            self.links[tail as usize].next = index as u32;
         }
         self.tails[p] = index as u32;
-        self.bitmap[p / 64] |= 1 << (p % 64);
+        self.mark(p);
     }
 
     /// Queues thread `index` at the head of `priority` (before its equals): where a
@@ -79,18 +88,23 @@ impl ReadyQueues {
         if head == NONE {
             self.tails[p] = index as u32;
         } else {
-            self.link(head as usize).prev = index as u32;
+            self.links[head as usize].prev = index as u32;
         }
         self.heads[p] = index as u32;
+        self.mark(p);
+    }
+
+    /// Records that priority `p` has a queued thread.
+    fn mark(&mut self, p: usize) {
         self.bitmap[p / 64] |= 1 << (p % 64);
+        self.words |= 1 << (p / 64);
     }
 
     /// Takes thread `index` out of its queue (no effect if it is not queued).
     pub fn remove(&mut self, index: usize) {
-        if !self.contains(index) {
+        let Some(&Link { prev, next, priority, queued: true }) = self.links.get(index) else {
             return;
-        }
-        let Link { prev, next, priority, .. } = self.links[index];
+        };
         let p = priority as usize;
         if prev == NONE {
             self.heads[p] = next;
@@ -105,15 +119,20 @@ impl ReadyQueues {
         self.links[index] = UNLINKED;
         if self.heads[p] == NONE {
             self.bitmap[p / 64] &= !(1 << (p % 64));
+            if self.bitmap[p / 64] == 0 {
+                self.words &= !(1 << (p / 64));
+            }
         }
     }
 
     /// The highest priority with a ready thread.
     pub fn highest_priority(&self) -> Option<u8> {
-        (0..self.bitmap.len()).rev().find_map(|w| {
-            let bits = self.bitmap[w];
-            (bits != 0).then(|| (w * 64 + 63 - bits.leading_zeros() as usize) as u8)
-        })
+        if self.words == 0 {
+            return None;
+        }
+        let w = 7 - self.words.leading_zeros() as usize;
+        let bits = self.bitmap[w & 3];
+        Some((w * 64 + 63 - bits.leading_zeros() as usize) as u8)
     }
 
     /// The first thread of the highest priority, without dequeueing it.

@@ -437,9 +437,14 @@ impl<M: Machine> System<M> {
     /// Performs the system call in the current thread's registers, writes its result
     /// into them (unless the thread blocked or ended), and schedules.
     pub fn syscall(&mut self) {
-        if self.fast_syscall() {
-            return; // done as the general path below would have done it (fastpath.rs)
+        if self.fast_syscall() == crate::fastpath::Fast::NotTaken {
+            self.general_syscall();
         }
+    }
+
+    /// [`syscall`](Self::syscall) without the fast paths (`fastpath.rs`), which do what
+    /// this does for the calls they cover.
+    pub fn general_syscall(&mut self) {
         let Some(cur) = self.current else { return };
         let regs = match self.threads.get(cur.0) {
             Some(t) => {

@@ -166,6 +166,27 @@ fn transfer_contiguous(
     Ok(n)
 }
 
+/// Writes `bytes` to user memory at `va` of `space` if user code may write all of it,
+/// as `AddressSpace::check` followed by `AddressSpace::write` does (nothing is written
+/// when any of it is not writable), translating each page once.
+pub fn write_user(m: &mut impl Machine, space: &AddressSpace, va: usize, bytes: &[u8]) -> Result<(), Errno> {
+    let n = bytes.len();
+    if n == 0 || span_pages(va, n) > SPAN_PAGES {
+        space.check(m, va, n, true)?;
+        return space.write(m, va, bytes);
+    }
+    let pages = user_pages(m, space, va, n, true)?;
+    let mut done = 0;
+    while done < n {
+        let at = va + done;
+        let chunk = (n - done).min(PAGE_SIZE - at % PAGE_SIZE);
+        let frame = m.frame(pages[(at >> PAGE_SHIFT) - (va >> PAGE_SHIFT)]);
+        frame[at % PAGE_SIZE..][..chunk].copy_from_slice(&bytes[done..done + chunk]);
+        done += chunk;
+    }
+    Ok(())
+}
+
 /// A position inside an I/O vector.
 struct Cursor<'a> {
     iov: &'a [(usize, usize)],
@@ -343,6 +364,23 @@ mod tests {
             want[dst_off..dst_off + n].copy_from_slice(&source[src_off..src_off + n]);
             assert_eq!(after, want, "round {round}");
         }
+    }
+
+    #[test]
+    fn write_user_is_check_then_write() {
+        let mut m = FakeMachine::new();
+        let (a, b) = spaces(&mut m);
+        write_user(&mut m, &a, 0x10_0ffc, b"across a page end").unwrap();
+        let mut got = [0u8; 17];
+        a.read(&mut m, 0x10_0ffc, &mut got).unwrap();
+        assert_eq!(&got, b"across a page end");
+        assert_eq!(write_user(&mut m, &b, 0x20_0000, b"ro"), Err(Errno::EFAULT), "read-only");
+        assert_eq!(write_user(&mut m, &a, 0x10_3ffe, b"half"), Err(Errno::EFAULT), "runs off the mapping");
+        let mut last = [0u8; 2];
+        a.read(&mut m, 0x10_3ffe, &mut last).unwrap();
+        assert_eq!(last, [0, 0], "nothing written");
+        assert_eq!(write_user(&mut m, &a, usize::MAX - 1, b"xyz"), Err(Errno::EFAULT));
+        assert_eq!(write_user(&mut m, &a, 0x10_0000, b""), Ok(()));
     }
 
     #[test]

@@ -54,9 +54,13 @@ pub fn mmu_and_caches_on() -> bool {
 }
 
 /// Whether FP/SIMD instructions at EL0 trap to EL1 (lazy FP switching); EL1 never traps.
+///
+/// For the way back to EL0 only: no ISB follows the write, because the `eret` that ends
+/// the way is itself a context synchronization event (these cores lack FEAT_ExS), and the
+/// setting only concerns EL0 — the kernel's own FP/SIMD use (`copy.S`) is allowed either
+/// way.
 pub fn set_user_fp_trap(trap: bool) {
     use aarch64_cpu::registers::CPACR_EL1;
     let fpen = if trap { CPACR_EL1::FPEN::TrapEl0 } else { CPACR_EL1::FPEN::TrapNothing };
     CPACR_EL1.modify(fpen);
-    asm::barrier::isb(asm::barrier::SY);
 }

@@ -70,9 +70,13 @@ pub fn enable_user_tables() {
 
 /// Switches the user address space: `ttbr0` holds the table root and the ASID. The
 /// ASID tags TLB entries, so no flush is needed.
+///
+/// For the way back to EL0 only: no ISB follows the write, because the `eret` that ends
+/// the way is itself a context synchronization event (these cores lack FEAT_ExS, which
+/// could make it not one), and until then nothing depends on the new value — the kernel
+/// never accesses memory through user addresses.
 pub fn set_user_tables(ttbr0: u64) {
     TTBR0_EL1.set(ttbr0);
-    barrier::isb(barrier::SY);
 }
 
 /// Forgets the TLB entry of user page `va` in address space `asid`, on every CPU.
