@@ -105,10 +105,21 @@ impl<M: Machine> System<M> {
                         self.machine.free_frame(frame);
                     }
                 }
-                while self.memory_objects.get(id).is_some_and(|o| o.frames.len() < pages) {
-                    let frame = self.machine.alloc_frame().ok_or(Errno::ENOMEM)?;
-                    self.memory_objects.get_mut(id).expect("checked").frames.push(frame);
+                // Growing is all or nothing: a failed resize leaves no frames behind.
+                let missing = pages.saturating_sub(self.memory_objects.get(id).map_or(0, |o| o.frames.len()));
+                let mut added = Vec::with_capacity(missing);
+                for _ in 0..missing {
+                    match self.machine.alloc_frame() {
+                        Some(frame) => added.push(frame),
+                        None => {
+                            for frame in added {
+                                self.machine.free_frame(frame);
+                            }
+                            return Err(Errno::ENOMEM);
+                        }
+                    }
                 }
+                self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?.frames.extend(added);
                 value(0)
             }
             Call::MemObjectMap { pid: target, handle, offset, size, addr, prot } => {

@@ -1315,6 +1315,12 @@ mod tests {
             Call::MemObjectMap { pid: peer.0, handle: h, offset: 4096, size: 4096, addr: 0, prot: mem_prot::READ };
         let theirs = call(&mut s, map).0.unwrap() as usize;
         assert_eq!(call(&mut s, Call::MemObjectResize { handle: h, size: 0 }).0, Err(Errno::EBUSY), "mapped");
+        let before = s.machine.frames_in_use();
+        s.machine.frame_limit = Some(before + 2);
+        let big = Call::MemObjectResize { handle: h, size: 8 * 4096 };
+        assert_eq!(call(&mut s, big).0, Err(Errno::ENOMEM));
+        assert_eq!(s.machine.frames_in_use(), before, "a failed resize keeps nothing");
+        s.machine.frame_limit = None;
         s.write_user(init, mine + 4096, b"shared").unwrap();
         let mut back = [0u8; 6];
         s.read_user(peer, theirs, &mut back).unwrap();

@@ -310,3 +310,98 @@ pub fn mq_blocking_timed_and_notify() -> Outcome {
     mq::mq_unlink("/waits").map_err(e("unlink"))?;
     Ok(())
 }
+
+/// A small deterministic generator for the garbage below.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Sends `count` malformed or random requests on a fresh connection to the server of
+/// `path` (and proc's own channel), each bounded by a timeout: every one must be
+/// answered (an error is fine), none may hang, and the servers must work afterwards.
+fn garbage_to(path: &str, noise: &mut Noise, count: usize) -> Outcome {
+    use userlib::ipc::timeout_states::{REPLY, SEND};
+    use userlib::msg::Header;
+    let owner = proc::resolve(path).map_err(e("resolve"))?;
+    let connection = Connection::attach(owner.pid, owner.chid).map_err(e("attach"))?;
+    let mut reply = vec![0u8; 512];
+    for i in 0..count {
+        let kind = match noise.next() % 4 {
+            0 => (noise.next() % 0x300) as u16,
+            1 => 0x100 + (noise.next() % 16) as u16,
+            2 => (noise.next() % 0x40) as u16,
+            _ => noise.next() as u16,
+        };
+        if owner.pid == 1 && matches!(kind, userlib::msg::proc_type::KILL | userlib::msg::proc_type::SHUTDOWN) {
+            continue; // proc's own requests do what they say (proc is /dev/shmem's server)
+        }
+        let header = Header {
+            kind,
+            subtype: noise.next() as u16,
+            arg: if noise.next().is_multiple_of(2) { noise.next() as u32 } else { (noise.next() % 8) as u32 },
+            offset: if noise.next().is_multiple_of(2) { noise.next() } else { noise.next() % 4096 },
+            size: match noise.next() % 3 {
+                0 => noise.next(),
+                1 => noise.next() % 100_000,
+                _ => noise.next() % 64,
+            },
+            extra: noise.next() % 3,
+        };
+        let mut message = header.to_bytes().to_vec();
+        let length = (noise.next() % 300) as usize;
+        message.extend((0..length).map(|_| noise.next() as u8));
+        let cut = match i % 7 {
+            0 => (noise.next() % 40) as usize, // shorter than a header
+            _ => message.len(),
+        };
+        userlib::ipc::timeout(SEND | REPLY, 2_000_000_000).map_err(e("timeout"))?;
+        match connection.send(&message[..cut.min(message.len())], &mut reply) {
+            Err(Errno::ETIMEDOUT) => return Err(format!("{path}: request {i} ({header:?}) was never answered")),
+            _ => continue,
+        }
+    }
+    Ok(())
+}
+
+pub fn servers_survive_garbage() -> Outcome {
+    server_ready("/dev/pipe")?;
+    server_ready("/dev/mqueue")?;
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    for path in ["/dev/pipe", "/dev/mqueue", "/dev/shmem", "/dev/name"] {
+        let path = if path == "/dev/name" { "/dev/shmem/x" } else { path };
+        garbage_to(path, &mut noise, 300)?;
+    }
+    // proc's own requests: garbage on the well-known connection.
+    let proc_coid = proc::connection().map_err(e("proc"))?;
+    let mut reply = vec![0u8; 256];
+    for i in 0..300u64 {
+        let mut message = userlib::msg::Header::new((noise.next() % 0x40) as u16).to_bytes().to_vec();
+        message[2..32].iter_mut().for_each(|b| *b = noise.next() as u8);
+        message.extend((0..noise.next() % 200).map(|_| noise.next() as u8));
+        if message[0] == userlib::msg::proc_type::SHUTDOWN as u8 || message[0] == userlib::msg::proc_type::KILL as u8 {
+            continue; // those do what they say, on whatever they name
+        }
+        userlib::ipc::timeout(userlib::ipc::timeout_states::REPLY, 2_000_000_000).map_err(e("timeout"))?;
+        if userlib::sys::msg_send(proc_coid, &message, &mut reply) == Err(Errno::ETIMEDOUT) {
+            return Err(format!("proc never answered garbage message {i}"));
+        }
+    }
+    // Everyone still works.
+    let (reader, writer) = fs::pipe().map_err(e("pipe afterwards"))?;
+    writer.write(b"!").map_err(e("write afterwards"))?;
+    ensure!(reader.read(&mut [0u8; 4]) == Ok(1), "the pipe server broke");
+    let q = queue("/after-garbage", of::O_RDWR | of::O_CREAT, None)?;
+    q.send(b"ok", 1).map_err(e("mq_send afterwards"))?;
+    mq::mq_unlink("/after-garbage").map_err(e("unlink"))?;
+    ensure!(proc::pidin().is_ok(), "proc broke");
+    let pids: Vec<u32> = proc::pidin().map_err(e("pidin"))?.iter().map(|t| t.pid).collect();
+    ensure!(pids.contains(&1) && pids.len() >= 3, "a server died: {pids:?}");
+    Ok(())
+}
