@@ -1,27 +1,32 @@
 //! Fast paths: the common system calls done with less work than the general path
-//! ([`System::syscall`] → `dispatch`), with exactly the same effects.
+//! ([`System::general_syscall`]: decode, `dispatch`, `schedule`), with exactly the same
+//! effects.
 //!
 //! Each fast path has guard conditions; anything outside them goes to the general path
 //! untouched (a fast path checks everything before it changes anything), so the fast
 //! paths never reproduce the rarer behaviours: errors, queued messages and pulses, I/O
-//! vectors, `_msg_info` records, armed `TimerTimeout`s. Inside the guards they do what
-//! the general path does, step for step, but without decoding a `Call`, without
-//! re-reading I/O vectors or re-finding objects, and relying on one invariant of the
-//! IPC state machine: **a RECEIVE-blocked thread serves no channel** (`msg_receive`
-//! takes it off every `serving` list before it blocks, and only a completed receive
-//! puts it on one).
+//! vectors, `_msg_info` records, armed `TimerTimeout`s, messages within one process.
+//! Inside the guards they do what the general path does, step for step, but without
+//! decoding a `Call`, re-reading I/O vectors or finding an object twice, and relying on
+//! one invariant of the IPC state machine: **a RECEIVE-blocked thread serves no channel**
+//! (`msg_receive` takes it off every `serving` list before it blocks; only a completed
+//! receive puts it on one, and on one only).
 //!
 //! * `MsgSendv` to a channel with a thread RECEIVE-blocked on it: copy the message into
 //!   its buffer, make it serve the channel at the message's priority (unless
-//!   `_NTO_CHF_FIXED_PRIORITY`), leave the sender REPLY-blocked, and hand the CPU to the
-//!   receiver ([`System::schedule`]'s direct switch: only if no ready thread is of equal
-//!   or higher priority).
+//!   `_NTO_CHF_FIXED_PRIORITY`), leave the sender REPLY-blocked.
 //! * `MsgReplyv`, and `MsgReplyReceivev` when nothing is queued on the channel: copy
-//!   the reply, make the REPLY-blocked sender ready (handed the CPU the same way when
-//!   the replier blocks in the receive), and for the fused call block RECEIVE at the
-//!   replier's own priority.
+//!   the reply and make the REPLY-blocked sender ready; for the fused call, block
+//!   RECEIVE at the replier's own priority.
 //! * `MsgReceivev` with nothing queued: block RECEIVE.
+//! * `MsgSendPulse` to a channel with a receiver waiting (and every pulse the kernel
+//!   sends, through `System::pulse_to_waiting_receiver`).
 //! * `SchedYield`.
+//!
+//! When the caller blocks, yields to an equal, or wakes a higher receiver, the fast path
+//! also makes [`System::schedule`]'s decision itself (a woken partner runs at once only
+//! if no ready thread is of equal or higher priority) and describes the next thread
+//! ([`ReturnInfo`]) so the return path loads it without a lookup.
 //!
 //! Everything here is plain Rust that the host tests run, where every fast path is
 //! compared with the general path on random traffic (`fastpath_tests.rs`). The arch
@@ -48,8 +53,9 @@ std::thread_local! {
     pub(crate) static FAST_HITS: core::cell::Cell<[u32; 64]> = const { core::cell::Cell::new([0; 64]) };
 }
 
-/// What the return to user space needs to know about the thread it loads, found with
-/// one lookup of the thread and one of its process.
+/// What the return to user space needs to know about the thread it loads. `context`
+/// points into the thread's boxed `UserContext`: it is used at once, under the lock that
+/// keeps the thread alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReturnInfo {
     /// The TTBR0 value of its address space.
@@ -217,6 +223,9 @@ impl<M: Machine> System<M> {
             self.fast_send(cur, pid, a)
         } else if number == Sysno::MsgReplyReceivev as u64 && a[0] != 0 {
             self.fast_reply_receive(cur, pid, a)
+        } else if number == Sysno::MsgReplyReceivev as u64 {
+            // No reply (rcvid 0): only the receive, whose arguments are the last four.
+            self.fast_receive_block(cur, pid, [a[4], a[5], a[6], a[7], 0, 0, 0, 0])
         } else if number == Sysno::MsgReplyv as u64 {
             self.fast_reply(cur, pid, a)
         } else if number == Sysno::MsgReceivev as u64 {
@@ -348,20 +357,20 @@ impl<M: Machine> System<M> {
     fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
-        // What `wake_for_handoff` does with no hand-off pending; `schedule` then queues
-        // the sender, as the caller runs on (unless the sender outranks it).
-        if let Some(t) = self.threads.get_mut(sender.0) {
-            t.sent = None;
-            t.context.x[0] = a[1];
-            t.state = ThreadState::Ready;
-            t.timeslice_left = TIMESLICE_TICKS;
-            self.handoff = Some(sender);
-        }
         self.sleepers.remove_thread(sender); // a bounded wait is over
-        if let Some(t) = self.threads.get_mut(cur.0) {
-            t.context.x[0] = 0;
+        let Some((s, me)) = self.threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        me.context.x[0] = 0;
+        // What `wake_for_handoff`, then `schedule` with the caller still running, do: the
+        // sender is queued, and the caller runs on unless something now outranks it.
+        s.sent = None;
+        s.context.x[0] = a[1];
+        s.state = ThreadState::Ready;
+        s.timeslice_left = TIMESLICE_TICKS;
+        self.ready.push_back(sender.index(), s.priority);
+        if self.ready.highest_priority().is_some_and(|p| p > me.priority) {
+            return Step::Schedule;
         }
-        Step::Schedule
+        Step::Stay
     }
 
     /// Whether `cur` of `pid` may block RECEIVE on `chid` at once: the channel exists

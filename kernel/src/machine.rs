@@ -19,6 +19,10 @@ pub trait Machine: TableMemory {
     /// `alloc_frame`, not crossing a frame end): the direct address-space-to-address-space
     /// copy of message passing.
     fn copy_physical(&mut self, src: usize, dst: usize, len: usize);
+    /// The machine's cache of user translations, if it keeps one.
+    fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
+        None
+    }
     /// Forgets any TLB entry for page `va` of address space `asid`.
     fn flush_tlb_page(&mut self, asid: u16, va: usize);
     /// Forgets every TLB entry of address space `asid`.

@@ -14,6 +14,7 @@ use crate::irq::Irq;
 use crate::machine::Machine;
 use crate::mem::layout::phys_to_virt;
 use crate::mem::paging::{Table, TableMemory};
+use crate::mem::usertlb::UserTlb;
 use crate::mem::PAGE_SIZE;
 use crate::system::{System, UserFault};
 use crate::thread::ThreadId;
@@ -38,7 +39,10 @@ pub static BOOT_IMAGE: &[u8] = &ALIGNED_BOOT_IMAGE.0;
 static SYSTEM: spin::Mutex<Option<System<TargetMachine>>> = spin::Mutex::new(None);
 
 /// The real machine: frames from the frame allocator reached through the linear map.
-pub struct TargetMachine;
+pub struct TargetMachine {
+    /// The kernel's cache of user translations.
+    tlb: UserTlb,
+}
 
 impl TableMemory for TargetMachine {
     fn alloc_table(&mut self) -> Option<usize> {
@@ -76,6 +80,9 @@ impl Machine for TargetMachine {
         // part in the transfer (checked by the caller's table walks), reached through the
         // linear map; `copy_bytes` allows them to overlap (within one frame).
         unsafe { arch::copy::copy_bytes(phys_to_virt(dst) as *mut u8, phys_to_virt(src) as *const u8, len) };
+    }
+    fn user_tlb(&mut self) -> Option<&mut UserTlb> {
+        Some(&mut self.tlb)
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         mmu::flush_tlb_user_page(asid, va);
@@ -154,7 +161,7 @@ pub fn start_user_space() {
         log::info!("boot image has no program to start");
         return;
     };
-    let mut system = System::new(TargetMachine, image);
+    let mut system = System::new(TargetMachine { tlb: UserTlb::new() }, image);
     log::info!("boot image: {} programs; starting {} as pid 1", image.len(), first.name);
     let pid = match system.spawn(first.name, first.args, None, None, true) {
         Ok(pid) => pid,

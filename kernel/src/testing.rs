@@ -37,6 +37,8 @@ pub struct FakeMachine {
     /// The earliest wake-up the kernel last reported through
     /// `System::next_wakeup_if_changed` (what the real machine would have armed).
     pub wakeup: Option<u64>,
+    /// The cache of user translations (so the host tests use it as the target does).
+    pub tlb: crate::mem::usertlb::UserTlb,
 }
 
 impl FakeMachine {
@@ -54,6 +56,7 @@ impl FakeMachine {
             shutdown_code: None,
             interrupts: std::collections::BTreeMap::new(),
             wakeup: None,
+            tlb: crate::mem::usertlb::UserTlb::new(),
         }
     }
 
@@ -106,6 +109,9 @@ impl Machine for FakeMachine {
         let page = |pa: usize| pa & !(PAGE_SIZE - 1);
         let from = self.frames[&page(src)][src % PAGE_SIZE..][..len].to_vec();
         self.frame(page(dst))[dst % PAGE_SIZE..][..len].copy_from_slice(&from);
+    }
+    fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
+        Some(&mut self.tlb)
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         self.flushed_pages.push((asid, va));

@@ -8,6 +8,8 @@
 //! ([`Machine::copy_physical`]): there is no intermediate kernel buffer.
 
 use crate::machine::Machine;
+use crate::mem::paging::tables_generation;
+use crate::mem::usertlb::CachedPage;
 use crate::mem::PAGE_SIZE;
 use crate::process::AddressSpace;
 use abi::Errno;
@@ -132,14 +134,31 @@ fn user_pages(
     let mut pages = [0; SPAN_PAGES];
     let mut at = va;
     for page in pages.iter_mut().take(span_pages(va, n)) {
-        let t = space.table.translate(m, at).ok_or(Errno::EFAULT)?;
-        if !t.attrs.user || (write && !t.attrs.writable) {
+        let t = user_translation(m, space, at).ok_or(Errno::EFAULT)?;
+        if !t.user || (write && !t.writable) {
             return Err(Errno::EFAULT);
         }
-        *page = t.phys & !(PAGE_SIZE - 1);
+        *page = t.phys;
         at = (at & !(PAGE_SIZE - 1)) + PAGE_SIZE;
     }
     Ok(pages)
+}
+
+/// What the page holding user address `va` of `space` translates to: from the
+/// machine's cache of user translations while no tree has changed, else from a walk
+/// (which is then cached).
+fn user_translation(m: &mut impl Machine, space: &AddressSpace, va: usize) -> Option<CachedPage> {
+    let generation = tables_generation();
+    let root = space.table.root();
+    if let Some(hit) = m.user_tlb().and_then(|tlb| tlb.lookup(generation, root, va)) {
+        return Some(hit);
+    }
+    let t = space.table.translate(m, va)?;
+    let page = CachedPage { phys: t.phys & !(PAGE_SIZE - 1), user: t.attrs.user, writable: t.attrs.writable };
+    if let Some(tlb) = m.user_tlb() {
+        tlb.insert(generation, root, va, page);
+    }
+    Some(page)
 }
 
 /// [`transfer`] of `n` bytes between two single buffers at `src` and `dst`, each
@@ -381,6 +400,31 @@ mod tests {
         assert_eq!(last, [0, 0], "nothing written");
         assert_eq!(write_user(&mut m, &a, usize::MAX - 1, b"xyz"), Err(Errno::EFAULT));
         assert_eq!(write_user(&mut m, &a, 0x10_0000, b""), Ok(()));
+    }
+
+    #[test]
+    fn cached_translations_go_stale_when_a_tree_changes() {
+        let mut m = FakeMachine::new();
+        let (mut a, b) = spaces(&mut m);
+        fn side<'a>(space: &'a AddressSpace, iov: &'a [(usize, usize)]) -> Side<'a> {
+            Side { space, iov, offset: 0 }
+        }
+        let (src, dst) = ([(0x10_0000, 64)], [(0x10_0000, 64)]);
+        a.write(&mut m, 0x10_0000, &[3u8; 64]).unwrap();
+        assert_eq!(transfer(&mut m, side(&a, &src), side(&b, &dst), 64), Ok(64), "walked and cached");
+        assert_eq!(transfer(&mut m, side(&a, &src), side(&b, &dst), 64), Ok(64), "from the cache");
+        a.unmap_region(&mut m, 0x10_0000, 0x4000).unwrap();
+        assert_eq!(
+            transfer(&mut m, side(&a, &src), side(&b, &dst), 64),
+            Err(TransferError::Source(Errno::EFAULT)),
+            "an unmapped page is not reached through a stale entry"
+        );
+        a.map_zeroed(&mut m, 0x10_0000, 0x1000, user_attrs(false, false), RegionKind::Anonymous).unwrap();
+        assert_eq!(
+            transfer(&mut m, side(&b, &dst), side(&a, &src), 64),
+            Err(TransferError::Destination(Errno::EFAULT)),
+            "remapped read-only: not writable through a stale entry"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::layout::PAGE_SIZE;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Entries per table.
 pub const ENTRIES: usize = 512;
@@ -197,6 +198,21 @@ impl AddressHalf {
     }
 }
 
+/// Bumped by every change to any translation tree, so that translations cached from
+/// walks (`usertlb`) go stale at once. Every method that writes a descriptor must call
+/// [`tables_changed`].
+static TABLES_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current generation of all translation trees (see [`crate::mem::usertlb`]).
+pub fn tables_generation() -> u64 {
+    TABLES_GENERATION.load(Ordering::Relaxed)
+}
+
+/// Records that some translation tree is about to change.
+fn tables_changed() {
+    TABLES_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
 /// A tree of translation tables for one half of the address space, named by the
 /// physical address of its level-0 table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +253,7 @@ impl PageTable {
             return Err(MapError::BadAddress);
         }
         pa.checked_add(size).filter(|end| *end <= 1 << 48).ok_or(MapError::BadAddress)?;
+        tables_changed();
         let leaf = attrs.descriptor_bits();
         let mut offset = 0;
         while offset < size {
@@ -292,6 +309,7 @@ impl PageTable {
         if *entry & bits::VALID == 0 {
             return None;
         }
+        tables_changed();
         let phys = (*entry & bits::ADDRESS_MASK) as usize;
         *entry = 0;
         Some(phys)
@@ -300,6 +318,7 @@ impl PageTable {
     /// Frees every table of the tree, the root included (the pages they map are the
     /// owner's business). The tree must not be in use by any CPU.
     pub fn free_tables(self, mem: &mut impl TableMemory) {
+        tables_changed();
         fn free_level(mem: &mut impl TableMemory, table: usize, level: usize) {
             if level < 3 {
                 for slot in 0..ENTRIES {
@@ -334,6 +353,7 @@ impl PageTable {
         leaf_level: usize,
         leaf_bits: u64,
     ) -> Result<(), MapError> {
+        tables_changed();
         let mut table = self.root;
         for level in 0..leaf_level {
             let slot = index(va, level);
