@@ -108,7 +108,7 @@ impl<M: Machine> System<M> {
     }
 
     /// Reads an event the caller will receive itself, and checks it can be delivered.
-    fn own_event(&mut self, pid: ProcessId, at: usize) -> Result<SigEvent, Errno> {
+    pub(crate) fn own_event(&mut self, pid: ProcessId, at: usize) -> Result<SigEvent, Errno> {
         let mut bytes = [0u8; SigEvent::SIZE];
         self.read_user(pid, at, &mut bytes)?;
         let event = SigEvent::from_bytes(&bytes).ok_or(Errno::EINVAL)?;

@@ -42,4 +42,7 @@ pub trait Machine: TableMemory {
     fn interrupt_set_masked(&mut self, irq: u32, masked: bool);
     /// What `SystemInfo` reports.
     fn system_info(&self) -> abi::info::SystemInfo;
+    /// Whether `[phys, phys + size)` lies inside the board's device registers (what a
+    /// driver may map with `MemObjectDevice`).
+    fn is_device_range(&self, phys: usize, size: usize) -> bool;
 }

@@ -67,4 +67,20 @@ pub trait Board: Sync {
     fn reserved_ram(&self) -> &'static [PhysRange];
     /// Physical ranges holding device registers; mapped Device-nGnRE in the device window.
     fn device_regions(&self) -> &'static [PhysRange];
+    /// The console UART, for the user-space console driver (which takes its input
+    /// interrupt; the kernel keeps writing its own log to it).
+    fn console_device(&self) -> ConsoleDevice;
+}
+
+pub use abi::info::console_kind;
+
+/// Where the console UART is and how it interrupts.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleDevice {
+    /// `abi::info::console_kind`.
+    pub kind: u32,
+    /// Physical address of the page holding its registers.
+    pub phys: usize,
+    /// Its interrupt.
+    pub irq: Irq,
 }

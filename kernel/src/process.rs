@@ -13,6 +13,7 @@ use crate::mem::layout::{align_down, align_up};
 use crate::mem::paging::{AddressHalf, Granularity, MapAttrs, MemoryKind, PageTable};
 use crate::mem::PAGE_SIZE;
 use crate::thread::ThreadId;
+use abi::syscall::mem_prot;
 use abi::Errno;
 use alloc::string::String;
 use alloc::vec;
@@ -31,6 +32,32 @@ pub enum RegionKind {
     Stack,
     /// Anonymous memory from `MemMapAnon`.
     Anonymous,
+    /// Pages of a memory object (`MemObjectMap`), which owns the frames; `max_prot`
+    /// ([`abi::syscall::mem_prot`] bits) bounds what `MemProtect` may grant.
+    Shared {
+        /// The object, in the system's memory-object table.
+        object: u32,
+        /// The most this mapping may allow.
+        max_prot: u32,
+    },
+}
+
+impl RegionKind {
+    /// The most `MemProtect` may grant on such a region.
+    pub fn max_prot(self) -> u32 {
+        match self {
+            RegionKind::Shared { max_prot, .. } => max_prot,
+            _ => mem_prot::ALL,
+        }
+    }
+
+    /// The memory object whose frames the region maps, if any.
+    pub fn object(self) -> Option<u32> {
+        match self {
+            RegionKind::Shared { object, .. } => Some(object),
+            _ => None,
+        }
+    }
 }
 
 /// A contiguous range of the address space.
@@ -47,6 +74,11 @@ pub struct Region {
 }
 
 impl Region {
+    /// Whether a boundary at `cut` falls strictly inside the mapped part.
+    fn cut_by(&self, cut: usize) -> bool {
+        self.mapped_start() < cut && cut < self.end
+    }
+
     fn mapped_start(&self) -> usize {
         if self.kind == RegionKind::Stack {
             self.start + PAGE_SIZE
@@ -70,6 +102,17 @@ pub fn user_attrs(writable: bool, executable: bool) -> MapAttrs {
         user_exec: executable && !writable,
         global: false,
     }
+}
+
+/// The attributes for [`mem_prot`] bits: `EINVAL` for unknown bits or writable and
+/// executable at once (Muon keeps W^X). No bit at all gives pages user code cannot touch.
+pub fn prot_attrs(prot: u32) -> Result<MapAttrs, Errno> {
+    if prot & !mem_prot::ALL != 0 || prot & (mem_prot::WRITE | mem_prot::EXEC) == mem_prot::WRITE | mem_prot::EXEC {
+        return Err(Errno::EINVAL);
+    }
+    let mut attrs = user_attrs(prot & mem_prot::WRITE != 0, prot & mem_prot::EXEC != 0);
+    attrs.user = prot != 0;
+    Ok(attrs)
 }
 
 /// Hands out 16-bit ASIDs; 0 is reserved for the kernel's boot mappings.
@@ -187,7 +230,7 @@ impl AddressSpace {
                 None => Err(Errno::ENOMEM),
             };
             if let Err(e) = result {
-                self.release_pages(m, region.mapped_start(), va);
+                self.release_pages(m, region.mapped_start(), va, true);
                 return Err(e);
             }
             va += PAGE_SIZE;
@@ -196,18 +239,57 @@ impl AddressSpace {
         Ok(())
     }
 
-    fn release_pages(&mut self, m: &mut impl Machine, start: usize, end: usize) {
+    /// Maps `frames` (owned by a memory object, not by this space) at `start`, one page
+    /// each, as a [`RegionKind::Shared`] region of `object`.
+    pub fn map_frames(
+        &mut self,
+        m: &mut impl Machine,
+        start: usize,
+        frames: &[usize],
+        attrs: MapAttrs,
+        object: u32,
+        max_prot: u32,
+    ) -> Result<(), Errno> {
+        if !start.is_multiple_of(PAGE_SIZE) || frames.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let end = range_ok(start, frames.len() * PAGE_SIZE)?;
+        if start == 0 || self.overlaps(start, end) {
+            return Err(Errno::EINVAL);
+        }
+        if self.regions.len() >= MAX_REGIONS {
+            return Err(Errno::ENOMEM);
+        }
+        for (i, frame) in frames.iter().enumerate() {
+            let va = start + i * PAGE_SIZE;
+            if self.table.map(m, va, *frame, PAGE_SIZE, attrs, Granularity::PagesOnly).is_err() {
+                self.release_pages(m, start, va, false);
+                return Err(Errno::ENOMEM);
+            }
+        }
+        self.regions.push(Region { start, end, attrs, kind: RegionKind::Shared { object, max_prot } });
+        Ok(())
+    }
+
+    /// Unmaps `[start, end)`; frees the frames too when the space owns them (`free`).
+    fn release_pages(&mut self, m: &mut impl Machine, start: usize, end: usize, free: bool) {
         for va in (start..end).step_by(PAGE_SIZE) {
             if let Some(frame) = self.table.unmap_page(m, va) {
                 m.flush_tlb_page(self.asid, va);
-                m.free_frame(frame);
+                if free {
+                    m.free_frame(frame);
+                }
             }
         }
     }
 
+    fn release_region(&mut self, m: &mut impl Machine, region: &Region) {
+        self.release_pages(m, region.mapped_start(), region.end, region.kind.object().is_none());
+    }
+
     /// Unmaps the whole region that starts at `start` and spans `size` bytes (rounded
-    /// up to pages), if it is anonymous memory or a stack; returns its kind.
-    pub fn unmap_region(&mut self, m: &mut impl Machine, start: usize, size: usize) -> Result<RegionKind, Errno> {
+    /// up to pages), if it is anonymous, shared memory or a stack; returns it.
+    pub fn unmap_region(&mut self, m: &mut impl Machine, start: usize, size: usize) -> Result<Region, Errno> {
         let end = align_up(size, PAGE_SIZE).and_then(|s| start.checked_add(s)).ok_or(Errno::EINVAL)?;
         let index = self
             .regions
@@ -215,8 +297,64 @@ impl AddressSpace {
             .position(|r| r.start == start && r.end == end && r.kind != RegionKind::Image)
             .ok_or(Errno::EINVAL)?;
         let region = self.regions.swap_remove(index);
-        self.release_pages(m, region.mapped_start(), region.end);
-        Ok(region.kind)
+        self.release_region(m, &region);
+        Ok(region)
+    }
+
+    /// Gives the whole pages of `[start, end)` the access `prot` allows; every page must
+    /// belong to a region, and `prot` must be within each region's maximum. Regions are
+    /// split where the range cuts them; returns the memory object of each split shared
+    /// region (it is mapped once more).
+    pub fn protect(&mut self, m: &mut impl Machine, start: usize, end: usize, prot: u32) -> Result<Vec<u32>, Errno> {
+        let attrs = prot_attrs(prot)?;
+        if !start.is_multiple_of(PAGE_SIZE) || !end.is_multiple_of(PAGE_SIZE) || start >= end {
+            return Err(Errno::EINVAL);
+        }
+        range_ok(start, end - start).map_err(|_| Errno::ENOMEM)?;
+        // Every page covered (by a mapped part of a region), and allowed.
+        let mut at = start;
+        while at < end {
+            let r = self.regions.iter().find(|r| r.mapped_start() <= at && at < r.end).ok_or(Errno::ENOMEM)?;
+            if prot & !r.kind.max_prot() != 0 {
+                return Err(Errno::EACCES);
+            }
+            at = r.end;
+        }
+        if self.regions.len() + 2 > MAX_REGIONS {
+            return Err(Errno::ENOMEM);
+        }
+        // A stack or a loaded image is changed whole or not at all: thread exit unmaps a
+        // stack by its exact range.
+        let cuts_whole_only = |cut: usize| {
+            self.regions.iter().any(|r| r.cut_by(cut) && matches!(r.kind, RegionKind::Stack | RegionKind::Image))
+        };
+        if cuts_whole_only(start) || cuts_whole_only(end) {
+            return Err(Errno::EINVAL);
+        }
+        let mut split = Vec::new();
+        for cut in [start, end] {
+            if let Some(i) = self.regions.iter().position(|r| r.cut_by(cut)) {
+                let r = self.regions[i];
+                self.regions[i] = Region { end: cut, ..r };
+                self.regions.push(Region { start: cut, ..r });
+                split.extend(r.kind.object());
+            }
+        }
+        for r in self.regions.iter_mut().filter(|r| start <= r.start && r.end <= end) {
+            r.attrs = attrs;
+            let mut va = r.start;
+            while va < r.end {
+                if let Some(t) = self.table.translate(m, va) {
+                    self.table.unmap_page(m, va);
+                    self.table
+                        .map(m, va, t.phys, PAGE_SIZE, attrs, Granularity::PagesOnly)
+                        .map_err(|_| Errno::ENOMEM)?;
+                    m.flush_tlb_page(self.asid, va);
+                }
+                va += PAGE_SIZE;
+            }
+        }
+        Ok(split)
     }
 
     /// The highest free, page-aligned run of `size` bytes inside `[low, high)`.
@@ -332,13 +470,17 @@ impl AddressSpace {
         })
     }
 
-    /// Frees every page and table and the ASID's TLB entries.
-    pub fn destroy(mut self, m: &mut impl Machine) {
+    /// Frees every page and table and the ASID's TLB entries; returns the memory
+    /// objects whose mappings went (one entry per mapping).
+    pub fn destroy(mut self, m: &mut impl Machine) -> Vec<u32> {
+        let mut objects = Vec::new();
         for region in core::mem::take(&mut self.regions) {
-            self.release_pages(m, region.mapped_start(), region.end);
+            self.release_region(m, &region);
+            objects.extend(region.kind.object());
         }
         self.table.free_tables(m);
         m.flush_tlb_asid(self.asid);
+        objects
     }
 }
 
@@ -356,6 +498,8 @@ pub struct Process {
     pub children: Vec<ProcessId>,
     /// May use the privileged calls (spawn, shutdown).
     pub privileged: bool,
+    /// May map device registers (a driver; `abi::syscall::process_flags::IO`).
+    pub io: bool,
     /// Set when it has ended: its wait status, kept until the parent waits.
     pub exit_status: Option<u64>,
     /// Its channels, by chid.
@@ -364,6 +508,10 @@ pub struct Process {
     pub connections: HandleTable<Connection>,
     /// The client processes connected to its channels, by scoid (without [`SCOID_BIT`]).
     pub server_connections: HandleTable<ServerConnection>,
+    /// Its memory-object handles (values: objects in the system's table).
+    pub memory: HandleTable<u32>,
+    /// The event it receives, with the child's pid as value, when a child ends.
+    pub child_event: Option<(ThreadId, abi::ipc::SigEvent)>,
 }
 
 impl Process {
@@ -376,10 +524,13 @@ impl Process {
             threads: Vec::new(),
             children: Vec::new(),
             privileged,
+            io: privileged,
             exit_status: None,
             channels: HandleTable::new(MAX_CHANNELS),
             connections: HandleTable::new(MAX_CONNECTIONS),
             server_connections: HandleTable::new(MAX_CONNECTIONS),
+            memory: HandleTable::new(crate::handle::MAX_SLOTS - 1),
+            child_event: None,
         }
     }
 }
@@ -453,11 +604,31 @@ pub(crate) mod tests {
         assert_eq!(s.map_zeroed(&mut m, 0x40_3001, 0x1000, rw(), RegionKind::Anonymous), Err(Errno::EINVAL));
         assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1000), Err(Errno::EINVAL), "part of a region");
         let frames_before = m.frames_in_use();
-        assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1800), Ok(RegionKind::Anonymous));
+        assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1800).map(|r| r.kind), Ok(RegionKind::Anonymous));
         assert_eq!(m.frames_in_use(), frames_before - 2);
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT));
         assert!(m.flushed_pages.contains(&(1, 0x40_0000)));
+    }
+
+    #[test]
+    fn protect_splits_regions_but_never_a_stack() {
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous).unwrap();
+        s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack).unwrap();
+        assert_eq!(s.protect(&mut m, 0x40_1000, 0x40_2000, mem_prot::READ), Ok(Vec::new()));
+        assert_eq!(s.regions().len(), 4, "the anonymous region is now three");
+        assert_eq!(s.write(&mut m, 0x40_1000, b"x"), Err(Errno::EFAULT));
+        s.write(&mut m, 0x40_2000, b"x").unwrap();
+        assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, 0), Ok(Vec::new()));
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT), "no access at all");
+        assert_eq!(s.protect(&mut m, 0x7000_2000, 0x7000_3000, mem_prot::READ), Err(Errno::EINVAL), "stack cut");
+        assert_eq!(s.protect(&mut m, 0x7000_1000, 0x7000_4000, mem_prot::READ), Ok(Vec::new()), "whole stack");
+        assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, mem_prot::WRITE | mem_prot::EXEC), Err(Errno::EINVAL));
+        assert_eq!(s.protect(&mut m, 0x50_0000, 0x50_1000, mem_prot::READ), Err(Errno::ENOMEM));
+        assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000).map(|r| r.kind), Ok(RegionKind::Anonymous));
     }
 
     #[test]

@@ -16,7 +16,6 @@ use crate::mem::layout::phys_to_virt;
 use crate::mem::paging::{Table, TableMemory};
 use crate::mem::usertlb::UserTlb;
 use crate::mem::PAGE_SIZE;
-use crate::process::ProcessId;
 use crate::system::{System, UserFault};
 use crate::thread::ThreadId;
 use crate::{console, interrupts, percpu};
@@ -28,8 +27,14 @@ use core::sync::atomic::Ordering;
 /// The scheduler tick: round-robin timeslices are counted in these.
 pub const TICK_NS: u64 = 1_000_000;
 
+/// Page alignment for the boot image, so its frames can be mapped into pid 1 as they are.
+#[repr(C, align(4096))]
+struct PageAligned<T: ?Sized>(T);
+
+static ALIGNED_BOOT_IMAGE: &PageAligned<[u8]> = &PageAligned(*include_bytes!(env!("MUON_BOOT_IMAGE_FILE")));
+
 /// The boot image linked into this kernel (see `kernel/build.rs`).
-pub static BOOT_IMAGE: &[u8] = include_bytes!(env!("MUON_BOOT_IMAGE_FILE"));
+pub static BOOT_IMAGE: &[u8] = &ALIGNED_BOOT_IMAGE.0;
 
 static SYSTEM: spin::Mutex<Option<System<TargetMachine>>> = spin::Mutex::new(None);
 
@@ -104,6 +109,10 @@ impl Machine for TargetMachine {
     fn interrupt_set_masked(&mut self, irq: u32, masked: bool) {
         interrupts::set_user_masked(Irq(irq), masked);
     }
+    fn is_device_range(&self, phys: usize, size: usize) -> bool {
+        let Some(end) = phys.checked_add(size) else { return false };
+        crate::boot::facts().is_some_and(|f| f.board.device_regions().iter().any(|r| r.start <= phys && end <= r.end))
+    }
     fn system_info(&self) -> SystemInfo {
         let mut info = SystemInfo { counter_hz: timer::frequency(), ..Default::default() };
         if let Some(facts) = crate::boot::facts() {
@@ -111,6 +120,10 @@ impl Machine for TargetMachine {
             let n = name.len().min(info.board.len());
             info.board[..n].copy_from_slice(&name[..n]);
             info.virtual_timer_irq = facts.board.virtual_timer_irq().0;
+            let console = facts.board.console_device();
+            info.console_kind = console.kind;
+            info.console_irq = console.irq.0;
+            info.console_phys = console.phys as u64;
             info.ram_bytes = facts.memory.ram.total() as u64;
         }
         info.free_bytes = (FRAMES.lock().free_frames() * PAGE_SIZE) as u64;
@@ -131,7 +144,9 @@ extern "C" {
 }
 
 /// Starts user space from the boot image: its first `START_AT_BOOT` program becomes
-/// pid 1 (privileged). Returns if the image holds no program to start.
+/// pid 1 (privileged, the process manager), with the image mapped read-only at
+/// [`abi::BOOT_IMAGE_VADDR`] so it can start the others. Returns if the image holds no
+/// program to start.
 pub fn start_user_space() {
     let image = match BootImage::parse(BOOT_IMAGE) {
         Ok(image) => image,
@@ -148,19 +163,17 @@ pub fn start_user_space() {
     };
     let mut system = System::new(TargetMachine { tlb: UserTlb::new() }, image);
     log::info!("boot image: {} programs; starting {} as pid 1", image.len(), first.name);
-    match system.spawn(first.name, first.args, None, None, true) {
-        Ok(pid) => debug_assert_eq!(pid.0, 1),
+    let pid = match system.spawn(first.name, first.args, None, None, true) {
+        Ok(pid) => pid,
         Err(e) => {
             log::error!("cannot start {}: {e:?}", first.name);
             return;
         }
-    }
-    // Temporary, until the process manager owns spawning: the kernel also starts the
-    // image's other `boot` programs, as children of pid 1 (which can wait for them).
-    for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
-        if let Err(e) = system.spawn(program.name, program.args, None, Some(ProcessId(1)), false) {
-            log::error!("cannot start {}: {e:?}", program.name);
-        }
+    };
+    let start = crate::mem::layout::virt_to_phys(BOOT_IMAGE.as_ptr() as usize).expect("image in the linear map");
+    let frames = (0..BOOT_IMAGE.len().div_ceil(PAGE_SIZE)).map(|i| start + i * PAGE_SIZE).collect();
+    if let Err(e) = system.map_borrowed(pid, frames, abi::BOOT_IMAGE_VADDR) {
+        log::error!("cannot map the boot image into pid 1: {e:?}");
     }
     system.schedule();
     *SYSTEM.lock() = Some(system);

@@ -75,7 +75,7 @@ pub struct System<M: Machine> {
     pub(crate) threads: HandleTable<Thread>,
     pub(crate) ready: ReadyQueues,
     pub(crate) current: Option<ThreadId>,
-    asids: AsidAllocator,
+    pub(crate) asids: AsidAllocator,
     pub(crate) sleepers: Sleepers,
     image: BootImage<'static>,
     /// Timers processes created.
@@ -85,6 +85,8 @@ pub struct System<M: Machine> {
     /// A thread the running thread's message pass made ready without queueing it, to be
     /// switched to directly if nothing outranks it ([`wake_for_handoff`](Self::wake_for_handoff)).
     pub(crate) handoff: Option<ThreadId>,
+    /// Memory objects (shared memory, and what the process manager loads programs with).
+    pub(crate) memory_objects: HandleTable<crate::memobject::MemoryObject>,
     /// Events clients registered for their servers to deliver.
     pub(crate) events: HandleTable<crate::ipc::Registration>,
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
@@ -92,7 +94,7 @@ pub struct System<M: Machine> {
     pub fp_owner: Option<ThreadId>,
 }
 
-fn user_address(addr: usize) -> bool {
+pub(crate) fn user_address(addr: usize) -> bool {
     addr != 0 && addr < abi::USER_SPACE_END
 }
 
@@ -112,6 +114,7 @@ impl<M: Machine> System<M> {
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             timers: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             attachments: HandleTable::new(256),
+            memory_objects: HandleTable::new(crate::memobject::MAX_OBJECTS),
             fp_owner: None,
         }
     }
@@ -243,7 +246,7 @@ impl<M: Machine> System<M> {
         Ok((args_at & !15, args_at))
     }
 
-    fn add_thread(
+    pub(crate) fn add_thread(
         &mut self,
         pid: ProcessId,
         context: alloc::boxed::Box<UserContext>,
@@ -525,13 +528,18 @@ impl<M: Machine> System<M> {
             Call::SchedGet { pid: p, tid: t } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
                 let t = self.threads.get(id.0).ok_or(Errno::ESRCH)?;
-                value(SchedParam { policy: t.policy, priority: t.base_priority }.encode())
+                // x1: the priority it runs at now, inherited or not (QNX's sched_curpriority).
+                let base = SchedParam { policy: t.policy, priority: t.base_priority }.encode();
+                Ok(Outcome::Value(base, Some(t.priority as u64)))
             }
             Call::SchedSet { pid: p, tid: t, sched } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
                 let param = SchedParam::decode(sched)?;
+                // Its own threads, its children's, or (privileged) anyone's.
+                let target = self.threads.get(id.0).map(|t| t.process).ok_or(Errno::ESRCH)?;
+                let target_parent = self.processes.get(target.0).and_then(|p| p.parent);
                 let caller_privileged = self.processes.get(pid.0).is_some_and(|p| p.privileged);
-                if self.threads.get(id.0).map(|t| t.process) != Some(pid) && !caller_privileged {
+                if target != pid && target_parent != Some(pid) && !caller_privileged {
                     return Err(Errno::EPERM);
                 }
                 self.set_sched(id, param);
@@ -548,32 +556,16 @@ impl<M: Machine> System<M> {
                 self.terminate_process(pid, wait_status::exited(status as u32));
                 Ok(Outcome::Gone)
             }
-            Call::ProcessSpawn { name_ptr, name_len, args_ptr, args_len, priority } => {
-                if !self.processes.get(pid.0).is_some_and(|p| p.privileged) {
-                    return Err(Errno::EPERM);
-                }
-                if name_len > abi::bootimage::NAME_LEN {
-                    return Err(Errno::ENAMETOOLONG);
-                }
-                if args_len > MAX_ARGS {
-                    return Err(Errno::E2BIG);
-                }
-                let priority = match priority {
-                    0 => None,
-                    1..=255 => Some(priority as u8),
-                    _ => return Err(Errno::EINVAL),
-                };
-                let mut name = alloc::vec![0u8; name_len];
-                self.read_user(pid, name_ptr, &mut name)?;
-                let mut args = alloc::vec![0u8; args_len];
-                self.read_user(pid, args_ptr, &mut args)?;
-                let name = core::str::from_utf8(&name).map_err(|_| Errno::EINVAL)?;
-                if name.is_empty() || name.contains('\0') {
-                    return Err(Errno::EINVAL);
-                }
-                let child = self.spawn(name, &args, priority, Some(pid), false)?;
-                value(child.0 as u64)
-            }
+            Call::ProcessCreate { .. }
+            | Call::ProcessStart { .. }
+            | Call::ProcessKill { .. }
+            | Call::ProcessChildEvent { .. } => self.procmgr_call(cur, pid, call),
+            Call::MemObjectCreate { .. }
+            | Call::MemObjectResize { .. }
+            | Call::MemObjectMap { .. }
+            | Call::MemObjectClose { .. }
+            | Call::MemProtect { .. }
+            | Call::MemObjectDevice { .. } => self.memory_call(pid, call),
             Call::ProcessWait { pid: target } => self.wait_child(pid, target),
             Call::MemMapAnon { size } => {
                 if size == 0 || size > MAX_ANON_MAP {
@@ -590,10 +582,12 @@ impl<M: Machine> System<M> {
             Call::MemUnmap { addr, size } => {
                 let machine = &mut self.machine;
                 let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-                if space.regions().iter().any(|r| r.start == addr && r.kind != RegionKind::Anonymous) {
+                if space.regions().iter().any(|r| r.start == addr && !r.kind.unmappable()) {
                     return Err(Errno::EINVAL);
                 }
-                space.unmap_region(machine, addr, size)?;
+                if let Some(object) = space.unmap_region(machine, addr, size)?.kind.object() {
+                    self.drop_object_ref(object, true);
+                }
                 value(0)
             }
             Call::ClockTime => value(self.machine.now_ns()),
@@ -880,6 +874,7 @@ impl<M: Machine> System<M> {
         }
         self.ipc_forget_process(pid);
         self.events_forget_process(pid);
+        self.memory_forget_process(pid);
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.take());
         for id in threads {
             self.free_thread(id);
@@ -898,8 +893,13 @@ impl<M: Machine> System<M> {
         }
         if let Some(space) = space {
             let asid = space.asid;
-            space.destroy(&mut self.machine);
+            for object in space.destroy(&mut self.machine) {
+                self.drop_object_ref(object, true);
+            }
             self.asids.free(asid);
+        }
+        if let Some(parent) = parent {
+            self.notify_child_death(parent, pid);
         }
         // Tell a waiting parent, or keep the status until it waits.
         let waiter = parent.and_then(|parent| {
@@ -988,6 +988,7 @@ impl<M: Machine> System<M> {
                     blocked_on_pid: on_pid,
                     blocked_on_id: on_id,
                     parent_pid: p.parent.map_or(0, |p| p.0),
+                    resident_kib: p.space.as_ref().map_or(0, |s| (s.resident_bytes() / 1024) as u32),
                 });
             }
         }
@@ -1000,7 +1001,7 @@ mod tests {
     use super::*;
     use crate::testing::{call, run, system, FakeMachine, BLOCKED};
     use abi::info::ThreadStateCode;
-    use abi::syscall::decode_result;
+    use abi::syscall::{decode_result, mem_prot};
     use abi::Sysno;
 
     fn running(s: &System<FakeMachine>) -> Option<(u32, u32)> {
@@ -1159,13 +1160,15 @@ mod tests {
         assert_eq!(e(call(&mut s, Call::ThreadDestroy { tid: 9, status: 0 })), Errno::ESRCH);
         assert_eq!(e(call(&mut s, Call::SchedGet { pid: 77, tid: 0 })), Errno::ESRCH);
         assert_eq!(e(call(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: 0 })), Errno::EINVAL);
-        assert_eq!(
-            e(call(
-                &mut s,
-                Call::ProcessSpawn { name_ptr: 0x40_1000, name_len: 4, args_ptr: 0, args_len: 0, priority: 0 }
-            )),
-            Errno::EPERM
-        );
+        for privileged in [
+            Call::ProcessCreate { name_ptr: 0x40_1000, name_len: 4, parent: 0, flags: 0 },
+            Call::ProcessStart { pid: 1, entry: 0x40_0000, sp: 0x7000_0000, args: [0; 3], sched: 0 },
+            Call::ProcessKill { pid: 1, status: 0 },
+            Call::MemObjectCreate { size: 4096 },
+            Call::MemObjectResize { handle: 1, size: 0 },
+        ] {
+            assert_eq!(e(call(&mut s, privileged)), Errno::EPERM, "{privileged:?}");
+        }
         assert_eq!(e(call(&mut s, Call::Shutdown { code: 0 })), Errno::EPERM);
         assert_eq!(e(call(&mut s, Call::ProcessWait { pid: 0 })), Errno::ECHILD);
         assert_eq!(e(call(&mut s, Call::MemMapAnon { size: 0 })), Errno::EINVAL);
@@ -1220,34 +1223,179 @@ mod tests {
     }
 
     #[test]
-    fn spawn_wait_and_memory_reclaimed() {
+    fn the_process_manager_builds_a_process_from_memory_objects() {
         let mut s = system();
         let init = s.spawn("init", b"", None, None, true).unwrap();
         s.schedule();
+        let name = user_bytes(&mut s, b"child");
         let baseline = s.machine.frames_in_use();
-        let name = user_bytes(&mut s, b"lowXXX");
-        let args = user_bytes(&mut s, b"a\0b\0");
-        let after_buffers = s.machine.frames_in_use();
-        let spawn = Call::ProcessSpawn { name_ptr: name, name_len: 3, args_ptr: args, args_len: 4, priority: 0 };
-        let (child, _) = call(&mut s, spawn);
-        let child = ProcessId(child.unwrap() as u32);
-        assert!(s.machine.frames_in_use() > after_buffers);
-        let bad = Call::ProcessSpawn { name_ptr: name, name_len: 6, args_ptr: args, args_len: 4, priority: 0 };
-        assert_eq!(call(&mut s, bad).0, Err(Errno::ENOENT));
-        let unterminated = Call::ProcessSpawn { name_ptr: name, name_len: 3, args_ptr: args, args_len: 3, priority: 0 };
-        assert_eq!(call(&mut s, unterminated).0, Err(Errno::E2BIG));
-        assert_eq!(call(&mut s, Call::ProcessWait { pid: child.0 }).0, BLOCKED);
-        assert_eq!(running(&s), Some((child.0, 1)));
-        assert_eq!(s.thread_list()[0].state, ThreadStateCode::WaitChild as u8);
+        let child =
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 0, flags: 0 }).0.unwrap() as u32;
+        assert_eq!(
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 0, parent: 0, flags: 0 }).0,
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 999, flags: 0 }).0,
+            Err(Errno::ESRCH)
+        );
+        // Code: an object filled through the manager's own mapping, then given to the child.
+        let code = call(&mut s, Call::MemObjectCreate { size: 4096 }).0.unwrap() as u32;
+        let rw = mem_prot::READ | mem_prot::WRITE;
+        let at = call(&mut s, Call::MemObjectMap { pid: 0, handle: code, offset: 0, size: 4096, addr: 0, prot: rw })
+            .0
+            .unwrap() as usize;
+        s.write_user(init, at, b"\x00\x00\x00\x14").unwrap();
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: at, size: 4096 }).0, Ok(0));
+        let rx = mem_prot::with_max(mem_prot::READ | mem_prot::EXEC, mem_prot::READ | mem_prot::EXEC);
+        let map = Call::MemObjectMap { pid: child, handle: code, offset: 0, size: 4096, addr: 0x40_0000, prot: rx };
+        assert_eq!(call(&mut s, map).0, Ok(0x40_0000));
+        assert_eq!(call(&mut s, map).0, Err(Errno::EINVAL), "overlaps");
+        let too_far = Call::MemObjectMap { pid: child, handle: code, offset: 4096, size: 4096, addr: 0, prot: 1 };
+        assert_eq!(call(&mut s, too_far).0, Err(Errno::ENXIO));
+        let wx = Call::MemObjectMap { pid: child, handle: code, offset: 0, size: 4096, addr: 0, prot: 0x606 };
+        assert_eq!(call(&mut s, wx).0, Err(Errno::EINVAL), "W^X");
+        let over = Call::MemObjectMap { pid: child, handle: code, offset: 0, size: 4096, addr: 0, prot: 0x102 };
+        assert_eq!(call(&mut s, over).0, Err(Errno::EACCES), "more than the maximum");
+        assert_eq!(call(&mut s, Call::MemObjectClose { handle: code }).0, Ok(0));
+        assert_eq!(call(&mut s, Call::MemObjectClose { handle: code }).0, Err(Errno::EBADF));
+        // Stack: another object, mapped below the top.
+        let stack = call(&mut s, Call::MemObjectCreate { size: 8192 }).0.unwrap() as u32;
+        let top = abi::USER_STACK_TOP;
+        let map = Call::MemObjectMap { pid: child, handle: stack, offset: 0, size: 8192, addr: top - 8192, prot: rw };
+        assert_eq!(call(&mut s, map).0, Ok((top - 8192) as u64));
+        run(&mut s, Call::MemObjectClose { handle: stack });
+        let start = Call::ProcessStart { pid: child, entry: 0x40_0000, sp: top, args: [1, 2, 3], sched: 0 };
+        assert_eq!(call(&mut s, start).0, Err(Errno::EINVAL), "no such scheduling");
+        let sched = SchedParam { policy: Policy::Fifo, priority: 5 }.encode();
+        let start = Call::ProcessStart { pid: child, entry: 0x40_0000, sp: top, args: [1, 2, 3], sched };
+        assert_eq!(call(&mut s, start).0, Ok(1));
+        assert_eq!(call(&mut s, start).0, Err(Errno::EBUSY), "started once");
+        let thread = s.thread_of(ProcessId(child), 1).unwrap();
+        let ctx = s.context_mut(thread).unwrap();
+        assert_eq!((ctx.pc, ctx.sp, ctx.x[0], ctx.x[2]), (0x40_0000, top as u64, 1, 3));
+        // The child runs (at its lower priority) once the manager waits.
+        assert_eq!(call(&mut s, Call::ProcessWait { pid: child }).0, BLOCKED);
+        assert_eq!(running(&s), Some((child, 1)));
+        let mut word = [0u8; 4];
+        s.read_user(ProcessId(child), 0x40_0000, &mut word).unwrap();
+        assert_eq!(&word, b"\x00\x00\x00\x14");
+        assert_eq!(s.write_user(ProcessId(child), 0x40_0000, b"x"), Err(Errno::EFAULT), "read-only");
+        // A child may narrow its mapping but not widen it beyond the maximum.
+        assert_eq!(
+            call(&mut s, Call::MemProtect { addr: 0x40_0000, size: 4096, prot: mem_prot::WRITE }).0,
+            Err(Errno::EACCES)
+        );
+        assert_eq!(call(&mut s, Call::MemProtect { addr: 0x40_0000, size: 4096, prot: mem_prot::READ }).0, Ok(0));
+        assert_eq!(
+            call(&mut s, Call::MemProtect { addr: 0x50_0000, size: 4096, prot: mem_prot::READ }).0,
+            Err(Errno::ENOMEM)
+        );
         run(&mut s, Call::ProcessExit { status: 3 });
         assert_eq!(running(&s), Some((init.0, 1)));
-        let cur = s.current().unwrap();
-        let ctx = s.context_mut(cur).unwrap();
-        assert_eq!((ctx.x[0], ctx.x[1]), (wait_status::exited(3), child.0 as u64));
-        assert_eq!(s.machine.frames_in_use(), after_buffers, "child's memory all returned");
-        assert!(s.machine.flushed_asids.len() == 1);
-        assert_eq!(call(&mut s, Call::ProcessWait { pid: child.0 }).0, Err(Errno::ECHILD), "reaped");
-        let _ = baseline;
+        let ctx = s.context_mut(s.current().unwrap()).unwrap();
+        assert_eq!((ctx.x[0], ctx.x[1]), (3, child as u64));
+        assert_eq!(s.machine.frames_in_use(), baseline, "every frame of the child and its objects returned");
+        assert_eq!(s.memory_object_frames(), 0);
+    }
+
+    #[test]
+    fn shared_objects_live_until_the_last_handle_and_mapping_go() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let peer = s.spawn("low", b"", None, Some(init), false).unwrap();
+        s.schedule();
+        let rw = mem_prot::with_max(mem_prot::READ | mem_prot::WRITE, mem_prot::READ | mem_prot::WRITE);
+        let h = call(&mut s, Call::MemObjectCreate { size: 100 }).0.unwrap() as u32;
+        assert_eq!(call(&mut s, Call::MemObjectResize { handle: h, size: 3 * 4096 }).0, Ok(0));
+        let mine = call(&mut s, Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 3 * 4096, addr: 0, prot: rw })
+            .0
+            .unwrap() as usize;
+        let map =
+            Call::MemObjectMap { pid: peer.0, handle: h, offset: 4096, size: 4096, addr: 0, prot: mem_prot::READ };
+        let theirs = call(&mut s, map).0.unwrap() as usize;
+        assert_eq!(call(&mut s, Call::MemObjectResize { handle: h, size: 0 }).0, Err(Errno::EBUSY), "mapped");
+        let before = s.machine.frames_in_use();
+        s.machine.frame_limit = Some(before + 2);
+        let big = Call::MemObjectResize { handle: h, size: 8 * 4096 };
+        assert_eq!(call(&mut s, big).0, Err(Errno::ENOMEM));
+        assert_eq!(s.machine.frames_in_use(), before, "a failed resize keeps nothing");
+        s.machine.frame_limit = None;
+        s.write_user(init, mine + 4096, b"shared").unwrap();
+        let mut back = [0u8; 6];
+        s.read_user(peer, theirs, &mut back).unwrap();
+        assert_eq!(&back, b"shared", "the same frames");
+        // Splitting a mapping with MemProtect keeps the object alive for both halves.
+        let tail = Call::MemProtect { addr: mine + 2 * 4096, size: 4096, prot: mem_prot::READ };
+        assert_eq!(call(&mut s, tail).0, Ok(0));
+        assert_eq!(s.write_user(init, mine + 2 * 4096, b"x"), Err(Errno::EFAULT));
+        s.write_user(init, mine, b"y").unwrap();
+        run(&mut s, Call::MemObjectClose { handle: h });
+        assert!(s.memory_object_frames() == 3, "mappings keep it");
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: mine, size: 2 * 4096 }).0, Ok(0));
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: mine + 2 * 4096, size: 4096 }).0, Ok(0));
+        assert!(s.memory_object_frames() == 3, "the peer's mapping keeps it");
+        s.terminate_process(peer, 0);
+        assert_eq!(s.memory_object_frames(), 0);
+    }
+
+    #[test]
+    fn device_objects_for_io_privileged_processes_only() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        s.schedule();
+        let name = user_bytes(&mut s, b"driver");
+        let uart = Call::MemObjectDevice { phys: 0x0900_0000, size: 4096 };
+        let h = call(&mut s, uart).0.unwrap() as u32;
+        assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x4000_0000, size: 4096 }).0, Err(Errno::EINVAL), "RAM");
+        assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x0900_0000, size: 8192 }).0, Err(Errno::EINVAL));
+        assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x0900_0010, size: 16 }).0, Err(Errno::EINVAL));
+        let rx = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot: 5 };
+        assert_eq!(call(&mut s, rx).0, Err(Errno::EACCES), "device memory is never executable");
+        let rw = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot: 3 };
+        let at = call(&mut s, rw).0.unwrap() as usize;
+        let space = s.processes.get(init.0).unwrap().space.as_ref().unwrap();
+        let region = space.regions().iter().find(|r| r.start == at).unwrap();
+        assert_eq!(region.attrs.kind, crate::mem::paging::MemoryKind::Device);
+        let frames = s.machine.frames_in_use();
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: at, size: 4096 }).0, Ok(0));
+        run(&mut s, Call::MemObjectClose { handle: h });
+        assert_eq!(s.machine.frames_in_use(), frames, "device pages are never freed as RAM");
+        // Only with I/O privilege.
+        let child = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 0 }).0.unwrap();
+        let driver = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 1 }).0.unwrap();
+        assert!(!s.processes.get(child as u32).unwrap().io && s.processes.get(driver as u32).unwrap().io);
+        assert_eq!(
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 2 }).0,
+            Err(Errno::EINVAL)
+        );
+        let user = s.spawn("low", b"", None, None, false).unwrap();
+        s.terminate_process(init, 0);
+        s.schedule();
+        assert_eq!(running(&s).map(|r| r.0), Some(user.0));
+        assert_eq!(call(&mut s, uart).0, Err(Errno::EPERM));
+    }
+
+    #[test]
+    fn kill_and_child_events() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let child = s.spawn("low", b"", None, Some(init), false).unwrap();
+        s.schedule();
+        let chid = call(&mut s, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+        let coid = call(&mut s, Call::ConnectAttach { pid: 0, chid }).0.unwrap() as u32;
+        let event = user_bytes(&mut s, &abi::ipc::SigEvent::pulse(coid, 10, 5, 0).to_bytes());
+        assert_eq!(call(&mut s, Call::ProcessChildEvent { event }).0, Ok(0));
+        assert_eq!(call(&mut s, Call::ProcessKill { pid: 999, status: 0 }).0, Err(Errno::ESRCH));
+        assert_eq!(call(&mut s, Call::ProcessKill { pid: child.0, status: 9 }).0, Ok(0));
+        let buffer = user_bytes(&mut s, &[0u8; 64]);
+        let receive = Call::MsgReceivev { chid, buffer, parts: -64, info: 0 };
+        assert_eq!(call(&mut s, receive).0, Ok(0), "a pulse");
+        let mut pulse = [0u8; abi::ipc::Pulse::SIZE];
+        s.read_user(init, buffer, &mut pulse).unwrap();
+        let pulse = abi::ipc::Pulse::from_bytes(&pulse).unwrap();
+        assert_eq!((pulse.code, pulse.value), (5, child.0 as u64));
+        assert_eq!(call(&mut s, Call::ProcessWait { pid: 0 }), (Ok(9), child.0 as u64));
     }
 
     #[test]
@@ -1297,7 +1445,9 @@ mod tests {
         let b = s.spawn("low", b"", None, None, false).unwrap();
         s.schedule();
         assert_eq!(running(&s).unwrap().0, a.0);
-        let get = call(&mut s, Call::SchedGet { pid: 0, tid: 0 }).0.unwrap();
+        let (get, current) = call(&mut s, Call::SchedGet { pid: 0, tid: 0 });
+        let get = get.unwrap();
+        assert_eq!(current, SchedParam::decode(get).unwrap().priority as u64, "nothing inherited: runs at its own");
         assert_eq!(SchedParam::decode(get), Ok(SchedParam { policy: Policy::RoundRobin, priority: 10 }));
         let set_b =
             Call::SchedSet { pid: b.0, tid: 1, sched: SchedParam { policy: Policy::Fifo, priority: 90 }.encode() };

@@ -146,6 +146,10 @@ impl Machine for FakeMachine {
             *m = masked;
         }
     }
+    fn is_device_range(&self, phys: usize, size: usize) -> bool {
+        // A pretend UART page.
+        phys >= 0x0900_0000 && phys.checked_add(size).is_some_and(|end| end <= 0x0900_1000)
+    }
     fn system_info(&self) -> abi::info::SystemInfo {
         abi::info::SystemInfo { virtual_timer_irq: 27, counter_hz: 1_000_000_000, ..Default::default() }
     }

@@ -3,8 +3,10 @@
 //!
 //! A process starts with `x0` = the argument count, `x1` = the address of its argument
 //! block and `x2` = the block's length in bytes. The block holds `argv[0]` (the program's
-//! name) and then each argument, every string followed by one NUL byte. `ProcessSpawn`
-//! takes the same layout without `argv[0]`, which the kernel adds.
+//! name) and then each argument, every string followed by one NUL byte; after the
+//! `x0`-th string come the environment's `KEY=VALUE` strings, laid out the same way
+//! ([`split_environment`]). A spawn request carries the arguments without `argv[0]`,
+//! which the process manager adds, then the environment.
 
 use crate::Errno;
 use alloc::vec::Vec;
@@ -81,7 +83,22 @@ impl Iterator for Iter {
     }
 }
 
-/// The argument block `ProcessSpawn` takes for `arguments` (no `argv[0]`): each argument
+/// Splits a process's block into its first `count` strings (the arguments) and the rest
+/// (the environment), both still NUL-terminated; `None` if it holds fewer than `count`.
+pub fn split_environment(count: usize, block: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut end = 0;
+    for _ in 0..count {
+        end += block[end..].iter().position(|b| *b == 0)? + 1;
+    }
+    Some(block.split_at(end))
+}
+
+/// The `KEY=VALUE` strings of an environment block (entries without `=` are skipped).
+pub fn environment(block: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    block.split('\0').filter_map(|entry| entry.split_once('='))
+}
+
+/// The argument block a spawn request takes for `arguments` (no `argv[0]`): each argument
 /// followed by a NUL byte. `EINVAL` if an argument itself holds a NUL byte.
 pub fn encode(arguments: &[&str]) -> Result<Vec<u8>, Errno> {
     let mut block = Vec::with_capacity(arguments.iter().map(|a| a.len() + 1).sum());
@@ -133,6 +150,21 @@ mod tests {
         assert_eq!(Args::parse(0, b"x"), Err(Errno::EINVAL));
         // Not UTF-8.
         assert_eq!(Args::parse(1, b"\xff\0"), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn the_environment_follows_the_arguments() {
+        let block = b"cat\0-n\0STDIN=/dev/pipe/3\0STDOUT=/dev/console\0";
+        let (args, env) = split_environment(2, block).unwrap();
+        assert_eq!(args, b"cat\0-n\0");
+        assert_eq!(env, b"STDIN=/dev/pipe/3\0STDOUT=/dev/console\0");
+        let env: &'static str = std::string::String::from_utf8(env.to_vec()).unwrap().leak();
+        let vars: Vec<_> = environment(env).collect();
+        assert_eq!(vars, [("STDIN", "/dev/pipe/3"), ("STDOUT", "/dev/console")]);
+        assert_eq!(split_environment(3, block).map(|(a, _)| a.len()), Some(25), "one variable taken as an argument");
+        assert_eq!(split_environment(4, block).map(|(a, _)| a.len()), Some(block.len()));
+        assert_eq!(split_environment(5, block), None);
+        assert_eq!(split_environment(0, b""), Some((&b""[..], &b""[..])));
     }
 
     #[test]

@@ -78,14 +78,42 @@ fn write_to_console(bytes: &[u8]) {
     let _ = crate::sys::debug_write(bytes);
 }
 
-/// Writes formatted text to the kernel console (what [`print!`](crate::print) and
-/// [`println!`](crate::println) expand to).
+/// Writes formatted text to standard output (what [`print!`](crate::print) and
+/// [`println!`](crate::println) expand to): the kernel console unless the program was
+/// given one ([`crate::io`]).
 #[cfg(target_os = "none")]
 pub fn print_args(text: fmt::Arguments<'_>) {
-    let _ = fmt::Write::write_fmt(&mut console(), text);
+    let _ = fmt::Write::write_fmt(&mut WriteBuffer::new(crate::io::write_stdout as fn(&[u8])), text);
 }
 
-/// Prints to the kernel console, like `std`'s `print!`.
+/// Writes formatted text to standard error (`eprint!`, `eprintln!`).
+#[cfg(target_os = "none")]
+pub fn eprint_args(text: fmt::Arguments<'_>) {
+    let _ = fmt::Write::write_fmt(&mut WriteBuffer::new(crate::io::write_stderr as fn(&[u8])), text);
+}
+
+/// Prints to standard error, like `std`'s `eprint!`.
+#[cfg(target_os = "none")]
+#[macro_export]
+macro_rules! eprint {
+    ($($argument:tt)*) => {
+        $crate::debug::eprint_args(format_args!($($argument)*))
+    };
+}
+
+/// Prints a line to standard error, like `std`'s `eprintln!`.
+#[cfg(target_os = "none")]
+#[macro_export]
+macro_rules! eprintln {
+    () => {
+        $crate::eprint!("\n")
+    };
+    ($($argument:tt)*) => {
+        $crate::debug::eprint_args(format_args!("{}\n", format_args!($($argument)*)))
+    };
+}
+
+/// Prints to standard output, like `std`'s `print!`.
 #[cfg(target_os = "none")]
 #[macro_export]
 macro_rules! print {
@@ -94,7 +122,7 @@ macro_rules! print {
     };
 }
 
-/// Prints a line to the kernel console, like `std`'s `println!`.
+/// Prints a line to standard output, like `std`'s `println!`.
 #[cfg(target_os = "none")]
 #[macro_export]
 macro_rules! println {

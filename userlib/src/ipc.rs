@@ -351,12 +351,7 @@ impl Connection {
     /// in order.
     #[doc(alias = "MsgSendv")]
     pub fn send_v(&self, message: &[&[u8]], reply: &mut [&mut [u8]]) -> Result<u64, Errno> {
-        let send = IoVec::new(message);
-        let reply = IoVec::new_mut(reply);
-        // SAFETY: `send` describes readable slices borrowed for the call; `reply`
-        // describes writable slices it borrows exclusively until the call returns, which
-        // is after the answer.
-        unsafe { sys::msg_sendv(self.coid, send.address(), send.parts(), reply.address(), reply.parts()) }
+        send_v_raw(self.coid, message, reply)
     }
 
     /// Sends a pulse with `code` (0–127, [`pulse_code::MIN_AVAILABLE`] to
@@ -376,6 +371,17 @@ impl Connection {
     pub fn pulse_event(&self, priority: u8, code: i8, value: u64) -> SigEvent {
         SigEvent::pulse(self.coid, priority, code, value)
     }
+}
+
+/// [`Connection::send_v`] on a raw coid (one this process holds without a
+/// [`Connection`], such as a file descriptor or its connection to proc).
+#[cfg(target_os = "none")]
+pub fn send_v_raw(coid: u32, message: &[&[u8]], reply: &mut [&mut [u8]]) -> Result<u64, Errno> {
+    let send = IoVec::new(message);
+    let reply = IoVec::new_mut(reply);
+    // SAFETY: `send` describes readable slices borrowed for the call; `reply` describes
+    // writable slices it borrows exclusively until the call returns, after the answer.
+    unsafe { sys::msg_sendv(coid, send.address(), send.parts(), reply.address(), reply.parts()) }
 }
 
 #[cfg(target_os = "none")]

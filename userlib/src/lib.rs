@@ -7,6 +7,11 @@
 //! * [`thread`], [`sched`], [`process`], [`time`], [`info`], [`sync`]: the idiomatic layer.
 //! * [`ipc`]: message passing: channels, connections, received messages that must be
 //!   answered, pulses, events, timers, interrupts and timeouts.
+//! * [`proc`]: the process manager's services: spawn, kill, `name_attach`/`name_open`,
+//!   the pathname space, `pidin`; [`msg`] holds its protocol and the I/O protocol.
+//! * [`fs`]: files (`open`/`read`/`write`/…: I/O messages to the owning server),
+//!   [`resmgr`]: the framework servers use to answer them, [`shm`]: shared memory and
+//!   `mmap`, [`mq`]: POSIX message queues; pipes are [`fs::pipe`] and [`fs::mkfifo`].
 //! * [`debug`]: the kernel console, with [`print!`] and [`println!`].
 //! * [`args`]: argument blocks, as the kernel hands them over and `ProcessSpawn` takes them.
 //! * [`heap`]: the global allocator, growing with `MemMapAnon`.
@@ -44,14 +49,29 @@ extern crate std;
 
 pub mod args;
 pub mod debug;
+#[cfg(target_os = "none")]
+pub mod env;
+#[cfg(target_os = "none")]
+pub mod fs;
 pub mod heap;
 pub mod info;
+#[cfg(target_os = "none")]
+pub mod io;
 pub mod ipc;
+#[cfg(target_os = "none")]
+pub mod mq;
+pub mod msg;
+#[cfg(target_os = "none")]
+pub mod proc;
 pub mod process;
+#[cfg(target_os = "none")]
+pub mod resmgr;
 #[cfg(target_os = "none")]
 mod runtime;
 #[cfg(target_os = "none")]
 pub mod sched;
+#[cfg(target_os = "none")]
+pub mod shm;
 #[cfg(target_os = "none")]
 pub mod sync;
 #[cfg(target_os = "none")]
@@ -60,6 +80,7 @@ pub mod sys;
 pub mod thread;
 #[cfg(target_os = "none")]
 pub mod time;
+pub mod waitqueue;
 
 pub use abi;
 pub use abi::Errno;

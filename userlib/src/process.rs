@@ -5,7 +5,7 @@ use abi::syscall::wait_status;
 use core::fmt;
 
 #[cfg(target_os = "none")]
-use crate::{args, sys, Errno, Pid};
+use crate::{sys, Errno, Pid};
 
 /// The exit status of a process whose thread panicked.
 pub const PANIC_EXIT_STATUS: u32 = 101;
@@ -111,18 +111,12 @@ pub fn name() -> &'static str {
 }
 
 /// Starts boot-image program `name` with `arguments` (after `argv[0]`, which is `name`)
-/// at `priority` (`None`: the image's). Returns the child's pid.
-///
-/// Temporary: only pid 1 may start programs (`EPERM` otherwise) until the process
-/// manager owns spawning. `EINVAL` for a priority of 0 or an argument holding NUL.
+/// at `priority` (`None`: the image's), as a child of this process: the process manager
+/// loads it ([`crate::proc::spawn`]). Returns the child's pid. `EINVAL` for a priority of
+/// 0 or an argument holding NUL, `ENOENT` for a program the image lacks.
 #[cfg(target_os = "none")]
 pub fn spawn(name: &str, arguments: &[&str], priority: Option<u8>) -> Result<Pid, Errno> {
-    let priority = match priority {
-        None => 0,
-        Some(p) if p >= abi::sched::MIN_USER_PRIORITY => p,
-        Some(_) => return Err(Errno::EINVAL),
-    };
-    sys::process_spawn(name, &args::encode(arguments)?, priority)
+    crate::proc::spawn(name, arguments, priority)
 }
 
 /// Waits for child `pid` to end; returns how it ended.
@@ -140,13 +134,11 @@ pub fn wait_any() -> Result<(Pid, ExitStatus), Errno> {
     sys::process_wait(0).map(|(pid, status)| (pid, ExitStatus::from_wait_status(status)))
 }
 
-/// Stops the machine with exit `code` (QEMU's exit status). Only pid 1 may; returns only
-/// with the reason it was refused.
+/// Stops the machine with exit `code` (QEMU's exit status), through the process
+/// manager; returns only with the reason it was refused.
 #[cfg(target_os = "none")]
 pub fn shutdown(code: u32) -> Errno {
-    match sys::shutdown(code) {
-        Err(error) => error,
-    }
+    crate::proc::shutdown(code)
 }
 
 #[cfg(test)]

@@ -53,8 +53,11 @@ extern "C" fn start_program(argument_count: usize, block_address: *const u8, blo
     // The block lives on the main thread's stack, which would go away if that thread
     // ended while others run on: keep a copy for the life of the process.
     let block: &'static [u8] = Box::leak(Box::from(block));
-    let args = Args::parse(argument_count, block)
+    let (arguments, environment) = crate::args::split_environment(argument_count, block)
+        .unwrap_or_else(|| panic!("malformed argument block: fewer than {argument_count} strings"));
+    let args = Args::parse(argument_count, arguments)
         .unwrap_or_else(|error| panic!("malformed argument block from the kernel: {error}"));
+    crate::env::set(environment);
     PROGRAM_NAME.call_once(|| args.program());
     // SAFETY: every program defines `muon_program_main` with this signature through
     // `entry!`, and the runtime calls it exactly once.

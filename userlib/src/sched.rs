@@ -10,6 +10,12 @@ pub fn get() -> Result<SchedParam, Errno> {
     sys::sched_get(0, 0)
 }
 
+/// The priority the calling thread runs at now: its own, or one it inherited from the
+/// message it is serving (QNX's `sched_curpriority`).
+pub fn current_priority() -> Result<u8, Errno> {
+    sys::sched_get_current(0, 0).map(|(_, current)| current)
+}
+
 /// Changes the calling thread's policy and priority.
 pub fn set(param: SchedParam) -> Result<(), Errno> {
     sys::sched_set(0, 0, param)

@@ -148,9 +148,16 @@ pub fn thread_join(tid: Tid) -> Result<u64, Errno> {
 /// caller).
 #[doc(alias = "SchedGet")]
 pub fn sched_get(pid: Pid, tid: Tid) -> Result<SchedParam, Errno> {
+    sched_get_current(pid, tid).map(|(param, _)| param)
+}
+
+/// [`sched_get`], with the priority the thread runs at now (its base, or one it inherited
+/// from a message: QNX's `sched_curpriority`).
+#[doc(alias = "SchedGet")]
+pub fn sched_get_current(pid: Pid, tid: Tid) -> Result<(SchedParam, u8), Errno> {
     // SAFETY: `SchedGet` only reads kernel state.
-    let value = unsafe { invoke(Call::SchedGet { pid, tid }) }?;
-    SchedParam::decode(value)
+    let (x0, x1) = unsafe { syscall(Call::SchedGet { pid, tid }.to_registers()) };
+    Ok((SchedParam::decode(decode_result(x0)?)?, x1 as u8))
 }
 
 /// Sets the policy and priority of thread `tid` of process `pid` (0 and 0: the caller).
@@ -176,21 +183,116 @@ pub fn process_exit(status: u32) -> ! {
     returned_from_a_call_that_never_returns()
 }
 
-/// Starts boot-image program `name` with `argument_block` (each argument followed by a
-/// NUL byte; `argv[0]` is added by the kernel) at `priority` (0: the image's). Returns
-/// the child's pid. Only pid 1 may call it (`EPERM` otherwise) until the process manager
-/// owns spawning.
-#[doc(alias = "ProcessSpawn")]
-pub fn process_spawn(name: &str, argument_block: &[u8], priority: u8) -> Result<Pid, Errno> {
-    let call = Call::ProcessSpawn {
-        name_ptr: name.as_ptr() as usize,
-        name_len: name.len(),
-        args_ptr: argument_block.as_ptr() as usize,
-        args_len: argument_block.len(),
-        priority: priority as u32,
-    };
-    // SAFETY: `ProcessSpawn` only reads the two valid slices.
+/// Creates an empty process called `name`, a child of `parent` (0: of the caller), with
+/// `abi::syscall::process_flags` `flags`: no memory, no threads until
+/// [`process_start`]. Privileged (the process manager).
+#[doc(alias = "ProcessCreate")]
+pub fn process_create(name: &str, parent: Pid, flags: u32) -> Result<Pid, Errno> {
+    let call = Call::ProcessCreate { name_ptr: name.as_ptr() as usize, name_len: name.len(), parent, flags };
+    // SAFETY: `ProcessCreate` only reads the valid name slice.
     unsafe { invoke(call) }.map(|pid| pid as Pid)
+}
+
+/// Starts thread 1 of process `pid` (made by [`process_create`]) at `entry` with stack
+/// pointer `sp` and `x0`–`x2` = `args`. Privileged.
+#[doc(alias = "ProcessStart")]
+pub fn process_start(pid: Pid, entry: usize, sp: usize, args: [u64; 3], param: SchedParam) -> Result<Tid, Errno> {
+    let call = Call::ProcessStart { pid, entry, sp, args, sched: param.encode() };
+    // SAFETY: the new thread runs in the other process's address space, never in ours.
+    unsafe { invoke(call) }.map(|tid| tid as Tid)
+}
+
+/// Ends process `pid` with wait status `status`. Privileged.
+#[doc(alias = "ProcessKill")]
+pub fn process_kill(pid: Pid, status: u64) -> Result<(), Errno> {
+    // SAFETY: ends another process; nothing of ours is touched (if `pid` is ours, we end).
+    unsafe { invoke(Call::ProcessKill { pid, status }) }.map(|_| ())
+}
+
+/// Delivers `event` (`None`: nothing), with the child's pid as its value, whenever a
+/// child of this process ends.
+#[doc(alias = "ProcessChildEvent")]
+pub fn process_child_event(event: Option<&SigEvent>) -> Result<(), Errno> {
+    let bytes = event.map(SigEvent::to_bytes);
+    let at = bytes.as_ref().map_or(0, |b| b.as_ptr() as usize);
+    // SAFETY: the kernel only reads the event.
+    unsafe { invoke(Call::ProcessChildEvent { event: at }) }.map(|_| ())
+}
+
+/// Creates a zero-filled memory object of `size` bytes (rounded up to pages); returns
+/// its handle. Privileged.
+#[doc(alias = "MemObjectCreate")]
+pub fn mem_object_create(size: usize) -> Result<u32, Errno> {
+    // SAFETY: creates a kernel object; no memory of ours changes.
+    unsafe { invoke(Call::MemObjectCreate { size }) }.map(|h| h as u32)
+}
+
+/// A memory object for the `size` bytes of device registers at physical `phys` (page
+/// aligned, inside the board's devices); needs I/O privilege (a driver proc started at
+/// boot). Map it read-write with [`mem_object_map`].
+#[doc(alias = "MemObjectDevice")]
+#[doc(alias = "mmap_device_memory")]
+pub fn mem_object_device(phys: usize, size: usize) -> Result<u32, Errno> {
+    // SAFETY: creates a kernel object naming device pages; nothing is mapped yet.
+    unsafe { invoke(Call::MemObjectDevice { phys, size }) }.map(|h| h as u32)
+}
+
+/// Resizes memory object `handle` (new pages zero-filled; `EBUSY` to shrink a mapped
+/// one). Privileged.
+#[doc(alias = "MemObjectResize")]
+pub fn mem_object_resize(handle: u32, size: usize) -> Result<(), Errno> {
+    // SAFETY: as above.
+    unsafe { invoke(Call::MemObjectResize { handle, size }) }.map(|_| ())
+}
+
+/// Maps `size` bytes of memory object `handle` from page-aligned `offset` into process
+/// `pid` (0: this one; another: privileged) at `address` (0: anywhere free) with
+/// `prot`, and at most `max_prot` ever (`abi::syscall::mem_prot` bits). Returns the address.
+///
+/// # Safety
+///
+/// With `pid` 0 and a fixed `address`, nothing of this process may live there (the
+/// kernel refuses to replace a mapping, so this holds unless memory is being reused).
+#[doc(alias = "MemObjectMap")]
+pub unsafe fn mem_object_map(
+    pid: Pid,
+    handle: u32,
+    offset: usize,
+    size: usize,
+    address: usize,
+    prot: u32,
+    max_prot: u32,
+) -> Result<usize, Errno> {
+    let call = Call::MemObjectMap {
+        pid,
+        handle,
+        offset,
+        size,
+        addr: address,
+        prot: abi::syscall::mem_prot::with_max(prot, max_prot),
+    };
+    // SAFETY: the kernel maps only where nothing is mapped; the caller vouches for the rest.
+    unsafe { invoke(call) }.map(|a| a as usize)
+}
+
+/// Drops memory-object handle `handle` (the object lives on while it is mapped).
+#[doc(alias = "MemObjectClose")]
+pub fn mem_object_close(handle: u32) -> Result<(), Errno> {
+    // SAFETY: drops a handle; mappings stay.
+    unsafe { invoke(Call::MemObjectClose { handle }) }.map(|_| ())
+}
+
+/// Gives the whole pages of `[address, address + size)` the access `prot`
+/// (`abi::syscall::mem_prot` bits), within what each mapping allows (`EACCES`).
+///
+/// # Safety
+///
+/// Taking access away invalidates every reference into the range that would use it.
+#[doc(alias = "MemProtect")]
+#[doc(alias = "mprotect")]
+pub unsafe fn mem_protect(address: usize, size: usize, prot: u32) -> Result<(), Errno> {
+    // SAFETY: the caller vouches that nothing relies on the access being removed.
+    unsafe { invoke(Call::MemProtect { addr: address, size, prot }) }.map(|_| ())
 }
 
 /// Waits for child `pid` (0: any child) to end; returns its pid and its wait status
@@ -212,7 +314,8 @@ pub fn mem_map_anon(size: usize) -> Result<usize, Errno> {
     unsafe { invoke(Call::MemMapAnon { size }) }.map(|address| address as usize)
 }
 
-/// Unmaps a mapping [`mem_map_anon`] made (the exact address and size).
+/// Unmaps a mapping [`mem_map_anon`] or [`mem_object_map`] made (the exact address and
+/// size).
 ///
 /// # Safety
 ///

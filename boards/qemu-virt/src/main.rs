@@ -13,7 +13,7 @@ use drivers::pl011::Pl011;
 use kernel::irq::Irq;
 use kernel::mem::layout::device_virt;
 use kernel::mem::PhysRange;
-use kernel::platform::{Board, Console, InterruptController};
+use kernel::platform::{console_kind, Board, Console, ConsoleDevice, InterruptController};
 
 const UART0: usize = 0x0900_0000;
 const GIC_DISTRIBUTOR: usize = 0x0800_0000;
@@ -61,6 +61,10 @@ impl Board for QemuVirt {
     fn device_regions(&self) -> &'static [PhysRange] {
         const RANGES: &[PhysRange] = &[PhysRange::new(0x0800_0000, 0x0802_0000), PhysRange::new(UART0, UART0 + 0x1000)];
         RANGES
+    }
+    fn console_device(&self) -> ConsoleDevice {
+        // The PL011's SPI 1.
+        ConsoleDevice { kind: console_kind::PL011, phys: UART0, irq: Irq(33) }
     }
 }
 

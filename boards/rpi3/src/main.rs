@@ -15,7 +15,7 @@ use drivers::kernel_glue::{Bcm2836Interrupts, BCM_IPI};
 use kernel::irq::Irq;
 use kernel::mem::layout::device_virt;
 use kernel::mem::PhysRange;
-use kernel::platform::{Board, Console, InterruptController};
+use kernel::platform::{console_kind, Board, Console, ConsoleDevice, InterruptController};
 
 const PERIPHERALS: usize = 0x3F00_0000;
 const ARM_LOCAL: usize = 0x4000_0000;
@@ -69,6 +69,13 @@ impl Board for RaspberryPi3 {
         const RANGES: &[PhysRange] =
             &[PhysRange::new(PERIPHERALS, 0x4000_0000), PhysRange::new(ARM_LOCAL, ARM_LOCAL + 0x1000)];
         RANGES
+    }
+    fn console_device(&self) -> ConsoleDevice {
+        // GPU interrupts are numbered from 32: UART0 is GPU 57, the AUX block (mini UART) 29.
+        #[cfg(not(feature = "mini-uart"))]
+        return ConsoleDevice { kind: console_kind::PL011, phys: UART_BASE, irq: Irq(32 + 57) };
+        #[cfg(feature = "mini-uart")]
+        return ConsoleDevice { kind: console_kind::MINI_UART, phys: UART_BASE, irq: Irq(32 + 29) };
     }
 }
 

@@ -13,7 +13,7 @@ use drivers::pl011::Pl011;
 use kernel::irq::Irq;
 use kernel::mem::layout::device_virt;
 use kernel::mem::PhysRange;
-use kernel::platform::{Board, Console, InterruptController};
+use kernel::platform::{console_kind, Board, Console, ConsoleDevice, InterruptController};
 
 const UART0: usize = 0xFE20_1000;
 const GIC_DISTRIBUTOR: usize = 0xFF84_1000;
@@ -61,6 +61,10 @@ impl Board for RaspberryPi4 {
     fn device_regions(&self) -> &'static [PhysRange] {
         const RANGES: &[PhysRange] = &[PhysRange::new(0xFC00_0000, 0x1_0000_0000)];
         RANGES
+    }
+    fn console_device(&self) -> ConsoleDevice {
+        // The PL011 UART0 is SPI 121 on the GIC-400.
+        ConsoleDevice { kind: console_kind::PL011, phys: UART0, irq: Irq(32 + 121) }
     }
 }
 

@@ -239,16 +239,27 @@ pub mod writer {
     }
 
     /// The image holding `programs` in start order.
-    pub fn write(programs: &[ProgramSpec<'_>]) -> Result<Vec<u8>, ImageError> {
+    pub fn write<'a>(programs: &[ProgramSpec<'a>]) -> Result<Vec<u8>, ImageError> {
         let segment_count: usize = programs.iter().map(|p| p.segments.len()).sum();
         let segments_base = HEADER_SIZE + programs.len() * PROGRAM_SIZE;
         let mut out = std::vec![0u8; segments_base + segment_count * SEGMENT_SIZE];
-        let put = |out: &mut Vec<u8>, data: &[u8]| -> Result<(u32, u32), ImageError> {
+        // Identical contents (one ELF listed under several names) are stored once.
+        let mut stored: std::collections::BTreeMap<&'a [u8], u32> = std::collections::BTreeMap::new();
+        let mut put = |out: &mut Vec<u8>, data: &'a [u8]| -> Result<(u32, u32), ImageError> {
+            let len = u32::try_from(data.len()).map_err(|_| ImageError::OutOfBounds)?;
+            if data.len() >= 64 {
+                if let Some(at) = stored.get(data) {
+                    return Ok((*at, len));
+                }
+            }
             let at = align(out.len());
             out.resize(at, 0);
             out.extend_from_slice(data);
             let at = u32::try_from(at).map_err(|_| ImageError::OutOfBounds)?;
-            Ok((at, data.len() as u32))
+            if data.len() >= 64 {
+                stored.insert(data, at);
+            }
+            Ok((at, len))
         };
         let mut segment_index = 0;
         for (i, p) in programs.iter().enumerate() {
@@ -371,6 +382,25 @@ mod tests {
         let mut bad_count = good;
         bad_count[12..16].copy_from_slice(&1000u32.to_le_bytes());
         assert!(BootImage::parse(&bad_count).is_err());
+    }
+
+    #[test]
+    fn one_program_under_several_names_is_stored_once() {
+        let text = [0x14u8; 4096];
+        let named = |name| ProgramSpec {
+            name,
+            priority: 10,
+            policy: 2,
+            flags: 0,
+            entry: 0x40_0000,
+            args: b"",
+            segments: vec![SegmentSpec { vaddr: 0x40_0000, mem_size: 4096, flags: flags::READ, data: &text }],
+        };
+        let one = write(&[named("utils")]).unwrap();
+        let three = write(&[named("utils"), named("cat"), named("echo")]).unwrap();
+        assert!(three.len() < one.len() + 2 * 512, "{} bytes for three names of {}", three.len(), one.len());
+        let image = BootImage::parse(&three).unwrap();
+        assert_eq!(image.find("echo").unwrap().segment(0).unwrap().data, &text[..]);
     }
 
     #[test]

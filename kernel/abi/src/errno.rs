@@ -67,6 +67,7 @@ errnos! {
     ENOLCK = 46, "no locks available";
     ECANCELED = 47, "operation canceled";
     ENOTSUP = 48, "not supported";
+    EBADMSG = 77, "bad message";
     ENAMETOOLONG = 78, "name too long";
     ENOSYS = 89, "function not implemented";
     EMSGSIZE = 122, "message too long";

@@ -89,6 +89,8 @@ pub struct ThreadInfo {
     pub blocked_on_id: u32,
     /// Parent process id.
     pub parent_pid: u32,
+    /// RAM its process's address space uses, in KiB (`pidin mem`).
+    pub resident_kib: u32,
 }
 
 impl ThreadInfo {
@@ -108,6 +110,7 @@ impl ThreadInfo {
         b[44..48].copy_from_slice(&self.blocked_on_pid.to_le_bytes());
         b[48..52].copy_from_slice(&self.blocked_on_id.to_le_bytes());
         b[52..56].copy_from_slice(&self.parent_pid.to_le_bytes());
+        b[56..60].copy_from_slice(&self.resident_kib.to_le_bytes());
         b
     }
 
@@ -128,6 +131,7 @@ impl ThreadInfo {
             blocked_on_pid: word(44),
             blocked_on_id: word(48),
             parent_pid: word(52),
+            resident_kib: word(56),
         })
     }
 
@@ -152,11 +156,25 @@ pub struct SystemInfo {
     pub ram_bytes: u64,
     /// Free RAM in bytes.
     pub free_bytes: u64,
+    /// The console UART's kind ([`console_kind`]).
+    pub console_kind: u32,
+    /// Its interrupt (the board's numbering, for `InterruptAttachEvent`).
+    pub console_irq: u32,
+    /// Its registers' physical address (page aligned, for `MemObjectDevice`).
+    pub console_phys: u64,
+}
+
+/// [`SystemInfo::console_kind`] values.
+pub mod console_kind {
+    /// An Arm PL011 (QEMU virt, the Raspberry Pis' UART0).
+    pub const PL011: u32 = 1;
+    /// The BCM2835 mini UART (a Raspberry Pi's UART1); its registers are at offset 0x40.
+    pub const MINI_UART: u32 = 2;
 }
 
 impl SystemInfo {
     /// Bytes in the layout.
-    pub const SIZE: usize = 48;
+    pub const SIZE: usize = 64;
 
     /// The record's bytes.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
@@ -166,6 +184,9 @@ impl SystemInfo {
         b[24..32].copy_from_slice(&self.counter_hz.to_le_bytes());
         b[32..40].copy_from_slice(&self.ram_bytes.to_le_bytes());
         b[40..48].copy_from_slice(&self.free_bytes.to_le_bytes());
+        b[48..52].copy_from_slice(&self.console_kind.to_le_bytes());
+        b[52..56].copy_from_slice(&self.console_irq.to_le_bytes());
+        b[56..64].copy_from_slice(&self.console_phys.to_le_bytes());
         b
     }
 
@@ -180,6 +201,9 @@ impl SystemInfo {
             counter_hz: u64::from_le_bytes(b[24..32].try_into().ok()?),
             ram_bytes: u64::from_le_bytes(b[32..40].try_into().ok()?),
             free_bytes: u64::from_le_bytes(b[40..48].try_into().ok()?),
+            console_kind: u32::from_le_bytes(b[48..52].try_into().ok()?),
+            console_irq: u32::from_le_bytes(b[52..56].try_into().ok()?),
+            console_phys: u64::from_le_bytes(b[56..64].try_into().ok()?),
         })
     }
 
@@ -209,6 +233,7 @@ mod tests {
             blocked_on_pid: 7,
             blocked_on_id: 1,
             parent_pid: 0,
+            resident_kib: 1234,
         };
         assert_eq!(ThreadInfo::from_bytes(&info.to_bytes()), Some(info));
         assert_eq!(info.name_str(), "proc");
@@ -217,7 +242,16 @@ mod tests {
         assert_eq!(ThreadStateCode::from_number(42), None);
         let mut board = [0u8; 16];
         board[..4].copy_from_slice(b"rpi3");
-        let si = SystemInfo { board, virtual_timer_irq: 3, counter_hz: 19_200_000, ram_bytes: 1 << 30, free_bytes: 5 };
+        let si = SystemInfo {
+            board,
+            virtual_timer_irq: 3,
+            counter_hz: 19_200_000,
+            ram_bytes: 1 << 30,
+            free_bytes: 5,
+            console_kind: console_kind::PL011,
+            console_irq: 33,
+            console_phys: 0x0900_0000,
+        };
         assert_eq!(SystemInfo::from_bytes(&si.to_bytes()), Some(si));
         assert_eq!(si.board_name(), "rpi3");
     }

@@ -24,6 +24,9 @@ pub use syscall::Sysno;
 pub const USER_IMAGE_BASE: usize = 0x40_0000;
 /// Top of the user address space used for stacks (exclusive).
 pub const USER_STACK_TOP: usize = 0x0000_7FFF_0000_0000;
+/// Where the kernel maps the boot image, read-only, into the process manager (pid 1),
+/// which starts every other program from it.
+pub const BOOT_IMAGE_VADDR: usize = 0x0000_0F00_0000_0000;
 /// Start of the area where anonymous memory (heap growth) is placed.
 pub const USER_ANON_BASE: usize = 0x0000_1000_0000_0000;
 /// End of the anonymous-memory area (exclusive).

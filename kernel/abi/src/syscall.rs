@@ -22,7 +22,7 @@ pub enum Sysno {
     ThreadDestroy = 3,
     /// Waits for a thread of the calling process to end.
     ThreadJoin = 4,
-    /// Reads a thread's scheduling policy and priority.
+    /// Reads a thread's scheduling policy and priority (x1: the priority it runs at now).
     SchedGet = 5,
     /// Changes a thread's scheduling policy and priority.
     SchedSet = 6,
@@ -30,8 +30,8 @@ pub enum Sysno {
     SchedYield = 7,
     /// Ends the calling process.
     ProcessExit = 8,
-    /// Starts a program from the boot image (temporary privileged path, pid 1 only).
-    ProcessSpawn = 9,
+    /// Creates an empty process: no memory, no threads (privileged: the process manager).
+    ProcessCreate = 9,
     /// Waits for a child process to end.
     ProcessWait = 10,
     /// Maps zero-filled anonymous memory into the calling process.
@@ -100,11 +100,29 @@ pub enum Sysno {
     SystemInfo = 42,
     /// Replies to one message and waits for the next, in one call.
     MsgReplyReceivev = 43,
+    /// Starts the first thread of a process `ProcessCreate` made (privileged).
+    ProcessStart = 44,
+    /// Ends another process, as if it had exited (privileged).
+    ProcessKill = 45,
+    /// Names the event the caller receives whenever one of its children ends.
+    ProcessChildEvent = 46,
+    /// Creates a memory object: zero-filled frames that can be mapped (privileged).
+    MemObjectCreate = 47,
+    /// Grows or shrinks a memory object (privileged).
+    MemObjectResize = 48,
+    /// Maps (part of) a memory object into a process (another process: privileged).
+    MemObjectMap = 49,
+    /// Drops a memory-object handle (the object lives while mappings remain).
+    MemObjectClose = 50,
+    /// Changes the access permissions of the caller's mapped memory.
+    MemProtect = 51,
+    /// Makes a memory object of device registers (I/O privilege).
+    MemObjectDevice = 52,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 44] = [
+    pub const ALL: [Sysno; 53] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -114,7 +132,7 @@ impl Sysno {
         Sysno::SchedSet,
         Sysno::SchedYield,
         Sysno::ProcessExit,
-        Sysno::ProcessSpawn,
+        Sysno::ProcessCreate,
         Sysno::ProcessWait,
         Sysno::MemMapAnon,
         Sysno::MemUnmap,
@@ -149,6 +167,15 @@ impl Sysno {
         Sysno::InterruptUnmask,
         Sysno::SystemInfo,
         Sysno::MsgReplyReceivev,
+        Sysno::ProcessStart,
+        Sysno::ProcessKill,
+        Sysno::ProcessChildEvent,
+        Sysno::MemObjectCreate,
+        Sysno::MemObjectResize,
+        Sysno::MemObjectMap,
+        Sysno::MemObjectClose,
+        Sysno::MemProtect,
+        Sysno::MemObjectDevice,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -189,9 +216,9 @@ pub enum Call {
     SchedYield,
     /// See [`Sysno::ProcessExit`].
     ProcessExit { status: u64 },
-    /// See [`Sysno::ProcessSpawn`]: the program's name, its arguments (each ended by a
-    /// NUL byte), and the priority (0: the boot image's).
-    ProcessSpawn { name_ptr: usize, name_len: usize, args_ptr: usize, args_len: usize, priority: u32 },
+    /// See [`Sysno::ProcessCreate`]: the new process is called `name`, is a child of
+    /// process `parent` (0: of the caller) and has the [`process_flags`] `flags`.
+    ProcessCreate { name_ptr: usize, name_len: usize, parent: u32, flags: u32 },
     /// See [`Sysno::ProcessWait`]; `pid` 0 waits for any child.
     ProcessWait { pid: u32 },
     /// See [`Sysno::MemMapAnon`].
@@ -277,6 +304,55 @@ pub enum Call {
         parts: i64,
         info: usize,
     },
+    /// See [`Sysno::ProcessStart`]: thread 1 of process `pid` starts at `entry` with stack
+    /// pointer `sp`, `x0`–`x2` = `args`, and scheduling `sched` (as in `ThreadCreate`).
+    ProcessStart { pid: u32, entry: usize, sp: usize, args: [u64; 3], sched: u64 },
+    /// See [`Sysno::ProcessKill`]: process `pid` ends with wait status `status`.
+    ProcessKill { pid: u32, status: u64 },
+    /// See [`Sysno::ProcessChildEvent`]: the [`crate::ipc::SigEvent`] at `event` (0: none)
+    /// is delivered, with the child's pid as its value, whenever a child ends.
+    ProcessChildEvent { event: usize },
+    /// See [`Sysno::MemObjectCreate`]: `size` bytes (rounded up to pages, may be 0).
+    MemObjectCreate { size: usize },
+    /// See [`Sysno::MemObjectResize`]: new pages are zero-filled; shrinking a mapped
+    /// object is refused (`EBUSY`).
+    MemObjectResize { handle: u32, size: usize },
+    /// See [`Sysno::MemObjectMap`]: maps `size` bytes of object `handle` from page-aligned
+    /// `offset` into process `pid` (0: the caller) at `addr` (0: anywhere free), with
+    /// `prot` = [`mem_prot`] bits, and the most the mapping may ever be given by
+    /// `MemProtect` in bits 8–15 (none: `prot` itself). Returns the address.
+    MemObjectMap { pid: u32, handle: u32, offset: usize, size: usize, addr: usize, prot: u32 },
+    /// See [`Sysno::MemObjectClose`].
+    MemObjectClose { handle: u32 },
+    /// See [`Sysno::MemProtect`]: `prot` = [`mem_prot`] bits for the whole pages of
+    /// `[addr, addr + size)`, each within what its mapping allows.
+    MemProtect { addr: usize, size: usize, prot: u32 },
+    /// See [`Sysno::MemObjectDevice`]: the `size` bytes of device registers at physical
+    /// address `phys` (page aligned, inside the board's device regions), as an object
+    /// mapped Device-nGnRE, never executable.
+    MemObjectDevice { phys: usize, size: usize },
+}
+
+/// [`Call::ProcessCreate`] flags.
+pub mod process_flags {
+    /// The process may map device registers (`MemObjectDevice`): a driver.
+    pub const IO: u32 = 1;
+}
+
+/// Memory access permissions (`PROT_*`).
+pub mod mem_prot {
+    /// Readable.
+    pub const READ: u32 = 1;
+    /// Writable.
+    pub const WRITE: u32 = 2;
+    /// Executable (never together with WRITE).
+    pub const EXEC: u32 = 4;
+    /// Every permission bit.
+    pub const ALL: u32 = READ | WRITE | EXEC;
+    /// `MemObjectMap`'s `prot` argument: `prot` now, at most `max` ever.
+    pub const fn with_max(prot: u32, max: u32) -> u32 {
+        prot | max << 8
+    }
 }
 
 /// The blocking states [`Call::TimerTimeout`] can bound (`_NTO_TIMEOUT_*`).
@@ -314,10 +390,9 @@ impl Call {
             SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0, 0, 0]),
             SchedYield => (Sysno::SchedYield, [0; 8]),
             ProcessExit { status } => (Sysno::ProcessExit, [status, 0, 0, 0, 0, 0, 0, 0]),
-            ProcessSpawn { name_ptr, name_len, args_ptr, args_len, priority } => (
-                Sysno::ProcessSpawn,
-                [name_ptr as u64, name_len as u64, args_ptr as u64, args_len as u64, priority as u64, 0, 0, 0],
-            ),
+            ProcessCreate { name_ptr, name_len, parent, flags } => {
+                (Sysno::ProcessCreate, [name_ptr as u64, name_len as u64, parent as u64, flags as u64, 0, 0, 0, 0])
+            }
             ProcessWait { pid } => (Sysno::ProcessWait, [pid as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemMapAnon { size } => (Sysno::MemMapAnon, [size as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemUnmap { addr, size } => (Sysno::MemUnmap, [addr as u64, size as u64, 0, 0, 0, 0, 0, 0]),
@@ -387,6 +462,24 @@ impl Call {
                     info as u64,
                 ],
             ),
+            ProcessStart { pid, entry, sp, args, sched } => {
+                (Sysno::ProcessStart, [pid as u64, entry as u64, sp as u64, args[0], args[1], args[2], sched, 0])
+            }
+            ProcessKill { pid, status } => (Sysno::ProcessKill, [pid as u64, status, 0, 0, 0, 0, 0, 0]),
+            ProcessChildEvent { event } => (Sysno::ProcessChildEvent, [event as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MemObjectCreate { size } => (Sysno::MemObjectCreate, [size as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MemObjectResize { handle, size } => {
+                (Sysno::MemObjectResize, [handle as u64, size as u64, 0, 0, 0, 0, 0, 0])
+            }
+            MemObjectMap { pid, handle, offset, size, addr, prot } => (
+                Sysno::MemObjectMap,
+                [pid as u64, handle as u64, offset as u64, size as u64, addr as u64, prot as u64, 0, 0],
+            ),
+            MemObjectClose { handle } => (Sysno::MemObjectClose, [handle as u64, 0, 0, 0, 0, 0, 0, 0]),
+            MemProtect { addr, size, prot } => {
+                (Sysno::MemProtect, [addr as u64, size as u64, prot as u64, 0, 0, 0, 0, 0])
+            }
+            MemObjectDevice { phys, size } => (Sysno::MemObjectDevice, [phys as u64, size as u64, 0, 0, 0, 0, 0, 0]),
         };
         Registers { number: number as u64, args }
     }
@@ -410,13 +503,9 @@ impl Call {
             Sysno::SchedSet => SchedSet { pid: id(a[0])?, tid: id(a[1])?, sched: a[2] },
             Sysno::SchedYield => SchedYield,
             Sysno::ProcessExit => ProcessExit { status: a[0] },
-            Sysno::ProcessSpawn => ProcessSpawn {
-                name_ptr: size(a[0])?,
-                name_len: size(a[1])?,
-                args_ptr: size(a[2])?,
-                args_len: size(a[3])?,
-                priority: id(a[4])?,
-            },
+            Sysno::ProcessCreate => {
+                ProcessCreate { name_ptr: size(a[0])?, name_len: size(a[1])?, parent: id(a[2])?, flags: id(a[3])? }
+            }
             Sysno::ProcessWait => ProcessWait { pid: id(a[0])? },
             Sysno::MemMapAnon => MemMapAnon { size: size(a[0])? },
             Sysno::MemUnmap => MemUnmap { addr: size(a[0])?, size: size(a[1])? },
@@ -473,6 +562,28 @@ impl Call {
                 parts: a[6] as i64,
                 info: size(a[7])?,
             },
+            Sysno::ProcessStart => ProcessStart {
+                pid: id(a[0])?,
+                entry: size(a[1])?,
+                sp: size(a[2])?,
+                args: [a[3], a[4], a[5]],
+                sched: a[6],
+            },
+            Sysno::ProcessKill => ProcessKill { pid: id(a[0])?, status: a[1] },
+            Sysno::ProcessChildEvent => ProcessChildEvent { event: size(a[0])? },
+            Sysno::MemObjectCreate => MemObjectCreate { size: size(a[0])? },
+            Sysno::MemObjectResize => MemObjectResize { handle: id(a[0])?, size: size(a[1])? },
+            Sysno::MemObjectMap => MemObjectMap {
+                pid: id(a[0])?,
+                handle: id(a[1])?,
+                offset: size(a[2])?,
+                size: size(a[3])?,
+                addr: size(a[4])?,
+                prot: id(a[5])?,
+            },
+            Sysno::MemObjectClose => MemObjectClose { handle: id(a[0])? },
+            Sysno::MemProtect => MemProtect { addr: size(a[0])?, size: size(a[1])?, prot: id(a[2])? },
+            Sysno::MemObjectDevice => MemObjectDevice { phys: size(a[0])?, size: size(a[1])? },
         })
     }
 }
@@ -526,7 +637,7 @@ mod tests {
             Call::SchedSet { pid: 1, tid: 2, sched: 0x0132 },
             Call::SchedYield,
             Call::ProcessExit { status: 9 },
-            Call::ProcessSpawn { name_ptr: 1, name_len: 2, args_ptr: 3, args_len: 4, priority: 10 },
+            Call::ProcessCreate { name_ptr: 1, name_len: 2, parent: 3, flags: 1 },
             Call::ProcessWait { pid: 5 },
             Call::MemMapAnon { size: 4096 },
             Call::MemUnmap { addr: 0x1000_0000_0000, size: 4096 },
@@ -570,6 +681,15 @@ mod tests {
                 parts: -64,
                 info: 0xf00,
             },
+            Call::ProcessStart { pid: 2, entry: 0x40_0000, sp: 0x7000, args: [1, 2, 3], sched: 0x0110 },
+            Call::ProcessKill { pid: 4, status: 9 },
+            Call::ProcessChildEvent { event: 0x1000 },
+            Call::MemObjectCreate { size: 8192 },
+            Call::MemObjectResize { handle: 1, size: 0 },
+            Call::MemObjectMap { pid: 3, handle: 1, offset: 4096, size: 4096, addr: 0, prot: 0x303 },
+            Call::MemObjectClose { handle: 1 },
+            Call::MemProtect { addr: 0x1000_0000_0000, size: 4096, prot: 1 },
+            Call::MemObjectDevice { phys: 0x0900_0000, size: 4096 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {

@@ -9,7 +9,9 @@
 //! hello 10 rr boot first-argument second-argument
 //! ```
 //!
-//! * `program`: a user-apps crate whose binary has the same name (at most 24 bytes of
+//! * `program`: a user-apps crate whose binary has the same name, or `name=crate` for
+//!   crate `crate`'s binary under another name (a multi-call program; its data is stored
+//!   once however many names it has) (at most 24 bytes of
 //!   ASCII letters, digits, `-` and `_`);
 //! * `priority` and policy (`fifo` or `rr`, round robin): its first thread's scheduling;
 //! * `boot`: started at boot (`abi::bootimage::START_AT_BOOT`); the first `boot` line
@@ -46,8 +48,11 @@ const PAGE_SIZE: u64 = 4096;
 /// One line of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The program (its crate and binary name, and its name in the image).
+    /// The program's name in the image.
     pub program: String,
+    /// The crate (and binary) it is built from: the same name, unless the manifest says
+    /// `name=crate` (one multi-call binary under several names, like busybox).
+    pub binary: String,
     /// Its first thread's priority.
     pub priority: u8,
     /// Its first thread's policy.
@@ -81,15 +86,16 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
         let line_error = |message: String| format!("line {}: {message}", index + 1);
         let content = line.split('#').next().unwrap_or("");
         let mut fields = content.split_whitespace();
-        let Some(program) = fields.next() else {
+        let Some(named) = fields.next() else {
             continue;
         };
+        let (program, binary) = named.split_once('=').unwrap_or((named, named));
         let (Some(priority), Some(policy), Some(start)) = (fields.next(), fields.next(), fields.next()) else {
             return Err(line_error("expected `<program> <priority 1-255> <fifo|rr> <boot|spawn> [args...]`".into()));
         };
-        if !valid_name(program) || program.len() > format::NAME_LEN {
+        if !valid_name(program) || program.len() > format::NAME_LEN || !valid_name(binary) {
             return Err(line_error(format!(
-                "bad program name {program:?} (at most {} ASCII letters, digits, `-` and `_`)",
+                "bad program name {named:?} (at most {} ASCII letters, digits, `-` and `_`, optionally `=crate`)",
                 format::NAME_LEN
             )));
         }
@@ -110,6 +116,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
         };
         let entry = Entry {
             program: program.to_string(),
+            binary: binary.to_string(),
             priority,
             policy,
             start_at_boot,
@@ -237,7 +244,7 @@ pub fn pack(entries: &[Entry], programs: &BTreeMap<String, LoadedProgram>) -> Re
     let blocks: Vec<Vec<u8>> = entries.iter().map(Entry::argument_block).collect();
     let mut specs = Vec::new();
     for (entry, block) in entries.iter().zip(&blocks) {
-        let program = programs.get(&entry.program).ok_or_else(|| format!("program {} was not built", entry.program))?;
+        let program = programs.get(&entry.binary).ok_or_else(|| format!("program {} was not built", entry.binary))?;
         specs.push(ProgramSpec {
             name: &entry.program,
             priority: entry.priority,
@@ -276,7 +283,7 @@ pub fn build(name: &str) -> Result<PathBuf, String> {
 pub fn build_from(name: &str, text: &str) -> Result<PathBuf, String> {
     let root = crate::workspace_root();
     let entries = parse_manifest(text)?;
-    let mut names: Vec<&str> = entries.iter().map(|e| e.program.as_str()).collect();
+    let mut names: Vec<&str> = entries.iter().map(|e| e.binary.as_str()).collect();
     names.sort_unstable();
     names.dedup();
     let elf_dir = build_programs(&names)?;
@@ -338,6 +345,7 @@ mod tests {
     fn entry(program: &str, start_at_boot: bool, arguments: &[&str]) -> Entry {
         Entry {
             program: program.into(),
+            binary: program.into(),
             priority: 10,
             policy: Policy::RoundRobin,
             start_at_boot,
@@ -351,13 +359,15 @@ mod tests {
                     \n\
                     init 30 fifo boot -v   # pid 1\n\
                     \thello   10 rr spawn a b\n\
-                    hello 12 rr boot\n";
+                    hello 12 rr boot\n\
+                    cat=utils 10 rr spawn\n";
         let entries = parse_manifest(text).unwrap();
         assert_eq!(
             entries,
             [
                 Entry {
                     program: "init".into(),
+                    binary: "init".into(),
                     priority: 30,
                     policy: Policy::Fifo,
                     start_at_boot: true,
@@ -365,8 +375,10 @@ mod tests {
                 },
                 entry("hello", false, &["a", "b"]),
                 Entry { priority: 12, ..entry("hello", true, &[]) },
+                Entry { binary: "utils".into(), ..entry("cat", false, &[]) },
             ]
         );
+        assert!(parse_manifest("cat=ut/ils 10 rr boot\n").is_err());
         assert_eq!(entries[1].argument_block(), b"a\0b\0");
     }
 

@@ -13,6 +13,8 @@
 //! variable `MUON_BOOT_IMAGE`. Test kernels are built without one.
 //!
 //! Test levels: host `cargo test`; every boot image's programs build and pack; per board
+//! the user-space system tests (`systest` image), the default system driven through its
+//! shell over the serial line ([`session`]);
 //! the in-kernel tests (`ktest` feature); the kernel fault report (`ktest-fault`); and the
 //! runner's own self-test, which boots a kernel with deliberately failing tests
 //! (`ktest-selftest`) and checks that they are reported FAILED — that check is not
@@ -27,6 +29,7 @@ mod image;
 mod profile;
 mod qemu;
 mod report;
+mod session;
 #[cfg(test)]
 mod test_elf;
 
@@ -111,7 +114,7 @@ pub(crate) fn build_kernel(
 }
 
 /// Builds boot image `image`, then `board`'s kernel with it linked in.
-fn build_kernel_with_image(
+pub(crate) fn build_kernel_with_image(
     board: &Board,
     features: Option<&str>,
     variant: &str,
@@ -217,14 +220,14 @@ fn gdb(options: &Options) -> Result<(), String> {
 
 /// Pass/fail counts across every level.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     passed: usize,
     failed: usize,
     failures: Vec<String>,
 }
 
 impl Tally {
-    fn record(&mut self, name: &str, passed: bool) {
+    pub(crate) fn record(&mut self, name: &str, passed: bool) {
         println!("test {name} ... {}", if passed { "ok" } else { "FAILED" });
         if passed {
             self.passed += 1;
@@ -260,6 +263,8 @@ fn test(options: &Options) -> ExitCode {
         }
         println!("== {}: user-space system tests ==", board.name);
         system_tests(board, &mut tally);
+        println!("== {}: the default system, driven through its shell ==", board.name);
+        session::shell_session(board, &mut tally);
         println!("== {}: kernel fault report ==", board.name);
         fault_report_test(board, &mut tally);
         println!("== {}: runner self-test ==", board.name);
@@ -273,6 +278,9 @@ fn test(options: &Options) -> ExitCode {
                     tally.record(&format!("{}/build", boot.label), false);
                 }
             }
+            println!("== {}: the default system, driven through its shell ==", boot.label);
+            let console_only = features.trim_start_matches("ktest,");
+            session::shell_session_on(board, Some(console_only), &boot, &format!("{}/shell", boot.label), &mut tally);
         }
     }
 

@@ -7,6 +7,9 @@
 //!   call (`MsgReplyReceivev`), its channel created with FLAGS.
 //! * `pulses` — create a channel and receive pulses forever.
 //! * `yield N` — call SchedYield N times, then exit.
+//! * `pipe-echo A B` — read one byte from anonymous pipe A, write it to pipe B, forever.
+//! * `pipe-drain A` — read anonymous pipe A in 64 KiB reads until end of file.
+//! * `mq-echo A B` — receive from queue A, send the message to queue B, forever.
 
 #![no_std]
 #![no_main]
@@ -71,6 +74,38 @@ fn main(args: Args) -> i32 {
         "yield" => {
             for _ in 0..number(2) {
                 call(Call::SchedYield);
+            }
+            0
+        }
+        "pipe-echo" => {
+            let open = |n: &str, flags| userlib::fs::open(&alloc::format!("/dev/pipe/{n}"), flags, 0);
+            let (Ok(from), Ok(to)) = (open(args.get(2).unwrap_or(""), 0), open(args.get(3).unwrap_or(""), 1)) else {
+                return 3;
+            };
+            let mut byte = [0u8; 1];
+            while from.read(&mut byte) == Ok(1) {
+                let _ = to.write(&byte);
+            }
+            0
+        }
+        "pipe-drain" => {
+            let Ok(from) = userlib::fs::open(&alloc::format!("/dev/pipe/{}", args.get(2).unwrap_or("")), 0, 0) else {
+                return 3;
+            };
+            let mut buffer = vec![0u8; 64 * 1024];
+            while from.read(&mut buffer).is_ok_and(|n| n > 0) {}
+            0
+        }
+        "mq-echo" => {
+            use userlib::mq::mq_open;
+            let (Ok(from), Ok(to)) =
+                (mq_open(args.get(2).unwrap_or(""), 0, 0, None), mq_open(args.get(3).unwrap_or(""), 1, 0, None))
+            else {
+                return 3;
+            };
+            let mut buffer = vec![0u8; 1024];
+            while let Ok((n, priority)) = from.receive(&mut buffer) {
+                let _ = to.send(&buffer[..n], priority);
             }
             0
         }

@@ -6,7 +6,8 @@
 //! — so a round trip includes both sides and the context switches. Under QEMU with
 //! `-icount shift=0,align=off,sleep=off` the result is exact and the same on every run.
 //! Calls are made raw (`sys::syscall`), so library layers add only the register set-up.
-//! Output: one `bench NAME INSTRUCTIONS` line per benchmark, then `bench done`.
+//! Output: one `bench NAME INSTRUCTIONS` line per benchmark, then `bench done`; with
+//! `--shutdown` (the bench image) it then stops the machine, else it just exits (the shell).
 
 #![no_std]
 #![no_main]
@@ -57,12 +58,22 @@ fn measure(mut op: impl FnMut()) -> u64 {
 }
 
 fn report(name: &str, instructions: u64) {
-    println!("bench {name} {instructions}");
+    if instructions > 0 {
+        COUNTED.store(true, Ordering::Relaxed);
+    }
+    println!("bench {name:<34} {instructions:>10}");
 }
+
+/// Whether any benchmark counted instructions.
+static COUNTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Runs the benchmarks named in the arguments (all of them when there are none).
 fn main(args: Args) -> i32 {
-    let wanted = |name: &str| args.len() <= 1 || args.iter().skip(1).any(|a| a == name);
+    // `--shutdown` (the bench image's) stops the machine at the end; other arguments
+    // name the benchmarks to run (none: all).
+    let shutdown = args.iter().any(|a| a == "--shutdown");
+    let named = args.iter().skip(1).filter(|a| *a != "--shutdown").count();
+    let wanted = |name: &str| named == 0 || args.iter().skip(1).any(|a| a == name);
     if wanted("null_syscall") {
         report(
             "null_syscall",
@@ -96,16 +107,41 @@ fn main(args: Args) -> i32 {
     if wanted("irq_to_user_thread") {
         report("irq_to_user_thread", irq_to_user_thread());
     }
+    if wanted("pipe_roundtrip_1b") {
+        report("pipe_roundtrip_1b", pipe_roundtrip());
+    }
+    if wanted("mq_roundtrip_1b") {
+        report("mq_roundtrip_1b", mq_roundtrip());
+    }
+    if wanted("pipe_throughput_64k") {
+        report("pipe_throughput_64k", pipe_throughput());
+    }
     println!("bench done");
-    process::shutdown(0);
-    1
+    let counted = COUNTED.load(Ordering::Relaxed);
+    if !shutdown && !counted {
+        println!("(this CPU's PMU counted no instructions: under QEMU they are counted only with -icount, as `make bench` runs)");
+    }
+    for pid in PEERS.lock().drain(..) {
+        let _ = userlib::proc::kill(pid, 0);
+        let _ = process::wait(pid);
+    }
+    if shutdown {
+        process::shutdown(0);
+        return 1;
+    }
+    0
 }
 
 /// Starts a peer at `priority`; a higher priority than ours runs it at once, so it is
 /// waiting in MsgReceive on its channel 1 when this returns.
 fn peer(args: &[&str], priority: u8) -> u32 {
-    process::spawn(PEER, args, Some(priority)).expect("spawn bench-peer")
+    let pid = process::spawn(PEER, args, Some(priority)).expect("spawn bench-peer");
+    PEERS.lock().push(pid);
+    pid
 }
+
+/// Every peer started, to end them when the benchmarks are done.
+static PEERS: userlib::sync::Mutex<alloc::vec::Vec<u32>> = userlib::sync::Mutex::new(alloc::vec::Vec::new());
 
 fn roundtrip(bytes: usize, server_loop: &str) -> u64 {
     roundtrip_on(bytes, server_loop, 0)
@@ -134,6 +170,59 @@ fn pulse_to_blocked_receiver() -> u64 {
     measure(|| {
         call(Call::MsgSendPulse { coid, priority: 30, code: 1, value: 0 });
     })
+}
+
+/// One byte to a peer process through one pipe, and back through another: the pipe
+/// server and both processes, all included.
+fn pipe_roundtrip() -> u64 {
+    let (there_read, there, a) = userlib::fs::pipe_numbered(0).expect("pipe");
+    let (back, back_write, b) = userlib::fs::pipe_numbered(0).expect("pipe");
+    let echo = peer(&["pipe-echo", &alloc::format!("{a}"), &alloc::format!("{b}")], 20);
+    let mut byte = [7u8; 1];
+    let result = measure(|| {
+        there.write(&byte).expect("write");
+        back.read(&mut byte).expect("read");
+    });
+    drop((there, there_read, back_write));
+    let _ = process::wait(echo);
+    result
+}
+
+/// One byte through a queue to a peer process and back through another.
+fn mq_roundtrip() -> u64 {
+    use userlib::mq::{mq_open, mq_unlink};
+    use userlib::msg::open_flags::{O_CREAT, O_RDWR};
+    let there = mq_open("/bench-there", O_RDWR | O_CREAT, 0o600, Some((4, 1024))).expect("mq_open");
+    let back = mq_open("/bench-back", O_RDWR | O_CREAT, 0o600, Some((4, 1024))).expect("mq_open");
+    let echo = peer(&["mq-echo", "/bench-there", "/bench-back"], 20);
+    let mut buffer = vec![0u8; 1024];
+    let result = measure(|| {
+        there.send(&[7], 0).expect("mq_send");
+        back.receive(&mut buffer).expect("mq_receive");
+    });
+    let _ = (mq_unlink("/bench-there"), mq_unlink("/bench-back"));
+    let _ = echo;
+    result
+}
+
+/// Instructions to move 64 KiB through a pipe to a peer process that drains it.
+fn pipe_throughput() -> u64 {
+    let (read_end, write_end, number) = userlib::fs::pipe_numbered(0).expect("pipe");
+    let drain = peer(&["pipe-drain", &alloc::format!("{number}")], 20);
+    drop(read_end);
+    let block = vec![0x33u8; 64 * 1024];
+    let mut per_block = 0;
+    for round in 0..2 {
+        let rounds = if round == 0 { 5 } else { 50 };
+        let start = instructions();
+        for _ in 0..rounds {
+            write_end.write_all(&block).expect("write");
+        }
+        per_block = (instructions() - start) / rounds;
+    }
+    drop(write_end);
+    let _ = process::wait(drain);
+    per_block
 }
 
 fn yield_pair() -> u64 {

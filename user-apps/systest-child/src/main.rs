@@ -138,8 +138,14 @@ fn unprivileged() -> i32 {
             wrong += 1;
         }
     };
-    expect_eperm("ProcessSpawn", sys::process_spawn("systest-child", b"exit\x001\x00", 0).map(|_| ()));
+    expect_eperm("ProcessCreate", sys::process_create("intruder", 0, 0).map(|_| ()));
+    let param = SchedParam { policy: Policy::Fifo, priority: 10 };
+    expect_eperm("ProcessStart", sys::process_start(1, 0x40_0000, 0x7000_0000, [0; 3], param).map(|_| ()));
+    expect_eperm("ProcessKill", sys::process_kill(1, 0));
+    expect_eperm("MemObjectCreate", sys::mem_object_create(4096).map(|_| ()));
+    expect_eperm("MemObjectResize", sys::mem_object_resize(1, 0));
     expect_eperm("Shutdown", sys::shutdown(3).map(|_| ()));
+    expect_eperm("MemObjectDevice", sys::mem_object_device(0x0900_0000, 4096).map(|_| ()));
     let high = SchedParam { policy: Policy::Fifo, priority: 200 };
     expect_eperm("SchedSet of pid 1", sys::sched_set(1, 1, high));
     wrong

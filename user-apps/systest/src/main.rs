@@ -1,4 +1,4 @@
-//! `systest`: the system-test driver, pid 1 of the `systest` boot image. It runs each test
+//! `systest`: the system-test driver, started by proc in the `systest` boot image. It runs each test
 //! against the real kernel — processes, threads, scheduling, faults, isolation, bad
 //! arguments — prints `test NAME ... ok` or `test NAME ... FAILED` with the reason, then
 //! `systest: N passed, N failed`, and stops the machine with exit code 0 or 1.
@@ -23,6 +23,8 @@ use userlib::{println, sched, sys, thread, time, Args, Errno};
 
 mod fastpath;
 mod ipc;
+mod pipes;
+mod proc;
 
 userlib::entry!(main);
 
@@ -75,6 +77,23 @@ fn main(_args: Args) -> i32 {
         ("ipc_disconnect_pulse", ipc::disconnect_pulse_when_a_client_exits),
         ("ipc_msg_deliver_event", ipc::msg_deliver_event_from_server_to_client),
         ("ipc_interrupt_as_pulse", ipc::interrupt_as_pulse),
+        ("proc_checksum_server_found_by_name", proc::checksum_server_found_by_name),
+        ("proc_name_released_when_its_server_dies", proc::a_name_is_released_when_its_server_dies),
+        ("proc_resource_manager_open_read_write_close", proc::resource_manager_open_read_write_close),
+        ("proc_shm_image_synchronised_by_msgsend", proc::shared_memory_image_synchronised_by_msgsend),
+        ("proc_shm_unlink_while_mapped", proc::shared_memory_unlink_while_mapped),
+        ("proc_shm_anon_handle_for_one_process", proc::anonymous_shared_memory_handle_for_one_process),
+        ("proc_pidin_and_child_death_events", proc::pidin_and_child_death_events),
+        ("pipe_eof_epipe_and_nonblocking", pipes::pipe_eof_epipe_and_nonblocking),
+        (
+            "pipe_blocked_readers_wake_by_priority",
+            pipes::pipe_blocked_readers_wait_without_polling_and_wake_by_priority,
+        ),
+        ("pipe_megabytes_from_several_writers", pipes::pipe_megabytes_from_several_writers_arrive_whole),
+        ("pipe_fifo_by_name_and_dying_clients", pipes::fifo_by_name_and_dying_clients),
+        ("mq_priorities_sizes_and_attributes", pipes::mq_priorities_sizes_and_attributes),
+        ("mq_blocking_timed_and_notify", pipes::mq_blocking_timed_and_notify),
+        ("servers_survive_garbage", pipes::servers_survive_garbage),
         ("fastpath_nop_uses_up_a_timeout", fastpath::a_nop_uses_up_an_armed_timeout),
         ("fastpath_messages_of_every_size", fastpath::messages_of_every_size_arrive_intact),
         ("fastpath_fp_registers_survive_copies", fastpath::fp_registers_survive_long_copies),
@@ -177,7 +196,7 @@ fn timer_wakeup_preempts_a_busy_lower_thread() -> Outcome {
     Ok(())
 }
 
-fn free_bytes() -> Result<u64, String> {
+pub(crate) fn free_bytes() -> Result<u64, String> {
     let mut bytes = [0u8; SystemInfo::SIZE];
     let call = Call::SystemInfo { info: bytes.as_mut_ptr() as usize };
     // SAFETY: SystemInfo writes at most SystemInfo::SIZE bytes into `bytes`.
@@ -244,6 +263,11 @@ fn raw(call: Call) -> Result<u64, Errno> {
     decode_result(x0)
 }
 
+/// A proc message of type `kind` with nothing else.
+fn raw_proc(kind: u16) -> Result<u64, Errno> {
+    userlib::proc::request(&userlib::msg::Header::new(kind), &[], &mut [])
+}
+
 fn expect(what: &str, got: Result<u64, Errno>, want: Errno) -> Outcome {
     ensure!(got == Err(want), "{what}: got {got:?}, want {want:?}");
     Ok(())
@@ -256,11 +280,7 @@ fn bad_pointers_get_efault() -> Outcome {
     for ptr in [kernel, unmapped, usize::MAX - 8, 0] {
         expect("DebugWrite", raw(Call::DebugWrite { ptr, len: 16 }), Errno::EFAULT)?;
         expect("ThreadList", raw(Call::ThreadList { ptr, len: 600 }), Errno::EFAULT)?;
-        expect(
-            "ProcessSpawn name",
-            raw(Call::ProcessSpawn { name_ptr: ptr, name_len: 4, args_ptr: 0, args_len: 0, priority: 0 }),
-            Errno::EFAULT,
-        )?;
+        expect("MemProtect", raw(Call::MemProtect { addr: ptr & !4095, size: 4096, prot: 1 }), Errno::ENOMEM)?;
         expect("SystemInfo", raw(Call::SystemInfo { info: ptr }), Errno::EFAULT)?;
         expect(
             "MsgReceivev info",
@@ -292,54 +312,20 @@ fn bad_handles_and_arguments_get_errors() -> Outcome {
     expect("MemUnmap of nothing", raw(Call::MemUnmap { addr: 0x2000_0000_0000, size: 4096 }), Errno::EINVAL)?;
     expect("MemUnmap of the program", raw(Call::MemUnmap { addr: 0x40_0000, size: 4096 }), Errno::EINVAL)?;
     expect("DebugWrite too long", raw(Call::DebugWrite { ptr: 0x40_0000, len: 1 << 20 }), Errno::EINVAL)?;
-    let name = b"no-such-program";
-    expect(
-        "ProcessSpawn unknown",
-        raw(Call::ProcessSpawn {
-            name_ptr: name.as_ptr() as usize,
-            name_len: name.len(),
-            args_ptr: 0,
-            args_len: 0,
-            priority: 0,
-        }),
-        Errno::ENOENT,
-    )?;
-    let long = [b'x'; 40];
-    expect(
-        "ProcessSpawn long name",
-        raw(Call::ProcessSpawn {
-            name_ptr: long.as_ptr() as usize,
-            name_len: 40,
-            args_ptr: 0,
-            args_len: 0,
-            priority: 0,
-        }),
-        Errno::ENAMETOOLONG,
-    )?;
-    let child = CHILD.as_bytes();
-    let unterminated = b"exit";
-    expect(
-        "ProcessSpawn unterminated args",
-        raw(Call::ProcessSpawn {
-            name_ptr: child.as_ptr() as usize,
-            name_len: child.len(),
-            args_ptr: unterminated.as_ptr() as usize,
-            args_len: 4,
-            priority: 0,
-        }),
-        Errno::E2BIG,
-    )?;
-    expect(
-        "ProcessSpawn priority 256",
-        raw(Call::ProcessSpawn {
-            name_ptr: child.as_ptr() as usize,
-            name_len: child.len(),
-            args_ptr: 0,
-            args_len: 0,
-            priority: 256,
-        }),
-        Errno::EINVAL,
-    )?;
+    expect("MemUnmap misaligned", raw(Call::MemUnmap { addr: 0x40_0001, size: 4096 }), Errno::EINVAL)?;
+    // Spawning is a message to proc, which checks what the kernel used to.
+    let spawn_raw = |arg: u32, payload: &[u8]| {
+        let header = userlib::msg::Header { arg, ..userlib::msg::Header::new(userlib::msg::proc_type::SPAWN) };
+        userlib::proc::request(&header, payload, &mut [])
+    };
+    expect("spawn unknown", process::spawn("no-such-program", &[], None).map(u64::from), Errno::ENOENT)?;
+    expect("spawn long name", process::spawn(&"x".repeat(40), &[], None).map(u64::from), Errno::ENAMETOOLONG)?;
+    expect("spawn unterminated args", spawn_raw(0, b"systest-child\0exit"), Errno::EINVAL)?;
+    expect("spawn with no name", spawn_raw(0, b"systest-child"), Errno::EINVAL)?;
+    expect("spawn priority 256", spawn_raw(256, b"systest-child\0"), Errno::EINVAL)?;
+    expect("unknown proc message", raw_proc(0xff), Errno::ENOSYS)?;
+    let proc_coid = userlib::proc::connection().map_err(|e| format!("proc: {e}"))?;
+    expect("short proc message", sys::msg_send(proc_coid, b"\x01\x00", &mut []), Errno::EBADMSG)?;
     expect(
         "MsgSendv on no connection",
         raw(Call::MsgSendv { coid: 55, send: 0, send_parts: 0, reply: 0, reply_parts: 0 }),

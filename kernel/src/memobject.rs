@@ -1,0 +1,301 @@
+//! Memory objects: page-granular sets of frames that address spaces map — what shared
+//! memory is, and how the process manager builds another process's image and stack
+//! (it fills an object through its own mapping, then maps the object into the child).
+//!
+//! A device object (`MemObjectDevice`, for drivers started with I/O privilege) names
+//! device registers instead of RAM: mapped Device-nGnRE and never freed.
+//!
+//! An object lives while a handle (held by a process, in its `memory` table) or a
+//! mapping (a [`RegionKind::Shared`] region) names it; when the last goes, its frames
+//! return to the machine. Creating objects and mapping them into *another* process are
+//! privileged; any process may unmap, re-protect (within the mapping's maximum) and close
+//! what it holds.
+
+use crate::machine::Machine;
+use crate::mem::layout::align_up;
+use crate::mem::PAGE_SIZE;
+use crate::process::{prot_attrs, ProcessId, RegionKind};
+use crate::system::{Outcome, System};
+use abi::syscall::{mem_prot, Call};
+use abi::Errno;
+use alloc::vec::Vec;
+
+/// Largest memory object (and largest single mapping of one).
+pub const MAX_OBJECT_SIZE: usize = 1 << 30;
+/// Most memory objects at once, system-wide.
+pub const MAX_OBJECTS: usize = crate::handle::MAX_SLOTS - 1;
+
+/// A set of frames, mapped by any number of address spaces.
+pub struct MemoryObject {
+    /// Its pages, in order.
+    frames: Vec<usize>,
+    /// Handles naming it.
+    handles: u32,
+    /// Regions mapping (part of) it.
+    mappings: u32,
+    /// The frames are not the machine's to free (the boot image inside the kernel).
+    borrowed: bool,
+    /// The frames are device registers: mapped Device-nGnRE, never executable.
+    device: bool,
+}
+
+impl MemoryObject {
+    /// Its size in bytes.
+    pub fn size(&self) -> usize {
+        self.frames.len() * PAGE_SIZE
+    }
+}
+
+impl<M: Machine> System<M> {
+    /// Performs a memory-object call.
+    pub(crate) fn memory_call(&mut self, pid: ProcessId, call: &Call) -> Result<Outcome, Errno> {
+        let value = |v: u64| Ok(Outcome::Value(v, None));
+        match *call {
+            Call::MemObjectCreate { size } => {
+                self.require_privilege(pid)?;
+                let pages = object_pages(size)?;
+                if self.memory_objects.len() >= MAX_OBJECTS {
+                    return Err(Errno::EAGAIN);
+                }
+                let mut frames = Vec::with_capacity(pages);
+                for _ in 0..pages {
+                    match self.machine.alloc_frame() {
+                        Some(frame) => frames.push(frame),
+                        None => {
+                            for frame in frames {
+                                self.machine.free_frame(frame);
+                            }
+                            return Err(Errno::ENOMEM);
+                        }
+                    }
+                }
+                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: false, device: false };
+                let id = self.memory_objects.insert(object).expect("room checked");
+                self.open_handle(pid, id).inspect_err(|_| self.free_object(id)).map(|h| Outcome::Value(h as u64, None))
+            }
+            Call::MemObjectDevice { phys, size } => {
+                if !self.processes.get(pid.0).is_some_and(|p| p.io) {
+                    return Err(Errno::EPERM);
+                }
+                let pages = object_pages(size)?;
+                if !phys.is_multiple_of(PAGE_SIZE)
+                    || pages == 0
+                    || !self.machine.is_device_range(phys, pages * PAGE_SIZE)
+                {
+                    return Err(Errno::EINVAL);
+                }
+                if self.memory_objects.len() >= MAX_OBJECTS {
+                    return Err(Errno::EAGAIN);
+                }
+                let frames = (0..pages).map(|i| phys + i * PAGE_SIZE).collect();
+                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: true, device: true };
+                let id = self.memory_objects.insert(object).expect("room checked");
+                self.open_handle(pid, id).inspect_err(|_| self.free_object(id)).map(|h| Outcome::Value(h as u64, None))
+            }
+            Call::MemObjectResize { handle, size } => {
+                self.require_privilege(pid)?;
+                let id = self.object_of(pid, handle)?;
+                let pages = object_pages(size)?;
+                let object = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
+                if pages < object.frames.len() {
+                    if object.mappings > 0 || object.borrowed {
+                        return Err(Errno::EBUSY);
+                    }
+                    for frame in object.frames.split_off(pages) {
+                        self.machine.free_frame(frame);
+                    }
+                }
+                // Growing is all or nothing: a failed resize leaves no frames behind.
+                let missing = pages.saturating_sub(self.memory_objects.get(id).map_or(0, |o| o.frames.len()));
+                let mut added = Vec::with_capacity(missing);
+                for _ in 0..missing {
+                    match self.machine.alloc_frame() {
+                        Some(frame) => added.push(frame),
+                        None => {
+                            for frame in added {
+                                self.machine.free_frame(frame);
+                            }
+                            return Err(Errno::ENOMEM);
+                        }
+                    }
+                }
+                self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?.frames.extend(added);
+                value(0)
+            }
+            Call::MemObjectMap { pid: target, handle, offset, size, addr, prot } => {
+                let target = match target {
+                    0 => pid,
+                    other => {
+                        self.require_privilege(pid)?;
+                        ProcessId(other)
+                    }
+                };
+                let id = self.object_of(pid, handle)?;
+                let now = prot & 0xff;
+                let max = match prot >> 8 {
+                    0 => now,
+                    max => max,
+                };
+                if max & !mem_prot::ALL != 0 || now & !max != 0 {
+                    return Err(Errno::EACCES);
+                }
+                let mut attrs = prot_attrs(now)?;
+                if !offset.is_multiple_of(PAGE_SIZE) || size == 0 || size > MAX_OBJECT_SIZE {
+                    return Err(Errno::EINVAL);
+                }
+                let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)?;
+                let object = self.memory_objects.get(id).ok_or(Errno::EBADF)?;
+                if offset.checked_add(size).is_none_or(|end| end > object.size()) {
+                    return Err(Errno::ENXIO);
+                }
+                if object.device {
+                    if now & mem_prot::EXEC != 0 {
+                        return Err(Errno::EACCES);
+                    }
+                    attrs.kind = crate::mem::paging::MemoryKind::Device;
+                }
+                let frames = object.frames[offset / PAGE_SIZE..(offset + size) / PAGE_SIZE].to_vec();
+                let at = self.map_object(target, id, &frames, addr, attrs, max)?;
+                value(at as u64)
+            }
+            Call::MemObjectClose { handle } => {
+                let id = self.object_of(pid, handle)?;
+                if let Some(p) = self.processes.get_mut(pid.0) {
+                    p.memory.remove(handle);
+                }
+                self.drop_object_ref(id, false);
+                value(0)
+            }
+            Call::MemProtect { addr, size, prot } => {
+                let end = align_up(addr.checked_add(size).ok_or(Errno::ENOMEM)?, PAGE_SIZE).ok_or(Errno::ENOMEM)?;
+                let machine = &mut self.machine;
+                let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+                let split = space.protect(machine, addr, end, prot)?;
+                for id in split {
+                    if let Some(o) = self.memory_objects.get_mut(id) {
+                        o.mappings += 1;
+                    }
+                }
+                value(0)
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    /// Maps `frames` of object `id` into `target` at `addr` (0: the lowest free place in
+    /// the anonymous-memory area); returns the address.
+    fn map_object(
+        &mut self,
+        target: ProcessId,
+        id: u32,
+        frames: &[usize],
+        addr: usize,
+        attrs: crate::mem::paging::MapAttrs,
+        max_prot: u32,
+    ) -> Result<usize, Errno> {
+        let size = frames.len() * PAGE_SIZE;
+        let machine = &mut self.machine;
+        let space = self
+            .processes
+            .get_mut(target.0)
+            .filter(|p| p.exit_status.is_none())
+            .and_then(|p| p.space.as_mut())
+            .ok_or(Errno::ESRCH)?;
+        let at = match addr {
+            0 => space.find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size).ok_or(Errno::ENOMEM)?,
+            a if a.is_multiple_of(PAGE_SIZE) => a,
+            _ => return Err(Errno::EINVAL),
+        };
+        space.map_frames(machine, at, frames, attrs, id, max_prot)?;
+        if let Some(o) = self.memory_objects.get_mut(id) {
+            o.mappings += 1;
+        }
+        Ok(at)
+    }
+
+    /// Maps `frames` (memory the kernel owns and never frees, such as the boot image)
+    /// read-only into `pid` at `addr`, as an object with no handle.
+    pub fn map_borrowed(&mut self, pid: ProcessId, frames: Vec<usize>, addr: usize) -> Result<(), Errno> {
+        let object = MemoryObject { frames: frames.clone(), handles: 0, mappings: 0, borrowed: true, device: false };
+        let id = self.memory_objects.insert(object).ok_or(Errno::EAGAIN)?;
+        let attrs = prot_attrs(mem_prot::READ)?;
+        self.map_object(pid, id, &frames, addr, attrs, mem_prot::READ).inspect_err(|_| self.free_object(id))?;
+        Ok(())
+    }
+
+    fn require_privilege(&self, pid: ProcessId) -> Result<(), Errno> {
+        match self.processes.get(pid.0) {
+            Some(p) if p.privileged => Ok(()),
+            _ => Err(Errno::EPERM),
+        }
+    }
+
+    /// The object a process's handle names.
+    fn object_of(&self, pid: ProcessId, handle: u32) -> Result<u32, Errno> {
+        self.processes.get(pid.0).and_then(|p| p.memory.get(handle)).copied().ok_or(Errno::EBADF)
+    }
+
+    fn open_handle(&mut self, pid: ProcessId, id: u32) -> Result<u32, Errno> {
+        let p = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?;
+        let handle = p.memory.insert(id).ok_or(Errno::EMFILE)?;
+        if let Some(o) = self.memory_objects.get_mut(id) {
+            o.handles += 1;
+        }
+        Ok(handle)
+    }
+
+    /// One handle (`mapping` false) or one mapping of object `id` went away.
+    pub(crate) fn drop_object_ref(&mut self, id: u32, mapping: bool) {
+        let Some(o) = self.memory_objects.get_mut(id) else { return };
+        if mapping {
+            o.mappings = o.mappings.saturating_sub(1);
+        } else {
+            o.handles = o.handles.saturating_sub(1);
+        }
+        if o.handles == 0 && o.mappings == 0 {
+            self.free_object(id);
+        }
+    }
+
+    fn free_object(&mut self, id: u32) {
+        if let Some(o) = self.memory_objects.remove(id) {
+            if !o.borrowed {
+                for frame in o.frames {
+                    self.machine.free_frame(frame);
+                }
+            }
+        }
+    }
+
+    /// Process `pid` is ending: its handles go (its mappings go with its address space).
+    pub(crate) fn memory_forget_process(&mut self, pid: ProcessId) {
+        let Some(p) = self.processes.get_mut(pid.0) else { return };
+        let held: Vec<(u32, u32)> = p.memory.iter().map(|(h, id)| (h, *id)).collect();
+        for (handle, id) in held {
+            if let Some(p) = self.processes.get_mut(pid.0) {
+                p.memory.remove(handle);
+            }
+            self.drop_object_ref(id, false);
+        }
+    }
+
+    /// Frames of live memory objects (for tests and accounting).
+    pub fn memory_object_frames(&self) -> usize {
+        self.memory_objects.iter().filter(|(_, o)| !o.borrowed).map(|(_, o)| o.frames.len()).sum()
+    }
+}
+
+/// Pages for an object of `size` bytes.
+fn object_pages(size: usize) -> Result<usize, Errno> {
+    if size > MAX_OBJECT_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    Ok(align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)? / PAGE_SIZE)
+}
+
+impl RegionKind {
+    /// Whether `MemUnmap` may remove such a region.
+    pub fn unmappable(self) -> bool {
+        matches!(self, RegionKind::Anonymous | RegionKind::Shared { .. })
+    }
+}

@@ -1,0 +1,213 @@
+//! The console's line discipline, free of system calls so the host can test it: what
+//! each input byte does (echo, line editing, Ctrl-C, Ctrl-D) and what readers get.
+//!
+//! In **canonical** mode (the default) input is gathered into a line: printable bytes are
+//! echoed, Backspace/DEL erases (`\b \b`), Enter completes the line (echoing `\r\n`) and
+//! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it and asks for the
+//! foreground program to be interrupted, Ctrl-D makes what was typed readable without a
+//! newline — on an empty line, it is an end of file: the next read returns 0. A read
+//! returns at most one line. In **raw** mode (a shell doing its own editing) every byte is
+//! readable at once, unechoed and uninterpreted.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// How input is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Line editing and echo.
+    Canonical,
+    /// Bytes as they come.
+    Raw,
+}
+
+/// What a byte of input asks of the driver besides echoing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing more.
+    None,
+    /// Ctrl-C: interrupt the foreground program.
+    Interrupt,
+}
+
+/// The input side of a terminal.
+#[derive(Debug)]
+pub struct LineDiscipline {
+    mode: Mode,
+    line: Vec<u8>,
+    /// Readable bytes; `None` entries are end-of-file marks.
+    ready: VecDeque<Option<u8>>,
+}
+
+impl Default for LineDiscipline {
+    fn default() -> Self {
+        Self { mode: Mode::Canonical, line: Vec::new(), ready: VecDeque::new() }
+    }
+}
+
+impl LineDiscipline {
+    /// Canonical mode, nothing typed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Changes the mode; a half-typed line becomes readable when leaving canonical mode.
+    pub fn set_mode(&mut self, mode: Mode) {
+        if mode == Mode::Raw {
+            self.ready.extend(self.line.drain(..).map(Some));
+        }
+        self.mode = mode;
+    }
+
+    /// Takes one byte of input; appends what to echo to `echo`.
+    pub fn input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Action {
+        if self.mode == Mode::Raw {
+            self.ready.push_back(Some(byte));
+            return Action::None;
+        }
+        match byte {
+            0x03 => {
+                self.line.clear();
+                echo.extend_from_slice(b"^C\r\n");
+                return Action::Interrupt;
+            }
+            0x04 => {
+                if self.line.is_empty() {
+                    self.ready.push_back(None);
+                } else {
+                    self.ready.extend(self.line.drain(..).map(Some));
+                }
+            }
+            0x08 | 0x7f if self.line.pop().is_some() => echo.extend_from_slice(b"\x08 \x08"),
+            0x08 | 0x7f => {}
+            0x15 => {
+                for _ in self.line.drain(..) {
+                    echo.extend_from_slice(b"\x08 \x08");
+                }
+            }
+            b'\r' | b'\n' => {
+                echo.extend_from_slice(b"\r\n");
+                self.line.push(b'\n');
+                self.ready.extend(self.line.drain(..).map(Some));
+            }
+            b'\t' | 0x20..=0x7e => {
+                echo.push(byte);
+                self.line.push(byte);
+            }
+            _ => {} // other control bytes are dropped
+        }
+        Action::None
+    }
+
+    /// Whether a read would return now (data or an end of file).
+    pub fn readable(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// What a read of up to `want` bytes gets: `Some(bytes)` (empty: end of file), or
+    /// `None` if it must wait. In canonical mode at most one line.
+    pub fn read(&mut self, want: usize) -> Option<Vec<u8>> {
+        if self.ready.front()?.is_none() {
+            self.ready.pop_front();
+            return Some(Vec::new());
+        }
+        let mut out = Vec::new();
+        while out.len() < want {
+            match self.ready.front() {
+                Some(Some(byte)) => {
+                    let byte = *byte;
+                    self.ready.pop_front();
+                    out.push(byte);
+                    if byte == b'\n' && self.mode == Mode::Canonical {
+                        break;
+                    }
+                }
+                _ => break, // the end, or an end-of-file mark for the next read
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Output translation: `\n` becomes `\r\n` (the terminal's new line).
+pub fn translate_output(bytes: &[u8], out: &mut Vec<u8>) {
+    for byte in bytes {
+        if *byte == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(*byte);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+
+    fn feed(d: &mut LineDiscipline, bytes: &[u8]) -> (Vec<u8>, Vec<Action>) {
+        let mut echo = Vec::new();
+        let actions = bytes.iter().map(|b| d.input(*b, &mut echo)).collect();
+        (echo, actions)
+    }
+
+    #[test]
+    fn lines_are_edited_echoed_and_read_one_at_a_time() {
+        let mut d = LineDiscipline::new();
+        let (echo, _) = feed(&mut d, b"ls -x\x7f\x7fl\r");
+        assert_eq!(echo, b"ls -x\x08 \x08\x08 \x08l\r\n");
+        assert!(d.readable());
+        let (_, _) = feed(&mut d, b"two\n");
+        assert_eq!(d.read(100), Some(b"ls l\n".to_vec()), "one line per read");
+        assert_eq!(d.read(2), Some(b"tw".to_vec()), "or less, if asked for less");
+        assert_eq!(d.read(100), Some(b"o\n".to_vec()));
+        assert_eq!(d.read(100), None, "nothing: the read waits");
+        let (echo, _) = feed(&mut d, b"\x7f");
+        assert!(echo.is_empty(), "nothing to erase");
+        feed(&mut d, b"half");
+        assert_eq!(d.read(10), None, "an unfinished line is not readable");
+        let (echo, _) = feed(&mut d, b"\x15");
+        assert_eq!(echo, b"\x08 \x08".repeat(4));
+    }
+
+    #[test]
+    fn ctrl_c_interrupts_and_ctrl_d_ends_input() {
+        let mut d = LineDiscipline::new();
+        let (echo, actions) = feed(&mut d, b"abc\x03");
+        assert_eq!(echo, b"abc^C\r\n");
+        assert_eq!(actions[3], Action::Interrupt);
+        assert_eq!(d.read(10), None, "the line was discarded");
+        feed(&mut d, b"xy\x04");
+        assert_eq!(d.read(10), Some(b"xy".to_vec()), "Ctrl-D sends what was typed");
+        feed(&mut d, b"\x04");
+        assert_eq!(d.read(10), Some(vec![]), "Ctrl-D on an empty line: end of file");
+        assert_eq!(d.read(10), None);
+        feed(&mut d, b"k\n\x04");
+        assert_eq!(d.read(10), Some(b"k\n".to_vec()));
+        assert_eq!(d.read(10), Some(vec![]));
+    }
+
+    #[test]
+    fn raw_mode_passes_bytes_through() {
+        let mut d = LineDiscipline::new();
+        feed(&mut d, b"pa");
+        d.set_mode(Mode::Raw);
+        let (echo, actions) = feed(&mut d, b"\x1b[A\x03\r");
+        assert!(echo.is_empty() && actions.iter().all(|a| *a == Action::None));
+        assert_eq!(d.read(100), Some(b"pa\x1b[A\x03\r".to_vec()));
+        let mut out = Vec::new();
+        translate_output(b"a\nb", &mut out);
+        assert_eq!(out, b"a\r\nb");
+    }
+}

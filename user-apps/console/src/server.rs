@@ -1,0 +1,240 @@
+//! The console driver (QNX's `devc-ser`): it maps the console UART's registers
+//! (`MemObjectDevice`, with the I/O privilege proc gives boot programs), takes its
+//! receive interrupt as a pulse (`InterruptAttachEvent`), and serves `/dev/console` and
+//! `/dev/ser1` through the resource-manager framework with the line discipline of
+//! `lib.rs`. Reads wait (held messages) until a line, a byte in raw mode, or an end of
+//! file is there; `O_NONBLOCK` reads get `EAGAIN` instead. Ctrl-C ends the foreground
+//! program a shell named (`DEVCTL SET_FOREGROUND`) through proc. Output is written by
+//! polling the transmit FIFO. The kernel keeps its own console only for its log and
+//! fault reports.
+
+use alloc::vec::Vec;
+use console::{Action, LineDiscipline, Mode};
+use userlib::abi::info::console_kind;
+use userlib::abi::ipc::{channel_flags, Pulse};
+use userlib::abi::syscall::mem_prot;
+use userlib::ipc::{Channel, Connection, Interrupt, ReceivedMessage};
+use userlib::msg::{console_devctl, console_mode, file_kind, open_flags, Stat, INTERRUPTED_STATUS};
+use userlib::proc;
+use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::{info, println, sys, Args, Errno};
+
+/// The pulse code of "the UART interrupted".
+const UART_PULSE: i8 = 1;
+
+/// The UART's registers, mapped into this process.
+struct Uart {
+    base: usize,
+    kind: u32,
+}
+
+// PL011 registers and bits.
+const PL011_DR: usize = 0x00;
+const PL011_FR: usize = 0x18;
+const PL011_IMSC: usize = 0x38;
+const PL011_ICR: usize = 0x44;
+const FR_RXFE: u32 = 1 << 4;
+const FR_TXFF: u32 = 1 << 5;
+const INT_RX: u32 = 1 << 4;
+const INT_RT: u32 = 1 << 6;
+// Mini UART registers (from the AUX page) and bits.
+const MU_IO: usize = 0x40;
+const MU_IER: usize = 0x44;
+const MU_LSR: usize = 0x54;
+const LSR_DATA_READY: u32 = 1 << 0;
+const LSR_TX_EMPTY: u32 = 1 << 5;
+
+impl Uart {
+    fn read(&self, offset: usize) -> u32 {
+        // SAFETY: `base` maps the UART's register page (Device memory) for this process's
+        // life; every offset used is a register inside it, read as 32 bits.
+        unsafe { ((self.base + offset) as *const u32).read_volatile() }
+    }
+
+    fn write(&self, offset: usize, value: u32) {
+        // SAFETY: as for `read`.
+        unsafe { ((self.base + offset) as *mut u32).write_volatile(value) }
+    }
+
+    fn enable_receive_interrupt(&self) {
+        match self.kind {
+            console_kind::MINI_UART => self.write(MU_IER, 0x1), // receive (bit 0 on the BCM2835)
+            _ => {
+                self.write(PL011_ICR, INT_RX | INT_RT);
+                self.write(PL011_IMSC, self.read(PL011_IMSC) | INT_RX | INT_RT);
+            }
+        }
+    }
+
+    fn receive(&self) -> Option<u8> {
+        match self.kind {
+            console_kind::MINI_UART => (self.read(MU_LSR) & LSR_DATA_READY != 0).then(|| self.read(MU_IO) as u8),
+            _ => (self.read(PL011_FR) & FR_RXFE == 0).then(|| self.read(PL011_DR) as u8),
+        }
+    }
+
+    fn transmit(&self, byte: u8) {
+        match self.kind {
+            console_kind::MINI_UART => {
+                while self.read(MU_LSR) & LSR_TX_EMPTY == 0 {}
+                self.write(MU_IO, byte as u32);
+            }
+            _ => {
+                while self.read(PL011_FR) & FR_TXFF != 0 {}
+                self.write(PL011_DR, byte as u32);
+            }
+        }
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        for byte in bytes {
+            self.transmit(*byte);
+        }
+    }
+}
+
+/// A waiting read.
+struct Waiter {
+    message: ReceivedMessage,
+    want: usize,
+    client: u32,
+}
+
+struct Console {
+    uart: Uart,
+    interrupt: Interrupt,
+    discipline: LineDiscipline,
+    readers: Vec<Waiter>,
+    foreground: u32,
+}
+
+/// An open console: its flags.
+struct Ocb {
+    nonblock: bool,
+}
+
+pub fn main(_args: Args) -> Result<(), Errno> {
+    let system = info::system_info()?;
+    if !matches!(system.console_kind, console_kind::PL011 | console_kind::MINI_UART) {
+        println!("console: no UART this driver knows");
+        return Err(Errno::ENODEV);
+    }
+    let device = sys::mem_object_device(system.console_phys as usize, 4096)?;
+    let rw = mem_prot::READ | mem_prot::WRITE;
+    // SAFETY: the kernel places the mapping where nothing of ours is.
+    let base = unsafe { sys::mem_object_map(0, device, 0, 4096, 0, rw, rw) }?;
+    let _ = sys::mem_object_close(device);
+    let uart = Uart { base, kind: system.console_kind };
+    let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
+    let me = Connection::attach(0, channel.chid())?;
+    let interrupt = Interrupt::attach(system.console_irq, &me.pulse_event(60, UART_PULSE, 0))?;
+    uart.enable_receive_interrupt();
+    let _console = proc::path_attach("/dev/console", channel.chid(), 0)?;
+    let _ser1 = proc::path_attach("/dev/ser1", channel.chid(), 0)?;
+    let state = Console { uart, interrupt, discipline: LineDiscipline::new(), readers: Vec::new(), foreground: 0 };
+    let mut dispatcher = Dispatcher::new(state);
+    let error = dispatcher.serve(&channel);
+    println!("console: receiving failed: {error}");
+    Err(error)
+}
+
+impl Console {
+    /// Answers waiting reads, by arrival, while input is readable.
+    fn serve_readers(&mut self) {
+        while !self.readers.is_empty() && self.discipline.readable() {
+            let waiter = self.readers.remove(0);
+            if let Some(bytes) = self.discipline.read(waiter.want) {
+                let _ = waiter.message.reply(bytes.len() as u64, &bytes);
+            }
+        }
+    }
+
+    fn take_input(&mut self) {
+        let mut echo = Vec::new();
+        while let Some(byte) = self.uart.receive() {
+            if self.discipline.input(byte, &mut echo) == Action::Interrupt && self.foreground != 0 {
+                let _ = proc::kill(self.foreground, INTERRUPTED_STATUS);
+                self.foreground = 0;
+            }
+        }
+        self.uart.send(&echo);
+        self.serve_readers();
+    }
+}
+
+impl ResourceManager for Console {
+    type Ocb = Ocb;
+
+    fn open(&mut self, _request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+        if !path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        Ok(Ocb { nonblock: flags & open_flags::O_NONBLOCK != 0 })
+    }
+
+    fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        let want = request.header.size as usize;
+        if self.readers.is_empty() {
+            if let Some(bytes) = self.discipline.read(want) {
+                return Ok(Reply::Data(bytes.len() as u64, bytes));
+            }
+        }
+        if ocb.nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        let client = request.client.scoid;
+        self.readers.push(Waiter { message: request.hold(), want, client });
+        Ok(Reply::Held)
+    }
+
+    fn write(&mut self, _ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        let mut out = Vec::with_capacity(request.payload.len() + 16);
+        console::translate_output(&request.payload, &mut out);
+        self.uart.send(&out);
+        Ok(Reply::Status(request.payload.len() as u64))
+    }
+
+    fn stat(&mut self, _ocb: &mut Ocb) -> Result<Stat, Errno> {
+        Ok(Stat { size: 0, kind: file_kind::DEVICE, mode: 0o666 })
+    }
+
+    fn devctl(&mut self, _ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        let value = request.payload.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+        let value = value.ok_or(Errno::EINVAL)?;
+        match request.header.arg {
+            console_devctl::SET_MODE => {
+                let mode = match value {
+                    console_mode::CANONICAL => Mode::Canonical,
+                    console_mode::RAW => Mode::Raw,
+                    _ => return Err(Errno::EINVAL),
+                };
+                self.discipline.set_mode(mode);
+                self.serve_readers();
+                Ok(Reply::Status(0))
+            }
+            console_devctl::SET_FOREGROUND => {
+                self.foreground = value;
+                Ok(Reply::Status(0))
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn pulse(&mut self, pulse: Pulse) {
+        if pulse.code == UART_PULSE {
+            self.take_input();
+            let _ = self.interrupt.unmask();
+        }
+    }
+
+    fn unblock(&mut self, rcvid: u64) {
+        if let Some(i) = self.readers.iter().position(|w| w.message.rcvid() == rcvid) {
+            let _ = self.readers.remove(i).message.error(Errno::EINTR);
+        }
+    }
+
+    fn disconnected(&mut self, scoid: u32) {
+        // Their reads: nobody to answer (dropping a held message fails it harmlessly).
+        self.readers.retain(|w| w.client != scoid);
+    }
+}

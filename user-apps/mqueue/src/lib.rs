@@ -1,0 +1,323 @@
+//! One message queue's rules, free of system calls so the host can test them (the
+//! server around them is `server.rs`). A [`Queue`] keeps its messages highest priority
+//! first, FIFO within a priority, and the sends and receives that must wait, each with a
+//! ticket (in the server: the held message) that comes back in a [`Completion`].
+//!
+//! POSIX semantics: a message longer than the queue's `msgsize` is `EMSGSIZE`, and so is
+//! a receive buffer shorter than it; a full queue makes senders wait (`EAGAIN` with
+//! `O_NONBLOCK`), an empty one receivers; waiters are served by priority, then arrival.
+//! One process at a time may ask to be notified (`mq_notify`) when a message arrives in
+//! an empty queue that nobody is waiting on; the notification then fires once and the
+//! registration is gone.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+use userlib::waitqueue::WaitQueue;
+use userlib::Errno;
+
+/// Message priorities are `0..MQ_PRIO_MAX`.
+pub const MQ_PRIO_MAX: u32 = 32;
+/// Most messages a queue may hold.
+pub const MAX_MAXMSG: usize = 1024;
+/// Largest message a queue may be made for.
+pub const MAX_MSGSIZE: usize = 64 * 1024;
+/// What a queue created without attributes gets.
+pub const DEFAULT_ATTR: Attr = Attr { maxmsg: 64, msgsize: 1024 };
+
+/// A queue's fixed attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attr {
+    /// Most messages it holds.
+    pub maxmsg: usize,
+    /// Largest message.
+    pub msgsize: usize,
+}
+
+impl Attr {
+    /// Checks requested attributes (`EINVAL` for 0 or beyond the limits).
+    pub fn checked(maxmsg: usize, msgsize: usize) -> Result<Attr, Errno> {
+        if maxmsg == 0 || msgsize == 0 || maxmsg > MAX_MAXMSG || msgsize > MAX_MSGSIZE {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Attr { maxmsg, msgsize })
+    }
+}
+
+/// What a finished request answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A received message and its priority.
+    Received(u32, Vec<u8>),
+    /// A send went in.
+    Sent,
+}
+
+/// A request that finished, for its ticket's owner to answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Completion<T> {
+    /// The request's ticket.
+    pub ticket: T,
+    /// Its answer.
+    pub result: Result<Answer, Errno>,
+}
+
+#[derive(Debug)]
+struct Waiter<T> {
+    ticket: T,
+    client: u32,
+    /// A send's message and its priority.
+    message: Option<(u32, Vec<u8>)>,
+}
+
+/// One queue; `N` is what a notification registration holds.
+#[derive(Debug)]
+pub struct Queue<T, N> {
+    attr: Attr,
+    messages: BTreeMap<(Reverse<u32>, u64), Vec<u8>>,
+    receivers: WaitQueue<Waiter<T>>,
+    senders: WaitQueue<Waiter<T>>,
+    sequence: u64,
+    notify: Option<(u32, N)>,
+}
+
+impl<T, N> Queue<T, N> {
+    /// An empty queue.
+    pub fn new(attr: Attr) -> Self {
+        Self {
+            attr,
+            messages: BTreeMap::new(),
+            receivers: WaitQueue::new(),
+            senders: WaitQueue::new(),
+            sequence: 0,
+            notify: None,
+        }
+    }
+
+    /// Its attributes.
+    pub fn attr(&self) -> Attr {
+        self.attr
+    }
+
+    /// Messages in it now.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// True when it holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn enqueue(&mut self, priority: u32, data: Vec<u8>) {
+        let key = (Reverse(priority), self.next_sequence());
+        self.messages.insert(key, data);
+    }
+
+    /// A send of `data` at message priority `priority` by a client of thread priority
+    /// `client_priority`. Returns what finished (this send too, unless it waits) and the
+    /// notification to deliver, if one fires.
+    pub fn send(
+        &mut self,
+        ticket: T,
+        client_priority: u8,
+        client: u32,
+        priority: u32,
+        data: Vec<u8>,
+        nonblock: bool,
+    ) -> (Vec<Completion<T>>, Option<N>) {
+        let now = |ticket, result| vec![Completion { ticket, result }];
+        if data.len() > self.attr.msgsize {
+            return (now(ticket, Err(Errno::EMSGSIZE)), None);
+        }
+        if priority >= MQ_PRIO_MAX {
+            return (now(ticket, Err(Errno::EINVAL)), None);
+        }
+        if let Some(r) = self.receivers.pop_first() {
+            // Somebody waits: the message goes straight to it.
+            let done = vec![
+                Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) },
+                Completion { ticket, result: Ok(Answer::Sent) },
+            ];
+            return (done, None);
+        }
+        if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
+            let was_empty = self.messages.is_empty();
+            self.enqueue(priority, data);
+            let notification = if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
+            return (now(ticket, Ok(Answer::Sent)), notification);
+        }
+        if nonblock {
+            return (now(ticket, Err(Errno::EAGAIN)), None);
+        }
+        self.senders.push(client_priority, Waiter { ticket, client, message: Some((priority, data)) });
+        (Vec::new(), None)
+    }
+
+    /// A receive into a buffer of `room` bytes by a client of thread priority
+    /// `client_priority`. Returns what finished (this receive too, unless it waits).
+    pub fn receive(
+        &mut self,
+        ticket: T,
+        client_priority: u8,
+        client: u32,
+        room: usize,
+        nonblock: bool,
+    ) -> Vec<Completion<T>> {
+        let now = |ticket, result| vec![Completion { ticket, result }];
+        if room < self.attr.msgsize {
+            return now(ticket, Err(Errno::EMSGSIZE));
+        }
+        if let Some((key, data)) = self.messages.pop_first() {
+            let mut done = now(ticket, Ok(Answer::Received(key.0 .0, data)));
+            // Room for the first waiting sender.
+            if let Some(s) = self.senders.pop_first() {
+                let (priority, data) = s.message.expect("senders carry a message");
+                self.enqueue(priority, data);
+                done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent) });
+            }
+            return done;
+        }
+        if nonblock {
+            return now(ticket, Err(Errno::EAGAIN));
+        }
+        self.receivers.push(client_priority, Waiter { ticket, client, message: None });
+        Vec::new()
+    }
+
+    /// Registers `client` to be notified with `event`: `EBUSY` while another client is
+    /// registered. `None` removes the caller's registration.
+    pub fn notify(&mut self, client: u32, event: Option<N>) -> Result<(), Errno> {
+        match (&self.notify, event) {
+            (Some((owner, _)), _) if *owner != client => Err(Errno::EBUSY),
+            (_, None) => {
+                self.notify = None;
+                Ok(())
+            }
+            (_, Some(event)) => {
+                self.notify = Some((client, event));
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops `client`'s registration, if it has one (it closed the queue).
+    pub fn drop_notification(&mut self, client: u32) {
+        if self.notify.as_ref().is_some_and(|(owner, _)| *owner == client) {
+            self.notify = None;
+        }
+    }
+
+    /// Ends the waiting request whose ticket `is` picks, with `EINTR`.
+    pub fn cancel(&mut self, is: impl Fn(&T) -> bool) -> Option<Completion<T>> {
+        let w = self.receivers.take_where(|w| is(&w.ticket)).or_else(|| self.senders.take_where(|w| is(&w.ticket)))?;
+        Some(Completion { ticket: w.ticket, result: Err(Errno::EINTR) })
+    }
+
+    /// Drops every waiting request of `client` (it has gone), returning their tickets.
+    pub fn forget(&mut self, client: u32) -> Vec<T> {
+        let mut gone: Vec<T> =
+            self.receivers.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket).collect();
+        gone.extend(self.senders.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket));
+        self.drop_notification(client);
+        gone
+    }
+
+    /// Requests waiting (receives, sends).
+    pub fn waiting(&self) -> (usize, usize) {
+        (self.receivers.len(), self.senders.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Q = Queue<u32, &'static str>;
+
+    fn tickets(done: &[Completion<u32>]) -> Vec<u32> {
+        done.iter().map(|c| c.ticket).collect()
+    }
+
+    fn received(c: &Completion<u32>) -> (u32, Vec<u8>) {
+        match &c.result {
+            Ok(Answer::Received(p, d)) => (*p, d.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn highest_priority_first_fifo_within() {
+        let mut q = Q::new(Attr::checked(8, 16).unwrap());
+        for (t, (prio, text)) in [(1, b"a1"), (5, b"b5"), (1, b"c1"), (31, b"d9"), (5, b"e5")].iter().enumerate() {
+            let (done, _) = q.send(t as u32, 10, 0, *prio, text.to_vec(), false);
+            assert_eq!(done[0].result, Ok(Answer::Sent));
+        }
+        let order: Vec<Vec<u8>> = (0..5).map(|t| received(&q.receive(100 + t, 10, 0, 16, false)[0]).1).collect();
+        assert_eq!(order, [b"d9", b"b5", b"e5", b"a1", b"c1"].map(|s| s.to_vec()));
+        assert_eq!(q.send(9, 10, 0, MQ_PRIO_MAX, b"x".to_vec(), false).0[0].result, Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn sizes_full_and_empty() {
+        let mut q = Q::new(Attr::checked(2, 4).unwrap());
+        assert_eq!(q.send(1, 10, 0, 0, b"12345".to_vec(), false).0[0].result, Err(Errno::EMSGSIZE));
+        assert_eq!(q.receive(2, 10, 0, 3, false)[0].result, Err(Errno::EMSGSIZE), "buffer below msgsize");
+        assert_eq!(q.receive(3, 10, 0, 4, true)[0].result, Err(Errno::EAGAIN));
+        q.send(4, 10, 0, 0, b"a".to_vec(), false);
+        q.send(5, 10, 0, 0, b"b".to_vec(), false);
+        assert_eq!(q.send(6, 10, 0, 0, b"c".to_vec(), true).0[0].result, Err(Errno::EAGAIN), "full");
+        assert!(q.send(7, 3, 0, 0, b"low".to_vec(), false).0.is_empty(), "waits");
+        assert!(q.send(8, 9, 0, 0, b"hi".to_vec(), false).0.is_empty(), "waits");
+        let done = q.receive(9, 10, 0, 4, false);
+        assert_eq!(tickets(&done), [9, 8], "the higher-priority sender gets the room");
+        assert_eq!(q.len(), 2);
+        assert_eq!(Attr::checked(0, 1), Err(Errno::EINVAL));
+        assert_eq!(Attr::checked(1, MAX_MSGSIZE + 1), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn waiting_receivers_by_priority_and_cancel() {
+        let mut q = Q::new(DEFAULT_ATTR);
+        assert!(q.receive(1, 5, 0, 1024, false).is_empty());
+        assert!(q.receive(2, 20, 0, 1024, false).is_empty());
+        assert!(q.receive(3, 20, 7, 1024, false).is_empty());
+        let (done, _) = q.send(4, 1, 0, 3, b"m".to_vec(), false);
+        assert_eq!(tickets(&done), [2, 4]);
+        assert_eq!(received(&done[0]), (3, b"m".to_vec()));
+        assert_eq!(q.cancel(|t| *t == 1).map(|c| c.result), Some(Err(Errno::EINTR)));
+        assert_eq!(q.forget(7), [3]);
+        assert_eq!(q.waiting(), (0, 0));
+    }
+
+    #[test]
+    fn notification_fires_once_on_empty_to_non_empty_without_receivers() {
+        let mut q = Q::new(DEFAULT_ATTR);
+        q.notify(1, Some("one")).unwrap();
+        assert_eq!(q.notify(2, Some("two")), Err(Errno::EBUSY));
+        assert_eq!(q.notify(2, None), Err(Errno::EBUSY), "only the registrant removes it");
+        // A waiting receiver takes the message: no notification.
+        assert!(q.receive(10, 5, 3, 1024, false).is_empty());
+        assert_eq!(q.send(11, 5, 4, 0, b"x".to_vec(), false).1, None);
+        assert_eq!(q.send(12, 5, 4, 0, b"y".to_vec(), false).1, Some("one"), "empty to non-empty");
+        assert_eq!(q.send(13, 5, 4, 0, b"z".to_vec(), false).1, None, "once: the registration is gone");
+        q.notify(2, Some("two")).unwrap();
+        q.drop_notification(2);
+        q.notify(1, Some("again")).unwrap();
+        q.notify(1, None).unwrap();
+        q.notify(2, Some("two")).unwrap();
+    }
+}

@@ -1,0 +1,243 @@
+//! The POSIX message-queue server (QNX's `mqueue`): queues live under `/dev/mqueue`
+//! (`/name` is `/dev/mqueue/name`; names may hold more slashes), opened through the
+//! pathname space like files. `mq_send` is a `WRITE` (priority in `arg`), `mq_receive` a
+//! `READ` (the answer is the message; its status the length, with the priority in bits
+//! 32-39), attributes and
+//! `mq_notify` are `DEVCTL`s. Sends and receives that must wait are held; a client that
+//! unblocks (its timeout) gets `EINTR`, which userlib turns into `ETIMEDOUT`. A queue
+//! lives until it is unlinked and closed by all; `stat` gives its message count.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use mqueue::{Answer, Attr, Completion, Queue, DEFAULT_ATTR};
+use userlib::abi::ipc::{channel_flags, SigEvent};
+use userlib::ipc::{Channel, ReceivedMessage};
+use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR};
+use userlib::proc;
+use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::{println, Args, Errno};
+
+/// Who to notify: the rcvid of their `NOTIFY` request and their event.
+type Notification = (u64, SigEvent);
+
+struct Entry {
+    queue: Queue<ReceivedMessage, Notification>,
+    linked: bool,
+    opens: u32,
+}
+
+enum Ocb {
+    Directory {
+        next: usize,
+    },
+    /// An open queue; `client` is the opener's scoid (its notification goes with it).
+    Queue {
+        name: String,
+        flags: u32,
+        client: u32,
+    },
+}
+
+struct Server {
+    queues: BTreeMap<String, Entry>,
+}
+
+pub fn main(_args: Args) -> Result<(), Errno> {
+    let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
+    let _attached = proc::path_attach(MQUEUE_DIR, channel.chid(), path_flags::DIR)?;
+    let mut dispatcher = Dispatcher::new(Server { queues: BTreeMap::new() });
+    let error = dispatcher.serve(&channel);
+    println!("mqueue: receiving failed: {error}");
+    Err(error)
+}
+
+fn answer(done: Vec<Completion<ReceivedMessage>>) {
+    for c in done {
+        let _ = match c.result {
+            // The status carries the length and, above it, the priority; the data is the message.
+            Ok(Answer::Received(priority, data)) => c.ticket.reply(data.len() as u64 | (priority as u64) << 32, &data),
+            Ok(Answer::Sent) => c.ticket.reply(0, &[]),
+            Err(e) => c.ticket.error(e),
+        };
+    }
+}
+
+fn notify(notification: Option<Notification>) {
+    if let Some((rcvid, event)) = notification {
+        let _ = userlib::ipc::deliver_event(rcvid, &event);
+    }
+}
+
+fn check_name(path: &str) -> Result<(), Errno> {
+    if path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+impl Server {
+    fn entry(&mut self, ocb: &Ocb) -> Result<(&mut Entry, u32), Errno> {
+        match ocb {
+            Ocb::Queue { name, flags, .. } => Ok((self.queues.get_mut(name).ok_or(Errno::EBADF)?, *flags)),
+            Ocb::Directory { .. } => Err(Errno::EISDIR),
+        }
+    }
+
+    fn attr(entry: &Entry, flags: u32) -> MqAttr {
+        let a = entry.queue.attr();
+        MqAttr {
+            flags: (flags & open_flags::O_NONBLOCK) as u64,
+            maxmsg: a.maxmsg as u64,
+            msgsize: a.msgsize as u64,
+            curmsgs: entry.queue.len() as u64,
+        }
+    }
+
+    fn drop_if_unused(&mut self, name: &str) {
+        if self.queues.get(name).is_some_and(|e| !e.linked && e.opens == 0) {
+            self.queues.remove(name);
+        }
+    }
+}
+
+impl ResourceManager for Server {
+    type Ocb = Ocb;
+
+    fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+        if path.is_empty() {
+            return Ok(Ocb::Directory { next: 0 });
+        }
+        check_name(path)?;
+        let exists = self.queues.get(path).is_some_and(|e| e.linked);
+        if exists && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
+            return Err(Errno::EEXIST);
+        }
+        if !exists {
+            if flags & open_flags::O_CREAT == 0 {
+                return Err(Errno::ENOENT);
+            }
+            // `size`: maxmsg << 32 | msgsize, or 0 for the defaults.
+            let requested = request.header.size;
+            let attr = match requested {
+                0 => DEFAULT_ATTR,
+                r => Attr::checked((r >> 32) as usize, (r & 0xffff_ffff) as usize)?,
+            };
+            if self.queues.contains_key(path) {
+                return Err(Errno::EBUSY); // an unlinked queue of that name is still open
+            }
+            self.queues.insert(String::from(path), Entry { queue: Queue::new(attr), linked: true, opens: 0 });
+        }
+        self.queues.get_mut(path).expect("present").opens += 1;
+        Ok(Ocb::Queue { name: String::from(path), flags, client: request.client.scoid })
+    }
+
+    fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+        let entry = self.queues.get_mut(path).filter(|e| e.linked).ok_or(Errno::ENOENT)?;
+        entry.linked = false;
+        self.drop_if_unused(path);
+        Ok(())
+    }
+
+    fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        if let Ocb::Directory { next } = ocb {
+            let mut bytes = Vec::new();
+            for name in self.queues.iter().filter(|(_, e)| e.linked).map(|(n, _)| n).skip(*next) {
+                if bytes.len() + name.len() + 1 > request.header.size as usize {
+                    break;
+                }
+                bytes.extend_from_slice(name.as_bytes());
+                bytes.push(0);
+                *next += 1;
+            }
+            return Ok(Reply::Data(bytes.len() as u64, bytes));
+        }
+        let (entry, flags) = self.entry(ocb)?;
+        if !open_flags::readable(flags) {
+            return Err(Errno::EBADF);
+        }
+        let (client, room) = (request.client, request.header.size as usize);
+        let message = request.hold();
+        answer(entry.queue.receive(message, client.priority, client.scoid, room, flags & open_flags::O_NONBLOCK != 0));
+        Ok(Reply::Held)
+    }
+
+    fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        let (entry, flags) = self.entry(ocb)?;
+        if !open_flags::writable(flags) {
+            return Err(Errno::EBADF);
+        }
+        let (client, priority) = (request.client, request.header.arg);
+        if request.payload.len() as u64 != request.header.size {
+            return Err(Errno::EMSGSIZE); // longer than anything a queue takes
+        }
+        let data = core::mem::take(&mut request.payload);
+        let message = request.hold();
+        let nonblock = flags & open_flags::O_NONBLOCK != 0;
+        let (done, notification) = entry.queue.send(message, client.priority, client.scoid, priority, data, nonblock);
+        answer(done);
+        notify(notification);
+        Ok(Reply::Held)
+    }
+
+    fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
+        match ocb {
+            Ocb::Directory { .. } => Ok(Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 }),
+            Ocb::Queue { name, .. } => {
+                let size = self.queues.get(name).map_or(0, |e| e.queue.len()) as u64;
+                Ok(Stat { size, kind: file_kind::FILE, mode: 0o666 })
+            }
+        }
+    }
+
+    fn devctl(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        let client = request.client.scoid;
+        let rcvid = request.rcvid().ok_or(Errno::EIO)?;
+        let payload = core::mem::take(&mut request.payload);
+        let (entry, flags) = self.entry(ocb)?;
+        match request.header.arg {
+            mq_devctl::GETATTR => Ok(Reply::Data(0, Self::attr(entry, flags).to_bytes().to_vec())),
+            mq_devctl::SETATTR => {
+                let old = Self::attr(entry, flags);
+                let new = u64::from_le_bytes(payload.get(..8).ok_or(Errno::EINVAL)?.try_into().expect("8 bytes"));
+                if let Ocb::Queue { flags, .. } = ocb {
+                    *flags = (*flags & !open_flags::O_NONBLOCK) | (new as u32 & open_flags::O_NONBLOCK);
+                }
+                Ok(Reply::Data(0, old.to_bytes().to_vec()))
+            }
+            mq_devctl::NOTIFY => {
+                let event = match payload.len() {
+                    0 => None,
+                    _ => Some((rcvid, SigEvent::from_bytes(&payload).ok_or(Errno::EINVAL)?)),
+                };
+                entry.queue.notify(client, event).map(|_| Reply::Status(0))
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn close(&mut self, ocb: Ocb) {
+        if let Ocb::Queue { name, client, .. } = ocb {
+            if let Some(entry) = self.queues.get_mut(&name) {
+                entry.opens -= 1;
+                entry.queue.drop_notification(client);
+            }
+            self.drop_if_unused(&name);
+        }
+    }
+
+    fn unblock(&mut self, rcvid: u64) {
+        for entry in self.queues.values_mut() {
+            if let Some(c) = entry.queue.cancel(|m| m.rcvid() == rcvid) {
+                answer(alloc::vec![c]);
+                return;
+            }
+        }
+    }
+
+    fn disconnected(&mut self, scoid: u32) {
+        for entry in self.queues.values_mut() {
+            drop(entry.queue.forget(scoid));
+        }
+    }
+}

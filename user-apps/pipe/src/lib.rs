@@ -1,0 +1,410 @@
+//! One pipe's rules, free of system calls so the host can test them. A [`Pipe`] holds the
+//! buffered bytes, counts its open read and write ends, and queues the reads and writes
+//! that must wait, each with a ticket (in the server: the held message) that it hands
+//! back in a [`Completion`] once the request is done.
+//!
+//! POSIX semantics: a write of at most [`PIPE_BUF`] bytes is atomic (all at once, never
+//! interleaved with another write); a longer one may be split. A read returns what is
+//! there (at most what was asked), waits while the pipe is empty and a writer exists, and
+//! returns 0 (end of file) once every writer has closed. Writing with no reader fails
+//! with `EPIPE`. With `O_NONBLOCK` a request that would wait fails with `EAGAIN`.
+//! Waiting requests are served by priority, then in arrival order.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use userlib::waitqueue::WaitQueue;
+use userlib::Errno;
+
+/// Writes up to this size are atomic.
+pub use userlib::msg::PIPE_BUF;
+/// Bytes a pipe buffers.
+pub const CAPACITY: usize = 16 * 1024;
+
+/// What a finished request answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A read's bytes (empty: end of file).
+    Read(Vec<u8>),
+    /// A write's count.
+    Wrote(usize),
+}
+
+/// A request that finished, for its ticket's owner to answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Completion<T> {
+    /// The request's ticket.
+    pub ticket: T,
+    /// Its answer.
+    pub result: Result<Answer, Errno>,
+}
+
+#[derive(Debug)]
+struct Waiter<T> {
+    ticket: T,
+    client: u32,
+    /// Reads: bytes wanted. Writes: bytes still to write (at the end of `data`).
+    want: usize,
+    data: Vec<u8>,
+    written: usize,
+}
+
+/// One pipe.
+#[derive(Debug)]
+pub struct Pipe<T> {
+    data: VecDeque<u8>,
+    capacity: usize,
+    readers: u32,
+    writers: u32,
+    had_writer: bool,
+    waiting_readers: WaitQueue<Waiter<T>>,
+    waiting_writers: WaitQueue<Waiter<T>>,
+}
+
+impl<T> Default for Pipe<T> {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
+}
+
+impl<T> Pipe<T> {
+    /// An empty pipe buffering `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            data: VecDeque::new(),
+            capacity,
+            readers: 0,
+            writers: 0,
+            had_writer: false,
+            waiting_readers: WaitQueue::new(),
+            waiting_writers: WaitQueue::new(),
+        }
+    }
+
+    /// Bytes buffered.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Open (read, write) ends.
+    pub fn ends(&self) -> (u32, u32) {
+        (self.readers, self.writers)
+    }
+
+    /// A read end opened.
+    pub fn open_reader(&mut self) {
+        self.readers += 1;
+    }
+
+    /// A write end opened.
+    pub fn open_writer(&mut self) {
+        self.writers += 1;
+        self.had_writer = true;
+    }
+
+    /// A read end closed; waiting writers may now fail.
+    pub fn close_reader(&mut self) -> Vec<Completion<T>> {
+        self.readers = self.readers.saturating_sub(1);
+        self.progress()
+    }
+
+    /// A write end closed; waiting readers may now see end of file.
+    pub fn close_writer(&mut self) -> Vec<Completion<T>> {
+        self.writers = self.writers.saturating_sub(1);
+        self.progress()
+    }
+
+    /// A read of up to `want` bytes by a client of `priority` (`client`: who, for
+    /// [`Pipe::forget`]). Returns what finished — this read too, if it did not wait.
+    pub fn read(&mut self, ticket: T, priority: u8, client: u32, want: usize, nonblock: bool) -> Vec<Completion<T>> {
+        let now = |ticket, result| vec![Completion { ticket, result }];
+        if want == 0 {
+            return now(ticket, Ok(Answer::Read(Vec::new())));
+        }
+        if !self.data.is_empty() && self.waiting_readers.is_empty() {
+            let n = want.min(self.data.len());
+            let bytes: Vec<u8> = self.data.drain(..n).collect();
+            let mut done = now(ticket, Ok(Answer::Read(bytes)));
+            done.extend(self.progress());
+            return done;
+        }
+        if self.data.is_empty() && self.writers == 0 && (self.had_writer || nonblock) {
+            return now(ticket, Ok(Answer::Read(Vec::new()))); // end of file
+        }
+        if nonblock {
+            return now(ticket, Err(Errno::EAGAIN));
+        }
+        self.waiting_readers.push(priority, Waiter { ticket, client, want, data: Vec::new(), written: 0 });
+        self.progress()
+    }
+
+    /// A write of `data` by a client of `priority`. Returns what finished — this write
+    /// too, if it did not wait.
+    pub fn write(&mut self, ticket: T, priority: u8, client: u32, data: Vec<u8>, nonblock: bool) -> Vec<Completion<T>> {
+        let now = |ticket, result| vec![Completion { ticket, result }];
+        if self.readers == 0 {
+            return now(ticket, Err(Errno::EPIPE));
+        }
+        if data.is_empty() {
+            return now(ticket, Ok(Answer::Wrote(0)));
+        }
+        if nonblock {
+            let free = self.capacity - self.data.len();
+            let n = match data.len() {
+                len if len <= PIPE_BUF && free >= len => len,
+                len if len > PIPE_BUF && free > 0 => free.min(len),
+                _ => return now(ticket, Err(Errno::EAGAIN)),
+            };
+            self.data.extend(&data[..n]);
+            let mut done = now(ticket, Ok(Answer::Wrote(n)));
+            done.extend(self.progress());
+            return done;
+        }
+        let want = data.len();
+        self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
+        self.progress()
+    }
+
+    /// Serves waiting requests until none can go on.
+    fn progress(&mut self) -> Vec<Completion<T>> {
+        let mut done = Vec::new();
+        loop {
+            let mut moved = false;
+            // Readers take data, or learn of the end of file.
+            if !self.waiting_readers.is_empty() {
+                if !self.data.is_empty() {
+                    let r = self.waiting_readers.pop_first().expect("not empty");
+                    let n = r.want.min(self.data.len());
+                    let bytes: Vec<u8> = self.data.drain(..n).collect();
+                    done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
+                    moved = true;
+                } else if self.writers == 0 && self.had_writer {
+                    for r in self.waiting_readers.take_all() {
+                        done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(Vec::new())) });
+                    }
+                }
+            }
+            // Writers fail without readers; otherwise the first one puts what it may.
+            if self.readers == 0 {
+                for w in self.waiting_writers.take_all() {
+                    let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EPIPE) };
+                    done.push(Completion { ticket: w.ticket, result });
+                }
+            } else if let Some(w) = self.waiting_writers.first_mut() {
+                let free = self.capacity - self.data.len();
+                let remaining = w.data.len() - w.written;
+                let n = if w.data.len() <= PIPE_BUF {
+                    if free >= remaining {
+                        remaining
+                    } else {
+                        0
+                    }
+                } else {
+                    free.min(remaining)
+                };
+                if n > 0 {
+                    self.data.extend(&w.data[w.written..w.written + n]);
+                    w.written += n;
+                    moved = true;
+                    if w.written == w.data.len() {
+                        let w = self.waiting_writers.pop_first().expect("the first one");
+                        done.push(Completion { ticket: w.ticket, result: Ok(Answer::Wrote(w.written)) });
+                    }
+                }
+            }
+            if !moved {
+                return done;
+            }
+        }
+    }
+
+    /// Ends the waiting request whose ticket `is` picks (its client wants to unblock):
+    /// a read fails with `EINTR`, a write reports what it wrote (or `EINTR`).
+    pub fn cancel(&mut self, is: impl Fn(&T) -> bool) -> Option<Completion<T>> {
+        if let Some(r) = self.waiting_readers.take_where(|w| is(&w.ticket)) {
+            return Some(Completion { ticket: r.ticket, result: Err(Errno::EINTR) });
+        }
+        let w = self.waiting_writers.take_where(|w| is(&w.ticket))?;
+        let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EINTR) };
+        Some(Completion { ticket: w.ticket, result })
+    }
+
+    /// Drops every waiting request of `client` (it has gone: nobody to answer), returning
+    /// their tickets; what a writer had not written yet is discarded.
+    pub fn forget(&mut self, client: u32) -> Vec<T> {
+        let mut gone: Vec<T> =
+            self.waiting_readers.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket).collect();
+        gone.extend(self.waiting_writers.take_all_where(|w| w.client == client).into_iter().map(|w| w.ticket));
+        gone
+    }
+
+    /// Requests waiting (reads, writes).
+    pub fn waiting(&self) -> (usize, usize) {
+        (self.waiting_readers.len(), self.waiting_writers.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+
+    /// The completions, by ticket.
+    fn answers(done: Vec<Completion<u32>>) -> Vec<(u32, Result<Answer, Errno>)> {
+        let mut answers: Vec<_> = done.into_iter().map(|c| (c.ticket, c.result)).collect();
+        answers.sort_by_key(|(ticket, _)| *ticket);
+        answers
+    }
+
+    fn read(n: &[u8]) -> Result<Answer, Errno> {
+        Ok(Answer::Read(n.to_vec()))
+    }
+
+    #[test]
+    fn reads_wait_for_data_then_end_of_file() {
+        let mut p = Pipe::<u32>::default();
+        p.open_reader();
+        assert_eq!(answers(p.read(1, 10, 0, 8, false)), [], "no writer yet: the read waits");
+        p.open_writer();
+        assert_eq!(
+            answers(p.write(2, 10, 0, b"hello".to_vec(), false)),
+            [(1, read(b"hello")), (2, Ok(Answer::Wrote(5)))]
+        );
+        assert_eq!(answers(p.write(3, 10, 0, b"abc".to_vec(), false)), [(3, Ok(Answer::Wrote(3)))]);
+        assert_eq!(answers(p.read(4, 10, 0, 2, false)), [(4, read(b"ab"))], "at most what was asked");
+        assert_eq!(answers(p.read(5, 10, 0, 9, false)), [(5, read(b"c"))], "what is there");
+        assert_eq!(answers(p.read(6, 10, 0, 9, false)), []);
+        assert_eq!(answers(p.read(7, 10, 0, 9, true)), [(7, Err(Errno::EAGAIN))], "O_NONBLOCK");
+        assert_eq!(answers(p.close_writer()), [(6, read(b""))], "end of file for the waiting read");
+        assert_eq!(answers(p.read(8, 10, 0, 9, false)), [(8, read(b""))]);
+    }
+
+    #[test]
+    fn small_writes_are_atomic_and_writers_wait_for_room() {
+        let mut p = Pipe::<u32>::with_capacity(10);
+        p.open_reader();
+        p.open_writer();
+        assert_eq!(answers(p.write(1, 10, 0, b"123456".to_vec(), false)), [(1, Ok(Answer::Wrote(6)))]);
+        assert_eq!(answers(p.write(2, 10, 0, b"abcdef".to_vec(), false)), [], "does not fit whole: waits");
+        assert_eq!(answers(p.write(3, 10, 0, b"xyz".to_vec(), true)), [(3, Ok(Answer::Wrote(3)))]);
+        assert_eq!(answers(p.write(4, 10, 0, b"qq".to_vec(), true)), [(4, Err(Errno::EAGAIN))]);
+        let done = answers(p.read(5, 10, 0, 9, false));
+        assert_eq!(done, [(2, Ok(Answer::Wrote(6))), (5, read(b"123456xyz"))]);
+        assert_eq!(answers(p.read(6, 10, 0, 100, false)), [(6, read(b"abcdef"))], "never interleaved");
+    }
+
+    #[test]
+    fn large_writes_may_split_and_waiters_go_by_priority() {
+        let mut p = Pipe::<u32>::with_capacity(PIPE_BUF);
+        p.open_reader();
+        p.open_writer();
+        let big = vec![7u8; PIPE_BUF + 100];
+        assert_eq!(answers(p.write(1, 5, 0, big, false)), [], "fills the pipe, waits with the rest");
+        assert_eq!(p.len(), PIPE_BUF);
+        assert_eq!(answers(p.write(2, 9, 0, b"hi".to_vec(), false)), []);
+        assert_eq!(answers(p.write(3, 5, 0, b"lo".to_vec(), false)), []);
+        // Room for 200: the priority-9 write goes first, then the rest of the big one
+        // (the earlier of the two of priority 5), then the last.
+        let mut p2 = Vec::new();
+        for c in p.read(4, 1, 0, 200, false) {
+            p2.push(c.ticket);
+        }
+        assert_eq!(p2, [4, 2, 1, 3]);
+        assert_eq!(p.waiting(), (0, 0));
+        let mut tail = vec![0u8; PIPE_BUF];
+        let n = match p.read(5, 1, 0, PIPE_BUF, false).pop().unwrap().result {
+            Ok(Answer::Read(bytes)) => {
+                tail[..bytes.len()].copy_from_slice(&bytes);
+                bytes.len()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(&tail[n - 104..n], [&b"hi"[..], &[7u8; 100], b"lo"].concat(), "in the order they went in");
+        // Readers, too, by priority.
+        let mut q = Pipe::<u32>::default();
+        q.open_reader();
+        q.open_writer();
+        assert_eq!(answers(q.read(1, 3, 0, 1, false)), []);
+        assert_eq!(answers(q.read(2, 8, 0, 1, false)), []);
+        assert_eq!(answers(q.read(3, 8, 0, 1, false)), []);
+        let done = answers(q.write(4, 1, 0, b"ab".to_vec(), false));
+        assert_eq!(done, [(2, read(b"a")), (3, read(b"b")), (4, Ok(Answer::Wrote(2)))], "8s before the 3");
+        assert_eq!(q.waiting(), (1, 0));
+    }
+
+    #[test]
+    fn no_reader_is_epipe_and_cancelled_or_dead_clients_are_handled() {
+        let mut p = Pipe::<u32>::with_capacity(4);
+        p.open_writer();
+        assert_eq!(answers(p.write(1, 1, 0, b"x".to_vec(), false)), [(1, Err(Errno::EPIPE))]);
+        p.open_reader();
+        assert_eq!(answers(p.write(2, 1, 0, b"abcd".to_vec(), false)), [(2, Ok(Answer::Wrote(4)))]);
+        assert_eq!(answers(p.write(3, 1, 7, b"ef".to_vec(), false)), []);
+        assert_eq!(answers(p.write(4, 1, 8, b"gh".to_vec(), false)), []);
+        assert_eq!(p.cancel(|t| *t == 3).map(|c| (c.ticket, c.result)), Some((3, Err(Errno::EINTR))));
+        assert_eq!(p.forget(8), [4]);
+        assert_eq!(p.waiting(), (0, 0));
+        assert_eq!(answers(p.write(5, 1, 0, b"ij".to_vec(), false)), []);
+        assert_eq!(answers(p.close_reader()), [(5, Err(Errno::EPIPE))], "the last reader left");
+    }
+
+    #[test]
+    fn megabytes_of_records_arrive_whole_and_in_order_per_writer() {
+        // Three writers of PIPE_BUF-sized records into a small pipe, one reader taking
+        // odd amounts: every record arrives whole, none lost or doubled.
+        let mut p = Pipe::<u32>::with_capacity(3 * PIPE_BUF);
+        p.open_reader();
+        for _ in 0..3 {
+            p.open_writer();
+        }
+        let mut received = Vec::new();
+        let mut ticket = 100;
+        let mut sent = [0u32; 3];
+        while sent.iter().any(|s| *s < 300) {
+            for (writer, count) in sent.iter_mut().enumerate() {
+                if *count < 300 && p.waiting().1 < 3 {
+                    let mut record = vec![writer as u8; PIPE_BUF];
+                    record[..4].copy_from_slice(&count.to_le_bytes());
+                    ticket += 1;
+                    let _ = p.write(ticket, 5, writer as u32, record, false);
+                    *count += 1;
+                }
+            }
+            ticket += 1;
+            for c in p.read(ticket, 5, 9, 5000, false) {
+                if let Ok(Answer::Read(bytes)) = c.result {
+                    received.extend(bytes);
+                }
+            }
+        }
+        while !p.is_empty() || p.waiting().1 > 0 {
+            ticket += 1;
+            for c in p.read(ticket, 5, 9, 7000, false) {
+                if let Ok(Answer::Read(bytes)) = c.result {
+                    received.extend(bytes);
+                }
+            }
+        }
+        assert_eq!(received.len(), 900 * PIPE_BUF);
+        let mut next = [0u32; 3];
+        for record in received.chunks(PIPE_BUF) {
+            let writer = record[PIPE_BUF - 1] as usize;
+            assert!(record[4..].iter().all(|b| *b as usize == writer), "a record was interleaved");
+            assert_eq!(u32::from_le_bytes(record[..4].try_into().unwrap()), next[writer]);
+            next[writer] += 1;
+        }
+        assert_eq!(next, [300, 300, 300]);
+    }
+}

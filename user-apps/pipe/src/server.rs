@@ -1,0 +1,228 @@
+//! The pipe server (QNX's `pipe` manager): anonymous pipes under `/dev/pipe` and named
+//! FIFOs anywhere in the pathname space (each attached with its own handle). Reads and
+//! writes that must wait are held — the client stays REPLY-blocked, no polling — and
+//! answered when the pipe changes; the rules are in the library (`lib.rs`).
+//!
+//! Protocol: the I/O protocol (`docs/protocols.md`) plus `MKFIFO`. Opening `/dev/pipe`
+//! with `O_CREAT` makes an anonymous pipe and opens its read end (the status is its
+//! number N); `/dev/pipe/N` opens its ends. A client that unblocks (timeout) gets
+//! `EINTR`, or the count of a partly done write; a client that dies is a close.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use pipe::{Answer, Completion, Pipe};
+use userlib::abi::ipc::channel_flags;
+use userlib::ipc::{Channel, ReceivedMessage};
+use userlib::msg::{check_path, file_kind, open_flags, path_flags, pipe_type, Stat, PIPE_DIR};
+use userlib::proc::{self, PathAttach};
+use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::{println, Args, Errno};
+
+struct Entry {
+    pipe: Pipe<ReceivedMessage>,
+    /// A named FIFO's attachment (`None`: anonymous, or unlinked).
+    attach: Option<PathAttach>,
+    named: bool,
+    opens: u32,
+}
+
+enum Ocb {
+    /// `/dev/pipe` itself; `next` is the first entry not listed yet.
+    Directory { next: usize },
+    /// One end of pipe `pipe`.
+    End { pipe: u32, write: bool, nonblock: bool },
+}
+
+struct Server {
+    chid: u32,
+    pipes: BTreeMap<u32, Entry>,
+    next: u32,
+}
+
+pub fn main(_args: Args) -> Result<(), Errno> {
+    let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
+    let _attached = proc::path_attach(PIPE_DIR, channel.chid(), path_flags::DIR)?;
+    let mut dispatcher = Dispatcher::new(Server { chid: channel.chid(), pipes: BTreeMap::new(), next: 1 });
+    let error = dispatcher.serve(&channel);
+    println!("pipe: receiving failed: {error}");
+    Err(error)
+}
+
+fn answer(done: Vec<Completion<ReceivedMessage>>) {
+    for c in done {
+        // A client that has gone makes the answer fail; nothing else to do then.
+        let _ = match c.result {
+            Ok(Answer::Read(bytes)) => c.ticket.reply(bytes.len() as u64, &bytes),
+            Ok(Answer::Wrote(n)) => c.ticket.reply(n as u64, &[]),
+            Err(e) => c.ticket.error(e),
+        };
+    }
+}
+
+impl Server {
+    fn create(&mut self, named: bool) -> u32 {
+        let id = self.next;
+        self.next += 1;
+        self.pipes.insert(id, Entry { pipe: Pipe::default(), attach: None, named, opens: 0 });
+        id
+    }
+
+    fn open_end(&mut self, id: u32, flags: u32) -> Result<Ocb, Errno> {
+        let entry = self.pipes.get_mut(&id).ok_or(Errno::ENOENT)?;
+        let write = match flags & open_flags::O_ACCMODE {
+            open_flags::O_RDONLY => false,
+            open_flags::O_WRONLY => true,
+            _ => return Err(Errno::EINVAL), // a pipe end reads or writes, not both
+        };
+        if write {
+            entry.pipe.open_writer();
+        } else {
+            entry.pipe.open_reader();
+        }
+        entry.opens += 1;
+        Ok(Ocb::End { pipe: id, write, nonblock: flags & open_flags::O_NONBLOCK != 0 })
+    }
+
+    /// Drops pipe `id` once nothing refers to it.
+    fn drop_if_unused(&mut self, id: u32) {
+        if self.pipes.get(&id).is_some_and(|e| e.opens == 0 && e.attach.is_none()) {
+            self.pipes.remove(&id);
+        }
+    }
+}
+
+impl ResourceManager for Server {
+    type Ocb = Ocb;
+
+    fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+        let fifo = request.header.extra as u32;
+        if fifo != 0 {
+            // A named FIFO: its own prefix, nothing beneath.
+            if !path.is_empty() || self.pipes.get(&fifo).is_none_or(|e| e.attach.is_none()) {
+                return Err(Errno::ENOENT);
+            }
+            return self.open_end(fifo, flags);
+        }
+        if path.is_empty() {
+            if flags & open_flags::O_CREAT == 0 {
+                return Ok(Ocb::Directory { next: 0 });
+            }
+            let id = self.create(false);
+            return self.open_end(id, flags & !open_flags::O_CREAT).inspect_err(|_| {
+                self.pipes.remove(&id);
+            });
+        }
+        let id: u32 = path.parse().map_err(|_| Errno::ENOENT)?;
+        if self.pipes.get(&id).is_none_or(|e| e.named) {
+            return Err(Errno::ENOENT);
+        }
+        self.open_end(id, flags)
+    }
+
+    fn connect_status(&self, ocb: &Ocb) -> u64 {
+        match ocb {
+            Ocb::End { pipe, .. } => *pipe as u64,
+            Ocb::Directory { .. } => 0,
+        }
+    }
+
+    fn unlink(&mut self, request: &Request, path: &str) -> Result<(), Errno> {
+        let fifo = request.header.extra as u32;
+        let entry = self.pipes.get_mut(&fifo).filter(|e| path.is_empty() && e.attach.is_some()).ok_or(Errno::ENOENT)?;
+        entry.attach = None; // detaches the path; the FIFO lives while open
+        self.drop_if_unused(fifo);
+        Ok(())
+    }
+
+    fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        match *ocb {
+            Ocb::Directory { ref mut next } => {
+                let mut bytes = Vec::new();
+                for id in self.pipes.iter().filter(|(_, e)| !e.named).map(|(id, _)| *id).skip(*next) {
+                    let name = alloc::format!("{id}");
+                    if bytes.len() + name.len() + 1 > request.header.size as usize {
+                        break;
+                    }
+                    bytes.extend_from_slice(name.as_bytes());
+                    bytes.push(0);
+                    *next += 1;
+                }
+                Ok(Reply::Data(bytes.len() as u64, bytes))
+            }
+            Ocb::End { write: true, .. } => Err(Errno::EBADF),
+            Ocb::End { pipe, nonblock, .. } => {
+                let entry = self.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
+                let (client, want) = (request.client, request.header.size as usize);
+                let message = request.hold();
+                answer(entry.pipe.read(message, client.priority, client.scoid, want, nonblock));
+                Ok(Reply::Held)
+            }
+        }
+    }
+
+    fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        let Ocb::End { pipe, write: true, nonblock } = *ocb else { return Err(Errno::EBADF) };
+        let entry = self.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
+        let client = request.client;
+        let data = core::mem::take(&mut request.payload);
+        let message = request.hold();
+        answer(entry.pipe.write(message, client.priority, client.scoid, data, nonblock));
+        Ok(Reply::Held)
+    }
+
+    fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
+        Ok(match ocb {
+            Ocb::Directory { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 },
+            Ocb::End { pipe, .. } => {
+                let size = self.pipes.get(pipe).map_or(0, |e| e.pipe.len()) as u64;
+                Stat { size, kind: file_kind::FIFO, mode: 0o666 }
+            }
+        })
+    }
+
+    fn close(&mut self, ocb: Ocb) {
+        let Ocb::End { pipe, write, .. } = ocb else { return };
+        if let Some(entry) = self.pipes.get_mut(&pipe) {
+            entry.opens -= 1;
+            answer(if write { entry.pipe.close_writer() } else { entry.pipe.close_reader() });
+        }
+        self.drop_if_unused(pipe);
+    }
+
+    fn other(&mut self, request: &mut Request) -> Result<Reply, Errno> {
+        match request.header.kind {
+            pipe_type::MKFIFO => {
+                let path = String::from(check_path(&request.payload)?);
+                let id = self.create(true);
+                match proc::path_attach_with_handle(&path, self.chid, 0, id) {
+                    Ok(attach) => {
+                        self.pipes.get_mut(&id).expect("just made").attach = Some(attach);
+                        Ok(Reply::Status(0))
+                    }
+                    Err(e) => {
+                        self.pipes.remove(&id);
+                        Err(if e == Errno::EBUSY { Errno::EEXIST } else { e })
+                    }
+                }
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    fn unblock(&mut self, rcvid: u64) {
+        for entry in self.pipes.values_mut() {
+            if let Some(c) = entry.pipe.cancel(|m| m.rcvid() == rcvid) {
+                answer(alloc::vec![c]);
+                return;
+            }
+        }
+    }
+
+    fn disconnected(&mut self, scoid: u32) {
+        for entry in self.pipes.values_mut() {
+            // Nobody to answer: dropping a held message fails it harmlessly.
+            drop(entry.pipe.forget(scoid));
+        }
+    }
+}

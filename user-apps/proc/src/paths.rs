@@ -1,0 +1,147 @@
+//! The pathname space: servers attach path prefixes; a path resolves to the server whose
+//! prefix is its longest match on a component boundary (`/dev/ser` does not match
+//! `/dev/serial`). A prefix attached as a directory also owns everything beneath it; a
+//! plain prefix owns only itself. Listing a directory shows the next component of every
+//! prefix beneath it, so `ls /dev` shows `/dev/shmem` and `/dev/mqueue` wherever their
+//! servers are.
+
+use crate::Owner;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use userlib::Errno;
+
+/// One attached prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mount {
+    /// Its server.
+    pub owner: Owner,
+    /// Whether it owns what is beneath it.
+    pub directory: bool,
+    /// The server's handle for it.
+    pub handle: u32,
+}
+
+/// The attached prefixes.
+#[derive(Debug, Default)]
+pub struct PathSpace {
+    mounts: BTreeMap<String, Mount>,
+}
+
+/// Whether `path` is `prefix` or lies beneath it.
+fn within(path: &str, prefix: &str) -> bool {
+    prefix == "/" || path == prefix || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
+}
+
+impl PathSpace {
+    /// An empty space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Attaches `path` (already checked); `EBUSY` if it is attached already.
+    pub fn attach(&mut self, path: &str, mount: Mount) -> Result<(), Errno> {
+        if self.mounts.contains_key(path) {
+            return Err(Errno::EBUSY);
+        }
+        self.mounts.insert(String::from(path), mount);
+        Ok(())
+    }
+
+    /// Detaches `path`, which only the client that attached it may do.
+    pub fn detach(&mut self, path: &str, scoid: u32) -> Result<(), Errno> {
+        match self.mounts.get(path) {
+            None => Err(Errno::ENOENT),
+            Some(m) if m.owner.scoid != scoid => Err(Errno::EPERM),
+            Some(_) => {
+                self.mounts.remove(path);
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops every prefix of the client behind `scoid`.
+    pub fn forget(&mut self, scoid: u32) {
+        self.mounts.retain(|_, m| m.owner.scoid != scoid);
+    }
+
+    /// The server of `path` and the length of its prefix.
+    pub fn resolve(&self, path: &str) -> Result<(Mount, usize), Errno> {
+        self.mounts
+            .iter()
+            .filter(|(prefix, m)| within(path, prefix) && (m.directory || path == prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(prefix, m)| (*m, if prefix == "/" { 1 } else { prefix.len() }))
+            .ok_or(Errno::ENOENT)
+    }
+
+    /// The next component of every prefix strictly beneath directory `dir`, sorted, once each.
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .mounts
+            .keys()
+            .filter(|p| p.as_str() != dir && within(p, dir))
+            .filter_map(|p| {
+                let rest = if dir == "/" { &p[1..] } else { &p[dir.len() + 1..] };
+                rest.split('/').next().map(String::from)
+            })
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// Whether anything is attached at or beneath `dir` (so it exists as a directory).
+    pub fn has_beneath(&self, dir: &str) -> bool {
+        self.mounts.keys().any(|p| within(p, dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(pid: u32) -> Owner {
+        Owner { pid, chid: 1, scoid: 0x4000_0000 | pid }
+    }
+
+    fn mount(pid: u32, directory: bool) -> Mount {
+        Mount { owner: owner(pid), directory, handle: pid * 10 }
+    }
+
+    #[test]
+    fn the_longest_prefix_on_a_component_boundary_wins() {
+        let mut s = PathSpace::new();
+        s.attach("/dev", mount(2, true)).unwrap();
+        s.attach("/dev/ser1", mount(3, false)).unwrap();
+        s.attach("/dev/shmem", mount(1, true)).unwrap();
+        assert_eq!(s.attach("/dev/ser1", mount(4, false)), Err(Errno::EBUSY));
+        let (m, n) = s.resolve("/dev/shmem/pic").unwrap();
+        assert_eq!((m.owner.pid, n), (1, "/dev/shmem".len()));
+        assert_eq!(s.resolve("/dev/ser1").unwrap().0.owner.pid, 3);
+        assert_eq!(s.resolve("/dev/ser10").unwrap().0.owner.pid, 2, "not a boundary: /dev wins");
+        assert_eq!(s.resolve("/dev/ser1/x").unwrap().0.owner.pid, 2, "ser1 is not a directory");
+        assert_eq!(s.resolve("/tmp/x"), Err(Errno::ENOENT));
+        s.attach("/", mount(9, true)).unwrap();
+        assert_eq!(s.resolve("/tmp/x").unwrap(), (mount(9, true), 1));
+    }
+
+    #[test]
+    fn listing_shows_the_next_component_and_owners_clean_up() {
+        let mut s = PathSpace::new();
+        s.attach("/dev/mqueue", mount(4, true)).unwrap();
+        s.attach("/dev/shmem", mount(1, true)).unwrap();
+        s.attach("/dev/pipe", mount(5, false)).unwrap();
+        s.attach("/srv/a/b", mount(5, false)).unwrap();
+        assert_eq!(s.list("/dev"), ["mqueue", "pipe", "shmem"]);
+        assert_eq!(s.list("/"), ["dev", "srv"]);
+        assert_eq!(s.list("/srv"), ["a"]);
+        assert!(s.list("/dev/mqueue").is_empty());
+        assert!(s.has_beneath("/srv/a") && !s.has_beneath("/sr"));
+        assert_eq!(s.detach("/dev/pipe", owner(4).scoid), Err(Errno::EPERM));
+        s.forget(owner(5).scoid);
+        assert_eq!(s.list("/"), ["dev"]);
+        assert_eq!(s.list("/dev"), ["mqueue", "shmem"]);
+        s.detach("/dev/mqueue", owner(4).scoid).unwrap();
+        assert_eq!(s.detach("/dev/mqueue", owner(4).scoid), Err(Errno::ENOENT));
+    }
+}

@@ -1,0 +1,403 @@
+//! proc's server: start-up (the boot programs), then one receive loop that answers the
+//! process-manager protocol and, as the resource manager of `/dev/shmem`, the I/O
+//! protocol for shared-memory objects.
+
+use crate::loader;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use proc::names::{NameTable, Scope};
+use proc::paths::{Mount, PathSpace};
+use proc::shm::{Release, ShmTable};
+use proc::Owner;
+use userlib::abi::bootimage::{BootImage, START_AT_BOOT};
+use userlib::abi::info::ThreadInfo;
+use userlib::abi::ipc::channel_flags;
+use userlib::abi::sched::Policy;
+use userlib::abi::syscall::mem_prot;
+use userlib::ipc::{Channel, Connection};
+use userlib::msg::{
+    check_name, check_path, file_kind, io_type, map_flags, open_flags, path_flags, proc_type, Resolved, Stat, PROC_CHID,
+};
+use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::{println, sys, Args, Errno, Pid};
+
+/// Where proc serves shared-memory objects.
+const SHMEM: &str = "/dev/shmem";
+/// The pulse code of "a child of proc ended" (value: its pid).
+const CHILD_ENDED: i8 = 1;
+const PAGE: u64 = 4096;
+
+/// An open file proc serves.
+enum Ocb {
+    /// A shared-memory object, opened with `flags`.
+    Shm { object: u32, flags: u32 },
+    /// The `/dev/shmem` directory; `next`: the first entry not read yet.
+    Directory { next: usize },
+}
+
+struct Proc {
+    image: BootImage<'static>,
+    names: NameTable,
+    paths: PathSpace,
+    shm: ShmTable<u32>,
+}
+
+pub fn main(_args: Args) -> Result<(), Errno> {
+    let channel = Channel::create(channel_flags::DISCONNECT)?;
+    if channel.chid() != PROC_CHID {
+        println!("proc: my channel is {}, not the well-known {PROC_CHID}", channel.chid());
+        return Err(Errno::EIO);
+    }
+    let me = Connection::attach(0, channel.chid())?;
+    sys::process_child_event(Some(&me.pulse_event(60, CHILD_ENDED, 0)))?;
+    let mut state =
+        Proc { image: loader::image()?, names: NameTable::new(), paths: PathSpace::new(), shm: ShmTable::new() };
+    let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
+    state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
+    // The boot programs after proc itself, in the manifest's order: the system's servers
+    // and drivers, trusted with I/O privilege (programs spawned later are not).
+    let image = state.image;
+    for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
+        let io = userlib::abi::syscall::process_flags::IO;
+        if let Err(e) = loader::spawn(&program, program.args, &[], None, None, userlib::process::id(), io) {
+            println!("proc: cannot start {}: {e}", program.name);
+        }
+    }
+    let mut dispatcher = Dispatcher::new(state);
+    let error = dispatcher.serve(&channel);
+    println!("proc: receiving failed: {error}");
+    Err(error)
+}
+
+impl Proc {
+    fn spawn(&mut self, request: &Request) -> Result<u64, Errno> {
+        let payload = &request.payload;
+        let name_end = payload.iter().position(|b| *b == 0).ok_or(Errno::EINVAL)?;
+        let name = core::str::from_utf8(&payload[..name_end]).map_err(|_| Errno::EINVAL)?;
+        if name.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        if name.len() > userlib::abi::bootimage::NAME_LEN {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let rest = &payload[name_end + 1..];
+        let args_len = usize::try_from(request.header.size).map_err(|_| Errno::EINVAL)?;
+        if args_len > rest.len() {
+            return Err(Errno::EINVAL);
+        }
+        let (args, environment) = rest.split_at(args_len);
+        for block in [args, environment] {
+            if !block.is_empty() && block.last() != Some(&0) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        let priority = match request.header.arg {
+            0 => None,
+            p @ 1..=255 => Some(p as u8),
+            _ => return Err(Errno::EINVAL),
+        };
+        let policy = match request.header.subtype {
+            0 => None,
+            p => Some(Policy::from_number(p as u8 - 1).ok_or(Errno::EINVAL)?),
+        };
+        let program = self.image.find(name).ok_or(Errno::ENOENT)?;
+        loader::spawn(&program, args, environment, priority, policy, request.client.pid, 0).map(u64::from)
+    }
+
+    fn owner(request: &Request) -> Owner {
+        Owner { pid: request.client.pid, chid: request.header.arg, scoid: request.client.scoid }
+    }
+
+    /// What `PATH_LIST` shows in `dir`: attached prefixes, and the name directories.
+    fn list(&self, dir: &str) -> Vec<String> {
+        let mut entries = self.paths.list(dir);
+        let mut add = |name: &str| entries.push(String::from(name));
+        match dir {
+            "/" => add("dev"),
+            "/dev" => add("name"),
+            "/dev/name" => {
+                add("local");
+                add("global");
+            }
+            "/dev/name/local" => self.names.list(Scope::Local).iter().for_each(|n| add(n)),
+            "/dev/name/global" => self.names.list(Scope::Global).iter().for_each(|n| add(n)),
+            _ => {}
+        }
+        entries.sort();
+        entries.dedup();
+        entries
+    }
+
+    fn release(&mut self, release: Release<u32>) {
+        if let Release::Close(kernel) = release {
+            let _ = sys::mem_object_close(kernel);
+        }
+    }
+
+    fn object_name(path: &str) -> Result<&str, Errno> {
+        if path.contains('/') {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() > userlib::msg::MAX_NAME {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(path)
+    }
+
+    /// Maps what `request` (`MMAP`) asks of object `object` into its sender, with at
+    /// most `max` access ever; `private`: a copy of those bytes instead.
+    fn map(&mut self, object: u32, request: &Request, max: u32, private: bool) -> Result<u64, Errno> {
+        let (pid, prot) = (request.client.pid, request.header.arg);
+        let (offset, size) = (request.header.offset, request.header.size);
+        let kernel = self.shm.get(object).ok_or(Errno::EBADF)?.kernel;
+        let (offset, size) = (offset as usize, size as usize);
+        if !private {
+            // SAFETY: maps into the client, not into proc.
+            return unsafe { sys::mem_object_map(pid, kernel, offset, size, 0, prot, max) }.map(|a| a as u64);
+        }
+        // A private mapping: the bytes copied, through proc, into an object of its own.
+        let copy = sys::mem_object_create(size)?;
+        let result = (|| {
+            let rw = mem_prot::READ | mem_prot::WRITE;
+            // SAFETY (both): the kernel places the mappings where proc has nothing.
+            let from = unsafe { sys::mem_object_map(0, kernel, offset, size, 0, mem_prot::READ, mem_prot::READ) }?;
+            let to = match unsafe { sys::mem_object_map(0, copy, 0, size, 0, rw, rw) } {
+                Ok(to) => to,
+                Err(e) => {
+                    // SAFETY: nothing refers to the mapping just made.
+                    let _ = unsafe { sys::mem_unmap(from, size) };
+                    return Err(e);
+                }
+            };
+            // SAFETY: both ranges were just mapped for proc alone, `size` bytes each.
+            unsafe { core::ptr::copy_nonoverlapping(from as *const u8, to as *mut u8, size) };
+            // SAFETY: the copy is done; nothing refers to either mapping.
+            unsafe {
+                let _ = sys::mem_unmap(from, size);
+                let _ = sys::mem_unmap(to, size);
+            }
+            let all = mem_prot::READ | mem_prot::WRITE | mem_prot::EXEC;
+            // SAFETY: maps into the client.
+            unsafe { sys::mem_object_map(pid, copy, 0, size, 0, prot, all) }.map(|a| a as u64)
+        })();
+        let _ = sys::mem_object_close(copy);
+        result
+    }
+}
+
+impl ResourceManager for Proc {
+    type Ocb = Ocb;
+
+    fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+        if path.is_empty() {
+            if flags & open_flags::O_CREAT == 0 {
+                return Ok(Ocb::Directory { next: 0 });
+            }
+            // SHM_ANON: an object nobody can name.
+            if !open_flags::writable(flags) {
+                return Err(Errno::EINVAL);
+            }
+            let kernel = sys::mem_object_create(0)?;
+            return Ok(Ocb::Shm { object: self.shm.insert(kernel, None), flags });
+        }
+        let _ = request;
+        let name = Self::object_name(path)?;
+        let object = match self.shm.open(name, flags)? {
+            Some(object) => object,
+            None => {
+                let kernel = sys::mem_object_create(0)?;
+                self.shm.insert(kernel, Some(name))
+            }
+        };
+        if flags & open_flags::O_TRUNC != 0 {
+            let kernel = self.shm.get(object).ok_or(Errno::EIO)?.kernel;
+            if let Err(e) = sys::mem_object_resize(kernel, 0) {
+                let release = self.shm.close(object);
+                self.release(release);
+                return Err(e);
+            }
+            self.shm.get_mut(object).ok_or(Errno::EIO)?.size = 0;
+        }
+        Ok(Ocb::Shm { object, flags })
+    }
+
+    fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+        let release = self.shm.unlink(Self::object_name(path)?)?;
+        self.release(release);
+        Ok(())
+    }
+
+    fn open_handle(&mut self, request: &Request, handle: u64, flags: u32) -> Result<Ocb, Errno> {
+        let object = self.shm.open_handle(handle, request.client.pid, flags)?;
+        Ok(Ocb::Shm { object, flags })
+    }
+
+    fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        match ocb {
+            Ocb::Directory { next } => {
+                // Whole entries, each ended by NUL, as many as fit.
+                let mut bytes = Vec::new();
+                for name in self.shm.names().into_iter().skip(*next) {
+                    if bytes.len() + name.len() + 1 > request.header.size as usize {
+                        break;
+                    }
+                    bytes.extend_from_slice(name.as_bytes());
+                    bytes.push(0);
+                    *next += 1;
+                }
+                Ok(Reply::Data(bytes.len() as u64, bytes))
+            }
+            Ocb::Shm { .. } => Err(Errno::ENOSYS), // shared memory is read by mapping it
+        }
+    }
+
+    fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
+        Ok(match ocb {
+            Ocb::Directory { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 },
+            Ocb::Shm { object, .. } => {
+                let size = self.shm.get(*object).ok_or(Errno::EBADF)?.size;
+                Stat { size, kind: file_kind::FILE, mode: 0o666 }
+            }
+        })
+    }
+
+    fn truncate(&mut self, ocb: &mut Ocb, size: u64) -> Result<(), Errno> {
+        let Ocb::Shm { object, flags } = *ocb else { return Err(Errno::EISDIR) };
+        if !open_flags::writable(flags) {
+            return Err(Errno::EBADF);
+        }
+        let o = self.shm.get_mut(object).ok_or(Errno::EBADF)?;
+        sys::mem_object_resize(o.kernel, usize::try_from(size).map_err(|_| Errno::EFBIG)?)?;
+        o.size = size;
+        Ok(())
+    }
+
+    fn mmap(&mut self, ocb: &mut Ocb, request: &Request) -> Result<u64, Errno> {
+        let Ocb::Shm { object, flags } = *ocb else { return Err(Errno::ENODEV) };
+        let h = request.header;
+        let prot = h.arg;
+        if !h.offset.is_multiple_of(PAGE) || h.size == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let private = h.subtype & map_flags::PRIVATE != 0;
+        let max = if private || open_flags::writable(flags) {
+            mem_prot::READ | mem_prot::WRITE | mem_prot::EXEC
+        } else {
+            mem_prot::READ | mem_prot::EXEC
+        };
+        if !open_flags::readable(flags) || prot & !max != 0 {
+            return Err(Errno::EACCES);
+        }
+        self.map(object, request, max, private)
+    }
+
+    fn io_other(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        match (request.header.kind, &*ocb) {
+            (io_type::SHM_HANDLE, Ocb::Shm { object, flags }) => {
+                let h = self.shm.create_handle(*object, request.header.arg, request.header.offset as u32, *flags)?;
+                Ok(Reply::Data(0, h.to_le_bytes().to_vec()))
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    fn close(&mut self, ocb: Ocb) {
+        if let Ocb::Shm { object, .. } = ocb {
+            let release = self.shm.close(object);
+            self.release(release);
+        }
+    }
+
+    fn other(&mut self, request: &mut Request) -> Result<Reply, Errno> {
+        let scoid = request.client.scoid;
+        let flags = request.header.subtype;
+        match request.header.kind {
+            proc_type::SPAWN => self.spawn(request).map(Reply::Status),
+            proc_type::KILL => {
+                let target = request.header.arg;
+                if target == userlib::process::id() || target == 0 {
+                    return Err(Errno::EPERM);
+                }
+                sys::process_kill(target, request.header.offset as u32 as u64).map(|_| Reply::Status(0))
+            }
+            proc_type::SHUTDOWN => {
+                let code = request.header.arg;
+                sys::shutdown(code).map(|_| Reply::Status(0))
+            }
+            proc_type::NAME_ATTACH => {
+                let name = check_name(&request.payload)?;
+                self.names.attach(Scope::from_flags(flags), name, Self::owner(request)).map(|_| Reply::Status(0))
+            }
+            proc_type::NAME_DETACH => {
+                let name = check_name(&request.payload)?;
+                self.names.detach(Scope::from_flags(flags), name, scoid).map(|_| Reply::Status(0))
+            }
+            proc_type::NAME_OPEN => {
+                let name = check_name(&request.payload)?;
+                let owner = self.names.open(Scope::from_flags(flags), name)?;
+                let mut answer = owner.pid.to_le_bytes().to_vec();
+                answer.extend_from_slice(&owner.chid.to_le_bytes());
+                Ok(Reply::Data(0, answer))
+            }
+            proc_type::PATH_ATTACH => {
+                let path = check_path(&request.payload)?;
+                if path == "/dev/name" || path.starts_with("/dev/name/") {
+                    return Err(Errno::EBUSY); // the name service's own directories
+                }
+                let mount = Mount {
+                    owner: Self::owner(request),
+                    directory: flags & path_flags::DIR != 0,
+                    handle: request.header.offset as u32,
+                };
+                self.paths.attach(path, mount).map(|_| Reply::Status(0))
+            }
+            proc_type::PATH_DETACH => {
+                let path = check_path(&request.payload)?;
+                self.paths.detach(path, scoid).map(|_| Reply::Status(0))
+            }
+            proc_type::PATH_RESOLVE => {
+                let path = check_path(&request.payload)?;
+                let (mount, matched) = self.paths.resolve(path)?;
+                let resolved = Resolved {
+                    pid: mount.owner.pid,
+                    chid: mount.owner.chid,
+                    matched: matched as u32,
+                    flags: if mount.directory { path_flags::DIR as u32 } else { 0 },
+                    handle: mount.handle,
+                };
+                Ok(Reply::Data(0, resolved.to_bytes().to_vec()))
+            }
+            proc_type::PATH_LIST => {
+                let dir = check_path(&request.payload)?;
+                let mut bytes = Vec::new();
+                for entry in self.list(dir) {
+                    bytes.extend_from_slice(entry.as_bytes());
+                    bytes.push(0);
+                }
+                let needed = bytes.len() as u64;
+                bytes.truncate(request.reply_room);
+                Ok(Reply::Data(needed, bytes))
+            }
+            proc_type::PIDIN => {
+                let mut buffer = vec![0u8; request.reply_room.min(1024 * ThreadInfo::SIZE)];
+                let count = sys::thread_list(&mut buffer)?;
+                buffer.truncate(count.min(buffer.len() / ThreadInfo::SIZE) * ThreadInfo::SIZE);
+                Ok(Reply::Data(count as u64, buffer))
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    fn disconnected(&mut self, scoid: u32) {
+        self.names.forget(scoid);
+        self.paths.forget(scoid);
+    }
+
+    fn pulse(&mut self, pulse: userlib::abi::ipc::Pulse) {
+        if pulse.code == CHILD_ENDED {
+            // A boot program proc started has ended: reap it.
+            let _ = sys::process_wait(pulse.value as Pid);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Shared-memory objects as proc keeps them: a name (or none: `SHM_ANON`), the kernel
+//! memory object behind it, and who still refers to it. Each name, open file and
+//! outstanding handle is a reference; when the last goes, proc closes its kernel handle
+//! (the kernel frees the frames once no mapping remains either).
+//!
+//! Handles (`shm_create_handle`) let one named process open one object once, with at
+//! most the access they grant.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use userlib::msg::open_flags::{self, O_CREAT, O_EXCL, O_TRUNC};
+use userlib::Errno;
+
+/// One object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object<K> {
+    /// The kernel memory object (proc's handle).
+    pub kernel: K,
+    /// Its size in bytes, as `ftruncate` set it.
+    pub size: u64,
+    /// Its name, until unlinked (`None` for anonymous objects).
+    pub name: Option<String>,
+    /// Open files and outstanding handles.
+    pub references: u32,
+}
+
+/// What the caller must do after a table change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release<K> {
+    /// Nothing.
+    Keep,
+    /// Close this kernel handle: the object is unreferenced.
+    Close(K),
+}
+
+/// A grant made by `shm_create_handle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Grant {
+    object: u32,
+    pid: u32,
+    flags: u32,
+}
+
+/// Every object, by proc's id.
+#[derive(Debug)]
+pub struct ShmTable<K> {
+    objects: BTreeMap<u32, Object<K>>,
+    grants: BTreeMap<u64, Grant>,
+    next_id: u32,
+    next_grant: u64,
+}
+
+impl<K: Copy> Default for ShmTable<K> {
+    fn default() -> Self {
+        Self { objects: BTreeMap::new(), grants: BTreeMap::new(), next_id: 1, next_grant: 0x5348_4d00_0000_0001 }
+    }
+}
+
+impl<K: Copy> ShmTable<K> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The object named `name`.
+    pub fn find(&self, name: &str) -> Option<u32> {
+        self.objects.iter().find(|(_, o)| o.name.as_deref() == Some(name)).map(|(id, _)| *id)
+    }
+
+    /// Object `id`.
+    pub fn get(&self, id: u32) -> Option<&Object<K>> {
+        self.objects.get(&id)
+    }
+
+    /// Object `id`, to change its size.
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut Object<K>> {
+        self.objects.get_mut(&id)
+    }
+
+    /// What opening `name` with `flags` needs: `Ok(Some(id))` an existing object (opened:
+    /// referenced once more), `Ok(None)` a new one must be created (then [`Self::insert`]),
+    /// or the error (`ENOENT` without `O_CREAT`, `EEXIST` with `O_CREAT | O_EXCL`).
+    /// The caller truncates on `O_TRUNC` (which needs write access).
+    pub fn open(&mut self, name: &str, flags: u32) -> Result<Option<u32>, Errno> {
+        if flags & O_TRUNC != 0 && !open_flags::writable(flags) {
+            return Err(Errno::EACCES);
+        }
+        match self.find(name) {
+            Some(_) if flags & O_CREAT != 0 && flags & O_EXCL != 0 => Err(Errno::EEXIST),
+            Some(id) => {
+                self.objects.get_mut(&id).expect("found").references += 1;
+                Ok(Some(id))
+            }
+            None if flags & O_CREAT != 0 => Ok(None),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    /// Adds a new, opened object (named or anonymous); returns its id.
+    pub fn insert(&mut self, kernel: K, name: Option<&str>) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.objects.insert(id, Object { kernel, size: 0, name: name.map(String::from), references: 1 });
+        id
+    }
+
+    /// One open file of `id` closed.
+    pub fn close(&mut self, id: u32) -> Release<K> {
+        match self.objects.get_mut(&id) {
+            Some(o) => {
+                o.references = o.references.saturating_sub(1);
+                self.release_if_unused(id)
+            }
+            None => Release::Keep,
+        }
+    }
+
+    /// Removes name `name` (the object lives on while referenced).
+    pub fn unlink(&mut self, name: &str) -> Result<Release<K>, Errno> {
+        let id = self.find(name).ok_or(Errno::ENOENT)?;
+        self.objects.get_mut(&id).expect("found").name = None;
+        Ok(self.release_if_unused(id))
+    }
+
+    fn release_if_unused(&mut self, id: u32) -> Release<K> {
+        match self.objects.get(&id) {
+            Some(o) if o.references == 0 && o.name.is_none() => {
+                let kernel = o.kernel;
+                self.objects.remove(&id);
+                Release::Close(kernel)
+            }
+            _ => Release::Keep,
+        }
+    }
+
+    /// A handle letting process `pid` open object `id` once, with at most the access of
+    /// `flags`; `held` are the open flags of the file it is made from (it cannot grant
+    /// more than that).
+    pub fn create_handle(&mut self, id: u32, pid: u32, flags: u32, held: u32) -> Result<u64, Errno> {
+        if open_flags::writable(flags) && !open_flags::writable(held) {
+            return Err(Errno::EACCES);
+        }
+        let o = self.objects.get_mut(&id).ok_or(Errno::EBADF)?;
+        o.references += 1;
+        let handle = self.next_grant;
+        self.next_grant = self.next_grant.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+        self.grants.insert(handle, Grant { object: id, pid, flags: flags & open_flags::O_ACCMODE });
+        Ok(handle)
+    }
+
+    /// Opens with `handle` as process `pid` with `flags`: the handle is spent (whoever
+    /// presents it); `EACCES` if it was not made for `pid` or grants less than `flags`.
+    pub fn open_handle(&mut self, handle: u64, pid: u32, flags: u32) -> Result<u32, Errno> {
+        let grant = *self.grants.get(&handle).ok_or(Errno::EINVAL)?;
+        if grant.pid != pid {
+            return Err(Errno::EACCES);
+        }
+        if open_flags::writable(flags) && !open_flags::writable(grant.flags) {
+            return Err(Errno::EACCES);
+        }
+        self.grants.remove(&handle);
+        // The grant's reference becomes the open file's.
+        Ok(grant.object)
+    }
+
+    /// The names of named objects, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.objects.values().filter_map(|o| o.name.as_deref()).collect();
+        names.sort();
+        names
+    }
+
+    /// Objects alive (named or referenced).
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// True when there is no object.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use userlib::msg::open_flags::{O_RDONLY, O_RDWR};
+
+    #[test]
+    fn an_object_lives_until_its_name_and_every_open_are_gone() {
+        let mut t = ShmTable::<u32>::new();
+        assert_eq!(t.open("pic", O_RDWR), Err(Errno::ENOENT));
+        assert_eq!(t.open("pic", O_RDWR | O_CREAT), Ok(None));
+        let id = t.insert(77, Some("pic"));
+        assert_eq!(t.open("pic", O_RDWR | O_CREAT | O_EXCL), Err(Errno::EEXIST));
+        assert_eq!(t.open("pic", O_RDONLY), Ok(Some(id)));
+        assert_eq!(t.open("pic", O_RDONLY | O_TRUNC), Err(Errno::EACCES));
+        assert_eq!(t.names(), ["pic"]);
+        assert_eq!(t.close(id), Release::Keep);
+        assert_eq!(t.unlink("pic"), Ok(Release::Keep), "still open once");
+        assert_eq!(t.unlink("pic"), Err(Errno::ENOENT));
+        assert_eq!(t.open("pic", O_RDWR), Err(Errno::ENOENT), "the name is gone at once");
+        assert_eq!(t.close(id), Release::Close(77));
+        assert!(t.is_empty());
+        // Named and never opened again: unlink frees it.
+        assert_eq!(t.open("cfg", O_RDWR | O_CREAT), Ok(None));
+        let cfg = t.insert(78, Some("cfg"));
+        assert_eq!(t.close(cfg), Release::Keep, "the name keeps it");
+        assert_eq!(t.unlink("cfg"), Ok(Release::Close(78)));
+    }
+
+    #[test]
+    fn handles_open_once_for_the_named_process_only() {
+        let mut t = ShmTable::<u32>::new();
+        let anon = t.insert(5, None);
+        let h = t.create_handle(anon, 7, O_RDONLY, O_RDWR).unwrap();
+        assert_eq!(t.close(anon), Release::Keep, "the handle keeps it");
+        assert_eq!(t.open_handle(h, 8, O_RDONLY), Err(Errno::EACCES), "made for 7");
+        assert_eq!(t.open_handle(h, 7, O_RDWR), Err(Errno::EACCES), "read-only grant");
+        assert_eq!(t.open_handle(h, 7, O_RDONLY), Ok(anon));
+        assert_eq!(t.open_handle(h, 7, O_RDONLY), Err(Errno::EINVAL), "spent");
+        assert_eq!(t.close(anon), Release::Close(5));
+        let ro = t.insert(6, None);
+        assert_eq!(t.create_handle(ro, 7, O_RDWR, O_RDONLY), Err(Errno::EACCES), "cannot grant more");
+    }
+}

@@ -1,0 +1,144 @@
+//! `ramfs [PATH]`: files in RAM under PATH (default `/tmp`), a resource manager on
+//! userlib's framework — where the shell's `>` and `<` can go. `open` with `O_CREAT`
+//! makes a file (no subdirectories); reading the prefix itself lists the files; files
+//! support read, write (`O_APPEND`), lseek, stat, ftruncate and unlink, and vanish when
+//! the server ends.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
+use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::{println, proc, Args, Errno};
+
+userlib::entry!(main);
+
+fn main(args: Args) -> Result<(), Errno> {
+    let path = args.get(1).unwrap_or("/tmp");
+    let channel = userlib::ipc::Channel::create(userlib::ipc::channel_flags::DISCONNECT)?;
+    let _attached = proc::path_attach(path, channel.chid(), path_flags::DIR)?;
+    let mut dispatcher = Dispatcher::new(Files { files: BTreeMap::new() });
+    let error = dispatcher.serve(&channel);
+    println!("ramfs: receiving failed: {error}");
+    Err(error)
+}
+
+/// In-memory files: `open` with `O_CREAT` makes one; the prefix itself is a directory
+/// whose read lists them.
+struct Files {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+enum Open {
+    File { name: String, offset: usize, flags: u32 },
+    Directory { done: bool },
+}
+
+impl ResourceManager for Files {
+    type Ocb = Open;
+
+    fn open(&mut self, _request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Open, Errno> {
+        if path.is_empty() {
+            return Ok(Open::Directory { done: false });
+        }
+        if path.contains('/') {
+            return Err(Errno::ENOENT);
+        }
+        let exists = self.files.contains_key(path);
+        if !exists && flags & open_flags::O_CREAT == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if exists && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
+            return Err(Errno::EEXIST);
+        }
+        let file = self.files.entry(String::from(path)).or_default();
+        if flags & open_flags::O_TRUNC != 0 {
+            file.clear();
+        }
+        Ok(Open::File { name: String::from(path), offset: 0, flags })
+    }
+
+    fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+        self.files.remove(path).map(|_| ()).ok_or(Errno::ENOENT)
+    }
+
+    fn read(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
+        let want = request.header.size as usize;
+        match ocb {
+            Open::Directory { done: true } => Ok(Reply::Status(0)),
+            Open::Directory { done } => {
+                *done = true;
+                let mut bytes = Vec::new();
+                for name in self.files.keys() {
+                    bytes.extend_from_slice(name.as_bytes());
+                    bytes.push(0);
+                }
+                bytes.truncate(want);
+                Ok(Reply::Data(bytes.len() as u64, bytes))
+            }
+            Open::File { name, offset, flags } => {
+                if !open_flags::readable(*flags) {
+                    return Err(Errno::EBADF);
+                }
+                let file = self.files.get(name).ok_or(Errno::ENOENT)?;
+                let start = (*offset).min(file.len());
+                let end = (start + want).min(file.len());
+                *offset = end;
+                Ok(Reply::Data((end - start) as u64, file[start..end].to_vec()))
+            }
+        }
+    }
+
+    fn write(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
+        let Open::File { name, offset, flags } = ocb else { return Err(Errno::EISDIR) };
+        if !open_flags::writable(*flags) {
+            return Err(Errno::EBADF);
+        }
+        let file = self.files.get_mut(name).ok_or(Errno::ENOENT)?;
+        if *flags & open_flags::O_APPEND != 0 {
+            *offset = file.len();
+        }
+        let data = &request.payload;
+        if file.len() < *offset + data.len() {
+            file.resize(*offset + data.len(), 0);
+        }
+        file[*offset..*offset + data.len()].copy_from_slice(data);
+        *offset += data.len();
+        Ok(Reply::Status(data.len() as u64))
+    }
+
+    fn lseek(&mut self, ocb: &mut Open, offset: i64, from: u32) -> Result<u64, Errno> {
+        let Open::File { name, offset: at, .. } = ocb else { return Err(Errno::EISDIR) };
+        let len = self.files.get(name).map_or(0, Vec::len) as i64;
+        let base = match from {
+            whence::SET => 0,
+            whence::CUR => *at as i64,
+            whence::END => len,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).filter(|n| *n >= 0).ok_or(Errno::EINVAL)?;
+        *at = new as usize;
+        Ok(new as u64)
+    }
+
+    fn stat(&mut self, ocb: &mut Open) -> Result<Stat, Errno> {
+        Ok(match ocb {
+            Open::Directory { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o755 },
+            Open::File { name, .. } => {
+                let size = self.files.get(name).map_or(0, Vec::len) as u64;
+                Stat { size, kind: file_kind::FILE, mode: 0o644 }
+            }
+        })
+    }
+
+    fn truncate(&mut self, ocb: &mut Open, size: u64) -> Result<(), Errno> {
+        let Open::File { name, .. } = ocb else { return Err(Errno::EISDIR) };
+        self.files.get_mut(name).ok_or(Errno::ENOENT)?.resize(size as usize, 0);
+        Ok(())
+    }
+}

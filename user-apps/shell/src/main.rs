@@ -1,0 +1,287 @@
+//! `shell`: the Muon shell, on the console (`/dev/console`, served by the console driver).
+//!
+//! It reads lines with its own editor (the console in raw mode; history, arrows), parses
+//! them (`lib.rs`), and runs each job: programs of the boot image started by name through
+//! proc, connected by pipes from the pipe server, with `<`/`>`/`>>` redirections to any
+//! path a server owns, in the foreground (the console back in canonical mode, Ctrl-C
+//! ending the program) or in the background (`&`). `$?` is the last command's exit
+//! status. Built-ins: `help`, `exit`, `shutdown`, `jobs`. Programs get their standard
+//! input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their environment.
+
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+userlib::entry!(run::main);
+
+/// On the host only the library (parser, editor) is tested; the shell needs Muon.
+#[cfg(not(target_os = "none"))]
+fn main() {}
+
+#[cfg(target_os = "none")]
+mod run {
+    use alloc::format;
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+    use shell::editor::{Editor, Event};
+    use shell::parse::{parse, Command, Job};
+    use userlib::fs::{self, File};
+    use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
+    use userlib::process::ExitStatus;
+    use userlib::{proc, process, thread, time, Args, Errno, Pid};
+
+    const CONSOLE: &str = "/dev/console";
+    const HISTORY: usize = 50;
+
+    const HELP: &str = "\
+Muon shell. Run a program of the boot image by name, with arguments:
+  hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
+  cmd &              run in the background       $?  the last exit status
+Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello
+          demo-checksum demo-timer demo-shm demo-pi
+Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C, history (Up/Down).
+";
+
+    struct Shell {
+        console: File,
+        editor: Editor,
+        status: u32,
+        background: Vec<Pid>,
+    }
+
+    pub fn main(_args: Args) -> Result<(), Errno> {
+        // The console driver starts before the shell, but give it time to attach.
+        let mut console = Err(Errno::ENOENT);
+        for _ in 0..2000 {
+            console = fs::open(CONSOLE, open_flags::O_RDWR, 0);
+            if console.is_ok() {
+                break;
+            }
+            time::sleep_ns(1_000_000);
+        }
+        let mut shell = Shell { console: console?, editor: Editor::new(HISTORY), status: 0, background: Vec::new() };
+        shell.say("\nMuon shell: `help` lists what you can do.\n");
+        loop {
+            shell.set_mode(console_mode::RAW, 0);
+            shell.reap_background();
+            shell.say(&format!("muon:{}$ ", shell.status));
+            let line = match shell.read_line() {
+                Some(line) => line,
+                None => continue,
+            };
+            shell.run_line(&line);
+        }
+    }
+
+    impl Shell {
+        fn say(&self, text: &str) {
+            let _ = self.console.write_all(text.as_bytes());
+        }
+
+        fn set_mode(&self, mode: u32, foreground: Pid) {
+            let _ = self.console.devctl(console_devctl::SET_MODE, &mode.to_le_bytes(), &mut []);
+            let _ = self.console.devctl(console_devctl::SET_FOREGROUND, &foreground.to_le_bytes(), &mut []);
+        }
+
+        /// One edited line; `None` after Ctrl-C or Ctrl-D.
+        fn read_line(&mut self) -> Option<String> {
+            let mut input = [0u8; 64];
+            let mut echo = Vec::new();
+            loop {
+                let n = self.console.read(&mut input).unwrap_or(0);
+                for byte in &input[..n] {
+                    let event = self.editor.feed(*byte, &mut echo);
+                    if !echo.is_empty() {
+                        let _ = self.console.write_all(&echo);
+                        echo.clear();
+                    }
+                    match event {
+                        Event::Line(line) => return Some(line),
+                        Event::Interrupt => return None,
+                        Event::Eof => {
+                            self.say("\r\n(the shell does not end: `shutdown` stops the machine)\r\n");
+                            return None;
+                        }
+                        Event::None => {}
+                    }
+                }
+            }
+        }
+
+        fn run_line(&mut self, line: &str) {
+            let line = line.replace("$?", &self.status.to_string());
+            let jobs = match parse(&line) {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    self.say(&format!("shell: {e}\n"));
+                    self.status = 2;
+                    return;
+                }
+            };
+            for job in jobs {
+                if let Some(status) = self.builtin(&job) {
+                    self.status = status;
+                    continue;
+                }
+                self.status = self.run_job(&job);
+            }
+        }
+
+        /// Runs a built-in, if the job is one; returns its status.
+        fn builtin(&mut self, job: &Job) -> Option<u32> {
+            let [command] = &job.pipeline[..] else { return None };
+            match command.argv[0].as_str() {
+                "help" => {
+                    self.say(HELP);
+                    Some(0)
+                }
+                "exit" => {
+                    self.say("(there is nothing to exit to: `shutdown` stops the machine)\n");
+                    Some(0)
+                }
+                "shutdown" => {
+                    let code = command.argv.get(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+                    self.say("stopping the machine\n");
+                    let e = process::shutdown(code);
+                    self.say(&format!("shutdown: {e}\n"));
+                    Some(1)
+                }
+                "jobs" => {
+                    self.reap_background();
+                    for pid in &self.background {
+                        self.say(&format!("[{pid}] running\n"));
+                    }
+                    Some(0)
+                }
+                _ => None,
+            }
+        }
+
+        /// Starts a job's pipeline; waits for it unless it runs in the background.
+        /// Returns the last command's status (0 for a background job that started).
+        fn run_job(&mut self, job: &Job) -> u32 {
+            let count = job.pipeline.len();
+            // Pipe i joins command i to command i + 1; the shell holds both ends until the
+            // commands that use them are done (so none sees an early end of file).
+            let mut pipes: Vec<(Option<File>, Option<File>, u64)> = Vec::new();
+            for _ in 1..count {
+                match fs::pipe_numbered(0) {
+                    Ok((reader, writer, number)) => pipes.push((Some(reader), Some(writer), number)),
+                    Err(e) => {
+                        self.say(&format!("shell: pipe: {e}\n"));
+                        return 1;
+                    }
+                }
+            }
+            let mut pids = Vec::new();
+            for (i, command) in job.pipeline.iter().enumerate() {
+                let stdin = match (&command.stdin, i) {
+                    (Some(path), _) => path.clone(),
+                    (None, 0) => String::from(CONSOLE),
+                    (None, _) => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2),
+                };
+                let stdout = match (&command.stdout, i + 1 == count) {
+                    (Some(redirect), _) => redirect.path.clone(),
+                    (None, true) => String::from(CONSOLE),
+                    (None, false) => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2),
+                };
+                match self.start(command, &stdin, &stdout) {
+                    Ok(pid) => pids.push(pid),
+                    Err(message) => {
+                        self.say(&format!("{message}\n"));
+                        break; // those started see their pipes end once the shell lets go
+                    }
+                }
+            }
+            if pids.len() < count {
+                drop(pipes);
+                for pid in pids {
+                    let _ = process::wait(pid);
+                }
+                return 127;
+            }
+            if job.background {
+                self.say(&format!("[{}] started\n", pids[count - 1]));
+                // A thread waits and lets go of the pipes as the commands end.
+                let background: Vec<Pid> = pids.clone();
+                self.background.extend(&pids);
+                let waiter = thread::spawn(move || {
+                    let mut pipes = pipes;
+                    for (i, pid) in background.iter().enumerate() {
+                        let _ = process::wait(*pid);
+                        release(&mut pipes, i);
+                    }
+                });
+                if waiter.is_err() {
+                    self.say("shell: cannot start the background waiter\n");
+                }
+                return 0;
+            }
+            self.set_mode(console_mode::CANONICAL, pids[count - 1]);
+            let mut status = 0;
+            for (i, pid) in pids.iter().enumerate() {
+                status = match process::wait(*pid) {
+                    Ok(ExitStatus::Exited(code)) => code,
+                    Ok(ExitStatus::Killed { exception_class }) => {
+                        self.say(&format!("[{pid}] killed by a fault (class {exception_class:#x})\n"));
+                        128 + exception_class
+                    }
+                    Err(e) => {
+                        self.say(&format!("shell: wait {pid}: {e}\n"));
+                        1
+                    }
+                };
+                release(&mut pipes, i);
+            }
+            if status == INTERRUPTED_STATUS {
+                self.say("\n");
+            }
+            status
+        }
+
+        /// Starts `command` with the given standard input and output.
+        fn start(&self, command: &Command, stdin: &str, stdout: &str) -> Result<Pid, String> {
+            let name = command.argv[0].as_str();
+            if let Some(redirect) = &command.stdout {
+                // Create (and, for `>`, empty) the file now, so the program only opens it.
+                let mut flags = open_flags::O_WRONLY | open_flags::O_CREAT;
+                if !redirect.append {
+                    flags |= open_flags::O_TRUNC;
+                }
+                fs::open(&redirect.path, flags, 0o644).map_err(|e| format!("shell: {}: {e}", redirect.path))?;
+            }
+            let arguments: Vec<&str> = command.argv[1..].iter().map(String::as_str).collect();
+            let mut environment = Vec::from([("STDIN", stdin), ("STDOUT", stdout), ("STDERR", CONSOLE)]);
+            if command.stdout.as_ref().is_some_and(|r| r.append) {
+                environment.push(("STDOUT_APPEND", "1"));
+            }
+            proc::spawn_with(name, &arguments, None, None, &environment).map_err(|e| match e {
+                Errno::ENOENT => format!("shell: {name}: no such program in the boot image"),
+                e => format!("shell: {name}: {e}"),
+            })
+        }
+
+        /// Forgets background jobs that have ended.
+        fn reap_background(&mut self) {
+            let me = process::id();
+            let alive: Vec<u32> = proc::pidin()
+                .map(|threads| threads.iter().filter(|t| t.parent_pid == me).map(|t| t.pid).collect())
+                .unwrap_or_default();
+            self.background.retain(|pid| alive.contains(pid));
+        }
+    }
+
+    /// Command `i` of a pipeline has ended: the shell lets go of the pipe it wrote to and
+    /// of the one it read from.
+    fn release(pipes: &mut [(Option<File>, Option<File>, u64)], i: usize) {
+        if let Some(pipe) = pipes.get_mut(i) {
+            pipe.1 = None; // its output: the next command sees the end once it is drained
+        }
+        if let Some(previous) = i.checked_sub(1).and_then(|p| pipes.get_mut(p)) {
+            previous.0 = None; // its input: a writer still going now gets EPIPE
+        }
+    }
+}

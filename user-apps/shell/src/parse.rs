@@ -1,0 +1,411 @@
+//! The command-line grammar: [`parse`] turns one line into the [`Job`]s it asks for. A line
+//! holds jobs separated by `;` or ended by `&` (which runs the job in the background); a
+//! job is a pipeline `cmd1 | cmd2 | ...`; a command is its words plus at most one `<` input
+//! and one `>` or `>>` output redirection.
+//!
+//! Quoting follows the POSIX shell, minus everything that expands: words split on spaces and
+//! tabs; single quotes keep everything literally; double quotes keep spaces and let `\"` and
+//! `\\` stand for themselves (any other backslash in them is literal); a backslash outside
+//! quotes makes the next character literal. `<`, `>`, `>>`, `|`, `&` and `;` are operators
+//! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`), and `#` at the start of
+//! a word begins a comment that runs to the end of the line. There are no variables, globs,
+//! `~`, `&&`, `||`, here-documents or numbered redirections (`2>`).
+//!
+//! The parse is done in two steps: `tokenize` splits the line into words and operators, then
+//! `parse` groups the tokens into commands, pipelines and jobs.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// One pipeline to start, in the foreground or in the background.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Its commands, left to right; each one's output feeds the next one's input.
+    /// Never empty.
+    pub pipeline: Vec<Command>,
+    /// Whether the job ended with `&`: the shell does not wait for it.
+    pub background: bool,
+}
+
+/// One program to run, with its arguments and redirections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The program's name followed by its arguments, quotes removed. Never empty.
+    pub argv: Vec<String>,
+    /// The file to read standard input from (`< path`), if any.
+    pub stdin: Option<String>,
+    /// Where to write standard output (`> path` or `>> path`), if anywhere.
+    pub stdout: Option<Redirect>,
+}
+
+/// An output redirection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The file to write.
+    pub path: String,
+    /// `>>`: add to the end of the file instead of truncating it (`>`).
+    pub append: bool,
+}
+
+/// Why a line does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// A `'` or `"` is never closed.
+    UnterminatedQuote,
+    /// The line ends with a `\` that has nothing to escape.
+    DanglingEscape,
+    /// A `<`, `>` or `>>` is not followed by a file name.
+    MissingRedirectTarget,
+    /// A `|`, `;` or `&` has no command on one of its sides (`| wc`, `ls |`, `ls | | wc`,
+    /// `; ls`, `ls && wc`), or a command has redirections but no words (`> out`).
+    EmptyCommand,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParseError::UnterminatedQuote => "unterminated quote",
+            ParseError::DanglingEscape => "nothing to escape after `\\`",
+            ParseError::MissingRedirectTarget => "a redirection needs a file name",
+            ParseError::EmptyCommand => "empty command next to `|`, `;` or `&`",
+        })
+    }
+}
+
+impl core::error::Error for ParseError {}
+
+/// One piece of a command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// A word, quotes and escapes removed (possibly empty: `''`).
+    Word(String),
+    /// `|`
+    Pipe,
+    /// `&`
+    Background,
+    /// `;`
+    Separator,
+    /// `<`
+    Input,
+    /// `>`
+    Output,
+    /// `>>`
+    Append,
+}
+
+/// Splits `line` into words and operators, removing quotes, escapes and the comment.
+fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    // Distinguishes "no word" from an empty quoted word (`''`).
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+
+    while let Some(c) = chars.next() {
+        let operator = match c {
+            ' ' | '\t' | '\r' | '\n' => None,
+            '|' => Some(Token::Pipe),
+            '&' => Some(Token::Background),
+            ';' => Some(Token::Separator),
+            '<' => Some(Token::Input),
+            '>' if chars.next_if_eq(&'>').is_some() => Some(Token::Append),
+            '>' => Some(Token::Output),
+            '#' if !in_word => break,
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err(ParseError::UnterminatedQuote),
+                    }
+                }
+                continue;
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next_if(|&next| next == '"' || next == '\\') {
+                            Some(escaped) => word.push(escaped),
+                            None => word.push('\\'),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err(ParseError::UnterminatedQuote),
+                    }
+                }
+                continue;
+            }
+            '\\' => {
+                in_word = true;
+                word.push(chars.next().ok_or(ParseError::DanglingEscape)?);
+                continue;
+            }
+            _ => {
+                in_word = true;
+                word.push(c);
+                continue;
+            }
+        };
+        // A blank or an operator ends the word in progress.
+        if in_word {
+            tokens.push(Token::Word(core::mem::take(&mut word)));
+            in_word = false;
+        }
+        tokens.extend(operator);
+    }
+    if in_word {
+        tokens.push(Token::Word(word));
+    }
+    Ok(tokens)
+}
+
+/// A command being collected.
+#[derive(Default)]
+struct CommandBuilder {
+    argv: Vec<String>,
+    stdin: Option<String>,
+    stdout: Option<Redirect>,
+}
+
+impl CommandBuilder {
+    /// Nothing has been collected: not even a redirection.
+    fn is_blank(&self) -> bool {
+        self.argv.is_empty() && self.stdin.is_none() && self.stdout.is_none()
+    }
+
+    /// The finished command, which must have a word.
+    fn finish(self) -> Result<Command, ParseError> {
+        if self.argv.is_empty() {
+            return Err(ParseError::EmptyCommand);
+        }
+        Ok(Command { argv: self.argv, stdin: self.stdin, stdout: self.stdout })
+    }
+}
+
+/// Parses one command line into the jobs it asks for, in order. A blank line or a comment
+/// gives no jobs; a trailing `;` is allowed. When a command names the same stream twice
+/// (`> a > b`), the last redirection wins and the earlier file is not touched.
+pub fn parse(line: &str) -> Result<Vec<Job>, ParseError> {
+    let mut jobs = Vec::new();
+    let mut pipeline = Vec::new();
+    let mut command = CommandBuilder::default();
+    let mut tokens = tokenize(line)?.into_iter();
+
+    while let Some(token) = tokens.next() {
+        match token {
+            Token::Word(word) => command.argv.push(word),
+            Token::Input => command.stdin = Some(redirect_target(tokens.next())?),
+            Token::Output | Token::Append => {
+                let append = token == Token::Append;
+                command.stdout = Some(Redirect { path: redirect_target(tokens.next())?, append });
+            }
+            Token::Pipe => pipeline.push(core::mem::take(&mut command).finish()?),
+            Token::Separator | Token::Background => {
+                pipeline.push(core::mem::take(&mut command).finish()?);
+                jobs.push(Job { pipeline: core::mem::take(&mut pipeline), background: token == Token::Background });
+            }
+        }
+    }
+    // The line may end after a job's `;` or `&`, but not after a `|`.
+    if !command.is_blank() || !pipeline.is_empty() {
+        pipeline.push(command.finish()?);
+        jobs.push(Job { pipeline, background: false });
+    }
+    Ok(jobs)
+}
+
+/// The file name a redirection operator must be followed by.
+fn redirect_target(token: Option<Token>) -> Result<String, ParseError> {
+    match token {
+        Some(Token::Word(path)) if !path.is_empty() => Ok(path),
+        _ => Err(ParseError::MissingRedirectTarget),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+    use std::vec;
+
+    /// A command with only words.
+    fn cmd(words: &[&str]) -> Command {
+        Command { argv: words.iter().map(|w| w.to_string()).collect(), stdin: None, stdout: None }
+    }
+
+    /// A foreground job.
+    fn fg(pipeline: Vec<Command>) -> Job {
+        Job { pipeline, background: false }
+    }
+
+    /// The argv of a line holding exactly one simple command.
+    fn words(line: &str) -> Vec<String> {
+        let jobs = parse(line).unwrap();
+        assert_eq!(jobs.len(), 1, "{line:?}");
+        assert_eq!(jobs[0].pipeline.len(), 1, "{line:?}");
+        jobs[0].pipeline[0].argv.clone()
+    }
+
+    #[test]
+    fn blank_lines_and_comments_give_no_jobs() {
+        assert_eq!(parse(""), Ok(vec![]));
+        assert_eq!(parse("  \t "), Ok(vec![]));
+        assert_eq!(parse("# just a comment | > &"), Ok(vec![]));
+        assert_eq!(parse("   # indented comment"), Ok(vec![]));
+    }
+
+    #[test]
+    fn words_split_on_spaces_and_tabs() {
+        assert_eq!(parse("ls"), Ok(vec![fg(vec![cmd(&["ls"])])]));
+        assert_eq!(words("  echo   a\tb  c "), ["echo", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn comments_start_only_at_a_word_start() {
+        assert_eq!(words("echo a#b # the rest"), ["echo", "a#b"]);
+        assert_eq!(words("echo '#' \\# \"#\""), ["echo", "#", "#", "#"]);
+        assert_eq!(parse("ls;# comment"), Ok(vec![fg(vec![cmd(&["ls"])])]));
+    }
+
+    #[test]
+    fn single_quotes_keep_everything() {
+        assert_eq!(
+            words(r#"echo 'a  b' 'x|y>z;&#' 'back\slash "q"'"#),
+            ["echo", "a  b", "x|y>z;&#", r#"back\slash "q""#]
+        );
+        assert_eq!(words("echo '' x''y"), ["echo", "", "xy"], "empty quotes make a word");
+    }
+
+    #[test]
+    fn double_quotes_keep_spaces_and_allow_two_escapes() {
+        assert_eq!(
+            words(r#"echo "a  b" "say \"hi\"" "a\\b" "a\nb""#),
+            ["echo", "a  b", r#"say "hi""#, r"a\b", r"a\nb"]
+        );
+        assert_eq!(words(r#"echo "'single' inside""#), ["echo", "'single' inside"]);
+        assert_eq!(words(r#"echo pre"mid dle"post"#), ["echo", "premid dlepost"], "quotes join with the word");
+    }
+
+    #[test]
+    fn backslash_escapes_the_next_character() {
+        assert_eq!(words(r"echo a\ b \| \> \; \& \\ \'"), ["echo", "a b", "|", ">", ";", "&", "\\", "'"]);
+    }
+
+    #[test]
+    fn operators_need_no_spaces() {
+        let echo_to = |path: &str, append| Command {
+            stdout: Some(Redirect { path: path.to_string(), append }),
+            ..cmd(&["echo", "hi"])
+        };
+        assert_eq!(parse("echo hi>out"), Ok(vec![fg(vec![echo_to("out", false)])]));
+        assert_eq!(parse("echo hi>>log"), Ok(vec![fg(vec![echo_to("log", true)])]));
+        assert_eq!(parse("ls|wc;echo hi&"), {
+            Ok(vec![
+                fg(vec![cmd(&["ls"]), cmd(&["wc"])]),
+                Job { pipeline: vec![cmd(&["echo", "hi"])], background: true },
+            ])
+        });
+        assert_eq!(words("echo 'a|b' \"c>d\""), ["echo", "a|b", "c>d"], "quoted operators are words");
+    }
+
+    #[test]
+    fn pipelines_and_redirections() {
+        let jobs = parse("cat < in.txt | grep -v x | wc -l >> counts").unwrap();
+        assert_eq!(
+            jobs,
+            [fg(vec![
+                Command { stdin: Some("in.txt".to_string()), ..cmd(&["cat"]) },
+                cmd(&["grep", "-v", "x"]),
+                Command { stdout: Some(Redirect { path: "counts".to_string(), append: true }), ..cmd(&["wc", "-l"]) },
+            ])]
+        );
+        let jobs = parse("> out < in sort -r").unwrap();
+        assert_eq!(
+            jobs,
+            [fg(vec![Command {
+                argv: vec!["sort".to_string(), "-r".to_string()],
+                stdin: Some("in".to_string()),
+                stdout: Some(Redirect { path: "out".to_string(), append: false }),
+            }])],
+            "redirections may come before the words"
+        );
+        let jobs = parse("echo a > first > 'second file'").unwrap();
+        let last = Some(Redirect { path: "second file".to_string(), append: false });
+        assert_eq!(jobs[0].pipeline[0].stdout, last, "the last redirection wins");
+    }
+
+    #[test]
+    fn jobs_split_on_semicolons_and_ampersands() {
+        let background = |words: &[&str]| Job { pipeline: vec![cmd(words)], background: true };
+        assert_eq!(parse("a; b;"), Ok(vec![fg(vec![cmd(&["a"])]), fg(vec![cmd(&["b"])])]));
+        assert_eq!(parse("a & b"), Ok(vec![background(&["a"]), fg(vec![cmd(&["b"])])]));
+        assert_eq!(parse("sleep 5 &"), Ok(vec![background(&["sleep", "5"])]));
+        assert_eq!(
+            parse("a | b & c"),
+            Ok(vec![Job { pipeline: vec![cmd(&["a"]), cmd(&["b"])], background: true }, fg(vec![cmd(&["c"])])])
+        );
+    }
+
+    #[test]
+    fn unterminated_quotes_and_escapes() {
+        assert_eq!(parse("echo 'abc"), Err(ParseError::UnterminatedQuote));
+        assert_eq!(parse("echo \"abc"), Err(ParseError::UnterminatedQuote));
+        assert_eq!(parse(r#"echo "abc\""#), Err(ParseError::UnterminatedQuote), "the closing quote is escaped");
+        assert_eq!(parse("echo abc\\"), Err(ParseError::DanglingEscape));
+        assert_eq!(parse("# 'not a quote"), Ok(vec![]), "comments are not parsed");
+    }
+
+    #[test]
+    fn empty_commands_are_errors() {
+        for line in ["| wc", "ls |", "ls | | wc", "ls |;", "; ls", "ls ;; wc", "& ls", "ls & &", "ls && wc", "ls || wc"]
+        {
+            assert_eq!(parse(line), Err(ParseError::EmptyCommand), "{line:?}");
+        }
+        for line in ["> out", "ls | < in", "< in"] {
+            assert_eq!(parse(line), Err(ParseError::EmptyCommand), "a redirection without a command: {line:?}");
+        }
+    }
+
+    #[test]
+    fn redirections_need_a_target() {
+        for line in
+            ["ls >", "ls > ", "ls >> # comment", "cat <", "ls > | wc", "ls > ; wc", "ls > > x", "ls > ''", "ls >&"]
+        {
+            assert_eq!(parse(line), Err(ParseError::MissingRedirectTarget), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_of_a_line() {
+        use Token::*;
+        let word = |w: &str| Word(w.to_string());
+        assert_eq!(
+            tokenize("a<b>c>>d|e&f;").unwrap(),
+            [
+                word("a"),
+                Input,
+                word("b"),
+                Output,
+                word("c"),
+                Append,
+                word("d"),
+                Pipe,
+                word("e"),
+                Background,
+                word("f"),
+                Separator
+            ]
+        );
+        assert_eq!(tokenize("'' \"\"").unwrap(), [word(""), word("")]);
+        assert_eq!(tokenize(">>>").unwrap(), [Append, Output]);
+    }
+
+    #[test]
+    fn errors_display_a_message() {
+        assert_eq!(ParseError::UnterminatedQuote.to_string(), "unterminated quote");
+        assert_eq!(ParseError::MissingRedirectTarget.to_string(), "a redirection needs a file name");
+    }
+}

@@ -1,0 +1,407 @@
+//! Pipe- and mqueue-server system tests: POSIX pipe and message-queue behaviour through
+//! the real servers, with several processes and threads.
+
+use crate::{ensure, exited, Outcome};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use userlib::abi::info::ThreadStateCode;
+use userlib::abi::sched::{Policy, SchedParam};
+use userlib::fs::{self, File};
+use userlib::ipc::{Channel, Connection};
+use userlib::mq::{self, MessageQueue};
+use userlib::msg::{open_flags as of, PIPE_BUF};
+use userlib::{proc, process, thread, time, Errno};
+
+fn e(what: &'static str) -> impl Fn(Errno) -> String {
+    move |err| format!("{what}: {err}")
+}
+
+/// Waits (up to a second) for the servers the boot image starts to attach their paths.
+fn server_ready(path: &str) -> Outcome {
+    for _ in 0..1000 {
+        if proc::resolve(path).is_ok() {
+            return Ok(());
+        }
+        time::sleep_ns(1_000_000);
+    }
+    Err(format!("no server at {path}"))
+}
+
+fn peer(args: &[&str], priority: u8) -> Result<u32, String> {
+    process::spawn("proc-peer", args, Some(priority)).map_err(|e| format!("spawn {args:?}: {e}"))
+}
+
+/// Waits until thread `tid` of this process is REPLY-blocked (on a server).
+fn until_reply_blocked(tid: u32) -> Outcome {
+    for _ in 0..1000 {
+        let me = process::id();
+        let blocked = proc::pidin()
+            .map_err(e("pidin"))?
+            .iter()
+            .any(|t| t.pid == me && t.tid == tid && t.state == ThreadStateCode::Reply as u8);
+        if blocked {
+            return Ok(());
+        }
+        time::sleep_ns(1_000_000);
+    }
+    Err(format!("thread {tid} never blocked"))
+}
+
+pub fn pipe_eof_epipe_and_nonblocking() -> Outcome {
+    server_ready("/dev/pipe")?;
+    let (reader, writer) = fs::pipe().map_err(e("pipe"))?;
+    ensure!(writer.write(b"hello").map_err(e("write"))? == 5, "short write");
+    let mut buffer = [0u8; 16];
+    let n = reader.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"hello", "read {:?}", &buffer[..n]);
+    ensure!(reader.write(b"x") == Err(Errno::EBADF), "wrote to the read end");
+    ensure!(writer.read(&mut buffer) == Err(Errno::EBADF), "read the write end");
+    drop(writer);
+    ensure!(reader.read(&mut buffer) == Ok(0), "no end of file after the last writer closed");
+    let (reader, writer) = fs::pipe().map_err(e("pipe"))?;
+    drop(reader);
+    ensure!(writer.write(b"x") == Err(Errno::EPIPE), "no EPIPE without a reader");
+    let (reader, writer) = fs::pipe_with(of::O_NONBLOCK).map_err(e("pipe"))?;
+    ensure!(reader.read(&mut buffer) == Err(Errno::EAGAIN), "empty non-blocking read");
+    let block = vec![1u8; PIPE_BUF];
+    let mut total = 0;
+    loop {
+        match writer.write(&block) {
+            Ok(n) => total += n,
+            Err(Errno::EAGAIN) => break,
+            Err(other) => return Err(format!("filling: {other}")),
+        }
+        ensure!(total < 1 << 20, "the pipe never filled");
+    }
+    ensure!(total >= PIPE_BUF, "took only {total} bytes");
+    let listed = fs::read_dir("/dev/pipe").map_err(e("ls /dev/pipe"))?;
+    ensure!(!listed.is_empty(), "ls /dev/pipe shows no pipe");
+    Ok(())
+}
+
+static READ_ORDER: AtomicU32 = AtomicU32::new(0);
+
+pub fn pipe_blocked_readers_wait_without_polling_and_wake_by_priority() -> Outcome {
+    server_ready("/dev/pipe")?;
+    let (reader, writer) = fs::pipe().map_err(e("pipe"))?;
+    let fd = reader.fd();
+    READ_ORDER.store(0, Ordering::SeqCst);
+    let spawn_reader = |priority: u8, tag: u32| {
+        thread::Builder::new()
+            .sched(SchedParam { policy: Policy::Fifo, priority })
+            .spawn(move || {
+                let mut byte = [0u8; 1];
+                let end = File::from_raw(fd);
+                let got = end.read(&mut byte);
+                let _ = end.into_raw(); // the test owns the descriptor
+                if got == Ok(1) {
+                    // Record which reader got which byte: tag * 10 + byte.
+                    let _ = READ_ORDER.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+                        Some(v * 100 + tag * 10 + (byte[0] - b'0') as u32)
+                    });
+                }
+            })
+            .map_err(e("thread"))
+    };
+    let low = spawn_reader(12, 1)?;
+    until_reply_blocked(low.id())?;
+    let high = spawn_reader(14, 2)?;
+    until_reply_blocked(high.id())?;
+    // Both wait in the server (REPLY-blocked): no busy waiting. The higher gets the first byte.
+    writer.write(b"1").map_err(e("write"))?;
+    writer.write(b"2").map_err(e("write"))?;
+    high.join().map_err(e("join"))?;
+    low.join().map_err(e("join"))?;
+    let order = READ_ORDER.load(Ordering::SeqCst);
+    ensure!(order == 21 * 100 + 12, "wake order {order} (want the priority-14 reader first)");
+    drop(reader);
+    Ok(())
+}
+
+pub fn pipe_megabytes_from_several_writers_arrive_whole() -> Outcome {
+    server_ready("/dev/pipe")?;
+    const WRITERS: usize = 3;
+    const RECORDS: u32 = 100;
+    let (reader, number) = fs::open_with("/dev/pipe", of::O_RDONLY | of::O_CREAT, 0, 0).map_err(e("pipe"))?;
+    let number = format!("{number}");
+    let mut pids = Vec::new();
+    for w in 0..WRITERS {
+        pids.push(peer(&["pipe-writer", &number, &format!("{}", w + 1), &format!("{RECORDS}")], 10)?);
+    }
+    let mut data = Vec::with_capacity(WRITERS * RECORDS as usize * PIPE_BUF);
+    let mut chunk = vec![0u8; 3000]; // odd sizes on purpose
+    loop {
+        let n = reader.read(&mut chunk).map_err(e("read"))?;
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+    for pid in pids {
+        ensure!(exited(pid)? == 0, "writer {pid} failed");
+    }
+    ensure!(data.len() == WRITERS * RECORDS as usize * PIPE_BUF, "{} bytes arrived", data.len());
+    let mut next = [0u32; WRITERS];
+    for record in data.chunks(PIPE_BUF) {
+        let writer = record[PIPE_BUF - 1] as usize;
+        ensure!((1..=WRITERS).contains(&writer), "bad record");
+        ensure!(record[8..].iter().all(|b| *b as usize == writer), "a record was interleaved");
+        let sequence = u32::from_le_bytes(record[..4].try_into().expect("4"));
+        let sum = u32::from_le_bytes(record[4..8].try_into().expect("4"));
+        let want = record[8..].iter().fold(0u32, |s, b| s.wrapping_mul(31).wrapping_add(*b as u32));
+        ensure!(sum == want, "checksum");
+        ensure!(sequence == next[writer - 1], "writer {writer}: record {sequence}, want {}", next[writer - 1]);
+        next[writer - 1] += 1;
+    }
+    Ok(())
+}
+
+pub fn fifo_by_name_and_dying_clients() -> Outcome {
+    server_ready("/dev/pipe")?;
+    fs::mkfifo("/tmp/fifo").map_err(e("mkfifo"))?;
+    ensure!(fs::mkfifo("/tmp/fifo") == Err(Errno::EEXIST), "made twice");
+    let reader = fs::open("/tmp/fifo", of::O_RDONLY, 0).map_err(e("open reader"))?;
+    let writer = fs::open("/tmp/fifo", of::O_WRONLY, 0).map_err(e("open writer"))?;
+    writer.write_all(b"through a name").map_err(e("write"))?;
+    let mut buffer = [0u8; 32];
+    let n = reader.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"through a name", "read {:?}", &buffer[..n]);
+    fs::unlink("/tmp/fifo").map_err(e("unlink"))?;
+    ensure!(fs::open("/tmp/fifo", of::O_RDONLY, 0).err() == Some(Errno::ENOENT), "unlinked FIFO opens");
+    writer.write(b"still open").map_err(e("write after unlink"))?;
+    drop(writer);
+    let n = reader.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"still open" && reader.read(&mut buffer) == Ok(0), "after unlink");
+    // A reader killed while blocked: the server goes on, its close counted.
+    let (reader, writer) = fs::open_with("/dev/pipe", of::O_RDONLY | of::O_CREAT, 0, 0).map_err(e("pipe"))?;
+    let blocker = peer(&["pipe-block", &format!("{writer}")], 10)?;
+    time::sleep_ns(5_000_000);
+    proc::kill(blocker, 9).map_err(e("kill"))?;
+    process::wait(blocker).map_err(e("wait"))?;
+    drop(reader);
+    let (reader, writer) = fs::pipe().map_err(e("pipe after a death"))?;
+    writer.write(b"ok").map_err(e("write"))?;
+    ensure!(reader.read(&mut buffer) == Ok(2), "the server stopped working");
+    Ok(())
+}
+
+fn queue(name: &str, flags: u32, attr: Option<(usize, usize)>) -> Result<MessageQueue, String> {
+    mq::mq_open(name, flags, 0o600, attr).map_err(|err| format!("mq_open {name}: {err}"))
+}
+
+pub fn mq_priorities_sizes_and_attributes() -> Outcome {
+    server_ready("/dev/mqueue")?;
+    let q = queue("/orders", of::O_RDWR | of::O_CREAT | of::O_EXCL, Some((8, 64)))?;
+    ensure!(
+        mq::mq_open("/orders", of::O_RDWR | of::O_CREAT | of::O_EXCL, 0, None).err() == Some(Errno::EEXIST),
+        "O_EXCL"
+    );
+    for (text, priority) in [(&b"a1"[..], 1), (b"b5", 5), (b"c1", 1), (b"d31", 31), (b"e5", 5)] {
+        q.send(text, priority).map_err(e("send"))?;
+    }
+    let attr = q.attr().map_err(e("getattr"))?;
+    ensure!((attr.maxmsg, attr.msgsize, attr.curmsgs) == (8, 64, 5), "attr {attr:?}");
+    let mut buffer = [0u8; 64];
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        let (n, priority) = q.receive(&mut buffer).map_err(e("receive"))?;
+        order.push((String::from_utf8_lossy(&buffer[..n]).into_owned(), priority));
+    }
+    let want = [("d31", 31), ("b5", 5), ("e5", 5), ("a1", 1), ("c1", 1)];
+    ensure!(order.iter().map(|(t, p)| (t.as_str(), *p)).eq(want.iter().copied()), "order {order:?}");
+    ensure!(q.send(&[0u8; 65], 0) == Err(Errno::EMSGSIZE), "oversized message");
+    ensure!(q.receive(&mut [0u8; 63]) == Err(Errno::EMSGSIZE), "buffer below msgsize");
+    ensure!(q.send(b"x", 32) == Err(Errno::EINVAL), "priority 32");
+    q.set_attr(of::O_NONBLOCK).map_err(e("setattr"))?;
+    ensure!(q.receive(&mut buffer) == Err(Errno::EAGAIN), "empty non-blocking receive");
+    for _ in 0..8 {
+        q.send(b"fill", 0).map_err(e("fill"))?;
+    }
+    ensure!(q.send(b"more", 0) == Err(Errno::EAGAIN), "full non-blocking send");
+    ensure!(q.attr().map_err(e("getattr"))?.flags == of::O_NONBLOCK as u64, "flags");
+    let reader = queue("/orders", of::O_RDONLY, None)?;
+    ensure!(reader.send(b"x", 0) == Err(Errno::EBADF), "sent on a read-only descriptor");
+    let writer = queue("/orders", of::O_WRONLY, None)?;
+    ensure!(writer.receive(&mut buffer) == Err(Errno::EBADF), "received on a write-only descriptor");
+    let deep = queue("/deep/er/queue", of::O_RDWR | of::O_CREAT, None)?;
+    let listed = fs::read_dir("/dev/mqueue").map_err(e("ls"))?;
+    ensure!(listed.iter().any(|n| n == "orders") && listed.iter().any(|n| n == "deep/er/queue"), "ls: {listed:?}");
+    let count = fs::open("/dev/mqueue/orders", of::O_RDONLY, 0).and_then(|f| f.stat()).map_err(e("stat"))?.size;
+    ensure!(count == 8, "stat gives {count} messages, want 8");
+    drop(deep);
+    mq::mq_unlink("/deep/er/queue").map_err(e("unlink"))?;
+    // Unlinked but open: it works on, and cannot be opened by name.
+    mq::mq_unlink("/orders").map_err(e("unlink"))?;
+    ensure!(mq::mq_open("/orders", of::O_RDONLY, 0, None).err() == Some(Errno::ENOENT), "unlinked queue opens");
+    ensure!(reader.receive(&mut buffer).map(|(n, _)| n) == Ok(4), "the unlinked queue lost its messages");
+    ensure!(mq::mq_open("bad", of::O_RDONLY, 0, None).err() == Some(Errno::EINVAL), "a name without /");
+    Ok(())
+}
+
+static RECEIVED_BY: AtomicU32 = AtomicU32::new(0);
+
+pub fn mq_blocking_timed_and_notify() -> Outcome {
+    server_ready("/dev/mqueue")?;
+    let q = queue("/waits", of::O_RDWR | of::O_CREAT, Some((1, 16)))?;
+    let mut buffer = [0u8; 16];
+    let start = time::now_ns();
+    let got = q.timed_receive(&mut buffer, start + 20_000_000);
+    ensure!(got == Err(Errno::ETIMEDOUT), "timed receive on an empty queue: {got:?}");
+    ensure!(time::now_ns() - start >= 20_000_000, "timed out early");
+    q.send(b"full", 0).map_err(e("send"))?;
+    let got = q.timed_send(b"more", 0, time::now_ns() + 10_000_000);
+    ensure!(got == Err(Errno::ETIMEDOUT), "timed send on a full queue: {got:?}");
+    ensure!(q.timed_send(b"x", 0, 0) == Err(Errno::ETIMEDOUT), "a deadline in the past");
+    q.receive(&mut buffer).map_err(e("receive"))?;
+    // Two blocked receivers: the higher-priority one gets the first message.
+    RECEIVED_BY.store(0, Ordering::SeqCst);
+    let fd = q.file().fd();
+    let spawn_receiver = |priority: u8| {
+        thread::Builder::new()
+            .sched(SchedParam { policy: Policy::Fifo, priority })
+            .spawn(move || {
+                let mut buffer = [0u8; 16];
+                let end = File::from_raw(fd);
+                let header =
+                    userlib::msg::Header { size: 16, ..userlib::msg::Header::new(userlib::msg::io_type::READ) };
+                let got = userlib::proc::request_on(end.fd(), &header, &[], &mut buffer);
+                let _ = end.into_raw();
+                if got.is_ok() {
+                    let _ = RECEIVED_BY
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| Some(v * 100 + buffer[0] as u32));
+                }
+            })
+            .map_err(e("thread"))
+    };
+    let low = spawn_receiver(12)?;
+    until_reply_blocked(low.id())?;
+    let high = spawn_receiver(14)?;
+    until_reply_blocked(high.id())?;
+    q.send(&[14], 0).map_err(e("send"))?;
+    q.send(&[12], 0).map_err(e("send"))?;
+    high.join().map_err(e("join"))?;
+    low.join().map_err(e("join"))?;
+    let order = RECEIVED_BY.load(Ordering::SeqCst);
+    ensure!(order == 14 * 100 + 12, "receivers woken as {order}, want the priority-14 one first");
+    // mq_notify: one registration at a time, fired once when the empty queue gets a message.
+    let channel = Channel::create(0).map_err(e("channel"))?;
+    let me = Connection::attach(0, channel.chid()).map_err(e("attach"))?;
+    let mut event = me.pulse_event(20, 5, 77);
+    q.notify(Some(&mut event)).map_err(e("notify"))?;
+    let rival = peer(&["mq-notify", "/waits"], 10)?;
+    ensure!(exited(rival)? == Errno::EBUSY.0, "a second registration was accepted");
+    q.send(b"wake", 0).map_err(e("send"))?;
+    let pulse = channel.receive_pulse().map_err(e("notification"))?;
+    ensure!(pulse.code == 5 && pulse.value == 77, "pulse {} {}", pulse.code, pulse.value);
+    let again = peer(&["mq-notify", "/waits"], 10)?;
+    ensure!(exited(again)? == 0, "the registration was not gone after it fired");
+    // A receiver killed while blocked: the server goes on.
+    q.receive(&mut buffer).map_err(e("receive"))?;
+    let blocker = peer(&["mq-block", "/waits"], 10)?;
+    time::sleep_ns(5_000_000);
+    proc::kill(blocker, 9).map_err(e("kill"))?;
+    process::wait(blocker).map_err(e("wait"))?;
+    q.send(b"after", 0).map_err(e("send after a death"))?;
+    let (n, _) = q.receive(&mut buffer).map_err(e("receive after a death"))?;
+    ensure!(&buffer[..n] == b"after", "the message went to the dead receiver");
+    mq::mq_unlink("/waits").map_err(e("unlink"))?;
+    Ok(())
+}
+
+/// A small deterministic generator for the garbage below.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Sends `count` malformed or random requests on a fresh connection to the server of
+/// `path` (and proc's own channel), each bounded by a timeout: every one must be
+/// answered (an error is fine), none may hang, and the servers must work afterwards.
+fn garbage_to(path: &str, noise: &mut Noise, count: usize) -> Outcome {
+    use userlib::ipc::timeout_states::{REPLY, SEND};
+    use userlib::msg::Header;
+    let owner = proc::resolve(path).map_err(e("resolve"))?;
+    let connection = Connection::attach(owner.pid, owner.chid).map_err(e("attach"))?;
+    let mut reply = vec![0u8; 512];
+    for i in 0..count {
+        let kind = match noise.next() % 4 {
+            0 => (noise.next() % 0x300) as u16,
+            1 => 0x100 + (noise.next() % 16) as u16,
+            2 => (noise.next() % 0x40) as u16,
+            _ => noise.next() as u16,
+        };
+        if owner.pid == 1 && matches!(kind, userlib::msg::proc_type::KILL | userlib::msg::proc_type::SHUTDOWN) {
+            continue; // proc's own requests do what they say (proc is /dev/shmem's server)
+        }
+        let header = Header {
+            kind,
+            subtype: noise.next() as u16,
+            arg: if noise.next().is_multiple_of(2) { noise.next() as u32 } else { (noise.next() % 8) as u32 },
+            offset: if noise.next().is_multiple_of(2) { noise.next() } else { noise.next() % 4096 },
+            size: match noise.next() % 3 {
+                0 => noise.next(),
+                1 => noise.next() % 100_000,
+                _ => noise.next() % 64,
+            },
+            extra: noise.next() % 3,
+        };
+        let mut message = header.to_bytes().to_vec();
+        let length = (noise.next() % 300) as usize;
+        message.extend((0..length).map(|_| noise.next() as u8));
+        let cut = match i % 7 {
+            0 => (noise.next() % 40) as usize, // shorter than a header
+            _ => message.len(),
+        };
+        userlib::ipc::timeout(SEND | REPLY, 2_000_000_000).map_err(e("timeout"))?;
+        match connection.send(&message[..cut.min(message.len())], &mut reply) {
+            Err(Errno::ETIMEDOUT) => return Err(format!("{path}: request {i} ({header:?}) was never answered")),
+            _ => continue,
+        }
+    }
+    Ok(())
+}
+
+pub fn servers_survive_garbage() -> Outcome {
+    server_ready("/dev/pipe")?;
+    server_ready("/dev/mqueue")?;
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    for path in ["/dev/pipe", "/dev/mqueue", "/dev/shmem", "/dev/name"] {
+        let path = if path == "/dev/name" { "/dev/shmem/x" } else { path };
+        garbage_to(path, &mut noise, 300)?;
+    }
+    // proc's own requests: garbage on the well-known connection.
+    let proc_coid = proc::connection().map_err(e("proc"))?;
+    let mut reply = vec![0u8; 256];
+    for i in 0..300u64 {
+        let mut message = userlib::msg::Header::new((noise.next() % 0x40) as u16).to_bytes().to_vec();
+        message[2..32].iter_mut().for_each(|b| *b = noise.next() as u8);
+        message.extend((0..noise.next() % 200).map(|_| noise.next() as u8));
+        if message[0] == userlib::msg::proc_type::SHUTDOWN as u8 || message[0] == userlib::msg::proc_type::KILL as u8 {
+            continue; // those do what they say, on whatever they name
+        }
+        userlib::ipc::timeout(userlib::ipc::timeout_states::REPLY, 2_000_000_000).map_err(e("timeout"))?;
+        if userlib::sys::msg_send(proc_coid, &message, &mut reply) == Err(Errno::ETIMEDOUT) {
+            return Err(format!("proc never answered garbage message {i}"));
+        }
+    }
+    // Everyone still works.
+    let (reader, writer) = fs::pipe().map_err(e("pipe afterwards"))?;
+    writer.write(b"!").map_err(e("write afterwards"))?;
+    ensure!(reader.read(&mut [0u8; 4]) == Ok(1), "the pipe server broke");
+    let q = queue("/after-garbage", of::O_RDWR | of::O_CREAT, None)?;
+    q.send(b"ok", 1).map_err(e("mq_send afterwards"))?;
+    mq::mq_unlink("/after-garbage").map_err(e("unlink"))?;
+    ensure!(proc::pidin().is_ok(), "proc broke");
+    let pids: Vec<u32> = proc::pidin().map_err(e("pidin"))?.iter().map(|t| t.pid).collect();
+    ensure!(pids.contains(&1) && pids.len() >= 3, "a server died: {pids:?}");
+    Ok(())
+}

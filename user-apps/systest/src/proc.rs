@@ -1,0 +1,314 @@
+//! Process-manager system tests: the name service, the pathname space with a resource
+//! manager, and shared memory, across real processes (`proc-peer`).
+
+use crate::{ensure, exited, Outcome};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use userlib::ipc::{MsgInfo, Received};
+use userlib::msg::{open_flags, proc_type, whence, Header};
+use userlib::{fs, proc, process, shm, time, Errno};
+
+const PEER: &str = "proc-peer";
+
+fn peer(args: &[&str]) -> Result<u32, String> {
+    process::spawn(PEER, args, Some(20)).map_err(|e| format!("spawn {args:?}: {e}"))
+}
+
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |sum, b| sum.wrapping_mul(31).wrapping_add(*b as u64))
+}
+
+/// Retries `attempt` for up to a second while it fails with `ENOENT` (a peer that has
+/// not registered yet).
+fn eventually<T>(mut attempt: impl FnMut() -> Result<T, Errno>) -> Result<T, String> {
+    for _ in 0..1000 {
+        match attempt() {
+            Err(Errno::ENOENT) => time::sleep_ns(1_000_000),
+            other => return other.map_err(|e| format!("{e}")),
+        }
+    }
+    Err(String::from("never appeared"))
+}
+
+fn free_bytes() -> u64 {
+    crate::free_bytes().unwrap_or(0)
+}
+
+pub fn checksum_server_found_by_name() -> Outcome {
+    let server = peer(&["name-server", "checksum"])?;
+    let c = eventually(|| proc::name_open("checksum", 0))?;
+    let text = b"found by name, not by pid and chid";
+    let mut message = Vec::from(&b"C"[..]);
+    message.extend_from_slice(text);
+    let status = c.send(&message, &mut []).map_err(|e| format!("send: {e}"))?;
+    ensure!(status == checksum(text), "checksum {status:#x}");
+    ensure!(proc::list("/dev/name/local").is_ok_and(|l| l.iter().any(|n| n == "checksum")), "not listed");
+    // A client that exits: the server gets the disconnect pulse and frees the scoid.
+    let client = peer(&["name-client", "checksum"])?;
+    ensure!(exited(client)? == 0, "the client failed");
+    let mut freed = 0;
+    for _ in 0..100 {
+        freed = c.send(b"Q", &mut []).map_err(|e| format!("query: {e}"))?;
+        if freed == 1 {
+            break;
+        }
+        time::sleep_ns(1_000_000);
+    }
+    ensure!(freed == 1, "{freed} disconnects freed, want 1");
+    drop(c);
+    proc::kill(server, 0).map_err(|e| format!("kill: {e}"))?;
+    process::wait(server).map_err(|e| format!("wait: {e}"))?;
+    Ok(())
+}
+
+pub fn a_name_is_released_when_its_server_dies() -> Outcome {
+    let mine = proc::name_attach("held", 0).map_err(|e| format!("name_attach: {e}"))?;
+    ensure!(proc::name_attach("held", 0).err() == Some(Errno::EBUSY), "a held name was attached twice");
+    let refused = peer(&["name-server", "held"])?;
+    ensure!(exited(refused)? == Errno::EBUSY.0, "the peer could take a held name");
+    drop(mine);
+    let server = peer(&["name-server", "held"])?;
+    drop(eventually(|| proc::name_open("held", 0))?);
+    proc::kill(server, 0).map_err(|e| format!("kill: {e}"))?;
+    process::wait(server).map_err(|e| format!("wait: {e}"))?;
+    // proc hears of the death through the disconnect; the name is free again.
+    let again = eventually(|| match proc::name_attach("held", 0) {
+        Err(Errno::EBUSY) => Err(Errno::ENOENT),
+        other => other,
+    })?;
+    ensure!(proc::name_open("held", 0).is_ok(), "re-attached name does not open");
+    drop(again);
+    ensure!(proc::name_open("held", 0).err() == Some(Errno::ENOENT), "detached name still opens");
+    // Global and local names are separate spaces.
+    let global = proc::name_attach("held", userlib::msg::name_flags::GLOBAL).map_err(|e| format!("global: {e}"))?;
+    ensure!(proc::name_open("held", 0).err() == Some(Errno::ENOENT), "a global name opened as local");
+    ensure!(proc::name_open("held", userlib::msg::name_flags::GLOBAL).is_ok(), "global name does not open");
+    drop(global);
+    // Bad names are refused by proc itself, whatever the client library checks.
+    for (name, want) in [
+        (&b""[..], Errno::EINVAL),
+        (b"a\0b", Errno::EINVAL),
+        (b"/abs", Errno::EINVAL),
+        (&[b'n'; 65][..], Errno::ENAMETOOLONG),
+    ] {
+        let header = Header { arg: 1, ..Header::new(proc_type::NAME_ATTACH) };
+        let got = proc::request(&header, name, &mut []);
+        ensure!(got == Err(want), "name {name:?}: {got:?}, want {want:?}");
+    }
+    Ok(())
+}
+
+pub fn resource_manager_open_read_write_close() -> Outcome {
+    let server = process::spawn("ramfs", &["/test"], Some(20)).map_err(|e| format!("spawn ramfs: {e}"))?;
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let file = eventually(|| fs::open("/test/a", open_flags::O_RDWR | open_flags::O_CREAT, 0o644))?;
+    file.write_all(b"hello, resource manager").map_err(e("write"))?;
+    ensure!(file.seek(7, whence::SET).map_err(e("lseek"))? == 7, "lseek");
+    let mut buffer = [0u8; 64];
+    let n = file.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"resource manager", "read {:?}", &buffer[..n]);
+    ensure!(file.read(&mut buffer).map_err(e("read"))? == 0, "no end of file");
+    ensure!(file.stat().map_err(e("stat"))?.size == 23, "size");
+    file.truncate(5).map_err(e("truncate"))?;
+    drop(file);
+    let again = fs::open("/test/a", open_flags::O_RDONLY, 0).map_err(e("reopen"))?;
+    let n = again.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"hello", "after truncate: {:?}", &buffer[..n]);
+    ensure!(again.write(b"x") == Err(Errno::EBADF), "wrote to a read-only open");
+    ensure!(again.devctl(1, &[], &mut []) == Err(Errno::ENOTTY), "devctl");
+    ensure!(fs::open("/test/missing", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "missing file");
+    ensure!(fs::open("/nowhere/x", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "no server");
+    ensure!(fs::open("relative", open_flags::O_RDONLY, 0).err() == Some(Errno::EINVAL), "relative path");
+    let listing = fs::read_dir("/test").map_err(e("read_dir"))?;
+    ensure!(listing == ["a"], "ls /test: {listing:?}");
+    let root = fs::read_dir("/").map_err(e("read_dir /"))?;
+    ensure!(root.iter().any(|n| n == "test") && root.iter().any(|n| n == "dev"), "ls /: {root:?}");
+    let dev = fs::read_dir("/dev").map_err(e("read_dir /dev"))?;
+    ensure!(dev.iter().any(|n| n == "shmem") && dev.iter().any(|n| n == "name"), "ls /dev: {dev:?}");
+    fs::unlink("/test/a").map_err(e("unlink"))?;
+    ensure!(fs::read_dir("/test").map_err(e("read_dir"))?.is_empty(), "unlinked file listed");
+    drop(again);
+    // When the server dies its prefix goes.
+    proc::kill(server, 0).map_err(e("kill"))?;
+    process::wait(server).map_err(e("wait"))?;
+    let gone = eventually(|| match proc::resolve("/test/a") {
+        Ok(_) => Err(Errno::ENOENT),
+        Err(Errno::ENOENT) => Ok(()),
+        Err(other) => Err(other),
+    });
+    ensure!(gone.is_ok(), "the dead server's prefix stayed");
+    Ok(())
+}
+
+/// Serves `rounds` `R<round>` messages, checking the shared page holds that round's pattern.
+fn image_rounds(server: &proc::NameAttach, object: &str, rounds: u64) -> Outcome {
+    let mut buffer = [0u8; 32];
+    let mut mapped: Option<usize> = None;
+    let mut expected = 0;
+    while expected < rounds {
+        let mut info = MsgInfo::default();
+        let message = match server.channel().receive_with_info(&mut buffer, &mut info) {
+            Ok(Received::Message(m)) => m,
+            Ok(Received::Pulse(p)) => {
+                // The previous run's client left: free its server connection.
+                if p.code == userlib::ipc::pulse_code::DISCONNECT {
+                    let _ = userlib::ipc::detach_client(p.scoid);
+                }
+                continue;
+            }
+            Err(e) => return Err(format!("receive: {e}")),
+        };
+        let round = u64::from_le_bytes(buffer[1..9].try_into().expect("8 bytes"));
+        ensure!(buffer[0] == b'R' && round == expected, "message {:?}", &buffer[..9]);
+        let at = match mapped {
+            Some(at) => at,
+            None => {
+                let file = shm::shm_open(object, open_flags::O_RDONLY, 0).map_err(|e| format!("shm_open: {e}"))?;
+                let at = shm::mmap(4096, shm::PROT_READ, shm::MAP_SHARED, Some(&file), 0)
+                    .map_err(|e| format!("mmap: {e}"))?;
+                ensure!(
+                    shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_SHARED, Some(&file), 0)
+                        == Err(Errno::EACCES),
+                    "a read-only open mapped writable"
+                );
+                // SAFETY: the page is mapped read-only at `at`, and stays mapped.
+                let widened = unsafe { shm::mprotect(at, 4096, shm::PROT_READ | shm::PROT_WRITE) };
+                ensure!(widened == Err(Errno::EACCES), "a read-only mapping was made writable: {widened:?}");
+                mapped = Some(at);
+                at
+            }
+        };
+        // SAFETY: one page is mapped readable at `at`; the client is blocked in its send.
+        let image = unsafe { core::slice::from_raw_parts(at as *const u8, 4096) };
+        let good = image.iter().enumerate().all(|(i, b)| *b == (round as usize * 7 + i) as u8);
+        ensure!(good, "round {round}: the shared page does not hold the client's image");
+        message.reply(0, &[]).map_err(|e| format!("reply: {e}"))?;
+        expected += 1;
+    }
+    if let Some(at) = mapped {
+        // SAFETY: no reference into the mapping remains.
+        unsafe { shm::munmap(at, 4096) }.map_err(|e| format!("munmap: {e}"))?;
+    }
+    Ok(())
+}
+
+pub fn shared_memory_image_synchronised_by_msgsend() -> Outcome {
+    let server = proc::name_attach("image-server", 0).map_err(|e| format!("name_attach: {e}"))?;
+    // Twice: the second run must return every frame the first one's set-up left (heaps).
+    let mut free_after = Vec::new();
+    for run in 0..2 {
+        let object = format!("/picture{run}");
+        let before = free_bytes();
+        let client = peer(&["shm-client", &object, "image-server", "5"])?;
+        image_rounds(&server, &object, 5)?;
+        ensure!(exited(client)? == 0, "the client failed");
+        shm::shm_unlink(&object).map_err(|e| format!("shm_unlink: {e}"))?;
+        free_after.push((before, free_bytes()));
+    }
+    let (before, after) = free_after[1];
+    ensure!(after == before, "{} bytes not returned after the object's users ended", before as i64 - after as i64);
+    Ok(())
+}
+
+pub fn shared_memory_unlink_while_mapped() -> Outcome {
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let before = free_bytes();
+    for _ in 0..2 {
+        let file = shm::shm_open("/transient", open_flags::O_RDWR | open_flags::O_CREAT | open_flags::O_EXCL, 0o600)
+            .map_err(e("shm_open"))?;
+        ensure!(
+            shm::shm_open("/transient", open_flags::O_RDWR | open_flags::O_CREAT | open_flags::O_EXCL, 0).err()
+                == Some(Errno::EEXIST),
+            "O_EXCL"
+        );
+        file.truncate(3 * 4096 - 100).map_err(e("ftruncate"))?;
+        ensure!(file.stat().map_err(e("stat"))?.size == 3 * 4096 - 100, "size");
+        let at = shm::mmap(3 * 4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_SHARED, Some(&file), 0)
+            .map_err(e("mmap"))?;
+        let listed = fs::read_dir("/dev/shmem").map_err(e("ls"))?;
+        ensure!(listed.iter().any(|n| n == "transient"), "ls /dev/shmem: {listed:?}");
+        shm::shm_unlink("/transient").map_err(e("shm_unlink"))?;
+        ensure!(shm::shm_open("/transient", open_flags::O_RDWR, 0).err() == Some(Errno::ENOENT), "name kept");
+        drop(file);
+        // SAFETY: three pages are mapped read-write at `at` until the munmap below.
+        unsafe {
+            let p = at as *mut u8;
+            ensure!(p.add(2 * 4096 + 5).read_volatile() == 0, "new memory is not zero");
+            p.add(2 * 4096 + 5).write_volatile(0xAB);
+            ensure!(p.add(2 * 4096 + 5).read_volatile() == 0xAB, "the unlinked, closed object lost a write");
+            shm::munmap(at, 3 * 4096).map_err(e("munmap"))?;
+        }
+        // A private mapping is a copy: writing it changes nothing for anyone else.
+        let file = shm::shm_open("/transient", open_flags::O_RDWR | open_flags::O_CREAT, 0).map_err(e("reopen"))?;
+        file.truncate(4096).map_err(e("ftruncate"))?;
+        let shared = shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_SHARED, Some(&file), 0)
+            .map_err(e("mmap shared"))?;
+        let private = shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_PRIVATE, Some(&file), 0)
+            .map_err(e("mmap private"))?;
+        // SAFETY: one page each at `shared` and `private`, unmapped below.
+        unsafe {
+            (private as *mut u8).write_volatile(9);
+            ensure!((shared as *const u8).read_volatile() == 0, "a private write reached the object");
+            shm::munmap(shared, 4096).map_err(e("munmap"))?;
+            shm::munmap(private, 4096).map_err(e("munmap"))?;
+        }
+        shm::shm_unlink("/transient").map_err(e("unlink"))?;
+    }
+    let after = free_bytes();
+    ensure!(after + 64 * 1024 >= before, "{} bytes lost", before as i64 - after as i64);
+    Ok(())
+}
+
+pub fn anonymous_shared_memory_handle_for_one_process() -> Outcome {
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let server = proc::name_attach("handle-server", 0).map_err(e("name_attach"))?;
+    let file = shm::shm_open_anon(open_flags::O_RDWR).map_err(e("SHM_ANON"))?;
+    file.truncate(4096).map_err(e("ftruncate"))?;
+    let at = shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_SHARED, Some(&file), 0).map_err(e("mmap"))?;
+    // SAFETY: one page is mapped read-write at `at` for the rest of the test.
+    unsafe { (at as *mut u32).write_volatile(0x5EED) };
+    let granted = peer(&["shm-handle", "handle-server"])?;
+    let refused = peer(&["shm-handle", "handle-server"])?;
+    let mut buffer = [0u8; 32];
+    for _ in 0..2 {
+        let mut info = MsgInfo::default();
+        let Ok(Received::Message(m)) = server.channel().receive_with_info(&mut buffer, &mut info) else {
+            return Err(String::from("no handle request"));
+        };
+        // Every handle is made for `granted`: the other peer must be refused.
+        let handle = shm::shm_create_handle(&file, granted, open_flags::O_RDWR).map_err(e("shm_create_handle"))?;
+        let _ = info.pid;
+        m.reply(0, &handle.to_le_bytes()).map_err(e("reply"))?;
+    }
+    ensure!(exited(granted)? == 0, "the granted process could not use its handle");
+    ensure!(exited(refused)? == Errno::EACCES.0, "a handle made for another process was accepted");
+    // SAFETY: as above.
+    let written = unsafe { (at as *const u32).add(1).read_volatile() };
+    ensure!(written == 0xD0E, "the granted process's write is not visible ({written:#x})");
+    // SAFETY: no reference into the mapping remains.
+    unsafe { shm::munmap(at, 4096) }.map_err(e("munmap"))?;
+    Ok(())
+}
+
+pub fn pidin_and_child_death_events() -> Outcome {
+    use userlib::abi::info::ThreadStateCode;
+    let threads = proc::pidin().map_err(|e| format!("pidin: {e}"))?;
+    let me = process::id();
+    // proc answered this very query: it is running it, at the receive-inherited priority.
+    let proc_thread = threads.iter().find(|t| t.pid == 1).ok_or("proc is not listed")?;
+    ensure!(proc_thread.state == ThreadStateCode::Running as u8, "proc's state {}", proc_thread.state);
+    let mine = threads.iter().find(|t| t.pid == me).ok_or("the caller is not listed")?;
+    ensure!(mine.state == ThreadStateCode::Reply as u8 && mine.blocked_on_pid == 1, "caller not REPLY-blocked on proc");
+    // A child's end arrives as the registered pulse, with its pid.
+    let channel = userlib::ipc::Channel::create(0).map_err(|e| format!("channel: {e}"))?;
+    let me_conn = userlib::ipc::Connection::attach(0, channel.chid()).map_err(|e| format!("attach: {e}"))?;
+    userlib::sys::process_child_event(Some(&me_conn.pulse_event(40, 7, 0))).map_err(|e| format!("event: {e}"))?;
+    let child = process::spawn("systest-child", &["exit", "4"], Some(10)).map_err(|e| format!("spawn: {e}"))?;
+    let pulse = channel.receive_pulse().map_err(|e| format!("receive: {e}"));
+    userlib::sys::process_child_event(None).map_err(|e| format!("event off: {e}"))?;
+    let pulse = pulse?;
+    ensure!(pulse.code == 7 && pulse.value == child as u64, "pulse {} {}", pulse.code, pulse.value);
+    ensure!(exited(child)? == 4, "exit status");
+    Ok(())
+}

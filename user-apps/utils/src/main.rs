@@ -1,0 +1,241 @@
+//! `utils`: the default system's small programs in one binary, chosen by the name it was
+//! started under (`argv[0]`; the boot image lists it as `echo=utils`, `cat=utils`, …, and
+//! stores it once). Each reads its standard input and writes its standard output
+//! (`userlib::io`), so they combine in shell pipelines.
+//!
+//! * `echo [WORD…]` — the words, separated by spaces.
+//! * `cat [PATH…]` — the files, or standard input, to standard output.
+//! * `ls [PATH…]` — what is in each directory (default `/`); under `/dev/mqueue` with
+//!   each queue's message count.
+//! * `pidin [mem]` — every thread: pid, tid, name, priority and policy, state, and what it
+//!   is blocked on (QNX's columns); `mem`: each process's memory.
+//! * `kill PID…` — ends processes (through proc).
+//! * `uptime`, `free` — time since boot; RAM in use and free.
+//! * `mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME` — message queues.
+//! * `sleep SECONDS`, `wc` (lines, words, bytes of standard input).
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use userlib::abi::info::{ThreadInfo, ThreadStateCode};
+use userlib::abi::sched::Policy;
+use userlib::msg::{file_kind, open_flags};
+use userlib::{eprintln, fs, info, io, mq, print, println, proc, time, Args, Errno};
+
+userlib::entry!(main);
+
+fn main(args: Args) -> i32 {
+    let words: Vec<&str> = args.iter().skip(1).collect();
+    let result = match args.program() {
+        "echo" => echo(&words),
+        "cat" => cat(&words),
+        "ls" => ls(&words),
+        "pidin" => pidin(&words),
+        "kill" => kill(&words),
+        "uptime" => uptime(),
+        "free" => free(),
+        "mq" => mq_tool(&words),
+        "sleep" => sleep(&words),
+        "wc" => wc(),
+        other => {
+            eprintln!("utils: started as {other:?}, which is none of its programs");
+            return 2;
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("{}: {message}", args.program());
+            1
+        }
+    }
+}
+
+type Outcome = Result<(), String>;
+
+fn echo(words: &[&str]) -> Outcome {
+    let mut line = words.join(" ");
+    line.push('\n');
+    io::write_stdout(line.as_bytes());
+    Ok(())
+}
+
+fn copy(from: &fs::File) -> Outcome {
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        match from.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => io::write_stdout(&buffer[..n]),
+            Err(e) => return Err(format!("{e}")),
+        }
+    }
+}
+
+fn cat(paths: &[&str]) -> Outcome {
+    if paths.is_empty() {
+        return match io::stdin() {
+            Some(input) => copy(input),
+            None => Ok(()),
+        };
+    }
+    for path in paths {
+        let file = fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| format!("{path}: {e}"))?;
+        copy(&file)?;
+    }
+    Ok(())
+}
+
+fn ls(paths: &[&str]) -> Outcome {
+    let paths = if paths.is_empty() { &["/"][..] } else { paths };
+    for path in paths {
+        let names = fs::read_dir(path).map_err(|e| format!("{path}: {e}"))?;
+        if paths.len() > 1 {
+            println!("{path}:");
+        }
+        let queues = *path == "/dev/mqueue" || path.starts_with("/dev/mqueue/");
+        for name in names {
+            let full = if *path == "/" { format!("/{name}") } else { format!("{path}/{name}") };
+            let stat = fs::open(&full, open_flags::O_RDONLY | open_flags::O_NONBLOCK, 0).and_then(|f| f.stat());
+            match stat {
+                Ok(s) if queues && s.kind == file_kind::FILE => println!("{name:<24} {} messages", s.size),
+                Ok(s) if s.kind == file_kind::DIRECTORY => println!("{name}/"),
+                _ => println!("{name}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn state_name(state: u8) -> &'static str {
+    ThreadStateCode::from_number(state).map_or("?", ThreadStateCode::name)
+}
+
+/// What a blocked thread waits on, as `pidin` shows it.
+fn blocked_on(t: &ThreadInfo) -> String {
+    match ThreadStateCode::from_number(t.state) {
+        Some(ThreadStateCode::Send | ThreadStateCode::Reply) => format!("{}", t.blocked_on_pid),
+        Some(ThreadStateCode::Receive) => format!("chid {}", t.blocked_on_id),
+        Some(ThreadStateCode::Join) => format!("tid {}", t.blocked_on_id),
+        Some(ThreadStateCode::WaitChild) if t.blocked_on_pid != 0 => format!("{}", t.blocked_on_pid),
+        _ => String::new(),
+    }
+}
+
+fn pidin(words: &[&str]) -> Outcome {
+    let threads = proc::pidin().map_err(|e| format!("{e}"))?;
+    if words.first() == Some(&"mem") {
+        println!("{:>6} {:<20} {:>8} {:>8}", "pid", "name", "threads", "memory");
+        let mut last = 0;
+        for t in &threads {
+            if t.pid != last {
+                let count = threads.iter().filter(|u| u.pid == t.pid).count();
+                println!("{:>6} {:<20} {:>8} {:>7}K", t.pid, t.name_str(), count, t.resident_kib);
+                last = t.pid;
+            }
+        }
+        return Ok(());
+    }
+    println!("{:>6} {:>4} {:<20} {:>5} {:<10} {}", "pid", "tid", "name", "prio", "STATE", "Blocked");
+    for t in &threads {
+        let policy = match Policy::from_number(t.policy) {
+            Some(Policy::Fifo) => 'f',
+            Some(Policy::RoundRobin) => 'r',
+            _ => '?',
+        };
+        println!(
+            "{:>6} {:>4} {:<20} {:>4}{} {:<10} {}",
+            t.pid,
+            t.tid,
+            t.name_str(),
+            t.priority,
+            policy,
+            state_name(t.state),
+            blocked_on(t)
+        );
+    }
+    Ok(())
+}
+
+fn kill(words: &[&str]) -> Outcome {
+    if words.is_empty() {
+        return Err(String::from("usage: kill PID..."));
+    }
+    for word in words {
+        let pid = word.parse::<u32>().map_err(|_| format!("{word}: not a pid"))?;
+        proc::kill(pid, 143).map_err(|e| format!("{pid}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn uptime() -> Outcome {
+    let ms = time::now_ns() / 1_000_000;
+    println!("up {}.{:03} s", ms / 1000, ms % 1000);
+    Ok(())
+}
+
+fn free() -> Outcome {
+    let system = info::system_info().map_err(|e| format!("{e}"))?;
+    let (total, free) = (system.ram_bytes / 1024, system.free_bytes / 1024);
+    println!("{:>12} {:>12} {:>12}", "total", "used", "free");
+    println!("{:>11}K {:>11}K {:>11}K", total, total - free, free);
+    Ok(())
+}
+
+fn mq_tool(words: &[&str]) -> Outcome {
+    let e = |err: Errno| format!("{err}");
+    match words {
+        ["send", name, text, rest @ ..] => {
+            let priority = rest.first().map_or(Ok(0), |p| p.parse::<u32>()).map_err(|_| "bad priority")?;
+            let q = mq::mq_open(name, open_flags::O_WRONLY | open_flags::O_CREAT, 0o666, None).map_err(e)?;
+            q.send(text.as_bytes(), priority).map_err(e)
+        }
+        ["recv", name] => {
+            let q = mq::mq_open(name, open_flags::O_RDONLY | open_flags::O_CREAT, 0o666, None).map_err(e)?;
+            let mut buffer = vec![0u8; q.attr().map_err(e)?.msgsize as usize];
+            let (n, priority) = q.receive(&mut buffer).map_err(e)?;
+            println!("{} (priority {priority})", String::from_utf8_lossy(&buffer[..n]));
+            Ok(())
+        }
+        ["create", name] => {
+            mq::mq_open(name, open_flags::O_RDWR | open_flags::O_CREAT, 0o666, None).map(drop).map_err(e)
+        }
+        ["rm", name] => mq::mq_unlink(name).map_err(e),
+        _ => Err(String::from("usage: mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME")),
+    }
+}
+
+fn sleep(words: &[&str]) -> Outcome {
+    let seconds: u64 = words.first().and_then(|w| w.parse().ok()).ok_or("usage: sleep SECONDS")?;
+    time::sleep_ns(seconds * 1_000_000_000);
+    Ok(())
+}
+
+fn wc() -> Outcome {
+    let (mut lines, mut words, mut bytes, mut in_word) = (0usize, 0usize, 0usize, false);
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        let n = io::read(&mut buffer).map_err(|e| format!("{e}"))?;
+        if n == 0 {
+            break;
+        }
+        for byte in &buffer[..n] {
+            bytes += 1;
+            if *byte == b'\n' {
+                lines += 1;
+            }
+            let space = byte.is_ascii_whitespace();
+            if !space && !in_word {
+                words += 1;
+            }
+            in_word = !space;
+        }
+    }
+    print!("{lines:>7} {words:>7} {bytes:>7}\n");
+    Ok(())
+}

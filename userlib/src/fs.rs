@@ -1,0 +1,210 @@
+//! Files: `open` resolves a path through proc's pathname space, connects to the server
+//! that owns it and sends it a `CONNECT` message; the connection is the file descriptor
+//! (as in QNX), and `read`, `write`, `lseek`, `fstat`, `devctl`, `ftruncate`, `close` are
+//! I/O messages on it ([`crate::msg::io_type`]).
+
+use crate::msg::{connect, io_type, path_flags, Header, Stat};
+use crate::{proc, sys, Errno};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// A file descriptor: a connection to the server of an open file.
+pub type Fd = u32;
+
+/// An open file, closed when dropped.
+#[derive(Debug)]
+pub struct File {
+    fd: Fd,
+}
+
+/// Opens `path` with open `flags` ([`crate::msg::open_flags`]) and `mode` (for `O_CREAT`).
+pub fn open(path: &str, flags: u32, mode: u32) -> Result<File, Errno> {
+    open_with(path, flags, mode, 0).map(|(file, _)| file)
+}
+
+/// [`open`] with a server-specific value in the `CONNECT` header's `size` (an mqueue's
+/// attributes); returns the file and the server's status.
+pub fn open_with(path: &str, flags: u32, mode: u32, size: u64) -> Result<(File, u64), Errno> {
+    let header =
+        Header { subtype: connect::OPEN, arg: flags, offset: mode as u64, size, ..Header::new(io_type::CONNECT) };
+    open_special(path, header)
+}
+
+/// A pipe: (read end, write end), from the pipe server.
+pub fn pipe() -> Result<(File, File), Errno> {
+    pipe_with(0)
+}
+
+/// [`pipe`] with extra open flags for both ends (`O_NONBLOCK`).
+pub fn pipe_with(flags: u32) -> Result<(File, File), Errno> {
+    pipe_numbered(flags).map(|(reader, writer, _)| (reader, writer))
+}
+
+/// [`pipe_with`], also returning the pipe's number N: another process opens its ends as
+/// `/dev/pipe/N` (how a pipe is handed to a program started later).
+pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
+    use crate::msg::open_flags::{O_CREAT, O_RDONLY, O_WRONLY};
+    let (reader, number) = open_with(crate::msg::PIPE_DIR, O_RDONLY | O_CREAT | flags, 0, 0)?;
+    let writer = open(&alloc::format!("{}/{number}", crate::msg::PIPE_DIR), O_WRONLY | flags, 0)?;
+    Ok((reader, writer, number))
+}
+
+/// Creates a named FIFO at `path`, served by the pipe server; open it like a file
+/// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`].
+pub fn mkfifo(path: &str) -> Result<(), Errno> {
+    let path = crate::msg::check_path(path.as_bytes())?;
+    let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
+    server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
+}
+
+/// Removes `path` (what that means is the owning server's business; a shared-memory
+/// object lives on while it is open or mapped).
+pub fn unlink(path: &str) -> Result<(), Errno> {
+    let path = crate::msg::check_path(path.as_bytes())?;
+    let (coid, rest, handle) = connect_to_owner(path)?;
+    let header = Header { subtype: connect::UNLINK, extra: handle as u64, ..Header::new(io_type::CONNECT) };
+    let result = proc::request_on(coid, &header, rest.as_bytes(), &mut []).map(|_| ());
+    let _ = sys::connect_detach(coid);
+    result
+}
+
+/// Sends the `CONNECT` `header` to the server of `path`; on success the connection is an
+/// open file. Returns it and the server's status.
+pub(crate) fn open_special(path: &str, header: Header) -> Result<(File, u64), Errno> {
+    let path = crate::msg::check_path(path.as_bytes())?;
+    let (fd, rest, handle) = connect_to_owner(path)?;
+    let header = Header { extra: handle as u64, ..header };
+    match proc::request_on(fd, &header, rest.as_bytes(), &mut []) {
+        Ok(status) => Ok((File { fd }, status)),
+        Err(e) => {
+            let _ = sys::connect_detach(fd);
+            Err(e)
+        }
+    }
+}
+
+/// A new connection to the server that owns `path`, the rest of the path (what the
+/// server is asked about) and the server's handle for the prefix.
+fn connect_to_owner(path: &str) -> Result<(u32, &str, u32), Errno> {
+    let owner = proc::resolve(path)?;
+    let rest = path.get(owner.matched as usize..).ok_or(Errno::EIO)?.trim_start_matches('/');
+    if !rest.is_empty() && owner.flags & path_flags::DIR as u32 == 0 {
+        return Err(Errno::ENOENT);
+    }
+    Ok((sys::connect_attach(owner.pid, owner.chid)?, rest, owner.handle))
+}
+
+/// The names in directory `path`: what the server that owns it lists, and what is
+/// attached beneath it in the pathname space (each name once, sorted).
+#[doc(alias = "readdir")]
+pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
+    let mut names = proc::list(path)?;
+    if let Ok(dir) = open(path, crate::msg::open_flags::O_RDONLY, 0) {
+        if dir.stat().is_ok_and(|s| s.kind == crate::msg::file_kind::DIRECTORY) {
+            let mut bytes = Vec::new();
+            let mut chunk = vec![0u8; 1024];
+            loop {
+                let n = dir.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(&chunk[..n]);
+            }
+            names.extend(proc::split_names(&bytes));
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+impl File {
+    /// Adopts descriptor `fd` (it will be closed when the `File` drops).
+    pub fn from_raw(fd: Fd) -> File {
+        File { fd }
+    }
+
+    /// The descriptor.
+    pub fn fd(&self) -> Fd {
+        self.fd
+    }
+
+    /// Gives up ownership of the descriptor without closing it.
+    pub fn into_raw(self) -> Fd {
+        let fd = self.fd;
+        core::mem::forget(self);
+        fd
+    }
+
+    fn call(&self, header: Header, payload: &[u8], reply: &mut [u8]) -> Result<u64, Errno> {
+        proc::request_on(self.fd, &header, payload, reply)
+    }
+
+    /// Reads up to `buffer.len()` bytes; returns how many (0: end of file).
+    pub fn read(&self, buffer: &mut [u8]) -> Result<usize, Errno> {
+        let header = Header { size: buffer.len() as u64, ..Header::new(io_type::READ) };
+        self.call(header, &[], buffer).map(|n| n as usize)
+    }
+
+    /// Writes `data`; returns how many bytes the server took.
+    pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        let header = Header { size: data.len() as u64, ..Header::new(io_type::WRITE) };
+        self.call(header, data, &mut []).map(|n| n as usize)
+    }
+
+    /// Writes all of `data`.
+    pub fn write_all(&self, mut data: &[u8]) -> Result<(), Errno> {
+        while !data.is_empty() {
+            match self.write(data)? {
+                0 => return Err(Errno::EIO),
+                n => data = &data[n.min(data.len())..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the offset to `offset` from `whence` ([`crate::msg::whence`]); returns it.
+    #[doc(alias = "lseek")]
+    pub fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
+        let header = Header { arg: whence, offset: offset as u64, ..Header::new(io_type::LSEEK) };
+        self.call(header, &[], &mut [])
+    }
+
+    /// Describes the file.
+    #[doc(alias = "fstat")]
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        let mut answer = [0u8; Stat::SIZE];
+        self.call(Header::new(io_type::STAT), &[], &mut answer)?;
+        Stat::from_bytes(&answer).ok_or(Errno::EIO)
+    }
+
+    /// Device control `command` with `input`; the answer's data fills `output`. Returns
+    /// the server's status.
+    pub fn devctl(&self, command: u32, input: &[u8], output: &mut [u8]) -> Result<u64, Errno> {
+        let header = Header { arg: command, size: input.len() as u64, ..Header::new(io_type::DEVCTL) };
+        self.call(header, input, output)
+    }
+
+    /// Sets the file's size (new bytes read as zero).
+    #[doc(alias = "ftruncate")]
+    pub fn truncate(&self, size: u64) -> Result<(), Errno> {
+        self.call(Header { size, ..Header::new(io_type::TRUNCATE) }, &[], &mut []).map(|_| ())
+    }
+
+    pub(crate) fn request(&self, header: Header, payload: &[u8], reply: &mut [u8]) -> Result<u64, Errno> {
+        self.call(header, payload, reply)
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        close(self.fd);
+    }
+}
+
+/// Closes descriptor `fd`: tells its server, then drops the connection.
+pub fn close(fd: Fd) {
+    let _ = proc::request_on(fd, &Header::new(io_type::CLOSE), &[], &mut []);
+    let _ = sys::connect_detach(fd);
+}

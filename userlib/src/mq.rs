@@ -1,0 +1,123 @@
+//! POSIX message queues, served by the `mqueue` server: `mq_open` opens
+//! `/dev/mqueue/<name>` through the pathname space, and the other calls are I/O messages
+//! on that descriptor (see `docs/protocols.md`).
+
+use crate::fs::{self, File};
+use crate::ipc::SigEvent;
+use crate::msg::{io_type, mq_devctl, open_flags, Header, MqAttr, MQUEUE_DIR};
+use crate::{ipc, time, Errno};
+use alloc::format;
+use alloc::string::String;
+
+pub use crate::msg::MqAttr as Attr;
+
+/// An open message queue (`mqd_t`), closed when dropped (`mq_close`).
+#[derive(Debug)]
+pub struct MessageQueue {
+    file: File,
+}
+
+fn queue_path(name: &str) -> Result<String, Errno> {
+    let bare = name.strip_prefix('/').ok_or(Errno::EINVAL)?;
+    if bare.is_empty() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(format!("{MQUEUE_DIR}/{bare}"))
+}
+
+/// Opens queue `name` (it must start with `/`; more slashes are allowed) with open
+/// `flags` (`O_RDONLY`/`O_WRONLY`/`O_RDWR`, `O_CREAT`, `O_EXCL`, `O_NONBLOCK`); a new
+/// queue gets `attr`'s `maxmsg` and `msgsize` (`None`: the server's defaults).
+pub fn mq_open(name: &str, flags: u32, mode: u32, attr: Option<(usize, usize)>) -> Result<MessageQueue, Errno> {
+    let size = match attr {
+        None => 0,
+        Some((maxmsg, msgsize)) => {
+            if maxmsg == 0 || msgsize == 0 || maxmsg > u32::MAX as usize || msgsize > u32::MAX as usize {
+                return Err(Errno::EINVAL);
+            }
+            (maxmsg as u64) << 32 | msgsize as u64
+        }
+    };
+    fs::open_with(&queue_path(name)?, flags, mode, size).map(|(file, _)| MessageQueue { file })
+}
+
+/// Removes queue `name`: it can no longer be opened, and goes once every descriptor is closed.
+pub fn mq_unlink(name: &str) -> Result<(), Errno> {
+    fs::unlink(&queue_path(name)?)
+}
+
+/// Runs `call` bounded by the absolute `deadline` (ns since boot): `ETIMEDOUT` if it is
+/// already past or passes while the call waits.
+fn before_deadline<T>(deadline: u64, call: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
+    let now = time::now_ns();
+    if deadline <= now {
+        return Err(Errno::ETIMEDOUT);
+    }
+    use crate::ipc::timeout_states::{REPLY, SEND};
+    ipc::timeout(SEND | REPLY, deadline - now)?;
+    // The server answers a client that unblocks with EINTR; only the timeout unblocks here.
+    call().map_err(|e| if e == Errno::EINTR { Errno::ETIMEDOUT } else { e })
+}
+
+impl MessageQueue {
+    /// Sends `message` at `priority` (0–31); waits while the queue is full (`EAGAIN`
+    /// with `O_NONBLOCK`). `EMSGSIZE` if longer than the queue's `msgsize`, `EBADF` if
+    /// not open for writing.
+    pub fn send(&self, message: &[u8], priority: u32) -> Result<(), Errno> {
+        let header = Header { arg: priority, size: message.len() as u64, ..Header::new(io_type::WRITE) };
+        self.file.request(header, message, &mut []).map(|_| ())
+    }
+
+    /// [`MessageQueue::send`], giving up with `ETIMEDOUT` at `deadline` (ns since boot).
+    pub fn timed_send(&self, message: &[u8], priority: u32, deadline: u64) -> Result<(), Errno> {
+        before_deadline(deadline, || self.send(message, priority))
+    }
+
+    /// Receives the oldest of the highest-priority messages into `buffer` (at least the
+    /// queue's `msgsize`, else `EMSGSIZE`); waits while it is empty. Returns its length and
+    /// priority.
+    pub fn receive(&self, buffer: &mut [u8]) -> Result<(usize, u32), Errno> {
+        let header = Header { size: buffer.len() as u64, ..Header::new(io_type::READ) };
+        // The status is the length, with the priority above it.
+        let status = crate::proc::request_on(self.file.fd(), &header, &[], buffer)?;
+        Ok(((status & 0xffff_ffff) as usize, (status >> 32) as u32))
+    }
+
+    /// [`MessageQueue::receive`], giving up with `ETIMEDOUT` at `deadline`.
+    pub fn timed_receive(&self, buffer: &mut [u8], deadline: u64) -> Result<(usize, u32), Errno> {
+        before_deadline(deadline, || self.receive(buffer))
+    }
+
+    /// The queue's attributes and this descriptor's flags.
+    pub fn attr(&self) -> Result<MqAttr, Errno> {
+        let mut answer = [0u8; MqAttr::SIZE];
+        self.file.devctl(mq_devctl::GETATTR, &[], &mut answer)?;
+        MqAttr::from_bytes(&answer).ok_or(Errno::EIO)
+    }
+
+    /// Sets this descriptor's flags (only `O_NONBLOCK` counts); returns the old attributes.
+    pub fn set_attr(&self, flags: u32) -> Result<MqAttr, Errno> {
+        let mut answer = [0u8; MqAttr::SIZE];
+        let flags = (flags & open_flags::O_NONBLOCK) as u64;
+        self.file.devctl(mq_devctl::SETATTR, &flags.to_le_bytes(), &mut answer)?;
+        MqAttr::from_bytes(&answer).ok_or(Errno::EIO)
+    }
+
+    /// Asks to be sent `event` once, when a message arrives in the empty queue and nobody
+    /// waits to receive it (`EBUSY` if another process asked); `None` withdraws. The event
+    /// is registered for the server here (`MsgRegisterEvent`).
+    pub fn notify(&self, event: Option<&mut SigEvent>) -> Result<(), Errno> {
+        match event {
+            None => self.file.devctl(mq_devctl::NOTIFY, &[], &mut []).map(|_| ()),
+            Some(event) => {
+                crate::sys::msg_register_event(event, self.file.fd())?;
+                self.file.devctl(mq_devctl::NOTIFY, &event.to_bytes(), &mut []).map(|_| ())
+            }
+        }
+    }
+
+    /// The descriptor.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}

@@ -1,0 +1,312 @@
+//! A small resource-manager framework (what QNX's resmgr/iofunc layers give): a server
+//! fills in the handlers of [`ResourceManager`] and calls [`serve`]. The framework
+//! receives, decodes the I/O protocol ([`crate::msg::io_type`]), keeps one open-file
+//! state (OCB) per client connection, answers, and cleans up after clients that close,
+//! disconnect or die.
+//!
+//! An open file is keyed by (scoid, coid): each `open` makes a new connection, so a
+//! client process's files are told apart by their coids. A handler answers by returning
+//! a [`Reply`]; it may instead keep the message ([`Request::hold`]) and answer later
+//! (a read that waits for data), returning [`Reply::Held`]. `CONNECT` requests carry, in
+//! the header's `extra`, the handle the server gave the prefix the path resolved to
+//! ([`crate::proc::path_attach_with_handle`]), so one channel can serve many prefixes.
+
+use crate::ipc::{Channel, Received, ReceivedMessage};
+use crate::msg::{connect, io_type, Header, Stat};
+use crate::{Errno, Pid};
+use abi::ipc::{pulse_code, MsgInfo, Pulse};
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Largest payload the framework reads for one request (a longer write is taken in part:
+/// its status says how much).
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+const RECEIVE_BUFFER: usize = Header::SIZE + 1024;
+
+/// Who sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Client {
+    /// Its process.
+    pub pid: Pid,
+    /// Its server connection (one per client process).
+    pub scoid: u32,
+    /// The connection it sent on (one per open file).
+    pub coid: u32,
+    /// The sending thread's priority (blocked clients are served in this order).
+    pub priority: u8,
+}
+
+/// One request, as a handler sees it.
+#[derive(Debug)]
+pub struct Request {
+    /// Its fixed part.
+    pub header: Header,
+    /// The sender.
+    pub client: Client,
+    /// What followed the header (a path, data to write), up to [`MAX_PAYLOAD`] bytes.
+    pub payload: Vec<u8>,
+    /// Room the sender has for the answer's data.
+    pub reply_room: usize,
+    message: Option<ReceivedMessage>,
+}
+
+impl Request {
+    /// Takes the message, to answer later; the handler then returns [`Reply::Held`].
+    pub fn hold(&mut self) -> ReceivedMessage {
+        self.message.take().expect("a request is held once")
+    }
+
+    /// The message's rcvid (what `MsgDeliverEvent` names the client by), while it is held
+    /// by the request.
+    pub fn rcvid(&self) -> Option<u64> {
+        self.message.as_ref().map(ReceivedMessage::rcvid)
+    }
+
+    /// The payload as a string (`EINVAL` if it is not UTF-8).
+    pub fn payload_str(&self) -> Result<&str, Errno> {
+        core::str::from_utf8(&self.payload).map_err(|_| Errno::EINVAL)
+    }
+}
+
+/// A handler's answer.
+#[derive(Debug)]
+pub enum Reply {
+    /// Status only.
+    Status(u64),
+    /// Status and data.
+    Data(u64, Vec<u8>),
+    /// The handler kept the message ([`Request::hold`]) and answers it later.
+    Held,
+}
+
+/// What a server implements; every handler has a default (`ENOSYS`, or nothing).
+pub trait ResourceManager {
+    /// The state of one open file (QNX's OCB).
+    type Ocb;
+
+    /// Opens `path` (relative to the server's prefix; empty: the prefix itself) with open
+    /// `flags` and `mode`.
+    fn open(&mut self, request: &Request, path: &str, flags: u32, mode: u32) -> Result<Self::Ocb, Errno>;
+
+    /// The status a successful open answers with (default 0).
+    fn connect_status(&self, _ocb: &Self::Ocb) -> u64 {
+        0
+    }
+
+    /// Removes `path`.
+    fn unlink(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Opens with a handle ([`connect::OPEN_HANDLE`]).
+    fn open_handle(&mut self, _request: &Request, _handle: u64, _flags: u32) -> Result<Self::Ocb, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Reads up to `request.header.size` bytes.
+    fn read(&mut self, _ocb: &mut Self::Ocb, _request: &mut Request) -> Result<Reply, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Writes `request.payload`.
+    fn write(&mut self, _ocb: &mut Self::Ocb, _request: &mut Request) -> Result<Reply, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Moves the offset; the default refuses (`ESPIPE`).
+    fn lseek(&mut self, _ocb: &mut Self::Ocb, _offset: i64, _whence: u32) -> Result<u64, Errno> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// Describes the file.
+    fn stat(&mut self, _ocb: &mut Self::Ocb) -> Result<Stat, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Device control.
+    fn devctl(&mut self, _ocb: &mut Self::Ocb, _request: &mut Request) -> Result<Reply, Errno> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// Sets the size.
+    fn truncate(&mut self, _ocb: &mut Self::Ocb, _size: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Maps the file into the client.
+    fn mmap(&mut self, _ocb: &mut Self::Ocb, _request: &Request) -> Result<u64, Errno> {
+        Err(Errno::ENODEV)
+    }
+
+    /// Any other I/O request (`SHM_HANDLE`, …).
+    fn io_other(&mut self, _ocb: &mut Self::Ocb, _request: &mut Request) -> Result<Reply, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// The file is closed (by the client, or because it disconnected or died).
+    fn close(&mut self, _ocb: Self::Ocb) {}
+
+    /// A request that is not part of the I/O protocol (a server's own types).
+    fn other(&mut self, _request: &mut Request) -> Result<Reply, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// A client process with server connection `scoid` has gone (its files are closed
+    /// right after: drop what it was waiting for first).
+    fn disconnected(&mut self, _scoid: u32) {}
+
+    /// A client blocked on a held message wants out (`_PULSE_CODE_UNBLOCK`, value rcvid).
+    fn unblock(&mut self, _rcvid: u64) {}
+
+    /// Any other pulse.
+    fn pulse(&mut self, _pulse: Pulse) {}
+}
+
+/// The open files of one server.
+pub struct Dispatcher<R: ResourceManager> {
+    /// The handlers.
+    pub manager: R,
+    ocbs: BTreeMap<(u32, u32), R::Ocb>,
+    /// Where messages arrive (kept: no allocation per message).
+    buffer: Vec<u8>,
+}
+
+impl<R: ResourceManager> Dispatcher<R> {
+    /// A dispatcher with no open files.
+    pub fn new(manager: R) -> Self {
+        Self { manager, ocbs: BTreeMap::new(), buffer: vec![0u8; RECEIVE_BUFFER] }
+    }
+
+    /// Open files right now.
+    pub fn open_files(&self) -> usize {
+        self.ocbs.len()
+    }
+
+    /// Receives and handles one message or pulse on `channel`.
+    pub fn handle_one(&mut self, channel: &Channel) -> Result<(), Errno> {
+        let mut info = MsgInfo::default();
+        let buffer = &mut self.buffer;
+        match channel.receive_with_info(buffer, &mut info)? {
+            Received::Pulse(pulse) => self.handle_pulse(pulse),
+            Received::Message(message) => {
+                let Some(header) = Header::from_bytes(&buffer[..info.msglen as usize]) else {
+                    return message.error(Errno::EBADMSG);
+                };
+                let sent = (info.srcmsglen as usize).saturating_sub(Header::SIZE).min(MAX_PAYLOAD);
+                let have = (info.msglen as usize - Header::SIZE).min(sent);
+                let mut payload = Vec::with_capacity(sent);
+                payload.extend_from_slice(&buffer[Header::SIZE..Header::SIZE + have]);
+                if have < sent {
+                    payload.resize(sent, 0);
+                    let n = message.read(Header::SIZE + have, &mut payload[have..])?;
+                    payload.truncate(have + n);
+                }
+                let client =
+                    Client { pid: info.pid, scoid: info.scoid, coid: info.coid, priority: info.priority as u8 };
+                let request =
+                    Request { header, client, payload, reply_room: info.dstmsglen as usize, message: Some(message) };
+                self.handle_request(request)
+            }
+        }
+    }
+
+    /// Serves forever (or until receiving fails: the channel is gone).
+    pub fn serve(&mut self, channel: &Channel) -> Errno {
+        loop {
+            if let Err(e) = self.handle_one(channel) {
+                if matches!(e, Errno::EBADF | Errno::EINVAL) {
+                    return e;
+                }
+            }
+        }
+    }
+
+    fn handle_pulse(&mut self, pulse: Pulse) -> Result<(), Errno> {
+        match pulse.code {
+            pulse_code::DISCONNECT => {
+                // First what it was waiting for goes, then its files close.
+                self.manager.disconnected(pulse.scoid);
+                let gone: Vec<(u32, u32)> = self.ocbs.keys().filter(|(s, _)| *s == pulse.scoid).copied().collect();
+                for key in gone {
+                    if let Some(ocb) = self.ocbs.remove(&key) {
+                        self.manager.close(ocb);
+                    }
+                }
+                let _ = crate::ipc::detach_client(pulse.scoid);
+            }
+            pulse_code::UNBLOCK => self.manager.unblock(pulse.value),
+            _ => self.manager.pulse(pulse),
+        }
+        Ok(())
+    }
+
+    fn handle_request(&mut self, mut request: Request) -> Result<(), Errno> {
+        let key = (request.client.scoid, request.client.coid);
+        let header = request.header;
+        let result = match header.kind {
+            io_type::CONNECT => self.connect(&request, key).map(Reply::Status),
+            io_type::CLOSE => match self.ocbs.remove(&key) {
+                Some(ocb) => {
+                    self.manager.close(ocb);
+                    Ok(Reply::Status(0))
+                }
+                None => Err(Errno::EBADF),
+            },
+            kind if (crate::msg::IO_BASE..crate::msg::FIRST_USER_TYPE).contains(&kind) => {
+                match self.ocbs.get_mut(&key) {
+                    None => Err(Errno::EBADF),
+                    Some(ocb) => match kind {
+                        io_type::READ => self.manager.read(ocb, &mut request),
+                        io_type::WRITE => self.manager.write(ocb, &mut request),
+                        io_type::LSEEK => self.manager.lseek(ocb, header.offset as i64, header.arg).map(Reply::Status),
+                        io_type::STAT => self.manager.stat(ocb).map(|s| Reply::Data(0, s.to_bytes().to_vec())),
+                        io_type::DEVCTL => self.manager.devctl(ocb, &mut request),
+                        io_type::TRUNCATE => self.manager.truncate(ocb, header.size).map(|_| Reply::Status(0)),
+                        io_type::MMAP => self.manager.mmap(ocb, &request).map(Reply::Status),
+                        _ => self.manager.io_other(ocb, &mut request),
+                    },
+                }
+            }
+            _ => self.manager.other(&mut request),
+        };
+        let Some(message) = request.message.take() else {
+            return Ok(()); // held
+        };
+        match result {
+            Ok(Reply::Status(status)) => message.reply(status, &[]),
+            Ok(Reply::Data(status, data)) => message.reply(status, &data),
+            Ok(Reply::Held) => {
+                // The handler said it held the message but did not take it: answer, so
+                // the client is not left waiting.
+                message.error(Errno::EIO)
+            }
+            Err(e) => message.error(e),
+        }
+    }
+
+    fn connect(&mut self, request: &Request, key: (u32, u32)) -> Result<u64, Errno> {
+        let header = request.header;
+        match header.subtype {
+            connect::OPEN | connect::OPEN_HANDLE => {
+                if self.ocbs.contains_key(&key) {
+                    return Err(Errno::EBUSY); // this connection already is an open file
+                }
+                let ocb = if header.subtype == connect::OPEN {
+                    let path = request.payload_str()?;
+                    self.manager.open(request, path, header.arg, header.offset as u32)?
+                } else {
+                    self.manager.open_handle(request, header.size, header.arg)?
+                };
+                let status = self.manager.connect_status(&ocb);
+                self.ocbs.insert(key, ocb);
+                Ok(status)
+            }
+            connect::UNLINK => {
+                let path = request.payload_str()?;
+                self.manager.unlink(request, path).map(|_| 0)
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+}
