@@ -114,7 +114,8 @@ pub const PIPE_DIR: &str = "/dev/pipe";
 pub mod console_devctl {
     /// Payload: the mode (u32): [`super::console_mode::CANONICAL`] or [`super::console_mode::RAW`].
     pub const SET_MODE: u32 = 1;
-    /// Payload: the pid (u32) Ctrl-C interrupts (0: none).
+    /// Payload: the pid (u32) Ctrl-C interrupts (0: none); only its parent may name it
+    /// (`EPERM` otherwise).
     pub const SET_FOREGROUND: u32 = 2;
 }
 

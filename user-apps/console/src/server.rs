@@ -213,6 +213,13 @@ impl ResourceManager for Console {
                 Ok(Reply::Status(0))
             }
             console_devctl::SET_FOREGROUND => {
+                // Only a program's parent (the shell that started it) may make Ctrl-C end it.
+                if value != 0 {
+                    let parent = proc::pidin()?.iter().find(|t| t.pid == value).map(|t| t.parent_pid);
+                    if parent != Some(request.client.pid) {
+                        return Err(Errno::EPERM);
+                    }
+                }
                 self.foreground = value;
                 Ok(Reply::Status(0))
             }
