@@ -37,7 +37,7 @@ pub const MAX_THREADS: usize = 1024;
 pub const MAX_THREADS_PER_PROCESS: usize = 64;
 /// Longest `DebugWrite`.
 pub const MAX_DEBUG_WRITE: usize = 4096;
-/// Longest argument block for `ProcessSpawn`.
+/// Longest argument block the kernel gives pid 1.
 pub const MAX_ARGS: usize = 4096;
 /// Largest single `MemMapAnon`.
 pub const MAX_ANON_MAP: usize = 1 << 30;

@@ -1,4 +1,4 @@
-//! Argument blocks: the one the kernel hands a new process and the one `ProcessSpawn`
+//! Argument blocks: the one a new process starts with and the one a spawn request
 //! takes.
 //!
 //! A process starts with `x0` = the argument count, `x1` = the address of its argument

@@ -13,7 +13,7 @@
 //!   [`resmgr`]: the framework servers use to answer them, [`shm`]: shared memory and
 //!   `mmap`, [`mq`]: POSIX message queues; pipes are [`fs::pipe`] and [`fs::mkfifo`].
 //! * [`debug`]: the kernel console, with [`print!`] and [`println!`].
-//! * [`args`]: argument blocks, as the kernel hands them over and `ProcessSpawn` takes them.
+//! * [`args`]: argument blocks and the environment, as a process gets them and spawn requests carry them.
 //! * [`heap`]: the global allocator, growing with `MemMapAnon`.
 //!
 //! A program is a `#![no_std]`, `#![no_main]` binary that names its `main` with

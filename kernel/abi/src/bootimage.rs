@@ -74,7 +74,7 @@ pub struct BootImage<'a> {
 /// One program of the image.
 #[derive(Debug, Clone, Copy)]
 pub struct Program<'a> {
-    /// Its name (what `ProcessSpawn` and the shell call it).
+    /// Its name (what a spawn request and the shell call it).
     pub name: &'a str,
     /// Priority of its first thread.
     pub priority: u8,

@@ -15,8 +15,8 @@
 //!   ASCII letters, digits, `-` and `_`);
 //! * `priority` and policy (`fifo` or `rr`, round robin): its first thread's scheduling;
 //! * `boot`: started at boot (`abi::bootimage::START_AT_BOOT`); the first `boot` line
-//!   becomes pid 1, the one privileged process. `spawn`: started only on request
-//!   (`ProcessSpawn`);
+//!   becomes pid 1, the one privileged process (proc), which starts the others in order.
+//!   `spawn`: started only on request (a spawn message to proc);
 //! * `args`: its arguments after `argv[0]`, separated by whitespace (no quoting).
 //!
 //! `#` starts a comment that runs to the end of the line; blank lines are ignored. A
@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub const USER_TARGET: &str = "aarch64-unknown-none";
 /// The image `run`, `image`, `gdb` and `bootimage` use unless told otherwise.
 pub const DEFAULT_IMAGE: &str = "default";
-/// Longest argument block `ProcessSpawn` and the boot path accept (docs/syscalls.md).
+/// Longest argument block the boot path accepts.
 const MAX_ARGUMENT_BLOCK: usize = 4096;
 /// The granule the kernel maps segments in.
 const PAGE_SIZE: u64 = 4096;
