@@ -161,6 +161,11 @@ pub fn start_user_space() {
         log::info!("boot image has no program to start");
         return;
     };
+    // From here on the kernel runs with IRQs masked, as the system lock requires (an IRQ
+    // taking it while this CPU holds it would deadlock), and as the return to user space
+    // requires: an IRQ taken between its ELR/SPSR writes and `eret` would overwrite them.
+    // `eret` unmasks them for user code; the idle loop opens them briefly.
+    arch::disable_irqs();
     let mut system = System::new(TargetMachine { tlb: UserTlb::new() }, image);
     log::info!("boot image: {} programs; starting {} as pid 1", image.len(), first.name);
     let pid = match system.spawn(first.name, first.args, None, None, true) {
