@@ -14,7 +14,7 @@
 use crate::machine::Machine;
 use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
-use crate::process::{prot_attrs, ProcessId, RegionKind};
+use crate::process::{prot_attrs, ProcessId};
 use crate::system::{Outcome, System};
 use abi::syscall::{mem_prot, Call};
 use abi::Errno;
@@ -291,11 +291,4 @@ fn object_pages(size: usize) -> Result<usize, Errno> {
         return Err(Errno::EINVAL);
     }
     Ok(align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)? / PAGE_SIZE)
-}
-
-impl RegionKind {
-    /// Whether `MemUnmap` may remove such a region.
-    pub fn unmappable(self) -> bool {
-        matches!(self, RegionKind::Anonymous | RegionKind::Shared { .. })
-    }
 }

@@ -51,6 +51,11 @@ impl RegionKind {
         }
     }
 
+    /// Whether `MemUnmap` may remove such a region.
+    pub fn unmappable(self) -> bool {
+        matches!(self, RegionKind::Anonymous | RegionKind::Shared { .. })
+    }
+
     /// The memory object whose frames the region maps, if any.
     pub fn object(self) -> Option<u32> {
         match self {

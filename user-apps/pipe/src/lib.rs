@@ -98,11 +98,6 @@ impl<T> Pipe<T> {
         self.data.is_empty()
     }
 
-    /// Open (read, write) ends.
-    pub fn ends(&self) -> (u32, u32) {
-        (self.readers, self.writers)
-    }
-
     /// A read end opened.
     pub fn open_reader(&mut self) {
         self.readers += 1;

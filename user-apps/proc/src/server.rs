@@ -189,7 +189,7 @@ impl Proc {
 impl ResourceManager for Proc {
     type Ocb = Ocb;
 
-    fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+    fn open(&mut self, _request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
         if path.is_empty() {
             if flags & open_flags::O_CREAT == 0 {
                 return Ok(Ocb::Directory { next: 0 });
@@ -201,7 +201,6 @@ impl ResourceManager for Proc {
             let kernel = sys::mem_object_create(0)?;
             return Ok(Ocb::Shm { object: self.shm.insert(kernel, None), flags });
         }
-        let _ = request;
         let name = Self::object_name(path)?;
         let object = match self.shm.open(name, flags)? {
             Some(object) => object,
