@@ -5,6 +5,16 @@
 
 use alloc::vec::Vec;
 
+/// A held request that finished: its ticket (in a server, the held message) and the
+/// answer to give it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Completion<T, A> {
+    /// The request's ticket.
+    pub ticket: T,
+    /// Its answer.
+    pub result: Result<A, crate::Errno>,
+}
+
 /// Waiting items, each with its client's priority.
 #[derive(Debug)]
 pub struct WaitQueue<T> {

@@ -38,13 +38,7 @@ pub enum Answer {
 }
 
 /// A request that finished, for its ticket's owner to answer.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Completion<T> {
-    /// The request's ticket.
-    pub ticket: T,
-    /// Its answer.
-    pub result: Result<Answer, Errno>,
-}
+pub type Completion<T> = userlib::waitqueue::Completion<T, Answer>;
 
 #[derive(Debug)]
 struct Waiter<T> {
