@@ -5,7 +5,7 @@
 //! Each fast path has guard conditions; anything outside them goes to the general path
 //! untouched (a fast path checks everything before it changes anything), so the fast
 //! paths never reproduce the rarer behaviours: errors, queued messages and pulses, I/O
-//! vectors, `_msg_info` records, armed `TimerTimeout`s, messages within one process.
+//! vectors, armed `TimerTimeout`s, messages within one process.
 //! Inside the guards they do what the general path does, step for step, but without
 //! decoding a `Call`, re-reading I/O vectors or finding an object twice, and relying on
 //! one invariant of the IPC state machine: **a RECEIVE-blocked thread serves no channel**
@@ -13,7 +13,7 @@
 //! receive puts it on one, and on one only).
 //!
 //! * `MsgSendv` to a channel with a thread RECEIVE-blocked on it: copy the message into
-//!   its buffer, make it serve the channel at the message's priority (unless
+//!   its buffer (and fill in its `_msg_info` record if it asked for one), make it serve the channel at the message's priority (unless
 //!   `_NTO_CHF_FIXED_PRIORITY`), leave the sender REPLY-blocked.
 //! * `MsgReplyv`, and `MsgReplyReceivev` when nothing is queued on the channel: copy
 //!   the reply and make the REPLY-blocked sender ready; for the fused call, block
@@ -33,15 +33,16 @@
 //! layer adds only what cannot be Rust: the exception vector answers a `Nop` itself
 //! when [`System::quick_nop_allowed`] says so.
 
+use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
-use crate::ipc::{rcvid, split_rcvid, Buffer, ReceiveRequest, SentMessage};
+use crate::ipc::{rcvid, split_rcvid, Buffer, Channel, PendingItem, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
 use crate::process::{Process, ProcessId};
 use crate::sched::ReadyQueues;
 use crate::system::{System, TIMESLICE_TICKS};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use crate::transfer::{self, Side};
-use abi::ipc::{channel_flags, pulse_code, Pulse};
+use abi::ipc::{channel_flags, pulse_code, MsgInfo, Pulse};
 use abi::syscall::{Sysno, SENDER_PRIORITY};
 use alloc::vec::Vec;
 
@@ -62,8 +63,8 @@ pub struct ReturnInfo {
     pub ttbr0: u64,
     /// Its saved registers.
     pub context: *mut UserContext,
-    /// Whether its FP/SIMD registers are the live ones (no trap needed).
-    pub owns_fp: bool,
+    /// What becomes of the FP/SIMD registers when it runs.
+    pub fp: FpOnReturn,
     /// [`System::quick_nop_allowed`] for it.
     pub quick_nop: bool,
 }
@@ -110,7 +111,7 @@ fn hand_off(
         *current = Some(partner);
         let context: *mut UserContext = &mut *t.context;
         let quick_nop = t.timeout.is_none();
-        return Step::Switched(ReturnInfo { ttbr0, context, owns_fp: fp_owner == Some(partner), quick_nop });
+        return Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(fp_owner, partner, t), quick_nop });
     }
     t.state = ThreadState::Ready;
     *handoff = Some(partner);
@@ -138,7 +139,7 @@ fn switch_to_next(
     t.state = ThreadState::Running;
     *current = Some(next);
     let context: *mut UserContext = &mut *t.context;
-    Step::Switched(ReturnInfo { ttbr0, context, owns_fp: fp_owner == Some(next), quick_nop: t.timeout.is_none() })
+    Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(fp_owner, next, t), quick_nop: t.timeout.is_none() })
 }
 
 /// Blocks `t` (`id`, running in `p`) RECEIVE on channel `chid` of `p`, with nothing
@@ -148,7 +149,7 @@ fn switch_to_next(
 /// A thread serves one channel at most (`serve` takes it off every other list), and is
 /// usually going back to the one it serves: that list is looked at first, the others
 /// only if it is not there.
-fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer) {
+fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer, info: usize) {
     let found = p.channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id));
     if !found {
         for (_, c) in p.channels.iter_mut() {
@@ -161,11 +162,54 @@ fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buf
     if let Some(c) = p.channels.get_mut(chid) {
         c.receivers.push_front(id);
     }
-    t.receiving = Some(ReceiveRequest { chid, buffer, info: 0 });
+    t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
     t.priority = t.base_priority;
     t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
+}
+
+/// Gives the threads serving `channel` the priority `refresh_priority` computes once the
+/// most urgent item queued on it is of priority `top`: the higher of what they inherited
+/// and `top`, unless the channel is FIXED_PRIORITY (a serving thread serves no other
+/// channel). A ready thread whose priority changes goes to the tail of its new queue.
+/// With `apply` false, only checks that this ends no chain of inheritance (no serving
+/// thread whose priority would change is itself SEND-blocked: the general path follows
+/// chains) and changes nothing; with `apply` true, does it.
+fn boost_serving(
+    threads: &mut HandleTable<Thread>,
+    ready: &mut ReadyQueues,
+    channel: &Channel,
+    top: Option<u8>,
+    apply: bool,
+) -> bool {
+    if channel.flags & channel_flags::FIXED_PRIORITY != 0 {
+        return true;
+    }
+    for &id in &channel.serving {
+        let Some(t) = threads.get_mut(id.0) else { continue };
+        let want = t.inherited_priority.max(top.unwrap_or(0));
+        if want == t.priority {
+            continue;
+        }
+        if !apply {
+            if matches!(t.state, ThreadState::Blocked(Blocked::Send { .. })) {
+                return false;
+            }
+            continue;
+        }
+        t.priority = want;
+        if t.state == ThreadState::Ready {
+            ready.push_back(id.index(), want);
+        }
+    }
+    true
+}
+
+/// Whether a receive may name `info` (0: none) for its `_msg_info` record, as
+/// `msg_receive` checks before it blocks.
+fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
+    info == 0 || p.space.as_ref().is_some_and(|s| s.check(machine, info, MsgInfo::SIZE, true).is_ok())
 }
 
 /// Takes `id` off a channel's `serving` list, keeping the others' order; true if it was
@@ -187,12 +231,13 @@ fn stop_serving(serving: &mut Vec<ThreadId>, id: ThreadId) -> bool {
 impl<M: Machine> System<M> {
     /// What the return to user space needs to load `thread`.
     pub fn return_info(&mut self, thread: ThreadId) -> Option<ReturnInfo> {
-        let owns_fp = self.fp_owner == Some(thread);
+        let fp_owner = self.fp_owner;
         let t = self.threads.get_mut(thread.0)?;
+        let fp = FpOnReturn::of(fp_owner, thread, t);
         let quick_nop = t.timeout.is_none();
         let context: *mut UserContext = &mut *t.context;
         let ttbr0 = self.processes.get(t.process.0)?.space.as_ref()?.ttbr0();
-        Some(ReturnInfo { ttbr0, context, owns_fp, quick_nop })
+        Some(ReturnInfo { ttbr0, context, fp, quick_nop })
     }
 
     /// True when `thread`'s next `Nop` may be answered without the full system-call
@@ -276,29 +321,63 @@ impl<M: Machine> System<M> {
         }
         let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
         let Some(channel) = server.channels.get_mut(conn.chid) else { return Step::NotTaken };
-        let Some(&receiver) = channel.receivers.front() else { return Step::NotTaken };
+        let Some(&receiver) = channel.receivers.front() else {
+            // Nobody waits to receive: the sender queues and blocks.
+            let Some(sender) = threads.get_mut(cur.0) else { return Step::NotTaken };
+            let priority = sender.priority;
+            let top = Some(channel.top_priority().map_or(priority, |t| t.max(priority)));
+            if !boost_serving(threads, ready, channel, top, false) {
+                return Step::NotTaken;
+            }
+            let Some(sender) = threads.get_mut(cur.0) else { return Step::NotTaken };
+            sender.message_sequence = sender.message_sequence.wrapping_add(1);
+            sender.sent =
+                Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
+            sender.state = ThreadState::Blocked(Blocked::Send { server: conn.server, channel: conn.chid });
+            channel.enqueue(priority, PendingItem::Message(cur));
+            boost_serving(threads, ready, channel, top, true);
+            return switch_to_next(threads, processes, ready, current, *fp_owner);
+        };
         let Some((sender, r)) = threads.get2_mut(cur.0, receiver.0) else { return Step::NotTaken };
         let Some(request) = r.receiving else { return Step::NotTaken };
-        if request.info != 0 || request.buffer.parts > 0 || r.process != conn.server {
+        if request.buffer.parts > 0 || r.process != conn.server {
             return Step::NotTaken;
         }
         // The copy validates both sides before it writes a byte: on failure nothing has
         // changed, and the general path reports the guilty side. (Nothing to copy: no
         // check, as `transfer` does.)
         let (src, dst) = (single(send), single(request.buffer));
+        let mut copied = 0;
         if src[0].1 != 0 && dst[0].1 != 0 {
             let Some(s_space) = client.space.as_ref() else { return Step::NotTaken };
-            let copied = transfer::transfer(
+            match transfer::transfer(
                 machine,
                 Side { space: s_space, iov: &src, offset: 0 },
                 Side { space: r_space, iov: &dst, offset: 0 },
                 usize::MAX,
-            );
-            if copied.is_err() {
-                return Step::NotTaken;
+            ) {
+                Ok(n) => copied = n,
+                Err(_) => return Step::NotTaken,
             }
         }
-        // From here on nothing can fail. The sender: its message, REPLY-blocked.
+        // From here on nothing can fail. The receiver's `_msg_info` (checked when it
+        // blocked; a failed write is ignored, as `write_info` does).
+        if request.info != 0 {
+            let record = MsgInfo {
+                pid: pid.0,
+                tid: sender.tid,
+                chid: conn.chid,
+                scoid: conn.scoid,
+                coid,
+                priority: sender.priority as u32,
+                msglen: copied as u32,
+                srcmsglen: src[0].1 as u32,
+                dstmsglen: reply.parts.unsigned_abs() as u32,
+                flags: 0,
+            };
+            let _ = transfer::write_user(machine, r_space, request.info, &record.to_bytes());
+        }
+        // The sender: its message, REPLY-blocked.
         sender.message_sequence = sender.message_sequence.wrapping_add(1);
         sender.sent = Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
         sender.state = ThreadState::Blocked(Blocked::Reply { server: conn.server, channel: conn.chid });
@@ -374,21 +453,117 @@ impl<M: Machine> System<M> {
     }
 
     /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet: the channel
-    /// exists and nothing is queued on it, the buffer needs no reading, no `_msg_info`.
+    /// exists and nothing is queued on it, the buffer needs no reading, and the
+    /// `_msg_info` record (if any) is writable.
     fn fast_receive_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
-        let Ok(chid) = u32::try_from(a[0]) else { return Step::NotTaken };
-        if buffer.parts > 0 || a[3] != 0 {
+        let (Ok(chid), info) = (u32::try_from(a[0]), a[3] as usize) else { return Step::NotTaken };
+        if buffer.parts > 0 {
             return Step::NotTaken;
         }
-        let Self { processes, threads, ready, current, fp_owner, .. } = self;
+        if self.processes.get(pid.0).and_then(|p| p.channels.get(chid)).is_some_and(|c| c.top_priority().is_some()) {
+            return self.fast_receive_queued(cur, pid, chid, buffer, info);
+        }
+        let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
         let Some(p) = processes.get_mut(pid.0).filter(|p| p.exit_status.is_none()) else { return Step::NotTaken };
-        if p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
+        if p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) || !info_writable(machine, p, info) {
             return Step::NotTaken;
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
-        block_receiving(p, t, cur, chid, buffer);
+        block_receiving(p, t, cur, chid, buffer, info);
         switch_to_next(threads, processes, ready, current, *fp_owner)
+    }
+
+    /// `MsgReceivev(chid, buffer, parts, info)` with a message queued first on the channel,
+    /// from another process, whose buffers need no reading: what `msg_receive` does then.
+    /// The message is copied in, its sender becomes REPLY-blocked, the caller serves the
+    /// channel at the message's priority (unless FIXED) and the channel's other serving
+    /// threads are re-boosted to what is left queued; the caller runs on unless that now
+    /// lets a higher thread run.
+    fn fast_receive_queued(&mut self, cur: ThreadId, pid: ProcessId, chid: u32, buffer: Buffer, info: usize) -> Step {
+        let Self { processes, threads, machine, ready, .. } = self;
+        let Some(sender) = processes.get(pid.0).and_then(|p| p.channels.get(chid)).and_then(|c| c.first_message())
+        else {
+            return Step::NotTaken;
+        };
+        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        let Some(message) = s.sent else { return Step::NotTaken };
+        if message.send.parts > 0
+            || message.reply.parts > 0
+            || !matches!(s.state, ThreadState::Blocked(Blocked::Send { .. }))
+        {
+            return Step::NotTaken;
+        }
+        let (sender_priority, sender_tid, sender_pid) = (s.priority, s.tid, s.process);
+        let Some((p, client)) = processes.get2_mut(pid.0, sender_pid.0) else { return Step::NotTaken };
+        if p.exit_status.is_some() || !info_writable(machine, p, info) {
+            return Step::NotTaken;
+        }
+        let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
+        let Some(channel) = p.channels.get_mut(chid) else { return Step::NotTaken };
+        let fixed = channel.flags & channel_flags::FIXED_PRIORITY != 0;
+        // The caller's priority once it serves the channel, and the others' check.
+        let inherited = if fixed { me.inherited_priority } else { sender_priority };
+        let top = channel.top_priority_after_first();
+        let my_priority = if fixed { inherited } else { inherited.max(top.unwrap_or(0)) };
+        if !boost_serving(threads, ready, channel, top, false) {
+            return Step::NotTaken;
+        }
+        let (src, dst) = (single(message.send), single(buffer));
+        let mut copied = 0;
+        if src[0].1 != 0 && dst[0].1 != 0 {
+            match transfer::transfer(
+                machine,
+                Side { space: s_space, iov: &src, offset: 0 },
+                Side { space: r_space, iov: &dst, offset: 0 },
+                usize::MAX,
+            ) {
+                Ok(n) => copied = n,
+                Err(_) => return Step::NotTaken,
+            }
+        }
+        // From here on nothing can fail.
+        channel.drop_first();
+        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        s.state = ThreadState::Blocked(Blocked::Reply { server: message.server, channel: message.chid });
+        let id = rcvid(sender, s.message_sequence);
+        // The caller serves this channel only, last in its list (usually it served it
+        // already, and no other).
+        if !stop_serving(&mut channel.serving, cur) {
+            for (_, c) in p.channels.iter_mut() {
+                if stop_serving(&mut c.serving, cur) {
+                    break;
+                }
+            }
+        }
+        if let Some(c) = p.channels.get_mut(chid) {
+            c.serving.push(cur);
+        }
+        me.inherited_priority = inherited;
+        me.priority = my_priority;
+        me.context.x[0] = id;
+        if info != 0 {
+            let record = MsgInfo {
+                pid: sender_pid.0,
+                tid: sender_tid,
+                chid: message.chid,
+                scoid: message.scoid,
+                coid: message.coid,
+                priority: sender_priority as u32,
+                msglen: copied as u32,
+                srcmsglen: src[0].1 as u32,
+                dstmsglen: message.reply.parts.unsigned_abs() as u32,
+                flags: 0,
+            };
+            let _ = transfer::write_user(machine, r_space, info, &record.to_bytes());
+        }
+        if let Some(c) = p.channels.get(chid) {
+            boost_serving(threads, ready, c, top, true);
+        }
+        if ready.highest_priority().is_some_and(|h| h > my_priority) {
+            return Step::Schedule;
+        }
+        Step::Stay
     }
 
     /// `MsgReplyReceivev(rcvid, status, reply, reply_parts, chid, buffer, parts, info)`,
@@ -398,7 +573,8 @@ impl<M: Machine> System<M> {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let buffer = Buffer { address: a[5] as usize, parts: a[6] as i64 };
         let Ok(chid) = u32::try_from(a[4]) else { return Step::NotTaken };
-        if data.parts > 0 || buffer.parts > 0 || a[7] != 0 {
+        let info = a[7] as usize;
+        if data.parts > 0 || buffer.parts > 0 {
             return Step::NotTaken;
         }
         let Some((sender, sequence)) = split_rcvid(a[0]) else { return Step::NotTaken };
@@ -413,6 +589,9 @@ impl<M: Machine> System<M> {
         // What the receive checks.
         let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
         if p.exit_status.is_some() || p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
+            return Step::NotTaken;
+        }
+        if !info_writable(machine, p, info) {
             return Step::NotTaken;
         }
         let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
@@ -435,7 +614,7 @@ impl<M: Machine> System<M> {
         s.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(sender); // a bounded wait is over
                                         // The replier: RECEIVE-blocked.
-        block_receiving(p, me, cur, chid, buffer);
+        block_receiving(p, me, cur, chid, buffer, info);
         hand_off(ready, current, handoff, *fp_owner, sender, s, ttbr0)
     }
 
@@ -531,7 +710,7 @@ impl<M: Machine> System<M> {
         t.state = ThreadState::Ready;
         ready.push_front(cur.index(), sender_priority);
         *current = Some(receiver);
-        Step::Switched(ReturnInfo { ttbr0, context, owns_fp: *fp_owner == Some(receiver), quick_nop })
+        Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(*fp_owner, receiver, r), quick_nop })
     }
 
     /// `SchedYield`: to the tail of its priority's queue, which changes nothing when no

@@ -17,7 +17,7 @@ fn a_quick_nop_is_allowed_only_without_an_armed_timeout() {
     assert_eq!(call(&mut s, Call::Nop).0, Ok(0));
     assert!(s.quick_nop_allowed(cur));
     let info = s.return_info(cur).unwrap();
-    assert!(info.quick_nop && !info.owns_fp);
+    assert!(info.quick_nop && info.fp == crate::fpswitch::FpOnReturn::Trap);
     assert_eq!(Some(info.ttbr0), s.ttbr0_of(cur));
     assert_eq!(info.context, s.context_mut(cur).unwrap() as *mut _);
 }
@@ -230,7 +230,13 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
         1 | 2 if !rcvids.is_empty() => rand.pick(rcvids),
         _ => held,
     };
-    let info = if rand.below(6) == 0 { reply + 32 } else { 0 };
+    // A `_msg_info` record: often, mostly writable (it overlaps the reply buffer).
+    let info = match rand.below(8) {
+        0..=3 => 0,
+        4 => 0x40_0000,   // read-only text
+        5 => 0x7000_0000, // unmapped
+        _ => reply + 32,
+    };
     // The first three threads are the server's: they mostly receive and reply; the
     // clients mostly send.
     let server = i < 3;

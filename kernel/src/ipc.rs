@@ -111,7 +111,7 @@ impl Channel {
         Self { flags, ..Default::default() }
     }
 
-    fn enqueue(&mut self, priority: u8, item: PendingItem) {
+    pub(crate) fn enqueue(&mut self, priority: u8, item: PendingItem) {
         let order = self.next_order;
         self.next_order += 1;
         self.insert(Pending { priority, order, item });
@@ -134,6 +134,26 @@ impl Channel {
 
     pub(crate) fn top_priority(&self) -> Option<u8> {
         self.pending.first().map(|p| p.priority)
+    }
+
+    /// The sender of the first queued item, if that is a message.
+    pub(crate) fn first_message(&self) -> Option<ThreadId> {
+        match self.pending.first()?.item {
+            PendingItem::Message(sender) => Some(sender),
+            PendingItem::Pulse(_) => None,
+        }
+    }
+
+    /// What [`top_priority`](Self::top_priority) becomes once the first item is taken.
+    pub(crate) fn top_priority_after_first(&self) -> Option<u8> {
+        self.pending.get(1).map(|p| p.priority)
+    }
+
+    /// Takes the first queued item off.
+    pub(crate) fn drop_first(&mut self) {
+        if !self.pending.is_empty() {
+            self.pending.remove(0);
+        }
     }
 
     /// The queued items, first to be received first (for tests and listings).

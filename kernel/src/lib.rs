@@ -38,6 +38,7 @@ extern crate std;
 pub mod arch;
 pub mod events;
 pub mod fastpath;
+pub mod fpswitch;
 pub mod handle;
 pub mod ipc;
 pub mod irq;

@@ -10,6 +10,7 @@ use crate::arch::aarch64::esr::{self, class};
 use crate::arch::{self, mmu, timer};
 use crate::boot::FRAMES;
 use crate::fastpath::{Fast, ReturnInfo};
+use crate::fpswitch::{FpHandover, FpOnReturn};
 use crate::irq::Irq;
 use crate::machine::Machine;
 use crate::mem::layout::phys_to_virt;
@@ -228,7 +229,7 @@ fn user_synchronous() -> bool {
                     if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
                         interrupts::set_oneshot(wakeup);
                     }
-                    load(&info);
+                    load(&with_fp(s, info));
                     return true;
                 }
                 Fast::Done => {}
@@ -266,19 +267,35 @@ fn user_synchronous() -> bool {
 /// The current thread touched FP/SIMD while another thread's registers are live: save
 /// those into their owner, load the current thread's, and let it run on.
 fn switch_fp(s: &mut System<TargetMachine>) {
-    let Some(cur) = s.current() else { return };
-    if let Some(owner) = s.fp_owner.filter(|o| *o != cur) {
-        if let Some(ctx) = s.context_mut(owner) {
-            // SAFETY: `fpcr` starts the 16 + 512-byte FP block of a live UserContext.
-            unsafe { muon_fp_save(&mut ctx.fpcr) };
+    if let Some(handover) = s.fp_trap() {
+        hand_over_fp(handover);
+    }
+    percpu::this_cpu().user_fp_trap.store(2, Ordering::Relaxed); // re-evaluated on return
+}
+
+/// Carries out a change of FP/SIMD owner that the system decided.
+fn hand_over_fp(handover: FpHandover) {
+    if let Some(save) = handover.save {
+        // SAFETY: `save` points at the boxed UserContext of a live thread (the system
+        // lock, held by our caller, keeps it alive); `fpcr` starts its 16 + 512-byte FP
+        // block, laid out as `muon_fp_save` writes it.
+        unsafe { muon_fp_save(&mut (*save).fpcr) };
+    }
+    // SAFETY: as above, for the new owner's context.
+    unsafe { muon_fp_restore(&(*handover.load).fpcr) };
+}
+
+/// `info` (for the current thread, about to run) with FP/SIMD handed over eagerly if the
+/// thread has been using it ([`crate::fpswitch`]).
+fn with_fp(s: &mut System<TargetMachine>, mut info: ReturnInfo) -> ReturnInfo {
+    if info.fp == FpOnReturn::HandOver {
+        info.fp = FpOnReturn::Trap;
+        if let Some(handover) = s.current().and_then(|cur| s.fp_handover(cur)) {
+            hand_over_fp(handover);
+            info.fp = FpOnReturn::Live;
         }
     }
-    if let Some(ctx) = s.context_mut(cur) {
-        // SAFETY: as above, for the current thread.
-        unsafe { muon_fp_restore(&ctx.fpcr) };
-    }
-    s.fp_owner = Some(cur);
-    percpu::this_cpu().user_fp_trap.store(2, Ordering::Relaxed); // re-evaluated on return
+    info
 }
 
 /// Timer interrupt: wake sleepers, charge timeslices, reschedule, and ask for the next
@@ -331,7 +348,7 @@ fn prepare_locked(s: &mut System<TargetMachine>) -> bool {
 
 fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
     match s.return_info(thread) {
-        Some(info) => load(&info),
+        Some(info) => load(&with_fp(s, info)),
         None => percpu::this_cpu().quick_nop.store(0, Ordering::Relaxed),
     }
 }
@@ -346,7 +363,7 @@ fn load(info: &ReturnInfo) {
         cpu.loaded_ttbr0.store(info.ttbr0, Ordering::Relaxed);
         mmu::set_user_tables(info.ttbr0);
     }
-    let trap = !info.owns_fp;
+    let trap = info.fp != FpOnReturn::Live;
     if cpu.user_fp_trap.load(Ordering::Relaxed) != trap as u8 {
         cpu.user_fp_trap.store(trap as u8, Ordering::Relaxed);
         arch::set_user_fp_trap(trap);

@@ -279,6 +279,7 @@ impl<M: Machine> System<M> {
             sent: None,
             receiving: None,
             message_sequence: 0,
+            fp_eager_switches: 0,
             timeout: None,
         };
         let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);

@@ -157,6 +157,9 @@ pub struct Thread {
     pub message_sequence: u16,
     /// Armed by `TimerTimeout` for its next call: (blocking states, nanoseconds).
     pub timeout: Option<(u32, u64)>,
+    /// How many more switches to it hand it the FP/SIMD registers eagerly
+    /// ([`crate::fpswitch`]).
+    pub fp_eager_switches: u8,
 }
 
 #[cfg(test)]
