@@ -96,6 +96,7 @@ enum Step {
 /// Hands the CPU from a caller that just blocked to `partner`, which the call made
 /// ready, as [`System::schedule`] does for a hand-off: directly if no ready thread is of
 /// equal or higher priority, otherwise through the scheduler.
+#[inline(always)]
 fn hand_off(
     ready: &mut ReadyQueues,
     current: &mut Option<ThreadId>,

@@ -32,6 +32,7 @@ pub enum FpOnReturn {
 
 impl FpOnReturn {
     /// For `thread` (`t`), when `owner` holds the registers.
+    #[inline(always)]
     pub fn of(owner: Option<ThreadId>, thread: ThreadId, t: &Thread) -> Self {
         if owner == Some(thread) {
             Self::Live

@@ -223,6 +223,7 @@ fn user_synchronous() -> bool {
             // The common case in one lock scope: the call, then the thread to return to.
             let mut guard = SYSTEM.lock();
             let Some(s) = guard.as_mut() else { return false };
+            let caller = s.current();
             match s.fast_syscall() {
                 Fast::SwitchTo(info) => {
                     // A direct switch: the fast path describes the thread to load.
@@ -230,6 +231,14 @@ fn user_synchronous() -> bool {
                         interrupts::set_oneshot(wakeup);
                     }
                     load(&with_fp(s, info));
+                    return true;
+                }
+                Fast::Done if s.current() == caller => {
+                    // The caller runs on: the CPU still holds its context pointer, address
+                    // space and FP trap setting (a fast path changes none of them).
+                    if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
+                        interrupts::set_oneshot(wakeup);
+                    }
                     return true;
                 }
                 Fast::Done => {}
