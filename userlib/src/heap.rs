@@ -3,6 +3,11 @@
 //! memory (`MemMapAnon`) whenever an allocation does not fit, allocations larger than the
 //! usual growth step included. Memory is never given back to the kernel.
 //!
+//! Small blocks (up to [`CACHED_MAX`] bytes) that are freed go to a per-size free list
+//! instead of back to the buddy heap, and the next allocation of that size takes one
+//! from there: a server allocates and frees a few small buffers per message, and the
+//! buddy heap would split and merge blocks for each.
+//!
 //! The kernel promises only 4 KiB alignment for a mapping, while a buddy block of size
 //! `P` (a power of two) must be `P`-aligned; any `2P` bytes hold such a block, so growth
 //! maps at least twice the block an allocation needs ([`growth_size`]). The other half
@@ -14,6 +19,66 @@ use core::alloc::Layout;
 pub const GROWTH_STEP: usize = 64 * 1024;
 /// Largest buddy block order plus one: blocks up to 2 GiB, past what one mapping can be.
 pub const ORDER: usize = 32;
+/// Largest block the free lists keep.
+pub const CACHED_MAX: usize = 512;
+/// Blocks each free list keeps at most (more go back to the buddy heap).
+const CACHED_PER_SIZE: usize = 64;
+
+/// The buddy block an allocation of `layout` takes: its size is a power of two, at least
+/// a word, and it is aligned to its size.
+fn block_size(layout: Layout) -> usize {
+    layout.size().max(layout.align()).max(core::mem::size_of::<usize>()).next_power_of_two()
+}
+
+/// Which free list keeps blocks of `block` bytes, if any.
+fn size_class(block: usize) -> Option<usize> {
+    (block <= CACHED_MAX).then(|| block.trailing_zeros() as usize - 3)
+}
+
+/// Free lists of small blocks, one per power-of-two size from 8 bytes to [`CACHED_MAX`];
+/// each free block holds the address of the next (0 ends a list).
+struct FreeLists {
+    heads: [usize; 7],
+    lengths: [usize; 7],
+}
+
+impl FreeLists {
+    const fn new() -> Self {
+        Self { heads: [0; 7], lengths: [0; 7] }
+    }
+
+    /// A free block of size class `class`, if one is kept.
+    ///
+    /// # Safety
+    /// Every block on the lists must be a free, writable block of its class.
+    unsafe fn take(&mut self, class: usize) -> Option<usize> {
+        let block = self.heads[class];
+        if block == 0 {
+            return None;
+        }
+        // SAFETY: `block` is a free block of at least a word, aligned to its size (the
+        // caller's promise); its first word holds the next block's address.
+        self.heads[class] = unsafe { *(block as *const usize) };
+        self.lengths[class] -= 1;
+        Some(block)
+    }
+
+    /// Keeps free `block` of size class `class`; false if that list is full.
+    ///
+    /// # Safety
+    /// `block` must be a free block of that class that nothing else uses.
+    unsafe fn keep(&mut self, class: usize, block: usize) -> bool {
+        if self.lengths[class] >= CACHED_PER_SIZE {
+            return false;
+        }
+        // SAFETY: the caller's promise: the block is free, writable and word-aligned.
+        unsafe { *(block as *mut usize) = self.heads[class] };
+        self.heads[class] = block;
+        self.lengths[class] += 1;
+        true
+    }
+}
+
 /// The granule mappings are made in.
 const PAGE_SIZE: usize = 4096;
 
@@ -27,7 +92,7 @@ pub fn growth_size(layout: Layout) -> Option<usize> {
 
 #[cfg(target_os = "none")]
 mod allocator {
-    use super::{growth_size, ORDER};
+    use super::{block_size, growth_size, size_class, FreeLists, ORDER};
     use crate::sync::Mutex;
     use crate::sys;
     use buddy_system_allocator::Heap;
@@ -36,15 +101,25 @@ mod allocator {
 
     /// The process's heap.
     struct GrowingHeap {
-        heap: Mutex<Heap<ORDER>>,
+        heap: Mutex<(Heap<ORDER>, FreeLists)>,
     }
 
-    // SAFETY: every block handed out comes from the buddy heap under its lock, so no two
-    // live allocations overlap, and each honours its layout (the buddy allocator's
-    // contract); memory added to the heap is fresh from `MemMapAnon` and never unmapped.
+    // SAFETY: every block handed out comes from the buddy heap under its lock, directly or
+    // through a free list that only holds freed buddy blocks of one size (taken and kept
+    // under the same lock), so no two live allocations overlap, and each honours its
+    // layout (the buddy allocator's contract: a block is as large as and aligned to the
+    // power of two `block_size` computes); memory added to the heap is fresh from
+    // `MemMapAnon` and never unmapped.
     unsafe impl GlobalAlloc for GrowingHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let mut heap = self.heap.lock();
+            let mut guard = self.heap.lock();
+            let (heap, free) = &mut *guard;
+            if let Some(class) = size_class(block_size(layout)) {
+                // SAFETY: the lists hold only freed blocks of their class.
+                if let Some(block) = unsafe { free.take(class) } {
+                    return block as *mut u8;
+                }
+            }
             if let Ok(block) = heap.alloc(layout) {
                 return block.as_ptr();
             }
@@ -61,20 +136,51 @@ mod allocator {
         }
 
         unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-            // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with `layout`,
-            // so it is non-null and the buddy heap handed it out.
-            unsafe { self.heap.lock().dealloc(NonNull::new_unchecked(pointer), layout) }
+            let mut guard = self.heap.lock();
+            let (heap, free) = &mut *guard;
+            if let Some(class) = size_class(block_size(layout)) {
+                // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with
+                // `layout`, so it is a block of this class, now free.
+                if unsafe { free.keep(class, pointer as usize) } {
+                    return;
+                }
+            }
+            // SAFETY: as above; the buddy heap handed it out.
+            unsafe { heap.dealloc(NonNull::new_unchecked(pointer), layout) }
         }
     }
 
     #[global_allocator]
-    static HEAP: GrowingHeap = GrowingHeap { heap: Mutex::new(Heap::new()) };
+    static HEAP: GrowingHeap = GrowingHeap { heap: Mutex::new((Heap::new(), FreeLists::new())) };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use buddy_system_allocator::Heap;
+
+    #[test]
+    fn small_blocks_have_a_free_list_per_size() {
+        let class = |size, align| size_class(block_size(Layout::from_size_align(size, align).unwrap()));
+        assert_eq!(class(1, 1), Some(0), "a word at least");
+        assert_eq!(class(9, 1), Some(1));
+        assert_eq!(class(8, 64), Some(3), "alignment counts");
+        assert_eq!(class(CACHED_MAX, 8), Some(6));
+        assert_eq!(class(CACHED_MAX + 1, 8), None);
+        // Blocks come back last in, first out, and a list keeps CACHED_PER_SIZE at most.
+        let mut arena = std::vec![0u64; CACHED_PER_SIZE + 1];
+        let blocks: std::vec::Vec<usize> = arena.iter_mut().map(|w| w as *mut u64 as usize).collect();
+        let mut free = FreeLists::new();
+        // SAFETY: each block is a distinct word of `arena`, which outlives `free`.
+        unsafe {
+            for (i, b) in blocks.iter().enumerate() {
+                assert_eq!(free.keep(0, *b), i < CACHED_PER_SIZE);
+            }
+            assert_eq!(free.take(0), Some(blocks[CACHED_PER_SIZE - 1]));
+            assert_eq!(free.take(0), Some(blocks[CACHED_PER_SIZE - 2]));
+            assert_eq!(free.take(1), None);
+        }
+    }
 
     #[test]
     fn small_allocations_grow_by_one_step() {
