@@ -91,16 +91,18 @@ enum Step {
     Stay,
     /// Done, and switched to the thread described.
     Switched(ReturnInfo),
+    /// Done; the caller blocked, and the first thread of the highest ready priority runs.
+    SwitchToNext,
 }
 
 /// Hands the CPU from a caller that just blocked to `partner`, which the call made
 /// ready, as [`System::schedule`] does for a hand-off: directly if no ready thread is of
-/// equal or higher priority, otherwise through the scheduler.
+/// equal or higher priority, otherwise to the first of the highest ready priority, the
+/// partner queued behind its equals.
 #[inline(always)]
 fn hand_off(
     ready: &mut ReadyQueues,
     current: &mut Option<ThreadId>,
-    handoff: &mut Option<ThreadId>,
     fp_owner: Option<ThreadId>,
     partner: ThreadId,
     t: &mut Thread,
@@ -114,9 +116,11 @@ fn hand_off(
         let quick_nop = t.timeout.is_none();
         return Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(fp_owner, partner, t), quick_nop });
     }
+    // What `schedule` does with the hand-off then: the partner queues behind its equals,
+    // and the first of the highest ready priority runs.
     t.state = ThreadState::Ready;
-    *handoff = Some(partner);
-    Step::Schedule
+    ready.push_back(partner.index(), t.priority);
+    Step::SwitchToNext
 }
 
 /// Switches to the first thread of the highest ready priority, as [`System::schedule`]
@@ -299,6 +303,16 @@ impl<M: Machine> System<M> {
             }
             Step::Stay => Fast::Done,
             Step::Switched(info) => Fast::SwitchTo(info),
+            Step::SwitchToNext => {
+                let Self { threads, processes, ready, current, fp_owner, .. } = self;
+                match switch_to_next(threads, processes, ready, current, *fp_owner) {
+                    Step::Switched(info) => Fast::SwitchTo(info),
+                    _ => {
+                        self.schedule();
+                        Fast::Done
+                    }
+                }
+            }
         }
     }
 
@@ -312,7 +326,7 @@ impl<M: Machine> System<M> {
             return Step::NotTaken; // I/O vectors: read from user memory on the general path
         }
         // Disjoint borrows of the tables, and each object found once.
-        let Self { processes, threads, machine, sleepers, handoff, ready, current, fp_owner, .. } = self;
+        let Self { processes, threads, machine, sleepers, ready, current, fp_owner, .. } = self;
         let conn = processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
         let Some(conn) = conn.copied() else { return Step::NotTaken };
         // (A send to a channel of the sender's own process takes the general path.)
@@ -398,7 +412,7 @@ impl<M: Machine> System<M> {
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
         let ttbr0 = r_space.ttbr0();
-        hand_off(ready, current, handoff, *fp_owner, receiver, r, ttbr0)
+        hand_off(ready, current, *fp_owner, receiver, r, ttbr0)
     }
 
     /// The reply half of `MsgReplyv(rcvid, status, buffer, parts)` and of the fused call
@@ -579,7 +593,7 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         }
         let Some((sender, sequence)) = split_rcvid(a[0]) else { return Step::NotTaken };
-        let Self { processes, threads, machine, sleepers, handoff, ready, current, fp_owner, .. } = self;
+        let Self { processes, threads, machine, sleepers, ready, current, fp_owner, .. } = self;
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
         // What `received_message` checks.
         let Some(message) = s.sent else { return Step::NotTaken };
@@ -616,7 +630,7 @@ impl<M: Machine> System<M> {
         sleepers.remove_thread(sender); // a bounded wait is over
                                         // The replier: RECEIVE-blocked.
         block_receiving(p, me, cur, chid, buffer, info);
-        hand_off(ready, current, handoff, *fp_owner, sender, s, ttbr0)
+        hand_off(ready, current, *fp_owner, sender, s, ttbr0)
     }
 
     /// Delivers `pulse` (of `priority`) to the receiver waiting first on channel `chid` of
