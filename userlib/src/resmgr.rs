@@ -163,11 +163,18 @@ pub trait ResourceManager {
     fn pulse(&mut self, _pulse: Pulse) {}
 }
 
+/// An open file's key: its client's scoid and connection, as one number (one compare per
+/// step of a lookup, and a client's files side by side).
+fn ocb_key(scoid: u32, coid: u32) -> u64 {
+    (scoid as u64) << 32 | coid as u64
+}
+
 /// The open files of one server.
 pub struct Dispatcher<R: ResourceManager> {
     /// The handlers.
     pub manager: R,
-    ocbs: BTreeMap<(u32, u32), R::Ocb>,
+    /// By [`ocb_key`].
+    ocbs: BTreeMap<u64, R::Ocb>,
     /// Where messages arrive (kept: no allocation per message).
     buffer: Vec<u8>,
 }
@@ -227,7 +234,8 @@ impl<R: ResourceManager> Dispatcher<R> {
             pulse_code::DISCONNECT => {
                 // First what it was waiting for goes, then its files close.
                 self.manager.disconnected(pulse.scoid);
-                let gone: Vec<(u32, u32)> = self.ocbs.keys().filter(|(s, _)| *s == pulse.scoid).copied().collect();
+                let clients = ocb_key(pulse.scoid, 0)..=ocb_key(pulse.scoid, u32::MAX);
+                let gone: Vec<u64> = self.ocbs.range(clients).map(|(key, _)| *key).collect();
                 for key in gone {
                     if let Some(ocb) = self.ocbs.remove(&key) {
                         self.manager.close(ocb);
@@ -242,7 +250,7 @@ impl<R: ResourceManager> Dispatcher<R> {
     }
 
     fn handle_request(&mut self, mut request: Request) -> Result<(), Errno> {
-        let key = (request.client.scoid, request.client.coid);
+        let key = ocb_key(request.client.scoid, request.client.coid);
         let header = request.header;
         let result = match header.kind {
             io_type::CONNECT => self.connect(&request, key).map(Reply::Status),
@@ -285,7 +293,7 @@ impl<R: ResourceManager> Dispatcher<R> {
         }
     }
 
-    fn connect(&mut self, request: &Request, key: (u32, u32)) -> Result<u64, Errno> {
+    fn connect(&mut self, request: &Request, key: u64) -> Result<u64, Errno> {
         let header = request.header;
         match header.subtype {
             connect::OPEN | connect::OPEN_HANDLE => {
