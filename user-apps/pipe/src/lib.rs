@@ -18,7 +18,6 @@ extern crate alloc;
 extern crate std;
 
 use alloc::collections::VecDeque;
-use alloc::vec;
 use alloc::vec::Vec;
 use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
@@ -48,6 +47,14 @@ struct Waiter<T> {
     want: usize,
     data: Vec<u8>,
     written: usize,
+}
+
+/// A list of finished requests starting with `first`, with room for a few more (what
+/// [`Pipe::progress_into`] adds: no reallocation in the usual case).
+fn finished<T>(first: Completion<T>) -> Vec<Completion<T>> {
+    let mut done = Vec::with_capacity(4);
+    done.push(first);
+    done
 }
 
 /// One pipe.
@@ -118,7 +125,7 @@ impl<T> Pipe<T> {
     /// A read of up to `want` bytes by a client of `priority` (`client`: who, for
     /// [`Pipe::forget`]). Returns what finished — this read too, if it did not wait.
     pub fn read(&mut self, ticket: T, priority: u8, client: u32, want: usize, nonblock: bool) -> Vec<Completion<T>> {
-        let now = |ticket, result| vec![Completion { ticket, result }];
+        let now = |ticket, result| finished(Completion { ticket, result });
         if want == 0 {
             return now(ticket, Ok(Answer::Read(Vec::new())));
         }
@@ -126,7 +133,7 @@ impl<T> Pipe<T> {
             let n = want.min(self.data.len());
             let bytes: Vec<u8> = self.data.drain(..n).collect();
             let mut done = now(ticket, Ok(Answer::Read(bytes)));
-            done.extend(self.progress());
+            self.progress_into(&mut done);
             return done;
         }
         if self.data.is_empty() && self.writers == 0 && (self.had_writer || nonblock) {
@@ -142,7 +149,7 @@ impl<T> Pipe<T> {
     /// A write of `data` by a client of `priority`. Returns what finished — this write
     /// too, if it did not wait.
     pub fn write(&mut self, ticket: T, priority: u8, client: u32, data: Vec<u8>, nonblock: bool) -> Vec<Completion<T>> {
-        let now = |ticket, result| vec![Completion { ticket, result }];
+        let now = |ticket, result| finished(Completion { ticket, result });
         if self.readers == 0 {
             return now(ticket, Err(Errno::EPIPE));
         }
@@ -158,7 +165,14 @@ impl<T> Pipe<T> {
             };
             self.data.extend(&data[..n]);
             let mut done = now(ticket, Ok(Answer::Wrote(n)));
-            done.extend(self.progress());
+            self.progress_into(&mut done);
+            return done;
+        }
+        if self.waiting_writers.is_empty() && self.capacity - self.data.len() >= data.len() {
+            // Nobody ahead and room for all of it: what waiting first would come to.
+            self.data.extend(&data);
+            let mut done = now(ticket, Ok(Answer::Wrote(data.len())));
+            self.progress_into(&mut done);
             return done;
         }
         let want = data.len();
@@ -169,6 +183,12 @@ impl<T> Pipe<T> {
     /// Serves waiting requests until none can go on.
     fn progress(&mut self) -> Vec<Completion<T>> {
         let mut done = Vec::new();
+        self.progress_into(&mut done);
+        done
+    }
+
+    /// [`progress`](Self::progress), adding what finished to `done`.
+    fn progress_into(&mut self, done: &mut Vec<Completion<T>>) {
         loop {
             let mut moved = false;
             // Readers take data, or learn of the end of file.
@@ -214,7 +234,7 @@ impl<T> Pipe<T> {
                 }
             }
             if !moved {
-                return done;
+                return;
             }
         }
     }
