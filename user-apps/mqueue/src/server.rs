@@ -23,6 +23,7 @@ type Notification = (u64, SigEvent);
 
 struct Entry {
     queue: Queue<ReceivedMessage, Notification>,
+    /// Whether its name is still in `Server::names` (not unlinked).
     linked: bool,
     opens: u32,
 }
@@ -31,22 +32,28 @@ enum Ocb {
     Directory {
         next: usize,
     },
-    /// An open queue; `client` is the opener's scoid (its notification goes with it).
+    /// An open queue (its id); `client` is the opener's scoid (its notification goes with
+    /// it).
     Queue {
-        name: String,
+        id: u32,
         flags: u32,
         client: u32,
     },
 }
 
 struct Server {
-    queues: BTreeMap<String, Entry>,
+    /// Every queue, linked or only still open, by id (what an open queue's OCB holds: no
+    /// name lookup per message).
+    queues: BTreeMap<u32, Entry>,
+    /// The linked queues' ids by name (unlinking removes the name at once).
+    names: BTreeMap<String, u32>,
+    next_id: u32,
 }
 
 pub fn main(_args: Args) -> Result<(), Errno> {
     let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
     let _attached = proc::path_attach(MQUEUE_DIR, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher = Dispatcher::new(Server { queues: BTreeMap::new() });
+    let mut dispatcher = Dispatcher::new(Server { queues: BTreeMap::new(), names: BTreeMap::new(), next_id: 1 });
     let error = dispatcher.serve(&channel);
     println!("mqueue: receiving failed: {error}");
     Err(error)
@@ -79,7 +86,7 @@ fn check_name(path: &str) -> Result<(), Errno> {
 impl Server {
     fn entry(&mut self, ocb: &Ocb) -> Result<(&mut Entry, u32), Errno> {
         match ocb {
-            Ocb::Queue { name, flags, .. } => Ok((self.queues.get_mut(name).ok_or(Errno::EBADF)?, *flags)),
+            Ocb::Queue { id, flags, .. } => Ok((self.queues.get_mut(id).ok_or(Errno::EBADF)?, *flags)),
             Ocb::Directory { .. } => Err(Errno::EISDIR),
         }
     }
@@ -94,9 +101,9 @@ impl Server {
         }
     }
 
-    fn drop_if_unused(&mut self, name: &str) {
-        if self.queues.get(name).is_some_and(|e| !e.linked && e.opens == 0) {
-            self.queues.remove(name);
+    fn drop_if_unused(&mut self, id: u32) {
+        if self.queues.get(&id).is_some_and(|e| !e.linked && e.opens == 0) {
+            self.queues.remove(&id);
         }
     }
 }
@@ -109,40 +116,46 @@ impl ResourceManager for Server {
             return Ok(Ocb::Directory { next: 0 });
         }
         check_name(path)?;
-        let exists = self.queues.get(path).is_some_and(|e| e.linked);
-        if exists && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
+        let existing = self.names.get(path).copied();
+        if existing.is_some() && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
-        if !exists {
-            if flags & open_flags::O_CREAT == 0 {
-                return Err(Errno::ENOENT);
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                if flags & open_flags::O_CREAT == 0 {
+                    return Err(Errno::ENOENT);
+                }
+                // `size`: maxmsg << 32 | msgsize, or 0 for the defaults.
+                let requested = request.header.size;
+                let attr = match requested {
+                    0 => DEFAULT_ATTR,
+                    r => Attr::checked((r >> 32) as usize, (r & 0xffff_ffff) as usize)?,
+                };
+                let id = self.next_id;
+                self.next_id += 1;
+                self.queues.insert(id, Entry { queue: Queue::new(attr), linked: true, opens: 0 });
+                self.names.insert(String::from(path), id);
+                id
             }
-            // `size`: maxmsg << 32 | msgsize, or 0 for the defaults.
-            let requested = request.header.size;
-            let attr = match requested {
-                0 => DEFAULT_ATTR,
-                r => Attr::checked((r >> 32) as usize, (r & 0xffff_ffff) as usize)?,
-            };
-            if self.queues.contains_key(path) {
-                return Err(Errno::EBUSY); // an unlinked queue of that name is still open
-            }
-            self.queues.insert(String::from(path), Entry { queue: Queue::new(attr), linked: true, opens: 0 });
-        }
-        self.queues.get_mut(path).expect("present").opens += 1;
-        Ok(Ocb::Queue { name: String::from(path), flags, client: request.client.scoid })
+        };
+        self.queues.get_mut(&id).ok_or(Errno::EIO)?.opens += 1;
+        Ok(Ocb::Queue { id, flags, client: request.client.scoid })
     }
 
     fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
-        let entry = self.queues.get_mut(path).filter(|e| e.linked).ok_or(Errno::ENOENT)?;
-        entry.linked = false;
-        self.drop_if_unused(path);
+        let id = self.names.remove(path).ok_or(Errno::ENOENT)?;
+        if let Some(entry) = self.queues.get_mut(&id) {
+            entry.linked = false;
+        }
+        self.drop_if_unused(id);
         Ok(())
     }
 
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         if let Ocb::Directory { next } = ocb {
             let mut bytes = Vec::new();
-            for name in self.queues.iter().filter(|(_, e)| e.linked).map(|(n, _)| n).skip(*next) {
+            for name in self.names.keys().skip(*next) {
                 if bytes.len() + name.len() + 1 > request.header.size as usize {
                     break;
                 }
@@ -183,8 +196,8 @@ impl ResourceManager for Server {
     fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
         match ocb {
             Ocb::Directory { .. } => Ok(Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 }),
-            Ocb::Queue { name, .. } => {
-                let size = self.queues.get(name).map_or(0, |e| e.queue.len()) as u64;
+            Ocb::Queue { id, .. } => {
+                let size = self.queues.get(id).map_or(0, |e| e.queue.len()) as u64;
                 Ok(Stat { size, kind: file_kind::FILE, mode: 0o666 })
             }
         }
@@ -217,12 +230,12 @@ impl ResourceManager for Server {
     }
 
     fn close(&mut self, ocb: Ocb) {
-        if let Ocb::Queue { name, client, .. } = ocb {
-            if let Some(entry) = self.queues.get_mut(&name) {
+        if let Ocb::Queue { id, client, .. } = ocb {
+            if let Some(entry) = self.queues.get_mut(&id) {
                 entry.opens -= 1;
                 entry.queue.drop_notification(client);
             }
-            self.drop_if_unused(&name);
+            self.drop_if_unused(id);
         }
     }
 

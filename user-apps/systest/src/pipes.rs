@@ -237,6 +237,12 @@ pub fn mq_priorities_sizes_and_attributes() -> Outcome {
     mq::mq_unlink("/orders").map_err(e("unlink"))?;
     ensure!(mq::mq_open("/orders", of::O_RDONLY, 0, None).err() == Some(Errno::ENOENT), "unlinked queue opens");
     ensure!(reader.receive(&mut buffer).map(|(n, _)| n) == Ok(4), "the unlinked queue lost its messages");
+    // The name is free at once: a new queue of that name is another queue.
+    let again = queue("/orders", of::O_RDWR | of::O_CREAT | of::O_EXCL, Some((2, 16)))?;
+    ensure!(again.attr().map_err(e("getattr"))?.curmsgs == 0, "the new /orders holds the old one's messages");
+    ensure!(reader.attr().map_err(e("getattr"))?.curmsgs == 7, "the old /orders changed");
+    drop(again);
+    mq::mq_unlink("/orders").map_err(e("unlink"))?;
     ensure!(mq::mq_open("bad", of::O_RDONLY, 0, None).err() == Some(Errno::EINVAL), "a name without /");
     Ok(())
 }
