@@ -144,6 +144,18 @@ fn user_pages(
     Ok(pages)
 }
 
+/// [`user_pages`] for a range within one page: its physical page.
+#[inline]
+fn user_page(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize, write: bool) -> Result<usize, Errno> {
+    if va.checked_add(n).is_none_or(|end| end > abi::USER_SPACE_END) {
+        return Err(Errno::EFAULT);
+    }
+    match user_translation(m, space, va) {
+        Some(t) if t.user && (t.writable || !write) => Ok(t.phys),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
 /// What the page holding user address `va` of `space` translates to: from the
 /// machine's cache of user translations while no tree has changed, else from a walk
 /// (which is then cached).
@@ -170,6 +182,13 @@ fn transfer_contiguous(
     dst: (&AddressSpace, usize),
     n: usize,
 ) -> Result<usize, TransferError> {
+    if src.1 % PAGE_SIZE + n <= PAGE_SIZE && dst.1 % PAGE_SIZE + n <= PAGE_SIZE {
+        // Both within one page (every small message): one translation each, one copy.
+        let from = user_page(m, src.0, src.1, n, false).map_err(TransferError::Source)?;
+        let to = user_page(m, dst.0, dst.1, n, true).map_err(TransferError::Destination)?;
+        m.copy_physical(from + src.1 % PAGE_SIZE, to + dst.1 % PAGE_SIZE, n);
+        return Ok(n);
+    }
     let from = user_pages(m, src.0, src.1, n, false).map_err(TransferError::Source)?;
     let to = user_pages(m, dst.0, dst.1, n, true).map_err(TransferError::Destination)?;
     let (first_from, first_to) = (src.1 >> PAGE_SHIFT, dst.1 >> PAGE_SHIFT);
