@@ -214,7 +214,7 @@ fn boost_serving(
 /// Whether a receive may name `info` (0: none) for its `_msg_info` record, as
 /// `msg_receive` checks before it blocks.
 fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
-    info == 0 || p.space.as_ref().is_some_and(|s| s.check(machine, info, MsgInfo::SIZE, true).is_ok())
+    info == 0 || p.space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
 }
 
 /// Takes `id` off a channel's `serving` list, keeping the others' order; true if it was

@@ -204,6 +204,15 @@ fn transfer_contiguous(
     Ok(n)
 }
 
+/// Whether user code may write `[va, va + n)` of `space`, as `AddressSpace::check` says
+/// (through the cache of user translations when the range lies within one page).
+pub fn user_may_write(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize) -> bool {
+    if n > 0 && va % PAGE_SIZE + n <= PAGE_SIZE {
+        return user_page(m, space, va, n, true).is_ok();
+    }
+    space.check(m, va, n, true).is_ok()
+}
+
 /// Writes `bytes` to user memory at `va` of `space` if user code may write all of it,
 /// as `AddressSpace::check` followed by `AddressSpace::write` does (nothing is written
 /// when any of it is not writable), translating each page once.
@@ -218,12 +227,13 @@ pub fn write_user<const N: usize>(
         space.check(m, va, n, true)?;
         return space.write(m, va, bytes);
     }
-    let pages = user_pages(m, space, va, n, true)?;
     if va % PAGE_SIZE + n <= PAGE_SIZE {
         // Within one page (the usual case): a copy of a length known here.
-        m.frame(pages[0])[va % PAGE_SIZE..][..N].copy_from_slice(bytes);
+        let page = user_page(m, space, va, n, true)?;
+        m.frame(page)[va % PAGE_SIZE..][..N].copy_from_slice(bytes);
         return Ok(());
     }
+    let pages = user_pages(m, space, va, n, true)?;
     let mut done = 0;
     while done < n {
         let at = va + done;
