@@ -41,7 +41,7 @@ use crate::process::{Process, ProcessId};
 use crate::sched::ReadyQueues;
 use crate::system::{System, TIMESLICE_TICKS};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
-use crate::transfer::{self, Side};
+use crate::transfer;
 use abi::ipc::{channel_flags, pulse_code, MsgInfo, Pulse};
 use abi::syscall::{Sysno, SENDER_PRIORITY};
 use alloc::vec::Vec;
@@ -365,12 +365,7 @@ impl<M: Machine> System<M> {
         let mut copied = 0;
         if src[0].1 != 0 && dst[0].1 != 0 {
             let Some(s_space) = client.space.as_ref() else { return Step::NotTaken };
-            match transfer::transfer(
-                machine,
-                Side { space: s_space, iov: &src, offset: 0 },
-                Side { space: r_space, iov: &dst, offset: 0 },
-                usize::MAX,
-            ) {
+            match transfer::transfer_single(machine, (s_space, src[0].0, src[0].1), (r_space, dst[0].0, dst[0].1)) {
                 Ok(n) => copied = n,
                 Err(_) => return Step::NotTaken,
             }
@@ -437,13 +432,8 @@ impl<M: Machine> System<M> {
         }
         let r_space = self.processes.get(pid.0)?.space.as_ref()?;
         let s_space = self.processes.get(s.process.0)?.space.as_ref()?;
-        transfer::transfer(
-            &mut self.machine,
-            Side { space: r_space, iov: &src, offset: 0 },
-            Side { space: s_space, iov: &dst, offset: 0 },
-            usize::MAX,
-        )
-        .ok()?;
+        transfer::transfer_single(&mut self.machine, (r_space, src[0].0, src[0].1), (s_space, dst[0].0, dst[0].1))
+            .ok()?;
         Some(sender)
     }
 
@@ -527,12 +517,7 @@ impl<M: Machine> System<M> {
         let (src, dst) = (single(message.send), single(buffer));
         let mut copied = 0;
         if src[0].1 != 0 && dst[0].1 != 0 {
-            match transfer::transfer(
-                machine,
-                Side { space: s_space, iov: &src, offset: 0 },
-                Side { space: r_space, iov: &dst, offset: 0 },
-                usize::MAX,
-            ) {
+            match transfer::transfer_single(machine, (s_space, src[0].0, src[0].1), (r_space, dst[0].0, dst[0].1)) {
                 Ok(n) => copied = n,
                 Err(_) => return Step::NotTaken,
             }
@@ -612,12 +597,8 @@ impl<M: Machine> System<M> {
         let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
         let (src, dst) = (single(data), single(message.reply));
         if src[0].1 != 0 && dst[0].1 != 0 {
-            let copied = transfer::transfer(
-                machine,
-                Side { space: r_space, iov: &src, offset: 0 },
-                Side { space: s_space, iov: &dst, offset: 0 },
-                usize::MAX,
-            );
+            let copied =
+                transfer::transfer_single(machine, (r_space, src[0].0, src[0].1), (s_space, dst[0].0, dst[0].1));
             if copied.is_err() {
                 return Step::NotTaken;
             }
