@@ -23,7 +23,8 @@
 //! program may be listed more than once (with different arguments, say); it is built once.
 //!
 //! Building an image: every distinct program is built with
-//! `cargo build --release --target aarch64-unknown-none --target-dir target/user`, each
+//! `cargo build --release --target aarch64-unknown-none --target-dir target/user` (the
+//! system servers of [`NO_FP_PROGRAMS`] for `aarch64-unknown-none-softfloat`), each
 //! ELF's `PT_LOAD` segments (address, memory size, R/W/X, file bytes) are taken as they
 //! are, and the entries are packed with `abi::bootimage::writer::write`. The result is
 //! parsed back with `abi::bootimage::BootImage::parse` before it is written.
@@ -38,6 +39,22 @@ use std::path::{Path, PathBuf};
 
 /// The Rust target user programs are built for (hard-float: user code may use FP/SIMD).
 pub const USER_TARGET: &str = "aarch64-unknown-none";
+
+/// The target of the programs in [`NO_FP_PROGRAMS`]: no FP/SIMD instruction at all.
+pub const NO_FP_TARGET: &str = "aarch64-unknown-none-softfloat";
+
+/// System servers built for [`NO_FP_TARGET`]. Rust code copies and zeroes memory with
+/// SIMD registers, so a hard-float server would take the FP/SIMD registers over on most
+/// switches between it and its clients (512 bytes saved and loaded each time); built
+/// soft-float, it never touches them, and a client's stay live while the server runs. They
+/// do no floating-point arithmetic (it would be done in software).
+pub const NO_FP_PROGRAMS: &[&str] = &["proc", "pipe", "mqueue", "console", "ramfs"];
+
+/// Where the ELF of `program` is once built.
+pub fn elf_path(program: &str) -> PathBuf {
+    let target = if NO_FP_PROGRAMS.contains(&program) { NO_FP_TARGET } else { USER_TARGET };
+    crate::workspace_root().join("target/user").join(target).join("release").join(program)
+}
 /// The image `run`, `image`, `gdb` and `bootimage` use unless told otherwise.
 pub const DEFAULT_IMAGE: &str = "default";
 /// Longest argument block the boot path accepts.
@@ -286,10 +303,10 @@ pub fn build_from(name: &str, text: &str) -> Result<PathBuf, String> {
     let mut names: Vec<&str> = entries.iter().map(|e| e.binary.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let elf_dir = build_programs(&names)?;
+    build_programs(&names)?;
     let mut programs = BTreeMap::new();
     for program in names {
-        let path = elf_dir.join(program);
+        let path = elf_path(program);
         let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let loaded = load_elf(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         programs.insert(program.to_string(), loaded);
@@ -304,19 +321,25 @@ pub fn build_from(name: &str, text: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// Builds `programs` for the user target; returns the directory holding their ELFs.
-fn build_programs(programs: &[&str]) -> Result<PathBuf, String> {
+/// Builds `programs`, each for its target (see [`elf_path`]).
+fn build_programs(programs: &[&str]) -> Result<(), String> {
     let target_dir = crate::workspace_root().join("target/user");
-    let mut cmd = crate::cargo();
-    cmd.args(["build", "--release", "--target", USER_TARGET]).arg("--target-dir").arg(&target_dir);
-    for program in programs {
-        cmd.args(["-p", program]);
+    let (no_fp, fp): (Vec<&str>, Vec<&str>) = programs.iter().partition(|p| NO_FP_PROGRAMS.contains(p));
+    for (target, group) in [(USER_TARGET, fp), (NO_FP_TARGET, no_fp)] {
+        if group.is_empty() {
+            continue;
+        }
+        let mut cmd = crate::cargo();
+        cmd.args(["build", "--release", "--target", target]).arg("--target-dir").arg(&target_dir);
+        for program in &group {
+            cmd.args(["-p", program]);
+        }
+        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building {} failed", group.join(", ")));
+        }
     }
-    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("building {} failed", programs.join(", ")));
-    }
-    Ok(target_dir.join(USER_TARGET).join("release"))
+    Ok(())
 }
 
 /// Every image with a manifest in `user-apps/images`, by name.

@@ -125,13 +125,12 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
         .collect();
     let image = bootimage::build_from("profile", &manifest)?;
     // Per user program: its symbols, to name hot user blocks.
-    let elf_dir = workspace_root().join("target/user").join(bootimage::USER_TARGET).join("release");
     let mut programs: Vec<Program> = Vec::new();
     for line in manifest.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         let word = line.split_whitespace().next().unwrap_or_default();
         let binary = word.split_once('=').map_or(word, |(_, b)| b).to_string();
         if programs.iter().all(|p| p.name != binary) {
-            if let Ok(elf) = std::fs::read(elf_dir.join(&binary)) {
+            if let Ok(elf) = std::fs::read(bootimage::elf_path(&binary)) {
                 programs.push(Program::load(binary, &elf)?);
             }
         }
