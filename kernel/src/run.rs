@@ -296,6 +296,7 @@ fn hand_over_fp(handover: FpHandover) {
 
 /// `info` (for the current thread, about to run) with FP/SIMD handed over eagerly if the
 /// thread has been using it ([`crate::fpswitch`]).
+#[inline(always)]
 fn with_fp(s: &mut System<TargetMachine>, mut info: ReturnInfo) -> ReturnInfo {
     if info.fp == FpOnReturn::HandOver {
         info.fp = FpOnReturn::Trap;
