@@ -154,6 +154,7 @@ fn switch_to_next(
 /// A thread serves one channel at most (`serve` takes it off every other list), and is
 /// usually going back to the one it serves: that list is looked at first, the others
 /// only if it is not there.
+#[inline(always)]
 fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer, info: usize) {
     let found = p.channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id));
     if !found {
@@ -213,12 +214,14 @@ fn boost_serving(
 
 /// Whether a receive may name `info` (0: none) for its `_msg_info` record, as
 /// `msg_receive` checks before it blocks.
+#[inline(always)]
 fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
     info == 0 || p.space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
 }
 
 /// Takes `id` off a channel's `serving` list, keeping the others' order; true if it was
 /// there.
+#[inline(always)]
 fn stop_serving(serving: &mut Vec<ThreadId>, id: ThreadId) -> bool {
     match serving.iter().position(|s| *s == id) {
         Some(at) if at + 1 == serving.len() => {

@@ -177,6 +177,7 @@ fn user_page(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize, wr
 /// What the page holding user address `va` of `space` translates to: from the
 /// machine's cache of user translations while no tree has changed, else from a walk
 /// (which is then cached).
+#[inline(always)]
 fn user_translation(m: &mut impl Machine, space: &AddressSpace, va: usize) -> Option<CachedPage> {
     let generation = tables_generation();
     let root = space.table.root();
