@@ -85,7 +85,7 @@ impl<T> HandleTable<T> {
 
     /// The objects two handles name, both mutably; `None` unless both are current and
     /// name different slots.
-    #[inline]
+    #[inline(always)]
     pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
         let [first, second] = self.slots.get_disjoint_mut([index_of(a), index_of(b)]).ok()?;
         if first.generation != a >> INDEX_BITS || second.generation != b >> INDEX_BITS {

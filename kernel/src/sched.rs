@@ -65,6 +65,7 @@ impl ReadyQueues {
     }
 
     /// Queues thread `index` at the tail of `priority` (after its equals).
+    #[inline(always)]
     pub fn push_back(&mut self, index: usize, priority: u8) {
         self.remove(index);
         let p = priority as usize;

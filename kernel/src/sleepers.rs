@@ -49,6 +49,7 @@ impl Sleepers {
     }
 
     /// Takes `thread` off the list (any reason).
+    #[inline(always)]
     pub(crate) fn remove_thread(&mut self, thread: ThreadId) {
         if !self.list.is_empty() {
             self.retain(|(_, t, _)| *t != thread);
