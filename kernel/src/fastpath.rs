@@ -321,6 +321,7 @@ impl<M: Machine> System<M> {
 
     /// `MsgSendv(coid, send, send_parts, reply, reply_parts)` to a waiting receiver of
     /// another process.
+    #[inline(always)]
     fn fast_send(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let Ok(coid) = u32::try_from(a[0]) else { return Step::NotTaken };
         let send = Buffer { address: a[1] as usize, parts: a[2] as i64 };
@@ -572,6 +573,7 @@ impl<M: Machine> System<M> {
     /// `MsgReplyReceivev(rcvid, status, reply, reply_parts, chid, buffer, parts, info)`,
     /// `rcvid` not 0, nothing queued on the channel, the sender in another process: the
     /// replier blocks RECEIVE and the sender it answered is handed the CPU.
+    #[inline(always)]
     fn fast_reply_receive(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let buffer = Buffer { address: a[5] as usize, parts: a[6] as i64 };
@@ -671,6 +673,7 @@ impl<M: Machine> System<M> {
     /// high.
     ///
     /// [`pulse_to_waiting_receiver`]: Self::pulse_to_waiting_receiver
+    #[inline(always)]
     fn fast_pulse(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let (Ok(coid), Ok(requested)) = (u32::try_from(a[0]), u32::try_from(a[1])) else { return Step::NotTaken };
         let code = a[2] as u8 as i8;
@@ -715,6 +718,7 @@ impl<M: Machine> System<M> {
     /// `SchedYield`: to the tail of its priority's queue, which changes nothing when no
     /// other thread of its priority is ready (none of a higher one can be), and
     /// otherwise hands the CPU to the first of them.
+    #[inline(always)]
     fn fast_yield(&mut self, cur: ThreadId) -> Step {
         let Self { threads, processes, ready, current, fp_owner, .. } = self;
         let Some(priority) = threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
