@@ -182,6 +182,7 @@ fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buf
 /// With `apply` false, only checks that this ends no chain of inheritance (no serving
 /// thread whose priority would change is itself SEND-blocked: the general path follows
 /// chains) and changes nothing; with `apply` true, does it.
+#[inline(always)]
 fn boost_serving(
     threads: &mut HandleTable<Thread>,
     ready: &mut ReadyQueues,

@@ -195,6 +195,7 @@ fn user_translation(m: &mut impl Machine, space: &AddressSpace, va: usize) -> Op
 /// [`transfer`] of `n` bytes between two single buffers at `src` and `dst`, each
 /// spanning at most [`SPAN_PAGES`] pages: the same checks (source first), each page
 /// translated once.
+#[inline(always)]
 fn transfer_contiguous(
     m: &mut impl Machine,
     src: (&AddressSpace, usize),
