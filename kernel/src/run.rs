@@ -246,6 +246,17 @@ fn user_synchronous() -> bool {
             }
             return prepare_locked(s);
         }
+        _ => other_synchronous(esr, ec),
+    }
+    false
+}
+
+/// A synchronous exception from EL0 other than a system call: an FP/SIMD trap or a fault
+/// (out of the system-call path, which it would only slow down).
+#[cold]
+#[inline(never)]
+fn other_synchronous(esr: u64, ec: u8) {
+    match ec {
         class::FP_ACCESS => with_system(switch_fp).unwrap_or(()),
         _ => {
             let far = arch::exception::fault_address();
@@ -270,7 +281,6 @@ fn user_synchronous() -> bool {
             });
         }
     }
-    false
 }
 
 /// The current thread touched FP/SIMD while another thread's registers are live: save
