@@ -445,6 +445,7 @@ impl<M: Machine> System<M> {
 
     /// [`syscall`](Self::syscall) without the fast paths (`fastpath.rs`), which do what
     /// this does for the calls they cover.
+    #[inline(never)]
     pub fn general_syscall(&mut self) {
         let Some(cur) = self.current else { return };
         let regs = match self.threads.get(cur.0) {
