@@ -465,6 +465,7 @@ impl<M: Machine> System<M> {
     /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet: the channel
     /// exists and nothing is queued on it, the buffer needs no reading, and the
     /// `_msg_info` record (if any) is writable.
+    #[inline(always)]
     fn fast_receive_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
         let (Ok(chid), info) = (u32::try_from(a[0]), a[3] as usize) else { return Step::NotTaken };

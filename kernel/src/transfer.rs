@@ -105,6 +105,7 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
 
 /// [`transfer`] between two single buffers, each `(space, address, length)`: the same
 /// checks and copy, without walking I/O vectors.
+#[inline(always)]
 pub fn transfer_single(
     m: &mut impl Machine,
     src: (&AddressSpace, usize, usize),
@@ -236,6 +237,7 @@ pub fn user_may_write(m: &mut impl Machine, space: &AddressSpace, va: usize, n: 
 /// Writes `bytes` to user memory at `va` of `space` if user code may write all of it,
 /// as `AddressSpace::check` followed by `AddressSpace::write` does (nothing is written
 /// when any of it is not writable), translating each page once.
+#[inline(always)]
 pub fn write_user<const N: usize>(
     m: &mut impl Machine,
     space: &AddressSpace,
