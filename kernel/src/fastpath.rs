@@ -4,8 +4,8 @@
 //!
 //! Each fast path has guard conditions; anything outside them goes to the general path
 //! untouched (a fast path checks everything before it changes anything), so the fast
-//! paths never reproduce the rarer behaviours: errors, queued messages and pulses, I/O
-//! vectors, armed `TimerTimeout`s, messages within one process.
+//! paths never reproduce the rarer behaviours: errors, queued pulses, chains of priority
+//! inheritance, I/O vectors, armed `TimerTimeout`s, messages within one process.
 //! Inside the guards they do what the general path does, step for step, but without
 //! decoding a `Call`, re-reading I/O vectors or finding an object twice, and relying on
 //! one invariant of the IPC state machine: **a RECEIVE-blocked thread serves no channel**
@@ -13,8 +13,15 @@
 //! receive puts it on one, and on one only).
 //!
 //! * `MsgSendv` to a channel with a thread RECEIVE-blocked on it: copy the message into
-//!   its buffer (and fill in its `_msg_info` record if it asked for one), make it serve the channel at the message's priority (unless
-//!   `_NTO_CHF_FIXED_PRIORITY`), leave the sender REPLY-blocked.
+//!   its buffer (and fill in its `_msg_info` record if it asked for one), make it serve
+//!   the channel at the message's priority (unless `_NTO_CHF_FIXED_PRIORITY`), leave the
+//!   sender REPLY-blocked.
+//! * `MsgSendv` to a channel with nobody receiving: queue the message by priority,
+//!   SEND-block the sender, re-boost the threads serving the channel (unless that would
+//!   follow a chain of inheritance).
+//! * `MsgReceivev` with a message from another process queued first: copy it in (and the
+//!   `_msg_info` record), REPLY-block its sender, serve the channel at its priority,
+//!   re-boost the channel's other serving threads to what is left queued.
 //! * `MsgReplyv`, and `MsgReplyReceivev` when nothing is queued on the channel: copy
 //!   the reply and make the REPLY-blocked sender ready; for the fused call, block
 //!   RECEIVE at the replier's own priority.
@@ -25,7 +32,8 @@
 //!
 //! When the caller blocks, yields to an equal, or wakes a higher receiver, the fast path
 //! also makes [`System::schedule`]'s decision itself (a woken partner runs at once only
-//! if no ready thread is of equal or higher priority) and describes the next thread
+//! if no ready thread is of equal or higher priority, otherwise it queues behind its
+//! equals and the first of the highest ready priority runs) and describes the next thread
 //! ([`ReturnInfo`]) so the return path loads it without a lookup.
 //!
 //! Everything here is plain Rust that the host tests run, where every fast path is
@@ -446,8 +454,11 @@ impl<M: Machine> System<M> {
     fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
-        self.sleepers.remove_thread(sender); // a bounded wait is over
-        let Some((s, me)) = self.threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        let Self { threads, sleepers, ready, .. } = self;
+        // (Both were just found: this cannot fail, and the copy alone, which the general
+        // path would repeat byte for byte, is all that happened so far.)
+        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        sleepers.remove_thread(sender); // a bounded wait is over
         me.context.x[0] = 0;
         // What `wake_for_handoff`, then `schedule` with the caller still running, do: the
         // sender is queued, and the caller runs on unless something now outranks it.
@@ -455,8 +466,8 @@ impl<M: Machine> System<M> {
         s.context.x[0] = a[1];
         s.state = ThreadState::Ready;
         s.timeslice_left = TIMESLICE_TICKS;
-        self.ready.push_back(sender.index(), s.priority);
-        if self.ready.highest_priority().is_some_and(|p| p > me.priority) {
+        ready.push_back(sender.index(), s.priority);
+        if ready.highest_priority().is_some_and(|p| p > me.priority) {
             return Step::Schedule;
         }
         Step::Stay
@@ -528,9 +539,11 @@ impl<M: Machine> System<M> {
                 Err(_) => return Step::NotTaken,
             }
         }
+        // (Both were found above: this cannot fail, and the copy, which the general path
+        // would repeat byte for byte, is all that happened so far.)
+        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
         // From here on nothing can fail.
         channel.drop_first();
-        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
         s.state = ThreadState::Blocked(Blocked::Reply { server: message.server, channel: message.chid });
         let id = rcvid(sender, s.message_sequence);
         // The caller serves this channel only, last in its list (usually it served it

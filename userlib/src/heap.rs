@@ -33,6 +33,17 @@ fn block_size(layout: Layout) -> usize {
 }
 
 #[cfg(any(test, target_os = "none"))]
+/// The layout the buddy heap is asked for in place of `layout`: its whole block, aligned
+/// to its size. The heap allocates that block for either; asking for it always means a
+/// block from a free list is given back with the layout it was allocated with, whatever
+/// layout of its class used it in between (the buddy heap's `dealloc` wants the layout
+/// of the allocation, and counts its bytes).
+#[cfg(any(test, target_os = "none"))]
+fn buddy_layout(layout: Layout) -> Layout {
+    let block = block_size(layout);
+    Layout::from_size_align(block, block).unwrap_or(layout)
+}
+
 /// Which free list keeps blocks of `block` bytes, if any.
 fn size_class(block: usize) -> Option<usize> {
     (block <= CACHED_MAX).then(|| block.trailing_zeros() as usize - 3)
@@ -97,7 +108,7 @@ pub fn growth_size(layout: Layout) -> Option<usize> {
 
 #[cfg(target_os = "none")]
 mod allocator {
-    use super::{block_size, growth_size, size_class, FreeLists, ORDER};
+    use super::{buddy_layout, growth_size, size_class, FreeLists, ORDER};
     use crate::sync::Mutex;
     use crate::sys;
     use buddy_system_allocator::Heap;
@@ -119,7 +130,8 @@ mod allocator {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             let mut guard = self.heap.lock();
             let (heap, free) = &mut *guard;
-            if let Some(class) = size_class(block_size(layout)) {
+            let layout = buddy_layout(layout);
+            if let Some(class) = size_class(layout.size()) {
                 // SAFETY: the lists hold only freed blocks of their class.
                 if let Some(block) = unsafe { free.take(class) } {
                     return block as *mut u8;
@@ -143,14 +155,17 @@ mod allocator {
         unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
             let mut guard = self.heap.lock();
             let (heap, free) = &mut *guard;
-            if let Some(class) = size_class(block_size(layout)) {
-                // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with
-                // `layout`, so it is a block of this class, now free.
+            let layout = buddy_layout(layout);
+            if let Some(class) = size_class(layout.size()) {
+                // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with a
+                // layout of this block, so it is a block of this class, now free.
                 if unsafe { free.keep(class, pointer as usize) } {
                     return;
                 }
             }
-            // SAFETY: as above; the buddy heap handed it out.
+            // SAFETY: as above; the buddy heap handed it out for this same block layout
+            // (every allocation asks it for `buddy_layout`, so a block that went through
+            // a free list comes back with the layout it was first allocated with).
             unsafe { heap.dealloc(NonNull::new_unchecked(pointer), layout) }
         }
     }
@@ -172,6 +187,21 @@ mod tests {
         assert_eq!(class(8, 64), Some(3), "alignment counts");
         assert_eq!(class(CACHED_MAX, 8), Some(6));
         assert_eq!(class(CACHED_MAX + 1, 8), None);
+        // Every layout of a class asks the buddy heap for the same block layout, so a
+        // block reused through a free list goes back with the layout it came out with.
+        let buddy = |size, align| buddy_layout(Layout::from_size_align(size, align).unwrap());
+        assert_eq!(buddy(257, 8), buddy(512, 8));
+        assert_eq!(buddy(300, 64), Layout::from_size_align(512, 512).unwrap());
+        let mut arena = std::vec![0u8; 8192];
+        let mut heap = Heap::<ORDER>::new();
+        let start = (arena.as_mut_ptr() as usize + 4095) & !4095;
+        // SAFETY: [start, start + 4096) lies in `arena`, which outlives `heap`.
+        unsafe { heap.add_to_heap(start, start + 4096) };
+        let block = heap.alloc(buddy(257, 8)).unwrap();
+        // Reused for a 512-byte allocation, then given back as that: the heap's books hold.
+        // SAFETY: `block` came from this heap, for this very block layout.
+        unsafe { heap.dealloc(block, buddy(512, 8)) };
+        assert_eq!(heap.stats_alloc_user(), 0);
         // Blocks come back last in, first out, and a list keeps CACHED_PER_SIZE at most.
         let mut arena = std::vec![0u64; CACHED_PER_SIZE + 1];
         let blocks: std::vec::Vec<usize> = arena.iter_mut().map(|w| w as *mut u64 as usize).collect();

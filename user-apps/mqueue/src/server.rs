@@ -132,8 +132,12 @@ impl ResourceManager for Server {
                     0 => DEFAULT_ATTR,
                     r => Attr::checked((r >> 32) as usize, (r & 0xffff_ffff) as usize)?,
                 };
-                let id = self.next_id;
-                self.next_id += 1;
+                // Ids are never reused while their queue lives (even after 2^32 of them).
+                let mut id = self.next_id;
+                while self.queues.contains_key(&id) {
+                    id = id.wrapping_add(1);
+                }
+                self.next_id = id.wrapping_add(1);
                 self.queues.insert(id, Entry { queue: Queue::new(attr), linked: true, opens: 0 });
                 self.names.insert(String::from(path), id);
                 id
