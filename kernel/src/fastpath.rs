@@ -137,7 +137,6 @@ fn hand_off(
 /// decides, idling if need be).
 fn switch_to_next(
     threads: &mut HandleTable<Thread>,
-    processes: &HandleTable<Process>,
     ready: &mut ReadyQueues,
     current: &mut Option<ThreadId>,
     fp_owner: Option<ThreadId>,
@@ -145,9 +144,7 @@ fn switch_to_next(
     let Some((index, _)) = ready.peek() else { return Step::Schedule };
     let Some(next) = threads.handle_at(index).map(ThreadId) else { return Step::Schedule };
     let Some(t) = threads.get_mut(next.0) else { return Step::Schedule };
-    let Some(ttbr0) = processes.get(t.process.0).and_then(|p| p.space.as_ref()).map(|s| s.ttbr0()) else {
-        return Step::Schedule;
-    };
+    let ttbr0 = t.ttbr0;
     ready.remove(index);
     t.state = ThreadState::Running;
     *current = Some(next);
@@ -253,8 +250,7 @@ impl<M: Machine> System<M> {
         let fp = FpOnReturn::of(fp_owner, thread, t);
         let quick_nop = t.timeout.is_none();
         let context: *mut UserContext = &mut *t.context;
-        let ttbr0 = self.processes.get(t.process.0)?.space.as_ref()?.ttbr0();
-        Some(ReturnInfo { ttbr0, context, fp, quick_nop })
+        Some(ReturnInfo { ttbr0: t.ttbr0, context, fp, quick_nop })
     }
 
     /// True when `thread`'s next `Nop` may be answered without the full system-call
@@ -316,8 +312,8 @@ impl<M: Machine> System<M> {
             Step::Stay => Fast::Done,
             Step::Switched(info) => Fast::SwitchTo(info),
             Step::SwitchToNext => {
-                let Self { threads, processes, ready, current, fp_owner, .. } = self;
-                match switch_to_next(threads, processes, ready, current, *fp_owner) {
+                let Self { threads, ready, current, fp_owner, .. } = self;
+                match switch_to_next(threads, ready, current, *fp_owner) {
                     Step::Switched(info) => Fast::SwitchTo(info),
                     _ => {
                         self.schedule();
@@ -364,7 +360,7 @@ impl<M: Machine> System<M> {
             sender.state = ThreadState::Blocked(Blocked::Send { server: conn.server, channel: conn.chid });
             channel.enqueue(priority, PendingItem::Message(cur));
             boost_serving(threads, ready, channel, top, true);
-            return switch_to_next(threads, processes, ready, current, *fp_owner);
+            return switch_to_next(threads, ready, current, *fp_owner);
         };
         let Some((sender, r)) = threads.get2_mut(cur.0, receiver.0) else { return Step::NotTaken };
         let Some(request) = r.receiving else { return Step::NotTaken };
@@ -493,7 +489,7 @@ impl<M: Machine> System<M> {
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
         block_receiving(p, t, cur, chid, buffer, info);
-        switch_to_next(threads, processes, ready, current, *fp_owner)
+        switch_to_next(threads, ready, current, *fp_owner)
     }
 
     /// `MsgReceivev(chid, buffer, parts, info)` with a message queued first on the channel,
@@ -735,7 +731,7 @@ impl<M: Machine> System<M> {
     /// otherwise hands the CPU to the first of them.
     #[inline(always)]
     fn fast_yield(&mut self, cur: ThreadId) -> Step {
-        let Self { threads, processes, ready, current, fp_owner, .. } = self;
+        let Self { threads, ready, current, fp_owner, .. } = self;
         let Some(priority) = threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
         let highest = ready.highest_priority();
         if highest.is_none_or(|p| p < priority) {
@@ -754,7 +750,7 @@ impl<M: Machine> System<M> {
         if highest != Some(priority) {
             return Step::Schedule;
         }
-        switch_to_next(threads, processes, ready, current, *fp_owner)
+        switch_to_next(threads, ready, current, *fp_owner)
     }
 }
 

@@ -157,6 +157,9 @@ pub struct Thread {
     pub message_sequence: u16,
     /// Armed by `TimerTimeout` for its next call: (blocking states, nanoseconds).
     pub timeout: Option<(u32, u64)>,
+    /// The TTBR0_EL1 value of its process's address space (fixed for the process's life;
+    /// the space and its threads go together), kept here so a switch needs no lookup.
+    pub ttbr0: u64,
     /// How many more switches to it hand it the FP/SIMD registers eagerly
     /// ([`crate::fpswitch`]).
     pub fp_eager_switches: u8,
