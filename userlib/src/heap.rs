@@ -21,18 +21,17 @@ pub const GROWTH_STEP: usize = 64 * 1024;
 pub const ORDER: usize = 32;
 /// Largest block the free lists keep.
 pub const CACHED_MAX: usize = 512;
-#[cfg(any(test, target_os = "none"))]
 /// Blocks each free list keeps at most (more go back to the buddy heap).
+#[cfg(any(test, target_os = "none"))]
 const CACHED_PER_SIZE: usize = 64;
 
-#[cfg(any(test, target_os = "none"))]
 /// The buddy block an allocation of `layout` takes: its size is a power of two, at least
 /// a word, and it is aligned to its size.
+#[cfg(any(test, target_os = "none"))]
 fn block_size(layout: Layout) -> usize {
     layout.size().max(layout.align()).max(core::mem::size_of::<usize>()).next_power_of_two()
 }
 
-#[cfg(any(test, target_os = "none"))]
 /// The layout the buddy heap is asked for in place of `layout`: its whole block, aligned
 /// to its size. The heap allocates that block for either; asking for it always means a
 /// block from a free list is given back with the layout it was allocated with, whatever
@@ -45,13 +44,14 @@ fn buddy_layout(layout: Layout) -> Layout {
 }
 
 /// Which free list keeps blocks of `block` bytes, if any.
+#[cfg(any(test, target_os = "none"))]
 fn size_class(block: usize) -> Option<usize> {
     (block <= CACHED_MAX).then(|| block.trailing_zeros() as usize - 3)
 }
 
-#[cfg(any(test, target_os = "none"))]
 /// Free lists of small blocks, one per power-of-two size from 8 bytes to [`CACHED_MAX`];
 /// each free block holds the address of the next (0 ends a list).
+#[cfg(any(test, target_os = "none"))]
 struct FreeLists {
     heads: [usize; 7],
     lengths: [usize; 7],
