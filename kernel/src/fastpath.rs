@@ -171,7 +171,7 @@ fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buf
     }
     debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
     if let Some(c) = p.channels.get_mut(chid) {
-        c.receivers.push_front(id);
+        c.receivers.push(id);
     }
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
@@ -345,7 +345,7 @@ impl<M: Machine> System<M> {
         }
         let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
         let Some(channel) = server.channels.get_mut(conn.chid) else { return Step::NotTaken };
-        let Some(&receiver) = channel.receivers.front() else {
+        let Some(&receiver) = channel.receivers.last() else {
             // Nobody waits to receive: the sender queues and blocks.
             let Some(sender) = threads.get_mut(cur.0) else { return Step::NotTaken };
             let priority = sender.priority;
@@ -402,7 +402,7 @@ impl<M: Machine> System<M> {
         sender.state = ThreadState::Blocked(Blocked::Reply { server: conn.server, channel: conn.chid });
         // The receiver leaves the channel's receive queue and serves it (it served no
         // channel while RECEIVE-blocked) at the message's priority, unless FIXED.
-        channel.receivers.pop_front();
+        channel.receivers.pop();
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
         if channel.flags & channel_flags::FIXED_PRIORITY == 0 {
@@ -652,7 +652,7 @@ impl<M: Machine> System<M> {
         let server = processes.get_mut(server.0).filter(|p| p.exit_status.is_none())?;
         let r_space = server.space.as_ref()?;
         let channel = server.channels.get_mut(chid)?;
-        let receiver = *channel.receivers.front()?;
+        let receiver = *channel.receivers.last()?;
         let r = threads.get_mut(receiver.0).filter(|_| Some(receiver) != *current)?;
         let request = r.receiving?;
         // A buffer too small for a pulse is an error for the receiver: the general path's.
@@ -662,7 +662,7 @@ impl<M: Machine> System<M> {
         transfer::write_user(machine, r_space, request.buffer.address, &pulse.to_bytes()).ok()?;
         // From here on nothing can fail: the receiver serves the channel (it served none
         // while RECEIVE-blocked) at the pulse's priority, and gets rcvid 0.
-        channel.receivers.pop_front();
+        channel.receivers.pop();
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
         if channel.flags & channel_flags::FIXED_PRIORITY == 0 {

@@ -26,7 +26,6 @@ use crate::transfer::{self, Side, TransferError};
 use abi::ipc::{channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, IOV_SIZE, MAX_IOV_PARTS};
 use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
 use abi::Errno;
-use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -100,7 +99,8 @@ struct Pending {
 pub struct Channel {
     /// `_NTO_CHF_*` flags.
     pub flags: u32,
-    pub(crate) receivers: VecDeque<ThreadId>,
+    /// RECEIVE-blocked threads, the most recent (served first: LIFO) last.
+    pub(crate) receivers: Vec<ThreadId>,
     pending: Vec<Pending>,
     pub(crate) serving: Vec<ThreadId>,
     next_order: u64,
@@ -632,7 +632,7 @@ impl<M: Machine> System<M> {
         t.sent = Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
         let priority = t.priority;
         loop {
-            let receiver = self.channel_mut(conn.server, conn.chid).and_then(|c| c.receivers.pop_front());
+            let receiver = self.channel_mut(conn.server, conn.chid).and_then(|c| c.receivers.pop());
             let Some(receiver) = receiver else { break };
             match self.deliver_message(cur, receiver) {
                 Ok(()) => {
@@ -642,7 +642,7 @@ impl<M: Machine> System<M> {
                 Err(TransferError::Source(e)) => {
                     // The sender's own buffer is bad: the receiver keeps waiting.
                     if let Some(c) = self.channel_mut(conn.server, conn.chid) {
-                        c.receivers.push_front(receiver);
+                        c.receivers.push(receiver);
                     }
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.sent = None;
@@ -821,7 +821,7 @@ impl<M: Machine> System<M> {
             for (h, c) in p.channels.iter_mut() {
                 c.serving.retain(|t| *t != cur);
                 if h == chid {
-                    c.receivers.push_front(cur);
+                    c.receivers.push(cur);
                 }
             }
         }
@@ -883,7 +883,7 @@ impl<M: Machine> System<M> {
             return Ok(());
         }
         loop {
-            let receiver = self.channel_mut(server, chid).and_then(|c| c.receivers.pop_front());
+            let receiver = self.channel_mut(server, chid).and_then(|c| c.receivers.pop());
             let Some(receiver) = receiver else { break };
             let Some(request) = self.threads.get(receiver.0).and_then(|t| t.receiving) else { continue };
             let iov = match self.read_iov(server, request.buffer) {
@@ -1036,7 +1036,7 @@ impl<M: Machine> System<M> {
                 self.fail_sender(sender, Errno::ESRCH);
             }
         }
-        for receiver in &channel.receivers {
+        for receiver in channel.receivers.iter().rev() {
             self.finish_receive_with_error(*receiver, Errno::ESRCH);
         }
         let replying: Vec<ThreadId> = self
