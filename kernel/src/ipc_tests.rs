@@ -145,6 +145,26 @@ fn send_to_a_waiting_receiver_copies_directly_and_reply_returns_status_and_data(
 }
 
 #[test]
+fn the_most_recent_receiver_gets_the_next_message() {
+    // QNX keeps RECEIVE-blocked threads in a LIFO queue: the last to block is served
+    // first (its stack and cache are the warmest).
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
+    let tid = as_thread(&mut s, st, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
+    let second = s.thread_of(p.server, tid as u32).unwrap();
+    let (b1, b2) = (buffer(&mut s, p.server, &[], 16), buffer(&mut s, p.server, &[], 16));
+    assert_eq!(receive(&mut s, st, p.chid, b1, 16, 0), BLOCKED);
+    assert_eq!(receive(&mut s, second, p.chid, b2, 16, 0), BLOCKED);
+    let msg = buffer(&mut s, p.client, b"first", 5);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 5, 0, 0), BLOCKED);
+    assert!(runnable(&s, second), "the last receiver to block got the message");
+    assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
+    assert_eq!(read(&mut s, p.server, b2, 5), b"first");
+}
+
+#[test]
 fn queued_messages_and_pulses_are_received_by_priority_then_arrival() {
     let mut s = system();
     let p = pair(&mut s, 0);
