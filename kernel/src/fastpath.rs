@@ -447,6 +447,7 @@ impl<M: Machine> System<M> {
     }
 
     /// `MsgReplyv(rcvid, status, buffer, parts)`: the replier runs on.
+    #[inline(always)]
     fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
         let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
