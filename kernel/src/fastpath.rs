@@ -67,8 +67,6 @@ std::thread_local! {
 /// keeps the thread alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReturnInfo {
-    /// The TTBR0 value of its address space.
-    pub ttbr0: u64,
     /// Its saved registers.
     pub context: *mut UserContext,
     /// What becomes of the FP/SIMD registers when it runs.
@@ -114,7 +112,6 @@ fn hand_off(
     fp_owner: Option<ThreadId>,
     partner: ThreadId,
     t: &mut Thread,
-    ttbr0: u64,
 ) -> Step {
     debug_assert!(!ready.contains(partner.index()), "a thread woken from a blocked state is queued");
     if ready.highest_priority().is_none_or(|p| p < t.priority) {
@@ -122,7 +119,7 @@ fn hand_off(
         *current = Some(partner);
         let context: *mut UserContext = &mut *t.context;
         let quick_nop = t.timeout.is_none();
-        return Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(fp_owner, partner, t), quick_nop });
+        return Step::Switched(ReturnInfo { context, fp: FpOnReturn::of(fp_owner, partner, t), quick_nop });
     }
     // What `schedule` does with the hand-off then: the partner queues behind its equals,
     // and the first of the highest ready priority runs.
@@ -144,12 +141,11 @@ fn switch_to_next(
     let Some((index, _)) = ready.peek() else { return Step::Schedule };
     let Some(next) = threads.handle_at(index).map(ThreadId) else { return Step::Schedule };
     let Some(t) = threads.get_mut(next.0) else { return Step::Schedule };
-    let ttbr0 = t.ttbr0;
     ready.remove(index);
     t.state = ThreadState::Running;
     *current = Some(next);
     let context: *mut UserContext = &mut *t.context;
-    Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(fp_owner, next, t), quick_nop: t.timeout.is_none() })
+    Step::Switched(ReturnInfo { context, fp: FpOnReturn::of(fp_owner, next, t), quick_nop: t.timeout.is_none() })
 }
 
 /// Blocks `t` (`id`, running in `p`) RECEIVE on channel `chid` of `p`, with nothing
@@ -250,7 +246,7 @@ impl<M: Machine> System<M> {
         let fp = FpOnReturn::of(fp_owner, thread, t);
         let quick_nop = t.timeout.is_none();
         let context: *mut UserContext = &mut *t.context;
-        Some(ReturnInfo { ttbr0: t.ttbr0, context, fp, quick_nop })
+        Some(ReturnInfo { context, fp, quick_nop })
     }
 
     /// True when `thread`'s next `Nop` may be answered without the full system-call
@@ -415,8 +411,7 @@ impl<M: Machine> System<M> {
         r.context.x[0] = rcvid(cur, sender.message_sequence);
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
-        let ttbr0 = r_space.ttbr0();
-        hand_off(ready, current, *fp_owner, receiver, r, ttbr0)
+        hand_off(ready, current, *fp_owner, receiver, r)
     }
 
     /// The reply half of `MsgReplyv(rcvid, status, buffer, parts)` and of the fused call
@@ -620,7 +615,6 @@ impl<M: Machine> System<M> {
                 return Step::NotTaken;
             }
         }
-        let ttbr0 = s_space.ttbr0();
         // From here on nothing can fail. The sender: answered.
         s.sent = None;
         s.context.x[0] = a[1];
@@ -628,15 +622,14 @@ impl<M: Machine> System<M> {
         sleepers.remove_thread(sender); // a bounded wait is over
                                         // The replier: RECEIVE-blocked.
         block_receiving(p, me, cur, chid, buffer, info);
-        hand_off(ready, current, *fp_owner, sender, s, ttbr0)
+        hand_off(ready, current, *fp_owner, sender, s)
     }
 
     /// Delivers `pulse` (of `priority`) to the receiver waiting first on channel `chid` of
     /// `server`, if it has one whose buffer needs no reading and holds a pulse: it gets
     /// the pulse and rcvid 0 and serves the channel at the pulse's priority (unless
     /// FIXED), as `send_pulse` and `serve` make it; it is left for the caller to make
-    /// ready or run, with the TTBR0 value of its address space. `None` (nothing changed)
-    /// otherwise.
+    /// ready or run. `None` (nothing changed) otherwise.
     #[inline]
     pub(crate) fn pulse_to_waiting_receiver(
         &mut self,
@@ -644,7 +637,7 @@ impl<M: Machine> System<M> {
         chid: u32,
         priority: u8,
         pulse: &Pulse,
-    ) -> Option<(ThreadId, u64)> {
+    ) -> Option<ThreadId> {
         #[cfg(test)]
         if FAST_PATHS_OFF.with(|off| off.get()) {
             return None;
@@ -676,7 +669,7 @@ impl<M: Machine> System<M> {
         r.context.x[0] = 0;
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
-        Some((receiver, r_space.ttbr0()))
+        Some(receiver)
     }
 
     /// `MsgSendPulse(coid, priority, code, value)` to a channel with a receiver waiting
@@ -701,7 +694,7 @@ impl<M: Machine> System<M> {
         let conn = self.processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
         let Some(conn) = conn.copied() else { return Step::NotTaken };
         let pulse = Pulse { kind: 0, subtype: 0, code, value: a[3], scoid: conn.scoid };
-        let Some((receiver, ttbr0)) = self.pulse_to_waiting_receiver(conn.server, conn.chid, priority, &pulse) else {
+        let Some(receiver) = self.pulse_to_waiting_receiver(conn.server, conn.chid, priority, &pulse) else {
             return Step::NotTaken;
         };
         let Self { threads, ready, current, fp_owner, .. } = self;
@@ -724,7 +717,7 @@ impl<M: Machine> System<M> {
         t.state = ThreadState::Ready;
         ready.push_front(cur.index(), sender_priority);
         *current = Some(receiver);
-        Step::Switched(ReturnInfo { ttbr0, context, fp: FpOnReturn::of(*fp_owner, receiver, r), quick_nop })
+        Step::Switched(ReturnInfo { context, fp: FpOnReturn::of(*fp_owner, receiver, r), quick_nop })
     }
 
     /// `SchedYield`: to the tail of its priority's queue, which changes nothing when no

@@ -878,7 +878,7 @@ impl<M: Machine> System<M> {
     /// that the pulse is refused with `EAGAIN` (a client flooding a server cannot exhaust
     /// the kernel's memory); kernel-sent pulses are dropped the same way.
     pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) -> Result<(), Errno> {
-        if let Some((receiver, _)) = self.pulse_to_waiting_receiver(server, chid, priority, &pulse) {
+        if let Some(receiver) = self.pulse_to_waiting_receiver(server, chid, priority, &pulse) {
             self.make_ready(receiver); // the common case, as below (fastpath.rs)
             return Ok(());
         }

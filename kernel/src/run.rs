@@ -379,9 +379,12 @@ fn load(info: &ReturnInfo) {
     cpu.quick_nop.store(info.quick_nop as u8, Ordering::Relaxed);
     // Each of these writes costs an ISB: skip them when the CPU already holds the value
     // (a system call that returns to its caller, or a switch within one process).
-    if cpu.loaded_ttbr0.load(Ordering::Relaxed) != info.ttbr0 {
-        cpu.loaded_ttbr0.store(info.ttbr0, Ordering::Relaxed);
-        mmu::set_user_tables(info.ttbr0);
+    // SAFETY: `context` points at the boxed UserContext of the live thread about to run,
+    // under the system lock our caller holds; `ttbr0` is a plain field nothing writes now.
+    let ttbr0 = unsafe { (*info.context).ttbr0 };
+    if cpu.loaded_ttbr0.load(Ordering::Relaxed) != ttbr0 {
+        cpu.loaded_ttbr0.store(ttbr0, Ordering::Relaxed);
+        mmu::set_user_tables(ttbr0);
     }
     let trap = info.fp != FpOnReturn::Live;
     if cpu.user_fp_trap.load(Ordering::Relaxed) != trap as u8 {

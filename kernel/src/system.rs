@@ -249,12 +249,12 @@ impl<M: Machine> System<M> {
     pub(crate) fn add_thread(
         &mut self,
         pid: ProcessId,
-        context: alloc::boxed::Box<UserContext>,
+        mut context: alloc::boxed::Box<UserContext>,
         param: SchedParam,
         stack: Option<(usize, usize)>,
     ) -> Result<u32, Errno> {
         let process = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?;
-        let ttbr0 = process.space.as_ref().ok_or(Errno::ESRCH)?.ttbr0();
+        context.ttbr0 = process.space.as_ref().ok_or(Errno::ESRCH)?.ttbr0();
         let slot = match process.threads.iter().position(Option::is_none) {
             Some(i) => i,
             None if process.threads.len() < MAX_THREADS_PER_PROCESS => {
@@ -280,7 +280,6 @@ impl<M: Machine> System<M> {
             sent: None,
             receiving: None,
             message_sequence: 0,
-            ttbr0,
             fp_eager_switches: 0,
             timeout: None,
         };

@@ -39,6 +39,10 @@ pub struct UserContext {
     pub fpsr: u64,
     /// q0–q31.
     pub q: [u128; 32],
+    /// The TTBR0_EL1 value of its process's address space (fixed for the process's life;
+    /// the space and its threads go together), kept here so a switch needs no lookup.
+    /// Not part of the register image the exception code saves and loads.
+    pub ttbr0: u64,
 }
 
 impl UserContext {
@@ -47,7 +51,7 @@ impl UserContext {
     pub fn new(pc: u64, sp: u64, args: [u64; 3]) -> Box<Self> {
         let mut x = [0u64; 31];
         x[..3].copy_from_slice(&args);
-        Box::new(Self { x, sp, pc, pstate: 0, fpcr: 0, fpsr: 0, q: [0; 32] })
+        Box::new(Self { x, sp, pc, pstate: 0, fpcr: 0, fpsr: 0, q: [0; 32], ttbr0: 0 })
     }
 }
 
@@ -157,9 +161,6 @@ pub struct Thread {
     pub message_sequence: u16,
     /// Armed by `TimerTimeout` for its next call: (blocking states, nanoseconds).
     pub timeout: Option<(u32, u64)>,
-    /// The TTBR0_EL1 value of its process's address space (fixed for the process's life;
-    /// the space and its threads go together), kept here so a switch needs no lookup.
-    pub ttbr0: u64,
     /// How many more switches to it hand it the FP/SIMD registers eagerly
     /// ([`crate::fpswitch`]).
     pub fp_eager_switches: u8,
@@ -190,6 +191,7 @@ mod tests {
         assert_eq!(offset_of!(UserContext, pstate), 264);
         assert_eq!(offset_of!(UserContext, fpcr), 272);
         assert_eq!(offset_of!(UserContext, q), 288);
-        assert_eq!(core::mem::size_of::<UserContext>(), 800);
+        // The register image ends at 800; what follows is the kernel's own.
+        assert_eq!(offset_of!(UserContext, ttbr0), 800);
     }
 }
