@@ -192,22 +192,33 @@ pub fn start_user_space() {
     unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
 }
 
-/// Called by `vectors.S` for every exception from EL0, with the vector index.
+/// Called by `vectors.S` for every exception from EL0, with the vector index, once the
+/// user registers are saved in the thread's context; returns to user space itself.
+///
+/// It never returns to the assembly, which lets the compiler skip saving the registers
+/// it uses (x19–x29, the callee-saved ones): all user registers are reloaded from the
+/// next thread's context on the way out anyway, and the kernel stack starts empty again
+/// (`muon_enter_user`).
 #[no_mangle]
-extern "C" fn muon_user_exception(kind: u64) {
-    match kind {
-        8 => {
-            if user_synchronous() {
-                return; // the system call also prepared the return, under the same lock
-            }
+extern "C" fn muon_user_exception(kind: u64) -> ! {
+    let prepared = match kind {
+        8 => user_synchronous(), // a system call prepares the return under its own lock
+        9 => {
+            interrupts::handle_irq();
+            false
         }
-        9 => interrupts::handle_irq(),
         _ => {
             let description = format!("unexpected exception (vector {kind})");
             with_system(|s| s.user_fault(UserFault { class: 0xff, description: &description, address: None, pc: 0 }));
+            false
         }
+    };
+    if !prepared {
+        prepare_return();
     }
-    prepare_return();
+    // SAFETY: the return is prepared (this CPU's PerCpu names a runnable thread's context
+    // and its address space is loaded); nothing on the kernel stack is needed any more.
+    unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
 }
 
 fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> {
