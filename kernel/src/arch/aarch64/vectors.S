@@ -69,11 +69,11 @@
 .macro USER_SYNC_ENTRY kind
     .balign 0x80
     stp     x0, x1, [sp, #-16]!
+    cbnz    x8, 1f                  // not a Nop (whatever the exception): the full path
     mrs     x0, esr_el1
     lsr     x1, x0, #ESR_EC_SHIFT
     cmp     x1, #EC_SVC64
     b.ne    1f
-    cbnz    x8, 1f
     mrs     x0, tpidr_el1
     ldrb    w1, [x0, #PERCPU_QUICK_NOP]
     cbz     w1, 1f
@@ -150,8 +150,7 @@ muon_user_save:
     ldp     x2, x3, [sp], #16
     stp     x2, x3, [x0]
     mov     x0, x1
-    bl      muon_user_exception
-    // fall through
+    b       muon_user_exception     // never returns: it leaves through muon_enter_user
 
 // Restores the UserContext this CPU's PerCpu names and returns to EL0.
 .global muon_return_to_user
