@@ -388,11 +388,11 @@ fn load_thread(s: &mut System<TargetMachine>, thread: ThreadId) {
 fn load(info: &ReturnInfo) {
     let cpu = percpu::this_cpu();
     cpu.quick_nop.store(info.quick_nop as u8, Ordering::Relaxed);
-    // Each of these writes costs an ISB: skip them when the CPU already holds the value
-    // (a system call that returns to its caller, or a switch within one process).
     // SAFETY: `context` points at the boxed UserContext of the live thread about to run,
     // under the system lock our caller holds; `ttbr0` is a plain field nothing writes now.
     let ttbr0 = unsafe { (*info.context).ttbr0 };
+    // System-register writes are costly: skip them when the CPU already holds the value
+    // (a system call that returns to its caller, or a switch within one process).
     if cpu.loaded_ttbr0.load(Ordering::Relaxed) != ttbr0 {
         cpu.loaded_ttbr0.store(ttbr0, Ordering::Relaxed);
         mmu::set_user_tables(ttbr0);

@@ -40,13 +40,7 @@ fn symbols(elf: &[u8]) -> Result<Vec<(u64, String)>, String> {
     Ok(out)
 }
 
-fn owner(symbols: &[(u64, String)], pc: u64) -> &str {
-    if pc < 0xffff_0000_0000_0000 {
-        return "(user space)";
-    }
-    symbol_at(symbols, pc).unwrap_or("?")
-}
-
+/// The symbol `pc` lies in, if any.
 fn symbol_at(symbols: &[(u64, String)], pc: u64) -> Option<&str> {
     match symbols.partition_point(|(a, _)| *a <= pc) {
         0 => None,
@@ -190,7 +184,7 @@ pub fn run(benchmarks: &[String]) -> Result<(), String> {
             let Some(host) = host else { continue };
             if let Some(Logged { pc, instructions, special, words }) = pending.take().filter(|p| p.instructions > 0) {
                 let (name, bench) = if pc >= 0xffff_0000_0000_0000 {
-                    (owner(&symbols, pc).to_string(), false)
+                    (symbol_at(&symbols, pc).unwrap_or("?").to_string(), false)
                 } else {
                     match program_of(&programs, &words) {
                         Some(p) => {
