@@ -43,7 +43,7 @@
 
 use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
-use crate::ipc::{rcvid, split_rcvid, Buffer, Channel, PendingItem, ReceiveRequest, SentMessage};
+use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, PendingItem, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
 use crate::process::{Process, ProcessId};
 use crate::sched::ReadyQueues;
@@ -164,14 +164,7 @@ fn switch_to_next(
 /// only if it is not there.
 #[inline(always)]
 fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer, info: usize) {
-    let found = p.channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id));
-    if !found {
-        for (_, c) in p.channels.iter_mut() {
-            if stop_serving(&mut c.serving, id) {
-                break;
-            }
-        }
-    }
+    stop_serving_any(&mut p.channels, chid, id);
     debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
     if let Some(c) = p.channels.get_mut(chid) {
         c.receivers.push(id);
@@ -226,6 +219,20 @@ fn boost_serving(
 #[inline(always)]
 fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
     info == 0 || p.space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
+}
+
+/// Takes `id` off the `serving` list of whichever of `channels` it serves (it serves one
+/// at most), looking at channel `chid`'s first: usually the one.
+#[inline(always)]
+fn stop_serving_any(channels: &mut HandleTable<Channel>, chid: u32, id: ThreadId) {
+    if channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id)) {
+        return;
+    }
+    for (_, c) in channels.iter_mut() {
+        if stop_serving(&mut c.serving, id) {
+            return;
+        }
+    }
 }
 
 /// Takes `id` off a channel's `serving` list, keeping the others' order; true if it was
@@ -375,33 +382,23 @@ impl<M: Machine> System<M> {
         // check, as `transfer` does.)
         let (src, dst) = (single(send), single(request.buffer));
         let mut copied = 0;
-        if src[0].1 != 0 && dst[0].1 != 0 {
+        if src.1 != 0 && dst.1 != 0 {
             let Some(s_space) = client.space.as_ref() else { return Step::NotTaken };
-            match transfer::transfer_single(machine, (s_space, src[0].0, src[0].1), (r_space, dst[0].0, dst[0].1)) {
+            match transfer::transfer_single(machine, (s_space, src), (r_space, dst)) {
                 Ok(n) => copied = n,
                 Err(_) => return Step::NotTaken,
             }
         }
         // From here on nothing can fail. The receiver's `_msg_info` (checked when it
         // blocked; a failed write is ignored, as `write_info` does).
+        let message = SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply };
         if request.info != 0 {
-            let record = MsgInfo {
-                pid: pid.0,
-                tid: sender.tid,
-                chid: conn.chid,
-                scoid: conn.scoid,
-                coid,
-                priority: sender.priority as u32,
-                msglen: copied as u32,
-                srcmsglen: src[0].1 as u32,
-                dstmsglen: reply.parts.unsigned_abs() as u32,
-                flags: 0,
-            };
+            let record = info_record(sender, &message, copied, src.1, reply.parts.unsigned_abs() as usize);
             let _ = transfer::write_user(machine, r_space, request.info, &record.to_bytes());
         }
         // The sender: its message, REPLY-blocked.
         sender.message_sequence = sender.message_sequence.wrapping_add(1);
-        sender.sent = Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
+        sender.sent = Some(message);
         sender.state = ThreadState::Blocked(Blocked::Reply { server: conn.server, channel: conn.chid });
         // The receiver leaves the channel's receive queue and serves it (it served no
         // channel while RECEIVE-blocked) at the message's priority, unless FIXED.
@@ -438,13 +435,12 @@ impl<M: Machine> System<M> {
             return None;
         }
         let (src, dst) = (single(data), single(message.reply));
-        if src[0].1 == 0 || dst[0].1 == 0 {
+        if src.1 == 0 || dst.1 == 0 {
             return Some(sender); // nothing to copy: nothing to check, as `transfer` does
         }
         let r_space = self.processes.get(pid.0)?.space.as_ref()?;
         let s_space = self.processes.get(s.process.0)?.space.as_ref()?;
-        transfer::transfer_single(&mut self.machine, (r_space, src[0].0, src[0].1), (s_space, dst[0].0, dst[0].1))
-            .ok()?;
+        transfer::transfer_single(&mut self.machine, (r_space, src), (s_space, dst)).ok()?;
         Some(sender)
     }
 
@@ -515,7 +511,7 @@ impl<M: Machine> System<M> {
         {
             return Step::NotTaken;
         }
-        let (sender_priority, sender_tid, sender_pid) = (s.priority, s.tid, s.process);
+        let (sender_priority, sender_pid) = (s.priority, s.process);
         let Some((p, client)) = processes.get2_mut(pid.0, sender_pid.0) else { return Step::NotTaken };
         if p.exit_status.is_some() || !info_writable(machine, p, info) {
             return Step::NotTaken;
@@ -532,8 +528,8 @@ impl<M: Machine> System<M> {
         }
         let (src, dst) = (single(message.send), single(buffer));
         let mut copied = 0;
-        if src[0].1 != 0 && dst[0].1 != 0 {
-            match transfer::transfer_single(machine, (s_space, src[0].0, src[0].1), (r_space, dst[0].0, dst[0].1)) {
+        if src.1 != 0 && dst.1 != 0 {
+            match transfer::transfer_single(machine, (s_space, src), (r_space, dst)) {
                 Ok(n) => copied = n,
                 Err(_) => return Step::NotTaken,
             }
@@ -547,13 +543,7 @@ impl<M: Machine> System<M> {
         let id = rcvid(sender, s.message_sequence);
         // The caller serves this channel only, last in its list (usually it served it
         // already, and no other).
-        if !stop_serving(&mut channel.serving, cur) {
-            for (_, c) in p.channels.iter_mut() {
-                if stop_serving(&mut c.serving, cur) {
-                    break;
-                }
-            }
-        }
+        stop_serving_any(&mut p.channels, chid, cur);
         if let Some(c) = p.channels.get_mut(chid) {
             c.serving.push(cur);
         }
@@ -561,18 +551,7 @@ impl<M: Machine> System<M> {
         me.priority = my_priority;
         me.context.x[0] = id;
         if info != 0 {
-            let record = MsgInfo {
-                pid: sender_pid.0,
-                tid: sender_tid,
-                chid: message.chid,
-                scoid: message.scoid,
-                coid: message.coid,
-                priority: sender_priority as u32,
-                msglen: copied as u32,
-                srcmsglen: src[0].1 as u32,
-                dstmsglen: message.reply.parts.unsigned_abs() as u32,
-                flags: 0,
-            };
+            let record = info_record(s, &message, copied, src.1, message.reply.parts.unsigned_abs() as usize);
             let _ = transfer::write_user(machine, r_space, info, &record.to_bytes());
         }
         if let Some(c) = p.channels.get(chid) {
@@ -615,9 +594,8 @@ impl<M: Machine> System<M> {
         }
         let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
         let (src, dst) = (single(data), single(message.reply));
-        if src[0].1 != 0 && dst[0].1 != 0 {
-            let copied =
-                transfer::transfer_single(machine, (r_space, src[0].0, src[0].1), (s_space, dst[0].0, dst[0].1));
+        if src.1 != 0 && dst.1 != 0 {
+            let copied = transfer::transfer_single(machine, (r_space, src), (s_space, dst));
             if copied.is_err() {
                 return Step::NotTaken;
             }
@@ -755,10 +733,10 @@ impl<M: Machine> System<M> {
     }
 }
 
-/// A buffer the fast paths accept (one buffer, `parts <= 0`) as an I/O-vector list.
-fn single(buffer: Buffer) -> [(usize, usize); 1] {
+/// A buffer the fast paths accept (one buffer, `parts <= 0`): (address, length).
+fn single(buffer: Buffer) -> (usize, usize) {
     debug_assert!(buffer.parts <= 0);
-    [(buffer.address, buffer.parts.unsigned_abs() as usize)]
+    (buffer.address, buffer.parts.unsigned_abs() as usize)
 }
 
 #[cfg(test)]

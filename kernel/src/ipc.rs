@@ -21,7 +21,7 @@ use crate::handle::HandleTable;
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{Outcome, System};
-use crate::thread::{Blocked, ThreadId, ThreadState};
+use crate::thread::{Blocked, Thread, ThreadId, ThreadState};
 use crate::transfer::{self, Side, TransferError};
 use abi::ipc::{channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, IOV_SIZE, MAX_IOV_PARTS};
 use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
@@ -238,6 +238,29 @@ impl core::ops::Deref for IovList {
 /// The rcvid naming message `sequence` of thread `sender`.
 pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
     sender.0 as u64 | (sequence as u64) << 32
+}
+
+/// The `_msg_info` record of message `m` sent by `sender`: `msglen` bytes received of
+/// `srcmsglen` sent, room for `dstmsglen` in the reply.
+pub(crate) fn info_record(
+    sender: &Thread,
+    m: &SentMessage,
+    msglen: usize,
+    srcmsglen: usize,
+    dstmsglen: usize,
+) -> MsgInfo {
+    MsgInfo {
+        pid: sender.process.0,
+        tid: sender.tid,
+        chid: m.chid,
+        scoid: m.scoid,
+        coid: m.coid,
+        priority: sender.priority as u32,
+        msglen: msglen as u32,
+        srcmsglen: srcmsglen as u32,
+        dstmsglen: dstmsglen as u32,
+        flags: 0,
+    }
 }
 
 pub(crate) fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
@@ -594,18 +617,7 @@ impl<M: Machine> System<M> {
     fn message_info(&self, sender: ThreadId, msglen: usize) -> Result<MsgInfo, Errno> {
         let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
         let m = t.sent.ok_or(Errno::ESRCH)?;
-        Ok(MsgInfo {
-            pid: t.process.0,
-            tid: t.tid,
-            chid: m.chid,
-            scoid: m.scoid,
-            coid: m.coid,
-            priority: t.priority as u32,
-            msglen: msglen as u32,
-            srcmsglen: 0,
-            dstmsglen: 0,
-            flags: 0,
-        })
+        Ok(info_record(t, &m, msglen, 0, 0))
     }
 
     fn buffer_len(&mut self, pid: ProcessId, buffer: Buffer) -> usize {

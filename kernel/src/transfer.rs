@@ -103,23 +103,28 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
     Ok(done)
 }
 
-/// [`transfer`] between two single buffers, each `(space, address, length)`: the same
+/// [`transfer`] between two single buffers, each `(space, (address, length))`: the same
 /// checks and copy, without walking I/O vectors.
 #[inline(always)]
 pub fn transfer_single(
     m: &mut impl Machine,
-    src: (&AddressSpace, usize, usize),
-    dst: (&AddressSpace, usize, usize),
+    (src_space, src): (&AddressSpace, (usize, usize)),
+    (dst_space, dst): (&AddressSpace, (usize, usize)),
 ) -> Result<usize, TransferError> {
-    let n = src.2.min(dst.2);
+    let n = src.1.min(dst.1);
     if n == 0 {
         return Ok(0);
     }
-    if span_pages(src.1, n) <= SPAN_PAGES && span_pages(dst.1, n) <= SPAN_PAGES {
-        return transfer_contiguous(m, (src.0, src.1), (dst.0, dst.1), n);
+    if span_pages(src.0, n) <= SPAN_PAGES && span_pages(dst.0, n) <= SPAN_PAGES {
+        return transfer_contiguous(m, (src_space, src.0), (dst_space, dst.0), n);
     }
-    let (src_iov, dst_iov) = ([(src.1, src.2)], [(dst.1, dst.2)]);
-    transfer(m, Side { space: src.0, iov: &src_iov, offset: 0 }, Side { space: dst.0, iov: &dst_iov, offset: 0 }, n)
+    let (src_iov, dst_iov) = ([src], [dst]);
+    transfer(
+        m,
+        Side { space: src_space, iov: &src_iov, offset: 0 },
+        Side { space: dst_space, iov: &dst_iov, offset: 0 },
+        n,
+    )
 }
 
 /// Most pages one side of [`transfer_contiguous`] spans (12 KiB).
