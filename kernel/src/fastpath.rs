@@ -584,19 +584,27 @@ impl<M: Machine> System<M> {
         if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
             return Step::NotTaken;
         }
-        // What the receive checks.
-        let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
+        // What the receive checks (the sender's process is needed only for a copy).
+        let (src, dst) = (single(data), single(message.reply));
+        let copying = src.1 != 0 && dst.1 != 0;
+        let (p, client) = if copying {
+            let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
+            (p, Some(client))
+        } else {
+            let Some(p) = processes.get_mut(pid.0) else { return Step::NotTaken };
+            (p, None)
+        };
         if p.exit_status.is_some() || p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
             return Step::NotTaken;
         }
         if !info_writable(machine, p, info) {
             return Step::NotTaken;
         }
-        let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
-        let (src, dst) = (single(data), single(message.reply));
-        if src.1 != 0 && dst.1 != 0 {
-            let copied = transfer::transfer_single(machine, (r_space, src), (s_space, dst));
-            if copied.is_err() {
+        if let Some(client) = client {
+            let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else {
+                return Step::NotTaken;
+            };
+            if transfer::transfer_single(machine, (r_space, src), (s_space, dst)).is_err() {
                 return Step::NotTaken;
             }
         }
