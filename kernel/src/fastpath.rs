@@ -146,8 +146,8 @@ fn switch_to_next(
     fp_owner: Option<ThreadId>,
 ) -> Step {
     let Some((index, _)) = ready.peek() else { return Step::Schedule };
-    let Some(next) = threads.handle_at(index).map(ThreadId) else { return Step::Schedule };
-    let Some(t) = threads.get_mut(next.0) else { return Step::Schedule };
+    let Some((handle, t)) = threads.at_mut(index) else { return Step::Schedule };
+    let next = ThreadId(handle);
     ready.remove(index);
     t.state = ThreadState::Running;
     *current = Some(next);
@@ -733,11 +733,21 @@ impl<M: Machine> System<M> {
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
         t.context.x[0] = 0;
         t.state = ThreadState::Ready;
-        ready.push_back(cur.index(), priority);
         if highest != Some(priority) {
+            ready.push_back(cur.index(), priority);
             return Step::Schedule;
         }
-        switch_to_next(threads, ready, current, *fp_owner)
+        // Behind its equals, and the first of them runs.
+        let Some(index) = ready.rotate(cur.index(), priority) else {
+            ready.push_back(cur.index(), priority); // (cannot be: one of `priority` is queued)
+            return Step::Schedule;
+        };
+        let Some((handle, next)) = threads.at_mut(index) else { return Step::Schedule };
+        next.state = ThreadState::Running;
+        *current = Some(ThreadId(handle));
+        let context: *mut UserContext = &mut *next.context;
+        let fp = FpOnReturn::of(*fp_owner, ThreadId(handle), next);
+        Step::Switched(ReturnInfo { context, fp, quick_nop: next.timeout.is_none() })
     }
 }
 

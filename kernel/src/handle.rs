@@ -114,6 +114,14 @@ impl<T> HandleTable<T> {
         slot.value.as_ref().map(|_| slot.generation << INDEX_BITS | index as u32)
     }
 
+    /// The object in slot `index` and its current handle, if the slot is live (one
+    /// look-up where `handle_at` then `get_mut` would make two).
+    pub fn at_mut(&mut self, index: usize) -> Option<(u32, &mut T)> {
+        let slot = self.slots.get_mut(index)?;
+        let handle = slot.generation << INDEX_BITS | index as u32;
+        slot.value.as_mut().map(|v| (handle, v))
+    }
+
     /// Number of live objects.
     pub fn len(&self) -> usize {
         self.live

@@ -152,6 +152,32 @@ impl ReadyQueues {
         Some((index, priority))
     }
 
+    /// Queues thread `index` (not queued) at the tail of `priority` and dequeues the
+    /// first thread of `priority`, returning it: `push_back` then taking the first, in one
+    /// step that leaves the bitmap alone (the queue is never empty in between). `None`,
+    /// and nothing changed, if no thread of `priority` is queued or `index` is.
+    #[inline(always)]
+    pub fn rotate(&mut self, index: usize, priority: u8) -> Option<usize> {
+        let p = priority as usize;
+        let head = self.heads[p];
+        if head == NONE || self.contains(index) {
+            return None;
+        }
+        let after = self.link(head as usize).next;
+        *self.link(head as usize) = UNLINKED;
+        let tail = if after == NONE { NONE } else { self.tails[p] };
+        if after == NONE {
+            self.heads[p] = index as u32;
+        } else {
+            self.link(after as usize).prev = NONE;
+            self.heads[p] = after;
+            self.link(tail as usize).next = index as u32;
+        }
+        *self.link(index) = Link { prev: tail, next: NONE, priority, queued: true };
+        self.tails[p] = index as u32;
+        Some(head as usize)
+    }
+
     /// Threads queued at `priority`, first to last (for tests and introspection).
     pub fn queue(&self, priority: u8) -> Vec<usize> {
         let mut out = Vec::new();
@@ -214,6 +240,28 @@ mod tests {
         q.remove(1);
         assert_eq!(q.highest_priority(), None);
         assert!(q.queue(7).is_empty());
+    }
+
+    #[test]
+    fn rotation_is_push_back_then_taking_the_first() {
+        let mut q = ReadyQueues::new();
+        assert_eq!(q.rotate(1, 9), None, "nothing queued at 9");
+        q.push_back(2, 9);
+        assert_eq!(q.rotate(2, 9), None, "the thread is queued already");
+        assert_eq!(q.rotate(1, 9), Some(2), "one queued: the two swap");
+        assert_eq!((q.queue(9), q.peek()), (vec![1], Some((1, 9))));
+        assert!(!q.contains(2));
+        q.push_back(3, 9);
+        q.push_back(4, 9);
+        q.push_back(5, 4);
+        assert_eq!(q.rotate(2, 9), Some(1));
+        assert_eq!(q.queue(9), vec![3, 4, 2]);
+        q.remove(2);
+        assert_eq!(q.queue(9), vec![3, 4], "the links stay consistent");
+        for _ in 0..2 {
+            q.pop();
+        }
+        assert_eq!(q.peek(), Some((5, 4)), "the bitmap followed");
     }
 
     #[test]
