@@ -164,11 +164,14 @@ fn switch_to_next(
 /// only if it is not there.
 #[inline(always)]
 fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer, info: usize) {
-    stop_serving_any(&mut p.channels, chid, id);
-    debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
-    if let Some(c) = p.channels.get_mut(chid) {
+    let served_here = p.channels.get_mut(chid).is_some_and(|c| {
         c.receivers.push(id);
+        stop_serving(&mut c.serving, id)
+    });
+    if !served_here {
+        stop_serving_others(&mut p.channels, id);
     }
+    debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
@@ -225,9 +228,15 @@ fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
 /// at most), looking at channel `chid`'s first: usually the one.
 #[inline(always)]
 fn stop_serving_any(channels: &mut HandleTable<Channel>, chid: u32, id: ThreadId) {
-    if channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id)) {
-        return;
+    if !channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id)) {
+        stop_serving_others(channels, id);
     }
+}
+
+/// Takes `id` off the `serving` list of the channel it serves, if any (out of line: a
+/// thread usually serves the channel it receives on, which the callers look at first).
+#[inline(never)]
+fn stop_serving_others(channels: &mut HandleTable<Channel>, id: ThreadId) {
     for (_, c) in channels.iter_mut() {
         if stop_serving(&mut c.serving, id) {
             return;
@@ -478,12 +487,14 @@ impl<M: Machine> System<M> {
         if buffer.parts > 0 {
             return Step::NotTaken;
         }
-        if self.processes.get(pid.0).and_then(|p| p.channels.get(chid)).is_some_and(|c| c.top_priority().is_some()) {
-            return self.fast_receive_queued(cur, pid, chid, buffer, info);
-        }
         let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
-        let Some(p) = processes.get_mut(pid.0).filter(|p| p.exit_status.is_none()) else { return Step::NotTaken };
-        if p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) || !info_writable(machine, p, info) {
+        let Some(p) = processes.get_mut(pid.0) else { return Step::NotTaken };
+        match p.channels.get(chid) {
+            Some(c) if c.top_priority().is_some() => return self.fast_receive_queued(cur, pid, chid, buffer, info),
+            Some(_) => {}
+            None => return Step::NotTaken,
+        }
+        if p.exit_status.is_some() || !info_writable(machine, p, info) {
             return Step::NotTaken;
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
