@@ -293,7 +293,7 @@ impl<M: Machine> System<M> {
         if t.timeout.is_some() || self.handoff.is_some() || t.state != ThreadState::Running {
             return Fast::NotTaken;
         }
-        let pid = t.process;
+        let (pid, priority) = (t.process, t.priority);
         let x = &t.context.x;
         let (a, number) = ([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]], x[8]);
         let outcome = if number == Sysno::MsgSendv as u64 {
@@ -308,7 +308,7 @@ impl<M: Machine> System<M> {
         } else if number == Sysno::MsgReceivev as u64 {
             self.fast_receive_block(cur, pid, a)
         } else if number == Sysno::MsgSendPulse as u64 {
-            self.fast_pulse(cur, pid, a)
+            self.fast_pulse(cur, pid, priority, a)
         } else if number == Sysno::SchedYield as u64 {
             self.fast_yield(cur)
         } else {
@@ -683,13 +683,12 @@ impl<M: Machine> System<M> {
     ///
     /// [`pulse_to_waiting_receiver`]: Self::pulse_to_waiting_receiver
     #[inline(always)]
-    fn fast_pulse(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+    fn fast_pulse(&mut self, cur: ThreadId, pid: ProcessId, sender_priority: u8, a: [u64; 8]) -> Step {
         let (Ok(coid), Ok(requested)) = (u32::try_from(a[0]), u32::try_from(a[1])) else { return Step::NotTaken };
         let code = a[2] as u8 as i8;
         if a[2] > 0xff || code < pulse_code::MIN_AVAILABLE {
             return Step::NotTaken;
         }
-        let Some(sender_priority) = self.threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
         let priority = match requested {
             SENDER_PRIORITY => sender_priority,
             1..=255 => requested as u8,
@@ -730,19 +729,16 @@ impl<M: Machine> System<M> {
     #[inline(always)]
     fn fast_yield(&mut self, cur: ThreadId) -> Step {
         let Self { threads, ready, current, fp_owner, .. } = self;
-        let Some(priority) = threads.get(cur.0).map(|t| t.priority) else { return Step::NotTaken };
+        let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
+        t.context.x[0] = 0;
+        let priority = t.priority;
         let highest = ready.highest_priority();
         if highest.is_none_or(|p| p < priority) {
-            if let Some(t) = threads.get_mut(cur.0) {
-                t.context.x[0] = 0;
-            }
             return Step::Stay;
         }
         // The first of its equals runs, as `schedule` would pop it once the caller is
         // queued behind them (a higher priority ready, which cannot normally be, is left
         // to `schedule` itself).
-        let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
-        t.context.x[0] = 0;
         t.state = ThreadState::Ready;
         if highest != Some(priority) {
             ready.push_back(cur.index(), priority);
