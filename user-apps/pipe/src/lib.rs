@@ -49,14 +49,6 @@ struct Waiter<T> {
     written: usize,
 }
 
-/// A list of finished requests starting with `first`, with room for a few more (what
-/// [`Pipe::progress_into`] adds: no reallocation in the usual case).
-fn finished<T>(first: Completion<T>) -> Vec<Completion<T>> {
-    let mut done = Vec::with_capacity(4);
-    done.push(first);
-    done
-}
-
 /// One pipe.
 #[derive(Debug)]
 pub struct Pipe<T> {
@@ -110,31 +102,47 @@ impl<T> Pipe<T> {
         self.had_writer = true;
     }
 
-    /// A read end closed; waiting writers may now fail.
-    pub fn close_reader(&mut self) -> Vec<Completion<T>> {
+    /// A read end closed; waiting writers may now fail (added to `done`).
+    pub fn close_reader(&mut self, done: &mut Vec<Completion<T>>) {
         self.readers = self.readers.saturating_sub(1);
-        self.progress()
+        self.progress(done);
     }
 
-    /// A write end closed; waiting readers may now see end of file.
-    pub fn close_writer(&mut self) -> Vec<Completion<T>> {
+    /// A write end closed; waiting readers may now see end of file (added to `done`).
+    pub fn close_writer(&mut self, done: &mut Vec<Completion<T>>) {
         self.writers = self.writers.saturating_sub(1);
-        self.progress()
+        self.progress(done);
+    }
+
+    /// The first `n` buffered bytes, taken out.
+    fn take_front(&mut self, n: usize) -> Vec<u8> {
+        let (first, second) = self.data.as_slices();
+        let mut bytes = Vec::with_capacity(n);
+        bytes.extend_from_slice(&first[..n.min(first.len())]);
+        bytes.extend_from_slice(&second[..n - bytes.len()]);
+        self.data.drain(..n);
+        bytes
     }
 
     /// A read of up to `want` bytes by a client of `priority` (`client`: who, for
-    /// [`Pipe::forget`]). Returns what finished — this read too, if it did not wait.
-    pub fn read(&mut self, ticket: T, priority: u8, client: u32, want: usize, nonblock: bool) -> Vec<Completion<T>> {
-        let now = |ticket, result| finished(Completion { ticket, result });
+    /// [`Pipe::forget`]). Adds what finished to `done` — this read too, if it did not wait.
+    pub fn read(
+        &mut self,
+        ticket: T,
+        priority: u8,
+        client: u32,
+        want: usize,
+        nonblock: bool,
+        done: &mut Vec<Completion<T>>,
+    ) {
+        let mut now = |ticket, result| done.push(Completion { ticket, result });
         if want == 0 {
             return now(ticket, Ok(Answer::Read(Vec::new())));
         }
         if !self.data.is_empty() && self.waiting_readers.is_empty() {
-            let n = want.min(self.data.len());
-            let bytes: Vec<u8> = self.data.drain(..n).collect();
-            let mut done = now(ticket, Ok(Answer::Read(bytes)));
-            self.progress_into(&mut done);
-            return done;
+            let bytes = self.take_front(want.min(self.data.len()));
+            now(ticket, Ok(Answer::Read(bytes)));
+            return self.progress(done);
         }
         if self.data.is_empty() && self.writers == 0 && (self.had_writer || nonblock) {
             return now(ticket, Ok(Answer::Read(Vec::new()))); // end of file
@@ -143,13 +151,21 @@ impl<T> Pipe<T> {
             return now(ticket, Err(Errno::EAGAIN));
         }
         self.waiting_readers.push(priority, Waiter { ticket, client, want, data: Vec::new(), written: 0 });
-        self.progress()
+        self.progress(done)
     }
 
-    /// A write of `data` by a client of `priority`. Returns what finished — this write
-    /// too, if it did not wait.
-    pub fn write(&mut self, ticket: T, priority: u8, client: u32, data: Vec<u8>, nonblock: bool) -> Vec<Completion<T>> {
-        let now = |ticket, result| finished(Completion { ticket, result });
+    /// A write of `data` by a client of `priority`. Adds what finished to `done` — this
+    /// write too, if it did not wait (only a write that waits keeps a copy of `data`).
+    pub fn write(
+        &mut self,
+        ticket: T,
+        priority: u8,
+        client: u32,
+        data: &[u8],
+        nonblock: bool,
+        done: &mut Vec<Completion<T>>,
+    ) {
+        let mut now = |ticket, result| done.push(Completion { ticket, result });
         if self.readers == 0 {
             return now(ticket, Err(Errno::EPIPE));
         }
@@ -164,39 +180,29 @@ impl<T> Pipe<T> {
                 _ => return now(ticket, Err(Errno::EAGAIN)),
             };
             self.data.extend(&data[..n]);
-            let mut done = now(ticket, Ok(Answer::Wrote(n)));
-            self.progress_into(&mut done);
-            return done;
+            now(ticket, Ok(Answer::Wrote(n)));
+            return self.progress(done);
         }
         if self.waiting_writers.is_empty() && self.capacity - self.data.len() >= data.len() {
             // Nobody ahead and room for all of it: what waiting first would come to.
-            self.data.extend(&data);
-            let mut done = now(ticket, Ok(Answer::Wrote(data.len())));
-            self.progress_into(&mut done);
-            return done;
+            self.data.extend(data);
+            now(ticket, Ok(Answer::Wrote(data.len())));
+            return self.progress(done);
         }
         let want = data.len();
-        self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
-        self.progress()
+        self.waiting_writers.push(priority, Waiter { ticket, client, want, data: data.to_vec(), written: 0 });
+        self.progress(done)
     }
 
-    /// Serves waiting requests until none can go on.
-    fn progress(&mut self) -> Vec<Completion<T>> {
-        let mut done = Vec::new();
-        self.progress_into(&mut done);
-        done
-    }
-
-    /// [`progress`](Self::progress), adding what finished to `done`.
-    fn progress_into(&mut self, done: &mut Vec<Completion<T>>) {
+    /// Serves waiting requests until none can go on, adding what finished to `done`.
+    fn progress(&mut self, done: &mut Vec<Completion<T>>) {
         loop {
             let mut moved = false;
             // Readers take data, or learn of the end of file.
             if !self.waiting_readers.is_empty() {
                 if !self.data.is_empty() {
                     let r = self.waiting_readers.pop_first().expect("not empty");
-                    let n = r.want.min(self.data.len());
-                    let bytes: Vec<u8> = self.data.drain(..n).collect();
+                    let bytes = self.take_front(r.want.min(self.data.len()));
                     done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
                     moved = true;
                 } else if self.writers == 0 && self.had_writer {
@@ -270,6 +276,13 @@ mod tests {
     use super::*;
     use std::vec;
 
+    /// What one call finished.
+    fn run(call: impl FnOnce(&mut Vec<Completion<u32>>)) -> Vec<Completion<u32>> {
+        let mut done = Vec::new();
+        call(&mut done);
+        done
+    }
+
     /// The completions, by ticket.
     fn answers(done: Vec<Completion<u32>>) -> Vec<(u32, Result<Answer, Errno>)> {
         let mut answers: Vec<_> = done.into_iter().map(|c| (c.ticket, c.result)).collect();
@@ -285,19 +298,19 @@ mod tests {
     fn reads_wait_for_data_then_end_of_file() {
         let mut p = Pipe::<u32>::default();
         p.open_reader();
-        assert_eq!(answers(p.read(1, 10, 0, 8, false)), [], "no writer yet: the read waits");
+        assert_eq!(answers(run(|d| p.read(1, 10, 0, 8, false, d))), [], "no writer yet: the read waits");
         p.open_writer();
         assert_eq!(
-            answers(p.write(2, 10, 0, b"hello".to_vec(), false)),
+            answers(run(|d| p.write(2, 10, 0, b"hello", false, d))),
             [(1, read(b"hello")), (2, Ok(Answer::Wrote(5)))]
         );
-        assert_eq!(answers(p.write(3, 10, 0, b"abc".to_vec(), false)), [(3, Ok(Answer::Wrote(3)))]);
-        assert_eq!(answers(p.read(4, 10, 0, 2, false)), [(4, read(b"ab"))], "at most what was asked");
-        assert_eq!(answers(p.read(5, 10, 0, 9, false)), [(5, read(b"c"))], "what is there");
-        assert_eq!(answers(p.read(6, 10, 0, 9, false)), []);
-        assert_eq!(answers(p.read(7, 10, 0, 9, true)), [(7, Err(Errno::EAGAIN))], "O_NONBLOCK");
-        assert_eq!(answers(p.close_writer()), [(6, read(b""))], "end of file for the waiting read");
-        assert_eq!(answers(p.read(8, 10, 0, 9, false)), [(8, read(b""))]);
+        assert_eq!(answers(run(|d| p.write(3, 10, 0, b"abc", false, d))), [(3, Ok(Answer::Wrote(3)))]);
+        assert_eq!(answers(run(|d| p.read(4, 10, 0, 2, false, d))), [(4, read(b"ab"))], "at most what was asked");
+        assert_eq!(answers(run(|d| p.read(5, 10, 0, 9, false, d))), [(5, read(b"c"))], "what is there");
+        assert_eq!(answers(run(|d| p.read(6, 10, 0, 9, false, d))), []);
+        assert_eq!(answers(run(|d| p.read(7, 10, 0, 9, true, d))), [(7, Err(Errno::EAGAIN))], "O_NONBLOCK");
+        assert_eq!(answers(run(|d| p.close_writer(d))), [(6, read(b""))], "end of file for the waiting read");
+        assert_eq!(answers(run(|d| p.read(8, 10, 0, 9, false, d))), [(8, read(b""))]);
     }
 
     #[test]
@@ -305,13 +318,13 @@ mod tests {
         let mut p = Pipe::<u32>::with_capacity(10);
         p.open_reader();
         p.open_writer();
-        assert_eq!(answers(p.write(1, 10, 0, b"123456".to_vec(), false)), [(1, Ok(Answer::Wrote(6)))]);
-        assert_eq!(answers(p.write(2, 10, 0, b"abcdef".to_vec(), false)), [], "does not fit whole: waits");
-        assert_eq!(answers(p.write(3, 10, 0, b"xyz".to_vec(), true)), [(3, Ok(Answer::Wrote(3)))]);
-        assert_eq!(answers(p.write(4, 10, 0, b"qq".to_vec(), true)), [(4, Err(Errno::EAGAIN))]);
-        let done = answers(p.read(5, 10, 0, 9, false));
+        assert_eq!(answers(run(|d| p.write(1, 10, 0, b"123456", false, d))), [(1, Ok(Answer::Wrote(6)))]);
+        assert_eq!(answers(run(|d| p.write(2, 10, 0, b"abcdef", false, d))), [], "does not fit whole: waits");
+        assert_eq!(answers(run(|d| p.write(3, 10, 0, b"xyz", true, d))), [(3, Ok(Answer::Wrote(3)))]);
+        assert_eq!(answers(run(|d| p.write(4, 10, 0, b"qq", true, d))), [(4, Err(Errno::EAGAIN))]);
+        let done = answers(run(|d| p.read(5, 10, 0, 9, false, d)));
         assert_eq!(done, [(2, Ok(Answer::Wrote(6))), (5, read(b"123456xyz"))]);
-        assert_eq!(answers(p.read(6, 10, 0, 100, false)), [(6, read(b"abcdef"))], "never interleaved");
+        assert_eq!(answers(run(|d| p.read(6, 10, 0, 100, false, d))), [(6, read(b"abcdef"))], "never interleaved");
     }
 
     #[test]
@@ -320,20 +333,20 @@ mod tests {
         p.open_reader();
         p.open_writer();
         let big = vec![7u8; PIPE_BUF + 100];
-        assert_eq!(answers(p.write(1, 5, 0, big, false)), [], "fills the pipe, waits with the rest");
+        assert_eq!(answers(run(|d| p.write(1, 5, 0, &big, false, d))), [], "fills the pipe, waits with the rest");
         assert_eq!(p.len(), PIPE_BUF);
-        assert_eq!(answers(p.write(2, 9, 0, b"hi".to_vec(), false)), []);
-        assert_eq!(answers(p.write(3, 5, 0, b"lo".to_vec(), false)), []);
+        assert_eq!(answers(run(|d| p.write(2, 9, 0, b"hi", false, d))), []);
+        assert_eq!(answers(run(|d| p.write(3, 5, 0, b"lo", false, d))), []);
         // Room for 200: the priority-9 write goes first, then the rest of the big one
         // (the earlier of the two of priority 5), then the last.
         let mut p2 = Vec::new();
-        for c in p.read(4, 1, 0, 200, false) {
+        for c in run(|d| p.read(4, 1, 0, 200, false, d)) {
             p2.push(c.ticket);
         }
         assert_eq!(p2, [4, 2, 1, 3]);
         assert_eq!(p.waiting(), (0, 0));
         let mut tail = vec![0u8; PIPE_BUF];
-        let n = match p.read(5, 1, 0, PIPE_BUF, false).pop().unwrap().result {
+        let n = match run(|d| p.read(5, 1, 0, PIPE_BUF, false, d)).pop().unwrap().result {
             Ok(Answer::Read(bytes)) => {
                 tail[..bytes.len()].copy_from_slice(&bytes);
                 bytes.len()
@@ -345,10 +358,10 @@ mod tests {
         let mut q = Pipe::<u32>::default();
         q.open_reader();
         q.open_writer();
-        assert_eq!(answers(q.read(1, 3, 0, 1, false)), []);
-        assert_eq!(answers(q.read(2, 8, 0, 1, false)), []);
-        assert_eq!(answers(q.read(3, 8, 0, 1, false)), []);
-        let done = answers(q.write(4, 1, 0, b"ab".to_vec(), false));
+        assert_eq!(answers(run(|d| q.read(1, 3, 0, 1, false, d))), []);
+        assert_eq!(answers(run(|d| q.read(2, 8, 0, 1, false, d))), []);
+        assert_eq!(answers(run(|d| q.read(3, 8, 0, 1, false, d))), []);
+        let done = answers(run(|d| q.write(4, 1, 0, b"ab", false, d)));
         assert_eq!(done, [(2, read(b"a")), (3, read(b"b")), (4, Ok(Answer::Wrote(2)))], "8s before the 3");
         assert_eq!(q.waiting(), (1, 0));
     }
@@ -357,16 +370,16 @@ mod tests {
     fn no_reader_is_epipe_and_cancelled_or_dead_clients_are_handled() {
         let mut p = Pipe::<u32>::with_capacity(4);
         p.open_writer();
-        assert_eq!(answers(p.write(1, 1, 0, b"x".to_vec(), false)), [(1, Err(Errno::EPIPE))]);
+        assert_eq!(answers(run(|d| p.write(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))]);
         p.open_reader();
-        assert_eq!(answers(p.write(2, 1, 0, b"abcd".to_vec(), false)), [(2, Ok(Answer::Wrote(4)))]);
-        assert_eq!(answers(p.write(3, 1, 7, b"ef".to_vec(), false)), []);
-        assert_eq!(answers(p.write(4, 1, 8, b"gh".to_vec(), false)), []);
+        assert_eq!(answers(run(|d| p.write(2, 1, 0, b"abcd", false, d))), [(2, Ok(Answer::Wrote(4)))]);
+        assert_eq!(answers(run(|d| p.write(3, 1, 7, b"ef", false, d))), []);
+        assert_eq!(answers(run(|d| p.write(4, 1, 8, b"gh", false, d))), []);
         assert_eq!(p.cancel(|t| *t == 3).map(|c| (c.ticket, c.result)), Some((3, Err(Errno::EINTR))));
         assert_eq!(p.forget(8), [4]);
         assert_eq!(p.waiting(), (0, 0));
-        assert_eq!(answers(p.write(5, 1, 0, b"ij".to_vec(), false)), []);
-        assert_eq!(answers(p.close_reader()), [(5, Err(Errno::EPIPE))], "the last reader left");
+        assert_eq!(answers(run(|d| p.write(5, 1, 0, b"ij", false, d))), []);
+        assert_eq!(answers(run(|d| p.close_reader(d))), [(5, Err(Errno::EPIPE))], "the last reader left");
     }
 
     #[test]
@@ -387,12 +400,12 @@ mod tests {
                     let mut record = vec![writer as u8; PIPE_BUF];
                     record[..4].copy_from_slice(&count.to_le_bytes());
                     ticket += 1;
-                    let _ = p.write(ticket, 5, writer as u32, record, false);
+                    let _ = run(|d| p.write(ticket, 5, writer as u32, &record, false, d));
                     *count += 1;
                 }
             }
             ticket += 1;
-            for c in p.read(ticket, 5, 9, 5000, false) {
+            for c in run(|d| p.read(ticket, 5, 9, 5000, false, d)) {
                 if let Ok(Answer::Read(bytes)) = c.result {
                     received.extend(bytes);
                 }
@@ -400,7 +413,7 @@ mod tests {
         }
         while !p.is_empty() || p.waiting().1 > 0 {
             ticket += 1;
-            for c in p.read(ticket, 5, 9, 7000, false) {
+            for c in run(|d| p.read(ticket, 5, 9, 7000, false, d)) {
                 if let Ok(Answer::Read(bytes)) = c.result {
                     received.extend(bytes);
                 }

@@ -38,19 +38,23 @@ struct Server {
     chid: u32,
     pipes: BTreeMap<u32, Entry>,
     next: u32,
+    /// What the pipes finished, to answer (kept: no allocation per request).
+    done: Vec<Completion<ReceivedMessage>>,
 }
 
 pub fn main(_args: Args) -> Result<(), Errno> {
     let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
     let _attached = proc::path_attach(PIPE_DIR, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher = Dispatcher::new(Server { chid: channel.chid(), pipes: BTreeMap::new(), next: 1 });
+    let mut dispatcher =
+        Dispatcher::new(Server { chid: channel.chid(), pipes: BTreeMap::new(), next: 1, done: Vec::new() });
     let error = dispatcher.serve(&channel);
     println!("pipe: receiving failed: {error}");
     Err(error)
 }
 
-fn answer(done: Vec<Completion<ReceivedMessage>>) {
-    for c in done {
+/// Answers what finished, leaving `done` empty.
+fn answer(done: &mut Vec<Completion<ReceivedMessage>>) {
+    for c in done.drain(..) {
         // A client that has gone makes the answer fail; nothing else to do then.
         let _ = match c.result {
             Ok(Answer::Read(bytes)) => c.ticket.reply(bytes.len() as u64, &bytes),
@@ -155,7 +159,8 @@ impl ResourceManager for Server {
                 let entry = self.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
                 let (client, want) = (request.client, request.header.size as usize);
                 let message = request.hold();
-                answer(entry.pipe.read(message, client.priority, client.scoid, want, nonblock));
+                entry.pipe.read(message, client.priority, client.scoid, want, nonblock, &mut self.done);
+                answer(&mut self.done);
                 Ok(Reply::Held)
             }
         }
@@ -165,9 +170,9 @@ impl ResourceManager for Server {
         let Ocb::End { pipe, write: true, nonblock } = *ocb else { return Err(Errno::EBADF) };
         let entry = self.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
         let client = request.client;
-        let data = core::mem::take(&mut request.payload);
         let message = request.hold();
-        answer(entry.pipe.write(message, client.priority, client.scoid, data, nonblock));
+        entry.pipe.write(message, client.priority, client.scoid, &request.payload, nonblock, &mut self.done);
+        answer(&mut self.done);
         Ok(Reply::Held)
     }
 
@@ -185,7 +190,12 @@ impl ResourceManager for Server {
         let Ocb::End { pipe, write, .. } = ocb else { return };
         if let Some(entry) = self.pipes.get_mut(&pipe) {
             entry.opens -= 1;
-            answer(if write { entry.pipe.close_writer() } else { entry.pipe.close_reader() });
+            if write {
+                entry.pipe.close_writer(&mut self.done);
+            } else {
+                entry.pipe.close_reader(&mut self.done);
+            }
+            answer(&mut self.done);
         }
         self.drop_if_unused(pipe);
     }
@@ -213,7 +223,8 @@ impl ResourceManager for Server {
     fn unblock(&mut self, rcvid: u64) {
         for entry in self.pipes.values_mut() {
             if let Some(c) = entry.pipe.cancel(|m| m.rcvid() == rcvid) {
-                answer(alloc::vec![c]);
+                self.done.push(c);
+                answer(&mut self.done);
                 return;
             }
         }
