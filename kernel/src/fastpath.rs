@@ -164,10 +164,11 @@ fn switch_to_next(
 /// only if it is not there.
 #[inline(always)]
 fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer, info: usize) {
-    let served_here = p.channels.get_mut(chid).is_some_and(|c| {
+    let mut served_here = false;
+    if let Some(c) = p.channels.get_mut(chid) {
         c.receivers.push(id);
-        stop_serving(&mut c.serving, id)
-    });
+        served_here = stop_serving(&mut c.serving, id);
+    }
     if !served_here {
         stop_serving_others(&mut p.channels, id);
     }
