@@ -366,10 +366,9 @@ impl<M: Machine> System<M> {
         }
         self.current = None;
         while let Some((index, _)) = self.ready.pop() {
-            let Some(handle) = self.threads.handle_at(index) else {
+            let Some((handle, t)) = self.threads.at_mut(index) else {
                 continue;
             };
-            let t = self.threads.get_mut(handle).expect("live handle");
             t.state = ThreadState::Running;
             self.current = Some(ThreadId(handle));
             return;
