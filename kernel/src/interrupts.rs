@@ -41,11 +41,14 @@ pub fn init(board: &'static dyn Board) {
     }
 }
 
-/// Called from the IRQ vector: handles every pending interrupt.
+/// Called from the IRQ vector: handles the most urgent pending interrupt. (One per
+/// exception, as seL4 does: another one still pending, level or latched, raises the
+/// exception again as soon as IRQs are unmasked; the common case of one interrupt
+/// saves a second, empty acknowledge.)
 pub fn handle_irq() {
     let Some(board) = BOARD.get() else { return };
     let controller = board.interrupts();
-    while let Some(claimed) = controller.claim() {
+    if let Some(claimed) = controller.claim() {
         percpu::this_cpu().irqs_taken.fetch_add(1, Ordering::Relaxed);
         let action = TABLE.lock().dispatch(claimed.irq);
         match action {
