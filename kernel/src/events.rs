@@ -160,6 +160,9 @@ impl<M: Machine> System<M> {
         if let Some(a) = hit.and_then(|id| self.attachments.get_mut(id)) {
             a.masks += 1;
             let a = *a;
+            if self.pulse_event_to_waiting_receiver(a.owner, a.event) {
+                return; // the common case, scheduled too (fastpath.rs)
+            }
             let _ = self.deliver_event(a.owner, a.thread, a.event);
         }
         self.schedule();

@@ -50,7 +50,7 @@ use crate::sched::ReadyQueues;
 use crate::system::{System, TIMESLICE_TICKS};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use crate::transfer;
-use abi::ipc::{channel_flags, pulse_code, MsgInfo, Pulse};
+use abi::ipc::{channel_flags, notify, pulse_code, MsgInfo, Pulse, SigEvent};
 use abi::syscall::{Sysno, SENDER_PRIORITY};
 use alloc::vec::Vec;
 
@@ -61,6 +61,11 @@ std::thread_local! {
     /// How many calls of each number a fast path answered (for the tests' coverage).
     pub(crate) static FAST_HITS: core::cell::Cell<[u32; 64]> = const { core::cell::Cell::new([0; 64]) };
 }
+
+/// The slot of [`FAST_HITS`] that counts interrupts' pulses delivered and scheduled fast
+/// (no system call has this number).
+#[cfg(test)]
+pub(crate) const INTERRUPT_HITS: usize = 63;
 
 /// What the return to user space needs to know about the thread it loads. `context`
 /// points into the thread's boxed `UserContext`: it is used at once, under the lock that
@@ -675,6 +680,53 @@ impl<M: Machine> System<M> {
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
         Some(receiver)
+    }
+
+    /// Delivers `event` of process `owner` (an interrupt's, outside any system call) if
+    /// it is a pulse and a receiver waits for it ([`pulse_to_waiting_receiver`]), then
+    /// does what `make_ready` and `schedule` would: the receiver takes the CPU at once
+    /// when it is alone above everything else that could run (the interrupted thread,
+    /// preempted, goes to the head of its queue). True when done; false, with nothing
+    /// changed, when the general path (`deliver_event`, `schedule`) must do it.
+    ///
+    /// [`pulse_to_waiting_receiver`]: Self::pulse_to_waiting_receiver
+    pub(crate) fn pulse_event_to_waiting_receiver(&mut self, owner: ProcessId, event: SigEvent) -> bool {
+        if event.notify != notify::PULSE || self.handoff.is_some() {
+            return false;
+        }
+        let conn =
+            self.processes.get(owner.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(event.coid));
+        let Some(conn) = conn.copied() else { return false };
+        let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
+        let Some(receiver) = self.pulse_to_waiting_receiver(conn.server, conn.chid, event.priority.max(1), &pulse)
+        else {
+            return false;
+        };
+        let Self { threads, ready, current, .. } = self;
+        let interrupted = current.and_then(|c| threads.get(c.0)).filter(|t| t.state == ThreadState::Running);
+        let floor = interrupted.map(|t| t.priority);
+        let Some(r) = threads.get_mut(receiver.0) else { return true }; // (cannot be: just found)
+        let priority = r.priority;
+        if floor.is_some_and(|p| p >= priority) || ready.highest_priority().is_some_and(|h| h >= priority) {
+            self.make_ready(receiver);
+            self.schedule();
+            return true;
+        }
+        r.state = ThreadState::Running;
+        if let (Some(cur), Some(p)) = (*current, floor) {
+            if let Some(t) = threads.get_mut(cur.0) {
+                t.state = ThreadState::Ready;
+            }
+            ready.push_front(cur.index(), p);
+        }
+        *current = Some(receiver);
+        #[cfg(test)]
+        FAST_HITS.with(|hits| {
+            let mut h = hits.get();
+            h[INTERRUPT_HITS] += 1;
+            hits.set(h);
+        });
+        true
     }
 
     /// `MsgSendPulse(coid, priority, code, value)` to a channel with a receiver waiting
