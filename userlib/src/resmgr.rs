@@ -39,19 +39,20 @@ pub struct Client {
 
 /// One request, as a handler sees it.
 #[derive(Debug)]
-pub struct Request {
+pub struct Request<'a> {
     /// Its fixed part.
     pub header: Header,
     /// The sender.
     pub client: Client,
-    /// What followed the header (a path, data to write), up to [`MAX_PAYLOAD`] bytes.
-    pub payload: Vec<u8>,
+    /// What followed the header (a path, data to write), up to [`MAX_PAYLOAD`] bytes:
+    /// usually still in the dispatcher's receive buffer (no copy).
+    pub payload: &'a [u8],
     /// Room the sender has for the answer's data.
     pub reply_room: usize,
     message: Option<ReceivedMessage>,
 }
 
-impl Request {
+impl Request<'_> {
     /// Takes the message, to answer later; the handler then returns [`Reply::Held`].
     pub fn hold(&mut self) -> ReceivedMessage {
         self.message.take().expect("a request is held once")
@@ -202,18 +203,24 @@ impl<R: ResourceManager> Dispatcher<R> {
                 };
                 let sent = (info.srcmsglen as usize).saturating_sub(Header::SIZE).min(MAX_PAYLOAD);
                 let have = (info.msglen as usize - Header::SIZE).min(sent);
-                let mut payload = Vec::with_capacity(sent);
-                payload.extend_from_slice(&buffer[Header::SIZE..Header::SIZE + have]);
+                // A payload longer than the receive buffer took is read into one of its own.
+                let mut long = Vec::new();
                 if have < sent {
-                    payload.resize(sent, 0);
-                    let n = message.read(Header::SIZE + have, &mut payload[have..])?;
-                    payload.truncate(have + n);
+                    long.extend_from_slice(&buffer[Header::SIZE..Header::SIZE + have]);
+                    long.resize(sent, 0);
+                    let n = message.read(Header::SIZE + have, &mut long[have..])?;
+                    long.truncate(have + n);
                 }
                 let client =
                     Client { pid: info.pid, scoid: info.scoid, coid: info.coid, priority: info.priority as u8 };
+                // (The buffer leaves `self` while the handlers, which borrow `self`, run.)
+                let buffer = core::mem::take(&mut self.buffer);
+                let payload = if have < sent { &long[..] } else { &buffer[Header::SIZE..Header::SIZE + have] };
                 let request =
                     Request { header, client, payload, reply_room: info.dstmsglen as usize, message: Some(message) };
-                self.handle_request(request)
+                let result = self.handle_request(request);
+                self.buffer = buffer;
+                result
             }
         }
     }

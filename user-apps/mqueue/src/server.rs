@@ -188,7 +188,7 @@ impl ResourceManager for Server {
         if request.payload.len() as u64 != request.header.size {
             return Err(Errno::EMSGSIZE); // longer than anything a queue takes
         }
-        let data = core::mem::take(&mut request.payload);
+        let data = request.payload.to_vec();
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
         let (done, notification) = entry.queue.send(message, client.priority, client.scoid, priority, data, nonblock);
@@ -210,7 +210,7 @@ impl ResourceManager for Server {
     fn devctl(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let client = request.client.scoid;
         let rcvid = request.rcvid().ok_or(Errno::EIO)?;
-        let payload = core::mem::take(&mut request.payload);
+        let payload = request.payload;
         let (entry, flags) = self.entry(ocb)?;
         match request.header.arg {
             mq_devctl::GETATTR => Ok(Reply::Data(0, Self::attr(entry, flags).to_bytes().to_vec())),

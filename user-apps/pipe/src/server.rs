@@ -171,7 +171,7 @@ impl ResourceManager for Server {
         let entry = self.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
         let client = request.client;
         let message = request.hold();
-        entry.pipe.write(message, client.priority, client.scoid, &request.payload, nonblock, &mut self.done);
+        entry.pipe.write(message, client.priority, client.scoid, request.payload, nonblock, &mut self.done);
         answer(&mut self.done);
         Ok(Reply::Held)
     }
