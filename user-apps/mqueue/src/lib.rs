@@ -18,7 +18,6 @@ extern crate alloc;
 extern crate std;
 
 use alloc::collections::BTreeMap;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use userlib::waitqueue::WaitQueue;
@@ -122,47 +121,48 @@ impl<T, N> Queue<T, N> {
     }
 
     /// A send of `data` at message priority `priority` by a client of thread priority
-    /// `client_priority`. Returns what finished (this send too, unless it waits) and the
-    /// notification to deliver, if one fires.
+    /// `client_priority`. Adds what finished to `done` (this send too, unless it waits);
+    /// returns the notification to deliver, if one fires.
     pub fn send(
         &mut self,
         ticket: T,
         client_priority: u8,
         client: u32,
-        priority: u32,
-        data: Vec<u8>,
+        (priority, data): (u32, Vec<u8>),
         nonblock: bool,
-    ) -> (Vec<Completion<T>>, Option<N>) {
-        let now = |ticket, result| vec![Completion { ticket, result }];
+        done: &mut Vec<Completion<T>>,
+    ) -> Option<N> {
+        let mut now = |ticket, result| done.push(Completion { ticket, result });
         if data.len() > self.attr.msgsize {
-            return (now(ticket, Err(Errno::EMSGSIZE)), None);
+            now(ticket, Err(Errno::EMSGSIZE));
+            return None;
         }
         if priority >= MQ_PRIO_MAX {
-            return (now(ticket, Err(Errno::EINVAL)), None);
+            now(ticket, Err(Errno::EINVAL));
+            return None;
         }
         if let Some(r) = self.receivers.pop_first() {
             // Somebody waits: the message goes straight to it.
-            let done = vec![
-                Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) },
-                Completion { ticket, result: Ok(Answer::Sent) },
-            ];
-            return (done, None);
+            now(r.ticket, Ok(Answer::Received(priority, data)));
+            now(ticket, Ok(Answer::Sent));
+            return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
             let was_empty = self.messages.is_empty();
             self.enqueue(priority, data);
-            let notification = if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
-            return (now(ticket, Ok(Answer::Sent)), notification);
+            now(ticket, Ok(Answer::Sent));
+            return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
         }
         if nonblock {
-            return (now(ticket, Err(Errno::EAGAIN)), None);
+            now(ticket, Err(Errno::EAGAIN));
+            return None;
         }
         self.senders.push(client_priority, Waiter { ticket, client, message: Some((priority, data)) });
-        (Vec::new(), None)
+        None
     }
 
     /// A receive into a buffer of `room` bytes by a client of thread priority
-    /// `client_priority`. Returns what finished (this receive too, unless it waits).
+    /// `client_priority`. Adds what finished to `done` (this receive too, unless it waits).
     pub fn receive(
         &mut self,
         ticket: T,
@@ -170,26 +170,25 @@ impl<T, N> Queue<T, N> {
         client: u32,
         room: usize,
         nonblock: bool,
-    ) -> Vec<Completion<T>> {
-        let now = |ticket, result| vec![Completion { ticket, result }];
+        done: &mut Vec<Completion<T>>,
+    ) {
         if room < self.attr.msgsize {
-            return now(ticket, Err(Errno::EMSGSIZE));
+            return done.push(Completion { ticket, result: Err(Errno::EMSGSIZE) });
         }
         if let Some((key, data)) = self.messages.pop_first() {
-            let mut done = now(ticket, Ok(Answer::Received(key.0 .0, data)));
+            done.push(Completion { ticket, result: Ok(Answer::Received(key.0 .0, data)) });
             // Room for the first waiting sender.
             if let Some(s) = self.senders.pop_first() {
                 let (priority, data) = s.message.expect("senders carry a message");
                 self.enqueue(priority, data);
                 done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent) });
             }
-            return done;
+            return;
         }
         if nonblock {
-            return now(ticket, Err(Errno::EAGAIN));
+            return done.push(Completion { ticket, result: Err(Errno::EAGAIN) });
         }
         self.receivers.push(client_priority, Waiter { ticket, client, message: None });
-        Vec::new()
     }
 
     /// Registers `client` to be notified with `event`: `EBUSY` while another client is
@@ -242,6 +241,28 @@ mod tests {
 
     type Q = Queue<u32, &'static str>;
 
+    /// A send; what finished and the notification.
+    fn send(
+        q: &mut Q,
+        t: u32,
+        cp: u8,
+        c: u32,
+        p: u32,
+        data: Vec<u8>,
+        nb: bool,
+    ) -> (Vec<Completion<u32>>, Option<&'static str>) {
+        let mut done = Vec::new();
+        let notification = q.send(t, cp, c, (p, data), nb, &mut done);
+        (done, notification)
+    }
+
+    /// A receive; what finished.
+    fn receive(q: &mut Q, t: u32, cp: u8, c: u32, room: usize, nb: bool) -> Vec<Completion<u32>> {
+        let mut done = Vec::new();
+        q.receive(t, cp, c, room, nb, &mut done);
+        done
+    }
+
     fn tickets(done: &[Completion<u32>]) -> Vec<u32> {
         done.iter().map(|c| c.ticket).collect()
     }
@@ -257,26 +278,26 @@ mod tests {
     fn highest_priority_first_fifo_within() {
         let mut q = Q::new(Attr::checked(8, 16).unwrap());
         for (t, (prio, text)) in [(1, b"a1"), (5, b"b5"), (1, b"c1"), (31, b"d9"), (5, b"e5")].iter().enumerate() {
-            let (done, _) = q.send(t as u32, 10, 0, *prio, text.to_vec(), false);
+            let (done, _) = send(&mut q, t as u32, 10, 0, *prio, text.to_vec(), false);
             assert_eq!(done[0].result, Ok(Answer::Sent));
         }
-        let order: Vec<Vec<u8>> = (0..5).map(|t| received(&q.receive(100 + t, 10, 0, 16, false)[0]).1).collect();
+        let order: Vec<Vec<u8>> = (0..5).map(|t| received(&receive(&mut q, 100 + t, 10, 0, 16, false)[0]).1).collect();
         assert_eq!(order, [b"d9", b"b5", b"e5", b"a1", b"c1"].map(|s| s.to_vec()));
-        assert_eq!(q.send(9, 10, 0, MQ_PRIO_MAX, b"x".to_vec(), false).0[0].result, Err(Errno::EINVAL));
+        assert_eq!(send(&mut q, 9, 10, 0, MQ_PRIO_MAX, b"x".to_vec(), false).0[0].result, Err(Errno::EINVAL));
     }
 
     #[test]
     fn sizes_full_and_empty() {
         let mut q = Q::new(Attr::checked(2, 4).unwrap());
-        assert_eq!(q.send(1, 10, 0, 0, b"12345".to_vec(), false).0[0].result, Err(Errno::EMSGSIZE));
-        assert_eq!(q.receive(2, 10, 0, 3, false)[0].result, Err(Errno::EMSGSIZE), "buffer below msgsize");
-        assert_eq!(q.receive(3, 10, 0, 4, true)[0].result, Err(Errno::EAGAIN));
-        q.send(4, 10, 0, 0, b"a".to_vec(), false);
-        q.send(5, 10, 0, 0, b"b".to_vec(), false);
-        assert_eq!(q.send(6, 10, 0, 0, b"c".to_vec(), true).0[0].result, Err(Errno::EAGAIN), "full");
-        assert!(q.send(7, 3, 0, 0, b"low".to_vec(), false).0.is_empty(), "waits");
-        assert!(q.send(8, 9, 0, 0, b"hi".to_vec(), false).0.is_empty(), "waits");
-        let done = q.receive(9, 10, 0, 4, false);
+        assert_eq!(send(&mut q, 1, 10, 0, 0, b"12345".to_vec(), false).0[0].result, Err(Errno::EMSGSIZE));
+        assert_eq!(receive(&mut q, 2, 10, 0, 3, false)[0].result, Err(Errno::EMSGSIZE), "buffer below msgsize");
+        assert_eq!(receive(&mut q, 3, 10, 0, 4, true)[0].result, Err(Errno::EAGAIN));
+        send(&mut q, 4, 10, 0, 0, b"a".to_vec(), false);
+        send(&mut q, 5, 10, 0, 0, b"b".to_vec(), false);
+        assert_eq!(send(&mut q, 6, 10, 0, 0, b"c".to_vec(), true).0[0].result, Err(Errno::EAGAIN), "full");
+        assert!(send(&mut q, 7, 3, 0, 0, b"low".to_vec(), false).0.is_empty(), "waits");
+        assert!(send(&mut q, 8, 9, 0, 0, b"hi".to_vec(), false).0.is_empty(), "waits");
+        let done = receive(&mut q, 9, 10, 0, 4, false);
         assert_eq!(tickets(&done), [9, 8], "the higher-priority sender gets the room");
         assert_eq!(q.len(), 2);
         assert_eq!(Attr::checked(0, 1), Err(Errno::EINVAL));
@@ -286,10 +307,10 @@ mod tests {
     #[test]
     fn waiting_receivers_by_priority_and_cancel() {
         let mut q = Q::new(DEFAULT_ATTR);
-        assert!(q.receive(1, 5, 0, 1024, false).is_empty());
-        assert!(q.receive(2, 20, 0, 1024, false).is_empty());
-        assert!(q.receive(3, 20, 7, 1024, false).is_empty());
-        let (done, _) = q.send(4, 1, 0, 3, b"m".to_vec(), false);
+        assert!(receive(&mut q, 1, 5, 0, 1024, false).is_empty());
+        assert!(receive(&mut q, 2, 20, 0, 1024, false).is_empty());
+        assert!(receive(&mut q, 3, 20, 7, 1024, false).is_empty());
+        let (done, _) = send(&mut q, 4, 1, 0, 3, b"m".to_vec(), false);
         assert_eq!(tickets(&done), [2, 4]);
         assert_eq!(received(&done[0]), (3, b"m".to_vec()));
         assert_eq!(q.cancel(|t| *t == 1).map(|c| c.result), Some(Err(Errno::EINTR)));
@@ -304,10 +325,10 @@ mod tests {
         assert_eq!(q.notify(2, Some("two")), Err(Errno::EBUSY));
         assert_eq!(q.notify(2, None), Err(Errno::EBUSY), "only the registrant removes it");
         // A waiting receiver takes the message: no notification.
-        assert!(q.receive(10, 5, 3, 1024, false).is_empty());
-        assert_eq!(q.send(11, 5, 4, 0, b"x".to_vec(), false).1, None);
-        assert_eq!(q.send(12, 5, 4, 0, b"y".to_vec(), false).1, Some("one"), "empty to non-empty");
-        assert_eq!(q.send(13, 5, 4, 0, b"z".to_vec(), false).1, None, "once: the registration is gone");
+        assert!(receive(&mut q, 10, 5, 3, 1024, false).is_empty());
+        assert_eq!(send(&mut q, 11, 5, 4, 0, b"x".to_vec(), false).1, None);
+        assert_eq!(send(&mut q, 12, 5, 4, 0, b"y".to_vec(), false).1, Some("one"), "empty to non-empty");
+        assert_eq!(send(&mut q, 13, 5, 4, 0, b"z".to_vec(), false).1, None, "once: the registration is gone");
         q.notify(2, Some("two")).unwrap();
         q.drop_notification(2);
         q.notify(1, Some("again")).unwrap();

@@ -48,19 +48,23 @@ struct Server {
     /// The linked queues' ids by name (unlinking removes the name at once).
     names: BTreeMap<String, u32>,
     next_id: u32,
+    /// What the queues finished, to answer (kept: no allocation per request).
+    done: Vec<Completion<ReceivedMessage>>,
 }
 
 pub fn main(_args: Args) -> Result<(), Errno> {
     let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
     let _attached = proc::path_attach(MQUEUE_DIR, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher = Dispatcher::new(Server { queues: BTreeMap::new(), names: BTreeMap::new(), next_id: 1 });
+    let mut dispatcher =
+        Dispatcher::new(Server { queues: BTreeMap::new(), names: BTreeMap::new(), next_id: 1, done: Vec::new() });
     let error = dispatcher.serve(&channel);
     println!("mqueue: receiving failed: {error}");
     Err(error)
 }
 
-fn answer(done: Vec<Completion<ReceivedMessage>>) {
-    for c in done {
+/// Answers what finished, leaving `done` empty.
+fn answer(done: &mut Vec<Completion<ReceivedMessage>>) {
+    for c in done.drain(..) {
         let _ = match c.result {
             // The status carries the length and, above it, the priority; the data is the message.
             Ok(Answer::Received(priority, data)) => c.ticket.reply(data.len() as u64 | (priority as u64) << 32, &data),
@@ -84,9 +88,10 @@ fn check_name(path: &str) -> Result<(), Errno> {
 }
 
 impl Server {
-    fn entry(&mut self, ocb: &Ocb) -> Result<(&mut Entry, u32), Errno> {
+    /// The open queue `ocb` names in `queues`, and its open flags.
+    fn entry<'a>(queues: &'a mut BTreeMap<u32, Entry>, ocb: &Ocb) -> Result<(&'a mut Entry, u32), Errno> {
         match ocb {
-            Ocb::Queue { id, flags, .. } => Ok((self.queues.get_mut(id).ok_or(Errno::EBADF)?, *flags)),
+            Ocb::Queue { id, flags, .. } => Ok((queues.get_mut(id).ok_or(Errno::EBADF)?, *flags)),
             Ocb::Directory { .. } => Err(Errno::EISDIR),
         }
     }
@@ -169,18 +174,20 @@ impl ResourceManager for Server {
             }
             return Ok(Reply::Data(bytes.len() as u64, bytes));
         }
-        let (entry, flags) = self.entry(ocb)?;
+        let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
         if !open_flags::readable(flags) {
             return Err(Errno::EBADF);
         }
         let (client, room) = (request.client, request.header.size as usize);
         let message = request.hold();
-        answer(entry.queue.receive(message, client.priority, client.scoid, room, flags & open_flags::O_NONBLOCK != 0));
+        let nonblock = flags & open_flags::O_NONBLOCK != 0;
+        entry.queue.receive(message, client.priority, client.scoid, room, nonblock, &mut self.done);
+        answer(&mut self.done);
         Ok(Reply::Held)
     }
 
     fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        let (entry, flags) = self.entry(ocb)?;
+        let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
         if !open_flags::writable(flags) {
             return Err(Errno::EBADF);
         }
@@ -191,8 +198,11 @@ impl ResourceManager for Server {
         let data = request.payload.to_vec();
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
-        let (done, notification) = entry.queue.send(message, client.priority, client.scoid, priority, data, nonblock);
-        answer(done);
+        let mut done = core::mem::take(&mut self.done);
+        let notification =
+            entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut done);
+        answer(&mut done);
+        self.done = done;
         notify(notification);
         Ok(Reply::Held)
     }
@@ -211,7 +221,7 @@ impl ResourceManager for Server {
         let client = request.client.scoid;
         let rcvid = request.rcvid().ok_or(Errno::EIO)?;
         let payload = request.payload;
-        let (entry, flags) = self.entry(ocb)?;
+        let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
         match request.header.arg {
             mq_devctl::GETATTR => Ok(Reply::Data(0, Self::attr(entry, flags).to_bytes().to_vec())),
             mq_devctl::SETATTR => {
@@ -246,7 +256,8 @@ impl ResourceManager for Server {
     fn unblock(&mut self, rcvid: u64) {
         for entry in self.queues.values_mut() {
             if let Some(c) = entry.queue.cancel(|m| m.rcvid() == rcvid) {
-                answer(alloc::vec![c]);
+                self.done.push(c);
+                answer(&mut self.done);
                 return;
             }
         }
