@@ -53,6 +53,8 @@ struct Waiter<T> {
 #[derive(Debug)]
 pub struct Pipe<T> {
     data: VecDeque<u8>,
+    /// A read's bytes given back once answered ([`Pipe::recycle`]), for the next read.
+    spare: Vec<u8>,
     capacity: usize,
     readers: u32,
     writers: u32,
@@ -72,6 +74,7 @@ impl<T> Pipe<T> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             data: VecDeque::new(),
+            spare: Vec::new(),
             capacity,
             readers: 0,
             writers: 0,
@@ -114,10 +117,20 @@ impl<T> Pipe<T> {
         self.progress(done);
     }
 
+    /// Gives back the bytes of an answered read, so that the next read needs no
+    /// allocation (small buffers only: a pipe keeps at most one, of [`PIPE_BUF`] bytes).
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        if bytes.capacity() <= PIPE_BUF && bytes.capacity() > self.spare.capacity() {
+            self.spare = bytes;
+        }
+    }
+
     /// The first `n` buffered bytes, taken out.
     fn take_front(&mut self, n: usize) -> Vec<u8> {
         let (first, second) = self.data.as_slices();
-        let mut bytes = Vec::with_capacity(n);
+        let mut bytes =
+            if self.spare.capacity() >= n { core::mem::take(&mut self.spare) } else { Vec::with_capacity(n) };
+        bytes.clear();
         bytes.extend_from_slice(&first[..n.min(first.len())]);
         bytes.extend_from_slice(&second[..n - bytes.len()]);
         self.data.drain(..n);

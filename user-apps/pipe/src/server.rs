@@ -52,12 +52,17 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     Err(error)
 }
 
-/// Answers what finished, leaving `done` empty.
-fn answer(done: &mut Vec<Completion<ReceivedMessage>>) {
+/// Answers what `pipe` finished, leaving `done` empty (a read's bytes go back to the
+/// pipe for the next read).
+fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>) {
     for c in done.drain(..) {
         // A client that has gone makes the answer fail; nothing else to do then.
         let _ = match c.result {
-            Ok(Answer::Read(bytes)) => c.ticket.reply(bytes.len() as u64, &bytes),
+            Ok(Answer::Read(bytes)) => {
+                let answered = c.ticket.reply(bytes.len() as u64, &bytes);
+                pipe.recycle(bytes);
+                answered
+            }
             Ok(Answer::Wrote(n)) => c.ticket.reply(n as u64, &[]),
             Err(e) => c.ticket.error(e),
         };
@@ -160,7 +165,7 @@ impl ResourceManager for Server {
                 let (client, want) = (request.client, request.header.size as usize);
                 let message = request.hold();
                 entry.pipe.read(message, client.priority, client.scoid, want, nonblock, &mut self.done);
-                answer(&mut self.done);
+                answer(&mut self.done, &mut entry.pipe);
                 Ok(Reply::Held)
             }
         }
@@ -172,7 +177,7 @@ impl ResourceManager for Server {
         let client = request.client;
         let message = request.hold();
         entry.pipe.write(message, client.priority, client.scoid, request.payload, nonblock, &mut self.done);
-        answer(&mut self.done);
+        answer(&mut self.done, &mut entry.pipe);
         Ok(Reply::Held)
     }
 
@@ -195,7 +200,7 @@ impl ResourceManager for Server {
             } else {
                 entry.pipe.close_reader(&mut self.done);
             }
-            answer(&mut self.done);
+            answer(&mut self.done, &mut entry.pipe);
         }
         self.drop_if_unused(pipe);
     }
@@ -224,7 +229,7 @@ impl ResourceManager for Server {
         for entry in self.pipes.values_mut() {
             if let Some(c) = entry.pipe.cancel(|m| m.rcvid() == rcvid) {
                 self.done.push(c);
-                answer(&mut self.done);
+                answer(&mut self.done, &mut entry.pipe);
                 return;
             }
         }
