@@ -195,14 +195,12 @@ impl ResourceManager for Server {
         if request.payload.len() as u64 != request.header.size {
             return Err(Errno::EMSGSIZE); // longer than anything a queue takes
         }
-        let data = request.payload.to_vec();
+        let data = core::mem::take(&mut request.payload).into_owned();
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
-        let mut done = core::mem::take(&mut self.done);
         let notification =
-            entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut done);
-        answer(&mut done);
-        self.done = done;
+            entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut self.done);
+        answer(&mut self.done);
         notify(notification);
         Ok(Reply::Held)
     }
@@ -220,7 +218,7 @@ impl ResourceManager for Server {
     fn devctl(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let client = request.client.scoid;
         let rcvid = request.rcvid().ok_or(Errno::EIO)?;
-        let payload = request.payload;
+        let payload = &request.payload;
         let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
         match request.header.arg {
             mq_devctl::GETATTR => Ok(Reply::Data(0, Self::attr(entry, flags).to_bytes().to_vec())),

@@ -17,6 +17,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+use alloc::borrow::Cow;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use userlib::waitqueue::WaitQueue;
@@ -168,16 +169,18 @@ impl<T> Pipe<T> {
     }
 
     /// A write of `data` by a client of `priority`. Adds what finished to `done` — this
-    /// write too, if it did not wait (only a write that waits keeps a copy of `data`).
-    pub fn write(
+    /// write too, if it did not wait (only a write that waits keeps `data`: borrowed data
+    /// is copied then, owned data moved).
+    pub fn write<'a>(
         &mut self,
         ticket: T,
         priority: u8,
         client: u32,
-        data: &[u8],
+        data: impl Into<Cow<'a, [u8]>>,
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) {
+        let data = data.into();
         let mut now = |ticket, result| done.push(Completion { ticket, result });
         if self.readers == 0 {
             return now(ticket, Err(Errno::EPIPE));
@@ -198,12 +201,12 @@ impl<T> Pipe<T> {
         }
         if self.waiting_writers.is_empty() && self.capacity - self.data.len() >= data.len() {
             // Nobody ahead and room for all of it: what waiting first would come to.
-            self.data.extend(data);
+            self.data.extend(&data[..]);
             now(ticket, Ok(Answer::Wrote(data.len())));
             return self.progress(done);
         }
         let want = data.len();
-        self.waiting_writers.push(priority, Waiter { ticket, client, want, data: data.to_vec(), written: 0 });
+        self.waiting_writers.push(priority, Waiter { ticket, client, want, data: data.into_owned(), written: 0 });
         self.progress(done)
     }
 

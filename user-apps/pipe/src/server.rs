@@ -176,7 +176,14 @@ impl ResourceManager for Server {
         let entry = self.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
         let client = request.client;
         let message = request.hold();
-        entry.pipe.write(message, client.priority, client.scoid, request.payload, nonblock, &mut self.done);
+        entry.pipe.write(
+            message,
+            client.priority,
+            client.scoid,
+            core::mem::take(&mut request.payload),
+            nonblock,
+            &mut self.done,
+        );
         answer(&mut self.done, &mut entry.pipe);
         Ok(Reply::Held)
     }
