@@ -399,6 +399,29 @@ mod tests {
     }
 
     #[test]
+    fn a_recycled_read_buffer_carries_nothing_into_the_next_read() {
+        let mut p = Pipe::<u32>::default();
+        p.open_reader();
+        p.open_writer();
+        let bytes = |done: Vec<Completion<u32>>| match done.into_iter().next().map(|c| c.result) {
+            Some(Ok(Answer::Read(bytes))) => bytes,
+            other => panic!("{other:?}"),
+        };
+        run(|d| p.write(1, 10, 0, b"abcdef", false, d));
+        let first = bytes(run(|d| p.read(2, 10, 0, 4, false, d)));
+        assert_eq!(first, b"abcd");
+        p.recycle(first);
+        assert_eq!(bytes(run(|d| p.read(3, 10, 0, 4, false, d))), b"ef", "the old bytes are gone");
+        // A recycled buffer too small for the next read, and one too large to keep.
+        p.recycle(Vec::with_capacity(1));
+        p.recycle(vec![9u8; PIPE_BUF + 1]);
+        run(|d| p.write(4, 10, 0, &vec![5u8; 100], false, d));
+        let read = bytes(run(|d| p.read(5, 10, 0, 100, false, d)));
+        assert_eq!(read, vec![5u8; 100]);
+        assert!(p.spare.capacity() <= PIPE_BUF, "no buffer above PIPE_BUF is kept");
+    }
+
+    #[test]
     fn megabytes_of_records_arrive_whole_and_in_order_per_writer() {
         // Three writers of PIPE_BUF-sized records into a small pipe, one reader taking
         // odd amounts: every record arrives whole, none lost or doubled.
