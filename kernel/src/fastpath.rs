@@ -601,6 +601,9 @@ impl<M: Machine> System<M> {
         if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
             return Step::NotTaken;
         }
+        if s.process == pid {
+            return Step::NotTaken; // a message within one process: the general path's
+        }
         // What the receive checks (the sender's process is needed only for a copy).
         let (src, dst) = (single(data), single(message.reply));
         let copying = src.1 != 0 && dst.1 != 0;

@@ -415,7 +415,7 @@ mod tests {
         // A recycled buffer too small for the next read, and one too large to keep.
         p.recycle(Vec::with_capacity(1));
         p.recycle(vec![9u8; PIPE_BUF + 1]);
-        run(|d| p.write(4, 10, 0, &vec![5u8; 100], false, d));
+        run(|d| p.write(4, 10, 0, vec![5u8; 100], false, d));
         let read = bytes(run(|d| p.read(5, 10, 0, 100, false, d)));
         assert_eq!(read, vec![5u8; 100]);
         assert!(p.spare.capacity() <= PIPE_BUF, "no buffer above PIPE_BUF is kept");
