@@ -108,14 +108,8 @@ impl<T> HandleTable<T> {
         Some(value)
     }
 
-    /// The current handle of the object in slot `index`, if the slot is live.
-    pub fn handle_at(&self, index: usize) -> Option<u32> {
-        let slot = self.slots.get(index)?;
-        slot.value.as_ref().map(|_| slot.generation << INDEX_BITS | index as u32)
-    }
-
-    /// The object in slot `index` and its current handle, if the slot is live (one
-    /// look-up where `handle_at` then `get_mut` would make two).
+    /// The current handle of the object in slot `index`, and the object, if the slot is
+    /// live.
     pub fn at_mut(&mut self, index: usize) -> Option<(u32, &mut T)> {
         let slot = self.slots.get_mut(index)?;
         let handle = slot.generation << INDEX_BITS | index as u32;
