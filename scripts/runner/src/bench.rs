@@ -77,6 +77,15 @@ pub fn run() -> Result<(), String> {
             .unwrap_or(("-".into(), ""));
         println!("{name:<34} {value:>12} {target:>8}  {reference}");
     }
+    let value = |wanted: &str| results.iter().find(|(name, _)| name == wanted).map(|(_, v)| *v as i64);
+    if let (Some(with), Some(without)) = (value("null_msg_roundtrip"), value("null_msg_roundtrip_fixed_priority")) {
+        println!(
+            "{:<34} {:>12} {:>8}  the difference of the two above",
+            "priority inheritance's cost",
+            with - without,
+            "≤ 30"
+        );
+    }
     println!("\nwritten: {}", dir.join("ipc.json").display());
     Ok(())
 }
