@@ -175,7 +175,7 @@ fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buf
         served_here = stop_serving(&mut c.serving, id);
     }
     if !served_here {
-        stop_serving_others(&mut p.channels, id);
+        stop_serving_others(&mut p.channels, id, chid);
     }
     debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
@@ -230,20 +230,12 @@ fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
     info == 0 || p.space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
 }
 
-/// Takes `id` off the `serving` list of whichever of `channels` it serves (it serves one
-/// at most), looking at channel `chid`'s first: usually the one.
-#[inline(always)]
-fn stop_serving_any(channels: &mut HandleTable<Channel>, chid: u32, id: ThreadId) {
-    if !channels.get_mut(chid).is_some_and(|c| stop_serving(&mut c.serving, id)) {
-        stop_serving_others(channels, id);
-    }
-}
-
-/// Takes `id` off the `serving` list of the channel it serves, if any (out of line: a
-/// thread usually serves the channel it receives on, which the callers look at first).
+/// Takes `id` off the `serving` list of the channel other than `except` it serves, if
+/// any (out of line: a thread usually serves the channel it receives on, which the
+/// callers look at first).
 #[inline(never)]
-fn stop_serving_others(channels: &mut HandleTable<Channel>, id: ThreadId) {
-    for (_, c) in channels.iter_mut() {
+fn stop_serving_others(channels: &mut HandleTable<Channel>, id: ThreadId, except: u32) {
+    for (_, c) in channels.iter_mut().filter(|(h, _)| *h != except) {
         if stop_serving(&mut c.serving, id) {
             return;
         }
@@ -516,10 +508,15 @@ impl<M: Machine> System<M> {
     /// lets a higher thread run.
     fn fast_receive_queued(&mut self, cur: ThreadId, pid: ProcessId, chid: u32, buffer: Buffer, info: usize) -> Step {
         let Self { processes, threads, machine, ready, .. } = self;
-        let Some(sender) = processes.get(pid.0).and_then(|p| p.channels.get(chid)).and_then(|c| c.first_message())
-        else {
+        // The channel as it is: who sent first, what stays queued, and whether re-boosting
+        // the serving threads to that ends no chain (checked before anything changes).
+        let Some(c) = processes.get(pid.0).and_then(|p| p.channels.get(chid)) else { return Step::NotTaken };
+        let Some(sender) = c.first_message() else { return Step::NotTaken };
+        let fixed = c.flags & channel_flags::FIXED_PRIORITY != 0;
+        let top = c.top_priority_after_first();
+        if !boost_serving(threads, ready, c, top, false) {
             return Step::NotTaken;
-        };
+        }
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
         let Some(message) = s.sent else { return Step::NotTaken };
         if message.send.parts > 0
@@ -528,21 +525,14 @@ impl<M: Machine> System<M> {
         {
             return Step::NotTaken;
         }
-        let (sender_priority, sender_pid) = (s.priority, s.process);
-        let Some((p, client)) = processes.get2_mut(pid.0, sender_pid.0) else { return Step::NotTaken };
+        let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
         if p.exit_status.is_some() || !info_writable(machine, p, info) {
             return Step::NotTaken;
         }
         let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
-        let Some(channel) = p.channels.get_mut(chid) else { return Step::NotTaken };
-        let fixed = channel.flags & channel_flags::FIXED_PRIORITY != 0;
-        // The caller's priority once it serves the channel, and the others' check.
-        let inherited = if fixed { me.inherited_priority } else { sender_priority };
-        let top = channel.top_priority_after_first();
+        // The caller's priority once it serves the channel.
+        let inherited = if fixed { me.inherited_priority } else { s.priority };
         let my_priority = if fixed { inherited } else { inherited.max(top.unwrap_or(0)) };
-        if !boost_serving(threads, ready, channel, top, false) {
-            return Step::NotTaken;
-        }
         let (src, dst) = (single(message.send), single(buffer));
         let mut copied = 0;
         if src.1 != 0 && dst.1 != 0 {
@@ -551,19 +541,17 @@ impl<M: Machine> System<M> {
                 Err(_) => return Step::NotTaken,
             }
         }
-        // (Both were found above: this cannot fail, and the copy, which the general path
-        // would repeat byte for byte, is all that happened so far.)
-        let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        // (Found above: this cannot fail, and the copy, which the general path would
+        // repeat byte for byte, is all that happened so far.)
+        let Some(channel) = p.channels.get_mut(chid) else { return Step::NotTaken };
         // From here on nothing can fail.
         channel.drop_first();
         s.state = ThreadState::Blocked(Blocked::Reply { server: message.server, channel: message.chid });
         let id = rcvid(sender, s.message_sequence);
         // The caller serves this channel only, last in its list (usually it served it
-        // already, and no other).
-        stop_serving_any(&mut p.channels, chid, cur);
-        if let Some(c) = p.channels.get_mut(chid) {
-            c.serving.push(cur);
-        }
+        // already, and no other: the others are looked at below only if not).
+        let served_here = stop_serving(&mut channel.serving, cur);
+        channel.serving.push(cur);
         me.inherited_priority = inherited;
         me.priority = my_priority;
         me.context.x[0] = id;
@@ -571,9 +559,11 @@ impl<M: Machine> System<M> {
             let record = info_record(s, &message, copied, src.1, message.reply.parts.unsigned_abs() as usize);
             let _ = transfer::write_user(machine, r_space, info, &record.to_bytes());
         }
-        if let Some(c) = p.channels.get(chid) {
-            boost_serving(threads, ready, c, top, true);
+        boost_serving(threads, ready, channel, top, true);
+        if !served_here {
+            stop_serving_others(&mut p.channels, cur, chid);
         }
+        debug_assert!(p.channels.iter().all(|(h, c)| h == chid || !c.serving.contains(&cur)), "served two channels");
         if ready.highest_priority().is_some_and(|h| h > my_priority) {
             return Step::Schedule;
         }
