@@ -425,41 +425,35 @@ impl<M: Machine> System<M> {
         hand_off(ready, current, *fp_owner, receiver, r)
     }
 
-    /// The reply half of `MsgReplyv(rcvid, status, buffer, parts)` and of the fused call
-    /// by `cur` of `pid`: everything is checked and the reply copied, and nothing else
-    /// changed yet; `Some(sender)` then, `None` (nothing changed) if the general path
-    /// must answer.
-    fn fast_reply_copy(&mut self, cur: ThreadId, pid: ProcessId, id: u64, data: Buffer) -> Option<ThreadId> {
-        if data.parts > 0 {
-            return None;
-        }
-        // What `received_message` checks.
-        let (sender, sequence) = split_rcvid(id)?;
-        let s = self.threads.get(sender.0).filter(|_| sender != cur)?;
-        let message = s.sent?;
-        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
-        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
-            return None;
-        }
-        let (src, dst) = (single(data), single(message.reply));
-        if src.1 == 0 || dst.1 == 0 {
-            return Some(sender); // nothing to copy: nothing to check, as `transfer` does
-        }
-        let r_space = self.processes.get(pid.0)?.space.as_ref()?;
-        let s_space = self.processes.get(s.process.0)?.space.as_ref()?;
-        transfer::transfer_single(&mut self.machine, (r_space, src), (s_space, dst)).ok()?;
-        Some(sender)
-    }
-
     /// `MsgReplyv(rcvid, status, buffer, parts)`: the replier runs on.
     #[inline(always)]
     fn fast_reply(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let data = Buffer { address: a[2] as usize, parts: a[3] as i64 };
-        let Some(sender) = self.fast_reply_copy(cur, pid, a[0], data) else { return Step::NotTaken };
-        let Self { threads, sleepers, ready, .. } = self;
-        // (Both were just found: this cannot fail, and the copy alone, which the general
-        // path would repeat byte for byte, is all that happened so far.)
+        if data.parts > 0 {
+            return Step::NotTaken;
+        }
+        // What `received_message` checks.
+        let Some((sender, sequence)) = split_rcvid(a[0]) else { return Step::NotTaken };
+        let Self { processes, threads, machine, sleepers, ready, .. } = self;
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
+        let Some(message) = s.sent else { return Step::NotTaken };
+        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
+        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
+            return Step::NotTaken;
+        }
+        let (src, dst) = (single(data), single(message.reply));
+        if src.1 != 0 && dst.1 != 0 {
+            // (Nothing to copy: nothing to check, as `transfer` does.)
+            let Some(r_space) = processes.get(pid.0).and_then(|p| p.space.as_ref()) else { return Step::NotTaken };
+            let Some(s_space) = processes.get(s.process.0).and_then(|p| p.space.as_ref()) else {
+                return Step::NotTaken;
+            };
+            if transfer::transfer_single(machine, (r_space, src), (s_space, dst)).is_err() {
+                return Step::NotTaken;
+            }
+        }
+        // From here on nothing can fail (the copy, which the general path would repeat
+        // byte for byte, is all that happened so far).
         sleepers.remove_thread(sender); // a bounded wait is over
         me.context.x[0] = 0;
         // What `wake_for_handoff`, then `schedule` with the caller still running, do: the
