@@ -295,7 +295,7 @@ impl<M: Machine> System<M> {
         let x = &t.context.x;
         let (a, number) = ([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]], x[8]);
         let outcome = if number == Sysno::MsgSendv as u64 {
-            self.fast_send(cur, pid, a)
+            self.fast_send(cur, pid, priority, a)
         } else if number == Sysno::MsgReplyReceivev as u64 && a[0] != 0 {
             self.fast_reply_receive(cur, pid, a)
         } else if number == Sysno::MsgReplyReceivev as u64 {
@@ -344,7 +344,7 @@ impl<M: Machine> System<M> {
     /// `MsgSendv(coid, send, send_parts, reply, reply_parts)` to a waiting receiver of
     /// another process.
     #[inline(always)]
-    fn fast_send(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+    fn fast_send(&mut self, cur: ThreadId, pid: ProcessId, priority: u8, a: [u64; 8]) -> Step {
         let Ok(coid) = u32::try_from(a[0]) else { return Step::NotTaken };
         let send = Buffer { address: a[1] as usize, parts: a[2] as i64 };
         let reply = Buffer { address: a[3] as usize, parts: a[4] as i64 };
@@ -364,8 +364,6 @@ impl<M: Machine> System<M> {
         let Some(channel) = server.channels.get_mut(conn.chid) else { return Step::NotTaken };
         let Some(&receiver) = channel.receivers.last() else {
             // Nobody waits to receive: the sender queues and blocks.
-            let Some(sender) = threads.get_mut(cur.0) else { return Step::NotTaken };
-            let priority = sender.priority;
             let top = Some(channel.top_priority().map_or(priority, |t| t.max(priority)));
             if !boost_serving(threads, ready, channel, top, false) {
                 return Step::NotTaken;
