@@ -150,10 +150,10 @@ fn switch_to_next(
     current: &mut Option<ThreadId>,
     fp_owner: Option<ThreadId>,
 ) -> Step {
-    let Some((index, _)) = ready.peek() else { return Step::Schedule };
+    let Some((index, priority)) = ready.peek() else { return Step::Schedule };
     let Some((handle, t)) = threads.at_mut(index) else { return Step::Schedule };
     let next = ThreadId(handle);
-    ready.remove(index);
+    ready.take_first(priority);
     t.state = ThreadState::Running;
     *current = Some(next);
     let context: *mut UserContext = &mut *t.context;

@@ -145,11 +145,34 @@ impl ReadyQueues {
         Some((self.heads[p as usize] as usize, p))
     }
 
+    /// Dequeues the first thread of `priority` (what `remove` does for it, knowing it
+    /// is first), if one is queued there.
+    #[inline(always)]
+    pub fn take_first(&mut self, priority: u8) -> Option<usize> {
+        let p = priority as usize;
+        let head = self.heads[p];
+        if head == NONE {
+            return None;
+        }
+        let next = self.link(head as usize).next;
+        *self.link(head as usize) = UNLINKED;
+        self.heads[p] = next;
+        if next == NONE {
+            self.tails[p] = NONE;
+            self.bitmap[p / 64] &= !(1 << (p % 64));
+            if self.bitmap[p / 64] == 0 {
+                self.words &= !(1 << (p / 64));
+            }
+        } else {
+            self.link(next as usize).prev = NONE;
+        }
+        Some(head as usize)
+    }
+
     /// Dequeues the first thread of the highest priority.
     pub fn pop(&mut self) -> Option<(usize, u8)> {
-        let (index, priority) = self.peek()?;
-        self.remove(index);
-        Some((index, priority))
+        let priority = self.highest_priority()?;
+        self.take_first(priority).map(|index| (index, priority))
     }
 
     /// Queues thread `index` (not queued) at the tail of `priority` and dequeues the
@@ -262,6 +285,27 @@ mod tests {
             q.pop();
         }
         assert_eq!(q.peek(), Some((5, 4)), "the bitmap followed");
+    }
+
+    #[test]
+    fn taking_the_first_is_removing_it() {
+        let mut q = ReadyQueues::new();
+        assert_eq!(q.take_first(7), None);
+        for i in 1..=3 {
+            q.push_back(i, 7);
+        }
+        q.push_back(4, 3);
+        assert_eq!(q.take_first(7), Some(1));
+        assert_eq!(q.queue(7), vec![2, 3]);
+        assert!(!q.contains(1));
+        q.push_front(1, 7);
+        assert_eq!(q.queue(7), vec![1, 2, 3], "the links stay consistent");
+        for first in [1, 2, 3] {
+            assert_eq!(q.take_first(7), Some(first));
+        }
+        assert_eq!(q.peek(), Some((4, 3)), "the bitmap followed");
+        q.remove(4);
+        assert_eq!(q.highest_priority(), None);
     }
 
     #[test]
