@@ -518,10 +518,19 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         }
         let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
-        if p.exit_status.is_some() || !info_writable(machine, p, info) {
+        let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
+        if p.exit_status.is_some() {
             return Step::NotTaken;
         }
-        let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
+        // The `_msg_info` record's place, checked writable now and written below without
+        // a second translation (one that spans two pages is the general path's).
+        let info_at = match info {
+            0 => None,
+            _ => match transfer::user_writable_in_one_page(machine, r_space, info, MsgInfo::SIZE) {
+                Some(at) => Some(at),
+                None => return Step::NotTaken,
+            },
+        };
         // The caller's priority once it serves the channel.
         let inherited = if fixed { me.inherited_priority } else { s.priority };
         let my_priority = if fixed { inherited } else { inherited.max(top.unwrap_or(0)) };
@@ -547,9 +556,9 @@ impl<M: Machine> System<M> {
         me.inherited_priority = inherited;
         me.priority = my_priority;
         me.context.x[0] = id;
-        if info != 0 {
+        if let Some(at) = info_at {
             let record = info_record(s, &message, copied, src.1, message.reply.parts.unsigned_abs() as usize);
-            let _ = transfer::write_user(machine, r_space, info, &record.to_bytes());
+            transfer::write_physical(machine, at, &record.to_bytes());
         }
         boost_serving(threads, ready, channel, top, true);
         if !served_here {

@@ -239,6 +239,25 @@ pub fn user_may_write(m: &mut impl Machine, space: &AddressSpace, va: usize, n: 
     space.check(m, va, n, true).is_ok()
 }
 
+/// The physical address of `[va, va + n)` of `space` when the range lies within one page
+/// that user code may write (so that a record checked now can be written later, within
+/// the same system call, with [`write_physical`] and no second translation); `None`
+/// otherwise.
+#[inline(always)]
+pub fn user_writable_in_one_page(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize) -> Option<usize> {
+    if n == 0 || va % PAGE_SIZE + n > PAGE_SIZE {
+        return None;
+    }
+    user_page(m, space, va, n, true).ok().map(|page| page + va % PAGE_SIZE)
+}
+
+/// Writes `bytes` at physical address `at`, which [`user_writable_in_one_page`] gave for
+/// at least `N` bytes.
+#[inline(always)]
+pub fn write_physical<const N: usize>(m: &mut impl Machine, at: usize, bytes: &[u8; N]) {
+    m.frame(at & !(PAGE_SIZE - 1))[at % PAGE_SIZE..][..N].copy_from_slice(bytes);
+}
+
 /// Writes `bytes` to user memory at `va` of `space` if user code may write all of it,
 /// as `AddressSpace::check` followed by `AddressSpace::write` does (nothing is written
 /// when any of it is not writable), translating each page once.
