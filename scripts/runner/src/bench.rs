@@ -80,7 +80,7 @@ pub fn run() -> Result<(), String> {
     let value = |wanted: &str| results.iter().find(|(name, _)| name == wanted).map(|(_, v)| *v as i64);
     if let (Some(with), Some(without)) = (value("null_msg_roundtrip"), value("null_msg_roundtrip_fixed_priority")) {
         println!(
-            "{:<34} {:>12} {:>8}  the difference of the two above",
+            "{:<34} {:>12} {:>8}  null_msg_roundtrip minus its FIXED_PRIORITY twin",
             "priority inheritance's cost",
             with - without,
             "≤ 30"
