@@ -259,7 +259,16 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
             _ => (at, single_buffer_parts(64)),
         }
     };
-    let chid = if rand.below(10) == 0 { 77 } else { rand.pick(&w.chids) };
+    let mut chid = if rand.below(10) == 0 { 77 } else { rand.pick(&w.chids) };
+    // A server thread often picks a channel with a message queued (where a receive, or a
+    // reply and a receive, finds one).
+    let own = s.threads.get(w.threads[i].0).and_then(|t| s.processes.get(t.process.0));
+    let busy: Vec<u32> = own.map_or(Vec::new(), |p| {
+        w.chids.iter().copied().filter(|c| p.channels.get(*c).is_some_and(|c| c.first_message().is_some())).collect()
+    });
+    if i < 3 && !busy.is_empty() && rand.below(4) != 0 {
+        chid = rand.pick(&busy);
+    }
     let coid = if w.coids.is_empty() || rand.below(10) == 0 { 99 } else { rand.pick(&w.coids) };
     // What a server thread holds: the rcvid its last receive returned, in x0.
     let held = s.threads.get(w.threads[i].0).map_or(0, |t| t.context.x[0]);
@@ -404,6 +413,8 @@ fn the_random_traffic_takes_every_fast_path() {
     ] {
         assert!(hits[sysno as usize] >= 30, "{sysno:?} answered by its fast path {} times", hits[sysno as usize]);
     }
+    let fused = hits[super::REPLY_THEN_QUEUED_HITS];
+    assert!(fused >= 30, "MsgReplyReceivev answered by a reply and a queued message {fused} times");
     let interrupts = hits[super::INTERRUPT_HITS];
     assert!(interrupts >= 30, "an interrupt's pulse delivered and scheduled fast {interrupts} times");
 }

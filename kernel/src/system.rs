@@ -447,6 +447,9 @@ impl<M: Machine> System<M> {
     /// this does for the calls they cover.
     #[inline(never)]
     pub fn general_syscall(&mut self) {
+        if self.fast_reply_then_receive_queued_call() {
+            return;
+        }
         let Some(cur) = self.current else { return };
         let regs = match self.threads.get(cur.0) {
             Some(t) => {
