@@ -446,8 +446,8 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         }
         let (src, dst) = (single(data), single(message.reply));
+        // (Nothing to copy: nothing to check, as `transfer` does.)
         if src.1 != 0 && dst.1 != 0 {
-            // (Nothing to copy: nothing to check, as `transfer` does.)
             let Some(r_space) = processes.get(pid.0).and_then(|p| p.space.as_ref()) else { return Step::NotTaken };
             let Some(s_space) = processes.get(s.process.0).and_then(|p| p.space.as_ref()) else {
                 return Step::NotTaken;
@@ -650,7 +650,13 @@ impl<M: Machine> System<M> {
     /// What `msg_reply` checks for `rcvid` answered by `cur` of `pid` with `data`, and the
     /// reply's copy: `Some(sender)` then, nothing else changed; `None` (nothing changed
     /// but perhaps the copy) when the general path must answer.
-    fn reply_checked_and_copied(&mut self, cur: ThreadId, pid: ProcessId, rcvid: u64, data: Buffer) -> Option<ThreadId> {
+    fn reply_checked_and_copied(
+        &mut self,
+        cur: ThreadId,
+        pid: ProcessId,
+        rcvid: u64,
+        data: Buffer,
+    ) -> Option<ThreadId> {
         let (sender, sequence) = split_rcvid(rcvid)?;
         let Self { processes, threads, machine, .. } = self;
         let s = threads.get(sender.0).filter(|_| sender != cur)?;
