@@ -229,6 +229,17 @@ fn boost_serving(
     true
 }
 
+/// Whether thread `s`, which sent `message`, is REPLY-blocked on process `pid` for the
+/// message whose rcvid carries `sequence`, with a single reply buffer: what
+/// `received_message` checks, plus the fast paths' buffer guard.
+#[inline(always)]
+fn awaits_reply(s: &Thread, message: &SentMessage, pid: ProcessId, sequence: u16) -> bool {
+    matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }))
+        && message.server == pid
+        && s.message_sequence == sequence
+        && message.reply.parts <= 0
+}
+
 /// Whether a receive may name `info` (0: none) for its `_msg_info` record, as
 /// `msg_receive` checks before it blocks.
 #[inline(always)]
@@ -441,8 +452,7 @@ impl<M: Machine> System<M> {
         let Self { processes, threads, machine, sleepers, ready, .. } = self;
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
         let Some(message) = s.sent else { return Step::NotTaken };
-        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
-        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
+        if !awaits_reply(s, &message, pid, sequence) {
             return Step::NotTaken;
         }
         let (src, dst) = (single(data), single(message.reply));
@@ -661,8 +671,7 @@ impl<M: Machine> System<M> {
         let Self { processes, threads, machine, .. } = self;
         let s = threads.get(sender.0).filter(|_| sender != cur)?;
         let message = s.sent?;
-        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
-        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
+        if !awaits_reply(s, &message, pid, sequence) {
             return None;
         }
         let (src, dst) = (single(data), single(message.reply));
@@ -691,8 +700,7 @@ impl<M: Machine> System<M> {
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
         // What `received_message` checks.
         let Some(message) = s.sent else { return Step::NotTaken };
-        let replying = matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }));
-        if !replying || message.server != pid || s.message_sequence != sequence || message.reply.parts > 0 {
+        if !awaits_reply(s, &message, pid, sequence) {
             return Step::NotTaken;
         }
         if s.process == pid {
