@@ -240,6 +240,15 @@ fn awaits_reply(s: &Thread, message: &SentMessage, pid: ProcessId, sequence: u16
         && message.reply.parts <= 0
 }
 
+/// A REPLY-blocked sender answered with `status`, about to be readied or run (by the
+/// caller): its message is done, with a fresh timeslice.
+#[inline(always)]
+fn answered(s: &mut Thread, status: u64) {
+    s.sent = None;
+    s.context.x[0] = status;
+    s.timeslice_left = TIMESLICE_TICKS;
+}
+
 /// Whether a receive may name `info` (0: none) for its `_msg_info` record, as
 /// `msg_receive` checks before it blocks.
 #[inline(always)]
@@ -472,10 +481,8 @@ impl<M: Machine> System<M> {
         me.context.x[0] = 0;
         // What `wake_for_handoff`, then `schedule` with the caller still running, do: the
         // sender is queued, and the caller runs on unless something now outranks it.
-        s.sent = None;
-        s.context.x[0] = a[1];
+        answered(s, a[1]);
         s.state = ThreadState::Ready;
-        s.timeslice_left = TIMESLICE_TICKS;
         ready.push_back(sender.index(), s.priority);
         if ready.highest_priority().is_some_and(|p| p > me.priority) {
             return Step::Schedule;
@@ -640,10 +647,8 @@ impl<M: Machine> System<M> {
         let Self { threads, sleepers, ready, .. } = self;
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::Schedule }; // (cannot be)
         sleepers.remove_thread(sender); // a bounded wait is over
-        s.sent = None;
-        s.context.x[0] = a[1];
+        answered(s, a[1]);
         s.state = ThreadState::Ready;
-        s.timeslice_left = TIMESLICE_TICKS;
         ready.push_back(sender.index(), s.priority);
         #[cfg(test)]
         FAST_HITS.with(|hits| {
@@ -731,11 +736,10 @@ impl<M: Machine> System<M> {
             }
         }
         // From here on nothing can fail. The sender: answered.
-        s.sent = None;
-        s.context.x[0] = a[1];
-        s.timeslice_left = TIMESLICE_TICKS;
-        sleepers.remove_thread(sender); // a bounded wait is over
-                                        // The replier: RECEIVE-blocked.
+        answered(s, a[1]);
+        // (A bounded wait is over.)
+        sleepers.remove_thread(sender);
+        // The replier: RECEIVE-blocked.
         block_receiving(p, me, cur, chid, buffer, info);
         hand_off(ready, current, *fp_owner, sender, s)
     }
