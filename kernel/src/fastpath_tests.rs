@@ -199,6 +199,13 @@ fn world(s: &mut Sys, rand: &mut Rand) -> World {
     w
 }
 
+/// Interrupt 27 arrives, masked as the arch layer masks it on arrival (no unmasking
+/// here: that is a system call's business, and the route stays).
+fn interrupt(s: &mut Sys) {
+    s.machine.interrupts.insert(27, true);
+    s.interrupt_fired(27);
+}
+
 /// One random call (or clock tick) by a random runnable thread.
 fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
     if rand.below(12) == 0 {
@@ -214,10 +221,8 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
         .and_then(|t| s.processes.get(t.process.0))
         .is_some_and(|p| p.channels.get(w.interrupt_channel).is_some_and(|c| !c.receivers.is_empty()));
     if rand.below(if driver_waits { 2 } else { 60 }) == 0 {
-        // The interrupt (more often when a driver waits for it), masked as the arch layer masks it on arrival (no unmasking here:
-        // that is a system call's business, and the route stays).
-        s.machine.interrupts.insert(27, true);
-        s.interrupt_fired(27);
+        // The interrupt, more often when a driver waits for it.
+        interrupt(s);
         return;
     }
     let runnable: Vec<usize> = (0..w.threads.len())
@@ -243,8 +248,7 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
     if driver_waits && rand.below(4) == 0 {
         // The interrupt while a thread runs out of turn: a ready one may be above it,
         // perhaps level with the driver.
-        s.machine.interrupts.insert(27, true);
-        s.interrupt_fired(27);
+        interrupt(s);
         return;
     }
     let (send, reply, receive, iov) = w.own[i];
