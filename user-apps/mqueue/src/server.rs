@@ -233,7 +233,7 @@ impl ResourceManager for Server {
             mq_devctl::NOTIFY => {
                 let event = match payload.len() {
                     0 => None,
-                    _ => Some((rcvid, SigEvent::from_bytes(&payload).ok_or(Errno::EINVAL)?)),
+                    _ => Some((rcvid, SigEvent::from_bytes(payload).ok_or(Errno::EINVAL)?)),
                 };
                 entry.queue.notify(client, event).map(|_| Reply::Status(0))
             }
