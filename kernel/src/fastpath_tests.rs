@@ -133,7 +133,6 @@ struct World {
 }
 
 fn world(s: &mut Sys, rand: &mut Rand) -> World {
-    let sched = |p: u8| SchedParam { policy: Policy::Fifo, priority: p }.encode();
     let server = s.spawn("init", b"", None, None, false).unwrap();
     let clients = [s.spawn("init", b"", None, None, false).unwrap(), s.spawn("low", b"", None, None, false).unwrap()];
     let mut w = World {
@@ -157,10 +156,7 @@ fn world(s: &mut Sys, rand: &mut Rand) -> World {
         let mut mine = vec![main];
         for _ in 0..2 {
             let priority = rand.pick(&[5u8, 10, 10, 20, 30]);
-            switch_to(s, main);
-            let tid = call(s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(priority) });
-            assert!(tid.0.is_ok(), "{tid:?} {:?}", s.current.and_then(|c| s.thread_ids(c)));
-            mine.push(s.thread_of(pid, tid.0.unwrap() as u32).unwrap());
+            mine.push(new_thread(s, main, priority));
         }
         switch_to(s, main);
         if pid != server {
@@ -197,6 +193,17 @@ fn world(s: &mut Sys, rand: &mut Rand) -> World {
     switch_to(s, main); // (the call may have let a higher thread run)
     assert!(call(s, Call::InterruptAttachEvent { irq: 27, event: at + 400 }).0.is_ok());
     w
+}
+
+/// A new FIFO thread of `priority` in `creator`'s process, which creates it (made to
+/// run for that).
+fn new_thread(s: &mut Sys, creator: ThreadId, priority: u8) -> ThreadId {
+    switch_to(s, creator);
+    let sched = SchedParam { policy: Policy::Fifo, priority }.encode();
+    let tid = call(s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched });
+    assert!(tid.0.is_ok(), "{tid:?}");
+    let pid = s.threads.get(creator.0).unwrap().process;
+    s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
 }
 
 /// Interrupt 27 arrives, masked as the arch layer masks it on arrival (no unmasking
@@ -428,7 +435,6 @@ fn an_interrupt_does_not_run_its_driver_ahead_of_an_equal_already_ready() {
     // A driver RECEIVE-blocked for interrupt 27's pulse (priority 20), a thread of
     // priority 20 ready, one of priority 5 running out of turn: the ready one goes first,
     // the driver queues behind it, on either path.
-    let sched = |p: u8| SchedParam { policy: Policy::Fifo, priority: p }.encode();
     let after_interrupt = |fast: bool| {
         let mut s = system();
         let pid = s.spawn("init", b"", None, None, false).unwrap();
@@ -439,12 +445,7 @@ fn an_interrupt_does_not_run_its_driver_ahead_of_an_equal_already_ready() {
         let at = call(&mut s, Call::MemMapAnon { size: 4096 }).0.unwrap() as usize;
         s.write_user(pid, at, &abi::ipc::SigEvent::pulse(coid, 20, 2, 27).to_bytes()).unwrap();
         assert!(call(&mut s, Call::InterruptAttachEvent { irq: 27, event: at }).0.is_ok());
-        let spawn = |s: &mut Sys, priority| {
-            switch_to(s, driver);
-            let tid = call(s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(priority) });
-            s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
-        };
-        let (equal, low) = (spawn(&mut s, 20), spawn(&mut s, 5));
+        let (equal, low) = (new_thread(&mut s, driver, 20), new_thread(&mut s, driver, 5));
         switch_to(&mut s, driver);
         let receive = Call::MsgReceivev { chid, buffer: at + 64, parts: single_buffer_parts(64), info: 0 };
         assert_eq!(call(&mut s, receive).0, crate::testing::BLOCKED);
