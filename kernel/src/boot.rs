@@ -119,7 +119,9 @@ pub fn with_kernel_tables<R>(f: impl FnOnce(&PageTable, &mut TablePool<KERNEL_TA
 
 /// The kernel's entry point, called by the board's `muon_board_entry`.
 pub fn start(board: &'static dyn Board, dtb_phys: usize, entry_el: u64) -> ! {
-    percpu::init_this_cpu(arch::cpu_id());
+    // Every PerCpu access relies on this (`percpu::this_cpu`); boot.S parks all CPUs
+    // but the first, whose index is in range.
+    assert!(percpu::init_this_cpu(arch::cpu_id()), "boot CPU index out of range");
     board.init_console();
     console::init(board.console());
 

@@ -61,9 +61,13 @@ pub fn init_this_cpu(cpu: usize) -> bool {
     true
 }
 
-/// The calling CPU's block.
+/// The calling CPU's block (one register read: it is on every return to user space).
+#[inline(always)]
 pub fn this_cpu() -> &'static PerCpu {
-    let base = CPUS.as_ptr() as usize;
-    let index = arch::percpu_pointer().wrapping_sub(base) / core::mem::size_of::<PerCpu>();
-    &CPUS[index.min(MAX_CPUS - 1)]
+    let block = arch::percpu_pointer() as *const PerCpu;
+    debug_assert!(CPUS.as_ptr_range().contains(&block), "TPIDR_EL1 names no PerCpu block");
+    // SAFETY: TPIDR_EL1 holds the address of an element of the static `CPUS` from the
+    // first statement of `boot::start` on (`init_this_cpu`, which must succeed there), and
+    // nothing else writes it; the blocks are only used through atomics.
+    unsafe { &*block }
 }
