@@ -192,32 +192,41 @@ pub fn start_user_space() {
     unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
 }
 
-/// Called by `vectors.S` for every exception from EL0, with the vector index, once the
-/// user registers are saved in the thread's context; returns to user space itself.
+/// Called by `vectors.S` for every exception from EL0 but a system call, with the vector
+/// index, once the user registers are saved in the thread's context; returns to user
+/// space itself.
 ///
-/// It never returns to the assembly, which lets the compiler skip saving the registers
-/// it uses (x19–x29, the callee-saved ones): all user registers are reloaded from the
-/// next thread's context on the way out anyway, and the kernel stack starts empty again
+/// It never returns to the assembly: all user registers are reloaded from the next
+/// thread's context on the way out anyway, and the kernel stack starts empty again
 /// (`muon_enter_user`).
 #[no_mangle]
 extern "C" fn muon_user_exception(kind: u64) -> ! {
-    let prepared = match kind {
-        8 => user_synchronous(), // a system call prepares the return under its own lock
-        9 => {
-            interrupts::handle_irq();
-            false
+    match kind {
+        8 => {
+            let esr = arch::exception::syndrome_register();
+            other_synchronous(esr, esr::exception_class(esr));
         }
+        9 => interrupts::handle_irq(),
         _ => {
             let description = format!("unexpected exception (vector {kind})");
             with_system(|s| s.user_fault(UserFault { class: 0xff, description: &description, address: None, pc: 0 }));
-            false
         }
-    };
-    if !prepared {
-        prepare_return();
     }
+    prepare_return();
     // SAFETY: the return is prepared (this CPU's PerCpu names a runnable thread's context
     // and its address space is loaded); nothing on the kernel stack is needed any more.
+    unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
+}
+
+/// Called by `vectors.S` for a system call (`svc` from EL0), once the caller's registers
+/// are saved in its context (all but x9-x17, which a call does not preserve); like
+/// [`muon_user_exception`], returns to user space itself.
+#[no_mangle]
+extern "C" fn muon_user_syscall() -> ! {
+    if !system_call() {
+        prepare_return();
+    }
+    // SAFETY: as in `muon_user_exception`.
     unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
 }
 
@@ -225,41 +234,34 @@ fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> 
     SYSTEM.lock().as_mut().map(f)
 }
 
-/// Handles a synchronous exception from EL0; true when the return to EL0 is prepared.
-fn user_synchronous() -> bool {
-    let esr = arch::exception::syndrome_register();
-    let ec = esr::exception_class(esr);
-    match ec {
-        class::SVC64 => {
-            // The common case in one lock scope: the call, then the thread to return to.
-            let mut guard = SYSTEM.lock();
-            let Some(s) = guard.as_mut() else { return false };
-            let caller = s.current();
-            match s.fast_syscall() {
-                Fast::SwitchTo(info) => {
-                    // A direct switch: the fast path describes the thread to load.
-                    if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
-                        interrupts::set_oneshot(wakeup);
-                    }
-                    load(&with_fp(s, info));
-                    return true;
-                }
-                Fast::Done if s.current() == caller => {
-                    // The caller runs on: the CPU still holds its context pointer, address
-                    // space and FP trap setting (a fast path changes none of them).
-                    if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
-                        interrupts::set_oneshot(wakeup);
-                    }
-                    return true;
-                }
-                Fast::Done => {}
-                Fast::NotTaken => s.general_syscall(),
+/// Performs the current thread's system call; true when the return to EL0 is prepared.
+#[inline(always)]
+fn system_call() -> bool {
+    // The common case in one lock scope: the call, then the thread to return to.
+    let mut guard = SYSTEM.lock();
+    let Some(s) = guard.as_mut() else { return false };
+    let caller = s.current();
+    match s.fast_syscall() {
+        Fast::SwitchTo(info) => {
+            // A direct switch: the fast path describes the thread to load.
+            if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
+                interrupts::set_oneshot(wakeup);
             }
-            return prepare_locked(s);
+            load(&with_fp(s, info));
+            return true;
         }
-        _ => other_synchronous(esr, ec),
+        Fast::Done if s.current() == caller => {
+            // The caller runs on: the CPU still holds its context pointer, address space
+            // and FP trap setting (a fast path changes none of them).
+            if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
+                interrupts::set_oneshot(wakeup);
+            }
+            return true;
+        }
+        Fast::Done => {}
+        Fast::NotTaken => s.general_syscall(),
     }
-    false
+    prepare_locked(s)
 }
 
 /// A synchronous exception from EL0 other than a system call: an FP/SIMD trap or a fault

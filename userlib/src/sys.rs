@@ -36,10 +36,10 @@ use core::convert::Infallible;
 pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
     let [a0, a1, a2, a3, a4, a5, a6, a7] = registers.args;
     let (x0, x1);
-    // SAFETY: `svc #0` enters the kernel, which restores every register except the
-    // results; x2-x8 are nevertheless declared clobbered, so nothing depends on the
-    // kernel preserving them. Memory is left as the call's contract says (the caller's
-    // part); the user stack is not touched.
+    // SAFETY: `svc #0` enters the kernel, which preserves x18-x30 and SP and returns
+    // results in x0-x1; x2-x17 are declared clobbered (the kernel does not preserve
+    // x9-x17, docs/syscalls.md). Memory is left as the call's contract says (the
+    // caller's part); the user stack is not touched.
     unsafe {
         asm!(
             "svc #0",
@@ -52,6 +52,15 @@ pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
             inlateout("x6") a6 => _,
             inlateout("x7") a7 => _,
             inlateout("x8") registers.number => _,
+            out("x9") _,
+            out("x10") _,
+            out("x11") _,
+            out("x12") _,
+            out("x13") _,
+            out("x14") _,
+            out("x15") _,
+            out("x16") _,
+            out("x17") _,
             options(nostack),
         );
     }

@@ -2,7 +2,8 @@
 //!
 //! Convention: `svc #0` with the call number in `x8` and up to eight arguments in
 //! `x0`–`x7`. The kernel answers in `x0`: a value `>= 0` on success, or `-errno`
-//! (values in `-4095..=-1`); a few calls return a second value in `x1`.
+//! (values in `-4095..=-1`); a few calls return a second value in `x1`. A call
+//! preserves `x18`–`x30`, `sp` and the FP/SIMD registers, not `x1`–`x17`.
 //! [`Call::to_registers`] (userlib) and [`Call::from_registers`] (kernel) are the only
 //! code that knows which argument goes in which register.
 

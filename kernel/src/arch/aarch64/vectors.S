@@ -8,9 +8,14 @@
 //
 // Exceptions from EL0 (kinds 8-15) take a different path: the user registers are saved
 // straight into the current thread's `UserContext` (thread.rs), whose address is the
-// first word of this CPU's `PerCpu` block (TPIDR_EL1). `muon_user_exception(kind)` may
-// switch threads by changing that word; `muon_return_to_user` then restores whatever
-// it names. The kernel stack is empty whenever a CPU runs user code.
+// first word of this CPU's `PerCpu` block (TPIDR_EL1). `muon_user_exception(kind)`, or
+// `muon_user_syscall()` for an `svc`, may switch threads by changing that word;
+// `muon_return_to_user` then restores whatever it names. The kernel stack is empty
+// whenever a CPU runs user code.
+//
+// A system call does not preserve x9-x17 (docs/syscalls.md; userlib's `svc` declares
+// them clobbered), so its entry does not save them: the return restores whatever the
+// thread's context last held there, values of that thread's own.
 
 .equ FRAME_SIZE, 34 * 8
 
@@ -58,10 +63,11 @@
     b       muon_exception_common
 .endm
 
-// Synchronous exceptions from EL0. A `Nop` system call (`svc` with x8 = 0) whose thread
-// may take it quickly (PerCpu.quick_nop: no TimerTimeout armed, see percpu.rs) is
-// answered here: x0 = 0, every other register as it was, no save, no Rust. The full
-// path would do nothing more. Anything else goes to muon_user_save like other entries.
+// Synchronous exceptions from EL0. A system call goes to `muon_user_syscall` (no
+// classifying in Rust); anything else to muon_user_save like other entries. A `Nop`
+// (x8 = 0) whose thread may take it quickly (PerCpu.quick_nop: no TimerTimeout armed,
+// see percpu.rs) is answered here: x0 = 0, every other register as it was, no save, no
+// Rust. The full path would do nothing more.
 .equ ESR_EC_SHIFT, 26
 .equ EC_SVC64, 0x15
 .equ PERCPU_QUICK_NOP, 33
@@ -69,21 +75,22 @@
 .macro USER_SYNC_ENTRY kind
     .balign 0x80
     stp     x0, x1, [sp, #-16]!
-    cbnz    x8, 1f                  // not a Nop (whatever the exception): the full path
     mrs     x0, esr_el1
     lsr     x1, x0, #ESR_EC_SHIFT
-    cmp     x1, #EC_SVC64
-    b.ne    1f
     mrs     x0, tpidr_el1
+    cmp     x1, #EC_SVC64
+    b.ne    1f                      // not a system call: the full exception path
+    cbnz    x8, 2f                  // not a Nop
     ldrb    w1, [x0, #PERCPU_QUICK_NOP]
-    cbz     w1, 1f
+    cbz     w1, 2f
     ldp     x0, x1, [sp], #16
     mov     x0, #0
     eret
-1:  mrs     x0, tpidr_el1
-    ldr     x0, [x0]                // this CPU's current UserContext
+1:  ldr     x0, [x0]                // this CPU's current UserContext
     mov     x1, #\kind
     b       muon_user_save
+2:  ldr     x0, [x0]
+    b       muon_user_syscall_save
 .endm
 
 .macro USER_ENTRY kind
@@ -151,6 +158,29 @@ muon_user_save:
     stp     x2, x3, [x0]
     mov     x0, x1
     b       muon_user_exception     // never returns: it leaves through muon_enter_user
+
+// x0 = UserContext; the user's x0/x1 are on the kernel stack. A system call's save: all
+// but x9-x17 (see the top of this file).
+muon_user_syscall_save:
+    stp     x2, x3, [x0, #16 * 1]
+    stp     x4, x5, [x0, #16 * 2]
+    stp     x6, x7, [x0, #16 * 3]
+    str     x8, [x0, #16 * 4]
+    str     x18, [x0, #16 * 9]
+    stp     x19, x20, [x0, #16 * 9 + 8]
+    stp     x21, x22, [x0, #16 * 10 + 8]
+    stp     x23, x24, [x0, #16 * 11 + 8]
+    stp     x25, x26, [x0, #16 * 12 + 8]
+    stp     x27, x28, [x0, #16 * 13 + 8]
+    mrs     x2, sp_el0
+    stp     x29, x30, [x0, #16 * 14 + 8]
+    mrs     x3, elr_el1
+    mrs     x4, spsr_el1
+    str     x2, [x0, #16 * 15 + 8]
+    stp     x3, x4, [x0, #16 * 16]
+    ldp     x2, x3, [sp], #16
+    stp     x2, x3, [x0]
+    b       muon_user_syscall       // never returns: it leaves through muon_enter_user
 
 // Restores the UserContext this CPU's PerCpu names and returns to EL0.
 .global muon_return_to_user
