@@ -53,7 +53,7 @@ use crate::system::{System, TIMESLICE_TICKS};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use crate::transfer;
 use abi::ipc::{channel_flags, notify, pulse_code, MsgInfo, Pulse, SigEvent};
-use abi::syscall::{Sysno, SENDER_PRIORITY};
+use abi::syscall::{Registers, Sysno, SENDER_PRIORITY};
 use alloc::vec::Vec;
 
 #[cfg(test)]
@@ -305,7 +305,7 @@ impl<M: Machine> System<M> {
 
     /// Performs the current thread's system call if a fast path covers it, and picks
     /// the thread to run next ([`System::current`]) as [`System::syscall`] would.
-    pub fn fast_syscall(&mut self) -> Fast {
+    pub fn fast_syscall(&mut self, regs: &Registers) -> Fast {
         #[cfg(test)]
         if FAST_PATHS_OFF.with(|off| off.get()) {
             return Fast::NotTaken;
@@ -318,8 +318,7 @@ impl<M: Machine> System<M> {
             return Fast::NotTaken;
         }
         let (pid, priority) = (t.process, t.priority);
-        let x = &t.context.x;
-        let (a, number) = ([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]], x[8]);
+        let (a, number) = (regs.args, regs.number);
         let outcome = if number == Sysno::MsgSendv as u64 {
             self.fast_send(cur, pid, priority, a)
         } else if number == Sysno::MsgReplyReceivev as u64 && a[0] != 0 {
@@ -598,21 +597,21 @@ impl<M: Machine> System<M> {
     /// [`fast_reply_then_receive_queued`](Self::fast_reply_then_receive_queued) covers:
     /// true when done (and scheduled). Tried by the general path before it decodes the
     /// call, so that the fast paths of the other calls pay nothing for it.
-    pub(crate) fn fast_reply_then_receive_queued_call(&mut self) -> bool {
+    pub(crate) fn fast_reply_then_receive_queued_call(&mut self, regs: &Registers) -> bool {
         #[cfg(test)]
         if FAST_PATHS_OFF.with(|off| off.get()) {
             return false;
         }
-        let Some(cur) = self.current else { return false };
-        let Some(t) = self.threads.get(cur.0) else { return false };
-        let x = &t.context.x;
-        if x[8] != Sysno::MsgReplyReceivev as u64 || x[0] == 0 {
+        let a = regs.args;
+        if regs.number != Sysno::MsgReplyReceivev as u64 || a[0] == 0 {
             return false;
         }
+        let Some(cur) = self.current else { return false };
+        let Some(t) = self.threads.get(cur.0) else { return false };
         if t.timeout.is_some() || self.handoff.is_some() || t.state != ThreadState::Running {
             return false;
         }
-        let (pid, a) = (t.process, [x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+        let pid = t.process;
         match self.fast_reply_then_receive_queued(cur, pid, a) {
             Step::Schedule => self.schedule(),
             Step::Stay => {}

@@ -22,6 +22,7 @@ use crate::thread::ThreadId;
 use crate::{console, interrupts, percpu};
 use abi::bootimage::{BootImage, START_AT_BOOT};
 use abi::info::SystemInfo;
+use abi::syscall::Registers;
 use alloc::format;
 use core::sync::atomic::Ordering;
 
@@ -218,12 +219,23 @@ extern "C" fn muon_user_exception(kind: u64) -> ! {
     unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
 }
 
-/// Called by `vectors.S` for a system call (`svc` from EL0), once the caller's registers
-/// are saved in its context (all but x9-x17, which a call does not preserve); like
-/// [`muon_user_exception`], returns to user space itself.
+/// Called by `vectors.S` for a system call (`svc` from EL0) with the caller's x0-x8 (the
+/// call) as arguments, once its registers that a call preserves are saved in its
+/// context; like [`muon_user_exception`], returns to user space itself.
 #[no_mangle]
-extern "C" fn muon_user_syscall() -> ! {
-    if !system_call() {
+#[allow(clippy::too_many_arguments)]
+extern "C" fn muon_user_syscall(
+    x0: u64,
+    x1: u64,
+    x2: u64,
+    x3: u64,
+    x4: u64,
+    x5: u64,
+    x6: u64,
+    x7: u64,
+    number: u64,
+) -> ! {
+    if !system_call(&Registers { number, args: [x0, x1, x2, x3, x4, x5, x6, x7] }) {
         prepare_return();
     }
     // SAFETY: as in `muon_user_exception`.
@@ -236,12 +248,12 @@ fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> 
 
 /// Performs the current thread's system call; true when the return to EL0 is prepared.
 #[inline(always)]
-fn system_call() -> bool {
+fn system_call(regs: &Registers) -> bool {
     // The common case in one lock scope: the call, then the thread to return to.
     let mut guard = SYSTEM.lock();
     let Some(s) = guard.as_mut() else { return false };
     let caller = s.current();
-    match s.fast_syscall() {
+    match s.fast_syscall(regs) {
         Fast::SwitchTo(info) => {
             // A direct switch: the fast path describes the thread to load.
             if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
@@ -259,7 +271,7 @@ fn system_call() -> bool {
             return true;
         }
         Fast::Done => {}
-        Fast::NotTaken => s.general_syscall(),
+        Fast::NotTaken => s.general_syscall(regs),
     }
     prepare_locked(s)
 }

@@ -435,30 +435,28 @@ impl<M: Machine> System<M> {
 
     // ---- system calls ---------------------------------------------------------------
 
-    /// Performs the system call in the current thread's registers, writes its result
-    /// into them (unless the thread blocked or ended), and schedules.
-    pub fn syscall(&mut self) {
-        if self.fast_syscall() == crate::fastpath::Fast::NotTaken {
-            self.general_syscall();
+    /// Performs the current thread's system call `regs` (what it had in x0-x8 at the
+    /// `svc`: the exception entry passes them on rather than saving them, a call not
+    /// preserving x1-x17), writes its result into the thread's registers (unless it
+    /// blocked or ended), and schedules.
+    pub fn syscall(&mut self, regs: &Registers) {
+        if self.fast_syscall(regs) == crate::fastpath::Fast::NotTaken {
+            self.general_syscall(regs);
         }
     }
 
     /// [`syscall`](Self::syscall) without the fast paths (`fastpath.rs`), which do what
     /// this does for the calls they cover.
     #[inline(never)]
-    pub fn general_syscall(&mut self) {
-        if self.fast_reply_then_receive_queued_call() {
+    pub fn general_syscall(&mut self, regs: &Registers) {
+        if self.fast_reply_then_receive_queued_call(regs) {
             return;
         }
         let Some(cur) = self.current else { return };
-        let regs = match self.threads.get(cur.0) {
-            Some(t) => {
-                let x = &t.context.x;
-                Registers { number: x[8], args: [x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]] }
-            }
-            None => return,
-        };
-        let call = Call::from_registers(&regs);
+        if self.threads.get(cur.0).is_none() {
+            return;
+        }
+        let call = Call::from_registers(regs);
         let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
         let outcome = match &call {
             Ok(call) => self.dispatch(cur, call),
@@ -1135,8 +1133,7 @@ mod tests {
         let e = |r: (Result<u64, Errno>, u64)| r.0.unwrap_err();
         // Unknown call number.
         let cur = s.current().unwrap();
-        s.context_mut(cur).unwrap().x[8] = 4242;
-        s.syscall();
+        s.syscall(&Registers { number: 4242, args: [0; 8] });
         assert_eq!(decode_result(s.context_mut(cur).unwrap().x[0]), Err(Errno::ENOSYS));
         assert_eq!(e(call(&mut s, Call::DebugWrite { ptr: 0x1234, len: 4 })), Errno::EFAULT);
         assert_eq!(e(call(&mut s, Call::DebugWrite { ptr: 0xffff_0000_4020_0000, len: 4 })), Errno::EFAULT);

@@ -196,13 +196,7 @@ pub(crate) const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
 pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
     check_wakeup_cache(s);
     let cur = s.current().expect("a thread is running");
-    let regs = c.to_registers();
-    {
-        let ctx = s.context_mut(cur).unwrap();
-        ctx.x[..8].copy_from_slice(&regs.args);
-        ctx.x[8] = regs.number;
-    }
-    s.syscall();
+    s.syscall(&c.to_registers());
     check_wakeup_cache(s);
     if matches!(s.threads.get(cur.0).map(|t| t.state), Some(ThreadState::Blocked(_))) {
         return (BLOCKED, 0);

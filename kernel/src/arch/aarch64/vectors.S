@@ -13,9 +13,10 @@
 // `muon_return_to_user` then restores whatever it names. The kernel stack is empty
 // whenever a CPU runs user code.
 //
-// A system call does not preserve x9-x17 (docs/syscalls.md; userlib's `svc` declares
-// them clobbered), so its entry does not save them: the return restores whatever the
-// thread's context last held there, values of that thread's own.
+// A system call does not preserve x1-x17 (docs/syscalls.md; userlib's `svc` declares
+// them clobbered), so its entry does not save them (x0-x8 reach Rust as arguments): the
+// return restores whatever the thread's context last held there, values of that
+// thread's own, and x0 (and x1 for some calls) the kernel wrote.
 
 .equ FRAME_SIZE, 34 * 8
 
@@ -159,27 +160,25 @@ muon_user_save:
     mov     x0, x1
     b       muon_user_exception     // never returns: it leaves through muon_enter_user
 
-// x0 = UserContext; the user's x0/x1 are on the kernel stack. A system call's save: all
-// but x9-x17 (see the top of this file).
+// x0 = UserContext; the user's x0/x1 are on the kernel stack. A system call's save: only
+// the registers a call preserves (x18-x30, SP; see the top of this file), with x9-x11 as
+// scratch. x0-x8, the call, go to `muon_user_syscall` as its arguments (x8, the ninth,
+// on the stack, in the slot x0/x1 leave) rather than through the context.
 muon_user_syscall_save:
-    stp     x2, x3, [x0, #16 * 1]
-    stp     x4, x5, [x0, #16 * 2]
-    stp     x6, x7, [x0, #16 * 3]
-    str     x8, [x0, #16 * 4]
     str     x18, [x0, #16 * 9]
     stp     x19, x20, [x0, #16 * 9 + 8]
     stp     x21, x22, [x0, #16 * 10 + 8]
     stp     x23, x24, [x0, #16 * 11 + 8]
     stp     x25, x26, [x0, #16 * 12 + 8]
     stp     x27, x28, [x0, #16 * 13 + 8]
-    mrs     x2, sp_el0
+    mrs     x9, sp_el0
     stp     x29, x30, [x0, #16 * 14 + 8]
-    mrs     x3, elr_el1
-    mrs     x4, spsr_el1
-    str     x2, [x0, #16 * 15 + 8]
-    stp     x3, x4, [x0, #16 * 16]
-    ldp     x2, x3, [sp], #16
-    stp     x2, x3, [x0]
+    mrs     x10, elr_el1
+    mrs     x11, spsr_el1
+    str     x9, [x0, #16 * 15 + 8]
+    stp     x10, x11, [x0, #16 * 16]
+    ldp     x0, x1, [sp]
+    str     x8, [sp]
     b       muon_user_syscall       // never returns: it leaves through muon_enter_user
 
 // Restores the UserContext this CPU's PerCpu names and returns to EL0.
