@@ -748,7 +748,10 @@ impl<M: Machine> System<M> {
     /// the pulse and rcvid 0 and serves the channel at the pulse's priority (unless
     /// FIXED), as `send_pulse` and `serve` make it; it is left for the caller to make
     /// ready or run. `None` (nothing changed) otherwise.
-    #[inline]
+    ///
+    /// (Inlined into its three callers: measured, `make bench` pulse −15 and
+    /// irq_to_user_thread −31 instructions.)
+    #[inline(always)]
     pub(crate) fn pulse_to_waiting_receiver(
         &mut self,
         server: ProcessId,
