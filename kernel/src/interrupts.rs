@@ -44,10 +44,12 @@ pub fn init(board: &'static dyn Board) {
 /// Called from the IRQ vector: handles the most urgent pending interrupt. (One per
 /// exception, as seL4 does: another one still pending, level or latched, raises the
 /// exception again as soon as IRQs are unmasked; the common case of one interrupt
-/// saves a second, empty acknowledge.)
-pub fn handle_irq() {
-    let Some(board) = BOARD.get() else { return };
+/// saves a second, empty acknowledge.) True when it prepared the return to user space
+/// (a user-routed interrupt, delivered under the same lock).
+pub fn handle_irq() -> bool {
+    let Some(board) = BOARD.get() else { return false };
     let controller = board.interrupts();
+    let mut prepared = false;
     if let Some(claimed) = controller.claim() {
         percpu::this_cpu().irqs_taken.fetch_add(1, Ordering::Relaxed);
         let action = TABLE.lock().dispatch(claimed.irq);
@@ -59,7 +61,7 @@ pub fn handle_irq() {
             Some(IrqAction::UserEvent) => {
                 // Masked until the driver has serviced the device (InterruptUnmask).
                 controller.disable(claimed.irq);
-                crate::run::user_interrupt(claimed.irq.0);
+                prepared = crate::run::user_interrupt(claimed.irq.0);
             }
             None => {
                 controller.disable(claimed.irq);
@@ -68,6 +70,7 @@ pub fn handle_irq() {
         }
         controller.complete(claimed);
     }
+    prepared
 }
 
 fn on_timer() {

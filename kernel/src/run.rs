@@ -133,9 +133,13 @@ impl Machine for TargetMachine {
     }
 }
 
-/// A user-routed interrupt arrived (already masked): deliver its event.
-pub fn user_interrupt(irq: u32) {
-    with_system(|s| s.interrupt_fired(irq));
+/// A user-routed interrupt arrived (already masked): deliver its event, and prepare the
+/// return to user space under the same lock; true when prepared (false: the CPU idles).
+pub fn user_interrupt(irq: u32) -> bool {
+    let mut guard = SYSTEM.lock();
+    let Some(s) = guard.as_mut() else { return false };
+    s.interrupt_fired(irq);
+    prepare_locked(s)
 }
 
 extern "C" {
@@ -207,7 +211,12 @@ extern "C" fn muon_user_exception(kind: u64) -> ! {
             let esr = arch::exception::syndrome_register();
             other_synchronous(esr, esr::exception_class(esr));
         }
-        9 => interrupts::handle_irq(),
+        9 => {
+            if interrupts::handle_irq() {
+                // SAFETY: the return is prepared (as below).
+                unsafe { muon_enter_user(core::ptr::addr_of!(__boot_stack_top) as usize) }
+            }
+        }
         _ => {
             let description = format!("unexpected exception (vector {kind})");
             with_system(|s| s.user_fault(UserFault { class: 0xff, description: &description, address: None, pc: 0 }));

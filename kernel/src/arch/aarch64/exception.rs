@@ -35,7 +35,10 @@ const ORIGINS: [&str; 4] = ["EL1 using SP_EL0", "EL1", "EL0 (AArch64)", "EL0 (AA
 extern "C" fn muon_exception(frame: &mut TrapFrame, kind: u64) {
     match kind {
         4 => kernel_synchronous(frame),
-        5 => crate::interrupts::handle_irq(),
+        5 => {
+            // (An interrupt taken while the CPU idles: the idle loop prepares the return.)
+            let _ = crate::interrupts::handle_irq();
+        }
         _ => fatal(frame, kind, None),
     }
 }
