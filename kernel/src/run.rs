@@ -260,7 +260,10 @@ fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> 
 fn system_call(regs: &Registers) -> bool {
     // The common case in one lock scope: the call, then the thread to return to.
     let mut guard = SYSTEM.lock();
-    let Some(s) = guard.as_mut() else { return false };
+    debug_assert!(guard.is_some(), "a system call before user space started");
+    // SAFETY: `start_user_space` stores the system before any user code runs, and
+    // nothing takes it out again: a system call always finds it.
+    let s = unsafe { guard.as_mut().unwrap_unchecked() };
     let caller = s.current();
     match s.fast_syscall(regs) {
         Fast::SwitchTo(info) => {
