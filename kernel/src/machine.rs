@@ -23,6 +23,15 @@ pub trait Machine: TableMemory {
     fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
         None
     }
+    /// The physical page behind user page `va` as the MMU translates an EL0 read (a
+    /// write, `write`), if the address space whose table root is `root` is the one loaded
+    /// on this CPU: `Some(None)` when user code may not access it that way. `None` when
+    /// the machine cannot tell (another space is loaded, or no MMU to ask: the host),
+    /// and the caller walks the tables itself.
+    fn translate_loaded(&mut self, root: usize, va: usize, write: bool) -> Option<Option<usize>> {
+        let _ = (root, va, write);
+        None
+    }
     /// Forgets any TLB entry for page `va` of address space `asid`.
     fn flush_tlb_page(&mut self, asid: u16, va: usize);
     /// Forgets every TLB entry of address space `asid`.

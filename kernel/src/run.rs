@@ -86,6 +86,17 @@ impl Machine for TargetMachine {
     fn user_tlb(&mut self) -> Option<&mut UserTlb> {
         Some(&mut self.tlb)
     }
+    #[inline(always)]
+    fn translate_loaded(&mut self, root: usize, va: usize, write: bool) -> Option<Option<usize>> {
+        // (TTBR0 holds the root's physical address below the ASID; every write of it is
+        // followed by an exception return or entry before the kernel translates again,
+        // which makes it the one the MMU uses.)
+        let loaded = percpu::this_cpu().loaded_ttbr0.load(Ordering::Relaxed);
+        if loaded & mmu::TTBR_BASE_ADDRESS != root as u64 {
+            return None;
+        }
+        Some(mmu::translate_for_el0(va, write))
+    }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         mmu::flush_tlb_user_page(asid, va);
     }

@@ -158,11 +158,7 @@ fn user_pages(
     let mut pages = [0; SPAN_PAGES];
     let mut at = va;
     for page in pages.iter_mut().take(span_pages(va, n)) {
-        let t = user_translation(m, space, at).ok_or(Errno::EFAULT)?;
-        if !t.user || (write && !t.writable) {
-            return Err(Errno::EFAULT);
-        }
-        *page = t.phys;
+        *page = accessible_page(m, space, at, write).ok_or(Errno::EFAULT)?;
         at = (at & !(PAGE_SIZE - 1)) + PAGE_SIZE;
     }
     Ok(pages)
@@ -174,10 +170,19 @@ fn user_page(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize, wr
     if va.checked_add(n).is_none_or(|end| end > abi::USER_SPACE_END) {
         return Err(Errno::EFAULT);
     }
-    match user_translation(m, space, va) {
-        Some(t) if t.user && (t.writable || !write) => Ok(t.phys),
-        _ => Err(Errno::EFAULT),
+    accessible_page(m, space, va, write).ok_or(Errno::EFAULT)
+}
+
+/// The physical page behind user page `va` of `space` if user code may read it (and
+/// write it, `write`): from the MMU when `space` is the one loaded on this CPU (the
+/// caller's, in a system call), else from [`user_translation`].
+#[inline(always)]
+fn accessible_page(m: &mut impl Machine, space: &AddressSpace, va: usize, write: bool) -> Option<usize> {
+    if let Some(page) = m.translate_loaded(space.table.root(), va, write) {
+        return page;
     }
+    let t = user_translation(m, space, va)?;
+    (t.user && (t.writable || !write)).then_some(t.phys)
 }
 
 /// What the page holding user address `va` of `space` translates to: from the

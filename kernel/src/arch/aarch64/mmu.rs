@@ -79,6 +79,28 @@ pub fn set_user_tables(ttbr0: u64) {
     TTBR0_EL1.set(ttbr0);
 }
 
+/// The bits of a TTBR value that hold the table's physical address (below the ASID).
+pub const TTBR_BASE_ADDRESS: u64 = (1 << 48) - 1;
+
+/// The physical page behind `va` in the loaded user address space if EL0 code may read
+/// it (write it, `write`), as the MMU says: one address-translation instruction instead
+/// of a table walk in software.
+#[inline(always)]
+pub fn translate_for_el0(va: usize, write: bool) -> Option<usize> {
+    let par: u64;
+    // SAFETY: AT only writes PAR_EL1, which nothing else keeps a value in; the ISB
+    // makes the result visible to the MRS. No memory is accessed.
+    unsafe {
+        if write {
+            core::arch::asm!("at s1e0w, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, nomem, preserves_flags));
+        } else {
+            core::arch::asm!("at s1e0r, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, nomem, preserves_flags));
+        }
+    }
+    // PAR_EL1.F (bit 0) set: the access would fault; else PA[47:12] is the page.
+    (par & 1 == 0).then_some((par & 0x0000_ffff_ffff_f000) as usize)
+}
+
 /// Forgets the TLB entry of user page `va` in address space `asid`, on every CPU.
 pub fn flush_tlb_user_page(asid: u16, va: usize) {
     let operand = (asid as u64) << 48 | (va as u64 >> 12) & ((1 << 44) - 1);
