@@ -1468,7 +1468,7 @@ mod tests {
         s.schedule();
         let before = s.machine.frames_in_use();
         let at = call(&mut s, Call::MemMapAnon { size: 5000 }).0.unwrap() as usize;
-        assert!(at >= abi::USER_ANON_BASE && at % PAGE_SIZE == 0);
+        assert!(at >= abi::USER_ANON_BASE && at.is_multiple_of(PAGE_SIZE));
         assert!(s.machine.frames_in_use() >= before + 2);
         let second = call(&mut s, Call::MemMapAnon { size: 1 }).0.unwrap() as usize;
         assert!(second >= at + 0x2000, "no overlap");

@@ -101,7 +101,7 @@ pub(crate) mod test_dtb {
             self.structure.extend_from_slice(&w.to_be_bytes());
         }
         fn pad(&mut self) {
-            while self.structure.len() % 4 != 0 {
+            while !self.structure.len().is_multiple_of(4) {
                 self.structure.push(0);
             }
         }

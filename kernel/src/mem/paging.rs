@@ -557,7 +557,7 @@ pub(crate) mod tests {
 
     #[test]
     fn table_pool_hands_out_its_own_pages() {
-        let mut pool: Box<TablePool<4>> = Box::new(TablePool::new());
+        let mut pool: Box<TablePool<4>> = Box::default();
         pool.set_base_phys(0x4030_0000);
         let mut pt = PageTable::new(&mut *pool, AddressHalf::Upper).unwrap();
         assert_eq!(pt.root(), 0x4030_0000);
