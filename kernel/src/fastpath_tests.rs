@@ -28,10 +28,9 @@ fn a_quick_nop_is_allowed_only_without_an_armed_timeout() {
 use super::FAST_PATHS_OFF;
 use crate::process::ProcessId;
 use crate::system::System;
-use crate::testing::FakeMachine;
+use crate::testing::{new_thread, switch_to, FakeMachine};
 use crate::thread::{ThreadId, ThreadState};
 use abi::ipc::{channel_flags, single_buffer_parts, IOV_SIZE};
-use abi::sched::{Policy, SchedParam};
 use abi::syscall::{decode_result, Sysno};
 use abi::Errno;
 use std::format;
@@ -46,18 +45,6 @@ fn with_fast_paths<R>(on: bool, f: impl FnOnce() -> R) -> R {
     let r = f();
     FAST_PATHS_OFF.with(|off| off.set(false));
     r
-}
-
-/// Makes `thread` the running thread (it must be ready or running), as a test may.
-fn switch_to(s: &mut Sys, thread: ThreadId) {
-    if let Some(c) = s.current {
-        if c != thread && s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Running) {
-            s.make_ready(c);
-        }
-    }
-    s.ready.remove(thread.index());
-    s.threads.get_mut(thread.0).unwrap().state = ThreadState::Running;
-    s.current = Some(thread);
 }
 
 /// Everything a system call can change, as text: threads, queues, channels, the
@@ -193,17 +180,6 @@ fn world(s: &mut Sys, rand: &mut Rand) -> World {
     switch_to(s, main); // (the call may have let a higher thread run)
     assert!(call(s, Call::InterruptAttachEvent { irq: 27, event: at + 400 }).0.is_ok());
     w
-}
-
-/// A new FIFO thread of `priority` in `creator`'s process, which creates it (made to
-/// run for that).
-fn new_thread(s: &mut Sys, creator: ThreadId, priority: u8) -> ThreadId {
-    switch_to(s, creator);
-    let sched = SchedParam { policy: Policy::Fifo, priority }.encode();
-    let tid = call(s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched });
-    assert!(tid.0.is_ok(), "{tid:?}");
-    let pid = s.threads.get(creator.0).unwrap().process;
-    s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
 }
 
 /// Interrupt 27 arrives, masked as the arch layer masks it on arrival (no unmasking

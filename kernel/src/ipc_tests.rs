@@ -5,7 +5,7 @@
 #![allow(unused_must_use)]
 
 use super::*;
-use crate::testing::{call, system, FakeMachine, BLOCKED};
+use crate::testing::{as_thread, new_thread, switch_to, system, FakeMachine, BLOCKED};
 use crate::thread::ThreadState;
 use abi::ipc::single_buffer_parts;
 use abi::sched::{Policy, SchedParam};
@@ -13,23 +13,6 @@ use abi::syscall::{decode_result, wait_status};
 use std::vec::Vec;
 
 type Sys = System<FakeMachine>;
-
-/// Makes `thread` the running thread (it must be ready or running).
-fn switch_to(s: &mut Sys, thread: ThreadId) {
-    if let Some(c) = s.current {
-        if c != thread && s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Running) {
-            s.make_ready(c);
-        }
-    }
-    s.ready.remove(thread.index());
-    s.threads.get_mut(thread.0).unwrap().state = ThreadState::Running;
-    s.current = Some(thread);
-}
-
-fn as_thread(s: &mut Sys, thread: ThreadId, c: Call) -> (Result<u64, Errno>, u64) {
-    switch_to(s, thread);
-    call(s, c)
-}
 
 fn main_thread(s: &Sys, pid: ProcessId) -> ThreadId {
     s.thread_of(pid, 1).unwrap()
@@ -151,9 +134,7 @@ fn the_most_recent_receiver_gets_the_next_message() {
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
-    let tid = as_thread(&mut s, st, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
-    let second = s.thread_of(p.server, tid as u32).unwrap();
+    let second = new_thread(&mut s, st, 10);
     let (b1, b2) = (buffer(&mut s, p.server, &[], 16), buffer(&mut s, p.server, &[], 16));
     assert_eq!(receive(&mut s, st, p.chid, b1, 16, 0), BLOCKED);
     assert_eq!(receive(&mut s, second, p.chid, b2, 16, 0), BLOCKED);
@@ -173,10 +154,7 @@ fn queued_messages_and_pulses_are_received_by_priority_then_arrival() {
     // Three more client threads at different priorities.
     let mut senders = Vec::new();
     for prio in [10u8, 30, 10] {
-        let sched = SchedParam { policy: Policy::Fifo, priority: prio }.encode();
-        let tid =
-            as_thread(&mut s, ct, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
-        senders.push(s.thread_of(p.client, tid as u32).unwrap());
+        senders.push(new_thread(&mut s, ct, prio));
     }
     let msgs: Vec<usize> = (0..3).map(|i| buffer(&mut s, p.client, &[b'a' + i as u8], 1)).collect();
     for (t, m) in senders.iter().zip(&msgs) {
@@ -291,11 +269,7 @@ fn a_higher_priority_send_boosts_the_busy_server_at_send_time_and_the_boost_is_u
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, t3) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let sched = |prio| SchedParam { policy: Policy::Fifo, priority: prio }.encode();
-    let t1 = as_thread(&mut s, t3, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(30) })
-        .0
-        .unwrap();
-    let t1 = s.thread_of(p.client, t1 as u32).unwrap();
+    let t1 = new_thread(&mut s, t3, 30);
     let rbuf = buffer(&mut s, p.server, &[], 16);
     assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
     assert_eq!(send(&mut s, t3, p.coid, rbuf, 0, 0, 0), BLOCKED);
@@ -327,9 +301,7 @@ fn boosts_propagate_along_a_chain_of_servers() {
         (main_thread(&s, b), main_thread(&s, c), main_thread(&s, a), main_thread(&s, d), main_thread(&s, other));
     let c_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
     let b_chid = as_thread(&mut s, bt, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
-    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
-    let b2 = as_thread(&mut s, bt, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
-    let b2 = s.thread_of(b, b2 as u32).unwrap();
+    let b2 = new_thread(&mut s, bt, 10);
     let b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
     let a_to_b = as_thread(&mut s, at, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
     let d_to_b = as_thread(&mut s, dt, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
@@ -367,9 +339,7 @@ fn server_death_fails_send_and_reply_blocked_clients_with_esrch() {
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
-    let c2 = as_thread(&mut s, ct, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
-    let c2 = s.thread_of(p.client, c2 as u32).unwrap();
+    let c2 = new_thread(&mut s, ct, 10);
     let rbuf = buffer(&mut s, p.server, &[], 16);
     receive(&mut s, st, p.chid, rbuf, 16, 0);
     assert_eq!(send(&mut s, ct, p.coid, rbuf, 0, 0, 0), BLOCKED); // received: REPLY-blocked
@@ -491,11 +461,7 @@ fn randomized_traffic_every_message_is_received_once_and_replies_reach_their_sen
     let server = s.spawn("init", b"", None, None, false).unwrap();
     let st = main_thread(&s, server);
     let chid = as_thread(&mut s, st, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
-    let sched = |p: u8| SchedParam { policy: Policy::Fifo, priority: p }.encode();
-    let st2 = as_thread(&mut s, st, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(10) })
-        .0
-        .unwrap();
-    let workers = [st, s.thread_of(server, st2 as u32).unwrap()];
+    let workers = [st, new_thread(&mut s, st, 10)];
     let wbufs: Vec<usize> = workers.iter().map(|_| buffer(&mut s, server, &[], 64)).collect();
     let mut clients = Vec::new(); // (thread, pid, coid, send buf, reply buf)
     for _ in 0..3 {
@@ -503,17 +469,7 @@ fn randomized_traffic_every_message_is_received_once_and_replies_reach_their_sen
         let main = main_thread(&s, pid);
         let coid = as_thread(&mut s, main, Call::ConnectAttach { pid: server.0, chid }).0.unwrap() as u32;
         for k in 0..3 {
-            let t = if k == 0 {
-                main
-            } else {
-                let prio = 5 + rand(30) as u8;
-                let tid = as_thread(
-                    &mut s,
-                    main,
-                    Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: sched(prio) },
-                );
-                s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
-            };
+            let t = if k == 0 { main } else { new_thread(&mut s, main, 5 + rand(30) as u8) };
             let sb = buffer(&mut s, pid, &[], 8);
             let rb = buffer(&mut s, pid, &[], 8);
             clients.push((t, pid, coid, sb, rb));
@@ -788,9 +744,8 @@ fn thread_death_and_coid_death_pulses_as_qnx_sends_them() {
     let pid = s.spawn("init", b"", None, None, false).unwrap();
     let t = main_thread(&s, pid);
     let chid = as_thread(&mut s, t, Call::ChannelCreate { flags: channel_flags::THREAD_DEATH }).0.unwrap() as u32;
-    let sched = SchedParam { policy: Policy::Fifo, priority: 10 }.encode();
-    let tid = as_thread(&mut s, t, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched }).0.unwrap();
-    let t2 = s.thread_of(pid, tid as u32).unwrap();
+    let t2 = new_thread(&mut s, t, 10);
+    let tid = s.threads.get(t2.0).unwrap().tid as u64;
     as_thread(&mut s, t2, Call::ThreadDestroy { tid: 0, status: 0 });
     let buf = buffer(&mut s, pid, &[], 64);
     assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));

@@ -4,10 +4,10 @@ use crate::machine::Machine;
 use crate::mem::paging::{Table, TableMemory, ENTRIES};
 use crate::mem::PAGE_SIZE;
 use crate::system::System;
-use crate::thread::ThreadState;
+use crate::thread::{ThreadId, ThreadState};
 use abi::bootimage::writer::{write, ProgramSpec, SegmentSpec};
 use abi::bootimage::{flags, BootImage, START_AT_BOOT};
-use abi::sched::Policy;
+use abi::sched::{Policy, SchedParam};
 use abi::syscall::{decode_result, Call};
 use abi::Errno;
 use std::boxed::Box;
@@ -221,4 +221,31 @@ pub(crate) fn check_wakeup_cache(s: &mut System<FakeMachine>) {
 /// Makes `call` as the current thread when its result does not matter.
 pub(crate) fn run(s: &mut System<FakeMachine>, c: Call) {
     let _ = call(s, c);
+}
+
+/// Makes `thread` the running thread (it must be ready or running), as a test may.
+pub(crate) fn switch_to(s: &mut System<FakeMachine>, thread: ThreadId) {
+    if let Some(c) = s.current {
+        if c != thread && s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Running) {
+            s.make_ready(c);
+        }
+    }
+    s.ready.remove(thread.index());
+    s.threads.get_mut(thread.0).unwrap().state = ThreadState::Running;
+    s.current = Some(thread);
+}
+
+/// Makes call `c` as `thread`.
+pub(crate) fn as_thread(s: &mut System<FakeMachine>, thread: ThreadId, c: Call) -> (Result<u64, Errno>, u64) {
+    switch_to(s, thread);
+    call(s, c)
+}
+
+/// A new FIFO thread of `priority` in `creator`'s process, created by `creator`.
+pub(crate) fn new_thread(s: &mut System<FakeMachine>, creator: ThreadId, priority: u8) -> ThreadId {
+    let sched = SchedParam { policy: Policy::Fifo, priority }.encode();
+    let tid = as_thread(s, creator, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched });
+    assert!(tid.0.is_ok(), "{tid:?}");
+    let pid = s.threads.get(creator.0).unwrap().process;
+    s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
 }
