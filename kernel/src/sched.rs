@@ -2,7 +2,7 @@
 //! highest-priority ready thread, queueing and dequeueing are all O(1).
 //!
 //! Threads are named by their thread-table slot index (below `handle::MAX_SLOTS`); the
-//! links live here, in a side table with one entry per slot (48 KiB), so a thread can be
+//! links live here, in a side table with one entry per slot (32 KiB), so a thread can be
 //! taken out of the middle of its queue (priority change, kill) in constant time and no
 //! access needs a bounds check. Policy decisions (who goes to the head or the tail) are the
 //! caller's: [`crate::system`] applies POSIX/QNX rules.
@@ -11,14 +11,17 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
-const NONE: u32 = u32::MAX;
+const NONE: u16 = u16::MAX;
 /// Number of priorities.
 pub const PRIORITIES: usize = 256;
 
+/// A thread slot's place in its queue: 8 bytes (slot indices fit 16 bits), so that
+/// finding one is a shift.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(8))]
 struct Link {
-    prev: u32,
-    next: u32,
+    prev: u16,
+    next: u16,
     priority: u8,
     queued: bool,
 }
@@ -27,11 +30,13 @@ const UNLINKED: Link = Link { prev: NONE, next: NONE, priority: 0, queued: false
 
 /// Thread slots: indices are below this (`handle::MAX_SLOTS`).
 const SLOTS: usize = crate::handle::MAX_SLOTS;
+const _: () = assert!(SLOTS <= NONE as usize, "slot indices must fit a link's 16 bits");
+const _: () = assert!(core::mem::size_of::<Link>() == 8);
 
 /// The ready queues.
 pub struct ReadyQueues {
-    heads: [u32; PRIORITIES],
-    tails: [u32; PRIORITIES],
+    heads: [u16; PRIORITIES],
+    tails: [u16; PRIORITIES],
     bitmap: [u64; PRIORITIES / 64],
     /// Bit `w` set when `bitmap[w]` is not zero: the highest priority in two steps.
     words: u8,
@@ -72,12 +77,12 @@ impl ReadyQueues {
         let tail = self.tails[p];
         *self.link(index) = Link { prev: tail, next: NONE, priority, queued: true };
         if tail == NONE {
-            self.heads[p] = index as u32;
+            self.heads[p] = index as u16;
         } else {
             // A queued thread's link exists.
-            self.link(tail as usize).next = index as u32;
+            self.link(tail as usize).next = index as u16;
         }
-        self.tails[p] = index as u32;
+        self.tails[p] = index as u16;
         self.mark(p);
     }
 
@@ -89,11 +94,11 @@ impl ReadyQueues {
         let head = self.heads[p];
         *self.link(index) = Link { prev: NONE, next: head, priority, queued: true };
         if head == NONE {
-            self.tails[p] = index as u32;
+            self.tails[p] = index as u16;
         } else {
-            self.link(head as usize).prev = index as u32;
+            self.link(head as usize).prev = index as u16;
         }
-        self.heads[p] = index as u32;
+        self.heads[p] = index as u16;
         self.mark(p);
     }
 
@@ -190,14 +195,14 @@ impl ReadyQueues {
         *self.link(head as usize) = UNLINKED;
         let tail = if after == NONE { NONE } else { self.tails[p] };
         if after == NONE {
-            self.heads[p] = index as u32;
+            self.heads[p] = index as u16;
         } else {
             self.link(after as usize).prev = NONE;
             self.heads[p] = after;
-            self.link(tail as usize).next = index as u32;
+            self.link(tail as usize).next = index as u16;
         }
         *self.link(index) = Link { prev: tail, next: NONE, priority, queued: true };
-        self.tails[p] = index as u32;
+        self.tails[p] = index as u16;
         Some(head as usize)
     }
 
