@@ -57,6 +57,7 @@ impl UserTlb {
 
     /// What the page holding `va` in the tree rooted at `root` translates to, if cached
     /// while the trees were at `generation`.
+    #[inline(always)]
     pub fn lookup(&self, generation: u64, root: usize, va: usize) -> Option<CachedPage> {
         let page = va & !(PAGE_SIZE - 1);
         let e = self.entries[slot(root, page)]?;
