@@ -198,6 +198,11 @@ fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buf
 /// With `apply` false, only checks that this ends no chain of inheritance (no serving
 /// thread whose priority would change is itself SEND-blocked: the general path follows
 /// chains) and changes nothing; with `apply` true, does it.
+///
+/// `caller`, the running thread, is skipped: a receive that finds a message sets the
+/// priority it serves at itself (what this would give it), and a sender serves no
+/// channel of another process. (A server's own thread is usually the only one serving:
+/// skipping it saves a look-up per call.)
 #[inline(always)]
 fn boost_serving(
     threads: &mut HandleTable<Thread>,
@@ -205,11 +210,15 @@ fn boost_serving(
     channel: &Channel,
     top: Option<u8>,
     apply: bool,
+    caller: ThreadId,
 ) -> bool {
     if channel.flags & channel_flags::FIXED_PRIORITY != 0 {
         return true;
     }
     for &id in &channel.serving {
+        if id == caller {
+            continue;
+        }
         let Some(t) = threads.get_mut(id.0) else { continue };
         let want = t.inherited_priority.max(top.unwrap_or(0));
         if want == t.priority {
@@ -390,7 +399,7 @@ impl<M: Machine> System<M> {
         let Some(&receiver) = channel.receivers.last() else {
             // Nobody waits to receive: the sender queues and blocks.
             let top = Some(channel.top_priority().map_or(priority, |t| t.max(priority)));
-            if !boost_serving(threads, ready, channel, top, false) {
+            if !boost_serving(threads, ready, channel, top, false, cur) {
                 return Step::NotTaken;
             }
             let Some(sender) = threads.get_mut(cur.0) else { return Step::NotTaken };
@@ -399,7 +408,7 @@ impl<M: Machine> System<M> {
                 Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
             sender.state = ThreadState::Blocked(Blocked::Send { server: conn.server, channel: conn.chid });
             channel.enqueue(priority, PendingItem::Message(cur));
-            boost_serving(threads, ready, channel, top, true);
+            boost_serving(threads, ready, channel, top, true, cur);
             return switch_to_next(threads, ready, current, *fp_owner);
         };
         let Some((sender, r)) = threads.get2_mut(cur.0, receiver.0) else { return Step::NotTaken };
@@ -528,7 +537,7 @@ impl<M: Machine> System<M> {
         let Some(sender) = c.first_message() else { return Step::NotTaken };
         let fixed = c.flags & channel_flags::FIXED_PRIORITY != 0;
         let top = c.top_priority_after_first();
-        if !boost_serving(threads, ready, c, top, false) {
+        if !boost_serving(threads, ready, c, top, false, cur) {
             return Step::NotTaken;
         }
         let Some((s, me)) = threads.get2_mut(sender.0, cur.0) else { return Step::NotTaken };
@@ -582,7 +591,7 @@ impl<M: Machine> System<M> {
             let record = info_record(s, &message, copied, src.1, message.reply.parts.unsigned_abs() as usize);
             transfer::write_physical(machine, at, &record.to_bytes());
         }
-        boost_serving(threads, ready, channel, top, true);
+        boost_serving(threads, ready, channel, top, true, cur);
         if !served_here {
             stop_serving_others(&mut p.channels, cur, chid);
         }
