@@ -90,6 +90,7 @@ pub enum PendingItem {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     priority: u8,
+    /// Arrival: among equals, the earlier is received first.
     order: u64,
     item: PendingItem,
 }
@@ -101,6 +102,8 @@ pub struct Channel {
     pub flags: u32,
     /// RECEIVE-blocked threads, the most recent (served first: LIFO) last.
     pub(crate) receivers: Vec<ThreadId>,
+    /// Queued messages and pulses by priority, then arrival: the next to be received
+    /// **last** (taking it is a `pop`), each priority's earliest nearest the end.
     pending: Vec<Pending>,
     pub(crate) serving: Vec<ThreadId>,
     next_order: u64,
@@ -111,19 +114,17 @@ impl Channel {
         Self { flags, ..Default::default() }
     }
 
+    /// Queues `item` behind everything of its priority or higher.
     pub(crate) fn enqueue(&mut self, priority: u8, item: PendingItem) {
         let order = self.next_order;
         self.next_order += 1;
         self.insert(Pending { priority, order, item });
     }
 
-    /// Inserts by priority (highest first), then arrival order.
+    /// Puts `p` in its place: by priority, then arrival order.
     fn insert(&mut self, p: Pending) {
-        let at = self
-            .pending
-            .iter()
-            .position(|q| (q.priority, core::cmp::Reverse(q.order)) < (p.priority, core::cmp::Reverse(p.order)))
-            .unwrap_or(self.pending.len());
+        let key = |q: &Pending| (q.priority, core::cmp::Reverse(q.order));
+        let at = self.pending.partition_point(|q| key(q) < key(&p));
         self.pending.insert(at, p);
     }
 
@@ -133,12 +134,12 @@ impl Channel {
     }
 
     pub(crate) fn top_priority(&self) -> Option<u8> {
-        self.pending.first().map(|p| p.priority)
+        self.pending.last().map(|p| p.priority)
     }
 
     /// The sender of the first queued item, if that is a message.
     pub(crate) fn first_message(&self) -> Option<ThreadId> {
-        match self.pending.first()?.item {
+        match self.pending.last()?.item {
             PendingItem::Message(sender) => Some(sender),
             PendingItem::Pulse(_) => None,
         }
@@ -146,19 +147,22 @@ impl Channel {
 
     /// What [`top_priority`](Self::top_priority) becomes once the first item is taken.
     pub(crate) fn top_priority_after_first(&self) -> Option<u8> {
-        self.pending.get(1).map(|p| p.priority)
+        self.pending.len().checked_sub(2).map(|at| self.pending[at].priority)
     }
 
     /// Takes the first queued item off.
     pub(crate) fn drop_first(&mut self) {
-        if !self.pending.is_empty() {
-            self.pending.remove(0);
-        }
+        self.pending.pop();
+    }
+
+    /// Takes the first queued item off and returns it.
+    fn take_first(&mut self) -> Option<Pending> {
+        self.pending.pop()
     }
 
     /// The queued items, first to be received first (for tests and listings).
     pub fn queue(&self) -> Vec<PendingItem> {
-        self.pending.iter().map(|p| p.item).collect()
+        self.pending.iter().rev().map(|p| p.item).collect()
     }
 }
 
@@ -783,7 +787,7 @@ impl<M: Machine> System<M> {
             space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
         }
         loop {
-            let next = self.channel_mut(pid, chid).and_then(|c| (!c.pending.is_empty()).then(|| c.pending.remove(0)));
+            let next = self.channel_mut(pid, chid).and_then(Channel::take_first);
             let Some(next) = next else { break };
             match next.item {
                 PendingItem::Pulse(pulse) => {
@@ -1043,7 +1047,7 @@ impl<M: Machine> System<M> {
 
     fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {
         let channel = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.channels.remove(chid).ok_or(Errno::EINVAL)?;
-        for p in &channel.pending {
+        for p in channel.pending.iter().rev() {
             if let PendingItem::Message(sender) = p.item {
                 self.fail_sender(sender, Errno::ESRCH);
             }
