@@ -96,23 +96,31 @@ fn connect_to_owner(path: &str) -> Result<(u32, &str, u32), Errno> {
 }
 
 /// The names in directory `path`: what the server that owns it lists, and what is
-/// attached beneath it in the pathname space (each name once, sorted).
+/// attached beneath it in the pathname space (each name once, sorted). `ENOTDIR` when
+/// `path` is a file; the open's error (`ENOENT`, …) when nothing is there — no server
+/// answers for it and nothing is attached beneath it.
 #[doc(alias = "readdir")]
 pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
     let mut names = proc::list(path)?;
-    if let Ok(dir) = open(path, crate::msg::open_flags::O_RDONLY, 0) {
-        if dir.stat().is_ok_and(|s| s.kind == crate::msg::file_kind::DIRECTORY) {
-            let mut bytes = Vec::new();
-            let mut chunk = vec![0u8; 1024];
-            loop {
-                let n = dir.read(&mut chunk)?;
-                if n == 0 {
-                    break;
+    match open(path, crate::msg::open_flags::O_RDONLY, 0) {
+        Ok(dir) => match dir.stat() {
+            Ok(s) if s.kind == crate::msg::file_kind::DIRECTORY => {
+                let mut bytes = Vec::new();
+                let mut chunk = vec![0u8; 1024];
+                loop {
+                    let n = dir.read(&mut chunk)?;
+                    if n == 0 {
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk[..n]);
                 }
-                bytes.extend_from_slice(&chunk[..n]);
+                names.extend(proc::split_names(&bytes));
             }
-            names.extend(proc::split_names(&bytes));
-        }
+            _ if names.is_empty() => return Err(Errno::ENOTDIR),
+            _ => {}
+        },
+        Err(e) if names.is_empty() => return Err(e),
+        Err(_) => {} // a directory of the pathname space only (`/dev`)
     }
     names.sort();
     names.dedup();

@@ -114,8 +114,9 @@ pub const PIPE_DIR: &str = "/dev/pipe";
 pub mod console_devctl {
     /// Payload: the mode (u32): [`super::console_mode::CANONICAL`] or [`super::console_mode::RAW`].
     pub const SET_MODE: u32 = 1;
-    /// Payload: the pid (u32) Ctrl-C interrupts (0: none); only its parent may name it
-    /// (`EPERM` otherwise).
+    /// Payload: the pids (u32 each, at least one) Ctrl-C interrupts — a shell names every
+    /// program of its foreground pipeline; a single 0: none. Only their parent may name
+    /// them (`EPERM` otherwise).
     pub const SET_FOREGROUND: u32 = 2;
 }
 

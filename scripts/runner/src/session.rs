@@ -2,8 +2,10 @@
 //! shell over the serial line as a person would — types a command, waits for the
 //! prompt, reads the screen — checking what the issue asks of the default system:
 //! `pidin` shows proc and the shell, pipelines of two and three programs, an mqueue
-//! round trip, Ctrl-C stopping a program, a killed server visible in `pidin` with its
-//! clients getting errors rather than hanging, and `shutdown` ending QEMU cleanly.
+//! round trip, Ctrl-C stopping a program and a whole pipeline, a background job leaving
+//! the console to the shell, `ls` reporting a missing path, a killed server visible in
+//! `pidin` with its clients getting errors rather than hanging, and `shutdown` ending QEMU
+//! cleanly.
 //! Each step is one test line; a step that times out fails (and the rest are skipped).
 
 use crate::boards::{Board, Boot};
@@ -193,6 +195,27 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.type_keys("\x03")?;
             s.wait_for("^C", STEP_TIMEOUT)?;
             s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("ctrl_c_stops_a_whole_pipeline", |s| {
+            // Were only `cat` ended, the shell would wait for `sleep` (longer than a step).
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("sleep 100 | cat\r")?;
+            std::thread::sleep(Duration::from_millis(1000));
+            s.type_keys("\x03")?;
+            s.wait_for("^C", STEP_TIMEOUT)?;
+            s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("a_background_job_leaves_the_console_to_the_shell", |s| {
+            // A background `cat` reading the console would take this line.
+            s.command("cat &")?;
+            let out = s.command("echo still-the-shell")?;
+            out.contains("\r\nstill-the-shell\r\n").then_some(()).ok_or(format!("echo printed:\n{out}"))
+        }),
+        ("ls_reports_a_missing_path", |s| {
+            let out = s.command("ls /nonexistent")?;
+            (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))
+                .then_some(())
+                .ok_or(format!("ls /nonexistent printed:\n{out}"))
         }),
         ("killed_server_visible_and_clients_get_errors", |s| {
             let before = s.command("pidin")?;

@@ -4,7 +4,7 @@
 //! `/dev/ser1` through the resource-manager framework with the line discipline of
 //! `lib.rs`. Reads wait (held messages) until a line, a byte in raw mode, or an end of
 //! file is there; `O_NONBLOCK` reads get `EAGAIN` instead. Ctrl-C ends the foreground
-//! program a shell named (`DEVCTL SET_FOREGROUND`) through proc. Output is written by
+//! programs a shell named (`DEVCTL SET_FOREGROUND`: its pipeline) through proc. Output is written by
 //! polling the transmit FIFO. The kernel keeps its own console only for its log and
 //! fault reports.
 
@@ -105,7 +105,8 @@ struct Console {
     interrupt: Interrupt,
     discipline: LineDiscipline,
     readers: Vec<Waiter>,
-    foreground: u32,
+    /// The programs Ctrl-C ends (a shell's foreground pipeline).
+    foreground: Vec<u32>,
 }
 
 /// An open console: its flags.
@@ -131,7 +132,8 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     uart.enable_receive_interrupt();
     let _console = proc::path_attach("/dev/console", channel.chid(), 0)?;
     let _ser1 = proc::path_attach("/dev/ser1", channel.chid(), 0)?;
-    let state = Console { uart, interrupt, discipline: LineDiscipline::new(), readers: Vec::new(), foreground: 0 };
+    let state =
+        Console { uart, interrupt, discipline: LineDiscipline::new(), readers: Vec::new(), foreground: Vec::new() };
     let mut dispatcher = Dispatcher::new(state);
     let error = dispatcher.serve(&channel);
     println!("console: receiving failed: {error}");
@@ -152,9 +154,10 @@ impl Console {
     fn take_input(&mut self) {
         let mut echo = Vec::new();
         while let Some(byte) = self.uart.receive() {
-            if self.discipline.input(byte, &mut echo) == Action::Interrupt && self.foreground != 0 {
-                let _ = proc::kill(self.foreground, INTERRUPTED_STATUS);
-                self.foreground = 0;
+            if self.discipline.input(byte, &mut echo) == Action::Interrupt {
+                for pid in self.foreground.drain(..) {
+                    let _ = proc::kill(pid, INTERRUPTED_STATUS);
+                }
             }
         }
         self.uart.send(&echo);
@@ -199,8 +202,9 @@ impl ResourceManager for Console {
     }
 
     fn devctl(&mut self, _ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        let value = request.payload.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
-        let value = value.ok_or(Errno::EINVAL)?;
+        let words: Vec<u32> =
+            request.payload.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+        let value = *words.first().ok_or(Errno::EINVAL)?;
         match request.header.arg {
             console_devctl::SET_MODE => {
                 let mode = match value {
@@ -214,13 +218,15 @@ impl ResourceManager for Console {
             }
             console_devctl::SET_FOREGROUND => {
                 // Only a program's parent (the shell that started it) may make Ctrl-C end it.
-                if value != 0 {
-                    let parent = proc::pidin()?.iter().find(|t| t.pid == value).map(|t| t.parent_pid);
-                    if parent != Some(request.client.pid) {
+                let pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
+                if !pids.is_empty() {
+                    let threads = proc::pidin()?;
+                    let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
+                    if pids.iter().any(|&pid| parent_of(pid) != Some(request.client.pid)) {
                         return Err(Errno::EPERM);
                     }
                 }
-                self.foreground = value;
+                self.foreground = pids;
                 Ok(Reply::Status(0))
             }
             _ => Err(Errno::ENOTTY),

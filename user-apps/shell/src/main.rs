@@ -4,8 +4,9 @@
 //! them (`lib.rs`), and runs each job: programs of the boot image started by name through
 //! proc, connected by pipes from the pipe server, with `<`/`>`/`>>` redirections to any
 //! path a server owns, in the foreground (the console back in canonical mode, Ctrl-C
-//! ending the program) or in the background (`&`). `$?` is the last command's exit
-//! status. Built-ins: `help`, `exit`, `shutdown`, `jobs`. Programs get their standard
+//! ending every program of the pipeline) or in the background (`&`, with no standard
+//! input unless redirected: only the foreground reads the console). `$?` is the last
+//! command's exit status. Built-ins: `help`, `exit`, `shutdown`, `jobs`. Programs get their standard
 //! input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their environment.
 
 #![cfg_attr(target_os = "none", no_std)]
@@ -24,10 +25,10 @@ fn main() {}
 #[cfg(target_os = "none")]
 mod run {
     use alloc::format;
-    use alloc::string::{String, ToString};
+    use alloc::string::String;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event};
-    use shell::parse::{parse, Command, Job};
+    use shell::parse::{parse_expanding, Command, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
@@ -65,7 +66,7 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
         let mut shell = Shell { console: console?, editor: Editor::new(HISTORY), status: 0, background: Vec::new() };
         shell.say("\nMuon shell: `help` lists what you can do.\n");
         loop {
-            shell.set_mode(console_mode::RAW, 0);
+            shell.set_mode(console_mode::RAW, &[0]);
             shell.reap_background();
             shell.say(&format!("muon:{}$ ", shell.status));
             let line = match shell.read_line() {
@@ -81,9 +82,11 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
             let _ = self.console.write_all(text.as_bytes());
         }
 
-        fn set_mode(&self, mode: u32, foreground: Pid) {
+        /// Sets the console's mode and the programs Ctrl-C ends (none: `[0]`).
+        fn set_mode(&self, mode: u32, foreground: &[Pid]) {
             let _ = self.console.devctl(console_devctl::SET_MODE, &mode.to_le_bytes(), &mut []);
-            let _ = self.console.devctl(console_devctl::SET_FOREGROUND, &foreground.to_le_bytes(), &mut []);
+            let pids: Vec<u8> = foreground.iter().flat_map(|pid| pid.to_le_bytes()).collect();
+            let _ = self.console.devctl(console_devctl::SET_FOREGROUND, &pids, &mut []);
         }
 
         /// One edited line; `None` after Ctrl-C or Ctrl-D.
@@ -112,8 +115,7 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
         }
 
         fn run_line(&mut self, line: &str) {
-            let line = line.replace("$?", &self.status.to_string());
-            let jobs = match parse(&line) {
+            let jobs = match parse_expanding(line, self.status) {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     self.say(&format!("shell: {e}\n"));
@@ -177,21 +179,26 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
                 }
             }
             let mut pids = Vec::new();
+            let mut failure = 127;
             for (i, command) in job.pipeline.iter().enumerate() {
+                // A background job does not read the console (POSIX gives it /dev/null):
+                // no standard input, unless redirected.
                 let stdin = match (&command.stdin, i) {
-                    (Some(path), _) => path.clone(),
-                    (None, 0) => String::from(CONSOLE),
-                    (None, _) => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2),
+                    (Some(path), _) => Some(path.clone()),
+                    (None, 0) if job.background => None,
+                    (None, 0) => Some(String::from(CONSOLE)),
+                    (None, _) => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2)),
                 };
                 let stdout = match (&command.stdout, i + 1 == count) {
                     (Some(redirect), _) => redirect.path.clone(),
                     (None, true) => String::from(CONSOLE),
                     (None, false) => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2),
                 };
-                match self.start(command, &stdin, &stdout) {
+                match self.start(command, stdin.as_deref(), &stdout) {
                     Ok(pid) => pids.push(pid),
-                    Err(message) => {
+                    Err((message, status)) => {
                         self.say(&format!("{message}\n"));
+                        failure = status;
                         break; // those started see their pipes end once the shell lets go
                     }
                 }
@@ -201,7 +208,7 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
                 for pid in pids {
                     let _ = process::wait(pid);
                 }
-                return 127;
+                return failure;
             }
             if job.background {
                 self.say(&format!("[{}] started\n", pids[count - 1]));
@@ -220,7 +227,7 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
                 }
                 return 0;
             }
-            self.set_mode(console_mode::CANONICAL, pids[count - 1]);
+            self.set_mode(console_mode::CANONICAL, &pids);
             let mut status = 0;
             for (i, pid) in pids.iter().enumerate() {
                 status = match process::wait(*pid) {
@@ -242,25 +249,33 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
             status
         }
 
-        /// Starts `command` with the given standard input and output.
-        fn start(&self, command: &Command, stdin: &str, stdout: &str) -> Result<Pid, String> {
+        /// Starts `command` with the given standard input (none: empty) and output; on
+        /// failure, what to say and the status (127: no such program, 1: a redirection).
+        fn start(&self, command: &Command, stdin: Option<&str>, stdout: &str) -> Result<Pid, (String, u32)> {
             let name = command.argv[0].as_str();
+            if let Some(path) = &command.stdin {
+                // The program would take a file it cannot open for an empty one.
+                fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| (format!("shell: {path}: {e}"), 1))?;
+            }
             if let Some(redirect) = &command.stdout {
                 // Create (and, for `>`, empty) the file now, so the program only opens it.
                 let mut flags = open_flags::O_WRONLY | open_flags::O_CREAT;
                 if !redirect.append {
                     flags |= open_flags::O_TRUNC;
                 }
-                fs::open(&redirect.path, flags, 0o644).map_err(|e| format!("shell: {}: {e}", redirect.path))?;
+                fs::open(&redirect.path, flags, 0o644).map_err(|e| (format!("shell: {}: {e}", redirect.path), 1))?;
             }
             let arguments: Vec<&str> = command.argv[1..].iter().map(String::as_str).collect();
-            let mut environment = Vec::from([("STDIN", stdin), ("STDOUT", stdout), ("STDERR", CONSOLE)]);
+            let mut environment = Vec::from([("STDOUT", stdout), ("STDERR", CONSOLE)]);
+            if let Some(stdin) = stdin {
+                environment.push(("STDIN", stdin));
+            }
             if command.stdout.as_ref().is_some_and(|r| r.append) {
                 environment.push(("STDOUT_APPEND", "1"));
             }
             proc::spawn_with(name, &arguments, None, None, &environment).map_err(|e| match e {
-                Errno::ENOENT => format!("shell: {name}: no such program in the boot image"),
-                e => format!("shell: {name}: {e}"),
+                Errno::ENOENT => (format!("shell: {name}: no such program in the boot image"), 127),
+                e => (format!("shell: {name}: {e}"), 126),
             })
         }
 

@@ -3,10 +3,12 @@
 //! job is a pipeline `cmd1 | cmd2 | ...`; a command is its words plus at most one `<` input
 //! and one `>` or `>>` output redirection.
 //!
-//! Quoting follows the POSIX shell, minus everything that expands: words split on spaces and
-//! tabs; single quotes keep everything literally; double quotes keep spaces and let `\"` and
-//! `\\` stand for themselves (any other backslash in them is literal); a backslash outside
-//! quotes makes the next character literal. `<`, `>`, `>>`, `|`, `&` and `;` are operators
+//! Quoting follows the POSIX shell, minus everything that expands but `$?`: words split on
+//! spaces and tabs; single quotes keep everything literally; double quotes keep spaces and
+//! let `\"` and `\\` stand for themselves (any other backslash in them is literal); a
+//! backslash outside quotes makes the next character literal. `$?` outside single quotes
+//! (and not escaped) stands for the last exit status ([`parse_expanding`]; [`parse`] keeps
+//! it as it is). `<`, `>`, `>>`, `|`, `&` and `;` are operators
 //! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`), and `#` at the start of
 //! a word begins a comment that runs to the end of the line. There are no variables, globs,
 //! `~`, `&&`, `||`, here-documents or numbered redirections (`2>`).
@@ -94,8 +96,15 @@ enum Token {
     Append,
 }
 
-/// Splits `line` into words and operators, removing quotes, escapes and the comment.
-fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
+/// Splits `line` into words and operators, removing quotes, escapes and the comment, and
+/// replacing `$?` outside single quotes with `status`, if given.
+fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
+    let expand = |chars: &mut core::iter::Peekable<core::str::Chars>, word: &mut String| match status {
+        Some(status) if chars.next_if_eq(&'?').is_some() => {
+            word.push_str(&alloc::format!("{status}"));
+        }
+        _ => word.push('$'),
+    };
     let mut tokens = Vec::new();
     let mut word = String::new();
     // Distinguishes "no word" from an empty quoted word (`''`).
@@ -132,6 +141,7 @@ fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
                             Some(escaped) => word.push(escaped),
                             None => word.push('\\'),
                         },
+                        Some('$') => expand(&mut chars, &mut word),
                         Some(c) => word.push(c),
                         None => return Err(ParseError::UnterminatedQuote),
                     }
@@ -141,6 +151,11 @@ fn tokenize(line: &str) -> Result<Vec<Token>, ParseError> {
             '\\' => {
                 in_word = true;
                 word.push(chars.next().ok_or(ParseError::DanglingEscape)?);
+                continue;
+            }
+            '$' => {
+                in_word = true;
+                expand(&mut chars, &mut word);
                 continue;
             }
             _ => {
@@ -189,10 +204,20 @@ impl CommandBuilder {
 /// gives no jobs; a trailing `;` is allowed. When a command names the same stream twice
 /// (`> a > b`), the last redirection wins and the earlier file is not touched.
 pub fn parse(line: &str) -> Result<Vec<Job>, ParseError> {
+    jobs_of(tokenize(line, None)?)
+}
+
+/// [`parse`], with `$?` (outside single quotes, not escaped) replaced by `last_status`.
+pub fn parse_expanding(line: &str, last_status: u32) -> Result<Vec<Job>, ParseError> {
+    jobs_of(tokenize(line, Some(last_status))?)
+}
+
+/// Groups tokens into commands, pipelines and jobs.
+fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
     let mut jobs = Vec::new();
     let mut pipeline = Vec::new();
     let mut command = CommandBuilder::default();
-    let mut tokens = tokenize(line)?.into_iter();
+    let mut tokens = tokens.into_iter();
 
     while let Some(token) = tokens.next() {
         match token {
@@ -277,6 +302,13 @@ mod tests {
             ["echo", "a  b", "x|y>z;&#", r#"back\slash "q""#]
         );
         assert_eq!(words("echo '' x''y"), ["echo", "", "xy"], "empty quotes make a word");
+    }
+
+    #[test]
+    fn the_last_status_replaces_dollar_question_mark_outside_single_quotes() {
+        let argv = |line| parse_expanding(line, 42).unwrap()[0].pipeline[0].argv.clone();
+        assert_eq!(argv(r#"echo $? x$?y "$?" '$?' \$? $ $x"#), ["echo", "42", "x42y", "42", "$?", "$?", "$", "$x"]);
+        assert_eq!(words("echo $?"), ["echo", "$?"], "parse itself expands nothing");
     }
 
     #[test]
@@ -383,7 +415,7 @@ mod tests {
         use Token::*;
         let word = |w: &str| Word(w.to_string());
         assert_eq!(
-            tokenize("a<b>c>>d|e&f;").unwrap(),
+            tokenize("a<b>c>>d|e&f;", None).unwrap(),
             [
                 word("a"),
                 Input,
@@ -399,8 +431,8 @@ mod tests {
                 Separator
             ]
         );
-        assert_eq!(tokenize("'' \"\"").unwrap(), [word(""), word("")]);
-        assert_eq!(tokenize(">>>").unwrap(), [Append, Output]);
+        assert_eq!(tokenize("'' \"\"", None).unwrap(), [word(""), word("")]);
+        assert_eq!(tokenize(">>>", None).unwrap(), [Append, Output]);
     }
 
     #[test]

@@ -51,12 +51,16 @@ fn main(args: Args) -> i32 {
     match result {
         Ok(()) => 0,
         Err(message) => {
-            eprintln!("{}: {message}", args.program());
+            if !message.is_empty() {
+                eprintln!("{}: {message}", args.program());
+            }
             1
         }
     }
 }
 
+/// What a program did: `Err(message)` makes it say `NAME: message` and end with status 1
+/// (an empty message: the failure was reported already).
 type Outcome = Result<(), String>;
 
 fn echo(words: &[&str]) -> Outcome {
@@ -93,8 +97,20 @@ fn cat(paths: &[&str]) -> Outcome {
 
 fn ls(paths: &[&str]) -> Outcome {
     let paths = if paths.is_empty() { &["/"][..] } else { paths };
+    let mut failed = false;
     for path in paths {
-        let names = fs::read_dir(path).map_err(|e| format!("{path}: {e}"))?;
+        let names = match fs::read_dir(path) {
+            Ok(names) => names,
+            Err(Errno::ENOTDIR) => {
+                println!("{path}"); // a file: its own name, as POSIX `ls` shows it
+                continue;
+            }
+            Err(e) => {
+                eprintln!("ls: {path}: {e}");
+                failed = true;
+                continue;
+            }
+        };
         if paths.len() > 1 {
             println!("{path}:");
         }
@@ -105,9 +121,15 @@ fn ls(paths: &[&str]) -> Outcome {
             match stat {
                 Ok(s) if queues && s.kind == file_kind::FILE => println!("{name:<24} {} messages", s.size),
                 Ok(s) if s.kind == file_kind::DIRECTORY => println!("{name}/"),
+                // A directory of the pathname space only (no server answers for it).
+                Err(_) if proc::list(&full).is_ok_and(|names| !names.is_empty()) => println!("{name}/"),
                 _ => println!("{name}"),
             }
         }
+    }
+    // (Each failure is reported above; the status says one happened.)
+    if failed {
+        return Err(String::new());
     }
     Ok(())
 }
