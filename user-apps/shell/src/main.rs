@@ -50,7 +50,14 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
         console: File,
         editor: Editor,
         status: u32,
-        background: Vec<Pid>,
+        background: Vec<BackgroundJob>,
+    }
+
+    /// A job started with `&`: its programs still running, and the thread that waits for
+    /// them (joined once they have all ended, so that it does not stay a dead thread).
+    struct BackgroundJob {
+        pids: Vec<Pid>,
+        waiter: Option<thread::JoinHandle>,
     }
 
     pub fn main(_args: Args) -> Result<(), Errno> {
@@ -153,7 +160,7 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
                 }
                 "jobs" => {
                     self.reap_background();
-                    for pid in &self.background {
+                    for pid in self.background.iter().flat_map(|job| &job.pids) {
                         self.say(&format!("[{pid}] running\n"));
                     }
                     Some(0)
@@ -214,7 +221,6 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
                 self.say(&format!("[{}] started\n", pids[count - 1]));
                 // A thread waits and lets go of the pipes as the commands end.
                 let background: Vec<Pid> = pids.clone();
-                self.background.extend(&pids);
                 let waiter = thread::spawn(move || {
                     let mut pipes = pipes;
                     for (i, pid) in background.iter().enumerate() {
@@ -225,6 +231,7 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
                 if waiter.is_err() {
                     self.say("shell: cannot start the background waiter\n");
                 }
+                self.background.push(BackgroundJob { pids, waiter: waiter.ok() });
                 return 0;
             }
             self.set_mode(console_mode::CANONICAL, &pids);
@@ -285,7 +292,16 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
             let alive: Vec<u32> = proc::pidin()
                 .map(|threads| threads.iter().filter(|t| t.parent_pid == me).map(|t| t.pid).collect())
                 .unwrap_or_default();
-            self.background.retain(|pid| alive.contains(pid));
+            for job in &mut self.background {
+                job.pids.retain(|pid| alive.contains(pid));
+                if job.pids.is_empty() {
+                    // Its last wait has returned or is about to: the join is short.
+                    if let Some(waiter) = job.waiter.take() {
+                        let _ = waiter.join();
+                    }
+                }
+            }
+            self.background.retain(|job| !job.pids.is_empty());
         }
     }
 
