@@ -13,6 +13,7 @@
 .arch_extension simd
 
 .global muon_copy_forward
+.type muon_copy_forward, %function
 muon_copy_forward:
     subs    x2, x2, #128            // x2: bytes left beyond the next 128
     b.lo    5f
@@ -47,3 +48,4 @@ muon_copy_forward:
     sub     x2, x2, #1
     b       3b
 4:  ret
+.size muon_copy_forward, . - muon_copy_forward

@@ -108,6 +108,7 @@
 .arch_extension simd
 .balign 2048
 .global muon_exception_vectors
+.type muon_exception_vectors, %function
 muon_exception_vectors:
     ENTRY 0
     ENTRY 1
@@ -125,7 +126,9 @@ muon_exception_vectors:
     USER_ENTRY 13
     USER_ENTRY 14
     USER_ENTRY 15
+.size muon_exception_vectors, . - muon_exception_vectors
 
+.type muon_exception_common, %function
 muon_exception_common:
     SAVE_X2_X29 sp
     mrs     x21, sp_el0
@@ -146,8 +149,10 @@ muon_exception_common:
     RESTORE_X2_X29 sp
     add     sp, sp, #FRAME_SIZE
     eret
+.size muon_exception_common, . - muon_exception_common
 
 // x0 = UserContext, x1 = kind; the user's x0/x1 are on the kernel stack.
+.type muon_user_save, %function
 muon_user_save:
     SAVE_X2_X29 x0
     mrs     x2, sp_el0
@@ -159,11 +164,13 @@ muon_user_save:
     stp     x2, x3, [x0]
     mov     x0, x1
     b       muon_user_exception     // never returns: it leaves through muon_enter_user
+.size muon_user_save, . - muon_user_save
 
 // x0 = UserContext; the user's x0/x1 are on the kernel stack. A system call's save: only
 // the registers a call preserves (x18-x30, SP; see the top of this file), with x9-x11 as
 // scratch. x0-x8, the call, go to `muon_user_syscall` as its arguments (x8, the ninth,
 // on the stack, in the slot x0/x1 leave) rather than through the context.
+.type muon_user_syscall_save, %function
 muon_user_syscall_save:
     str     x18, [x0, #16 * 9]
     stp     x19, x20, [x0, #16 * 9 + 8]
@@ -180,9 +187,11 @@ muon_user_syscall_save:
     ldp     x0, x1, [sp]
     str     x8, [sp]
     b       muon_user_syscall       // never returns: it leaves through muon_enter_user
+.size muon_user_syscall_save, . - muon_user_syscall_save
 
 // Restores the UserContext this CPU's PerCpu names and returns to EL0.
 .global muon_return_to_user
+.type muon_return_to_user, %function
 muon_return_to_user:
     mrs     x0, tpidr_el1
     ldr     x0, [x0]
@@ -194,15 +203,19 @@ muon_return_to_user:
     RESTORE_X2_X29 x0
     ldp     x0, x1, [x0]
     eret
+.size muon_return_to_user, . - muon_return_to_user
 
 // First entry to user space on this CPU: empty the kernel stack (x0 = its top), go.
 .global muon_enter_user
+.type muon_enter_user, %function
 muon_enter_user:
     mov     sp, x0
     b       muon_return_to_user
+.size muon_enter_user, . - muon_enter_user
 
 // FP/SIMD state of a UserContext: x0 = address of its fpcr field (fpcr, fpsr, q0-q31).
 .global muon_fp_save
+.type muon_fp_save, %function
 muon_fp_save:
     mrs     x1, fpcr
     mrs     x2, fpsr
@@ -224,8 +237,10 @@ muon_fp_save:
     stp     q28, q29, [x0, #32 * 14]
     stp     q30, q31, [x0, #32 * 15]
     ret
+.size muon_fp_save, . - muon_fp_save
 
 .global muon_fp_restore
+.type muon_fp_restore, %function
 muon_fp_restore:
     ldp     x1, x2, [x0], #16
     msr     fpcr, x1
@@ -247,3 +262,4 @@ muon_fp_restore:
     ldp     q28, q29, [x0, #32 * 14]
     ldp     q30, q31, [x0, #32 * 15]
     ret
+.size muon_fp_restore, . - muon_fp_restore
