@@ -191,7 +191,10 @@ fn make_image(options: &Options) -> Result<(), String> {
     if base != 0x80000 {
         return Err(format!("kernel loads at {base:#x}, the firmware expects 0x80000"));
     }
-    let dir = workspace_root().join("target/image").join(board.name);
+    // Each variant in its own directory (`rpi3`, `rpi3-mini-uart`), so that one does not
+    // overwrite the other.
+    let variant = if mini_uart { format!("{}-mini-uart", board.name) } else { board.name.to_string() };
+    let dir = workspace_root().join("target/image").join(variant);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("kernel8.img"), &raw).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("config.txt"), &config).map_err(|e| e.to_string())?;
