@@ -39,6 +39,9 @@ pub struct FakeMachine {
     pub wakeup: Option<u64>,
     /// The cache of user translations (so the host tests use it as the target does).
     pub tlb: crate::mem::usertlb::UserTlb,
+    /// The address space "in TTBR0": the caller's during a call made through [`call`],
+    /// which `translate_loaded` answers for by a walk, as the MMU does on the target.
+    pub loaded: Option<crate::mem::paging::PageTable>,
 }
 
 impl FakeMachine {
@@ -57,6 +60,7 @@ impl FakeMachine {
             interrupts: std::collections::BTreeMap::new(),
             wakeup: None,
             tlb: crate::mem::usertlb::UserTlb::new(),
+            loaded: None,
         }
     }
 
@@ -112,6 +116,12 @@ impl Machine for FakeMachine {
     }
     fn user_tlb(&mut self) -> Option<&mut crate::mem::usertlb::UserTlb> {
         Some(&mut self.tlb)
+    }
+    fn translate_loaded(&mut self, root: usize, va: usize, write: bool) -> Option<Option<usize>> {
+        // What `AT S1E0R/W` gives on the target: the page if EL0 may read (write) it.
+        let table = self.loaded.filter(|t| t.root() == root)?;
+        let t = table.translate(self, va);
+        Some(t.filter(|t| t.attrs.user && (t.attrs.writable || !write)).map(|t| t.phys & !(PAGE_SIZE - 1)))
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         self.flushed_pages.push((asid, va));
@@ -196,6 +206,9 @@ pub(crate) const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
 pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
     check_wakeup_cache(s);
     let cur = s.current().expect("a thread is running");
+    // The caller's address space is the loaded one during its call.
+    let pid = s.threads.get(cur.0).expect("the running thread").process;
+    s.machine.loaded = s.processes.get(pid.0).and_then(|p| p.space.as_ref()).map(|space| space.table);
     s.syscall(&c.to_registers());
     check_wakeup_cache(s);
     if matches!(s.threads.get(cur.0).map(|t| t.state), Some(ThreadState::Blocked(_))) {
