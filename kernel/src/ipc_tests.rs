@@ -857,3 +857,41 @@ fn a_send_to_a_waiting_receiver_switches_to_it_directly_unless_an_equal_is_ready
     assert_eq!(s.current(), Some(ot), "the thread that was ready first runs first");
     assert!(s.ready.contains(st.index()), "the receiver waits its turn");
 }
+
+#[test]
+fn a_device_mapping_is_no_buffer_for_a_call() {
+    // The kernel copies through its map of RAM, which has no device registers: a device
+    // mapping as a call's buffer is EFAULT, on every copy path (found by an audit: the
+    // kernel used to fault).
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let io = s.spawn("init", b"", None, None, true).unwrap(); // I/O privilege
+    let it = main_thread(&s, io);
+    let device = |s: &mut Sys, pid: ProcessId| {
+        let h = as_thread(s, it, Call::MemObjectDevice { phys: 0x0900_0000, size: 4096 }).0.unwrap() as u32;
+        let map = Call::MemObjectMap { pid: pid.0, handle: h, offset: 0, size: 4096, addr: 0, prot: 3 };
+        as_thread(s, it, map).0.unwrap() as usize
+    };
+    let at = device(&mut s, io);
+    assert_eq!(as_thread(&mut s, it, Call::DebugWrite { ptr: at, len: 4 }).0, Err(Errno::EFAULT));
+    assert_eq!(as_thread(&mut s, it, Call::SystemInfo { info: at }).0, Err(Errno::EFAULT));
+    // A message from a device mapping (the caller's own memory: the MMU's path)...
+    let coid = as_thread(&mut s, it, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, it, coid, at, 8, 0, 0), Err(Errno::EFAULT));
+    // ... and into one (another process's memory: the software path).
+    let msg = buffer(&mut s, p.client, b"12345678", 8);
+    let reply = buffer(&mut s, p.client, &[], 8);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 8, reply, 8), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: rbuf, parts: -8 });
+    assert_eq!(r.0, Ok(0), "the client's reply buffer is RAM");
+    let dev_reply = device(&mut s, p.client);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 8, dev_reply, 8), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: rbuf, parts: -8 });
+    assert_eq!(r.0, Err(Errno::EFAULT), "a reply into the client's device mapping");
+}

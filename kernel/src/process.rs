@@ -423,6 +423,11 @@ impl AddressSpace {
         while done < len {
             let at = va + done;
             let t = self.table.translate(m, at).ok_or(Errno::EFAULT)?;
+            // Device registers are outside the RAM the kernel reaches through its linear
+            // map: a device mapping is no buffer for a system call.
+            if t.attrs.kind == MemoryKind::Device {
+                return Err(Errno::EFAULT);
+            }
             if let Some(write) = user_access {
                 if !t.attrs.user || (write && !t.attrs.writable) {
                     return Err(Errno::EFAULT);

@@ -121,7 +121,8 @@ impl Machine for FakeMachine {
         // What `AT S1E0R/W` gives on the target: the page if EL0 may read (write) it.
         let table = self.loaded.filter(|t| t.root() == root)?;
         let t = table.translate(self, va);
-        Some(t.filter(|t| t.attrs.user && (t.attrs.writable || !write)).map(|t| t.phys & !(PAGE_SIZE - 1)))
+        let normal = |t: &crate::mem::paging::Translation| t.attrs.kind != crate::mem::paging::MemoryKind::Device;
+        Some(t.filter(|t| normal(t) && t.attrs.user && (t.attrs.writable || !write)).map(|t| t.phys & !(PAGE_SIZE - 1)))
     }
     fn flush_tlb_page(&mut self, asid: u16, va: usize) {
         self.flushed_pages.push((asid, va));

@@ -8,7 +8,7 @@
 //! ([`Machine::copy_physical`]): there is no intermediate kernel buffer.
 
 use crate::machine::Machine;
-use crate::mem::paging::tables_generation;
+use crate::mem::paging::{tables_generation, MemoryKind};
 use crate::mem::usertlb::CachedPage;
 use crate::mem::PAGE_SIZE;
 use crate::process::AddressSpace;
@@ -196,6 +196,11 @@ fn user_translation(m: &mut impl Machine, space: &AddressSpace, va: usize) -> Op
         return Some(hit);
     }
     let t = space.table.translate(m, va)?;
+    // Device registers are outside the RAM the kernel reaches through its linear map: a
+    // device mapping is no buffer for a system call (and is never cached).
+    if t.attrs.kind == MemoryKind::Device {
+        return None;
+    }
     let page = CachedPage { phys: t.phys & !(PAGE_SIZE - 1), user: t.attrs.user, writable: t.attrs.writable };
     if let Some(tlb) = m.user_tlb() {
         tlb.insert(generation, root, va, page);

@@ -295,6 +295,19 @@ fn bad_pointers_get_efault() -> Outcome {
         Errno::EFAULT,
     )?;
     expect("ThreadCreate at 0", raw(Call::ThreadCreate { entry: 0, arg: 0, stack_size: 0, sched: 0 }), Errno::EFAULT)?;
+    // A device mapping (the console UART's registers; boot programs have I/O privilege)
+    // is no buffer: the kernel copies through its map of RAM, where device registers
+    // are not (it used to take a fatal data abort there).
+    let console = userlib::info::system_info().map_err(|e| format!("SystemInfo: {e}"))?.console_phys as usize;
+    let device = sys::mem_object_device(console, 4096).map_err(|e| format!("MemObjectDevice: {e}"))?;
+    let rw = userlib::abi::syscall::mem_prot::READ | userlib::abi::syscall::mem_prot::WRITE;
+    // SAFETY: the kernel chooses a free place for the mapping; nothing of ours is there.
+    let at = unsafe { sys::mem_object_map(0, device, 0, 4096, 0, rw, rw) }.map_err(|e| format!("map: {e}"))?;
+    let _ = sys::mem_object_close(device);
+    expect("DebugWrite from a device mapping", raw(Call::DebugWrite { ptr: at, len: 4 }), Errno::EFAULT)?;
+    expect("SystemInfo into a device mapping", raw(Call::SystemInfo { info: at }), Errno::EFAULT)?;
+    expect("ThreadList into a device mapping", raw(Call::ThreadList { ptr: at, len: 600 }), Errno::EFAULT)?;
+    let _ = raw(Call::MemUnmap { addr: at, size: 4096 });
     Ok(())
 }
 

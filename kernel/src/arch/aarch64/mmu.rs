@@ -97,8 +97,12 @@ pub fn translate_for_el0(va: usize, write: bool) -> Option<usize> {
             core::arch::asm!("at s1e0r, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, nomem, preserves_flags));
         }
     }
-    // PAR_EL1.F (bit 0) set: the access would fault; else PA[47:12] is the page.
-    (par & 1 == 0).then_some((par & 0x0000_ffff_ffff_f000) as usize)
+    // PAR_EL1.F (bit 0) set: the access would fault; else PA[47:12] is the page and
+    // ATTR[63:56] its memory type, in MAIR's encoding: Device memory has a 0 upper
+    // nibble. Device registers are outside the linear map the kernel copies through: no
+    // buffer for a system call.
+    let device = (par >> 60) & 0xf == 0;
+    (par & 1 == 0 && !device).then_some((par & 0x0000_ffff_ffff_f000) as usize)
 }
 
 /// Forgets the TLB entry of user page `va` in address space `asid`, on every CPU.
