@@ -15,6 +15,11 @@ use abi::syscall::Call;
 use abi::Errno;
 use alloc::vec::Vec;
 
+/// The shortest period a user timer repeats with (QNX's finest clock period, 10 µs):
+/// shorter intervals are rounded up to it, as POSIX lets a system round to its
+/// resolution. A 1 ns period would keep a timer due at every return from the kernel.
+pub const MIN_TIMER_INTERVAL_NS: u64 = 10_000;
+
 /// A timer a process created.
 #[derive(Debug, Clone, Copy)]
 pub struct UserTimer {
@@ -49,7 +54,7 @@ impl<M: Machine> System<M> {
                 let now = self.machine.now_ns();
                 let t = self.timers.get_mut(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
                 t.next = (initial != 0).then(|| now.saturating_add(initial));
-                t.interval = interval;
+                t.interval = if interval == 0 { 0 } else { interval.max(MIN_TIMER_INTERVAL_NS) };
                 self.sleepers.touch(); // the next wake-up may have moved
                 value(0)
             }
@@ -139,8 +144,10 @@ impl<M: Machine> System<M> {
             t.next = match (t.interval, t.next) {
                 (0, _) => None,
                 (interval, Some(at)) => {
+                    // In phase with the first expiry; a period that runs past the end of
+                    // time disarms the timer (it could never fire again anyway).
                     let missed = (now - at) / interval;
-                    Some(at + interval * (missed + 1))
+                    interval.checked_mul(missed + 1).and_then(|step| at.checked_add(step))
                 }
                 (_, None) => None,
             };

@@ -682,7 +682,7 @@ fn a_periodic_timer_delivers_pulses_and_stops_when_disarmed() {
     let (chid, coid) = self_channel(&mut s, pid);
     let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 77).to_bytes(), SigEvent::SIZE);
     let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
-    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1000, interval: 500 }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1000, interval: 20_000 }).0, Ok(0));
     assert_eq!(s.next_wakeup(), Some(1000));
     let buf = buffer(&mut s, pid, &[], 64);
     assert_eq!(receive(&mut s, t, chid, buf, 64, 0), BLOCKED);
@@ -691,9 +691,9 @@ fn a_periodic_timer_delivers_pulses_and_stops_when_disarmed() {
     let pulse = Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap();
     assert_eq!((pulse.code, pulse.value), (3, 77));
     assert_eq!(priority(&s, t), 20, "the receiver runs at the pulse's priority");
-    assert_eq!(s.next_wakeup(), Some(1500));
-    advance(&mut s, 1200); // two periods late: one pulse, next one stays in phase
-    assert_eq!(s.next_wakeup(), Some(2500));
+    assert_eq!(s.next_wakeup(), Some(21_000));
+    advance(&mut s, 42_000); // two periods late: one pulse, next one stays in phase
+    assert_eq!(s.next_wakeup(), Some(61_000));
     assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
     assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 0, interval: 0 }).0, Ok(0));
     assert_eq!(s.next_wakeup(), None);
@@ -894,4 +894,24 @@ fn a_device_mapping_is_no_buffer_for_a_call() {
     let rcvid = x0(&mut s, st).unwrap();
     let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: rbuf, parts: -8 });
     assert_eq!(r.0, Err(Errno::EFAULT), "a reply into the client's device mapping");
+}
+
+#[test]
+fn timer_periods_are_rounded_up_and_never_overflow() {
+    // An audit found a period of u64::MAX wrapping the next expiry into the past (a timer
+    // due at every return from the kernel), and a 1 ns period doing the same.
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    let (_chid, coid) = self_channel(&mut s, pid);
+    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 0).to_bytes(), SigEvent::SIZE);
+    let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+    advance(&mut s, 1_000_000_000);
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: u64::MAX }).0, Ok(0));
+    advance(&mut s, 10);
+    assert_eq!(s.next_wakeup(), None, "a period past the end of time disarms the timer");
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: 1 }).0, Ok(0));
+    advance(&mut s, 10);
+    let now = s.machine.now;
+    assert_eq!(s.next_wakeup(), Some(now - 9 + crate::events::MIN_TIMER_INTERVAL_NS), "rounded up to 10 µs");
 }
