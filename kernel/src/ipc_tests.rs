@@ -915,3 +915,21 @@ fn timer_periods_are_rounded_up_and_never_overflow() {
     let now = s.machine.now;
     assert_eq!(s.next_wakeup(), Some(now - 9 + crate::events::MIN_TIMER_INTERVAL_NS), "rounded up to 10 µs");
 }
+
+#[test]
+fn a_thread_destroyed_while_joining_stays_dead() {
+    // An audit found the joined thread's end waking its destroyed joiner: a dead thread,
+    // its stack unmapped, queued to run again.
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let main = main_thread(&s, pid);
+    let (a, b) = (new_thread(&mut s, main, 5), new_thread(&mut s, main, 5));
+    let (a_tid, b_tid) = (s.threads.get(a.0).unwrap().tid, s.threads.get(b.0).unwrap().tid);
+    assert_eq!(as_thread(&mut s, a, Call::ThreadJoin { tid: b_tid }).0, BLOCKED);
+    assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid: a_tid, status: 1 }).0, Ok(0));
+    as_thread(&mut s, b, Call::ThreadDestroy { tid: 0, status: 7 });
+    assert_eq!(state(&s, a), ThreadState::Dead);
+    assert!(!s.ready.contains(a.index()), "the destroyed joiner is queued to run");
+    // b's status is still there for a later join.
+    assert_eq!(as_thread(&mut s, main, Call::ThreadJoin { tid: b_tid }).0, Ok(7));
+}

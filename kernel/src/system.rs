@@ -803,8 +803,14 @@ impl<M: Machine> System<M> {
             .count()
     }
 
-    /// Takes a thread off every queue it may be on.
+    /// Takes a thread off every queue it may be on (and off the thread it was joining:
+    /// that one's end must not wake it).
     fn detach_thread(&mut self, id: ThreadId) {
+        if let Some(ThreadState::Blocked(Blocked::Join { target, .. })) = self.threads.get(id.0).map(|t| t.state) {
+            if let Some(target) = self.threads.get_mut(target.0).filter(|t| t.joiner == Some(id)) {
+                target.joiner = None;
+            }
+        }
         self.ipc_forget_thread(id);
         self.ready.remove(id.index());
         self.sleepers.remove_thread(id);
