@@ -23,7 +23,9 @@ use crate::process::ProcessId;
 use crate::system::{Outcome, System};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState};
 use crate::transfer::{self, Side, TransferError};
-use abi::ipc::{channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, IOV_SIZE, MAX_IOV_PARTS};
+use abi::ipc::{
+    channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, IOV_SIZE, MAX_IOV_BYTES, MAX_IOV_PARTS,
+};
 use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
 use abi::Errno;
 use alloc::vec;
@@ -565,6 +567,13 @@ impl<M: Machine> System<M> {
             let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().expect("8 bytes")) as usize;
             (word(0), word(8))
         };
+        let bounded = |list: IovList| {
+            let total = list.iter().try_fold(0usize, |sum, &(_, len)| sum.checked_add(len));
+            match total {
+                Some(total) if total <= MAX_IOV_BYTES => Ok(list),
+                _ => Err(Errno::EOVERFLOW),
+            }
+        };
         if parts == 0 {
             return Ok(IovList::Inline { parts: [(0, 0); INLINE_PARTS], len: 0 });
         }
@@ -577,11 +586,11 @@ impl<M: Machine> System<M> {
                     *slot = decode(entry);
                 }
             }
-            return Ok(list);
+            return bounded(list);
         }
         let mut raw = vec![0u8; parts * IOV_SIZE];
         self.read_user(pid, buffer.address, &mut raw)?;
-        Ok(IovList::Heap(raw.chunks_exact(IOV_SIZE).map(decode).collect()))
+        bounded(IovList::Heap(raw.chunks_exact(IOV_SIZE).map(decode).collect()))
     }
 
     /// Copies from one (process, buffer, offset) to another; the error is the caller's

@@ -933,3 +933,33 @@ fn a_thread_destroyed_while_joining_stays_dead() {
     // b's status is still there for a later join.
     assert_eq!(as_thread(&mut s, main, Call::ThreadJoin { tid: b_tid }).0, Ok(7));
 }
+
+#[test]
+fn an_io_vector_adds_up_to_64_mib_at_most() {
+    // An audit found 256 parts naming the same 1 MiB making one call copy 256 MiB with the
+    // kernel unpreemptible: the parts' total is bounded (EOVERFLOW).
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let iov = |at: usize, parts: usize, len: usize| {
+        let mut v = Vec::new();
+        for _ in 0..parts {
+            v.extend_from_slice(&(at as u64).to_le_bytes());
+            v.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        v
+    };
+    let data = buffer(&mut s, p.client, &[], 4096);
+    let over = buffer(&mut s, p.client, &iov(data, 65, 1 << 20), 65 * 16);
+    let at_most = buffer(&mut s, p.client, &iov(data, 64, 1 << 20), 64 * 16);
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    let send = |s: &mut Sys, send, parts| {
+        as_thread(s, ct, Call::MsgSendv { coid: p.coid, send, send_parts: parts, reply: 0, reply_parts: 0 }).0
+    };
+    assert_eq!(send(&mut s, over, 65), Err(Errno::EOVERFLOW));
+    // 64 MiB is allowed (the receiver takes 16 bytes of it).
+    assert_eq!(send(&mut s, at_most, 64), BLOCKED);
+    let wrapping = buffer(&mut s, p.client, &iov(data, 2, usize::MAX), 32);
+    assert_eq!(send(&mut s, wrapping, 2), Err(Errno::EOVERFLOW));
+}

@@ -69,6 +69,7 @@ errnos! {
     ENOTSUP = 48, "not supported";
     EBADMSG = 77, "bad message";
     ENAMETOOLONG = 78, "name too long";
+    EOVERFLOW = 79, "value too large";
     ENOSYS = 89, "function not implemented";
     EMSGSIZE = 122, "message too long";
     ETIMEDOUT = 260, "timed out";

@@ -188,6 +188,11 @@ impl ClientInfo {
 pub const IOV_SIZE: usize = 16;
 /// Most parts one message may have.
 pub const MAX_IOV_PARTS: usize = 256;
+/// Most bytes the parts of one I/O vector may add up to (`EOVERFLOW` beyond). Parts may
+/// name the same memory, so without a bound a vector could make one call copy far more
+/// than is mapped, with the kernel unpreemptible all along; this one keeps such a call
+/// no longer than a copy of 64 MiB from a single buffer.
+pub const MAX_IOV_BYTES: usize = 64 << 20;
 
 /// How a call names a message buffer: `parts >= 0` is an I/O vector of that many
 /// [`IOV_SIZE`]-byte entries at `address`; `parts < 0` is one buffer of `-parts` bytes
