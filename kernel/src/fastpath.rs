@@ -577,7 +577,7 @@ impl<M: Machine> System<M> {
         // repeat byte for byte, is all that happened so far.)
         let Some(channel) = p.channels.get_mut(chid) else { return Step::NotTaken };
         // From here on nothing can fail.
-        channel.drop_first();
+        channel.drop_first_message();
         s.state = ThreadState::Blocked(Blocked::Reply { server: message.server, channel: message.chid });
         let id = rcvid(sender, s.message_sequence);
         // The caller serves this channel only, last in its list (usually it served it

@@ -37,6 +37,12 @@ pub const MAX_CHANNELS: usize = 64;
 pub const MAX_CONNECTIONS: usize = 512;
 /// Most pulses one channel holds before `MsgSendPulse` gets `EAGAIN`.
 pub const MAX_PENDING_PULSES: usize = 1024;
+/// Most pulses all channels together hold (`EAGAIN` beyond): each is kernel memory, and
+/// one process with 64 channels could otherwise queue 65,536 of them (found by an audit).
+pub const MAX_QUEUED_PULSES: usize = 16_384;
+/// A channel's queue keeps at most this much room once it drains, so that queues which
+/// once held many pulses do not keep the memory (a drained queue shrinks).
+const IDLE_QUEUE_ROOM: usize = 16;
 /// Set in every scoid, so scoids and coids never look alike.
 pub const SCOID_BIT: u32 = 1 << 30;
 /// How far a priority boost follows a chain of servers.
@@ -109,6 +115,8 @@ pub struct Channel {
     pending: Vec<Pending>,
     pub(crate) serving: Vec<ThreadId>,
     next_order: u64,
+    /// How many of the queued items are pulses.
+    pulses: usize,
 }
 
 impl Channel {
@@ -120,6 +128,9 @@ impl Channel {
     pub(crate) fn enqueue(&mut self, priority: u8, item: PendingItem) {
         let order = self.next_order;
         self.next_order += 1;
+        if matches!(item, PendingItem::Pulse(_)) {
+            self.pulses += 1;
+        }
         self.insert(Pending { priority, order, item });
     }
 
@@ -152,14 +163,24 @@ impl Channel {
         self.pending.len().checked_sub(2).map(|at| self.pending[at].priority)
     }
 
-    /// Takes the first queued item off.
-    pub(crate) fn drop_first(&mut self) {
+    /// Takes the first queued item, a message (what the fast paths take; pulses, which
+    /// are counted, go through [`take_first`](Self::take_first)), off.
+    pub(crate) fn drop_first_message(&mut self) {
+        debug_assert!(matches!(self.pending.last().map(|p| p.item), Some(PendingItem::Message(_))));
         self.pending.pop();
     }
 
-    /// Takes the first queued item off and returns it.
+    /// Takes the first queued item off and returns it (a drained queue gives back the
+    /// room it grew beyond [`IDLE_QUEUE_ROOM`]).
     fn take_first(&mut self) -> Option<Pending> {
-        self.pending.pop()
+        let first = self.pending.pop()?;
+        if matches!(first.item, PendingItem::Pulse(_)) {
+            self.pulses -= 1;
+        }
+        if self.pending.is_empty() && self.pending.capacity() > IDLE_QUEUE_ROOM {
+            self.pending.shrink_to(IDLE_QUEUE_ROOM);
+        }
+        Some(first)
     }
 
     /// The queued items, first to be received first (for tests and listings).
@@ -800,6 +821,7 @@ impl<M: Machine> System<M> {
             let Some(next) = next else { break };
             match next.item {
                 PendingItem::Pulse(pulse) => {
+                    self.queued_pulses -= 1;
                     self.boost_servers(pid, chid, 0);
                     return self.receive_pulse(cur, pid, chid, &iov, pulse, next.priority);
                 }
@@ -899,8 +921,9 @@ impl<M: Machine> System<M> {
 
     /// Queues (or hands to a waiting receiver) a pulse on channel `chid` of `server`.
     ///
-    /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received: beyond
-    /// that the pulse is refused with `EAGAIN` (a client flooding a server cannot exhaust
+    /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received, and all
+    /// channels together [`MAX_QUEUED_PULSES`]: beyond that the pulse is refused with
+    /// `EAGAIN` (a client flooding a server, or a process its own channels, cannot exhaust
     /// the kernel's memory); kernel-sent pulses are dropped the same way.
     pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) -> Result<(), Errno> {
         if let Some(receiver) = self.pulse_to_waiting_receiver(server, chid, priority, &pulse) {
@@ -931,12 +954,13 @@ impl<M: Machine> System<M> {
             }
             return Ok(());
         }
+        let everywhere = self.queued_pulses;
         let channel = self.channel_mut(server, chid).ok_or(Errno::ESRCH)?;
-        let queued = channel.pending.iter().filter(|p| matches!(p.item, PendingItem::Pulse(_))).count();
-        if queued >= MAX_PENDING_PULSES {
+        if channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES {
             return Err(Errno::EAGAIN);
         }
         channel.enqueue(priority, PendingItem::Pulse(pulse));
+        self.queued_pulses += 1;
         self.boost_servers(server, chid, 0);
         Ok(())
     }
@@ -1056,6 +1080,7 @@ impl<M: Machine> System<M> {
 
     fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {
         let channel = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.channels.remove(chid).ok_or(Errno::EINVAL)?;
+        self.queued_pulses -= channel.pulses;
         for p in channel.pending.iter().rev() {
             if let PendingItem::Message(sender) = p.item {
                 self.fail_sender(sender, Errno::ESRCH);

@@ -785,6 +785,41 @@ fn a_client_flooding_pulses_gets_eagain_instead_of_exhausting_the_kernel() {
 }
 
 #[test]
+fn all_channels_together_hold_a_bounded_number_of_pulses() {
+    // An audit found one process able to queue 65,536 pulses on its own 64 channels (each
+    // kernel memory): all channels together hold MAX_QUEUED_PULSES, counted as they are
+    // queued, received and destroyed with their channel.
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    let mut channels = Vec::new();
+    let mut sent = 0;
+    'fill: for _ in 0..MAX_QUEUED_PULSES / MAX_PENDING_PULSES + 1 {
+        let (chid, coid) = self_channel(&mut s, pid);
+        channels.push(chid);
+        for _ in 0..MAX_PENDING_PULSES {
+            match as_thread(&mut s, t, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0 {
+                Ok(_) => sent += 1,
+                Err(e) => {
+                    assert_eq!(e, Errno::EAGAIN);
+                    break 'fill;
+                }
+            }
+        }
+    }
+    assert_eq!(sent, MAX_QUEUED_PULSES);
+    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES);
+    // Receiving one frees a place anywhere; destroying a channel frees its pulses.
+    let buf = buffer(&mut s, pid, &[], 64);
+    assert_eq!(receive(&mut s, t, channels[0], buf, 64, 0), Ok(0));
+    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES - 1);
+    assert_eq!(as_thread(&mut s, t, Call::ChannelDestroy { chid: channels[1] }).0, Ok(0));
+    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES - 1 - MAX_PENDING_PULSES);
+    s.terminate_process(pid, wait_status::exited(0));
+    assert_eq!(s.queued_pulses, 0, "a process's end frees its channels' pulses");
+}
+
+#[test]
 fn fused_reply_and_receive_serves_a_loop_in_one_call_per_message() {
     let mut s = system();
     let p = pair(&mut s, 0);

@@ -92,6 +92,8 @@ pub struct System<M: Machine> {
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
     /// arch layer reads and updates it).
     pub fp_owner: Option<ThreadId>,
+    /// Pulses queued on all channels (at most `ipc::MAX_QUEUED_PULSES`).
+    pub(crate) queued_pulses: usize,
 }
 
 pub(crate) fn user_address(addr: usize) -> bool {
@@ -116,6 +118,7 @@ impl<M: Machine> System<M> {
             attachments: HandleTable::new(256),
             memory_objects: HandleTable::new(crate::memobject::MAX_OBJECTS),
             fp_owner: None,
+            queued_pulses: 0,
         }
     }
 
