@@ -65,6 +65,11 @@ impl<M: Machine> System<M> {
                 value(0)
             }
             Call::InterruptAttachEvent { irq, event } => {
+                // A device's interrupts are a driver's: I/O privilege, as for its registers
+                // (MemObjectDevice); QNX asks the same (PROCMGR_AID_INTERRUPT).
+                if !self.processes.get(pid.0).is_some_and(|p| p.io) {
+                    return Err(Errno::EPERM);
+                }
                 let event = self.own_event(pid, event)?;
                 if self.attachments.iter().any(|(_, a)| a.irq == irq) {
                     return Err(Errno::EBUSY);

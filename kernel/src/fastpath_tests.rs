@@ -120,7 +120,8 @@ struct World {
 }
 
 fn world(s: &mut Sys, rand: &mut Rand) -> World {
-    let server = s.spawn("init", b"", None, None, false).unwrap();
+    // (I/O privilege: the server is also a driver, with an interrupt routed to it.)
+    let server = s.spawn("init", b"", None, None, true).unwrap();
     let clients = [s.spawn("init", b"", None, None, false).unwrap(), s.spawn("low", b"", None, None, false).unwrap()];
     let mut w = World {
         threads: Vec::new(),
@@ -413,7 +414,7 @@ fn an_interrupt_does_not_run_its_driver_ahead_of_an_equal_already_ready() {
     // the driver queues behind it, on either path.
     let after_interrupt = |fast: bool| {
         let mut s = system();
-        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let pid = s.spawn("init", b"", None, None, true).unwrap(); // a driver: I/O privilege
         let driver = s.thread_of(pid, 1).unwrap();
         switch_to(&mut s, driver);
         let chid = call(&mut s, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;

@@ -706,7 +706,13 @@ fn a_periodic_timer_delivers_pulses_and_stops_when_disarmed() {
 #[test]
 fn an_attached_interrupt_becomes_a_pulse_and_stays_masked_until_unmasked() {
     let mut s = system();
-    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    // Only a process with I/O privilege (a driver) may take a device's interrupts.
+    let plain = s.spawn("init", b"", None, None, false).unwrap();
+    let pt = main_thread(&s, plain);
+    let (_, plain_coid) = self_channel(&mut s, plain);
+    let plain_ev = buffer(&mut s, plain, &SigEvent::pulse(plain_coid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, pt, Call::InterruptAttachEvent { irq: 27, event: plain_ev }).0, Err(Errno::EPERM));
+    let pid = s.spawn("init", b"", None, None, true).unwrap();
     let t = main_thread(&s, pid);
     let (chid, coid) = self_channel(&mut s, pid);
     let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
