@@ -544,6 +544,7 @@ impl<M: Machine> System<M> {
         let Some(message) = s.sent else { return Step::NotTaken };
         if message.send.parts > 0
             || message.reply.parts > 0
+            || s.reply_bound.is_some()
             || !matches!(s.state, ThreadState::Blocked(Blocked::Send { .. }))
         {
             return Step::NotTaken;

@@ -386,7 +386,7 @@ fn the_random_traffic_takes_every_fast_path() {
         let mut rand = Rand(seed * 7919);
         let w = with_fast_paths(false, || world(&mut s, &mut rand));
         let mut rcvids = Vec::new();
-        for _ in 0..5000 {
+        for _ in 0..6000 {
             step(&mut s, &w, &mut rand, &mut rcvids);
         }
     }

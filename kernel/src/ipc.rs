@@ -777,6 +777,7 @@ impl<M: Machine> System<M> {
                 t.state = ThreadState::Blocked(Blocked::Reply { server: m.server, channel: m.chid });
             }
         }
+        self.start_reply_bound(sender);
         self.serve(receiver, chid, priority);
     }
 

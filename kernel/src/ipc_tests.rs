@@ -1004,3 +1004,34 @@ fn an_io_vector_adds_up_to_64_mib_at_most() {
     let wrapping = buffer(&mut s, p.client, &iov(data, 2, usize::MAX), 32);
     assert_eq!(send(&mut s, wrapping, 2), Err(Errno::EOVERFLOW));
 }
+
+#[test]
+fn a_timeout_bounds_only_the_states_it_names() {
+    // An audit found a SEND-only bound ending the REPLY wait that followed, and a
+    // REPLY-only bound never starting when the message had to queue first.
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let msg = buffer(&mut s, p.client, b"m", 16);
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    // SEND only: queued (SEND-blocked), then received (REPLY-blocked): no timeout.
+    arm(&mut s, ct, ts::SEND, 1000);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    let rcvid = receive(&mut s, st, p.chid, sbuf, 64, 0).unwrap();
+    advance(&mut s, 5000);
+    assert!(matches!(state(&s, ct), ThreadState::Blocked(Blocked::Reply { .. })), "the REPLY wait is not bounded");
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 5, buffer: 0, parts: 0 }).0, Ok(0));
+    assert_eq!(x0(&mut s, ct), Ok(5));
+    // REPLY only: queued first; the bound starts when the message is received.
+    arm(&mut s, ct, ts::REPLY, 1000);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    advance(&mut s, 5000); // SEND-blocked all along: not bounded
+    assert!(matches!(state(&s, ct), ThreadState::Blocked(Blocked::Send { .. })));
+    let rcvid = receive(&mut s, st, p.chid, sbuf, 64, 0).unwrap();
+    advance(&mut s, 999);
+    assert!(matches!(state(&s, ct), ThreadState::Blocked(Blocked::Reply { .. })));
+    advance(&mut s, 1);
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT), "1000 ns after the message was received");
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Err(Errno::ESRCH));
+}

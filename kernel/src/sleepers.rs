@@ -15,8 +15,10 @@ use alloc::vec::Vec;
 pub(crate) enum Wake {
     /// It sleeps until then.
     Sleep,
-    /// Its blocking call fails with ETIMEDOUT then (`TimerTimeout`).
-    Timeout,
+    /// Its blocking call fails with ETIMEDOUT then (`TimerTimeout`) if it is still in one
+    /// of these states (`abi::syscall::timeout_states` bits): a bound on SEND does not
+    /// end the REPLY wait that follows.
+    Timeout(u32),
 }
 
 /// The timer list: (wake-up time in ns, thread, why).
@@ -86,7 +88,7 @@ mod tests {
         let mut s = Sleepers::new();
         assert!(!s.take_changed());
         s.push(50, ThreadId(1), Wake::Sleep);
-        s.push(20, ThreadId(2), Wake::Timeout);
+        s.push(20, ThreadId(2), Wake::Timeout(1));
         assert!(s.take_changed());
         assert!(!s.take_changed(), "reported once");
         assert_eq!(s.earliest(), Some(20));

@@ -285,6 +285,7 @@ impl<M: Machine> System<M> {
             message_sequence: 0,
             fp_eager_switches: 0,
             timeout: None,
+            reply_bound: None,
         };
         let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);
         self.processes.get_mut(pid.0).expect("checked").threads[slot] = Some(id);
@@ -304,6 +305,7 @@ impl<M: Machine> System<M> {
 
     pub(crate) fn wake(&mut self, id: ThreadId, x0: u64, x1: Option<u64>) {
         if let Some(t) = self.threads.get_mut(id.0) {
+            t.reply_bound = None; // its call is over
             t.context.x[0] = x0;
             if let Some(v) = x1 {
                 t.context.x[1] = v;
@@ -387,9 +389,11 @@ impl<M: Machine> System<M> {
         for (id, why) in due {
             match why {
                 Wake::Sleep => self.wake(id, 0, None),
-                Wake::Timeout => {
-                    self.sleepers.retain(|(_, t, w)| !(*t == id && *w == Wake::Timeout));
-                    self.time_out(id);
+                Wake::Timeout(states) => {
+                    self.sleepers.retain(|(_, t, w)| !(*t == id && matches!(w, Wake::Timeout(_))));
+                    if states & self.timeout_state(id) != 0 {
+                        self.time_out(id);
+                    }
                 }
             }
         }
@@ -737,19 +741,36 @@ impl<M: Machine> System<M> {
     /// start its timer. Either way the bound is used up.
     fn apply_timeout(&mut self, id: ThreadId) {
         use abi::syscall::timeout_states as ts;
+        let bit = self.timeout_state(id);
         let Some(t) = self.threads.get_mut(id.0) else { return };
         let Some((states, ns)) = t.timeout.take() else { return };
-        let bit = match t.state {
-            ThreadState::Blocked(Blocked::Send { .. }) => ts::SEND,
-            ThreadState::Blocked(Blocked::Reply { .. }) => ts::REPLY,
-            ThreadState::Blocked(Blocked::Receive { .. }) => ts::RECEIVE,
-            ThreadState::Blocked(Blocked::Join { .. }) => ts::JOIN,
-            ThreadState::Blocked(Blocked::WaitChild(_)) => ts::WAITCHILD,
-            _ => 0,
-        };
         if states & bit != 0 {
             let at = self.machine.now_ns().saturating_add(ns);
-            self.sleepers.push(at, id, Wake::Timeout);
+            self.sleepers.push(at, id, Wake::Timeout(states));
+        } else if bit == ts::SEND && states & ts::REPLY != 0 {
+            t.reply_bound = Some((states, ns)); // started when the message is received
+        }
+    }
+
+    /// Thread `id`'s message was received, so it is REPLY-blocked: the bound on REPLY its
+    /// call has waited with since it queued starts now.
+    pub(crate) fn start_reply_bound(&mut self, id: ThreadId) {
+        let Some((states, ns)) = self.threads.get_mut(id.0).and_then(|t| t.reply_bound.take()) else { return };
+        let at = self.machine.now_ns().saturating_add(ns);
+        self.sleepers.push(at, id, Wake::Timeout(states));
+    }
+
+    /// The `timeout_states` bit of the state thread `id` is blocked in (0: none a
+    /// `TimerTimeout` can bound).
+    fn timeout_state(&self, id: ThreadId) -> u32 {
+        use abi::syscall::timeout_states as ts;
+        match self.threads.get(id.0).map(|t| t.state) {
+            Some(ThreadState::Blocked(Blocked::Send { .. })) => ts::SEND,
+            Some(ThreadState::Blocked(Blocked::Reply { .. })) => ts::REPLY,
+            Some(ThreadState::Blocked(Blocked::Receive { .. })) => ts::RECEIVE,
+            Some(ThreadState::Blocked(Blocked::Join { .. })) => ts::JOIN,
+            Some(ThreadState::Blocked(Blocked::WaitChild(_))) => ts::WAITCHILD,
+            _ => 0,
         }
     }
 

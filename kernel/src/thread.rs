@@ -161,6 +161,9 @@ pub struct Thread {
     pub message_sequence: u16,
     /// Armed by `TimerTimeout` for its next call: (blocking states, nanoseconds).
     pub timeout: Option<(u32, u64)>,
+    /// A bound on REPLY (not on SEND) of a call that ended SEND-blocked: its timer starts
+    /// when the message is received and the thread becomes REPLY-blocked.
+    pub reply_bound: Option<(u32, u64)>,
     /// How many more switches to it hand it the FP/SIMD registers eagerly
     /// ([`crate::fpswitch`]).
     pub fp_eager_switches: u8,
