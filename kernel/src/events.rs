@@ -92,7 +92,7 @@ impl<M: Machine> System<M> {
             }
             Call::InterruptMask { id } => {
                 let a = self.attachments.get_mut(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
-                a.masks += 1;
+                a.masks = a.masks.saturating_add(1);
                 let (irq, masks) = (a.irq, a.masks);
                 if masks == 1 {
                     self.machine.interrupt_set_masked(irq, true);
@@ -170,7 +170,7 @@ impl<M: Machine> System<M> {
         // One route per interrupt (InterruptAttachEvent refuses a second), so no list.
         let hit = self.attachments.iter().find(|(_, a)| a.irq == irq).map(|(h, _)| h);
         if let Some(a) = hit.and_then(|id| self.attachments.get_mut(id)) {
-            a.masks += 1;
+            a.masks = a.masks.saturating_add(1);
             let a = *a;
             if self.pulse_event_to_waiting_receiver(a.owner, a.event) {
                 return; // the common case, scheduled too (fastpath.rs)
