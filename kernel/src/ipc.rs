@@ -925,7 +925,11 @@ impl<M: Machine> System<M> {
     /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received, and all
     /// channels together [`MAX_QUEUED_PULSES`]: beyond that the pulse is refused with
     /// `EAGAIN` (a client flooding a server, or a process its own channels, cannot exhaust
-    /// the kernel's memory); kernel-sent pulses are dropped the same way.
+    /// the kernel's memory), and so are pulses of events and timers. The kernel's own
+    /// notices (negative codes: unblock, disconnect, thread and connection death) are
+    /// never refused: a server must learn that a client is gone however full the queues
+    /// are (an audit found a flood hiding a dead client), and there is at most one per
+    /// connection, client or thread.
     pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) -> Result<(), Errno> {
         if let Some(receiver) = self.pulse_to_waiting_receiver(server, chid, priority, &pulse) {
             self.make_ready(receiver); // the common case, as below (fastpath.rs)
@@ -956,8 +960,9 @@ impl<M: Machine> System<M> {
             return Ok(());
         }
         let everywhere = self.queued_pulses;
+        let notice = pulse.code < pulse_code::MIN_AVAILABLE;
         let channel = self.channel_mut(server, chid).ok_or(Errno::ESRCH)?;
-        if channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES {
+        if !notice && (channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES) {
             return Err(Errno::EAGAIN);
         }
         channel.enqueue(priority, PendingItem::Pulse(pulse));

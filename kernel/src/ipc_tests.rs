@@ -1035,3 +1035,29 @@ fn a_timeout_bounds_only_the_states_it_names() {
     assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT), "1000 ns after the message was received");
     assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Err(Errno::ESRCH));
 }
+
+#[test]
+fn the_kernels_notices_get_through_full_pulse_queues() {
+    // An audit found a flood of pulses making the kernel drop a DISCONNECT: the server
+    // never learned that its client was gone.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::DISCONNECT);
+    let flooder = s.spawn("init", b"", None, None, false).unwrap();
+    let ft = main_thread(&s, flooder);
+    'fill: loop {
+        let (_, coid) = self_channel(&mut s, flooder);
+        loop {
+            match as_thread(&mut s, ft, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0 {
+                Ok(_) => {}
+                Err(_) if s.queued_pulses >= MAX_QUEUED_PULSES => break 'fill,
+                Err(_) => break,
+            }
+        }
+    }
+    s.terminate_process(p.client, wait_status::exited(0));
+    let st = main_thread(&s, p.server);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
+    assert_eq!(pulse.code, pulse_code::DISCONNECT);
+}
