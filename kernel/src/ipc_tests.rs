@@ -1061,3 +1061,30 @@ fn the_kernels_notices_get_through_full_pulse_queues() {
     let pulse = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
     assert_eq!(pulse.code, pulse_code::DISCONNECT);
 }
+
+#[test]
+fn a_thread_that_dies_waiting_for_a_reply_is_forgotten_and_its_server_told() {
+    // An audit found a thread destroyed while REPLY-blocked keeping its message: its
+    // server's later death woke the dead thread; and a server holding its request (a pipe
+    // read) was never told, so the next data went to the dead reader.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let reader = new_thread(&mut s, ct, 10);
+    let reader_tid = s.threads.get(reader.0).unwrap().tid;
+    let msg = buffer(&mut s, p.client, b"read", 4);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    assert_eq!(as_thread(&mut s, ct, Call::ThreadDestroy { tid: reader_tid, status: 0 }).0, Ok(0));
+    // The server hears of it: an unblock pulse naming the request.
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (pulse_code::UNBLOCK, rcvid));
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Err(Errno::ESRCH));
+    // The server's end does not wake the dead thread.
+    s.terminate_process(p.server, wait_status::exited(0));
+    assert_eq!(state(&s, reader), ThreadState::Dead);
+    assert!(!s.ready.contains(reader.index()));
+}

@@ -856,10 +856,20 @@ impl<M: Machine> System<M> {
             self.terminate_process(pid, wait_status::exited(status as u32));
             return;
         }
+        // A thread that dies waiting for a reply: its server, if it asked for unblock
+        // pulses, learns of it (it may be holding the request, with data for it), and the
+        // message is forgotten, so that the server's end cannot wake the dead thread
+        // (both found by an audit).
+        if let Some(ThreadState::Blocked(Blocked::Reply { server, channel })) = self.threads.get(id.0).map(|t| t.state)
+        {
+            self.ipc_request_unblock(id, server, channel);
+        }
         self.detach_thread(id);
         let Some(t) = self.threads.get_mut(id.0) else {
             return;
         };
+        t.sent = None;
+        t.receiving = None;
         t.state = ThreadState::Dead;
         t.exit_status = status;
         let tid = t.tid;
