@@ -399,6 +399,13 @@ pub fn servers_survive_garbage() -> Outcome {
             return Err(format!("proc never answered garbage message {i}"));
         }
     }
+    // Pulses of every application code, proc's own child-ended code among them, naming
+    // nobody, a live process and proc itself (one used to block proc for good).
+    for code in 0..=16i8 {
+        for value in [0u64, 1, 2, u64::MAX] {
+            let _ = userlib::sys::msg_send_pulse(proc_coid, 10, code, value);
+        }
+    }
     // Everyone still works.
     let (reader, writer) = fs::pipe().map_err(e("pipe afterwards"))?;
     writer.write(b"!").map_err(e("write afterwards"))?;
