@@ -2,7 +2,8 @@
 //! userlib's framework — where the shell's `>` and `<` can go. `open` with `O_CREAT`
 //! makes a file (no subdirectories); reading the prefix itself lists the files; files
 //! support read, write (`O_APPEND`), lseek, stat, ftruncate and unlink, and vanish when
-//! the server ends.
+//! the server ends. A file holds at most [`MAX_FILE_SIZE`] bytes (`EFBIG`), and a write or
+//! truncate the server's memory cannot hold fails with `ENOSPC` rather than ending it.
 
 #![no_std]
 #![no_main]
@@ -15,6 +16,22 @@ use alloc::vec::Vec;
 use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
 use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, proc, Args, Errno};
+
+/// Most bytes one file holds: a client's size (a truncate, a write far past the end) is
+/// memory this server must find.
+pub const MAX_FILE_SIZE: usize = 16 << 20;
+
+/// Makes `file` `len` bytes long (zero-filled), or fails without changing it.
+fn set_len(file: &mut Vec<u8>, len: usize) -> Result<(), Errno> {
+    if len > MAX_FILE_SIZE {
+        return Err(Errno::EFBIG);
+    }
+    if len > file.len() {
+        file.try_reserve(len - file.len()).map_err(|_| Errno::ENOSPC)?;
+    }
+    file.resize(len, 0);
+    Ok(())
+}
 
 userlib::entry!(main);
 
@@ -87,7 +104,7 @@ impl ResourceManager for Files {
                 }
                 let file = self.files.get(name).ok_or(Errno::ENOENT)?;
                 let start = (*offset).min(file.len());
-                let end = (start + want).min(file.len());
+                let end = start.saturating_add(want).min(file.len());
                 *offset = end;
                 Ok(Reply::Data((end - start) as u64, file[start..end].to_vec()))
             }
@@ -104,10 +121,11 @@ impl ResourceManager for Files {
             *offset = file.len();
         }
         let data = &request.payload;
-        if file.len() < *offset + data.len() {
-            file.resize(*offset + data.len(), 0);
+        let end = offset.checked_add(data.len()).ok_or(Errno::EFBIG)?;
+        if file.len() < end {
+            set_len(file, end)?;
         }
-        file[*offset..*offset + data.len()].copy_from_slice(data);
+        file[*offset..end].copy_from_slice(data);
         *offset += data.len();
         Ok(Reply::Status(data.len() as u64))
     }
@@ -137,8 +155,11 @@ impl ResourceManager for Files {
     }
 
     fn truncate(&mut self, ocb: &mut Open, size: u64) -> Result<(), Errno> {
-        let Open::File { name, .. } = ocb else { return Err(Errno::EISDIR) };
-        self.files.get_mut(name).ok_or(Errno::ENOENT)?.resize(size as usize, 0);
-        Ok(())
+        let Open::File { name, flags, .. } = ocb else { return Err(Errno::EISDIR) };
+        if !open_flags::writable(*flags) {
+            return Err(Errno::EBADF); // as ftruncate on a descriptor not open for writing
+        }
+        let file = self.files.get_mut(name).ok_or(Errno::ENOENT)?;
+        set_len(file, usize::try_from(size).map_err(|_| Errno::EFBIG)?)
     }
 }

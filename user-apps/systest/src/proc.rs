@@ -117,6 +117,17 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(&buffer[..n] == b"hello", "after truncate: {:?}", &buffer[..n]);
     ensure!(again.write(b"x") == Err(Errno::EBADF), "wrote to a read-only open");
     ensure!(again.devctl(1, &[], &mut []) == Err(Errno::ENOTTY), "devctl");
+    // Sizes a client chooses (an audit crashed ramfs with each of these).
+    let sized = fs::open("/test/a", open_flags::O_RDWR, 0).map_err(e("open"))?;
+    ensure!(sized.truncate(1 << 40) == Err(Errno::EFBIG), "a 1 TiB truncate");
+    sized.seek(1 << 40, whence::SET).map_err(e("lseek"))?;
+    ensure!(sized.write(b"x") == Err(Errno::EFBIG), "a write 1 TiB in");
+    sized.seek(1, whence::SET).map_err(e("lseek"))?;
+    let huge_read = userlib::msg::Header { size: u64::MAX, ..userlib::msg::Header::new(userlib::msg::io_type::READ) };
+    ensure!(proc::request_on(sized.fd(), &huge_read, &[], &mut buffer) == Ok(4), "a read of u64::MAX bytes");
+    ensure!(again.truncate(0) == Err(Errno::EBADF), "a read-only open truncated");
+    ensure!(sized.stat().map_err(e("stat"))?.size == 5, "the file changed");
+    drop(sized);
     ensure!(fs::open("/test/missing", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "missing file");
     ensure!(fs::open("/nowhere/x", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "no server");
     ensure!(fs::open("relative", open_flags::O_RDONLY, 0).err() == Some(Errno::EINVAL), "relative path");
