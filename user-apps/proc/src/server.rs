@@ -99,7 +99,11 @@ impl Proc {
         };
         let policy = match request.header.subtype {
             0 => None,
-            p => Some(Policy::from_number(p as u8 - 1).ok_or(Errno::EINVAL)?),
+            p => {
+                // (The number + 1, checked whole: `as u8` would let 257 pass as FIFO.)
+                let number = u8::try_from(p - 1).map_err(|_| Errno::EINVAL)?;
+                Some(Policy::from_number(number).ok_or(Errno::EINVAL)?)
+            }
         };
         let program = self.image.find(name).ok_or(Errno::ENOENT)?;
         loader::spawn(&program, args, environment, priority, policy, request.client.pid, 0).map(u64::from)
