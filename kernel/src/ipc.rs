@@ -183,6 +183,14 @@ impl Channel {
         Some(first)
     }
 
+    /// Whether `pulse` (the same code, value and scoid) is queued.
+    fn holds_pulse(&self, pulse: &Pulse) -> bool {
+        self.pending.iter().any(|p| match p.item {
+            PendingItem::Pulse(q) => q.code == pulse.code && q.value == pulse.value && q.scoid == pulse.scoid,
+            PendingItem::Message(_) => false,
+        })
+    }
+
     /// The queued items, first to be received first (for tests and listings).
     pub fn queue(&self) -> Vec<PendingItem> {
         self.pending.iter().rev().map(|p| p.item).collect()
@@ -925,11 +933,13 @@ impl<M: Machine> System<M> {
     /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received, and all
     /// channels together [`MAX_QUEUED_PULSES`]: beyond that the pulse is refused with
     /// `EAGAIN` (a client flooding a server, or a process its own channels, cannot exhaust
-    /// the kernel's memory), and so are pulses of events and timers. The kernel's own
-    /// notices (negative codes: unblock, disconnect, thread and connection death) are
-    /// never refused: a server must learn that a client is gone however full the queues
-    /// are (an audit found a flood hiding a dead client), and there is at most one per
-    /// connection, client or thread.
+    /// the kernel's memory), and so are pulses of events and timers. Two of the kernel's
+    /// notices are never refused, because a server must learn of them however full the
+    /// queues are (an audit found a flood hiding a dead client) and their number is
+    /// bounded: DISCONNECT (one per client, whose scoid stays taken until the server
+    /// detaches it) and UNBLOCK (one per REPLY-blocked thread: a second for the same
+    /// rcvid while one is queued is not queued again). Thread- and connection-death
+    /// notices, which a process can make without end, are bounded like the rest.
     pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) -> Result<(), Errno> {
         if let Some(receiver) = self.pulse_to_waiting_receiver(server, chid, priority, &pulse) {
             self.make_ready(receiver); // the common case, as below (fastpath.rs)
@@ -960,9 +970,12 @@ impl<M: Machine> System<M> {
             return Ok(());
         }
         let everywhere = self.queued_pulses;
-        let notice = pulse.code < pulse_code::MIN_AVAILABLE;
         let channel = self.channel_mut(server, chid).ok_or(Errno::ESRCH)?;
-        if !notice && (channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES) {
+        let bounded_notice = pulse.code == pulse_code::DISCONNECT || pulse.code == pulse_code::UNBLOCK;
+        if pulse.code == pulse_code::UNBLOCK && channel.holds_pulse(&pulse) {
+            return Ok(()); // the server has yet to see the one already queued
+        }
+        if !bounded_notice && (channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES) {
             return Err(Errno::EAGAIN);
         }
         channel.enqueue(priority, PendingItem::Pulse(pulse));
@@ -1078,7 +1091,7 @@ impl<M: Machine> System<M> {
         let Some(scoid) = self.threads.get(client.0).and_then(|t| t.sent).map(|m| m.scoid) else { return false };
         let priority = self.threads.get(client.0).map_or(1, |t| t.priority);
         let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::UNBLOCK, value: self.rcvid_of(client), scoid };
-        // If the server's queue is full, the client is unblocked at once instead.
+        // (Never refused for a full queue: see `send_pulse`.)
         self.send_pulse(server, chid, priority, pulse).is_ok()
     }
 

@@ -1088,3 +1088,43 @@ fn a_thread_that_dies_waiting_for_a_reply_is_forgotten_and_its_server_told() {
     assert_eq!(state(&s, reader), ThreadState::Dead);
     assert!(!s.ready.contains(reader.index()));
 }
+
+#[test]
+fn thread_death_notices_are_bounded_like_other_pulses() {
+    // A review found thread-death notices, exempted from the limits, queueing without end
+    // (create, end and join threads on a THREAD_DEATH channel nobody receives from).
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    as_thread(&mut s, t, Call::ChannelCreate { flags: channel_flags::THREAD_DEATH }).0.unwrap();
+    for _ in 0..MAX_PENDING_PULSES + 100 {
+        let t2 = new_thread(&mut s, t, 10);
+        let tid = s.threads.get(t2.0).unwrap().tid;
+        as_thread(&mut s, t2, Call::ThreadDestroy { tid: 0, status: 0 });
+        assert_eq!(as_thread(&mut s, t, Call::ThreadJoin { tid }).0, Ok(0));
+    }
+    assert_eq!(s.queued_pulses, MAX_PENDING_PULSES, "one channel's limit");
+}
+
+#[test]
+fn an_unblock_notice_is_queued_once_per_request() {
+    // A review found every MsgDeliverEvent of an UNBLOCK event queueing another notice,
+    // exempt from the limits: one per rcvid is queued while the server has not seen it.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let event = SigEvent { notify: notify::UNBLOCK, ..Default::default() }.to_bytes();
+    let ev = buffer(&mut s, p.client, &event, SigEvent::SIZE);
+    assert!(as_thread(&mut s, ct, Call::MsgRegisterEvent { event: ev, coid: p.coid }).0.is_ok());
+    let msg = buffer(&mut s, p.client, b"x", 1);
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    let registered = read(&mut s, p.client, ev, SigEvent::SIZE);
+    let server_ev = buffer(&mut s, p.server, &registered, SigEvent::SIZE);
+    for _ in 0..100 {
+        assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event: server_ev }).0, Ok(0));
+    }
+    assert_eq!(s.queued_pulses, 1);
+}

@@ -59,6 +59,9 @@ impl TableMemory for TargetMachine {
     fn free_table(&mut self, phys: usize) {
         self.free_frame(phys);
     }
+    fn tables_written(&mut self) {
+        mmu::tables_written();
+    }
 }
 
 impl Machine for TargetMachine {

@@ -21,7 +21,8 @@ impl ThreadId {
 }
 
 /// A thread's user-mode registers. `vectors.S` saves into and restores from this
-/// layout directly (offsets are fixed: keep in step with `muon_user_save` and `muon_return_to_user` there).
+/// layout directly (offsets are fixed: keep in step with `muon_user_save`,
+/// `muon_user_syscall_save` and `muon_return_to_user` there).
 #[repr(C, align(16))]
 #[derive(Clone)]
 pub struct UserContext {

@@ -159,6 +159,9 @@ pub trait TableMemory {
     fn table(&mut self, phys: usize) -> &mut Table;
     /// Gives back a table no longer referenced (tables of a destroyed address space).
     fn free_table(&mut self, _phys: usize) {}
+    /// New descriptors were written: make them visible to the MMU's table walks before
+    /// anything translates through them (on the target a `DSB ISHST`).
+    fn tables_written(&mut self) {}
 }
 
 /// What a virtual address translates to.
@@ -262,6 +265,7 @@ impl PageTable {
             self.set_leaf(mem, v & VA_MASK, p, level, leaf)?;
             offset += 1 << LEVEL_SHIFTS[level];
         }
+        mem.tables_written();
         Ok(())
     }
 

@@ -205,6 +205,16 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.wait_for("^C", STEP_TIMEOUT)?;
             s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
         }),
+        ("ctrl_c_stops_a_pipeline_whose_first_program_ended", |s| {
+            // `echo` ends before the shell names the pipeline to the console: the rest of
+            // the pipeline must still be what Ctrl-C ends.
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("echo hi | sleep 100\r")?;
+            std::thread::sleep(Duration::from_millis(1000));
+            s.type_keys("\x03")?;
+            s.wait_for("^C", STEP_TIMEOUT)?;
+            s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+        }),
         ("a_background_job_leaves_the_console_to_the_shell", |s| {
             // A background `cat` reading the console would take this line.
             s.command("cat &")?;

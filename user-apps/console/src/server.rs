@@ -218,10 +218,14 @@ impl ResourceManager for Console {
             }
             console_devctl::SET_FOREGROUND => {
                 // Only a program's parent (the shell that started it) may make Ctrl-C end it.
-                let pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
+                // A program of the pipeline that has already ended (`echo hi | sleep 100`)
+                // has nothing left to end: it is left out, not refused (a review found
+                // the whole list refused then, and Ctrl-C ending nothing).
+                let mut pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
                 if !pids.is_empty() {
                     let threads = proc::pidin()?;
                     let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
+                    pids.retain(|&pid| parent_of(pid).is_some());
                     if pids.iter().any(|&pid| parent_of(pid) != Some(request.client.pid)) {
                         return Err(Errno::EPERM);
                     }

@@ -73,10 +73,20 @@ pub fn enable_user_tables() {
 ///
 /// For the way back to EL0 only: no ISB follows the write, because the `eret` that ends
 /// the way is itself a context synchronization event (these cores lack FEAT_ExS, which
-/// could make it not one), and until then nothing depends on the new value — the kernel
-/// never accesses memory through user addresses.
+/// could make it not one), and until then nothing depends on the new value: the kernel
+/// never accesses memory through user addresses, and translates user addresses with
+/// `AT` only during a system call, long after the `eret` that followed this write.
 pub fn set_user_tables(ttbr0: u64) {
     TTBR0_EL1.set(ttbr0);
+}
+
+/// Makes descriptors just written visible to the table walker (the MMU's walks for EL0
+/// accesses and for `AT`) before anything translates through them: a new mapping is
+/// reached by the user's next access or the kernel's next `translate_for_el0`, with no
+/// TLB maintenance that would carry the barrier (removals have theirs).
+pub fn tables_written() {
+    // SAFETY: a barrier: it orders the earlier stores and touches nothing.
+    unsafe { core::arch::asm!("dsb ishst", options(nostack, preserves_flags)) };
 }
 
 /// The bits of a TTBR value that hold the table's physical address (below the ASID).
@@ -88,13 +98,15 @@ pub const TTBR_BASE_ADDRESS: u64 = (1 << 48) - 1;
 #[inline(always)]
 pub fn translate_for_el0(va: usize, write: bool) -> Option<usize> {
     let par: u64;
-    // SAFETY: AT only writes PAR_EL1, which nothing else keeps a value in; the ISB
-    // makes the result visible to the MRS. No memory is accessed.
+    // SAFETY: AT only writes PAR_EL1, which nothing else keeps a value in, and reads the
+    // translation tables (so the asm is not `nomem`: table stores stay before it; new
+    // descriptors were made visible to the walker by `tables_written`); the ISB makes
+    // the result visible to the MRS.
     unsafe {
         if write {
-            core::arch::asm!("at s1e0w, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, nomem, preserves_flags));
+            core::arch::asm!("at s1e0w, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, readonly, preserves_flags));
         } else {
-            core::arch::asm!("at s1e0r, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, nomem, preserves_flags));
+            core::arch::asm!("at s1e0r, {va}", "isb", "mrs {par}, par_el1", va = in(reg) va, par = out(reg) par, options(nostack, readonly, preserves_flags));
         }
     }
     // PAR_EL1.F (bit 0) set: the access would fault; else PA[47:12] is the page and
