@@ -83,6 +83,22 @@ impl Session {
     }
 
     /// Types `line` and Enter, and returns the screen up to the next prompt.
+    /// Types Ctrl-C and waits for the shell's prompt with status 130.
+    fn interrupt(&mut self) -> Result<(), String> {
+        self.type_keys("\x03")?;
+        self.wait_for("^C", STEP_TIMEOUT)?;
+        self.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+    }
+
+    /// Starts `line`, lets it run a second, and interrupts it.
+    fn run_then_interrupt(&mut self, line: &str) -> Result<(), String> {
+        self.mark = self.screen.lock().expect("screen").len();
+        self.type_keys(line)?;
+        self.type_keys("\r")?;
+        std::thread::sleep(Duration::from_millis(1000));
+        self.interrupt()
+    }
+
     fn command(&mut self, line: &str) -> Result<String, String> {
         self.mark = self.screen.lock().expect("screen").len();
         self.type_keys(line)?;
@@ -192,28 +208,16 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             std::thread::sleep(Duration::from_millis(500));
             s.type_keys("typed into cat\r")?;
             s.wait_for("typed into cat\r\ntyped into cat", STEP_TIMEOUT)?;
-            s.type_keys("\x03")?;
-            s.wait_for("^C", STEP_TIMEOUT)?;
-            s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+            s.interrupt()
         }),
         ("ctrl_c_stops_a_whole_pipeline", |s| {
             // Were only `cat` ended, the shell would wait for `sleep` (longer than a step).
-            s.mark = s.screen.lock().expect("screen").len();
-            s.type_keys("sleep 100 | cat\r")?;
-            std::thread::sleep(Duration::from_millis(1000));
-            s.type_keys("\x03")?;
-            s.wait_for("^C", STEP_TIMEOUT)?;
-            s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+            s.run_then_interrupt("sleep 100 | cat")
         }),
         ("ctrl_c_stops_a_pipeline_whose_first_program_ended", |s| {
             // `echo` ends before the shell names the pipeline to the console: the rest of
             // the pipeline must still be what Ctrl-C ends.
-            s.mark = s.screen.lock().expect("screen").len();
-            s.type_keys("echo hi | sleep 100\r")?;
-            std::thread::sleep(Duration::from_millis(1000));
-            s.type_keys("\x03")?;
-            s.wait_for("^C", STEP_TIMEOUT)?;
-            s.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
+            s.run_then_interrupt("echo hi | sleep 100")
         }),
         ("a_background_job_leaves_the_console_to_the_shell", |s| {
             // A background `cat` reading the console would take this line.
