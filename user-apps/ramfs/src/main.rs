@@ -2,7 +2,8 @@
 //! userlib's framework — where the shell's `>` and `<` can go. `open` with `O_CREAT`
 //! makes a file (no subdirectories); reading the prefix itself lists the files; files
 //! support read, write (`O_APPEND`), lseek, stat, ftruncate and unlink, and vanish when
-//! the server ends. A file holds at most [`MAX_FILE_SIZE`] bytes (`EFBIG`), and a write or
+//! the server ends (a file unlinked while open lives on until its last open closes, as
+//! POSIX says, and a new file of its name is another file). A file holds at most [`MAX_FILE_SIZE`] bytes (`EFBIG`), and a write or
 //! truncate the server's memory cannot hold fails with `ENOSPC` rather than ending it.
 
 #![no_std]
@@ -39,21 +40,39 @@ fn main(args: Args) -> Result<(), Errno> {
     let path = args.get(1).unwrap_or("/tmp");
     let channel = userlib::ipc::Channel::create(userlib::ipc::channel_flags::DISCONNECT)?;
     let _attached = proc::path_attach(path, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher = Dispatcher::new(Files { files: BTreeMap::new() });
+    let mut dispatcher = Dispatcher::new(Files { names: BTreeMap::new(), files: BTreeMap::new(), next: 1 });
     let error = dispatcher.serve(&channel);
     println!("ramfs: receiving failed: {error}");
     Err(error)
 }
 
 /// In-memory files: `open` with `O_CREAT` makes one; the prefix itself is a directory
-/// whose read lists them.
+/// whose read lists them. A name leads to a file; an open holds the file, not the name,
+/// so that a file unlinked while open lives on for its opens (as POSIX says) and a new
+/// file of the same name is another one.
 struct Files {
-    files: BTreeMap<String, Vec<u8>>,
+    names: BTreeMap<String, u64>,
+    files: BTreeMap<u64, Node>,
+    next: u64,
+}
+
+/// A file: its bytes, how many opens hold it, and whether a name still leads to it.
+struct Node {
+    data: Vec<u8>,
+    opens: usize,
+    linked: bool,
 }
 
 enum Open {
-    File { name: String, offset: usize, flags: u32 },
+    File { id: u64, offset: usize, flags: u32 },
     Directory { done: bool },
+}
+
+impl Files {
+    /// The bytes of open file `id` (an open holds its file: it is there).
+    fn data(&mut self, id: u64) -> Result<&mut Vec<u8>, Errno> {
+        self.files.get_mut(&id).map(|node| &mut node.data).ok_or(Errno::EBADF)
+    }
 }
 
 impl ResourceManager for Files {
@@ -66,22 +85,45 @@ impl ResourceManager for Files {
         if path.contains('/') {
             return Err(Errno::ENOENT);
         }
-        let exists = self.files.contains_key(path);
-        if !exists && flags & open_flags::O_CREAT == 0 {
+        let existing = self.names.get(path).copied();
+        if existing.is_none() && flags & open_flags::O_CREAT == 0 {
             return Err(Errno::ENOENT);
         }
-        if exists && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
+        if existing.is_some() && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
-        let file = self.files.entry(String::from(path)).or_default();
+        let id = existing.unwrap_or_else(|| {
+            let id = self.next;
+            self.next += 1;
+            self.names.insert(String::from(path), id);
+            self.files.insert(id, Node { data: Vec::new(), opens: 0, linked: true });
+            id
+        });
+        let node = self.files.get_mut(&id).ok_or(Errno::ENOENT)?;
+        node.opens += 1;
         if flags & open_flags::O_TRUNC != 0 {
-            file.clear();
+            node.data.clear();
         }
-        Ok(Open::File { name: String::from(path), offset: 0, flags })
+        Ok(Open::File { id, offset: 0, flags })
     }
 
     fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
-        self.files.remove(path).map(|_| ()).ok_or(Errno::ENOENT)
+        let id = self.names.remove(path).ok_or(Errno::ENOENT)?;
+        match self.files.get_mut(&id) {
+            Some(node) if node.opens > 0 => node.linked = false, // gone when the last open closes
+            _ => drop(self.files.remove(&id)),
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, ocb: Open) {
+        let Open::File { id, .. } = ocb else { return };
+        if let Some(node) = self.files.get_mut(&id) {
+            node.opens -= 1;
+            if node.opens == 0 && !node.linked {
+                self.files.remove(&id);
+            }
+        }
     }
 
     fn read(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
@@ -91,18 +133,18 @@ impl ResourceManager for Files {
             Open::Directory { done } => {
                 *done = true;
                 let mut bytes = Vec::new();
-                for name in self.files.keys() {
+                for name in self.names.keys() {
                     bytes.extend_from_slice(name.as_bytes());
                     bytes.push(0);
                 }
                 bytes.truncate(want);
                 Ok(Reply::Data(bytes.len() as u64, bytes))
             }
-            Open::File { name, offset, flags } => {
+            Open::File { id, offset, flags } => {
                 if !open_flags::readable(*flags) {
                     return Err(Errno::EBADF);
                 }
-                let file = self.files.get(name).ok_or(Errno::ENOENT)?;
+                let file = self.data(*id)?;
                 let start = (*offset).min(file.len());
                 let end = start.saturating_add(want).min(file.len());
                 *offset = end;
@@ -112,11 +154,11 @@ impl ResourceManager for Files {
     }
 
     fn write(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
-        let Open::File { name, offset, flags } = ocb else { return Err(Errno::EISDIR) };
+        let Open::File { id, offset, flags } = ocb else { return Err(Errno::EISDIR) };
         if !open_flags::writable(*flags) {
             return Err(Errno::EBADF);
         }
-        let file = self.files.get_mut(name).ok_or(Errno::ENOENT)?;
+        let file = self.data(*id)?;
         if *flags & open_flags::O_APPEND != 0 {
             *offset = file.len();
         }
@@ -131,8 +173,8 @@ impl ResourceManager for Files {
     }
 
     fn lseek(&mut self, ocb: &mut Open, offset: i64, from: u32) -> Result<u64, Errno> {
-        let Open::File { name, offset: at, .. } = ocb else { return Err(Errno::EISDIR) };
-        let len = self.files.get(name).map_or(0, Vec::len) as i64;
+        let Open::File { id, offset: at, .. } = ocb else { return Err(Errno::EISDIR) };
+        let len = self.data(*id)?.len() as i64;
         let base = match from {
             whence::SET => 0,
             whence::CUR => *at as i64,
@@ -147,19 +189,19 @@ impl ResourceManager for Files {
     fn stat(&mut self, ocb: &mut Open) -> Result<Stat, Errno> {
         Ok(match ocb {
             Open::Directory { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o755 },
-            Open::File { name, .. } => {
-                let size = self.files.get(name).map_or(0, Vec::len) as u64;
+            Open::File { id, .. } => {
+                let size = self.data(*id)?.len() as u64;
                 Stat { size, kind: file_kind::FILE, mode: 0o644 }
             }
         })
     }
 
     fn truncate(&mut self, ocb: &mut Open, size: u64) -> Result<(), Errno> {
-        let Open::File { name, flags, .. } = ocb else { return Err(Errno::EISDIR) };
+        let Open::File { id, flags, .. } = ocb else { return Err(Errno::EISDIR) };
         if !open_flags::writable(*flags) {
             return Err(Errno::EBADF); // as ftruncate on a descriptor not open for writing
         }
-        let file = self.files.get_mut(name).ok_or(Errno::ENOENT)?;
+        let file = self.data(*id)?;
         set_len(file, usize::try_from(size).map_err(|_| Errno::EFBIG)?)
     }
 }

@@ -139,6 +139,20 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(dev.iter().any(|n| n == "shmem") && dev.iter().any(|n| n == "name"), "ls /dev: {dev:?}");
     fs::unlink("/test/a").map_err(e("unlink"))?;
     ensure!(fs::read_dir("/test").map_err(e("read_dir"))?.is_empty(), "unlinked file listed");
+    // A file unlinked while open lives on for that open; a new file of its name is
+    // another (opens used to follow the name into the new file).
+    let rw = open_flags::O_RDWR | open_flags::O_CREAT;
+    let old = fs::open("/test/b", rw, 0o644).map_err(e("open b"))?;
+    old.write_all(b"old").map_err(e("write old"))?;
+    fs::unlink("/test/b").map_err(e("unlink b"))?;
+    let new = fs::open("/test/b", rw, 0o644).map_err(e("re-create b"))?;
+    new.write_all(b"new!").map_err(e("write new"))?;
+    old.seek(0, whence::SET).map_err(e("lseek old"))?;
+    let n = old.read(&mut buffer).map_err(e("read old"))?;
+    ensure!(&buffer[..n] == b"old", "the unlinked file read {:?}", &buffer[..n]);
+    ensure!(new.stat().map_err(e("stat new"))?.size == 4, "the new file changed");
+    drop((old, new));
+    fs::unlink("/test/b").map_err(e("unlink b again"))?;
     drop(again);
     // When the server dies its prefix goes.
     proc::kill(server, 0).map_err(e("kill"))?;
