@@ -401,25 +401,12 @@ impl ResourceManager for Proc {
         if pulse.code == CHILD_ENDED {
             // A boot program proc started has ended: reap it. Any client can send a pulse
             // of this code too (an audit found one naming a live child, or 0, blocking
-            // proc in the wait for good): wait only for a child that has no live thread
-            // left, whose wait returns at once.
-            if let Ok(pid) = Pid::try_from(pulse.value) {
-                if pid != 0 && !has_live_threads(pid) {
-                    let _ = sys::process_wait(pid);
-                }
+            // proc in the wait for good): only the kernel's, which comes through proc's
+            // own connection, counts.
+            let from_proc = userlib::ipc::client_info(pulse.scoid).is_ok_and(|c| c.pid == userlib::process::id());
+            if let (true, Ok(pid)) = (from_proc, Pid::try_from(pulse.value)) {
+                let _ = sys::process_wait(pid);
             }
         }
     }
-}
-
-/// Whether process `pid` has a thread that has not ended (true when unsure).
-fn has_live_threads(pid: Pid) -> bool {
-    let mut buffer = vec![0u8; 1024 * ThreadInfo::SIZE];
-    let Ok(count) = sys::thread_list(&mut buffer) else { return true };
-    let dead = userlib::abi::info::ThreadStateCode::Dead as u8;
-    buffer
-        .chunks_exact(ThreadInfo::SIZE)
-        .take(count)
-        .filter_map(ThreadInfo::from_bytes)
-        .any(|t| t.pid == pid && t.state != dead)
 }
