@@ -674,14 +674,21 @@ fn self_channel(s: &mut Sys, pid: ProcessId) -> (u32, u32) {
     (chid, coid)
 }
 
+/// A process with a timer that delivers pulses (priority 20, code 3, `value`) on a channel
+/// of its own: (pid, its thread, the channel, the timer).
+fn pulse_timer(s: &mut Sys, value: u64) -> (ProcessId, ThreadId, u32, u32) {
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(s, pid);
+    let (chid, coid) = self_channel(s, pid);
+    let ev = buffer(s, pid, &SigEvent::pulse(coid, 20, 3, value).to_bytes(), SigEvent::SIZE);
+    let id = as_thread(s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+    (pid, t, chid, id)
+}
+
 #[test]
 fn a_periodic_timer_delivers_pulses_and_stops_when_disarmed() {
     let mut s = system();
-    let pid = s.spawn("init", b"", None, None, false).unwrap();
-    let t = main_thread(&s, pid);
-    let (chid, coid) = self_channel(&mut s, pid);
-    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 77).to_bytes(), SigEvent::SIZE);
-    let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+    let (pid, t, chid, id) = pulse_timer(&mut s, 77);
     assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1000, interval: 20_000 }).0, Ok(0));
     assert_eq!(s.next_wakeup(), Some(1000));
     let buf = buffer(&mut s, pid, &[], 64);
@@ -942,11 +949,7 @@ fn timer_periods_are_rounded_up_and_never_overflow() {
     // An audit found a period of u64::MAX wrapping the next expiry into the past (a timer
     // due at every return from the kernel), and a 1 ns period doing the same.
     let mut s = system();
-    let pid = s.spawn("init", b"", None, None, false).unwrap();
-    let t = main_thread(&s, pid);
-    let (_chid, coid) = self_channel(&mut s, pid);
-    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 0).to_bytes(), SigEvent::SIZE);
-    let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+    let (_, t, _, id) = pulse_timer(&mut s, 0);
     advance(&mut s, 1_000_000_000);
     assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: u64::MAX }).0, Ok(0));
     advance(&mut s, 10);
