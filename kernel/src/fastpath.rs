@@ -314,47 +314,107 @@ impl<M: Machine> System<M> {
 
     /// Performs the current thread's system call if a fast path covers it, and picks
     /// the thread to run next ([`System::current`]) as [`System::syscall`] would.
+    ///
+    /// The target's system-call entry calls the per-call `fast_*_call`s itself (one
+    /// function per common call: each gets registers of its own, where one function
+    /// serving them all spilled its values to the stack); this is the same choice.
     pub fn fast_syscall(&mut self, regs: &Registers) -> Fast {
+        let a = regs.args;
+        match regs.number {
+            n if n == Sysno::MsgSendv as u64 => self.fast_send_call(a),
+            n if n == Sysno::MsgReplyReceivev as u64 => self.fast_reply_receive_call(a),
+            n if n == Sysno::MsgReplyv as u64 => self.fast_reply_call(a),
+            n if n == Sysno::MsgReceivev as u64 => self.fast_receive_call(a),
+            n if n == Sysno::MsgSendPulse as u64 => self.fast_pulse_call(a),
+            n if n == Sysno::SchedYield as u64 => self.fast_yield_call(),
+            _ => Fast::NotTaken,
+        }
+    }
+
+    /// The running thread, its process and priority, if a fast path may perform its call.
+    #[inline(always)]
+    fn fast_caller(&self) -> Option<(ThreadId, ProcessId, u8)> {
         #[cfg(test)]
         if FAST_PATHS_OFF.with(|off| off.get()) {
-            return Fast::NotTaken;
+            return None;
         }
-        let Some(cur) = self.current else { return Fast::NotTaken };
-        let Some(t) = self.threads.get(cur.0) else { return Fast::NotTaken };
+        let cur = self.current?;
+        let t = self.threads.get(cur.0)?;
         // An armed TimerTimeout (used up by the call, perhaps starting a timer) and a
         // pending hand-off are the general path's business.
         if t.timeout.is_some() || self.handoff.is_some() || t.state != ThreadState::Running {
-            return Fast::NotTaken;
+            return None;
         }
-        let (pid, priority) = (t.process, t.priority);
-        let (a, number) = (regs.args, regs.number);
-        let outcome = if number == Sysno::MsgSendv as u64 {
-            self.fast_send(cur, pid, priority, a)
-        } else if number == Sysno::MsgReplyReceivev as u64 && a[0] != 0 {
+        Some((cur, t.process, t.priority))
+    }
+
+    /// `MsgSendv` if a fast path covers it.
+    #[inline(always)]
+    pub fn fast_send_call(&mut self, a: [u64; 8]) -> Fast {
+        let Some((cur, pid, priority)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = self.fast_send(cur, pid, priority, a);
+        self.fast_finish(Sysno::MsgSendv, step)
+    }
+
+    /// `MsgReplyReceivev` if a fast path covers it (with a message queued: see
+    /// [`fast_reply_then_receive_queued_call`](Self::fast_reply_then_receive_queued_call)).
+    #[inline(always)]
+    pub fn fast_reply_receive_call(&mut self, a: [u64; 8]) -> Fast {
+        let Some((cur, pid, _)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = if a[0] != 0 {
             self.fast_reply_receive(cur, pid, a)
-        } else if number == Sysno::MsgReplyReceivev as u64 {
+        } else {
             // No reply (rcvid 0): only the receive, whose arguments are the last four.
             self.fast_receive_block(cur, pid, [a[4], a[5], a[6], a[7], 0, 0, 0, 0])
-        } else if number == Sysno::MsgReplyv as u64 {
-            self.fast_reply(cur, pid, a)
-        } else if number == Sysno::MsgReceivev as u64 {
-            self.fast_receive_block(cur, pid, a)
-        } else if number == Sysno::MsgSendPulse as u64 {
-            self.fast_pulse(cur, pid, priority, a)
-        } else if number == Sysno::SchedYield as u64 {
-            self.fast_yield(cur)
-        } else {
-            Step::NotTaken
         };
+        self.fast_finish(Sysno::MsgReplyReceivev, step)
+    }
+
+    /// `MsgReplyv` if a fast path covers it.
+    #[inline(always)]
+    pub fn fast_reply_call(&mut self, a: [u64; 8]) -> Fast {
+        let Some((cur, pid, _)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = self.fast_reply(cur, pid, a);
+        self.fast_finish(Sysno::MsgReplyv, step)
+    }
+
+    /// `MsgReceivev` if a fast path covers it.
+    #[inline(always)]
+    pub fn fast_receive_call(&mut self, a: [u64; 8]) -> Fast {
+        let Some((cur, pid, _)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = self.fast_receive_block(cur, pid, a);
+        self.fast_finish(Sysno::MsgReceivev, step)
+    }
+
+    /// `MsgSendPulse` if a fast path covers it.
+    #[inline(always)]
+    pub fn fast_pulse_call(&mut self, a: [u64; 8]) -> Fast {
+        let Some((cur, pid, priority)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = self.fast_pulse(cur, pid, priority, a);
+        self.fast_finish(Sysno::MsgSendPulse, step)
+    }
+
+    /// `SchedYield` (always covered, for a running thread without a timeout armed).
+    #[inline(always)]
+    pub fn fast_yield_call(&mut self) -> Fast {
+        let Some((cur, _, _)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = self.fast_yield(cur);
+        self.fast_finish(Sysno::SchedYield, step)
+    }
+
+    /// Finishes what a fast path did for call `number`: the scheduler's part, if left.
+    #[inline(always)]
+    fn fast_finish(&mut self, number: Sysno, step: Step) -> Fast {
         #[cfg(test)]
-        if !matches!(outcome, Step::NotTaken) {
+        if !matches!(step, Step::NotTaken) {
             FAST_HITS.with(|hits| {
                 let mut h = hits.get();
                 h[number as usize % 64] += 1;
                 hits.set(h);
             });
         }
-        match outcome {
+        let _ = number;
+        match step {
             Step::NotTaken => Fast::NotTaken,
             Step::Schedule => {
                 self.schedule();

@@ -22,7 +22,7 @@ use crate::thread::ThreadId;
 use crate::{console, interrupts, percpu};
 use abi::bootimage::{BootImage, START_AT_BOOT};
 use abi::info::SystemInfo;
-use abi::syscall::Registers;
+use abi::syscall::{Registers, Sysno};
 use alloc::format;
 use core::sync::atomic::Ordering;
 
@@ -245,6 +245,10 @@ extern "C" fn muon_user_exception(kind: u64) -> ! {
 /// Called by `vectors.S` for a system call (`svc` from EL0) with the caller's x0-x8 (the
 /// call) as arguments, once its registers that a call preserves are saved in its
 /// context; like [`muon_user_exception`], returns to user space itself.
+///
+/// The common calls each have a function of their own (`fast_entry`): one function
+/// serving all of them needed more registers than there are and spilled its values to
+/// the stack on every call.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 extern "C" fn muon_user_syscall(
@@ -258,7 +262,66 @@ extern "C" fn muon_user_syscall(
     x7: u64,
     number: u64,
 ) -> ! {
-    if !system_call(&Registers { number, args: [x0, x1, x2, x3, x4, x5, x6, x7] }) {
+    match number {
+        n if n == Sysno::MsgSendv as u64 => send_entry(x0, x1, x2, x3, x4),
+        n if n == Sysno::MsgReplyReceivev as u64 => reply_receive_entry(x0, x1, x2, x3, x4, x5, x6, x7),
+        n if n == Sysno::SchedYield as u64 => yield_entry(),
+        n if n == Sysno::MsgReplyv as u64 => reply_entry(x0, x1, x2, x3),
+        n if n == Sysno::MsgReceivev as u64 => receive_entry(x0, x1, x2, x3),
+        n if n == Sysno::MsgSendPulse as u64 => pulse_entry(x0, x1, x2, x3),
+        _ => general_entry(number, [x0, x1, x2, x3, x4, x5, x6, x7]),
+    }
+}
+
+// (Arguments one by one: an array of them would be passed in memory.)
+
+#[inline(never)]
+fn send_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64) -> ! {
+    let a = [x0, x1, x2, x3, x4, 0, 0, 0];
+    fast_entry(Sysno::MsgSendv as u64, a, |s| s.fast_send_call(a))
+}
+
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn reply_receive_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64, x5: u64, x6: u64, x7: u64) -> ! {
+    let a = [x0, x1, x2, x3, x4, x5, x6, x7];
+    fast_entry(Sysno::MsgReplyReceivev as u64, a, |s| s.fast_reply_receive_call(a))
+}
+
+#[inline(never)]
+fn yield_entry() -> ! {
+    fast_entry(Sysno::SchedYield as u64, [0; 8], |s| s.fast_yield_call())
+}
+
+#[inline(never)]
+fn reply_entry(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+    let a = [x0, x1, x2, x3, 0, 0, 0, 0];
+    fast_entry(Sysno::MsgReplyv as u64, a, |s| s.fast_reply_call(a))
+}
+
+#[inline(never)]
+fn receive_entry(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+    let a = [x0, x1, x2, x3, 0, 0, 0, 0];
+    fast_entry(Sysno::MsgReceivev as u64, a, |s| s.fast_receive_call(a))
+}
+
+#[inline(never)]
+fn pulse_entry(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+    let a = [x0, x1, x2, x3, 0, 0, 0, 0];
+    fast_entry(Sysno::MsgSendPulse as u64, a, |s| s.fast_pulse_call(a))
+}
+
+/// A call no fast path covers.
+#[inline(never)]
+fn general_entry(number: u64, a: [u64; 8]) -> ! {
+    fast_entry(number, a, |_| Fast::NotTaken)
+}
+
+/// Performs the current thread's call `number` (`a`: its arguments) with `fast`, its
+/// fast path, or else the general path; then returns to user space.
+#[inline(always)]
+fn fast_entry(number: u64, a: [u64; 8], fast: impl FnOnce(&mut System<TargetMachine>) -> Fast) -> ! {
+    if !system_call(number, a, fast) {
         prepare_return();
     }
     // SAFETY: as in `muon_user_exception`.
@@ -271,7 +334,7 @@ fn with_system<R>(f: impl FnOnce(&mut System<TargetMachine>) -> R) -> Option<R> 
 
 /// Performs the current thread's system call; true when the return to EL0 is prepared.
 #[inline(always)]
-fn system_call(regs: &Registers) -> bool {
+fn system_call(number: u64, a: [u64; 8], fast: impl FnOnce(&mut System<TargetMachine>) -> Fast) -> bool {
     // The common case in one lock scope: the call, then the thread to return to.
     let mut guard = SYSTEM.lock();
     debug_assert!(guard.is_some(), "a system call before user space started");
@@ -279,7 +342,7 @@ fn system_call(regs: &Registers) -> bool {
     // nothing takes it out again: a system call always finds it.
     let s = unsafe { guard.as_mut().unwrap_unchecked() };
     let caller = s.current();
-    match s.fast_syscall(regs) {
+    match fast(s) {
         Fast::SwitchTo(info) => {
             // A direct switch: the fast path describes the thread to load.
             if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
@@ -297,9 +360,18 @@ fn system_call(regs: &Registers) -> bool {
             return true;
         }
         Fast::Done => {}
-        Fast::NotTaken => s.general_syscall(regs),
+        Fast::NotTaken => general(s, number, a),
     }
     prepare_locked(s)
+}
+
+/// The general path for a call a fast path did not take (out of line: building its
+/// `Registers` in memory would cost the fast paths a frame; cold, so that the fast
+/// paths keep their values in registers rather than around this call).
+#[cold]
+#[inline(never)]
+fn general(s: &mut System<TargetMachine>, number: u64, a: [u64; 8]) {
+    s.general_syscall(&Registers { number, args: a });
 }
 
 /// A synchronous exception from EL0 other than a system call: an FP/SIMD trap or a fault
