@@ -32,6 +32,18 @@ pub const MAX_MSGSIZE: usize = 64 * 1024;
 /// What a queue created without attributes gets.
 pub const DEFAULT_ATTR: Attr = Attr { maxmsg: 64, msgsize: 1024 };
 
+/// Most queues the server keeps at once (linked, or unlinked and still open).
+pub const MAX_QUEUES: usize = 1024;
+/// Most bytes the server's queues may be made to hold together: each queue reserves
+/// what its messages can take at most ([`Attr::reserved_bytes`]) when it is made, so no
+/// client can make the server run out of memory and lose everyone's queues.
+pub const MAX_RESERVED_BYTES: usize = 32 << 20;
+/// What one queued message costs the server beyond its bytes (its node in the queue and
+/// its allocation's rounding), counted in each queue's reservation.
+pub const MESSAGE_OVERHEAD: usize = 64;
+/// Longest queue name, in bytes (without the leading `/`).
+pub const MAX_NAME: usize = 255;
+
 /// A queue's fixed attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr {
@@ -48,6 +60,46 @@ impl Attr {
             return Err(Errno::EINVAL);
         }
         Ok(Attr { maxmsg, msgsize })
+    }
+
+    /// What a queue of these attributes may take of the server's memory when full.
+    pub fn reserved_bytes(&self) -> usize {
+        self.maxmsg * (self.msgsize + MESSAGE_OVERHEAD)
+    }
+}
+
+/// What the server's queues have reserved together, within [`MAX_QUEUES`] and
+/// [`MAX_RESERVED_BYTES`].
+#[derive(Debug, Default)]
+pub struct Budget {
+    queues: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Reserves room for one more queue of `attr`: `ENFILE` when [`MAX_QUEUES`] exist,
+    /// `ENOSPC` when its messages would take the total past [`MAX_RESERVED_BYTES`].
+    pub fn reserve(&mut self, attr: Attr) -> Result<(), Errno> {
+        if self.queues >= MAX_QUEUES {
+            return Err(Errno::ENFILE);
+        }
+        let bytes = self.bytes + attr.reserved_bytes();
+        if bytes > MAX_RESERVED_BYTES {
+            return Err(Errno::ENOSPC);
+        }
+        (self.queues, self.bytes) = (self.queues + 1, bytes);
+        Ok(())
+    }
+
+    /// Gives back a queue's reservation (it is gone).
+    pub fn release(&mut self, attr: Attr) {
+        self.queues -= 1;
+        self.bytes -= attr.reserved_bytes();
+    }
+
+    /// Queues reserved now.
+    pub fn queues(&self) -> usize {
+        self.queues
     }
 }
 
@@ -265,6 +317,30 @@ mod tests {
 
     fn tickets(done: &[Completion<u32>]) -> Vec<u32> {
         done.iter().map(|c| c.ticket).collect()
+    }
+
+    #[test]
+    fn budget_bounds_queues_and_bytes_and_gives_them_back() {
+        let mut b = Budget::default();
+        let biggest = Attr::checked(MAX_MAXMSG, MAX_MSGSIZE).unwrap();
+        assert_eq!(b.reserve(biggest), Err(Errno::ENOSPC), "one queue may not take everything");
+        let half = Attr::checked(512, 32 * 1024 - MESSAGE_OVERHEAD).unwrap();
+        assert_eq!(half.reserved_bytes(), MAX_RESERVED_BYTES / 2);
+        assert_eq!(b.reserve(half), Ok(()));
+        assert_eq!(b.reserve(half), Ok(()));
+        let one = Attr::checked(1, 1).unwrap();
+        assert_eq!(b.reserve(one), Err(Errno::ENOSPC), "the bytes are all reserved");
+        b.release(half);
+        b.release(half);
+        for _ in 0..MAX_QUEUES {
+            assert_eq!(b.reserve(one), Ok(()));
+        }
+        assert_eq!(b.reserve(one), Err(Errno::ENFILE));
+        assert_eq!(b.queues(), MAX_QUEUES);
+        b.release(one);
+        assert_eq!(b.reserve(one), Ok(()), "a queue gone makes room");
+        // Small messages count their overhead: a queue of 1-byte messages is not free.
+        assert_eq!(Attr::checked(1024, 1).unwrap().reserved_bytes(), 1024 * (1 + MESSAGE_OVERHEAD));
     }
 
     fn received(c: &Completion<u32>) -> (u32, Vec<u8>) {

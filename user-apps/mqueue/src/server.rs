@@ -10,7 +10,7 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use mqueue::{Answer, Attr, Completion, Queue, DEFAULT_ATTR};
+use mqueue::{Answer, Attr, Budget, Completion, Queue, DEFAULT_ATTR, MAX_NAME};
 use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR};
@@ -48,6 +48,8 @@ struct Server {
     /// The linked queues' ids by name (unlinking removes the name at once).
     names: BTreeMap<String, u32>,
     next_id: u32,
+    /// What the queues have reserved together.
+    budget: Budget,
     /// What the queues finished, to answer (kept: no allocation per request).
     done: Vec<Completion<ReceivedMessage>>,
 }
@@ -55,8 +57,13 @@ struct Server {
 pub fn main(_args: Args) -> Result<(), Errno> {
     let channel = Channel::create(channel_flags::DISCONNECT | channel_flags::UNBLOCK)?;
     let _attached = proc::path_attach(MQUEUE_DIR, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher =
-        Dispatcher::new(Server { queues: BTreeMap::new(), names: BTreeMap::new(), next_id: 1, done: Vec::new() });
+    let mut dispatcher = Dispatcher::new(Server {
+        queues: BTreeMap::new(),
+        names: BTreeMap::new(),
+        next_id: 1,
+        budget: Budget::default(),
+        done: Vec::new(),
+    });
     let error = dispatcher.serve(&channel);
     println!("mqueue: receiving failed: {error}");
     Err(error)
@@ -81,6 +88,9 @@ fn notify(notification: Option<Notification>) {
 }
 
 fn check_name(path: &str) -> Result<(), Errno> {
+    if path.len() > MAX_NAME {
+        return Err(Errno::ENAMETOOLONG);
+    }
     if path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
         return Err(Errno::EINVAL);
     }
@@ -108,7 +118,9 @@ impl Server {
 
     fn drop_if_unused(&mut self, id: u32) {
         if self.queues.get(&id).is_some_and(|e| !e.linked && e.opens == 0) {
-            self.queues.remove(&id);
+            if let Some(gone) = self.queues.remove(&id) {
+                self.budget.release(gone.queue.attr());
+            }
         }
     }
 }
@@ -137,6 +149,7 @@ impl ResourceManager for Server {
                     0 => DEFAULT_ATTR,
                     r => Attr::checked((r >> 32) as usize, (r & 0xffff_ffff) as usize)?,
                 };
+                self.budget.reserve(attr)?;
                 // Ids are never reused while their queue lives (even after 2^32 of them).
                 let mut id = self.next_id;
                 while self.queues.contains_key(&id) {

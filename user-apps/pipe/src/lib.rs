@@ -27,6 +27,9 @@ use userlib::Errno;
 pub use userlib::msg::PIPE_BUF;
 /// Bytes a pipe buffers.
 pub const CAPACITY: usize = 16 * 1024;
+/// Most pipes (anonymous and named) the server keeps at once: with their buffers, at most
+/// 16 MiB, so no client can make the server run out of memory and lose everyone's pipes.
+pub const MAX_PIPES: usize = 1024;
 
 /// What a finished request answers.
 #[derive(Debug, Clone, PartialEq, Eq)]

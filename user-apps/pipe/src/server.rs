@@ -11,7 +11,7 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use pipe::{Answer, Completion, Pipe};
+use pipe::{Answer, Completion, Pipe, MAX_PIPES};
 use userlib::abi::ipc::channel_flags;
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::{check_path, file_kind, open_flags, path_flags, pipe_type, Stat, PIPE_DIR};
@@ -70,11 +70,20 @@ fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedM
 }
 
 impl Server {
-    fn create(&mut self, named: bool) -> u32 {
-        let id = self.next;
-        self.next += 1;
+    /// A new pipe's id; `ENFILE` when [`MAX_PIPES`] exist.
+    fn create(&mut self, named: bool) -> Result<u32, Errno> {
+        if self.pipes.len() >= MAX_PIPES {
+            return Err(Errno::ENFILE);
+        }
+        // Ids are never reused while their pipe lives (even after 2^32 of them; 0 is
+        // not an id: a FIFO's handle 0 means "no FIFO").
+        let mut id = self.next;
+        while id == 0 || self.pipes.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        self.next = id.wrapping_add(1);
         self.pipes.insert(id, Entry { pipe: Pipe::default(), attach: None, named, opens: 0 });
-        id
+        Ok(id)
     }
 
     fn open_end(&mut self, id: u32, flags: u32) -> Result<Ocb, Errno> {
@@ -117,7 +126,7 @@ impl ResourceManager for Server {
             if flags & open_flags::O_CREAT == 0 {
                 return Ok(Ocb::Directory { next: 0 });
             }
-            let id = self.create(false);
+            let id = self.create(false)?;
             return self.open_end(id, flags & !open_flags::O_CREAT).inspect_err(|_| {
                 self.pipes.remove(&id);
             });
@@ -216,7 +225,7 @@ impl ResourceManager for Server {
         match request.header.kind {
             pipe_type::MKFIFO => {
                 let path = String::from(check_path(&request.payload)?);
-                let id = self.create(true);
+                let id = self.create(true)?;
                 match proc::path_attach_with_handle(&path, self.chid, 0, id) {
                     Ok(attach) => {
                         self.pipes.get_mut(&id).expect("just made").attach = Some(attach);

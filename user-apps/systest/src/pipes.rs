@@ -247,6 +247,55 @@ pub fn mq_priorities_sizes_and_attributes() -> Outcome {
     Ok(())
 }
 
+/// Makes things with `make(i)` (i = 0, 1, …) until it fails, at most `limit` times;
+/// how many it made and the error it stopped at.
+fn make_until_refused(limit: usize, mut make: impl FnMut(usize) -> Result<(), Errno>) -> (usize, Option<Errno>) {
+    for i in 0..limit {
+        if let Err(err) = make(i) {
+            return (i, Some(err));
+        }
+    }
+    (limit, None)
+}
+
+/// The servers bound what clients make of them — queues and their reserved bytes,
+/// pipes — with errors, so that one client cannot make a server run out of memory
+/// and lose everyone's queues or pipes; what is given back can be made again.
+pub fn servers_bound_what_clients_make() -> Outcome {
+    server_ready("/dev/mqueue")?;
+    server_ready("/dev/pipe")?;
+    // One queue may not reserve 64 MiB; 8 MiB queues run out of room within four.
+    let refused = mq::mq_open("/huge", of::O_RDWR | of::O_CREAT, 0, Some((1024, 64 * 1024))).err();
+    ensure!(refused == Some(Errno::ENOSPC), "a 64 MiB queue: {refused:?}");
+    let big = |i: usize| mq::mq_open(&format!("/big-{i}"), of::O_RDWR | of::O_CREAT, 0, Some((512, 16 * 1024)));
+    let (made, stopped) = make_until_refused(5, |i| big(i).map(drop));
+    ensure!((1..=3).contains(&made) && stopped == Some(Errno::ENOSPC), "8 MiB queues: {made}, then {stopped:?}");
+    mq::mq_unlink("/big-0").map_err(e("unlink"))?;
+    ensure!(big(made).is_ok(), "the room of an unlinked queue is not given back");
+    for i in 1..=made {
+        mq::mq_unlink(&format!("/big-{i}")).map_err(e("unlink"))?;
+    }
+    // At most 1,024 queues; small ones stop at ENFILE.
+    let (made, stopped) = make_until_refused(1100, |i| {
+        mq::mq_open(&format!("/many-{i}"), of::O_RDWR | of::O_CREAT, 0, Some((1, 1))).map(drop)
+    });
+    let unlinked = (0..made).filter(|i| mq::mq_unlink(&format!("/many-{i}")).is_ok()).count();
+    ensure!(made > 1000 && stopped == Some(Errno::ENFILE), "small queues: {made}, then {stopped:?}");
+    ensure!(unlinked == made, "unlinked {unlinked} of {made} queues");
+    let long = format!("/{}", "q".repeat(300));
+    let refused = mq::mq_open(&long, of::O_RDWR | of::O_CREAT, 0, None).err();
+    ensure!(refused == Some(Errno::ENAMETOOLONG), "a 300-byte name: {refused:?}");
+    // At most 1,024 pipes (FIFOs here: they need no connection while closed).
+    let (made, stopped) = make_until_refused(1100, |i| fs::mkfifo(&format!("/tmp/bound-{i}")));
+    let unlinked = (0..made).filter(|i| fs::unlink(&format!("/tmp/bound-{i}")).is_ok()).count();
+    ensure!(made > 1000 && stopped == Some(Errno::ENFILE), "FIFOs: {made}, then {stopped:?}");
+    ensure!(unlinked == made, "unlinked {unlinked} of {made} FIFOs");
+    let (reader, writer) = fs::pipe().map_err(e("a pipe once the FIFOs are gone"))?;
+    writer.write(b"ok").map_err(e("write"))?;
+    ensure!(reader.read(&mut [0u8; 4]) == Ok(2), "the pipe server stopped working");
+    Ok(())
+}
+
 static RECEIVED_BY: AtomicU32 = AtomicU32::new(0);
 
 pub fn mq_blocking_timed_and_notify() -> Outcome {
