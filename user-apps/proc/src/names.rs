@@ -37,6 +37,11 @@ impl Scope {
     }
 }
 
+/// Most names registered at once (both scopes): the table cannot grow without end.
+pub const MAX_NAMES: usize = 4096;
+/// Most names one client may hold.
+pub const MAX_NAMES_PER_CLIENT: usize = 256;
+
 /// Registered names.
 #[derive(Debug, Default)]
 pub struct NameTable {
@@ -49,11 +54,19 @@ impl NameTable {
         Self::default()
     }
 
-    /// Registers `name` (already checked) for `owner`; `EBUSY` while anyone holds it.
+    /// Registers `name` (already checked) for `owner`; `EBUSY` while anyone holds it,
+    /// `EMFILE` when `owner` holds [`MAX_NAMES_PER_CLIENT`], `ENFILE` when the table
+    /// holds [`MAX_NAMES`].
     pub fn attach(&mut self, scope: Scope, name: &str, owner: Owner) -> Result<(), Errno> {
         let key = (scope, String::from(name));
         if self.names.contains_key(&key) {
             return Err(Errno::EBUSY);
+        }
+        if self.names.values().filter(|o| o.scoid == owner.scoid).count() >= MAX_NAMES_PER_CLIENT {
+            return Err(Errno::EMFILE);
+        }
+        if self.names.len() >= MAX_NAMES {
+            return Err(Errno::ENFILE);
         }
         self.names.insert(key, owner);
         Ok(())
@@ -114,5 +127,29 @@ mod tests {
         assert_eq!(t.list(Scope::Local), ["kept"]);
         assert!(t.list(Scope::Global).is_empty());
         t.attach(Scope::Local, "checksum", A).unwrap();
+    }
+
+    #[test]
+    fn a_client_and_the_table_hold_a_bounded_number_of_names() {
+        let mut t = NameTable::new();
+        let client = |n: u32| Owner { pid: 100 + n, chid: 1, scoid: 0x5000_0000 | n };
+        for i in 0..MAX_NAMES_PER_CLIENT {
+            t.attach(Scope::Local, &std::format!("a{i}"), A).unwrap();
+        }
+        assert_eq!(t.attach(Scope::Global, "one-more", A), Err(Errno::EMFILE));
+        t.forget(A.scoid);
+        t.attach(Scope::Global, "one-more", A).unwrap();
+        let clients = (MAX_NAMES - 1) / MAX_NAMES_PER_CLIENT;
+        for (c, i) in (1..=clients as u32).flat_map(|c| (0..MAX_NAMES_PER_CLIENT).map(move |i| (c, i))) {
+            t.attach(Scope::Local, &std::format!("{c}-{i}"), client(c)).unwrap();
+        }
+        let more = clients as u32 + 1;
+        let room = MAX_NAMES - 1 - clients * MAX_NAMES_PER_CLIENT;
+        for i in 0..room {
+            t.attach(Scope::Local, &std::format!("last-{i}"), client(more)).unwrap();
+        }
+        assert_eq!(t.attach(Scope::Local, "full", client(more)), Err(Errno::ENFILE));
+        t.detach(Scope::Global, "one-more", A.scoid).unwrap();
+        t.attach(Scope::Local, "full", client(more)).unwrap();
     }
 }

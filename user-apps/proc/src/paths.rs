@@ -22,6 +22,12 @@ pub struct Mount {
     pub handle: u32,
 }
 
+/// Most prefixes attached at once: the space cannot grow without end.
+pub const MAX_PATHS: usize = 8192;
+/// Most prefixes one client may attach (the pipe server attaches one per FIFO, up to
+/// 1,024).
+pub const MAX_PATHS_PER_CLIENT: usize = 2048;
+
 /// The attached prefixes.
 #[derive(Debug, Default)]
 pub struct PathSpace {
@@ -39,10 +45,18 @@ impl PathSpace {
         Self::default()
     }
 
-    /// Attaches `path` (already checked); `EBUSY` if it is attached already.
+    /// Attaches `path` (already checked); `EBUSY` if it is attached already, `EMFILE`
+    /// when its client has attached [`MAX_PATHS_PER_CLIENT`], `ENFILE` when the space
+    /// holds [`MAX_PATHS`].
     pub fn attach(&mut self, path: &str, mount: Mount) -> Result<(), Errno> {
         if self.mounts.contains_key(path) {
             return Err(Errno::EBUSY);
+        }
+        if self.mounts.values().filter(|m| m.owner.scoid == mount.owner.scoid).count() >= MAX_PATHS_PER_CLIENT {
+            return Err(Errno::EMFILE);
+        }
+        if self.mounts.len() >= MAX_PATHS {
+            return Err(Errno::ENFILE);
         }
         self.mounts.insert(String::from(path), mount);
         Ok(())
@@ -106,6 +120,23 @@ mod tests {
 
     fn mount(pid: u32, directory: bool) -> Mount {
         Mount { owner: owner(pid), directory, handle: pid * 10 }
+    }
+
+    #[test]
+    fn a_client_and_the_space_hold_a_bounded_number_of_prefixes() {
+        let mut s = PathSpace::new();
+        for i in 0..MAX_PATHS_PER_CLIENT {
+            s.attach(&std::format!("/a/{i}"), mount(1, false)).unwrap();
+        }
+        assert_eq!(s.attach("/a/more", mount(1, false)), Err(Errno::EMFILE));
+        for (c, i) in
+            (2..=MAX_PATHS / MAX_PATHS_PER_CLIENT).flat_map(|c| (0..MAX_PATHS_PER_CLIENT).map(move |i| (c, i)))
+        {
+            s.attach(&std::format!("/{c}/{i}"), mount(c as u32, false)).unwrap();
+        }
+        assert_eq!(s.attach("/full", mount(99, false)), Err(Errno::ENFILE));
+        s.forget(owner(1).scoid);
+        s.attach("/full", mount(99, false)).unwrap();
     }
 
     #[test]

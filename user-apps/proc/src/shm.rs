@@ -34,6 +34,10 @@ pub enum Release<K> {
     Close(K),
 }
 
+/// Most handles (`shm_create_handle`) not yet used, together: each holds its object and
+/// a table entry until the process it names opens it.
+pub const MAX_GRANTS: usize = 4096;
+
 /// A grant made by `shm_create_handle`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Grant {
@@ -136,10 +140,13 @@ impl<K: Copy> ShmTable<K> {
 
     /// A handle letting process `pid` open object `id` once, with at most the access of
     /// `flags`; `held` are the open flags of the file it is made from (it cannot grant
-    /// more than that).
+    /// more than that). `ENFILE` when [`MAX_GRANTS`] are waiting to be used.
     pub fn create_handle(&mut self, id: u32, pid: u32, flags: u32, held: u32) -> Result<u64, Errno> {
         if open_flags::writable(flags) && !open_flags::writable(held) {
             return Err(Errno::EACCES);
+        }
+        if self.grants.len() >= MAX_GRANTS {
+            return Err(Errno::ENFILE);
         }
         let o = self.objects.get_mut(&id).ok_or(Errno::EBADF)?;
         o.references += 1;
@@ -223,5 +230,16 @@ mod tests {
         assert_eq!(t.close(anon), Release::Close(5));
         let ro = t.insert(6, None);
         assert_eq!(t.create_handle(ro, 7, O_RDWR, O_RDONLY), Err(Errno::EACCES), "cannot grant more");
+    }
+
+    #[test]
+    fn unused_handles_are_bounded_and_a_used_one_makes_room() {
+        let mut t = ShmTable::<u32>::new();
+        let id = t.insert(5, None);
+        let handles: std::vec::Vec<u64> =
+            (0..MAX_GRANTS).map(|_| t.create_handle(id, 7, O_RDONLY, O_RDWR).unwrap()).collect();
+        assert_eq!(t.create_handle(id, 7, O_RDONLY, O_RDWR), Err(Errno::ENFILE));
+        assert_eq!(t.open_handle(handles[0], 7, O_RDONLY), Ok(id));
+        assert!(t.create_handle(id, 7, O_RDONLY, O_RDWR).is_ok());
     }
 }

@@ -337,3 +337,49 @@ pub fn pidin_and_child_death_events() -> Outcome {
     ensure!(exited(child)? == 4, "exit status");
     Ok(())
 }
+
+/// Makes things with `make(i)` (i = 0, 1, …) until it fails, at most `limit` times;
+/// what it made and the error it stopped at.
+fn make_until_refused<T>(limit: usize, mut make: impl FnMut(usize) -> Result<T, Errno>) -> (Vec<T>, Option<Errno>) {
+    let mut made = Vec::new();
+    for i in 0..limit {
+        match make(i) {
+            Ok(thing) => made.push(thing),
+            Err(err) => return (made, Some(err)),
+        }
+    }
+    (made, None)
+}
+
+/// proc bounds what one client registers — prefixes, names, unused shared-memory
+/// handles — with errors instead of growing until it runs out of memory (which would end
+/// the whole system), and what is given back can be registered again.
+pub fn proc_bounds_what_a_client_registers() -> Outcome {
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let channel = userlib::ipc::Channel::create(0).map_err(e("channel"))?;
+    let chid = channel.chid();
+    // Prefixes: 2,048 per client.
+    let (attached, stopped) = make_until_refused(2100, |i| proc::path_attach(&format!("/tmp/bound/{i}"), chid, 0));
+    ensure!(attached.len() > 2000 && stopped == Some(Errno::EMFILE), "prefixes: {}, then {stopped:?}", attached.len());
+    drop(attached);
+    let again = proc::path_attach("/tmp/bound/again", chid, 0).map_err(e("a prefix after detaching"))?;
+    drop(again);
+    // Names: 256 per client (raw requests: userlib's name_attach makes a channel each).
+    let name_request = |kind: u16, i: usize| {
+        let header = Header { arg: chid, ..Header::new(kind) };
+        proc::request(&header, format!("bound-{i}").as_bytes(), &mut [])
+    };
+    let (names, stopped) = make_until_refused(300, |i| name_request(proc_type::NAME_ATTACH, i));
+    ensure!(names.len() > 200 && stopped == Some(Errno::EMFILE), "names: {}, then {stopped:?}", names.len());
+    let detached = (0..names.len()).filter(|&i| name_request(proc_type::NAME_DETACH, i).is_ok()).count();
+    ensure!(detached == names.len(), "detached {detached} of {} names", names.len());
+    // Shared-memory handles not yet used: 4,096 in all (made for this process, then spent).
+    let file = shm::shm_open_anon(open_flags::O_RDWR).map_err(e("SHM_ANON"))?;
+    let me = process::id();
+    let (handles, stopped) = make_until_refused(4200, |_| shm::shm_create_handle(&file, me, open_flags::O_RDONLY));
+    ensure!(handles.len() > 4000 && stopped == Some(Errno::ENFILE), "handles: {}, then {stopped:?}", handles.len());
+    let spent = handles.iter().filter(|&&h| shm::shm_open_handle(h, open_flags::O_RDONLY).is_ok()).count();
+    ensure!(spent == handles.len(), "opened {spent} of {} handles", handles.len());
+    shm::shm_create_handle(&file, me, open_flags::O_RDONLY).map_err(e("a handle once the others are spent"))?;
+    Ok(())
+}
