@@ -3,8 +3,11 @@
 //! makes a file (no subdirectories); reading the prefix itself lists the files; files
 //! support read, write (`O_APPEND`), lseek, stat, ftruncate and unlink, and vanish when
 //! the server ends (a file unlinked while open lives on until its last open closes, as
-//! POSIX says, and a new file of its name is another file). A file holds at most [`MAX_FILE_SIZE`] bytes (`EFBIG`), and a write or
-//! truncate the server's memory cannot hold fails with `ENOSPC` rather than ending it.
+//! POSIX says, and a new file of its name is another file). A file holds at most
+//! [`MAX_FILE_SIZE`] bytes (`EFBIG`); all files together hold at most
+//! [`MAX_TOTAL_BYTES`], there are at most [`MAX_FILES`] of them, and a write or truncate
+//! past those, or past what the server's memory can hold, fails with `ENOSPC` rather
+//! than ending the server (and everyone's files with it).
 
 #![no_std]
 #![no_main]
@@ -22,15 +25,26 @@ use userlib::{println, proc, Args, Errno};
 /// memory this server must find.
 pub const MAX_FILE_SIZE: usize = 16 << 20;
 
-/// Makes `file` `len` bytes long (zero-filled), or fails without changing it.
-fn set_len(file: &mut Vec<u8>, len: usize) -> Result<(), Errno> {
+/// Most bytes all files hold together (as a tmpfs's size).
+pub const MAX_TOTAL_BYTES: usize = 32 << 20;
+/// Most files at once (linked, or unlinked and still open).
+pub const MAX_FILES: usize = 1024;
+
+/// Makes `file` `len` bytes long (zero-filled), or fails without changing it; `total` is
+/// what all files hold, kept up to date.
+fn set_len(file: &mut Vec<u8>, len: usize, total: &mut usize) -> Result<(), Errno> {
     if len > MAX_FILE_SIZE {
         return Err(Errno::EFBIG);
     }
+    let new_total = *total - file.len() + len;
     if len > file.len() {
+        if new_total > MAX_TOTAL_BYTES {
+            return Err(Errno::ENOSPC);
+        }
         file.try_reserve(len - file.len()).map_err(|_| Errno::ENOSPC)?;
     }
     file.resize(len, 0);
+    *total = new_total;
     Ok(())
 }
 
@@ -40,7 +54,7 @@ fn main(args: Args) -> Result<(), Errno> {
     let path = args.get(1).unwrap_or("/tmp");
     let channel = userlib::ipc::Channel::create(userlib::ipc::channel_flags::DISCONNECT)?;
     let _attached = proc::path_attach(path, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher = Dispatcher::new(Files { names: BTreeMap::new(), files: BTreeMap::new(), next: 1 });
+    let mut dispatcher = Dispatcher::new(Files { names: BTreeMap::new(), files: BTreeMap::new(), next: 1, total: 0 });
     let error = dispatcher.serve(&channel);
     println!("ramfs: receiving failed: {error}");
     Err(error)
@@ -54,6 +68,8 @@ struct Files {
     names: BTreeMap<String, u64>,
     files: BTreeMap<u64, Node>,
     next: u64,
+    /// Bytes all files hold.
+    total: usize,
 }
 
 /// A file: its bytes, how many opens hold it, and whether a name still leads to it.
@@ -72,6 +88,19 @@ impl Files {
     /// The bytes of open file `id` (an open holds its file: it is there).
     fn data(&mut self, id: u64) -> Result<&mut Vec<u8>, Errno> {
         self.files.get_mut(&id).map(|node| &mut node.data).ok_or(Errno::EBADF)
+    }
+
+    /// The bytes of open file `id` and what all files hold, to change together.
+    fn data_and_total(&mut self, id: u64) -> Result<(&mut Vec<u8>, &mut usize), Errno> {
+        let file = self.files.get_mut(&id).map(|node| &mut node.data).ok_or(Errno::EBADF)?;
+        Ok((file, &mut self.total))
+    }
+
+    /// Drops file `id` (nothing leads to it any more).
+    fn remove(&mut self, id: u64) {
+        if let Some(node) = self.files.remove(&id) {
+            self.total -= node.data.len();
+        }
     }
 }
 
@@ -92,16 +121,23 @@ impl ResourceManager for Files {
         if existing.is_some() && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
-        let id = existing.unwrap_or_else(|| {
-            let id = self.next;
-            self.next += 1;
-            self.names.insert(String::from(path), id);
-            self.files.insert(id, Node { data: Vec::new(), opens: 0, linked: true });
-            id
-        });
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                if self.files.len() >= MAX_FILES {
+                    return Err(Errno::ENOSPC);
+                }
+                let id = self.next;
+                self.next += 1;
+                self.names.insert(String::from(path), id);
+                self.files.insert(id, Node { data: Vec::new(), opens: 0, linked: true });
+                id
+            }
+        };
         let node = self.files.get_mut(&id).ok_or(Errno::ENOENT)?;
         node.opens += 1;
         if flags & open_flags::O_TRUNC != 0 {
+            self.total -= node.data.len();
             node.data.clear();
         }
         Ok(Open::File { id, offset: 0, flags })
@@ -111,7 +147,7 @@ impl ResourceManager for Files {
         let id = self.names.remove(path).ok_or(Errno::ENOENT)?;
         match self.files.get_mut(&id) {
             Some(node) if node.opens > 0 => node.linked = false, // gone when the last open closes
-            _ => drop(self.files.remove(&id)),
+            _ => self.remove(id),
         }
         Ok(())
     }
@@ -121,7 +157,7 @@ impl ResourceManager for Files {
         if let Some(node) = self.files.get_mut(&id) {
             node.opens -= 1;
             if node.opens == 0 && !node.linked {
-                self.files.remove(&id);
+                self.remove(id);
             }
         }
     }
@@ -158,14 +194,14 @@ impl ResourceManager for Files {
         if !open_flags::writable(*flags) {
             return Err(Errno::EBADF);
         }
-        let file = self.data(*id)?;
+        let (file, total) = self.data_and_total(*id)?;
         if *flags & open_flags::O_APPEND != 0 {
             *offset = file.len();
         }
         let data = &request.payload;
         let end = offset.checked_add(data.len()).ok_or(Errno::EFBIG)?;
         if file.len() < end {
-            set_len(file, end)?;
+            set_len(file, end, total)?;
         }
         file[*offset..end].copy_from_slice(data);
         *offset += data.len();
@@ -201,7 +237,7 @@ impl ResourceManager for Files {
         if !open_flags::writable(*flags) {
             return Err(Errno::EBADF); // as ftruncate on a descriptor not open for writing
         }
-        let file = self.data(*id)?;
-        set_len(file, usize::try_from(size).map_err(|_| Errno::EFBIG)?)
+        let (file, total) = self.data_and_total(*id)?;
+        set_len(file, usize::try_from(size).map_err(|_| Errno::EFBIG)?, total)
     }
 }

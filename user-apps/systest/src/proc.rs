@@ -128,6 +128,31 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(again.truncate(0) == Err(Errno::EBADF), "a read-only open truncated");
     ensure!(sized.stat().map_err(e("stat"))?.size == 5, "the file changed");
     drop(sized);
+    // All files together hold at most 32 MiB (with /test/a's 5 bytes); what a file gives
+    // back can be used again.
+    let rw = open_flags::O_RDWR | open_flags::O_CREAT;
+    let big = [fs::open("/test/big1", rw, 0).map_err(e("big1"))?, fs::open("/test/big2", rw, 0).map_err(e("big2"))?];
+    big[0].truncate(16 << 20).map_err(e("a 16 MiB file"))?;
+    ensure!(big[1].truncate(16 << 20) == Err(Errno::ENOSPC), "32 MiB and 5 bytes in all");
+    big[1].truncate((16 << 20) - 8).map_err(e("another file of almost 16 MiB"))?;
+    let small = fs::open("/test/small", rw, 0).map_err(e("small"))?;
+    ensure!(small.write(&[7u8; 4]) == Err(Errno::ENOSPC), "a write past 32 MiB in all");
+    ensure!(small.write(&[7u8; 3]) == Ok(3), "a write that fits");
+    drop(small);
+    fs::unlink("/test/small").map_err(e("unlink small"))?;
+    for (file, name) in big.into_iter().zip(["/test/big1", "/test/big2"]) {
+        drop(file);
+        fs::unlink(name).map_err(e("unlink big"))?;
+    }
+    let again16 = fs::open("/test/big3", rw, 0).map_err(e("big3"))?;
+    again16.truncate(16 << 20).map_err(e("16 MiB once the others are gone"))?;
+    drop(again16);
+    fs::unlink("/test/big3").map_err(e("unlink big3"))?;
+    // At most 1,024 files.
+    let (made, stopped) = make_until_refused(1100, |i| fs::open(&format!("/test/f{i}"), rw, 0).map(drop));
+    let unlinked = (0..made.len()).filter(|i| fs::unlink(&format!("/test/f{i}")).is_ok()).count();
+    ensure!(made.len() > 1000 && stopped == Some(Errno::ENOSPC), "files: {}, then {stopped:?}", made.len());
+    ensure!(unlinked == made.len(), "unlinked {unlinked} of {} files", made.len());
     ensure!(fs::open("/test/missing", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "missing file");
     ensure!(fs::open("/nowhere/x", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "no server");
     ensure!(fs::open("relative", open_flags::O_RDONLY, 0).err() == Some(Errno::EINVAL), "relative path");
