@@ -13,10 +13,41 @@ pub const INDEX_BITS: u32 = 12;
 /// Most slots one table can have.
 pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
 const GENERATION_LIMIT: u32 = 1 << (30 - INDEX_BITS);
+/// Set in the generation of a slot that holds no object: no handle's generation has it
+/// (a handle is below 2^31), so one compare tells a current handle from a stale one and
+/// from a free slot.
+const FREE: u32 = 1 << 31;
 
 struct Slot<T> {
+    /// Its current generation, with [`FREE`] set exactly while `value` is `None`.
     generation: u32,
     value: Option<T>,
+}
+
+impl<T> Slot<T> {
+    /// The object, if `handle` names it (its generation is current and the slot full).
+    #[inline(always)]
+    fn current(&self, handle: u32) -> Option<&T> {
+        if self.generation != handle >> INDEX_BITS {
+            return None;
+        }
+        debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
+        // SAFETY: the generation matched, so FREE is clear, which it is only while the
+        // slot holds an object (`insert_with` clears it as it stores the object, `remove`
+        // sets it as it takes it out).
+        Some(unsafe { self.value.as_ref().unwrap_unchecked() })
+    }
+
+    /// [`current`](Self::current), mutably.
+    #[inline(always)]
+    fn current_mut(&mut self, handle: u32) -> Option<&mut T> {
+        if self.generation != handle >> INDEX_BITS {
+            return None;
+        }
+        debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
+        // SAFETY: as in `current`.
+        Some(unsafe { self.value.as_mut().unwrap_unchecked() })
+    }
 }
 
 /// A table of `T`s named by generation-checked handles.
@@ -46,41 +77,33 @@ impl<T> HandleTable<T> {
     /// Stores the value `make` builds from the handle it will have.
     pub fn insert_with(&mut self, make: impl FnOnce(u32) -> T) -> Option<u32> {
         if self.slots.is_empty() {
-            self.slots.push(Slot { generation: 0, value: None }); // index 0: never a handle
+            self.slots.push(Slot { generation: FREE, value: None }); // index 0: never a handle
         }
         let index = match self.free.pop() {
             Some(i) => i,
             None if self.live < self.capacity => {
-                self.slots.push(Slot { generation: 0, value: None });
+                self.slots.push(Slot { generation: FREE, value: None });
                 self.slots.len() - 1
             }
             None => return None,
         };
         let slot = &mut self.slots[index];
-        let handle = slot.generation << INDEX_BITS | index as u32;
+        let generation = slot.generation & !FREE;
+        let handle = generation << INDEX_BITS | index as u32;
         slot.value = Some(make(handle));
+        slot.generation = generation;
         self.live += 1;
         Some(handle)
     }
 
     /// The object `handle` names, if it is current.
     pub fn get(&self, handle: u32) -> Option<&T> {
-        let slot = self.slots.get(index_of(handle))?;
-        if slot.generation == handle >> INDEX_BITS {
-            slot.value.as_ref()
-        } else {
-            None
-        }
+        self.slots.get(index_of(handle))?.current(handle)
     }
 
     /// The object `handle` names, mutably.
     pub fn get_mut(&mut self, handle: u32) -> Option<&mut T> {
-        let slot = self.slots.get_mut(index_of(handle))?;
-        if slot.generation == handle >> INDEX_BITS {
-            slot.value.as_mut()
-        } else {
-            None
-        }
+        self.slots.get_mut(index_of(handle))?.current_mut(handle)
     }
 
     /// The objects two handles name, both mutably; `None` unless both are current and
@@ -88,10 +111,7 @@ impl<T> HandleTable<T> {
     #[inline(always)]
     pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
         let [first, second] = self.slots.get_disjoint_mut([index_of(a), index_of(b)]).ok()?;
-        if first.generation != a >> INDEX_BITS || second.generation != b >> INDEX_BITS {
-            return None;
-        }
-        Some((first.value.as_mut()?, second.value.as_mut()?))
+        Some((first.current_mut(a)?, second.current_mut(b)?))
     }
 
     /// Removes and returns the object; the handle (and every copy of it) goes stale.
@@ -102,7 +122,7 @@ impl<T> HandleTable<T> {
             return None;
         }
         let value = slot.value.take()?;
-        slot.generation = (slot.generation + 1) % GENERATION_LIMIT;
+        slot.generation = (slot.generation + 1) % GENERATION_LIMIT | FREE;
         self.free.push(index);
         self.live -= 1;
         Some(value)
@@ -113,7 +133,7 @@ impl<T> HandleTable<T> {
     pub fn at_mut(&mut self, index: usize) -> Option<(u32, &mut T)> {
         let slot = self.slots.get_mut(index)?;
         let handle = slot.generation << INDEX_BITS | index as u32;
-        slot.value.as_mut().map(|v| (handle, v))
+        slot.value.as_mut().map(|v| (handle, v)) // (FREE is clear when there is one)
     }
 
     /// Number of live objects.
@@ -176,6 +196,24 @@ mod tests {
         assert_eq!(t.get(a), None, "stale handle refused");
         assert_eq!(t.get_mut(a), None);
         assert_eq!(t.get(b), Some(&20));
+    }
+
+    #[test]
+    fn a_handle_forged_for_a_free_slot_is_refused() {
+        let mut t = HandleTable::new(8);
+        let a = t.insert(10).unwrap();
+        let b = t.insert(11).unwrap();
+        t.remove(a);
+        // What the slot's next object will be named, and the same with other generations.
+        let next = 1 << INDEX_BITS | index_of(a) as u32;
+        for forged in [next, a, index_of(a) as u32, 5 << INDEX_BITS | index_of(a) as u32, 0, 7] {
+            assert_eq!(t.get(forged), None, "{forged:#x}");
+            assert_eq!(t.get_mut(forged), None, "{forged:#x}");
+            assert!(t.get2_mut(forged, b).is_none() && t.get2_mut(b, forged).is_none(), "{forged:#x}");
+            assert_eq!(t.remove(forged), None, "{forged:#x}");
+        }
+        assert_eq!(t.insert(12), Some(next), "the slot comes back with the next generation");
+        assert_eq!(t.get(next), Some(&12));
     }
 
     #[test]
