@@ -122,7 +122,7 @@ impl<T> HandleTable<T> {
             return None;
         }
         let value = slot.value.take()?;
-        slot.generation = (slot.generation + 1) % GENERATION_LIMIT | FREE;
+        slot.generation = ((slot.generation + 1) % GENERATION_LIMIT) | FREE;
         self.free.push(index);
         self.live -= 1;
         Some(value)
