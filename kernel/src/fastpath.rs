@@ -47,7 +47,7 @@ use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
 use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, PendingItem, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
-use crate::process::{Process, ProcessId};
+use crate::process::{AddressSpace, Process, ProcessId};
 use crate::sched::ReadyQueues;
 use crate::system::{System, TIMESLICE_TICKS};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
@@ -166,29 +166,42 @@ fn switch_to_next(
     Step::Switched(ReturnInfo { context, fp: FpOnReturn::of(fp_owner, next, t), quick_nop: t.timeout.is_none() })
 }
 
-/// Blocks `t` (`id`, running in `p`) RECEIVE on channel `chid` of `p`, with nothing
-/// queued there: it serves no channel any more and runs at its own priority (what
-/// `msg_receive` does when it has to wait).
+/// Blocks `t` (`id`) RECEIVE on `channel` (`chid` of its process), with nothing queued
+/// there: it runs at its own priority and no longer serves this channel (what
+/// `msg_receive` does when it has to wait). Returns whether it served this channel; if
+/// not, the caller takes it off the other channel it may serve ([`serve_none`]), once
+/// the caller's borrow of `channel` is over. (The caller finds the channel once, for its
+/// checks too.)
 ///
 /// A thread serves one channel at most (`serve` takes it off every other list), and is
-/// usually going back to the one it serves: that list is looked at first, the others
-/// only if it is not there.
+/// usually going back to the one it serves: that list is looked at first.
 #[inline(always)]
-fn block_receiving(p: &mut Process, t: &mut Thread, id: ThreadId, chid: u32, buffer: Buffer, info: usize) {
-    let mut served_here = false;
-    if let Some(c) = p.channels.get_mut(chid) {
-        c.receivers.push(id);
-        served_here = stop_serving(&mut c.serving, id);
-    }
-    if !served_here {
-        stop_serving_others(&mut p.channels, id, chid);
-    }
-    debug_assert!(p.channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
+fn block_receiving(
+    channel: &mut Channel,
+    chid: u32,
+    t: &mut Thread,
+    id: ThreadId,
+    buffer: Buffer,
+    info: usize,
+) -> bool {
+    channel.receivers.push(id);
+    let served_here = stop_serving(&mut channel.serving, id);
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
     t.priority = t.base_priority;
     t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
+    served_here
+}
+
+/// The end of [`block_receiving`]: `id`, which did not serve channel `chid` when it
+/// blocked there unless `served_here`, now serves none of `channels`.
+#[inline(always)]
+fn serve_none(channels: &mut HandleTable<Channel>, id: ThreadId, chid: u32, served_here: bool) {
+    if !served_here {
+        stop_serving_others(channels, id, chid);
+    }
+    debug_assert!(channels.iter().all(|(_, c)| !c.serving.contains(&id)), "a thread served two channels");
 }
 
 /// Gives the threads serving `channel` the priority `refresh_priority` computes once the
@@ -258,11 +271,11 @@ fn answered(s: &mut Thread, status: u64) {
     s.timeslice_left = TIMESLICE_TICKS;
 }
 
-/// Whether a receive may name `info` (0: none) for its `_msg_info` record, as
+/// Whether a receive may name `info` (0: none) for its `_msg_info` record in `space`, as
 /// `msg_receive` checks before it blocks.
 #[inline(always)]
-fn info_writable(machine: &mut impl Machine, p: &Process, info: usize) -> bool {
-    info == 0 || p.space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
+fn info_writable(machine: &mut impl Machine, space: &Option<AddressSpace>, info: usize) -> bool {
+    info == 0 || space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
 }
 
 /// Takes `id` off the `serving` list of the channel other than `except` it serves, if
@@ -569,17 +582,19 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         }
         let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
-        let Some(p) = processes.get_mut(pid.0) else { return Step::NotTaken };
-        match p.channels.get(chid) {
-            Some(c) if c.top_priority().is_some() => return self.fast_receive_queued(cur, pid, chid, buffer, info),
-            Some(_) => {}
-            None => return Step::NotTaken,
+        let Some(Process { channels, space, exit_status, .. }) = processes.get_mut(pid.0) else {
+            return Step::NotTaken;
+        };
+        let Some(c) = channels.get_mut(chid) else { return Step::NotTaken };
+        if c.top_priority().is_some() {
+            return self.fast_receive_queued(cur, pid, chid, buffer, info);
         }
-        if p.exit_status.is_some() || !info_writable(machine, p, info) {
+        if exit_status.is_some() || !info_writable(machine, space, info) {
             return Step::NotTaken;
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
-        block_receiving(p, t, cur, chid, buffer, info);
+        let served_here = block_receiving(c, chid, t, cur, buffer, info);
+        serve_none(channels, cur, chid, served_here);
         switch_to_next(threads, ready, current, *fp_owner)
     }
 
@@ -790,14 +805,13 @@ impl<M: Machine> System<M> {
             let Some(p) = processes.get_mut(pid.0) else { return Step::NotTaken };
             (p, None)
         };
-        if p.exit_status.is_some() || p.channels.get(chid).is_none_or(|c| c.top_priority().is_some()) {
-            return Step::NotTaken;
-        }
-        if !info_writable(machine, p, info) {
+        let Process { channels, space, exit_status, .. } = p;
+        let Some(c) = channels.get_mut(chid).filter(|c| c.top_priority().is_none()) else { return Step::NotTaken };
+        if exit_status.is_some() || !info_writable(machine, space, info) {
             return Step::NotTaken;
         }
         if let Some(client) = client {
-            let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else {
+            let (Some(r_space), Some(s_space)) = (space.as_ref(), client.space.as_ref()) else {
                 return Step::NotTaken;
             };
             if transfer::transfer_single(machine, (r_space, src), (s_space, dst)).is_err() {
@@ -809,7 +823,8 @@ impl<M: Machine> System<M> {
         // (A bounded wait is over.)
         sleepers.remove_thread(sender);
         // The replier: RECEIVE-blocked.
-        block_receiving(p, me, cur, chid, buffer, info);
+        let served_here = block_receiving(c, chid, me, cur, buffer, info);
+        serve_none(channels, cur, chid, served_here);
         hand_off(ready, current, *fp_owner, sender, s)
     }
 
