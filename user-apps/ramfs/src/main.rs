@@ -4,10 +4,11 @@
 //! support read, write (`O_APPEND`), lseek, stat, ftruncate and unlink, and vanish when
 //! the server ends (a file unlinked while open lives on until its last open closes, as
 //! POSIX says, and a new file of its name is another file). A file holds at most
-//! [`MAX_FILE_SIZE`] bytes (`EFBIG`); all files together hold at most
-//! [`MAX_TOTAL_BYTES`], there are at most [`MAX_FILES`] of them, and a write or truncate
-//! past those, or past what the server's memory can hold, fails with `ENOSPC` rather
-//! than ending the server (and everyone's files with it).
+//! [`MAX_FILE_SIZE`] bytes (`EFBIG`); all files' bytes together take at most
+//! [`MAX_TOTAL_BYTES`] of memory (counted in the heap's power-of-two blocks), there are
+//! at most [`MAX_FILES`] files, and a write or truncate past those, or past what the
+//! server's memory can hold, fails with `ENOSPC` rather than ending the server (and
+//! everyone's files with it).
 
 #![no_std]
 #![no_main]
@@ -25,26 +26,48 @@ use userlib::{println, proc, Args, Errno};
 /// memory this server must find.
 pub const MAX_FILE_SIZE: usize = 16 << 20;
 
-/// Most bytes all files hold together (as a tmpfs's size).
+/// Most memory all files' bytes take together (as a tmpfs's size).
 pub const MAX_TOTAL_BYTES: usize = 32 << 20;
 /// Most files at once (linked, or unlinked and still open).
 pub const MAX_FILES: usize = 1024;
 
-/// Makes `file` `len` bytes long (zero-filled), or fails without changing it; `total` is
-/// what all files hold, kept up to date.
+/// The memory a file's buffer of `capacity` bytes takes from the heap, whose blocks are
+/// powers of two.
+fn footprint(capacity: usize) -> usize {
+    if capacity == 0 {
+        0
+    } else {
+        capacity.next_power_of_two()
+    }
+}
+
+/// Makes `file` `len` bytes long (zero-filled), or fails without changing it; `total`,
+/// the memory all files take, is kept up to date. A file grows to whole heap blocks (a
+/// power of two, what the heap gives anyway: appends do not reallocate each time) and
+/// gives memory back when it shrinks.
 fn set_len(file: &mut Vec<u8>, len: usize, total: &mut usize) -> Result<(), Errno> {
     if len > MAX_FILE_SIZE {
         return Err(Errno::EFBIG);
     }
-    let new_total = *total - file.len() + len;
-    if len > file.len() {
-        if new_total > MAX_TOTAL_BYTES {
+    let old = footprint(file.capacity());
+    if len > file.capacity() {
+        let capacity = footprint(len);
+        if *total - old + capacity > MAX_TOTAL_BYTES {
             return Err(Errno::ENOSPC);
         }
-        file.try_reserve(len - file.len()).map_err(|_| Errno::ENOSPC)?;
+        file.try_reserve_exact(capacity - file.len()).map_err(|_| Errno::ENOSPC)?;
     }
     file.resize(len, 0);
-    *total = new_total;
+    if footprint(len) < old {
+        // (A copy into a smaller buffer, kept only if the heap has one: `shrink_to` would
+        // end the server if it had not.)
+        let mut smaller = Vec::new();
+        if smaller.try_reserve_exact(len).is_ok() {
+            smaller.extend_from_slice(file);
+            *file = smaller;
+        }
+    }
+    *total = *total - old + footprint(file.capacity());
     Ok(())
 }
 
@@ -99,7 +122,7 @@ impl Files {
     /// Drops file `id` (nothing leads to it any more).
     fn remove(&mut self, id: u64) {
         if let Some(node) = self.files.remove(&id) {
-            self.total -= node.data.len();
+            self.total -= footprint(node.data.capacity());
         }
     }
 }
@@ -137,8 +160,8 @@ impl ResourceManager for Files {
         let node = self.files.get_mut(&id).ok_or(Errno::ENOENT)?;
         node.opens += 1;
         if flags & open_flags::O_TRUNC != 0 {
-            self.total -= node.data.len();
-            node.data.clear();
+            self.total -= footprint(node.data.capacity());
+            node.data = Vec::new();
         }
         Ok(Open::File { id, offset: 0, flags })
     }

@@ -128,26 +128,35 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(again.truncate(0) == Err(Errno::EBADF), "a read-only open truncated");
     ensure!(sized.stat().map_err(e("stat"))?.size == 5, "the file changed");
     drop(sized);
-    // All files together hold at most 32 MiB (with /test/a's 5 bytes); what a file gives
-    // back can be used again.
+    // All files' bytes take at most 32 MiB of memory, counted in the heap's power-of-two
+    // blocks (/test/a's 5 bytes take 8); what a file gives back — shrinking, O_TRUNC,
+    // its last close after unlink — can be used again.
     let rw = open_flags::O_RDWR | open_flags::O_CREAT;
-    let big = [fs::open("/test/big1", rw, 0).map_err(e("big1"))?, fs::open("/test/big2", rw, 0).map_err(e("big2"))?];
-    big[0].truncate(16 << 20).map_err(e("a 16 MiB file"))?;
-    ensure!(big[1].truncate(16 << 20) == Err(Errno::ENOSPC), "32 MiB and 5 bytes in all");
-    big[1].truncate((16 << 20) - 8).map_err(e("another file of almost 16 MiB"))?;
+    let mib = |n: u64| n << 20;
+    let big1 = fs::open("/test/big1", rw, 0).map_err(e("big1"))?;
+    let big2 = fs::open("/test/big2", rw, 0).map_err(e("big2"))?;
     let small = fs::open("/test/small", rw, 0).map_err(e("small"))?;
-    ensure!(small.write(&[7u8; 4]) == Err(Errno::ENOSPC), "a write past 32 MiB in all");
-    ensure!(small.write(&[7u8; 3]) == Ok(3), "a write that fits");
-    drop(small);
-    fs::unlink("/test/small").map_err(e("unlink small"))?;
-    for (file, name) in big.into_iter().zip(["/test/big1", "/test/big2"]) {
-        drop(file);
-        fs::unlink(name).map_err(e("unlink big"))?;
+    big1.truncate(mib(16)).map_err(e("a 16 MiB file"))?;
+    ensure!(big2.truncate(mib(16)) == Err(Errno::ENOSPC), "32 MiB and 8 bytes in all");
+    big2.truncate(mib(8)).map_err(e("an 8 MiB file"))?;
+    ensure!(small.truncate(mib(8)) == Err(Errno::ENOSPC), "another 8 MiB");
+    ensure!(small.truncate(mib(4) + 1) == Err(Errno::ENOSPC), "4 MiB and a byte take 8 MiB");
+    small.truncate(mib(4)).map_err(e("a 4 MiB file"))?;
+    small.seek(0, whence::END).map_err(e("lseek"))?;
+    ensure!(small.write(b"x") == Err(Errno::ENOSPC), "a write one byte past 4 MiB");
+    big1.truncate(100).map_err(e("shrinking"))?;
+    big2.truncate(mib(16)).map_err(e("16 MiB once another file shrank"))?;
+    ensure!(big1.truncate(mib(16)) == Err(Errno::ENOSPC), "the shrunk file grows back past the total");
+    drop(fs::open("/test/big2", open_flags::O_RDWR | open_flags::O_TRUNC, 0).map_err(e("O_TRUNC"))?);
+    big1.truncate(mib(16)).map_err(e("16 MiB once O_TRUNC gave memory back"))?;
+    fs::unlink("/test/big1").map_err(e("unlink big1"))?;
+    ensure!(big2.truncate(mib(16)) == Err(Errno::ENOSPC), "an unlinked open file gave its memory back");
+    drop(big1);
+    big2.truncate(mib(16)).map_err(e("16 MiB once the unlinked file closed"))?;
+    drop((big2, small));
+    for name in ["/test/big2", "/test/small"] {
+        fs::unlink(name).map_err(e("unlink"))?;
     }
-    let again16 = fs::open("/test/big3", rw, 0).map_err(e("big3"))?;
-    again16.truncate(16 << 20).map_err(e("16 MiB once the others are gone"))?;
-    drop(again16);
-    fs::unlink("/test/big3").map_err(e("unlink big3"))?;
     // At most 1,024 files.
     let (made, stopped) = make_until_refused(1100, |i| fs::open(&format!("/test/f{i}"), rw, 0).map(drop));
     let unlinked = (0..made.len()).filter(|i| fs::unlink(&format!("/test/f{i}")).is_ok()).count();
