@@ -39,6 +39,7 @@ fn main(args: Args) -> i32 {
         "name-client" => name_client(arg(2)),
         "shm-client" => shm_client(arg(2), arg(3), arg(4).parse().unwrap_or(1)),
         "shm-handle" => shm_handle(arg(2)),
+        "shm-leave-handle" => shm_leave_handle(),
         "pipe-writer" => pipe_writer(arg(2), arg(3).parse().unwrap_or(0), arg(4).parse().unwrap_or(0)),
         "pipe-block" => pipe_block(arg(2)),
         "mq-block" => mq_block(arg(2)),
@@ -125,6 +126,15 @@ fn shm_handle(server: &str) -> Result<(), Errno> {
         }
         words.add(1).write_volatile(0xD0E);
     }
+    Ok(())
+}
+
+/// Makes a 1 MiB anonymous object and a handle to it for proc (which never opens it),
+/// then exits: the handle must not keep the object alive.
+fn shm_leave_handle() -> Result<(), Errno> {
+    let file = shm::shm_open_anon(open_flags::O_RDWR)?;
+    file.truncate(1 << 20)?;
+    shm::shm_create_handle(&file, 1, open_flags::O_RDONLY)?;
     Ok(())
 }
 

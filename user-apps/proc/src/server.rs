@@ -298,7 +298,8 @@ impl ResourceManager for Proc {
     fn io_other(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match (request.header.kind, &*ocb) {
             (io_type::SHM_HANDLE, Ocb::Shm { object, flags }) => {
-                let h = self.shm.create_handle(*object, request.header.arg, request.header.offset as u32, *flags)?;
+                let (pid, granted, maker) = (request.header.arg, request.header.offset as u32, request.client.scoid);
+                let h = self.shm.create_handle(*object, pid, granted, *flags, maker)?;
                 Ok(Reply::Data(0, h.to_le_bytes().to_vec()))
             }
             _ => Err(Errno::ENOSYS),
@@ -395,6 +396,11 @@ impl ResourceManager for Proc {
     fn disconnected(&mut self, scoid: u32) {
         self.names.forget(scoid);
         self.paths.forget(scoid);
+        let mut released = Vec::new();
+        self.shm.forget(scoid, |r| released.push(r));
+        for r in released {
+            self.release(r);
+        }
     }
 
     fn pulse(&mut self, pulse: userlib::abi::ipc::Pulse) {

@@ -35,8 +35,10 @@ pub enum Release<K> {
 }
 
 /// Most handles (`shm_create_handle`) not yet used, together: each holds its object and
-/// a table entry until the process it names opens it.
+/// a table entry until the process it names opens it, or its maker disconnects.
 pub const MAX_GRANTS: usize = 4096;
+/// Most unused handles one client may have made.
+pub const MAX_GRANTS_PER_CLIENT: usize = 256;
 
 /// A grant made by `shm_create_handle`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,8 @@ struct Grant {
     object: u32,
     pid: u32,
     flags: u32,
+    /// The client that made it (its server connection to proc).
+    maker: u32,
 }
 
 /// Every object, by proc's id.
@@ -140,10 +144,14 @@ impl<K: Copy> ShmTable<K> {
 
     /// A handle letting process `pid` open object `id` once, with at most the access of
     /// `flags`; `held` are the open flags of the file it is made from (it cannot grant
-    /// more than that). `ENFILE` when [`MAX_GRANTS`] are waiting to be used.
-    pub fn create_handle(&mut self, id: u32, pid: u32, flags: u32, held: u32) -> Result<u64, Errno> {
+    /// more than that); `maker` is the client asking. `EMFILE` when it made
+    /// [`MAX_GRANTS_PER_CLIENT`] still unused, `ENFILE` when [`MAX_GRANTS`] are.
+    pub fn create_handle(&mut self, id: u32, pid: u32, flags: u32, held: u32, maker: u32) -> Result<u64, Errno> {
         if open_flags::writable(flags) && !open_flags::writable(held) {
             return Err(Errno::EACCES);
+        }
+        if self.grants.values().filter(|g| g.maker == maker).count() >= MAX_GRANTS_PER_CLIENT {
+            return Err(Errno::EMFILE);
         }
         if self.grants.len() >= MAX_GRANTS {
             return Err(Errno::ENFILE);
@@ -152,7 +160,7 @@ impl<K: Copy> ShmTable<K> {
         o.references += 1;
         let handle = self.next_grant;
         self.next_grant = self.next_grant.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
-        self.grants.insert(handle, Grant { object: id, pid, flags: flags & open_flags::O_ACCMODE });
+        self.grants.insert(handle, Grant { object: id, pid, flags: flags & open_flags::O_ACCMODE, maker });
         Ok(handle)
     }
 
@@ -169,6 +177,17 @@ impl<K: Copy> ShmTable<K> {
         self.grants.remove(&handle);
         // The grant's reference becomes the open file's.
         Ok(grant.object)
+    }
+
+    /// Drops the unused handles client `maker` made (it disconnected): their objects'
+    /// references go, and `release` gets each object that is left unreferenced.
+    pub fn forget(&mut self, maker: u32, mut release: impl FnMut(Release<K>)) {
+        let gone: Vec<u64> = self.grants.iter().filter(|(_, g)| g.maker == maker).map(|(h, _)| *h).collect();
+        for handle in gone {
+            if let Some(grant) = self.grants.remove(&handle) {
+                release(self.close(grant.object));
+            }
+        }
     }
 
     /// The names of named objects, sorted.
@@ -221,7 +240,7 @@ mod tests {
     fn handles_open_once_for_the_named_process_only() {
         let mut t = ShmTable::<u32>::new();
         let anon = t.insert(5, None);
-        let h = t.create_handle(anon, 7, O_RDONLY, O_RDWR).unwrap();
+        let h = t.create_handle(anon, 7, O_RDONLY, O_RDWR, 1).unwrap();
         assert_eq!(t.close(anon), Release::Keep, "the handle keeps it");
         assert_eq!(t.open_handle(h, 8, O_RDONLY), Err(Errno::EACCES), "made for 7");
         assert_eq!(t.open_handle(h, 7, O_RDWR), Err(Errno::EACCES), "read-only grant");
@@ -229,17 +248,40 @@ mod tests {
         assert_eq!(t.open_handle(h, 7, O_RDONLY), Err(Errno::EINVAL), "spent");
         assert_eq!(t.close(anon), Release::Close(5));
         let ro = t.insert(6, None);
-        assert_eq!(t.create_handle(ro, 7, O_RDWR, O_RDONLY), Err(Errno::EACCES), "cannot grant more");
+        assert_eq!(t.create_handle(ro, 7, O_RDWR, O_RDONLY, 1), Err(Errno::EACCES), "cannot grant more");
     }
 
     #[test]
-    fn unused_handles_are_bounded_and_a_used_one_makes_room() {
+    fn unused_handles_are_bounded_and_go_with_their_maker() {
         let mut t = ShmTable::<u32>::new();
         let id = t.insert(5, None);
-        let handles: std::vec::Vec<u64> =
-            (0..MAX_GRANTS).map(|_| t.create_handle(id, 7, O_RDONLY, O_RDWR).unwrap()).collect();
-        assert_eq!(t.create_handle(id, 7, O_RDONLY, O_RDWR), Err(Errno::ENFILE));
-        assert_eq!(t.open_handle(handles[0], 7, O_RDONLY), Ok(id));
-        assert!(t.create_handle(id, 7, O_RDONLY, O_RDWR).is_ok());
+        let make = |t: &mut ShmTable<u32>, maker: u32| t.create_handle(id, 7, O_RDONLY, O_RDWR, maker);
+        let mine: std::vec::Vec<u64> = (0..MAX_GRANTS_PER_CLIENT).map(|_| make(&mut t, 1).unwrap()).collect();
+        assert_eq!(make(&mut t, 1), Err(Errno::EMFILE));
+        assert_eq!(t.open_handle(mine[0], 7, O_RDONLY), Ok(id), "a used handle makes room");
+        assert!(make(&mut t, 1).is_ok());
+        for maker in 2..(MAX_GRANTS / MAX_GRANTS_PER_CLIENT) as u32 + 1 {
+            for _ in 0..MAX_GRANTS_PER_CLIENT {
+                make(&mut t, maker).unwrap();
+            }
+        }
+        assert_eq!(make(&mut t, 99), Err(Errno::ENFILE));
+        // A maker that disconnects takes its unused handles with it: the one used open
+        // and the object's own open keep the object; the last references then go.
+        let mut released = std::vec::Vec::new();
+        for maker in 1..=(MAX_GRANTS / MAX_GRANTS_PER_CLIENT) as u32 {
+            t.forget(maker, |r| released.push(r));
+        }
+        assert!(released.iter().all(|r| *r == Release::Keep));
+        assert!(make(&mut t, 99).is_ok());
+        t.forget(99, |r| released.push(r));
+        assert_eq!(t.close(id), Release::Keep, "the used handle's open holds it");
+        assert_eq!(t.close(id), Release::Close(5), "the object's own open was the last");
+        let other = t.insert(6, None);
+        t.create_handle(other, 7, O_RDONLY, O_RDWR, 3).unwrap();
+        assert_eq!(t.close(other), Release::Keep, "the handle holds it");
+        let mut last = std::vec::Vec::new();
+        t.forget(3, |r| last.push(r));
+        assert_eq!(last, [Release::Close(6)], "its maker gone, nothing holds it");
     }
 }

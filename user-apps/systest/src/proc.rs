@@ -407,13 +407,26 @@ pub fn proc_bounds_what_a_client_registers() -> Outcome {
     ensure!(names.len() > 200 && stopped == Some(Errno::EMFILE), "names: {}, then {stopped:?}", names.len());
     let detached = (0..names.len()).filter(|&i| name_request(proc_type::NAME_DETACH, i).is_ok()).count();
     ensure!(detached == names.len(), "detached {detached} of {} names", names.len());
-    // Shared-memory handles not yet used: 4,096 in all (made for this process, then spent).
+    // Unused shared-memory handles: 256 per client (made for this process, then spent),
+    // and those of a client that goes go with it, with the objects only they held.
     let file = shm::shm_open_anon(open_flags::O_RDWR).map_err(e("SHM_ANON"))?;
     let me = process::id();
-    let (handles, stopped) = make_until_refused(4200, |_| shm::shm_create_handle(&file, me, open_flags::O_RDONLY));
-    ensure!(handles.len() > 4000 && stopped == Some(Errno::ENFILE), "handles: {}, then {stopped:?}", handles.len());
+    let (handles, stopped) = make_until_refused(300, |_| shm::shm_create_handle(&file, me, open_flags::O_RDONLY));
+    ensure!(handles.len() > 200 && stopped == Some(Errno::EMFILE), "handles: {}, then {stopped:?}", handles.len());
     let spent = handles.iter().filter(|&&h| shm::shm_open_handle(h, open_flags::O_RDONLY).is_ok()).count();
     ensure!(spent == handles.len(), "opened {spent} of {} handles", handles.len());
+    let before = free_bytes();
+    let leaver = peer(&["shm-leave-handle"])?;
+    ensure!(exited(leaver)? == 0, "the peer could not make its handle");
+    let mut after = free_bytes();
+    for _ in 0..1000 {
+        if after + 64 * 1024 >= before {
+            break;
+        }
+        time::sleep_ns(1_000_000);
+        after = free_bytes();
+    }
+    ensure!(after + 64 * 1024 >= before, "an unused handle kept {} bytes after its maker ended", before - after);
     shm::shm_create_handle(&file, me, open_flags::O_RDONLY).map_err(e("a handle once the others are spent"))?;
     Ok(())
 }
