@@ -852,6 +852,11 @@ impl<M: Machine> System<M> {
         let server = processes.get_mut(server.0).filter(|p| p.exit_status.is_none())?;
         let r_space = server.space.as_ref()?;
         let channel = server.channels.get_mut(chid)?;
+        // (A thread waiting for a pulse only, which would come first, is the general
+        // path's.)
+        if !channel.pulse_receivers.is_empty() {
+            return None;
+        }
         let receiver = *channel.receivers.last()?;
         let r = threads.get_mut(receiver.0).filter(|_| Some(receiver) != *current)?;
         let request = r.receiving?;

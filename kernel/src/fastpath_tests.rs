@@ -277,7 +277,8 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
     let server = i < 3;
     let kind = match (server, rand.below(20)) {
         (true, 0..=7) => 8,
-        (true, 8..=10) => 4,
+        (true, 8..=9) => 4,
+        (true, 10) => 5,
         (true, 11..=13) => 6,
         (false, 0..=10) => 0,
         (false, 11..=12) => 13,
@@ -289,9 +290,14 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
             let (ra, rp) = buffer(rand, reply);
             Call::MsgSendv { coid, send: sa, send_parts: sp, reply: ra, reply_parts: rp }
         }
-        4..=5 => {
+        4 => {
             let (ba, bp) = buffer(rand, receive);
             Call::MsgReceivev { chid, buffer: ba, parts: bp, info }
+        }
+        5 => {
+            // (Pulses only: the pulse fast paths must give them to these threads first.)
+            let (ba, bp) = buffer(rand, receive);
+            Call::MsgReceivePulsev { chid, buffer: ba, parts: bp, info }
         }
         6..=7 => {
             let (ba, bp) = buffer(rand, reply);

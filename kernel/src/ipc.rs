@@ -86,6 +86,15 @@ pub struct ReceiveRequest {
     pub info: usize,
 }
 
+/// What a receive takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Receive {
+    /// A message or a pulse (`MsgReceivev`).
+    Any,
+    /// A pulse only (`MsgReceivePulsev`).
+    PulsesOnly,
+}
+
 /// Something waiting on a channel's send queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PendingItem {
@@ -110,6 +119,9 @@ pub struct Channel {
     pub flags: u32,
     /// RECEIVE-blocked threads, the most recent (served first: LIFO) last.
     pub(crate) receivers: Vec<ThreadId>,
+    /// Threads RECEIVE-blocked for a pulse only (`MsgReceivePulsev`), likewise: a pulse
+    /// goes to them before the others, a message never.
+    pub(crate) pulse_receivers: Vec<ThreadId>,
     /// Queued messages and pulses by priority, then arrival: the next to be received
     /// **last** (taking it is a `pop`), each priority's earliest nearest the end.
     pending: Vec<Pending>,
@@ -181,6 +193,14 @@ impl Channel {
             self.pending.shrink_to(IDLE_QUEUE_ROOM);
         }
         Some(first)
+    }
+
+    /// Takes the first queued pulse off, leaving the messages queued before it
+    /// (`MsgReceivePulsev`).
+    fn take_first_pulse(&mut self) -> Option<Pending> {
+        let at = self.pending.iter().rposition(|p| matches!(p.item, PendingItem::Pulse(_)))?;
+        self.pulses -= 1;
+        Some(self.pending.remove(at))
     }
 
     /// Whether `pulse` (the same code, value and scoid) is queued.
@@ -343,7 +363,10 @@ impl<M: Machine> System<M> {
                 Buffer { address: reply, parts: reply_parts },
             ),
             Call::MsgReceivev { chid, buffer, parts, info } => {
-                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info)
+                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info, Receive::Any)
+            }
+            Call::MsgReceivePulsev { chid, buffer, parts, info } => {
+                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info, Receive::PulsesOnly)
             }
             Call::MsgReplyv { rcvid, status, buffer, parts } => {
                 self.msg_reply(pid, rcvid, Ok(status), Buffer { address: buffer, parts })?;
@@ -359,7 +382,7 @@ impl<M: Machine> System<M> {
                         return replied.map(|_| Outcome::Value(0, None));
                     }
                 }
-                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info)
+                self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info, Receive::Any)
             }
             Call::MsgError { rcvid, errno } => {
                 if errno == 0 || errno > 4095 {
@@ -809,6 +832,8 @@ impl<M: Machine> System<M> {
         self.refresh_priority(receiver, 0);
     }
 
+    /// `MsgReceivev` (`what`: `Any`) or `MsgReceivePulsev` (`PulsesOnly`: messages stay
+    /// queued, their senders SEND-blocked, and a message never goes to this receiver).
     fn msg_receive(
         &mut self,
         cur: ThreadId,
@@ -816,6 +841,7 @@ impl<M: Machine> System<M> {
         chid: u32,
         buffer: Buffer,
         info: usize,
+        what: Receive,
     ) -> Result<Outcome, Errno> {
         if self.process_ref(pid)?.channels.get(chid).is_none() {
             return Err(Errno::ESRCH);
@@ -826,7 +852,10 @@ impl<M: Machine> System<M> {
             space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
         }
         loop {
-            let next = self.channel_mut(pid, chid).and_then(Channel::take_first);
+            let next = self.channel_mut(pid, chid).and_then(|c| match what {
+                Receive::Any => c.take_first(),
+                Receive::PulsesOnly => c.take_first_pulse(),
+            });
             let Some(next) = next else { break };
             match next.item {
                 PendingItem::Pulse(pulse) => {
@@ -877,7 +906,10 @@ impl<M: Machine> System<M> {
             for (h, c) in p.channels.iter_mut() {
                 c.serving.retain(|t| *t != cur);
                 if h == chid {
-                    c.receivers.push(cur);
+                    match what {
+                        Receive::Any => c.receivers.push(cur),
+                        Receive::PulsesOnly => c.pulse_receivers.push(cur),
+                    }
                 }
             }
         }
@@ -946,7 +978,9 @@ impl<M: Machine> System<M> {
             return Ok(());
         }
         loop {
-            let receiver = self.channel_mut(server, chid).and_then(|c| c.receivers.pop());
+            // (Those waiting for a pulse only first: nothing else can wake them.)
+            let receiver =
+                self.channel_mut(server, chid).and_then(|c| c.pulse_receivers.pop().or_else(|| c.receivers.pop()));
             let Some(receiver) = receiver else { break };
             let Some(request) = self.threads.get(receiver.0).and_then(|t| t.receiving) else { continue };
             let iov = match self.read_iov(server, request.buffer) {
@@ -1105,7 +1139,7 @@ impl<M: Machine> System<M> {
                 self.fail_sender(sender, Errno::ESRCH);
             }
         }
-        for receiver in channel.receivers.iter().rev() {
+        for receiver in channel.receivers.iter().rev().chain(channel.pulse_receivers.iter().rev()) {
             self.finish_receive_with_error(*receiver, Errno::ESRCH);
         }
         let replying: Vec<ThreadId> = self
@@ -1146,6 +1180,7 @@ impl<M: Machine> System<M> {
         if let Some(p) = self.processes.get_mut(pid.0) {
             for (_, c) in p.channels.iter_mut() {
                 c.receivers.retain(|t| *t != id);
+                c.pulse_receivers.retain(|t| *t != id);
                 c.serving.retain(|t| *t != id);
             }
         }

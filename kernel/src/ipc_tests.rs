@@ -181,6 +181,79 @@ fn queued_messages_and_pulses_are_received_by_priority_then_arrival() {
     assert_eq!(x0(&mut s, senders[1]), Err(Errno::EINVAL), "MsgError's errno reaches the sender");
 }
 
+fn receive_pulse(s: &mut Sys, t: ThreadId, chid: u32, buf: usize, len: usize) -> Result<u64, Errno> {
+    as_thread(s, t, Call::MsgReceivePulsev { chid, buffer: buf, parts: single_buffer_parts(len), info: 0 }).0
+}
+
+#[test]
+fn msg_receive_pulse_takes_pulses_only_and_leaves_messages_queued() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sender = new_thread(&mut s, ct, 30);
+    let msg = buffer(&mut s, p.client, b"m", 1);
+    assert_eq!(send(&mut s, sender, p.coid, msg, 1, 0, 0), BLOCKED);
+    as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 3, value: 33 });
+    // The pulse, queued behind the higher message, is the one taken; the message stays.
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive_pulse(&mut s, st, p.chid, rbuf, 64), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, rbuf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (3, 33));
+    // It serves the channel at the pulse's priority, boosted by the message queued there.
+    assert_eq!(s.threads.get(st.0).unwrap().inherited_priority, 10);
+    assert_eq!(priority(&s, st), 30);
+    assert!(matches!(state(&s, sender), ThreadState::Blocked(Blocked::Send { .. })), "the message was taken");
+    // Nothing but the message queued: a pulse receiver waits, and a new message queues
+    // too rather than going to it.
+    assert_eq!(receive_pulse(&mut s, st, p.chid, rbuf, 64), BLOCKED);
+    let second = new_thread(&mut s, ct, 20);
+    assert_eq!(send(&mut s, second, p.coid, msg, 1, 0, 0), BLOCKED);
+    assert!(matches!(state(&s, second), ThreadState::Blocked(Blocked::Send { .. })));
+    assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
+    // A pulse wakes it, before an ordinary receiver that waits as well.
+    let plain = new_thread(&mut s, st, 10);
+    let plain_buf = buffer(&mut s, p.server, &[], 64);
+    // (The plain receiver takes the queued messages first, then waits.)
+    for want in [30u8, 20] {
+        let r = receive(&mut s, plain, p.chid, plain_buf, 64, 0).unwrap();
+        assert!(r != 0 && priority(&s, plain) == want, "message at {want}");
+        as_thread(&mut s, plain, Call::MsgReplyv { rcvid: r, status: 0, buffer: 0, parts: 0 });
+    }
+    assert_eq!(receive(&mut s, plain, p.chid, plain_buf, 64, 0), BLOCKED);
+    as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 12, code: 4, value: 44 });
+    assert!(runnable(&s, st), "the pulse went to the thread waiting for one");
+    assert_eq!(x0(&mut s, st), Ok(0));
+    assert_eq!(state(&s, plain), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
+    // A message goes to the plain receiver, never to a pulse receiver.
+    assert_eq!(receive_pulse(&mut s, st, p.chid, rbuf, 64), BLOCKED);
+    assert_eq!(send(&mut s, second, p.coid, msg, 1, 0, 0), BLOCKED);
+    assert!(runnable(&s, plain) && x0(&mut s, plain).unwrap() != 0, "the message went to the plain receiver");
+    assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
+}
+
+#[test]
+fn a_pulse_receiver_times_out_dies_or_loses_its_channel_cleanly() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    // A thread waiting for a pulse that dies leaves no trace on the channel.
+    let doomed = new_thread(&mut s, st, 10);
+    assert_eq!(receive_pulse(&mut s, doomed, p.chid, rbuf, 64), BLOCKED);
+    as_thread(&mut s, doomed, Call::ThreadDestroy { tid: 0, status: 0 });
+    let waiting = |s: &Sys| s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().pulse_receivers.len();
+    assert_eq!(waiting(&s), 0, "a dead thread still waits for a pulse");
+    as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 1 });
+    assert_eq!(receive_pulse(&mut s, st, p.chid, rbuf, 64), Ok(0), "the pulse was queued for the next one");
+    // Destroying the channel fails a thread waiting for a pulse on it with ESRCH.
+    let waiter = new_thread(&mut s, st, 10);
+    assert_eq!(receive_pulse(&mut s, waiter, p.chid, rbuf, 64), BLOCKED);
+    assert_eq!(as_thread(&mut s, st, Call::ChannelDestroy { chid: p.chid }).0, Ok(0));
+    assert_eq!(x0(&mut s, waiter), Err(Errno::ESRCH));
+    // A bad channel is refused at once.
+    assert_eq!(receive_pulse(&mut s, st, 999, rbuf, 64), Err(Errno::ESRCH));
+}
+
 #[test]
 fn too_small_a_buffer_for_a_pulse_is_efault_and_the_pulse_is_lost() {
     let mut s = system();

@@ -178,8 +178,9 @@ impl Channel {
         received(rcvid, parts.iter().map(|part| &**part))
     }
 
-    /// Waits for a pulse. A message that arrives meanwhile is failed with `ENOMSG` (see
-    /// `sys::msg_receive_pulse`): use it only on channels no client sends messages to.
+    /// Waits for a pulse, leaving messages queued for [`Channel::receive`] (their senders
+    /// stay SEND-blocked): a driver's thread can wait for its interrupts on a channel
+    /// whose other threads serve clients.
     #[doc(alias = "MsgReceivePulse")]
     pub fn receive_pulse(&self) -> Result<Pulse, Errno> {
         sys::msg_receive_pulse(self.chid)

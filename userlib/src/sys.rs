@@ -551,23 +551,21 @@ pub fn msg_reply_receive(
     Ok(received)
 }
 
-/// Waits for a pulse on channel `chid`.
-///
-/// Not a kernel call: Muon's receive takes messages and pulses alike, so this receives
-/// into a pulse-sized buffer and fails any *message* that arrives meanwhile with
-/// `ENOMSG` (its sender's send returns that error), then waits again. A
-/// [`timer_timeout`] armed before it bounds only the first wait.
+/// Waits for a pulse on channel `chid` and returns it (QNX's `MsgReceivePulse`).
+/// Messages are left queued, their senders SEND-blocked, for a [`msg_receive`]; a pulse
+/// goes to a thread waiting here before one waiting in [`msg_receive`].
 #[doc(alias = "MsgReceivePulse")]
 pub fn msg_receive_pulse(chid: u32) -> Result<Pulse, Errno> {
     let mut buffer = [0u8; Pulse::SIZE];
-    loop {
-        let rcvid = msg_receive(chid, &mut buffer, None)?;
-        if rcvid == 0 {
-            return Ok(Pulse::from_bytes(&buffer).expect("a whole pulse"));
-        }
-        // ESRCH: the sender has already gone, which is as good.
-        let _ = msg_error(rcvid, Errno::ENOMSG);
-    }
+    let call = Call::MsgReceivePulsev {
+        chid,
+        buffer: buffer.as_mut_ptr() as usize,
+        parts: single_buffer_parts(buffer.len()),
+        info: 0,
+    };
+    // SAFETY: the kernel writes at most `Pulse::SIZE` bytes into `buffer`, ours.
+    unsafe { invoke(call) }?;
+    Ok(Pulse::from_bytes(&buffer).expect("a whole pulse"))
 }
 
 /// Replies to message `rcvid` with `status` (what the sender's send returns) and the

@@ -119,11 +119,13 @@ pub enum Sysno {
     MemProtect = 51,
     /// Makes a memory object of device registers (I/O privilege).
     MemObjectDevice = 52,
+    /// Waits for a pulse on a channel, leaving messages queued.
+    MsgReceivePulsev = 53,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 53] = [
+    pub const ALL: [Sysno; 54] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -177,6 +179,7 @@ impl Sysno {
         Sysno::MemObjectClose,
         Sysno::MemProtect,
         Sysno::MemObjectDevice,
+        Sysno::MsgReceivePulsev,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -250,6 +253,8 @@ pub enum Call {
     MsgSendv { coid: u32, send: usize, send_parts: i64, reply: usize, reply_parts: i64 },
     /// See [`Sysno::MsgReceivev`]; `info` (0: none) receives a [`crate::ipc::MsgInfo`].
     MsgReceivev { chid: u32, buffer: usize, parts: i64, info: usize },
+    /// See [`Sysno::MsgReceivePulsev`]: [`Call::MsgReceivev`] for pulses only.
+    MsgReceivePulsev { chid: u32, buffer: usize, parts: i64, info: usize },
     /// See [`Sysno::MsgReplyv`].
     MsgReplyv { rcvid: u64, status: u64, buffer: usize, parts: i64 },
     /// See [`Sysno::MsgError`].
@@ -416,6 +421,9 @@ impl Call {
             MsgReceivev { chid, buffer, parts, info } => {
                 (Sysno::MsgReceivev, [chid as u64, buffer as u64, parts as u64, info as u64, 0, 0, 0, 0])
             }
+            MsgReceivePulsev { chid, buffer, parts, info } => {
+                (Sysno::MsgReceivePulsev, [chid as u64, buffer as u64, parts as u64, info as u64, 0, 0, 0, 0])
+            }
             MsgReplyv { rcvid, status, buffer, parts } => {
                 (Sysno::MsgReplyv, [rcvid, status, buffer as u64, parts as u64, 0, 0, 0, 0])
             }
@@ -529,6 +537,9 @@ impl Call {
             },
             Sysno::MsgReceivev => {
                 MsgReceivev { chid: id(a[0])?, buffer: size(a[1])?, parts: a[2] as i64, info: size(a[3])? }
+            }
+            Sysno::MsgReceivePulsev => {
+                MsgReceivePulsev { chid: id(a[0])?, buffer: size(a[1])?, parts: a[2] as i64, info: size(a[3])? }
             }
             Sysno::MsgReplyv => MsgReplyv { rcvid: a[0], status: a[1], buffer: size(a[2])?, parts: a[3] as i64 },
             Sysno::MsgError => MsgError { rcvid: a[0], errno: id(a[1])? },
@@ -691,6 +702,7 @@ mod tests {
             Call::MemObjectClose { handle: 1 },
             Call::MemProtect { addr: 0x1000_0000_0000, size: 4096, prot: 1 },
             Call::MemObjectDevice { phys: 0x0900_0000, size: 4096 },
+            Call::MsgReceivePulsev { chid: 2, buffer: 0x500, parts: -24, info: 0 },
         ];
         assert_eq!(calls.len(), Sysno::ALL.len());
         for call in calls {

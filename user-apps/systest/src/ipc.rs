@@ -165,6 +165,51 @@ pub fn messages_and_pulses_received_by_priority_then_order() -> Outcome {
     Ok(())
 }
 
+/// MsgReceivePulse takes pulses only: a message sent meanwhile stays queued, its sender
+/// SEND-blocked (it used to be failed with ENOMSG), for a later MsgReceive.
+pub fn msg_receive_pulse_leaves_messages_queued() -> Outcome {
+    let channel = Channel::create(0).map_err(|e| format!("{e}"))?;
+    let chid = channel.chid();
+    let me = Connection::attach(0, chid).map_err(|e| format!("{e}"))?;
+    let coid = me.coid();
+    static PULSE_VALUE: AtomicU64 = AtomicU64::new(0);
+    // A thread waits for a pulse (below us: it runs when we sleep).
+    let waiter = thread::spawn(move || {
+        if let Ok(pulse) = sys::msg_receive_pulse(chid) {
+            PULSE_VALUE.store(pulse.value, Ordering::SeqCst);
+        }
+    })
+    .map_err(|e| format!("{e}"))?;
+    time::sleep_ns(2_000_000);
+    // A client thread's message, while only the pulse waiter receives.
+    let sender = thread::spawn(move || {
+        let mut reply = [0u8; 2];
+        let status = sys::msg_send(coid, b"hi", &mut reply);
+        PULSE_VALUE.fetch_add(if status == Ok(7) && reply == *b"ok" { 1000 } else { 5000 }, Ordering::SeqCst);
+    })
+    .map_err(|e| format!("{e}"))?;
+    time::sleep_ns(5_000_000);
+    ensure!(PULSE_VALUE.load(Ordering::SeqCst) == 0, "the message woke the pulse receiver or failed");
+    me.send_pulse(Some(10), 1, 42).map_err(|e| format!("{e}"))?;
+    waiter.join().map_err(|e| format!("{e}"))?;
+    ensure!(PULSE_VALUE.load(Ordering::SeqCst) == 42, "the pulse receiver got {}", PULSE_VALUE.load(Ordering::SeqCst));
+    let mut buffer = [0u8; 64];
+    match channel.receive(&mut buffer).map_err(|e| format!("{e}"))? {
+        Received::Message(m) => {
+            ensure!(&buffer[..2] == b"hi", "received {:?}", &buffer[..2]);
+            m.reply(7, b"ok").map_err(|e| format!("{e}"))?;
+        }
+        Received::Pulse(p) => return Err(format!("a pulse ({}) instead of the queued message", p.value)),
+    }
+    sender.join().map_err(|e| format!("{e}"))?;
+    ensure!(
+        PULSE_VALUE.load(Ordering::SeqCst) == 1042,
+        "the sender's send ended {}",
+        PULSE_VALUE.load(Ordering::SeqCst)
+    );
+    Ok(())
+}
+
 /// Priority the echo server runs at while serving a client of priority `client`.
 fn server_priority(c: &Connection, client: u8) -> Result<u64, String> {
     let old = sched::get().map_err(|e| format!("{e}"))?;

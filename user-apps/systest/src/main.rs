@@ -71,6 +71,7 @@ fn main(_args: Args) -> i32 {
         ("ipc_server_death_esrch", ipc::server_death_fails_its_client_with_esrch),
         ("ipc_pulse_too_small_buffer", ipc::pulse_into_a_too_small_buffer_is_efault_and_lost),
         ("ipc_priority_then_fifo_order", ipc::messages_and_pulses_received_by_priority_then_order),
+        ("ipc_msg_receive_pulse_leaves_messages", ipc::msg_receive_pulse_leaves_messages_queued),
         ("ipc_priority_inheritance_and_fixed", ipc::receiver_inherits_the_senders_priority_unless_fixed),
         ("ipc_priority_inversion_t1_t2_t3", ipc::priority_inversion_t1_t2_t3),
         ("ipc_unblock_pulse", ipc::unblock_pulse_with_nto_chf_unblock),
