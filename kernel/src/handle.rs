@@ -1,10 +1,14 @@
 //! Handle tables: small integers naming kernel objects, checked on every use.
 //!
 //! A handle is `generation << 12 | index`, below 2^30 (bit 30 is free for callers that
-//! need to tell two kinds of handle apart, like scoids and coids). Freeing a slot bumps its generation, so a
-//! stale handle (kept after the object went away) never reaches the object that reuses
-//! the slot. Index 0 is never used, so the first handle is 1 (pid 1 is the first
-//! process, tid 1 a process's first thread).
+//! need to tell two kinds of handle apart, like scoids and coids). Freeing a slot bumps
+//! its generation, so a stale handle (kept after the object went away) never reaches the
+//! object that reuses the slot. Index 0 is never used, so the first handle is 1 (pid 1 is
+//! the first process, tid 1 a process's first thread).
+//!
+//! A lookup is one masked index and one compare: the slots are a power of two in number
+//! (the table doubles them as it fills), and each holds the whole handle of its object,
+//! or a value no handle has while it is free.
 
 use alloc::vec::Vec;
 
@@ -13,26 +17,27 @@ pub const INDEX_BITS: u32 = 12;
 /// Most slots one table can have.
 pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
 const GENERATION_LIMIT: u32 = 1 << (30 - INDEX_BITS);
-/// Set in the generation of a slot that holds no object: no handle's generation has it
-/// (a handle is below 2^31), so one compare tells a current handle from a stale one and
-/// from a free slot.
+/// Set in the tag of a slot that holds no object: no handle has it (a handle is below
+/// 2^31), so one compare tells a current handle from a stale one, from one naming
+/// another slot, and from a free slot.
 const FREE: u32 = 1 << 31;
 
 struct Slot<T> {
-    /// Its current generation, with [`FREE`] set exactly while `value` is `None`.
-    generation: u32,
+    /// The handle of its object; while `value` is `None` (exactly then), the handle its
+    /// next object will have, with [`FREE`] set.
+    tag: u32,
     value: Option<T>,
 }
 
 impl<T> Slot<T> {
-    /// The object, if `handle` names it (its generation is current and the slot full).
+    /// The object, if `handle` names it.
     #[inline(always)]
     fn current(&self, handle: u32) -> Option<&T> {
-        if self.generation != handle >> INDEX_BITS {
+        if self.tag != handle {
             return None;
         }
         debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
-        // SAFETY: the generation matched, so FREE is clear, which it is only while the
+        // SAFETY: the tag matched a handle, so FREE is clear, which it is only while the
         // slot holds an object (`insert_with` clears it as it stores the object, `remove`
         // sets it as it takes it out).
         Some(unsafe { self.value.as_ref().unwrap_unchecked() })
@@ -41,7 +46,7 @@ impl<T> Slot<T> {
     /// [`current`](Self::current), mutably.
     #[inline(always)]
     fn current_mut(&mut self, handle: u32) -> Option<&mut T> {
-        if self.generation != handle >> INDEX_BITS {
+        if self.tag != handle {
             return None;
         }
         debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
@@ -52,7 +57,11 @@ impl<T> Slot<T> {
 
 /// A table of `T`s named by generation-checked handles.
 pub struct HandleTable<T> {
+    /// A power of two of them (at least one: slot 0, never used).
     slots: Vec<Slot<T>>,
+    /// `slots.len() - 1`: a handle's slot is `handle & mask`.
+    mask: usize,
+    /// Free slots, the next to use last.
     free: Vec<usize>,
     capacity: usize,
     live: usize,
@@ -66,7 +75,27 @@ pub const fn index_of(handle: u32) -> usize {
 impl<T> HandleTable<T> {
     /// An empty table that will hold at most `capacity` objects (at most 4095).
     pub fn new(capacity: usize) -> Self {
-        Self { slots: Vec::new(), free: Vec::new(), capacity: capacity.min(MAX_SLOTS - 1), live: 0 }
+        let slot0 = Slot { tag: FREE, value: None };
+        Self { slots: alloc::vec![slot0], mask: 0, free: Vec::new(), capacity: capacity.min(MAX_SLOTS - 1), live: 0 }
+    }
+
+    /// The slot `handle` would be in (another, if it names none of this table's).
+    #[inline(always)]
+    fn slot(&self, handle: u32) -> &Slot<T> {
+        let index = handle as usize & self.mask;
+        debug_assert!(index < self.slots.len());
+        // SAFETY: `slots.len()` is a power of two and `mask` is one less, so the index is
+        // below it.
+        unsafe { self.slots.get_unchecked(index) }
+    }
+
+    /// [`slot`](Self::slot), mutably.
+    #[inline(always)]
+    fn slot_mut(&mut self, handle: u32) -> &mut Slot<T> {
+        let index = handle as usize & self.mask;
+        debug_assert!(index < self.slots.len());
+        // SAFETY: as in `slot`.
+        unsafe { self.slots.get_unchecked_mut(index) }
     }
 
     /// Stores `value`; returns its handle, or `None` when the table is full.
@@ -76,54 +105,54 @@ impl<T> HandleTable<T> {
 
     /// Stores the value `make` builds from the handle it will have.
     pub fn insert_with(&mut self, make: impl FnOnce(u32) -> T) -> Option<u32> {
-        if self.slots.is_empty() {
-            self.slots.push(Slot { generation: FREE, value: None }); // index 0: never a handle
+        if self.free.is_empty() && self.live < self.capacity {
+            // Twice the slots, the new ones free, the lowest used first.
+            let old = self.slots.len();
+            let new = (old * 2).min(MAX_SLOTS);
+            self.slots.extend((old..new).map(|i| Slot { tag: FREE | i as u32, value: None }));
+            self.free.extend((old..new).rev());
+            self.mask = new - 1;
         }
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None if self.live < self.capacity => {
-                self.slots.push(Slot { generation: FREE, value: None });
-                self.slots.len() - 1
-            }
-            None => return None,
-        };
+        if self.live >= self.capacity {
+            return None;
+        }
+        let index = self.free.pop()?;
         let slot = &mut self.slots[index];
-        let generation = slot.generation & !FREE;
-        let handle = generation << INDEX_BITS | index as u32;
+        let handle = slot.tag & !FREE;
         slot.value = Some(make(handle));
-        slot.generation = generation;
+        slot.tag = handle;
         self.live += 1;
         Some(handle)
     }
 
     /// The object `handle` names, if it is current.
     pub fn get(&self, handle: u32) -> Option<&T> {
-        self.slots.get(index_of(handle))?.current(handle)
+        self.slot(handle).current(handle)
     }
 
     /// The object `handle` names, mutably.
     pub fn get_mut(&mut self, handle: u32) -> Option<&mut T> {
-        self.slots.get_mut(index_of(handle))?.current_mut(handle)
+        self.slot_mut(handle).current_mut(handle)
     }
 
     /// The objects two handles name, both mutably; `None` unless both are current and
     /// name different slots.
     #[inline(always)]
     pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
-        let [first, second] = self.slots.get_disjoint_mut([index_of(a), index_of(b)]).ok()?;
+        let [first, second] = self.slots.get_disjoint_mut([a as usize & self.mask, b as usize & self.mask]).ok()?;
         Some((first.current_mut(a)?, second.current_mut(b)?))
     }
 
     /// Removes and returns the object; the handle (and every copy of it) goes stale.
     pub fn remove(&mut self, handle: u32) -> Option<T> {
-        let index = index_of(handle);
-        let slot = self.slots.get_mut(index)?;
-        if slot.generation != handle >> INDEX_BITS {
+        let slot = self.slot_mut(handle);
+        if slot.tag != handle {
             return None;
         }
         let value = slot.value.take()?;
-        slot.generation = ((slot.generation + 1) % GENERATION_LIMIT) | FREE;
-        self.free.push(index);
+        let generation = ((handle >> INDEX_BITS) + 1) % GENERATION_LIMIT;
+        slot.tag = FREE | generation << INDEX_BITS | index_of(handle) as u32;
+        self.free.push(index_of(handle));
         self.live -= 1;
         Some(value)
     }
@@ -132,7 +161,7 @@ impl<T> HandleTable<T> {
     /// live.
     pub fn at_mut(&mut self, index: usize) -> Option<(u32, &mut T)> {
         let slot = self.slots.get_mut(index)?;
-        let handle = slot.generation << INDEX_BITS | index as u32;
+        let handle = slot.tag;
         slot.value.as_mut().map(|v| (handle, v)) // (FREE is clear when there is one)
     }
 
@@ -148,18 +177,12 @@ impl<T> HandleTable<T> {
 
     /// Every live (handle, object), lowest index first.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.value.as_ref().map(|v| (s.generation << INDEX_BITS | i as u32, v)))
+        self.slots.iter().filter_map(|s| s.value.as_ref().map(|v| (s.tag, v)))
     }
 
     /// Every live (handle, object), mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut T)> {
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, s)| s.value.as_mut().map(|v| (s.generation << INDEX_BITS | i as u32, v)))
+        self.slots.iter_mut().filter_map(|s| s.value.as_mut().map(|v| (s.tag, v)))
     }
 
     /// Every live handle.
@@ -230,6 +253,38 @@ mod tests {
         assert!(t.get2_mut(a, b).is_none(), "a stale handle");
         assert!(t.get2_mut(a, c).is_some());
         assert!(t.get2_mut(a, 99).is_none(), "no such slot");
+    }
+
+    #[test]
+    fn a_handle_naming_a_slot_beyond_the_table_or_aliasing_one_is_refused() {
+        let mut t = HandleTable::new(MAX_SLOTS - 1);
+        let hs: Vec<u32> = (0..5).map(|i| t.insert(i).unwrap()).collect();
+        assert_eq!(hs, [1, 2, 3, 4, 5], "fresh slots in order as the table grows");
+        // The table has 8 slots: these share a live slot's low bits, or lie beyond it.
+        for forged in [1 + 8, 2 + 16, 3 + 1024, 4 + 4088, 5 | 1 << 30, 1 << 31 | 1, 4095] {
+            assert_eq!(t.get(forged), None, "{forged:#x}");
+            assert_eq!(t.get_mut(forged), None, "{forged:#x}");
+            assert!(t.get2_mut(forged, hs[1]).is_none(), "{forged:#x}");
+            assert_eq!(t.remove(forged), None, "{forged:#x}");
+        }
+        assert_eq!(t.len(), 5);
+        // Filled to capacity, every object is found by its handle, once.
+        let more: Vec<u32> = core::iter::from_fn(|| t.insert(7)).collect();
+        assert_eq!(more.len(), MAX_SLOTS - 1 - 5);
+        assert_eq!(t.insert(8), None, "full");
+        let all: Vec<u32> = hs.iter().chain(&more).copied().collect();
+        assert!(all.iter().all(|h| t.get(*h).is_some()));
+        let mut indices: Vec<usize> = all.iter().map(|h| index_of(*h)).collect();
+        indices.sort();
+        indices.dedup();
+        assert_eq!(indices.len(), MAX_SLOTS - 1, "no slot given twice");
+        assert!(!indices.contains(&0), "slot 0 is never used");
+        // The most recently freed slot is used first, with its next generation.
+        t.remove(hs[2]);
+        t.remove(hs[0]);
+        assert_eq!(t.insert(9), Some(1 << INDEX_BITS | 1));
+        assert_eq!(t.insert(10), Some(1 << INDEX_BITS | 3));
+        assert_eq!(t.get(hs[0]), None);
     }
 
     #[test]
