@@ -139,7 +139,13 @@ impl<T> HandleTable<T> {
     /// name different slots.
     #[inline(always)]
     pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
-        let [first, second] = self.slots.get_disjoint_mut([a as usize & self.mask, b as usize & self.mask]).ok()?;
+        let (i, j) = (a as usize & self.mask, b as usize & self.mask);
+        if i == j {
+            return None;
+        }
+        // SAFETY: both indices are below `slots.len()` (masked, as in `slot`), and they
+        // differ.
+        let [first, second] = unsafe { self.slots.get_disjoint_unchecked_mut([i, j]) };
         Some((first.current_mut(a)?, second.current_mut(b)?))
     }
 
