@@ -39,7 +39,7 @@ pub struct ReadyQueues {
     tails: [u16; PRIORITIES],
     bitmap: [u64; PRIORITIES / 64],
     /// Bit `w` set when `bitmap[w]` is not zero: the highest priority in two steps.
-    words: u8,
+    words: u32,
     /// One link per thread slot, so that no access needs a bounds check or growth.
     links: Box<[Link; SLOTS]>,
 }
@@ -139,7 +139,7 @@ impl ReadyQueues {
         if self.words == 0 {
             return None;
         }
-        let w = 7 - self.words.leading_zeros() as usize;
+        let w = 31 - self.words.leading_zeros() as usize;
         let bits = self.bitmap[w & 3];
         Some((w * 64 + 63 - bits.leading_zeros() as usize) as u8)
     }
