@@ -17,15 +17,16 @@ pub const INDEX_BITS: u32 = 12;
 /// Most slots one table can have.
 pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
 const GENERATION_LIMIT: u32 = 1 << (30 - INDEX_BITS);
-/// Set in the tag of a slot that holds no object: no handle has it (a handle is below
-/// 2^31), so one compare tells a current handle from a stale one, from one naming
+/// Set in the tag of a slot that holds no object. Tags are 64 bits and handles (any
+/// `u32` a caller passes, forged ones included) are compared zero-extended, so no handle
+/// has this bit: one compare tells a current handle from a stale one, from one naming
 /// another slot, and from a free slot.
-const FREE: u32 = 1 << 31;
+const FREE: u64 = 1 << 32;
 
 struct Slot<T> {
     /// The handle of its object; while `value` is `None` (exactly then), the handle its
     /// next object will have, with [`FREE`] set.
-    tag: u32,
+    tag: u64,
     value: Option<T>,
 }
 
@@ -33,11 +34,12 @@ impl<T> Slot<T> {
     /// The object, if `handle` names it.
     #[inline(always)]
     fn current(&self, handle: u32) -> Option<&T> {
-        if self.tag != handle {
+        if self.tag != handle as u64 {
             return None;
         }
         debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
-        // SAFETY: the tag matched a handle, so FREE is clear, which it is only while the
+        // SAFETY: the tag matched a handle, a `u32`, so FREE (bit 32) is clear, which it is
+        // only while the
         // slot holds an object (`insert_with` clears it as it stores the object, `remove`
         // sets it as it takes it out).
         Some(unsafe { self.value.as_ref().unwrap_unchecked() })
@@ -46,7 +48,7 @@ impl<T> Slot<T> {
     /// [`current`](Self::current), mutably.
     #[inline(always)]
     fn current_mut(&mut self, handle: u32) -> Option<&mut T> {
-        if self.tag != handle {
+        if self.tag != handle as u64 {
             return None;
         }
         debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
@@ -109,7 +111,7 @@ impl<T> HandleTable<T> {
             // Twice the slots, the new ones free, the lowest used first.
             let old = self.slots.len();
             let new = (old * 2).min(MAX_SLOTS);
-            self.slots.extend((old..new).map(|i| Slot { tag: FREE | i as u32, value: None }));
+            self.slots.extend((old..new).map(|i| Slot { tag: FREE | i as u64, value: None }));
             self.free.extend((old..new).rev());
             self.mask = new - 1;
         }
@@ -118,9 +120,9 @@ impl<T> HandleTable<T> {
         }
         let index = self.free.pop()?;
         let slot = &mut self.slots[index];
-        let handle = slot.tag & !FREE;
+        let handle = (slot.tag & !FREE) as u32;
         slot.value = Some(make(handle));
-        slot.tag = handle;
+        slot.tag = handle as u64;
         self.live += 1;
         Some(handle)
     }
@@ -152,12 +154,12 @@ impl<T> HandleTable<T> {
     /// Removes and returns the object; the handle (and every copy of it) goes stale.
     pub fn remove(&mut self, handle: u32) -> Option<T> {
         let slot = self.slot_mut(handle);
-        if slot.tag != handle {
+        if slot.tag != handle as u64 {
             return None;
         }
         let value = slot.value.take()?;
         let generation = ((handle >> INDEX_BITS) + 1) % GENERATION_LIMIT;
-        slot.tag = FREE | generation << INDEX_BITS | index_of(handle) as u32;
+        slot.tag = FREE | (generation << INDEX_BITS | index_of(handle) as u32) as u64;
         self.free.push(index_of(handle));
         self.live -= 1;
         Some(value)
@@ -167,7 +169,7 @@ impl<T> HandleTable<T> {
     /// live.
     pub fn at_mut(&mut self, index: usize) -> Option<(u32, &mut T)> {
         let slot = self.slots.get_mut(index)?;
-        let handle = slot.tag;
+        let handle = slot.tag as u32;
         slot.value.as_mut().map(|v| (handle, v)) // (FREE is clear when there is one)
     }
 
@@ -183,12 +185,12 @@ impl<T> HandleTable<T> {
 
     /// Every live (handle, object), lowest index first.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
-        self.slots.iter().filter_map(|s| s.value.as_ref().map(|v| (s.tag, v)))
+        self.slots.iter().filter_map(|s| s.value.as_ref().map(|v| (s.tag as u32, v)))
     }
 
     /// Every live (handle, object), mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut T)> {
-        self.slots.iter_mut().filter_map(|s| s.value.as_mut().map(|v| (s.tag, v)))
+        self.slots.iter_mut().filter_map(|s| s.value.as_mut().map(|v| (s.tag as u32, v)))
     }
 
     /// Every live handle.
@@ -235,7 +237,12 @@ mod tests {
         t.remove(a);
         // What the slot's next object will be named, and the same with other generations.
         let next = 1 << INDEX_BITS | index_of(a) as u32;
-        for forged in [next, a, index_of(a) as u32, 5 << INDEX_BITS | index_of(a) as u32, 0, 7] {
+        // (Also with bit 31, which every free slot's tag had when tags were 32 bits: an
+        // audit reached a freed connection that way.)
+        let free_tags = [1 << 31, 1 << 31 | next, 1 << 31 | index_of(b) as u32 + 1, u32::MAX];
+        for forged in
+            [next, a, index_of(a) as u32, 5 << INDEX_BITS | index_of(a) as u32, 0, 7].into_iter().chain(free_tags)
+        {
             assert_eq!(t.get(forged), None, "{forged:#x}");
             assert_eq!(t.get_mut(forged), None, "{forged:#x}");
             assert!(t.get2_mut(forged, b).is_none() && t.get2_mut(b, forged).is_none(), "{forged:#x}");

@@ -232,6 +232,30 @@ fn msg_receive_pulse_takes_pulses_only_and_leaves_messages_queued() {
 }
 
 #[test]
+fn handles_forged_with_bit_31_reach_nothing() {
+    // A review found that a coid naming a freed connection's slot with bit 31 set (the
+    // free mark of 32-bit slot tags) sent on the freed connection.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let gone = as_thread(&mut s, ct, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: gone }).0, Ok(0));
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    let other = new_thread(&mut s, st, 10);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 64, 0), BLOCKED);
+    let next = gone + (1 << crate::handle::INDEX_BITS);
+    for forged in [1 << 31, 1 << 31 | next, 1 << 31 | gone, u32::MAX] {
+        let sent = as_thread(&mut s, ct, Call::MsgSendPulse { coid: forged, priority: 10, code: 1, value: 9 });
+        assert!(sent.0.is_err(), "coid {forged:#x} sent");
+        let msg = send(&mut s, ct, forged, rbuf, 0, 0, 0);
+        assert!(msg.is_err() && msg != BLOCKED, "coid {forged:#x} sent a message");
+        let reply = as_thread(&mut s, other, Call::MsgReplyv { rcvid: forged as u64, status: 0, buffer: 0, parts: 0 });
+        assert!(reply.0.is_err(), "rcvid {forged:#x} answered");
+    }
+    assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }), "something arrived");
+}
+
+#[test]
 fn a_pulse_receiver_times_out_dies_or_loses_its_channel_cleanly() {
     let mut s = system();
     let p = pair(&mut s, 0);
