@@ -189,9 +189,7 @@ impl Channel {
         if matches!(first.item, PendingItem::Pulse(_)) {
             self.pulses -= 1;
         }
-        if self.pending.is_empty() && self.pending.capacity() > IDLE_QUEUE_ROOM {
-            self.pending.shrink_to(IDLE_QUEUE_ROOM);
-        }
+        self.give_back_room();
         Some(first)
     }
 
@@ -200,7 +198,16 @@ impl Channel {
     fn take_first_pulse(&mut self) -> Option<Pending> {
         let at = self.pending.iter().rposition(|p| matches!(p.item, PendingItem::Pulse(_)))?;
         self.pulses -= 1;
-        Some(self.pending.remove(at))
+        let pulse = self.pending.remove(at);
+        self.give_back_room();
+        Some(pulse)
+    }
+
+    /// A drained queue gives back the room it grew beyond [`IDLE_QUEUE_ROOM`].
+    fn give_back_room(&mut self) {
+        if self.pending.is_empty() && self.pending.capacity() > IDLE_QUEUE_ROOM {
+            self.pending.shrink_to(IDLE_QUEUE_ROOM);
+        }
     }
 
     /// Whether `pulse` (the same code, value and scoid) is queued.
@@ -847,6 +854,9 @@ impl<M: Machine> System<M> {
             return Err(Errno::ESRCH);
         }
         let iov = self.read_iov(pid, buffer)?;
+        if what == Receive::PulsesOnly && transfer::total_len(&iov).unwrap_or(0) < Pulse::SIZE {
+            return Err(Errno::EFAULT); // it could only lose a pulse
+        }
         if info != 0 {
             let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
             space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;

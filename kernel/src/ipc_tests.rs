@@ -274,8 +274,16 @@ fn a_pulse_receiver_times_out_dies_or_loses_its_channel_cleanly() {
     assert_eq!(receive_pulse(&mut s, waiter, p.chid, rbuf, 64), BLOCKED);
     assert_eq!(as_thread(&mut s, st, Call::ChannelDestroy { chid: p.chid }).0, Ok(0));
     assert_eq!(x0(&mut s, waiter), Err(Errno::ESRCH));
-    // A bad channel is refused at once.
+    // A bad channel is refused at once, and so is a buffer too small for a pulse, before
+    // it takes one.
     assert_eq!(receive_pulse(&mut s, st, 999, rbuf, 64), Err(Errno::ESRCH));
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 2, value: 2 });
+    let small = buffer(&mut s, p.server, &[], 8);
+    assert_eq!(receive_pulse(&mut s, st, p.chid, small, Pulse::SIZE - 1), Err(Errno::EFAULT));
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive_pulse(&mut s, st, p.chid, rbuf, 64), Ok(0), "the pulse was kept");
 }
 
 #[test]
