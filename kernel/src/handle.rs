@@ -239,7 +239,7 @@ mod tests {
         let next = 1 << INDEX_BITS | index_of(a) as u32;
         // (Also with bit 31, which every free slot's tag had when tags were 32 bits: an
         // audit reached a freed connection that way.)
-        let free_tags = [1 << 31, 1 << 31 | next, 1 << 31 | index_of(b) as u32 + 1, u32::MAX];
+        let free_tags = [1 << 31, 1 << 31 | next, (1 << 31) | (index_of(b) as u32 + 1), u32::MAX];
         for forged in
             [next, a, index_of(a) as u32, 5 << INDEX_BITS | index_of(a) as u32, 0, 7].into_iter().chain(free_tags)
         {
