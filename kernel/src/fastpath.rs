@@ -361,58 +361,56 @@ impl<M: Machine> System<M> {
         Some((cur, t.process, t.priority))
     }
 
+    /// Call `number` by the running thread through `path` (given the thread, its process
+    /// and priority), if a fast path may perform it.
+    #[inline(always)]
+    fn fast_call(&mut self, number: Sysno, path: impl FnOnce(&mut Self, ThreadId, ProcessId, u8) -> Step) -> Fast {
+        let Some((cur, pid, priority)) = self.fast_caller() else { return Fast::NotTaken };
+        let step = path(self, cur, pid, priority);
+        self.fast_finish(number, step)
+    }
+
     /// `MsgSendv` if a fast path covers it.
     #[inline(always)]
     pub fn fast_send_call(&mut self, a: [u64; 8]) -> Fast {
-        let Some((cur, pid, priority)) = self.fast_caller() else { return Fast::NotTaken };
-        let step = self.fast_send(cur, pid, priority, a);
-        self.fast_finish(Sysno::MsgSendv, step)
+        self.fast_call(Sysno::MsgSendv, |s, cur, pid, priority| s.fast_send(cur, pid, priority, a))
     }
 
     /// `MsgReplyReceivev` if a fast path covers it (with a message queued: see
     /// [`fast_reply_then_receive_queued_call`](Self::fast_reply_then_receive_queued_call)).
     #[inline(always)]
     pub fn fast_reply_receive_call(&mut self, a: [u64; 8]) -> Fast {
-        let Some((cur, pid, _)) = self.fast_caller() else { return Fast::NotTaken };
-        let step = if a[0] != 0 {
-            self.fast_reply_receive(cur, pid, a)
-        } else {
-            // No reply (rcvid 0): only the receive, whose arguments are the last four.
-            self.fast_receive_block(cur, pid, [a[4], a[5], a[6], a[7], 0, 0, 0, 0])
-        };
-        self.fast_finish(Sysno::MsgReplyReceivev, step)
+        self.fast_call(Sysno::MsgReplyReceivev, |s, cur, pid, _| match a[0] {
+            0 => {
+                // No reply (rcvid 0): only the receive, whose arguments are the last four.
+                s.fast_receive_block(cur, pid, [a[4], a[5], a[6], a[7], 0, 0, 0, 0])
+            }
+            _ => s.fast_reply_receive(cur, pid, a),
+        })
     }
 
     /// `MsgReplyv` if a fast path covers it.
     #[inline(always)]
     pub fn fast_reply_call(&mut self, a: [u64; 8]) -> Fast {
-        let Some((cur, pid, _)) = self.fast_caller() else { return Fast::NotTaken };
-        let step = self.fast_reply(cur, pid, a);
-        self.fast_finish(Sysno::MsgReplyv, step)
+        self.fast_call(Sysno::MsgReplyv, |s, cur, pid, _| s.fast_reply(cur, pid, a))
     }
 
     /// `MsgReceivev` if a fast path covers it.
     #[inline(always)]
     pub fn fast_receive_call(&mut self, a: [u64; 8]) -> Fast {
-        let Some((cur, pid, _)) = self.fast_caller() else { return Fast::NotTaken };
-        let step = self.fast_receive_block(cur, pid, a);
-        self.fast_finish(Sysno::MsgReceivev, step)
+        self.fast_call(Sysno::MsgReceivev, |s, cur, pid, _| s.fast_receive_block(cur, pid, a))
     }
 
     /// `MsgSendPulse` if a fast path covers it.
     #[inline(always)]
     pub fn fast_pulse_call(&mut self, a: [u64; 8]) -> Fast {
-        let Some((cur, pid, priority)) = self.fast_caller() else { return Fast::NotTaken };
-        let step = self.fast_pulse(cur, pid, priority, a);
-        self.fast_finish(Sysno::MsgSendPulse, step)
+        self.fast_call(Sysno::MsgSendPulse, |s, cur, pid, priority| s.fast_pulse(cur, pid, priority, a))
     }
 
     /// `SchedYield` (always covered, for a running thread without a timeout armed).
     #[inline(always)]
     pub fn fast_yield_call(&mut self) -> Fast {
-        let Some((cur, _, _)) = self.fast_caller() else { return Fast::NotTaken };
-        let step = self.fast_yield(cur);
-        self.fast_finish(Sysno::SchedYield, step)
+        self.fast_call(Sysno::SchedYield, |s, cur, _, _| s.fast_yield(cur))
     }
 
     /// Finishes what a fast path did for call `number`: the scheduler's part, if left.
