@@ -8,7 +8,7 @@
 //!
 //! A lookup is one masked index and one compare: the slots are a power of two in number
 //! (the table doubles them as it fills), and each holds the whole handle of its object,
-//! or a value no handle has while it is free.
+//! or, while it is free, a 64-bit value no handle (a `u32`) has.
 
 use alloc::vec::Vec;
 
@@ -39,9 +39,8 @@ impl<T> Slot<T> {
         }
         debug_assert!(self.value.is_some(), "a slot without FREE holds no object");
         // SAFETY: the tag matched a handle, a `u32`, so FREE (bit 32) is clear, which it is
-        // only while the
-        // slot holds an object (`insert_with` clears it as it stores the object, `remove`
-        // sets it as it takes it out).
+        // only while the slot holds an object (`insert_with` clears it as it stores the
+        // object, `remove` sets it as it takes it out).
         Some(unsafe { self.value.as_ref().unwrap_unchecked() })
     }
 
