@@ -246,9 +246,10 @@ extern "C" fn muon_user_exception(kind: u64) -> ! {
 /// call) as arguments, once its registers that a call preserves are saved in its
 /// context; like [`muon_user_exception`], returns to user space itself.
 ///
-/// The common calls each have a function of their own (`fast_entry`): one function
-/// serving all of them needed more registers than there are and spilled its values to
-/// the stack on every call.
+/// The common calls do not come here: `vectors.S` jumps straight to their functions in
+/// [`MUON_SYSCALL_ENTRIES`] (one function per call: one function serving them all
+/// needed more registers than there are and spilled its values to the stack on every
+/// call, and a dispatch here cost a frame and a chain of compares).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 extern "C" fn muon_user_syscall(
@@ -262,51 +263,55 @@ extern "C" fn muon_user_syscall(
     x7: u64,
     number: u64,
 ) -> ! {
-    match number {
-        n if n == Sysno::MsgSendv as u64 => send_entry(x0, x1, x2, x3, x4),
-        n if n == Sysno::MsgReplyReceivev as u64 => reply_receive_entry(x0, x1, x2, x3, x4, x5, x6, x7),
-        n if n == Sysno::SchedYield as u64 => yield_entry(),
-        n if n == Sysno::MsgReplyv as u64 => reply_entry(x0, x1, x2, x3),
-        n if n == Sysno::MsgReceivev as u64 => receive_entry(x0, x1, x2, x3),
-        n if n == Sysno::MsgSendPulse as u64 => pulse_entry(x0, x1, x2, x3),
-        _ => general_entry(number, [x0, x1, x2, x3, x4, x5, x6, x7]),
-    }
+    general_entry(number, [x0, x1, x2, x3, x4, x5, x6, x7])
 }
 
-// (Arguments one by one: an array of them would be passed in memory.)
+/// A system call's own entry: the caller's x0-x7 (those it does not take are ignored).
+type SyscallEntry = extern "C" fn(u64, u64, u64, u64, u64, u64, u64, u64) -> !;
 
-#[inline(never)]
-fn send_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64) -> ! {
+/// The functions of the calls that have one, by number: `vectors.S` jumps to them with
+/// the caller's x0-x7 (numbers of 64 and above, and empty slots, go to
+/// [`muon_user_syscall`]).
+#[no_mangle]
+static MUON_SYSCALL_ENTRIES: [Option<SyscallEntry>; 64] = {
+    let mut entries: [Option<SyscallEntry>; 64] = [None; 64];
+    entries[Sysno::MsgSendv as usize] = Some(send_entry);
+    entries[Sysno::MsgReplyReceivev as usize] = Some(reply_receive_entry);
+    entries[Sysno::SchedYield as usize] = Some(yield_entry);
+    entries[Sysno::MsgReplyv as usize] = Some(reply_entry);
+    entries[Sysno::MsgReceivev as usize] = Some(receive_entry);
+    entries[Sysno::MsgSendPulse as usize] = Some(pulse_entry);
+    entries
+};
+const _: () = assert!(Sysno::ALL.len() <= 64, "MUON_SYSCALL_ENTRIES (and vectors.S) cover numbers below 64");
+
+#[allow(clippy::too_many_arguments)]
+extern "C" fn send_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64, _: u64, _: u64, _: u64) -> ! {
     let a = [x0, x1, x2, x3, x4, 0, 0, 0];
     fast_entry(Sysno::MsgSendv as u64, a, |s| s.fast_send_call(a))
 }
 
-#[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn reply_receive_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64, x5: u64, x6: u64, x7: u64) -> ! {
+extern "C" fn reply_receive_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64, x5: u64, x6: u64, x7: u64) -> ! {
     let a = [x0, x1, x2, x3, x4, x5, x6, x7];
     fast_entry(Sysno::MsgReplyReceivev as u64, a, |s| s.fast_reply_receive_call(a))
 }
 
-#[inline(never)]
-fn yield_entry() -> ! {
+extern "C" fn yield_entry(_: u64, _: u64, _: u64, _: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
     fast_entry(Sysno::SchedYield as u64, [0; 8], |s| s.fast_yield_call())
 }
 
-#[inline(never)]
-fn reply_entry(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+extern "C" fn reply_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
     let a = [x0, x1, x2, x3, 0, 0, 0, 0];
     fast_entry(Sysno::MsgReplyv as u64, a, |s| s.fast_reply_call(a))
 }
 
-#[inline(never)]
-fn receive_entry(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+extern "C" fn receive_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
     let a = [x0, x1, x2, x3, 0, 0, 0, 0];
     fast_entry(Sysno::MsgReceivev as u64, a, |s| s.fast_receive_call(a))
 }
 
-#[inline(never)]
-fn pulse_entry(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+extern "C" fn pulse_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
     let a = [x0, x1, x2, x3, 0, 0, 0, 0];
     fast_entry(Sysno::MsgSendPulse as u64, a, |s| s.fast_pulse_call(a))
 }

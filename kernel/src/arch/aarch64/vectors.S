@@ -9,7 +9,8 @@
 // Exceptions from EL0 (kinds 8-15) take a different path: the user registers are saved
 // straight into the current thread's `UserContext` (thread.rs), whose address is the
 // first word of this CPU's `PerCpu` block (TPIDR_EL1). `muon_user_exception(kind)`, or
-// `muon_user_syscall()` for an `svc`, may switch threads by changing that word;
+// for an `svc` the call's own function in `MUON_SYSCALL_ENTRIES` (run.rs) or else
+// `muon_user_syscall()`, may switch threads by changing that word;
 // `muon_return_to_user` then restores whatever it names. The kernel stack is empty
 // whenever a CPU runs user code.
 //
@@ -64,8 +65,9 @@
     b       muon_exception_common
 .endm
 
-// Synchronous exceptions from EL0. A system call goes to `muon_user_syscall` (no
-// classifying in Rust); anything else to muon_user_save like other entries. A `Nop`
+// Synchronous exceptions from EL0. A system call goes to its function (see
+// muon_user_syscall_save; no classifying in Rust); anything else to muon_user_save like
+// other entries. A `Nop`
 // (x8 = 0) whose thread may take it quickly (PerCpu.quick_nop: no TimerTimeout armed,
 // see percpu.rs) is answered here: x0 = 0, every other register as it was, no save, no
 // Rust. The full path would do nothing more.
@@ -168,8 +170,10 @@ muon_user_save:
 
 // x0 = UserContext; the user's x0/x1 are on the kernel stack. A system call's save: only
 // the registers a call preserves (x18-x30, SP; see the top of this file), with x9-x11 as
-// scratch. x0-x8, the call, go to `muon_user_syscall` as its arguments (x8, the ninth,
-// on the stack, in the slot x0/x1 leave) rather than through the context.
+// scratch. x0-x7, the call's arguments, go to its own function's arguments (from the
+// table run.rs keeps, `MUON_SYSCALL_ENTRIES`, by the number in x8) or, for a call
+// without one, to `muon_user_syscall`'s with x8 the ninth, on the stack in the slot
+// x0/x1 leave; never through the context.
 .type muon_user_syscall_save, %function
 muon_user_syscall_save:
     str     x18, [x0, #16 * 9]
@@ -184,7 +188,17 @@ muon_user_syscall_save:
     mrs     x11, spsr_el1
     str     x9, [x0, #16 * 15 + 8]
     stp     x10, x11, [x0, #16 * 16]
-    ldp     x0, x1, [sp]
+    // A call with a function of its own (run.rs: MUON_SYSCALL_ENTRIES, 64 of them) gets
+    // x0-x7 and nothing on the stack; the others go to muon_user_syscall with x8 too.
+    cmp     x8, #64
+    b.hs    1f
+    adrp    x9, MUON_SYSCALL_ENTRIES
+    add     x9, x9, :lo12:MUON_SYSCALL_ENTRIES
+    ldr     x9, [x9, x8, lsl #3]
+    cbz     x9, 1f
+    ldp     x0, x1, [sp], #16
+    br      x9                      // never returns: it leaves through muon_enter_user
+1:  ldp     x0, x1, [sp]
     str     x8, [sp]
     b       muon_user_syscall       // never returns: it leaves through muon_enter_user
 .size muon_user_syscall_save, . - muon_user_syscall_save
