@@ -99,15 +99,7 @@ impl<M: Machine> System<M> {
                 }
                 value(masks as u64)
             }
-            Call::InterruptUnmask { id } => {
-                let a = self.attachments.get_mut(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
-                a.masks = a.masks.saturating_sub(1);
-                let (irq, masks) = (a.irq, a.masks);
-                if masks == 0 {
-                    self.machine.interrupt_set_masked(irq, false);
-                }
-                value(masks as u64)
-            }
+            Call::InterruptUnmask { id } => value(self.interrupt_unmask(pid, id)? as u64),
             Call::SystemInfo { info } => {
                 let record = self.machine.system_info();
                 self.write_user(pid, info, &record.to_bytes())?;
@@ -115,6 +107,19 @@ impl<M: Machine> System<M> {
             }
             _ => Err(Errno::ENOSYS),
         }
+    }
+
+    /// `InterruptUnmask(id)` by process `pid`: one mask fewer on its route `id`, the
+    /// interrupt unmasked when none is left; the masks left.
+    #[inline(always)]
+    pub(crate) fn interrupt_unmask(&mut self, pid: ProcessId, id: u32) -> Result<u32, Errno> {
+        let a = self.attachments.get_mut(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
+        a.masks = a.masks.saturating_sub(1);
+        let (irq, masks) = (a.irq, a.masks);
+        if masks == 0 {
+            self.machine.interrupt_set_masked(irq, false);
+        }
+        Ok(masks)
     }
 
     /// Reads an event the caller will receive itself, and checks it can be delivered.

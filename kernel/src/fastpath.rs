@@ -31,6 +31,7 @@
 //! * `MsgSendPulse` to a channel with a receiver waiting (and every pulse the kernel
 //!   sends, through `System::pulse_to_waiting_receiver`).
 //! * `SchedYield`.
+//! * `InterruptUnmask` of the caller's own route.
 //!
 //! When the caller blocks, yields to an equal, or wakes a higher receiver, the fast path
 //! also makes [`System::schedule`]'s decision itself (a woken partner runs at once only
@@ -340,6 +341,7 @@ impl<M: Machine> System<M> {
             n if n == Sysno::MsgReceivev as u64 => self.fast_receive_call(a),
             n if n == Sysno::MsgSendPulse as u64 => self.fast_pulse_call(a),
             n if n == Sysno::SchedYield as u64 => self.fast_yield_call(),
+            n if n == Sysno::InterruptUnmask as u64 => self.fast_interrupt_unmask_call(a),
             _ => Fast::NotTaken,
         }
     }
@@ -405,6 +407,26 @@ impl<M: Machine> System<M> {
     #[inline(always)]
     pub fn fast_pulse_call(&mut self, a: [u64; 8]) -> Fast {
         self.fast_call(Sysno::MsgSendPulse, |s, cur, pid, priority| s.fast_pulse(cur, pid, priority, a))
+    }
+
+    /// `InterruptUnmask` if a fast path covers it: the route is the caller's (else the
+    /// general path reports `EINVAL`); the caller runs on.
+    #[inline(always)]
+    pub fn fast_interrupt_unmask_call(&mut self, a: [u64; 8]) -> Fast {
+        self.fast_call(Sysno::InterruptUnmask, |s, cur, pid, priority| {
+            let Ok(id) = u32::try_from(a[0]) else { return Step::NotTaken };
+            let Ok(masks) = s.interrupt_unmask(pid, id) else { return Step::NotTaken };
+            match s.threads.get_mut(cur.0) {
+                Some(t) => t.context.x[0] = masks as u64,
+                None => return Step::Schedule, // (cannot be: it is running)
+            }
+            // What `schedule` then does with the caller still running (nothing else
+            // changed): it runs on unless something outranks it.
+            if s.ready.highest_priority().is_some_and(|p| p > priority) {
+                return Step::Schedule;
+            }
+            Step::Stay
+        })
     }
 
     /// `SchedYield` (always covered, for a running thread without a timeout armed).

@@ -281,6 +281,7 @@ static MUON_SYSCALL_ENTRIES: [Option<SyscallEntry>; 64] = {
     entries[Sysno::MsgReplyv as usize] = Some(reply_entry);
     entries[Sysno::MsgReceivev as usize] = Some(receive_entry);
     entries[Sysno::MsgSendPulse as usize] = Some(pulse_entry);
+    entries[Sysno::InterruptUnmask as usize] = Some(interrupt_unmask_entry);
     entries
 };
 const _: () = assert!(Sysno::ALL.len() <= 64, "MUON_SYSCALL_ENTRIES (and vectors.S) cover numbers below 64");
@@ -314,6 +315,11 @@ extern "C" fn receive_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, 
 extern "C" fn pulse_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
     let a = [x0, x1, x2, x3, 0, 0, 0, 0];
     fast_entry(Sysno::MsgSendPulse as u64, a, |s| s.fast_pulse_call(a))
+}
+
+extern "C" fn interrupt_unmask_entry(x0: u64, _: u64, _: u64, _: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
+    let a = [x0, 0, 0, 0, 0, 0, 0, 0];
+    fast_entry(Sysno::InterruptUnmask as u64, a, |s| s.fast_interrupt_unmask_call(a))
 }
 
 /// A call no fast path covers.
