@@ -77,7 +77,14 @@ impl<M: Machine> System<M> {
                 self.machine.interrupt_attach(irq)?;
                 let attachment = Attachment { owner: pid, thread: cur, irq, event, masks: 0 };
                 match self.attachments.insert(attachment) {
-                    Some(id) => value(id as u64),
+                    Some(id) => {
+                        let at = irq as usize;
+                        if self.route_of_irq.len() <= at {
+                            self.route_of_irq.resize(at + 1, 0);
+                        }
+                        self.route_of_irq[at] = id;
+                        value(id as u64)
+                    }
                     None => {
                         self.machine.interrupt_detach(irq);
                         Err(Errno::EAGAIN)
@@ -86,8 +93,7 @@ impl<M: Machine> System<M> {
             }
             Call::InterruptDetach { id } => {
                 let a = *self.attachments.get(id).filter(|a| a.owner == pid).ok_or(Errno::EINVAL)?;
-                self.attachments.remove(id);
-                self.machine.interrupt_detach(a.irq);
+                self.remove_route(id, a.irq);
                 value(0)
             }
             Call::InterruptMask { id } => {
@@ -173,8 +179,13 @@ impl<M: Machine> System<M> {
     /// Interrupt `irq` fired (the arch layer has masked it): deliver its event.
     pub fn interrupt_fired(&mut self, irq: u32) {
         // One route per interrupt (InterruptAttachEvent refuses a second), so no list.
-        let hit = self.attachments.iter().find(|(_, a)| a.irq == irq).map(|(h, _)| h);
-        if let Some(a) = hit.and_then(|id| self.attachments.get_mut(id)) {
+        let id = self.route_of_irq.get(irq as usize).copied().unwrap_or(0);
+        debug_assert_eq!(
+            id,
+            self.attachments.iter().find(|(_, a)| a.irq == irq).map_or(0, |(h, _)| h),
+            "an interrupt's route"
+        );
+        if let Some(a) = self.attachments.get_mut(id) {
             a.masks = a.masks.saturating_add(1);
             let a = *a;
             if self.pulse_event_to_waiting_receiver(a.owner, a.event) {
@@ -195,8 +206,16 @@ impl<M: Machine> System<M> {
         let routes: Vec<(u32, u32)> =
             self.attachments.iter().filter(|(_, a)| a.owner == pid).map(|(h, a)| (h, a.irq)).collect();
         for (id, irq) in routes {
-            self.attachments.remove(id);
-            self.machine.interrupt_detach(irq);
+            self.remove_route(id, irq);
         }
+    }
+
+    /// Route `id` of interrupt `irq` goes.
+    fn remove_route(&mut self, id: u32, irq: u32) {
+        self.attachments.remove(id);
+        if let Some(route) = self.route_of_irq.get_mut(irq as usize) {
+            *route = 0;
+        }
+        self.machine.interrupt_detach(irq);
     }
 }

@@ -849,10 +849,25 @@ fn an_attached_interrupt_becomes_a_pulse_and_stays_masked_until_unmasked() {
     let other = s.spawn("init", b"", None, None, false).unwrap();
     let ot = main_thread(&s, other);
     assert_eq!(as_thread(&mut s, ot, Call::InterruptUnmask { id }).0, Err(Errno::EINVAL), "not its route");
-    // The route dies with the process.
+    // The route dies with the process: the interrupt reaches nobody, and a new driver
+    // can take it, and detach it.
     switch_to(&mut s, ot);
     s.terminate_process(pid, wait_status::exited(0));
     assert_eq!(s.machine.interrupts.get(&27), None);
+    s.interrupt_fired(27);
+    let again = s.spawn("init", b"", None, None, true).unwrap();
+    let at = main_thread(&s, again);
+    let (achid, acoid) = self_channel(&mut s, again);
+    let aev = buffer(&mut s, again, &SigEvent::pulse(acoid, 40, 1, 99).to_bytes(), SigEvent::SIZE);
+    let aid = as_thread(&mut s, at, Call::InterruptAttachEvent { irq: 27, event: aev }).0.unwrap() as u32;
+    let abuf = buffer(&mut s, again, &[], 64);
+    assert_eq!(receive(&mut s, at, achid, abuf, 64, 0), BLOCKED);
+    s.interrupt_fired(27);
+    assert_eq!(Pulse::from_bytes(&read(&mut s, again, abuf, Pulse::SIZE)).unwrap().value, 99, "the new route");
+    assert_eq!(as_thread(&mut s, at, Call::InterruptDetach { id: aid }).0, Ok(0));
+    assert_eq!(receive(&mut s, at, achid, abuf, 64, 0), BLOCKED);
+    s.interrupt_fired(27);
+    assert_eq!(state(&s, at), ThreadState::Blocked(Blocked::Receive { channel: achid }), "a detached route fired");
 }
 
 #[test]

@@ -82,6 +82,9 @@ pub struct System<M: Machine> {
     pub(crate) timers: HandleTable<crate::events::UserTimer>,
     /// Interrupts routed to processes.
     pub(crate) attachments: HandleTable<crate::events::Attachment>,
+    /// The route of each interrupt, by number (0: none), kept with `attachments` so that
+    /// an interrupt finds its route without a search.
+    pub(crate) route_of_irq: Vec<u32>,
     /// A thread the running thread's message pass made ready without queueing it, to be
     /// switched to directly if nothing outranks it ([`wake_for_handoff`](Self::wake_for_handoff)).
     pub(crate) handoff: Option<ThreadId>,
@@ -116,6 +119,7 @@ impl<M: Machine> System<M> {
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             timers: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             attachments: HandleTable::new(256),
+            route_of_irq: Vec::new(),
             memory_objects: HandleTable::new(crate::memobject::MAX_OBJECTS),
             fp_owner: None,
             queued_pulses: 0,
