@@ -71,7 +71,7 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EPERM);
                 }
                 let event = self.own_event(pid, event)?;
-                if self.attachments.iter().any(|(_, a)| a.irq == irq) {
+                if self.route_of_irq.get(irq as usize).is_some_and(|&route| route != 0) {
                     return Err(Errno::EBUSY);
                 }
                 self.machine.interrupt_attach(irq)?;

@@ -147,6 +147,16 @@ fn hand_off(
     Step::SwitchToNext
 }
 
+/// What [`System::schedule`] does once a call leaves its caller (of `priority`) running:
+/// it runs on, unless a ready thread now outranks it.
+#[inline(always)]
+fn runs_on(ready: &ReadyQueues, priority: u8) -> Step {
+    if ready.highest_priority().is_some_and(|p| p > priority) {
+        return Step::Schedule;
+    }
+    Step::Stay
+}
+
 /// Switches to the first thread of the highest ready priority, as [`System::schedule`]
 /// does when the caller no longer runs and no hand-off is pending; `Step::Schedule`
 /// (nothing changed) when there is none to switch to this simply (the scheduler then
@@ -422,10 +432,7 @@ impl<M: Machine> System<M> {
             }
             // What `schedule` then does with the caller still running (nothing else
             // changed): it runs on unless something outranks it.
-            if s.ready.highest_priority().is_some_and(|p| p > priority) {
-                return Step::Schedule;
-            }
-            Step::Stay
+            runs_on(&s.ready, priority)
         })
     }
 
@@ -585,10 +592,7 @@ impl<M: Machine> System<M> {
         answered(s, a[1]);
         s.state = ThreadState::Ready;
         ready.push_back(sender.index(), s.priority);
-        if ready.highest_priority().is_some_and(|p| p > me.priority) {
-            return Step::Schedule;
-        }
-        Step::Stay
+        runs_on(ready, me.priority)
     }
 
     /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet: the channel
@@ -692,10 +696,7 @@ impl<M: Machine> System<M> {
             stop_serving_others(&mut p.channels, cur, chid);
         }
         debug_assert!(p.channels.iter().all(|(h, c)| h == chid || !c.serving.contains(&cur)), "served two channels");
-        if ready.highest_priority().is_some_and(|h| h > my_priority) {
-            return Step::Schedule;
-        }
-        Step::Stay
+        runs_on(ready, my_priority)
     }
 
     /// The current thread's `MsgReplyReceivev` if it is one that
@@ -760,10 +761,7 @@ impl<M: Machine> System<M> {
             h[REPLY_THEN_QUEUED_HITS] += 1;
             hits.set(h);
         });
-        if ready.highest_priority().is_some_and(|p| p > me.priority) {
-            return Step::Schedule;
-        }
-        Step::Stay
+        runs_on(ready, me.priority)
     }
 
     /// What `msg_reply` checks for `rcvid` answered by `cur` of `pid` with `data`, and the
