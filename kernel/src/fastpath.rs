@@ -365,9 +365,12 @@ impl<M: Machine> System<M> {
         }
         let cur = self.current?;
         let t = self.threads.get(cur.0)?;
-        // An armed TimerTimeout (used up by the call, perhaps starting a timer) and a
-        // pending hand-off are the general path's business.
-        if t.timeout.is_some() || self.handoff.is_some() || t.state != ThreadState::Running {
+        // Between calls the current thread runs and no hand-off is pending (`schedule`
+        // ends every call, and takes the hand-off).
+        debug_assert!(t.state == ThreadState::Running && self.handoff.is_none(), "a call outside the scheduler's state");
+        // An armed TimerTimeout (used up by the call, perhaps starting a timer) is the
+        // general path's business.
+        if t.timeout.is_some() {
             return None;
         }
         Some((cur, t.process, t.priority))
@@ -714,7 +717,8 @@ impl<M: Machine> System<M> {
         }
         let Some(cur) = self.current else { return false };
         let Some(t) = self.threads.get(cur.0) else { return false };
-        if t.timeout.is_some() || self.handoff.is_some() || t.state != ThreadState::Running {
+        debug_assert!(t.state == ThreadState::Running && self.handoff.is_none(), "a call outside the scheduler's state");
+        if t.timeout.is_some() {
             return false;
         }
         let pid = t.process;
