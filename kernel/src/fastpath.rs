@@ -490,15 +490,15 @@ impl<M: Machine> System<M> {
         }
         // Disjoint borrows of the tables, and each object found once.
         let Self { processes, threads, machine, sleepers, ready, current, fp_owner, .. } = self;
-        let conn = processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
-        let Some(conn) = conn.copied() else { return Step::NotTaken };
+        // (The caller's process is alive: it has a running thread. A process that ended
+        // has no channels left, so a live channel's server is alive too.)
+        let Some(conn) = processes.get(pid.0).and_then(|p| p.connections.get(coid)).copied() else {
+            return Step::NotTaken;
+        };
         // (A send to a channel of the sender's own process takes the general path.)
         let Some((client, server)) = processes.get2_mut(pid.0, conn.server.0) else { return Step::NotTaken };
-        if server.exit_status.is_some() {
-            return Step::NotTaken;
-        }
-        let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
         let Some(channel) = server.channels.get_mut(conn.chid) else { return Step::NotTaken };
+        debug_assert!(client.exit_status.is_none() && server.exit_status.is_none(), "a channel of an ended process");
         let Some(&receiver) = channel.receivers.last() else {
             // Nobody waits to receive: the sender queues and blocks.
             let top = Some(channel.top_priority().map_or(priority, |t| t.max(priority)));
@@ -524,6 +524,7 @@ impl<M: Machine> System<M> {
         // check, as `transfer` does.)
         let (src, dst) = (single(send), single(request.buffer));
         let mut copied = 0;
+        let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
         if src.1 != 0 && dst.1 != 0 {
             let Some(s_space) = client.space.as_ref() else { return Step::NotTaken };
             match transfer::transfer_single(machine, (s_space, src), (r_space, dst)) {
@@ -609,14 +610,14 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         }
         let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
-        let Some(Process { channels, space, exit_status, .. }) = processes.get_mut(pid.0) else {
+        let Some(Process { channels, space, .. }) = processes.get_mut(pid.0) else {
             return Step::NotTaken;
         };
         let Some(c) = channels.get_mut(chid) else { return Step::NotTaken };
         if c.top_priority().is_some() {
             return self.fast_receive_queued(cur, pid, chid, buffer, info);
         }
-        if exit_status.is_some() || !info_writable(machine, space, info) {
+        if !info_writable(machine, space, info) {
             return Step::NotTaken;
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
@@ -653,9 +654,6 @@ impl<M: Machine> System<M> {
         }
         let Some((p, client)) = processes.get2_mut(pid.0, s.process.0) else { return Step::NotTaken };
         let (Some(r_space), Some(s_space)) = (p.space.as_ref(), client.space.as_ref()) else { return Step::NotTaken };
-        if p.exit_status.is_some() {
-            return Step::NotTaken;
-        }
         // The `_msg_info` record's place, checked writable now and written below without
         // a second translation (one that spans two pages is the general path's).
         let info_at = match info {
@@ -827,9 +825,9 @@ impl<M: Machine> System<M> {
             let Some(p) = processes.get_mut(pid.0) else { return Step::NotTaken };
             (p, None)
         };
-        let Process { channels, space, exit_status, .. } = p;
+        let Process { channels, space, .. } = p;
         let Some(c) = channels.get_mut(chid).filter(|c| c.top_priority().is_none()) else { return Step::NotTaken };
-        if exit_status.is_some() || !info_writable(machine, space, info) {
+        if !info_writable(machine, space, info) {
             return Step::NotTaken;
         }
         if let Some(client) = client {
@@ -871,7 +869,8 @@ impl<M: Machine> System<M> {
             return None;
         }
         let Self { processes, threads, machine, sleepers, current, .. } = self;
-        let server = processes.get_mut(server.0).filter(|p| p.exit_status.is_none())?;
+        // (A process that ended has no channels left.)
+        let server = processes.get_mut(server.0)?;
         let r_space = server.space.as_ref()?;
         let channel = server.channels.get_mut(chid)?;
         // (A thread waiting for a pulse only, which would come first, is the general
@@ -918,7 +917,7 @@ impl<M: Machine> System<M> {
             return false;
         }
         let conn =
-            self.processes.get(owner.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(event.coid));
+            self.processes.get(owner.0).and_then(|p| p.connections.get(event.coid));
         let Some(conn) = conn.copied() else { return false };
         let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
         let Some(receiver) = self.pulse_to_waiting_receiver(conn.server, conn.chid, event.priority.max(1), &pulse)
@@ -970,7 +969,7 @@ impl<M: Machine> System<M> {
             1..=255 => requested as u8,
             _ => return Step::NotTaken,
         };
-        let conn = self.processes.get(pid.0).filter(|p| p.exit_status.is_none()).and_then(|p| p.connections.get(coid));
+        let conn = self.processes.get(pid.0).and_then(|p| p.connections.get(coid));
         let Some(conn) = conn.copied() else { return Step::NotTaken };
         let pulse = Pulse { kind: 0, subtype: 0, code, value: a[3], scoid: conn.scoid };
         let Some(receiver) = self.pulse_to_waiting_receiver(conn.server, conn.chid, priority, &pulse) else {
