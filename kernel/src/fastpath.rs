@@ -305,11 +305,12 @@ fn stop_serving_others(channels: &mut HandleTable<Channel>, id: ThreadId, except
 /// there.
 #[inline(always)]
 fn stop_serving(serving: &mut Vec<ThreadId>, id: ThreadId) -> bool {
+    // Usually the last (a server's one thread, or the one that received last).
+    if serving.last() == Some(&id) {
+        serving.pop();
+        return true;
+    }
     match serving.iter().position(|s| *s == id) {
-        Some(at) if at + 1 == serving.len() => {
-            serving.pop();
-            true
-        }
         Some(at) => {
             serving.remove(at);
             true
