@@ -46,7 +46,7 @@
 
 use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
-use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, PendingItem, ReceiveRequest, SentMessage};
+use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, PendingItem, Receive, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
 use crate::sched::ReadyQueues;
@@ -69,6 +69,10 @@ std::thread_local! {
 /// (no system call has this number).
 #[cfg(test)]
 pub(crate) const INTERRUPT_HITS: usize = 63;
+/// The slot of [`FAST_HITS`] that counts pulses delivered fast to a thread waiting in
+/// `MsgReceivePulsev`.
+#[cfg(test)]
+pub(crate) const PULSE_ONLY_HITS: usize = 61;
 /// The slot of [`FAST_HITS`] that counts `MsgReplyReceivev`s answered by a reply and a
 /// queued message ([`System::fast_reply_then_receive_queued`]).
 #[cfg(test)]
@@ -194,8 +198,12 @@ fn block_receiving(
     id: ThreadId,
     buffer: Buffer,
     info: usize,
+    what: Receive,
 ) -> bool {
-    channel.receivers.push(id);
+    match what {
+        Receive::Any => channel.receivers.push(id),
+        Receive::PulsesOnly => channel.pulse_receivers.push(id),
+    }
     let served_here = stop_serving(&mut channel.serving, id);
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
@@ -350,6 +358,7 @@ impl<M: Machine> System<M> {
             n if n == Sysno::MsgReplyReceivev as u64 => self.fast_reply_receive_call(a),
             n if n == Sysno::MsgReplyv as u64 => self.fast_reply_call(a),
             n if n == Sysno::MsgReceivev as u64 => self.fast_receive_call(a),
+            n if n == Sysno::MsgReceivePulsev as u64 => self.fast_receive_pulse_call(a),
             n if n == Sysno::MsgSendPulse as u64 => self.fast_pulse_call(a),
             n if n == Sysno::SchedYield as u64 => self.fast_yield_call(),
             n if n == Sysno::InterruptUnmask as u64 => self.fast_interrupt_unmask_call(a),
@@ -368,7 +377,10 @@ impl<M: Machine> System<M> {
         let t = self.threads.get(cur.0)?;
         // Between calls the current thread runs and no hand-off is pending (`schedule`
         // ends every call, and takes the hand-off).
-        debug_assert!(t.state == ThreadState::Running && self.handoff.is_none(), "a call outside the scheduler's state");
+        debug_assert!(
+            t.state == ThreadState::Running && self.handoff.is_none(),
+            "a call outside the scheduler's state"
+        );
         // An armed TimerTimeout (used up by the call, perhaps starting a timer) is the
         // general path's business.
         if t.timeout.is_some() {
@@ -415,6 +427,12 @@ impl<M: Machine> System<M> {
     #[inline(always)]
     pub fn fast_receive_call(&mut self, a: [u64; 8]) -> Fast {
         self.fast_call(Sysno::MsgReceivev, |s, cur, pid, _| s.fast_receive_block(cur, pid, a))
+    }
+
+    /// `MsgReceivePulsev` if a fast path covers it.
+    #[inline(always)]
+    pub fn fast_receive_pulse_call(&mut self, a: [u64; 8]) -> Fast {
+        self.fast_call(Sysno::MsgReceivePulsev, |s, cur, pid, _| s.fast_receive_pulse_block(cur, pid, a))
     }
 
     /// `MsgSendPulse` if a fast path covers it.
@@ -622,7 +640,32 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
-        let served_here = block_receiving(c, chid, t, cur, buffer, info);
+        let served_here = block_receiving(c, chid, t, cur, buffer, info, Receive::Any);
+        serve_none(channels, cur, chid, served_here);
+        switch_to_next(threads, ready, current, *fp_owner)
+    }
+
+    /// `MsgReceivePulsev(chid, buffer, parts, info)` with no pulse queued (messages may
+    /// be: they are not this call's): the channel exists, the buffer needs no reading and
+    /// holds a pulse (a smaller one is an error, the general path's), and the `_msg_info`
+    /// record (if any) is writable. The caller waits among the channel's pulse receivers.
+    #[inline(always)]
+    fn fast_receive_pulse_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+        let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
+        let (Ok(chid), info) = (u32::try_from(a[0]), a[3] as usize) else { return Step::NotTaken };
+        if buffer.parts > 0 || (buffer.parts.unsigned_abs() as usize) < Pulse::SIZE {
+            return Step::NotTaken;
+        }
+        let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
+        let Some(Process { channels, space, .. }) = processes.get_mut(pid.0) else {
+            return Step::NotTaken;
+        };
+        let Some(c) = channels.get_mut(chid) else { return Step::NotTaken };
+        if c.holds_pulses() || !info_writable(machine, space, info) {
+            return Step::NotTaken;
+        }
+        let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
+        let served_here = block_receiving(c, chid, t, cur, buffer, info, Receive::PulsesOnly);
         serve_none(channels, cur, chid, served_here);
         switch_to_next(threads, ready, current, *fp_owner)
     }
@@ -716,7 +759,10 @@ impl<M: Machine> System<M> {
         }
         let Some(cur) = self.current else { return false };
         let Some(t) = self.threads.get(cur.0) else { return false };
-        debug_assert!(t.state == ThreadState::Running && self.handoff.is_none(), "a call outside the scheduler's state");
+        debug_assert!(
+            t.state == ThreadState::Running && self.handoff.is_none(),
+            "a call outside the scheduler's state"
+        );
         if t.timeout.is_some() {
             return false;
         }
@@ -844,7 +890,7 @@ impl<M: Machine> System<M> {
         // (A bounded wait is over.)
         sleepers.remove_thread(sender);
         // The replier: RECEIVE-blocked.
-        let served_here = block_receiving(c, chid, me, cur, buffer, info);
+        let served_here = block_receiving(c, chid, me, cur, buffer, info, Receive::Any);
         serve_none(channels, cur, chid, served_here);
         hand_off(ready, current, *fp_owner, sender, s)
     }
@@ -874,12 +920,12 @@ impl<M: Machine> System<M> {
         let server = processes.get_mut(server.0)?;
         let r_space = server.space.as_ref()?;
         let channel = server.channels.get_mut(chid)?;
-        // (A thread waiting for a pulse only, which would come first, is the general
-        // path's.)
-        if !channel.pulse_receivers.is_empty() {
-            return None;
-        }
-        let receiver = *channel.receivers.last()?;
+        // A thread waiting for a pulse only comes first (`send_pulse`).
+        let pulses_only = !channel.pulse_receivers.is_empty();
+        let receiver = match pulses_only {
+            true => *channel.pulse_receivers.last()?,
+            false => *channel.receivers.last()?,
+        };
         let r = threads.get_mut(receiver.0).filter(|_| Some(receiver) != *current)?;
         let request = r.receiving?;
         // A buffer too small for a pulse is an error for the receiver: the general path's.
@@ -889,7 +935,18 @@ impl<M: Machine> System<M> {
         transfer::write_user(machine, r_space, request.buffer.address, &pulse.to_bytes()).ok()?;
         // From here on nothing can fail: the receiver serves the channel (it served none
         // while RECEIVE-blocked) at the pulse's priority, and gets rcvid 0.
-        channel.receivers.pop();
+        match pulses_only {
+            true => channel.pulse_receivers.pop(),
+            false => channel.receivers.pop(),
+        };
+        #[cfg(test)]
+        if pulses_only {
+            FAST_HITS.with(|hits| {
+                let mut h = hits.get();
+                h[PULSE_ONLY_HITS] += 1;
+                hits.set(h);
+            });
+        }
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
         if channel.flags & channel_flags::FIXED_PRIORITY == 0 {
@@ -917,8 +974,7 @@ impl<M: Machine> System<M> {
         if event.notify != notify::PULSE || self.handoff.is_some() {
             return false;
         }
-        let conn =
-            self.processes.get(owner.0).and_then(|p| p.connections.get(event.coid));
+        let conn = self.processes.get(owner.0).and_then(|p| p.connections.get(event.coid));
         let Some(conn) = conn.copied() else { return false };
         let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
         let Some(receiver) = self.pulse_to_waiting_receiver(conn.server, conn.chid, event.priority.max(1), &pulse)

@@ -406,6 +406,7 @@ fn the_random_traffic_takes_every_fast_path() {
     for sysno in [
         Sysno::MsgSendv,
         Sysno::MsgReceivev,
+        Sysno::MsgReceivePulsev,
         Sysno::MsgReplyv,
         Sysno::MsgReplyReceivev,
         Sysno::MsgSendPulse,
@@ -418,6 +419,8 @@ fn the_random_traffic_takes_every_fast_path() {
     assert!(fused >= 30, "MsgReplyReceivev answered by a reply and a queued message {fused} times");
     let interrupts = hits[super::INTERRUPT_HITS];
     assert!(interrupts >= 30, "an interrupt's pulse delivered and scheduled fast {interrupts} times");
+    let pulses_only = hits[super::PULSE_ONLY_HITS];
+    assert!(pulses_only >= 30, "a pulse delivered fast to a MsgReceivePulsev waiter {pulses_only} times");
 }
 
 #[test]

@@ -158,6 +158,11 @@ impl Channel {
         Some(self.pending.remove(at))
     }
 
+    /// True when a pulse is queued.
+    pub(crate) fn holds_pulses(&self) -> bool {
+        self.pulses != 0
+    }
+
     pub(crate) fn top_priority(&self) -> Option<u8> {
         self.pending.last().map(|p| p.priority)
     }

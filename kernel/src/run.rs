@@ -280,6 +280,7 @@ static MUON_SYSCALL_ENTRIES: [Option<SyscallEntry>; 64] = {
     entries[Sysno::SchedYield as usize] = Some(yield_entry);
     entries[Sysno::MsgReplyv as usize] = Some(reply_entry);
     entries[Sysno::MsgReceivev as usize] = Some(receive_entry);
+    entries[Sysno::MsgReceivePulsev as usize] = Some(receive_pulse_entry);
     entries[Sysno::MsgSendPulse as usize] = Some(pulse_entry);
     entries[Sysno::InterruptUnmask as usize] = Some(interrupt_unmask_entry);
     entries
@@ -310,6 +311,11 @@ extern "C" fn reply_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _:
 extern "C" fn receive_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
     let a = [x0, x1, x2, x3, 0, 0, 0, 0];
     fast_entry(Sysno::MsgReceivev as u64, a, |s| s.fast_receive_call(a))
+}
+
+extern "C" fn receive_pulse_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {
+    let a = [x0, x1, x2, x3, 0, 0, 0, 0];
+    fast_entry(Sysno::MsgReceivePulsev as u64, a, |s| s.fast_receive_pulse_call(a))
 }
 
 extern "C" fn pulse_entry(x0: u64, x1: u64, x2: u64, x3: u64, _: u64, _: u64, _: u64, _: u64) -> ! {

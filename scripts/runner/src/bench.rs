@@ -28,6 +28,7 @@ const TARGETS: &[(&str, u64, &str)] = &[
     ("pulse_to_blocked_receiver", 200, "seL4 ≈566 (signal)"),
     ("yield_pair", 200, "seL4 329"),
     ("irq_to_user_thread", 300, ""),
+    ("irq_to_user_thread_pulse", 0, "the same, the driver in MsgReceivePulse"),
     ("pipe_roundtrip_1b", 1500, "Linux ≈15,000"),
     ("mq_roundtrip_1b", 1500, ""),
     ("pipe_throughput_64k", 0, "per 64 KiB moved"),

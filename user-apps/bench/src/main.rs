@@ -124,7 +124,10 @@ fn main(args: Args) -> i32 {
         report("yield_pair", yield_pair());
     }
     if wanted("irq_to_user_thread") {
-        report("irq_to_user_thread", irq_to_user_thread());
+        report("irq_to_user_thread", irq_to_user_thread(Wait::Receive));
+    }
+    if wanted("irq_to_user_thread_pulse") {
+        report("irq_to_user_thread_pulse", irq_to_user_thread(Wait::ReceivePulse));
     }
     if wanted("pipe_roundtrip_1b") {
         report("pipe_roundtrip_1b", pipe_roundtrip());
@@ -257,9 +260,18 @@ fn yield_pair() -> u64 {
 static IRQ_RAISED_AT: AtomicU64 = AtomicU64::new(0);
 static IRQ_SEEN_AT: AtomicU64 = AtomicU64::new(0);
 
+/// How the interrupt's handler thread waits for its pulse.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// `MsgReceivev`, as a resource manager's loop does.
+    Receive,
+    /// `MsgReceivePulsev`, as a QNX driver's interrupt thread usually does.
+    ReceivePulse,
+}
+
 /// The EL1 virtual timer fires at once (TVAL 0); a higher-priority thread of this process
-/// waits for its pulse. Measured: from arming the timer to that thread running.
-fn irq_to_user_thread() -> u64 {
+/// waits for its pulse (`wait`). Measured: from arming the timer to that thread running.
+fn irq_to_user_thread(wait: Wait) -> u64 {
     let mut info = [0u8; SystemInfo::SIZE];
     call(Call::SystemInfo { info: info.as_mut_ptr() as usize });
     let irq = SystemInfo::from_bytes(&info).expect("SystemInfo").virtual_timer_irq;
@@ -282,8 +294,17 @@ fn irq_to_user_thread() -> u64 {
         .sched(SchedParam { policy: Policy::Fifo, priority: 40 })
         .spawn(move || {
             let mut buffer = [0u8; 64];
+            let (buffer, parts) = (buffer.as_mut_ptr() as usize, -64);
             loop {
-                call(Call::MsgReceivev { chid, buffer: buffer.as_mut_ptr() as usize, parts: -64, info: 0 });
+                let receive = match wait {
+                    Wait::Receive => Call::MsgReceivev { chid, buffer, parts, info: 0 },
+                    Wait::ReceivePulse => Call::MsgReceivePulsev { chid, buffer, parts, info: 0 },
+                };
+                // SAFETY: the call writes only `buffer`, this thread's live local.
+                let (received, _) = unsafe { sys::syscall(receive.to_registers()) };
+                if decode_result(received).is_err() {
+                    return; // the channel went: this benchmark is over
+                }
                 IRQ_SEEN_AT.store(instructions(), Ordering::SeqCst);
                 // Quiet the device (level-triggered), then let it interrupt again.
                 // SAFETY: EL0 owns the virtual timer (CNTKCTL_EL1.EL0VTEN); disabling it
@@ -293,7 +314,6 @@ fn irq_to_user_thread() -> u64 {
             }
         })
         .expect("handler thread");
-    let _ = handler;
     let round = || {
         IRQ_RAISED_AT.store(instructions(), Ordering::SeqCst);
         // SAFETY: as above: arm the virtual timer to fire now. The handler, of higher
@@ -309,5 +329,9 @@ fn irq_to_user_thread() -> u64 {
     measured_loop_starts();
     let total: u64 = (0..ITERATIONS).map(|_| round()).sum();
     measured_loop_ends();
+    // The next such benchmark takes the interrupt afresh; this handler ends.
+    call(Call::InterruptDetach { id: attachment });
+    call(Call::ChannelDestroy { chid });
+    let _ = handler.join();
     total / ITERATIONS
 }
