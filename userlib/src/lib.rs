@@ -61,6 +61,7 @@ pub mod ipc;
 #[cfg(target_os = "none")]
 pub mod mq;
 pub mod msg;
+mod ocbs;
 #[cfg(target_os = "none")]
 pub mod proc;
 pub mod process;

@@ -13,10 +13,10 @@
 
 use crate::ipc::{Channel, Received, ReceivedMessage};
 use crate::msg::{connect, io_type, Header, Stat};
+use crate::ocbs::{ocb_key, OcbTable};
 use crate::{Errno, Pid};
 use abi::ipc::{pulse_code, MsgInfo, Pulse};
 use alloc::borrow::Cow;
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -167,18 +167,12 @@ pub trait ResourceManager {
     fn pulse(&mut self, _pulse: Pulse) {}
 }
 
-/// An open file's key: its client's scoid and connection, as one number (one compare per
-/// step of a lookup, and a client's files side by side).
-fn ocb_key(scoid: u32, coid: u32) -> u64 {
-    (scoid as u64) << 32 | coid as u64
-}
-
 /// The open files of one server.
 pub struct Dispatcher<R: ResourceManager> {
     /// The handlers.
     pub manager: R,
     /// By [`ocb_key`].
-    ocbs: BTreeMap<u64, R::Ocb>,
+    ocbs: OcbTable<R::Ocb>,
     /// Where messages arrive (kept: no allocation per message).
     buffer: Vec<u8>,
 }
@@ -186,12 +180,12 @@ pub struct Dispatcher<R: ResourceManager> {
 impl<R: ResourceManager> Dispatcher<R> {
     /// A dispatcher with no open files.
     pub fn new(manager: R) -> Self {
-        Self { manager, ocbs: BTreeMap::new(), buffer: vec![0u8; RECEIVE_BUFFER] }
+        Self { manager, ocbs: OcbTable::new(), buffer: vec![0u8; RECEIVE_BUFFER] }
     }
 
     /// Open files right now.
     pub fn open_files(&self) -> usize {
-        self.ocbs.len()
+        self.ocbs.len
     }
 
     /// Receives and handles one message or pulse on `channel`.
@@ -248,12 +242,8 @@ impl<R: ResourceManager> Dispatcher<R> {
             pulse_code::DISCONNECT => {
                 // First what it was waiting for goes, then its files close.
                 self.manager.disconnected(pulse.scoid);
-                let clients = ocb_key(pulse.scoid, 0)..=ocb_key(pulse.scoid, u32::MAX);
-                let gone: Vec<u64> = self.ocbs.range(clients).map(|(key, _)| *key).collect();
-                for key in gone {
-                    if let Some(ocb) = self.ocbs.remove(&key) {
-                        self.manager.close(ocb);
-                    }
+                for ocb in self.ocbs.remove_client(pulse.scoid) {
+                    self.manager.close(ocb);
                 }
                 let _ = crate::ipc::detach_client(pulse.scoid);
             }
@@ -271,7 +261,7 @@ impl<R: ResourceManager> Dispatcher<R> {
         let header = request.header;
         let result = match header.kind {
             io_type::CONNECT => self.connect(&request, key).map(Reply::Status),
-            io_type::CLOSE => match self.ocbs.remove(&key) {
+            io_type::CLOSE => match self.ocbs.remove(key) {
                 Some(ocb) => {
                     self.manager.close(ocb);
                     Ok(Reply::Status(0))
@@ -279,7 +269,7 @@ impl<R: ResourceManager> Dispatcher<R> {
                 None => Err(Errno::EBADF),
             },
             kind if (crate::msg::IO_BASE..crate::msg::FIRST_USER_TYPE).contains(&kind) => {
-                match self.ocbs.get_mut(&key) {
+                match self.ocbs.get_mut(key) {
                     None => Err(Errno::EBADF),
                     Some(ocb) => match kind {
                         io_type::READ => self.manager.read(ocb, &mut request),
@@ -314,7 +304,7 @@ impl<R: ResourceManager> Dispatcher<R> {
         let header = request.header;
         match header.subtype {
             connect::OPEN | connect::OPEN_HANDLE => {
-                if self.ocbs.contains_key(&key) {
+                if self.ocbs.contains_key(key) {
                     return Err(Errno::EBUSY); // this connection already is an open file
                 }
                 let ocb = if header.subtype == connect::OPEN {
