@@ -204,8 +204,21 @@ impl<T> Pipe<T> {
         }
         if self.waiting_writers.is_empty() && self.capacity - self.data.len() >= data.len() {
             // Nobody ahead and room for all of it: what waiting first would come to.
-            self.data.extend(&data[..]);
             now(ticket, Ok(Answer::Wrote(data.len())));
+            if self.data.is_empty() {
+                // The first waiting reader, if any, takes its share straight from the
+                // write: what it would take from the buffer (the rest is buffered).
+                if let Some(r) = self.waiting_readers.pop_first() {
+                    let n = r.want.min(data.len());
+                    let mut bytes = core::mem::take(&mut self.spare);
+                    bytes.clear();
+                    bytes.extend_from_slice(&data[..n]);
+                    done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
+                    self.data.extend(&data[n..]);
+                    return self.progress(done);
+                }
+            }
+            self.data.extend(&data[..]);
             return self.progress(done);
         }
         let want = data.len();
@@ -330,6 +343,22 @@ mod tests {
         assert_eq!(answers(run(|d| p.read(7, 10, 0, 9, true, d))), [(7, Err(Errno::EAGAIN))], "O_NONBLOCK");
         assert_eq!(answers(run(|d| p.close_writer(d))), [(6, read(b""))], "end of file for the waiting read");
         assert_eq!(answers(run(|d| p.read(8, 10, 0, 9, false, d))), [(8, read(b""))]);
+    }
+
+    #[test]
+    fn a_write_feeds_the_waiting_readers_in_turn_and_buffers_the_rest() {
+        let mut p = Pipe::<u32>::default();
+        p.open_reader();
+        p.open_writer();
+        // Readers of 2 and 3 bytes wait (by priority: the second first), then 7 bytes come.
+        assert_eq!(answers(run(|d| p.read(1, 10, 0, 2, false, d))), []);
+        assert_eq!(answers(run(|d| p.read(2, 20, 0, 3, false, d))), []);
+        assert_eq!(
+            answers(run(|d| p.write(3, 10, 0, b"abcdefg", false, d))),
+            [(1, read(b"de")), (2, read(b"abc")), (3, Ok(Answer::Wrote(7)))]
+        );
+        assert_eq!(p.len(), 2, "the rest is buffered");
+        assert_eq!(answers(run(|d| p.read(4, 10, 0, 9, false, d))), [(4, read(b"fg"))]);
     }
 
     #[test]
