@@ -43,6 +43,9 @@ pub const MAX_RESERVED_BYTES: usize = 32 << 20;
 pub const MESSAGE_OVERHEAD: usize = 64;
 /// Longest queue name, in bytes (without the leading `/`).
 pub const MAX_NAME: usize = 255;
+/// A queue keeps one answered message's buffer of at most this many bytes for the next
+/// message ([`Queue::recycle`]): at most 1 KiB per queue beyond its reservation.
+pub const SPARE_BYTES: usize = 1024;
 
 /// A queue's fixed attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +135,8 @@ pub struct Queue<T, N> {
     senders: WaitQueue<Waiter<T>>,
     sequence: u64,
     notify: Option<(u32, N)>,
+    /// An answered message's buffer, for the next message ([`Queue::recycle`]).
+    spare: Vec<u8>,
 }
 
 impl<T, N> Queue<T, N> {
@@ -144,7 +149,24 @@ impl<T, N> Queue<T, N> {
             senders: WaitQueue::new(),
             sequence: 0,
             notify: None,
+            spare: Vec::new(),
         }
+    }
+
+    /// Gives back the buffer of an answered message, so that the next message needs no
+    /// allocation (small buffers only: see [`SPARE_BYTES`]).
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        if bytes.capacity() <= SPARE_BYTES && bytes.capacity() > self.spare.capacity() {
+            self.spare = bytes;
+        }
+    }
+
+    /// `data` in a buffer of the queue's own (the spare one if it is big enough).
+    fn owned(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut bytes = if self.spare.capacity() >= data.len() { core::mem::take(&mut self.spare) } else { Vec::new() };
+        bytes.clear();
+        bytes.extend_from_slice(data);
+        bytes
     }
 
     /// Its attributes.
@@ -180,7 +202,7 @@ impl<T, N> Queue<T, N> {
         ticket: T,
         client_priority: u8,
         client: u32,
-        (priority, data): (u32, Vec<u8>),
+        (priority, data): (u32, &[u8]),
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) -> Option<N> {
@@ -195,12 +217,14 @@ impl<T, N> Queue<T, N> {
         }
         if let Some(r) = self.receivers.pop_first() {
             // Somebody waits: the message goes straight to it.
-            now(r.ticket, Ok(Answer::Received(priority, data)));
-            now(ticket, Ok(Answer::Sent));
+            let data = self.owned(data);
+            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) });
+            done.push(Completion { ticket, result: Ok(Answer::Sent) });
             return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
             let was_empty = self.messages.is_empty();
+            let data = self.owned(data);
             self.enqueue(priority, data);
             now(ticket, Ok(Answer::Sent));
             return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
@@ -209,6 +233,7 @@ impl<T, N> Queue<T, N> {
             now(ticket, Err(Errno::EAGAIN));
             return None;
         }
+        let data = self.owned(data);
         self.senders.push(client_priority, Waiter { ticket, client, message: Some((priority, data)) });
         None
     }
@@ -304,7 +329,7 @@ mod tests {
         nb: bool,
     ) -> (Vec<Completion<u32>>, Option<&'static str>) {
         let mut done = Vec::new();
-        let notification = q.send(t, cp, c, (p, data), nb, &mut done);
+        let notification = q.send(t, cp, c, (p, &data), nb, &mut done);
         (done, notification)
     }
 
@@ -392,6 +417,29 @@ mod tests {
         assert_eq!(q.cancel(|t| *t == 1).map(|c| c.result), Some(Err(Errno::EINTR)));
         assert_eq!(q.forget(7), [3]);
         assert_eq!(q.waiting(), (0, 0));
+    }
+
+    #[test]
+    fn a_recycled_buffer_carries_nothing_into_the_next_message() {
+        let mut q = Q::new(DEFAULT_ATTR);
+        // Straight to a waiting receiver, then through the queue: each answered message's
+        // buffer is given back and reused.
+        assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
+        let (done, _) = send(&mut q, 2, 10, 0, 1, b"hello".to_vec(), false);
+        let Some(Completion { result: Ok(Answer::Received(_, bytes)), .. }) = done.into_iter().next() else {
+            panic!("received")
+        };
+        let at = bytes.as_ptr();
+        q.recycle(bytes);
+        send(&mut q, 3, 10, 0, 1, b"ab".to_vec(), false);
+        let done = receive(&mut q, 4, 10, 0, 1024, false);
+        assert_eq!(received(&done[0]), (1, b"ab".to_vec()), "nothing of the older message");
+        let Some(Completion { result: Ok(Answer::Received(_, bytes)), .. }) = done.into_iter().next() else {
+            panic!("received")
+        };
+        assert_eq!(bytes.as_ptr(), at, "the same buffer, reused");
+        q.recycle(std::vec![0; SPARE_BYTES + 1]);
+        assert!(q.spare.capacity() <= SPARE_BYTES, "a big buffer is not kept");
     }
 
     #[test]

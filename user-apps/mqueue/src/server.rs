@@ -70,11 +70,15 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 }
 
 /// Answers what finished, leaving `done` empty.
-fn answer(done: &mut Vec<Completion<ReceivedMessage>>) {
+fn answer(done: &mut Vec<Completion<ReceivedMessage>>, queue: &mut Queue<ReceivedMessage, Notification>) {
     for c in done.drain(..) {
         let _ = match c.result {
             // The status carries the length and, above it, the priority; the data is the message.
-            Ok(Answer::Received(priority, data)) => c.ticket.reply(data.len() as u64 | (priority as u64) << 32, &data),
+            Ok(Answer::Received(priority, data)) => {
+                let answered = c.ticket.reply(data.len() as u64 | (priority as u64) << 32, &data);
+                queue.recycle(data);
+                answered
+            }
             Ok(Answer::Sent) => c.ticket.reply(0, &[]),
             Err(e) => c.ticket.error(e),
         };
@@ -195,7 +199,7 @@ impl ResourceManager for Server {
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
         entry.queue.receive(message, client.priority, client.scoid, room, nonblock, &mut self.done);
-        answer(&mut self.done);
+        answer(&mut self.done, &mut entry.queue);
         Ok(Reply::Held)
     }
 
@@ -208,12 +212,12 @@ impl ResourceManager for Server {
         if request.payload.len() as u64 != request.header.size {
             return Err(Errno::EMSGSIZE); // longer than anything a queue takes
         }
-        let data = core::mem::take(&mut request.payload).into_owned();
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
+        let data = &request.payload;
         let notification =
             entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut self.done);
-        answer(&mut self.done);
+        answer(&mut self.done, &mut entry.queue);
         notify(notification);
         Ok(Reply::Held)
     }
@@ -268,7 +272,7 @@ impl ResourceManager for Server {
         for entry in self.queues.values_mut() {
             if let Some(c) = entry.queue.cancel(|m| m.rcvid() == rcvid) {
                 self.done.push(c);
-                answer(&mut self.done);
+                answer(&mut self.done, &mut entry.queue);
                 return;
             }
         }
