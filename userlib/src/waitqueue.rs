@@ -53,6 +53,9 @@ impl<T> WaitQueue<T> {
 
     /// Takes the item to serve first.
     pub fn pop_first(&mut self) -> Option<T> {
+        if self.items.len() <= 1 {
+            return self.items.pop().map(|(_, _, item)| item); // (usually: one waits)
+        }
         let i = self.best_index()?;
         Some(self.items.remove(i).2)
     }

@@ -214,7 +214,9 @@ impl<T> Pipe<T> {
                     bytes.clear();
                     bytes.extend_from_slice(&data[..n]);
                     done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
-                    self.data.extend(&data[n..]);
+                    if n < data.len() {
+                        self.data.extend(&data[n..]);
+                    }
                     return self.progress(done);
                 }
             }
