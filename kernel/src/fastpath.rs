@@ -27,9 +27,10 @@
 //!   RECEIVE at the replier's own priority. `MsgReplyReceivev` with a message queued
 //!   first: the reply, then the receive of that message (the caller runs on); tried by
 //!   the general path first, as the other calls' dispatch measured slower with it.
-//! * `MsgReceivev` with nothing queued: block RECEIVE.
-//! * `MsgSendPulse` to a channel with a receiver waiting (and every pulse the kernel
-//!   sends, through `System::pulse_to_waiting_receiver`).
+//! * `MsgReceivev` with nothing queued, `MsgReceivePulsev` with no pulse queued: block
+//!   RECEIVE (among the channel's pulse-only receivers for the latter).
+//! * `MsgSendPulse` to a channel with a receiver waiting, a pulse-only one first (and
+//!   every pulse the kernel sends, through `System::pulse_to_waiting_receiver`).
 //! * `SchedYield`.
 //! * `InterruptUnmask` of the caller's own route.
 //!

@@ -203,11 +203,9 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
         return;
     }
     let server = w.threads[0];
-    let driver_waits = s
-        .threads
-        .get(server.0)
-        .and_then(|t| s.processes.get(t.process.0))
-        .is_some_and(|p| p.channels.get(w.interrupt_channel).is_some_and(|c| !c.receivers.is_empty()));
+    let driver_waits = s.threads.get(server.0).and_then(|t| s.processes.get(t.process.0)).is_some_and(|p| {
+        p.channels.get(w.interrupt_channel).is_some_and(|c| !c.receivers.is_empty() || !c.pulse_receivers.is_empty())
+    });
     if rand.below(if driver_waits { 2 } else { 60 }) == 0 {
         // The interrupt, more often when a driver waits for it.
         interrupt(s);

@@ -332,6 +332,7 @@ fn irq_to_user_thread(wait: Wait) -> u64 {
     // The next such benchmark takes the interrupt afresh; this handler ends.
     call(Call::InterruptDetach { id: attachment });
     call(Call::ChannelDestroy { chid });
+    call(Call::ConnectDetach { id: coid });
     let _ = handler.join();
     total / ITERATIONS
 }

@@ -17,6 +17,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -161,8 +162,14 @@ impl<T, N> Queue<T, N> {
         }
     }
 
-    /// `data` in a buffer of the queue's own (the spare one if it is big enough).
-    fn owned(&mut self, data: &[u8]) -> Vec<u8> {
+    /// `data` in a buffer of the queue's own: moved if it is one already (a long
+    /// payload the server read apart), else copied (into the spare one if it is big
+    /// enough).
+    fn owned(&mut self, data: Cow<'_, [u8]>) -> Vec<u8> {
+        let data = match data {
+            Cow::Owned(bytes) => return bytes,
+            Cow::Borrowed(data) => data,
+        };
         let mut bytes = if self.spare.capacity() >= data.len() { core::mem::take(&mut self.spare) } else { Vec::new() };
         bytes.clear();
         bytes.extend_from_slice(data);
@@ -202,7 +209,7 @@ impl<T, N> Queue<T, N> {
         ticket: T,
         client_priority: u8,
         client: u32,
-        (priority, data): (u32, &[u8]),
+        (priority, data): (u32, Cow<'_, [u8]>),
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) -> Option<N> {
@@ -329,7 +336,7 @@ mod tests {
         nb: bool,
     ) -> (Vec<Completion<u32>>, Option<&'static str>) {
         let mut done = Vec::new();
-        let notification = q.send(t, cp, c, (p, &data), nb, &mut done);
+        let notification = q.send(t, cp, c, (p, Cow::Borrowed(&data)), nb, &mut done);
         (done, notification)
     }
 

@@ -214,7 +214,7 @@ impl ResourceManager for Server {
         }
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
-        let data = &request.payload;
+        let data = core::mem::take(&mut request.payload);
         let notification =
             entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut self.done);
         answer(&mut self.done, &mut entry.queue);
