@@ -539,29 +539,41 @@ impl<M: Machine> System<M> {
         if request.buffer.parts > 0 || r.process != conn.server {
             return Step::NotTaken;
         }
-        // The copy validates both sides before it writes a byte: on failure nothing has
-        // changed, and the general path reports the guilty side. (Nothing to copy: no
-        // check, as `transfer` does.)
+        // The sender's message, written now (a running thread has none: it is taken
+        // back if the copy fails), so that the values it is made of are let go early.
+        let message = SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply };
+        debug_assert!(sender.sent.is_none(), "a running thread with a message sent");
+        sender.sent = Some(message);
+        // The copy validates both sides before it writes a byte: on failure nothing else
+        // has changed, and the general path reports the guilty side. (Nothing to copy:
+        // no check, as `transfer` does.)
         let (src, dst) = (single(send), single(request.buffer));
         let mut copied = 0;
-        let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
+        let Some(r_space) = server.space.as_ref() else {
+            sender.sent = None;
+            return Step::NotTaken;
+        };
         if src.1 != 0 && dst.1 != 0 {
-            let Some(s_space) = client.space.as_ref() else { return Step::NotTaken };
-            match transfer::transfer_single(machine, (s_space, src), (r_space, dst)) {
-                Ok(n) => copied = n,
-                Err(_) => return Step::NotTaken,
+            let copy = match client.space.as_ref() {
+                Some(s_space) => transfer::transfer_single(machine, (s_space, src), (r_space, dst)).ok(),
+                None => None,
+            };
+            match copy {
+                Some(n) => copied = n,
+                None => {
+                    sender.sent = None;
+                    return Step::NotTaken;
+                }
             }
         }
         // From here on nothing can fail. The receiver's `_msg_info` (checked when it
         // blocked; a failed write is ignored, as `write_info` does).
-        let message = SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply };
         if request.info != 0 {
             let record = info_record(sender, &message, copied, src.1, reply.parts.unsigned_abs() as usize);
             let _ = transfer::write_user(machine, r_space, request.info, &record.to_bytes());
         }
-        // The sender: its message, REPLY-blocked.
+        // The sender: REPLY-blocked.
         sender.message_sequence = sender.message_sequence.wrapping_add(1);
-        sender.sent = Some(message);
         sender.state = ThreadState::Blocked(Blocked::Reply { server: conn.server, channel: conn.chid });
         // The receiver leaves the channel's receive queue and serves it (it served no
         // channel while RECEIVE-blocked) at the message's priority, unless FIXED.
