@@ -56,6 +56,8 @@ pub mod time;
 pub mod transfer;
 
 #[cfg(test)]
+mod abi_fuzz_tests;
+#[cfg(test)]
 mod testing;
 
 #[cfg(target_os = "none")]
