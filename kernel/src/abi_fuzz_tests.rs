@@ -9,7 +9,7 @@
 
 use crate::process::ProcessId;
 use crate::system::System;
-use crate::testing::{check_wakeup_cache, new_thread, switch_to, system, FakeMachine};
+use crate::testing::{check_wakeup_cache, new_thread, switch_to, system, FakeMachine, Rand};
 use crate::thread::{ThreadId, ThreadState};
 use abi::syscall::{Registers, Sysno};
 use abi::Errno;
@@ -19,21 +19,6 @@ type Sys = System<FakeMachine>;
 std::thread_local! {
     /// Calls made (to check the test really makes many).
     static CALLS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
-}
-
-/// A small deterministic generator (xorshift).
-struct Rand(u64);
-
-impl Rand {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len() as u64) as usize]
-    }
 }
 
 /// What the callers have made so far, to feed back as arguments.

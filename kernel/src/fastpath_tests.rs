@@ -28,7 +28,7 @@ fn a_quick_nop_is_allowed_only_without_an_armed_timeout() {
 use super::FAST_PATHS_OFF;
 use crate::process::ProcessId;
 use crate::system::System;
-use crate::testing::{new_thread, switch_to, FakeMachine};
+use crate::testing::{new_thread, switch_to, FakeMachine, Rand};
 use crate::thread::{ThreadId, ThreadState};
 use abi::ipc::{channel_flags, single_buffer_parts, IOV_SIZE};
 use abi::syscall::{decode_result, Sysno};
@@ -92,21 +92,6 @@ fn snapshot(s: &mut Sys, buffers: &[(ProcessId, usize, usize)]) -> String {
         out += &format!("p{} {at:#x}: {bytes:?}\n", pid.0);
     }
     out
-}
-
-/// A small xorshift generator.
-struct Rand(u64);
-
-impl Rand {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len() as u64) as usize]
-    }
 }
 
 /// The world the random traffic runs in.

@@ -263,3 +263,21 @@ pub(crate) fn new_thread(s: &mut System<FakeMachine>, creator: ThreadId, priorit
     let pid = s.threads.get(creator.0).unwrap().process;
     s.thread_of(pid, tid.0.unwrap() as u32).unwrap()
 }
+
+/// A small deterministic generator (xorshift) for the random tests.
+pub(crate) struct Rand(pub(crate) u64);
+
+impl Rand {
+    /// A number below `n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    /// One of `from`.
+    pub(crate) fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len() as u64) as usize]
+    }
+}
