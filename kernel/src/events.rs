@@ -6,6 +6,7 @@
 //! An attached interrupt is masked when it fires and stays masked until the driver has
 //! serviced the device and calls `InterruptUnmask` (masks are counted), as in QNX.
 
+use crate::fastpath::Fast;
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{Outcome, System};
@@ -176,8 +177,10 @@ impl<M: Machine> System<M> {
         self.timers.iter().filter_map(|(_, t)| t.next).min()
     }
 
-    /// Interrupt `irq` fired (the arch layer has masked it): deliver its event.
-    pub fn interrupt_fired(&mut self, irq: u32) {
+    /// Interrupt `irq` fired (the arch layer has masked it): deliver its event, and
+    /// schedule. `SwitchTo` when the fast path switched to a waiting driver (which it
+    /// describes for the return to user space), else `Done`.
+    pub fn interrupt_fired(&mut self, irq: u32) -> Fast {
         // One route per interrupt (InterruptAttachEvent refuses a second), so no list.
         let id = self.route_of_irq.get(irq as usize).copied().unwrap_or(0);
         debug_assert_eq!(
@@ -188,12 +191,14 @@ impl<M: Machine> System<M> {
         if let Some(a) = self.attachments.get_mut(id) {
             a.masks = a.masks.saturating_add(1);
             let a = *a;
-            if self.pulse_event_to_waiting_receiver(a.owner, a.event) {
-                return; // the common case, scheduled too (fastpath.rs)
+            match self.pulse_event_to_waiting_receiver(a.owner, a.event) {
+                Fast::NotTaken => {}
+                done => return done, // the common case, scheduled too (fastpath.rs)
             }
             let _ = self.deliver_event(a.owner, a.thread, a.event);
         }
         self.schedule();
+        Fast::Done
     }
 
     /// Process `pid` is ending: its timers and interrupt routes go.

@@ -979,32 +979,36 @@ impl<M: Machine> System<M> {
     /// it is a pulse and a receiver waits for it ([`pulse_to_waiting_receiver`]), then
     /// does what `make_ready` and `schedule` would: the receiver takes the CPU at once
     /// when it is alone above everything else that could run (the interrupted thread,
-    /// preempted, goes to the head of its queue). True when done; false, with nothing
-    /// changed, when the general path (`deliver_event`, `schedule`) must do it.
+    /// preempted, goes to the head of its queue). `SwitchTo` then, describing it for the
+    /// return to user space; `Done` when delivered and scheduled otherwise; `NotTaken`,
+    /// with nothing changed, when the general path (`deliver_event`, `schedule`) must do
+    /// it.
     ///
     /// [`pulse_to_waiting_receiver`]: Self::pulse_to_waiting_receiver
-    pub(crate) fn pulse_event_to_waiting_receiver(&mut self, owner: ProcessId, event: SigEvent) -> bool {
+    pub(crate) fn pulse_event_to_waiting_receiver(&mut self, owner: ProcessId, event: SigEvent) -> Fast {
         if event.notify != notify::PULSE || self.handoff.is_some() {
-            return false;
+            return Fast::NotTaken;
         }
         let conn = self.processes.get(owner.0).and_then(|p| p.connections.get(event.coid));
-        let Some(conn) = conn.copied() else { return false };
+        let Some(conn) = conn.copied() else { return Fast::NotTaken };
         let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
         let Some(receiver) = self.pulse_to_waiting_receiver(conn.server, conn.chid, event.priority.max(1), &pulse)
         else {
-            return false;
+            return Fast::NotTaken;
         };
-        let Self { threads, ready, current, .. } = self;
+        let Self { threads, ready, current, fp_owner, .. } = self;
         let interrupted = current.and_then(|c| threads.get(c.0)).filter(|t| t.state == ThreadState::Running);
         let floor = interrupted.map(|t| t.priority);
-        let Some(r) = threads.get_mut(receiver.0) else { return true }; // (cannot be: just found)
+        let Some(r) = threads.get_mut(receiver.0) else { return Fast::Done }; // (cannot be: just found)
         let priority = r.priority;
         if floor.is_some_and(|p| p >= priority) || ready.highest_priority().is_some_and(|h| h >= priority) {
             self.make_ready(receiver);
             self.schedule();
-            return true;
+            return Fast::Done;
         }
         r.state = ThreadState::Running;
+        let context: *mut UserContext = &mut *r.context;
+        let info = ReturnInfo { context, fp: FpOnReturn::of(*fp_owner, receiver, r), quick_nop: r.timeout.is_none() };
         if let (Some(cur), Some(p)) = (*current, floor) {
             if let Some(t) = threads.get_mut(cur.0) {
                 t.state = ThreadState::Ready;
@@ -1018,7 +1022,7 @@ impl<M: Machine> System<M> {
             h[INTERRUPT_HITS] += 1;
             hits.set(h);
         });
-        true
+        Fast::SwitchTo(info)
     }
 
     /// `MsgSendPulse(coid, priority, code, value)` to a channel with a receiver waiting

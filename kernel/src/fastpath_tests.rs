@@ -176,7 +176,11 @@ fn world(s: &mut Sys, rand: &mut Rand) -> World {
 /// here: that is a system call's business, and the route stays).
 fn interrupt(s: &mut Sys) {
     s.machine.interrupts.insert(27, true);
-    s.interrupt_fired(27);
+    if let super::Fast::SwitchTo(info) = s.interrupt_fired(27) {
+        // What the return to user space loads without looking: the new current thread.
+        let current = s.current.expect("switched to a driver");
+        assert_eq!(Some(info), s.return_info(current), "the switch describes the thread to run");
+    }
 }
 
 /// One random call (or clock tick) by a random runnable thread.

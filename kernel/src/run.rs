@@ -152,7 +152,14 @@ impl Machine for TargetMachine {
 pub fn user_interrupt(irq: u32) -> bool {
     let mut guard = SYSTEM.lock();
     let Some(s) = guard.as_mut() else { return false };
-    s.interrupt_fired(irq);
+    if let Fast::SwitchTo(info) = s.interrupt_fired(irq) {
+        // Straight to the driver the interrupt woke, described by the fast path.
+        if let Some(Some(wakeup)) = s.next_wakeup_if_changed() {
+            interrupts::set_oneshot(wakeup);
+        }
+        load(&with_fp(s, info));
+        return true;
+    }
     prepare_locked(s)
 }
 
