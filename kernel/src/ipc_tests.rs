@@ -203,6 +203,9 @@ fn msg_receive_pulse_takes_pulses_only_and_leaves_messages_queued() {
     assert_eq!(s.threads.get(st.0).unwrap().inherited_priority, 10);
     assert_eq!(priority(&s, st), 30);
     assert!(matches!(state(&s, sender), ThreadState::Blocked(Blocked::Send { .. })), "the message was taken");
+    // (A plain receiver for later, made while its creator still runs.)
+    let plain = new_thread(&mut s, st, 10);
+    let plain_buf = buffer(&mut s, p.server, &[], 64);
     // Nothing but the message queued: a pulse receiver waits, and a new message queues
     // too rather than going to it.
     assert_eq!(receive_pulse(&mut s, st, p.chid, rbuf, 64), BLOCKED);
@@ -211,8 +214,6 @@ fn msg_receive_pulse_takes_pulses_only_and_leaves_messages_queued() {
     assert!(matches!(state(&s, second), ThreadState::Blocked(Blocked::Send { .. })));
     assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
     // A pulse wakes it, before an ordinary receiver that waits as well.
-    let plain = new_thread(&mut s, st, 10);
-    let plain_buf = buffer(&mut s, p.server, &[], 64);
     // (The plain receiver takes the queued messages first, then waits.)
     for want in [30u8, 20] {
         let r = receive(&mut s, plain, p.chid, plain_buf, 64, 0).unwrap();
@@ -264,7 +265,8 @@ fn a_pulse_receiver_times_out_dies_or_loses_its_channel_cleanly() {
     // A thread waiting for a pulse that dies leaves no trace on the channel.
     let doomed = new_thread(&mut s, st, 10);
     assert_eq!(receive_pulse(&mut s, doomed, p.chid, rbuf, 64), BLOCKED);
-    as_thread(&mut s, doomed, Call::ThreadDestroy { tid: 0, status: 0 });
+    let tid = s.threads.get(doomed.0).unwrap().tid;
+    as_thread(&mut s, st, Call::ThreadDestroy { tid, status: 0 });
     let waiting = |s: &Sys| s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().pulse_receivers.len();
     assert_eq!(waiting(&s), 0, "a dead thread still waits for a pulse");
     as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 1 });
@@ -433,7 +435,7 @@ fn boosts_propagate_along_a_chain_of_servers() {
     assert_eq!(queue(&s), vec![PendingItem::Message(b2), PendingItem::Message(bt)], "b2 moved ahead");
     assert_eq!(priority(&s, ct), 60, "C inherits D's priority through B");
     // D gives up (killed): the boost is undone all the way down.
-    switch_to(&mut s, ot);
+    switch_to(&mut s, ct);
     s.terminate_process(d, wait_status::exited(0));
     assert_eq!(priority(&s, b2), 10);
     assert_eq!(priority(&s, ct), 10);
@@ -1121,11 +1123,11 @@ fn an_io_vector_adds_up_to_64_mib_at_most() {
     let send = |s: &mut Sys, send, parts| {
         as_thread(s, ct, Call::MsgSendv { coid: p.coid, send, send_parts: parts, reply: 0, reply_parts: 0 }).0
     };
+    let wrapping = buffer(&mut s, p.client, &iov(data, 2, usize::MAX), 32);
     assert_eq!(send(&mut s, over, 65), Err(Errno::EOVERFLOW));
+    assert_eq!(send(&mut s, wrapping, 2), Err(Errno::EOVERFLOW));
     // 64 MiB is allowed (the receiver takes 16 bytes of it).
     assert_eq!(send(&mut s, at_most, 64), BLOCKED);
-    let wrapping = buffer(&mut s, p.client, &iov(data, 2, usize::MAX), 32);
-    assert_eq!(send(&mut s, wrapping, 2), Err(Errno::EOVERFLOW));
 }
 
 #[test]

@@ -239,6 +239,11 @@ pub(crate) fn run(s: &mut System<FakeMachine>, c: Call) {
 
 /// Makes `thread` the running thread (it must be ready or running), as a test may.
 pub(crate) fn switch_to(s: &mut System<FakeMachine>, thread: ThreadId) {
+    let state = s.threads.get(thread.0).map(|t| t.state);
+    assert!(
+        matches!(state, Some(ThreadState::Ready | ThreadState::Running)),
+        "a test ran thread {thread:?}, which is {state:?} (a blocked thread makes no calls)"
+    );
     if let Some(c) = s.current {
         if c != thread && s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Running) {
             s.make_ready(c);
