@@ -148,7 +148,7 @@ fn hand_off(
     // What `schedule` does with the hand-off then: the partner queues behind its equals,
     // and the first of the highest ready priority runs.
     t.state = ThreadState::Ready;
-    ready.push_back(partner.index(), t.priority);
+    ready.push_back_unqueued(partner.index(), t.priority);
     Step::SwitchToNext
 }
 
@@ -627,7 +627,7 @@ impl<M: Machine> System<M> {
         // sender is queued, and the caller runs on unless something now outranks it.
         answered(s, a[1]);
         s.state = ThreadState::Ready;
-        ready.push_back(sender.index(), s.priority);
+        ready.push_back_unqueued(sender.index(), s.priority);
         runs_on(ready, me.priority)
     }
 
@@ -816,7 +816,7 @@ impl<M: Machine> System<M> {
         sleepers.remove_thread(sender); // a bounded wait is over
         answered(s, a[1]);
         s.state = ThreadState::Ready;
-        ready.push_back(sender.index(), s.priority);
+        ready.push_back_unqueued(sender.index(), s.priority);
         #[cfg(test)]
         FAST_HITS.with(|hits| {
             let mut h = hits.get();
@@ -1058,7 +1058,7 @@ impl<M: Machine> System<M> {
         if receiver_priority <= sender_priority || ready.highest_priority().is_some_and(|p| p >= receiver_priority) {
             // `wake` queues it; the scheduler decides (the sender usually runs on).
             r.state = ThreadState::Ready;
-            ready.push_back(receiver.index(), receiver_priority);
+            ready.push_back_unqueued(receiver.index(), receiver_priority);
             return Step::Schedule;
         }
         // What `schedule` does then: the sender, preempted, goes to the head of its
@@ -1090,12 +1090,12 @@ impl<M: Machine> System<M> {
         // to `schedule` itself).
         t.state = ThreadState::Ready;
         if highest != Some(priority) {
-            ready.push_back(cur.index(), priority);
+            ready.push_back_unqueued(cur.index(), priority);
             return Step::Schedule;
         }
         // Behind its equals, and the first of them runs.
         let Some(index) = ready.rotate(cur.index(), priority) else {
-            ready.push_back(cur.index(), priority); // (cannot be: one of `priority` is queued)
+            ready.push_back_unqueued(cur.index(), priority); // (cannot be: one of `priority` is queued)
             return Step::Schedule;
         };
         let Some((handle, next)) = threads.at_mut(index) else { return Step::Schedule };

@@ -73,6 +73,14 @@ impl ReadyQueues {
     #[inline(always)]
     pub fn push_back(&mut self, index: usize, priority: u8) {
         self.remove(index);
+        self.push_back_unqueued(index, priority);
+    }
+
+    /// [`push_back`](Self::push_back) of a thread known not to be queued (one just woken
+    /// from a blocked state, or the running one): nothing to take out first.
+    #[inline(always)]
+    pub fn push_back_unqueued(&mut self, index: usize, priority: u8) {
+        debug_assert!(!self.contains(index), "thread slot {index} is queued already");
         let p = priority as usize;
         let tail = self.tails[p];
         *self.link(index) = Link { prev: tail, next: NONE, priority, queued: true };
