@@ -242,6 +242,7 @@ fn transfer_contiguous(
 
 /// Whether user code may write `[va, va + n)` of `space`, as `AddressSpace::check` says
 /// (through the cache of user translations when the range lies within one page).
+#[inline(always)]
 pub fn user_may_write(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize) -> bool {
     if n > 0 && va % PAGE_SIZE + n <= PAGE_SIZE {
         return user_page(m, space, va, n, true).is_ok();
