@@ -137,6 +137,7 @@ impl Channel {
     }
 
     /// Queues `item` behind everything of its priority or higher.
+    #[inline(always)]
     pub(crate) fn enqueue(&mut self, priority: u8, item: PendingItem) {
         let order = self.next_order;
         self.next_order += 1;
