@@ -647,11 +647,13 @@ impl<M: Machine> System<M> {
     /// exists and nothing is queued on it, the buffer needs no reading, and the
     /// `_msg_info` record (if any) is writable.
     ///
-    /// (`INLINE_SWITCH`: the switch to the next thread inlined — measured faster for
-    /// `MsgReceivev`'s own entry, slower for the fused call's, whose reply path it
-    /// crowds.)
+    /// (`INLINED`: its helpers — the receive of a queued message, the switch to the next
+    /// thread — inlined. Measured for `MsgReceivev`'s own entry: the servers' round trips
+    /// −120 (pipe, mqueue), the blocking receive +10 (`null_msg_roundtrip_separate`,
+    /// `pulse_to_blocked_receiver`); for the fused call's entry, whose reply path they
+    /// crowd, slower.)
     #[inline(always)]
-    fn fast_receive_block<const INLINE_SWITCH: bool>(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+    fn fast_receive_block<const INLINED: bool>(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
         let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
         let (Ok(chid), info) = (u32::try_from(a[0]), a[3] as usize) else { return Step::NotTaken };
         if buffer.parts > 0 {
@@ -663,7 +665,10 @@ impl<M: Machine> System<M> {
         };
         let Some(c) = channels.get_mut(chid) else { return Step::NotTaken };
         if c.top_priority().is_some() {
-            return self.fast_receive_queued(cur, pid, chid, buffer, info);
+            return match INLINED {
+                true => self.fast_receive_queued_inlined(cur, pid, chid, buffer, info),
+                false => self.fast_receive_queued(cur, pid, chid, buffer, info),
+            };
         }
         if !info_writable(machine, space, info) {
             return Step::NotTaken;
@@ -671,7 +676,7 @@ impl<M: Machine> System<M> {
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
         let served_here = block_receiving(c, chid, t, cur, buffer, info, Receive::Any);
         serve_none(channels, cur, chid, served_here);
-        match INLINE_SWITCH {
+        match INLINED {
             true => switch_to_next_inlined(threads, ready, current, *fp_owner),
             false => switch_to_next(threads, ready, current, *fp_owner),
         }
@@ -709,6 +714,20 @@ impl<M: Machine> System<M> {
     /// threads are re-boosted to what is left queued; the caller runs on unless that now
     /// lets a higher thread run.
     fn fast_receive_queued(&mut self, cur: ThreadId, pid: ProcessId, chid: u32, buffer: Buffer, info: usize) -> Step {
+        self.fast_receive_queued_inlined(cur, pid, chid, buffer, info)
+    }
+
+    /// [`fast_receive_queued`](Self::fast_receive_queued), inlined into `MsgReceivev`'s
+    /// own entry.
+    #[inline(always)]
+    fn fast_receive_queued_inlined(
+        &mut self,
+        cur: ThreadId,
+        pid: ProcessId,
+        chid: u32,
+        buffer: Buffer,
+        info: usize,
+    ) -> Step {
         let Self { processes, threads, machine, ready, .. } = self;
         // The channel as it is: who sent first, what stays queued, and whether re-boosting
         // the serving threads to that ends no chain (checked before anything changes).
