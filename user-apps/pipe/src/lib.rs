@@ -214,9 +214,12 @@ impl<T> Pipe<T> {
                     bytes.clear();
                     bytes.extend_from_slice(&data[..n]);
                     done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
-                    if n < data.len() {
-                        self.data.extend(&data[n..]);
+                    if n == data.len() && self.writers > 0 {
+                        // Nothing buffered, no writer waiting (see above), and a writer
+                        // open (this one): nothing else can move.
+                        return;
                     }
+                    self.data.extend(&data[n..]);
                     return self.progress(done);
                 }
             }
