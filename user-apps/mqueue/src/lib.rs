@@ -18,9 +18,8 @@ extern crate alloc;
 extern crate std;
 
 use alloc::borrow::Cow;
-use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
 
@@ -127,14 +126,56 @@ struct Waiter<T> {
     message: Option<(u32, Vec<u8>)>,
 }
 
+/// A queue's messages: one FIFO per priority and a bit per priority that has any, so
+/// taking the first (highest priority, oldest) and adding one are a few instructions
+/// (a `BTreeMap` keyed by priority and arrival cost ~50 each).
+#[derive(Debug, Default)]
+struct Messages {
+    by_priority: [VecDeque<Vec<u8>>; MQ_PRIO_MAX as usize],
+    /// Bit `p` set while `by_priority[p]` holds a message.
+    present: u32,
+    len: usize,
+}
+
+const _: () = assert!(MQ_PRIO_MAX <= 32, "a bit per priority in `Messages::present`");
+
+/// Entries an emptied priority's FIFO may keep room for.
+const IDLE_FIFO_ROOM: usize = 8;
+
+impl Messages {
+    /// Adds `data` behind the others of `priority` (below [`MQ_PRIO_MAX`]).
+    fn push(&mut self, priority: u32, data: Vec<u8>) {
+        let p = priority as usize % MQ_PRIO_MAX as usize;
+        self.by_priority[p].push_back(data);
+        self.present |= 1 << p;
+        self.len += 1;
+    }
+
+    /// Takes the oldest of the highest priority, with its priority.
+    fn pop_first(&mut self) -> Option<(u32, Vec<u8>)> {
+        let p = 31u32.checked_sub(self.present.leading_zeros())? as usize;
+        let fifo = &mut self.by_priority[p];
+        let data = fifo.pop_front()?;
+        if fifo.is_empty() {
+            self.present &= !(1 << p);
+            if fifo.capacity() > IDLE_FIFO_ROOM {
+                // Room grown for many messages goes back once they are gone, so a queue
+                // cycled through all priorities holds no more than its messages need.
+                *fifo = VecDeque::new();
+            }
+        }
+        self.len -= 1;
+        Some((p as u32, data))
+    }
+}
+
 /// One queue; `N` is what a notification registration holds.
 #[derive(Debug)]
 pub struct Queue<T, N> {
     attr: Attr,
-    messages: BTreeMap<(Reverse<u32>, u64), Vec<u8>>,
+    messages: Messages,
     receivers: WaitQueue<Waiter<T>>,
     senders: WaitQueue<Waiter<T>>,
-    sequence: u64,
     notify: Option<(u32, N)>,
     /// An answered message's buffer, for the next message ([`Queue::recycle`]).
     spare: Vec<u8>,
@@ -145,10 +186,9 @@ impl<T, N> Queue<T, N> {
     pub fn new(attr: Attr) -> Self {
         Self {
             attr,
-            messages: BTreeMap::new(),
+            messages: Messages::default(),
             receivers: WaitQueue::new(),
             senders: WaitQueue::new(),
-            sequence: 0,
             notify: None,
             spare: Vec::new(),
         }
@@ -183,22 +223,16 @@ impl<T, N> Queue<T, N> {
 
     /// Messages in it now.
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.messages.len
     }
 
     /// True when it holds no message.
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
-    }
-
-    fn next_sequence(&mut self) -> u64 {
-        self.sequence += 1;
-        self.sequence
+        self.messages.len == 0
     }
 
     fn enqueue(&mut self, priority: u32, data: Vec<u8>) {
-        let key = (Reverse(priority), self.next_sequence());
-        self.messages.insert(key, data);
+        self.messages.push(priority, data);
     }
 
     /// A send of `data` at message priority `priority` by a client of thread priority
@@ -229,8 +263,8 @@ impl<T, N> Queue<T, N> {
             done.push(Completion { ticket, result: Ok(Answer::Sent) });
             return None;
         }
-        if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
-            let was_empty = self.messages.is_empty();
+        if self.messages.len < self.attr.maxmsg && self.senders.is_empty() {
+            let was_empty = self.messages.len == 0;
             let data = self.owned(data);
             self.enqueue(priority, data);
             now(ticket, Ok(Answer::Sent));
@@ -259,8 +293,8 @@ impl<T, N> Queue<T, N> {
         if room < self.attr.msgsize {
             return done.push(Completion { ticket, result: Err(Errno::EMSGSIZE) });
         }
-        if let Some((key, data)) = self.messages.pop_first() {
-            done.push(Completion { ticket, result: Ok(Answer::Received(key.0 .0, data)) });
+        if let Some((priority, data)) = self.messages.pop_first() {
+            done.push(Completion { ticket, result: Ok(Answer::Received(priority, data)) });
             // Room for the first waiting sender.
             if let Some(s) = self.senders.pop_first() {
                 let (priority, data) = s.message.expect("senders carry a message");
@@ -447,6 +481,25 @@ mod tests {
         assert_eq!(bytes.as_ptr(), at, "the same buffer, reused");
         q.recycle(std::vec![0; SPARE_BYTES + 1]);
         assert!(q.spare.capacity() <= SPARE_BYTES, "a big buffer is not kept");
+    }
+
+    #[test]
+    fn messages_go_by_priority_then_age_and_give_back_their_room() {
+        let mut m = Messages::default();
+        for (i, p) in [3u32, 31, 0, 3, 31, 17].into_iter().enumerate() {
+            m.push(p, std::vec![i as u8]);
+        }
+        let order: Vec<(u32, u8)> = core::iter::from_fn(|| m.pop_first()).map(|(p, d)| (p, d[0])).collect();
+        assert_eq!(order, [(31, 1), (31, 4), (17, 5), (3, 0), (3, 3), (0, 2)]);
+        assert_eq!((m.len, m.present), (0, 0));
+        // Many messages at each priority in turn: none keeps the room it needed.
+        for p in 0..MQ_PRIO_MAX {
+            for _ in 0..100 {
+                m.push(p, Vec::new());
+            }
+            while m.pop_first().is_some() {}
+        }
+        assert!(m.by_priority.iter().all(|f| f.capacity() <= IDLE_FIFO_ROOM));
     }
 
     #[test]
