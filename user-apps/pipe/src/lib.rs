@@ -504,9 +504,13 @@ mod tests {
                 }
                 _ => {}
             }
+            // (Bytes moved without a completion — a long write in part — show in the
+            // buffered length.)
+            let before = (p.len(), p.waiting());
             let mut more = Vec::new();
             p.progress(&mut more);
             assert!(more.is_empty(), "request {ticket} left work for a progress pass: {more:?}");
+            assert_eq!((p.len(), p.waiting()), before, "request {ticket} left bytes to move");
         }
     }
 
