@@ -11,7 +11,7 @@ use crate::process::ProcessId;
 use crate::system::System;
 use crate::testing::{check_wakeup_cache, new_thread, switch_to, system, FakeMachine, Rand};
 use crate::thread::{ThreadId, ThreadState};
-use abi::syscall::{Registers, Sysno};
+use abi::syscall::{decode_result, Registers, Sysno};
 use abi::Errno;
 use std::vec::Vec;
 
@@ -289,8 +289,8 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
     for priority in [10, rand.pick(&[5u8, 10, 20, 40])] {
         new_thread(s, main, priority);
     }
-    switch_to(s, main);
     for _ in 0..2 {
+        switch_to(s, main);
         syscall(s, &Registers { number: Sysno::MemMapAnon as u64, args: [8192, 0, 0, 0, 0, 0, 0, 0] });
         let at = s.threads.get(main.0).expect("it ran").context.x[0];
         if abi::syscall::decode_result(at).is_ok() {
@@ -298,12 +298,33 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
         }
     }
     remember(&mut seen.pids, pid.0 as u64);
+    if privileged {
+        // A driver: interrupt 27 arrives as a pulse on a channel of its own (which the
+        // random receives find among the channels), when the route is free.
+        let call = |s: &mut Sys, number: Sysno, args: [u64; 8]| {
+            switch_to(s, main);
+            syscall(s, &Registers { number: number as u64, args });
+            s.threads.get(main.0).map_or(u64::MAX, |t| t.context.x[0])
+        };
+        let chid = call(s, Sysno::ChannelCreate, [0; 8]);
+        let coid = call(s, Sysno::ConnectAttach, [0, chid, 0, 0, 0, 0, 0, 0]);
+        if let (Ok(chid), Ok(coid), Some(&(_, at))) =
+            (decode_result(chid), decode_result(coid), seen.buffers.iter().rev().find(|(p, _)| *p == pid))
+        {
+            remember(&mut seen.chids, chid);
+            let event = abi::ipc::SigEvent::pulse(coid as u32, rand.pick(&[10, 30, 50]), 2, 27);
+            if s.write_user(pid, at as usize + 7000, &event.to_bytes()).is_ok() {
+                call(s, Sysno::InterruptAttachEvent, [27, at + 7000, 0, 0, 0, 0, 0, 0]);
+            }
+        }
+    }
     s.schedule();
 }
 
 #[test]
 fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
     CALLS.with(|c| c.set(0));
+    crate::fastpath::FAST_HITS.with(|h| h.set([0; 64]));
     for seed in 1..=32u64 {
         let mut s = system();
         // Bounded memory: running out of frames is part of the test (and keeps huge
@@ -327,4 +348,7 @@ fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
     }
     let calls = CALLS.with(|c| c.get());
     assert!(calls > 32 * 2000, "only {calls} calls made");
+    // (The drivers' interrupts reach their waiting threads by the fast path too.)
+    let interrupts = crate::fastpath::FAST_HITS.with(|h| h.get())[crate::fastpath::INTERRUPT_HITS];
+    assert!(interrupts > 0, "no interrupt delivered fast");
 }
