@@ -424,7 +424,7 @@ impl<M: Machine> System<M> {
         self.fast_call(Sysno::MsgReplyReceivev, |s, cur, pid, _| match a[0] {
             0 => {
                 // No reply (rcvid 0): only the receive, whose arguments are the last four.
-                s.fast_receive_block::<false>(cur, pid, [a[4], a[5], a[6], a[7], 0, 0, 0, 0])
+                s.fast_receive_block::<false>(cur, pid, [a[4], a[5], a[6], a[7], 0, 0, 0, 0], Receive::Any)
             }
             _ => s.fast_reply_receive(cur, pid, a),
         })
@@ -439,13 +439,15 @@ impl<M: Machine> System<M> {
     /// `MsgReceivev` if a fast path covers it.
     #[inline(always)]
     pub fn fast_receive_call(&mut self, a: [u64; 8]) -> Fast {
-        self.fast_call(Sysno::MsgReceivev, |s, cur, pid, _| s.fast_receive_block::<true>(cur, pid, a))
+        self.fast_call(Sysno::MsgReceivev, |s, cur, pid, _| s.fast_receive_block::<true>(cur, pid, a, Receive::Any))
     }
 
     /// `MsgReceivePulsev` if a fast path covers it.
     #[inline(always)]
     pub fn fast_receive_pulse_call(&mut self, a: [u64; 8]) -> Fast {
-        self.fast_call(Sysno::MsgReceivePulsev, |s, cur, pid, _| s.fast_receive_pulse_block(cur, pid, a))
+        self.fast_call(Sysno::MsgReceivePulsev, |s, cur, pid, _| {
+            s.fast_receive_block::<true>(cur, pid, a, Receive::PulsesOnly)
+        })
     }
 
     /// `MsgSendPulse` if a fast path covers it.
@@ -643,9 +645,12 @@ impl<M: Machine> System<M> {
         runs_on(ready, me.priority)
     }
 
-    /// `MsgReceivev(chid, buffer, parts, info)` with nothing to receive yet: the channel
-    /// exists and nothing is queued on it, the buffer needs no reading, and the
-    /// `_msg_info` record (if any) is writable.
+    /// `MsgReceivev(chid, buffer, parts, info)` (`what`: `Any`) with nothing to receive
+    /// yet, or `MsgReceivePulsev` (`PulsesOnly`) with no pulse queued (messages may be:
+    /// they are not its): the channel exists, the buffer needs no reading (and, for a
+    /// pulse only, holds one: a smaller one is an error, the general path's), and the
+    /// `_msg_info` record (if any) is writable. The caller waits among the channel's
+    /// receivers, or its pulse receivers.
     ///
     /// (`INLINED`: its helpers — the receive of a queued message, the switch to the next
     /// thread — inlined. Measured for `MsgReceivev`'s own entry: the servers' round trips
@@ -653,10 +658,16 @@ impl<M: Machine> System<M> {
     /// `pulse_to_blocked_receiver`); for the fused call's entry, whose reply path they
     /// crowd, slower.)
     #[inline(always)]
-    fn fast_receive_block<const INLINED: bool>(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
+    fn fast_receive_block<const INLINED: bool>(
+        &mut self,
+        cur: ThreadId,
+        pid: ProcessId,
+        a: [u64; 8],
+        what: Receive,
+    ) -> Step {
         let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
         let (Ok(chid), info) = (u32::try_from(a[0]), a[3] as usize) else { return Step::NotTaken };
-        if buffer.parts > 0 {
+        if buffer.parts > 0 || (what == Receive::PulsesOnly && (buffer.parts.unsigned_abs() as usize) < Pulse::SIZE) {
             return Step::NotTaken;
         }
         let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
@@ -664,47 +675,28 @@ impl<M: Machine> System<M> {
             return Step::NotTaken;
         };
         let Some(c) = channels.get_mut(chid) else { return Step::NotTaken };
-        if c.top_priority().is_some() {
-            return match INLINED {
-                true => self.fast_receive_queued_inlined(cur, pid, chid, buffer, info),
-                false => self.fast_receive_queued(cur, pid, chid, buffer, info),
-            };
+        match what {
+            Receive::Any if c.top_priority().is_some() => {
+                return if INLINED {
+                    self.fast_receive_queued_inlined(cur, pid, chid, buffer, info)
+                } else {
+                    self.fast_receive_queued(cur, pid, chid, buffer, info)
+                };
+            }
+            Receive::PulsesOnly if c.holds_pulses() => return Step::NotTaken,
+            _ => {}
         }
         if !info_writable(machine, space, info) {
             return Step::NotTaken;
         }
         let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
-        let served_here = block_receiving(c, chid, t, cur, buffer, info, Receive::Any);
+        let served_here = block_receiving(c, chid, t, cur, buffer, info, what);
         serve_none(channels, cur, chid, served_here);
-        match INLINED {
-            true => switch_to_next_inlined(threads, ready, current, *fp_owner),
-            false => switch_to_next(threads, ready, current, *fp_owner),
+        if INLINED {
+            switch_to_next_inlined(threads, ready, current, *fp_owner)
+        } else {
+            switch_to_next(threads, ready, current, *fp_owner)
         }
-    }
-
-    /// `MsgReceivePulsev(chid, buffer, parts, info)` with no pulse queued (messages may
-    /// be: they are not this call's): the channel exists, the buffer needs no reading and
-    /// holds a pulse (a smaller one is an error, the general path's), and the `_msg_info`
-    /// record (if any) is writable. The caller waits among the channel's pulse receivers.
-    #[inline(always)]
-    fn fast_receive_pulse_block(&mut self, cur: ThreadId, pid: ProcessId, a: [u64; 8]) -> Step {
-        let buffer = Buffer { address: a[1] as usize, parts: a[2] as i64 };
-        let (Ok(chid), info) = (u32::try_from(a[0]), a[3] as usize) else { return Step::NotTaken };
-        if buffer.parts > 0 || (buffer.parts.unsigned_abs() as usize) < Pulse::SIZE {
-            return Step::NotTaken;
-        }
-        let Self { processes, threads, ready, current, fp_owner, machine, .. } = self;
-        let Some(Process { channels, space, .. }) = processes.get_mut(pid.0) else {
-            return Step::NotTaken;
-        };
-        let Some(c) = channels.get_mut(chid) else { return Step::NotTaken };
-        if c.holds_pulses() || !info_writable(machine, space, info) {
-            return Step::NotTaken;
-        }
-        let Some(t) = threads.get_mut(cur.0) else { return Step::NotTaken };
-        let served_here = block_receiving(c, chid, t, cur, buffer, info, Receive::PulsesOnly);
-        serve_none(channels, cur, chid, served_here);
-        switch_to_next_inlined(threads, ready, current, *fp_owner)
     }
 
     /// `MsgReceivev(chid, buffer, parts, info)` with a message queued first on the channel,
@@ -973,10 +965,7 @@ impl<M: Machine> System<M> {
         let channel = server.channels.get_mut(chid)?;
         // A thread waiting for a pulse only comes first (`send_pulse`).
         let pulses_only = !channel.pulse_receivers.is_empty();
-        let receiver = match pulses_only {
-            true => *channel.pulse_receivers.last()?,
-            false => *channel.receivers.last()?,
-        };
+        let receiver = if pulses_only { *channel.pulse_receivers.last()? } else { *channel.receivers.last()? };
         let r = threads.get_mut(receiver.0).filter(|_| Some(receiver) != *current)?;
         let request = r.receiving?;
         // A buffer too small for a pulse is an error for the receiver: the general path's.
@@ -986,10 +975,11 @@ impl<M: Machine> System<M> {
         transfer::write_user(machine, r_space, request.buffer.address, &pulse.to_bytes()).ok()?;
         // From here on nothing can fail: the receiver serves the channel (it served none
         // while RECEIVE-blocked) at the pulse's priority, and gets rcvid 0.
-        match pulses_only {
-            true => channel.pulse_receivers.pop(),
-            false => channel.receivers.pop(),
-        };
+        if pulses_only {
+            channel.pulse_receivers.pop();
+        } else {
+            channel.receivers.pop();
+        }
         #[cfg(test)]
         if pulses_only {
             FAST_HITS.with(|hits| {
