@@ -553,6 +553,7 @@ impl<M: Machine> System<M> {
         if request.buffer.parts > 0 || r.process != conn.server {
             return Step::NotTaken;
         }
+        let Some(r_space) = server.space.as_ref() else { return Step::NotTaken };
         // The sender's message, written now (a running thread has none: it is taken
         // back if the copy fails), so that the values it is made of are let go early.
         let message = SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply };
@@ -563,10 +564,6 @@ impl<M: Machine> System<M> {
         // no check, as `transfer` does.)
         let (src, dst) = (single(send), single(request.buffer));
         let mut copied = 0;
-        let Some(r_space) = server.space.as_ref() else {
-            sender.sent = None;
-            return Step::NotTaken;
-        };
         if src.1 != 0 && dst.1 != 0 {
             let copy = match client.space.as_ref() {
                 Some(s_space) => transfer::transfer_single(machine, (s_space, src), (r_space, dst)).ok(),
