@@ -29,16 +29,21 @@ impl<T> OcbTable<T> {
         Self { buckets: core::array::from_fn(|_| Vec::new()), len: 0 }
     }
 
+    /// The bucket of `key`'s client.
+    fn at(key: u64) -> usize {
+        (key >> 32) as usize & (OCB_BUCKETS - 1)
+    }
+
     fn bucket(&mut self, key: u64) -> &mut Vec<(u64, T)> {
-        &mut self.buckets[(key >> 32) as usize & (OCB_BUCKETS - 1)]
+        &mut self.buckets[Self::at(key)]
     }
 
     pub(crate) fn get_mut(&mut self, key: u64) -> Option<&mut T> {
         self.bucket(key).iter_mut().find(|(k, _)| *k == key).map(|(_, ocb)| ocb)
     }
 
-    pub(crate) fn contains_key(&mut self, key: u64) -> bool {
-        self.get_mut(key).is_some()
+    pub(crate) fn contains_key(&self, key: u64) -> bool {
+        self.buckets[Self::at(key)].iter().any(|(k, _)| *k == key)
     }
 
     /// Adds `ocb` under `key` (not there yet).

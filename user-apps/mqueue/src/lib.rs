@@ -250,11 +250,7 @@ impl<T, N> Queue<T, N> {
 
     /// True when it holds no message.
     pub fn is_empty(&self) -> bool {
-        self.messages.len() == 0
-    }
-
-    fn enqueue(&mut self, priority: u32, data: Vec<u8>) {
-        self.messages.push(priority, data);
+        self.messages.heap.is_empty()
     }
 
     /// A send of `data` at message priority `priority` by a client of thread priority
@@ -286,9 +282,9 @@ impl<T, N> Queue<T, N> {
             return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
-            let was_empty = self.messages.len() == 0;
+            let was_empty = self.is_empty();
             let data = self.owned(data);
-            self.enqueue(priority, data);
+            self.messages.push(priority, data);
             now(ticket, Ok(Answer::Sent));
             return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
         }
@@ -320,7 +316,7 @@ impl<T, N> Queue<T, N> {
             // Room for the first waiting sender.
             if let Some(s) = self.senders.pop_first() {
                 let (priority, data) = s.message.expect("senders carry a message");
-                self.enqueue(priority, data);
+                self.messages.push(priority, data);
                 done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent) });
             }
             return;
