@@ -98,8 +98,9 @@ mod tests {
         assert_eq!(t.remove(ocb_key(a, 5)), Some((a, 5)));
         assert_eq!(t.remove(ocb_key(a, 5)), None);
         t.insert(ocb_key(a, 9), (a, 9));
+        t.insert(ocb_key(a, 1), (a, 1)); // (last in its bucket: found last)
         // A client's files go together, by connection; its neighbours stay.
-        assert_eq!(t.remove_client(a), [(a, 2), (a, 9), (a, 1 << 30 | 4)]);
+        assert_eq!(t.remove_client(a), [(a, 1), (a, 2), (a, 9), (a, 1 << 30 | 4)]);
         assert_eq!(t.len, 2);
         assert_eq!(t.get_mut(ocb_key(b, 2)), Some(&mut (b, 2)));
         assert_eq!(t.get_mut(ocb_key(7, 1)), Some(&mut (7, 1)));
