@@ -98,7 +98,8 @@ mod tests {
         assert_eq!(t.remove(ocb_key(a, 5)), Some((a, 5)));
         assert_eq!(t.remove(ocb_key(a, 5)), None);
         t.insert(ocb_key(a, 9), (a, 9));
-        t.insert(ocb_key(a, 1), (a, 1)); // (last in its bucket: found last)
+        // (Last in its bucket: found last.)
+        t.insert(ocb_key(a, 1), (a, 1));
         // A client's files go together, by connection; its neighbours stay.
         assert_eq!(t.remove_client(a), [(a, 1), (a, 2), (a, 9), (a, 1 << 30 | 4)]);
         assert_eq!(t.len, 2);
