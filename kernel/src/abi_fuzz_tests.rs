@@ -2,14 +2,15 @@
 //! privilege) and threads, random call numbers (valid and not) with handles current,
 //! stale and forged, buffers good, read-only, unmapped, in the kernel's half, straddling
 //! the end of user space or of a mapping, lengths and counts zero, huge and negative —
-//! interleaved with clock ticks, interrupts and unblock events. The kernel must answer
+//! interleaved with clock ticks, interrupts and unblock events, and with interrupts
+//! pending during long copies (calls stopped and made again, or abandoned). The kernel must answer
 //! every one (an error is fine) without panicking, and keep its scheduler's books
 //! straight: the brief's "the kernel never panics because of user space", tried on the
 //! whole ABI rather than call by call.
 
 use crate::process::ProcessId;
 use crate::system::System;
-use crate::testing::{check_wakeup_cache, new_thread, switch_to, system, FakeMachine, Rand};
+use crate::testing::{check_wakeup_cache, switch_to, system, FakeMachine, Rand};
 use crate::thread::{ThreadId, ThreadState};
 use abi::syscall::{decode_result, Registers, Sysno};
 use abi::Errno;
@@ -19,6 +20,8 @@ type Sys = System<FakeMachine>;
 std::thread_local! {
     /// Calls made (to check the test really makes many).
     static CALLS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+    /// Calls an interrupt stopped in a long copy that were made again.
+    static RESTARTS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
 }
 
 /// What the callers have made so far, to feed back as arguments.
@@ -68,7 +71,7 @@ fn typed_arguments(number: u64, rand: &mut Rand, seen: &Seen, pid: ProcessId) ->
         };
         let parts = match rand.below(8) {
             0 => rand.below(3),
-            1 => (-(rand.pick(&[4096i64, 8192, 1 << 20]))) as u64,
+            1..=3 => (-(rand.pick(&[4096i64, 8192, 0x10000, 0x10000, 0x10000, 1 << 20]))) as u64,
             _ => (-(rand.pick(&[0i64, 8, 24, 48, 64, 256]))) as u64,
         };
         (at, parts)
@@ -250,6 +253,16 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
     }
     syscall(s, &Registers { number, args });
     CALLS.with(|c| c.set(c.get() + 1));
+    // A call an interrupt stopped in a long copy is made again, as the thread does once
+    // the interrupt is taken (its PC is back on the `svc`); now and then not (the thread
+    // is killed first, say).
+    while s.current == Some(thread) && rand.below(8) != 0 {
+        let Some(t) = s.threads.get_mut(thread.0).filter(|t| t.restart.is_some()) else { break };
+        let regs = Registers { number: t.context.x[8], args: t.context.x[..8].try_into().expect("eight") };
+        t.context.pc += 4;
+        syscall(s, &regs);
+        RESTARTS.with(|c| c.set(c.get() + 1));
+    }
     // What the caller got back, if it ran on, joins the values later calls may use.
     if let Some(t) = s.threads.get(thread.0) {
         if t.state == ThreadState::Running || t.state == ThreadState::Ready {
@@ -287,11 +300,16 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
     let Ok(pid) = s.spawn(rand.pick(&["init", "low", "rr"]), b"", None, None, privileged) else { return };
     let Some(main) = s.thread_of(pid, 1) else { return };
     for priority in [10, rand.pick(&[5u8, 10, 20, 40])] {
-        new_thread(s, main, priority);
+        // (Out of memory, it has fewer: the frames are bounded.)
+        let sched = abi::sched::SchedParam { policy: abi::sched::Policy::Fifo, priority }.encode();
+        switch_to(s, main);
+        syscall(s, &Registers { number: Sysno::ThreadCreate as u64, args: [0x40_0000, 0, 0, sched, 0, 0, 0, 0] });
     }
     for _ in 0..2 {
         switch_to(s, main);
-        syscall(s, &Registers { number: Sysno::MemMapAnon as u64, args: [8192, 0, 0, 0, 0, 0, 0, 0] });
+        // (Long copies need a buffer of more than `transfer::UNINTERRUPTED` bytes.)
+        let size = rand.pick(&[8192, 0x11000]);
+        syscall(s, &Registers { number: Sysno::MemMapAnon as u64, args: [size, 0, 0, 0, 0, 0, 0, 0] });
         let at = s.threads.get(main.0).expect("it ran").context.x[0];
         if abi::syscall::decode_result(at).is_ok() {
             seen.buffers.push((pid, at));
@@ -324,12 +342,15 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
 #[test]
 fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
     CALLS.with(|c| c.set(0));
+    RESTARTS.with(|c| c.set(0));
     crate::fastpath::FAST_HITS.with(|h| h.set([0; 64]));
     for seed in 1..=32u64 {
         let mut s = system();
         // Bounded memory: running out of frames is part of the test (and keeps huge
         // mappings from eating the host).
         s.machine.frame_limit = Some(2048);
+        // Interrupts pending during long copies: never, always, now and then.
+        s.machine.interrupt_every = [None, Some(1), Some(3)][seed as usize % 3];
         let mut rand = Rand(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut seen = Seen::default();
         // A privileged process (a driver: interrupts, device memory, shutdown) and
@@ -348,6 +369,8 @@ fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
     }
     let calls = CALLS.with(|c| c.get());
     assert!(calls > 32 * 2000, "only {calls} calls made");
+    let restarts = RESTARTS.with(|c| c.get());
+    assert!(restarts > 0, "no call stopped by an interrupt was made again");
     // (The drivers' interrupts reach their waiting threads by the fast path too.)
     let interrupts = crate::fastpath::FAST_HITS.with(|h| h.get())[crate::fastpath::INTERRUPT_HITS];
     assert!(interrupts > 0, "no interrupt delivered fast");

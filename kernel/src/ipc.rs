@@ -58,6 +58,29 @@ pub struct Buffer {
     pub parts: i64,
 }
 
+/// How far a long copy of a call went before a pending interrupt stopped it
+/// (`transfer.rs`), kept with the call for its restart: with whom (`partner`), in which
+/// state of the partner (`token`: the sequence of the partner's message, or of its
+/// receive), and the bytes copied. The restarted call resumes the copy only with the
+/// same partner in the same state; anything else starts over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyProgress {
+    /// The thread on the other side of the copy.
+    pub partner: ThreadId,
+    /// Its message's sequence, or how many times it had waited to receive.
+    pub token: u64,
+    /// Bytes copied so far.
+    pub copied: usize,
+}
+
+/// Whether a reply was given.
+enum Replied {
+    /// It was (or failed with the error returned).
+    Done,
+    /// A pending interrupt stopped its copy: the call restarts.
+    Interrupted,
+}
+
 /// A message a thread has sent and not had answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SentMessage {
@@ -382,17 +405,21 @@ impl<M: Machine> System<M> {
                 self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info, Receive::PulsesOnly)
             }
             Call::MsgReplyv { rcvid, status, buffer, parts } => {
-                self.msg_reply(pid, rcvid, Ok(status), Buffer { address: buffer, parts })?;
-                value(0)
+                match self.msg_reply(pid, rcvid, Ok(status), Buffer { address: buffer, parts })? {
+                    Replied::Done => value(0),
+                    Replied::Interrupted => Ok(Outcome::Restart),
+                }
             }
             Call::MsgReplyReceivev { rcvid, status, reply, reply_parts, chid, buffer, parts, info } => {
                 if rcvid != 0 {
                     let replied = self.msg_reply(pid, rcvid, Ok(status), Buffer { address: reply, parts: reply_parts });
-                    // A client that is gone, or whose reply buffer was bad (it has been told),
-                    // does not stop the server's loop; a bad buffer of the server's own does
-                    // (its client is still waiting for a reply).
-                    if replied.is_err() && self.received_message(pid, rcvid).is_ok() {
-                        return replied.map(|_| Outcome::Value(0, None));
+                    match replied {
+                        Ok(Replied::Interrupted) => return Ok(Outcome::Restart),
+                        // A client that is gone, or whose reply buffer was bad (it has been
+                        // told), does not stop the server's loop; a bad buffer of the
+                        // server's own does (its client is still waiting for a reply).
+                        Err(e) if self.received_message(pid, rcvid).is_ok() => return Err(e),
+                        _ => {}
                     }
                 }
                 self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info, Receive::Any)
@@ -401,24 +428,26 @@ impl<M: Machine> System<M> {
                 if errno == 0 || errno > 4095 {
                     return Err(Errno::EINVAL);
                 }
-                self.msg_reply(pid, rcvid, Err(Errno(errno)), Buffer::default())?;
+                self.msg_reply(pid, rcvid, Err(Errno(errno)), Buffer::default())?; // (nothing to copy)
                 value(0)
             }
             Call::MsgReadv { rcvid, buffer, parts, offset } => {
                 let (sender, message) = self.received_message(pid, rcvid)?;
-                let n = self.copy_between(
+                let copied = self.copy_between(
+                    (sender, rcvid),
                     (self.thread_process(sender)?, message.send, offset),
                     (pid, Buffer { address: buffer, parts }, 0),
                 )?;
-                value(n as u64)
+                Ok(copied.map_or(Outcome::Restart, |n| Outcome::Value(n as u64, None)))
             }
             Call::MsgWritev { rcvid, buffer, parts, offset } => {
                 let (sender, message) = self.received_message(pid, rcvid)?;
-                let n = self.copy_between(
+                let copied = self.copy_between(
+                    (sender, rcvid),
                     (pid, Buffer { address: buffer, parts }, 0),
                     (self.thread_process(sender)?, message.reply, offset),
                 )?;
-                value(n as u64)
+                Ok(copied.map_or(Outcome::Restart, |n| Outcome::Value(n as u64, None)))
             }
             Call::MsgInfo { rcvid, info } => {
                 let (sender, message) = self.received_message(pid, rcvid)?;
@@ -658,18 +687,40 @@ impl<M: Machine> System<M> {
         bounded(IovList::Heap(raw.chunks_exact(IOV_SIZE).map(decode).collect()))
     }
 
-    /// Copies from one (process, buffer, offset) to another; the error is the caller's
-    /// to report (both sides are the caller's concern for MsgRead/MsgWrite).
+    /// Copies from one (process, buffer, offset) to another for MsgRead/MsgWrite of
+    /// message `rcvid` from `sender`; the error is the caller's to report (both sides are
+    /// its concern). `None`: a pending interrupt stopped the copy (the call restarts).
     fn copy_between(
         &mut self,
+        (sender, rcvid): (ThreadId, u64),
         from: (ProcessId, Buffer, usize),
         to: (ProcessId, Buffer, usize),
-    ) -> Result<usize, Errno> {
+    ) -> Result<Option<usize>, Errno> {
         let src_iov = self.read_iov(from.0, from.1)?;
         let dst_iov = self.read_iov(to.0, to.1)?;
-        self.move_bytes((from.0, &src_iov, from.2), (to.0, &dst_iov, to.2)).map_err(|e| match e {
-            TransferError::Source(e) | TransferError::Destination(e) => e,
-        })
+        let start = self.copy_start(sender, rcvid);
+        let offsets = (from.2.saturating_add(start), to.2.saturating_add(start));
+        match self.move_bytes((from.0, &src_iov, offsets.0), (to.0, &dst_iov, offsets.1)) {
+            Ok(n) => Ok(Some(start + n)),
+            Err(TransferError::Interrupted(n)) => {
+                self.copy_stopped(sender, rcvid, start + n);
+                Ok(None)
+            }
+            Err(TransferError::Source(e) | TransferError::Destination(e)) => Err(e),
+        }
+    }
+
+    /// Where the running call's copy with `partner` (in the state `token` names, see
+    /// [`CopyProgress`]) starts: where an interrupt stopped it, if this call is its
+    /// restart, else at 0.
+    fn copy_start(&self, partner: ThreadId, token: u64) -> usize {
+        self.resume.filter(|r| r.partner == partner && r.token == token).map_or(0, |r| r.copied)
+    }
+
+    /// Records that the running call's copy with `partner` stopped for an interrupt,
+    /// `copied` bytes in (from its start, over all its restarts).
+    fn copy_stopped(&mut self, partner: ThreadId, token: u64, copied: usize) {
+        self.stopped = Some(CopyProgress { partner, token, copied });
     }
 
     fn move_bytes(
@@ -729,15 +780,19 @@ impl<M: Machine> System<M> {
                     self.block_current(Blocked::Reply { server: conn.server, channel: conn.chid });
                     return Ok(Outcome::Blocked);
                 }
-                Err(TransferError::Source(e)) => {
-                    // The sender's own buffer is bad: the receiver keeps waiting.
+                Err(stop @ (TransferError::Source(_) | TransferError::Interrupted(_))) => {
+                    // The sender's own buffer is bad, or an interrupt stopped the copy
+                    // (the call restarts): the receiver keeps waiting.
                     if let Some(c) = self.channel_mut(conn.server, conn.chid) {
                         c.receivers.push(receiver);
                     }
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.sent = None;
                     }
-                    return Err(e);
+                    return match stop {
+                        TransferError::Source(e) => Err(e),
+                        _ => Ok(Outcome::Restart),
+                    };
                 }
                 Err(TransferError::Destination(e)) => {
                     // The receiver's buffer is bad: it gets the error; try the next one.
@@ -762,9 +817,12 @@ impl<M: Machine> System<M> {
     /// Copies `sender`'s message into RECEIVE-blocked `receiver`'s buffer and makes the
     /// receiver ready at the message's priority with the rcvid in x0.
     fn deliver_message(&mut self, sender: ThreadId, receiver: ThreadId) -> Result<(), TransferError> {
-        let request =
-            self.threads.get(receiver.0).and_then(|t| t.receiving).ok_or(TransferError::Destination(Errno::ESRCH))?;
-        let n = self.copy_message_in(sender, receiver, request.buffer)?;
+        let (request, receives) = self
+            .threads
+            .get(receiver.0)
+            .and_then(|t| Some((t.receiving?, t.receives)))
+            .ok_or(TransferError::Destination(Errno::ESRCH))?;
+        let n = self.copy_message_in(sender, receiver, request.buffer, (receiver, u64::from(receives)))?;
         self.start_serving(receiver, sender, request.chid);
         if request.info != 0 {
             self.write_info(sender, receiver, request.info, n);
@@ -778,11 +836,14 @@ impl<M: Machine> System<M> {
     }
 
     /// Copies `sender`'s message into `receiver`'s `buffer`; returns the bytes copied.
+    /// The running call's side of it is `partner` (in the state its token names): a
+    /// restarted call resumes the copy, an interrupted one records how far it got.
     fn copy_message_in(
         &mut self,
         sender: ThreadId,
         receiver: ThreadId,
         buffer: Buffer,
+        (partner, token): (ThreadId, u64),
     ) -> Result<usize, TransferError> {
         let (s_pid, message) = self
             .threads
@@ -792,7 +853,15 @@ impl<M: Machine> System<M> {
         let r_pid = self.thread_process(receiver).map_err(TransferError::Destination)?;
         let src = self.read_iov(s_pid, message.send).map_err(TransferError::Source)?;
         let dst = self.read_iov(r_pid, buffer).map_err(TransferError::Destination)?;
-        self.move_bytes((s_pid, &src, 0), (r_pid, &dst, 0))
+        let start = self.copy_start(partner, token);
+        match self.move_bytes((s_pid, &src, start), (r_pid, &dst, start)) {
+            Ok(n) => Ok(start + n),
+            Err(TransferError::Interrupted(n)) => {
+                self.copy_stopped(partner, token, start + n);
+                Err(TransferError::Interrupted(start + n))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn rcvid_of(&self, sender: ThreadId) -> u64 {
@@ -883,7 +952,8 @@ impl<M: Machine> System<M> {
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = Some(ReceiveRequest { chid, buffer, info });
                     }
-                    let result = self.copy_message_in(sender, cur, buffer);
+                    let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+                    let result = self.copy_message_in(sender, cur, buffer, (sender, u64::from(sequence)));
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = None;
                     }
@@ -903,11 +973,16 @@ impl<M: Machine> System<M> {
                             }
                             self.wake(sender, encode_result(Err(e)), None);
                         }
-                        Err(TransferError::Destination(e)) => {
+                        Err(stop @ (TransferError::Destination(_) | TransferError::Interrupted(_))) => {
+                            // The receiver's buffer is bad, or an interrupt stopped the copy
+                            // (the call restarts): the message stays queued, first.
                             if let Some(c) = self.channel_mut(pid, chid) {
                                 c.insert(next);
                             }
-                            return Err(e);
+                            return match stop {
+                                TransferError::Destination(e) => Err(e),
+                                _ => Ok(Outcome::Restart),
+                            };
                         }
                     }
                 }
@@ -916,6 +991,7 @@ impl<M: Machine> System<M> {
         // Nothing pending: wait (the most recent receiver is served first).
         if let Some(t) = self.threads.get_mut(cur.0) {
             t.receiving = Some(ReceiveRequest { chid, buffer, info });
+            t.receives = t.receives.wrapping_add(1);
             t.inherited_priority = t.base_priority;
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
@@ -1046,21 +1122,32 @@ impl<M: Machine> System<M> {
         Ok((sender, message))
     }
 
-    fn msg_reply(&mut self, pid: ProcessId, id: u64, status: Result<u64, Errno>, data: Buffer) -> Result<(), Errno> {
+    fn msg_reply(
+        &mut self,
+        pid: ProcessId,
+        id: u64,
+        status: Result<u64, Errno>,
+        data: Buffer,
+    ) -> Result<Replied, Errno> {
         let (sender, message) = self.received_message(pid, id)?;
         let s_pid = self.thread_process(sender)?;
         let mut result = status;
         if status.is_ok() {
             let src = self.read_iov(pid, data)?;
             let dst = self.read_iov(s_pid, message.reply);
+            let start = self.copy_start(sender, id);
             let copied = match dst {
-                Ok(dst) => self.move_bytes((pid, &src, 0), (s_pid, &dst, 0)),
+                Ok(dst) => self.move_bytes((pid, &src, start), (s_pid, &dst, start)),
                 Err(e) => Err(TransferError::Destination(e)),
             };
             match copied {
                 Ok(_) => {}
                 Err(TransferError::Source(e)) => return Err(e),
                 Err(TransferError::Destination(e)) => result = Err(e),
+                Err(TransferError::Interrupted(n)) => {
+                    self.copy_stopped(sender, id, start + n);
+                    return Ok(Replied::Interrupted);
+                }
             }
         }
         if let Some(t) = self.threads.get_mut(sender.0) {
@@ -1069,7 +1156,7 @@ impl<M: Machine> System<M> {
         self.wake_for_handoff(sender, encode_result(result));
         match result {
             Err(e) if status.is_ok() => Err(e),
-            _ => Ok(()),
+            _ => Ok(Replied::Done),
         }
     }
 

@@ -5,11 +5,12 @@
 #![allow(unused_must_use)]
 
 use super::*;
+use crate::mem::PAGE_SIZE;
 use crate::testing::{as_thread, new_thread, switch_to, system, FakeMachine, BLOCKED};
 use crate::thread::ThreadState;
 use abi::ipc::single_buffer_parts;
 use abi::sched::{Policy, SchedParam};
-use abi::syscall::{decode_result, wait_status};
+use abi::syscall::{decode_result, wait_status, Registers};
 use std::vec::Vec;
 
 type Sys = System<FakeMachine>;
@@ -1252,4 +1253,225 @@ fn an_unblock_notice_is_queued_once_per_request() {
         assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event: server_ev }).0, Ok(0));
     }
     assert_eq!(s.queued_pulses, 1);
+}
+
+// ---- long copies stopped by interrupts --------------------------------------------
+
+/// The call `t` makes again after a pending interrupt stopped it in a long copy: its PC
+/// is back on the `svc`, which runs again (the PC past it), with the call's registers.
+fn made_again(s: &mut Sys, t: ThreadId, pc: u64) -> Call {
+    let ctx = s.context_mut(t).unwrap();
+    assert_eq!(ctx.pc, pc - 4, "a restarted call goes back over its svc");
+    ctx.pc = pc;
+    let regs = Registers { number: ctx.x[8], args: ctx.x[..8].try_into().unwrap() };
+    Call::from_registers(&regs).unwrap()
+}
+
+/// Makes call `c` as `t`, and again as `t` would each time a pending interrupt stops
+/// it; returns its result and how many times it was restarted.
+fn restarting(s: &mut Sys, t: ThreadId, mut c: Call) -> (Result<u64, Errno>, usize) {
+    let mut restarts = 0;
+    loop {
+        let pc = s.context_mut(t).unwrap().pc;
+        let result = as_thread(s, t, c).0;
+        if s.threads.get(t.0).is_none_or(|t| t.restart.is_none()) {
+            return (result, restarts);
+        }
+        c = made_again(s, t, pc);
+        restarts += 1;
+        assert!(restarts < 1000, "restarted without end");
+    }
+}
+
+/// How many times a copy of `n` bytes is restarted with an interrupt pending at every
+/// look: once per page until what is left is copied without looking.
+fn stops(n: usize) -> usize {
+    n.saturating_sub(crate::transfer::UNINTERRUPTED).div_ceil(PAGE_SIZE)
+}
+
+/// `len` bytes of a pattern that differs from page to page.
+fn pattern(len: usize, salt: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 4096 + salt) as u8).collect()
+}
+
+fn send_call(coid: u32, (smsg, slen): (usize, usize), (rmsg, rlen): (usize, usize)) -> Call {
+    Call::MsgSendv {
+        coid,
+        send: smsg,
+        send_parts: single_buffer_parts(slen),
+        reply: rmsg,
+        reply_parts: single_buffer_parts(rlen),
+    }
+}
+
+#[test]
+fn long_messages_stopped_by_interrupts_are_restarted_and_arrive_whole() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let len = 0x10000 + 123;
+    let message = pattern(len, 0);
+    let msg = buffer(&mut s, p.client, &message, len);
+    let answer = buffer(&mut s, p.client, &[], len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    let info = buffer(&mut s, p.server, &[], MsgInfo::SIZE);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, info), BLOCKED);
+    // An interrupt pending at every look: each attempt copies one page.
+    s.machine.interrupt_every = Some(1);
+    let (sent, restarts) = restarting(&mut s, ct, send_call(p.coid, (msg, len), (answer, len)));
+    assert_eq!(sent, BLOCKED, "REPLY-blocked in the end");
+    assert_eq!(restarts, stops(len), "one page per attempt");
+    assert_eq!(read(&mut s, p.server, rbuf, len), message);
+    let record = MsgInfo::from_bytes(&read(&mut s, p.server, info, MsgInfo::SIZE)).unwrap();
+    assert_eq!((record.msglen, record.srcmsglen), (len as u32, len as u32));
+    // The reply, as long.
+    let rcvid = x0(&mut s, st).unwrap();
+    let reply = pattern(len, 99);
+    let rdata = buffer(&mut s, p.server, &reply, len);
+    let (replied, restarts) =
+        restarting(&mut s, st, Call::MsgReplyv { rcvid, status: 77, buffer: rdata, parts: single_buffer_parts(len) });
+    assert_eq!((replied, restarts), (Ok(0), stops(len)));
+    assert_eq!(x0(&mut s, ct), Ok(77));
+    assert_eq!(read(&mut s, p.client, answer, len), reply);
+}
+
+#[test]
+fn a_restarted_send_starts_over_if_its_receiver_took_another_message_meanwhile() {
+    // The server waits again by the fused call (a fast path) or by a receive into a
+    // one-part I/O vector (the general path).
+    for fused in [true, false] {
+        let mut s = system();
+        let p = pair(&mut s, 0);
+        let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+        let other = s.spawn("init", b"", None, None, false).unwrap();
+        let ot = main_thread(&s, other);
+        let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+        let len = 0x8000;
+        let message = pattern(len, 3);
+        let msg = buffer(&mut s, p.client, &message, len);
+        let short = buffer(&mut s, other, &[0xaa; 64], 64);
+        let rbuf = buffer(&mut s, p.server, &[], len);
+        let mut iov = (rbuf as u64).to_le_bytes().to_vec();
+        iov.extend_from_slice(&(len as u64).to_le_bytes());
+        let iov_at = buffer(&mut s, p.server, &iov, iov.len());
+        assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+        // The long send stops after a page.
+        s.machine.interrupt_every = Some(1);
+        let pc = s.context_mut(ct).unwrap().pc;
+        as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
+        let progress = s.threads.get(ct.0).unwrap().restart.as_ref().map(|r| r.1);
+        assert_eq!(progress.map(|p| p.copied), Some(PAGE_SIZE));
+        assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }), "still waiting");
+        s.machine.interrupt_every = None;
+        // Before it runs again, another client's short message reaches the server, which
+        // answers it and waits again, in the same buffer.
+        assert_eq!(send(&mut s, ot, ocoid, short, 64, 0, 0), BLOCKED);
+        let rcvid = x0(&mut s, st).unwrap();
+        if fused {
+            let again = Call::MsgReplyReceivev {
+                rcvid,
+                status: 0,
+                reply: 0,
+                reply_parts: 0,
+                chid: p.chid,
+                buffer: rbuf,
+                parts: single_buffer_parts(len),
+                info: 0,
+            };
+            assert_eq!(as_thread(&mut s, st, again).0, BLOCKED);
+        } else {
+            assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Ok(0));
+            let again = Call::MsgReceivev { chid: p.chid, buffer: iov_at, parts: 1, info: 0 };
+            assert_eq!(as_thread(&mut s, st, again).0, BLOCKED);
+        }
+        // The long send, made again, copies from the start: the first page is not the
+        // other message's.
+        let c = made_again(&mut s, ct, pc);
+        assert_eq!(as_thread(&mut s, ct, c).0, BLOCKED);
+        assert!(s.threads.get(ct.0).unwrap().restart.is_none());
+        assert_eq!(read(&mut s, p.server, rbuf, len), message, "fused: {fused}");
+    }
+}
+
+#[test]
+fn a_long_queued_message_stays_first_while_its_receive_is_restarted() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let len = 0x9000;
+    let message = pattern(len, 5);
+    let msg = buffer(&mut s, p.client, &message, len);
+    let short = buffer(&mut s, other, b"second", 6);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    // Both queue, the long message first, at the same priority.
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    assert_eq!(send(&mut s, ot, ocoid, short, 6, 0, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(st).unwrap().pc;
+    as_thread(&mut s, st, Call::MsgReceivev { chid: p.chid, buffer: rbuf, parts: single_buffer_parts(len), info: 0 });
+    assert!(s.threads.get(st.0).unwrap().restart.is_some(), "stopped");
+    let first = s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().first_message();
+    assert_eq!(first, Some(ct), "the stopped message is still first");
+    assert_eq!(state(&s, ct), ThreadState::Blocked(Blocked::Send { server: p.server, channel: p.chid }));
+    let c = made_again(&mut s, st, pc);
+    let (received, restarts) = restarting(&mut s, st, c);
+    assert_eq!(restarts, stops(len) - 1);
+    assert_eq!(received.map(|r| split_rcvid(r).map(|(t, _)| t)), Ok(Some(ct)));
+    assert_eq!(read(&mut s, p.server, rbuf, len), message);
+    assert!(matches!(state(&s, ct), ThreadState::Blocked(Blocked::Reply { .. })));
+    // Then the second.
+    s.machine.interrupt_every = None;
+    let received = receive(&mut s, st, p.chid, rbuf, len, 0);
+    assert_eq!(received.map(|r| split_rcvid(r).map(|(t, _)| t)), Ok(Some(ot)));
+}
+
+#[test]
+fn msg_read_and_msg_write_of_long_ranges_resume_at_their_offsets() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let len = 0xa000;
+    let message = pattern(len, 7);
+    let msg = buffer(&mut s, p.client, &message, len);
+    let answer = buffer(&mut s, p.client, &[], len);
+    let head = buffer(&mut s, p.server, &[], 16);
+    let rest = buffer(&mut s, p.server, &[], len);
+    assert_eq!(receive(&mut s, st, p.chid, head, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, answer, len), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    s.machine.interrupt_every = Some(2);
+    let (n, restarts) =
+        restarting(&mut s, st, Call::MsgReadv { rcvid, buffer: rest, parts: single_buffer_parts(len), offset: 16 });
+    assert_eq!(n, Ok(len as u64 - 16));
+    assert!(restarts >= 2, "{restarts}");
+    assert_eq!(read(&mut s, p.server, rest, len - 16), message[16..]);
+    let data = pattern(len, 11);
+    let source = buffer(&mut s, p.server, &data, len);
+    let (n, restarts) =
+        restarting(&mut s, st, Call::MsgWritev { rcvid, buffer: source, parts: single_buffer_parts(len), offset: 8 });
+    assert_eq!(n, Ok(len as u64 - 8));
+    assert!(restarts >= 2, "{restarts}");
+    assert_eq!(read(&mut s, p.client, answer + 8, len - 8), data[..len - 8]);
+}
+
+#[test]
+fn a_restarted_call_keeps_its_armed_timeout() {
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let len = 0x6000;
+    let msg = buffer(&mut s, p.client, &pattern(len, 1), len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+    arm(&mut s, ct, ts::REPLY, 1000);
+    s.machine.interrupt_every = Some(1);
+    let (sent, restarts) = restarting(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
+    assert_eq!((sent, restarts), (BLOCKED, stops(len)));
+    // The bound applies to the call that completed.
+    advance(&mut s, 1000);
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT));
 }

@@ -36,6 +36,10 @@ pub trait Machine: TableMemory {
     fn flush_tlb_page(&mut self, asid: u16, va: usize);
     /// Forgets every TLB entry of address space `asid`.
     fn flush_tlb_asid(&mut self, asid: u16);
+    /// Whether an interrupt is waiting to be taken (the kernel runs with IRQs masked):
+    /// a long copy stops at the next page and its system call is restarted, so that
+    /// interrupt latency does not grow with message size (`transfer.rs`).
+    fn interrupt_pending(&mut self) -> bool;
     /// Nanoseconds since boot.
     fn now_ns(&self) -> u64;
     /// Writes to the kernel console.

@@ -106,6 +106,9 @@ impl Machine for TargetMachine {
     fn flush_tlb_asid(&mut self, asid: u16) {
         mmu::flush_tlb_asid(asid);
     }
+    fn interrupt_pending(&mut self) -> bool {
+        arch::irq_pending()
+    }
     fn now_ns(&self) -> u64 {
         interrupts::clock().ticks_to_ns(timer::now())
     }

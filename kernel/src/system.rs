@@ -25,6 +25,7 @@ use abi::info::ThreadInfo;
 use abi::sched::{Policy, SchedParam};
 use abi::syscall::{encode_result, wait_status, Call, Registers};
 use abi::Errno;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -43,6 +44,8 @@ pub const MAX_ARGS: usize = 4096;
 pub const MAX_ANON_MAP: usize = 1 << 30;
 /// Round-robin timeslice, in scheduler ticks.
 pub const TIMESLICE_TICKS: u32 = 4;
+/// Bytes of the `svc` instruction, which a restarted call's PC goes back over.
+const SVC_SIZE: u64 = 4;
 
 /// What a system call did, for the caller's registers.
 pub(crate) enum Outcome {
@@ -52,6 +55,11 @@ pub(crate) enum Outcome {
     Blocked,
     /// The caller no longer exists.
     Gone,
+    /// An interrupt is pending and stopped a long copy: the call is to be made again
+    /// (its registers restored, its PC back on the `svc`) once the interrupt is taken,
+    /// resuming the copy where it stopped ([`crate::ipc::CopyProgress`]). Nothing else
+    /// the call would do has been done.
+    Restart,
 }
 
 /// A fault a user thread took, as the arch layer decoded it.
@@ -97,6 +105,10 @@ pub struct System<M: Machine> {
     pub fp_owner: Option<ThreadId>,
     /// Pulses queued on all channels (at most `ipc::MAX_QUEUED_PULSES`).
     pub(crate) queued_pulses: usize,
+    /// During a restarted call: how far the copy an interrupt stopped had got.
+    pub(crate) resume: Option<crate::ipc::CopyProgress>,
+    /// During a call: where an interrupt stopped its copy, if one did.
+    pub(crate) stopped: Option<crate::ipc::CopyProgress>,
 }
 
 pub(crate) fn user_address(addr: usize) -> bool {
@@ -123,6 +135,8 @@ impl<M: Machine> System<M> {
             memory_objects: HandleTable::new(crate::memobject::MAX_OBJECTS),
             fp_owner: None,
             queued_pulses: 0,
+            resume: None,
+            stopped: None,
         }
     }
 
@@ -290,6 +304,8 @@ impl<M: Machine> System<M> {
             fp_eager_switches: 0,
             timeout: None,
             reply_bound: None,
+            receives: 0,
+            restart: None,
         };
         let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);
         self.processes.get_mut(pid.0).expect("checked").threads[slot] = Some(id);
@@ -469,19 +485,30 @@ impl<M: Machine> System<M> {
         }
         let call = Call::from_registers(regs);
         let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
+        // A call restarted after an interrupt stopped its copy resumes that copy (its
+        // record serves the same call only: the same registers).
+        let restart = self.threads.get_mut(cur.0).and_then(|t| t.restart.take());
+        self.resume = restart.filter(|r| r.0 == *regs).map(|r| r.1);
+        self.stopped = None;
         let outcome = match &call {
             Ok(call) => self.dispatch(cur, call),
             Err(e) => Err(*e),
         };
+        self.resume = None;
+        let written = match outcome {
+            Ok(Outcome::Value(x0, x1)) => Some((x0, x1)),
+            Ok(Outcome::Blocked | Outcome::Gone) => None,
+            Ok(Outcome::Restart) => {
+                self.restart_call(cur, regs);
+                self.schedule();
+                return;
+            }
+            Err(e) => Some((encode_result(Err(e)), None)),
+        };
         if !arming {
             self.apply_timeout(cur);
         }
-        let (x0, x1) = match outcome {
-            Ok(Outcome::Value(x0, x1)) => (x0, x1),
-            Ok(Outcome::Blocked) | Ok(Outcome::Gone) => (u64::MAX, None),
-            Err(e) => (encode_result(Err(e)), None),
-        };
-        if !matches!(outcome, Ok(Outcome::Blocked) | Ok(Outcome::Gone)) {
+        if let Some((x0, x1)) = written {
             if let Some(t) = self.threads.get_mut(cur.0) {
                 t.context.x[0] = x0;
                 if let Some(v) = x1 {
@@ -490,6 +517,20 @@ impl<M: Machine> System<M> {
             }
         }
         self.schedule();
+    }
+
+    /// Sets up call `regs` of `cur`, which a pending interrupt stopped in a long copy
+    /// (`Outcome::Restart`), to be made again when `cur` next runs: its registers as they
+    /// were, its PC back on the `svc`, and the copy's progress kept for that call. (Its
+    /// `TimerTimeout`, if armed, stays armed for it.)
+    fn restart_call(&mut self, cur: ThreadId, regs: &Registers) {
+        let progress = self.stopped.take();
+        debug_assert!(progress.is_some(), "a restart without a stopped copy");
+        let Some(t) = self.threads.get_mut(cur.0) else { return };
+        t.context.x[..8].copy_from_slice(&regs.args);
+        t.context.x[8] = regs.number;
+        t.context.pc = t.context.pc.wrapping_sub(SVC_SIZE);
+        t.restart = progress.map(|p| Box::new((*regs, p)));
     }
 
     fn dispatch(&mut self, cur: ThreadId, call: &Call) -> Result<Outcome, Errno> {

@@ -42,6 +42,10 @@ pub struct FakeMachine {
     /// The address space "in TTBR0": the caller's during a call made through [`call`],
     /// which `translate_loaded` answers for by a walk, as the MMU does on the target.
     pub loaded: Option<crate::mem::paging::PageTable>,
+    /// `interrupt_pending` says yes at every this many looks (`None`: never).
+    pub interrupt_every: Option<u64>,
+    /// How many times `interrupt_pending` was asked.
+    pub interrupt_looks: u64,
 }
 
 impl FakeMachine {
@@ -61,6 +65,8 @@ impl FakeMachine {
             wakeup: None,
             tlb: crate::mem::usertlb::UserTlb::new(),
             loaded: None,
+            interrupt_every: None,
+            interrupt_looks: 0,
         }
     }
 
@@ -129,6 +135,12 @@ impl Machine for FakeMachine {
     }
     fn flush_tlb_asid(&mut self, asid: u16) {
         self.flushed_asids.push(asid);
+    }
+    fn interrupt_pending(&mut self) -> bool {
+        // An interrupt pending at every `interrupt_every`-th look, if set.
+        let Some(every) = self.interrupt_every else { return false };
+        self.interrupt_looks += 1;
+        self.interrupt_looks % every == 0
     }
     fn now_ns(&self) -> u64 {
         self.now

@@ -2,10 +2,18 @@
 //!
 //! Both sides are I/O vectors — lists of (address, length) — treated as one contiguous
 //! byte sequence each. The bytes copied are the smaller of what the source offers and
-//! the destination accepts (after each side's offset). Both ranges are validated first,
-//! so a transfer either copies everything or nothing, and the error says which side was
-//! at fault. Bytes go frame to frame through the kernel's linear map
-//! ([`Machine::copy_physical`]): there is no intermediate kernel buffer.
+//! the destination accepts (after each side's offset). Bytes go frame to frame through
+//! the kernel's linear map ([`Machine::copy_physical`]): there is no intermediate kernel
+//! buffer.
+//!
+//! A transfer of at most [`UNINTERRUPTED`] bytes validates both ranges first, so it
+//! copies everything or nothing, and the error says which side was at fault. A longer
+//! one (the kernel runs with interrupts masked) must not keep interrupts waiting for as
+//! long as it takes: it checks each page as it reaches it, and stops before a page when
+//! an interrupt is pending ([`TransferError::Interrupted`]), having copied at least a
+//! page's worth. Its system call is then restarted once the interrupt is taken, and
+//! goes on from there (`CopyProgress` in `ipc.rs`). A bad page ends it with the pages
+//! before it copied.
 
 use crate::machine::Machine;
 use crate::mem::paging::{tables_generation, MemoryKind};
@@ -25,13 +33,20 @@ pub struct Side<'a> {
     pub offset: usize,
 }
 
-/// Which side of a transfer was unusable.
+/// The most bytes a transfer copies without looking for pending interrupts (at most a
+/// few microseconds of copying).
+pub const UNINTERRUPTED: usize = 16 * 1024;
+
+/// Which side of a transfer was unusable, or why it stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferError {
     /// The source (sender's message, replier's data…).
     Source(Errno),
     /// The destination (receiver's buffer, sender's reply buffer…).
     Destination(Errno),
+    /// A long transfer stopped for a pending interrupt after copying this many bytes
+    /// (at least a page's worth, or, from [`transfer_single`], none).
+    Interrupted(usize),
 }
 
 /// Total length of an I/O vector, or `None` if it overflows.
@@ -81,6 +96,9 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
             }
         }
     }
+    if n > UNINTERRUPTED {
+        return transfer_long(m, src, dst, n);
+    }
     pieces(src.iov, src.offset, n, |va, len| src.space.check(m, va, len, false)).map_err(TransferError::Source)?;
     pieces(dst.iov, dst.offset, n, |va, len| dst.space.check(m, va, len, true)).map_err(TransferError::Destination)?;
 
@@ -103,8 +121,39 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
     Ok(done)
 }
 
+/// [`transfer`] of `n` (more than [`UNINTERRUPTED`]) bytes: each page checked as the
+/// copy reaches it (checking them all first would itself keep interrupts waiting), and
+/// the copy stopped before a page once a page's worth is copied and an interrupt is
+/// pending.
+fn transfer_long(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, n: usize) -> Result<usize, TransferError> {
+    let mut src_cursor = Cursor::new(src.iov, src.offset);
+    let mut dst_cursor = Cursor::new(dst.iov, dst.offset);
+    let (mut done, mut looked) = (0, 0);
+    while done < n {
+        if done - looked >= PAGE_SIZE {
+            if m.interrupt_pending() {
+                return Err(TransferError::Interrupted(done));
+            }
+            looked = done;
+        }
+        let (Some(s), Some(d)) = (src_cursor.here(), dst_cursor.here()) else {
+            break;
+        };
+        let chunk = (n - done).min(s.1).min(d.1).min(PAGE_SIZE - s.0 % PAGE_SIZE).min(PAGE_SIZE - d.0 % PAGE_SIZE);
+        let from = user_page(m, src.space, s.0, chunk, false).map_err(TransferError::Source)?;
+        let to = user_page(m, dst.space, d.0, chunk, true).map_err(TransferError::Destination)?;
+        m.copy_physical(from + s.0 % PAGE_SIZE, to + d.0 % PAGE_SIZE, chunk);
+        src_cursor.advance(chunk);
+        dst_cursor.advance(chunk);
+        done += chunk;
+    }
+    Ok(done)
+}
+
 /// [`transfer`] between two single buffers, each `(space, (address, length))`: the same
-/// checks and copy, without walking I/O vectors.
+/// checks and copy, without walking I/O vectors. For the fast paths, which cannot
+/// restart a call: more than [`UNINTERRUPTED`] bytes is refused as
+/// `Interrupted(0)`, before anything is copied.
 #[inline(always)]
 pub fn transfer_single(
     m: &mut impl Machine,
@@ -118,6 +167,9 @@ pub fn transfer_single(
     if span_pages(src.0, n) <= SPAN_PAGES && span_pages(dst.0, n) <= SPAN_PAGES {
         return transfer_contiguous(m, (src_space, src.0), (dst_space, dst.0), n);
     }
+    if n > UNINTERRUPTED {
+        return Err(TransferError::Interrupted(0));
+    }
     let (src_iov, dst_iov) = ([src], [dst]);
     transfer(
         m,
@@ -129,6 +181,7 @@ pub fn transfer_single(
 
 /// Most pages one side of [`transfer_contiguous`] spans (12 KiB).
 const SPAN_PAGES: usize = 3;
+const _: () = assert!(SPAN_PAGES * PAGE_SIZE <= UNINTERRUPTED, "a contiguous transfer is never interrupted");
 
 /// How many pages `[va, va + n)` touches (n > 0; a range past the address space's end
 /// counts as many, so it is left to the general path's checks).
@@ -479,6 +532,99 @@ mod tests {
             want[dst_off..dst_off + n].copy_from_slice(&source[src_off..src_off + n]);
             assert_eq!(after, want, "round {round}");
         }
+    }
+
+    /// Two spaces with `len` bytes of read-write memory at 0x30_0000 each, the first
+    /// holding a pattern (returned).
+    fn long_spaces(m: &mut FakeMachine, len: usize) -> (AddressSpace, AddressSpace, Vec<u8>) {
+        let (mut a, mut b) = spaces(m);
+        a.map_zeroed(m, 0x30_0000, len, user_attrs(true, false), RegionKind::Anonymous).unwrap();
+        b.map_zeroed(m, 0x30_0000, len, user_attrs(true, false), RegionKind::Anonymous).unwrap();
+        let pattern: Vec<u8> = (0..len).map(|i| (i * 13 + i / 4096) as u8).collect();
+        a.write(m, 0x30_0000, &pattern).unwrap();
+        (a, b, pattern)
+    }
+
+    #[test]
+    fn a_long_transfer_stops_for_pending_interrupts_and_goes_on_from_there() {
+        // Property: cut into any parts, with interrupts pending at any rate, a long
+        // transfer resumed from where each stop left it copies the same bytes as one
+        // uninterrupted pass; each stop comes after at least a page's worth; a short
+        // transfer never stops.
+        let mut rand = crate::testing::Rand(0x2545_f491_4f6c_dd1d);
+        let len = 0x11000;
+        for round in 0..60 {
+            let mut m = FakeMachine::new();
+            let (a, b, pattern) = long_spaces(&mut m, len);
+            let n = UNINTERRUPTED + 1 + rand.below((len - UNINTERRUPTED - 1) as u64) as usize;
+            let cut = |rand: &mut crate::testing::Rand| {
+                let mut parts = Vec::new();
+                let mut at = 0;
+                while at < len {
+                    let take = (1 + rand.below(9000) as usize).min(len - at);
+                    parts.push((0x30_0000 + at, take));
+                    at += take;
+                }
+                parts
+            };
+            let (src, dst) = (cut(&mut rand), cut(&mut rand));
+            m.interrupt_every = Some(1 + rand.below(4));
+            let mut done = 0;
+            let mut stops = 0;
+            loop {
+                let side = |space, iov, offset| Side { space, iov, offset };
+                match transfer(&mut m, side(&a, &src, done), side(&b, &dst, done), n - done) {
+                    Ok(k) => {
+                        done += k;
+                        break;
+                    }
+                    Err(TransferError::Interrupted(k)) => {
+                        assert!(k >= PAGE_SIZE, "round {round}: a stop after {k} bytes");
+                        done += k;
+                        stops += 1;
+                    }
+                    Err(e) => panic!("round {round}: {e:?}"),
+                }
+            }
+            assert_eq!(done, n, "round {round}");
+            assert!(stops > 0, "round {round}: never stopped");
+            let mut got = vec![0u8; len];
+            b.read(&mut m, 0x30_0000, &mut got).unwrap();
+            assert_eq!(&got[..n], &pattern[..n], "round {round}");
+            assert!(got[n..].iter().all(|&x| x == 0), "round {round}: bytes past the end");
+            // At most UNINTERRUPTED bytes: never stopped.
+            let short = [(0x30_0000, UNINTERRUPTED)];
+            let side = |space, iov| Side { space, iov, offset: 0 };
+            assert_eq!(transfer(&mut m, side(&a, &short), side(&b, &short), usize::MAX), Ok(UNINTERRUPTED));
+        }
+    }
+
+    #[test]
+    fn a_long_transfer_ends_at_a_bad_page_with_the_pages_before_it_copied() {
+        let mut m = FakeMachine::new();
+        let (a, b, pattern) = long_spaces(&mut m, 0x8000);
+        // The destination runs 0x1000 bytes past its mapping's end.
+        let (src, dst) = ([(0x30_0000, 0x8000)], [(0x30_1000, 0x8000)]);
+        let side = |space, iov| Side { space, iov, offset: 0 };
+        assert_eq!(
+            transfer(&mut m, side(&a, &src), side(&b, &dst), usize::MAX),
+            Err(TransferError::Destination(Errno::EFAULT))
+        );
+        let mut got = vec![0u8; 0x7000];
+        b.read(&mut m, 0x30_1000, &mut got).unwrap();
+        assert_eq!(got, pattern[..0x7000], "the pages before the bad one");
+        // A source that is not readable is named as such.
+        let kernel = [(0xffff_0000_4000_0000, 0x8000)];
+        assert_eq!(
+            transfer(&mut m, side(&a, &kernel), side(&b, &[(0x30_0000, 0x8000)]), usize::MAX),
+            Err(TransferError::Source(Errno::EFAULT))
+        );
+        // The fast paths' single-buffer transfer refuses a long copy before copying.
+        let (a_single, b_single) = ((0x30_0000, 0x8000), (0x30_0000, 0x8000));
+        assert_eq!(transfer_single(&mut m, (&b, b_single), (&a, a_single)), Err(TransferError::Interrupted(0)));
+        let mut first = [0u8; 16];
+        a.read(&mut m, 0x30_0000, &mut first).unwrap();
+        assert_eq!(first, pattern[..16], "nothing copied");
     }
 
     #[test]

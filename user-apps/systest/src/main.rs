@@ -78,6 +78,7 @@ fn main(_args: Args) -> i32 {
         ("ipc_disconnect_pulse", ipc::disconnect_pulse_when_a_client_exits),
         ("ipc_msg_deliver_event", ipc::msg_deliver_event_from_server_to_client),
         ("ipc_interrupt_as_pulse", ipc::interrupt_as_pulse),
+        ("ipc_long_copies_keep_interrupt_latency_low", ipc::long_copies_keep_interrupt_latency_low),
         ("proc_checksum_server_found_by_name", proc::checksum_server_found_by_name),
         ("proc_name_released_when_its_server_dies", proc::a_name_is_released_when_its_server_dies),
         ("proc_resource_manager_open_read_write_close", proc::resource_manager_open_read_write_close),

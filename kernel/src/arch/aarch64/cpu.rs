@@ -25,6 +25,15 @@ pub fn disable_irqs() -> bool {
     was_enabled
 }
 
+/// Whether an IRQ is pending at this CPU, masked or not (ISR_EL1.I).
+#[inline(always)]
+pub fn irq_pending() -> bool {
+    let isr: u64;
+    // SAFETY: reading ISR_EL1 has no side effects; EL1 may read it.
+    unsafe { core::arch::asm!("mrs {}, isr_el1", out(reg) isr, options(nomem, nostack, preserves_flags)) };
+    isr & (1 << 7) != 0
+}
+
 /// Sleeps until an interrupt is pending (it is taken if IRQs are unmasked).
 pub fn wait_for_interrupt() {
     asm::wfi();
