@@ -20,7 +20,7 @@
 use crate::handle::HandleTable;
 use crate::machine::Machine;
 use crate::process::ProcessId;
-use crate::system::{Outcome, System};
+use crate::system::{Outcome, Progress, System};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState};
 use crate::transfer::{self, Side, TransferError};
 use abi::ipc::{
@@ -713,14 +713,26 @@ impl<M: Machine> System<M> {
     /// Where the running call's copy with `partner` (in the state `token` names, see
     /// [`CopyProgress`]) starts: where an interrupt stopped it, if this call is its
     /// restart, else at 0.
-    fn copy_start(&self, partner: ThreadId, token: u64) -> usize {
-        self.resume.filter(|r| r.partner == partner && r.token == token).map_or(0, |r| r.copied)
+    ///
+    /// A copy that finds its partner in another state (another copy went into the same
+    /// receive, or the same sender sent again) lost its progress to it: it is made whole
+    /// this time, without stopping for interrupts, so that two long sends into one
+    /// receive cannot keep making each other start over.
+    fn copy_start(&mut self, partner: ThreadId, token: u64) -> usize {
+        match self.resume {
+            Some(Progress::Copy(r)) if r.partner == partner && r.token == token => r.copied,
+            Some(Progress::Copy(r)) if r.partner == partner => {
+                self.copy_whole = true;
+                0
+            }
+            _ => 0,
+        }
     }
 
     /// Records that the running call's copy with `partner` stopped for an interrupt,
     /// `copied` bytes in (from its start, over all its restarts).
     fn copy_stopped(&mut self, partner: ThreadId, token: u64, copied: usize) {
-        self.stopped = Some(CopyProgress { partner, token, copied });
+        self.stopped = Some(Progress::Copy(CopyProgress { partner, token, copied }));
     }
 
     fn move_bytes(
@@ -735,7 +747,9 @@ impl<M: Machine> System<M> {
             .get(to.0 .0)
             .and_then(|p| p.space.as_ref())
             .ok_or(TransferError::Destination(Errno::ESRCH))?;
-        transfer::transfer(
+        // (Whole, once the call's copy lost its progress to another: `copy_start`.)
+        let transfer = if self.copy_whole { transfer::transfer_whole } else { transfer::transfer };
+        transfer(
             &mut self.machine,
             Side { space: src, iov: from.1, offset: from.2 },
             Side { space: dst, iov: to.1, offset: to.2 },
@@ -782,7 +796,16 @@ impl<M: Machine> System<M> {
                 }
                 Err(stop @ (TransferError::Source(_) | TransferError::Interrupted(_))) => {
                     // The sender's own buffer is bad, or an interrupt stopped the copy
-                    // (the call restarts): the receiver keeps waiting.
+                    // (the call restarts): the receiver keeps waiting. What a long copy
+                    // wrote into its buffer so far makes its receive another one, for
+                    // any copy into it an interrupt stopped before (another sender's:
+                    // it starts over), and this one's progress is kept for the new one.
+                    if let Some(r) = self.threads.get_mut(receiver.0) {
+                        r.receives = r.receives.wrapping_add(1);
+                        if let Some(Progress::Copy(p)) = self.stopped.as_mut() {
+                            p.token = u64::from(r.receives);
+                        }
+                    }
                     if let Some(c) = self.channel_mut(conn.server, conn.chid) {
                         c.receivers.push(receiver);
                     }

@@ -6,11 +6,13 @@
 
 use super::*;
 use crate::mem::PAGE_SIZE;
-use crate::testing::{as_thread, new_thread, switch_to, system, FakeMachine, BLOCKED};
+use crate::testing::{
+    as_thread, made_again, new_thread, restarted, restarting, switch_to, system, FakeMachine, BLOCKED,
+};
 use crate::thread::ThreadState;
 use abi::ipc::single_buffer_parts;
 use abi::sched::{Policy, SchedParam};
-use abi::syscall::{decode_result, wait_status, Registers};
+use abi::syscall::{decode_result, wait_status};
 use std::vec::Vec;
 
 type Sys = System<FakeMachine>;
@@ -23,7 +25,8 @@ fn main_thread(s: &Sys, pid: ProcessId) -> ThreadId {
 fn buffer(s: &mut Sys, pid: ProcessId, bytes: &[u8], len: usize) -> usize {
     let t = main_thread(s, pid);
     let saved = s.current;
-    let at = as_thread(s, t, Call::MemMapAnon { size: len.max(1) }).0.unwrap() as usize;
+    // (Made again if an interrupt stops it, as the thread would.)
+    let at = restarting(s, t, Call::MemMapAnon { size: len.max(1) }).0.unwrap() as usize;
     s.write_user(pid, at, bytes).unwrap();
     if let Some(c) = saved {
         if s.threads.get(c.0).is_some_and(|t| t.state == ThreadState::Ready || t.state == ThreadState::Running) {
@@ -1257,32 +1260,6 @@ fn an_unblock_notice_is_queued_once_per_request() {
 
 // ---- long copies stopped by interrupts --------------------------------------------
 
-/// The call `t` makes again after a pending interrupt stopped it in a long copy: its PC
-/// is back on the `svc`, which runs again (the PC past it), with the call's registers.
-fn made_again(s: &mut Sys, t: ThreadId, pc: u64) -> Call {
-    let ctx = s.context_mut(t).unwrap();
-    assert_eq!(ctx.pc, pc - 4, "a restarted call goes back over its svc");
-    ctx.pc = pc;
-    let regs = Registers { number: ctx.x[8], args: ctx.x[..8].try_into().unwrap() };
-    Call::from_registers(&regs).unwrap()
-}
-
-/// Makes call `c` as `t`, and again as `t` would each time a pending interrupt stops
-/// it; returns its result and how many times it was restarted.
-fn restarting(s: &mut Sys, t: ThreadId, mut c: Call) -> (Result<u64, Errno>, usize) {
-    let mut restarts = 0;
-    loop {
-        let pc = s.context_mut(t).unwrap().pc;
-        let result = as_thread(s, t, c).0;
-        if s.threads.get(t.0).is_none_or(|t| t.restart.is_none()) {
-            return (result, restarts);
-        }
-        c = made_again(s, t, pc);
-        restarts += 1;
-        assert!(restarts < 1000, "restarted without end");
-    }
-}
-
 /// How many times a copy of `n` bytes is restarted with an interrupt pending at every
 /// look: once per page until what is left is copied without looking.
 fn stops(n: usize) -> usize {
@@ -1360,7 +1337,11 @@ fn a_restarted_send_starts_over_if_its_receiver_took_another_message_meanwhile()
         let pc = s.context_mut(ct).unwrap().pc;
         as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
         let progress = s.threads.get(ct.0).unwrap().restart.as_ref().map(|r| r.1);
-        assert_eq!(progress.map(|p| p.copied), Some(PAGE_SIZE));
+        let copied = match progress {
+            Some(crate::system::Progress::Copy(p)) => p.copied,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(copied, PAGE_SIZE);
         assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }), "still waiting");
         s.machine.interrupt_every = None;
         // Before it runs again, another client's short message reaches the server, which
@@ -1386,8 +1367,7 @@ fn a_restarted_send_starts_over_if_its_receiver_took_another_message_meanwhile()
         }
         // The long send, made again, copies from the start: the first page is not the
         // other message's.
-        let c = made_again(&mut s, ct, pc);
-        assert_eq!(as_thread(&mut s, ct, c).0, BLOCKED);
+        assert_eq!(made_again(&mut s, ct, pc).0, BLOCKED);
         assert!(s.threads.get(ct.0).unwrap().restart.is_none());
         assert_eq!(read(&mut s, p.server, rbuf, len), message, "fused: {fused}");
     }
@@ -1416,8 +1396,8 @@ fn a_long_queued_message_stays_first_while_its_receive_is_restarted() {
     let first = s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().first_message();
     assert_eq!(first, Some(ct), "the stopped message is still first");
     assert_eq!(state(&s, ct), ThreadState::Blocked(Blocked::Send { server: p.server, channel: p.chid }));
-    let c = made_again(&mut s, st, pc);
-    let (received, restarts) = restarting(&mut s, st, c);
+    let again = made_again(&mut s, st, pc).0;
+    let (received, restarts) = restarted(&mut s, st, pc, again);
     assert_eq!(restarts, stops(len) - 1);
     assert_eq!(received.map(|r| split_rcvid(r).map(|(t, _)| t)), Ok(Some(ct)));
     assert_eq!(read(&mut s, p.server, rbuf, len), message);
@@ -1474,4 +1454,127 @@ fn a_restarted_call_keeps_its_armed_timeout() {
     // The bound applies to the call that completed.
     advance(&mut s, 1000);
     assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT));
+}
+
+/// The index of the first byte where `got` differs from `want`, if any.
+fn first_difference(got: &[u8], want: &[u8]) -> Option<usize> {
+    got.iter().zip(want).position(|(a, b)| a != b).or((got.len() != want.len()).then_some(0))
+}
+
+#[test]
+fn two_long_sends_stopped_into_one_receive_never_mix_and_the_first_then_copies_whole() {
+    // (A review found the second sender's first page in the first's message.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let len = 0x8000;
+    let mine = pattern(len, 1);
+    let msg = buffer(&mut s, p.client, &mine, len);
+    let omsg = buffer(&mut s, other, &[0xee; 0x8000], len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(ct).unwrap().pc;
+    as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
+    assert!(s.threads.get(ct.0).unwrap().restart.is_some());
+    as_thread(&mut s, ot, send_call(ocoid, (omsg, len), (0, 0)));
+    assert!(s.threads.get(ot.0).unwrap().restart.is_some(), "the other send stopped into the same receive");
+    // The first, made again, lost its progress: it copies its message whole (interrupts
+    // still pending), so that the two cannot keep making each other start over.
+    assert_eq!(made_again(&mut s, ct, pc).0, BLOCKED);
+    assert!(s.threads.get(ct.0).unwrap().restart.is_none(), "stopped again");
+    assert_eq!(split_rcvid(x0(&mut s, st).unwrap()).map(|(t, _)| t), Some(ct));
+    assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &mine), None);
+}
+
+#[test]
+fn a_failed_long_send_spoils_what_a_stopped_one_copied_into_the_same_receive() {
+    // (Found by the same review: the failed send's pages stayed under the first's.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let len = 0x8000;
+    let mine = pattern(len, 1);
+    let msg = buffer(&mut s, p.client, &mine, len);
+    let omsg = buffer(&mut s, other, &[0xee; 0x6000], 0x6000); // claimed as 0x8000 below
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(ct).unwrap().pc;
+    as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
+    s.machine.interrupt_every = None;
+    assert_eq!(send(&mut s, ot, ocoid, omsg, len, 0, 0), Err(Errno::EFAULT));
+    assert_eq!(state(&s, st), ThreadState::Blocked(Blocked::Receive { channel: p.chid }));
+    assert_eq!(made_again(&mut s, ct, pc).0, BLOCKED);
+    assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &mine), None);
+}
+
+#[test]
+fn a_stopped_send_made_again_takes_no_fast_path_and_leaves_no_record() {
+    // (The review's third finding: a fast path answered the call made again, and its
+    // record, left behind, was used by a later send with the same registers.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let st2 = new_thread(&mut s, st, 10);
+    let len = 0x8000;
+    let msg = buffer(&mut s, p.client, &pattern(len, 1), len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    let small = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(ct).unwrap().pc;
+    as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
+    s.machine.interrupt_every = None;
+    // Another server thread waits, with a small buffer: the send made again goes to it
+    // (the receivers are a stack), 64 bytes, which a fast path could copy.
+    assert_eq!(receive(&mut s, st2, p.chid, small, 64, 0), BLOCKED);
+    crate::fastpath::FAST_HITS.with(|h| h.set([0; 64]));
+    assert_eq!(made_again(&mut s, ct, pc).0, BLOCKED);
+    assert_eq!(crate::fastpath::FAST_HITS.with(|h| h.get())[abi::syscall::Sysno::MsgSendv as usize], 0, "a fast path");
+    assert!(s.threads.get(ct.0).unwrap().restart.is_none(), "a record left behind");
+    let rcvid = x0(&mut s, st2).unwrap();
+    assert_eq!(as_thread(&mut s, st2, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Ok(0));
+    // The same send again, with another message in the same buffer: it arrives whole.
+    let second = pattern(len, 77);
+    s.write_user(p.client, msg, &second).unwrap();
+    assert_eq!(as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0))).0, BLOCKED);
+    assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &second), None);
+}
+
+#[test]
+fn a_stopped_receive_made_again_finds_a_short_message_first_then_the_long_one_whole() {
+    // (The review's third finding, the receive's side.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let other = s.spawn("high", b"", None, None, false).unwrap(); // priority 50
+    let ot = main_thread(&s, other);
+    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let len = 0x8000;
+    let long = pattern(len, 3);
+    let msg = buffer(&mut s, p.client, &long, len);
+    let short = buffer(&mut s, other, &[0xee; 256], 256);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(st).unwrap().pc;
+    let recv = Call::MsgReceivev { chid: p.chid, buffer: rbuf, parts: single_buffer_parts(len), info: 0 };
+    as_thread(&mut s, st, recv);
+    s.machine.interrupt_every = None;
+    // A higher client's short message arrives before the receive is made again.
+    assert_eq!(send(&mut s, ot, ocoid, short, 256, 0, 0), BLOCKED);
+    let rcvid = made_again(&mut s, st, pc).0.unwrap();
+    assert_eq!(split_rcvid(rcvid).map(|(t, _)| t), Some(ot));
+    assert!(s.threads.get(st.0).unwrap().restart.is_none(), "a record left behind");
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Ok(0));
+    let rcvid = as_thread(&mut s, st, recv).0.unwrap();
+    assert_eq!(split_rcvid(rcvid).map(|(t, _)| t), Some(ct));
+    assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &long), None);
 }

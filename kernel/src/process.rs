@@ -32,6 +32,10 @@ pub enum RegionKind {
     Stack,
     /// Anonymous memory from `MemMapAnon`.
     Anonymous,
+    /// Anonymous memory a `MemMapAnon` is still filling with zeroed frames, a few pages
+    /// at a time ([`AddressSpace::fill`]): its range is taken, but the program has not
+    /// been given it, and may neither unmap nor protect it.
+    Filling,
     /// Pages of a memory object (`MemObjectMap`), which owns the frames; `max_prot`
     /// ([`abi::syscall::mem_prot`] bits) bounds what `MemProtect` may grant.
     Shared {
@@ -96,6 +100,10 @@ impl Region {
 /// Most regions one address space may have (bounds the kernel memory a process can
 /// make the kernel spend on bookkeeping).
 pub const MAX_REGIONS: usize = 4096;
+
+/// Pages [`AddressSpace::fill`] maps between looks for a pending interrupt (each page a
+/// frame allocated and zeroed: a few microseconds in all).
+pub const FILL_STEP: usize = 4;
 
 /// User-mode attributes: readable, optionally writable or executable, never both.
 pub fn user_attrs(writable: bool, executable: bool) -> MapAttrs {
@@ -202,6 +210,55 @@ impl AddressSpace {
 
     fn overlaps(&self, start: usize, end: usize) -> bool {
         self.regions.iter().any(|r| r.start < end && start < r.end)
+    }
+
+    /// Takes `[start, start + size)` (page aligned) for anonymous memory to be filled
+    /// by [`fill`](Self::fill): a [`RegionKind::Filling`] region with no page mapped yet.
+    pub fn reserve(&mut self, start: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+        if !start.is_multiple_of(PAGE_SIZE) || !size.is_multiple_of(PAGE_SIZE) || size == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = range_ok(start, size)?;
+        if self.overlaps(start, end) {
+            return Err(Errno::EINVAL);
+        }
+        if self.regions.len() >= MAX_REGIONS {
+            return Err(Errno::ENOMEM);
+        }
+        self.regions.push(Region { start, end, attrs, kind: RegionKind::Filling });
+        Ok(())
+    }
+
+    /// Maps fresh zero-filled frames into the [`RegionKind::Filling`] region that starts
+    /// at `start`, from its page `from` on (the pages before it are filled). Before each
+    /// [`FILL_STEP`] pages after the first, stops if an interrupt is pending, returning
+    /// the first page left to fill; once it is full, the region becomes
+    /// [`RegionKind::Anonymous`] and `None` is returned. Out of memory, the region goes
+    /// (`ENOMEM`); `EINVAL` if `start` names no filling region.
+    pub fn fill(&mut self, m: &mut impl Machine, start: usize, from: usize) -> Result<Option<usize>, Errno> {
+        let index =
+            self.regions.iter().position(|r| r.start == start && r.kind == RegionKind::Filling).ok_or(Errno::EINVAL)?;
+        let Region { end, attrs, .. } = self.regions[index];
+        let mut va = from;
+        while va < end {
+            if va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending() {
+                return Ok(Some(va));
+            }
+            let mapped = match m.alloc_frame() {
+                Some(frame) => self.table.map(m, va, frame, PAGE_SIZE, attrs, Granularity::PagesOnly).map_err(|_| {
+                    m.free_frame(frame);
+                }),
+                None => Err(()),
+            };
+            if mapped.is_err() {
+                let region = self.regions.swap_remove(index);
+                self.release_region(m, &region);
+                return Err(Errno::ENOMEM);
+            }
+            va += PAGE_SIZE;
+        }
+        self.regions[index].kind = RegionKind::Anonymous;
+        Ok(None)
     }
 
     /// Maps `[start, start + size)` (page aligned) to fresh zero-filled frames.
@@ -319,7 +376,11 @@ impl AddressSpace {
         // Every page covered (by a mapped part of a region), and allowed.
         let mut at = start;
         while at < end {
-            let r = self.regions.iter().find(|r| r.mapped_start() <= at && at < r.end).ok_or(Errno::ENOMEM)?;
+            let r = self
+                .regions
+                .iter()
+                .find(|r| r.mapped_start() <= at && at < r.end && r.kind != RegionKind::Filling)
+                .ok_or(Errno::ENOMEM)?;
             if prot & !r.kind.max_prot() != 0 {
                 return Err(Errno::EACCES);
             }

@@ -23,7 +23,7 @@ use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use abi::bootimage::{flags, BootImage, Program};
 use abi::info::ThreadInfo;
 use abi::sched::{Policy, SchedParam};
-use abi::syscall::{encode_result, wait_status, Call, Registers};
+use abi::syscall::{encode_result, wait_status, Call, Registers, RESTARTED_CALL};
 use abi::Errno;
 use alloc::boxed::Box;
 use alloc::format;
@@ -55,11 +55,27 @@ pub(crate) enum Outcome {
     Blocked,
     /// The caller no longer exists.
     Gone,
-    /// An interrupt is pending and stopped a long copy: the call is to be made again
-    /// (its registers restored, its PC back on the `svc`) once the interrupt is taken,
-    /// resuming the copy where it stopped ([`crate::ipc::CopyProgress`]). Nothing else
-    /// the call would do has been done.
+    /// An interrupt is pending and stopped a long copy or mapping: the call is to be
+    /// made again (its registers restored, its PC back on the `svc`) once the interrupt
+    /// is taken, going on where it stopped ([`Progress`]). Nothing else the call would
+    /// do has been done.
     Restart,
+}
+
+/// How far a call that a pending interrupt stopped had got, kept with the call for the
+/// thread to make it again ([`Outcome::Restart`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A long message copy ([`crate::ipc::CopyProgress`]).
+    Copy(crate::ipc::CopyProgress),
+    /// A `MemMapAnon` filling the [`RegionKind::Filling`] region at `start`, up to the
+    /// page `filled` (excluded).
+    Mapping {
+        /// Where the region starts (what the call returns once it is full).
+        start: usize,
+        /// The first page left to fill.
+        filled: usize,
+    },
 }
 
 /// A fault a user thread took, as the arch layer decoded it.
@@ -105,10 +121,13 @@ pub struct System<M: Machine> {
     pub fp_owner: Option<ThreadId>,
     /// Pulses queued on all channels (at most `ipc::MAX_QUEUED_PULSES`).
     pub(crate) queued_pulses: usize,
-    /// During a restarted call: how far the copy an interrupt stopped had got.
-    pub(crate) resume: Option<crate::ipc::CopyProgress>,
-    /// During a call: where an interrupt stopped its copy, if one did.
-    pub(crate) stopped: Option<crate::ipc::CopyProgress>,
+    /// During a restarted call: how far it had got when an interrupt stopped it.
+    pub(crate) resume: Option<Progress>,
+    /// During a call: where an interrupt stopped it, if one did.
+    pub(crate) stopped: Option<Progress>,
+    /// During a call: its copy lost the progress an interrupt had let it make, and is
+    /// made whole (`ipc.rs`, `copy_start`).
+    pub(crate) copy_whole: bool,
 }
 
 pub(crate) fn user_address(addr: usize) -> bool {
@@ -137,6 +156,7 @@ impl<M: Machine> System<M> {
             queued_pulses: 0,
             resume: None,
             stopped: None,
+            copy_whole: false,
         }
     }
 
@@ -483,13 +503,25 @@ impl<M: Machine> System<M> {
         if self.threads.get(cur.0).is_none() {
             return;
         }
+        // A call made again after an interrupt stopped it (`restart_call`) goes on from
+        // where it stopped: its registers and progress are in the thread's record.
+        let restart = self.threads.get_mut(cur.0).and_then(|t| t.restart.take()).map(|r| *r);
+        let (regs, progress) = match restart {
+            Some((call, progress)) if regs.number == RESTARTED_CALL && regs.args == call.args => (call, Some(progress)),
+            Some(abandoned) => {
+                // (Another call comes first: only a thread with no user code of its own
+                // between — the host tests' random callers — does that.)
+                self.abandon_restart(cur, abandoned);
+                (*regs, None)
+            }
+            None => (*regs, None),
+        };
+        let regs = &regs;
+        self.resume = progress;
+        self.stopped = None;
+        self.copy_whole = false;
         let call = Call::from_registers(regs);
         let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
-        // A call restarted after an interrupt stopped its copy resumes that copy (its
-        // record serves the same call only: the same registers).
-        let restart = self.threads.get_mut(cur.0).and_then(|t| t.restart.take());
-        self.resume = restart.filter(|r| r.0 == *regs).map(|r| r.1);
-        self.stopped = None;
         let outcome = match &call {
             Ok(call) => self.dispatch(cur, call),
             Err(e) => Err(*e),
@@ -519,18 +551,69 @@ impl<M: Machine> System<M> {
         self.schedule();
     }
 
-    /// Sets up call `regs` of `cur`, which a pending interrupt stopped in a long copy
-    /// (`Outcome::Restart`), to be made again when `cur` next runs: its registers as they
-    /// were, its PC back on the `svc`, and the copy's progress kept for that call. (Its
+    /// Sets up call `regs` of `cur`, which a pending interrupt stopped in a long copy or
+    /// mapping (`Outcome::Restart`), to be made again when `cur` next runs: its PC back
+    /// on the `svc`, its arguments as they were, `x8` [`RESTARTED_CALL`] (so that no fast
+    /// path takes the call), and the call and its progress kept for it. (Its
     /// `TimerTimeout`, if armed, stays armed for it.)
     fn restart_call(&mut self, cur: ThreadId, regs: &Registers) {
         let progress = self.stopped.take();
         debug_assert!(progress.is_some(), "a restart without a stopped copy");
         let Some(t) = self.threads.get_mut(cur.0) else { return };
         t.context.x[..8].copy_from_slice(&regs.args);
-        t.context.x[8] = regs.number;
+        t.context.x[8] = RESTARTED_CALL;
         t.context.pc = t.context.pc.wrapping_sub(SVC_SIZE);
         t.restart = progress.map(|p| Box::new((*regs, p)));
+    }
+
+    /// Undoes what call `regs` of `thread`, which an interrupt stopped, left for a
+    /// restart that will not come (the thread ends, or makes another call): the region
+    /// a `MemMapAnon` was filling goes (a stopped copy leaves nothing behind).
+    fn abandon_restart(&mut self, thread: ThreadId, (regs, progress): (Registers, Progress)) {
+        let Progress::Mapping { start, .. } = progress else { return };
+        let Some(size) = align_up(regs.args[0] as usize, PAGE_SIZE) else { return };
+        let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };
+        let machine = &mut self.machine;
+        if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
+            if space.regions().iter().any(|r| r.start == start && r.kind == RegionKind::Filling) {
+                let _ = space.unmap_region(machine, start, size);
+            }
+        }
+    }
+
+    /// `MemMapAnon` of `size` bytes for `pid`: a range taken at once, filled with zeroed
+    /// frames a few pages at a time (a gigabyte takes milliseconds): when an interrupt is
+    /// pending the call stops and is made again, going on with the same region
+    /// ([`Progress::Mapping`]).
+    fn map_anonymous(&mut self, pid: ProcessId, size: usize) -> Result<Outcome, Errno> {
+        if size == 0 || size > MAX_ANON_MAP {
+            return Err(Errno::EINVAL);
+        }
+        let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)?;
+        let resume = match self.resume {
+            Some(Progress::Mapping { start, filled }) => Some((start, filled)),
+            _ => None,
+        };
+        let machine = &mut self.machine;
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+        // (The region is the call's own: nothing but the thread's death removes a
+        // filling region, and the restart is the thread's next call.)
+        let (start, from) = match resume {
+            Some(progress) => progress,
+            None => {
+                let at =
+                    space.find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size).ok_or(Errno::ENOMEM)?;
+                space.reserve(at, size, user_attrs(true, false))?;
+                (at, at)
+            }
+        };
+        match space.fill(machine, start, from)? {
+            None => Ok(Outcome::Value(start as u64, None)),
+            Some(filled) => {
+                self.stopped = Some(Progress::Mapping { start, filled });
+                Ok(Outcome::Restart)
+            }
+        }
     }
 
     fn dispatch(&mut self, cur: ThreadId, call: &Call) -> Result<Outcome, Errno> {
@@ -622,18 +705,7 @@ impl<M: Machine> System<M> {
             | Call::MemProtect { .. }
             | Call::MemObjectDevice { .. } => self.memory_call(pid, call),
             Call::ProcessWait { pid: target } => self.wait_child(pid, target),
-            Call::MemMapAnon { size } => {
-                if size == 0 || size > MAX_ANON_MAP {
-                    return Err(Errno::EINVAL);
-                }
-                let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)?;
-                let machine = &mut self.machine;
-                let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-                let at =
-                    space.find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size).ok_or(Errno::ENOMEM)?;
-                space.map_zeroed(machine, at, size, user_attrs(true, false), RegionKind::Anonymous)?;
-                value(at as u64)
-            }
+            Call::MemMapAnon { size } => self.map_anonymous(pid, size),
             Call::MemUnmap { addr, size } => {
                 let machine = &mut self.machine;
                 let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
@@ -920,11 +992,15 @@ impl<M: Machine> System<M> {
         let tid = t.tid;
         let stack = t.stack.take();
         let joiner = t.joiner.take();
+        let restart = t.restart.take();
         if let Some((base, size)) = stack {
             let machine = &mut self.machine;
             if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
                 let _ = space.unmap_region(machine, base, size);
             }
+        }
+        if let Some(restart) = restart {
+            self.abandon_restart(id, *restart);
         }
         if let Some(j) = joiner {
             self.free_thread(id);
@@ -1087,10 +1163,93 @@ impl<M: Machine> System<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{call, run, system, FakeMachine, BLOCKED};
+    use crate::testing::{as_thread, call, new_thread, restarting, run, system, FakeMachine, BLOCKED};
     use abi::info::ThreadStateCode;
     use abi::syscall::{decode_result, mem_prot};
     use abi::Sysno;
+
+    /// The regions of `pid` that start at `at`.
+    fn regions_at(s: &System<FakeMachine>, pid: ProcessId, at: usize) -> Vec<crate::process::Region> {
+        let space = s.processes.get(pid.0).unwrap().space.as_ref().unwrap();
+        space.regions().iter().filter(|r| r.start == at).copied().collect()
+    }
+
+    /// The frames in use once `t` has mapped and unmapped a page where anonymous memory
+    /// goes (the page tables for it stay).
+    fn tables_made(s: &mut System<FakeMachine>, t: ThreadId) -> usize {
+        let at = as_thread(s, t, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+        assert_eq!(as_thread(s, t, Call::MemUnmap { addr: at, size: PAGE_SIZE }).0, Ok(0));
+        s.machine.frames_in_use()
+    }
+
+    #[test]
+    fn a_large_anonymous_mapping_is_filled_a_few_pages_between_interrupts() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        let frames = tables_made(&mut s, t);
+        s.machine.interrupt_every = Some(1);
+        let pages = 64;
+        let (at, restarts) = restarting(&mut s, t, Call::MemMapAnon { size: pages * PAGE_SIZE });
+        let at = at.unwrap() as usize;
+        assert_eq!(restarts, pages / crate::process::FILL_STEP - 1);
+        // Whole, zero-filled, and the program's own.
+        let mut bytes = alloc::vec![1u8; pages * PAGE_SIZE];
+        s.read_user(pid, at, &mut bytes).unwrap();
+        assert!(bytes.iter().all(|b| *b == 0));
+        assert_eq!(regions_at(&s, pid, at).iter().map(|r| r.kind).collect::<Vec<_>>(), [RegionKind::Anonymous]);
+        assert_eq!(as_thread(&mut s, t, Call::MemUnmap { addr: at, size: pages * PAGE_SIZE }).0, Ok(0));
+        assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
+    }
+
+    #[test]
+    fn a_mapping_stopped_half_filled_is_nobody_elses_and_goes_with_its_thread() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let filler = new_thread(&mut s, main, 10);
+        let tid = s.threads.get(filler.0).unwrap().tid;
+        let size = 64 * PAGE_SIZE;
+        s.machine.interrupt_every = Some(1);
+        as_thread(&mut s, filler, Call::MemMapAnon { size });
+        let start = match s.threads.get(filler.0).unwrap().restart.as_ref().map(|r| r.1) {
+            Some(Progress::Mapping { start, filled }) => {
+                assert_eq!(filled, start + crate::process::FILL_STEP * PAGE_SIZE);
+                start
+            }
+            other => panic!("{other:?}"),
+        };
+        s.machine.interrupt_every = None;
+        assert_eq!(regions_at(&s, pid, start).iter().map(|r| r.kind).collect::<Vec<_>>(), [RegionKind::Filling]);
+        // The program has not been given it: it cannot unmap or protect it, and another
+        // mapping goes elsewhere.
+        assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: start, size }).0, Err(Errno::EINVAL));
+        let prot = Call::MemProtect { addr: start, size, prot: mem_prot::READ };
+        assert_eq!(as_thread(&mut s, main, prot).0, Err(Errno::ENOMEM));
+        let other = as_thread(&mut s, main, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+        assert!(other >= start + size || other + PAGE_SIZE <= start, "{other:#x} in the filling region");
+        // The thread ends before making its call again: the region goes with it.
+        let frames = s.machine.frames_in_use();
+        assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid, status: 0 }).0, Ok(0));
+        assert!(regions_at(&s, pid, start).is_empty());
+        assert!(s.machine.frames_in_use() <= frames - crate::process::FILL_STEP, "the filled pages were kept");
+    }
+
+    #[test]
+    fn a_mapping_that_runs_out_of_memory_midway_keeps_nothing() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        let frames = tables_made(&mut s, t);
+        s.machine.frame_limit = Some(frames + 30);
+        s.machine.interrupt_every = Some(1);
+        let (result, restarts) = restarting(&mut s, t, Call::MemMapAnon { size: 64 * PAGE_SIZE });
+        assert_eq!(result, Err(Errno::ENOMEM));
+        assert!(restarts >= 3, "{restarts}");
+        let space = s.processes.get(pid.0).unwrap().space.as_ref().unwrap();
+        assert!(space.regions().iter().all(|r| r.kind != RegionKind::Filling));
+        assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
+    }
 
     fn running(s: &System<FakeMachine>) -> Option<(u32, u32)> {
         s.current().and_then(|t| s.thread_ids(t)).map(|(p, t)| (p.0, t))

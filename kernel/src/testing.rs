@@ -8,7 +8,7 @@ use crate::thread::{ThreadId, ThreadState};
 use abi::bootimage::writer::{write, ProgramSpec, SegmentSpec};
 use abi::bootimage::{flags, BootImage, START_AT_BOOT};
 use abi::sched::{Policy, SchedParam};
-use abi::syscall::{decode_result, Call};
+use abi::syscall::{decode_result, Call, Registers, RESTARTED_CALL};
 use abi::Errno;
 use std::boxed::Box;
 use std::collections::HashMap;
@@ -217,12 +217,17 @@ pub(crate) const BLOCKED: Result<u64, Errno> = Ok(u64::MAX);
 /// Makes `call` as the current thread; returns its decoded x0 (and raw x1), or
 /// [`BLOCKED`].
 pub(crate) fn call(s: &mut System<FakeMachine>, c: Call) -> (Result<u64, Errno>, u64) {
+    call_registers(s, &c.to_registers())
+}
+
+/// [`call`] of raw registers.
+pub(crate) fn call_registers(s: &mut System<FakeMachine>, regs: &Registers) -> (Result<u64, Errno>, u64) {
     check_wakeup_cache(s);
     let cur = s.current().expect("a thread is running");
     // The caller's address space is the loaded one during its call.
     let pid = s.threads.get(cur.0).expect("the running thread").process;
     s.machine.loaded = s.processes.get(pid.0).and_then(|p| p.space.as_ref()).map(|space| space.table);
-    s.syscall(&c.to_registers());
+    s.syscall(regs);
     check_wakeup_cache(s);
     if matches!(s.threads.get(cur.0).map(|t| t.state), Some(ThreadState::Blocked(_))) {
         return (BLOCKED, 0);
@@ -270,6 +275,45 @@ pub(crate) fn switch_to(s: &mut System<FakeMachine>, thread: ThreadId) {
 pub(crate) fn as_thread(s: &mut System<FakeMachine>, thread: ThreadId, c: Call) -> (Result<u64, Errno>, u64) {
     switch_to(s, thread);
     call(s, c)
+}
+
+/// Makes, as `t`, the call a pending interrupt stopped (`Outcome::Restart`), as `t` does
+/// once the interrupt is taken: its PC is back on the `svc` (checked; `pc` is where it
+/// was after it) and its registers are those the kernel left, `x8`
+/// `RESTARTED_CALL` (checked).
+pub(crate) fn made_again(s: &mut System<FakeMachine>, t: ThreadId, pc: u64) -> (Result<u64, Errno>, u64) {
+    let ctx = s.context_mut(t).unwrap();
+    assert_eq!(ctx.pc, pc - 4, "a restarted call goes back over its svc");
+    assert_eq!(ctx.x[8], RESTARTED_CALL, "a restarted call takes no fast path");
+    ctx.pc = pc;
+    let regs = Registers { number: ctx.x[8], args: ctx.x[..8].try_into().unwrap() };
+    switch_to(s, t);
+    call_registers(s, &regs)
+}
+
+/// Makes call `c` as `t`, and again as `t` would each time a pending interrupt stops
+/// it; returns its result and how many times it was made again.
+pub(crate) fn restarting(s: &mut System<FakeMachine>, t: ThreadId, c: Call) -> (Result<u64, Errno>, usize) {
+    let pc = s.context_mut(t).unwrap().pc;
+    let first = as_thread(s, t, c).0;
+    restarted(s, t, pc, first)
+}
+
+/// What [`restarting`] does once the call of `t` (`pc` past its `svc`) gave `result`:
+/// makes it again while it stops.
+pub(crate) fn restarted(
+    s: &mut System<FakeMachine>,
+    t: ThreadId,
+    pc: u64,
+    mut result: Result<u64, Errno>,
+) -> (Result<u64, Errno>, usize) {
+    let mut restarts = 0;
+    while s.threads.get(t.0).is_some_and(|t| t.restart.is_some()) {
+        result = made_again(s, t, pc).0;
+        restarts += 1;
+        assert!(restarts < 1000, "restarted without end");
+    }
+    (result, restarts)
 }
 
 /// A new FIFO thread of `priority` in `creator`'s process, created by `creator`.

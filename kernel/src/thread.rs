@@ -171,9 +171,9 @@ pub struct Thread {
     /// Bumped every time it waits RECEIVE-blocked, so that a copy into its buffer that an
     /// interrupt stopped is resumed only into the same receive.
     pub receives: u32,
-    /// A call of its that an interrupt stopped in a long copy, to be restarted (its
-    /// registers) and resumed where the copy stopped ([`crate::ipc::CopyProgress`]).
-    pub restart: Option<Box<(abi::syscall::Registers, crate::ipc::CopyProgress)>>,
+    /// A call of its that an interrupt stopped in a long copy or mapping, to be made
+    /// again (its registers) and go on where it stopped ([`crate::system::Progress`]).
+    pub restart: Option<Box<(abi::syscall::Registers, crate::system::Progress)>>,
 }
 
 #[cfg(test)]

@@ -188,6 +188,13 @@ impl Sysno {
     }
 }
 
+/// The `x8` of a call that the kernel stopped (an interrupt became pending during a long
+/// copy or mapping) and set up to be made again: no call has this number, so the call
+/// made again takes no fast path, and the kernel finds it in the thread's record. A
+/// program never passes it itself (it gets `ENOSYS`).
+pub const RESTARTED_CALL: u64 = 63;
+const _: () = assert!(Sysno::ALL.len() <= RESTARTED_CALL as usize, "a call numbered RESTARTED_CALL");
+
 /// The registers of one system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Registers {

@@ -360,27 +360,42 @@ pub fn long_copies_keep_interrupt_latency_low() -> Outcome {
     const SLEEP_NS: u64 = 1_000_000;
     static SLEEPER_DONE: AtomicU64 = AtomicU64::new(0);
     static MEDIAN_LATE_NS: AtomicU64 = AtomicU64::new(0);
+    const PAGE: usize = 4096;
     let channel = Channel::create(0).map_err(|e| format!("{e}"))?;
     let chid = channel.chid();
-    // The server, at our priority, answers every message until an empty one.
+    // The server, at our priority, checks and answers every message until an empty
+    // one: each page of a message starts with the message's number and the page's
+    // (a copy resumed in the wrong place, or mixed with another, fails it).
     let server = thread::spawn(move || {
         let mut buffer = alloc::vec![0u8; MAX_LEN];
         let mut info = MsgInfo::default();
         while let Ok(Received::Message(m)) = channel.receive_with_info(&mut buffer, &mut info) {
-            let last = info.msglen == 0;
-            let _ = m.reply(0, &[]);
-            if last {
+            let len = info.msglen as usize;
+            let tag = |page: usize| u64::from_le_bytes(buffer[page * PAGE..][..8].try_into().unwrap_or_default());
+            let number = if len >= 8 { tag(0) >> 32 } else { 0 };
+            let whole = (0..len / PAGE).all(|page| tag(page) == number << 32 | page as u64);
+            let _ = m.reply(u64::from(!whole), &[]);
+            if len == 0 {
                 break;
             }
         }
     })
     .map_err(|e| format!("{e}"))?;
     let me = Connection::attach(0, chid).map_err(|e| format!("{e}"))?;
-    let message = alloc::vec![0x5au8; MAX_LEN];
-    let send = |len: usize| -> Result<u64, String> {
+    let mut message = alloc::vec![0x5au8; MAX_LEN];
+    let mut number = 0u64;
+    let mut send = |len: usize| -> Result<u64, String> {
+        number += 1;
+        for page in 0..len / PAGE {
+            message[page * PAGE..][..8].copy_from_slice(&(number << 32 | page as u64).to_le_bytes());
+        }
         let start = time::now_ns();
-        me.send(&message[..len], &mut []).map_err(|e| format!("send of {len} bytes: {e}"))?;
-        Ok(time::now_ns() - start)
+        let status = me.send(&message[..len], &mut []).map_err(|e| format!("send of {len} bytes: {e}"))?;
+        let took = time::now_ns() - start;
+        if status != 0 {
+            return Err(format!("message {number} of {len} bytes arrived damaged"));
+        }
+        Ok(took)
     };
     // One message's copy time (the shortest of three), the message long enough to take
     // 2 ms at least.
