@@ -1266,6 +1266,15 @@ fn stops(n: usize) -> usize {
     n.saturating_sub(crate::transfer::UNINTERRUPTED).div_ceil(PAGE_SIZE)
 }
 
+/// A client of `p`'s server besides `p.client`: a new process running `program`, its
+/// main thread, and its connection to the channel.
+fn another_client(s: &mut Sys, p: &Pair, program: &'static str) -> (ProcessId, ThreadId, u32) {
+    let other = s.spawn(program, b"", None, None, false).unwrap();
+    let ot = main_thread(s, other);
+    let ocoid = as_thread(s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    (other, ot, ocoid)
+}
+
 /// `len` bytes of a pattern that differs from page to page.
 fn pattern(len: usize, salt: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 4096 + salt) as u8).collect()
@@ -1320,9 +1329,7 @@ fn a_restarted_send_starts_over_if_its_receiver_took_another_message_meanwhile()
         let mut s = system();
         let p = pair(&mut s, 0);
         let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-        let other = s.spawn("init", b"", None, None, false).unwrap();
-        let ot = main_thread(&s, other);
-        let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+        let (other, ot, ocoid) = another_client(&mut s, &p, "init");
         let len = 0x8000;
         let message = pattern(len, 3);
         let msg = buffer(&mut s, p.client, &message, len);
@@ -1378,9 +1385,7 @@ fn a_long_queued_message_stays_first_while_its_receive_is_restarted() {
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let other = s.spawn("init", b"", None, None, false).unwrap();
-    let ot = main_thread(&s, other);
-    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let (other, ot, ocoid) = another_client(&mut s, &p, "init");
     let len = 0x9000;
     let message = pattern(len, 5);
     let msg = buffer(&mut s, p.client, &message, len);
@@ -1467,9 +1472,7 @@ fn two_long_sends_stopped_into_one_receive_never_mix_and_the_first_then_copies_w
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let other = s.spawn("init", b"", None, None, false).unwrap();
-    let ot = main_thread(&s, other);
-    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let (other, ot, ocoid) = another_client(&mut s, &p, "init");
     let len = 0x8000;
     let mine = pattern(len, 1);
     let msg = buffer(&mut s, p.client, &mine, len);
@@ -1496,9 +1499,7 @@ fn a_failed_long_send_spoils_what_a_stopped_one_copied_into_the_same_receive() {
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let other = s.spawn("init", b"", None, None, false).unwrap();
-    let ot = main_thread(&s, other);
-    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let (other, ot, ocoid) = another_client(&mut s, &p, "init");
     let len = 0x8000;
     let mine = pattern(len, 1);
     let msg = buffer(&mut s, p.client, &mine, len);
@@ -1554,9 +1555,7 @@ fn a_stopped_receive_made_again_finds_a_short_message_first_then_the_long_one_wh
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let other = s.spawn("high", b"", None, None, false).unwrap(); // priority 50
-    let ot = main_thread(&s, other);
-    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let (other, ot, ocoid) = another_client(&mut s, &p, "high"); // priority 50
     let len = 0x8000;
     let long = pattern(len, 3);
     let msg = buffer(&mut s, p.client, &long, len);

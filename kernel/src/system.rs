@@ -1211,7 +1211,7 @@ mod tests {
         let tid = s.threads.get(filler.0).unwrap().tid;
         let size = 64 * PAGE_SIZE;
         s.machine.interrupt_every = Some(1);
-        as_thread(&mut s, filler, Call::MemMapAnon { size });
+        let _ = as_thread(&mut s, filler, Call::MemMapAnon { size });
         let start = match s.threads.get(filler.0).unwrap().restart.as_ref().map(|r| r.1) {
             Some(Progress::Mapping { start, filled }) => {
                 assert_eq!(filled, start + crate::process::FILL_STEP * PAGE_SIZE);
