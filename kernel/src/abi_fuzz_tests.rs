@@ -21,7 +21,7 @@ std::thread_local! {
     /// Calls made (to check the test really makes many).
     static CALLS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
     /// Calls an interrupt stopped in a long copy that were made again.
-    static RESTARTS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+    static COPY_RESTARTS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
 }
 
 /// What the callers have made so far, to feed back as arguments.
@@ -253,16 +253,11 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
     }
     syscall(s, &Registers { number, args });
     CALLS.with(|c| c.set(c.get() + 1));
-    // A call an interrupt stopped in a long copy is made again, as the thread does once
-    // the interrupt is taken (its PC is back on the `svc`); now and then not (the thread
-    // is killed first, say).
-    while s.current == Some(thread) && rand.below(8) != 0 {
-        let Some(t) = s.threads.get_mut(thread.0).filter(|t| t.restart.is_some()) else { break };
-        let regs = Registers { number: t.context.x[8], args: t.context.x[..8].try_into().expect("eight") };
-        t.context.pc += 4;
-        syscall(s, &regs);
-        RESTARTS.with(|c| c.set(c.get() + 1));
-    }
+    // A call an interrupt stopped is made again, as the thread does once the interrupt is
+    // taken (its PC is back on the `svc`); now and then not (another call comes first:
+    // the stopped one is abandoned).
+    let times = rand.below(64) as usize;
+    make_again(s, thread, times);
     // What the caller got back, if it ran on, joins the values later calls may use.
     if let Some(t) = s.threads.get(thread.0) {
         if t.state == ThreadState::Running || t.state == ThreadState::Ready {
@@ -294,6 +289,24 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
     }
 }
 
+/// Makes the call `thread` (running) had stopped by an interrupt again, as the thread
+/// does, while it stops, at most `times` times.
+fn make_again(s: &mut Sys, thread: ThreadId, times: usize) {
+    for _ in 0..times {
+        if s.current != Some(thread) {
+            return;
+        }
+        let Some(t) = s.threads.get_mut(thread.0) else { return };
+        let Some(copy) = t.restart.as_ref().map(|r| matches!(r.1, crate::system::Progress::Copy(_))) else { return };
+        let regs = Registers { number: t.context.x[8], args: t.context.x[..8].try_into().expect("eight") };
+        t.context.pc += 4;
+        syscall(s, &regs);
+        if copy {
+            COPY_RESTARTS.with(|c| c.set(c.get() + 1));
+        }
+    }
+}
+
 /// A new process (`privileged`: with I/O privilege) with two more threads and two
 /// mapped buffers, made through its own calls.
 fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
@@ -305,11 +318,11 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
         switch_to(s, main);
         syscall(s, &Registers { number: Sysno::ThreadCreate as u64, args: [0x40_0000, 0, 0, sched, 0, 0, 0, 0] });
     }
-    for _ in 0..2 {
+    // (Long copies need buffers of more than `transfer::UNINTERRUPTED` bytes.)
+    for size in [8192, 0x11000] {
         switch_to(s, main);
-        // (Long copies need a buffer of more than `transfer::UNINTERRUPTED` bytes.)
-        let size = rand.pick(&[8192, 0x11000]);
         syscall(s, &Registers { number: Sysno::MemMapAnon as u64, args: [size, 0, 0, 0, 0, 0, 0, 0] });
+        make_again(s, main, usize::MAX);
         let at = s.threads.get(main.0).expect("it ran").context.x[0];
         if abi::syscall::decode_result(at).is_ok() {
             seen.buffers.push((pid, at));
@@ -342,7 +355,7 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
 #[test]
 fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
     CALLS.with(|c| c.set(0));
-    RESTARTS.with(|c| c.set(0));
+    COPY_RESTARTS.with(|c| c.set(0));
     crate::fastpath::FAST_HITS.with(|h| h.set([0; 64]));
     for seed in 1..=32u64 {
         let mut s = system();
@@ -369,8 +382,8 @@ fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
     }
     let calls = CALLS.with(|c| c.get());
     assert!(calls > 32 * 2000, "only {calls} calls made");
-    let restarts = RESTARTS.with(|c| c.get());
-    assert!(restarts > 0, "no call stopped by an interrupt was made again");
+    let restarts = COPY_RESTARTS.with(|c| c.get());
+    assert!(restarts > 0, "no call stopped by an interrupt in a copy was made again");
     // (The drivers' interrupts reach their waiting threads by the fast path too.)
     let interrupts = crate::fastpath::FAST_HITS.with(|h| h.get())[crate::fastpath::INTERRUPT_HITS];
     assert!(interrupts > 0, "no interrupt delivered fast");

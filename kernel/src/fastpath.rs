@@ -291,7 +291,7 @@ fn boost_serving(
 fn awaits_reply(s: &Thread, message: &SentMessage, pid: ProcessId, sequence: u16) -> bool {
     matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }))
         && message.server == pid
-        && s.message_sequence == sequence
+        && s.message_sequence as u16 == sequence
         && message.reply.parts <= 0
 }
 

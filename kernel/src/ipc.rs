@@ -327,8 +327,8 @@ impl core::ops::Deref for IovList {
 }
 
 /// The rcvid naming message `sequence` of thread `sender`.
-pub fn rcvid(sender: ThreadId, sequence: u16) -> u64 {
-    sender.0 as u64 | (sequence as u64) << 32
+pub fn rcvid(sender: ThreadId, sequence: u64) -> u64 {
+    sender.0 as u64 | (sequence as u16 as u64) << 32
 }
 
 /// The `_msg_info` record of message `m` sent by `sender`: `msglen` bytes received of
@@ -434,7 +434,7 @@ impl<M: Machine> System<M> {
             Call::MsgReadv { rcvid, buffer, parts, offset } => {
                 let (sender, message) = self.received_message(pid, rcvid)?;
                 let copied = self.copy_between(
-                    (sender, rcvid),
+                    sender,
                     (self.thread_process(sender)?, message.send, offset),
                     (pid, Buffer { address: buffer, parts }, 0),
                 )?;
@@ -443,7 +443,7 @@ impl<M: Machine> System<M> {
             Call::MsgWritev { rcvid, buffer, parts, offset } => {
                 let (sender, message) = self.received_message(pid, rcvid)?;
                 let copied = self.copy_between(
-                    (sender, rcvid),
+                    sender,
                     (pid, Buffer { address: buffer, parts }, 0),
                     (self.thread_process(sender)?, message.reply, offset),
                 )?;
@@ -688,22 +688,23 @@ impl<M: Machine> System<M> {
     }
 
     /// Copies from one (process, buffer, offset) to another for MsgRead/MsgWrite of
-    /// message `rcvid` from `sender`; the error is the caller's to report (both sides are
-    /// its concern). `None`: a pending interrupt stopped the copy (the call restarts).
+    /// `sender`'s message; the error is the caller's to report (both sides are its
+    /// concern). `None`: a pending interrupt stopped the copy (the call restarts).
     fn copy_between(
         &mut self,
-        (sender, rcvid): (ThreadId, u64),
+        sender: ThreadId,
         from: (ProcessId, Buffer, usize),
         to: (ProcessId, Buffer, usize),
     ) -> Result<Option<usize>, Errno> {
         let src_iov = self.read_iov(from.0, from.1)?;
         let dst_iov = self.read_iov(to.0, to.1)?;
-        let start = self.copy_start(sender, rcvid);
+        let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+        let start = self.copy_start(sender, sequence);
         let offsets = (from.2.saturating_add(start), to.2.saturating_add(start));
         match self.move_bytes((from.0, &src_iov, offsets.0), (to.0, &dst_iov, offsets.1)) {
             Ok(n) => Ok(Some(start + n)),
             Err(TransferError::Interrupted(n)) => {
-                self.copy_stopped(sender, rcvid, start + n);
+                self.copy_stopped(sender, sequence, start + n);
                 Ok(None)
             }
             Err(TransferError::Source(e) | TransferError::Destination(e)) => Err(e),
@@ -714,14 +715,17 @@ impl<M: Machine> System<M> {
     /// [`CopyProgress`]) starts: where an interrupt stopped it, if this call is its
     /// restart, else at 0.
     ///
-    /// A copy that finds its partner in another state (another copy went into the same
-    /// receive, or the same sender sent again) lost its progress to it: it is made whole
-    /// this time, without stopping for interrupts, so that two long sends into one
-    /// receive cannot keep making each other start over.
+    /// A restarted call whose copy finds another partner, or its partner in another
+    /// state (another copy went into the same receive, or the sender sent again), lost
+    /// its progress: that copy is made whole, without stopping for interrupts, so that
+    /// copies cannot keep making each other start over (two long sends taking turns into
+    /// one receive, or one send between two receivers).
     fn copy_start(&mut self, partner: ThreadId, token: u64) -> usize {
-        match self.resume {
+        // (Only the call's first copy may resume: a later one of the same call, after one
+        // that failed, finds a buffer that failed copy has written into.)
+        match self.resume.take() {
             Some(Progress::Copy(r)) if r.partner == partner && r.token == token => r.copied,
-            Some(Progress::Copy(r)) if r.partner == partner => {
+            Some(Progress::Copy(_)) => {
                 self.copy_whole = true;
                 0
             }
@@ -747,8 +751,9 @@ impl<M: Machine> System<M> {
             .get(to.0 .0)
             .and_then(|p| p.space.as_ref())
             .ok_or(TransferError::Destination(Errno::ESRCH))?;
-        // (Whole, once the call's copy lost its progress to another: `copy_start`.)
-        let transfer = if self.copy_whole { transfer::transfer_whole } else { transfer::transfer };
+        // (Whole, once the call's copy lost its progress: `copy_start`.)
+        let whole = core::mem::take(&mut self.copy_whole);
+        let transfer = if whole { transfer::transfer_whole } else { transfer::transfer };
         transfer(
             &mut self.machine,
             Side { space: src, iov: from.1, offset: from.2 },
@@ -976,7 +981,7 @@ impl<M: Machine> System<M> {
                         t.receiving = Some(ReceiveRequest { chid, buffer, info });
                     }
                     let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
-                    let result = self.copy_message_in(sender, cur, buffer, (sender, u64::from(sequence)));
+                    let result = self.copy_message_in(sender, cur, buffer, (sender, sequence));
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = None;
                     }
@@ -1139,7 +1144,7 @@ impl<M: Machine> System<M> {
         let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
         let message = t.sent.ok_or(Errno::ESRCH)?;
         let replying = matches!(t.state, ThreadState::Blocked(Blocked::Reply { .. }));
-        if !replying || message.server != pid || t.message_sequence != sequence {
+        if !replying || message.server != pid || t.message_sequence as u16 != sequence {
             return Err(Errno::ESRCH);
         }
         Ok((sender, message))
@@ -1158,7 +1163,8 @@ impl<M: Machine> System<M> {
         if status.is_ok() {
             let src = self.read_iov(pid, data)?;
             let dst = self.read_iov(s_pid, message.reply);
-            let start = self.copy_start(sender, id);
+            let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+            let start = self.copy_start(sender, sequence);
             let copied = match dst {
                 Ok(dst) => self.move_bytes((pid, &src, start), (s_pid, &dst, start)),
                 Err(e) => Err(TransferError::Destination(e)),
@@ -1168,7 +1174,7 @@ impl<M: Machine> System<M> {
                 Err(TransferError::Source(e)) => return Err(e),
                 Err(TransferError::Destination(e)) => result = Err(e),
                 Err(TransferError::Interrupted(n)) => {
-                    self.copy_stopped(sender, id, start + n);
+                    self.copy_stopped(sender, sequence, start + n);
                     return Ok(Replied::Interrupted);
                 }
             }

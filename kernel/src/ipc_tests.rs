@@ -1577,3 +1577,109 @@ fn a_stopped_receive_made_again_finds_a_short_message_first_then_the_long_one_wh
     assert_eq!(split_rcvid(rcvid).map(|(t, _)| t), Some(ct));
     assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &long), None);
 }
+
+#[test]
+fn a_restarted_receive_whose_first_copy_fails_midway_starts_the_stopped_one_over() {
+    // (A second review: the receive made again first took a higher client's long message
+    // that failed on its seventh page, six pages written, then resumed the stopped one
+    // past its first page, over them.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let (other, ot, ocoid) = another_client(&mut s, &p, "high"); // priority 50
+    let len = 0x8000;
+    let long = pattern(len, 3);
+    let msg = buffer(&mut s, p.client, &long, len);
+    let bad = buffer(&mut s, other, &[0xee; 0x6000], 0x6000); // claimed as 0x8000 below
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(st).unwrap().pc;
+    let recv = Call::MsgReceivev { chid: p.chid, buffer: rbuf, parts: single_buffer_parts(len), info: 0 };
+    let _ = as_thread(&mut s, st, recv);
+    assert!(s.threads.get(st.0).unwrap().restart.is_some());
+    s.machine.interrupt_every = None;
+    assert_eq!(send(&mut s, ot, ocoid, bad, len, 0, 0), BLOCKED);
+    let rcvid = made_again(&mut s, st, pc).0.unwrap();
+    assert_eq!(x0(&mut s, ot), Err(Errno::EFAULT));
+    assert_eq!(split_rcvid(rcvid).map(|(t, _)| t), Some(ct));
+    assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &long), None, "another's pages in the message");
+}
+
+#[test]
+fn a_stopped_receive_tells_a_later_message_apart_after_65536_others() {
+    // (The second review: the progress named the sender's 16-bit message number, which
+    // 65536 messages served meanwhile by another server thread bring round again.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let st2 = new_thread(&mut s, st, 10);
+    let len = 0x8000;
+    let msg = buffer(&mut s, p.client, &pattern(len, 3), len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    let rbuf2 = buffer(&mut s, p.server, &[], len);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(st).unwrap().pc;
+    let recv = Call::MsgReceivev { chid: p.chid, buffer: rbuf, parts: single_buffer_parts(len), info: 0 };
+    let _ = as_thread(&mut s, st, recv);
+    assert!(s.threads.get(st.0).unwrap().restart.is_some());
+    s.machine.interrupt_every = None;
+    // The other server thread serves the client 65536 times (the first the long one).
+    for i in 0..65536u32 {
+        let rcvid = receive(&mut s, st2, p.chid, rbuf2, len, 0).unwrap();
+        assert_eq!(as_thread(&mut s, st2, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Ok(0));
+        if i < 65535 {
+            assert_eq!(send(&mut s, ct, p.coid, msg, 16, 0, 0), BLOCKED);
+        }
+    }
+    let second = pattern(len, 99);
+    s.write_user(p.client, msg, &second).unwrap();
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    let rcvid = made_again(&mut s, st, pc).0.unwrap();
+    assert_eq!(split_rcvid(rcvid).map(|(t, _)| t), Some(ct));
+    assert_eq!(first_difference(&read(&mut s, p.server, rbuf, len), &second), None, "an old message's page");
+}
+
+#[test]
+fn a_long_send_between_two_receivers_taking_turns_gets_through() {
+    // (The second review: each interrupt's pulse went to the receiver the send had been
+    // copying into, and the send, made again, found the other one, starting over each
+    // time. Now a copy that lost its progress is made whole.)
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let st2 = new_thread(&mut s, st, 10);
+    let (_, ot, ocoid) = another_client(&mut s, &p, "high");
+    let len = 0x40000;
+    let message = pattern(len, 1);
+    let msg = buffer(&mut s, p.client, &message, len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    let rbuf2 = buffer(&mut s, p.server, &[], len);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+    assert_eq!(receive(&mut s, st2, p.chid, rbuf2, len, 0), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    let pc = s.context_mut(ct).unwrap().pc;
+    let _ = as_thread(&mut s, ct, send_call(p.coid, (msg, len), (0, 0)));
+    for _ in 0..50 {
+        let Some(crate::system::Progress::Copy(progress)) = s.threads.get(ct.0).unwrap().restart.as_ref().map(|r| r.1)
+        else {
+            // Through: the receiver that got it holds the whole message.
+            let got = if runnable(&s, st) { rbuf } else { rbuf2 };
+            assert_eq!(first_difference(&read(&mut s, p.server, got, len), &message), None);
+            return;
+        };
+        let target = progress.partner;
+        let (other_t, other_buf) = if target == st { (st2, rbuf2) } else { (st, rbuf) };
+        // The interrupt's pulse goes to the receiver on top: the one copied into.
+        let pulse = Call::MsgSendPulse { coid: ocoid, priority: 10, code: 1, value: 0 };
+        assert_eq!(as_thread(&mut s, ot, pulse).0, Ok(0));
+        assert!(runnable(&s, target), "the pulse went to the copy's receiver");
+        // The other one, done with its own pulse, waits again.
+        if runnable(&s, other_t) {
+            assert_eq!(receive(&mut s, other_t, p.chid, other_buf, len, 0), BLOCKED);
+        }
+        let _ = made_again(&mut s, ct, pc);
+    }
+    panic!("the long send never got through in 50 restarts");
+}

@@ -1236,6 +1236,25 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_call_that_is_not_made_again_is_abandoned() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        s.machine.interrupt_every = Some(1);
+        let _ = as_thread(&mut s, t, Call::MemMapAnon { size: 64 * PAGE_SIZE });
+        let Some(Progress::Mapping { start, .. }) = s.threads.get(t.0).unwrap().restart.as_ref().map(|r| r.1) else {
+            panic!("not stopped");
+        };
+        s.machine.interrupt_every = None;
+        // `RESTARTED_CALL` with other arguments is not the stopped call: it is refused,
+        // and the stopped call's region goes.
+        let forged = Registers { number: RESTARTED_CALL, args: [PAGE_SIZE as u64, 0, 0, 0, 0, 0, 0, 0] };
+        assert_eq!(crate::testing::call_registers(&mut s, &forged).0, Err(Errno::ENOSYS));
+        assert!(s.threads.get(t.0).unwrap().restart.is_none());
+        assert!(regions_at(&s, pid, start).is_empty(), "the filling region stayed");
+    }
+
+    #[test]
     fn a_mapping_that_runs_out_of_memory_midway_keeps_nothing() {
         let mut s = system();
         let pid = s.spawn("init", b"", None, None, false).unwrap();

@@ -158,8 +158,10 @@ pub struct Thread {
     pub sent: Option<crate::ipc::SentMessage>,
     /// Where its next message goes, while RECEIVE-blocked.
     pub receiving: Option<crate::ipc::ReceiveRequest>,
-    /// Bumped for every message it sends, so an rcvid names one message only.
-    pub message_sequence: u16,
+    /// Bumped for every message it sends: an rcvid carries its low 16 bits, so that it
+    /// names one message only; the whole (which never wraps) tells a stopped copy's
+    /// message from any later one (`ipc::CopyProgress`).
+    pub message_sequence: u64,
     /// Armed by `TimerTimeout` for its next call: (blocking states, nanoseconds).
     pub timeout: Option<(u32, u64)>,
     /// A bound on REPLY (not on SEND) of a call that ended SEND-blocked: its timer starts
