@@ -219,7 +219,6 @@ fn block_receiving(
     }
     let served_here = stop_serving(&mut channel.serving, id);
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
-    t.receives = t.receives.wrapping_add(1);
     t.inherited_priority = t.base_priority;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
     t.priority = t.base_priority;

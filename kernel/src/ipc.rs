@@ -59,15 +59,14 @@ pub struct Buffer {
 }
 
 /// How far a long copy of a call went before a pending interrupt stopped it
-/// (`transfer.rs`), kept with the call for its restart: with whom (`partner`), in which
-/// state of the partner (`token`: the sequence of the partner's message, or of its
-/// receive), and the bytes copied. The restarted call resumes the copy only with the
-/// same partner in the same state; anything else starts over.
+/// (`transfer.rs`), kept with the call for its restart: with whom (`partner`, always the
+/// sender of the message copied), which message of theirs (`token`: its sequence), and
+/// the bytes copied. The restarted call resumes the copy only for the same message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CopyProgress {
     /// The thread on the other side of the copy.
     pub partner: ThreadId,
-    /// Its message's sequence, or how many times it had waited to receive.
+    /// Its message's sequence (`Thread::message_sequence`).
     pub token: u64,
     /// Bytes copied so far.
     pub copied: usize,
@@ -713,22 +712,11 @@ impl<M: Machine> System<M> {
 
     /// Where the running call's copy with `partner` (in the state `token` names, see
     /// [`CopyProgress`]) starts: where an interrupt stopped it, if this call is its
-    /// restart, else at 0.
-    ///
-    /// A restarted call whose copy finds another partner, or its partner in another
-    /// state (another copy went into the same receive, or the sender sent again), lost
-    /// its progress: that copy is made whole, without stopping for interrupts, so that
-    /// copies cannot keep making each other start over (two long sends taking turns into
-    /// one receive, or one send between two receivers).
+    /// restart, else at 0. (Its progress is lost only when the message was answered
+    /// meanwhile, which ends the call: no copy keeps starting over.)
     fn copy_start(&mut self, partner: ThreadId, token: u64) -> usize {
-        // (Only the call's first copy may resume: a later one of the same call, after one
-        // that failed, finds a buffer that failed copy has written into.)
         match self.resume.take() {
             Some(Progress::Copy(r)) if r.partner == partner && r.token == token => r.copied,
-            Some(Progress::Copy(_)) => {
-                self.copy_whole = true;
-                0
-            }
             _ => 0,
         }
     }
@@ -751,10 +739,7 @@ impl<M: Machine> System<M> {
             .get(to.0 .0)
             .and_then(|p| p.space.as_ref())
             .ok_or(TransferError::Destination(Errno::ESRCH))?;
-        // (Whole, once the call's copy lost its progress: `copy_start`.)
-        let whole = core::mem::take(&mut self.copy_whole);
-        let transfer = if whole { transfer::transfer_whole } else { transfer::transfer };
-        transfer(
+        transfer::transfer(
             &mut self.machine,
             Side { space: src, iov: from.1, offset: from.2 },
             Side { space: dst, iov: to.1, offset: to.2 },
@@ -795,32 +780,21 @@ impl<M: Machine> System<M> {
             let receiver = self.channel_mut(conn.server, conn.chid).and_then(|c| c.receivers.pop());
             let Some(receiver) = receiver else { break };
             match self.deliver_message(cur, receiver) {
-                Ok(()) => {
+                // (A copy an interrupt stopped is the receiver's to finish: the message is
+                // delivered all the same, and `deliver_message` never says `Interrupted`.)
+                Ok(()) | Err(TransferError::Interrupted(_)) => {
                     self.block_current(Blocked::Reply { server: conn.server, channel: conn.chid });
                     return Ok(Outcome::Blocked);
                 }
-                Err(stop @ (TransferError::Source(_) | TransferError::Interrupted(_))) => {
-                    // The sender's own buffer is bad, or an interrupt stopped the copy
-                    // (the call restarts): the receiver keeps waiting. What a long copy
-                    // wrote into its buffer so far makes its receive another one, for
-                    // any copy into it an interrupt stopped before (another sender's:
-                    // it starts over), and this one's progress is kept for the new one.
-                    if let Some(r) = self.threads.get_mut(receiver.0) {
-                        r.receives = r.receives.wrapping_add(1);
-                        if let Some(Progress::Copy(p)) = self.stopped.as_mut() {
-                            p.token = u64::from(r.receives);
-                        }
-                    }
+                Err(TransferError::Source(e)) => {
+                    // The sender's own buffer is bad: the receiver keeps waiting.
                     if let Some(c) = self.channel_mut(conn.server, conn.chid) {
                         c.receivers.push(receiver);
                     }
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.sent = None;
                     }
-                    return match stop {
-                        TransferError::Source(e) => Err(e),
-                        _ => Ok(Outcome::Restart),
-                    };
+                    return Err(e);
                 }
                 Err(TransferError::Destination(e)) => {
                     // The receiver's buffer is bad: it gets the error; try the next one.
@@ -844,13 +818,23 @@ impl<M: Machine> System<M> {
 
     /// Copies `sender`'s message into RECEIVE-blocked `receiver`'s buffer and makes the
     /// receiver ready at the message's priority with the rcvid in x0.
+    ///
+    /// A long copy that a pending interrupt stops is the receiver's to finish: the
+    /// message is received all the same (the sender REPLY-blocked, the receiver serving
+    /// at its priority and taking nothing else), and the receiver's `MsgReceivev`, made
+    /// again when it runs, goes on with the copy ([`System::finish_receive_later`]).
+    /// (Never `Interrupted`.)
     fn deliver_message(&mut self, sender: ThreadId, receiver: ThreadId) -> Result<(), TransferError> {
-        let (request, receives) = self
-            .threads
-            .get(receiver.0)
-            .and_then(|t| Some((t.receiving?, t.receives)))
-            .ok_or(TransferError::Destination(Errno::ESRCH))?;
-        let n = self.copy_message_in(sender, receiver, request.buffer, (receiver, u64::from(receives)))?;
+        let request =
+            self.threads.get(receiver.0).and_then(|t| t.receiving).ok_or(TransferError::Destination(Errno::ESRCH))?;
+        let n = match self.copy_message_in(sender, receiver, request.buffer, 0) {
+            Err(TransferError::Interrupted(copied)) => {
+                self.start_serving(receiver, sender, request.chid);
+                self.finish_receive_later(receiver, request, sender, copied);
+                return Ok(());
+            }
+            other => other?,
+        };
         self.start_serving(receiver, sender, request.chid);
         if request.info != 0 {
             self.write_info(sender, receiver, request.info, n);
@@ -863,15 +847,37 @@ impl<M: Machine> System<M> {
         Ok(())
     }
 
-    /// Copies `sender`'s message into `receiver`'s `buffer`; returns the bytes copied.
-    /// The running call's side of it is `partner` (in the state its token names): a
-    /// restarted call resumes the copy, an interrupted one records how far it got.
+    /// Leaves `receiver` to finish the copy of `sender`'s message (received: the sender
+    /// is REPLY-blocked) into its buffer, which a pending interrupt stopped after
+    /// `copied` bytes: its `MsgReceivev` (`request`) is made again when it runs, and goes
+    /// on from there ([`Progress::Receive`]). It is ready now, no longer RECEIVE-blocked:
+    /// nothing else is copied into its buffer meanwhile.
+    fn finish_receive_later(&mut self, receiver: ThreadId, request: ReceiveRequest, sender: ThreadId, copied: usize) {
+        let token = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+        let call = Call::MsgReceivev {
+            chid: request.chid,
+            buffer: request.buffer.address,
+            parts: request.buffer.parts,
+            info: request.info,
+        };
+        if let Some(t) = self.threads.get_mut(receiver.0) {
+            t.receiving = None;
+        }
+        let progress = Progress::Receive(CopyProgress { partner: sender, token, copied });
+        self.set_restart(receiver, &call.to_registers(), progress);
+        self.sleepers.remove_thread(receiver); // a bounded receive is over
+        self.make_ready(receiver);
+    }
+
+    /// Copies `sender`'s message into `receiver`'s `buffer` from byte `start` (where an
+    /// earlier copy of it stopped) on; returns the bytes copied in all (`Interrupted`
+    /// too).
     fn copy_message_in(
         &mut self,
         sender: ThreadId,
         receiver: ThreadId,
         buffer: Buffer,
-        (partner, token): (ThreadId, u64),
+        start: usize,
     ) -> Result<usize, TransferError> {
         let (s_pid, message) = self
             .threads
@@ -881,13 +887,9 @@ impl<M: Machine> System<M> {
         let r_pid = self.thread_process(receiver).map_err(TransferError::Destination)?;
         let src = self.read_iov(s_pid, message.send).map_err(TransferError::Source)?;
         let dst = self.read_iov(r_pid, buffer).map_err(TransferError::Destination)?;
-        let start = self.copy_start(partner, token);
         match self.move_bytes((s_pid, &src, start), (r_pid, &dst, start)) {
             Ok(n) => Ok(start + n),
-            Err(TransferError::Interrupted(n)) => {
-                self.copy_stopped(partner, token, start + n);
-                Err(TransferError::Interrupted(start + n))
-            }
+            Err(TransferError::Interrupted(n)) => Err(TransferError::Interrupted(start + n)),
             Err(e) => Err(e),
         }
     }
@@ -964,6 +966,37 @@ impl<M: Machine> System<M> {
             let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
             space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
         }
+        // Made again to finish receiving a message whose copy an interrupt stopped: the
+        // copy goes on, if its sender still waits for this process's reply to it (else
+        // it left — a timeout, its end — and this is a receive like any).
+        if let Some(Progress::Receive(p)) = self.resume.take() {
+            let waits = self.threads.get(p.partner.0).is_some_and(|t| {
+                t.state == ThreadState::Blocked(Blocked::Reply { server: pid, channel: chid })
+                    && t.message_sequence == p.token
+            });
+            if waits {
+                match self.copy_message_in(p.partner, cur, buffer, p.copied) {
+                    Ok(n) => {
+                        if info != 0 {
+                            self.write_info(p.partner, cur, info, n);
+                        }
+                        return Ok(Outcome::Value(self.rcvid_of(p.partner), None));
+                    }
+                    Err(TransferError::Interrupted(copied)) => {
+                        self.stopped = Some(Progress::Receive(CopyProgress { copied, ..p }));
+                        return Ok(Outcome::Restart);
+                    }
+                    // A bad page on either side now: the sender's send fails (its message
+                    // cannot be received whole), and so does this receive if the page
+                    // was its own; else it takes the next item.
+                    Err(TransferError::Source(e)) => self.fail_sender(p.partner, e),
+                    Err(TransferError::Destination(e)) => {
+                        self.fail_sender(p.partner, e);
+                        return Err(e);
+                    }
+                }
+            }
+        }
         loop {
             let next = self.channel_mut(pid, chid).and_then(|c| match what {
                 Receive::Any => c.take_first(),
@@ -980,8 +1013,7 @@ impl<M: Machine> System<M> {
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = Some(ReceiveRequest { chid, buffer, info });
                     }
-                    let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
-                    let result = self.copy_message_in(sender, cur, buffer, (sender, sequence));
+                    let result = self.copy_message_in(sender, cur, buffer, 0);
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = None;
                     }
@@ -1001,16 +1033,22 @@ impl<M: Machine> System<M> {
                             }
                             self.wake(sender, encode_result(Err(e)), None);
                         }
-                        Err(stop @ (TransferError::Destination(_) | TransferError::Interrupted(_))) => {
-                            // The receiver's buffer is bad, or an interrupt stopped the copy
-                            // (the call restarts): the message stays queued, first.
+                        Err(TransferError::Destination(e)) => {
+                            // The receiver's buffer is bad: the message stays queued, first.
                             if let Some(c) = self.channel_mut(pid, chid) {
                                 c.insert(next);
                             }
-                            return match stop {
-                                TransferError::Destination(e) => Err(e),
-                                _ => Ok(Outcome::Restart),
-                            };
+                            return Err(e);
+                        }
+                        Err(TransferError::Interrupted(copied)) => {
+                            // Received all the same (its sender REPLY-blocked, nothing
+                            // else copied into this buffer): the call is made again to
+                            // finish the copy (above).
+                            self.start_serving(cur, sender, chid);
+                            self.boost_servers(pid, chid, 0);
+                            let token = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+                            self.stopped = Some(Progress::Receive(CopyProgress { partner: sender, token, copied }));
+                            return Ok(Outcome::Restart);
                         }
                     }
                 }
@@ -1019,7 +1057,6 @@ impl<M: Machine> System<M> {
         // Nothing pending: wait (the most recent receiver is served first).
         if let Some(t) = self.threads.get_mut(cur.0) {
             t.receiving = Some(ReceiveRequest { chid, buffer, info });
-            t.receives = t.receives.wrapping_add(1);
             t.inherited_priority = t.base_priority;
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
@@ -1292,7 +1329,7 @@ impl<M: Machine> System<M> {
         Ok(())
     }
 
-    fn fail_sender(&mut self, sender: ThreadId, e: Errno) {
+    pub(crate) fn fail_sender(&mut self, sender: ThreadId, e: Errno) {
         if let Some(t) = self.threads.get_mut(sender.0) {
             t.sent = None;
         }

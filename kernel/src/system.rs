@@ -66,7 +66,10 @@ pub(crate) enum Outcome {
 /// thread to make it again ([`Outcome::Restart`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// A long message copy ([`crate::ipc::CopyProgress`]).
+    /// The copy of a message the thread has received (its sender REPLY-blocked) into its
+    /// receive buffer ([`crate::ipc::CopyProgress`]): its `MsgReceivev` finishes it.
+    Receive(crate::ipc::CopyProgress),
+    /// A long copy of `MsgReplyv`, `MsgReadv` or `MsgWritev` ([`crate::ipc::CopyProgress`]).
     Copy(crate::ipc::CopyProgress),
     /// A `MemMapAnon` filling the [`RegionKind::Filling`] region at `start`, up to the
     /// page `filled` (excluded).
@@ -125,9 +128,6 @@ pub struct System<M: Machine> {
     pub(crate) resume: Option<Progress>,
     /// During a call: where an interrupt stopped it, if one did.
     pub(crate) stopped: Option<Progress>,
-    /// During a call: its copy lost the progress an interrupt had let it make, and is
-    /// made whole (`ipc.rs`, `copy_start`).
-    pub(crate) copy_whole: bool,
 }
 
 pub(crate) fn user_address(addr: usize) -> bool {
@@ -156,7 +156,6 @@ impl<M: Machine> System<M> {
             queued_pulses: 0,
             resume: None,
             stopped: None,
-            copy_whole: false,
         }
     }
 
@@ -324,7 +323,6 @@ impl<M: Machine> System<M> {
             fp_eager_switches: 0,
             timeout: None,
             reply_bound: None,
-            receives: 0,
             restart: None,
         };
         let id = ThreadId(self.threads.insert(thread).ok_or(Errno::EAGAIN)?);
@@ -519,7 +517,6 @@ impl<M: Machine> System<M> {
         let regs = &regs;
         self.resume = progress;
         self.stopped = None;
-        self.copy_whole = false;
         let call = Call::from_registers(regs);
         let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
         let outcome = match &call {
@@ -559,17 +556,39 @@ impl<M: Machine> System<M> {
     fn restart_call(&mut self, cur: ThreadId, regs: &Registers) {
         let progress = self.stopped.take();
         debug_assert!(progress.is_some(), "a restart without a stopped copy");
-        let Some(t) = self.threads.get_mut(cur.0) else { return };
+        if let Some(progress) = progress {
+            self.set_restart(cur, regs, progress);
+        }
+    }
+
+    /// Sets `thread` (out of the kernel, in a system call) to make call `regs` again
+    /// when it next runs, going on from `progress`: its PC back on the `svc`, `x0`–`x7`
+    /// the call's arguments, `x8` [`RESTARTED_CALL`].
+    pub(crate) fn set_restart(&mut self, thread: ThreadId, regs: &Registers, progress: Progress) {
+        let Some(t) = self.threads.get_mut(thread.0) else { return };
         t.context.x[..8].copy_from_slice(&regs.args);
         t.context.x[8] = RESTARTED_CALL;
         t.context.pc = t.context.pc.wrapping_sub(SVC_SIZE);
-        t.restart = progress.map(|p| Box::new((*regs, p)));
+        t.restart = Some(Box::new((*regs, progress)));
     }
 
     /// Undoes what call `regs` of `thread`, which an interrupt stopped, left for a
     /// restart that will not come (the thread ends, or makes another call): the region
-    /// a `MemMapAnon` was filling goes (a stopped copy leaves nothing behind).
+    /// a `MemMapAnon` was filling goes; the sender of a message it had received but not
+    /// finished copying, which nobody else can answer, fails with `ESRCH` (as if the
+    /// server had gone); a stopped reply, read or write leaves nothing behind.
     fn abandon_restart(&mut self, thread: ThreadId, (regs, progress): (Registers, Progress)) {
+        if let Progress::Receive(p) = progress {
+            let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };
+            let waits = self.threads.get(p.partner.0).is_some_and(|t| {
+                matches!(t.state, ThreadState::Blocked(Blocked::Reply { server, .. }) if server == pid)
+                    && t.message_sequence == p.token
+            });
+            if waits {
+                self.fail_sender(p.partner, Errno::ESRCH);
+            }
+            return;
+        }
         let Progress::Mapping { start, .. } = progress else { return };
         let Some(size) = align_up(regs.args[0] as usize, PAGE_SIZE) else { return };
         let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };

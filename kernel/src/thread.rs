@@ -170,9 +170,6 @@ pub struct Thread {
     /// How many more switches to it hand it the FP/SIMD registers eagerly
     /// ([`crate::fpswitch`]).
     pub fp_eager_switches: u8,
-    /// Bumped every time it waits RECEIVE-blocked, so that a copy into its buffer that an
-    /// interrupt stopped is resumed only into the same receive.
-    pub receives: u32,
     /// A call of its that an interrupt stopped in a long copy or mapping, to be made
     /// again (its registers) and go on where it stopped ([`crate::system::Progress`]).
     pub restart: Option<Box<(abi::syscall::Registers, crate::system::Progress)>>,

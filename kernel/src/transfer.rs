@@ -82,28 +82,6 @@ fn pieces(
 /// Copies up to `limit` bytes from `src` to `dst`; returns how many were copied. A long
 /// transfer stops when an interrupt is pending ([`TransferError::Interrupted`]).
 pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize) -> Result<usize, TransferError> {
-    transfer_with(m, src, dst, limit, true)
-}
-
-/// [`transfer`] that never stops for an interrupt: what a copy does once it lost its
-/// progress to another (two long sends into one receive would otherwise keep
-/// making each other start over).
-pub fn transfer_whole(
-    m: &mut impl Machine,
-    src: Side<'_>,
-    dst: Side<'_>,
-    limit: usize,
-) -> Result<usize, TransferError> {
-    transfer_with(m, src, dst, limit, false)
-}
-
-fn transfer_with(
-    m: &mut impl Machine,
-    src: Side<'_>,
-    dst: Side<'_>,
-    limit: usize,
-    interruptible: bool,
-) -> Result<usize, TransferError> {
     let src_total = total_len(src.iov).ok_or(TransferError::Source(Errno::EFAULT))?;
     let dst_total = total_len(dst.iov).ok_or(TransferError::Destination(Errno::EFAULT))?;
     let n = src_total.saturating_sub(src.offset).min(dst_total.saturating_sub(dst.offset)).min(limit);
@@ -120,7 +98,7 @@ fn transfer_with(
         }
     }
     if n > UNINTERRUPTED {
-        return transfer_long(m, src, dst, n, interruptible);
+        return transfer_long(m, src, dst, n);
     }
     pieces(src.iov, src.offset, n, |va, len| src.space.check(m, va, len, false)).map_err(TransferError::Source)?;
     pieces(dst.iov, dst.offset, n, |va, len| dst.space.check(m, va, len, true)).map_err(TransferError::Destination)?;
@@ -145,21 +123,15 @@ fn transfer_with(
 }
 
 /// [`transfer`] of `n` (more than [`UNINTERRUPTED`]) bytes: each page checked as the
-/// copy reaches it (checking them all first would itself keep interrupts waiting), and,
-/// if `interruptible`, the copy stopped before a page once a page's worth is copied and
-/// an interrupt is pending.
-fn transfer_long(
-    m: &mut impl Machine,
-    src: Side<'_>,
-    dst: Side<'_>,
-    n: usize,
-    interruptible: bool,
-) -> Result<usize, TransferError> {
+/// copy reaches it (checking them all first would itself keep interrupts waiting), and
+/// the copy stopped before a page once a page's worth is copied and an interrupt is
+/// pending.
+fn transfer_long(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, n: usize) -> Result<usize, TransferError> {
     let mut src_cursor = Cursor::new(src.iov, src.offset);
     let mut dst_cursor = Cursor::new(dst.iov, dst.offset);
     let (mut done, mut looked) = (0, 0);
     while done < n {
-        if interruptible && done - looked >= PAGE_SIZE {
+        if done - looked >= PAGE_SIZE {
             if m.interrupt_pending() {
                 return Err(TransferError::Interrupted(done));
             }
