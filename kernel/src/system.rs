@@ -57,8 +57,9 @@ pub(crate) enum Outcome {
     Gone,
     /// An interrupt is pending and stopped a long copy or mapping: the call is to be
     /// made again (its registers restored, its PC back on the `svc`) once the interrupt
-    /// is taken, going on where it stopped ([`Progress`]). Nothing else the call would
-    /// do has been done.
+    /// is taken, going on where it stopped ([`Progress`]). What it did before stands (a
+    /// reply `MsgReplyReceivev` gave, a message received whose copy it is to finish);
+    /// nothing after the copy has been done.
     Restart,
 }
 
