@@ -20,6 +20,7 @@
 use crate::handle::HandleTable;
 use crate::machine::Machine;
 use crate::process::ProcessId;
+use crate::sleepers::Wake;
 use crate::system::{Outcome, Progress, System};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState};
 use crate::transfer::{self, Side, TransferError};
@@ -865,7 +866,18 @@ impl<M: Machine> System<M> {
         }
         let progress = Progress::Receive(CopyProgress { partner: sender, token, copied });
         self.set_restart(receiver, &call.to_registers(), progress);
-        self.sleepers.remove_thread(receiver); // a bounded receive is over
+        // A bound on its receive stays armed for the call made again, for what is left of
+        // it now: should the sender leave first, that call waits like any receive (its
+        // bound counted from when it waits again).
+        let now = self.machine.now_ns();
+        let bound = self.sleepers.iter().find_map(|&(at, id, why)| match why {
+            Wake::Timeout(states) if id == receiver => Some((states, at.saturating_sub(now))),
+            _ => None,
+        });
+        if let (Some(bound), Some(t)) = (bound, self.threads.get_mut(receiver.0)) {
+            t.timeout = Some(bound);
+        }
+        self.sleepers.remove_thread(receiver);
         self.make_ready(receiver);
     }
 
@@ -955,20 +967,11 @@ impl<M: Machine> System<M> {
         info: usize,
         what: Receive,
     ) -> Result<Outcome, Errno> {
-        if self.process_ref(pid)?.channels.get(chid).is_none() {
-            return Err(Errno::ESRCH);
-        }
-        let iov = self.read_iov(pid, buffer)?;
-        if what == Receive::PulsesOnly && transfer::total_len(&iov).unwrap_or(0) < Pulse::SIZE {
-            return Err(Errno::EFAULT); // it could only lose a pulse
-        }
-        if info != 0 {
-            let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
-            space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
-        }
         // Made again to finish receiving a message whose copy an interrupt stopped: the
         // copy goes on, if its sender still waits for this process's reply to it (else
-        // it left — a timeout, its end — and this is a receive like any).
+        // it left — a timeout, its end — and this is a receive like any). First of all:
+        // whatever fails now fails the sender too, which nobody else can answer. (The
+        // `_msg_info` record is written if it can be, as always.)
         if let Some(Progress::Receive(p)) = self.resume.take() {
             let waits = self.threads.get(p.partner.0).is_some_and(|t| {
                 t.state == ThreadState::Blocked(Blocked::Reply { server: pid, channel: chid })
@@ -996,6 +999,17 @@ impl<M: Machine> System<M> {
                     }
                 }
             }
+        }
+        if self.process_ref(pid)?.channels.get(chid).is_none() {
+            return Err(Errno::ESRCH);
+        }
+        let iov = self.read_iov(pid, buffer)?;
+        if what == Receive::PulsesOnly && transfer::total_len(&iov).unwrap_or(0) < Pulse::SIZE {
+            return Err(Errno::EFAULT); // it could only lose a pulse
+        }
+        if info != 0 {
+            let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
+            space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
         }
         loop {
             let next = self.channel_mut(pid, chid).and_then(|c| match what {

@@ -1280,16 +1280,6 @@ fn pattern(len: usize, salt: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 4096 + salt) as u8).collect()
 }
 
-fn send_call(coid: u32, (smsg, slen): (usize, usize), (rmsg, rlen): (usize, usize)) -> Call {
-    Call::MsgSendv {
-        coid,
-        send: smsg,
-        send_parts: single_buffer_parts(slen),
-        reply: rmsg,
-        reply_parts: single_buffer_parts(rlen),
-    }
-}
-
 /// The index of the first byte where `got` differs from `want`, if any.
 fn first_difference(got: &[u8], want: &[u8]) -> Option<usize> {
     got.iter().zip(want).position(|(a, b)| a != b).or((got.len() != want.len()).then_some(0))
@@ -1475,4 +1465,54 @@ fn a_receive_buffer_that_goes_bad_while_the_copy_is_finished_fails_both_sides() 
     assert_eq!(as_thread(&mut s, other, Call::MemUnmap { addr: rbuf, size: len }).0, Ok(0));
     assert_eq!(finish(&mut s, st), (Err(Errno::EFAULT), 1));
     assert_eq!(x0(&mut s, ct), Err(Errno::EFAULT));
+}
+
+#[test]
+fn a_bounded_receive_stays_bounded_when_the_sender_leaves_before_the_copy_is_finished() {
+    // (A third review: the receive's bound was dropped with the stopped copy.)
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let len = 0x8000;
+    let msg = buffer(&mut s, p.client, &pattern(len, 1), len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    arm(&mut s, st, ts::RECEIVE, 5000);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
+    arm(&mut s, ct, ts::REPLY, 100);
+    s.machine.interrupt_every = Some(1);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    advance(&mut s, 100);
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT));
+    // The receive made again waits like any, with what was left of its bound when the
+    // copy stopped (all 5000 ns: no time had passed).
+    assert_eq!(finish(&mut s, st), (BLOCKED, 1));
+    advance(&mut s, 4999);
+    assert!(!runnable(&s, st), "woken early");
+    advance(&mut s, 1);
+    assert_eq!(x0(&mut s, st), Err(Errno::ETIMEDOUT));
+}
+
+#[test]
+fn a_message_being_finished_survives_its_receivers_info_record_going_bad() {
+    // (The same review: an early error of the receive made again left its sender
+    // REPLY-blocked on a message nobody had received.) The record is written if it can
+    // be, as always: the message is received, and its sender answered.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let other = new_thread(&mut s, st, 10);
+    let len = 0x8000;
+    let msg = buffer(&mut s, p.client, &pattern(len, 1), len);
+    let rbuf = buffer(&mut s, p.server, &[], len);
+    let info = buffer(&mut s, p.server, &[], MsgInfo::SIZE);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, len, info), BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    s.machine.interrupt_every = None;
+    assert_eq!(as_thread(&mut s, other, Call::MemUnmap { addr: info, size: MsgInfo::SIZE }).0, Ok(0));
+    let (received, _) = finish(&mut s, st);
+    let rcvid = received.unwrap();
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 5, buffer: 0, parts: 0 }).0, Ok(0));
+    assert_eq!(x0(&mut s, ct), Ok(5));
 }

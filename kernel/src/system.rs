@@ -524,7 +524,13 @@ impl<M: Machine> System<M> {
             Ok(call) => self.dispatch(cur, call),
             Err(e) => Err(*e),
         };
-        self.resume = None;
+        // A message this thread was to finish receiving, whose call ended before getting
+        // to it: its sender, whom nobody else can answer, fails. (Defensive: `msg_receive`
+        // takes the message first thing, and the reply half of a `MsgReplyReceivev` made
+        // again names a message already answered; no known path leaves it here.)
+        if let Some(progress @ Progress::Receive(_)) = self.resume.take() {
+            self.abandon_restart(cur, (*regs, progress));
+        }
         let written = match outcome {
             Ok(Outcome::Value(x0, x1)) => Some((x0, x1)),
             Ok(Outcome::Blocked | Outcome::Gone) => None,

@@ -140,7 +140,7 @@ impl Machine for FakeMachine {
         // An interrupt pending at every `interrupt_every`-th look, if set.
         let Some(every) = self.interrupt_every else { return false };
         self.interrupt_looks += 1;
-        self.interrupt_looks % every == 0
+        self.interrupt_looks.is_multiple_of(every)
     }
     fn now_ns(&self) -> u64 {
         self.now
