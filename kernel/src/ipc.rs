@@ -994,7 +994,9 @@ impl<M: Machine> System<M> {
                     // was its own; else it takes the next item.
                     Err(TransferError::Source(e)) => self.fail_sender(p.partner, e),
                     Err(TransferError::Destination(e)) => {
+                        // (And it serves nobody: its priority drops back.)
                         self.fail_sender(p.partner, e);
+                        self.stop_serving(cur, pid);
                         return Err(e);
                     }
                 }
@@ -1071,22 +1073,29 @@ impl<M: Machine> System<M> {
         // Nothing pending: wait (the most recent receiver is served first).
         if let Some(t) = self.threads.get_mut(cur.0) {
             t.receiving = Some(ReceiveRequest { chid, buffer, info });
+        }
+        if let Some(c) = self.channel_mut(pid, chid) {
+            match what {
+                Receive::Any => c.receivers.push(cur),
+                Receive::PulsesOnly => c.pulse_receivers.push(cur),
+            }
+        }
+        self.stop_serving(cur, pid);
+        self.block_current(Blocked::Receive { channel: chid });
+        Ok(Outcome::Blocked)
+    }
+
+    /// Thread `id` of `pid` serves no channel any more: it runs at its own priority.
+    fn stop_serving(&mut self, id: ThreadId, pid: ProcessId) {
+        if let Some(t) = self.threads.get_mut(id.0) {
             t.inherited_priority = t.base_priority;
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
-            for (h, c) in p.channels.iter_mut() {
-                c.serving.retain(|t| *t != cur);
-                if h == chid {
-                    match what {
-                        Receive::Any => c.receivers.push(cur),
-                        Receive::PulsesOnly => c.pulse_receivers.push(cur),
-                    }
-                }
+            for (_, c) in p.channels.iter_mut() {
+                c.serving.retain(|t| *t != id);
             }
         }
-        self.refresh_priority(cur, 0);
-        self.block_current(Blocked::Receive { channel: chid });
-        Ok(Outcome::Blocked)
+        self.refresh_priority(id, 0);
     }
 
     fn receive_pulse(

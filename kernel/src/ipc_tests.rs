@@ -1452,19 +1452,22 @@ fn a_receiver_that_ends_before_finishing_a_message_fails_its_sender_with_esrch()
 fn a_receive_buffer_that_goes_bad_while_the_copy_is_finished_fails_both_sides() {
     let mut s = system();
     let p = pair(&mut s, 0);
-    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let st = main_thread(&s, p.server);
+    let (client, ct, coid) = another_client(&mut s, &p, "high"); // priority 50
     let other = new_thread(&mut s, st, 10);
     let len = 0x8000;
-    let msg = buffer(&mut s, p.client, &pattern(len, 1), len);
+    let msg = buffer(&mut s, client, &pattern(len, 1), len);
     let rbuf = buffer(&mut s, p.server, &[], len);
     assert_eq!(receive(&mut s, st, p.chid, rbuf, len, 0), BLOCKED);
     s.machine.interrupt_every = Some(1);
-    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, coid, msg, len, 0, 0), BLOCKED);
     s.machine.interrupt_every = None;
+    assert_eq!(priority(&s, st), 50, "serving the client's message");
     // Another thread of the server unmaps the buffer before the copy is finished.
     assert_eq!(as_thread(&mut s, other, Call::MemUnmap { addr: rbuf, size: len }).0, Ok(0));
     assert_eq!(finish(&mut s, st), (Err(Errno::EFAULT), 1));
     assert_eq!(x0(&mut s, ct), Err(Errno::EFAULT));
+    assert_eq!(priority(&s, st), 10, "still at the failed client's priority");
 }
 
 #[test]
