@@ -37,6 +37,8 @@ struct Seen {
     chids: Vec<u64>,
     coids: Vec<u64>,
     rcvids: Vec<u64>,
+    /// Every rcvid a receive has given a thread (seen in its x0 after a step).
+    delivered: std::collections::HashSet<u64>,
 }
 
 /// Adds `v` to `pool`, which keeps its 64 latest.
@@ -149,6 +151,35 @@ fn argument(rand: &mut Rand, seen: &Seen, pid: ProcessId) -> u64 {
 
 /// The scheduler's books: `current` runs, every ready thread is queued and every queued
 /// thread ready, and nobody else is queued.
+/// Notes the rcvids threads now hold in x0 (a receive's result; anything that merely
+/// looks like one only weakens [`check_replies`]).
+fn note_rcvids(s: &Sys, seen: &mut Seen) {
+    for (_, t) in s.threads.iter() {
+        let x0 = t.context.x[0];
+        if crate::ipc::split_rcvid(x0).is_some() {
+            seen.delivered.insert(x0);
+        }
+    }
+}
+
+/// Nobody is left waiting for a reply nobody can give: every REPLY-blocked sender's
+/// message was either given to a receiver (its rcvid returned) or is being finished by
+/// one (named by its restart record).
+fn check_replies(s: &Sys, seen: &Seen) {
+    for (h, t) in s.threads.iter() {
+        if !matches!(t.state, ThreadState::Blocked(crate::thread::Blocked::Reply { .. })) {
+            continue;
+        }
+        let id = ThreadId(h);
+        let finishing = s.threads.iter().any(|(_, r)| {
+            matches!(r.restart.as_deref(), Some((_, crate::system::Progress::Receive(p)))
+                if p.partner == id && p.token == t.message_sequence)
+        });
+        let given = seen.delivered.contains(&crate::ipc::rcvid(id, t.message_sequence));
+        assert!(given || finishing, "thread {h:#x} waits for a reply to a message nobody received");
+    }
+}
+
 fn check_books(s: &Sys) {
     if let Some(cur) = s.current {
         let t = s.threads.get(cur.0).expect("the current thread exists");
@@ -384,7 +415,9 @@ fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
                 populate(&mut s, &mut rand, &mut seen, privileged);
             }
             step(&mut s, &mut rand, &mut seen);
+            note_rcvids(&s, &mut seen);
             check_books(&s);
+            check_replies(&s, &seen);
         }
         let states: Vec<std::string::String> = s.threads.iter().map(|(_, t)| std::format!("{:?}", t.state)).collect();
         std::println!("seed {seed}: {states:?}");
