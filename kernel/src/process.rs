@@ -215,18 +215,7 @@ impl AddressSpace {
     /// Takes `[start, start + size)` (page aligned) for anonymous memory to be filled
     /// by [`fill`](Self::fill): a [`RegionKind::Filling`] region with no page mapped yet.
     pub fn reserve(&mut self, start: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE_SIZE) || !size.is_multiple_of(PAGE_SIZE) || size == 0 {
-            return Err(Errno::EINVAL);
-        }
-        let end = range_ok(start, size)?;
-        if self.overlaps(start, end) {
-            return Err(Errno::EINVAL);
-        }
-        if self.regions.len() >= MAX_REGIONS {
-            return Err(Errno::ENOMEM);
-        }
-        self.regions.push(Region { start, end, attrs, kind: RegionKind::Filling });
-        Ok(())
+        self.take_range(start, size, attrs, RegionKind::Filling).map(|_| ())
     }
 
     /// Maps fresh zero-filled frames into the [`RegionKind::Filling`] region that starts
@@ -238,10 +227,61 @@ impl AddressSpace {
     pub fn fill(&mut self, m: &mut impl Machine, start: usize, from: usize) -> Result<Option<usize>, Errno> {
         let index =
             self.regions.iter().position(|r| r.start == start && r.kind == RegionKind::Filling).ok_or(Errno::EINVAL)?;
+        let stopped = self.fill_region(m, index, from, true)?;
+        if stopped.is_none() {
+            self.regions[index].kind = RegionKind::Anonymous;
+        }
+        Ok(stopped)
+    }
+
+    /// Maps `[start, start + size)` (page aligned) to fresh zero-filled frames, in one go.
+    /// For a stack, the lowest page stays unmapped as its guard.
+    pub fn map_zeroed(
+        &mut self,
+        m: &mut impl Machine,
+        start: usize,
+        size: usize,
+        attrs: MapAttrs,
+        kind: RegionKind,
+    ) -> Result<(), Errno> {
+        let index = self.take_range(start, size, attrs, kind)?;
+        let from = self.regions[index].mapped_start();
+        self.fill_region(m, index, from, false).map(|_| ())
+    }
+
+    /// Records a region of `kind` over `[start, start + size)`, which must be page
+    /// aligned and free (a stack at least two pages); returns its index.
+    fn take_range(&mut self, start: usize, size: usize, attrs: MapAttrs, kind: RegionKind) -> Result<usize, Errno> {
+        if !start.is_multiple_of(PAGE_SIZE) || !size.is_multiple_of(PAGE_SIZE) || size == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = range_ok(start, size)?;
+        if self.overlaps(start, end) || (kind == RegionKind::Stack && size < 2 * PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        if self.regions.len() >= MAX_REGIONS {
+            return Err(Errno::ENOMEM);
+        }
+        self.regions.push(Region { start, end, attrs, kind });
+        Ok(self.regions.len() - 1)
+    }
+
+    /// Maps fresh zero-filled frames into region `index` from page `from` to its end;
+    /// if `interruptible`, stops before each [`FILL_STEP`] pages after the first when an
+    /// interrupt is pending, returning the first page left. Out of memory, the region
+    /// goes with every page it had (`ENOMEM`).
+    fn fill_region(
+        &mut self,
+        m: &mut impl Machine,
+        index: usize,
+        from: usize,
+        interruptible: bool,
+    ) -> Result<Option<usize>, Errno> {
         let Region { end, attrs, .. } = self.regions[index];
         let mut va = from;
         while va < end {
-            if va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending() {
+            if interruptible && va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending()
+            {
                 return Ok(Some(va));
             }
             let mapped = match m.alloc_frame() {
@@ -257,48 +297,7 @@ impl AddressSpace {
             }
             va += PAGE_SIZE;
         }
-        self.regions[index].kind = RegionKind::Anonymous;
         Ok(None)
-    }
-
-    /// Maps `[start, start + size)` (page aligned) to fresh zero-filled frames.
-    /// For a stack, the lowest page stays unmapped as its guard.
-    pub fn map_zeroed(
-        &mut self,
-        m: &mut impl Machine,
-        start: usize,
-        size: usize,
-        attrs: MapAttrs,
-        kind: RegionKind,
-    ) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE_SIZE) || !size.is_multiple_of(PAGE_SIZE) || size == 0 {
-            return Err(Errno::EINVAL);
-        }
-        let end = range_ok(start, size)?;
-        if self.overlaps(start, end) || (kind == RegionKind::Stack && size < 2 * PAGE_SIZE) {
-            return Err(Errno::EINVAL);
-        }
-        if self.regions.len() >= MAX_REGIONS {
-            return Err(Errno::ENOMEM);
-        }
-        let region = Region { start, end, attrs, kind };
-        let mut va = region.mapped_start();
-        while va < end {
-            let result = match m.alloc_frame() {
-                Some(frame) => self.table.map(m, va, frame, PAGE_SIZE, attrs, Granularity::PagesOnly).map_err(|_| {
-                    m.free_frame(frame);
-                    Errno::ENOMEM
-                }),
-                None => Err(Errno::ENOMEM),
-            };
-            if let Err(e) = result {
-                self.release_pages(m, region.mapped_start(), va, true);
-                return Err(e);
-            }
-            va += PAGE_SIZE;
-        }
-        self.regions.push(region);
-        Ok(())
     }
 
     /// Maps `frames` (owned by a memory object, not by this space) at `start`, one page
@@ -504,11 +503,6 @@ impl AddressSpace {
     /// Checks that user code may access `[va, va + len)` (`write`: may write).
     pub fn check(&self, m: &mut impl Machine, va: usize, len: usize, write: bool) -> Result<(), Errno> {
         self.walk(m, va, len, Some(write), |_, _, _, _| {})
-    }
-
-    /// The physical address behind user address `va`, if mapped.
-    pub fn physical(&self, m: &mut impl Machine, va: usize) -> Option<usize> {
-        self.table.translate(m, va).map(|t| t.phys)
     }
 
     /// Copies user memory at `va` into `buf` (user-readable memory only).

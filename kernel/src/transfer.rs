@@ -97,41 +97,23 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
             }
         }
     }
-    if n > UNINTERRUPTED {
-        return transfer_long(m, src, dst, n);
+    // A long transfer checks each page as it reaches it (checking them all first would
+    // itself keep interrupts waiting) and stops when an interrupt is pending; a short
+    // one checks both sides whole first, so that it copies all or nothing.
+    let long = n > UNINTERRUPTED;
+    if !long {
+        pieces(src.iov, src.offset, n, |va, len| src.space.check(m, va, len, false)).map_err(TransferError::Source)?;
+        pieces(dst.iov, dst.offset, n, |va, len| dst.space.check(m, va, len, true))
+            .map_err(TransferError::Destination)?;
     }
-    pieces(src.iov, src.offset, n, |va, len| src.space.check(m, va, len, false)).map_err(TransferError::Source)?;
-    pieces(dst.iov, dst.offset, n, |va, len| dst.space.check(m, va, len, true)).map_err(TransferError::Destination)?;
-
-    // Walk both sequences together, a chunk at a time, never crossing a piece or page end.
-    let mut src_cursor = Cursor::new(src.iov, src.offset);
-    let mut dst_cursor = Cursor::new(dst.iov, dst.offset);
-    let mut done = 0;
-    while done < n {
-        let (Some(s), Some(d)) = (src_cursor.here(), dst_cursor.here()) else {
-            break;
-        };
-        let chunk = (n - done).min(s.1).min(d.1).min(PAGE_SIZE - s.0 % PAGE_SIZE).min(PAGE_SIZE - d.0 % PAGE_SIZE);
-        let from = src.space.physical(m, s.0).ok_or(TransferError::Source(Errno::EFAULT))?;
-        let to = dst.space.physical(m, d.0).ok_or(TransferError::Destination(Errno::EFAULT))?;
-        m.copy_physical(from, to, chunk);
-        src_cursor.advance(chunk);
-        dst_cursor.advance(chunk);
-        done += chunk;
-    }
-    Ok(done)
-}
-
-/// [`transfer`] of `n` (more than [`UNINTERRUPTED`]) bytes: each page checked as the
-/// copy reaches it (checking them all first would itself keep interrupts waiting), and
-/// the copy stopped before a page once a page's worth is copied and an interrupt is
-/// pending.
-fn transfer_long(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, n: usize) -> Result<usize, TransferError> {
+    // Walk both sequences together, a chunk at a time, never crossing a piece or page
+    // end; a long one stops before a chunk, a page's worth copied, when an interrupt is
+    // pending.
     let mut src_cursor = Cursor::new(src.iov, src.offset);
     let mut dst_cursor = Cursor::new(dst.iov, dst.offset);
     let (mut done, mut looked) = (0, 0);
     while done < n {
-        if done - looked >= PAGE_SIZE {
+        if long && done - looked >= PAGE_SIZE {
             if m.interrupt_pending() {
                 return Err(TransferError::Interrupted(done));
             }
