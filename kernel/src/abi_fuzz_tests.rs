@@ -241,7 +241,11 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
         .filter(|t| s.threads.get(t.0).is_some_and(|t| matches!(t.state, ThreadState::Ready | ThreadState::Running)))
         .collect();
     if runnable.is_empty() {
-        // Everybody waits: time passes, and one of them is woken.
+        // Everybody waits: the idle CPU gives back some of what ended processes left,
+        // time passes, and one of them is woken.
+        for _ in 0..rand.below(4) {
+            s.reclaim_step();
+        }
         s.machine.now += 10_000_000;
         let now = s.machine.now;
         s.timer(now, 10);
@@ -296,9 +300,10 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
     // the stopped one is abandoned).
     let times = rand.below(64) as usize;
     make_again(s, thread, times);
-    // What the caller got back, if it ran on, joins the values later calls may use.
+    // What the caller got back, if it ran on (and its call is not still to be made
+    // again: its registers then hold the call), joins the values later calls may use.
     if let Some(t) = s.threads.get(thread.0) {
-        if t.state == ThreadState::Running || t.state == ThreadState::Ready {
+        if (t.state == ThreadState::Running || t.state == ThreadState::Ready) && t.restart.is_none() {
             let (x0, x1) = (t.context.x[0], t.context.x[1]);
             if abi::syscall::decode_result(x0).is_ok() && x0 != 0 {
                 remember(&mut seen.values, x0);
@@ -335,7 +340,11 @@ fn make_again(s: &mut Sys, thread: ThreadId, times: usize) {
             return;
         }
         let Some(t) = s.threads.get_mut(thread.0) else { return };
-        let Some(copy) = t.restart.as_ref().map(|r| !matches!(r.1, crate::system::Progress::Mapping { .. })) else {
+        let Some(copy) = t
+            .restart
+            .as_ref()
+            .map(|r| matches!(r.1, crate::system::Progress::Receive(_) | crate::system::Progress::Copy(_)))
+        else {
             return;
         };
         let regs = Registers { number: t.context.x[8], args: t.context.x[..8].try_into().expect("eight") };

@@ -48,6 +48,7 @@ pub mod memobject;
 pub mod platform;
 pub mod process;
 pub mod procmgr;
+pub mod reclaim;
 pub mod sched;
 pub(crate) mod sleepers;
 pub mod system;

@@ -13,6 +13,8 @@ pub trait Machine: TableMemory {
     fn alloc_frame(&mut self) -> Option<usize>;
     /// Returns a frame from `alloc_frame`.
     fn free_frame(&mut self, phys: usize);
+    /// How many frames `alloc_frame` could still give.
+    fn free_frames(&self) -> usize;
     /// The bytes of a frame from `alloc_frame`.
     fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE];
     /// Copies `len` bytes from physical `src` to physical `dst` (both inside frames from

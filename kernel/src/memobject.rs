@@ -101,9 +101,8 @@ impl<M: Machine> System<M> {
                     if object.mappings > 0 || object.borrowed {
                         return Err(Errno::EBUSY);
                     }
-                    for frame in object.frames.split_off(pages) {
-                        self.machine.free_frame(frame);
-                    }
+                    let cut = object.frames.split_off(pages);
+                    self.reclaim_frames(cut);
                 }
                 // Growing is all or nothing: a failed resize leaves no frames behind.
                 let missing = pages.saturating_sub(self.memory_objects.get(id).map_or(0, |o| o.frames.len()));
@@ -257,12 +256,12 @@ impl<M: Machine> System<M> {
         }
     }
 
+    /// Removes object `id`; its frames, unless borrowed, are given back in steps
+    /// (`reclaim.rs`).
     fn free_object(&mut self, id: u32) {
         if let Some(o) = self.memory_objects.remove(id) {
             if !o.borrowed {
-                for frame in o.frames {
-                    self.machine.free_frame(frame);
-                }
+                self.reclaim_frames(o.frames);
             }
         }
     }

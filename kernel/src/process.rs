@@ -161,6 +161,11 @@ impl AsidAllocator {
         None
     }
 
+    /// Whether an ASID is free.
+    pub fn available(&self) -> bool {
+        self.used.iter().any(|word| *word != u64::MAX)
+    }
+
     /// Returns `asid` (its TLB entries must have been flushed).
     pub fn free(&mut self, asid: u16) {
         if asid != 0 {
@@ -206,6 +211,12 @@ impl AddressSpace {
     /// Bytes of RAM the space's pages use.
     pub fn resident_bytes(&self) -> usize {
         self.regions.iter().map(|r| r.end - r.mapped_start()).sum()
+    }
+
+    /// At most the bytes of RAM the space owns (not its memory objects'), tables not
+    /// counted: its regions' mapped parts, filled or not.
+    pub fn owned_bytes(&self) -> usize {
+        self.regions.iter().filter(|r| r.kind.object().is_none()).map(|r| r.end - r.mapped_start()).sum()
     }
 
     fn overlaps(&self, start: usize, end: usize) -> bool {
@@ -535,17 +546,55 @@ impl AddressSpace {
         })
     }
 
-    /// Frees every page and table and the ASID's TLB entries; returns the memory
-    /// objects whose mappings went (one entry per mapping).
+    /// Frees every page and table and the ASID's TLB entries, in one go; returns the
+    /// memory objects whose mappings went (one entry per mapping).
     pub fn destroy(mut self, m: &mut impl Machine) -> Vec<u32> {
-        let mut objects = Vec::new();
-        for region in core::mem::take(&mut self.regions) {
-            self.release_region(m, &region);
-            objects.extend(region.kind.object());
+        let objects = self.mapped_objects();
+        while !self.release_some(m, usize::MAX) {}
+        objects
+    }
+
+    /// The memory objects this space maps (one entry per mapping).
+    pub fn mapped_objects(&self) -> Vec<u32> {
+        self.regions.iter().filter_map(|r| r.kind.object()).collect()
+    }
+
+    /// Gives back up to `budget` pages of a space no thread will run in again (its
+    /// process ended): the frames its regions own, the last region first; once none is
+    /// left, its tables and its ASID's TLB entries. True when all of it is given back
+    /// (the ASID may then be used again).
+    ///
+    /// The tables go whole, so nothing is unmapped page by page and no page's TLB entry
+    /// is flushed on its own: the space's frames may be someone else's before its tables
+    /// go, but nothing translates through them any more. A memory object's pages are not
+    /// the space's: their regions go without a visit (the caller let go of the objects).
+    pub fn release_some(&mut self, m: &mut impl Machine, budget: usize) -> bool {
+        let mut left = budget;
+        while let Some(r) = self.regions.last_mut() {
+            if r.kind.object().is_some() {
+                self.regions.pop();
+                continue;
+            }
+            let first = r.mapped_start();
+            if left == 0 {
+                return false;
+            }
+            let pages = ((r.end - first) / PAGE_SIZE).min(left);
+            let from = r.end - pages * PAGE_SIZE;
+            for va in (from..r.end).step_by(PAGE_SIZE) {
+                if let Some(t) = self.table.translate(m, va) {
+                    m.free_frame(t.phys);
+                }
+            }
+            left -= pages;
+            r.end = from;
+            if from == first {
+                self.regions.pop();
+            }
         }
         self.table.free_tables(m);
         m.flush_tlb_asid(self.asid);
-        objects
+        true
     }
 }
 

@@ -75,6 +75,9 @@ impl Machine for TargetMachine {
             log::error!("frame {phys:#x} freed twice or never allocated");
         }
     }
+    fn free_frames(&self) -> usize {
+        FRAMES.lock().free_frames()
+    }
     fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE] {
         // SAFETY: as for `table`: the frame belongs to the caller's object, and the
         // linear map covers it read-write.
@@ -145,7 +148,7 @@ impl Machine for TargetMachine {
             info.console_phys = console.phys as u64;
             info.ram_bytes = facts.memory.ram.total() as u64;
         }
-        info.free_bytes = (FRAMES.lock().free_frames() * PAGE_SIZE) as u64;
+        info.free_bytes = (self.free_frames() * PAGE_SIZE) as u64;
         info
     }
 }
@@ -495,6 +498,9 @@ fn prepare_return() {
             if prepare_locked(s) {
                 return;
             }
+            // Nothing can run: give back what ended processes left, until an interrupt
+            // is pending (`reclaim.rs`).
+            while s.reclaim_step() && !arch::irq_pending() {}
         }
         // Idle: nothing can run. WFI with IRQs masked wakes on a pending interrupt, which
         // is then taken when IRQs are unmasked (no wake-up can be lost in between).

@@ -80,6 +80,9 @@ pub enum Progress {
         /// The first page left to fill.
         filled: usize,
     },
+    /// A call that allocates memory was giving back what ended processes left
+    /// ([`System::reclaim_for`]): it starts over (the queue keeps the progress).
+    Reclaim,
 }
 
 /// A fault a user thread took, as the arch layer decoded it.
@@ -129,6 +132,26 @@ pub struct System<M: Machine> {
     pub(crate) resume: Option<Progress>,
     /// During a call: where an interrupt stopped it, if one did.
     pub(crate) stopped: Option<Progress>,
+    /// Memory being given back a few pages at a time (`reclaim.rs`).
+    pub(crate) reclaim: alloc::collections::VecDeque<crate::reclaim::Reclaim>,
+}
+
+/// The frames a call may allocate (at most; its own checks come later), and whether it
+/// needs an ASID: what [`System::reclaim_for`] makes room for first.
+fn allocation(call: &Call) -> Option<(usize, bool)> {
+    let pages = |bytes: usize, most: usize| bytes.min(most).div_ceil(PAGE_SIZE);
+    match *call {
+        Call::MemMapAnon { size } => Some((pages(size, MAX_ANON_MAP), false)),
+        Call::ThreadCreate { stack_size, .. } => {
+            let stack = if stack_size == 0 { abi::DEFAULT_STACK_SIZE } else { stack_size };
+            Some((pages(stack, abi::MAX_STACK_SIZE) + 1, false))
+        }
+        Call::MemObjectCreate { size } | Call::MemObjectResize { size, .. } => {
+            Some((pages(size, crate::memobject::MAX_OBJECT_SIZE), false))
+        }
+        Call::ProcessCreate { .. } => Some((0, true)),
+        _ => None,
+    }
 }
 
 pub(crate) fn user_address(addr: usize) -> bool {
@@ -157,6 +180,7 @@ impl<M: Machine> System<M> {
             queued_pulses: 0,
             resume: None,
             stopped: None,
+            reclaim: alloc::collections::VecDeque::new(),
         }
     }
 
@@ -620,6 +644,7 @@ impl<M: Machine> System<M> {
             Some(Progress::Mapping { start, filled }) => Some((start, filled)),
             _ => None,
         };
+
         let machine = &mut self.machine;
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
         // (The region is the call's own: nothing but the thread's death removes a
@@ -644,6 +669,15 @@ impl<M: Machine> System<M> {
 
     fn dispatch(&mut self, cur: ThreadId, call: &Call) -> Result<Outcome, Errno> {
         let (pid, tid) = self.thread_ids(cur).ok_or(Errno::ESRCH)?;
+        // A call that allocates memory first takes back what ended processes left, if it
+        // needs it (not when it goes on filling a mapping: that memory is taken).
+        if let Some((frames, asid)) = allocation(call) {
+            if !matches!(self.resume, Some(Progress::Mapping { .. })) {
+                if let Some(restart) = self.reclaim_for(frames, asid) {
+                    return Ok(restart);
+                }
+            }
+        }
         let value = |v: u64| Ok(Outcome::Value(v, None));
         match *call {
             Call::Nop => value(0),
@@ -1081,12 +1115,13 @@ impl<M: Machine> System<M> {
                 self.processes.remove(child.0);
             }
         }
+        // The memory goes a few pages at a time (`reclaim.rs`); the objects it mapped
+        // are let go of now.
         if let Some(space) = space {
-            let asid = space.asid;
-            for object in space.destroy(&mut self.machine) {
+            for object in space.mapped_objects() {
                 self.drop_object_ref(object, true);
             }
-            self.asids.free(asid);
+            self.reclaim_space(space);
         }
         if let Some(parent) = parent {
             self.notify_child_death(parent, pid);
@@ -1586,6 +1621,7 @@ mod tests {
         assert_eq!(running(&s), Some((init.0, 1)));
         let ctx = s.context_mut(s.current().unwrap()).unwrap();
         assert_eq!((ctx.x[0], ctx.x[1]), (3, child as u64));
+        while s.reclaim_step() {} // (what the idle CPU does)
         assert_eq!(s.machine.frames_in_use(), baseline, "every frame of the child and its objects returned");
         assert_eq!(s.memory_object_frames(), 0);
     }
@@ -1724,6 +1760,7 @@ mod tests {
             "{report}"
         );
         assert_eq!(running(&s).unwrap().0, init.0);
+        while s.reclaim_step() {} // (what the idle CPU does)
         assert!(s.machine.frames_in_use() < frames_with_bad);
         assert_eq!(s.thread_count(), 1, "both of its threads are gone");
         assert_eq!(call(&mut s, Call::ProcessWait { pid: 0 }), (Ok(wait_status::killed(0x24)), bad.0 as u64));
@@ -1785,6 +1822,7 @@ mod tests {
         assert_eq!(s.current(), None);
         assert!(!s.has_work());
         assert_eq!(s.process_count(), 0);
+        while s.reclaim_step() {} // (what the idle CPU does)
         assert_eq!(s.machine.frames_in_use(), 0, "everything returned");
     }
 }

@@ -112,6 +112,9 @@ impl Machine for FakeMachine {
     fn free_frame(&mut self, phys: usize) {
         self.frames.remove(&phys).expect("frame freed twice");
     }
+    fn free_frames(&self) -> usize {
+        self.frame_limit.map_or(usize::MAX, |limit| limit.saturating_sub(self.frames_in_use()))
+    }
     fn frame(&mut self, phys: usize) -> &mut [u8; PAGE_SIZE] {
         self.frames.get_mut(&phys).expect("not a frame")
     }

@@ -162,6 +162,10 @@ pub struct SystemInfo {
     pub console_irq: u32,
     /// Its registers' physical address (page aligned, for `MemObjectDevice`).
     pub console_phys: u64,
+    /// RAM that ended processes and memory objects left, which the kernel is giving
+    /// back a few pages at a time (when idle, or when an allocation needs it), in bytes:
+    /// free memory to come. Each address space's tables count as one page.
+    pub reclaim_bytes: u64,
 }
 
 /// [`SystemInfo::console_kind`] values.
@@ -174,7 +178,7 @@ pub mod console_kind {
 
 impl SystemInfo {
     /// Bytes in the layout.
-    pub const SIZE: usize = 64;
+    pub const SIZE: usize = 72;
 
     /// The record's bytes.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
@@ -187,6 +191,7 @@ impl SystemInfo {
         b[48..52].copy_from_slice(&self.console_kind.to_le_bytes());
         b[52..56].copy_from_slice(&self.console_irq.to_le_bytes());
         b[56..64].copy_from_slice(&self.console_phys.to_le_bytes());
+        b[64..72].copy_from_slice(&self.reclaim_bytes.to_le_bytes());
         b
     }
 
@@ -204,6 +209,7 @@ impl SystemInfo {
             console_kind: u32::from_le_bytes(b[48..52].try_into().ok()?),
             console_irq: u32::from_le_bytes(b[52..56].try_into().ok()?),
             console_phys: u64::from_le_bytes(b[56..64].try_into().ok()?),
+            reclaim_bytes: u64::from_le_bytes(b[64..72].try_into().ok()?),
         })
     }
 
@@ -251,6 +257,7 @@ mod tests {
             console_kind: console_kind::PL011,
             console_irq: 33,
             console_phys: 0x0900_0000,
+            reclaim_bytes: 1 << 20,
         };
         assert_eq!(SystemInfo::from_bytes(&si.to_bytes()), Some(si));
         assert_eq!(si.board_name(), "rpi3");

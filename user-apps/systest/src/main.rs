@@ -200,13 +200,26 @@ fn timer_wakeup_preempts_a_busy_lower_thread() -> Outcome {
     Ok(())
 }
 
+/// The free RAM once the kernel has given back what ended processes and objects left
+/// (it does so while the CPU idles: this sleeps until nothing is left to give back).
 pub(crate) fn free_bytes() -> Result<u64, String> {
+    for _ in 0..1000 {
+        let info = system_info()?;
+        if info.reclaim_bytes == 0 {
+            return Ok(info.free_bytes);
+        }
+        time::sleep_ns(1_000_000);
+    }
+    Err(String::from("memory still being given back after a second"))
+}
+
+pub(crate) fn system_info() -> Result<SystemInfo, String> {
     let mut bytes = [0u8; SystemInfo::SIZE];
     let call = Call::SystemInfo { info: bytes.as_mut_ptr() as usize };
     // SAFETY: SystemInfo writes at most SystemInfo::SIZE bytes into `bytes`.
     let (x0, _) = unsafe { sys::syscall(call.to_registers()) };
     decode_result(x0).map_err(|e| format!("SystemInfo: {e}"))?;
-    Ok(SystemInfo::from_bytes(&bytes).map_or(0, |i| i.free_bytes))
+    SystemInfo::from_bytes(&bytes).ok_or_else(|| String::from("SystemInfo: short record"))
 }
 
 fn faulting_processes_are_reaped_others_finish() -> Outcome {

@@ -1,0 +1,236 @@
+//! Memory the kernel gives back a few pages at a time: the address spaces of processes
+//! that ended and the frames of memory objects that went.
+//!
+//! The kernel runs with interrupts masked, so freeing a gigabyte in one go would keep
+//! every interrupt waiting for milliseconds. Instead, what a process or object leaves is
+//! queued here, and given back [`RECLAIM_STEP`] pages at a time:
+//! - when the CPU has nothing to run (the idle loop calls [`System::reclaim_step`] until
+//!   the queue is empty or an interrupt is pending);
+//! - when a call that allocates memory finds too little free, or no ASID, while some is
+//!   queued ([`System::reclaim_for`]): it reclaims, between looks for a pending interrupt,
+//!   and when one comes, it is made again (`Outcome::Restart`) once the interrupt is
+//!   taken. So memory that is queued counts as free for every allocation, and interrupt
+//!   latency stays bounded by one step.
+
+use crate::machine::Machine;
+use crate::mem::PAGE_SIZE;
+use crate::process::AddressSpace;
+use crate::system::{Outcome, Progress, System};
+use alloc::vec::Vec;
+
+/// Pages given back between looks for a pending interrupt (each page a table walk and
+/// a frame freed: a microsecond or two in all).
+pub const RECLAIM_STEP: usize = 16;
+
+/// Frames an allocating call wants free beyond what it asks for (the tables its
+/// mappings need, and the kernel's own).
+const MARGIN_FRAMES: usize = 64;
+
+/// Something to give back.
+pub(crate) enum Reclaim {
+    /// The address space of a process that ended; its ASID is kept until it is gone.
+    Space(AddressSpace),
+    /// Frames of a memory object that went.
+    Frames(Vec<usize>),
+}
+
+impl Reclaim {
+    /// The bytes of RAM it still holds, at most; an address space's tables count as one
+    /// page (so that nothing queued counts as nothing).
+    fn bytes(&self) -> usize {
+        match self {
+            Reclaim::Space(space) => space.owned_bytes() + PAGE_SIZE,
+            Reclaim::Frames(frames) => frames.len() * PAGE_SIZE,
+        }
+    }
+}
+
+impl<M: Machine> System<M> {
+    /// Queues the address space of an ended process, to be given back in steps.
+    pub(crate) fn reclaim_space(&mut self, space: AddressSpace) {
+        self.reclaim.push_back(Reclaim::Space(space));
+    }
+
+    /// Queues frames to be freed in steps.
+    pub(crate) fn reclaim_frames(&mut self, frames: Vec<usize>) {
+        if !frames.is_empty() {
+            self.reclaim.push_back(Reclaim::Frames(frames));
+        }
+    }
+
+    /// Whether memory is waiting to be given back.
+    pub fn reclaim_pending(&self) -> bool {
+        !self.reclaim.is_empty()
+    }
+
+    /// Bytes of RAM waiting to be given back ([`Reclaim::bytes`]): free memory to come.
+    pub fn reclaim_bytes(&self) -> usize {
+        self.reclaim.iter().map(Reclaim::bytes).sum()
+    }
+
+    /// Gives back up to [`RECLAIM_STEP`] pages of what is queued, the oldest first.
+    /// True if more is left.
+    pub fn reclaim_step(&mut self) -> bool {
+        let Some(item) = self.reclaim.front_mut() else { return false };
+        let done = match item {
+            Reclaim::Space(space) => space.release_some(&mut self.machine, RECLAIM_STEP),
+            Reclaim::Frames(frames) => {
+                let keep = frames.len().saturating_sub(RECLAIM_STEP);
+                for frame in frames.drain(keep..) {
+                    self.machine.free_frame(frame);
+                }
+                frames.is_empty()
+            }
+        };
+        if done {
+            if let Some(Reclaim::Space(space)) = self.reclaim.pop_front() {
+                self.asids.free(space.asid);
+            }
+        }
+        self.reclaim_pending()
+    }
+
+    /// Before a call allocates `frames` frames (and an ASID, if `asid`): while fewer are
+    /// free (or no ASID is) and memory is queued to be given back, gives it back. Between
+    /// steps, a pending interrupt stops this: `Some(Outcome::Restart)`, and the call is
+    /// made again from the start once the interrupt is taken (nothing else of it has
+    /// happened). `None`: go on (whether or not enough is free now).
+    pub(crate) fn reclaim_for(&mut self, frames: usize, asid: bool) -> Option<Outcome> {
+        let wanted = frames.saturating_add(MARGIN_FRAMES);
+        let mut stepped = false;
+        while self.reclaim_pending() && (self.machine.free_frames() < wanted || (asid && !self.asids.available())) {
+            if stepped && self.machine.interrupt_pending() {
+                self.stopped = Some(Progress::Reclaim);
+                return Some(Outcome::Restart);
+            }
+            self.reclaim_step();
+            stepped = true;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::ProcessId;
+    use crate::testing::{as_thread, restarting, system, FakeMachine};
+    use abi::syscall::Call;
+    use abi::Errno;
+
+    /// A system whose pid 1 ("init") maps `pages` of anonymous memory and ends; returns
+    /// the system, the frames in use before that pid existed, and its ASID.
+    fn ended_with(pages: usize) -> (System<FakeMachine>, usize, u16) {
+        let mut s = system();
+        let keeper = s.spawn("low", b"", None, None, false).unwrap();
+        let before = s.machine.frames_in_use();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let asid = s.processes.get(pid.0).unwrap().space.as_ref().unwrap().asid;
+        let t = s.thread_of(pid, 1).unwrap();
+        assert!(as_thread(&mut s, t, Call::MemMapAnon { size: pages * PAGE_SIZE }).0.is_ok());
+        let _ = as_thread(&mut s, t, Call::ProcessExit { status: 0 });
+        assert!(s.processes.get(keeper.0).is_some());
+        (s, before, asid)
+    }
+
+    fn pid_of(s: &System<FakeMachine>, name: &str) -> ProcessId {
+        ProcessId(s.processes.iter().find(|(_, p)| p.name == name && p.exit_status.is_none()).unwrap().0)
+    }
+
+    #[test]
+    fn an_ended_process_memory_goes_back_a_step_at_a_time_and_its_asid_last() {
+        let pages = 10 * RECLAIM_STEP;
+        let (mut s, before, asid) = ended_with(pages);
+        assert!(s.reclaim_pending());
+        assert!(s.reclaim_bytes() >= pages * PAGE_SIZE);
+        let mut steps = 0;
+        let mut held = s.machine.frames_in_use();
+        loop {
+            assert!(!s.machine.flushed_asids.contains(&asid), "ASID flushed before its tables went");
+            let more = s.reclaim_step();
+            steps += 1;
+            let now = s.machine.frames_in_use();
+            assert!(held - now <= RECLAIM_STEP || !more, "a step gave back {} frames", held - now);
+            held = now;
+            if !more {
+                break;
+            }
+        }
+        assert!(steps > pages / RECLAIM_STEP, "{steps} steps");
+        assert_eq!(s.machine.frames_in_use(), before, "every frame and table given back");
+        assert!(s.machine.flushed_asids.contains(&asid));
+        assert_eq!(s.reclaim_bytes(), 0);
+        // The ASID is free again: the next process may get it.
+        let mut next = Vec::new();
+        while let Some(a) = s.asids.alloc() {
+            next.push(a);
+            if a == asid {
+                break;
+            }
+        }
+        assert_eq!(next.last(), Some(&asid));
+    }
+
+    #[test]
+    fn an_allocation_takes_back_queued_memory_first_between_interrupts() {
+        let pages = 10 * RECLAIM_STEP;
+        let (mut s, before, _) = ended_with(pages);
+        // Eight frames free, and the ended process's queued.
+        s.machine.frame_limit = Some(s.machine.frames_in_use() + 8);
+        let t = s.thread_of(pid_of(&s, "low"), 1).unwrap();
+        s.machine.interrupt_every = Some(1);
+        let want = 4 * RECLAIM_STEP;
+        let (mapped, restarts) = restarting(&mut s, t, Call::MemMapAnon { size: want * PAGE_SIZE });
+        assert!(mapped.is_ok(), "{mapped:?}");
+        // It stopped between reclaim steps, one step per interrupt, for what it needed.
+        assert!(restarts >= want / RECLAIM_STEP, "{restarts} restarts");
+        assert!(s.reclaim_pending(), "it took back only what it needed");
+        s.machine.interrupt_every = None;
+        while s.reclaim_step() {}
+        let kept = s.machine.frames_in_use() - before;
+        assert!((want..=want + 3).contains(&kept), "{kept} frames kept: the mapping and its tables stay");
+    }
+
+    #[test]
+    fn without_queued_memory_an_allocation_fails_as_before() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        s.machine.frame_limit = Some(s.machine.frames_in_use() + 4);
+        assert_eq!(as_thread(&mut s, t, Call::MemMapAnon { size: 64 * PAGE_SIZE }).0, Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn a_process_needing_an_asid_takes_one_back() {
+        let (mut s, _, asid) = ended_with(RECLAIM_STEP);
+        while s.asids.alloc().is_some() {}
+        let t = s.thread_of(pid_of(&s, "low"), 1).unwrap();
+        let name = b"child";
+        // (ProcessCreate is the process manager's: make "low" privileged for the test.)
+        s.processes.get_mut(pid_of(&s, "low").0).unwrap().privileged = true;
+        let at = as_thread(&mut s, t, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+        s.write_user(pid_of(&s, "low"), at, name).unwrap();
+        let create = Call::ProcessCreate { name_ptr: at, name_len: name.len(), parent: 0, flags: 0 };
+        let child = as_thread(&mut s, t, create).0.expect("a process made with the ASID taken back");
+        let space = s.processes.get(child as u32).unwrap().space.as_ref().unwrap();
+        assert_eq!(space.asid, asid);
+    }
+
+    #[test]
+    fn a_memory_object_frames_go_back_in_steps() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, true).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        let before = s.machine.frames_in_use();
+        let pages = 3 * RECLAIM_STEP + 1;
+        let handle = as_thread(&mut s, t, Call::MemObjectCreate { size: pages * PAGE_SIZE }).0.unwrap();
+        assert_eq!(as_thread(&mut s, t, Call::MemObjectClose { handle: handle as u32 }).0, Ok(0));
+        assert_eq!(s.reclaim_bytes(), pages * PAGE_SIZE);
+        let mut steps = 0;
+        while s.reclaim_step() {
+            steps += 1;
+        }
+        assert_eq!(steps, 3);
+        assert_eq!(s.machine.frames_in_use(), before);
+    }
+}
