@@ -108,10 +108,8 @@ impl<M: Machine> System<M> {
             }
             Call::InterruptUnmask { id } => value(self.interrupt_unmask(pid, id)? as u64),
             Call::SystemInfo { info } => {
-                let record = abi::info::SystemInfo {
-                    reclaim_bytes: self.reclaim_bytes() as u64,
-                    ..self.machine.system_info()
-                };
+                let record =
+                    abi::info::SystemInfo { reclaim_bytes: self.reclaim_bytes() as u64, ..self.machine.system_info() };
                 self.write_user(pid, info, &record.to_bytes())?;
                 value(0)
             }

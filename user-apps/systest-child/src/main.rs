@@ -13,6 +13,8 @@
 //!   broken), 0 otherwise (or killed, if nothing is mapped there).
 //! * `unprivileged` — privileged calls must fail with EPERM; status: how many did not.
 //! * `exit N` — exit with status N.
+//! * `hog MIB` — map MIB MiB of anonymous memory and exit (status 0), leaving it to the
+//!   kernel to take back; status 1 if the mapping failed.
 
 #![no_std]
 #![no_main]
@@ -38,6 +40,7 @@ fn main(args: Args) -> i32 {
         "peek" => peek(number(&args, 2) as usize, number(&args, 3)),
         "unprivileged" => unprivileged(),
         "exit" => number(&args, 2) as i32,
+        "hog" => i32::from(sys::mem_map_anon((number(&args, 2) as usize) << 20).is_err()),
         other => {
             println!("systest-child: unknown mode {other:?}");
             99
