@@ -359,7 +359,14 @@ fn make_again(s: &mut Sys, thread: ThreadId, times: usize) {
 /// A new process (`privileged`: with I/O privilege) with two more threads and two
 /// mapped buffers, made through its own calls.
 fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
-    let Ok(pid) = s.spawn(rand.pick(&["init", "low", "rr"]), b"", None, None, privileged) else { return };
+    let name = rand.pick(&["init", "low", "rr"]);
+    let mut spawned = s.spawn(name, b"", None, None, privileged);
+    if spawned.is_err() {
+        // (The kernel's own spawn, unlike ProcessCreate, takes nothing back first.)
+        while s.reclaim_step() {}
+        spawned = s.spawn(name, b"", None, None, privileged);
+    }
+    let Ok(pid) = spawned else { return };
     let Some(main) = s.thread_of(pid, 1) else { return };
     for priority in [10, rand.pick(&[5u8, 10, 20, 40])] {
         // (Out of memory, it has fewer: the frames are bounded.)

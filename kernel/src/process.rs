@@ -44,6 +44,27 @@ pub enum RegionKind {
         /// The most this mapping may allow.
         max_prot: u32,
     },
+    /// Memory on its way out, a few pages at a time ([`AddressSpace::release_step`]): a
+    /// range `MemUnmap` is unmapping, the stack of a thread that ended, a mapping left
+    /// half-filled. Its pages are mapped until given back, the last first; the program
+    /// may neither unmap nor protect it, and nothing else goes there meanwhile.
+    Releasing {
+        /// The memory object whose pages it maps, if any (let go of once they are
+        /// unmapped: until then they must not be anyone else's).
+        object: Option<u32>,
+    },
+}
+
+/// What [`AddressSpace::release_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseStep {
+    /// Some of the region is left.
+    More,
+    /// The region is gone; its memory object, if it mapped one, may be let go of.
+    Done {
+        /// That object.
+        object: Option<u32>,
+    },
 }
 
 impl RegionKind {
@@ -64,8 +85,15 @@ impl RegionKind {
     pub fn object(self) -> Option<u32> {
         match self {
             RegionKind::Shared { object, .. } => Some(object),
+            RegionKind::Releasing { object } => object,
             _ => None,
         }
+    }
+
+    /// Whether the program has been given the region (it is neither still filling nor
+    /// on its way out), so that it may protect it.
+    pub fn given(self) -> bool {
+        !matches!(self, RegionKind::Filling | RegionKind::Releasing { .. })
     }
 }
 
@@ -279,8 +307,9 @@ impl AddressSpace {
 
     /// Maps fresh zero-filled frames into region `index` from page `from` to its end;
     /// if `interruptible`, stops before each [`FILL_STEP`] pages after the first when an
-    /// interrupt is pending, returning the first page left. Out of memory, the region
-    /// goes with every page it had (`ENOMEM`).
+    /// interrupt is pending, returning the first page left. Out of memory (`ENOMEM`),
+    /// the region goes with every page it had: at once if not `interruptible`, else it
+    /// is left [`RegionKind::Releasing`], for the caller to give back in steps.
     fn fill_region(
         &mut self,
         m: &mut impl Machine,
@@ -302,8 +331,11 @@ impl AddressSpace {
                 None => Err(()),
             };
             if mapped.is_err() {
-                let region = self.regions.swap_remove(index);
-                self.release_region(m, &region);
+                let start = self.regions[index].start;
+                self.regions[index].kind = RegionKind::Releasing { object: None };
+                if !interruptible {
+                    while self.release_step(m, start, usize::MAX) == Ok(ReleaseStep::More) {}
+                }
                 return Err(Errno::ENOMEM);
             }
             va += PAGE_SIZE;
@@ -355,22 +387,56 @@ impl AddressSpace {
         }
     }
 
-    fn release_region(&mut self, m: &mut impl Machine, region: &Region) {
-        self.release_pages(m, region.mapped_start(), region.end, region.kind.object().is_none());
+    /// Starts giving back the region that starts at `start` and spans `size` bytes
+    /// (rounded up to pages), if `may` accepts its kind: it becomes
+    /// [`RegionKind::Releasing`] (a stack without its guard page, which maps nothing),
+    /// to be given back by [`release_step`](Self::release_step); returns where it starts
+    /// now. `EINVAL` if there is no such region.
+    pub fn begin_release(
+        &mut self,
+        start: usize,
+        size: usize,
+        may: impl Fn(RegionKind) -> bool,
+    ) -> Result<usize, Errno> {
+        let end = align_up(size, PAGE_SIZE).and_then(|s| start.checked_add(s)).ok_or(Errno::EINVAL)?;
+        let r =
+            self.regions.iter_mut().find(|r| r.start == start && r.end == end && may(r.kind)).ok_or(Errno::EINVAL)?;
+        r.start = r.mapped_start();
+        r.kind = RegionKind::Releasing { object: r.kind.object() };
+        Ok(r.start)
     }
 
-    /// Unmaps the whole region that starts at `start` and spans `size` bytes (rounded
-    /// up to pages), if it is anonymous, shared memory or a stack; returns it.
-    pub fn unmap_region(&mut self, m: &mut impl Machine, start: usize, size: usize) -> Result<Region, Errno> {
-        let end = align_up(size, PAGE_SIZE).and_then(|s| start.checked_add(s)).ok_or(Errno::EINVAL)?;
+    /// Gives back up to `budget` pages of the [`RegionKind::Releasing`] region that
+    /// starts at `start`, the last first: unmapped, their TLB entries flushed, their
+    /// frames freed unless a memory object's. `EINVAL` if there is no such region.
+    pub fn release_step(&mut self, m: &mut impl Machine, start: usize, budget: usize) -> Result<ReleaseStep, Errno> {
         let index = self
             .regions
             .iter()
-            .position(|r| r.start == start && r.end == end && r.kind != RegionKind::Image)
+            .position(|r| r.start == start && matches!(r.kind, RegionKind::Releasing { .. }))
             .ok_or(Errno::EINVAL)?;
-        let region = self.regions.swap_remove(index);
-        self.release_region(m, &region);
-        Ok(region)
+        let Region { end, kind, .. } = self.regions[index];
+        let from = end - ((end - start) / PAGE_SIZE).min(budget) * PAGE_SIZE;
+        self.release_pages(m, from, end, kind.object().is_none());
+        if from > start {
+            self.regions[index].end = from;
+            return Ok(ReleaseStep::More);
+        }
+        self.regions.swap_remove(index);
+        Ok(ReleaseStep::Done { object: kind.object() })
+    }
+
+    /// Unmaps the whole region that starts at `start` and spans `size` bytes (rounded
+    /// up to pages), unless part of the image, in one go; returns its memory object, if
+    /// it mapped one. (For tests: the kernel gives regions back in steps.)
+    #[cfg(test)]
+    pub fn unmap_region(&mut self, m: &mut impl Machine, start: usize, size: usize) -> Result<Option<u32>, Errno> {
+        let start = self.begin_release(start, size, |kind| kind != RegionKind::Image)?;
+        loop {
+            if let ReleaseStep::Done { object } = self.release_step(m, start, usize::MAX)? {
+                return Ok(object);
+            }
+        }
     }
 
     /// Gives the whole pages of `[start, end)` the access `prot` allows; every page must
@@ -389,7 +455,7 @@ impl AddressSpace {
             let r = self
                 .regions
                 .iter()
-                .find(|r| r.mapped_start() <= at && at < r.end && r.kind != RegionKind::Filling)
+                .find(|r| r.mapped_start() <= at && at < r.end && r.kind.given())
                 .ok_or(Errno::ENOMEM)?;
             if prot & !r.kind.max_prot() != 0 {
                 return Err(Errno::EACCES);
@@ -718,7 +784,7 @@ pub(crate) mod tests {
         assert_eq!(s.map_zeroed(&mut m, 0x40_3001, 0x1000, rw(), RegionKind::Anonymous), Err(Errno::EINVAL));
         assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1000), Err(Errno::EINVAL), "part of a region");
         let frames_before = m.frames_in_use();
-        assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1800).map(|r| r.kind), Ok(RegionKind::Anonymous));
+        assert_eq!(s.unmap_region(&mut m, 0x40_0000, 0x1800), Ok(None));
         assert_eq!(m.frames_in_use(), frames_before - 2);
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT));
@@ -742,7 +808,7 @@ pub(crate) mod tests {
         assert_eq!(s.protect(&mut m, 0x7000_1000, 0x7000_4000, mem_prot::READ), Ok(Vec::new()), "whole stack");
         assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, mem_prot::WRITE | mem_prot::EXEC), Err(Errno::EINVAL));
         assert_eq!(s.protect(&mut m, 0x50_0000, 0x50_1000, mem_prot::READ), Err(Errno::ENOMEM));
-        assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000).map(|r| r.kind), Ok(RegionKind::Anonymous));
+        assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000), Ok(None));
     }
 
     #[test]

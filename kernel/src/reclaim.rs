@@ -14,8 +14,9 @@
 
 use crate::machine::Machine;
 use crate::mem::PAGE_SIZE;
-use crate::process::AddressSpace;
+use crate::process::{AddressSpace, ProcessId, RegionKind, ReleaseStep};
 use crate::system::{Outcome, Progress, System};
+use abi::Errno;
 use alloc::vec::Vec;
 
 /// Pages given back between looks for a pending interrupt (each page a table walk and
@@ -32,17 +33,16 @@ pub(crate) enum Reclaim {
     Space(AddressSpace),
     /// Frames of a memory object that went.
     Frames(Vec<usize>),
-}
-
-impl Reclaim {
-    /// The bytes of RAM it still holds, at most; an address space's tables count as one
-    /// page (so that nothing queued counts as nothing).
-    fn bytes(&self) -> usize {
-        match self {
-            Reclaim::Space(space) => space.owned_bytes() + PAGE_SIZE,
-            Reclaim::Frames(frames) => frames.len() * PAGE_SIZE,
-        }
-    }
+    /// A [`RegionKind::Releasing`](crate::process::RegionKind::Releasing) region of a
+    /// live process (the stack of a thread that ended, a mapping left half-filled or
+    /// half-unmapped), named by where it starts. If the process ends first, its space
+    /// is queued whole, this region with it.
+    Region {
+        /// The process.
+        pid: ProcessId,
+        /// Where the region starts.
+        start: usize,
+    },
 }
 
 impl<M: Machine> System<M> {
@@ -63,15 +63,52 @@ impl<M: Machine> System<M> {
         !self.reclaim.is_empty()
     }
 
-    /// Bytes of RAM waiting to be given back ([`Reclaim::bytes`]): free memory to come.
+    /// Gives back the region of `pid` that starts at `start` and spans `size` bytes, if
+    /// `may` accepts its kind: it is on its way out at once
+    /// ([`AddressSpace::begin_release`]), its last [`RECLAIM_STEP`] pages go now (so a
+    /// default thread stack goes whole), and the rest a step at a time.
+    pub(crate) fn release_later(
+        &mut self,
+        pid: ProcessId,
+        start: usize,
+        size: usize,
+        may: impl Fn(RegionKind) -> bool,
+    ) -> Result<(), Errno> {
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+        let start = space.begin_release(start, size, may)?;
+        match space.release_step(&mut self.machine, start, RECLAIM_STEP)? {
+            ReleaseStep::More => self.reclaim_region(pid, start),
+            ReleaseStep::Done { object: Some(object) } => self.drop_object_ref(object, true),
+            ReleaseStep::Done { object: None } => {}
+        }
+        Ok(())
+    }
+
+    /// Queues the [`RegionKind::Releasing`] region of `pid` at `start`.
+    pub(crate) fn reclaim_region(&mut self, pid: ProcessId, start: usize) {
+        self.reclaim.push_back(Reclaim::Region { pid, start });
+    }
+
+    /// Bytes of RAM waiting to be given back, at most: free memory to come. (An address
+    /// space's tables count as one page, so that nothing queued counts as nothing.)
     pub fn reclaim_bytes(&self) -> usize {
-        self.reclaim.iter().map(Reclaim::bytes).sum()
+        let bytes = |item: &Reclaim| match item {
+            Reclaim::Space(space) => space.owned_bytes() + PAGE_SIZE,
+            Reclaim::Frames(frames) => frames.len() * PAGE_SIZE,
+            Reclaim::Region { pid, start } => {
+                let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
+                let region = space.and_then(|s| s.regions().iter().find(|r| r.start == *start));
+                region.map_or(0, |r| r.end - r.start)
+            }
+        };
+        self.reclaim.iter().map(bytes).sum()
     }
 
     /// Gives back up to [`RECLAIM_STEP`] pages of what is queued, the oldest first.
     /// True if more is left.
     pub fn reclaim_step(&mut self) -> bool {
         let Some(item) = self.reclaim.front_mut() else { return false };
+        let mut let_go = None;
         let done = match item {
             Reclaim::Space(space) => space.release_some(&mut self.machine, RECLAIM_STEP),
             Reclaim::Frames(frames) => {
@@ -81,11 +118,26 @@ impl<M: Machine> System<M> {
                 }
                 frames.is_empty()
             }
+            &mut Reclaim::Region { pid, start } => {
+                // (Gone with its process, or given back: done.)
+                let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut());
+                match space.map(|s| s.release_step(&mut self.machine, start, RECLAIM_STEP)) {
+                    Some(Ok(ReleaseStep::More)) => false,
+                    Some(Ok(ReleaseStep::Done { object })) => {
+                        let_go = object;
+                        true
+                    }
+                    Some(Err(_)) | None => true,
+                }
+            }
         };
         if done {
             if let Some(Reclaim::Space(space)) = self.reclaim.pop_front() {
                 self.asids.free(space.asid);
             }
+        }
+        if let Some(object) = let_go {
+            self.drop_object_ref(object, true);
         }
         self.reclaim_pending()
     }

@@ -16,7 +16,7 @@ use crate::handle::HandleTable;
 use crate::machine::Machine;
 use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
-use crate::process::{user_attrs, AddressSpace, AsidAllocator, Process, ProcessId, RegionKind};
+use crate::process::{user_attrs, AddressSpace, AsidAllocator, Process, ProcessId, RegionKind, ReleaseStep};
 use crate::sched::ReadyQueues;
 use crate::sleepers::{Sleepers, Wake};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
@@ -79,6 +79,11 @@ pub enum Progress {
         start: usize,
         /// The first page left to fill.
         filled: usize,
+    },
+    /// A `MemUnmap` giving back the [`RegionKind::Releasing`] region at `start`.
+    Unmapping {
+        /// Where the region starts.
+        start: usize,
     },
     /// A call that allocates memory was giving back what ended processes left
     /// ([`System::reclaim_for`]): it starts over (the queue keeps the progress).
@@ -620,13 +625,41 @@ impl<M: Machine> System<M> {
             }
             return;
         }
-        let Progress::Mapping { start, .. } = progress else { return };
-        let Some(size) = align_up(regs.args[0] as usize, PAGE_SIZE) else { return };
         let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };
+        match progress {
+            Progress::Mapping { start, .. } => {
+                let Some(size) = align_up(regs.args[0] as usize, PAGE_SIZE) else { return };
+                let _ = self.release_later(pid, start, size, |kind| kind == RegionKind::Filling);
+            }
+            Progress::Unmapping { start } => self.reclaim_region(pid, start),
+            _ => {}
+        }
+    }
+
+    /// `MemUnmap(addr, size)` for `pid`: the mapping (anonymous or of a memory object)
+    /// is on its way out at once ([`RegionKind::Releasing`]) and unmapped a few pages at
+    /// a time: when an interrupt is pending the call stops and is made again, going on
+    /// where it stopped ([`Progress::Unmapping`]).
+    fn unmap(&mut self, pid: ProcessId, addr: usize, size: usize) -> Result<Outcome, Errno> {
         let machine = &mut self.machine;
-        if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
-            if space.regions().iter().any(|r| r.start == start && r.kind == RegionKind::Filling) {
-                let _ = space.unmap_region(machine, start, size);
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+        let start = match self.resume {
+            Some(Progress::Unmapping { start }) => start,
+            _ => space.begin_release(addr, size, RegionKind::unmappable)?,
+        };
+        loop {
+            match space.release_step(machine, start, crate::reclaim::RECLAIM_STEP)? {
+                ReleaseStep::Done { object } => {
+                    if let Some(object) = object {
+                        self.drop_object_ref(object, true);
+                    }
+                    return Ok(Outcome::Value(0, None));
+                }
+                ReleaseStep::More if machine.interrupt_pending() => {
+                    self.stopped = Some(Progress::Unmapping { start });
+                    return Ok(Outcome::Restart);
+                }
+                ReleaseStep::More => {}
             }
         }
     }
@@ -658,9 +691,15 @@ impl<M: Machine> System<M> {
                 (at, at)
             }
         };
-        match space.fill(machine, start, from)? {
-            None => Ok(Outcome::Value(start as u64, None)),
-            Some(filled) => {
+        match space.fill(machine, start, from) {
+            // (Out of memory, the region is on its way out: it goes in steps.)
+            Err(Errno::ENOMEM) => {
+                self.reclaim_region(pid, start);
+                Err(Errno::ENOMEM)
+            }
+            Err(e) => Err(e),
+            Ok(None) => Ok(Outcome::Value(start as u64, None)),
+            Ok(Some(filled)) => {
                 self.stopped = Some(Progress::Mapping { start, filled });
                 Ok(Outcome::Restart)
             }
@@ -766,17 +805,7 @@ impl<M: Machine> System<M> {
             | Call::MemObjectDevice { .. } => self.memory_call(pid, call),
             Call::ProcessWait { pid: target } => self.wait_child(pid, target),
             Call::MemMapAnon { size } => self.map_anonymous(pid, size),
-            Call::MemUnmap { addr, size } => {
-                let machine = &mut self.machine;
-                let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-                if space.regions().iter().any(|r| r.start == addr && !r.kind.unmappable()) {
-                    return Err(Errno::EINVAL);
-                }
-                if let Some(object) = space.unmap_region(machine, addr, size)?.kind.object() {
-                    self.drop_object_ref(object, true);
-                }
-                value(0)
-            }
+            Call::MemUnmap { addr, size } => self.unmap(pid, addr, size),
             Call::ClockTime => value(self.machine.now_ns()),
             Call::Sleep { nanoseconds } => {
                 if nanoseconds == 0 {
@@ -903,10 +932,7 @@ impl<M: Machine> System<M> {
         match self.add_thread(pid, context, param, Some((base, size))) {
             Ok(tid) => Ok(tid),
             Err(e) => {
-                let machine = &mut self.machine;
-                if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
-                    let _ = space.unmap_region(machine, base, size);
-                }
+                let _ = self.release_later(pid, base, size, |kind| kind == RegionKind::Stack);
                 Err(e)
             }
         }
@@ -1054,10 +1080,7 @@ impl<M: Machine> System<M> {
         let joiner = t.joiner.take();
         let restart = t.restart.take();
         if let Some((base, size)) = stack {
-            let machine = &mut self.machine;
-            if let Some(space) = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()) {
-                let _ = space.unmap_region(machine, base, size);
-            }
+            let _ = self.release_later(pid, base, size, |kind| kind == RegionKind::Stack);
         }
         if let Some(restart) = restart {
             self.abandon_restart(id, *restart);
@@ -1259,8 +1282,49 @@ mod tests {
         s.read_user(pid, at, &mut bytes).unwrap();
         assert!(bytes.iter().all(|b| *b == 0));
         assert_eq!(regions_at(&s, pid, at).iter().map(|r| r.kind).collect::<Vec<_>>(), [RegionKind::Anonymous]);
-        assert_eq!(as_thread(&mut s, t, Call::MemUnmap { addr: at, size: pages * PAGE_SIZE }).0, Ok(0));
+        // Unmapped a few pages between interrupts too.
+        let (unmapped, restarts) = restarting(&mut s, t, Call::MemUnmap { addr: at, size: pages * PAGE_SIZE });
+        assert_eq!(unmapped, Ok(0));
+        assert_eq!(restarts, pages / crate::reclaim::RECLAIM_STEP - 1);
         assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
+        assert!(regions_at(&s, pid, at).is_empty());
+    }
+
+    #[test]
+    fn an_unmapping_stopped_midway_leaves_nothing_usable_and_finishes_when_abandoned() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let unmapper = new_thread(&mut s, main, 10);
+        let tid = s.threads.get(unmapper.0).unwrap().tid;
+        let frames = tables_made(&mut s, main);
+        let pages = 8 * crate::reclaim::RECLAIM_STEP;
+        let size = pages * PAGE_SIZE;
+        let at = as_thread(&mut s, unmapper, Call::MemMapAnon { size }).0.unwrap() as usize;
+        s.machine.interrupt_every = Some(1);
+        let _ = as_thread(&mut s, unmapper, Call::MemUnmap { addr: at, size });
+        s.machine.interrupt_every = None;
+        assert!(matches!(
+            s.threads.get(unmapper.0).unwrap().restart.as_ref().map(|r| r.1),
+            Some(Progress::Unmapping { start }) if start == at
+        ));
+        // The last pages went first; the rest is on its way out: neither unmappable nor
+        // protectable, and no new mapping lands there.
+        let region = regions_at(&s, pid, at)[0];
+        assert_eq!((region.kind, region.end), (RegionKind::Releasing { object: None }, at + size - 16 * PAGE_SIZE));
+        assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: at, size }).0, Err(Errno::EINVAL));
+        let prot = Call::MemProtect { addr: at, size: PAGE_SIZE, prot: mem_prot::READ };
+        assert_eq!(as_thread(&mut s, main, prot).0, Err(Errno::ENOMEM));
+        let other = as_thread(&mut s, main, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+        assert!(other >= region.end || other + PAGE_SIZE <= at, "{other:#x} in the region on its way out");
+        assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: other, size: PAGE_SIZE }).0, Ok(0));
+        // Its thread ends before making the call again: the rest goes in steps.
+        assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid, status: 0 }).0, Ok(0));
+        assert!(s.reclaim_pending());
+        while s.reclaim_step() {}
+        assert!(regions_at(&s, pid, at).is_empty());
+        let stack = abi::DEFAULT_STACK_SIZE / PAGE_SIZE;
+        assert!(s.machine.frames_in_use() <= frames - stack, "the stack and the mapping were kept");
     }
 
     #[test]
@@ -1289,9 +1353,11 @@ mod tests {
         assert_eq!(as_thread(&mut s, main, prot).0, Err(Errno::ENOMEM));
         let other = as_thread(&mut s, main, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
         assert!(other >= start + size || other + PAGE_SIZE <= start, "{other:#x} in the filling region");
-        // The thread ends before making its call again: the region goes with it.
+        // The thread ends before making its call again: the region goes with it (in
+        // steps).
         let frames = s.machine.frames_in_use();
         assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid, status: 0 }).0, Ok(0));
+        while s.reclaim_step() {}
         assert!(regions_at(&s, pid, start).is_empty());
         assert!(s.machine.frames_in_use() <= frames - crate::process::FILL_STEP, "the filled pages were kept");
     }
@@ -1312,6 +1378,7 @@ mod tests {
         let forged = Registers { number: RESTARTED_CALL, args: [PAGE_SIZE as u64, 0, 0, 0, 0, 0, 0, 0] };
         assert_eq!(crate::testing::call_registers(&mut s, &forged).0, Err(Errno::ENOSYS));
         assert!(s.threads.get(t.0).unwrap().restart.is_none());
+        while s.reclaim_step() {}
         assert!(regions_at(&s, pid, start).is_empty(), "the filling region stayed");
     }
 
@@ -1326,8 +1393,9 @@ mod tests {
         let (result, restarts) = restarting(&mut s, t, Call::MemMapAnon { size: 64 * PAGE_SIZE });
         assert_eq!(result, Err(Errno::ENOMEM));
         assert!(restarts >= 3, "{restarts}");
+        while s.reclaim_step() {}
         let space = s.processes.get(pid.0).unwrap().space.as_ref().unwrap();
-        assert!(space.regions().iter().all(|r| r.kind != RegionKind::Filling));
+        assert!(space.regions().iter().all(|r| r.kind.given()), "filling, or on its way out");
         assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
     }
 
