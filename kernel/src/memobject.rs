@@ -14,8 +14,8 @@
 use crate::machine::Machine;
 use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
-use crate::process::{prot_attrs, ProcessId};
-use crate::system::{Outcome, System};
+use crate::process::{prot_attrs, ProcessId, FILL_STEP};
+use crate::system::{Outcome, Progress, System};
 use abi::syscall::{mem_prot, Call};
 use abi::Errno;
 use alloc::vec::Vec;
@@ -37,9 +37,18 @@ pub struct MemoryObject {
     borrowed: bool,
     /// The frames are device registers: mapped Device-nGnRE, never executable.
     device: bool,
+    /// Frames a `MemObjectCreate` or `MemObjectResize` under way is adding, a few at a
+    /// time ([`Progress::Growing`]): not the object's until the call completes, so that
+    /// nothing maps them before; `Some` while such a call is under way.
+    growing: Option<Vec<usize>>,
 }
 
 impl MemoryObject {
+    /// An object of `frames`, with no handle or mapping yet.
+    fn of(frames: Vec<usize>, borrowed: bool, device: bool) -> Self {
+        Self { frames, handles: 0, mappings: 0, borrowed, device, growing: None }
+    }
+
     /// Its size in bytes.
     pub fn size(&self) -> usize {
         self.frames.len() * PAGE_SIZE
@@ -54,23 +63,23 @@ impl<M: Machine> System<M> {
             Call::MemObjectCreate { size } => {
                 self.require_privilege(pid)?;
                 let pages = object_pages(size)?;
-                if self.memory_objects.len() >= MAX_OBJECTS {
-                    return Err(Errno::EAGAIN);
-                }
-                let mut frames = Vec::with_capacity(pages);
-                for _ in 0..pages {
-                    match self.machine.alloc_frame() {
-                        Some(frame) => frames.push(frame),
-                        None => {
-                            for frame in frames {
-                                self.machine.free_frame(frame);
-                            }
-                            return Err(Errno::ENOMEM);
+                // (The object has no handle until its frames are all there.)
+                let id = match self.resume.take() {
+                    Some(Progress::Growing { object }) => object,
+                    _ => {
+                        if self.memory_objects.len() >= MAX_OBJECTS {
+                            return Err(Errno::EAGAIN);
                         }
+                        let object = MemoryObject {
+                            growing: Some(Vec::with_capacity(pages)),
+                            ..MemoryObject::of(Vec::new(), false, false)
+                        };
+                        self.memory_objects.insert(object).expect("room checked")
                     }
+                };
+                if let Some(stopped) = self.grow_object(id, pages)? {
+                    return Ok(stopped);
                 }
-                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: false, device: false };
-                let id = self.memory_objects.insert(object).expect("room checked");
                 self.open_handle(pid, id).inspect_err(|_| self.free_object(id)).map(|h| Outcome::Value(h as u64, None))
             }
             Call::MemObjectDevice { phys, size } => {
@@ -88,7 +97,7 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EAGAIN);
                 }
                 let frames = (0..pages).map(|i| phys + i * PAGE_SIZE).collect();
-                let object = MemoryObject { frames, handles: 0, mappings: 0, borrowed: true, device: true };
+                let object = MemoryObject::of(frames, true, true);
                 let id = self.memory_objects.insert(object).expect("room checked");
                 self.open_handle(pid, id).inspect_err(|_| self.free_object(id)).map(|h| Outcome::Value(h as u64, None))
             }
@@ -96,29 +105,33 @@ impl<M: Machine> System<M> {
                 self.require_privilege(pid)?;
                 let id = self.object_of(pid, handle)?;
                 let pages = object_pages(size)?;
-                let object = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
-                if pages < object.frames.len() {
-                    if object.mappings > 0 || object.borrowed {
-                        return Err(Errno::EBUSY);
-                    }
-                    let cut = object.frames.split_off(pages);
-                    self.reclaim_frames(cut);
-                }
                 // Growing is all or nothing: a failed resize leaves no frames behind.
-                let missing = pages.saturating_sub(self.memory_objects.get(id).map_or(0, |o| o.frames.len()));
-                let mut added = Vec::with_capacity(missing);
-                for _ in 0..missing {
-                    match self.machine.alloc_frame() {
-                        Some(frame) => added.push(frame),
-                        None => {
-                            for frame in added {
-                                self.machine.free_frame(frame);
-                            }
-                            return Err(Errno::ENOMEM);
-                        }
+                let resumed = match self.resume.take() {
+                    Some(Progress::Growing { object }) if object == id => true,
+                    Some(Progress::Growing { object }) => {
+                        self.abandon_growth(object); // (its handle names another object now)
+                        false
                     }
+                    _ => false,
+                };
+                if !resumed {
+                    let object = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
+                    if object.growing.is_some() {
+                        return Err(Errno::EBUSY); // (another thread's resize is under way)
+                    }
+                    if pages < object.frames.len() {
+                        if object.mappings > 0 || object.borrowed {
+                            return Err(Errno::EBUSY);
+                        }
+                        let cut = object.frames.split_off(pages);
+                        self.reclaim_frames(cut);
+                        return value(0);
+                    }
+                    object.growing = Some(Vec::with_capacity(pages - object.frames.len()));
                 }
-                self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?.frames.extend(added);
+                if let Some(stopped) = self.grow_object(id, pages)? {
+                    return Ok(stopped);
+                }
                 value(0)
             }
             Call::MemObjectMap { pid: target, handle, offset, size, addr, prot } => {
@@ -215,7 +228,7 @@ impl<M: Machine> System<M> {
     /// Maps `frames` (memory the kernel owns and never frees, such as the boot image)
     /// read-only into `pid` at `addr`, as an object with no handle.
     pub fn map_borrowed(&mut self, pid: ProcessId, frames: Vec<usize>, addr: usize) -> Result<(), Errno> {
-        let object = MemoryObject { frames: frames.clone(), handles: 0, mappings: 0, borrowed: true, device: false };
+        let object = MemoryObject::of(frames.clone(), true, false);
         let id = self.memory_objects.insert(object).ok_or(Errno::EAGAIN)?;
         let attrs = prot_attrs(mem_prot::READ)?;
         self.map_object(pid, id, &frames, addr, attrs, mem_prot::READ).inspect_err(|_| self.free_object(id))?;
@@ -263,6 +276,51 @@ impl<M: Machine> System<M> {
             if !o.borrowed {
                 self.reclaim_frames(o.frames);
             }
+            self.reclaim_frames(o.growing.unwrap_or_default());
+        }
+    }
+
+    /// Adds fresh zero-filled frames to the growth of object `id` until, with them, it
+    /// has `pages`; then they become its own (`None`). Before every [`FILL_STEP`] frames
+    /// after the first, a pending interrupt stops it: `Some(Outcome::Restart)`, its call
+    /// to be made again ([`Progress::Growing`]). Out of memory (`ENOMEM`), the growth is
+    /// given back ([`abandon_growth`](Self::abandon_growth)).
+    fn grow_object(&mut self, id: u32, pages: usize) -> Result<Option<Outcome>, Errno> {
+        let mut added = 0;
+        loop {
+            let o = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
+            let have = o.frames.len();
+            let growing = o.growing.as_mut().ok_or(Errno::EBADF)?;
+            if have + growing.len() >= pages {
+                let frames = o.growing.take().unwrap_or_default();
+                o.frames.extend(frames);
+                return Ok(None);
+            }
+            if added > 0 && added % FILL_STEP == 0 && self.machine.interrupt_pending() {
+                self.stopped = Some(Progress::Growing { object: id });
+                return Ok(Some(Outcome::Restart));
+            }
+            match self.machine.alloc_frame() {
+                Some(frame) => growing.push(frame),
+                None => {
+                    self.abandon_growth(id);
+                    return Err(Errno::ENOMEM);
+                }
+            }
+            added += 1;
+        }
+    }
+
+    /// Gives back the frames a `MemObjectCreate` or `MemObjectResize` that will not
+    /// complete had added to object `id`, and the object too if it has no handle or
+    /// mapping (one being created).
+    pub(crate) fn abandon_growth(&mut self, id: u32) {
+        let Some(o) = self.memory_objects.get_mut(id) else { return };
+        let frames = o.growing.take().unwrap_or_default();
+        let orphan = o.handles == 0 && o.mappings == 0;
+        self.reclaim_frames(frames);
+        if orphan {
+            self.free_object(id);
         }
     }
 
@@ -290,4 +348,81 @@ fn object_pages(size: usize) -> Result<usize, Errno> {
         return Err(Errno::EINVAL);
     }
     Ok(align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)? / PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{as_thread, new_thread, restarting, system, FakeMachine};
+    use abi::syscall::mem_prot;
+
+    /// A privileged process's main thread and a second thread.
+    fn two_threads(s: &mut System<FakeMachine>) -> (crate::thread::ThreadId, crate::thread::ThreadId) {
+        let pid = s.spawn("init", b"", None, None, true).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let other = new_thread(s, main, 10);
+        (main, other)
+    }
+
+    #[test]
+    fn a_large_object_gets_its_frames_a_few_between_interrupts() {
+        let mut s = system();
+        let (main, _) = two_threads(&mut s);
+        s.machine.interrupt_every = Some(1);
+        let (handle, restarts) = restarting(&mut s, main, Call::MemObjectCreate { size: 64 * PAGE_SIZE });
+        let handle = handle.unwrap() as u32;
+        assert_eq!(restarts, 64 / FILL_STEP - 1);
+        let (resized, restarts) = restarting(&mut s, main, Call::MemObjectResize { handle, size: 128 * PAGE_SIZE });
+        assert_eq!((resized, restarts), (Ok(0), 64 / FILL_STEP - 1));
+        s.machine.interrupt_every = None;
+        let map =
+            Call::MemObjectMap { pid: 0, handle, offset: 0, size: 128 * PAGE_SIZE, addr: 0, prot: mem_prot::READ };
+        assert!(as_thread(&mut s, main, map).0.is_ok(), "the object has all its pages");
+        assert_eq!(s.memory_object_frames(), 128);
+    }
+
+    #[test]
+    fn a_growth_under_way_is_nobody_elses_and_goes_if_abandoned() {
+        let mut s = system();
+        let (main, grower) = two_threads(&mut s);
+        let tid = s.threads.get(grower.0).unwrap().tid;
+        let handle = as_thread(&mut s, main, Call::MemObjectCreate { size: 8 * PAGE_SIZE }).0.unwrap() as u32;
+        let before = s.machine.frames_in_use();
+        s.machine.interrupt_every = Some(1);
+        let _ = as_thread(&mut s, grower, Call::MemObjectResize { handle, size: 64 * PAGE_SIZE });
+        s.machine.interrupt_every = None;
+        let stopped = s.threads.get(grower.0).unwrap().restart.as_ref().map(|r| r.1);
+        assert!(matches!(stopped, Some(Progress::Growing { .. })), "{stopped:?}");
+        assert_eq!(s.machine.frames_in_use(), before + FILL_STEP);
+        // Its new frames are not the object's yet: nobody maps them, nobody else resizes.
+        let map = Call::MemObjectMap { pid: 0, handle, offset: 8 * PAGE_SIZE, size: PAGE_SIZE, addr: 0, prot: 1 };
+        assert_eq!(as_thread(&mut s, main, map).0, Err(Errno::ENXIO));
+        let resize = Call::MemObjectResize { handle, size: 2 * PAGE_SIZE };
+        assert_eq!(as_thread(&mut s, main, resize).0, Err(Errno::EBUSY));
+        // The growing thread ends before making its call again: the growth goes back, and
+        // the object is as it was.
+        assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid, status: 0 }).0, Ok(0));
+        while s.reclaim_step() {}
+        let stack = abi::DEFAULT_STACK_SIZE / PAGE_SIZE;
+        assert_eq!(s.machine.frames_in_use(), before - stack, "the growth or the stack kept");
+        assert_eq!(s.memory_object_frames(), 8);
+        assert_eq!(as_thread(&mut s, main, resize).0, Ok(0));
+        assert_eq!(s.memory_object_frames(), 2);
+    }
+
+    #[test]
+    fn an_object_abandoned_while_created_goes_whole() {
+        let mut s = system();
+        let (main, creator) = two_threads(&mut s);
+        let tid = s.threads.get(creator.0).unwrap().tid;
+        let (before, objects) = (s.machine.frames_in_use(), s.memory_objects.len());
+        s.machine.interrupt_every = Some(1);
+        let _ = as_thread(&mut s, creator, Call::MemObjectCreate { size: 64 * PAGE_SIZE });
+        s.machine.interrupt_every = None;
+        assert_eq!(s.memory_objects.len(), objects + 1);
+        assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid, status: 0 }).0, Ok(0));
+        while s.reclaim_step() {}
+        assert_eq!(s.memory_objects.len(), objects, "the object made for the call stayed");
+        assert!(s.machine.frames_in_use() < before, "its frames stayed");
+    }
 }

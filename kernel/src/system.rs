@@ -80,6 +80,12 @@ pub enum Progress {
         /// The first page left to fill.
         filled: usize,
     },
+    /// A `MemObjectCreate` or `MemObjectResize` adding frames to the growth of memory
+    /// object `object` (`memobject.rs`).
+    Growing {
+        /// The object, in the system's table.
+        object: u32,
+    },
     /// A `MemUnmap` giving back the [`RegionKind::Releasing`] region at `start`.
     Unmapping {
         /// Where the region starts.
@@ -556,8 +562,10 @@ impl<M: Machine> System<M> {
         // A message this thread was to finish receiving, whose call ended before getting
         // to it: its sender, whom nobody else can answer, fails. (Defensive: `msg_receive`
         // takes the message first thing, and the reply half of a `MsgReplyReceivev` made
-        // again names a message already answered; no known path leaves it here.)
-        if let Some(progress @ Progress::Receive(_)) = self.resume.take() {
+        // again names a message already answered; no known path leaves it here.) Frames
+        // a memory object was growing by, whose call failed before going on (its handle
+        // closed meanwhile), are given back.
+        if let Some(progress @ (Progress::Receive(_) | Progress::Growing { .. })) = self.resume.take() {
             self.abandon_restart(cur, (*regs, progress));
         }
         let written = match outcome {
@@ -632,6 +640,7 @@ impl<M: Machine> System<M> {
                 let _ = self.release_later(pid, start, size, |kind| kind == RegionKind::Filling);
             }
             Progress::Unmapping { start } => self.reclaim_region(pid, start),
+            Progress::Growing { object } => self.abandon_growth(object),
             _ => {}
         }
     }
@@ -711,7 +720,7 @@ impl<M: Machine> System<M> {
         // A call that allocates memory first takes back what ended processes left, if it
         // needs it (not when it goes on filling a mapping: that memory is taken).
         if let Some((frames, asid)) = allocation(call) {
-            if !matches!(self.resume, Some(Progress::Mapping { .. })) {
+            if matches!(self.resume, None | Some(Progress::Reclaim)) {
                 if let Some(restart) = self.reclaim_for(frames, asid) {
                     return Ok(restart);
                 }
@@ -1714,6 +1723,7 @@ mod tests {
         s.machine.frame_limit = Some(before + 2);
         let big = Call::MemObjectResize { handle: h, size: 8 * 4096 };
         assert_eq!(call(&mut s, big).0, Err(Errno::ENOMEM));
+        while s.reclaim_step() {}
         assert_eq!(s.machine.frames_in_use(), before, "a failed resize keeps nothing");
         s.machine.frame_limit = None;
         s.write_user(init, mine + 4096, b"shared").unwrap();
