@@ -258,17 +258,24 @@ impl AddressSpace {
     }
 
     /// Maps fresh zero-filled frames into the [`RegionKind::Filling`] region that starts
-    /// at `start`, from its page `from` on (the pages before it are filled). Before each
-    /// [`FILL_STEP`] pages after the first, stops if an interrupt is pending, returning
-    /// the first page left to fill; once it is full, the region becomes
-    /// [`RegionKind::Anonymous`] and `None` is returned. Out of memory, the region goes
-    /// (`ENOMEM`); `EINVAL` if `start` names no filling region.
-    pub fn fill(&mut self, m: &mut impl Machine, start: usize, from: usize) -> Result<Option<usize>, Errno> {
+    /// at `start`, from its page `from` on (the pages before it are filled, or are a
+    /// stack's guard). Before each [`FILL_STEP`] pages after the first, stops if an
+    /// interrupt is pending, returning the first page left to fill; once it is full, the
+    /// region becomes `full` and `None` is returned. Out of memory (`ENOMEM`), the region
+    /// is on its way out ([`RegionKind::Releasing`]); `EINVAL` if `start` names no
+    /// filling region.
+    pub fn fill(
+        &mut self,
+        m: &mut impl Machine,
+        start: usize,
+        from: usize,
+        full: RegionKind,
+    ) -> Result<Option<usize>, Errno> {
         let index =
             self.regions.iter().position(|r| r.start == start && r.kind == RegionKind::Filling).ok_or(Errno::EINVAL)?;
         let stopped = self.fill_region(m, index, from, true)?;
         if stopped.is_none() {
-            self.regions[index].kind = RegionKind::Anonymous;
+            self.regions[index].kind = full;
         }
         Ok(stopped)
     }

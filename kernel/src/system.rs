@@ -542,7 +542,7 @@ impl<M: Machine> System<M> {
         let restart = self.threads.get_mut(cur.0).and_then(|t| t.restart.take()).map(|r| *r);
         let (regs, progress) = match restart {
             Some((call, progress)) if regs.number == RESTARTED_CALL && regs.args == call.args => (call, Some(progress)),
-            Some(abandoned) => {
+            Some((_, abandoned)) => {
                 // (Another call comes first: only a thread with no user code of its own
                 // between — the host tests' random callers — does that.)
                 self.abandon_restart(cur, abandoned);
@@ -559,14 +559,13 @@ impl<M: Machine> System<M> {
             Ok(call) => self.dispatch(cur, call),
             Err(e) => Err(*e),
         };
-        // A message this thread was to finish receiving, whose call ended before getting
-        // to it: its sender, whom nobody else can answer, fails. (Defensive: `msg_receive`
-        // takes the message first thing, and the reply half of a `MsgReplyReceivev` made
-        // again names a message already answered; no known path leaves it here.) Frames
-        // a memory object was growing by, whose call failed before going on (its handle
-        // closed meanwhile), are given back.
-        if let Some(progress @ (Progress::Receive(_) | Progress::Growing { .. })) = self.resume.take() {
-            self.abandon_restart(cur, (*regs, progress));
+        // Progress the call made again did not take up (it failed before: a memory
+        // object's handle closed by another thread meanwhile, say) is abandoned. (For a
+        // message this thread was to finish receiving this is defensive: `msg_receive`
+        // takes it first thing, and the reply half of a `MsgReplyReceivev` made again
+        // names a message already answered; no known path leaves it here.)
+        if let Some(progress) = self.resume.take() {
+            self.abandon_restart(cur, progress);
         }
         let written = match outcome {
             Ok(Outcome::Value(x0, x1)) => Some((x0, x1)),
@@ -616,12 +615,14 @@ impl<M: Machine> System<M> {
         t.restart = Some(Box::new((*regs, progress)));
     }
 
-    /// Undoes what call `regs` of `thread`, which an interrupt stopped, left for a
-    /// restart that will not come (the thread ends, or makes another call): the region
-    /// a `MemMapAnon` was filling goes; the sender of a message it had received but not
-    /// finished copying, which nobody else can answer, fails with `ESRCH` (as if the
-    /// server had gone); a stopped reply, read or write leaves nothing behind.
-    fn abandon_restart(&mut self, thread: ThreadId, (regs, progress): (Registers, Progress)) {
+    /// Undoes what a call of `thread`, which an interrupt stopped at `progress`, left for
+    /// a restart that will not come (the thread ends, or makes another call): the region
+    /// a `MemMapAnon` or a thread stack was filling goes, and so does the rest of one
+    /// `MemUnmap` was unmapping (both in steps); the frames a memory object was growing by
+    /// go back; the sender of a message it had received but not finished copying, which
+    /// nobody else can answer, fails with `ESRCH` (as if the server had gone); a stopped
+    /// reply, read or write leaves nothing behind, nor does a stopped reclaim.
+    fn abandon_restart(&mut self, thread: ThreadId, progress: Progress) {
         if let Progress::Receive(p) = progress {
             let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };
             let waits = self.threads.get(p.partner.0).is_some_and(|t| {
@@ -636,8 +637,12 @@ impl<M: Machine> System<M> {
         let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };
         match progress {
             Progress::Mapping { start, .. } => {
-                let Some(size) = align_up(regs.args[0] as usize, PAGE_SIZE) else { return };
-                let _ = self.release_later(pid, start, size, |kind| kind == RegionKind::Filling);
+                let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
+                let filling = space.and_then(|s| s.regions().iter().find(|r| r.start == start));
+                if let Some(region) = filling.filter(|r| r.kind == RegionKind::Filling) {
+                    let size = region.end - region.start;
+                    let _ = self.release_later(pid, start, size, |kind| kind == RegionKind::Filling);
+                }
             }
             Progress::Unmapping { start } => self.reclaim_region(pid, start),
             Progress::Growing { object } => self.abandon_growth(object),
@@ -652,7 +657,7 @@ impl<M: Machine> System<M> {
     fn unmap(&mut self, pid: ProcessId, addr: usize, size: usize) -> Result<Outcome, Errno> {
         let machine = &mut self.machine;
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-        let start = match self.resume {
+        let start = match self.resume.take() {
             Some(Progress::Unmapping { start }) => start,
             _ => space.begin_release(addr, size, RegionKind::unmappable)?,
         };
@@ -682,35 +687,46 @@ impl<M: Machine> System<M> {
             return Err(Errno::EINVAL);
         }
         let size = align_up(size, PAGE_SIZE).ok_or(Errno::EINVAL)?;
-        let resume = match self.resume {
-            Some(Progress::Mapping { start, filled }) => Some((start, filled)),
-            _ => None,
-        };
-
-        let machine = &mut self.machine;
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
         // (The region is the call's own: nothing but the thread's death removes a
         // filling region, and the restart is the thread's next call.)
-        let (start, from) = match resume {
-            Some(progress) => progress,
-            None => {
+        let (start, from) = match self.resume.take() {
+            Some(Progress::Mapping { start, filled }) => (start, filled),
+            _ => {
                 let at =
                     space.find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size).ok_or(Errno::ENOMEM)?;
                 space.reserve(at, size, user_attrs(true, false))?;
                 (at, at)
             }
         };
-        match space.fill(machine, start, from) {
-            // (Out of memory, the region is on its way out: it goes in steps.)
+        match self.fill_in_steps(pid, start, from, RegionKind::Anonymous)? {
+            Some(stopped) => Ok(stopped),
+            None => Ok(Outcome::Value(start as u64, None)),
+        }
+    }
+
+    /// Fills the filling region of `pid` at `start` from page `from`
+    /// ([`AddressSpace::fill`]), to become a region of kind `full`: `None` once it is
+    /// full; `Some(Outcome::Restart)` when a pending interrupt stopped it
+    /// ([`Progress::Mapping`]); `ENOMEM`, the region to go in steps.
+    fn fill_in_steps(
+        &mut self,
+        pid: ProcessId,
+        start: usize,
+        from: usize,
+        full: RegionKind,
+    ) -> Result<Option<Outcome>, Errno> {
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+        match space.fill(&mut self.machine, start, from, full) {
             Err(Errno::ENOMEM) => {
                 self.reclaim_region(pid, start);
                 Err(Errno::ENOMEM)
             }
             Err(e) => Err(e),
-            Ok(None) => Ok(Outcome::Value(start as u64, None)),
+            Ok(None) => Ok(None),
             Ok(Some(filled)) => {
                 self.stopped = Some(Progress::Mapping { start, filled });
-                Ok(Outcome::Restart)
+                Ok(Some(Outcome::Restart))
             }
         }
     }
@@ -739,7 +755,7 @@ impl<M: Machine> System<M> {
                 value(len as u64)
             }
             Call::ThreadCreate { entry, arg, stack_size, sched } => {
-                self.thread_create(pid, cur, entry, arg, stack_size, sched).map(|tid| Outcome::Value(tid as u64, None))
+                self.thread_create(pid, cur, entry, arg, stack_size, sched)
             }
             Call::ThreadDestroy { tid: target, status } => {
                 if target == 0 || target == tid {
@@ -910,7 +926,7 @@ impl<M: Machine> System<M> {
         arg: usize,
         stack_size: usize,
         sched: u64,
-    ) -> Result<u32, Errno> {
+    ) -> Result<Outcome, Errno> {
         if !user_address(entry) {
             return Err(Errno::EFAULT);
         }
@@ -932,14 +948,24 @@ impl<M: Machine> System<M> {
         {
             return Err(Errno::EAGAIN);
         }
-        let machine = &mut self.machine;
+        // The stack (up to 64 MiB) is filled a few pages at a time, as `MemMapAnon` fills
+        // its mapping; its lowest page stays unmapped, its guard.
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-        let low = abi::USER_STACK_TOP - (1usize << 36);
-        let base = space.find_free_top_down(low, abi::USER_STACK_TOP, size).ok_or(Errno::ENOMEM)?;
-        space.map_zeroed(machine, base, size, user_attrs(true, false), RegionKind::Stack)?;
+        let (base, from) = match self.resume.take() {
+            Some(Progress::Mapping { start, filled }) => (start, filled),
+            _ => {
+                let low = abi::USER_STACK_TOP - (1usize << 36);
+                let base = space.find_free_top_down(low, abi::USER_STACK_TOP, size).ok_or(Errno::ENOMEM)?;
+                space.reserve(base, size, user_attrs(true, false))?;
+                (base, base + PAGE_SIZE)
+            }
+        };
+        if let Some(stopped) = self.fill_in_steps(pid, base, from, RegionKind::Stack)? {
+            return Ok(stopped);
+        }
         let context = UserContext::new(entry as u64, (base + size) as u64, [arg as u64, 0, 0]);
         match self.add_thread(pid, context, param, Some((base, size))) {
-            Ok(tid) => Ok(tid),
+            Ok(tid) => Ok(Outcome::Value(tid as u64, None)),
             Err(e) => {
                 let _ = self.release_later(pid, base, size, |kind| kind == RegionKind::Stack);
                 Err(e)
@@ -1092,7 +1118,7 @@ impl<M: Machine> System<M> {
             let _ = self.release_later(pid, base, size, |kind| kind == RegionKind::Stack);
         }
         if let Some(restart) = restart {
-            self.abandon_restart(id, *restart);
+            self.abandon_restart(id, restart.1);
         }
         if let Some(j) = joiner {
             self.free_thread(id);
@@ -1297,6 +1323,27 @@ mod tests {
         assert_eq!(restarts, pages / crate::reclaim::RECLAIM_STEP - 1);
         assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
         assert!(regions_at(&s, pid, at).is_empty());
+    }
+
+    #[test]
+    fn a_large_stack_is_filled_a_few_pages_between_interrupts() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        s.machine.interrupt_every = Some(1);
+        let pages = 64;
+        let create = Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: pages * PAGE_SIZE, sched: 0 };
+        let (tid, restarts) = restarting(&mut s, t, create);
+        assert_eq!(restarts, pages / crate::process::FILL_STEP - 1);
+        let new = s.thread_of(pid, tid.unwrap() as u32).unwrap();
+        let (base, size) = s.threads.get(new.0).unwrap().stack.unwrap();
+        assert_eq!(size, (pages + 1) * PAGE_SIZE);
+        assert_eq!(regions_at(&s, pid, base).iter().map(|r| r.kind).collect::<Vec<_>>(), [RegionKind::Stack]);
+        let mut probe = [1u8; 8];
+        assert_eq!(s.read_user(pid, base + PAGE_SIZE - 8, &mut probe), Err(Errno::EFAULT), "the guard page is mapped");
+        let mut stack = alloc::vec![1u8; pages * PAGE_SIZE];
+        s.read_user(pid, base + PAGE_SIZE, &mut stack).unwrap();
+        assert!(stack.iter().all(|b| *b == 0));
     }
 
     #[test]
