@@ -14,7 +14,7 @@
 use crate::machine::Machine;
 use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
-use crate::process::{prot_attrs, ProcessId, FILL_STEP};
+use crate::process::{prot_attrs, ProcessId, RegionKind, FILL_STEP};
 use crate::system::{Outcome, Progress, System};
 use abi::syscall::{mem_prot, Call};
 use abi::Errno;
@@ -52,6 +52,11 @@ impl MemoryObject {
     /// Its size in bytes.
     pub fn size(&self) -> usize {
         self.frames.len() * PAGE_SIZE
+    }
+
+    /// Its frames from page `first` on.
+    pub(crate) fn frames_from(&self, first: usize) -> Option<&[usize]> {
+        self.frames.get(first..)
     }
 }
 
@@ -166,9 +171,29 @@ impl<M: Machine> System<M> {
                     }
                     attrs.kind = crate::mem::paging::MemoryKind::Device;
                 }
-                let frames = object.frames[offset / PAGE_SIZE..(offset + size) / PAGE_SIZE].to_vec();
-                let at = self.map_object(target, id, &frames, addr, attrs, max)?;
-                value(at as u64)
+                // Filled a few pages at a time, as `MemMapAnon` fills its mapping (a
+                // gigabyte's page tables take milliseconds to write).
+                let (at, from) = match self.resume.take() {
+                    Some(progress @ Progress::Mapping { start, filled, .. }) => {
+                        let space = self.processes.get(target.0).and_then(|p| p.space.as_ref());
+                        let filling = RegionKind::Filling { object: Some(id) };
+                        if !space.is_some_and(|s| s.regions().iter().any(|r| r.start == start && r.kind == filling)) {
+                            // (Its handle names another object now: abandoned.)
+                            self.resume = Some(progress);
+                            return Err(Errno::EBADF);
+                        }
+                        (start, filled)
+                    }
+                    _ => {
+                        let at = self.reserve_mapping(target, id, size, addr, attrs)?;
+                        (at, at)
+                    }
+                };
+                let full = RegionKind::Shared { object: id, max_prot: max };
+                match self.fill_in_steps(target, at, from, full, Some((id, offset / PAGE_SIZE)))? {
+                    Some(stopped) => Ok(stopped),
+                    None => value(at as u64),
+                }
             }
             Call::MemObjectClose { handle } => {
                 let id = self.object_of(pid, handle)?;
@@ -194,19 +219,18 @@ impl<M: Machine> System<M> {
         }
     }
 
-    /// Maps `frames` of object `id` into `target` at `addr` (0: the lowest free place in
-    /// the anonymous-memory area); returns the address.
-    fn map_object(
+    /// Takes the place of a mapping of `size` bytes of object `id` in `target`, at
+    /// `addr` (0: the lowest free place in the anonymous-memory area): a
+    /// [`RegionKind::Filling`] region, which counts among the object's mappings from
+    /// now on; returns its address.
+    fn reserve_mapping(
         &mut self,
         target: ProcessId,
         id: u32,
-        frames: &[usize],
+        size: usize,
         addr: usize,
         attrs: crate::mem::paging::MapAttrs,
-        max_prot: u32,
     ) -> Result<usize, Errno> {
-        let size = frames.len() * PAGE_SIZE;
-        let machine = &mut self.machine;
         let space = self
             .processes
             .get_mut(target.0)
@@ -218,7 +242,7 @@ impl<M: Machine> System<M> {
             a if a.is_multiple_of(PAGE_SIZE) => a,
             _ => return Err(Errno::EINVAL),
         };
-        space.map_frames(machine, at, frames, attrs, id, max_prot)?;
+        space.reserve(at, size, attrs, Some(id))?;
         if let Some(o) = self.memory_objects.get_mut(id) {
             o.mappings += 1;
         }
@@ -226,13 +250,24 @@ impl<M: Machine> System<M> {
     }
 
     /// Maps `frames` (memory the kernel owns and never frees, such as the boot image)
-    /// read-only into `pid` at `addr`, as an object with no handle.
+    /// read-only into `pid` at `addr`, as an object with no handle, in one go (at boot).
     pub fn map_borrowed(&mut self, pid: ProcessId, frames: Vec<usize>, addr: usize) -> Result<(), Errno> {
         let object = MemoryObject::of(frames.clone(), true, false);
         let id = self.memory_objects.insert(object).ok_or(Errno::EAGAIN)?;
         let attrs = prot_attrs(mem_prot::READ)?;
-        self.map_object(pid, id, &frames, addr, attrs, mem_prot::READ).inspect_err(|_| self.free_object(id))?;
-        Ok(())
+        let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+        match space.map_frames(&mut self.machine, addr, &frames, attrs, id, mem_prot::READ) {
+            Ok(()) => {
+                if let Some(o) = self.memory_objects.get_mut(id) {
+                    o.mappings += 1;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.free_object(id);
+                Err(e)
+            }
+        }
     }
 
     fn require_privilege(&self, pid: ProcessId) -> Result<(), Errno> {
@@ -408,6 +443,62 @@ mod tests {
         assert_eq!(s.memory_object_frames(), 8);
         assert_eq!(as_thread(&mut s, main, resize).0, Ok(0));
         assert_eq!(s.memory_object_frames(), 2);
+    }
+
+    #[test]
+    fn a_large_mapping_of_an_object_is_filled_a_few_pages_between_interrupts() {
+        let mut s = system();
+        let (main, _) = two_threads(&mut s);
+        let pid = s.threads.get(main.0).unwrap().process;
+        let handle = as_thread(&mut s, main, Call::MemObjectCreate { size: 64 * PAGE_SIZE }).0.unwrap() as u32;
+        s.machine.interrupt_every = Some(1);
+        let rw = mem_prot::READ | mem_prot::WRITE;
+        let map =
+            |offset, pages| Call::MemObjectMap { pid: 0, handle, offset, size: pages * PAGE_SIZE, addr: 0, prot: rw };
+        let (first, restarts) = restarting(&mut s, main, map(0, 32));
+        assert_eq!(restarts, 32 / FILL_STEP - 1);
+        let (second, _) = restarting(&mut s, main, map(32 * PAGE_SIZE, 32));
+        let (first, second) = (first.unwrap() as usize, second.unwrap() as usize);
+        // Each mapping shows its own part of the object.
+        s.machine.interrupt_every = None;
+        let (whole, _) = restarting(&mut s, main, map(0, 64));
+        let whole = whole.unwrap() as usize;
+        s.write_user(pid, first + 31 * PAGE_SIZE, b"first").unwrap();
+        s.write_user(pid, second, b"second").unwrap();
+        let mut back = [0u8; 11];
+        s.read_user(pid, whole + 31 * PAGE_SIZE, &mut back[..5]).unwrap();
+        s.read_user(pid, whole + 32 * PAGE_SIZE, &mut back[5..]).unwrap();
+        assert_eq!(&back, b"firstsecond");
+        let shrink = Call::MemObjectResize { handle, size: 0 };
+        assert_eq!(as_thread(&mut s, main, shrink).0, Err(Errno::EBUSY), "mapped three times");
+    }
+
+    #[test]
+    fn a_mapping_of_an_object_abandoned_midway_goes_and_lets_go_of_the_object() {
+        let mut s = system();
+        let (main, mapper) = two_threads(&mut s);
+        let pid = s.threads.get(main.0).unwrap().process;
+        let handle = as_thread(&mut s, main, Call::MemObjectCreate { size: 64 * PAGE_SIZE }).0.unwrap() as u32;
+        s.machine.interrupt_every = Some(1);
+        let map = Call::MemObjectMap { pid: 0, handle, offset: 0, size: 64 * PAGE_SIZE, addr: 0, prot: mem_prot::READ };
+        let _ = as_thread(&mut s, mapper, map);
+        s.machine.interrupt_every = None;
+        let Some(Progress::Mapping { start, .. }) = s.threads.get(mapper.0).unwrap().restart.as_ref().map(|r| r.1)
+        else {
+            panic!("not stopped");
+        };
+        // The mapping under way counts: the object may not shrink.
+        let shrink = Call::MemObjectResize { handle, size: 0 };
+        assert_eq!(as_thread(&mut s, main, shrink).0, Err(Errno::EBUSY));
+        // Its handle closed meanwhile, the call made again fails, the region goes, and
+        // the object with it (nothing else holds it).
+        assert_eq!(as_thread(&mut s, main, Call::MemObjectClose { handle }).0, Ok(0));
+        let pc = s.context_mut(mapper).unwrap().pc + 4;
+        assert_eq!(crate::testing::made_again(&mut s, mapper, pc).0, Err(Errno::EBADF));
+        while s.reclaim_step() {}
+        let space = s.processes.get(pid.0).unwrap().space.as_ref().unwrap();
+        assert!(space.regions().iter().all(|r| r.start != start), "the region stayed");
+        assert_eq!(s.memory_object_frames(), 0, "the object stayed");
     }
 
     #[test]

@@ -32,10 +32,15 @@ pub enum RegionKind {
     Stack,
     /// Anonymous memory from `MemMapAnon`.
     Anonymous,
-    /// Anonymous memory a `MemMapAnon` is still filling with zeroed frames, a few pages
-    /// at a time ([`AddressSpace::fill`]): its range is taken, but the program has not
-    /// been given it, and may neither unmap nor protect it.
-    Filling,
+    /// Memory a call is still filling, a few pages at a time ([`AddressSpace::fill`]):
+    /// with zeroed frames (`MemMapAnon`, a thread stack) or a memory object's
+    /// (`MemObjectMap`). Its range is taken, but the program has not been given it, and
+    /// may neither unmap nor protect it.
+    Filling {
+        /// The memory object whose pages it maps, if any (this mapping counts among the
+        /// object's from the start).
+        object: Option<u32>,
+    },
     /// Pages of a memory object (`MemObjectMap`), which owns the frames; `max_prot`
     /// ([`abi::syscall::mem_prot`] bits) bounds what `MemProtect` may grant.
     Shared {
@@ -85,7 +90,7 @@ impl RegionKind {
     pub fn object(self) -> Option<u32> {
         match self {
             RegionKind::Shared { object, .. } => Some(object),
-            RegionKind::Releasing { object } => object,
+            RegionKind::Releasing { object } | RegionKind::Filling { object } => object,
             _ => None,
         }
     }
@@ -93,7 +98,7 @@ impl RegionKind {
     /// Whether the program has been given the region (it is neither still filling nor
     /// on its way out), so that it may protect it.
     pub fn given(self) -> bool {
-        !matches!(self, RegionKind::Filling | RegionKind::Releasing { .. })
+        !matches!(self, RegionKind::Filling { .. } | RegionKind::Releasing { .. })
     }
 }
 
@@ -251,29 +256,34 @@ impl AddressSpace {
         self.regions.iter().any(|r| r.start < end && start < r.end)
     }
 
-    /// Takes `[start, start + size)` (page aligned) for anonymous memory to be filled
-    /// by [`fill`](Self::fill): a [`RegionKind::Filling`] region with no page mapped yet.
-    pub fn reserve(&mut self, start: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.take_range(start, size, attrs, RegionKind::Filling).map(|_| ())
+    /// Takes `[start, start + size)` (page aligned) for memory to be filled by
+    /// [`fill`](Self::fill): a [`RegionKind::Filling`] region with no page mapped yet,
+    /// for the pages of memory object `object` if any.
+    pub fn reserve(&mut self, start: usize, size: usize, attrs: MapAttrs, object: Option<u32>) -> Result<(), Errno> {
+        self.take_range(start, size, attrs, RegionKind::Filling { object }).map(|_| ())
     }
 
-    /// Maps fresh zero-filled frames into the [`RegionKind::Filling`] region that starts
-    /// at `start`, from its page `from` on (the pages before it are filled, or are a
-    /// stack's guard). Before each [`FILL_STEP`] pages after the first, stops if an
-    /// interrupt is pending, returning the first page left to fill; once it is full, the
-    /// region becomes `full` and `None` is returned. Out of memory (`ENOMEM`), the region
-    /// is on its way out ([`RegionKind::Releasing`]); `EINVAL` if `start` names no
-    /// filling region.
+    /// Maps frames into the [`RegionKind::Filling`] region that starts at `start`, from
+    /// its page `from` on (the pages before it are filled, or are a stack's guard):
+    /// `frames`, one for each page of the region, or fresh zero-filled ones. Before each
+    /// [`FILL_STEP`] pages after the first, stops if an interrupt is pending, returning
+    /// the first page left to fill; once it is full, the region becomes `full` and `None`
+    /// is returned. Out of memory (`ENOMEM`), the region is on its way out
+    /// ([`RegionKind::Releasing`]); `EINVAL` if `start` names no filling region.
     pub fn fill(
         &mut self,
         m: &mut impl Machine,
         start: usize,
         from: usize,
         full: RegionKind,
+        frames: Option<&[usize]>,
     ) -> Result<Option<usize>, Errno> {
-        let index =
-            self.regions.iter().position(|r| r.start == start && r.kind == RegionKind::Filling).ok_or(Errno::EINVAL)?;
-        let stopped = self.fill_region(m, index, from, true)?;
+        let index = self
+            .regions
+            .iter()
+            .position(|r| r.start == start && matches!(r.kind, RegionKind::Filling { .. }))
+            .ok_or(Errno::EINVAL)?;
+        let stopped = self.fill_region(m, index, from, true, frames)?;
         if stopped.is_none() {
             self.regions[index].kind = full;
         }
@@ -292,7 +302,7 @@ impl AddressSpace {
     ) -> Result<(), Errno> {
         let index = self.take_range(start, size, attrs, kind)?;
         let from = self.regions[index].mapped_start();
-        self.fill_region(m, index, from, false).map(|_| ())
+        self.fill_region(m, index, from, false, None).map(|_| ())
     }
 
     /// Records a region of `kind` over `[start, start + size)`, which must be page
@@ -312,34 +322,41 @@ impl AddressSpace {
         Ok(self.regions.len() - 1)
     }
 
-    /// Maps fresh zero-filled frames into region `index` from page `from` to its end;
-    /// if `interruptible`, stops before each [`FILL_STEP`] pages after the first when an
-    /// interrupt is pending, returning the first page left. Out of memory (`ENOMEM`),
-    /// the region goes with every page it had: at once if not `interruptible`, else it
-    /// is left [`RegionKind::Releasing`], for the caller to give back in steps.
+    /// Maps frames into region `index` from page `from` to its end: `frames`, one for
+    /// each page of the region, or fresh zero-filled ones. If `interruptible`, stops
+    /// before each [`FILL_STEP`] pages after the first when an interrupt is pending,
+    /// returning the first page left. Out of memory (`ENOMEM`), the region goes with
+    /// every page it had: at once if not `interruptible`, else it is left
+    /// [`RegionKind::Releasing`], for the caller to give back in steps.
     fn fill_region(
         &mut self,
         m: &mut impl Machine,
         index: usize,
         from: usize,
         interruptible: bool,
+        frames: Option<&[usize]>,
     ) -> Result<Option<usize>, Errno> {
-        let Region { end, attrs, .. } = self.regions[index];
+        let Region { start, end, attrs, kind } = self.regions[index];
         let mut va = from;
         while va < end {
             if interruptible && va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending()
             {
                 return Ok(Some(va));
             }
-            let mapped = match m.alloc_frame() {
+            let (frame, fresh) = match frames {
+                Some(frames) => (frames.get((va - start) / PAGE_SIZE).copied(), false),
+                None => (m.alloc_frame(), true),
+            };
+            let mapped = match frame {
                 Some(frame) => self.table.map(m, va, frame, PAGE_SIZE, attrs, Granularity::PagesOnly).map_err(|_| {
-                    m.free_frame(frame);
+                    if fresh {
+                        m.free_frame(frame);
+                    }
                 }),
                 None => Err(()),
             };
             if mapped.is_err() {
-                let start = self.regions[index].start;
-                self.regions[index].kind = RegionKind::Releasing { object: None };
+                self.regions[index].kind = RegionKind::Releasing { object: kind.object() };
                 if !interruptible {
                     while self.release_step(m, start, usize::MAX) == Ok(ReleaseStep::More) {}
                 }
@@ -351,7 +368,7 @@ impl AddressSpace {
     }
 
     /// Maps `frames` (owned by a memory object, not by this space) at `start`, one page
-    /// each, as a [`RegionKind::Shared`] region of `object`.
+    /// each, as a [`RegionKind::Shared`] region of `object`, in one go.
     pub fn map_frames(
         &mut self,
         m: &mut impl Machine,
@@ -361,25 +378,8 @@ impl AddressSpace {
         object: u32,
         max_prot: u32,
     ) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE_SIZE) || frames.is_empty() {
-            return Err(Errno::EINVAL);
-        }
-        let end = range_ok(start, frames.len() * PAGE_SIZE)?;
-        if start == 0 || self.overlaps(start, end) {
-            return Err(Errno::EINVAL);
-        }
-        if self.regions.len() >= MAX_REGIONS {
-            return Err(Errno::ENOMEM);
-        }
-        for (i, frame) in frames.iter().enumerate() {
-            let va = start + i * PAGE_SIZE;
-            if self.table.map(m, va, *frame, PAGE_SIZE, attrs, Granularity::PagesOnly).is_err() {
-                self.release_pages(m, start, va, false);
-                return Err(Errno::ENOMEM);
-            }
-        }
-        self.regions.push(Region { start, end, attrs, kind: RegionKind::Shared { object, max_prot } });
-        Ok(())
+        let index = self.take_range(start, frames.len() * PAGE_SIZE, attrs, RegionKind::Shared { object, max_prot })?;
+        self.fill_region(m, index, start, false, Some(frames)).map(|_| ())
     }
 
     /// Unmaps `[start, end)`; frees the frames too when the space owns them (`free`).

@@ -72,9 +72,12 @@ pub enum Progress {
     Receive(crate::ipc::CopyProgress),
     /// A long copy of `MsgReplyv`, `MsgReadv` or `MsgWritev` ([`crate::ipc::CopyProgress`]).
     Copy(crate::ipc::CopyProgress),
-    /// A `MemMapAnon` filling the [`RegionKind::Filling`] region at `start`, up to the
-    /// page `filled` (excluded).
+    /// A `MemMapAnon`, `ThreadCreate` (its stack) or `MemObjectMap` filling the
+    /// [`RegionKind::Filling`] region at `start` of process `pid`, up to the page
+    /// `filled` (excluded).
     Mapping {
+        /// The process whose space it is (`MemObjectMap` may map into another's).
+        pid: ProcessId,
         /// Where the region starts (what the call returns once it is full).
         start: usize,
         /// The first page left to fill.
@@ -634,17 +637,17 @@ impl<M: Machine> System<M> {
             }
             return;
         }
-        let Some(pid) = self.threads.get(thread.0).map(|t| t.process) else { return };
+        let Some(own) = self.threads.get(thread.0).map(|t| t.process) else { return };
+        let filling = |kind| matches!(kind, RegionKind::Filling { .. });
         match progress {
-            Progress::Mapping { start, .. } => {
+            Progress::Mapping { pid, start, .. } => {
                 let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
-                let filling = space.and_then(|s| s.regions().iter().find(|r| r.start == start));
-                if let Some(region) = filling.filter(|r| r.kind == RegionKind::Filling) {
-                    let size = region.end - region.start;
-                    let _ = self.release_later(pid, start, size, |kind| kind == RegionKind::Filling);
+                let region = space.and_then(|s| s.regions().iter().find(|r| r.start == start && filling(r.kind)));
+                if let Some(size) = region.map(|r| r.end - r.start) {
+                    let _ = self.release_later(pid, start, size, filling);
                 }
             }
-            Progress::Unmapping { start } => self.reclaim_region(pid, start),
+            Progress::Unmapping { start } => self.reclaim_region(own, start),
             Progress::Growing { object } => self.abandon_growth(object),
             _ => {}
         }
@@ -691,33 +694,42 @@ impl<M: Machine> System<M> {
         // (The region is the call's own: nothing but the thread's death removes a
         // filling region, and the restart is the thread's next call.)
         let (start, from) = match self.resume.take() {
-            Some(Progress::Mapping { start, filled }) => (start, filled),
+            Some(Progress::Mapping { start, filled, .. }) => (start, filled),
             _ => {
                 let at =
                     space.find_free_bottom_up(abi::USER_ANON_BASE, abi::USER_ANON_END, size).ok_or(Errno::ENOMEM)?;
-                space.reserve(at, size, user_attrs(true, false))?;
+                space.reserve(at, size, user_attrs(true, false), None)?;
                 (at, at)
             }
         };
-        match self.fill_in_steps(pid, start, from, RegionKind::Anonymous)? {
+        match self.fill_in_steps(pid, start, from, RegionKind::Anonymous, None)? {
             Some(stopped) => Ok(stopped),
             None => Ok(Outcome::Value(start as u64, None)),
         }
     }
 
     /// Fills the filling region of `pid` at `start` from page `from`
-    /// ([`AddressSpace::fill`]), to become a region of kind `full`: `None` once it is
-    /// full; `Some(Outcome::Restart)` when a pending interrupt stopped it
-    /// ([`Progress::Mapping`]); `ENOMEM`, the region to go in steps.
-    fn fill_in_steps(
+    /// ([`AddressSpace::fill`]) with fresh zeroed frames or, given `object` `(id,
+    /// first)`, with the pages of memory object `id` from its page `first` on, to become
+    /// a region of kind `full`: `None` once it is full; `Some(Outcome::Restart)` when a
+    /// pending interrupt stopped it ([`Progress::Mapping`]); `ENOMEM`, the region to go
+    /// in steps.
+    pub(crate) fn fill_in_steps(
         &mut self,
         pid: ProcessId,
         start: usize,
         from: usize,
         full: RegionKind,
+        object: Option<(u32, usize)>,
     ) -> Result<Option<Outcome>, Errno> {
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-        match space.fill(&mut self.machine, start, from, full) {
+        let frames = match object {
+            Some((id, first)) => {
+                Some(self.memory_objects.get(id).and_then(|o| o.frames_from(first)).ok_or(Errno::EBADF)?)
+            }
+            None => None,
+        };
+        match space.fill(&mut self.machine, start, from, full, frames) {
             Err(Errno::ENOMEM) => {
                 self.reclaim_region(pid, start);
                 Err(Errno::ENOMEM)
@@ -725,7 +737,7 @@ impl<M: Machine> System<M> {
             Err(e) => Err(e),
             Ok(None) => Ok(None),
             Ok(Some(filled)) => {
-                self.stopped = Some(Progress::Mapping { start, filled });
+                self.stopped = Some(Progress::Mapping { pid, start, filled });
                 Ok(Some(Outcome::Restart))
             }
         }
@@ -952,15 +964,15 @@ impl<M: Machine> System<M> {
         // its mapping; its lowest page stays unmapped, its guard.
         let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
         let (base, from) = match self.resume.take() {
-            Some(Progress::Mapping { start, filled }) => (start, filled),
+            Some(Progress::Mapping { start, filled, .. }) => (start, filled),
             _ => {
                 let low = abi::USER_STACK_TOP - (1usize << 36);
                 let base = space.find_free_top_down(low, abi::USER_STACK_TOP, size).ok_or(Errno::ENOMEM)?;
-                space.reserve(base, size, user_attrs(true, false))?;
+                space.reserve(base, size, user_attrs(true, false), None)?;
                 (base, base + PAGE_SIZE)
             }
         };
-        if let Some(stopped) = self.fill_in_steps(pid, base, from, RegionKind::Stack)? {
+        if let Some(stopped) = self.fill_in_steps(pid, base, from, RegionKind::Stack, None)? {
             return Ok(stopped);
         }
         let context = UserContext::new(entry as u64, (base + size) as u64, [arg as u64, 0, 0]);
@@ -1394,14 +1406,17 @@ mod tests {
         s.machine.interrupt_every = Some(1);
         let _ = as_thread(&mut s, filler, Call::MemMapAnon { size });
         let start = match s.threads.get(filler.0).unwrap().restart.as_ref().map(|r| r.1) {
-            Some(Progress::Mapping { start, filled }) => {
+            Some(Progress::Mapping { start, filled, .. }) => {
                 assert_eq!(filled, start + crate::process::FILL_STEP * PAGE_SIZE);
                 start
             }
             other => panic!("{other:?}"),
         };
         s.machine.interrupt_every = None;
-        assert_eq!(regions_at(&s, pid, start).iter().map(|r| r.kind).collect::<Vec<_>>(), [RegionKind::Filling]);
+        assert_eq!(
+            regions_at(&s, pid, start).iter().map(|r| r.kind).collect::<Vec<_>>(),
+            [RegionKind::Filling { object: None }]
+        );
         // The program has not been given it: it cannot unmap or protect it, and another
         // mapping goes elsewhere.
         assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: start, size }).0, Err(Errno::EINVAL));
