@@ -14,7 +14,7 @@
 use crate::machine::Machine;
 use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
-use crate::process::{prot_attrs, ProcessId, RegionKind, FILL_STEP};
+use crate::process::{prot_attrs, ProcessId, Protect, RegionKind, FILL_STEP};
 use crate::system::{Outcome, Progress, System};
 use abi::syscall::{mem_prot, Call};
 use abi::Errno;
@@ -205,15 +205,27 @@ impl<M: Machine> System<M> {
             }
             Call::MemProtect { addr, size, prot } => {
                 let end = align_up(addr.checked_add(size).ok_or(Errno::ENOMEM)?, PAGE_SIZE).ok_or(Errno::ENOMEM)?;
+                // A few pages at a time (each made again), the checks made again each time.
+                let from = match self.resume.take() {
+                    Some(Progress::Protecting { next }) => next,
+                    _ => addr,
+                };
                 let machine = &mut self.machine;
                 let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-                let split = space.protect(machine, addr, end, prot)?;
-                for id in split {
-                    if let Some(o) = self.memory_objects.get_mut(id) {
-                        o.mappings += 1;
+                match space.protect(machine, (addr, end), prot, from, true)? {
+                    Protect::Stopped(next) => {
+                        self.stopped = Some(Progress::Protecting { next });
+                        Ok(Outcome::Restart)
+                    }
+                    Protect::Done(split) => {
+                        for id in split {
+                            if let Some(o) = self.memory_objects.get_mut(id) {
+                                o.mappings += 1;
+                            }
+                        }
+                        value(0)
                     }
                 }
-                value(0)
             }
             _ => Err(Errno::ENOSYS),
         }

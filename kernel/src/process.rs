@@ -60,6 +60,15 @@ pub enum RegionKind {
     },
 }
 
+/// What [`AddressSpace::protect`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protect {
+    /// A pending interrupt stopped it before this page.
+    Stopped(usize),
+    /// Every page changed; the memory objects of the shared regions it split.
+    Done(Vec<u32>),
+}
+
 /// What [`AddressSpace::release_step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReleaseStep {
@@ -447,10 +456,21 @@ impl AddressSpace {
     }
 
     /// Gives the whole pages of `[start, end)` the access `prot` allows; every page must
-    /// belong to a region, and `prot` must be within each region's maximum. Regions are
-    /// split where the range cuts them; returns the memory object of each split shared
-    /// region (it is mapped once more).
-    pub fn protect(&mut self, m: &mut impl Machine, start: usize, end: usize, prot: u32) -> Result<Vec<u32>, Errno> {
+    /// belong to a region, and `prot` must be within each region's maximum (and not
+    /// executable, for device memory). The pages change from `from` on (those before it
+    /// have); if `interruptible`, a pending interrupt stops the change before each
+    /// [`FILL_STEP`] pages after the first ([`Protect::Stopped`], the first page left).
+    /// Once every page has changed, regions are split where the range cuts them
+    /// ([`Protect::Done`], with the memory object of each split shared region: it is
+    /// mapped once more). A page keeps its memory type.
+    pub fn protect(
+        &mut self,
+        m: &mut impl Machine,
+        (start, end): (usize, usize),
+        prot: u32,
+        from: usize,
+        interruptible: bool,
+    ) -> Result<Protect, Errno> {
         let attrs = prot_attrs(prot)?;
         if !start.is_multiple_of(PAGE_SIZE) || !end.is_multiple_of(PAGE_SIZE) || start >= end {
             return Err(Errno::EINVAL);
@@ -464,7 +484,7 @@ impl AddressSpace {
                 .iter()
                 .find(|r| r.mapped_start() <= at && at < r.end && r.kind.given())
                 .ok_or(Errno::ENOMEM)?;
-            if prot & !r.kind.max_prot() != 0 {
+            if prot & !r.kind.max_prot() != 0 || (prot & mem_prot::EXEC != 0 && r.attrs.kind == MemoryKind::Device) {
                 return Err(Errno::EACCES);
             }
             at = r.end;
@@ -480,6 +500,20 @@ impl AddressSpace {
         if cuts_whole_only(start) || cuts_whole_only(end) {
             return Err(Errno::EINVAL);
         }
+        let from = from.clamp(start, end);
+        for va in (from..end).step_by(PAGE_SIZE) {
+            if interruptible && va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending()
+            {
+                return Ok(Protect::Stopped(va));
+            }
+            if let Some(t) = self.table.translate(m, va) {
+                self.table.unmap_page(m, va);
+                let attrs = MapAttrs { kind: t.attrs.kind, ..attrs };
+                // (The page's tables are there: mapping it again allocates none.)
+                self.table.map(m, va, t.phys, PAGE_SIZE, attrs, Granularity::PagesOnly).map_err(|_| Errno::ENOMEM)?;
+                m.flush_tlb_page(self.asid, va);
+            }
+        }
         let mut split = Vec::new();
         for cut in [start, end] {
             if let Some(i) = self.regions.iter().position(|r| r.cut_by(cut)) {
@@ -490,20 +524,9 @@ impl AddressSpace {
             }
         }
         for r in self.regions.iter_mut().filter(|r| start <= r.start && r.end <= end) {
-            r.attrs = attrs;
-            let mut va = r.start;
-            while va < r.end {
-                if let Some(t) = self.table.translate(m, va) {
-                    self.table.unmap_page(m, va);
-                    self.table
-                        .map(m, va, t.phys, PAGE_SIZE, attrs, Granularity::PagesOnly)
-                        .map_err(|_| Errno::ENOMEM)?;
-                    m.flush_tlb_page(self.asid, va);
-                }
-                va += PAGE_SIZE;
-            }
+            r.attrs = MapAttrs { kind: r.attrs.kind, ..attrs };
         }
-        Ok(split)
+        Ok(Protect::Done(split))
     }
 
     /// The highest free, page-aligned run of `size` bytes inside `[low, high)`.
@@ -804,17 +827,31 @@ pub(crate) mod tests {
         let mut s = AddressSpace::new(&mut m, 1).unwrap();
         s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous).unwrap();
         s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack).unwrap();
-        assert_eq!(s.protect(&mut m, 0x40_1000, 0x40_2000, mem_prot::READ), Ok(Vec::new()));
+        assert_eq!(
+            s.protect(&mut m, (0x40_1000, 0x40_2000), mem_prot::READ, 0x40_1000, false),
+            Ok(Protect::Done(Vec::new()))
+        );
         assert_eq!(s.regions().len(), 4, "the anonymous region is now three");
         assert_eq!(s.write(&mut m, 0x40_1000, b"x"), Err(Errno::EFAULT));
         s.write(&mut m, 0x40_2000, b"x").unwrap();
-        assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, 0), Ok(Vec::new()));
+        assert_eq!(s.protect(&mut m, (0x40_0000, 0x40_1000), 0, 0x40_0000, false), Ok(Protect::Done(Vec::new())));
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT), "no access at all");
-        assert_eq!(s.protect(&mut m, 0x7000_2000, 0x7000_3000, mem_prot::READ), Err(Errno::EINVAL), "stack cut");
-        assert_eq!(s.protect(&mut m, 0x7000_1000, 0x7000_4000, mem_prot::READ), Ok(Vec::new()), "whole stack");
-        assert_eq!(s.protect(&mut m, 0x40_0000, 0x40_1000, mem_prot::WRITE | mem_prot::EXEC), Err(Errno::EINVAL));
-        assert_eq!(s.protect(&mut m, 0x50_0000, 0x50_1000, mem_prot::READ), Err(Errno::ENOMEM));
+        assert_eq!(
+            s.protect(&mut m, (0x7000_2000, 0x7000_3000), mem_prot::READ, 0x7000_2000, false),
+            Err(Errno::EINVAL),
+            "stack cut"
+        );
+        assert_eq!(
+            s.protect(&mut m, (0x7000_1000, 0x7000_4000), mem_prot::READ, 0x7000_1000, false),
+            Ok(Protect::Done(Vec::new())),
+            "whole stack"
+        );
+        assert_eq!(
+            s.protect(&mut m, (0x40_0000, 0x40_1000), mem_prot::WRITE | mem_prot::EXEC, 0x40_0000, false),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(s.protect(&mut m, (0x50_0000, 0x50_1000), mem_prot::READ, 0x50_0000, false), Err(Errno::ENOMEM));
         assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000), Ok(None));
     }
 

@@ -89,6 +89,13 @@ pub enum Progress {
         /// The object, in the system's table.
         object: u32,
     },
+    /// A `MemProtect` that has changed the pages before `next` (the regions change once
+    /// all pages have). Abandoned, the pages changed stay changed, as POSIX allows of an
+    /// `mprotect` that fails.
+    Protecting {
+        /// The first page left to change.
+        next: usize,
+    },
     /// A `MemUnmap` giving back the [`RegionKind::Releasing`] region at `start`.
     Unmapping {
         /// Where the region starts.
@@ -1359,6 +1366,29 @@ mod tests {
     }
 
     #[test]
+    fn a_large_protect_changes_a_few_pages_between_interrupts() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        let pages = 64;
+        let at = as_thread(&mut s, t, Call::MemMapAnon { size: pages * PAGE_SIZE }).0.unwrap() as usize;
+        s.machine.interrupt_every = Some(1);
+        // The middle half: read-only.
+        let protect = Call::MemProtect { addr: at + 16 * PAGE_SIZE, size: 32 * PAGE_SIZE, prot: mem_prot::READ };
+        let (result, restarts) = restarting(&mut s, t, protect);
+        assert_eq!((result, restarts), (Ok(0), 32 / crate::process::FILL_STEP - 1));
+        s.machine.interrupt_every = None;
+        for (page, writable) in [(15, true), (16, false), (47, false), (48, true)] {
+            let written = s.write_user(pid, at + page * PAGE_SIZE, b"x").is_ok();
+            assert_eq!(written, writable, "page {page}");
+        }
+        let starts: Vec<usize> = [0, 16, 48].iter().map(|p| at + p * PAGE_SIZE).collect();
+        for start in starts {
+            assert_eq!(regions_at(&s, pid, start).len(), 1, "no region at {start:#x}");
+        }
+    }
+
+    #[test]
     fn an_unmapping_stopped_midway_leaves_nothing_usable_and_finishes_when_abandoned() {
         let mut s = system();
         let pid = s.spawn("init", b"", None, None, false).unwrap();
@@ -1824,6 +1854,19 @@ mod tests {
         let space = s.processes.get(init.0).unwrap().space.as_ref().unwrap();
         let region = space.regions().iter().find(|r| r.start == at).unwrap();
         assert_eq!(region.attrs.kind, crate::mem::paging::MemoryKind::Device);
+        // MemProtect keeps the memory type (the kernel still refuses the page as a
+        // buffer), and never makes device memory executable, whatever the maximum.
+        assert_eq!(call(&mut s, Call::MemProtect { addr: at, size: 4096, prot: mem_prot::READ }).0, Ok(0));
+        let table = s.processes.get(init.0).unwrap().space.as_ref().unwrap().table;
+        let kind = table.translate(&mut s.machine, at).map(|t| t.attrs.kind);
+        assert_eq!(kind, Some(crate::mem::paging::MemoryKind::Device));
+        assert_eq!(call(&mut s, Call::DebugWrite { ptr: at, len: 4 }).0, Err(Errno::EFAULT));
+        let prot = mem_prot::with_max(mem_prot::READ, mem_prot::READ | mem_prot::EXEC);
+        let readable = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot };
+        let readable = call(&mut s, readable).0.unwrap() as usize;
+        let exec = Call::MemProtect { addr: readable, size: 4096, prot: mem_prot::READ | mem_prot::EXEC };
+        assert_eq!(call(&mut s, exec).0, Err(Errno::EACCES));
+        assert_eq!(call(&mut s, Call::MemUnmap { addr: readable, size: 4096 }).0, Ok(0));
         let frames = s.machine.frames_in_use();
         assert_eq!(call(&mut s, Call::MemUnmap { addr: at, size: 4096 }).0, Ok(0));
         run(&mut s, Call::MemObjectClose { handle: h });
