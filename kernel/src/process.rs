@@ -657,8 +657,9 @@ impl AddressSpace {
 
     /// Gives back up to `budget` pages of a space no thread will run in again (its
     /// process ended): the frames its regions own, the last region first; once none is
-    /// left, its tables and its ASID's TLB entries. True when all of it is given back
-    /// (the ASID may then be used again).
+    /// left, its tables (a quarter as many as the pages `budget` allows, one at least)
+    /// and then its ASID's TLB entries. True when all of it is given back (the ASID may
+    /// then be used again).
     ///
     /// The tables go whole, so nothing is unmapped page by page and no page's TLB entry
     /// is flushed on its own: the space's frames may be someone else's before its tables
@@ -688,7 +689,9 @@ impl AddressSpace {
                 self.regions.pop();
             }
         }
-        self.table.free_tables(m);
+        if !self.table.free_some_tables(m, left.div_ceil(4)) {
+            return false;
+        }
         m.flush_tlb_asid(self.asid);
         true
     }

@@ -319,22 +319,34 @@ impl PageTable {
         Some(phys)
     }
 
-    /// Frees every table of the tree, the root included (the pages they map are the
-    /// owner's business). The tree must not be in use by any CPU.
-    pub fn free_tables(self, mem: &mut impl TableMemory) {
+    /// Frees up to `budget` tables of the tree (at least one), each once no table is
+    /// left below it, its entry in the table above cleared; the root goes last. True
+    /// once the root is freed: the tree is gone. (The pages they map are the owner's
+    /// business.) The tree must not be in use by any CPU.
+    ///
+    /// Each table freed is found afresh from the root, so a call's work is bounded by
+    /// `budget` walks of at most three tables of entries.
+    pub fn free_some_tables(&self, mem: &mut impl TableMemory, budget: usize) -> bool {
         tables_changed();
-        fn free_level(mem: &mut impl TableMemory, table: usize, level: usize) {
-            if level < 3 {
-                for slot in 0..ENTRIES {
-                    let entry = mem.table(table)[slot];
-                    if entry & bits::VALID != 0 && entry & bits::TABLE_OR_PAGE != 0 {
-                        free_level(mem, (entry & bits::ADDRESS_MASK) as usize, level + 1);
-                    }
-                }
+        for _ in 0..budget.max(1) {
+            // Down the first entries that name tables, to a table that names none.
+            let (mut table, mut above) = (self.root, None);
+            for _level in 0..3 {
+                let entries = mem.table(table);
+                let Some(slot) = entries.iter().position(|e| e & bits::VALID != 0 && e & bits::TABLE_OR_PAGE != 0)
+                else {
+                    break;
+                };
+                above = Some((table, slot));
+                table = (entries[slot] & bits::ADDRESS_MASK) as usize;
             }
             mem.free_table(table);
+            match above {
+                Some((parent, slot)) => mem.table(parent)[slot] = 0,
+                None => return true,
+            }
         }
-        free_level(mem, self.root, 0);
+        false
     }
 
     fn leaf_level(va: usize, pa: usize, remaining: usize, granularity: Granularity) -> usize {
@@ -587,7 +599,12 @@ pub(crate) mod tests {
         // The page can be mapped again after unmapping.
         pt.map(&mut mem, 0x40_1000, 0x9200_0000, 0x1000, MapAttrs::KERNEL_DATA, g).unwrap();
         assert_eq!(mem.count(), 7); // L0 + two L1/L2/L3 chains
-        pt.free_tables(&mut mem);
+                                    // Two tables at a time, the root last.
+        assert!(!pt.free_some_tables(&mut mem, 2));
+        assert_eq!(mem.count(), 5);
+        assert!(!pt.free_some_tables(&mut mem, 4));
+        assert_eq!(mem.count(), 1, "the root goes last");
+        assert!(pt.free_some_tables(&mut mem, 2));
         assert_eq!(mem.count(), 0, "every table returned");
     }
 

@@ -6,7 +6,7 @@
 //! An entry names a tree by its root table and holds what one 4 KiB page translates to
 //! and whether user code may read or write it. Entries are only trusted while no
 //! translation tree anywhere has changed since they were made: every change to a tree
-//! (`PageTable::map`, `unmap_page`, `free_tables`) bumps one global generation
+//! (`PageTable::map`, `unmap_page`, `free_some_tables`) bumps one global generation
 //! ([`crate::mem::paging::tables_generation`]), which makes every entry stale at once.
 //! Changes are rare (mapping and unmapping memory, process start and end) next to
 //! message copies.

@@ -204,8 +204,10 @@ fn uptime() -> Outcome {
 fn free() -> Outcome {
     let system = info::system_info().map_err(|e| format!("{e}"))?;
     let (total, free) = (system.ram_bytes / 1024, system.free_bytes / 1024);
-    println!("{:>12} {:>12} {:>12}", "total", "used", "free");
-    println!("{:>11}K {:>11}K {:>11}K", total, total - free, free);
+    // (Memory ended processes left, which the kernel is giving back: used until it is.)
+    let reclaiming = system.reclaim_bytes / 1024;
+    println!("{:>12} {:>12} {:>12} {:>12}", "total", "used", "free", "reclaiming");
+    println!("{:>11}K {:>11}K {:>11}K {:>11}K", total, total - free, free, reclaiming);
     Ok(())
 }
 
