@@ -59,6 +59,8 @@ pub mod transfer;
 #[cfg(test)]
 mod abi_fuzz_tests;
 #[cfg(test)]
+mod memory_fuzz_tests;
+#[cfg(test)]
 mod testing;
 
 #[cfg(target_os = "none")]

@@ -124,6 +124,9 @@ impl<M: Machine> System<M> {
                     if object.growing.is_some() {
                         return Err(Errno::EBUSY); // (another thread's resize is under way)
                     }
+                    if object.borrowed && pages != object.frames.len() {
+                        return Err(Errno::EBUSY); // (device registers, or the boot image)
+                    }
                     if pages < object.frames.len() {
                         if object.mappings > 0 || object.borrowed {
                             return Err(Errno::EBUSY);
@@ -175,9 +178,11 @@ impl<M: Machine> System<M> {
                 // gigabyte's page tables take milliseconds to write).
                 let (at, from) = match self.resume.take() {
                     Some(progress @ Progress::Mapping { start, filled, .. }) => {
-                        let space = self.processes.get(target.0).and_then(|p| p.space.as_ref());
+                        let Some(space) = self.processes.get(target.0).and_then(|p| p.space.as_ref()) else {
+                            return Err(Errno::ESRCH); // (the target ended: its space went whole)
+                        };
                         let filling = RegionKind::Filling { object: Some(id) };
-                        if !space.is_some_and(|s| s.regions().iter().any(|r| r.start == start && r.kind == filling)) {
+                        if !space.regions().iter().any(|r| r.start == start && r.kind == filling) {
                             // (Its handle names another object now: abandoned.)
                             self.resume = Some(progress);
                             return Err(Errno::EBADF);
@@ -205,16 +210,18 @@ impl<M: Machine> System<M> {
             }
             Call::MemProtect { addr, size, prot } => {
                 let end = align_up(addr.checked_add(size).ok_or(Errno::ENOMEM)?, PAGE_SIZE).ok_or(Errno::ENOMEM)?;
-                // A few pages at a time (each made again), the checks made again each time.
-                let from = match self.resume.take() {
-                    Some(Progress::Protecting { next }) => next,
-                    _ => addr,
-                };
+                // A few pages at a time (each made again), the checks made again each time;
+                // from the start if the regions changed meanwhile (unmapped and mapped
+                // again by another thread, say).
                 let machine = &mut self.machine;
                 let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
+                let from = match self.resume.take() {
+                    Some(Progress::Protecting { next, changes }) if changes == space.changes() => next,
+                    _ => addr,
+                };
                 match space.protect(machine, (addr, end), prot, from, true)? {
                     Protect::Stopped(next) => {
-                        self.stopped = Some(Progress::Protecting { next });
+                        self.stopped = Some(Progress::Protecting { next, changes: space.changes() });
                         Ok(Outcome::Restart)
                     }
                     Protect::Done(split) => {
@@ -527,5 +534,65 @@ mod tests {
         while s.reclaim_step() {}
         assert_eq!(s.memory_objects.len(), objects, "the object made for the call stayed");
         assert!(s.machine.frames_in_use() < before, "its frames stayed");
+    }
+
+    /// A process whose thread an interrupt stopped in `MemObjectCreate` ends (another of
+    /// its threads calls ProcessExit): the object being created, which no handle or
+    /// mapping names, must go with its frames.
+    #[test]
+    fn an_object_being_created_goes_when_its_process_ends() {
+        let mut s = system();
+        let _keeper = s.spawn("low", b"", None, None, false).unwrap();
+        let (objects, before) = (s.memory_objects.len(), s.machine.frames_in_use());
+        let (main, creator) = two_threads(&mut s);
+        s.machine.interrupt_every = Some(1);
+        let _ = as_thread(&mut s, creator, Call::MemObjectCreate { size: 64 * PAGE_SIZE });
+        s.machine.interrupt_every = None;
+        let stopped = s.threads.get(creator.0).unwrap().restart.as_ref().map(|r| r.1);
+        assert!(matches!(stopped, Some(Progress::Growing { .. })), "{stopped:?}");
+        let _ = as_thread(&mut s, main, Call::ProcessExit { status: 0 });
+        while s.reclaim_step() {}
+        let (left, kept) = (s.memory_objects.len() - objects, s.machine.frames_in_use() - before);
+        assert_eq!((left, kept), (0, 0), "objects named by nobody left, frames kept");
+    }
+
+    /// A privileged process's thread, stopped while mapping an object into another (live)
+    /// process, ends with its process: the target is left with a Filling region forever
+    /// (it may not unmap it), and the object with a mapping that never goes.
+    #[test]
+    fn a_mapping_into_another_process_goes_when_the_mapper_ends() {
+        let mut s = system();
+        let target = s.spawn("low", b"", None, None, false).unwrap();
+        let (main, mapper) = two_threads(&mut s);
+        let handle = as_thread(&mut s, main, Call::MemObjectCreate { size: 64 * PAGE_SIZE }).0.unwrap() as u32;
+        s.machine.interrupt_every = Some(1);
+        let map = Call::MemObjectMap {
+            pid: target.0,
+            handle,
+            offset: 0,
+            size: 64 * PAGE_SIZE,
+            addr: 0,
+            prot: mem_prot::READ,
+        };
+        let _ = as_thread(&mut s, mapper, map);
+        s.machine.interrupt_every = None;
+        let Some(Progress::Mapping { start, .. }) = s.threads.get(mapper.0).unwrap().restart.as_ref().map(|r| r.1)
+        else {
+            panic!("not stopped");
+        };
+        let _ = as_thread(&mut s, main, Call::ProcessExit { status: 0 });
+        while s.reclaim_step() {}
+        let space = s.processes.get(target.0).unwrap().space.as_ref().unwrap();
+        let left: Vec<_> = space.regions().iter().filter(|r| r.start == start).map(|r| r.kind).collect();
+        assert!(left.is_empty(), "left in the live target: {left:?}");
+        assert_eq!(s.memory_object_frames(), 0, "the object stayed");
+    }
+}
+
+#[cfg(test)]
+impl<M: Machine> System<M> {
+    /// (id, handles, mappings, growing) of every object (for tests).
+    pub(crate) fn object_books(&self) -> Vec<(u32, u32, u32, bool)> {
+        self.memory_objects.iter().map(|(id, o)| (id, o.handles, o.mappings, o.growing.is_some())).collect()
     }
 }

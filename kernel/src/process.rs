@@ -223,6 +223,8 @@ pub struct AddressSpace {
     /// Its ASID.
     pub asid: u16,
     regions: Vec<Region>,
+    /// Counts changes to `regions` (a call made again can tell whether they changed).
+    changes: u64,
 }
 
 fn range_ok(va: usize, len: usize) -> Result<usize, Errno> {
@@ -237,12 +239,18 @@ impl AddressSpace {
     /// An empty space using `asid`.
     pub fn new(m: &mut impl Machine, asid: u16) -> Result<Self, Errno> {
         let table = PageTable::new(m, AddressHalf::Lower).map_err(|_| Errno::ENOMEM)?;
-        Ok(Self { table, asid, regions: Vec::new() })
+        Ok(Self { table, asid, regions: Vec::new(), changes: 0 })
     }
 
     /// The value for TTBR0_EL1 when this space runs.
     pub fn ttbr0(&self) -> u64 {
         self.table.root() as u64 | (self.asid as u64) << 48
+    }
+
+    /// How many times the regions have changed: a call made again knows by this whether
+    /// what it checked before still stands.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The regions, in no particular order.
@@ -295,6 +303,7 @@ impl AddressSpace {
         let stopped = self.fill_region(m, index, from, true, frames)?;
         if stopped.is_none() {
             self.regions[index].kind = full;
+            self.changes += 1;
         }
         Ok(stopped)
     }
@@ -328,6 +337,7 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         self.regions.push(Region { start, end, attrs, kind });
+        self.changes += 1;
         Ok(self.regions.len() - 1)
     }
 
@@ -366,6 +376,7 @@ impl AddressSpace {
             };
             if mapped.is_err() {
                 self.regions[index].kind = RegionKind::Releasing { object: kind.object() };
+                self.changes += 1;
                 if !interruptible {
                     while self.release_step(m, start, usize::MAX) == Ok(ReleaseStep::More) {}
                 }
@@ -419,7 +430,9 @@ impl AddressSpace {
             self.regions.iter_mut().find(|r| r.start == start && r.end == end && may(r.kind)).ok_or(Errno::EINVAL)?;
         r.start = r.mapped_start();
         r.kind = RegionKind::Releasing { object: r.kind.object() };
-        Ok(r.start)
+        let start = r.start;
+        self.changes += 1;
+        Ok(start)
     }
 
     /// Gives back up to `budget` pages of the [`RegionKind::Releasing`] region that
@@ -434,6 +447,7 @@ impl AddressSpace {
         let Region { end, kind, .. } = self.regions[index];
         let from = end - ((end - start) / PAGE_SIZE).min(budget) * PAGE_SIZE;
         self.release_pages(m, from, end, kind.object().is_none());
+        self.changes += 1;
         if from > start {
             self.regions[index].end = from;
             return Ok(ReleaseStep::More);
@@ -526,6 +540,7 @@ impl AddressSpace {
         for r in self.regions.iter_mut().filter(|r| start <= r.start && r.end <= end) {
             r.attrs = MapAttrs { kind: r.attrs.kind, ..attrs };
         }
+        self.changes += 1;
         Ok(Protect::Done(split))
     }
 

@@ -499,8 +499,13 @@ fn prepare_return() {
                 return;
             }
             // Nothing can run: give back what ended processes left, until an interrupt
-            // is pending (`reclaim.rs`).
-            while s.reclaim_step() && !arch::irq_pending() {}
+            // is pending (`reclaim.rs`); first, the MMU stops walking the tables of
+            // the space last loaded, which may be among them.
+            if s.reclaim_pending() {
+                let cpu = percpu::this_cpu();
+                cpu.loaded_ttbr0.store(mmu::unload_user_tables(), Ordering::Relaxed);
+                while s.reclaim_step() && !arch::irq_pending() {}
+            }
         }
         // Idle: nothing can run. WFI with IRQs masked wakes on a pending interrupt, which
         // is then taken when IRQs are unmasked (no wake-up can be lost in between).

@@ -95,6 +95,8 @@ pub enum Progress {
     Protecting {
         /// The first page left to change.
         next: usize,
+        /// [`AddressSpace::changes`] then: if the regions changed since, it starts over.
+        changes: u64,
     },
     /// A `MemUnmap` giving back the [`RegionKind::Releasing`] region at `start`.
     Unmapping {
@@ -170,6 +172,8 @@ fn allocation(call: &Call) -> Option<(usize, bool)> {
         Call::MemObjectCreate { size } | Call::MemObjectResize { size, .. } => {
             Some((pages(size, crate::memobject::MAX_OBJECT_SIZE), false))
         }
+        // (The page tables of the mapping.)
+        Call::MemObjectMap { size, .. } => Some((pages(size, crate::memobject::MAX_OBJECT_SIZE) / 512 + 4, false)),
         Call::ProcessCreate { .. } => Some((0, true)),
         _ => None,
     }
@@ -753,12 +757,12 @@ impl<M: Machine> System<M> {
     fn dispatch(&mut self, cur: ThreadId, call: &Call) -> Result<Outcome, Errno> {
         let (pid, tid) = self.thread_ids(cur).ok_or(Errno::ESRCH)?;
         // A call that allocates memory first takes back what ended processes left, if it
-        // needs it (not when it goes on filling a mapping: that memory is taken).
+        // needs it; stopped there, it is made again from where it was (a mapping it was
+        // filling, say), or from the start.
         if let Some((frames, asid)) = allocation(call) {
-            if matches!(self.resume, None | Some(Progress::Reclaim)) {
-                if let Some(restart) = self.reclaim_for(frames, asid) {
-                    return Ok(restart);
-                }
+            if self.reclaim_for(frames, asid) {
+                self.stopped = Some(self.resume.take().unwrap_or(Progress::Reclaim));
+                return Ok(Outcome::Restart);
             }
         }
         let value = |v: u64| Ok(Outcome::Value(v, None));
@@ -1172,6 +1176,14 @@ impl<M: Machine> System<M> {
         let parent = p.parent;
         for id in &threads {
             self.detach_thread(*id);
+        }
+        // Calls its threads had stopped will not be made again: what they leave outside
+        // the process (a memory object being made or grown, a mapping into another
+        // process, a message being received) is undone.
+        for id in &threads {
+            if let Some(restart) = self.threads.get_mut(id.0).and_then(|t| t.restart.take()) {
+                self.abandon_restart(*id, restart.1);
+            }
         }
         self.ipc_forget_process(pid);
         self.events_forget_process(pid);
@@ -2007,5 +2019,35 @@ mod tests {
         assert_eq!(s.process_count(), 0);
         while s.reclaim_step() {} // (what the idle CPU does)
         assert_eq!(s.machine.frames_in_use(), 0, "everything returned");
+    }
+
+    /// A MemProtect stopped midway, made again after another thread unmapped the range
+    /// and mapped new memory there: it returns 0, the new region is recorded read-only,
+    /// yet its first pages (before where the call stopped) stay writable — no order of
+    /// the three calls gives that.
+    #[test]
+    fn a_protect_made_again_over_regions_that_changed_starts_over() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let protector = new_thread(&mut s, main, 10);
+        let size = 64 * PAGE_SIZE;
+        let at = as_thread(&mut s, main, Call::MemMapAnon { size }).0.unwrap() as usize;
+        s.machine.interrupt_every = Some(1);
+        let pc = s.context_mut(protector).unwrap().pc;
+        let first = as_thread(&mut s, protector, Call::MemProtect { addr: at, size, prot: mem_prot::READ }).0;
+        s.machine.interrupt_every = None;
+        assert!(matches!(
+            s.threads.get(protector.0).unwrap().restart.as_ref().map(|r| r.1),
+            Some(Progress::Protecting { .. })
+        ));
+        assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: at, size }).0, Ok(0));
+        assert_eq!(as_thread(&mut s, main, Call::MemMapAnon { size }).0, Ok(at as u64));
+        let (result, _) = crate::testing::restarted(&mut s, protector, pc, first);
+        assert_eq!(result, Ok(0));
+        let region = regions_at(&s, pid, at)[0];
+        assert!(!region.attrs.writable, "recorded read-only");
+        let writable: Vec<usize> = (0..64).filter(|p| s.write_user(pid, at + p * PAGE_SIZE, b"x").is_ok()).collect();
+        assert!(writable.is_empty() || writable.len() == 64, "pages {writable:?} of a read-only region writable");
     }
 }

@@ -70,6 +70,11 @@ impl FakeMachine {
         }
     }
 
+    /// Whether `pa` is an allocated frame (for tests).
+    pub fn holds_frame(&self, pa: usize) -> bool {
+        self.frames.contains_key(&pa)
+    }
+
     /// Frames and tables currently allocated.
     pub fn frames_in_use(&self) -> usize {
         self.tables.len() + self.frames.len()

@@ -80,6 +80,25 @@ pub fn set_user_tables(ttbr0: u64) {
     TTBR0_EL1.set(ttbr0);
 }
 
+/// A level-0 table with no valid entry (ASID 0, which no process has).
+#[repr(C, align(4096))]
+struct EmptyTable([u64; 512]);
+static EMPTY_TABLE: EmptyTable = EmptyTable([0; 512]);
+
+/// Points TTBR0 at a table that maps nothing, so that the MMU walks no process's
+/// tables, not even speculatively, before the next [`set_user_tables`]: for an idle CPU,
+/// which gives back the memory of ended processes (their tables included) while the
+/// last one to run may have been one of them. Returns the value loaded.
+pub fn unload_user_tables() -> u64 {
+    let root = crate::mem::layout::virt_to_phys(core::ptr::addr_of!(EMPTY_TABLE) as usize);
+    let ttbr0 = root.expect("the kernel image is in the linear map") as u64;
+    TTBR0_EL1.set(ttbr0);
+    // (Unlike `set_user_tables`, the kernel goes on at EL1: the change must take effect
+    // now, before any table of the space that was loaded is freed.)
+    barrier::isb(barrier::SY);
+    ttbr0
+}
+
 /// Makes descriptors just written visible to the table walker (the MMU's walks for EL0
 /// accesses and for `AT`) before anything translates through them: a new mapping is
 /// reached by the user's next access or the kernel's next `translate_for_el0`, with no
