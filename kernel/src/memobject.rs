@@ -405,6 +405,14 @@ fn object_pages(size: usize) -> Result<usize, Errno> {
 }
 
 #[cfg(test)]
+impl<M: Machine> System<M> {
+    /// (id, handles, mappings, growing) of every object (for tests).
+    pub(crate) fn object_books(&self) -> Vec<(u32, u32, u32, bool)> {
+        self.memory_objects.iter().map(|(id, o)| (id, o.handles, o.mappings, o.growing.is_some())).collect()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{as_thread, new_thread, restarting, system, FakeMachine};
@@ -586,13 +594,5 @@ mod tests {
         let left: Vec<_> = space.regions().iter().filter(|r| r.start == start).map(|r| r.kind).collect();
         assert!(left.is_empty(), "left in the live target: {left:?}");
         assert_eq!(s.memory_object_frames(), 0, "the object stayed");
-    }
-}
-
-#[cfg(test)]
-impl<M: Machine> System<M> {
-    /// (id, handles, mappings, growing) of every object (for tests).
-    pub(crate) fn object_books(&self) -> Vec<(u32, u32, u32, bool)> {
-        self.memory_objects.iter().map(|(id, o)| (id, o.handles, o.mappings, o.growing.is_some())).collect()
     }
 }
