@@ -1861,6 +1861,8 @@ mod tests {
         assert_eq!(call(&mut s, Call::MemObjectDevice { phys: 0x0900_0010, size: 16 }).0, Err(Errno::EINVAL));
         let rx = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot: 5 };
         assert_eq!(call(&mut s, rx).0, Err(Errno::EACCES), "device memory is never executable");
+        let grow = Call::MemObjectResize { handle: h, size: 8192 };
+        assert_eq!(call(&mut s, grow).0, Err(Errno::EBUSY), "RAM added to device registers");
         let rw = Call::MemObjectMap { pid: 0, handle: h, offset: 0, size: 4096, addr: 0, prot: 3 };
         let at = call(&mut s, rw).0.unwrap() as usize;
         let space = s.processes.get(init.0).unwrap().space.as_ref().unwrap();
