@@ -222,6 +222,8 @@ pub struct AddressSpace {
     pub table: PageTable,
     /// Its ASID.
     pub asid: u16,
+    /// In order of address (they never overlap), so that a look-up is a binary search
+    /// and a search for free space one pass: a process may have 4096.
     regions: Vec<Region>,
     /// Counts changes to `regions` (a call made again can tell whether they changed).
     changes: u64,
@@ -253,7 +255,7 @@ impl AddressSpace {
         self.changes
     }
 
-    /// The regions, in no particular order.
+    /// The regions, in order of address.
     pub fn regions(&self) -> &[Region] {
         &self.regions
     }
@@ -270,7 +272,8 @@ impl AddressSpace {
     }
 
     fn overlaps(&self, start: usize, end: usize) -> bool {
-        self.regions.iter().any(|r| r.start < end && start < r.end)
+        let first_ending_after = self.regions.partition_point(|r| r.end <= start);
+        self.regions.get(first_ending_after).is_some_and(|r| r.start < end)
     }
 
     /// Takes `[start, start + size)` (page aligned) for memory to be filled by
@@ -336,9 +339,10 @@ impl AddressSpace {
         if self.regions.len() >= MAX_REGIONS {
             return Err(Errno::ENOMEM);
         }
-        self.regions.push(Region { start, end, attrs, kind });
+        let index = self.regions.partition_point(|r| r.start < start);
+        self.regions.insert(index, Region { start, end, attrs, kind });
         self.changes += 1;
-        Ok(self.regions.len() - 1)
+        Ok(index)
     }
 
     /// Maps frames into region `index` from page `from` to its end: `frames`, one for
@@ -452,7 +456,7 @@ impl AddressSpace {
             self.regions[index].end = from;
             return Ok(ReleaseStep::More);
         }
-        self.regions.swap_remove(index);
+        self.regions.remove(index);
         Ok(ReleaseStep::Done { object: kind.object() })
     }
 
@@ -490,18 +494,23 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         range_ok(start, end - start).map_err(|_| Errno::ENOMEM)?;
-        // Every page covered (by a mapped part of a region), and allowed.
+        // Every page covered (by a mapped part of a region), and allowed: the regions
+        // from the one holding `start` on, each beginning where the last ended.
         let mut at = start;
-        while at < end {
-            let r = self
-                .regions
-                .iter()
-                .find(|r| r.mapped_start() <= at && at < r.end && r.kind.given())
-                .ok_or(Errno::ENOMEM)?;
+        for r in &self.regions[self.regions.partition_point(|r| r.end <= start)..] {
+            if at >= end {
+                break;
+            }
+            if !(r.mapped_start() <= at && at < r.end && r.kind.given()) {
+                return Err(Errno::ENOMEM);
+            }
             if prot & !r.kind.max_prot() != 0 || (prot & mem_prot::EXEC != 0 && r.attrs.kind == MemoryKind::Device) {
                 return Err(Errno::EACCES);
             }
             at = r.end;
+        }
+        if at < end {
+            return Err(Errno::ENOMEM);
         }
         if self.regions.len() + 2 > MAX_REGIONS {
             return Err(Errno::ENOMEM);
@@ -533,7 +542,7 @@ impl AddressSpace {
             if let Some(i) = self.regions.iter().position(|r| r.cut_by(cut)) {
                 let r = self.regions[i];
                 self.regions[i] = Region { end: cut, ..r };
-                self.regions.push(Region { start: cut, ..r });
+                self.regions.insert(i + 1, Region { start: cut, ..r });
                 split.extend(r.kind.object());
             }
         }
@@ -544,34 +553,36 @@ impl AddressSpace {
         Ok(Protect::Done(split))
     }
 
-    /// The highest free, page-aligned run of `size` bytes inside `[low, high)`.
+    /// The highest free, page-aligned run of `size` bytes inside `[low, high)` (one pass
+    /// down the regions).
     pub fn find_free_top_down(&self, low: usize, high: usize, size: usize) -> Option<usize> {
         let mut top = high;
-        loop {
-            let start = top.checked_sub(size)?;
-            if start < low {
-                return None;
+        for r in self.regions.iter().rev() {
+            if r.start >= top {
+                continue;
             }
-            match self.regions.iter().filter(|r| r.start < top && start < r.end).map(|r| r.start).min() {
-                None => return Some(start),
-                Some(blocking) => top = blocking,
+            if r.end <= top.checked_sub(size)? {
+                break; // the gap above it is wide enough
             }
+            top = r.start;
         }
+        top.checked_sub(size).filter(|start| *start >= low)
     }
 
-    /// The lowest free run of `size` bytes inside `[low, high)`.
+    /// The lowest free run of `size` bytes inside `[low, high)` (one pass up the
+    /// regions).
     pub fn find_free_bottom_up(&self, low: usize, high: usize, size: usize) -> Option<usize> {
         let mut start = low;
-        loop {
-            let end = start.checked_add(size)?;
-            if end > high {
-                return None;
+        for r in &self.regions {
+            if r.end <= start {
+                continue;
             }
-            match self.regions.iter().filter(|r| r.start < end && start < r.end).map(|r| r.end).max() {
-                None => return Some(start),
-                Some(blocking) => start = blocking,
+            if r.start >= start.checked_add(size)? {
+                break; // the gap below it is wide enough
             }
+            start = r.end;
         }
+        start.checked_add(size).filter(|end| *end <= high).map(|_| start)
     }
 
     /// Checks that user code may access `[va, va + len)` (`write`: may write) and calls
@@ -903,6 +914,31 @@ pub(crate) mod tests {
         assert_eq!(s.find_free_top_down(0x1000, 0xa000, 0x2000), Some(0x7000));
         assert_eq!(s.find_free_bottom_up(0x8000, 0x10000, 0x2000), Some(0xa000));
         assert_eq!(s.find_free_bottom_up(0x8000, 0xb000, 0x2000), None);
+    }
+
+    #[test]
+    fn free_space_search_and_overlaps_agree_with_a_page_by_page_look() {
+        let page = |n: usize| n * PAGE_SIZE;
+        let mut rand = crate::testing::Rand(7);
+        for _ in 0..200 {
+            let mut m = FakeMachine::new();
+            let mut s = AddressSpace::new(&mut m, 1).unwrap();
+            // Regions of 1-3 pages somewhere in pages 1..64 (reserved: no frames needed).
+            for _ in 0..rand.below(20) {
+                let (at, pages) = (1 + rand.below(60) as usize, 1 + rand.below(3) as usize);
+                let _ = s.reserve(page(at), page(pages), rw(), None);
+            }
+            let used = |p: usize| s.regions().iter().any(|r| r.start <= page(p) && page(p) < r.end);
+            assert!(s.regions().windows(2).all(|w| w[0].end <= w[1].start), "in order, apart");
+            let (low, high, size) = (rand.below(70) as usize, rand.below(70) as usize, 1 + rand.below(6) as usize);
+            let fits = |p: usize| p >= low && p + size <= high && (p..p + size).all(|q| !used(q));
+            let lowest = (0..70).find(|p| fits(*p)).map(page);
+            let highest = (0..70).rev().find(|p| fits(*p)).map(page);
+            assert_eq!(s.find_free_bottom_up(page(low), page(high), page(size)), lowest);
+            assert_eq!(s.find_free_top_down(page(low), page(high), page(size)), highest);
+            let (start, end) = (page(low), page(low + size));
+            assert_eq!(s.overlaps(start, end), (low..low + size).any(used));
+        }
     }
 
     #[test]
