@@ -182,7 +182,7 @@ impl<M: Machine> System<M> {
                             return Err(Errno::ESRCH); // (the target ended: its space went whole)
                         };
                         let filling = RegionKind::Filling { object: Some(id) };
-                        if !space.regions().iter().any(|r| r.start == start && r.kind == filling) {
+                        if space.region_at(start).is_none_or(|r| r.kind != filling) {
                             // (Its handle names another object now: abandoned.)
                             self.resume = Some(progress);
                             return Err(Errno::EBADF);

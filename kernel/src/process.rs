@@ -255,6 +255,17 @@ impl AddressSpace {
         self.changes
     }
 
+    /// The index of the region that starts at `start`, if one does (a binary search).
+    fn index_at(&self, start: usize) -> Option<usize> {
+        let index = self.regions.partition_point(|r| r.start < start);
+        self.regions.get(index).is_some_and(|r| r.start == start).then_some(index)
+    }
+
+    /// The region that starts at `start`, if one does.
+    pub fn region_at(&self, start: usize) -> Option<&Region> {
+        self.index_at(start).map(|i| &self.regions[i])
+    }
+
     /// The regions, in order of address.
     pub fn regions(&self) -> &[Region] {
         &self.regions
@@ -299,9 +310,8 @@ impl AddressSpace {
         frames: Option<&[usize]>,
     ) -> Result<Option<usize>, Errno> {
         let index = self
-            .regions
-            .iter()
-            .position(|r| r.start == start && matches!(r.kind, RegionKind::Filling { .. }))
+            .index_at(start)
+            .filter(|i| matches!(self.regions[*i].kind, RegionKind::Filling { .. }))
             .ok_or(Errno::EINVAL)?;
         let stopped = self.fill_region(m, index, from, true, frames)?;
         if stopped.is_none() {
@@ -430,8 +440,11 @@ impl AddressSpace {
         may: impl Fn(RegionKind) -> bool,
     ) -> Result<usize, Errno> {
         let end = align_up(size, PAGE_SIZE).and_then(|s| start.checked_add(s)).ok_or(Errno::EINVAL)?;
-        let r =
-            self.regions.iter_mut().find(|r| r.start == start && r.end == end && may(r.kind)).ok_or(Errno::EINVAL)?;
+        let r = self
+            .index_at(start)
+            .map(|i| &mut self.regions[i])
+            .filter(|r| r.end == end && may(r.kind))
+            .ok_or(Errno::EINVAL)?;
         r.start = r.mapped_start();
         r.kind = RegionKind::Releasing { object: r.kind.object() };
         let start = r.start;
@@ -444,9 +457,8 @@ impl AddressSpace {
     /// frames freed unless a memory object's. `EINVAL` if there is no such region.
     pub fn release_step(&mut self, m: &mut impl Machine, start: usize, budget: usize) -> Result<ReleaseStep, Errno> {
         let index = self
-            .regions
-            .iter()
-            .position(|r| r.start == start && matches!(r.kind, RegionKind::Releasing { .. }))
+            .index_at(start)
+            .filter(|i| matches!(self.regions[*i].kind, RegionKind::Releasing { .. }))
             .ok_or(Errno::EINVAL)?;
         let Region { end, kind, .. } = self.regions[index];
         let from = end - ((end - start) / PAGE_SIZE).min(budget) * PAGE_SIZE;

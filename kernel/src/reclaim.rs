@@ -97,7 +97,7 @@ impl<M: Machine> System<M> {
             Reclaim::Frames(frames) => frames.len() * PAGE_SIZE,
             Reclaim::Region { pid, start } => {
                 let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
-                let region = space.and_then(|s| s.regions().iter().find(|r| r.start == *start));
+                let region = space.and_then(|s| s.region_at(*start));
                 region.map_or(0, |r| r.end - r.start)
             }
         };

@@ -653,7 +653,7 @@ impl<M: Machine> System<M> {
         match progress {
             Progress::Mapping { pid, start, .. } => {
                 let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
-                let region = space.and_then(|s| s.regions().iter().find(|r| r.start == start && filling(r.kind)));
+                let region = space.and_then(|s| s.region_at(start)).filter(|r| filling(r.kind));
                 if let Some(size) = region.map(|r| r.end - r.start) {
                     let _ = self.release_later(pid, start, size, filling);
                 }
