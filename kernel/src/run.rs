@@ -498,13 +498,8 @@ fn prepare_return() {
             if prepare_locked(s) {
                 return;
             }
-            // Nothing can run: give back what ended processes left, until an interrupt
-            // is pending (`reclaim.rs`); first, the MMU stops walking the tables of
-            // the space last loaded, which may be among them.
             if s.reclaim_pending() {
-                let cpu = percpu::this_cpu();
-                cpu.loaded_ttbr0.store(mmu::unload_user_tables(), Ordering::Relaxed);
-                while s.reclaim_step() && !arch::irq_pending() {}
+                reclaim_while_idle(s);
             }
         }
         // Idle: nothing can run. WFI with IRQs masked wakes on a pending interrupt, which
@@ -514,6 +509,16 @@ fn prepare_return() {
         arch::disable_irqs();
     }
     panic!("no user space to return to");
+}
+
+/// Nothing can run: gives back what ended processes left, until an interrupt is pending
+/// (`reclaim.rs`); first, the MMU stops walking the tables of the space last loaded,
+/// which may be among them. (Out of line: inlined, it cost the system-call paths that
+/// share `prepare_return` registers.)
+#[inline(never)]
+fn reclaim_while_idle(s: &mut System<TargetMachine>) {
+    percpu::this_cpu().loaded_ttbr0.store(mmu::unload_user_tables(), Ordering::Relaxed);
+    while s.reclaim_step() && !arch::irq_pending() {}
 }
 
 /// Arms the next wake-up and, if a thread can run, loads it; false when the CPU must idle.
