@@ -14,7 +14,7 @@
 use crate::machine::Machine;
 use crate::mem::layout::align_up;
 use crate::mem::PAGE_SIZE;
-use crate::process::{prot_attrs, ProcessId, Protect, RegionKind, FILL_STEP};
+use crate::process::{prot_attrs, time_to_stop, ProcessId, Protect, RegionKind};
 use crate::system::{Outcome, Progress, System};
 use abi::syscall::{mem_prot, Call};
 use abi::Errno;
@@ -335,7 +335,7 @@ impl<M: Machine> System<M> {
     }
 
     /// Adds fresh zero-filled frames to the growth of object `id` until, with them, it
-    /// has `pages`; then they become its own (`None`). Before every [`FILL_STEP`] frames
+    /// has `pages`; then they become its own (`None`). Before every [`FILL_STEP`](crate::process::FILL_STEP) frames
     /// after the first, a pending interrupt stops it: `Some(Outcome::Restart)`, its call
     /// to be made again ([`Progress::Growing`]). Out of memory (`ENOMEM`), the growth is
     /// given back ([`abandon_growth`](Self::abandon_growth)).
@@ -350,7 +350,7 @@ impl<M: Machine> System<M> {
                 o.frames.extend(frames);
                 return Ok(None);
             }
-            if added > 0 && added % FILL_STEP == 0 && self.machine.interrupt_pending() {
+            if time_to_stop(&mut self.machine, added) {
                 self.stopped = Some(Progress::Growing { object: id });
                 return Ok(Some(Outcome::Restart));
             }
@@ -415,6 +415,7 @@ impl<M: Machine> System<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::FILL_STEP;
     use crate::testing::{as_thread, new_thread, restarting, system, FakeMachine};
     use abi::syscall::mem_prot;
 

@@ -147,6 +147,12 @@ pub const MAX_REGIONS: usize = 4096;
 /// frame allocated and zeroed: a few microseconds in all).
 pub const FILL_STEP: usize = 4;
 
+/// Whether work that goes a few pages at a time, `done` pages done, stops here: before
+/// each [`FILL_STEP`] pages after the first, if an interrupt is pending.
+pub(crate) fn time_to_stop(m: &mut impl Machine, done: usize) -> bool {
+    done != 0 && done.is_multiple_of(FILL_STEP) && m.interrupt_pending()
+}
+
 /// User-mode attributes: readable, optionally writable or executable, never both.
 pub fn user_attrs(writable: bool, executable: bool) -> MapAttrs {
     MapAttrs {
@@ -372,8 +378,7 @@ impl AddressSpace {
         let Region { start, end, attrs, kind } = self.regions[index];
         let mut va = from;
         while va < end {
-            if interruptible && va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending()
-            {
+            if interruptible && time_to_stop(m, (va - from) / PAGE_SIZE) {
                 return Ok(Some(va));
             }
             let (frame, fresh) = match frames {
@@ -537,8 +542,7 @@ impl AddressSpace {
         }
         let from = from.clamp(start, end);
         for va in (from..end).step_by(PAGE_SIZE) {
-            if interruptible && va != from && (va - from).is_multiple_of(FILL_STEP * PAGE_SIZE) && m.interrupt_pending()
-            {
+            if interruptible && time_to_stop(m, (va - from) / PAGE_SIZE) {
                 return Ok(Protect::Stopped(va));
             }
             if let Some(t) = self.table.translate(m, va) {

@@ -7,7 +7,7 @@
 //! - when the CPU has nothing to run (the idle loop calls [`System::reclaim_step`] until
 //!   the queue is empty or an interrupt is pending);
 //! - when a call that allocates memory finds too little free, or no ASID, while some is
-//!   queued ([`System::reclaim_for`]): it reclaims, between looks for a pending interrupt,
+//!   queued (`System::reclaim_for`): it reclaims, between looks for a pending interrupt,
 //!   and when one comes, it is made again (`Outcome::Restart`) once the interrupt is
 //!   taken. So memory that is queued counts as free for every allocation, and interrupt
 //!   latency stays bounded by one step.

@@ -104,7 +104,7 @@ pub enum Progress {
         start: usize,
     },
     /// A call that allocates memory was giving back what ended processes left
-    /// ([`System::reclaim_for`]): it starts over (the queue keeps the progress).
+    /// (`System::reclaim_for`): it starts over (the queue keeps the progress).
     Reclaim,
 }
 
