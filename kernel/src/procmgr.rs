@@ -44,6 +44,10 @@ impl<M: Machine> System<M> {
                 if self.processes.get(parent.0).is_none_or(|p| p.exit_status.is_some()) {
                     return Err(Errno::ESRCH);
                 }
+                // (Room first: a space made for nothing would be dropped unfreed.)
+                if self.processes.len() >= crate::system::MAX_PROCESSES {
+                    return Err(Errno::EAGAIN);
+                }
                 let asid = self.asids.alloc().ok_or(Errno::EAGAIN)?;
                 let space = match AddressSpace::new(&mut self.machine, asid) {
                     Ok(space) => space,
@@ -61,7 +65,7 @@ impl<M: Machine> System<M> {
                         }
                         value(child as u64)
                     }
-                    None => Err(Errno::EAGAIN),
+                    None => Err(Errno::EAGAIN), // (cannot be: room checked)
                 }
             }
             Call::ProcessStart { pid: target, entry, sp, args, sched } => {

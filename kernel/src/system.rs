@@ -262,6 +262,9 @@ impl<M: Machine> System<M> {
         }
         let priority = priority.unwrap_or(program.priority).max(abi::sched::MIN_USER_PRIORITY);
         let policy = Policy::from_number(program.policy).unwrap_or(Policy::RoundRobin);
+        if self.processes.len() >= MAX_PROCESSES {
+            return Err(Errno::EAGAIN); // (before a space is made for nothing)
+        }
         let asid = self.asids.alloc().ok_or(Errno::EAGAIN)?;
         let mut space = match AddressSpace::new(&mut self.machine, asid) {
             Ok(s) => s,
@@ -1354,6 +1357,22 @@ mod tests {
         assert_eq!(restarts, pages / crate::reclaim::RECLAIM_STEP - 1);
         assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
         assert!(regions_at(&s, pid, at).is_empty());
+    }
+
+    #[test]
+    fn a_process_create_refused_for_a_full_table_keeps_nothing() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, true).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        let at = as_thread(&mut s, t, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+        s.write_user(pid, at, b"child").unwrap();
+        let create = Call::ProcessCreate { name_ptr: at, name_len: 5, parent: 0, flags: 0 };
+        while as_thread(&mut s, t, create).0.is_ok() {}
+        let frames = s.machine.frames_in_use();
+        assert_eq!(as_thread(&mut s, t, create).0, Err(Errno::EAGAIN));
+        assert_eq!(s.machine.frames_in_use(), frames, "a refused ProcessCreate kept its root table (and ASID)");
+        assert_eq!(s.spawn("low", b"", None, None, false), Err(Errno::EAGAIN));
+        assert_eq!(s.machine.frames_in_use(), frames, "a refused spawn kept its tables");
     }
 
     #[test]
