@@ -231,6 +231,8 @@ pub struct AddressSpace {
     /// In order of address (they never overlap), so that a look-up is a binary search
     /// and a search for free space one pass: a process may have 4096.
     regions: Vec<Region>,
+    /// How many of `regions` are [`RegionKind::Releasing`].
+    releasing: usize,
     /// Counts changes to `regions` (a call made again can tell whether they changed).
     changes: u64,
 }
@@ -247,7 +249,7 @@ impl AddressSpace {
     /// An empty space using `asid`.
     pub fn new(m: &mut impl Machine, asid: u16) -> Result<Self, Errno> {
         let table = PageTable::new(m, AddressHalf::Lower).map_err(|_| Errno::ENOMEM)?;
-        Ok(Self { table, asid, regions: Vec::new(), changes: 0 })
+        Ok(Self { table, asid, regions: Vec::new(), releasing: 0, changes: 0 })
     }
 
     /// The value for TTBR0_EL1 when this space runs.
@@ -259,6 +261,13 @@ impl AddressSpace {
     /// what it checked before still stands.
     pub fn changes(&self) -> u64 {
         self.changes
+    }
+
+    /// Whether the space has little room for new regions left (two, as a MemProtect
+    /// may split two) while some of its regions are on their way out (whose going
+    /// would make room).
+    pub fn crowded_by_releasing(&self) -> bool {
+        self.regions.len() + 2 > MAX_REGIONS && self.releasing > 0
     }
 
     /// The index of the region that starts at `start`, if one does (a binary search).
@@ -395,6 +404,7 @@ impl AddressSpace {
             };
             if mapped.is_err() {
                 self.regions[index].kind = RegionKind::Releasing { object: kind.object() };
+                self.releasing += 1;
                 self.changes += 1;
                 if !interruptible {
                     while self.release_step(m, start, usize::MAX) == Ok(ReleaseStep::More) {}
@@ -453,6 +463,7 @@ impl AddressSpace {
         r.start = r.mapped_start();
         r.kind = RegionKind::Releasing { object: r.kind.object() };
         let start = r.start;
+        self.releasing += 1;
         self.changes += 1;
         Ok(start)
     }
@@ -474,6 +485,7 @@ impl AddressSpace {
             return Ok(ReleaseStep::More);
         }
         self.regions.remove(index);
+        self.releasing -= 1;
         Ok(ReleaseStep::Done { object: kind.object() })
     }
 

@@ -65,8 +65,8 @@ impl<M: Machine> System<M> {
 
     /// Gives back the region of `pid` that starts at `start` and spans `size` bytes, if
     /// `may` accepts its kind: it is on its way out at once
-    /// ([`AddressSpace::begin_release`]), its last [`RECLAIM_STEP`] pages go now (so a
-    /// default thread stack goes whole), and the rest a step at a time.
+    /// ([`AddressSpace::begin_release`]), its last [`RECLAIM_STEP`] pages go now (a small
+    /// stack goes whole), and the rest a step at a time.
     pub(crate) fn release_later(
         &mut self,
         pid: ProcessId,
@@ -142,15 +142,22 @@ impl<M: Machine> System<M> {
         self.reclaim_pending()
     }
 
-    /// Before a call allocates `frames` frames (and an ASID, if `asid`): while fewer are
-    /// free (or no ASID is) and memory is queued to be given back, gives it back. Between
-    /// steps, a pending interrupt stops this: true, and the call is to be made again once
-    /// the interrupt is taken (nothing else of it has happened this time). False: go on
-    /// (whether or not enough is free now).
-    pub(crate) fn reclaim_for(&mut self, frames: usize, asid: bool) -> bool {
-        let wanted = frames.saturating_add(MARGIN_FRAMES);
+    /// Before a call that may need what `needs` says (frames, an ASID, room for regions in
+    /// a process): while it lacks any of it and memory is queued to be given back, gives
+    /// it back. (A process's regions on their way out count among its 4096 until they
+    /// are gone.) Between steps, a pending interrupt stops this: true, and the call is to
+    /// be made again once the interrupt is taken (nothing else of it has happened this
+    /// time). False: go on (whether or not it has all it needs now).
+    pub(crate) fn reclaim_for(&mut self, needs: &crate::system::Needs) -> bool {
+        let wanted = needs.frames.saturating_add(MARGIN_FRAMES);
+        let crowded = |s: &Self| {
+            let space = needs.regions_in.and_then(|p| s.processes.get(p)).and_then(|p| p.space.as_ref());
+            space.is_some_and(|space| space.crowded_by_releasing())
+        };
         let mut stepped = false;
-        while self.reclaim_pending() && (self.machine.free_frames() < wanted || (asid && !self.asids.available())) {
+        while self.reclaim_pending()
+            && (self.machine.free_frames() < wanted || (needs.asid && !self.asids.available()) || crowded(self))
+        {
             if stepped && self.machine.interrupt_pending() {
                 return true;
             }
@@ -265,6 +272,27 @@ mod tests {
         let child = as_thread(&mut s, t, create).0.expect("a process made with the ASID taken back");
         let space = s.processes.get(child as u32).unwrap().space.as_ref().unwrap();
         assert_eq!(space.asid, asid);
+    }
+
+    #[test]
+    fn regions_on_their_way_out_make_room_for_new_ones() {
+        // (Found by a review: the remnants of ended threads' stacks filled the region
+        // table of a process whose CPU never idled, and its calls failed with ENOMEM.)
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let create = Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 17 * PAGE_SIZE, sched: 0 };
+        for i in 0..crate::process::MAX_REGIONS + 100 {
+            let tid = match as_thread(&mut s, main, create).0 {
+                Ok(tid) => tid as u32,
+                Err(e) => panic!(
+                    "thread {i}: {e:?}, {} regions",
+                    s.processes.get(pid.0).unwrap().space.as_ref().unwrap().regions().len()
+                ),
+            };
+            assert_eq!(as_thread(&mut s, main, Call::ThreadDestroy { tid, status: 0 }).0, Ok(0));
+            assert_eq!(as_thread(&mut s, main, Call::ThreadJoin { tid }).0, Ok(0));
+        }
     }
 
     #[test]

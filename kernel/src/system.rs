@@ -159,24 +159,39 @@ pub struct System<M: Machine> {
     pub(crate) reclaim: alloc::collections::VecDeque<crate::reclaim::Reclaim>,
 }
 
-/// The frames a call may allocate (at most; its own checks come later), and whether it
-/// needs an ASID: what [`System::reclaim_for`] makes room for first.
-fn allocation(call: &Call) -> Option<(usize, bool)> {
+/// What a call may need (at most; its own checks come later), which
+/// `System::reclaim_for` makes room for first.
+pub(crate) struct Needs {
+    /// Frames.
+    pub frames: usize,
+    /// An ASID.
+    pub asid: bool,
+    /// Room for a region or two in the space of this process (0: the caller's).
+    pub regions_in: Option<u32>,
+}
+
+/// What call `call` may need: [`Needs`].
+fn allocation(call: &Call) -> Option<Needs> {
     let pages = |bytes: usize, most: usize| bytes.min(most).div_ceil(PAGE_SIZE);
-    match *call {
-        Call::MemMapAnon { size } => Some((pages(size, MAX_ANON_MAP), false)),
+    let (frames, asid, regions_in) = match *call {
+        Call::MemMapAnon { size } => (pages(size, MAX_ANON_MAP), false, Some(0)),
         Call::ThreadCreate { stack_size, .. } => {
             let stack = if stack_size == 0 { abi::DEFAULT_STACK_SIZE } else { stack_size };
-            Some((pages(stack, abi::MAX_STACK_SIZE) + 1, false))
+            (pages(stack, abi::MAX_STACK_SIZE) + 1, false, Some(0))
         }
         Call::MemObjectCreate { size } | Call::MemObjectResize { size, .. } => {
-            Some((pages(size, crate::memobject::MAX_OBJECT_SIZE), false))
+            (pages(size, crate::memobject::MAX_OBJECT_SIZE), false, None)
         }
         // (The page tables of the mapping.)
-        Call::MemObjectMap { size, .. } => Some((pages(size, crate::memobject::MAX_OBJECT_SIZE) / 512 + 4, false)),
-        Call::ProcessCreate { .. } => Some((0, true)),
-        _ => None,
-    }
+        Call::MemObjectMap { size, pid, .. } => {
+            (pages(size, crate::memobject::MAX_OBJECT_SIZE) / 512 + 4, false, Some(pid))
+        }
+        // (It may split two regions.)
+        Call::MemProtect { .. } => (0, false, Some(0)),
+        Call::ProcessCreate { .. } => (0, true, None),
+        _ => return None,
+    };
+    Some(Needs { frames, asid, regions_in })
 }
 
 pub(crate) fn user_address(addr: usize) -> bool {
@@ -762,8 +777,9 @@ impl<M: Machine> System<M> {
         // A call that allocates memory first takes back what ended processes left, if it
         // needs it; stopped there, it is made again from where it was (a mapping it was
         // filling, say), or from the start.
-        if let Some((frames, asid)) = allocation(call) {
-            if self.reclaim_for(frames, asid) {
+        if let Some(mut needs) = allocation(call) {
+            needs.regions_in = needs.regions_in.map(|p| if p == 0 { pid.0 } else { p });
+            if self.reclaim_for(&needs) {
                 self.stopped = Some(self.resume.take().unwrap_or(Progress::Reclaim));
                 return Ok(Outcome::Restart);
             }
