@@ -211,17 +211,17 @@ impl<M: Machine> System<M> {
             Call::MemProtect { addr, size, prot } => {
                 let end = align_up(addr.checked_add(size).ok_or(Errno::ENOMEM)?, PAGE_SIZE).ok_or(Errno::ENOMEM)?;
                 // A few pages at a time (each made again), the checks made again each time;
-                // from the start if the regions changed meanwhile (unmapped and mapped
-                // again by another thread, say).
+                // from the start if the regions covered are not the same ones (unmapped
+                // and mapped again by another thread, say).
                 let machine = &mut self.machine;
                 let space = self.processes.get_mut(pid.0).and_then(|p| p.space.as_mut()).ok_or(Errno::ESRCH)?;
-                let from = match self.resume.take() {
-                    Some(Progress::Protecting { next, changes }) if changes == space.changes() => next,
-                    _ => addr,
+                let resumed = match self.resume.take() {
+                    Some(Progress::Protecting { next, newest }) => Some((next, newest)),
+                    _ => None,
                 };
-                match space.protect(machine, (addr, end), prot, from, true)? {
-                    Protect::Stopped(next) => {
-                        self.stopped = Some(Progress::Protecting { next, changes: space.changes() });
+                match space.protect(machine, (addr, end), prot, resumed, true)? {
+                    Protect::Stopped { next, newest } => {
+                        self.stopped = Some(Progress::Protecting { next, newest });
                         Ok(Outcome::Restart)
                     }
                     Protect::Done(split) => {

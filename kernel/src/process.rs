@@ -63,8 +63,14 @@ pub enum RegionKind {
 /// What [`AddressSpace::protect`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Protect {
-    /// A pending interrupt stopped it before this page.
-    Stopped(usize),
+    /// A pending interrupt stopped it before page `next`; `newest` is the newest
+    /// [`Region::id`] of those it covers.
+    Stopped {
+        /// The first page left.
+        next: usize,
+        /// The newest region covered.
+        newest: u64,
+    },
     /// Every page changed; the memory objects of the shared regions it split.
     Done(Vec<u32>),
 }
@@ -122,6 +128,9 @@ pub struct Region {
     pub attrs: MapAttrs,
     /// What it holds.
     pub kind: RegionKind,
+    /// Which region this is: a number no earlier region of the space had (a call made
+    /// again tells by it whether the regions it checked are still the same ones).
+    pub id: u64,
 }
 
 impl Region {
@@ -233,8 +242,8 @@ pub struct AddressSpace {
     regions: Vec<Region>,
     /// How many of `regions` are [`RegionKind::Releasing`].
     releasing: usize,
-    /// Counts changes to `regions` (a call made again can tell whether they changed).
-    changes: u64,
+    /// The `id` of the next region made.
+    next_id: u64,
 }
 
 fn range_ok(va: usize, len: usize) -> Result<usize, Errno> {
@@ -249,7 +258,7 @@ impl AddressSpace {
     /// An empty space using `asid`.
     pub fn new(m: &mut impl Machine, asid: u16) -> Result<Self, Errno> {
         let table = PageTable::new(m, AddressHalf::Lower).map_err(|_| Errno::ENOMEM)?;
-        Ok(Self { table, asid, regions: Vec::new(), releasing: 0, changes: 0 })
+        Ok(Self { table, asid, regions: Vec::new(), releasing: 0, next_id: 0 })
     }
 
     /// The value for TTBR0_EL1 when this space runs.
@@ -257,10 +266,10 @@ impl AddressSpace {
         self.table.root() as u64 | (self.asid as u64) << 48
     }
 
-    /// How many times the regions have changed: a call made again knows by this whether
-    /// what it checked before still stands.
-    pub fn changes(&self) -> u64 {
-        self.changes
+    /// A number for a new region ([`Region::id`]).
+    fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
     }
 
     /// Whether the space has little room for new regions left (two, as a MemProtect
@@ -331,7 +340,6 @@ impl AddressSpace {
         let stopped = self.fill_region(m, index, from, true, frames)?;
         if stopped.is_none() {
             self.regions[index].kind = full;
-            self.changes += 1;
         }
         Ok(stopped)
     }
@@ -365,8 +373,8 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         let index = self.regions.partition_point(|r| r.start < start);
-        self.regions.insert(index, Region { start, end, attrs, kind });
-        self.changes += 1;
+        let id = self.new_id();
+        self.regions.insert(index, Region { start, end, attrs, kind, id });
         Ok(index)
     }
 
@@ -384,7 +392,7 @@ impl AddressSpace {
         interruptible: bool,
         frames: Option<&[usize]>,
     ) -> Result<Option<usize>, Errno> {
-        let Region { start, end, attrs, kind } = self.regions[index];
+        let Region { start, end, attrs, kind, .. } = self.regions[index];
         let mut va = from;
         while va < end {
             if interruptible && time_to_stop(m, (va - from) / PAGE_SIZE) {
@@ -405,7 +413,6 @@ impl AddressSpace {
             if mapped.is_err() {
                 self.regions[index].kind = RegionKind::Releasing { object: kind.object() };
                 self.releasing += 1;
-                self.changes += 1;
                 if !interruptible {
                     while self.release_step(m, start, usize::MAX) == Ok(ReleaseStep::More) {}
                 }
@@ -464,7 +471,6 @@ impl AddressSpace {
         r.kind = RegionKind::Releasing { object: r.kind.object() };
         let start = r.start;
         self.releasing += 1;
-        self.changes += 1;
         Ok(start)
     }
 
@@ -479,7 +485,6 @@ impl AddressSpace {
         let Region { end, kind, .. } = self.regions[index];
         let from = end - ((end - start) / PAGE_SIZE).min(budget) * PAGE_SIZE;
         self.release_pages(m, from, end, kind.object().is_none());
-        self.changes += 1;
         if from > start {
             self.regions[index].end = from;
             return Ok(ReleaseStep::More);
@@ -504,18 +509,20 @@ impl AddressSpace {
 
     /// Gives the whole pages of `[start, end)` the access `prot` allows; every page must
     /// belong to a region, and `prot` must be within each region's maximum (and not
-    /// executable, for device memory). The pages change from `from` on (those before it
-    /// have); if `interruptible`, a pending interrupt stops the change before each
-    /// [`FILL_STEP`] pages after the first ([`Protect::Stopped`], the first page left).
-    /// Once every page has changed, regions are split where the range cuts them
-    /// ([`Protect::Done`], with the memory object of each split shared region: it is
-    /// mapped once more). A page keeps its memory type.
+    /// executable, for device memory). If `interruptible`, a pending interrupt stops the
+    /// change before each [`FILL_STEP`] pages after the first ([`Protect::Stopped`]: the
+    /// first page left, and the newest of the regions covered); the call made again
+    /// passes both as `resumed`, and goes on from that page if the regions covered are
+    /// the same ones, or starts over. Once every page has changed, regions are split
+    /// where the range cuts them, and those covered are numbered anew ([`Protect::Done`],
+    /// with the memory object of each split shared region: it is mapped once more). A
+    /// page keeps its memory type.
     pub fn protect(
         &mut self,
         m: &mut impl Machine,
         (start, end): (usize, usize),
         prot: u32,
-        from: usize,
+        resumed: Option<(usize, u64)>,
         interruptible: bool,
     ) -> Result<Protect, Errno> {
         let attrs = prot_attrs(prot)?;
@@ -525,11 +532,12 @@ impl AddressSpace {
         range_ok(start, end - start).map_err(|_| Errno::ENOMEM)?;
         // Every page covered (by a mapped part of a region), and allowed: the regions
         // from the one holding `start` on, each beginning where the last ended.
-        let mut at = start;
+        let (mut at, mut newest) = (start, 0);
         for r in &self.regions[self.regions.partition_point(|r| r.end <= start)..] {
             if at >= end {
                 break;
             }
+            newest = newest.max(r.id);
             if !(r.mapped_start() <= at && at < r.end && r.kind.given()) {
                 return Err(Errno::ENOMEM);
             }
@@ -552,10 +560,14 @@ impl AddressSpace {
         if cuts_whole_only(start) || cuts_whole_only(end) {
             return Err(Errno::EINVAL);
         }
-        let from = from.clamp(start, end);
+        // (A region made since the call stopped is newer than every one it checked.)
+        let from = match resumed {
+            Some((next, checked)) if checked == newest => next.clamp(start, end),
+            _ => start,
+        };
         for va in (from..end).step_by(PAGE_SIZE) {
             if interruptible && time_to_stop(m, (va - from) / PAGE_SIZE) {
-                return Ok(Protect::Stopped(va));
+                return Ok(Protect::Stopped { next: va, newest });
             }
             if let Some(t) = self.table.translate(m, va) {
                 self.table.unmap_page(m, va);
@@ -574,10 +586,13 @@ impl AddressSpace {
                 split.extend(r.kind.object());
             }
         }
-        for r in self.regions.iter_mut().filter(|r| start <= r.start && r.end <= end) {
-            r.attrs = MapAttrs { kind: r.attrs.kind, ..attrs };
+        for i in 0..self.regions.len() {
+            let r = self.regions[i];
+            if start <= r.mapped_start() && r.end <= end {
+                let id = self.new_id();
+                self.regions[i] = Region { attrs: MapAttrs { kind: r.attrs.kind, ..attrs }, id, ..r };
+            }
         }
-        self.changes += 1;
         Ok(Protect::Done(split))
     }
 
@@ -885,30 +900,30 @@ pub(crate) mod tests {
         s.map_zeroed(&mut m, 0x40_0000, 0x3000, rw(), RegionKind::Anonymous).unwrap();
         s.map_zeroed(&mut m, 0x7000_0000, 0x4000, rw(), RegionKind::Stack).unwrap();
         assert_eq!(
-            s.protect(&mut m, (0x40_1000, 0x40_2000), mem_prot::READ, 0x40_1000, false),
+            s.protect(&mut m, (0x40_1000, 0x40_2000), mem_prot::READ, None, false),
             Ok(Protect::Done(Vec::new()))
         );
         assert_eq!(s.regions().len(), 4, "the anonymous region is now three");
         assert_eq!(s.write(&mut m, 0x40_1000, b"x"), Err(Errno::EFAULT));
         s.write(&mut m, 0x40_2000, b"x").unwrap();
-        assert_eq!(s.protect(&mut m, (0x40_0000, 0x40_1000), 0, 0x40_0000, false), Ok(Protect::Done(Vec::new())));
+        assert_eq!(s.protect(&mut m, (0x40_0000, 0x40_1000), 0, None, false), Ok(Protect::Done(Vec::new())));
         let mut b = [0u8; 1];
         assert_eq!(s.read(&mut m, 0x40_0000, &mut b), Err(Errno::EFAULT), "no access at all");
         assert_eq!(
-            s.protect(&mut m, (0x7000_2000, 0x7000_3000), mem_prot::READ, 0x7000_2000, false),
+            s.protect(&mut m, (0x7000_2000, 0x7000_3000), mem_prot::READ, None, false),
             Err(Errno::EINVAL),
             "stack cut"
         );
         assert_eq!(
-            s.protect(&mut m, (0x7000_1000, 0x7000_4000), mem_prot::READ, 0x7000_1000, false),
+            s.protect(&mut m, (0x7000_1000, 0x7000_4000), mem_prot::READ, None, false),
             Ok(Protect::Done(Vec::new())),
             "whole stack"
         );
         assert_eq!(
-            s.protect(&mut m, (0x40_0000, 0x40_1000), mem_prot::WRITE | mem_prot::EXEC, 0x40_0000, false),
+            s.protect(&mut m, (0x40_0000, 0x40_1000), mem_prot::WRITE | mem_prot::EXEC, None, false),
             Err(Errno::EINVAL)
         );
-        assert_eq!(s.protect(&mut m, (0x50_0000, 0x50_1000), mem_prot::READ, 0x50_0000, false), Err(Errno::ENOMEM));
+        assert_eq!(s.protect(&mut m, (0x50_0000, 0x50_1000), mem_prot::READ, None, false), Err(Errno::ENOMEM));
         assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000), Ok(None));
     }
 

@@ -95,8 +95,9 @@ pub enum Progress {
     Protecting {
         /// The first page left to change.
         next: usize,
-        /// [`AddressSpace::changes`] then: if the regions changed since, it starts over.
-        changes: u64,
+        /// The newest [`crate::process::Region::id`] among the regions it covered: if one
+        /// is newer now, they are not the same ones, and it starts over.
+        newest: u64,
     },
     /// A `MemUnmap` giving back the [`RegionKind::Releasing`] region at `start`.
     Unmapping {
@@ -1389,6 +1390,31 @@ mod tests {
         assert_eq!(s.machine.frames_in_use(), frames, "a refused ProcessCreate kept its root table (and ASID)");
         assert_eq!(s.spawn("low", b"", None, None, false), Err(Errno::EAGAIN));
         assert_eq!(s.machine.frames_in_use(), frames, "a refused spawn kept its tables");
+    }
+
+    #[test]
+    fn a_protect_made_again_goes_on_while_other_regions_change() {
+        // (Found by a review: a protect started over whenever any region of the space
+        // changed, so a sibling mapping and unmapping elsewhere kept it from finishing.)
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let protector = new_thread(&mut s, main, 10);
+        let size = 64 * PAGE_SIZE;
+        let at = as_thread(&mut s, main, Call::MemMapAnon { size }).0.unwrap() as usize;
+        s.machine.interrupt_every = Some(1);
+        let pc = s.context_mut(protector).unwrap().pc;
+        let _ = as_thread(&mut s, protector, Call::MemProtect { addr: at, size, prot: mem_prot::READ });
+        let mut restarts = 0;
+        while s.threads.get(protector.0).unwrap().restart.is_some() {
+            s.machine.interrupt_every = None;
+            let other = as_thread(&mut s, main, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+            assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: other, size: PAGE_SIZE }).0, Ok(0));
+            s.machine.interrupt_every = Some(1);
+            let _ = crate::testing::made_again(&mut s, protector, pc);
+            restarts += 1;
+        }
+        assert_eq!(restarts, 64 / crate::process::FILL_STEP - 1);
     }
 
     #[test]
