@@ -27,8 +27,10 @@ pub const MAX_OBJECTS: usize = crate::handle::MAX_SLOTS - 1;
 
 /// A set of frames, mapped by any number of address spaces.
 pub struct MemoryObject {
-    /// Its pages, in order.
+    /// Its pages, in order: the first `pages`; those after are a growth under way.
     frames: Vec<usize>,
+    /// How many of `frames` are its pages.
+    pages: usize,
     /// Handles naming it.
     handles: u32,
     /// Regions mapping (part of) it.
@@ -37,26 +39,26 @@ pub struct MemoryObject {
     borrowed: bool,
     /// The frames are device registers: mapped Device-nGnRE, never executable.
     device: bool,
-    /// Frames a `MemObjectCreate` or `MemObjectResize` under way is adding, a few at a
-    /// time ([`Progress::Growing`]): not the object's until the call completes, so that
-    /// nothing maps them before; `Some` while such a call is under way.
-    growing: Option<Vec<usize>>,
+    /// A `MemObjectCreate` or `MemObjectResize` is under way, adding frames after its
+    /// pages a few at a time ([`Progress::Growing`]): not the object's until the call
+    /// completes, so that nothing maps them before.
+    growing: bool,
 }
 
 impl MemoryObject {
     /// An object of `frames`, with no handle or mapping yet.
     fn of(frames: Vec<usize>, borrowed: bool, device: bool) -> Self {
-        Self { frames, handles: 0, mappings: 0, borrowed, device, growing: None }
+        Self { pages: frames.len(), frames, handles: 0, mappings: 0, borrowed, device, growing: false }
     }
 
     /// Its size in bytes.
     pub fn size(&self) -> usize {
-        self.frames.len() * PAGE_SIZE
+        self.pages * PAGE_SIZE
     }
 
-    /// Its frames from page `first` on.
+    /// Its pages from page `first` on.
     pub(crate) fn frames_from(&self, first: usize) -> Option<&[usize]> {
-        self.frames.get(first..)
+        self.frames[..self.pages].get(first..)
     }
 }
 
@@ -75,10 +77,8 @@ impl<M: Machine> System<M> {
                         if self.memory_objects.len() >= MAX_OBJECTS {
                             return Err(Errno::EAGAIN);
                         }
-                        let object = MemoryObject {
-                            growing: Some(Vec::with_capacity(pages)),
-                            ..MemoryObject::of(Vec::new(), false, false)
-                        };
+                        let object =
+                            MemoryObject { growing: true, ..MemoryObject::of(Vec::with_capacity(pages), false, false) };
                         self.memory_objects.insert(object).expect("room checked")
                     }
                 };
@@ -121,21 +121,23 @@ impl<M: Machine> System<M> {
                 };
                 if !resumed {
                     let object = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
-                    if object.growing.is_some() {
+                    if object.growing {
                         return Err(Errno::EBUSY); // (another thread's resize is under way)
                     }
-                    if object.borrowed && pages != object.frames.len() {
+                    if object.borrowed && pages != object.pages {
                         return Err(Errno::EBUSY); // (device registers, or the boot image)
                     }
-                    if pages < object.frames.len() {
+                    if pages < object.pages {
                         if object.mappings > 0 || object.borrowed {
                             return Err(Errno::EBUSY);
                         }
                         let cut = object.frames.split_off(pages);
+                        object.pages = pages;
                         self.reclaim_frames(cut);
                         return value(0);
                     }
-                    object.growing = Some(Vec::with_capacity(pages - object.frames.len()));
+                    object.frames.reserve(pages - object.pages);
+                    object.growing = true;
                 }
                 if let Some(stopped) = self.grow_object(id, pages)? {
                     return Ok(stopped);
@@ -330,7 +332,6 @@ impl<M: Machine> System<M> {
             if !o.borrowed {
                 self.reclaim_frames(o.frames);
             }
-            self.reclaim_frames(o.growing.unwrap_or_default());
         }
     }
 
@@ -342,12 +343,9 @@ impl<M: Machine> System<M> {
     fn grow_object(&mut self, id: u32, pages: usize) -> Result<Option<Outcome>, Errno> {
         let mut added = 0;
         loop {
-            let o = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
-            let have = o.frames.len();
-            let growing = o.growing.as_mut().ok_or(Errno::EBADF)?;
-            if have + growing.len() >= pages {
-                let frames = o.growing.take().unwrap_or_default();
-                o.frames.extend(frames);
+            let o = self.memory_objects.get_mut(id).filter(|o| o.growing).ok_or(Errno::EBADF)?;
+            if o.frames.len() >= pages {
+                (o.pages, o.growing) = (o.frames.len(), false);
                 return Ok(None);
             }
             if time_to_stop(&mut self.machine, added) {
@@ -355,7 +353,7 @@ impl<M: Machine> System<M> {
                 return Ok(Some(Outcome::Restart));
             }
             match self.machine.alloc_frame() {
-                Some(frame) => growing.push(frame),
+                Some(frame) => o.frames.push(frame),
                 None => {
                     self.abandon_growth(id);
                     return Err(Errno::ENOMEM);
@@ -369,8 +367,9 @@ impl<M: Machine> System<M> {
     /// complete had added to object `id`, and the object too if it has no handle or
     /// mapping (one being created).
     pub(crate) fn abandon_growth(&mut self, id: u32) {
-        let Some(o) = self.memory_objects.get_mut(id) else { return };
-        let frames = o.growing.take().unwrap_or_default();
+        let Some(o) = self.memory_objects.get_mut(id).filter(|o| o.growing) else { return };
+        let frames = o.frames.split_off(o.pages);
+        o.growing = false;
         let orphan = o.handles == 0 && o.mappings == 0;
         self.reclaim_frames(frames);
         if orphan {
@@ -408,7 +407,7 @@ fn object_pages(size: usize) -> Result<usize, Errno> {
 impl<M: Machine> System<M> {
     /// (id, handles, mappings, growing) of every object (for tests).
     pub(crate) fn object_books(&self) -> Vec<(u32, u32, u32, bool)> {
-        self.memory_objects.iter().map(|(id, o)| (id, o.handles, o.mappings, o.growing.is_some())).collect()
+        self.memory_objects.iter().map(|(id, o)| (id, o.handles, o.mappings, o.growing)).collect()
     }
 }
 

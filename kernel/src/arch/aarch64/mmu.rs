@@ -62,8 +62,11 @@ pub fn translate(va: usize, write: bool) -> HardwareTranslation {
     }
 }
 
-/// Lets the MMU walk TTBR0 (user space) from now on.
+/// Lets the MMU walk TTBR0 (user space) from now on, starting with a table that maps
+/// nothing: whatever TTBR0 held at boot (an identity map of global entries) must not be
+/// walked, even speculatively, into TLB entries that every ASID would see.
 pub fn enable_user_tables() {
+    unload_user_tables();
     TCR_EL1.modify(TCR_EL1::EPD0::EnableTTBR0Walks);
     barrier::isb(barrier::SY);
 }
