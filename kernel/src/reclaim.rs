@@ -30,7 +30,9 @@ const MARGIN_FRAMES: usize = 64;
 /// Something to give back.
 pub(crate) enum Reclaim {
     /// The address space of a process that ended; its ASID is kept until it is gone.
-    Space(AddressSpace),
+    /// With the bytes of RAM it held when queued ([`System::reclaim_bytes`]: counted
+    /// once, as a space may have thousands of regions).
+    Space(AddressSpace, usize),
     /// Frames of a memory object that went.
     Frames(Vec<usize>),
     /// A [`RegionKind::Releasing`](crate::process::RegionKind::Releasing) region of a
@@ -48,7 +50,8 @@ pub(crate) enum Reclaim {
 impl<M: Machine> System<M> {
     /// Queues the address space of an ended process, to be given back in steps.
     pub(crate) fn reclaim_space(&mut self, space: AddressSpace) {
-        self.reclaim.push_back(Reclaim::Space(space));
+        let bytes = space.owned_bytes() + PAGE_SIZE;
+        self.reclaim.push_back(Reclaim::Space(space, bytes));
     }
 
     /// Queues frames to be freed in steps.
@@ -90,10 +93,11 @@ impl<M: Machine> System<M> {
     }
 
     /// Bytes of RAM waiting to be given back, at most: free memory to come. (An address
-    /// space's tables count as one page, so that nothing queued counts as nothing.)
+    /// space counts what it held when queued, its tables as one page, so that nothing
+    /// queued counts as nothing.)
     pub fn reclaim_bytes(&self) -> usize {
         let bytes = |item: &Reclaim| match item {
-            Reclaim::Space(space) => space.owned_bytes() + PAGE_SIZE,
+            Reclaim::Space(_, bytes) => *bytes,
             Reclaim::Frames(frames) => frames.len() * PAGE_SIZE,
             Reclaim::Region { pid, start } => {
                 let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
@@ -110,7 +114,7 @@ impl<M: Machine> System<M> {
         let Some(item) = self.reclaim.front_mut() else { return false };
         let mut let_go = None;
         let done = match item {
-            Reclaim::Space(space) => space.release_some(&mut self.machine, RECLAIM_STEP),
+            Reclaim::Space(space, _) => space.release_some(&mut self.machine, RECLAIM_STEP),
             Reclaim::Frames(frames) => {
                 let keep = frames.len().saturating_sub(RECLAIM_STEP);
                 for frame in frames.drain(keep..) {
@@ -132,7 +136,7 @@ impl<M: Machine> System<M> {
             }
         };
         if done {
-            if let Some(Reclaim::Space(space)) = self.reclaim.pop_front() {
+            if let Some(Reclaim::Space(space, _)) = self.reclaim.pop_front() {
                 self.asids.free(space.asid);
             }
         }
