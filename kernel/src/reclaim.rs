@@ -1,13 +1,16 @@
 //! Memory the kernel gives back a few pages at a time: the address spaces of processes
-//! that ended and the frames of memory objects that went.
+//! that ended, the frames of memory objects that went, and the regions of live
+//! processes that nobody waits for (the stack of a thread that ended, a mapping
+//! abandoned midway).
 //!
 //! The kernel runs with interrupts masked, so freeing a gigabyte in one go would keep
 //! every interrupt waiting for milliseconds. Instead, what a process or object leaves is
 //! queued here, and given back [`RECLAIM_STEP`] pages at a time:
 //! - when the CPU has nothing to run (the idle loop calls [`System::reclaim_step`] until
 //!   the queue is empty or an interrupt is pending);
-//! - when a call that allocates memory finds too little free, or no ASID, while some is
-//!   queued (`System::reclaim_for`): it reclaims, between looks for a pending interrupt,
+//! - when a call that allocates memory finds too little free, no ASID, or no room for a
+//!   region, while some is queued (`System::reclaim_for`): it reclaims, between looks
+//!   for a pending interrupt,
 //!   and when one comes, it is made again (`Outcome::Restart`) once the interrupt is
 //!   taken. So memory that is queued counts as free for every allocation, and interrupt
 //!   latency stays bounded by one step.
