@@ -1392,19 +1392,32 @@ mod tests {
         assert_eq!(s.machine.frames_in_use(), frames, "a refused spawn kept its tables");
     }
 
+    /// A process whose second thread's MemProtect (read-only) of its 64-page mapping an
+    /// interrupt stopped: (the pid, the main thread, the protector, the mapping, the
+    /// protector's PC past its `svc`, the call's first result).
+    fn a_stopped_protect(
+        s: &mut System<FakeMachine>,
+    ) -> (ProcessId, ThreadId, ThreadId, usize, u64, Result<u64, Errno>) {
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = s.thread_of(pid, 1).unwrap();
+        let protector = new_thread(s, main, 10);
+        let at = as_thread(s, main, Call::MemMapAnon { size: 64 * PAGE_SIZE }).0.unwrap() as usize;
+        s.machine.interrupt_every = Some(1);
+        let pc = s.context_mut(protector).unwrap().pc;
+        let protect = Call::MemProtect { addr: at, size: 64 * PAGE_SIZE, prot: mem_prot::READ };
+        let first = as_thread(s, protector, protect).0;
+        s.machine.interrupt_every = None;
+        let stopped = s.threads.get(protector.0).unwrap().restart.as_ref().map(|r| r.1);
+        assert!(matches!(stopped, Some(Progress::Protecting { .. })), "{stopped:?}");
+        (pid, main, protector, at, pc, first)
+    }
+
     #[test]
     fn a_protect_made_again_goes_on_while_other_regions_change() {
         // (Found by a review: a protect started over whenever any region of the space
         // changed, so a sibling mapping and unmapping elsewhere kept it from finishing.)
         let mut s = system();
-        let pid = s.spawn("init", b"", None, None, false).unwrap();
-        let main = s.thread_of(pid, 1).unwrap();
-        let protector = new_thread(&mut s, main, 10);
-        let size = 64 * PAGE_SIZE;
-        let at = as_thread(&mut s, main, Call::MemMapAnon { size }).0.unwrap() as usize;
-        s.machine.interrupt_every = Some(1);
-        let pc = s.context_mut(protector).unwrap().pc;
-        let _ = as_thread(&mut s, protector, Call::MemProtect { addr: at, size, prot: mem_prot::READ });
+        let (_, main, protector, _, pc, _) = a_stopped_protect(&mut s);
         let mut restarts = 0;
         while s.threads.get(protector.0).unwrap().restart.is_some() {
             s.machine.interrupt_every = None;
@@ -1415,6 +1428,23 @@ mod tests {
             restarts += 1;
         }
         assert_eq!(restarts, 64 / crate::process::FILL_STEP - 1);
+    }
+
+    #[test]
+    fn a_protect_made_again_over_regions_that_changed_starts_over() {
+        // (Found by a review: made again after another thread unmapped its range and
+        // mapped new memory there, it left the new region's first pages writable.)
+        let mut s = system();
+        let (pid, main, protector, at, pc, first) = a_stopped_protect(&mut s);
+        let size = 64 * PAGE_SIZE;
+        assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: at, size }).0, Ok(0));
+        assert_eq!(as_thread(&mut s, main, Call::MemMapAnon { size }).0, Ok(at as u64));
+        let (result, _) = crate::testing::restarted(&mut s, protector, pc, first);
+        assert_eq!(result, Ok(0));
+        let region = regions_at(&s, pid, at)[0];
+        assert!(!region.attrs.writable, "recorded read-only");
+        let writable: Vec<usize> = (0..64).filter(|p| s.write_user(pid, at + p * PAGE_SIZE, b"x").is_ok()).collect();
+        assert_eq!(writable, Vec::<usize>::new(), "pages of a read-only region writable");
     }
 
     #[test]
@@ -2082,35 +2112,5 @@ mod tests {
         assert_eq!(s.process_count(), 0);
         while s.reclaim_step() {} // (what the idle CPU does)
         assert_eq!(s.machine.frames_in_use(), 0, "everything returned");
-    }
-
-    /// A MemProtect stopped midway, made again after another thread unmapped the range
-    /// and mapped new memory there: it returns 0, the new region is recorded read-only,
-    /// yet its first pages (before where the call stopped) stay writable — no order of
-    /// the three calls gives that.
-    #[test]
-    fn a_protect_made_again_over_regions_that_changed_starts_over() {
-        let mut s = system();
-        let pid = s.spawn("init", b"", None, None, false).unwrap();
-        let main = s.thread_of(pid, 1).unwrap();
-        let protector = new_thread(&mut s, main, 10);
-        let size = 64 * PAGE_SIZE;
-        let at = as_thread(&mut s, main, Call::MemMapAnon { size }).0.unwrap() as usize;
-        s.machine.interrupt_every = Some(1);
-        let pc = s.context_mut(protector).unwrap().pc;
-        let first = as_thread(&mut s, protector, Call::MemProtect { addr: at, size, prot: mem_prot::READ }).0;
-        s.machine.interrupt_every = None;
-        assert!(matches!(
-            s.threads.get(protector.0).unwrap().restart.as_ref().map(|r| r.1),
-            Some(Progress::Protecting { .. })
-        ));
-        assert_eq!(as_thread(&mut s, main, Call::MemUnmap { addr: at, size }).0, Ok(0));
-        assert_eq!(as_thread(&mut s, main, Call::MemMapAnon { size }).0, Ok(at as u64));
-        let (result, _) = crate::testing::restarted(&mut s, protector, pc, first);
-        assert_eq!(result, Ok(0));
-        let region = regions_at(&s, pid, at)[0];
-        assert!(!region.attrs.writable, "recorded read-only");
-        let writable: Vec<usize> = (0..64).filter(|p| s.write_user(pid, at + p * PAGE_SIZE, b"x").is_ok()).collect();
-        assert!(writable.is_empty() || writable.len() == 64, "pages {writable:?} of a read-only region writable");
     }
 }
