@@ -60,4 +60,8 @@ pub trait Machine: TableMemory {
     /// Whether `[phys, phys + size)` lies inside the board's device registers (what a
     /// driver may map with `MemObjectDevice`).
     fn is_device_range(&self, phys: usize, size: usize) -> bool;
+    /// Whether the kernel heap is down to its last reserve: calls that would make the
+    /// kernel keep more (threads, regions, channels, objects…) are refused with `ENOMEM`
+    /// then, so that no allocation of the kernel's own fails (which would be fatal).
+    fn kernel_memory_low(&self) -> bool;
 }

@@ -77,8 +77,10 @@ impl<M: Machine> System<M> {
                         if self.memory_objects.len() >= MAX_OBJECTS {
                             return Err(Errno::EAGAIN);
                         }
-                        let object =
-                            MemoryObject { growing: true, ..MemoryObject::of(Vec::with_capacity(pages), false, false) };
+                        // (Its frame list, 8 bytes a page, is taken whole now, or refused.)
+                        let mut frames = Vec::new();
+                        frames.try_reserve_exact(pages).map_err(|_| Errno::ENOMEM)?;
+                        let object = MemoryObject { growing: true, ..MemoryObject::of(frames, false, false) };
                         self.memory_objects.insert(object).expect("room checked")
                     }
                 };
@@ -136,7 +138,7 @@ impl<M: Machine> System<M> {
                         self.reclaim_frames(cut);
                         return value(0);
                     }
-                    object.frames.reserve(pages - object.pages);
+                    object.frames.try_reserve_exact(pages - object.pages).map_err(|_| Errno::ENOMEM)?;
                     object.growing = true;
                 }
                 if let Some(stopped) = self.grow_object(id, pages)? {

@@ -373,6 +373,7 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         let index = self.regions.partition_point(|r| r.start < start);
+        self.regions.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         let id = self.new_id();
         self.regions.insert(index, Region { start, end, attrs, kind, id });
         Ok(index)

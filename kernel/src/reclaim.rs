@@ -150,8 +150,8 @@ impl<M: Machine> System<M> {
     }
 
     /// Before a call that may need what `needs` says (frames, an ASID, room for regions in
-    /// a process): while it lacks any of it and memory is queued to be given back, gives
-    /// it back. (A process's regions on their way out count among its 4096 until they
+    /// a process; and kernel heap, which ended processes' region lists hold): while it
+    /// lacks any of it and memory is queued to be given back, gives it back. (A process's regions on their way out count among its 4096 until they
     /// are gone.) Between steps, a pending interrupt stops this: true, and the call is to
     /// be made again once the interrupt is taken (nothing else of it has happened this
     /// time). False: go on (whether or not it has all it needs now).
@@ -163,7 +163,10 @@ impl<M: Machine> System<M> {
         };
         let mut stepped = false;
         while self.reclaim_pending()
-            && (self.machine.free_frames() < wanted || (needs.asid && !self.asids.available()) || crowded(self))
+            && (self.machine.free_frames() < wanted
+                || (needs.asid && !self.asids.available())
+                || crowded(self)
+                || self.machine.kernel_memory_low())
         {
             if stepped && self.machine.interrupt_pending() {
                 return true;

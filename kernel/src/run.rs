@@ -135,6 +135,12 @@ impl Machine for TargetMachine {
         let Some(end) = phys.checked_add(size) else { return false };
         crate::boot::facts().is_some_and(|f| f.board.device_regions().iter().any(|r| r.start <= phys && end <= r.end))
     }
+    fn kernel_memory_low(&self) -> bool {
+        // The reserve: a sixteenth of the heap, 256 KiB at least (the bounded allocations
+        // of any call — a message's I/O vector, a thread list — fit in it many times).
+        let (used, total) = crate::mem::heap::usage();
+        total.saturating_sub(used) < (total / 16).max(256 << 10)
+    }
     fn system_info(&self) -> SystemInfo {
         let mut info = SystemInfo { counter_hz: timer::frequency(), ..Default::default() };
         if let Some(facts) = crate::boot::facts() {

@@ -160,8 +160,9 @@ pub struct System<M: Machine> {
     pub(crate) reclaim: alloc::collections::VecDeque<crate::reclaim::Reclaim>,
 }
 
-/// What a call may need (at most; its own checks come later), which
-/// `System::reclaim_for` makes room for first.
+/// What a call that makes the kernel keep more may need (at most; its own checks come
+/// later), which `System::reclaim_for` makes room for first. (Every such call also
+/// needs the kernel heap above its reserve: `Machine::kernel_memory_low`.)
 pub(crate) struct Needs {
     /// Frames.
     pub frames: usize,
@@ -190,6 +191,14 @@ fn allocation(call: &Call) -> Option<Needs> {
         // (It may split two regions.)
         Call::MemProtect { .. } => (0, false, Some(0)),
         Call::ProcessCreate { .. } => (0, true, None),
+        // (Kernel objects only: the kernel heap's reserve is checked.)
+        Call::ProcessStart { .. }
+        | Call::MemObjectDevice { .. }
+        | Call::ChannelCreate { .. }
+        | Call::ConnectAttach { .. }
+        | Call::MsgRegisterEvent { .. }
+        | Call::TimerCreate { .. }
+        | Call::InterruptAttachEvent { .. } => (0, false, None),
         _ => return None,
     };
     Some(Needs { frames, asid, regions_in })
@@ -784,6 +793,10 @@ impl<M: Machine> System<M> {
                 self.stopped = Some(self.resume.take().unwrap_or(Progress::Reclaim));
                 return Ok(Outcome::Restart);
             }
+            // (A call going on from where it stopped has what it keeps already.)
+            if self.machine.kernel_memory_low() && matches!(self.resume, None | Some(Progress::Reclaim)) {
+                return Err(Errno::ENOMEM);
+            }
         }
         let value = |v: u64| Ok(Outcome::Value(v, None));
         match *call {
@@ -1374,6 +1387,31 @@ mod tests {
         assert_eq!(restarts, pages / crate::reclaim::RECLAIM_STEP - 1);
         assert_eq!(s.machine.frames_in_use(), frames, "frames kept");
         assert!(regions_at(&s, pid, at).is_empty());
+    }
+
+    #[test]
+    fn with_the_kernel_heap_at_its_reserve_calls_that_would_keep_more_are_refused() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, true).unwrap();
+        let t = s.thread_of(pid, 1).unwrap();
+        let chid = as_thread(&mut s, t, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+        s.machine.kernel_memory_low = true;
+        let refused = [
+            Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: 0 },
+            Call::MemMapAnon { size: PAGE_SIZE },
+            Call::ChannelCreate { flags: 0 },
+            Call::ConnectAttach { pid: 0, chid },
+            Call::MemObjectCreate { size: PAGE_SIZE },
+            Call::TimerCreate { event: 0 },
+        ];
+        for call in refused {
+            assert_eq!(as_thread(&mut s, t, call).0, Err(Errno::ENOMEM), "{call:?}");
+        }
+        // What keeps nothing more goes on.
+        assert_eq!(as_thread(&mut s, t, Call::Nop).0, Ok(0));
+        assert_eq!(as_thread(&mut s, t, Call::ChannelDestroy { chid }).0, Ok(0));
+        s.machine.kernel_memory_low = false;
+        assert!(as_thread(&mut s, t, Call::ChannelCreate { flags: 0 }).0.is_ok());
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct FakeMachine {
     pub interrupt_every: Option<u64>,
     /// How many times `interrupt_pending` was asked.
     pub interrupt_looks: u64,
+    /// What `kernel_memory_low` says.
+    pub kernel_memory_low: bool,
 }
 
 impl FakeMachine {
@@ -67,6 +69,7 @@ impl FakeMachine {
             loaded: None,
             interrupt_every: None,
             interrupt_looks: 0,
+            kernel_memory_low: false,
         }
     }
 
@@ -180,6 +183,9 @@ impl Machine for FakeMachine {
     fn is_device_range(&self, phys: usize, size: usize) -> bool {
         // A pretend UART page.
         phys >= 0x0900_0000 && phys.checked_add(size).is_some_and(|end| end <= 0x0900_1000)
+    }
+    fn kernel_memory_low(&self) -> bool {
+        self.kernel_memory_low
     }
     fn system_info(&self) -> abi::info::SystemInfo {
         abi::info::SystemInfo { virtual_timer_irq: 27, counter_hz: 1_000_000_000, ..Default::default() }
