@@ -176,6 +176,9 @@ fn run_seed(seed: u64, steps: usize) {
             }
         }
         s.machine.interrupt_every = [None, Some(1), Some(2), Some(5)][rand.below(4) as usize];
+        // Now and then the kernel heap is down to its reserve: calls that would keep more
+        // are refused, calls under way go on.
+        s.machine.kernel_memory_low = rand.below(12) == 0;
         if rand.below(10) == 0 {
             for _ in 0..rand.below(4) {
                 s.reclaim_step();
