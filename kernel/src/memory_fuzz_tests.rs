@@ -59,6 +59,11 @@ pub(crate) fn check_memory(s: &mut Sys) {
     let m = &mut s.machine;
     for (pid, p) in s.processes.iter() {
         let Some(space) = p.space.as_ref() else { continue };
+        let regions = space.regions();
+        assert!(
+            regions.iter().all(|r| r.start < r.end) && regions.windows(2).all(|w| w[0].end <= w[1].start),
+            "pid {pid:#x}: regions empty, out of order or overlapping"
+        );
         for r in space.regions() {
             match r.kind {
                 RegionKind::Filling { .. } => assert!(
