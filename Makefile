@@ -45,4 +45,4 @@ fmt: toolchain
 clippy: toolchain
 	cargo clippy
 	cargo clippy --release --target aarch64-unknown-none-softfloat -p muon-board-qemu-virt -p muon-board-rpi3 -p muon-board-rpi4
-	cargo clippy --release --target aarch64-unknown-none -p userlib -p hello -p proc -p proc-peer -p systest -p pipe -p mqueue -p console -p shell -p utils -p ramfs -p bench -p demo-checksum -p demo-timer -p demo-shm -p demo-pi
+	cargo clippy --release --target aarch64-unknown-none -p userlib -p hello -p proc -p proc-peer -p systest -p systest-child -p ipc-peer -p bench-peer -p pipe -p mqueue -p console -p shell -p utils -p ramfs -p bench -p demo-checksum -p demo-timer -p demo-shm -p demo-pi

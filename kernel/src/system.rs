@@ -1301,8 +1301,10 @@ impl<M: Machine> System<M> {
         };
         let name = self.processes.get(pid.0).map(|p| p.name.clone()).unwrap_or_default();
         let address = fault.address.map(|a| format!(" at {a:#x}")).unwrap_or_default();
+        // (Where it came from and its stack, for whoever debugs it.)
+        let (lr, sp) = self.threads.get(cur.0).map_or((0, 0), |t| (t.context.x[30], t.context.sp));
         let line = format!(
-            "process {} ({}) thread {} killed: {}{} (pc {:#x})\n",
+            "process {} ({}) thread {} killed: {}{} (pc {:#x}, lr {lr:#x}, sp {sp:#x})\n",
             pid.0, name, tid, fault.description, address, fault.pc
         );
         self.machine.console_write(line.as_bytes());
@@ -2082,7 +2084,10 @@ mod tests {
         s.user_fault(UserFault { class: 0x24, description: "data abort", address: Some(0), pc: 0x40_0010 });
         let report = s.machine.console_text();
         assert!(
-            report.contains(&format!("process {} (high) thread 1 killed: data abort at 0x0 (pc 0x400010)", bad.0)),
+            report.contains(&format!(
+                "process {} (high) thread 1 killed: data abort at 0x0 (pc 0x400010, lr 0x0, sp ",
+                bad.0
+            )),
             "{report}"
         );
         assert_eq!(running(&s).unwrap().0, init.0);

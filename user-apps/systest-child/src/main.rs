@@ -15,12 +15,16 @@
 //! * `exit N` — exit with status N.
 //! * `hog MIB` — map MIB MiB of anonymous memory and exit (status 0), leaving it to the
 //!   kernel to take back; status 1 if the mapping failed.
+//! * `fuzz SEED CALLS PEER` — every system call with arguments chosen to hurt, from four
+//!   threads (`fuzz.rs`); status: the calls made.
 
 #![no_std]
 #![no_main]
 
 use userlib::abi::sched::{Policy, SchedParam};
 use userlib::{println, sys, time, Args};
+
+mod fuzz;
 
 userlib::entry!(main);
 
@@ -41,6 +45,7 @@ fn main(args: Args) -> i32 {
         "unprivileged" => unprivileged(),
         "exit" => number(&args, 2) as i32,
         "hog" => i32::from(sys::mem_map_anon((number(&args, 2) as usize) << 20).is_err()),
+        "fuzz" => fuzz::run(number(&args, 2), number(&args, 3), number(&args, 4)),
         other => {
             println!("systest-child: unknown mode {other:?}");
             99

@@ -62,6 +62,7 @@ fn main(_args: Args) -> i32 {
         ("processes_cannot_see_each_others_memory", processes_cannot_see_each_others_memory),
         ("bad_pointers_get_efault", bad_pointers_get_efault),
         ("bad_handles_and_arguments_get_errors", bad_handles_and_arguments_get_errors),
+        ("every_call_survives_hostile_arguments", every_call_survives_hostile_arguments),
         ("privileged_calls_refused_to_others", privileged_calls_refused_to_others),
         ("threads_keep_their_own_fp_registers", threads_keep_their_own_fp_registers),
         ("thread_list_shows_states", thread_list_shows_states),
@@ -385,6 +386,32 @@ fn bad_pointers_get_efault() -> Outcome {
     expect("SystemInfo into a device mapping", raw(Call::SystemInfo { info: at }), Errno::EFAULT)?;
     expect("ThreadList into a device mapping", raw(Call::ThreadList { ptr: at, len: 600 }), Errno::EFAULT)?;
     let _ = raw(Call::MemUnmap { addr: at, size: 4096 });
+    Ok(())
+}
+
+/// Two `fuzz` children (`systest-child/src/fuzz.rs`), connected to each other, make every
+/// system call from four threads each with arguments chosen to hurt, three times over: the
+/// kernel must answer them all on the real machine (a panic stops the tests), the
+/// children must end by themselves (not killed by a fault the fuzz did not mean), having
+/// made most of their calls, and afterwards every byte of memory comes back and the
+/// system still starts programs.
+fn every_call_survives_hostile_arguments() -> Outcome {
+    const CALLS: u64 = 1500;
+    let before = free_bytes()?;
+    for round in 0..3u64 {
+        let quiet = spawn(&["fuzz", &format!("{}", 2 * round + 1), &format!("{CALLS}"), "0"], 10)?;
+        let peer = format!("{quiet}");
+        let loud = spawn(&["fuzz", &format!("{}", 2 * round + 2), &format!("{CALLS}"), &peer], 10)?;
+        // (Both waited for before either is judged.)
+        let made = [exited(loud), exited(quiet)];
+        for (pid, made) in [loud, quiet].into_iter().zip(made) {
+            let made = u64::from(made?);
+            ensure!(made >= 4 * CALLS / 2, "round {round}: fuzz child {pid} made only {made} of {} calls", 4 * CALLS);
+        }
+    }
+    let after = free_bytes()?;
+    ensure!(after == before, "{before} bytes free before the fuzz, {after} after");
+    ensure!(exited(spawn(&["exit", "7"], 10)?)? == 7, "a child after the fuzz did not exit with 7");
     Ok(())
 }
 
