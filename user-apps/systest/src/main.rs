@@ -396,7 +396,7 @@ fn bad_pointers_get_efault() -> Outcome {
 /// made most of their calls, and afterwards every byte of memory comes back and the
 /// system still starts programs.
 fn every_call_survives_hostile_arguments() -> Outcome {
-    const CALLS: u64 = 1500;
+    const CALLS: u64 = 1000;
     let before = free_bytes()?;
     for round in 0..3u64 {
         let quiet = spawn(&["fuzz", &format!("{}", 2 * round + 1), &format!("{CALLS}"), "0"], 10)?;
