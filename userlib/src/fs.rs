@@ -119,12 +119,22 @@ pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
             _ if names.is_empty() => return Err(Errno::ENOTDIR),
             _ => {}
         },
-        Err(e) if names.is_empty() => return Err(e),
+        // Nothing beneath and no server: an empty directory of the pathname space only
+        // (`/dev/name/local` before any name is attached) if its parent lists it.
+        Err(e) if names.is_empty() && !listed_in_parent(path) => return Err(e),
         Err(_) => {} // a directory of the pathname space only (`/dev`)
     }
     names.sort();
     names.dedup();
     Ok(names)
+}
+
+/// Whether `path`'s parent directory lists its last component.
+fn listed_in_parent(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let Some((parent, name)) = path.rsplit_once('/') else { return false };
+    let parent = if parent.is_empty() { "/" } else { parent };
+    !name.is_empty() && proc::list(parent).is_ok_and(|names| names.iter().any(|n| n == name))
 }
 
 impl File {
@@ -149,10 +159,12 @@ impl File {
         proc::request_on(self.fd, &header, payload, reply)
     }
 
-    /// Reads up to `buffer.len()` bytes; returns how many (0: end of file).
+    /// Reads up to `buffer.len()` bytes; returns how many (0: end of file). `EIO` if the
+    /// server claims more than that (its status is not trusted as an index).
     pub fn read(&self, buffer: &mut [u8]) -> Result<usize, Errno> {
         let header = Header { size: buffer.len() as u64, ..Header::new(io_type::READ) };
-        self.call(header, &[], buffer).map(|n| n as usize)
+        let n = self.call(header, &[], buffer)?;
+        usize::try_from(n).ok().filter(|n| *n <= buffer.len()).ok_or(Errno::EIO)
     }
 
     /// Writes `data`; returns how many bytes the server took.

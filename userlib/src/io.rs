@@ -1,60 +1,86 @@
 //! Standard input, output and error. A program started with `STDIN`, `STDOUT` or
 //! `STDERR` in its environment (what the shell gives its commands: a path such as
 //! `/dev/console`, `/dev/pipe/3` or a file) opens that path on first use; without them,
-//! output goes to the kernel console and input is empty. [`print!`](crate::print) and
+//! output goes to the kernel console and input is empty. A standard input or output that
+//! cannot be opened is an error, not a quiet fallback: reads give the open's error, and
+//! output is dropped. The first failure to write standard output is kept
+//! ([`stdout_error`]): a program that returns 0 from `main` after one ends with status 1
+//! and says why, as POSIX utilities do (`echo x > /tmp` must not succeed). [`print!`](crate::print) and
 //! [`println!`](crate::println) write to standard output, `eprint!`/`eprintln!` to
 //! standard error. `STDOUT_APPEND=1` opens standard output for appending (`>>`).
 
 use crate::fs::{self, File};
 use crate::msg::open_flags::{O_APPEND, O_RDONLY, O_WRONLY};
 use crate::{env, Errno};
+use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Once;
 
-static STDIN: Once<Option<File>> = Once::new();
-static STDOUT: Once<Option<File>> = Once::new();
-static STDERR: Once<Option<File>> = Once::new();
+/// A standard stream: not given (`None`), or the path given opened, or its open's error.
+type Stream = Option<Result<File, Errno>>;
 
-fn open(cell: &'static Once<Option<File>>, key: &str, flags: u32) -> Option<&'static File> {
-    cell.call_once(|| env::var(key).and_then(|path| fs::open(path, flags, 0).ok())).as_ref()
+static STDIN: Once<Stream> = Once::new();
+static STDOUT: Once<Stream> = Once::new();
+static STDERR: Once<Stream> = Once::new();
+
+/// The errno of the first failed write to standard output (0: none).
+static STDOUT_ERROR: AtomicU32 = AtomicU32::new(0);
+
+fn open(cell: &'static Once<Stream>, key: &str, flags: u32) -> Option<Result<&'static File, Errno>> {
+    cell.call_once(|| env::var(key).map(|path| fs::open(path, flags, 0))).as_ref().map(|r| r.as_ref().map_err(|e| *e))
 }
 
-/// Standard input, if the program has one.
+/// Standard input, if the program has one that opened.
 pub fn stdin() -> Option<&'static File> {
-    open(&STDIN, "STDIN", O_RDONLY)
+    open(&STDIN, "STDIN", O_RDONLY).and_then(Result::ok)
 }
 
-/// Standard output, if the program has one (else output goes to the kernel console).
+/// Standard output, if the program has one that opened (without one, output goes to the
+/// kernel console).
 pub fn stdout() -> Option<&'static File> {
+    stdout_stream().and_then(Result::ok)
+}
+
+fn stdout_stream() -> Option<Result<&'static File, Errno>> {
     let append = if env::var("STDOUT_APPEND").is_some() { O_APPEND } else { 0 };
     open(&STDOUT, "STDOUT", O_WRONLY | append)
 }
 
-/// Standard error, if the program has one.
+/// Standard error, if the program has one that opened.
 pub fn stderr() -> Option<&'static File> {
-    open(&STDERR, "STDERR", O_WRONLY)
+    open(&STDERR, "STDERR", O_WRONLY).and_then(Result::ok)
 }
 
-/// Reads from standard input; 0 at its end (or when there is none).
+/// Reads from standard input; 0 at its end (or when there is none); the open's error if
+/// the one given could not be opened.
 pub fn read(buffer: &mut [u8]) -> Result<usize, Errno> {
-    match stdin() {
-        Some(file) => file.read(buffer),
+    match open(&STDIN, "STDIN", O_RDONLY) {
+        Some(file) => file?.read(buffer),
         None => Ok(0),
     }
 }
 
-/// Writes all of `bytes` to standard output (the kernel console without one).
+/// Writes all of `bytes` to standard output (the kernel console without one). A failure
+/// (the open's or the write's) is kept for [`stdout_error`].
 pub fn write_stdout(bytes: &[u8]) {
-    match stdout() {
-        Some(file) => {
-            let _ = file.write_all(bytes);
-        }
-        None => {
-            let _ = crate::sys::debug_write(bytes);
-        }
+    let result = match stdout_stream() {
+        Some(file) => file.and_then(|f| f.write_all(bytes)),
+        None => crate::sys::debug_write(bytes).map(drop),
+    };
+    if let Err(e) = result {
+        let _ = STDOUT_ERROR.compare_exchange(0, e.0, Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
-/// Writes all of `bytes` to standard error (the kernel console without one).
+/// The first error writing standard output met, if any.
+pub fn stdout_error() -> Option<Errno> {
+    match STDOUT_ERROR.load(Ordering::Relaxed) {
+        0 => None,
+        e => Some(Errno(e)),
+    }
+}
+
+/// Writes all of `bytes` to standard error (the kernel console without one, or when the
+/// one given could not be opened: the error must be seen somewhere).
 pub fn write_stderr(bytes: &[u8]) {
     match stderr() {
         Some(file) => {

@@ -77,10 +77,15 @@ impl MessageQueue {
     /// queue's `msgsize`, else `EMSGSIZE`); waits while it is empty. Returns its length and
     /// priority.
     pub fn receive(&self, buffer: &mut [u8]) -> Result<(usize, u32), Errno> {
-        let header = Header { size: buffer.len() as u64, ..Header::new(io_type::READ) };
+        let header =
+            Header { size: buffer.len() as u64, arg: crate::msg::MQ_READ_WITH_PRIORITY, ..Header::new(io_type::READ) };
         // The status is the length, with the priority above it.
         let status = crate::proc::request_on(self.file.fd(), &header, &[], buffer)?;
-        Ok(((status & 0xffff_ffff) as usize, (status >> 32) as u32))
+        let length = (status & 0xffff_ffff) as usize;
+        if length > buffer.len() {
+            return Err(Errno::EIO); // (a server's status is not trusted as an index)
+        }
+        Ok((length, (status >> 32) as u32))
     }
 
     /// [`MessageQueue::receive`], giving up with `ETIMEDOUT` at `deadline`.

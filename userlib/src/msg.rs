@@ -131,8 +131,17 @@ pub mod console_mode {
 /// The wait status a program interrupted by Ctrl-C ends with (a shell's 128 + SIGINT).
 pub const INTERRUPTED_STATUS: u32 = 130;
 
+/// The wait status a program that wrote to a pipe without readers ends with, if it would
+/// otherwise have succeeded (a shell's 128 + SIGPIPE).
+pub const BROKEN_PIPE_STATUS: u32 = 141;
+
 /// Where the message-queue server lives: queue `/name` is `MQUEUE_DIR/name`.
 pub const MQUEUE_DIR: &str = "/dev/mqueue";
+
+/// The `arg` of an mqueue `READ` from `mq_receive`: answer with the priority too (in the
+/// status, above the length). A plain `read` (`cat` of a queue) gets the length alone, as
+/// the I/O protocol's `READ` status is.
+pub const MQ_READ_WITH_PRIORITY: u32 = 1;
 
 /// The message-queue server's `DEVCTL` commands.
 pub mod mq_devctl {

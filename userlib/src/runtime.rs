@@ -8,7 +8,7 @@
 
 use crate::args::Args;
 use crate::process::{self, PANIC_EXIT_STATUS};
-use crate::{debug, sys};
+use crate::{debug, sys, Errno};
 use alloc::boxed::Box;
 use core::fmt::Write;
 use core::panic::PanicInfo;
@@ -61,7 +61,17 @@ extern "C" fn start_program(argument_count: usize, block_address: *const u8, blo
     PROGRAM_NAME.call_once(|| args.program());
     // SAFETY: every program defines `muon_program_main` with this signature through
     // `entry!`, and the runtime calls it exactly once.
-    let status = unsafe { muon_program_main(args) };
+    let mut status = unsafe { muon_program_main(args) };
+    // Success with output lost is failure (`echo x > /tmp`), as POSIX utilities report
+    // it; output to a pipe nobody reads any more ends quietly with SIGPIPE's status.
+    match (status, crate::io::stdout_error()) {
+        (0, Some(Errno::EPIPE)) => status = crate::msg::BROKEN_PIPE_STATUS as i32,
+        (0, Some(error)) => {
+            crate::eprintln!("{}: standard output: {error}", program_name());
+            status = 1;
+        }
+        _ => {}
+    }
     process::exit(status)
 }
 

@@ -225,6 +225,23 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let out = s.command("echo still-the-shell")?;
             out.contains("\r\nstill-the-shell\r\n").then_some(()).ok_or(format!("echo printed:\n{out}"))
         }),
+        ("lines_typed_ahead_all_run", |s| {
+            // Typed while `sleep` runs, the two lines reach the shell in one read.
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("sleep 1\r")?;
+            s.type_keys("echo typed-one\recho typed-two\r")?;
+            s.wait_for("\r\ntyped-one\r\n", STEP_TIMEOUT)?;
+            s.wait_for("\r\ntyped-two\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("cat_of_a_queue_reads_a_message", |s| {
+            // (A plain read gets the message alone, not mq_receive's priority too.)
+            s.command("mq send /cat-me high-priority-text 31")?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("cat /dev/mqueue/cat-me\r")?;
+            s.wait_for("high-priority-text", STEP_TIMEOUT)?;
+            s.interrupt()?; // (then it waits for the next message)
+            s.command("ls /dev/mqueue").map(drop)
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

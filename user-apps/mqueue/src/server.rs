@@ -2,7 +2,7 @@
 //! (`/name` is `/dev/mqueue/name`; names may hold more slashes), opened through the
 //! pathname space like files. `mq_send` is a `WRITE` (priority in `arg`), `mq_receive` a
 //! `READ` (the answer is the message; its status the length, with the priority in bits
-//! 32-39), attributes and
+//! 32-39 when the `READ` asks for it, as `mq_receive`'s does), attributes and
 //! `mq_notify` are `DEVCTL`s. Sends and receives that must wait are held; a client that
 //! unblocks (its timeout) gets `EINTR`, which userlib turns into `ETIMEDOUT`. A queue
 //! lives until it is unlinked and closed by all; `stat` gives its message count.
@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use mqueue::{Answer, Attr, Budget, Completion, Queue, DEFAULT_ATTR, MAX_NAME};
 use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
-use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR};
+use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR, MQ_READ_WITH_PRIORITY};
 use userlib::proc;
 use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, Args, Errno};
@@ -21,8 +21,12 @@ use userlib::{println, Args, Errno};
 /// Who to notify: the rcvid of their `NOTIFY` request and their event.
 type Notification = (u64, SigEvent);
 
+/// A held request: the message, and (for a receive) whether its answer carries the
+/// priority ([`MQ_READ_WITH_PRIORITY`]).
+type Ticket = (ReceivedMessage, bool);
+
 struct Entry {
-    queue: Queue<ReceivedMessage, Notification>,
+    queue: Queue<Ticket, Notification>,
     /// Whether its name is still in `Server::names` (not unlinked).
     linked: bool,
     opens: u32,
@@ -51,7 +55,7 @@ struct Server {
     /// What the queues have reserved together.
     budget: Budget,
     /// What the queues finished, to answer (kept: no allocation per request).
-    done: Vec<Completion<ReceivedMessage>>,
+    done: Vec<Completion<Ticket>>,
 }
 
 pub fn main(_args: Args) -> Result<(), Errno> {
@@ -70,17 +74,20 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 }
 
 /// Answers what finished, leaving `done` empty.
-fn answer(done: &mut Vec<Completion<ReceivedMessage>>, queue: &mut Queue<ReceivedMessage, Notification>) {
+fn answer(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notification>) {
     for c in done.drain(..) {
+        let (message, with_priority) = c.ticket;
         let _ = match c.result {
-            // The status carries the length and, above it, the priority; the data is the message.
+            // The status carries the length and, above it if asked, the priority; the data
+            // is the message.
             Ok(Answer::Received(priority, data)) => {
-                let answered = c.ticket.reply(data.len() as u64 | (priority as u64) << 32, &data);
+                let priority = if with_priority { (priority as u64) << 32 } else { 0 };
+                let answered = message.reply(data.len() as u64 | priority, &data);
                 queue.recycle(data);
                 answered
             }
-            Ok(Answer::Sent) => c.ticket.reply(0, &[]),
-            Err(e) => c.ticket.error(e),
+            Ok(Answer::Sent) => message.reply(0, &[]),
+            Err(e) => message.error(e),
         };
     }
 }
@@ -196,7 +203,7 @@ impl ResourceManager for Server {
             return Err(Errno::EBADF);
         }
         let (client, room) = (request.client, request.header.size as usize);
-        let message = request.hold();
+        let message = (request.hold(), request.header.arg & MQ_READ_WITH_PRIORITY != 0);
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
         entry.queue.receive(message, client.priority, client.scoid, room, nonblock, &mut self.done);
         answer(&mut self.done, &mut entry.queue);
@@ -212,7 +219,7 @@ impl ResourceManager for Server {
         if request.payload.len() as u64 != request.header.size {
             return Err(Errno::EMSGSIZE); // longer than anything a queue takes
         }
-        let message = request.hold();
+        let message = (request.hold(), false);
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
         let data = core::mem::take(&mut request.payload);
         let notification =
@@ -270,7 +277,7 @@ impl ResourceManager for Server {
 
     fn unblock(&mut self, rcvid: u64) {
         for entry in self.queues.values_mut() {
-            if let Some(c) = entry.queue.cancel(|m| m.rcvid() == rcvid) {
+            if let Some(c) = entry.queue.cancel(|(m, _)| m.rcvid() == rcvid) {
                 self.done.push(c);
                 answer(&mut self.done, &mut entry.queue);
                 return;

@@ -103,8 +103,15 @@ struct Node {
 }
 
 enum Open {
-    File { id: u64, offset: usize, flags: u32 },
-    Directory { done: bool },
+    File {
+        id: u64,
+        offset: usize,
+        flags: u32,
+    },
+    /// The directory; `next`: how many names earlier reads gave.
+    Directory {
+        next: usize,
+    },
 }
 
 impl Files {
@@ -132,7 +139,11 @@ impl ResourceManager for Files {
 
     fn open(&mut self, _request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Open, Errno> {
         if path.is_empty() {
-            return Ok(Open::Directory { done: false });
+            // (A directory is not written to: refused at the open, as POSIX's open does.)
+            if open_flags::writable(flags) {
+                return Err(Errno::EISDIR);
+            }
+            return Ok(Open::Directory { next: 0 });
         }
         if path.contains('/') {
             return Err(Errno::ENOENT);
@@ -188,15 +199,20 @@ impl ResourceManager for Files {
     fn read(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
         let want = request.header.size as usize;
         match ocb {
-            Open::Directory { done: true } => Ok(Reply::Status(0)),
-            Open::Directory { done } => {
-                *done = true;
+            // As many whole names as fit, from where the last read stopped.
+            Open::Directory { next } => {
                 let mut bytes = Vec::new();
-                for name in self.names.keys() {
+                for name in self.names.keys().skip(*next) {
+                    if bytes.len() + name.len() + 1 > want {
+                        if bytes.is_empty() {
+                            return Err(Errno::EOVERFLOW); // not even one name fits
+                        }
+                        break;
+                    }
                     bytes.extend_from_slice(name.as_bytes());
                     bytes.push(0);
+                    *next += 1;
                 }
-                bytes.truncate(want);
                 Ok(Reply::Data(bytes.len() as u64, bytes))
             }
             Open::File { id, offset, flags } => {

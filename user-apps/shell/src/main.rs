@@ -24,6 +24,7 @@ fn main() {}
 
 #[cfg(target_os = "none")]
 mod run {
+    use alloc::collections::VecDeque;
     use alloc::format;
     use alloc::string::String;
     use alloc::vec::Vec;
@@ -43,12 +44,16 @@ Muon shell. Run a program of the boot image by name, with arguments:
   cmd &              run in the background       $?  the last exit status
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello
           demo-checksum demo-timer demo-shm demo-pi
-Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C, history (Up/Down).
+Built-ins: help, jobs, exit, shutdown.
+Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down).
 ";
 
     struct Shell {
         console: File,
         editor: Editor,
+        /// Bytes read from the console but not yet edited: what was typed ahead, after the
+        /// line that ended the last read.
+        typed_ahead: VecDeque<u8>,
         status: u32,
         background: Vec<BackgroundJob>,
     }
@@ -70,7 +75,13 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
             }
             time::sleep_ns(1_000_000);
         }
-        let mut shell = Shell { console: console?, editor: Editor::new(HISTORY), status: 0, background: Vec::new() };
+        let mut shell = Shell {
+            console: console?,
+            editor: Editor::new(HISTORY),
+            typed_ahead: VecDeque::new(),
+            status: 0,
+            background: Vec::new(),
+        };
         shell.say("\nMuon shell: `help` lists what you can do.\n");
         loop {
             shell.set_mode(console_mode::RAW, &[0]);
@@ -96,14 +107,18 @@ Built-ins: help, jobs, exit, shutdown.   Keys: arrows, Home/End, Ctrl-U, Ctrl-C,
             let _ = self.console.devctl(console_devctl::SET_FOREGROUND, &pids, &mut []);
         }
 
-        /// One edited line; `None` after Ctrl-C or Ctrl-D.
+        /// One edited line; `None` after Ctrl-C or Ctrl-D. What was typed after the line
+        /// is kept for the next.
         fn read_line(&mut self) -> Option<String> {
             let mut input = [0u8; 64];
             let mut echo = Vec::new();
             loop {
-                let n = self.console.read(&mut input).unwrap_or(0);
-                for byte in &input[..n] {
-                    let event = self.editor.feed(*byte, &mut echo);
+                if self.typed_ahead.is_empty() {
+                    let n = self.console.read(&mut input).unwrap_or(0);
+                    self.typed_ahead.extend(&input[..n]);
+                }
+                while let Some(byte) = self.typed_ahead.pop_front() {
+                    let event = self.editor.feed(byte, &mut echo);
                     if !echo.is_empty() {
                         let _ = self.console.write_all(&echo);
                         echo.clear();

@@ -159,6 +159,10 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     }
     // At most 1,024 files.
     let (made, stopped) = make_until_refused(1100, |i| fs::open(&format!("/test/f{i}"), rw, 0).map(drop));
+    // Listed whole (several reads' worth: the listing used to end at the first).
+    let listed = fs::read_dir("/test").map_err(e("read_dir of 1,024 files"))?;
+    ensure!(listed.len() == made.len() + 1, "ls /test listed {} of {} files", listed.len(), made.len() + 1);
+    ensure!(fs::open("/test", open_flags::O_WRONLY, 0).err() == Some(Errno::EISDIR), "a directory opened for writing");
     let unlinked = (0..made.len()).filter(|i| fs::unlink(&format!("/test/f{i}")).is_ok()).count();
     ensure!(made.len() > 1000 && stopped == Some(Errno::ENOSPC), "files: {}, then {stopped:?}", made.len());
     ensure!(unlinked == made.len(), "unlinked {unlinked} of {} files", made.len());
@@ -169,6 +173,9 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(listing == ["a"], "ls /test: {listing:?}");
     let root = fs::read_dir("/").map_err(e("read_dir /"))?;
     ensure!(root.iter().any(|n| n == "test") && root.iter().any(|n| n == "dev"), "ls /: {root:?}");
+    // A directory of the pathname space is there even when empty (no global name is
+    // attached now: the one of an earlier test went with its channel).
+    fs::read_dir("/dev/name/global").map_err(e("read_dir /dev/name/global"))?;
     let dev = fs::read_dir("/dev").map_err(e("read_dir /dev"))?;
     ensure!(dev.iter().any(|n| n == "shmem") && dev.iter().any(|n| n == "name"), "ls /dev: {dev:?}");
     fs::unlink("/test/a").map_err(e("unlink"))?;

@@ -12,7 +12,7 @@
 //! * `kill PID…` — ends processes (through proc).
 //! * `uptime`, `free` — time since boot; RAM in use and free.
 //! * `mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME` — message queues.
-//! * `sleep SECONDS`, `wc` (lines, words, bytes of standard input).
+//! * `sleep SECONDS`, `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
 
 #![no_std]
 #![no_main]
@@ -42,7 +42,7 @@ fn main(args: Args) -> i32 {
         "free" => free(),
         "mq" => mq_tool(&words),
         "sleep" => sleep(&words),
-        "wc" => wc(),
+        "wc" => wc(&words),
         other => {
             eprintln!("utils: started as {other:?}, which is none of its programs");
             return 2;
@@ -70,27 +70,39 @@ fn echo(words: &[&str]) -> Outcome {
     Ok(())
 }
 
-fn copy(from: &fs::File) -> Outcome {
+/// Feeds every chunk of `path` (standard input for none) to `each`; errors name the path.
+fn read_all(path: Option<&str>, mut each: impl FnMut(&[u8])) -> Outcome {
+    let name = path.unwrap_or("standard input");
+    let file = match path {
+        Some(path) => {
+            let file = fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| format!("{path}: {e}"))?;
+            if file.stat().is_ok_and(|s| s.kind == file_kind::DIRECTORY) {
+                return Err(format!("{path}: {}", Errno::EISDIR));
+            }
+            Some(file)
+        }
+        None => None,
+    };
     let mut buffer = vec![0u8; 4096];
     loop {
-        match from.read(&mut buffer) {
+        let read = match &file {
+            Some(file) => file.read(&mut buffer),
+            None => io::read(&mut buffer),
+        };
+        match read {
             Ok(0) => return Ok(()),
-            Ok(n) => io::write_stdout(&buffer[..n]),
-            Err(e) => return Err(format!("{e}")),
+            Ok(n) => each(&buffer[..n]),
+            Err(e) => return Err(format!("{name}: {e}")),
         }
     }
 }
 
 fn cat(paths: &[&str]) -> Outcome {
     if paths.is_empty() {
-        return match io::stdin() {
-            Some(input) => copy(input),
-            None => Ok(()),
-        };
+        return read_all(None, io::write_stdout);
     }
     for path in paths {
-        let file = fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| format!("{path}: {e}"))?;
-        copy(&file)?;
+        read_all(Some(path), io::write_stdout)?;
     }
     Ok(())
 }
@@ -150,6 +162,9 @@ fn blocked_on(t: &ThreadInfo) -> String {
 }
 
 fn pidin(words: &[&str]) -> Outcome {
+    if !matches!(words, [] | ["mem"]) {
+        return Err(String::from("usage: pidin [mem]"));
+    }
     let threads = proc::pidin().map_err(|e| format!("{e}"))?;
     if words.first() == Some(&"mem") {
         println!("{:>6} {:<20} {:>8} {:>8}", "pid", "name", "threads", "memory");
@@ -216,6 +231,9 @@ fn mq_tool(words: &[&str]) -> Outcome {
     match words {
         ["send", name, text, rest @ ..] => {
             let priority = rest.first().map_or(Ok(0), |p| p.parse::<u32>()).map_err(|_| "bad priority")?;
+            if priority > 31 {
+                return Err(format!("priority {priority}: priorities are 0 to 31"));
+            }
             let q = mq::mq_open(name, open_flags::O_WRONLY | open_flags::O_CREAT, 0o666, None).map_err(e)?;
             q.send(text.as_bytes(), priority).map_err(e)
         }
@@ -240,26 +258,49 @@ fn sleep(words: &[&str]) -> Outcome {
     Ok(())
 }
 
-fn wc() -> Outcome {
-    let (mut lines, mut words, mut bytes, mut in_word) = (0usize, 0usize, 0usize, false);
-    let mut buffer = vec![0u8; 4096];
-    loop {
-        let n = io::read(&mut buffer).map_err(|e| format!("{e}"))?;
-        if n == 0 {
-            break;
-        }
-        for byte in &buffer[..n] {
-            bytes += 1;
-            if *byte == b'\n' {
-                lines += 1;
+/// Lines, words and bytes of each file (standard input for none), and their total for
+/// more than one.
+fn wc(paths: &[&str]) -> Outcome {
+    let count = |path: Option<&str>| -> Result<[usize; 3], String> {
+        let (mut counts, mut in_word) = ([0usize; 3], false);
+        read_all(path, |chunk| {
+            for byte in chunk {
+                counts[2] += 1;
+                if *byte == b'\n' {
+                    counts[0] += 1;
+                }
+                let space = byte.is_ascii_whitespace();
+                if !space && !in_word {
+                    counts[1] += 1;
+                }
+                in_word = !space;
             }
-            let space = byte.is_ascii_whitespace();
-            if !space && !in_word {
-                words += 1;
+        })?;
+        Ok(counts)
+    };
+    if paths.is_empty() {
+        let [lines, words, bytes] = count(None)?;
+        print!("{lines:>7} {words:>7} {bytes:>7}\n");
+        return Ok(());
+    }
+    let (mut total, mut failed) = ([0usize; 3], false);
+    for path in paths {
+        match count(Some(path)) {
+            Ok([lines, words, bytes]) => {
+                print!("{lines:>7} {words:>7} {bytes:>7} {path}\n");
+                total = [total[0] + lines, total[1] + words, total[2] + bytes];
             }
-            in_word = !space;
+            Err(e) => {
+                eprintln!("wc: {e}");
+                failed = true;
+            }
         }
     }
-    print!("{lines:>7} {words:>7} {bytes:>7}\n");
+    if paths.len() > 1 {
+        print!("{:>7} {:>7} {:>7} total\n", total[0], total[1], total[2]);
+    }
+    if failed {
+        return Err(String::new()); // (reported above)
+    }
     Ok(())
 }
