@@ -8,8 +8,10 @@
 //! lives until it is unlinked and closed by all; `stat` gives its message count.
 
 use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::{RefCell, RefMut};
 use mqueue::{Answer, Attr, Budget, Completion, Queue, DEFAULT_ATTR, MAX_NAME};
 use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
@@ -32,10 +34,11 @@ enum Ocb {
     Directory {
         next: usize,
     },
-    /// An open queue (its id); `client` is the opener's scoid (its notification goes with
-    /// it).
+    /// An open queue (its id, and the queue itself, shared with `Server::queues`: no
+    /// lookup per message); `client` is the opener's scoid (its notification goes with it).
     Queue {
         id: u32,
+        entry: Rc<RefCell<Entry>>,
         flags: u32,
         client: u32,
     },
@@ -44,7 +47,7 @@ enum Ocb {
 struct Server {
     /// Every queue, linked or only still open, by id (what an open queue's OCB holds: no
     /// name lookup per message).
-    queues: BTreeMap<u32, Entry>,
+    queues: BTreeMap<u32, Rc<RefCell<Entry>>>,
     /// The linked queues' ids by name (unlinking removes the name at once).
     names: BTreeMap<String, u32>,
     next_id: u32,
@@ -102,10 +105,10 @@ fn check_name(path: &str) -> Result<(), Errno> {
 }
 
 impl Server {
-    /// The open queue `ocb` names in `queues`, and its open flags.
-    fn entry<'a>(queues: &'a mut BTreeMap<u32, Entry>, ocb: &Ocb) -> Result<(&'a mut Entry, u32), Errno> {
+    /// The open queue `ocb` holds, and its open flags.
+    fn entry(ocb: &Ocb) -> Result<(RefMut<'_, Entry>, u32), Errno> {
         match ocb {
-            Ocb::Queue { id, flags, .. } => Ok((queues.get_mut(id).ok_or(Errno::EBADF)?, *flags)),
+            Ocb::Queue { entry, flags, .. } => Ok((entry.borrow_mut(), *flags)),
             Ocb::Directory { .. } => Err(Errno::EISDIR),
         }
     }
@@ -121,9 +124,9 @@ impl Server {
     }
 
     fn drop_if_unused(&mut self, id: u32) {
-        if self.queues.get(&id).is_some_and(|e| !e.linked && e.opens == 0) {
+        if self.queues.get(&id).is_some_and(|e| !e.borrow().linked && e.borrow().opens == 0) {
             if let Some(gone) = self.queues.remove(&id) {
-                self.budget.release(gone.queue.attr());
+                self.budget.release(gone.borrow().queue.attr());
             }
         }
     }
@@ -160,19 +163,21 @@ impl ResourceManager for Server {
                     id = id.wrapping_add(1);
                 }
                 self.next_id = id.wrapping_add(1);
-                self.queues.insert(id, Entry { queue: Queue::new(attr), linked: true, opens: 0 });
+                let entry = Entry { queue: Queue::new(attr), linked: true, opens: 0 };
+                self.queues.insert(id, Rc::new(RefCell::new(entry)));
                 self.names.insert(String::from(path), id);
                 id
             }
         };
-        self.queues.get_mut(&id).ok_or(Errno::EIO)?.opens += 1;
-        Ok(Ocb::Queue { id, flags, client: request.client.scoid })
+        let entry = Rc::clone(self.queues.get(&id).ok_or(Errno::EIO)?);
+        entry.borrow_mut().opens += 1;
+        Ok(Ocb::Queue { id, entry, flags, client: request.client.scoid })
     }
 
     fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
         let id = self.names.remove(path).ok_or(Errno::ENOENT)?;
-        if let Some(entry) = self.queues.get_mut(&id) {
-            entry.linked = false;
+        if let Some(entry) = self.queues.get(&id) {
+            entry.borrow_mut().linked = false;
         }
         self.drop_if_unused(id);
         Ok(())
@@ -191,7 +196,7 @@ impl ResourceManager for Server {
             }
             return Ok(Reply::Data(bytes.len() as u64, bytes));
         }
-        let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
+        let (mut entry, flags) = Self::entry(ocb)?;
         if !open_flags::readable(flags) {
             return Err(Errno::EBADF);
         }
@@ -204,7 +209,7 @@ impl ResourceManager for Server {
     }
 
     fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
+        let (mut entry, flags) = Self::entry(ocb)?;
         if !open_flags::writable(flags) {
             return Err(Errno::EBADF);
         }
@@ -225,8 +230,8 @@ impl ResourceManager for Server {
     fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
         match ocb {
             Ocb::Directory { .. } => Ok(Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 }),
-            Ocb::Queue { id, .. } => {
-                let size = self.queues.get(id).map_or(0, |e| e.queue.len()) as u64;
+            Ocb::Queue { entry, .. } => {
+                let size = entry.borrow().queue.len() as u64;
                 Ok(Stat { size, kind: file_kind::FILE, mode: 0o666 })
             }
         }
@@ -236,11 +241,12 @@ impl ResourceManager for Server {
         let client = request.client.scoid;
         let rcvid = request.rcvid().ok_or(Errno::EIO)?;
         let payload = &request.payload;
-        let (entry, flags) = Self::entry(&mut self.queues, ocb)?;
+        let (mut entry, flags) = Self::entry(ocb)?;
         match request.header.arg {
-            mq_devctl::GETATTR => Ok(Reply::Data(0, Self::attr(entry, flags).to_bytes().to_vec())),
+            mq_devctl::GETATTR => Ok(Reply::Data(0, Self::attr(&entry, flags).to_bytes().to_vec())),
             mq_devctl::SETATTR => {
-                let old = Self::attr(entry, flags);
+                let old = Self::attr(&entry, flags);
+                drop(entry);
                 let new = u64::from_le_bytes(payload.get(..8).ok_or(Errno::EINVAL)?.try_into().expect("8 bytes"));
                 if let Ocb::Queue { flags, .. } = ocb {
                     *flags = (*flags & !open_flags::O_NONBLOCK) | (new as u32 & open_flags::O_NONBLOCK);
@@ -259,8 +265,9 @@ impl ResourceManager for Server {
     }
 
     fn close(&mut self, ocb: Ocb) {
-        if let Ocb::Queue { id, client, .. } = ocb {
-            if let Some(entry) = self.queues.get_mut(&id) {
+        if let Ocb::Queue { id, entry, client, .. } = ocb {
+            {
+                let entry = &mut *entry.borrow_mut();
                 entry.opens -= 1;
                 entry.queue.drop_notification(client);
             }
@@ -269,7 +276,8 @@ impl ResourceManager for Server {
     }
 
     fn unblock(&mut self, rcvid: u64) {
-        for entry in self.queues.values_mut() {
+        for entry in self.queues.values() {
+            let entry = &mut *entry.borrow_mut();
             if let Some(c) = entry.queue.cancel(|m| m.rcvid() == rcvid) {
                 self.done.push(c);
                 answer(&mut self.done, &mut entry.queue);
@@ -279,8 +287,8 @@ impl ResourceManager for Server {
     }
 
     fn disconnected(&mut self, scoid: u32) {
-        for entry in self.queues.values_mut() {
-            drop(entry.queue.forget(scoid));
+        for entry in self.queues.values() {
+            drop(entry.borrow_mut().queue.forget(scoid));
         }
     }
 }
