@@ -56,8 +56,9 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 }
 
 /// Answers what `pipe` finished, leaving `done` empty (a read's bytes go back to the
-/// pipe for the next read).
-fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>) {
+/// pipe for the next read); `written` is the data of the write being made, if any (what
+/// an [`Answer::Passed`] refers to).
+fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>, written: &[u8]) {
     for c in done.drain(..) {
         // A client that has gone makes the answer fail; nothing else to do then.
         let _ = match c.result {
@@ -66,6 +67,7 @@ fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedM
                 pipe.recycle(bytes);
                 answered
             }
+            Ok(Answer::Passed(n)) => c.ticket.reply(n as u64, &written[..n]),
             Ok(Answer::Wrote(n)) => c.ticket.reply(n as u64, &[]),
             Err(e) => c.ticket.error(e),
         };
@@ -180,7 +182,7 @@ impl ResourceManager for Server {
                 let (client, want) = (request.client, request.header.size as usize);
                 let message = request.hold();
                 entry.pipe.read(message, client.priority, client.scoid, want, nonblock, &mut self.done);
-                answer(&mut self.done, &mut entry.pipe);
+                answer(&mut self.done, &mut entry.pipe, &[]);
                 Ok(Reply::Held)
             }
         }
@@ -191,15 +193,11 @@ impl ResourceManager for Server {
         let entry = &mut *entry.borrow_mut();
         let client = request.client;
         let message = request.hold();
-        entry.pipe.write(
-            message,
-            client.priority,
-            client.scoid,
-            core::mem::take(&mut request.payload),
-            nonblock,
-            &mut self.done,
-        );
-        answer(&mut self.done, &mut entry.pipe);
+        // (A write that waits takes the payload; a reader's share passed at once is
+        // answered out of it.)
+        let payload = &mut request.payload;
+        entry.pipe.write(message, client.priority, client.scoid, payload, nonblock, &mut self.done);
+        answer(&mut self.done, &mut entry.pipe, payload);
         Ok(Reply::Held)
     }
 
@@ -223,7 +221,7 @@ impl ResourceManager for Server {
             } else {
                 entry.pipe.close_reader(&mut self.done);
             }
-            answer(&mut self.done, &mut entry.pipe);
+            answer(&mut self.done, &mut entry.pipe, &[]);
         }
         self.drop_if_unused(pipe);
     }
@@ -253,7 +251,7 @@ impl ResourceManager for Server {
             let entry = &mut *entry.borrow_mut();
             if let Some(c) = entry.pipe.cancel(|m| m.rcvid() == rcvid) {
                 self.done.push(c);
-                answer(&mut self.done, &mut entry.pipe);
+                answer(&mut self.done, &mut entry.pipe, &[]);
                 return;
             }
         }
