@@ -113,6 +113,9 @@ impl Budget {
 pub enum Answer {
     /// A received message and its priority.
     Received(u32, Vec<u8>),
+    /// A received message, of this priority: the one being sent, which the sender's
+    /// caller still holds (handed over without a copy; only [`Queue::send`] answers so).
+    Passed(u32),
     /// A send went in.
     Sent,
 }
@@ -255,13 +258,15 @@ impl<T, N> Queue<T, N> {
 
     /// A send of `data` at message priority `priority` by a client of thread priority
     /// `client_priority`. Adds what finished to `done` (this send too, unless it waits);
-    /// returns the notification to deliver, if one fires.
+    /// returns the notification to deliver, if one fires. A message that goes into the
+    /// queue or waits is taken out of `data` (leaving it empty); one passed straight to
+    /// a waiting receiver ([`Answer::Passed`]) is left to the caller.
     pub fn send(
         &mut self,
         ticket: T,
         client_priority: u8,
         client: u32,
-        (priority, data): (u32, Cow<'_, [u8]>),
+        (priority, data): (u32, &mut Cow<'_, [u8]>),
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) -> Option<N> {
@@ -276,14 +281,13 @@ impl<T, N> Queue<T, N> {
         }
         if let Some(r) = self.receivers.pop_first() {
             // Somebody waits: the message goes straight to it.
-            let data = self.owned(data);
-            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) });
+            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Passed(priority)) });
             done.push(Completion { ticket, result: Ok(Answer::Sent) });
             return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
             let was_empty = self.is_empty();
-            let data = self.owned(data);
+            let data = self.owned(core::mem::take(data));
             self.messages.push(priority, data);
             now(ticket, Ok(Answer::Sent));
             return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
@@ -292,7 +296,7 @@ impl<T, N> Queue<T, N> {
             now(ticket, Err(Errno::EAGAIN));
             return None;
         }
-        let data = self.owned(data);
+        let data = self.owned(core::mem::take(data));
         self.senders.push(client_priority, Waiter { ticket, client, message: Some((priority, data)) });
         None
     }
@@ -388,7 +392,13 @@ mod tests {
         nb: bool,
     ) -> (Vec<Completion<u32>>, Option<&'static str>) {
         let mut done = Vec::new();
-        let notification = q.send(t, cp, c, (p, Cow::Borrowed(&data)), nb, &mut done);
+        let notification = q.send(t, cp, c, (p, &mut Cow::Borrowed(&data)), nb, &mut done);
+        // A passed message is answered out of the sender's data (as the server does).
+        for c in &mut done {
+            if let Ok(Answer::Passed(p)) = c.result {
+                c.result = Ok(Answer::Received(p, data.clone()));
+            }
+        }
         (done, notification)
     }
 
@@ -481,10 +491,9 @@ mod tests {
     #[test]
     fn a_recycled_buffer_carries_nothing_into_the_next_message() {
         let mut q = Q::new(DEFAULT_ATTR);
-        // Straight to a waiting receiver, then through the queue: each answered message's
-        // buffer is given back and reused.
-        assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
-        let (done, _) = send(&mut q, 2, 10, 0, 1, b"hello".to_vec(), false);
+        // Through the queue: each answered message's buffer is given back and reused.
+        send(&mut q, 2, 10, 0, 1, b"hello".to_vec(), false);
+        let done = receive(&mut q, 1, 10, 0, 1024, false);
         let Some(Completion { result: Ok(Answer::Received(_, bytes)), .. }) = done.into_iter().next() else {
             panic!("received")
         };
@@ -499,6 +508,27 @@ mod tests {
         assert_eq!(bytes.as_ptr(), at, "the same buffer, reused");
         q.recycle(std::vec![0; SPARE_BYTES + 1]);
         assert!(q.spare.capacity() <= SPARE_BYTES, "a big buffer is not kept");
+    }
+
+    #[test]
+    fn a_send_passes_its_message_to_a_waiting_receiver_without_taking_it() {
+        let mut q = Q::new(DEFAULT_ATTR);
+        assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
+        let (mut done, mut data) = (Vec::new(), Cow::from(&b"hi"[..]));
+        q.send(2, 10, 0, (7, &mut data), false, &mut done);
+        assert_eq!(tickets(&done), [1, 2]);
+        assert_eq!(done[0].result, Ok(Answer::Passed(7)));
+        assert_eq!(&data[..], b"hi", "left to the caller");
+        // Nobody waits: the queue takes it (owned: moved, not copied).
+        let mut data = Cow::from(b"there".to_vec());
+        let at = data.as_ptr();
+        q.send(3, 10, 0, (7, &mut data), false, &mut done);
+        assert!(data.is_empty(), "taken");
+        let got = receive(&mut q, 4, 10, 0, 1024, false);
+        let Some(Completion { result: Ok(Answer::Received(7, bytes)), .. }) = got.into_iter().next() else {
+            panic!("received")
+        };
+        assert_eq!((&bytes[..], bytes.as_ptr()), (&b"there"[..], at));
     }
 
     #[test]

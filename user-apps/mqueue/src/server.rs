@@ -72,8 +72,9 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     Err(error)
 }
 
-/// Answers what finished, leaving `done` empty.
-fn answer(done: &mut Vec<Completion<ReceivedMessage>>, queue: &mut Queue<ReceivedMessage, Notification>) {
+/// Answers what finished, leaving `done` empty; `sent` is the message being sent, if any
+/// (what an [`Answer::Passed`] refers to).
+fn answer(done: &mut Vec<Completion<ReceivedMessage>>, queue: &mut Queue<ReceivedMessage, Notification>, sent: &[u8]) {
     for c in done.drain(..) {
         let _ = match c.result {
             // The status carries the length and, above it, the priority; the data is the message.
@@ -82,6 +83,7 @@ fn answer(done: &mut Vec<Completion<ReceivedMessage>>, queue: &mut Queue<Receive
                 queue.recycle(data);
                 answered
             }
+            Ok(Answer::Passed(priority)) => c.ticket.reply(sent.len() as u64 | (priority as u64) << 32, sent),
             Ok(Answer::Sent) => c.ticket.reply(0, &[]),
             Err(e) => c.ticket.error(e),
         };
@@ -204,7 +206,7 @@ impl ResourceManager for Server {
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
         entry.queue.receive(message, client.priority, client.scoid, room, nonblock, &mut self.done);
-        answer(&mut self.done, &mut entry.queue);
+        answer(&mut self.done, &mut entry.queue, &[]);
         Ok(Reply::Held)
     }
 
@@ -219,10 +221,12 @@ impl ResourceManager for Server {
         }
         let message = request.hold();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
-        let data = core::mem::take(&mut request.payload);
+        // (The queue takes the payload unless it is passed to a waiting receiver: then it
+        // is answered out of it.)
+        let data = &mut request.payload;
         let notification =
             entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut self.done);
-        answer(&mut self.done, &mut entry.queue);
+        answer(&mut self.done, &mut entry.queue, data);
         notify(notification);
         Ok(Reply::Held)
     }
@@ -280,7 +284,7 @@ impl ResourceManager for Server {
             let entry = &mut *entry.borrow_mut();
             if let Some(c) = entry.queue.cancel(|m| m.rcvid() == rcvid) {
                 self.done.push(c);
-                answer(&mut self.done, &mut entry.queue);
+                answer(&mut self.done, &mut entry.queue, &[]);
                 return;
             }
         }
