@@ -280,9 +280,11 @@ impl<T, N> Queue<T, N> {
             return None;
         }
         if let Some(r) = self.receivers.pop_first() {
-            // Somebody waits: the message goes straight to it.
-            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Passed(priority)) });
+            // Somebody waits: the message goes straight to it. (The sender is answered
+            // first, as a pipe answers a write before the read it feeds: ready first, it
+            // runs first at equal priorities.)
             done.push(Completion { ticket, result: Ok(Answer::Sent) });
+            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Passed(priority)) });
             return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
@@ -481,8 +483,8 @@ mod tests {
         assert!(receive(&mut q, 2, 20, 0, 1024, false).is_empty());
         assert!(receive(&mut q, 3, 20, 7, 1024, false).is_empty());
         let (done, _) = send(&mut q, 4, 1, 0, 3, b"m".to_vec(), false);
-        assert_eq!(tickets(&done), [2, 4]);
-        assert_eq!(received(&done[0]), (3, b"m".to_vec()));
+        assert_eq!(tickets(&done), [4, 2], "the sender answered first");
+        assert_eq!(received(&done[1]), (3, b"m".to_vec()));
         assert_eq!(q.cancel(|t| *t == 1).map(|c| c.result), Some(Err(Errno::EINTR)));
         assert_eq!(q.forget(7), [3]);
         assert_eq!(q.waiting(), (0, 0));
@@ -516,8 +518,8 @@ mod tests {
         assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
         let (mut done, mut data) = (Vec::new(), Cow::from(&b"hi"[..]));
         q.send(2, 10, 0, (7, &mut data), false, &mut done);
-        assert_eq!(tickets(&done), [1, 2]);
-        assert_eq!(done[0].result, Ok(Answer::Passed(7)));
+        assert_eq!(tickets(&done), [2, 1]);
+        assert_eq!(done[1].result, Ok(Answer::Passed(7)));
         assert_eq!(&data[..], b"hi", "left to the caller");
         // Nobody waits: the queue takes it (owned: moved, not copied).
         let mut data = Cow::from(b"there".to_vec());
