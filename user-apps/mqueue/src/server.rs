@@ -74,7 +74,21 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 
 /// Answers what finished, leaving `done` empty; `sent` is the message being sent, if any
 /// (what an [`Answer::Passed`] refers to).
+#[inline(always)]
 fn answer(done: &mut Vec<Completion<ReceivedMessage>>, queue: &mut Queue<ReceivedMessage, Notification>, sent: &[u8]) {
+    // (Checked here, inlined: half the requests finish nothing at once, and the call
+    // with its saved registers cost more than the check.)
+    if !done.is_empty() {
+        answer_all(done, queue, sent);
+    }
+}
+
+/// [`answer`], for a `done` that is not empty.
+fn answer_all(
+    done: &mut Vec<Completion<ReceivedMessage>>,
+    queue: &mut Queue<ReceivedMessage, Notification>,
+    sent: &[u8],
+) {
     for c in done.drain(..) {
         let _ = match c.result {
             // The status carries the length and, above it, the priority; the data is the message.

@@ -58,7 +58,17 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 /// Answers what `pipe` finished, leaving `done` empty (a read's bytes go back to the
 /// pipe for the next read); `written` is the data of the write being made, if any (what
 /// an [`Answer::Passed`] refers to).
+#[inline(always)]
 fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>, written: &[u8]) {
+    // (Checked here, inlined: half the requests finish nothing at once, and the call
+    // with its saved registers cost more than the check.)
+    if !done.is_empty() {
+        answer_all(done, pipe, written);
+    }
+}
+
+/// [`answer`], for a `done` that is not empty.
+fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>, written: &[u8]) {
     for c in done.drain(..) {
         // A client that has gone makes the answer fail; nothing else to do then.
         let _ = match c.result {
