@@ -146,6 +146,8 @@ impl<T> Pipe<T> {
 
     /// A read of up to `want` bytes by a client of `priority` (`client`: who, for
     /// [`Pipe::forget`]). Adds what finished to `done` — this read too, if it did not wait.
+    /// (Inlined, as [`Pipe::write`] is, into the server's one caller: see `server.rs`.)
+    #[inline(always)]
     pub fn read(
         &mut self,
         ticket: T,
@@ -181,6 +183,7 @@ impl<T> Pipe<T> {
     /// write too, if it did not wait. Only a write that waits takes `data` (leaving it
     /// empty: borrowed data is copied then, owned data moved); otherwise it is left to
     /// the caller, for an [`Answer::Passed`] to a reader.
+    #[inline(always)]
     pub fn write(
         &mut self,
         ticket: T,

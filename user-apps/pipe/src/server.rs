@@ -128,6 +128,25 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Reads directory `/dev/pipe`: the anonymous pipes' names from the `next`th on, as
+    /// many as `room` bytes take.
+    #[cold]
+    fn list(&self, next: &mut usize, room: usize) -> Reply {
+        let mut bytes = Vec::new();
+        for id in self.pipes.iter().filter(|(_, e)| !e.borrow().named).map(|(id, _)| *id).skip(*next) {
+            let name = alloc::format!("{id}");
+            if bytes.len() + name.len() + 1 > room {
+                break;
+            }
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.push(0);
+            *next += 1;
+        }
+        Reply::Data(bytes.len() as u64, bytes)
+    }
+}
+
 impl ResourceManager for Server {
     type Ocb = Ocb;
 
@@ -171,21 +190,13 @@ impl ResourceManager for Server {
         Ok(())
     }
 
+    // (Reads and writes are inlined into the dispatcher's loop, and the pipe's rules into
+    // them: `make bench` pipe_roundtrip_1b 6007 -> 5731, the calls' saved registers and
+    // the values passed through memory gone.)
+    #[inline(always)]
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match *ocb {
-            Ocb::Directory { ref mut next } => {
-                let mut bytes = Vec::new();
-                for id in self.pipes.iter().filter(|(_, e)| !e.borrow().named).map(|(id, _)| *id).skip(*next) {
-                    let name = alloc::format!("{id}");
-                    if bytes.len() + name.len() + 1 > request.header.size as usize {
-                        break;
-                    }
-                    bytes.extend_from_slice(name.as_bytes());
-                    bytes.push(0);
-                    *next += 1;
-                }
-                Ok(Reply::Data(bytes.len() as u64, bytes))
-            }
+            Ocb::Directory { ref mut next } => Ok(self.list(next, request.header.size as usize)),
             Ocb::End { write: true, .. } => Err(Errno::EBADF),
             Ocb::End { ref entry, nonblock, .. } => {
                 let entry = &mut *entry.borrow_mut();
@@ -198,6 +209,7 @@ impl ResourceManager for Server {
         }
     }
 
+    #[inline(always)]
     fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let Ocb::End { ref entry, write: true, nonblock, .. } = *ocb else { return Err(Errno::EBADF) };
         let entry = &mut *entry.borrow_mut();
