@@ -37,6 +37,10 @@ pub fn connection() -> Result<u32, Errno> {
 const SMALL_REQUEST: usize = 256;
 
 /// Sends `header` and `payload` on connection `coid`; the answer's data goes to `reply`.
+/// (Inlined: a caller's header is built in place and a short payload's copy is often
+/// inlined too; `make bench` pipe_roundtrip_1b 5729 -> 5663, mq_roundtrip_1b 5768 ->
+/// 5689, programs' code under 1% larger.)
+#[inline]
 pub fn request_on(coid: u32, header: &Header, payload: &[u8], reply: &mut [u8]) -> Result<u64, Errno> {
     let head = header.to_bytes();
     let len = Header::SIZE + payload.len();

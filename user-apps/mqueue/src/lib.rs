@@ -113,6 +113,9 @@ impl Budget {
 pub enum Answer {
     /// A received message and its priority.
     Received(u32, Vec<u8>),
+    /// A received message, of this priority: the one being sent, which the sender's
+    /// caller still holds (handed over without a copy; only [`Queue::send`] answers so).
+    Passed(u32),
     /// A send went in.
     Sent,
 }
@@ -181,8 +184,18 @@ impl Messages {
         self.heap.push(Held { priority, arrival: Reverse(self.arrivals), data });
     }
 
-    /// Takes the oldest of the highest priority, with its priority.
+    /// Takes the oldest of the highest priority, with its priority. (The usual case of
+    /// a receive, an empty queue, is told inline.)
+    #[inline(always)]
     fn pop_first(&mut self) -> Option<(u32, Vec<u8>)> {
+        if self.heap.is_empty() {
+            return None;
+        }
+        self.pop_some()
+    }
+
+    /// [`Messages::pop_first`] from a queue that is not empty.
+    fn pop_some(&mut self) -> Option<(u32, Vec<u8>)> {
         self.heap.pop().map(|held| (held.priority, held.data))
     }
 
@@ -255,13 +268,16 @@ impl<T, N> Queue<T, N> {
 
     /// A send of `data` at message priority `priority` by a client of thread priority
     /// `client_priority`. Adds what finished to `done` (this send too, unless it waits);
-    /// returns the notification to deliver, if one fires.
+    /// returns the notification to deliver, if one fires. A message that goes into the
+    /// queue or waits is taken out of `data` (leaving it empty); one passed straight to
+    /// a waiting receiver ([`Answer::Passed`]) is left to the caller.
+    #[inline(always)]
     pub fn send(
         &mut self,
         ticket: T,
         client_priority: u8,
         client: u32,
-        (priority, data): (u32, Cow<'_, [u8]>),
+        (priority, data): (u32, &mut Cow<'_, [u8]>),
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) -> Option<N> {
@@ -275,15 +291,16 @@ impl<T, N> Queue<T, N> {
             return None;
         }
         if let Some(r) = self.receivers.pop_first() {
-            // Somebody waits: the message goes straight to it.
-            let data = self.owned(data);
-            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) });
+            // Somebody waits: the message goes straight to it. (The sender is answered
+            // first, as a pipe answers a write before the read it feeds: ready first, it
+            // runs first at equal priorities.)
             done.push(Completion { ticket, result: Ok(Answer::Sent) });
+            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Passed(priority)) });
             return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
             let was_empty = self.is_empty();
-            let data = self.owned(data);
+            let data = self.owned(core::mem::take(data));
             self.messages.push(priority, data);
             now(ticket, Ok(Answer::Sent));
             return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
@@ -292,13 +309,15 @@ impl<T, N> Queue<T, N> {
             now(ticket, Err(Errno::EAGAIN));
             return None;
         }
-        let data = self.owned(data);
+        let data = self.owned(core::mem::take(data));
         self.senders.push(client_priority, Waiter { ticket, client, message: Some((priority, data)) });
         None
     }
 
     /// A receive into a buffer of `room` bytes by a client of thread priority
     /// `client_priority`. Adds what finished to `done` (this receive too, unless it waits).
+    /// (Inlined, as [`Queue::send`] is, into the server's one caller.)
+    #[inline(always)]
     pub fn receive(
         &mut self,
         ticket: T,
@@ -388,7 +407,13 @@ mod tests {
         nb: bool,
     ) -> (Vec<Completion<u32>>, Option<&'static str>) {
         let mut done = Vec::new();
-        let notification = q.send(t, cp, c, (p, Cow::Borrowed(&data)), nb, &mut done);
+        let notification = q.send(t, cp, c, (p, &mut Cow::Borrowed(&data)), nb, &mut done);
+        // A passed message is answered out of the sender's data (as the server does).
+        for c in &mut done {
+            if let Ok(Answer::Passed(p)) = c.result {
+                c.result = Ok(Answer::Received(p, data.clone()));
+            }
+        }
         (done, notification)
     }
 
@@ -471,8 +496,8 @@ mod tests {
         assert!(receive(&mut q, 2, 20, 0, 1024, false).is_empty());
         assert!(receive(&mut q, 3, 20, 7, 1024, false).is_empty());
         let (done, _) = send(&mut q, 4, 1, 0, 3, b"m".to_vec(), false);
-        assert_eq!(tickets(&done), [2, 4]);
-        assert_eq!(received(&done[0]), (3, b"m".to_vec()));
+        assert_eq!(tickets(&done), [4, 2], "the sender answered first");
+        assert_eq!(received(&done[1]), (3, b"m".to_vec()));
         assert_eq!(q.cancel(|t| *t == 1).map(|c| c.result), Some(Err(Errno::EINTR)));
         assert_eq!(q.forget(7), [3]);
         assert_eq!(q.waiting(), (0, 0));
@@ -481,10 +506,9 @@ mod tests {
     #[test]
     fn a_recycled_buffer_carries_nothing_into_the_next_message() {
         let mut q = Q::new(DEFAULT_ATTR);
-        // Straight to a waiting receiver, then through the queue: each answered message's
-        // buffer is given back and reused.
-        assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
-        let (done, _) = send(&mut q, 2, 10, 0, 1, b"hello".to_vec(), false);
+        // Through the queue: each answered message's buffer is given back and reused.
+        send(&mut q, 2, 10, 0, 1, b"hello".to_vec(), false);
+        let done = receive(&mut q, 1, 10, 0, 1024, false);
         let Some(Completion { result: Ok(Answer::Received(_, bytes)), .. }) = done.into_iter().next() else {
             panic!("received")
         };
@@ -499,6 +523,27 @@ mod tests {
         assert_eq!(bytes.as_ptr(), at, "the same buffer, reused");
         q.recycle(std::vec![0; SPARE_BYTES + 1]);
         assert!(q.spare.capacity() <= SPARE_BYTES, "a big buffer is not kept");
+    }
+
+    #[test]
+    fn a_send_passes_its_message_to_a_waiting_receiver_without_taking_it() {
+        let mut q = Q::new(DEFAULT_ATTR);
+        assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
+        let (mut done, mut data) = (Vec::new(), Cow::from(&b"hi"[..]));
+        q.send(2, 10, 0, (7, &mut data), false, &mut done);
+        assert_eq!(tickets(&done), [2, 1]);
+        assert_eq!(done[1].result, Ok(Answer::Passed(7)));
+        assert_eq!(&data[..], b"hi", "left to the caller");
+        // Nobody waits: the queue takes it (owned: moved, not copied).
+        let mut data = Cow::from(b"there".to_vec());
+        let at = data.as_ptr();
+        q.send(3, 10, 0, (7, &mut data), false, &mut done);
+        assert!(data.is_empty(), "taken");
+        let got = receive(&mut q, 4, 10, 0, 1024, false);
+        let Some(Completion { result: Ok(Answer::Received(7, bytes)), .. }) = got.into_iter().next() else {
+            panic!("received")
+        };
+        assert_eq!((&bytes[..], bytes.as_ptr()), (&b"there"[..], at));
     }
 
     #[test]

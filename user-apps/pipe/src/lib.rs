@@ -36,6 +36,9 @@ pub const MAX_PIPES: usize = 1024;
 pub enum Answer {
     /// A read's bytes (empty: end of file).
     Read(Vec<u8>),
+    /// A read's bytes: the first `n` of the data of the write being made, which its
+    /// caller still holds (handed over without a copy; only [`Pipe::write`] answers so).
+    Passed(usize),
     /// A write's count.
     Wrote(usize),
 }
@@ -143,6 +146,8 @@ impl<T> Pipe<T> {
 
     /// A read of up to `want` bytes by a client of `priority` (`client`: who, for
     /// [`Pipe::forget`]). Adds what finished to `done` — this read too, if it did not wait.
+    /// (Inlined, as [`Pipe::write`] is, into the server's one caller: see `server.rs`.)
+    #[inline(always)]
     pub fn read(
         &mut self,
         ticket: T,
@@ -175,18 +180,19 @@ impl<T> Pipe<T> {
     }
 
     /// A write of `data` by a client of `priority`. Adds what finished to `done` — this
-    /// write too, if it did not wait (only a write that waits keeps `data`: borrowed data
-    /// is copied then, owned data moved).
-    pub fn write<'a>(
+    /// write too, if it did not wait. Only a write that waits takes `data` (leaving it
+    /// empty: borrowed data is copied then, owned data moved); otherwise it is left to
+    /// the caller, for an [`Answer::Passed`] to a reader.
+    #[inline(always)]
+    pub fn write(
         &mut self,
         ticket: T,
         priority: u8,
         client: u32,
-        data: impl Into<Cow<'a, [u8]>>,
+        data: &mut Cow<'_, [u8]>,
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) {
-        let data = data.into();
         let mut now = |ticket, result| done.push(Completion { ticket, result });
         if self.readers == 0 {
             return now(ticket, Err(Errno::EPIPE));
@@ -213,10 +219,7 @@ impl<T> Pipe<T> {
                 // write: what it would take from the buffer (the rest is buffered).
                 if let Some(r) = self.waiting_readers.pop_first() {
                     let n = r.want.min(data.len());
-                    let mut bytes = core::mem::take(&mut self.spare);
-                    bytes.clear();
-                    bytes.extend_from_slice(&data[..n]);
-                    done.push(Completion { ticket: r.ticket, result: Ok(Answer::Read(bytes)) });
+                    done.push(Completion { ticket: r.ticket, result: Ok(Answer::Passed(n)) });
                     if n == data.len() && self.writers > 0 {
                         // Nothing buffered, no writer waiting (see above), and a writer
                         // open (this one): nothing else can move.
@@ -230,7 +233,8 @@ impl<T> Pipe<T> {
             return self.progress(done);
         }
         let want = data.len();
-        self.waiting_writers.push(priority, Waiter { ticket, client, want, data: data.into_owned(), written: 0 });
+        let data = core::mem::take(data).into_owned();
+        self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
         self.progress(done)
     }
 
@@ -316,6 +320,29 @@ mod tests {
     use super::*;
     use std::vec;
 
+    impl Pipe<u32> {
+        /// [`Pipe::write`], with a passed read's bytes copied out of `data` (as the server
+        /// answers them).
+        fn put<'a>(
+            &mut self,
+            ticket: u32,
+            priority: u8,
+            client: u32,
+            data: impl Into<Cow<'a, [u8]>>,
+            nonblock: bool,
+            done: &mut Vec<Completion<u32>>,
+        ) {
+            let mut data = data.into();
+            let from = done.len();
+            self.write(ticket, priority, client, &mut data, nonblock, done);
+            for c in &mut done[from..] {
+                if let Ok(Answer::Passed(n)) = c.result {
+                    c.result = Ok(Answer::Read(data[..n].to_vec()));
+                }
+            }
+        }
+    }
+
     /// What one call finished.
     fn run(call: impl FnOnce(&mut Vec<Completion<u32>>)) -> Vec<Completion<u32>> {
         let mut done = Vec::new();
@@ -341,10 +368,10 @@ mod tests {
         assert_eq!(answers(run(|d| p.read(1, 10, 0, 8, false, d))), [], "no writer yet: the read waits");
         p.open_writer();
         assert_eq!(
-            answers(run(|d| p.write(2, 10, 0, b"hello", false, d))),
+            answers(run(|d| p.put(2, 10, 0, b"hello", false, d))),
             [(1, read(b"hello")), (2, Ok(Answer::Wrote(5)))]
         );
-        assert_eq!(answers(run(|d| p.write(3, 10, 0, b"abc", false, d))), [(3, Ok(Answer::Wrote(3)))]);
+        assert_eq!(answers(run(|d| p.put(3, 10, 0, b"abc", false, d))), [(3, Ok(Answer::Wrote(3)))]);
         assert_eq!(answers(run(|d| p.read(4, 10, 0, 2, false, d))), [(4, read(b"ab"))], "at most what was asked");
         assert_eq!(answers(run(|d| p.read(5, 10, 0, 9, false, d))), [(5, read(b"c"))], "what is there");
         assert_eq!(answers(run(|d| p.read(6, 10, 0, 9, false, d))), []);
@@ -362,7 +389,7 @@ mod tests {
         assert_eq!(answers(run(|d| p.read(1, 10, 0, 2, false, d))), []);
         assert_eq!(answers(run(|d| p.read(2, 20, 0, 3, false, d))), []);
         assert_eq!(
-            answers(run(|d| p.write(3, 10, 0, b"abcdefg", false, d))),
+            answers(run(|d| p.put(3, 10, 0, b"abcdefg", false, d))),
             [(1, read(b"de")), (2, read(b"abc")), (3, Ok(Answer::Wrote(7)))]
         );
         assert_eq!(p.len(), 2, "the rest is buffered");
@@ -374,10 +401,10 @@ mod tests {
         let mut p = Pipe::<u32>::with_capacity(10);
         p.open_reader();
         p.open_writer();
-        assert_eq!(answers(run(|d| p.write(1, 10, 0, b"123456", false, d))), [(1, Ok(Answer::Wrote(6)))]);
-        assert_eq!(answers(run(|d| p.write(2, 10, 0, b"abcdef", false, d))), [], "does not fit whole: waits");
-        assert_eq!(answers(run(|d| p.write(3, 10, 0, b"xyz", true, d))), [(3, Ok(Answer::Wrote(3)))]);
-        assert_eq!(answers(run(|d| p.write(4, 10, 0, b"qq", true, d))), [(4, Err(Errno::EAGAIN))]);
+        assert_eq!(answers(run(|d| p.put(1, 10, 0, b"123456", false, d))), [(1, Ok(Answer::Wrote(6)))]);
+        assert_eq!(answers(run(|d| p.put(2, 10, 0, b"abcdef", false, d))), [], "does not fit whole: waits");
+        assert_eq!(answers(run(|d| p.put(3, 10, 0, b"xyz", true, d))), [(3, Ok(Answer::Wrote(3)))]);
+        assert_eq!(answers(run(|d| p.put(4, 10, 0, b"qq", true, d))), [(4, Err(Errno::EAGAIN))]);
         let done = answers(run(|d| p.read(5, 10, 0, 9, false, d)));
         assert_eq!(done, [(2, Ok(Answer::Wrote(6))), (5, read(b"123456xyz"))]);
         assert_eq!(answers(run(|d| p.read(6, 10, 0, 100, false, d))), [(6, read(b"abcdef"))], "never interleaved");
@@ -389,10 +416,10 @@ mod tests {
         p.open_reader();
         p.open_writer();
         let big = vec![7u8; PIPE_BUF + 100];
-        assert_eq!(answers(run(|d| p.write(1, 5, 0, &big, false, d))), [], "fills the pipe, waits with the rest");
+        assert_eq!(answers(run(|d| p.put(1, 5, 0, &big, false, d))), [], "fills the pipe, waits with the rest");
         assert_eq!(p.len(), PIPE_BUF);
-        assert_eq!(answers(run(|d| p.write(2, 9, 0, b"hi", false, d))), []);
-        assert_eq!(answers(run(|d| p.write(3, 5, 0, b"lo", false, d))), []);
+        assert_eq!(answers(run(|d| p.put(2, 9, 0, b"hi", false, d))), []);
+        assert_eq!(answers(run(|d| p.put(3, 5, 0, b"lo", false, d))), []);
         // Room for 200: the priority-9 write goes first, then the rest of the big one
         // (the earlier of the two of priority 5), then the last.
         let mut p2 = Vec::new();
@@ -417,7 +444,7 @@ mod tests {
         assert_eq!(answers(run(|d| q.read(1, 3, 0, 1, false, d))), []);
         assert_eq!(answers(run(|d| q.read(2, 8, 0, 1, false, d))), []);
         assert_eq!(answers(run(|d| q.read(3, 8, 0, 1, false, d))), []);
-        let done = answers(run(|d| q.write(4, 1, 0, b"ab", false, d)));
+        let done = answers(run(|d| q.put(4, 1, 0, b"ab", false, d)));
         assert_eq!(done, [(2, read(b"a")), (3, read(b"b")), (4, Ok(Answer::Wrote(2)))], "8s before the 3");
         assert_eq!(q.waiting(), (1, 0));
     }
@@ -426,16 +453,36 @@ mod tests {
     fn no_reader_is_epipe_and_cancelled_or_dead_clients_are_handled() {
         let mut p = Pipe::<u32>::with_capacity(4);
         p.open_writer();
-        assert_eq!(answers(run(|d| p.write(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))]);
+        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))]);
         p.open_reader();
-        assert_eq!(answers(run(|d| p.write(2, 1, 0, b"abcd", false, d))), [(2, Ok(Answer::Wrote(4)))]);
-        assert_eq!(answers(run(|d| p.write(3, 1, 7, b"ef", false, d))), []);
-        assert_eq!(answers(run(|d| p.write(4, 1, 8, b"gh", false, d))), []);
+        assert_eq!(answers(run(|d| p.put(2, 1, 0, b"abcd", false, d))), [(2, Ok(Answer::Wrote(4)))]);
+        assert_eq!(answers(run(|d| p.put(3, 1, 7, b"ef", false, d))), []);
+        assert_eq!(answers(run(|d| p.put(4, 1, 8, b"gh", false, d))), []);
         assert_eq!(p.cancel(|t| *t == 3).map(|c| (c.ticket, c.result)), Some((3, Err(Errno::EINTR))));
         assert_eq!(p.forget(8), [4]);
         assert_eq!(p.waiting(), (0, 0));
-        assert_eq!(answers(run(|d| p.write(5, 1, 0, b"ij", false, d))), []);
+        assert_eq!(answers(run(|d| p.put(5, 1, 0, b"ij", false, d))), []);
         assert_eq!(answers(run(|d| p.close_reader(d))), [(5, Err(Errno::EPIPE))], "the last reader left");
+    }
+
+    #[test]
+    fn a_write_passes_a_waiting_readers_share_without_taking_its_data_unless_it_waits() {
+        let mut p = Pipe::<u32>::with_capacity(8);
+        p.open_reader();
+        p.open_writer();
+        run(|d| p.read(1, 10, 0, 3, false, d));
+        let mut data = Cow::from(&b"abcde"[..]);
+        let done = answers(run(|d| p.write(2, 10, 0, &mut data, false, d)));
+        assert_eq!(done, [(1, Ok(Answer::Passed(3))), (2, Ok(Answer::Wrote(5)))]);
+        assert_eq!(&data[..], b"abcde", "left to the caller");
+        assert_eq!(p.len(), 2, "the rest is buffered");
+        // Too long to fit whole: the write waits with its data (owned: moved).
+        let mut data = Cow::from(vec![7u8; 7]);
+        assert_eq!(answers(run(|d| p.write(3, 10, 0, &mut data, false, d))), []);
+        assert!(data.is_empty(), "taken by the waiting write");
+        let done = answers(run(|d| p.read(4, 10, 0, 8, false, d)));
+        assert_eq!(done, [(3, Ok(Answer::Wrote(7))), (4, read(b"de"))]);
+        assert_eq!(answers(run(|d| p.read(5, 10, 0, 8, false, d))), [(5, read(&[7u8; 7]))]);
     }
 
     #[test]
@@ -447,7 +494,7 @@ mod tests {
             Some(Ok(Answer::Read(bytes))) => bytes,
             other => panic!("{other:?}"),
         };
-        run(|d| p.write(1, 10, 0, b"abcdef", false, d));
+        run(|d| p.put(1, 10, 0, b"abcdef", false, d));
         let first = bytes(run(|d| p.read(2, 10, 0, 4, false, d)));
         assert_eq!(first, b"abcd");
         p.recycle(first);
@@ -455,7 +502,7 @@ mod tests {
         // A recycled buffer too small for the next read, and one too large to keep.
         p.recycle(Vec::with_capacity(1));
         p.recycle(vec![9u8; PIPE_BUF + 1]);
-        run(|d| p.write(4, 10, 0, vec![5u8; 100], false, d));
+        run(|d| p.put(4, 10, 0, vec![5u8; 100], false, d));
         let read = bytes(run(|d| p.read(5, 10, 0, 100, false, d)));
         assert_eq!(read, vec![5u8; 100]);
         assert!(p.spare.capacity() <= PIPE_BUF, "no buffer above PIPE_BUF is kept");
@@ -500,7 +547,7 @@ mod tests {
                 }
                 _ if writers > 0 => {
                     let len = [0, 1, 5, 30, 64, 90][below(6) as usize];
-                    p.write(ticket, below(3) as u8 * 10, 2, &vec![ticket as u8; len][..], below(6) == 0, &mut done);
+                    p.put(ticket, below(3) as u8 * 10, 2, &vec![ticket as u8; len][..], below(6) == 0, &mut done);
                 }
                 _ => {}
             }
@@ -532,7 +579,7 @@ mod tests {
                     let mut record = vec![writer as u8; PIPE_BUF];
                     record[..4].copy_from_slice(&count.to_le_bytes());
                     ticket += 1;
-                    let _ = run(|d| p.write(ticket, 5, writer as u32, &record, false, d));
+                    let _ = run(|d| p.put(ticket, 5, writer as u32, &record, false, d));
                     *count += 1;
                 }
             }
