@@ -381,7 +381,7 @@ fn serial_tests_within(label: &str, boot: &Boot, elf: &Path, timeout: Duration, 
     }
     let all_ok = lines.iter().all(|l| l.passed);
     match outcome.exit_code {
-        None => tally.record(&format!("{label}/finished_within_{}s", QEMU_TIMEOUT.as_secs()), false),
+        None => tally.record(&format!("{label}/finished_within_{}s", timeout.as_secs()), false),
         Some(code) if (code == 0) != all_ok => {
             println!("{label}: QEMU exit code {code} disagrees with the test lines");
             tally.record(&format!("{label}/exit_code"), false);
