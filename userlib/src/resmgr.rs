@@ -316,9 +316,11 @@ fn read_long(message: &ReceivedMessage, head: &[u8], sent: usize) -> Result<Vec<
     long.extend_from_slice(head);
     let room = &mut long.spare_capacity_mut()[..sent - head.len()];
     let parts = abi::ipc::single_buffer_parts(room.len());
+    // (The offset counts from the start of the message, whose header comes first.)
+    let offset = Header::SIZE + head.len();
     // SAFETY: `room` is the vector's spare capacity, writable memory that nothing else
     // reads or writes until the call returns.
-    let n = unsafe { crate::sys::msg_readv(message.rcvid(), room.as_mut_ptr() as usize, parts, head.len()) }?;
+    let n = unsafe { crate::sys::msg_readv(message.rcvid(), room.as_mut_ptr() as usize, parts, offset) }?;
     let n = n.min(room.len());
     // SAFETY: the kernel wrote the first `n` bytes of `room` (what it returns: bytes
     // copied, no more than `room` holds), right after the `head.len()` bytes already

@@ -62,6 +62,16 @@ impl Pool {
         self.slots[at].store(value, Ordering::Relaxed);
     }
 
+    /// Empties the slots of buffers (address << 16 | pages) that start at `at`.
+    fn forget_within(&self, at: u64) {
+        for slot in &self.slots {
+            let v = slot.load(Ordering::Relaxed);
+            if v >> 16 == at {
+                let _ = slot.compare_exchange(v, 0, Ordering::Relaxed, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// A value from the pool, or `fallback` if the slot picked is empty.
     fn pick(&self, rand: &mut Rand, fallback: u64) -> u64 {
         match self.slots[rand.below(32) as usize].load(Ordering::Relaxed) {
@@ -127,8 +137,10 @@ enum Kind {
     PeerPid,
     /// A user address anything may be read from or written to.
     Address,
-    /// An address for `MemUnmap` or `MemProtect`: a buffer's, or nobody's.
-    MappingAddress,
+    /// With the next argument, a range for `MemUnmap` or `MemProtect`: within one of the
+    /// fuzz's buffers (never reaching a neighbouring mapping, which may be a stack), or
+    /// nobody's ([`mapping_range`]).
+    Range,
     /// A message buffer's size (negative: one buffer) or I/O vector count.
     Parts,
     Length,
@@ -162,7 +174,7 @@ const CALLS: &[(Sysno, [Kind; 8])] = &[
     (Sysno::ProcessCreate, [Address, Length, Any, Any, Zero, Zero, Zero, Zero]),
     (Sysno::ProcessWait, [Pid, Zero, Zero, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::MemMapAnon, [Length, Zero, Zero, Zero, Zero, Zero, Zero, Zero]),
-    (Sysno::MemUnmap, [MappingAddress, Length, Zero, Zero, Zero, Zero, Zero, Zero]),
+    (Sysno::MemUnmap, [Range, Zero, Zero, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::ClockTime, [Zero, Zero, Zero, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::Sleep, [Nanoseconds, Zero, Zero, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::ThreadList, [Address, Length, Zero, Zero, Zero, Zero, Zero, Zero]),
@@ -201,7 +213,7 @@ const CALLS: &[(Sysno, [Kind; 8])] = &[
     (Sysno::MemObjectResize, [Any, Length, Zero, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::MemObjectMap, [Pid, Any, Length, Length, Zero, Prot, Zero, Zero]),
     (Sysno::MemObjectClose, [Any, Zero, Zero, Zero, Zero, Zero, Zero, Zero]),
-    (Sysno::MemProtect, [MappingAddress, Length, Prot, Zero, Zero, Zero, Zero, Zero]),
+    (Sysno::MemProtect, [Range, Zero, Prot, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::MemObjectDevice, [Any, Length, Zero, Zero, Zero, Zero, Zero, Zero]),
     (Sysno::MsgReceivePulsev, [Chid, Address, Parts, Address, Zero, Zero, Zero, Zero]),
 ];
@@ -279,14 +291,7 @@ fn argument(kind: Kind, rand: &mut Rand) -> u64 {
             13 => VALUES.pick(rand, 0),
             _ => rand.next(),
         },
-        MappingAddress => match rand.below(8) {
-            0..=5 => match buffer(rand) {
-                Some((at, pages)) => at + PAGE * rand.below(pages + 1) + rand.pick(&[0, 0, 0, 1]),
-                None => 0,
-            },
-            6 => rand.pick(&[0, 0x1000, 0xffff_0000_4000_0000, !0xfff]),
-            _ => (rand.next() | (1 << 48)) & !0xfff, // beyond user space
-        },
+        Range => 0, // (see `mapping_range`)
         Parts => match rand.below(10) {
             0 => rand.below(5),
             1 => rand.pick(&[1024, 1 << 31, u64::MAX >> 1]),
@@ -345,14 +350,44 @@ fn argument(kind: Kind, rand: &mut Rand) -> u64 {
     }
 }
 
+/// A range for `MemUnmap` or `MemProtect`: whole pages of one of the fuzz's buffers, the
+/// start perhaps a byte in (the range still ends inside the buffer: the whole pages it
+/// covers must not reach the next mapping, which may be a worker's stack), or nobody's
+/// memory with any length.
+fn mapping_range(rand: &mut Rand) -> (u64, u64) {
+    match (rand.below(8), buffer(rand)) {
+        (0..=5, Some((at, pages))) => {
+            let first = rand.below(pages);
+            let count = 1 + rand.below(pages - first);
+            let nudge = rand.pick(&[0, 0, 0, 1]);
+            (at + first * PAGE + nudge, count * PAGE - nudge)
+        }
+        _ => {
+            let beyond_user_space = (rand.next() | 1 << 48) & !0xfff;
+            let at = rand.pick(&[0, 0x1000, 0xffff_0000_4000_0000, !0xfff, beyond_user_space]);
+            (at, argument(Length, rand))
+        }
+    }
+}
+
 /// An address in this program's code: readable, never writable.
 fn main_text() -> u64 {
     argument as *const () as usize as u64
 }
 
-/// What a thread that `ThreadCreate` started does: ends.
+/// What a thread that `ThreadCreate` started does: ends, without touching its stack (a
+/// worker may have made it read-only meanwhile, or unmapped a buffer whose stale address
+/// another then protects).
+#[unsafe(naked)]
 extern "C" fn thread_start(_: usize) -> ! {
-    sys::thread_exit(0)
+    core::arch::naked_asm!(
+        "mov x0, #0", // ThreadDestroy(0: the caller, status 0)
+        "mov x1, #0",
+        "mov x8, #{destroy}",
+        "svc #0",
+        "udf #0",
+        destroy = const Sysno::ThreadDestroy as u64,
+    )
 }
 
 /// Remembers what a call that succeeded made.
@@ -367,6 +402,7 @@ fn record(number: Sysno, args: &[u64; 8], x0: u64, x1: u64) {
         Sysno::ThreadCreate => TIDS.add(x0),
         Sysno::TimerCreate => TIMERS.add(x0),
         Sysno::MsgReceivev | Sysno::MsgReplyReceivev if x0 != 0 => RCVIDS.add(x0),
+        Sysno::MemUnmap => BUFFER_POOL.forget_within(args[0]),
         Sysno::MemMapAnon if args[0] <= 16 << 20 => {
             let pages = args[0].div_ceil(PAGE).min(0xffff);
             BUFFER_POOL.add(x0 << 16 | pages);
@@ -379,7 +415,7 @@ fn worker(seed: u64, calls: u64) {
     let mut rand = Rand(seed | 1);
     for _ in 0..calls {
         // Nearly every call is bounded, so that a worker rarely blocks for good.
-        if rand.below(64) != 0 {
+        if rand.below(256) != 0 {
             let ns = rand.pick(&[10_000, 100_000, 500_000, 2_000_000]);
             let _ = sys::timer_timeout(timeout_states::ALL, ns);
         }
@@ -391,6 +427,9 @@ fn worker(seed: u64, calls: u64) {
         let mut args = [0u64; 8];
         for (arg, kind) in args.iter_mut().zip(kinds) {
             *arg = argument(kind, &mut rand);
+        }
+        if matches!(number, Sysno::MemUnmap | Sysno::MemProtect) {
+            (args[0], args[1]) = mapping_range(&mut rand);
         }
         if number == Sysno::ThreadCreate {
             args[0] = thread_start as *const () as usize as u64;

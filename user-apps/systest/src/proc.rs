@@ -4,6 +4,7 @@
 use crate::{ensure, exited, Outcome};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use userlib::ipc::{MsgInfo, Received};
 use userlib::msg::{open_flags, proc_type, whence, Header};
@@ -117,6 +118,18 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(&buffer[..n] == b"hello", "after truncate: {:?}", &buffer[..n]);
     ensure!(again.write(b"x") == Err(Errno::EBADF), "wrote to a read-only open");
     ensure!(again.devctl(1, &[], &mut []) == Err(Errno::ENOTTY), "devctl");
+    // A write longer than the server's receive buffer (the rest read with MsgRead), of
+    // bytes that all differ from their neighbours: it reads back byte for byte.
+    let pattern: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let long = fs::open("/test/long", open_flags::O_RDWR | open_flags::O_CREAT, 0o644).map_err(e("open long"))?;
+    long.write_all(&pattern).map_err(e("write long"))?;
+    long.seek(0, whence::SET).map_err(e("lseek long"))?;
+    let mut back = vec![0u8; 4096];
+    let n = long.read(&mut back).map_err(e("read long"))?;
+    let differs = back[..n].iter().zip(&pattern).position(|(a, b)| a != b);
+    ensure!(n == pattern.len() && differs.is_none(), "a long write read back {n} bytes, first wrong at {differs:?}");
+    drop(long);
+    fs::unlink("/test/long").map_err(e("unlink long"))?;
     // Sizes a client chooses (an audit crashed ramfs with each of these).
     let sized = fs::open("/test/a", open_flags::O_RDWR, 0).map_err(e("open"))?;
     ensure!(sized.truncate(1 << 40) == Err(Errno::EFBIG), "a 1 TiB truncate");
