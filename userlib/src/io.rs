@@ -5,9 +5,10 @@
 //! cannot be opened is an error, not a quiet fallback: reads give the open's error, and
 //! output is dropped. The first failure to write standard output is kept
 //! ([`stdout_error`]): a program that returns 0 from `main` after one ends with status 1
-//! and says why, as POSIX utilities do (`echo x > /tmp` must not succeed). [`print!`](crate::print) and
-//! [`println!`](crate::println) write to standard output, `eprint!`/`eprintln!` to
-//! standard error. `STDOUT_APPEND=1` opens standard output for appending (`>>`).
+//! and says why, as POSIX utilities do (`echo x > /tmp` must not succeed).
+//! [`print!`](crate::print) and [`println!`](crate::println) write to standard output,
+//! `eprint!`/`eprintln!` to standard error. `STDOUT_APPEND=1` opens standard output for
+//! appending (`>>`).
 
 use crate::fs::{self, File};
 use crate::msg::open_flags::{O_APPEND, O_RDONLY, O_WRONLY};

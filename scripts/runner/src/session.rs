@@ -242,6 +242,25 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.interrupt()?; // (then it waits for the next message)
             s.command("ls /dev/mqueue").map(drop)
         }),
+        ("lost_output_fails_the_program", |s| {
+            // A directory is not opened for writing: the shell says so (status 1).
+            let out = s.command("echo lost > /tmp")?;
+            if !(out.contains("/tmp: EISDIR") && out.contains("muon:1$")) {
+                return Err(format!("echo lost > /tmp printed:\n{out}"));
+            }
+            // Shared memory opens, but takes no write: echo's output is lost, and echo
+            // must not report success.
+            let out = s.command("echo lost > /dev/shmem/lost")?;
+            (out.contains("echo: standard output: ENOSYS") && out.contains("muon:1$"))
+                .then_some(())
+                .ok_or(format!("echo lost > /dev/shmem/lost printed:\n{out}"))
+        }),
+        ("cat_goes_on_past_a_missing_file", |s| {
+            let out = s.command("cat /nonexistent /tmp/note")?;
+            (out.contains("cat: /nonexistent: ENOENT") && out.contains("kept in ram") && out.contains("muon:1$"))
+                .then_some(())
+                .ok_or(format!("cat /nonexistent /tmp/note printed:\n{out}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

@@ -204,7 +204,7 @@ impl ResourceManager for Files {
                 let mut bytes = Vec::new();
                 for name in self.names.keys().skip(*next) {
                     if bytes.len() + name.len() + 1 > want {
-                        if bytes.is_empty() {
+                        if bytes.is_empty() && want > 0 {
                             return Err(Errno::EOVERFLOW); // not even one name fits
                         }
                         break;

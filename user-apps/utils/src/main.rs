@@ -101,8 +101,16 @@ fn cat(paths: &[&str]) -> Outcome {
     if paths.is_empty() {
         return read_all(None, io::write_stdout);
     }
+    // Each file in turn; one that fails is reported and the rest still go (POSIX `cat`).
+    let mut failed = false;
     for path in paths {
-        read_all(Some(path), io::write_stdout)?;
+        if let Err(e) = read_all(Some(path), io::write_stdout) {
+            eprintln!("cat: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(String::new()); // (reported above)
     }
     Ok(())
 }
