@@ -7,6 +7,7 @@
 //! serviced the device and calls `InterruptUnmask` (masks are counted), as in QNX.
 
 use crate::fastpath::Fast;
+use crate::ipc::MAX_TIMERS_PER_PROCESS;
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{Outcome, System};
@@ -48,6 +49,9 @@ impl<M: Machine> System<M> {
         match *call {
             Call::TimerCreate { event } => {
                 let event = self.own_event(pid, event)?;
+                if self.timers.iter().filter(|(_, t)| t.owner == pid).count() >= MAX_TIMERS_PER_PROCESS {
+                    return Err(Errno::EAGAIN);
+                }
                 let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0 };
                 value(self.timers.insert(timer).ok_or(Errno::EAGAIN)? as u64)
             }

@@ -44,6 +44,12 @@ pub const MAX_QUEUED_PULSES: usize = 16_384;
 /// A channel's queue keeps at most this much room once it drains, so that queues which
 /// once held many pulses do not keep the memory (a drained queue shrinks).
 const IDLE_QUEUE_ROOM: usize = 16;
+/// Most user timers one process may have (`EAGAIN` beyond): the system's table holds
+/// 4,095, and one process must not take them all.
+pub const MAX_TIMERS_PER_PROCESS: usize = 256;
+/// Most events one process may have registered (`MsgRegisterEvent`; `EAGAIN` beyond),
+/// for the same reason.
+pub const MAX_EVENTS_PER_PROCESS: usize = 256;
 /// Set in every scoid, so scoids and coids never look alike.
 pub const SCOID_BIT: u32 = 1 << 30;
 /// How far a priority boost follows a chain of servers.
@@ -275,6 +281,16 @@ pub struct ServerConnection {
     pub connections: u32,
 }
 
+/// Who makes a pulse, which decides what happens to it when the queues are full
+/// ([`System::send_pulse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PulseFrom {
+    /// A process, by `MsgSendPulse`: refused with `EAGAIN`.
+    Call,
+    /// The kernel, for an event or a notice: queued unless the same pulse already is.
+    Kernel,
+}
+
 /// An event a client registered: only `server` may deliver it, and what is delivered is
 /// this copy, whatever the server passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -471,7 +487,7 @@ impl<M: Machine> System<M> {
                 let conn = *self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?;
                 self.channel_alive(conn.server, conn.chid)?;
                 let pulse = Pulse { kind: 0, subtype: 0, code, value: v, scoid: conn.scoid };
-                self.send_pulse(conn.server, conn.chid, priority, pulse)?;
+                self.send_pulse(conn.server, conn.chid, priority, pulse, PulseFrom::Call)?;
                 value(0)
             }
             Call::MsgRegisterEvent { event, coid } => {
@@ -487,6 +503,9 @@ impl<M: Machine> System<M> {
                     _ => return Err(Errno::EINVAL),
                 }
                 let server = self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?.server;
+                if self.events.iter().filter(|(_, r)| r.client == pid).count() >= MAX_EVENTS_PER_PROCESS {
+                    return Err(Errno::EAGAIN);
+                }
                 e.handle = 0;
                 let handle = self
                     .events
@@ -542,7 +561,7 @@ impl<M: Machine> System<M> {
                 let conn = *self.process_ref(target)?.connections.get(event.coid).ok_or(Errno::EBADF)?;
                 self.channel_alive(conn.server, conn.chid)?;
                 let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
-                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse)
+                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse, PulseFrom::Kernel)
             }
             notify::UNBLOCK => {
                 if self.threads.get(thread.0).is_some_and(|t| matches!(t.state, ThreadState::Blocked(_))) {
@@ -619,10 +638,10 @@ impl<M: Machine> System<M> {
             p.exit_status.is_none() && p.channels.get(chid).is_some_and(|c| c.flags & channel_flags::DISCONNECT != 0);
         if notify {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0, scoid: scoid | SCOID_BIT };
-            if self.send_pulse(server, chid, abi::sched::MAX_PRIORITY, pulse).is_ok() {
+            if self.send_pulse(server, chid, abi::sched::MAX_PRIORITY, pulse, PulseFrom::Kernel).is_ok() {
                 return;
             }
-            // The server's queue is full: it will never hear of this client; free the scoid.
+            // (Refused only when the channel is gone: nobody is left to detach the scoid.)
         }
         if let Some(p) = self.processes.get_mut(server.0) {
             p.server_connections.remove(scoid);
@@ -1143,16 +1162,24 @@ impl<M: Machine> System<M> {
     /// Queues (or hands to a waiting receiver) a pulse on channel `chid` of `server`.
     ///
     /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received, and all
-    /// channels together [`MAX_QUEUED_PULSES`]: beyond that the pulse is refused with
-    /// `EAGAIN` (a client flooding a server, or a process its own channels, cannot exhaust
-    /// the kernel's memory), and so are pulses of events and timers. Two of the kernel's
-    /// notices are never refused, because a server must learn of them however full the
-    /// queues are (an audit found a flood hiding a dead client) and their number is
-    /// bounded: DISCONNECT (one per client, whose scoid stays taken until the server
-    /// detaches it) and UNBLOCK (one per REPLY-blocked thread: a second for the same
-    /// rcvid while one is queued is not queued again). Thread- and connection-death
-    /// notices, which a process can make without end, are bounded like the rest.
-    pub(crate) fn send_pulse(&mut self, server: ProcessId, chid: u32, priority: u8, pulse: Pulse) -> Result<(), Errno> {
+    /// channels together [`MAX_QUEUED_PULSES`]: beyond that a caller's pulse
+    /// (`MsgSendPulse`) is refused with `EAGAIN`, so that a client flooding a server, or a
+    /// process its own channels, cannot exhaust the kernel's memory. The kernel's own
+    /// pulses — events (timers, interrupts, a child's end, `MsgDeliverEvent`) and notices
+    /// (disconnect, unblock, thread and connection death) — must not be lost to someone
+    /// else's flood (an audit found a flood hiding a dead client; an interrupt's lost
+    /// pulse would leave its line masked for good): beyond the bounds they are still
+    /// queued, unless the same pulse (code, value, scoid) is already waiting, which tells
+    /// the receiver nothing more. So they are bounded by how many distinct ones there
+    /// can be: timers, routes, registrations, clients, threads and connections.
+    pub(crate) fn send_pulse(
+        &mut self,
+        server: ProcessId,
+        chid: u32,
+        priority: u8,
+        pulse: Pulse,
+        from: PulseFrom,
+    ) -> Result<(), Errno> {
         if let Some(receiver) = self.pulse_to_waiting_receiver(server, chid, priority, &pulse) {
             self.make_ready(receiver); // the common case, as below (fastpath.rs)
             return Ok(());
@@ -1185,12 +1212,15 @@ impl<M: Machine> System<M> {
         }
         let everywhere = self.queued_pulses;
         let channel = self.channel_mut(server, chid).ok_or(Errno::ESRCH)?;
-        let bounded_notice = pulse.code == pulse_code::DISCONNECT || pulse.code == pulse_code::UNBLOCK;
         if pulse.code == pulse_code::UNBLOCK && channel.holds_pulse(&pulse) {
             return Ok(()); // the server has yet to see the one already queued
         }
-        if !bounded_notice && (channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES) {
-            return Err(Errno::EAGAIN);
+        if channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES {
+            match from {
+                PulseFrom::Call => return Err(Errno::EAGAIN),
+                PulseFrom::Kernel if channel.holds_pulse(&pulse) => return Ok(()),
+                PulseFrom::Kernel => {}
+            }
         }
         channel.enqueue(priority, PendingItem::Pulse(pulse));
         self.queued_pulses += 1;
@@ -1318,7 +1348,7 @@ impl<M: Machine> System<M> {
         let priority = self.threads.get(client.0).map_or(1, |t| t.priority);
         let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::UNBLOCK, value: self.rcvid_of(client), scoid };
         // (Never refused for a full queue: see `send_pulse`.)
-        self.send_pulse(server, chid, priority, pulse).is_ok()
+        self.send_pulse(server, chid, priority, pulse, PulseFrom::Kernel).is_ok()
     }
 
     // ---- cleanup --------------------------------------------------------------------
@@ -1388,7 +1418,7 @@ impl<M: Machine> System<M> {
         };
         for chid in chids {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::THREADDEATH, value: tid as u64, scoid: 0 };
-            let _ = self.send_pulse(pid, chid, abi::sched::MAX_PRIORITY, pulse);
+            let _ = self.send_pulse(pid, chid, abi::sched::MAX_PRIORITY, pulse, PulseFrom::Kernel);
         }
     }
 
@@ -1416,7 +1446,7 @@ impl<M: Machine> System<M> {
         }
         for (client, chid, coid) in notices {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
-            let _ = self.send_pulse(client, chid, abi::sched::MAX_PRIORITY, pulse);
+            let _ = self.send_pulse(client, chid, abi::sched::MAX_PRIORITY, pulse, PulseFrom::Kernel);
         }
         let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();
         for coid in coids {

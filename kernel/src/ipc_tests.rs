@@ -958,6 +958,90 @@ fn all_channels_together_hold_a_bounded_number_of_pulses() {
     assert_eq!(s.queued_pulses, 0, "a process's end frees its channels' pulses");
 }
 
+/// Process `pid` (already with one full channel, maybe) queues pulses on channels of its
+/// own until every channel together holds [`MAX_QUEUED_PULSES`].
+fn flood_pulses(s: &mut Sys, pid: ProcessId) {
+    let t = main_thread(s, pid);
+    while s.queued_pulses < MAX_QUEUED_PULSES {
+        let (_, coid) = self_channel(s, pid);
+        for _ in 0..MAX_PENDING_PULSES.min(MAX_QUEUED_PULSES - s.queued_pulses) {
+            assert_eq!(as_thread(s, t, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0, Ok(0));
+        }
+    }
+}
+
+#[test]
+fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
+    // Full queues refuse a process's pulses, but an event's pulse that nobody else's
+    // flood may lose (an interrupt's would leave its line masked for good) is queued
+    // anyway, once: the same pulse already waiting is not queued again.
+    let mut s = system();
+    let (pid, t, chid, id) = pulse_timer(&mut s, 77);
+    let driver = s.spawn("init", b"", None, None, true).unwrap();
+    let dt = main_thread(&s, driver);
+    let (dchid, dcoid) = self_channel(&mut s, driver);
+    let ev = buffer(&mut s, driver, &SigEvent::pulse(dcoid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
+    let route = as_thread(&mut s, dt, Call::InterruptAttachEvent { irq: 27, event: ev }).0.unwrap() as u32;
+    let flooder = s.spawn("init", b"", None, None, false).unwrap();
+    flood_pulses(&mut s, flooder);
+    let ft = main_thread(&s, flooder);
+    let (_, coid) = self_channel(&mut s, flooder);
+    let refused = as_thread(&mut s, ft, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0;
+    assert_eq!(refused, Err(Errno::EAGAIN), "a process's own pulse is refused");
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1000, interval: 20_000 }).0, Ok(0));
+    advance(&mut s, 1000);
+    advance(&mut s, 20_000);
+    s.machine.interrupts.insert(27, true); // the arch layer masks on arrival
+    s.interrupt_fired(27);
+    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES + 2, "the timer's second pulse, the same, is not queued");
+    let buf = buffer(&mut s, pid, &[], 64);
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
+    assert_eq!(Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap().value, 77);
+    let dbuf = buffer(&mut s, driver, &[], 64);
+    assert_eq!(receive(&mut s, dt, dchid, dbuf, 64, 0), Ok(0));
+    assert_eq!(Pulse::from_bytes(&read(&mut s, driver, dbuf, Pulse::SIZE)).unwrap().value, 27);
+    assert_eq!(as_thread(&mut s, dt, Call::InterruptUnmask { id: route }).0, Ok(0));
+    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES);
+    // A process's own timer, on a channel its own pulses filled, is not lost either.
+    let (own_chid, own_coid) = self_channel(&mut s, pid);
+    for _ in 0..MAX_PENDING_PULSES {
+        as_thread(&mut s, t, Call::MsgSendPulse { coid: own_coid, priority: 10, code: 1, value: 0 });
+    }
+    let own_ev = buffer(&mut s, pid, &SigEvent::pulse(own_coid, 20, 3, 5).to_bytes(), SigEvent::SIZE);
+    let own = as_thread(&mut s, t, Call::TimerCreate { event: own_ev }).0.unwrap() as u32;
+    assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id: own, initial: 10, interval: 0 }).0, Ok(0));
+    advance(&mut s, 10);
+    assert_eq!(receive(&mut s, t, own_chid, buf, 64, 0), Ok(0));
+    assert_eq!(Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap().value, 5, "above the others");
+}
+
+#[test]
+fn one_process_takes_a_bounded_share_of_timers_and_registered_events() {
+    let mut s = system();
+    let (pid, t, _, first) = pulse_timer(&mut s, 1);
+    let (_, coid) = self_channel(&mut s, pid);
+    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 0).to_bytes(), SigEvent::SIZE);
+    for _ in 1..MAX_TIMERS_PER_PROCESS {
+        as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap();
+    }
+    assert_eq!(as_thread(&mut s, t, Call::TimerCreate { event: ev }).0, Err(Errno::EAGAIN));
+    let (other, ot, _, _) = pulse_timer(&mut s, 2);
+    assert_eq!(as_thread(&mut s, t, Call::TimerDestroy { id: first }).0, Ok(0));
+    assert!(as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.is_ok(), "a destroyed timer makes room");
+    let mut registered = Vec::new();
+    for _ in 0..MAX_EVENTS_PER_PROCESS {
+        let at = buffer(&mut s, pid, &SigEvent::pulse(coid, 20, 3, 0).to_bytes(), SigEvent::SIZE);
+        assert!(as_thread(&mut s, t, Call::MsgRegisterEvent { event: at, coid }).0.is_ok());
+        registered.push(at);
+    }
+    assert_eq!(as_thread(&mut s, t, Call::MsgRegisterEvent { event: ev, coid }).0, Err(Errno::EAGAIN));
+    let (_, other_coid) = self_channel(&mut s, other);
+    let other_ev = buffer(&mut s, other, &SigEvent::pulse(other_coid, 20, 3, 0).to_bytes(), SigEvent::SIZE);
+    assert!(as_thread(&mut s, ot, Call::MsgRegisterEvent { event: other_ev, coid: other_coid }).0.is_ok());
+    assert_eq!(as_thread(&mut s, t, Call::MsgUnregisterEvent { event: registered[0] }).0, Ok(0));
+    assert!(as_thread(&mut s, t, Call::MsgRegisterEvent { event: ev, coid }).0.is_ok(), "room again");
+}
+
 #[test]
 fn fused_reply_and_receive_serves_a_loop_in_one_call_per_message() {
     let mut s = system();
