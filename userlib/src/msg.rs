@@ -419,10 +419,47 @@ pub fn check_path(path: &[u8]) -> Result<&str, crate::Errno> {
     Ok(trimmed)
 }
 
+/// What a `READ` of a directory answers: whole names, each ended by NUL, from the
+/// `next`th of `names` (in a stable order) on, as many as `room` bytes hold; `next`
+/// moves past them. No bytes once every name has been read; `EOVERFLOW` when not even
+/// the next name fits a buffer of some room (no bytes would look like the end).
+pub fn directory_entries<S: AsRef<str>>(
+    names: impl IntoIterator<Item = S>,
+    next: &mut usize,
+    room: usize,
+) -> Result<alloc::vec::Vec<u8>, crate::Errno> {
+    let mut bytes = alloc::vec::Vec::new();
+    for name in names.into_iter().skip(*next) {
+        let name = name.as_ref().as_bytes();
+        if bytes.len() + name.len() + 1 > room {
+            if bytes.is_empty() && room > 0 {
+                return Err(crate::Errno::EOVERFLOW);
+            }
+            break;
+        }
+        bytes.extend_from_slice(name);
+        bytes.push(0);
+        *next += 1;
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Errno;
+
+    #[test]
+    fn a_directory_is_read_in_whole_names_from_where_the_last_read_stopped() {
+        let names = ["alpha", "b", "charlie"];
+        let mut next = 0;
+        assert_eq!(directory_entries(names, &mut next, 8), Ok(b"alpha\0b\0".to_vec()));
+        assert_eq!(directory_entries(names, &mut next, 0), Ok(std::vec::Vec::new()), "a zero-byte read");
+        assert_eq!(directory_entries(names, &mut next, 7), Err(Errno::EOVERFLOW), "charlie does not fit");
+        assert_eq!(next, 2);
+        assert_eq!(directory_entries(names, &mut next, 8), Ok(b"charlie\0".to_vec()));
+        assert_eq!(directory_entries(names, &mut next, 64), Ok(std::vec::Vec::new()), "the end");
+    }
 
     #[test]
     fn headers_and_records_round_trip() {

@@ -84,6 +84,17 @@ pub enum Reply {
     Held,
 }
 
+/// The answer to a read of a directory whose entries are `names`, in a stable order
+/// (see [`crate::msg::directory_entries`]); `next` is the first entry not read yet.
+#[cold]
+pub fn read_directory<S: AsRef<str>>(
+    names: impl IntoIterator<Item = S>,
+    next: &mut usize,
+    room: usize,
+) -> Result<Reply, Errno> {
+    crate::msg::directory_entries(names, next, room).map(|bytes| Reply::Data(bytes.len() as u64, bytes))
+}
+
 /// What a server implements; every handler has a default (`ENOSYS`, or nothing).
 pub trait ResourceManager {
     /// The state of one open file (QNX's OCB).

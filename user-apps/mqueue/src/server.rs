@@ -17,7 +17,7 @@ use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR, MQ_READ_WITH_PRIORITY};
 use userlib::proc;
-use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, Args, Errno};
 
 /// Who to notify: the rcvid of their `NOTIFY` request and their event.
@@ -91,19 +91,18 @@ fn answer(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notifica
 fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notification>, sent: &[u8]) {
     for c in done.drain(..) {
         let (message, with_priority) = c.ticket;
+        // A message's status carries its length and, above it if asked, its priority.
+        let status = |length: usize, priority: u32| {
+            let priority = if with_priority { (priority as u64) << 32 } else { 0 };
+            length as u64 | priority
+        };
         let _ = match c.result {
-            // The status carries the length and, above it if asked, the priority; the data
-            // is the message.
             Ok(Answer::Received(priority, data)) => {
-                let priority = if with_priority { (priority as u64) << 32 } else { 0 };
-                let answered = message.reply(data.len() as u64 | priority, &data);
+                let answered = message.reply(status(data.len(), priority), &data);
                 queue.recycle(data);
                 answered
             }
-            Ok(Answer::Passed(priority)) => {
-                let priority = if with_priority { (priority as u64) << 32 } else { 0 };
-                message.reply(sent.len() as u64 | priority, sent)
-            }
+            Ok(Answer::Passed(priority)) => message.reply(status(sent.len(), priority), sent),
             Ok(Answer::Sent) => message.reply(0, &[]),
             Err(e) => message.error(e),
         };
@@ -143,22 +142,6 @@ impl Server {
             msgsize: a.msgsize as u64,
             curmsgs: entry.queue.len() as u64,
         }
-    }
-
-    /// Reads directory `/dev/mqueue`: the queues' names from the `next`th on, as many
-    /// as `room` bytes take.
-    #[cold]
-    fn list(&self, next: &mut usize, room: usize) -> Reply {
-        let mut bytes = Vec::new();
-        for name in self.names.keys().skip(*next) {
-            if bytes.len() + name.len() + 1 > room {
-                break;
-            }
-            bytes.extend_from_slice(name.as_bytes());
-            bytes.push(0);
-            *next += 1;
-        }
-        Reply::Data(bytes.len() as u64, bytes)
     }
 
     fn drop_if_unused(&mut self, id: u32) {
@@ -226,7 +209,7 @@ impl ResourceManager for Server {
     #[inline(always)]
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         if let Ocb::Directory { next } = ocb {
-            return Ok(self.list(next, request.header.size as usize));
+            return read_directory(self.names.keys(), next, request.header.size as usize);
         }
         let (mut entry, flags) = Self::entry(ocb)?;
         if !open_flags::readable(flags) {

@@ -18,7 +18,7 @@ use userlib::abi::ipc::channel_flags;
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::{check_path, file_kind, open_flags, path_flags, pipe_type, Stat, PIPE_DIR};
 use userlib::proc::{self, PathAttach};
-use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, Args, Errno};
 
 struct Entry {
@@ -128,25 +128,6 @@ impl Server {
     }
 }
 
-impl Server {
-    /// Reads directory `/dev/pipe`: the anonymous pipes' names from the `next`th on, as
-    /// many as `room` bytes take.
-    #[cold]
-    fn list(&self, next: &mut usize, room: usize) -> Reply {
-        let mut bytes = Vec::new();
-        for id in self.pipes.iter().filter(|(_, e)| !e.borrow().named).map(|(id, _)| *id).skip(*next) {
-            let name = alloc::format!("{id}");
-            if bytes.len() + name.len() + 1 > room {
-                break;
-            }
-            bytes.extend_from_slice(name.as_bytes());
-            bytes.push(0);
-            *next += 1;
-        }
-        Reply::Data(bytes.len() as u64, bytes)
-    }
-}
-
 impl ResourceManager for Server {
     type Ocb = Ocb;
 
@@ -196,7 +177,10 @@ impl ResourceManager for Server {
     #[inline(always)]
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match *ocb {
-            Ocb::Directory { ref mut next } => Ok(self.list(next, request.header.size as usize)),
+            Ocb::Directory { ref mut next } => {
+                let anonymous = self.pipes.iter().filter(|(_, e)| !e.borrow().named);
+                read_directory(anonymous.map(|(id, _)| alloc::format!("{id}")), next, request.header.size as usize)
+            }
             Ocb::End { write: true, .. } => Err(Errno::EBADF),
             Ocb::End { ref entry, nonblock, .. } => {
                 let entry = &mut *entry.borrow_mut();

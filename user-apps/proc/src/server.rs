@@ -19,7 +19,7 @@ use userlib::ipc::{Channel, Connection};
 use userlib::msg::{
     check_name, check_path, file_kind, io_type, map_flags, open_flags, path_flags, proc_type, Resolved, Stat, PROC_CHID,
 };
-use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, sys, Args, Errno, Pid};
 
 /// Where proc serves shared-memory objects.
@@ -238,19 +238,7 @@ impl ResourceManager for Proc {
 
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match ocb {
-            Ocb::Directory { next } => {
-                // Whole entries, each ended by NUL, as many as fit.
-                let mut bytes = Vec::new();
-                for name in self.shm.names().into_iter().skip(*next) {
-                    if bytes.len() + name.len() + 1 > request.header.size as usize {
-                        break;
-                    }
-                    bytes.extend_from_slice(name.as_bytes());
-                    bytes.push(0);
-                    *next += 1;
-                }
-                Ok(Reply::Data(bytes.len() as u64, bytes))
-            }
+            Ocb::Directory { next } => read_directory(self.shm.names(), next, request.header.size as usize),
             Ocb::Shm { .. } => Err(Errno::ENOSYS), // shared memory is read by mapping it
         }
     }

@@ -19,7 +19,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
-use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
+use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, proc, Args, Errno};
 
 /// Most bytes one file holds: a client's size (a truncate, a write far past the end) is
@@ -199,22 +199,7 @@ impl ResourceManager for Files {
     fn read(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
         let want = request.header.size as usize;
         match ocb {
-            // As many whole names as fit, from where the last read stopped.
-            Open::Directory { next } => {
-                let mut bytes = Vec::new();
-                for name in self.names.keys().skip(*next) {
-                    if bytes.len() + name.len() + 1 > want {
-                        if bytes.is_empty() && want > 0 {
-                            return Err(Errno::EOVERFLOW); // not even one name fits
-                        }
-                        break;
-                    }
-                    bytes.extend_from_slice(name.as_bytes());
-                    bytes.push(0);
-                    *next += 1;
-                }
-                Ok(Reply::Data(bytes.len() as u64, bytes))
-            }
+            Open::Directory { next } => read_directory(self.names.keys(), next, want),
             Open::File { id, offset, flags } => {
                 if !open_flags::readable(*flags) {
                     return Err(Errno::EBADF);
