@@ -31,6 +31,8 @@ struct Seen {
     values: Vec<u64>,
     /// Mapped user buffers, by process: (pid, address).
     buffers: Vec<(ProcessId, u64)>,
+    /// Those of them long enough for a copy an interrupt can stop (`LONG_BUFFER` bytes).
+    long_buffers: Vec<(ProcessId, u64)>,
     /// Processes, channels (any process's: a chid is meant with its pid), connections
     /// and rcvids made so far.
     pids: Vec<u64>,
@@ -63,9 +65,14 @@ fn typed_arguments(number: u64, rand: &mut Rand, seen: &Seen, pid: ProcessId) ->
         }
     };
     let own: Vec<u64> = seen.buffers.iter().filter(|(p, _)| *p == pid).map(|(_, at)| *at).collect();
+    let own_long: Vec<u64> = seen.long_buffers.iter().filter(|(p, _)| *p == pid).map(|(_, at)| *at).collect();
     // A buffer of the caller's (mostly), and its parts: one buffer of a length, or a few
-    // I/O vector entries (read from wherever it points).
+    // I/O vector entries (read from wherever it points); now and then a whole long one,
+    // for copies an interrupt can stop (which two random buffers rarely make).
     let buffer = |rand: &mut Rand| -> (u64, u64) {
+        if !own_long.is_empty() && rand.below(3) == 0 {
+            return (rand.pick(&own_long), (-(LONG_BUFFER as i64)) as u64);
+        }
         let at = if own.is_empty() || rand.below(6) == 0 {
             argument(rand, seen, pid)
         } else {
@@ -362,6 +369,9 @@ fn make_again(s: &mut Sys, thread: ThreadId, times: usize) {
     }
 }
 
+/// The length of a buffer for long copies: more than `transfer::UNINTERRUPTED` bytes.
+const LONG_BUFFER: u64 = 0x11000;
+
 /// A new process (`privileged`: with I/O privilege) with two more threads and two
 /// mapped buffers, made through its own calls.
 fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
@@ -380,14 +390,16 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
         switch_to(s, main);
         syscall(s, &Registers { number: Sysno::ThreadCreate as u64, args: [0x40_0000, 0, 0, sched, 0, 0, 0, 0] });
     }
-    // (Long copies need buffers of more than `transfer::UNINTERRUPTED` bytes.)
-    for size in [8192, 0x11000] {
+    for size in [8192, LONG_BUFFER] {
         switch_to(s, main);
         syscall(s, &Registers { number: Sysno::MemMapAnon as u64, args: [size, 0, 0, 0, 0, 0, 0, 0] });
         make_again(s, main, usize::MAX);
         let at = s.threads.get(main.0).expect("it ran").context.x[0];
         if abi::syscall::decode_result(at).is_ok() {
             seen.buffers.push((pid, at));
+            if size == LONG_BUFFER {
+                seen.long_buffers.push((pid, at));
+            }
         }
     }
     remember(&mut seen.pids, pid.0 as u64);

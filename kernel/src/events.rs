@@ -147,6 +147,7 @@ impl<M: Machine> System<M> {
                 if event.code < pulse_code::MIN_AVAILABLE || event.priority == 0 {
                     return Err(Errno::EINVAL);
                 }
+                p.may_ask_priority(event.priority)?;
                 Ok(event)
             }
             _ => Err(Errno::EINVAL),

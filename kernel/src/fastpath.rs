@@ -79,6 +79,9 @@ pub(crate) const PULSE_ONLY_HITS: usize = 61;
 #[cfg(test)]
 pub(crate) const REPLY_THEN_QUEUED_HITS: usize = 62;
 
+/// The highest pulse priority the fast path takes: any process may ask for it.
+const ANYONES_PULSE_PRIORITY: u32 = abi::sched::MAX_UNPRIVILEGED_PRIORITY as u32;
+
 /// What the return to user space needs to know about the thread it loads. `context`
 /// points into the thread's boxed `UserContext`: it is used at once, under the lock that
 /// keeps the thread alive.
@@ -1065,7 +1068,8 @@ impl<M: Machine> System<M> {
         }
         let priority = match requested {
             SENDER_PRIORITY => sender_priority,
-            1..=255 => requested as u8,
+            // (Higher ones are checked against the caller's rights on the general path.)
+            1..=ANYONES_PULSE_PRIORITY => requested as u8,
             _ => return Step::NotTaken,
         };
         let conn = self.processes.get(pid.0).and_then(|p| p.connections.get(coid));

@@ -481,7 +481,10 @@ impl<M: Machine> System<M> {
                 }
                 let priority = match priority {
                     SENDER_PRIORITY => self.threads.get(cur.0).map_or(1, |t| t.priority),
-                    1..=255 => priority as u8,
+                    1..=255 => {
+                        self.process_ref(pid)?.may_ask_priority(priority as u8)?;
+                        priority as u8
+                    }
                     _ => return Err(Errno::EINVAL),
                 };
                 let conn = *self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?;
@@ -499,6 +502,7 @@ impl<M: Machine> System<M> {
                         if e.code < pulse_code::MIN_AVAILABLE || e.priority == 0 {
                             return Err(Errno::EINVAL);
                         }
+                        self.process_ref(pid)?.may_ask_priority(e.priority)?;
                     }
                     _ => return Err(Errno::EINVAL),
                 }

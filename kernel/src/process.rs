@@ -816,6 +816,15 @@ impl Process {
             child_event: None,
         }
     }
+
+    /// `EPERM` if it may not ask for `priority` (above
+    /// [`abi::sched::MAX_UNPRIVILEGED_PRIORITY`] without privilege or I/O privilege).
+    pub fn may_ask_priority(&self, priority: u8) -> Result<(), abi::Errno> {
+        match priority <= abi::sched::MAX_UNPRIVILEGED_PRIORITY || self.privileged || self.io {
+            true => Ok(()),
+            false => Err(abi::Errno::EPERM),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,11 @@ impl<M: Machine> System<M> {
                 if !p.threads.is_empty() {
                     return Err(Errno::EBUSY);
                 }
+                // The priority is the program's or its parent's asking (proc starts every
+                // program on someone's behalf): one of them must be allowed it.
+                let parent = p.parent.and_then(|parent| self.processes.get(parent.0));
+                p.may_ask_priority(param.priority)
+                    .or_else(|e| parent.map_or(Err(e), |q| q.may_ask_priority(param.priority)))?;
                 let context = UserContext::new(entry as u64, sp as u64, args);
                 value(self.add_thread(target, context, param, None)? as u64)
             }

@@ -856,10 +856,11 @@ impl<M: Machine> System<M> {
                 // Its own threads, its children's, or (privileged) anyone's.
                 let target = self.threads.get(id.0).map(|t| t.process).ok_or(Errno::ESRCH)?;
                 let target_parent = self.processes.get(target.0).and_then(|p| p.parent);
-                let caller_privileged = self.processes.get(pid.0).is_some_and(|p| p.privileged);
-                if target != pid && target_parent != Some(pid) && !caller_privileged {
+                let caller = self.processes.get(pid.0).ok_or(Errno::ESRCH)?;
+                if target != pid && target_parent != Some(pid) && !caller.privileged {
                     return Err(Errno::EPERM);
                 }
+                caller.may_ask_priority(param.priority)?;
                 self.set_sched(id, param);
                 value(0)
             }
@@ -990,7 +991,9 @@ impl<M: Machine> System<M> {
             let t = self.threads.get(creator.0).ok_or(Errno::ESRCH)?;
             SchedParam { policy: t.policy, priority: t.base_priority }
         } else {
-            SchedParam::decode(sched)?
+            let param = SchedParam::decode(sched)?;
+            self.processes.get(pid.0).ok_or(Errno::ESRCH)?.may_ask_priority(param.priority)?;
+            param
         };
         let size = if stack_size == 0 { abi::DEFAULT_STACK_SIZE } else { stack_size };
         if size > abi::MAX_STACK_SIZE {
@@ -2116,6 +2119,50 @@ mod tests {
         assert_eq!(running(&s).unwrap().0, b.0, "lowering below a ready thread gives up the CPU");
         let other = call(&mut s, Call::SchedGet { pid: a.0, tid: 1 }).0.unwrap();
         assert_eq!(SchedParam::decode(other).unwrap().priority, 3);
+    }
+
+    #[test]
+    fn priorities_above_63_are_for_the_system_programs() {
+        let mut s = system();
+        let manager = s.spawn("init", b"", None, None, true).unwrap();
+        let plain = s.spawn("init", b"", None, None, false).unwrap();
+        let fifo = |priority| SchedParam { policy: Policy::Fifo, priority }.encode();
+        // The process manager starts programs on someone's behalf: above 63 only when the
+        // program or its parent may ask for it.
+        let tm = s.thread_of(manager, 1).unwrap();
+        let name = as_thread(&mut s, tm, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
+        s.write_user(manager, name, b"child").unwrap();
+        let start = |s: &mut System<FakeMachine>, parent: ProcessId, priority| {
+            let create = Call::ProcessCreate { name_ptr: name, name_len: 5, parent: parent.0, flags: 0 };
+            let child = as_thread(s, tm, create).0.unwrap() as u32;
+            let sched = fifo(priority);
+            let start = Call::ProcessStart { pid: child, entry: 0x40_0000, sp: 0x7000_0000, args: [0; 3], sched };
+            as_thread(s, tm, start).0
+        };
+        assert_eq!(start(&mut s, plain, 64), Err(Errno::EPERM), "for a plain program");
+        assert!(start(&mut s, plain, 63).is_ok());
+        assert!(start(&mut s, manager, 200).is_ok(), "for the manager itself");
+        // A plain program's own threads, pulses and events.
+        let t = s.thread_of(plain, 1).unwrap();
+        let as_plain = |s: &mut System<FakeMachine>, c: Call| as_thread(s, t, c).0;
+        assert_eq!(as_plain(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: fifo(64) }), Err(Errno::EPERM));
+        let create = |priority| Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: fifo(priority) };
+        assert_eq!(as_plain(&mut s, create(64)), Err(Errno::EPERM));
+        let chid = as_plain(&mut s, Call::ChannelCreate { flags: 0 }).unwrap() as u32;
+        let coid = as_plain(&mut s, Call::ConnectAttach { pid: 0, chid }).unwrap() as u32;
+        let pulse = |priority| Call::MsgSendPulse { coid, priority, code: 1, value: 0 };
+        assert_eq!(as_plain(&mut s, pulse(64)), Err(Errno::EPERM));
+        assert_eq!(as_plain(&mut s, pulse(63)), Ok(0));
+        assert_eq!(as_plain(&mut s, pulse(abi::syscall::SENDER_PRIORITY)), Ok(0), "the priority it runs at");
+        let at = as_plain(&mut s, Call::MemMapAnon { size: PAGE_SIZE }).unwrap() as usize;
+        s.write_user(plain, at, &abi::ipc::SigEvent::pulse(coid, 64, 1, 0).to_bytes()).unwrap();
+        assert_eq!(as_plain(&mut s, Call::TimerCreate { event: at }), Err(Errno::EPERM));
+        assert_eq!(as_plain(&mut s, Call::MsgRegisterEvent { event: at, coid }), Err(Errno::EPERM));
+        assert!(as_plain(&mut s, create(63)).is_ok());
+        assert_eq!(as_plain(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: fifo(63) }), Ok(0));
+        // A system program may.
+        assert!(as_thread(&mut s, tm, create(200)).0.is_ok());
+        assert_eq!(as_thread(&mut s, tm, Call::SchedSet { pid: 0, tid: 0, sched: fifo(255) }).0, Ok(0));
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub fn current_priority() -> Result<u8, Errno> {
     sys::sched_get_current(0, 0).map(|(_, current)| current)
 }
 
-/// Changes the calling thread's policy and priority.
+/// Changes the calling thread's policy and priority. Priorities above
+/// [`abi::sched::MAX_UNPRIVILEGED_PRIORITY`] (63) are for the system's programs (`EPERM`).
 pub fn set(param: SchedParam) -> Result<(), Errno> {
     sys::sched_set(0, 0, param)
 }

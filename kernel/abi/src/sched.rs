@@ -8,6 +8,12 @@ pub const IDLE_PRIORITY: u8 = 0;
 pub const MIN_USER_PRIORITY: u8 = 1;
 /// Highest priority.
 pub const MAX_PRIORITY: u8 = 255;
+/// Highest priority a program may ask for (for its threads, children, pulses and events)
+/// without privilege or I/O privilege, as QNX limits processes without
+/// `PROCMGR_AID_PRIORITY`: 64–255 are the system's (proc, the drivers and the other boot
+/// programs), so that no ordinary program can starve them. A thread may still run
+/// higher by priority inheritance, at a client's priority.
+pub const MAX_UNPRIVILEGED_PRIORITY: u8 = 63;
 /// Priority given when nothing else is said (QNX's default for shell-started programs).
 pub const DEFAULT_PRIORITY: u8 = 10;
 

@@ -11,7 +11,8 @@
 //!   killed).
 //! * `peek ADDRESS SECRET` — read the word at ADDRESS: status 2 if it is SECRET (isolation
 //!   broken), 0 otherwise (or killed, if nothing is mapped there).
-//! * `unprivileged` — privileged calls must fail with EPERM; status: how many did not.
+//! * `unprivileged` — privileged calls, and priorities above 63 (threads, the process's
+//!   own, children, pulses, events), must fail with EPERM; status: how many did not.
 //! * `exit N` — exit with status N.
 //! * `hog MIB` — map MIB MiB of anonymous memory and exit (status 0), leaving it to the
 //!   kernel to take back; status 1 if the mapping failed.
@@ -156,5 +157,28 @@ fn unprivileged() -> i32 {
     expect_eperm("MemObjectDevice", sys::mem_object_device(0x0900_0000, 4096).map(|_| ()));
     let high = SchedParam { policy: Policy::Fifo, priority: 200 };
     expect_eperm("SchedSet of pid 1", sys::sched_set(1, 1, high));
+    // Priorities above 63 are the system programs' (a boot program started this one).
+    let above = SchedParam { policy: Policy::Fifo, priority: 64 };
+    expect_eperm("SchedSet of itself at 64", sys::sched_set(0, 0, above));
+    let thread = userlib::thread::Builder::new().sched(above).spawn(|| {});
+    expect_eperm("a thread at 64", thread.map(|_| ()));
+    let child = userlib::process::spawn("systest-child", &["exit", "0"], Some(64));
+    expect_eperm("a child at 64", child.map(|_| ()));
+    let channel = userlib::ipc::Channel::create(0);
+    let connection = channel.as_ref().map_err(|e| *e).and_then(|c| userlib::ipc::Connection::attach(0, c.chid()));
+    match connection {
+        Ok(me) => {
+            expect_eperm("a pulse at 64", me.send_pulse(Some(64), 1, 0));
+            expect_eperm("a timer's pulse at 64", userlib::ipc::Timer::create(&me.pulse_event(64, 1, 0)).map(|_| ()));
+            if me.send_pulse(Some(63), 1, 0).is_err() {
+                println!("systest-child: a pulse at 63 was refused");
+                wrong += 1;
+            }
+        }
+        Err(e) => {
+            println!("systest-child: no channel: {e}");
+            wrong += 1;
+        }
+    }
     wrong
 }
