@@ -90,6 +90,12 @@ impl Session {
         self.wait_for("muon:130$ ", STEP_TIMEOUT).map(drop)
     }
 
+    /// Types `keys` all at once, as a paste does.
+    fn paste(&mut self, keys: &str) -> Result<(), String> {
+        let stdin = self.qemu.stdin.as_mut().ok_or("no stdin")?;
+        stdin.write_all(keys.as_bytes()).and_then(|_| stdin.flush()).map_err(|e| format!("pasting: {e}"))
+    }
+
     /// Starts `line`, lets it run a second, and interrupts it.
     fn run_then_interrupt(&mut self, line: &str) -> Result<(), String> {
         self.mark = self.screen.lock().expect("screen").len();
@@ -232,6 +238,17 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.type_keys("echo typed-one\recho typed-two\r")?;
             s.wait_for("\r\ntyped-one\r\n", STEP_TIMEOUT)?;
             s.wait_for("\r\ntyped-two\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("input_pasted_after_a_command_goes_to_the_command", |s| {
+            // The shell reads its own line only; `cat` reads the next one, which arrived
+            // before it started (a shell that read ahead ran `pasted-for-cat` as a command
+            // and left `cat` waiting).
+            s.mark = s.screen.lock().expect("screen").len();
+            s.paste("cat\rpasted-for-cat\r")?;
+            s.wait_for("pasted-for-cat\r\npasted-for-cat\r\n", STEP_TIMEOUT)?; // the echo, then cat
+            s.type_keys("\x04")?;
+            let out = s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            (!out.contains("pasted-for-cat:")).then_some(()).ok_or(format!("the shell ran the line:\n{out}"))
         }),
         ("cat_of_a_queue_reads_a_message", |s| {
             // (A plain read gets the message alone, not mq_receive's priority too.)

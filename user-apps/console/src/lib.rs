@@ -8,6 +8,12 @@
 //! newline — on an empty line, it is an end of file: the next read returns 0. A read
 //! returns at most one line. In **raw** mode (a shell doing its own editing) every byte is
 //! readable at once, unechoed and uninterpreted.
+//!
+//! Bytes typed in raw mode that nobody read before the switch back to canonical mode (a
+//! line typed just after the command that a shell is starting) go through the canonical
+//! discipline then, as if typed after it: they are echoed and edited, and the command
+//! reads them. That is why a shell reads its raw input one byte at a time, as POSIX
+//! shells do: whatever it has not read is still the next program's.
 
 #![no_std]
 #![warn(missing_docs)]
@@ -44,11 +50,13 @@ pub struct LineDiscipline {
     line: Vec<u8>,
     /// Readable bytes; `None` entries are end-of-file marks.
     ready: VecDeque<Option<u8>>,
+    /// Bytes typed in raw mode, not yet read (after `ready`, in raw mode).
+    raw: VecDeque<u8>,
 }
 
 impl Default for LineDiscipline {
     fn default() -> Self {
-        Self { mode: Mode::Canonical, line: Vec::new(), ready: VecDeque::new() }
+        Self { mode: Mode::Canonical, line: Vec::new(), ready: VecDeque::new(), raw: VecDeque::new() }
     }
 }
 
@@ -63,18 +71,32 @@ impl LineDiscipline {
         self.mode
     }
 
-    /// Changes the mode; a half-typed line becomes readable when leaving canonical mode.
-    pub fn set_mode(&mut self, mode: Mode) {
-        if mode == Mode::Raw {
-            self.ready.extend(self.line.drain(..).map(Some));
+    /// Changes the mode; a half-typed line becomes readable when leaving canonical mode,
+    /// and bytes typed in raw mode and not read go through the canonical discipline when
+    /// entering it (what to echo is appended to `echo`; `Interrupt` if a Ctrl-C was
+    /// among them).
+    pub fn set_mode(&mut self, mode: Mode, echo: &mut Vec<u8>) -> Action {
+        let mut action = Action::None;
+        match mode {
+            Mode::Raw => self.ready.extend(self.line.drain(..).map(Some)),
+            Mode::Canonical if self.mode == Mode::Raw => {
+                self.mode = mode;
+                for byte in core::mem::take(&mut self.raw) {
+                    if self.input(byte, echo) == Action::Interrupt {
+                        action = Action::Interrupt;
+                    }
+                }
+            }
+            Mode::Canonical => {}
         }
         self.mode = mode;
+        action
     }
 
     /// Takes one byte of input; appends what to echo to `echo`.
     pub fn input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Action {
         if self.mode == Mode::Raw {
-            self.ready.push_back(Some(byte));
+            self.raw.push_back(byte);
             return Action::None;
         }
         match byte {
@@ -113,12 +135,16 @@ impl LineDiscipline {
 
     /// Whether a read would return now (data or an end of file).
     pub fn readable(&self) -> bool {
-        !self.ready.is_empty()
+        !self.ready.is_empty() || !self.raw.is_empty()
     }
 
     /// What a read of up to `want` bytes gets: `Some(bytes)` (empty: end of file), or
     /// `None` if it must wait. In canonical mode at most one line.
     pub fn read(&mut self, want: usize) -> Option<Vec<u8>> {
+        if self.ready.is_empty() && !self.raw.is_empty() {
+            let n = want.min(self.raw.len());
+            return Some(self.raw.drain(..n).collect());
+        }
         if self.ready.front()?.is_none() {
             self.ready.pop_front();
             return Some(Vec::new());
@@ -202,10 +228,25 @@ mod tests {
     fn raw_mode_passes_bytes_through() {
         let mut d = LineDiscipline::new();
         feed(&mut d, b"pa");
-        d.set_mode(Mode::Raw);
+        let mut echo = Vec::new();
+        assert_eq!(d.set_mode(Mode::Raw, &mut echo), Action::None);
         let (echo, actions) = feed(&mut d, b"\x1b[A\x03\r");
         assert!(echo.is_empty() && actions.iter().all(|a| *a == Action::None));
-        assert_eq!(d.read(100), Some(b"pa\x1b[A\x03\r".to_vec()));
+        assert_eq!(d.read(3), Some(b"pa".to_vec()), "the half line first");
+        assert_eq!(d.read(100), Some(b"\x1b[A\x03\r".to_vec()));
+        // What a shell did not read when it went back to canonical mode for a command is
+        // typed in canonical mode, for the command.
+        feed(&mut d, b"cat\rhel\x7flo\r");
+        assert_eq!(d.read(1), Some(b"c".to_vec()));
+        let mut echo = Vec::new();
+        assert_eq!(d.set_mode(Mode::Canonical, &mut echo), Action::None);
+        assert_eq!(echo, b"at\r\nhel\x08 \x08lo\r\n");
+        assert_eq!(d.read(100), Some(b"at\n".to_vec()));
+        assert_eq!(d.read(100), Some(b"helo\n".to_vec()));
+        d.set_mode(Mode::Raw, &mut echo);
+        feed(&mut d, b"x\x03");
+        assert_eq!(d.set_mode(Mode::Canonical, &mut echo), Action::Interrupt, "a Ctrl-C typed ahead");
+        assert_eq!(d.read(100), None, "it discarded the line");
         let mut out = Vec::new();
         translate_output(b"a\nb", &mut out);
         assert_eq!(out, b"a\r\nb");

@@ -151,13 +151,18 @@ impl Console {
         }
     }
 
+    /// Ctrl-C: ends the programs the shell named.
+    fn interrupt_foreground(&mut self) {
+        for pid in self.foreground.drain(..) {
+            let _ = proc::kill(pid, INTERRUPTED_STATUS);
+        }
+    }
+
     fn take_input(&mut self) {
         let mut echo = Vec::new();
         while let Some(byte) = self.uart.receive() {
             if self.discipline.input(byte, &mut echo) == Action::Interrupt {
-                for pid in self.foreground.drain(..) {
-                    let _ = proc::kill(pid, INTERRUPTED_STATUS);
-                }
+                self.interrupt_foreground();
             }
         }
         self.uart.send(&echo);
@@ -212,7 +217,11 @@ impl ResourceManager for Console {
                     console_mode::RAW => Mode::Raw,
                     _ => return Err(Errno::EINVAL),
                 };
-                self.discipline.set_mode(mode);
+                let mut echo = Vec::new();
+                if self.discipline.set_mode(mode, &mut echo) == Action::Interrupt {
+                    self.interrupt_foreground();
+                }
+                self.uart.send(&echo);
                 self.serve_readers();
                 Ok(Reply::Status(0))
             }

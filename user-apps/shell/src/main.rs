@@ -24,7 +24,6 @@ fn main() {}
 
 #[cfg(target_os = "none")]
 mod run {
-    use alloc::collections::VecDeque;
     use alloc::format;
     use alloc::string::String;
     use alloc::vec::Vec;
@@ -51,9 +50,6 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
     struct Shell {
         console: File,
         editor: Editor,
-        /// Bytes read from the console but not yet edited: what was typed ahead, after the
-        /// line that ended the last read.
-        typed_ahead: VecDeque<u8>,
         status: u32,
         background: Vec<BackgroundJob>,
     }
@@ -75,13 +71,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             }
             time::sleep_ns(1_000_000);
         }
-        let mut shell = Shell {
-            console: console?,
-            editor: Editor::new(HISTORY),
-            typed_ahead: VecDeque::new(),
-            status: 0,
-            background: Vec::new(),
-        };
+        let mut shell = Shell { console: console?, editor: Editor::new(HISTORY), status: 0, background: Vec::new() };
         shell.say("\nMuon shell: `help` lists what you can do.\n");
         loop {
             shell.set_mode(console_mode::RAW, &[0]);
@@ -100,24 +90,23 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             let _ = self.console.write_all(text.as_bytes());
         }
 
-        /// Sets the console's mode and the programs Ctrl-C ends (none: `[0]`).
+        /// Sets the programs Ctrl-C ends (none: `[0]`) and then the console's mode (a
+        /// Ctrl-C typed ahead, which the switch to canonical mode finds, ends them).
         fn set_mode(&self, mode: u32, foreground: &[Pid]) {
-            let _ = self.console.devctl(console_devctl::SET_MODE, &mode.to_le_bytes(), &mut []);
             let pids: Vec<u8> = foreground.iter().flat_map(|pid| pid.to_le_bytes()).collect();
             let _ = self.console.devctl(console_devctl::SET_FOREGROUND, &pids, &mut []);
+            let _ = self.console.devctl(console_devctl::SET_MODE, &mode.to_le_bytes(), &mut []);
         }
 
-        /// One edited line; `None` after Ctrl-C or Ctrl-D. What was typed after the line
-        /// is kept for the next.
+        /// One edited line; `None` after Ctrl-C or Ctrl-D. Read a byte at a time, as POSIX
+        /// shells read: what was typed after the line stays in the console, for the
+        /// command the line starts (`cat⏎hello⏎` typed at once: `cat` reads `hello`).
         fn read_line(&mut self) -> Option<String> {
-            let mut input = [0u8; 64];
+            let mut input = [0u8; 1];
             let mut echo = Vec::new();
             loop {
-                if self.typed_ahead.is_empty() {
-                    let n = self.console.read(&mut input).unwrap_or(0);
-                    self.typed_ahead.extend(&input[..n]);
-                }
-                while let Some(byte) = self.typed_ahead.pop_front() {
+                let n = self.console.read(&mut input).unwrap_or(0);
+                for &byte in &input[..n] {
                     let event = self.editor.feed(byte, &mut echo);
                     if !echo.is_empty() {
                         let _ = self.console.write_all(&echo);
