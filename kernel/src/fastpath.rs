@@ -47,7 +47,7 @@
 
 use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
-use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, PendingItem, Receive, ReceiveRequest, SentMessage};
+use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, Receive, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
 use crate::sched::ReadyQueues;
@@ -547,7 +547,7 @@ impl<M: Machine> System<M> {
             sender.sent =
                 Some(SentMessage { server: conn.server, chid: conn.chid, scoid: conn.scoid, coid, send, reply });
             sender.state = ThreadState::Blocked(Blocked::Send { server: conn.server, channel: conn.chid });
-            channel.enqueue(priority, PendingItem::Message(cur));
+            channel.enqueue(priority, cur);
             boost_serving(threads, ready, channel, top, true, cur);
             return switch_to_next(threads, ready, current, *fp_owner);
         };

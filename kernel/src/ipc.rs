@@ -36,11 +36,18 @@ use alloc::vec::Vec;
 pub const MAX_CHANNELS: usize = 64;
 /// Most connections (and most server connections) per process.
 pub const MAX_CONNECTIONS: usize = 512;
-/// Most pulses one channel holds before `MsgSendPulse` gets `EAGAIN`.
+/// Most pulses of `MsgSendPulse` one channel holds (`EAGAIN` beyond).
 pub const MAX_PENDING_PULSES: usize = 1024;
-/// Most pulses all channels together hold (`EAGAIN` beyond): each is kernel memory, and
-/// one process with 64 channels could otherwise queue 65,536 of them (found by an audit).
+/// Most pulses of `MsgSendPulse` all channels together hold (`EAGAIN` beyond): each is
+/// kernel memory, and one process with 64 channels could otherwise queue 65,536 of them
+/// (found by an audit).
 pub const MAX_QUEUED_PULSES: usize = 16_384;
+/// Most of the kernel's own pulses (events and notices) one process's channels hold
+/// (dropped beyond), counted apart from the callers' so that nobody else's flood of
+/// `MsgSendPulse` can make a process miss its interrupts, timers or disconnections.
+pub const MAX_KERNEL_PULSES_PER_PROCESS: usize = 256;
+/// Most of the kernel's own pulses all channels together hold (dropped beyond).
+pub const MAX_QUEUED_KERNEL_PULSES: usize = 16_384;
 /// A channel's queue keeps at most this much room once it drains, so that queues which
 /// once held many pulses do not keep the memory (a drained queue shrinks).
 const IDLE_QUEUE_ROOM: usize = 16;
@@ -136,6 +143,8 @@ pub enum PendingItem {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     priority: u8,
+    /// A pulse the kernel made (counted in [`Channel::kernel_pulses`]).
+    from_kernel: bool,
     /// Arrival: among equals, the earlier is received first.
     order: u64,
     item: PendingItem,
@@ -158,6 +167,8 @@ pub struct Channel {
     next_order: u64,
     /// How many of the queued items are pulses.
     pulses: usize,
+    /// How many of those the kernel made.
+    kernel_pulses: usize,
 }
 
 impl Channel {
@@ -165,15 +176,22 @@ impl Channel {
         Self { flags, ..Default::default() }
     }
 
-    /// Queues `item` behind everything of its priority or higher.
+    /// Queues `sender`'s message behind everything of its priority or higher.
     #[inline(always)]
-    pub(crate) fn enqueue(&mut self, priority: u8, item: PendingItem) {
+    pub(crate) fn enqueue(&mut self, priority: u8, sender: ThreadId) {
         let order = self.next_order;
         self.next_order += 1;
-        if matches!(item, PendingItem::Pulse(_)) {
-            self.pulses += 1;
-        }
-        self.insert(Pending { priority, order, item });
+        self.insert(Pending { priority, from_kernel: false, order, item: PendingItem::Message(sender) });
+    }
+
+    /// Queues `pulse` likewise.
+    fn enqueue_pulse(&mut self, priority: u8, pulse: Pulse, from: PulseFrom) {
+        let order = self.next_order;
+        self.next_order += 1;
+        self.pulses += 1;
+        let from_kernel = from == PulseFrom::Kernel;
+        self.kernel_pulses += from_kernel as usize;
+        self.insert(Pending { priority, from_kernel, order, item: PendingItem::Pulse(pulse) });
     }
 
     /// Puts `p` in its place: by priority, then arrival order.
@@ -223,6 +241,7 @@ impl Channel {
         let first = self.pending.pop()?;
         if matches!(first.item, PendingItem::Pulse(_)) {
             self.pulses -= 1;
+            self.kernel_pulses -= first.from_kernel as usize;
         }
         self.give_back_room();
         Some(first)
@@ -232,8 +251,9 @@ impl Channel {
     /// (`MsgReceivePulsev`).
     fn take_first_pulse(&mut self) -> Option<Pending> {
         let at = self.pending.iter().rposition(|p| matches!(p.item, PendingItem::Pulse(_)))?;
-        self.pulses -= 1;
         let pulse = self.pending.remove(at);
+        self.pulses -= 1;
+        self.kernel_pulses -= pulse.from_kernel as usize;
         self.give_back_room();
         Some(pulse)
     }
@@ -285,9 +305,9 @@ pub struct ServerConnection {
 /// ([`System::send_pulse`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PulseFrom {
-    /// A process, by `MsgSendPulse`: refused with `EAGAIN`.
+    /// A process, by `MsgSendPulse`.
     Call,
-    /// The kernel, for an event or a notice: queued unless the same pulse already is.
+    /// The kernel, for an event or a notice.
     Kernel,
 }
 
@@ -628,6 +648,16 @@ impl<M: Machine> System<M> {
         }
     }
 
+    /// The priority of the kernel's notices to `pid` (disconnect, thread and connection
+    /// death): the highest it may ask for, so that receiving one never lifts an
+    /// ordinary program above [`abi::sched::MAX_UNPRIVILEGED_PRIORITY`].
+    fn notice_priority(&self, pid: ProcessId) -> u8 {
+        match self.processes.get(pid.0).map(|p| p.may_ask_priority(abi::sched::MAX_PRIORITY)) {
+            Some(Ok(())) => abi::sched::MAX_PRIORITY,
+            _ => abi::sched::MAX_UNPRIVILEGED_PRIORITY,
+        }
+    }
+
     /// Drops one client reference to `scoid` (without [`SCOID_BIT`]); at zero, the
     /// server gets a disconnect pulse if it asked for one, else the scoid is freed.
     fn release_server_connection(&mut self, server: ProcessId, scoid: u32) {
@@ -642,10 +672,10 @@ impl<M: Machine> System<M> {
             p.exit_status.is_none() && p.channels.get(chid).is_some_and(|c| c.flags & channel_flags::DISCONNECT != 0);
         if notify {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0, scoid: scoid | SCOID_BIT };
-            if self.send_pulse(server, chid, abi::sched::MAX_PRIORITY, pulse, PulseFrom::Kernel).is_ok() {
+            if self.send_pulse(server, chid, self.notice_priority(server), pulse, PulseFrom::Kernel).is_ok() {
                 return;
             }
-            // (Refused only when the channel is gone: nobody is left to detach the scoid.)
+            // (Refused: the server will never hear of this client; the scoid is freed.)
         }
         if let Some(p) = self.processes.get_mut(server.0) {
             p.server_connections.remove(scoid);
@@ -827,7 +857,7 @@ impl<M: Machine> System<M> {
             }
         }
         let channel = self.channel_mut(conn.server, conn.chid).ok_or(Errno::ESRCH)?;
-        channel.enqueue(priority, PendingItem::Message(cur));
+        channel.enqueue(priority, cur);
         self.block_current(Blocked::Send { server: conn.server, channel: conn.chid });
         self.boost_servers(conn.server, conn.chid, 0);
         Ok(Outcome::Blocked)
@@ -1044,7 +1074,10 @@ impl<M: Machine> System<M> {
             let Some(next) = next else { break };
             match next.item {
                 PendingItem::Pulse(pulse) => {
-                    self.queued_pulses -= 1;
+                    match next.from_kernel {
+                        true => self.queued_kernel_pulses -= 1,
+                        false => self.queued_pulses -= 1,
+                    }
                     self.boost_servers(pid, chid, 0);
                     return self.receive_pulse(cur, pid, chid, &iov, pulse, next.priority);
                 }
@@ -1165,17 +1198,17 @@ impl<M: Machine> System<M> {
 
     /// Queues (or hands to a waiting receiver) a pulse on channel `chid` of `server`.
     ///
-    /// A channel holds at most [`MAX_PENDING_PULSES`] pulses nobody has received, and all
-    /// channels together [`MAX_QUEUED_PULSES`]: beyond that a caller's pulse
-    /// (`MsgSendPulse`) is refused with `EAGAIN`, so that a client flooding a server, or a
-    /// process its own channels, cannot exhaust the kernel's memory. The kernel's own
-    /// pulses — events (timers, interrupts, a child's end, `MsgDeliverEvent`) and notices
-    /// (disconnect, unblock, thread and connection death) — must not be lost to someone
-    /// else's flood (an audit found a flood hiding a dead client; an interrupt's lost
-    /// pulse would leave its line masked for good): beyond the bounds they are still
-    /// queued, unless the same pulse (code, value, scoid) is already waiting, which tells
-    /// the receiver nothing more. So they are bounded by how many distinct ones there
-    /// can be: timers, routes, registrations, clients, threads and connections.
+    /// The callers' pulses (`MsgSendPulse`) and the kernel's own — events (timers,
+    /// interrupts, a child's end, `MsgDeliverEvent`) and notices (disconnect, unblock,
+    /// thread and connection death) — are bounded apart, each beyond its bounds refused
+    /// with `EAGAIN` (a kernel pulse is then dropped), so that nobody's flood of either
+    /// exhausts the kernel's memory, and no flood of `MsgSendPulse` makes a process miss
+    /// an interrupt (whose lost pulse would leave its line masked for good), a timer, a
+    /// child's end or a client's disconnection (an audit found a flood hiding a dead
+    /// client). A caller's: [`MAX_PENDING_PULSES`] per channel, [`MAX_QUEUED_PULSES`] in
+    /// all. The kernel's: [`MAX_KERNEL_PULSES_PER_PROCESS`] on the receiving process's
+    /// channels, [`MAX_QUEUED_KERNEL_PULSES`] in all. An UNBLOCK for a request whose
+    /// UNBLOCK is still queued is not queued again.
     pub(crate) fn send_pulse(
         &mut self,
         server: ProcessId,
@@ -1214,20 +1247,29 @@ impl<M: Machine> System<M> {
             }
             return Ok(());
         }
-        let everywhere = self.queued_pulses;
-        let channel = self.channel_mut(server, chid).ok_or(Errno::ESRCH)?;
+        let process = self.processes.get_mut(server.0).ok_or(Errno::ESRCH)?;
+        let full = match from {
+            PulseFrom::Call => {
+                let channel = process.channels.get(chid).ok_or(Errno::ESRCH)?;
+                channel.pulses - channel.kernel_pulses >= MAX_PENDING_PULSES || self.queued_pulses >= MAX_QUEUED_PULSES
+            }
+            PulseFrom::Kernel => {
+                let held: usize = process.channels.iter().map(|(_, c)| c.kernel_pulses).sum();
+                held >= MAX_KERNEL_PULSES_PER_PROCESS || self.queued_kernel_pulses >= MAX_QUEUED_KERNEL_PULSES
+            }
+        };
+        let channel = process.channels.get_mut(chid).ok_or(Errno::ESRCH)?;
         if pulse.code == pulse_code::UNBLOCK && channel.holds_pulse(&pulse) {
             return Ok(()); // the server has yet to see the one already queued
         }
-        if channel.pulses >= MAX_PENDING_PULSES || everywhere >= MAX_QUEUED_PULSES {
-            match from {
-                PulseFrom::Call => return Err(Errno::EAGAIN),
-                PulseFrom::Kernel if channel.holds_pulse(&pulse) => return Ok(()),
-                PulseFrom::Kernel => {}
-            }
+        if full {
+            return Err(Errno::EAGAIN);
         }
-        channel.enqueue(priority, PendingItem::Pulse(pulse));
-        self.queued_pulses += 1;
+        channel.enqueue_pulse(priority, pulse, from);
+        match from {
+            PulseFrom::Call => self.queued_pulses += 1,
+            PulseFrom::Kernel => self.queued_kernel_pulses += 1,
+        }
         self.boost_servers(server, chid, 0);
         Ok(())
     }
@@ -1359,7 +1401,8 @@ impl<M: Machine> System<M> {
 
     fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {
         let channel = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.channels.remove(chid).ok_or(Errno::EINVAL)?;
-        self.queued_pulses -= channel.pulses;
+        self.queued_pulses -= channel.pulses - channel.kernel_pulses;
+        self.queued_kernel_pulses -= channel.kernel_pulses;
         for p in channel.pending.iter().rev() {
             if let PendingItem::Message(sender) = p.item {
                 self.fail_sender(sender, Errno::ESRCH);
@@ -1422,7 +1465,7 @@ impl<M: Machine> System<M> {
         };
         for chid in chids {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::THREADDEATH, value: tid as u64, scoid: 0 };
-            let _ = self.send_pulse(pid, chid, abi::sched::MAX_PRIORITY, pulse, PulseFrom::Kernel);
+            let _ = self.send_pulse(pid, chid, self.notice_priority(pid), pulse, PulseFrom::Kernel);
         }
     }
 
@@ -1450,7 +1493,7 @@ impl<M: Machine> System<M> {
         }
         for (client, chid, coid) in notices {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
-            let _ = self.send_pulse(client, chid, abi::sched::MAX_PRIORITY, pulse, PulseFrom::Kernel);
+            let _ = self.send_pulse(client, chid, self.notice_priority(client), pulse, PulseFrom::Kernel);
         }
         let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();
         for coid in coids {

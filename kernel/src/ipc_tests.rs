@@ -972,9 +972,9 @@ fn flood_pulses(s: &mut Sys, pid: ProcessId) {
 
 #[test]
 fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
-    // Full queues refuse a process's pulses, but an event's pulse that nobody else's
-    // flood may lose (an interrupt's would leave its line masked for good) is queued
-    // anyway, once: the same pulse already waiting is not queued again.
+    // Full queues refuse a process's pulses, but the kernel's are bounded apart: nobody
+    // else's flood may make an event's pulse be lost (an interrupt's would leave its
+    // line masked for good).
     let mut s = system();
     let (pid, t, chid, id) = pulse_timer(&mut s, 77);
     let driver = s.spawn("init", b"", None, None, true).unwrap();
@@ -993,7 +993,7 @@ fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
     advance(&mut s, 20_000);
     s.machine.interrupts.insert(27, true); // the arch layer masks on arrival
     s.interrupt_fired(27);
-    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES + 2, "the timer's second pulse, the same, is not queued");
+    assert_eq!((s.queued_pulses, s.queued_kernel_pulses), (MAX_QUEUED_PULSES, 3), "two timer pulses, an interrupt's");
     let buf = buffer(&mut s, pid, &[], 64);
     assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
     assert_eq!(Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap().value, 77);
@@ -1001,7 +1001,7 @@ fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
     assert_eq!(receive(&mut s, dt, dchid, dbuf, 64, 0), Ok(0));
     assert_eq!(Pulse::from_bytes(&read(&mut s, driver, dbuf, Pulse::SIZE)).unwrap().value, 27);
     assert_eq!(as_thread(&mut s, dt, Call::InterruptUnmask { id: route }).0, Ok(0));
-    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES);
+    assert_eq!(s.queued_kernel_pulses, 1);
     // A process's own timer, on a channel its own pulses filled, is not lost either.
     let (own_chid, own_coid) = self_channel(&mut s, pid);
     for _ in 0..MAX_PENDING_PULSES {
@@ -1316,7 +1316,41 @@ fn thread_death_notices_are_bounded_like_other_pulses() {
         as_thread(&mut s, t2, Call::ThreadDestroy { tid: 0, status: 0 });
         assert_eq!(as_thread(&mut s, t, Call::ThreadJoin { tid }).0, Ok(0));
     }
-    assert_eq!(s.queued_pulses, MAX_PENDING_PULSES, "one channel's limit");
+    assert_eq!(s.queued_kernel_pulses, MAX_KERNEL_PULSES_PER_PROCESS, "the process's room for the kernel's");
+    // And receiving one lifts an ordinary program no higher than it may ask for.
+    let buf = buffer(&mut s, pid, &[], 64);
+    let chid = s.processes.get(pid.0).unwrap().channels.handles()[0];
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
+    assert_eq!(priority(&s, t), abi::sched::MAX_UNPRIVILEGED_PRIORITY);
+}
+
+#[test]
+fn events_a_process_makes_and_drops_are_bounded_too() {
+    // A review found registrations made, delivered and dropped with a new value each
+    // time queueing the kernel's pulses without end past the callers' bounds.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let (_, own) = self_channel(&mut s, p.client);
+    let registrar = new_thread(&mut s, ct, 10);
+    let ev = buffer(&mut s, p.client, &[], SigEvent::SIZE);
+    let server_ev = buffer(&mut s, p.server, &[], SigEvent::SIZE);
+    let msg = buffer(&mut s, p.client, b"x", 1);
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    for value in 0..MAX_KERNEL_PULSES_PER_PROCESS as u64 + 100 {
+        s.write_user(p.client, ev, &SigEvent::pulse(own, 10, 1, value).to_bytes()).unwrap();
+        assert!(as_thread(&mut s, registrar, Call::MsgRegisterEvent { event: ev, coid: p.coid }).0.is_ok());
+        let registered = read(&mut s, p.client, ev, SigEvent::SIZE);
+        s.write_user(p.server, server_ev, &registered).unwrap();
+        let delivered = as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event: server_ev }).0;
+        let room = (value as usize) < MAX_KERNEL_PULSES_PER_PROCESS;
+        assert_eq!(delivered, if room { Ok(0) } else { Err(Errno::EAGAIN) }, "pulse {value}");
+        assert_eq!(as_thread(&mut s, registrar, Call::MsgUnregisterEvent { event: ev }).0, Ok(0));
+    }
+    assert_eq!(s.queued_kernel_pulses, MAX_KERNEL_PULSES_PER_PROCESS);
 }
 
 #[test]
@@ -1339,7 +1373,7 @@ fn an_unblock_notice_is_queued_once_per_request() {
     for _ in 0..100 {
         assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event: server_ev }).0, Ok(0));
     }
-    assert_eq!(s.queued_pulses, 1);
+    assert_eq!(s.queued_kernel_pulses, 1);
 }
 
 // ---- long copies stopped by interrupts --------------------------------------------

@@ -150,8 +150,10 @@ pub struct System<M: Machine> {
     /// The thread whose FP/SIMD registers are live in the CPU (lazy switching; the
     /// arch layer reads and updates it).
     pub fp_owner: Option<ThreadId>,
-    /// Pulses queued on all channels (at most `ipc::MAX_QUEUED_PULSES`).
+    /// Callers' pulses (`MsgSendPulse`) queued on all channels (at most `ipc::MAX_QUEUED_PULSES`).
     pub(crate) queued_pulses: usize,
+    /// The kernel's own pulses queued on every channel (events and notices).
+    pub(crate) queued_kernel_pulses: usize,
     /// During a restarted call: how far it had got when an interrupt stopped it.
     pub(crate) resume: Option<Progress>,
     /// During a call: where an interrupt stopped it, if one did.
@@ -228,6 +230,7 @@ impl<M: Machine> System<M> {
             memory_objects: HandleTable::new(crate::memobject::MAX_OBJECTS),
             fp_owner: None,
             queued_pulses: 0,
+            queued_kernel_pulses: 0,
             resume: None,
             stopped: None,
             reclaim: alloc::collections::VecDeque::new(),

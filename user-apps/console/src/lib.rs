@@ -52,11 +52,14 @@ pub struct LineDiscipline {
     ready: VecDeque<Option<u8>>,
     /// Bytes typed in raw mode, not yet read (after `ready`, in raw mode).
     raw: VecDeque<u8>,
+    /// The last byte taken (typed in canonical mode, or read in raw mode) was `\r`: a
+    /// `\n` next is the second half of a terminal's CR LF, not another line.
+    after_cr: bool,
 }
 
 impl Default for LineDiscipline {
     fn default() -> Self {
-        Self { mode: Mode::Canonical, line: Vec::new(), ready: VecDeque::new(), raw: VecDeque::new() }
+        Self { mode: Mode::Canonical, line: Vec::new(), ready: VecDeque::new(), raw: VecDeque::new(), after_cr: false }
     }
 }
 
@@ -99,7 +102,10 @@ impl LineDiscipline {
             self.raw.push_back(byte);
             return Action::None;
         }
+        let cr_lf = byte == b'\n' && self.after_cr;
+        self.after_cr = byte == b'\r';
         match byte {
+            _ if cr_lf => {}
             0x03 => {
                 self.line.clear();
                 echo.extend_from_slice(b"^C\r\n");
@@ -143,7 +149,9 @@ impl LineDiscipline {
     pub fn read(&mut self, want: usize) -> Option<Vec<u8>> {
         if self.ready.is_empty() && !self.raw.is_empty() {
             let n = want.min(self.raw.len());
-            return Some(self.raw.drain(..n).collect());
+            let bytes: Vec<u8> = self.raw.drain(..n).collect();
+            self.after_cr = bytes.last().is_some_and(|b| *b == b'\r');
+            return Some(bytes);
         }
         if self.ready.front()?.is_none() {
             self.ready.pop_front();
@@ -247,6 +255,16 @@ mod tests {
         feed(&mut d, b"x\x03");
         assert_eq!(d.set_mode(Mode::Canonical, &mut echo), Action::Interrupt, "a Ctrl-C typed ahead");
         assert_eq!(d.read(100), None, "it discarded the line");
+        // A terminal's CR LF is one end of line, also when the shell read the CR.
+        feed(&mut d, b"ab\r\ncd\r\n");
+        assert_eq!(d.read(100), Some(b"ab\n".to_vec()));
+        assert_eq!(d.read(100), Some(b"cd\n".to_vec()));
+        assert_eq!(d.read(100), None, "no empty line");
+        d.set_mode(Mode::Raw, &mut echo);
+        feed(&mut d, b"cat\r\nin\r\n");
+        assert_eq!(d.read(4), Some(b"cat\r".to_vec()));
+        d.set_mode(Mode::Canonical, &mut echo);
+        assert_eq!(d.read(100), Some(b"in\n".to_vec()), "the LF after the shell's CR is not a line");
         let mut out = Vec::new();
         translate_output(b"a\nb", &mut out);
         assert_eq!(out, b"a\r\nb");
