@@ -1393,7 +1393,8 @@ impl<M: Machine> System<M> {
         let Some(scoid) = self.threads.get(client.0).and_then(|t| t.sent).map(|m| m.scoid) else { return false };
         let priority = self.threads.get(client.0).map_or(1, |t| t.priority);
         let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::UNBLOCK, value: self.rcvid_of(client), scoid };
-        // (Never refused for a full queue: see `send_pulse`.)
+        // (Refused only when the server holds its most of the kernel's pulses: the client
+        // is then unblocked at once, as without the flag.)
         self.send_pulse(server, chid, priority, pulse, PulseFrom::Kernel).is_ok()
     }
 
