@@ -278,6 +278,38 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("cat /nonexistent /tmp/note printed:\n{out}"))
         }),
+        ("a_pipeline_ends_when_its_reader_ends_first", |s| {
+            // The writer, blocked on a full pipe, must get EPIPE once the reader is gone
+            // (the shell used to keep reading the pipe's end, waiting for the writer).
+            s.command("pidin > /tmp/a")?;
+            s.command("cat /tmp/a /tmp/a /tmp/a /tmp/a /tmp/a /tmp/a /tmp/a /tmp/a > /tmp/b")?;
+            s.command("cat /tmp/b /tmp/b /tmp/b /tmp/b > /tmp/c")?;
+            let out = s.command("cat /tmp/c | echo early")?;
+            out.contains("\r\nearly\r\n").then_some(()).ok_or(format!("the pipeline printed:\n{out}"))
+        }),
+        ("writing_to_a_queue_succeeds", |s| {
+            // (mqueue answered a write with 0 bytes, which `echo` took for a failure.)
+            let out = s.command("echo to-the-queue > /dev/mqueue/written")?;
+            if !out.contains("muon:0$") {
+                return Err(format!("echo to a queue printed:\n{out}"));
+            }
+            let out = s.command("ls /dev/mqueue")?;
+            out.contains("written").then_some(()).ok_or(format!("ls /dev/mqueue printed:\n{out}"))
+        }),
+        ("ctrl_c_discards_what_was_typed_ahead", |s| {
+            // Typed while `sleep` runs, then interrupted: the line is not the shell's.
+            let start = s.screen.lock().expect("screen").len();
+            s.mark = start;
+            s.type_keys("sleep 5\r")?;
+            s.type_keys("echo leaked\r")?;
+            s.interrupt()?;
+            let out = s.command("echo after")?;
+            s.mark = start;
+            let all = s.output();
+            (out.contains("\r\nafter\r\n") && !all.contains("\r\nleaked\r\n"))
+                .then_some(())
+                .ok_or(format!("the screen showed:\n{all}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

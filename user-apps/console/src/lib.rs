@@ -3,8 +3,8 @@
 //!
 //! In **canonical** mode (the default) input is gathered into a line: printable bytes are
 //! echoed, Backspace/DEL erases (`\b \b`), Enter completes the line (echoing `\r\n`) and
-//! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it and asks for the
-//! foreground program to be interrupted, Ctrl-D makes what was typed readable without a
+//! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it (and every line
+//! not yet read) and asks for the foreground program to be interrupted, Ctrl-D makes what was typed readable without a
 //! newline — on an empty line, it is an end of file: the next read returns 0. A read
 //! returns at most one line. In **raw** mode (a shell doing its own editing) every byte is
 //! readable at once, unechoed and uninterpreted.
@@ -24,6 +24,13 @@ extern crate std;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+
+/// Most bytes a line being typed holds (POSIX's `MAX_CANON`): more ring the bell and are
+/// dropped, until the line ends.
+pub const MAX_CANON: usize = 4096;
+/// Most bytes typed and not yet read (POSIX's `MAX_INPUT`): more are dropped, so that a
+/// paste nobody reads cannot grow the driver without end.
+pub const MAX_INPUT: usize = 64 * 1024;
 
 /// How input is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +105,9 @@ impl LineDiscipline {
 
     /// Takes one byte of input; appends what to echo to `echo`.
     pub fn input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Action {
+        if self.ready.len() + self.raw.len() + self.line.len() >= MAX_INPUT && byte != 0x03 {
+            return Action::None;
+        }
         if self.mode == Mode::Raw {
             self.raw.push_back(byte);
             return Action::None;
@@ -107,7 +117,10 @@ impl LineDiscipline {
         match byte {
             _ if cr_lf => {}
             0x03 => {
+                // As a terminal does on an interrupt, what was typed and not yet read
+                // goes too: it was typed for what is being interrupted.
                 self.line.clear();
+                self.ready.clear();
                 echo.extend_from_slice(b"^C\r\n");
                 return Action::Interrupt;
             }
@@ -130,6 +143,7 @@ impl LineDiscipline {
                 self.line.push(b'\n');
                 self.ready.extend(self.line.drain(..).map(Some));
             }
+            b'\t' | 0x20..=0x7e if self.line.len() + 1 >= MAX_CANON => echo.push(0x07), // (room for the end)
             b'\t' | 0x20..=0x7e => {
                 echo.push(byte);
                 self.line.push(byte);
@@ -222,6 +236,8 @@ mod tests {
         assert_eq!(echo, b"abc^C\r\n");
         assert_eq!(actions[3], Action::Interrupt);
         assert_eq!(d.read(10), None, "the line was discarded");
+        feed(&mut d, b"typed ahead\rhalf\x03");
+        assert_eq!(d.read(100), None, "and what was typed ahead");
         feed(&mut d, b"xy\x04");
         assert_eq!(d.read(10), Some(b"xy".to_vec()), "Ctrl-D sends what was typed");
         feed(&mut d, b"\x04");
@@ -265,6 +281,20 @@ mod tests {
         assert_eq!(d.read(4), Some(b"cat\r".to_vec()));
         d.set_mode(Mode::Canonical, &mut echo);
         assert_eq!(d.read(100), Some(b"in\n".to_vec()), "the LF after the shell's CR is not a line");
+        // Bounded: a line, and what nobody reads.
+        d.set_mode(Mode::Canonical, &mut echo);
+        let (echo, _) = feed(&mut d, &[b'x'; MAX_CANON + 10]);
+        assert_eq!(echo.iter().filter(|b| **b == 0x07).count(), 11, "the bell for each byte too many");
+        feed(&mut d, b"\r");
+        assert_eq!(d.read(MAX_CANON * 2).map(|l| l.len()), Some(MAX_CANON));
+        for _ in 0..MAX_INPUT / 8 + 10 {
+            feed(&mut d, b"1234567\r");
+        }
+        let mut held = 0;
+        while let Some(line) = d.read(100) {
+            held += line.len();
+        }
+        assert!(held <= MAX_INPUT, "{held} bytes held");
         let mut out = Vec::new();
         translate_output(b"a\nb", &mut out);
         assert_eq!(out, b"a\r\nb");

@@ -116,8 +116,8 @@ pub enum Answer {
     /// A received message, of this priority: the one being sent, which the sender's
     /// caller still holds (handed over without a copy; only [`Queue::send`] answers so).
     Passed(u32),
-    /// A send went in.
-    Sent,
+    /// A send of this many bytes went in (what a `write` answers).
+    Sent(usize),
 }
 
 /// A request that finished, for its ticket's owner to answer.
@@ -294,15 +294,15 @@ impl<T, N> Queue<T, N> {
             // Somebody waits: the message goes straight to it. (The sender is answered
             // first, as a pipe answers a write before the read it feeds: ready first, it
             // runs first at equal priorities.)
-            done.push(Completion { ticket, result: Ok(Answer::Sent) });
+            done.push(Completion { ticket, result: Ok(Answer::Sent(data.len())) });
             done.push(Completion { ticket: r.ticket, result: Ok(Answer::Passed(priority)) });
             return None;
         }
         if self.messages.len() < self.attr.maxmsg && self.senders.is_empty() {
             let was_empty = self.is_empty();
             let data = self.owned(core::mem::take(data));
+            now(ticket, Ok(Answer::Sent(data.len())));
             self.messages.push(priority, data);
-            now(ticket, Ok(Answer::Sent));
             return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
         }
         if nonblock {
@@ -335,8 +335,8 @@ impl<T, N> Queue<T, N> {
             // Room for the first waiting sender.
             if let Some(s) = self.senders.pop_first() {
                 let (priority, data) = s.message.expect("senders carry a message");
+                done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent(data.len())) });
                 self.messages.push(priority, data);
-                done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent) });
             }
             return;
         }
@@ -464,7 +464,7 @@ mod tests {
         let mut q = Q::new(Attr::checked(8, 16).unwrap());
         for (t, (prio, text)) in [(1, b"a1"), (5, b"b5"), (1, b"c1"), (31, b"d9"), (5, b"e5")].iter().enumerate() {
             let (done, _) = send(&mut q, t as u32, 10, 0, *prio, text.to_vec(), false);
-            assert_eq!(done[0].result, Ok(Answer::Sent));
+            assert_eq!(done[0].result, Ok(Answer::Sent(2)), "a write answers its length");
         }
         let order: Vec<Vec<u8>> = (0..5).map(|t| received(&receive(&mut q, 100 + t, 10, 0, 16, false)[0]).1).collect();
         assert_eq!(order, [b"d9", b"b5", b"e5", b"a1", b"c1"].map(|s| s.to_vec()));

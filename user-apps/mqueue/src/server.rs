@@ -103,7 +103,7 @@ fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Noti
                 answered
             }
             Ok(Answer::Passed(priority)) => message.reply(status(sent.len(), priority), sent),
-            Ok(Answer::Sent) => message.reply(0, &[]),
+            Ok(Answer::Sent(length)) => message.reply(length as u64, &[]),
             Err(e) => message.error(e),
         };
     }

@@ -106,6 +106,9 @@ impl Proc {
             }
         };
         let program = self.image.find(name).ok_or(Errno::ENOENT)?;
+        if self.image.programs().next().is_some_and(|first| first.name == program.name) {
+            return Err(Errno::EPERM); // proc itself: there is one process manager
+        }
         loader::spawn(&program, args, environment, priority, policy, request.client.pid, 0).map(u64::from)
     }
 

@@ -26,12 +26,14 @@ fn main() {}
 mod run {
     use alloc::format;
     use alloc::string::String;
+    use alloc::sync::Arc;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event};
     use shell::parse::{parse_expanding, Command, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
+    use userlib::sync::Mutex;
     use userlib::{proc, process, thread, time, Args, Errno, Pid};
 
     const CONSOLE: &str = "/dev/console";
@@ -105,7 +107,15 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             let mut input = [0u8; 1];
             let mut echo = Vec::new();
             loop {
-                let n = self.console.read(&mut input).unwrap_or(0);
+                let n = match self.console.read(&mut input) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        // The console driver is gone (killed): nobody can type to this
+                        // shell any more. It ends rather than retrying for ever.
+                        userlib::eprintln!("shell: the console: {e}");
+                        process::exit(1);
+                    }
+                };
                 for &byte in &input[..n] {
                     let event = self.editor.feed(byte, &mut echo);
                     if !echo.is_empty() {
@@ -179,7 +189,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             let count = job.pipeline.len();
             // Pipe i joins command i to command i + 1; the shell holds both ends until the
             // commands that use them are done (so none sees an early end of file).
-            let mut pipes: Vec<(Option<File>, Option<File>, u64)> = Vec::new();
+            let mut pipes: Pipes = Vec::new();
             for _ in 1..count {
                 match fs::pipe_numbered(0) {
                     Ok((reader, writer, number)) => pipes.push((Some(reader), Some(writer), number)),
@@ -226,11 +236,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 // A thread waits and lets go of the pipes as the commands end.
                 let background: Vec<Pid> = pids.clone();
                 let waiter = thread::spawn(move || {
-                    let mut pipes = pipes;
-                    for (i, pid) in background.iter().enumerate() {
-                        let _ = process::wait(*pid);
-                        release(&mut pipes, i);
-                    }
+                    wait_pipeline(&background, pipes);
                 });
                 if waiter.is_err() {
                     self.say("shell: cannot start the background waiter\n");
@@ -240,8 +246,8 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             }
             self.set_mode(console_mode::CANONICAL, &pids);
             let mut status = 0;
-            for (i, pid) in pids.iter().enumerate() {
-                status = match process::wait(*pid) {
+            for (pid, ended) in pids.iter().zip(wait_pipeline(&pids, pipes)) {
+                status = match ended {
                     Ok(ExitStatus::Exited(code)) => code,
                     Ok(ExitStatus::Killed { exception_class }) => {
                         self.say(&format!("[{pid}] killed by a fault (class {exception_class:#x})\n"));
@@ -252,7 +258,6 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                         1
                     }
                 };
-                release(&mut pipes, i);
             }
             if status == INTERRUPTED_STATUS {
                 self.say("\n");
@@ -309,9 +314,55 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         }
     }
 
+    /// The pipes between a pipeline's commands: the shell's read end, its write end, and
+    /// the pipe's number.
+    type Pipes = Vec<(Option<File>, Option<File>, u64)>;
+
+    /// Waits for every program of a pipeline, letting go of each pipe as the programs on
+    /// its sides end, in whatever order they end: a reader that ends first must leave its
+    /// writer `EPIPE`, not blocked on a full pipe the shell still reads from (`cat big |
+    /// echo early` hung). How each ended, in the pipeline's order.
+    fn wait_pipeline(pids: &[Pid], pipes: Pipes) -> Vec<Result<ExitStatus, Errno>> {
+        let statuses: Vec<Option<Result<ExitStatus, Errno>>> = pids.iter().map(|_| None).collect();
+        let shared = Arc::new(Mutex::new((pipes, statuses)));
+        let waiter = |i: usize, pid: Pid| {
+            let shared = Arc::clone(&shared);
+            move || {
+                let ended = process::wait(pid);
+                let mut state = shared.lock();
+                release(&mut state.0, i);
+                state.1[i] = Some(ended);
+            }
+        };
+        // One thread per program but the last, which this one waits for.
+        let mut threads = Vec::new();
+        let mut inline = Vec::new();
+        for (i, &pid) in pids.iter().enumerate() {
+            let spawned = match i + 1 < pids.len() {
+                true => thread::Builder::new().stack_size(WAITER_STACK).spawn(waiter(i, pid)).ok(),
+                false => None,
+            };
+            match spawned {
+                Some(thread) => threads.push(thread),
+                None => inline.push((i, pid)), // (in order, as before, if no thread starts)
+            }
+        }
+        for (i, pid) in inline {
+            waiter(i, pid)();
+        }
+        for thread in threads {
+            let _ = thread.join();
+        }
+        let mut state = shared.lock();
+        state.1.iter_mut().map(|s| s.take().unwrap_or(Err(Errno::ECHILD))).collect()
+    }
+
+    /// The stack of a thread that only waits for a program.
+    const WAITER_STACK: usize = 16 * 1024;
+
     /// Command `i` of a pipeline has ended: the shell lets go of the pipe it wrote to and
     /// of the one it read from.
-    fn release(pipes: &mut [(Option<File>, Option<File>, u64)], i: usize) {
+    fn release(pipes: &mut Pipes, i: usize) {
         if let Some(pipe) = pipes.get_mut(i) {
             pipe.1 = None; // its output: the next command sees the end once it is drained
         }

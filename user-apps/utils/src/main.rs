@@ -262,7 +262,8 @@ fn mq_tool(words: &[&str]) -> Outcome {
 
 fn sleep(words: &[&str]) -> Outcome {
     let seconds: u64 = words.first().and_then(|w| w.parse().ok()).ok_or("usage: sleep SECONDS")?;
-    time::sleep_ns(seconds * 1_000_000_000);
+    // (More seconds than the clock counts, about 584 years, sleep that long: not 0.)
+    time::sleep_ns(seconds.saturating_mul(1_000_000_000));
     Ok(())
 }
 
