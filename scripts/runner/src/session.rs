@@ -310,6 +310,17 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("the screen showed:\n{all}"))
         }),
+        ("a_built_in_is_redirected_and_not_piped", |s| {
+            s.command("help > /tmp/help")?;
+            let out = s.command("cat /tmp/help")?;
+            if !out.contains("Built-ins:") {
+                return Err(format!("cat /tmp/help printed:\n{out}"));
+            }
+            let out = s.command("help | wc")?;
+            (out.contains("shell: help: a built-in cannot be part of a pipeline") && out.contains("muon:2$"))
+                .then_some(())
+                .ok_or(format!("help | wc printed:\n{out}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

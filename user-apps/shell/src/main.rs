@@ -155,31 +155,52 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
 
         /// Runs a built-in, if the job is one; returns its status.
         fn builtin(&mut self, job: &Job) -> Option<u32> {
+            const BUILTINS: [&str; 4] = ["help", "exit", "shutdown", "jobs"];
+            if job.pipeline.len() > 1 {
+                let name = job.pipeline.iter().map(|c| c.argv[0].as_str()).find(|n| BUILTINS.contains(n))?;
+                self.say(&format!("shell: {name}: a built-in cannot be part of a pipeline\n"));
+                return Some(2);
+            }
             let [command] = &job.pipeline[..] else { return None };
-            match command.argv[0].as_str() {
+            let mut out = String::new();
+            let status = match command.argv[0].as_str() {
                 "help" => {
-                    self.say(HELP);
-                    Some(0)
+                    out.push_str(HELP);
+                    0
                 }
                 "exit" => {
-                    self.say("(there is nothing to exit to: `shutdown` stops the machine)\n");
-                    Some(0)
+                    out.push_str("(there is nothing to exit to: `shutdown` stops the machine)\n");
+                    0
                 }
                 "shutdown" => {
                     let code = command.argv.get(1).and_then(|c| c.parse().ok()).unwrap_or(0);
                     self.say("stopping the machine\n");
                     let e = process::shutdown(code);
-                    self.say(&format!("shutdown: {e}\n"));
-                    Some(1)
+                    out.push_str(&format!("shutdown: {e}\n"));
+                    1
                 }
                 "jobs" => {
                     self.reap_background();
                     for pid in self.background.iter().flat_map(|job| &job.pids) {
-                        self.say(&format!("[{pid}] running\n"));
+                        out.push_str(&format!("[{pid}] running\n"));
                     }
-                    Some(0)
+                    0
                 }
-                _ => None,
+                _ => return None,
+            };
+            // Its output goes where `>` or `>>` says, as a program's would.
+            let Some(redirect) = &command.stdout else {
+                self.say(&out);
+                return Some(status);
+            };
+            let append = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
+            let flags = open_flags::O_WRONLY | open_flags::O_CREAT | append;
+            match fs::open(&redirect.path, flags, 0o644).and_then(|file| file.write_all(out.as_bytes())) {
+                Ok(()) => Some(status),
+                Err(e) => {
+                    self.say(&format!("shell: {}: {e}\n", redirect.path));
+                    Some(1)
+                }
             }
         }
 
