@@ -4,10 +4,11 @@
 //! In **canonical** mode (the default) input is gathered into a line: printable bytes are
 //! echoed, Backspace/DEL erases (`\b \b`), Enter completes the line (echoing `\r\n`) and
 //! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it (and every line
-//! not yet read) and asks for the foreground program to be interrupted, Ctrl-D makes what was typed readable without a
-//! newline — on an empty line, it is an end of file: the next read returns 0. A read
-//! returns at most one line. In **raw** mode (a shell doing its own editing) every byte is
-//! readable at once, unechoed and uninterpreted.
+//! not yet read) and asks for the foreground program to be interrupted, Ctrl-D makes what
+//! was typed readable without a newline — on an empty line, it is an end of file: the
+//! next read returns 0. A read returns at most one line. A line holds at most
+//! [`MAX_CANON`] bytes, unread input [`MAX_INPUT`]. In **raw** mode (a shell doing its own
+//! editing) every byte is readable at once, unechoed and uninterpreted.
 //!
 //! Bytes typed in raw mode that nobody read before the switch back to canonical mode (a
 //! line typed just after the command that a shell is starting) go through the canonical
