@@ -321,6 +321,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("help | wc printed:\n{out}"))
         }),
+        ("bad_arguments_are_refused", |s| {
+            // (`shutdown abc` used to stop the machine with code 0.)
+            let out = s.command("shutdown abc")?;
+            if !(out.contains("shell: shutdown: abc: not an exit code") && out.contains("muon:2$")) {
+                return Err(format!("shutdown abc printed:\n{out}"));
+            }
+            let out = s.command("mq send /extra text 3 more")?;
+            (out.contains("usage: mq") && out.contains("muon:1$")).then_some(()).ok_or(format!("mq printed:\n{out}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

@@ -124,7 +124,10 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     }
                     match event {
                         Event::Line(line) => return Some(line),
-                        Event::Interrupt => return None,
+                        Event::Interrupt => {
+                            self.status = INTERRUPTED_STATUS; // (as `$?` after Ctrl-C at a prompt)
+                            return None;
+                        }
                         Event::Eof => {
                             self.say("\r\n(the shell does not end: `shutdown` stops the machine)\r\n");
                             return None;
@@ -173,7 +176,14 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     0
                 }
                 "shutdown" => {
-                    let code = command.argv.get(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+                    let code = match command.argv.get(1).map(|c| c.parse()) {
+                        None => 0,
+                        Some(Ok(code)) => code,
+                        Some(Err(_)) => {
+                            self.say(&format!("shell: shutdown: {}: not an exit code\n", command.argv[1]));
+                            return Some(2);
+                        }
+                    };
                     self.say("stopping the machine\n");
                     let e = process::shutdown(code);
                     out.push_str(&format!("shutdown: {e}\n"));

@@ -237,7 +237,7 @@ fn free() -> Outcome {
 fn mq_tool(words: &[&str]) -> Outcome {
     let e = |err: Errno| format!("{err}");
     match words {
-        ["send", name, text, rest @ ..] => {
+        ["send", name, text, rest @ ..] if rest.len() <= 1 => {
             let priority = rest.first().map_or(Ok(0), |p| p.parse::<u32>()).map_err(|_| "bad priority")?;
             if priority > 31 {
                 return Err(format!("priority {priority}: priorities are 0 to 31"));
