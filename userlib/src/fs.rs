@@ -73,7 +73,12 @@ pub fn unlink(path: &str) -> Result<(), Errno> {
 /// open file. Returns it and the server's status.
 pub(crate) fn open_special(path: &str, header: Header) -> Result<(File, u64), Errno> {
     let path = crate::msg::check_path(path.as_bytes())?;
-    let (fd, rest, handle) = connect_to_owner(path)?;
+    let (fd, rest, handle) = connect_to_owner(path).map_err(|e| match e {
+        // No server has it, but it is a directory of the pathname space (`/`, `/dev`):
+        // what is beneath it is listed by `read_dir`, not opened.
+        Errno::ENOENT if pathname_directory(path) => Errno::EISDIR,
+        e => e,
+    })?;
     let header = Header { extra: handle as u64, ..header };
     match proc::request_on(fd, &header, rest.as_bytes(), &mut []) {
         Ok(status) => Ok((File { fd }, status)),
@@ -127,6 +132,12 @@ pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
     names.sort();
     names.dedup();
     Ok(names)
+}
+
+/// Whether `path` is a directory of the pathname space: something is attached beneath
+/// it, or its parent lists it.
+fn pathname_directory(path: &str) -> bool {
+    proc::list(path).is_ok_and(|names| !names.is_empty()) || listed_in_parent(path)
 }
 
 /// Whether `path`'s parent directory lists its last component.

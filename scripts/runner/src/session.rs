@@ -330,6 +330,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let out = s.command("mq send /extra text 3 more")?;
             (out.contains("usage: mq") && out.contains("muon:1$")).then_some(()).ok_or(format!("mq printed:\n{out}"))
         }),
+        ("directories_of_the_pathname_space_are_directories", |s| {
+            // (`/dev` has no server: opening it said ENOENT; `ls /dev/` lost its markers.)
+            let out = s.command("echo x > /dev")?;
+            if !(out.contains("/dev: EISDIR") && out.contains("muon:1$")) {
+                return Err(format!("echo x > /dev printed:\n{out}"));
+            }
+            let out = s.command("ls /dev/")?;
+            out.contains("mqueue/").then_some(()).ok_or(format!("ls /dev/ printed:\n{out}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

@@ -134,9 +134,9 @@ fn ls(paths: &[&str]) -> Outcome {
         if paths.len() > 1 {
             println!("{path}:");
         }
-        let queues = *path == "/dev/mqueue" || path.starts_with("/dev/mqueue/");
+        let queues = path.trim_end_matches('/') == "/dev/mqueue" || path.starts_with("/dev/mqueue/");
         for name in names {
-            let full = if *path == "/" { format!("/{name}") } else { format!("{path}/{name}") };
+            let full = format!("{}/{name}", path.trim_end_matches('/')); // (`/dev/` and `/` too)
             let stat = fs::open(&full, open_flags::O_RDONLY | open_flags::O_NONBLOCK, 0).and_then(|f| f.stat());
             match stat {
                 Ok(s) if queues && s.kind == file_kind::FILE => println!("{name:<24} {} messages", s.size),
