@@ -7,7 +7,6 @@
 //! serviced the device and calls `InterruptUnmask` (masks are counted), as in QNX.
 
 use crate::fastpath::Fast;
-use crate::ipc::MAX_TIMERS_PER_PROCESS;
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{Outcome, System};
@@ -21,6 +20,10 @@ use alloc::vec::Vec;
 /// shorter intervals are rounded up to it, as POSIX lets a system round to its
 /// resolution. A 1 ns period would keep a timer due at every return from the kernel.
 pub const MIN_TIMER_INTERVAL_NS: u64 = 10_000;
+
+/// Most user timers one process may have (`EAGAIN` beyond): the system's table holds
+/// 4,095, and one process must not take them all.
+pub const MAX_TIMERS_PER_PROCESS: usize = 256;
 
 /// A timer a process created.
 #[derive(Debug, Clone, Copy)]

@@ -51,11 +51,8 @@ pub const MAX_QUEUED_KERNEL_PULSES: usize = 16_384;
 /// A channel's queue keeps at most this much room once it drains, so that queues which
 /// once held many pulses do not keep the memory (a drained queue shrinks).
 const IDLE_QUEUE_ROOM: usize = 16;
-/// Most user timers one process may have (`EAGAIN` beyond): the system's table holds
-/// 4,095, and one process must not take them all.
-pub const MAX_TIMERS_PER_PROCESS: usize = 256;
-/// Most events one process may have registered (`MsgRegisterEvent`; `EAGAIN` beyond),
-/// for the same reason.
+/// Most events one process may have registered (`MsgRegisterEvent`; `EAGAIN` beyond):
+/// the system's table holds 4,095, and one process must not take them all.
 pub const MAX_EVENTS_PER_PROCESS: usize = 256;
 /// Set in every scoid, so scoids and coids never look alike.
 pub const SCOID_BIT: u32 = 1 << 30;

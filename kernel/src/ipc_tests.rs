@@ -5,6 +5,7 @@
 #![allow(unused_must_use)]
 
 use super::*;
+use crate::events::MAX_TIMERS_PER_PROCESS;
 use crate::mem::PAGE_SIZE;
 use crate::testing::{
     as_thread, made_again, new_thread, restarted, restarting, switch_to, system, FakeMachine, BLOCKED,
