@@ -190,13 +190,97 @@ impl LineDiscipline {
     }
 }
 
-/// Output translation: `\n` becomes `\r\n` (the terminal's new line).
-pub fn translate_output(bytes: &[u8], out: &mut Vec<u8>) {
-    for byte in bytes {
-        if *byte == b'\n' {
-            out.push(b'\r');
+/// Output on its way to the UART, in the order it came: writes (each `\n` sent as the
+/// terminal's `\r\n`) and echo (as it is). The driver hands bytes over while the
+/// transmitter takes them and waits for its interrupt when it is full, instead of
+/// polling it: a writer (`W`) is answered once its last byte is in the transmitter, and
+/// meanwhile the driver takes input, Ctrl-C and other clients.
+#[derive(Debug)]
+pub struct Output<W> {
+    queue: VecDeque<Outgoing<W>>,
+}
+
+#[derive(Debug)]
+struct Outgoing<W> {
+    bytes: Vec<u8>,
+    /// How many of `bytes` are wholly handed over.
+    taken: usize,
+    /// The `\r` before the `\n` at `taken` is handed over.
+    cr_taken: bool,
+    /// A write (`\n` becomes `\r\n`) rather than echo.
+    writer: Option<W>,
+}
+
+impl<W> Default for Output<W> {
+    fn default() -> Self {
+        Self { queue: VecDeque::new() }
+    }
+}
+
+impl<W> Output<W> {
+    /// Nothing to send.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether everything is handed over (the transmit interrupt is not needed).
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Queues a write of `bytes` by `writer`.
+    pub fn write(&mut self, bytes: Vec<u8>, writer: W) {
+        self.queue.push_back(Outgoing { bytes, taken: 0, cr_taken: false, writer: Some(writer) });
+    }
+
+    /// Queues echo (sent untranslated).
+    pub fn echo(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
         }
-        out.push(*byte);
+        match self.queue.back_mut() {
+            Some(last) if last.writer.is_none() => last.bytes.extend_from_slice(bytes),
+            _ => self.queue.push_back(Outgoing { bytes: bytes.to_vec(), taken: 0, cr_taken: false, writer: None }),
+        }
+    }
+
+    /// Hands bytes to `put` (which answers false when the transmitter is full) in order;
+    /// the writers whose bytes are all handed over go to `done`, with their lengths.
+    pub fn transmit(&mut self, mut put: impl FnMut(u8) -> bool, done: &mut Vec<(W, usize)>) {
+        while let Some(out) = self.queue.front_mut() {
+            while let Some(&byte) = out.bytes.get(out.taken) {
+                if byte == b'\n' && out.writer.is_some() && !out.cr_taken {
+                    if !put(b'\r') {
+                        return;
+                    }
+                    out.cr_taken = true;
+                }
+                if !put(byte) {
+                    return;
+                }
+                out.taken += 1;
+                out.cr_taken = false;
+            }
+            let out = self.queue.pop_front().expect("the front");
+            if let Some(writer) = out.writer {
+                done.push((writer, out.bytes.len()));
+            }
+        }
+    }
+
+    /// Takes out the writes `selected` picks (their clients left, or want to unblock),
+    /// each with how many of its bytes were handed over.
+    pub fn cancel(&mut self, mut selected: impl FnMut(&W) -> bool) -> Vec<(W, usize)> {
+        let mut cancelled = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for out in self.queue.drain(..) {
+            match out.writer {
+                Some(writer) if selected(&writer) => cancelled.push((writer, out.taken)),
+                writer => kept.push_back(Outgoing { writer, ..out }),
+            }
+        }
+        self.queue = kept;
+        cancelled
     }
 }
 
@@ -296,8 +380,53 @@ mod tests {
             held += line.len();
         }
         assert!(held <= MAX_INPUT, "{held} bytes held");
-        let mut out = Vec::new();
-        translate_output(b"a\nb", &mut out);
-        assert_eq!(out, b"a\r\nb");
+    }
+
+    /// A transmitter that takes `room` bytes, then is full.
+    fn transmitter(sent: &mut Vec<u8>, room: usize) -> impl FnMut(u8) -> bool + '_ {
+        let end = sent.len() + room;
+        move |byte| {
+            sent.len() < end && {
+                sent.push(byte);
+                true
+            }
+        }
+    }
+
+    #[test]
+    fn output_goes_out_in_order_as_the_transmitter_takes_it() {
+        let mut output = Output::new();
+        let mut sent = Vec::new();
+        let mut done = Vec::new();
+        output.write(b"ab\ncd\n".to_vec(), 'w');
+        output.echo(b"x\n");
+        output.echo(b"y");
+        output.write(b"\n".to_vec(), 'v');
+        output.transmit(transmitter(&mut sent, 3), &mut done);
+        assert_eq!((sent.as_slice(), done.as_slice()), (&b"ab\r"[..], &[][..]), "full: nobody answered yet");
+        output.transmit(transmitter(&mut sent, 1), &mut done);
+        assert_eq!(sent, b"ab\r\n", "the \\r of a \\n is not sent twice");
+        output.transmit(transmitter(&mut sent, 4), &mut done);
+        assert_eq!(done, [('w', 6)], "answered with its own length once its last byte is taken");
+        assert!(!output.is_empty());
+        output.transmit(transmitter(&mut sent, 100), &mut done);
+        assert_eq!(sent, b"ab\r\ncd\r\nx\ny\r\n", "echo untranslated, in its place");
+        assert_eq!(done, [('w', 6), ('v', 1)]);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn cancelled_writes_say_how_much_went_out() {
+        let mut output = Output::new();
+        let mut sent = Vec::new();
+        let mut done = Vec::new();
+        output.write(b"12345".to_vec(), 1);
+        output.write(b"abc".to_vec(), 2);
+        output.write(b"xyz".to_vec(), 1);
+        output.transmit(transmitter(&mut sent, 2), &mut done);
+        assert_eq!(output.cancel(|w| *w == 1), [(1, 2), (1, 0)]);
+        output.transmit(transmitter(&mut sent, 100), &mut done);
+        assert_eq!((sent.as_slice(), done.as_slice()), (&b"12abc"[..], &[(2, 3)][..]));
+        assert!(output.cancel(|_| true).is_empty());
     }
 }

@@ -4,12 +4,15 @@
 //! `/dev/ser1` through the resource-manager framework with the line discipline of
 //! `lib.rs`. Reads wait (held messages) until a line, a byte in raw mode, or an end of
 //! file is there; `O_NONBLOCK` reads get `EAGAIN` instead. Ctrl-C ends the foreground
-//! programs a shell named (`DEVCTL SET_FOREGROUND`: its pipeline) through proc. Output is written by
-//! polling the transmit FIFO. The kernel keeps its own console only for its log and
-//! fault reports.
+//! programs a shell named (`DEVCTL SET_FOREGROUND`: its pipeline) through proc. Output is
+//! handed to the transmit FIFO while it has room, the rest on the UART's transmit
+//! interrupt (`Output`): a writer waits (held) until its last byte is in the FIFO, and
+//! meanwhile input, Ctrl-C and other clients are served; with `O_NONBLOCK` a write takes
+//! what the FIFO takes at once (`EAGAIN` if nothing). The kernel keeps its own console
+//! only for its log and fault reports.
 
 use alloc::vec::Vec;
-use console::{Action, LineDiscipline, Mode};
+use console::{Action, LineDiscipline, Mode, Output};
 use userlib::abi::info::console_kind;
 use userlib::abi::ipc::{channel_flags, Pulse};
 use userlib::abi::syscall::mem_prot;
@@ -36,12 +39,16 @@ const PL011_ICR: usize = 0x44;
 const FR_RXFE: u32 = 1 << 4;
 const FR_TXFF: u32 = 1 << 5;
 const INT_RX: u32 = 1 << 4;
+const INT_TX: u32 = 1 << 5;
 const INT_RT: u32 = 1 << 6;
 // Mini UART registers (from the AUX page) and bits.
 const MU_IO: usize = 0x40;
 const MU_IER: usize = 0x44;
 const MU_LSR: usize = 0x54;
+const MU_IER_RX: u32 = 1 << 0; // (bits 0 and 1 are swapped in the BCM2835 manual)
+const MU_IER_TX: u32 = 1 << 1;
 const LSR_DATA_READY: u32 = 1 << 0;
+/// The transmit FIFO takes at least one byte.
 const LSR_TX_EMPTY: u32 = 1 << 5;
 
 impl Uart {
@@ -58,7 +65,7 @@ impl Uart {
 
     fn enable_receive_interrupt(&self) {
         match self.kind {
-            console_kind::MINI_UART => self.write(MU_IER, 0x1), // receive (bit 0 on the BCM2835)
+            console_kind::MINI_UART => self.write(MU_IER, MU_IER_RX),
             _ => {
                 self.write(PL011_ICR, INT_RX | INT_RT);
                 self.write(PL011_IMSC, self.read(PL011_IMSC) | INT_RX | INT_RT);
@@ -73,22 +80,29 @@ impl Uart {
         }
     }
 
-    fn transmit(&self, byte: u8) {
-        match self.kind {
-            console_kind::MINI_UART => {
-                while self.read(MU_LSR) & LSR_TX_EMPTY == 0 {}
-                self.write(MU_IO, byte as u32);
-            }
-            _ => {
-                while self.read(PL011_FR) & FR_TXFF != 0 {}
-                self.write(PL011_DR, byte as u32);
-            }
+    /// Puts `byte` in the transmit FIFO; false when it is full.
+    fn put(&self, byte: u8) -> bool {
+        let room = match self.kind {
+            console_kind::MINI_UART => self.read(MU_LSR) & LSR_TX_EMPTY != 0,
+            _ => self.read(PL011_FR) & FR_TXFF == 0,
+        };
+        if room {
+            self.write(if self.kind == console_kind::MINI_UART { MU_IO } else { PL011_DR }, byte as u32);
         }
+        room
     }
 
-    fn send(&self, bytes: &[u8]) {
-        for byte in bytes {
-            self.transmit(*byte);
+    /// Asks for the transmit interrupt (the FIFO has room again) or stops asking.
+    fn want_transmit_interrupt(&self, on: bool) {
+        match self.kind {
+            console_kind::MINI_UART => self.write(MU_IER, MU_IER_RX | if on { MU_IER_TX } else { 0 }),
+            _ => {
+                let mask = self.read(PL011_IMSC) & !INT_TX;
+                if on {
+                    self.write(PL011_ICR, INT_TX); // (a level left from earlier writes)
+                }
+                self.write(PL011_IMSC, if on { mask | INT_TX } else { mask });
+            }
         }
     }
 }
@@ -100,11 +114,20 @@ struct Waiter {
     client: u32,
 }
 
+/// A waiting write.
+struct Writer {
+    message: ReceivedMessage,
+    client: u32,
+}
+
 struct Console {
     uart: Uart,
     interrupt: Interrupt,
     discipline: LineDiscipline,
     readers: Vec<Waiter>,
+    output: Output<Writer>,
+    /// Whether the transmit interrupt is asked for.
+    transmit_interrupt: bool,
     /// The programs Ctrl-C ends (a shell's foreground pipeline).
     foreground: Vec<u32>,
 }
@@ -132,8 +155,15 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     uart.enable_receive_interrupt();
     let _console = proc::path_attach("/dev/console", channel.chid(), 0)?;
     let _ser1 = proc::path_attach("/dev/ser1", channel.chid(), 0)?;
-    let state =
-        Console { uart, interrupt, discipline: LineDiscipline::new(), readers: Vec::new(), foreground: Vec::new() };
+    let state = Console {
+        uart,
+        interrupt,
+        discipline: LineDiscipline::new(),
+        readers: Vec::new(),
+        output: Output::new(),
+        transmit_interrupt: false,
+        foreground: Vec::new(),
+    };
     let mut dispatcher = Dispatcher::new(state);
     let error = dispatcher.serve(&channel);
     println!("console: receiving failed: {error}");
@@ -165,8 +195,32 @@ impl Console {
                 self.interrupt_foreground();
             }
         }
-        self.uart.send(&echo);
+        self.output.echo(&echo);
         self.serve_readers();
+    }
+
+    /// Hands output to the UART while it takes it, answers the writers whose bytes all
+    /// went, and asks for the transmit interrupt while output is left.
+    fn transmit(&mut self) {
+        let mut done = Vec::new();
+        let uart = &self.uart;
+        self.output.transmit(|byte| uart.put(byte), &mut done);
+        for (writer, length) in done {
+            let _ = writer.message.reply(length as u64, &[]);
+        }
+        let wanted = !self.output.is_empty();
+        if wanted != self.transmit_interrupt {
+            self.uart.want_transmit_interrupt(wanted);
+            self.transmit_interrupt = wanted;
+        }
+    }
+
+    /// Answers a write taken out before its end: with what went, or `none_sent`.
+    fn cancelled(writer: Writer, sent: usize, none_sent: Errno) {
+        let _ = match sent {
+            0 => writer.message.error(none_sent),
+            _ => writer.message.reply(sent as u64, &[]),
+        };
     }
 }
 
@@ -195,11 +249,23 @@ impl ResourceManager for Console {
         Ok(Reply::Held)
     }
 
-    fn write(&mut self, _ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        let mut out = Vec::with_capacity(request.payload.len() + 16);
-        console::translate_output(&request.payload, &mut out);
-        self.uart.send(&out);
-        Ok(Reply::Status(request.payload.len() as u64))
+    fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        if request.payload.is_empty() {
+            return Ok(Reply::Status(0));
+        }
+        let bytes = core::mem::take(&mut request.payload).into_owned();
+        let writer = Writer { message: request.hold(), client: request.client.scoid };
+        let rcvid = writer.message.rcvid();
+        self.output.write(bytes, writer);
+        self.transmit();
+        if ocb.nonblock {
+            // What the FIFO did not take at once is not written.
+            for (writer, sent) in self.output.cancel(|w| w.message.rcvid() == rcvid) {
+                Self::cancelled(writer, sent, Errno::EAGAIN);
+            }
+            self.transmit();
+        }
+        Ok(Reply::Held)
     }
 
     fn stat(&mut self, _ocb: &mut Ocb) -> Result<Stat, Errno> {
@@ -221,7 +287,8 @@ impl ResourceManager for Console {
                 if self.discipline.set_mode(mode, &mut echo) == Action::Interrupt {
                     self.interrupt_foreground();
                 }
-                self.uart.send(&echo);
+                self.output.echo(&echo);
+                self.transmit();
                 self.serve_readers();
                 Ok(Reply::Status(0))
             }
@@ -249,6 +316,7 @@ impl ResourceManager for Console {
     fn pulse(&mut self, pulse: Pulse) {
         if pulse.code == UART_PULSE {
             self.take_input();
+            self.transmit();
             let _ = self.interrupt.unmask();
         }
     }
@@ -257,10 +325,15 @@ impl ResourceManager for Console {
         if let Some(i) = self.readers.iter().position(|w| w.message.rcvid() == rcvid) {
             let _ = self.readers.remove(i).message.error(Errno::EINTR);
         }
+        // A write: what went is written (POSIX's partial write), else EINTR.
+        for (writer, sent) in self.output.cancel(|w| w.message.rcvid() == rcvid) {
+            Self::cancelled(writer, sent, Errno::EINTR);
+        }
     }
 
     fn disconnected(&mut self, scoid: u32) {
         // Their reads: nobody to answer (dropping a held message fails it harmlessly).
         self.readers.retain(|w| w.client != scoid);
+        drop(self.output.cancel(|w| w.client == scoid));
     }
 }
