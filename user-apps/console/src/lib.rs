@@ -2,7 +2,8 @@
 //! each input byte does (echo, line editing, Ctrl-C, Ctrl-D) and what readers get.
 //!
 //! In **canonical** mode (the default) input is gathered into a line: printable bytes are
-//! echoed, Backspace/DEL erases (`\b \b`), Enter completes the line (echoing `\r\n`) and
+//! echoed, Backspace/DEL erases a character (`\b \b`; a UTF-8 character's bytes
+//! together), Enter completes the line (echoing `\r\n`) and
 //! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it (and every line
 //! not yet read) and asks for the foreground program to be interrupted, Ctrl-D makes what
 //! was typed readable without a newline — on an empty line, it is an end of file: the
@@ -132,10 +133,10 @@ impl LineDiscipline {
                     self.ready.extend(self.line.drain(..).map(Some));
                 }
             }
-            0x08 | 0x7f if self.line.pop().is_some() => echo.extend_from_slice(b"\x08 \x08"),
+            0x08 | 0x7f if self.erase_character() => echo.extend_from_slice(b"\x08 \x08"),
             0x08 | 0x7f => {}
             0x15 => {
-                for _ in self.line.drain(..) {
+                while self.erase_character() {
                     echo.extend_from_slice(b"\x08 \x08");
                 }
             }
@@ -144,14 +145,25 @@ impl LineDiscipline {
                 self.line.push(b'\n');
                 self.ready.extend(self.line.drain(..).map(Some));
             }
-            b'\t' | 0x20..=0x7e if self.line.len() + 1 >= MAX_CANON => echo.push(0x07), // (room for the end)
-            b'\t' | 0x20..=0x7e => {
+            b'\t' | 0x20..=0x7e | 0x80..=0xff if self.line.len() + 1 >= MAX_CANON => echo.push(0x07), // (room for the end)
+            b'\t' | 0x20..=0x7e | 0x80..=0xff => {
                 echo.push(byte);
                 self.line.push(byte);
             }
             _ => {} // other control bytes are dropped
         }
         Action::None
+    }
+
+    /// Erases the line's last character (UTF-8: a lead byte and its continuation
+    /// bytes, one cell on the screen); false if the line is empty.
+    fn erase_character(&mut self) -> bool {
+        while let Some(byte) = self.line.pop() {
+            if byte & 0xc0 != 0x80 {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether a read would return now (data or an end of file).
@@ -312,6 +324,12 @@ mod tests {
         assert_eq!(d.read(10), None, "an unfinished line is not readable");
         let (echo, _) = feed(&mut d, b"\x15");
         assert_eq!(echo, b"\x08 \x08".repeat(4));
+        // UTF-8: typed and read as it comes, erased a character at a time.
+        let (echo, _) = feed(&mut d, "héllo€\x7f\x7f\x7f\x7f€!\r".as_bytes());
+        assert_eq!(echo, "héllo€\x08 \x08\x08 \x08\x08 \x08\x08 \x08€!\r\n".as_bytes());
+        assert_eq!(d.read(100), Some("hé€!\n".as_bytes().to_vec()));
+        let (echo, _) = feed(&mut d, "añ\x15".as_bytes());
+        assert_eq!(echo, "añ\x08 \x08\x08 \x08".as_bytes(), "Ctrl-U erases characters, not bytes");
     }
 
     #[test]

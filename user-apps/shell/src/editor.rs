@@ -6,12 +6,13 @@
 //! The editor only knows where the cursor is relative to the start of the line, not the
 //! prompt before it: every redraw moves the cursor with backspaces (`\x08`, which moves left
 //! without erasing) and overwrites what is to its right, so it works after any prompt as
-//! long as the line fits on one terminal row. Lines are printable ASCII; other bytes are
-//! ignored.
+//! long as the line fits on one terminal row. Lines are printable text: ASCII and UTF-8
+//! characters, each taken as one cell of the screen (wide characters are not measured);
+//! bytes that do not make a character are ignored.
 //!
 //! | Keys                                               | Action                                       |
 //! |----------------------------------------------------|----------------------------------------------|
-//! | printable ASCII                                    | insert at the cursor                         |
+//! | printable ASCII, UTF-8 characters                  | insert at the cursor                         |
 //! | Enter (`\r`, `\n`, `\r\n`)                         | [`Event::Line`]                              |
 //! | Backspace (`0x7f`, `0x08`)                         | delete before the cursor                     |
 //! | Delete (`ESC [ 3 ~`)                               | delete under the cursor                      |
@@ -178,10 +179,12 @@ impl Escape {
 /// A line editor with history for a raw serial terminal.
 #[derive(Debug, Clone)]
 pub struct Editor {
-    /// The line as displayed: printable ASCII only, so byte and character indices agree.
+    /// The line as displayed, a cell per character.
     line: String,
-    /// Where the cursor is in `line`, `0..=line.len()`.
+    /// Where the cursor is in `line`, in bytes: `0..=line.len()`, on a character boundary.
     cursor: usize,
+    /// The bytes of a UTF-8 character begun (its lead byte first), and how many it has.
+    partial: ([u8; 4], usize),
     /// Entered lines, oldest first.
     history: VecDeque<String>,
     history_capacity: usize,
@@ -206,6 +209,7 @@ impl Editor {
         Editor {
             line: String::new(),
             cursor: 0,
+            partial: ([0; 4], 0),
             history: VecDeque::new(),
             history_capacity,
             browsing: None,
@@ -219,6 +223,7 @@ impl Editor {
     /// shows the change, and says whether the byte finished anything.
     pub fn feed(&mut self, byte: u8, echo: &mut Vec<u8>) -> Event {
         let after_cr = core::mem::replace(&mut self.after_cr, false);
+        let partial = core::mem::take(&mut self.partial.1);
         match self.escape.advance(byte) {
             Decoded::Plain => {}
             Decoded::Consumed => return Event::None,
@@ -249,11 +254,12 @@ impl Editor {
             CTRL_F => self.key(Key::Right, echo),
             CTRL_P => self.key(Key::Up, echo),
             CTRL_N => self.key(Key::Down, echo),
-            BACKSPACE | DELETE if self.cursor > 0 => self.delete(self.cursor - 1, self.cursor, echo),
+            BACKSPACE | DELETE if self.cursor > 0 => self.delete(self.before_cursor(), self.cursor, echo),
             CTRL_U => self.delete(0, self.line.len(), echo),
             CTRL_K => self.delete(self.cursor, self.line.len(), echo),
             CTRL_W => self.delete(self.word_start(), self.cursor, echo),
             0x20..=0x7e => self.insert(char::from(byte), echo),
+            0x80..=0xff => self.utf8(byte, partial, echo),
             _ => {}
         }
         Event::None
@@ -278,45 +284,83 @@ impl Editor {
     /// row after the prompt: for when other output has overwritten it.
     pub fn redraw(&self, echo: &mut Vec<u8>) {
         echo.extend_from_slice(self.line.as_bytes());
-        move_left(echo, self.line.len() - self.cursor);
+        move_left(echo, cells(&self.line[self.cursor..]));
     }
 
     /// Acts on an editing key.
     fn key(&mut self, key: Key, echo: &mut Vec<u8>) {
         match key {
             Key::Left if self.cursor > 0 => {
-                self.cursor -= 1;
+                self.cursor = self.before_cursor();
                 echo.extend_from_slice(b"\x1b[D");
             }
             Key::Right if self.cursor < self.line.len() => {
-                echo.push(self.line.as_bytes()[self.cursor]);
-                self.cursor += 1;
+                let next = self.after_cursor();
+                echo.extend_from_slice(&self.line.as_bytes()[self.cursor..next]);
+                self.cursor = next;
             }
             Key::Home => {
-                move_left(echo, self.cursor);
+                move_left(echo, cells(&self.line[..self.cursor]));
                 self.cursor = 0;
             }
             Key::End => {
                 echo.extend_from_slice(&self.line.as_bytes()[self.cursor..]);
                 self.cursor = self.line.len();
             }
-            Key::Delete if self.cursor < self.line.len() => self.delete(self.cursor, self.cursor + 1, echo),
+            Key::Delete if self.cursor < self.line.len() => self.delete(self.cursor, self.after_cursor(), echo),
             Key::Up => self.history_up(echo),
             Key::Down => self.history_down(echo),
             Key::Left | Key::Right | Key::Delete => {}
         }
     }
 
+    /// Where the character before the cursor starts.
+    fn before_cursor(&self) -> usize {
+        self.line[..self.cursor].char_indices().next_back().map_or(0, |(i, _)| i)
+    }
+
+    /// Where the character under the cursor ends.
+    fn after_cursor(&self) -> usize {
+        self.line[self.cursor..].chars().next().map_or(self.cursor, |c| self.cursor + c.len_utf8())
+    }
+
+    /// Takes a byte of a UTF-8 character (`partial`: how many of its bytes came before):
+    /// inserts the character once whole; a byte that cannot continue it starts anew or
+    /// is dropped.
+    fn utf8(&mut self, byte: u8, partial: usize, echo: &mut Vec<u8>) {
+        let continuation = byte & 0xc0 == 0x80;
+        let have = match (partial, continuation) {
+            (0, true) => return, // nothing to continue
+            (_, false) => 0,     // a lead byte: a new character
+            (have, true) => have,
+        };
+        self.partial.0[have] = byte;
+        let bytes = &self.partial.0[..have + 1];
+        let needed = match bytes[0] {
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => return, // not a lead byte UTF-8 allows
+        };
+        if bytes.len() < needed {
+            self.partial.1 = bytes.len();
+            return;
+        }
+        if let Some(c) = core::str::from_utf8(bytes).ok().and_then(|s| s.chars().next()) {
+            self.insert(c, echo);
+        }
+    }
+
     /// Inserts one printable character at the cursor.
     fn insert(&mut self, c: char, echo: &mut Vec<u8>) {
-        if self.line.len() >= LINE_CAPACITY {
+        if self.line.len() + c.len_utf8() > LINE_CAPACITY {
             echo.push(BELL);
             return;
         }
         self.line.insert(self.cursor, c);
         echo.extend_from_slice(&self.line.as_bytes()[self.cursor..]);
-        self.cursor += 1;
-        move_left(echo, self.line.len() - self.cursor);
+        self.cursor += c.len_utf8();
+        move_left(echo, cells(&self.line[self.cursor..]));
     }
 
     /// Removes `line[from..to]`, which must contain or touch the cursor, and leaves the
@@ -326,12 +370,13 @@ impl Editor {
         if from == to {
             return;
         }
-        move_left(echo, self.cursor - from);
+        move_left(echo, cells(&self.line[from..self.cursor]));
+        let removed = cells(&self.line[from..to]);
         self.line.replace_range(from..to, "");
         self.cursor = from;
         echo.extend_from_slice(&self.line.as_bytes()[from..]);
-        blank(echo, to - from);
-        move_left(echo, self.line.len() - from + (to - from));
+        blank(echo, removed);
+        move_left(echo, cells(&self.line[from..]) + removed);
     }
 
     /// Where the word before the cursor starts (blanks between it and the cursor included).
@@ -342,9 +387,9 @@ impl Editor {
 
     /// Replaces the displayed line with `text`, cursor at its end.
     fn show(&mut self, text: String, echo: &mut Vec<u8>) {
-        move_left(echo, self.cursor);
+        move_left(echo, cells(&self.line[..self.cursor]));
         echo.extend_from_slice(text.as_bytes());
-        let leftover = self.line.len().saturating_sub(text.len());
+        let leftover = cells(&self.line).saturating_sub(cells(&text));
         blank(echo, leftover);
         move_left(echo, leftover);
         self.line = text;
@@ -405,6 +450,11 @@ impl Editor {
     }
 }
 
+/// How many cells of the screen `text` takes (a character each).
+fn cells(text: &str) -> usize {
+    text.chars().count()
+}
+
 /// Moves the terminal's cursor `count` cells left.
 fn move_left(echo: &mut Vec<u8>, count: usize) {
     echo.extend(core::iter::repeat_n(BACKSPACE, count));
@@ -426,8 +476,10 @@ mod tests {
     /// VT100 would, for the bytes the editor sends.
     #[derive(Default)]
     struct Screen {
-        row: Vec<u8>,
+        row: Vec<char>,
         column: usize,
+        /// The bytes of a UTF-8 character begun.
+        partial: Vec<u8>,
         /// Rows finished with `\r\n`, most recent last.
         scrolled: Vec<String>,
     }
@@ -439,7 +491,7 @@ mod tests {
                 match byte {
                     b'\r' => self.column = 0,
                     b'\n' => {
-                        let row = String::from_utf8(core::mem::take(&mut self.row)).unwrap();
+                        let row: String = core::mem::take(&mut self.row).into_iter().collect();
                         self.scrolled.push(row.trim_end().to_string());
                     }
                     BACKSPACE => self.column = self.column.checked_sub(1).expect("moved left of the line"),
@@ -448,22 +500,35 @@ mod tests {
                         assert_eq!((bytes.next(), bytes.next()), (Some(b'['), Some(b'D')), "only `ESC [ D` is sent");
                         self.column = self.column.checked_sub(1).expect("moved left of the line");
                     }
-                    0x20..=0x7e => {
-                        if self.column == self.row.len() {
-                            self.row.push(byte);
-                        } else {
-                            self.row[self.column] = byte;
+                    0x20..=0x7e => self.put(char::from(byte)),
+                    0x80..=0xff => {
+                        self.partial.push(byte);
+                        if let Ok(text) = core::str::from_utf8(&self.partial) {
+                            let c = text.chars().next().unwrap();
+                            self.partial.clear();
+                            self.put(c);
                         }
-                        self.column += 1;
+                        assert!(self.partial.len() < 4, "not UTF-8: {:x?}", self.partial);
                     }
                     _ => panic!("unexpected echo byte {byte:#x}"),
                 }
             }
         }
 
+        /// Shows `c` in the cell under the cursor, and moves right.
+        fn put(&mut self, c: char) {
+            assert!(self.partial.is_empty(), "a character cut by {c:?}");
+            if self.column == self.row.len() {
+                self.row.push(c);
+            } else {
+                self.row[self.column] = c;
+            }
+            self.column += 1;
+        }
+
         /// The row's text, with the blanks that erased characters dropped.
-        fn text(&self) -> &str {
-            core::str::from_utf8(&self.row).unwrap().trim_end()
+        fn text(&self) -> String {
+            self.row.iter().collect::<String>().trim_end().to_string()
         }
     }
 
@@ -478,7 +543,7 @@ mod tests {
             screen.show(&echo);
             if editor.escape == Escape::Idle {
                 assert_eq!(screen.text(), editor.line().trim_end(), "after {byte:#x}");
-                assert_eq!(screen.column, editor.cursor(), "after {byte:#x}");
+                assert_eq!(screen.column, cells(&editor.line()[..editor.cursor()]), "after {byte:#x}");
             }
             if event != Event::None {
                 events.push(event);
@@ -688,16 +753,16 @@ mod tests {
     #[test]
     fn unknown_keys_are_consumed_and_ignored() {
         let noise: [&[u8]; 10] = [
-            b"\x1b[15~",       // F5
-            b"\x1b[200~",      // bracketed paste start
-            b"\x1b[?25h",      // private mode
-            b"\x1b[2~",        // Insert
-            b"\x1b[6;5~",      // Ctrl-Page Down
-            b"\x1bOP",         // F1
-            b"\x1bx",          // Alt-x
-            b"\x1b[99999Z",    // an overlong parameter
-            b"\t\x0c\x07\x1a", // Tab, Ctrl-L, Ctrl-G, Ctrl-Z
-            "é€".as_bytes(),   // non-ASCII
+            b"\x1b[15~",         // F5
+            b"\x1b[200~",        // bracketed paste start
+            b"\x1b[?25h",        // private mode
+            b"\x1b[2~",          // Insert
+            b"\x1b[6;5~",        // Ctrl-Page Down
+            b"\x1bOP",           // F1
+            b"\x1bx",            // Alt-x
+            b"\x1b[99999Z",      // an overlong parameter
+            b"\t\x0c\x07\x1a",   // Tab, Ctrl-L, Ctrl-G, Ctrl-Z
+            b"\xff\x80\xc0\xaf", // bytes that make no UTF-8 character
         ];
         for bytes in noise {
             let (editor, events, echo) = typed(&[b"ab", bytes, b"c"].concat());
@@ -718,6 +783,19 @@ mod tests {
     }
 
     #[test]
+    fn utf8_characters_are_one_cell_each() {
+        let (editor, events, echo) = typed("né\x1b[D€ü\x7f\r".as_bytes());
+        assert_eq!(events, [line("n€é")]);
+        assert_eq!(echo, "né\x1b[D€é\x08üé\x08\x08é \x08\x08\r\n".as_bytes());
+        let (editor2, _, _) = typed("aé😀\x1b[D\x1b[D\x1b[3~\x05\x08".as_bytes());
+        assert_eq!((editor2.line(), editor2.cursor()), ("a", 1), "Delete and Backspace take whole characters");
+        let (editor3, _, echo) = typed(b"a\xc3\xa9\xa9\xff\xe2\x82b\xe2\x82\xac");
+        assert_eq!(editor3.line(), "aéb€", "bytes that make no character are dropped");
+        assert_eq!(echo, "aéb€".as_bytes());
+        assert_eq!(editor.history().collect::<Vec<_>>(), ["n€é"]);
+    }
+
+    #[test]
     fn redraw_puts_the_line_back() {
         let (editor, _, _) = typed(b"echo hi\x1b[D\x1b[D");
         let mut echo = Vec::new();
@@ -725,14 +803,17 @@ mod tests {
         assert_eq!(echo, b"echo hi\x08\x08");
         let mut screen = Screen::default();
         screen.show(&echo);
-        assert_eq!((screen.text(), screen.column), (editor.line(), editor.cursor()));
+        assert_eq!((screen.text().as_str(), screen.column), (editor.line(), editor.cursor()));
     }
 
     /// A long pseudo-random mix of keys keeps the screen and the editor in step (checked
     /// after every byte by `type_bytes`).
     #[test]
     fn the_screen_follows_every_key() {
-        let keys: [&[u8]; 20] = [
+        let keys: [&[u8]; 23] = [
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
             b"a",
             b"b",
             b" ",
