@@ -38,6 +38,9 @@ pub mod flags {
 
 /// Program flag: the program is started at boot (by pid 1, or as pid 1 if first).
 pub const START_AT_BOOT: u32 = 1;
+/// Program flag: proc starts the program again whenever it ends (with
+/// [`START_AT_BOOT`]: a console's shell).
+pub const RESPAWN: u32 = 2;
 
 /// Why an image was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

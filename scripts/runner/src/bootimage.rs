@@ -5,7 +5,7 @@
 //! A manifest lists one program per line, in start order:
 //!
 //! ```text
-//! # <program> <priority 1-255> <fifo|rr> <boot|spawn> [args...]
+//! # <program> <priority 1-255> <fifo|rr> <boot|respawn|spawn> [args...]
 //! hello 10 rr boot first-argument second-argument
 //! ```
 //!
@@ -16,7 +16,8 @@
 //! * `priority` and policy (`fifo` or `rr`, round robin): its first thread's scheduling;
 //! * `boot`: started at boot (`abi::bootimage::START_AT_BOOT`); the first `boot` line
 //!   becomes pid 1, the one privileged process (proc), which starts the others in order.
-//!   `spawn`: started only on request (a spawn message to proc);
+//!   `respawn`: started at boot and again by proc whenever it ends (`RESPAWN`; a
+//!   console's shell). `spawn`: started only on request (a spawn message to proc);
 //! * `args`: its arguments after `argv[0]`, separated by whitespace (no quoting).
 //!
 //! `#` starts a comment that runs to the end of the line; blank lines are ignored. A
@@ -30,7 +31,7 @@
 //! parsed back with `abi::bootimage::BootImage::parse` before it is written.
 
 use abi::bootimage::writer::{self, ProgramSpec, SegmentSpec};
-use abi::bootimage::{self as format, BootImage, START_AT_BOOT};
+use abi::bootimage::{self as format, BootImage, RESPAWN, START_AT_BOOT};
 use abi::sched::{Policy, MIN_USER_PRIORITY};
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
 use object::{elf, Endianness};
@@ -76,6 +77,8 @@ pub struct Entry {
     pub policy: Policy,
     /// Started at boot rather than on request.
     pub start_at_boot: bool,
+    /// Started again by proc whenever it ends (`respawn`: a console's shell).
+    pub respawn: bool,
     /// Its arguments after `argv[0]`.
     pub arguments: Vec<String>,
 }
@@ -108,7 +111,9 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
         };
         let (program, binary) = named.split_once('=').unwrap_or((named, named));
         let (Some(priority), Some(policy), Some(start)) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(line_error("expected `<program> <priority 1-255> <fifo|rr> <boot|spawn> [args...]`".into()));
+            return Err(line_error(
+                "expected `<program> <priority 1-255> <fifo|rr> <boot|respawn|spawn> [args...]`".into(),
+            ));
         };
         if !valid_name(program) || program.len() > format::NAME_LEN || !valid_name(binary) {
             return Err(line_error(format!(
@@ -126,10 +131,14 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
             "rr" => Policy::RoundRobin,
             other => return Err(line_error(format!("unknown policy {other:?} (fifo or rr)"))),
         };
-        let start_at_boot = match start {
-            "boot" => true,
-            "spawn" => false,
-            other => return Err(line_error(format!("expected boot or spawn, not {other:?}"))),
+        let (start_at_boot, respawn) = match start {
+            "boot" => (true, false),
+            "respawn" if !entries.iter().any(|e: &Entry| e.start_at_boot) => {
+                return Err(line_error("the first started program, pid 1 (proc), cannot be started again".into()))
+            }
+            "respawn" => (true, true),
+            "spawn" => (false, false),
+            other => return Err(line_error(format!("expected boot, respawn or spawn, not {other:?}"))),
         };
         let entry = Entry {
             program: program.to_string(),
@@ -137,6 +146,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Entry>, String> {
             priority,
             policy,
             start_at_boot,
+            respawn,
             arguments: fields.map(str::to_string).collect(),
         };
         let block = entry.argument_block().len();
@@ -266,7 +276,7 @@ pub fn pack(entries: &[Entry], programs: &BTreeMap<String, LoadedProgram>) -> Re
             name: &entry.program,
             priority: entry.priority,
             policy: entry.policy as u8,
-            flags: if entry.start_at_boot { START_AT_BOOT } else { 0 },
+            flags: if entry.start_at_boot { START_AT_BOOT } else { 0 } | if entry.respawn { RESPAWN } else { 0 },
             entry: program.entry,
             args: block,
             segments: program
@@ -372,6 +382,7 @@ mod tests {
             priority: 10,
             policy: Policy::RoundRobin,
             start_at_boot,
+            respawn: false,
             arguments: arguments.iter().map(|a| a.to_string()).collect(),
         }
     }
@@ -394,6 +405,7 @@ mod tests {
                     priority: 30,
                     policy: Policy::Fifo,
                     start_at_boot: true,
+                    respawn: false,
                     arguments: vec!["-v".into()],
                 },
                 entry("hello", false, &["a", "b"]),
@@ -420,7 +432,11 @@ mod tests {
         let error = parse_manifest("hello 10 rr boot\nx 10 sporadic boot").unwrap_err();
         assert!(error.contains("line 2: unknown policy \"sporadic\""), "{error}");
         let error = parse_manifest("hello 10 fifo later").unwrap_err();
-        assert!(error.contains("expected boot or spawn"), "{error}");
+        assert!(error.contains("expected boot, respawn or spawn"), "{error}");
+        let error = parse_manifest("init 10 rr spawn\nproc 10 rr respawn").unwrap_err();
+        assert!(error.contains("line 2: the first started program, pid 1"), "{error}");
+        let entries = parse_manifest("proc 10 rr boot\nshell 10 rr respawn").unwrap();
+        assert!(entries[1].start_at_boot && entries[1].respawn);
         let error = parse_manifest("hello 10 fifo").unwrap_err();
         assert!(error.contains("line 1: expected `<program>"), "{error}");
     }

@@ -127,7 +127,7 @@ pub(crate) fn build_kernel_with_image(
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
-        eprintln!("usage: muon-runner run|test|image|gdb|bootimage [--board B] [--features F] [--image I]");
+        eprintln!("usage: muon-runner run|test|session|image|gdb|bootimage [--board B] [--features F] [--image I]");
         eprintln!("       muon-runner bench | profile [BENCHMARK...]");
         return ExitCode::from(2);
     };
@@ -154,6 +154,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "run" => run(&options),
         "test" => return test(&options),
+        "session" => return session_only(&options),
         "image" => make_image(&options),
         "gdb" => gdb(&options),
         "bootimage" => bootimage::build(options.image()).map(|_| ()),
@@ -238,6 +239,22 @@ impl Tally {
             self.failed += 1;
             self.failures.push(name.to_string());
         }
+    }
+}
+
+/// `session`: only the shell sessions of `test` (the default system driven through its
+/// shell), for working on the shell and its servers.
+fn session_only(options: &Options) -> ExitCode {
+    let boards = if options.boards.is_empty() { BOARDS.to_vec() } else { options.boards.clone() };
+    let mut tally = Tally::default();
+    for board in &boards {
+        session::shell_session(board, &mut tally);
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -339,6 +339,45 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let out = s.command("ls /dev/")?;
             out.contains("mqueue/").then_some(()).ok_or(format!("ls /dev/ printed:\n{out}"))
         }),
+        ("utf8_input_is_typed_edited_and_passed_on", |s| {
+            // (Bytes above 0x7f were dropped by the shell's editor and the console.)
+            let out = s.command("echo héllo wörld€\x7f!")?;
+            if !out.contains("\r\nhéllo wörld!\r\n") {
+                return Err(format!("echo printed:\n{out}"));
+            }
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("cat\r")?;
+            s.type_keys("naïve\x7f\x7f\x7five\r")?; // erased a character (not a byte) at a time
+            s.wait_for("\r\nnaive\r\n", STEP_TIMEOUT)?; // what cat read
+            s.type_keys("\x04")?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("exit_leaves_a_shell_started_from_the_shell", |s| {
+            // (`exit` said there was nothing to exit to; the nested shell was for ever.)
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("shell\r")?;
+            s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            let out = s.command("exit 3")?;
+            out.contains("muon:3$ ").then_some(()).ok_or(format!("exit 3 left:\n{out}"))
+        }),
+        ("the_boot_shell_is_started_again_when_it_ends", |s| {
+            // (A killed shell left the machine without one.) `exit`, then `kill`.
+            for how in ["exit", "kill"] {
+                let before = s.command("pidin")?;
+                let shell = pid_of(&before, "shell").ok_or(format!("no shell:\n{before}"))?;
+                s.mark = s.screen.lock().expect("screen").len();
+                s.type_keys(&if how == "exit" { String::from("exit\r") } else { format!("kill {shell}\r") })?;
+                s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
+                s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+                let after = s.command("pidin")?;
+                match pid_of(&after, "shell") {
+                    Some(new) if new != shell => {}
+                    _ => return Err(format!("after {how}, pidin printed:\n{after}")),
+                }
+            }
+            Ok(())
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

@@ -10,7 +10,7 @@ use proc::names::{NameTable, Scope};
 use proc::paths::{Mount, PathSpace};
 use proc::shm::{Release, ShmTable};
 use proc::Owner;
-use userlib::abi::bootimage::{BootImage, START_AT_BOOT};
+use userlib::abi::bootimage::{BootImage, Program, RESPAWN, START_AT_BOOT};
 use userlib::abi::info::ThreadInfo;
 use userlib::abi::ipc::channel_flags;
 use userlib::abi::sched::Policy;
@@ -20,7 +20,7 @@ use userlib::msg::{
     check_name, check_path, file_kind, io_type, map_flags, open_flags, path_flags, proc_type, Resolved, Stat, PROC_CHID,
 };
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
-use userlib::{println, sys, Args, Errno, Pid};
+use userlib::{println, sys, time, Args, Errno, Pid};
 
 /// Where proc serves shared-memory objects.
 const SHMEM: &str = "/dev/shmem";
@@ -41,7 +41,24 @@ struct Proc {
     names: NameTable,
     paths: PathSpace,
     shm: ShmTable<u32>,
+    /// The running boot programs to start again when they end (`RESPAWN`).
+    respawned: Vec<Respawned>,
 }
+
+/// A boot program proc starts again when it ends.
+struct Respawned {
+    program: Program<'static>,
+    pid: Pid,
+    started_ns: u64,
+    /// How many times in a row it ended within [`QUICK_END_NS`] of starting.
+    quick_ends: u32,
+}
+
+/// A respawned program that ends this soon after starting, [`MAX_QUICK_ENDS`] times in
+/// a row, is not started again: it cannot run here (its driver is gone, say), and
+/// starting it for ever would keep proc busy.
+const QUICK_END_NS: u64 = 1_000_000_000;
+const MAX_QUICK_ENDS: u32 = 5;
 
 pub fn main(_args: Args) -> Result<(), Errno> {
     let channel = Channel::create(channel_flags::DISCONNECT)?;
@@ -51,17 +68,25 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     }
     let me = Connection::attach(0, channel.chid())?;
     sys::process_child_event(Some(&me.pulse_event(60, CHILD_ENDED, 0)))?;
-    let mut state =
-        Proc { image: loader::image()?, names: NameTable::new(), paths: PathSpace::new(), shm: ShmTable::new() };
+    let mut state = Proc {
+        image: loader::image()?,
+        names: NameTable::new(),
+        paths: PathSpace::new(),
+        shm: ShmTable::new(),
+        respawned: Vec::new(),
+    };
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
     state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
     // The boot programs after proc itself, in the manifest's order: the system's servers
     // and drivers, trusted with I/O privilege (programs spawned later are not).
     let image = state.image;
     for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
-        let io = userlib::abi::syscall::process_flags::IO;
-        if let Err(e) = loader::spawn(&program, program.args, &[], None, None, userlib::process::id(), io) {
-            println!("proc: cannot start {}: {e}", program.name);
+        match start_boot_program(&program) {
+            Ok(pid) if program.flags & RESPAWN != 0 => {
+                state.respawned.push(Respawned { program, pid, started_ns: time::now_ns(), quick_ends: 0 })
+            }
+            Ok(_) => {}
+            Err(e) => println!("proc: cannot start {}: {e}", program.name),
         }
     }
     let mut dispatcher = Dispatcher::new(state);
@@ -70,7 +95,37 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     Err(error)
 }
 
+/// Starts a boot program, as proc's child, with I/O privilege (the system's servers and
+/// drivers are trusted with it; programs spawned later are not).
+fn start_boot_program(program: &Program<'_>) -> Result<Pid, Errno> {
+    let io = userlib::abi::syscall::process_flags::IO;
+    loader::spawn(program, program.args, &[], None, None, userlib::process::id(), io)
+}
+
 impl Proc {
+    /// Process `pid` ended: if it was a respawned boot program, starts it again.
+    fn respawn(&mut self, pid: Pid) {
+        let Some(i) = self.respawned.iter().position(|r| r.pid == pid) else { return };
+        let now = time::now_ns();
+        let r = &mut self.respawned[i];
+        r.quick_ends = if now.saturating_sub(r.started_ns) < QUICK_END_NS { r.quick_ends + 1 } else { 0 };
+        if r.quick_ends >= MAX_QUICK_ENDS {
+            println!("proc: {} ended {MAX_QUICK_ENDS} times just after starting: not started again", r.program.name);
+            self.respawned.remove(i);
+            return;
+        }
+        match start_boot_program(&r.program) {
+            Ok(pid) => {
+                r.pid = pid;
+                r.started_ns = now;
+            }
+            Err(e) => {
+                println!("proc: cannot start {} again: {e}", r.program.name);
+                self.respawned.remove(i);
+            }
+        }
+    }
+
     fn spawn(&mut self, request: &Request) -> Result<u64, Errno> {
         let payload = &request.payload;
         let name_end = payload.iter().position(|b| *b == 0).ok_or(Errno::EINVAL)?;
@@ -402,7 +457,9 @@ impl ResourceManager for Proc {
             // own connection, counts.
             let from_proc = userlib::ipc::client_info(pulse.scoid).is_ok_and(|c| c.pid == userlib::process::id());
             if let (true, Ok(pid)) = (from_proc, Pid::try_from(pulse.value)) {
-                let _ = sys::process_wait(pid);
+                if sys::process_wait(pid).is_ok() {
+                    self.respawn(pid);
+                }
             }
         }
     }

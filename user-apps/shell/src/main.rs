@@ -6,7 +6,8 @@
 //! path a server owns, in the foreground (the console back in canonical mode, Ctrl-C
 //! ending every program of the pipeline) or in the background (`&`, with no standard
 //! input unless redirected: only the foreground reads the console). `$?` is the last
-//! command's exit status. Built-ins: `help`, `exit`, `shutdown`, `jobs`. Programs get their standard
+//! command's exit status. Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
+//! starts the boot shell again), `shutdown [n]`, `jobs`. Programs get their standard
 //! input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their environment.
 
 #![cfg_attr(target_os = "none", no_std)]
@@ -45,7 +46,7 @@ Muon shell. Run a program of the boot image by name, with arguments:
   cmd &              run in the background       $?  the last exit status
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello
           demo-checksum demo-timer demo-shm demo-pi
-Built-ins: help, jobs, exit, shutdown.
+Built-ins: help, jobs, exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down).
 ";
 
@@ -88,6 +89,27 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
     }
 
     impl Shell {
+        /// `exit`'s and `shutdown`'s status argument (`default` if none); `None` (after
+        /// saying why) if it is not one.
+        fn code_argument(&self, command: &Command, default: u32) -> Option<u32> {
+            match command.argv.get(1).map(|c| c.parse()) {
+                None => Some(default),
+                Some(Ok(code)) => Some(code),
+                Some(Err(_)) => {
+                    self.say(&format!("shell: {}: {}: not an exit code\n", command.argv[0], command.argv[1]));
+                    None
+                }
+            }
+        }
+
+        /// Ends the shell (`exit`, Ctrl-D at the prompt), the console back in canonical
+        /// mode for whoever reads it next: the shell that started this one, or the new
+        /// one proc starts in place of the boot shell.
+        fn leave(&self, code: u32) -> ! {
+            self.set_mode(console_mode::CANONICAL, &[0]);
+            process::exit(code as i32)
+        }
+
         fn say(&self, text: &str) {
             let _ = self.console.write_all(text.as_bytes());
         }
@@ -128,10 +150,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                             self.status = INTERRUPTED_STATUS; // (as `$?` after Ctrl-C at a prompt)
                             return None;
                         }
-                        Event::Eof => {
-                            self.say("\r\n(the shell does not end: `shutdown` stops the machine)\r\n");
-                            return None;
-                        }
+                        Event::Eof => self.leave(self.status),
                         Event::None => {}
                     }
                 }
@@ -172,18 +191,11 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     0
                 }
                 "exit" => {
-                    out.push_str("(there is nothing to exit to: `shutdown` stops the machine)\n");
-                    0
+                    let Some(code) = self.code_argument(command, self.status) else { return Some(2) };
+                    self.leave(code)
                 }
                 "shutdown" => {
-                    let code = match command.argv.get(1).map(|c| c.parse()) {
-                        None => 0,
-                        Some(Ok(code)) => code,
-                        Some(Err(_)) => {
-                            self.say(&format!("shell: shutdown: {}: not an exit code\n", command.argv[1]));
-                            return Some(2);
-                        }
-                    };
+                    let Some(code) = self.code_argument(command, 0) else { return Some(2) };
                     self.say("stopping the machine\n");
                     let e = process::shutdown(code);
                     out.push_str(&format!("shutdown: {e}\n"));
