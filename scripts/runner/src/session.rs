@@ -231,6 +231,18 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let out = s.command("echo still-the-shell")?;
             out.contains("\r\nstill-the-shell\r\n").then_some(()).ok_or(format!("echo printed:\n{out}"))
         }),
+        ("a_background_job_reading_the_console_waits", |s| {
+            // (Redirected from the console, it took the next line typed for the shell.)
+            s.command("cat < /dev/console &")?;
+            let out = s.command("echo still-mine")?;
+            if !out.contains("\r\nstill-mine\r\nmuon:0$") {
+                return Err(format!("echo printed:\n{out}"));
+            }
+            let jobs = s.command("jobs")?;
+            let pid = jobs.split('[').nth(1).and_then(|j| j.split(']').next()).ok_or(format!("jobs:\n{jobs}"))?;
+            let out = s.command(&format!("kill {pid}"))?;
+            out.contains("muon:0$").then_some(()).ok_or(format!("kill printed:\n{out}"))
+        }),
         ("lines_typed_ahead_all_run", |s| {
             // Typed while `sleep` runs, the two lines reach the shell in one read.
             s.mark = s.screen.lock().expect("screen").len();

@@ -112,6 +112,7 @@ struct Waiter {
     message: ReceivedMessage,
     want: usize,
     client: u32,
+    pid: u32,
 }
 
 /// A waiting write.
@@ -130,6 +131,9 @@ struct Console {
     transmit_interrupt: bool,
     /// The programs Ctrl-C ends (a shell's foreground pipeline).
     foreground: Vec<u32>,
+    /// The program that named them (a shell), once one has: then only it and they read
+    /// the console, as a terminal's foreground process group does.
+    controller: Option<u32>,
 }
 
 /// An open console: its flags.
@@ -163,6 +167,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         output: Output::new(),
         transmit_interrupt: false,
         foreground: Vec::new(),
+        controller: None,
     };
     let mut dispatcher = Dispatcher::new(state);
     let error = dispatcher.serve(&channel);
@@ -171,10 +176,18 @@ pub fn main(_args: Args) -> Result<(), Errno> {
 }
 
 impl Console {
-    /// Answers waiting reads, by arrival, while input is readable.
+    /// Whether `pid` may read now: the controlling shell and its foreground programs
+    /// may; a background job waits until it is in the foreground (POSIX stops it with
+    /// SIGTTIN), so that it cannot take the input typed for the shell or its command.
+    fn may_read(&self, pid: u32) -> bool {
+        self.controller.is_none_or(|c| c == pid) || self.foreground.contains(&pid)
+    }
+
+    /// Answers waiting reads that may read, by arrival, while input is readable.
     fn serve_readers(&mut self) {
-        while !self.readers.is_empty() && self.discipline.readable() {
-            let waiter = self.readers.remove(0);
+        while self.discipline.readable() {
+            let Some(i) = self.readers.iter().position(|w| self.may_read(w.pid)) else { break };
+            let waiter = self.readers.remove(i);
             if let Some(bytes) = self.discipline.read(waiter.want) {
                 let _ = waiter.message.reply(bytes.len() as u64, &bytes);
             }
@@ -236,16 +249,19 @@ impl ResourceManager for Console {
 
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let want = request.header.size as usize;
-        if self.readers.is_empty() {
+        let pid = request.client.pid;
+        let may_read = self.may_read(pid);
+        if may_read && !self.readers.iter().any(|w| self.may_read(w.pid)) {
             if let Some(bytes) = self.discipline.read(want) {
                 return Ok(Reply::Data(bytes.len() as u64, bytes));
             }
         }
         if ocb.nonblock {
-            return Err(Errno::EAGAIN);
+            // (POSIX: a background read fails with EIO when it cannot be stopped.)
+            return Err(if may_read { Errno::EAGAIN } else { Errno::EIO });
         }
         let client = request.client.scoid;
-        self.readers.push(Waiter { message: request.hold(), want, client });
+        self.readers.push(Waiter { message: request.hold(), want, client, pid });
         Ok(Reply::Held)
     }
 
@@ -297,16 +313,24 @@ impl ResourceManager for Console {
                 // A program of the pipeline that has already ended (`echo hi | sleep 100`)
                 // has nothing left to end: it is left out, not refused (a review found
                 // the whole list refused then, and Ctrl-C ending nothing).
+                let me = request.client.pid;
                 let mut pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
-                if !pids.is_empty() {
-                    let threads = proc::pidin()?;
-                    let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
-                    pids.retain(|&pid| parent_of(pid).is_some());
-                    if pids.iter().any(|&pid| parent_of(pid) != Some(request.client.pid)) {
-                        return Err(Errno::EPERM);
-                    }
+                let threads = proc::pidin()?;
+                let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
+                // The terminal is the controlling shell's and its foreground's to hand on
+                // (a shell started in the foreground takes it; a background job may not),
+                // or anyone's once the controller has ended (a shell started again).
+                let controller_alive = self.controller.is_some_and(|c| parent_of(c).is_some());
+                if controller_alive && !self.may_read(me) {
+                    return Err(Errno::EPERM);
+                }
+                pids.retain(|&pid| parent_of(pid).is_some());
+                if pids.iter().any(|&pid| parent_of(pid) != Some(me)) {
+                    return Err(Errno::EPERM);
                 }
                 self.foreground = pids;
+                self.controller = Some(me);
+                self.serve_readers();
                 Ok(Reply::Status(0))
             }
             _ => Err(Errno::ENOTTY),
