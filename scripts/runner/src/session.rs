@@ -344,9 +344,12 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
         }),
         ("directories_of_the_pathname_space_are_directories", |s| {
             // (`/dev` has no server: opening it said ENOENT; `ls /dev/` lost its markers.)
-            let out = s.command("echo x > /dev")?;
-            if !(out.contains("/dev: EISDIR") && out.contains("muon:1$")) {
-                return Err(format!("echo x > /dev printed:\n{out}"));
+            // (`/dev/pipe` made a pipe nobody read, and the write failed with EBADF.)
+            for dir in ["/dev", "/dev/pipe", "/dev/mqueue"] {
+                let out = s.command(&format!("echo x > {dir}"))?;
+                if !(out.contains(&format!("{dir}: EISDIR")) && out.contains("muon:1$")) {
+                    return Err(format!("echo x > {dir} printed:\n{out}"));
+                }
             }
             let out = s.command("ls /dev/")?;
             out.contains("mqueue/").then_some(()).ok_or(format!("ls /dev/ printed:\n{out}"))

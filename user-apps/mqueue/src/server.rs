@@ -158,6 +158,9 @@ impl ResourceManager for Server {
 
     fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
         if path.is_empty() {
+            if flags & open_flags::O_ACCMODE != open_flags::O_RDONLY {
+                return Err(Errno::EISDIR); // `/dev/mqueue` itself, opened to write
+            }
             return Ok(Ocb::Directory { next: 0 });
         }
         check_name(path)?;

@@ -141,6 +141,11 @@ impl ResourceManager for Server {
             return self.open_end(fifo, flags);
         }
         if path.is_empty() {
+            if flags & open_flags::O_ACCMODE != open_flags::O_RDONLY {
+                // `/dev/pipe` is a directory (`pipe()` opens it O_RDONLY | O_CREAT for a
+                // new pipe): `echo x > /dev/pipe` made a pipe nobody reads.
+                return Err(Errno::EISDIR);
+            }
             if flags & open_flags::O_CREAT == 0 {
                 return Ok(Ocb::Directory { next: 0 });
             }
