@@ -7,6 +7,7 @@
 //! serviced the device and calls `InterruptUnmask` (masks are counted), as in QNX.
 
 use crate::fastpath::Fast;
+use crate::ipc::{EventSource, PulseFrom};
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{Outcome, System};
@@ -177,7 +178,7 @@ impl<M: Machine> System<M> {
                 }
                 (_, None) => None,
             };
-            let _ = self.deliver_event(fire.owner, fire.thread, fire.event);
+            let _ = self.deliver_event(fire.owner, fire.thread, fire.event, PulseFrom::Source(EventSource::Timer(id)));
         }
     }
 
@@ -204,7 +205,7 @@ impl<M: Machine> System<M> {
                 Fast::NotTaken => {}
                 done => return done, // the common case, scheduled too (fastpath.rs)
             }
-            let _ = self.deliver_event(a.owner, a.thread, a.event);
+            let _ = self.deliver_event(a.owner, a.thread, a.event, PulseFrom::Source(EventSource::Interrupt(id)));
         }
         self.schedule();
         Fast::Done

@@ -140,8 +140,8 @@ pub enum PendingItem {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     priority: u8,
-    /// A pulse the kernel made (counted in [`Channel::kernel_pulses`]).
-    from_kernel: bool,
+    /// Who made a pulse (`Call` for a message).
+    from: PulseFrom,
     /// Arrival: among equals, the earlier is received first.
     order: u64,
     item: PendingItem,
@@ -164,8 +164,10 @@ pub struct Channel {
     next_order: u64,
     /// How many of the queued items are pulses.
     pulses: usize,
-    /// How many of those the kernel made.
+    /// How many of those the kernel made for a notice or an event ([`PulseFrom::Kernel`]).
     kernel_pulses: usize,
+    /// How many a timer or an interrupt made ([`PulseFrom::Source`]).
+    source_pulses: usize,
 }
 
 impl Channel {
@@ -178,7 +180,7 @@ impl Channel {
     pub(crate) fn enqueue(&mut self, priority: u8, sender: ThreadId) {
         let order = self.next_order;
         self.next_order += 1;
-        self.insert(Pending { priority, from_kernel: false, order, item: PendingItem::Message(sender) });
+        self.insert(Pending { priority, from: PulseFrom::Call, order, item: PendingItem::Message(sender) });
     }
 
     /// Queues `pulse` likewise.
@@ -186,9 +188,27 @@ impl Channel {
         let order = self.next_order;
         self.next_order += 1;
         self.pulses += 1;
-        let from_kernel = from == PulseFrom::Kernel;
-        self.kernel_pulses += from_kernel as usize;
-        self.insert(Pending { priority, from_kernel, order, item: PendingItem::Pulse(pulse) });
+        self.count(from, 1);
+        self.insert(Pending { priority, from, order, item: PendingItem::Pulse(pulse) });
+    }
+
+    /// Counts `n` (1 or -1) pulses more made by `from`.
+    fn count(&mut self, from: PulseFrom, n: isize) {
+        match from {
+            PulseFrom::Call => {}
+            PulseFrom::Kernel => self.kernel_pulses = self.kernel_pulses.wrapping_add_signed(n),
+            PulseFrom::Source(_) => self.source_pulses = self.source_pulses.wrapping_add_signed(n),
+        }
+    }
+
+    /// How many queued pulses processes sent (`MsgSendPulse`).
+    fn caller_pulses(&self) -> usize {
+        self.pulses - self.kernel_pulses - self.source_pulses
+    }
+
+    /// Whether `source`'s pulse is queued.
+    fn holds_pulse_of(&self, source: EventSource) -> bool {
+        self.source_pulses != 0 && self.pending.iter().any(|p| p.from == PulseFrom::Source(source))
     }
 
     /// Puts `p` in its place: by priority, then arrival order.
@@ -238,7 +258,7 @@ impl Channel {
         let first = self.pending.pop()?;
         if matches!(first.item, PendingItem::Pulse(_)) {
             self.pulses -= 1;
-            self.kernel_pulses -= first.from_kernel as usize;
+            self.count(first.from, -1);
         }
         self.give_back_room();
         Some(first)
@@ -250,7 +270,7 @@ impl Channel {
         let at = self.pending.iter().rposition(|p| matches!(p.item, PendingItem::Pulse(_)))?;
         let pulse = self.pending.remove(at);
         self.pulses -= 1;
-        self.kernel_pulses -= pulse.from_kernel as usize;
+        self.count(pulse.from, -1);
         self.give_back_room();
         Some(pulse)
     }
@@ -304,8 +324,25 @@ pub struct ServerConnection {
 pub(crate) enum PulseFrom {
     /// A process, by `MsgSendPulse`.
     Call,
-    /// The kernel, for an event or a notice.
+    /// The kernel, for a notice or an event other than a timer's or an interrupt's.
     Kernel,
+    /// A timer or an interrupt: at most one of its pulses is queued at a time (one firing
+    /// while its pulse waits is not queued again: POSIX's timer overrun; an interrupt
+    /// stays masked until its driver unmasks it anyway). Their number bounds these, so
+    /// they are counted in no room and never refused: no flood of anyone's makes a
+    /// process miss its timer or interrupt (another process's timers aimed at a server
+    /// filled its room before, and then an interrupt's lost pulse left its line masked
+    /// for good).
+    Source(EventSource),
+}
+
+/// A timer or an interrupt route, by handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventSource {
+    /// A user timer (`TimerCreate`).
+    Timer(u32),
+    /// An interrupt route (`InterruptAttachEvent`).
+    Interrupt(u32),
 }
 
 /// An event a client registered: only `server` may deliver it, and what is delivered is
@@ -561,7 +598,7 @@ impl<M: Machine> System<M> {
                         return Err(Errno::EPERM);
                     }
                 }
-                self.deliver_event(registration.client, registration.thread, registration.event)?;
+                self.deliver_event(registration.client, registration.thread, registration.event, PulseFrom::Kernel)?;
                 value(0)
             }
             _ => self.event_call(cur, pid, call),
@@ -574,15 +611,22 @@ impl<M: Machine> System<M> {
         SigEvent::from_bytes(&bytes).ok_or(Errno::EINVAL)
     }
 
-    /// Performs `event` for process `target` (thread `thread` for an unblock).
-    pub(crate) fn deliver_event(&mut self, target: ProcessId, thread: ThreadId, event: SigEvent) -> Result<(), Errno> {
+    /// Performs `event` for process `target` (thread `thread` for an unblock); a pulse is
+    /// made `from` (`Kernel`, or a timer's or interrupt's `Source`).
+    pub(crate) fn deliver_event(
+        &mut self,
+        target: ProcessId,
+        thread: ThreadId,
+        event: SigEvent,
+        from: PulseFrom,
+    ) -> Result<(), Errno> {
         match event.notify {
             notify::NONE => Ok(()),
             notify::PULSE => {
                 let conn = *self.process_ref(target)?.connections.get(event.coid).ok_or(Errno::EBADF)?;
                 self.channel_alive(conn.server, conn.chid)?;
                 let pulse = Pulse { kind: 0, subtype: 0, code: event.code, value: event.value, scoid: conn.scoid };
-                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse, PulseFrom::Kernel)
+                self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse, from)
             }
             notify::UNBLOCK => {
                 if self.threads.get(thread.0).is_some_and(|t| matches!(t.state, ThreadState::Blocked(_))) {
@@ -1071,9 +1115,10 @@ impl<M: Machine> System<M> {
             let Some(next) = next else { break };
             match next.item {
                 PendingItem::Pulse(pulse) => {
-                    match next.from_kernel {
-                        true => self.queued_kernel_pulses -= 1,
-                        false => self.queued_pulses -= 1,
+                    match next.from {
+                        PulseFrom::Call => self.queued_pulses -= 1,
+                        PulseFrom::Kernel => self.queued_kernel_pulses -= 1,
+                        PulseFrom::Source(_) => {}
                     }
                     self.boost_servers(pid, chid, 0);
                     return self.receive_pulse(cur, pid, chid, &iov, pulse, next.priority);
@@ -1195,17 +1240,17 @@ impl<M: Machine> System<M> {
 
     /// Queues (or hands to a waiting receiver) a pulse on channel `chid` of `server`.
     ///
-    /// The callers' pulses (`MsgSendPulse`) and the kernel's own — events (timers,
-    /// interrupts, a child's end, `MsgDeliverEvent`) and notices (disconnect, unblock,
-    /// thread and connection death) — are bounded apart, each beyond its bounds refused
-    /// with `EAGAIN` (a kernel pulse is then dropped), so that nobody's flood of either
-    /// exhausts the kernel's memory, and no flood of `MsgSendPulse` makes a process miss
-    /// an interrupt (whose lost pulse would leave its line masked for good), a timer, a
-    /// child's end or a client's disconnection (an audit found a flood hiding a dead
-    /// client). A caller's: [`MAX_PENDING_PULSES`] per channel, [`MAX_QUEUED_PULSES`] in
-    /// all. The kernel's: [`MAX_KERNEL_PULSES_PER_PROCESS`] on the receiving process's
-    /// channels, [`MAX_QUEUED_KERNEL_PULSES`] in all. An UNBLOCK for a request whose
-    /// UNBLOCK is still queued is not queued again.
+    /// The callers' pulses (`MsgSendPulse`) and the kernel's own — events (a child's end,
+    /// `MsgDeliverEvent`) and notices (disconnect, unblock, thread and connection death)
+    /// — are bounded apart, each beyond its bounds refused with `EAGAIN` (a kernel pulse
+    /// is then dropped), so that nobody's flood of either exhausts the kernel's memory,
+    /// and no flood of `MsgSendPulse` makes a process miss a child's end or a client's
+    /// disconnection (an audit found a flood hiding a dead client). A caller's:
+    /// [`MAX_PENDING_PULSES`] per channel, [`MAX_QUEUED_PULSES`] in all. The kernel's:
+    /// [`MAX_KERNEL_PULSES_PER_PROCESS`] on the receiving process's channels,
+    /// [`MAX_QUEUED_KERNEL_PULSES`] in all. An UNBLOCK for a request whose UNBLOCK is
+    /// still queued is not queued again. A timer's or an interrupt's pulse
+    /// ([`PulseFrom::Source`]) is never refused, and not queued again while queued.
     pub(crate) fn send_pulse(
         &mut self,
         server: ProcessId,
@@ -1248,16 +1293,22 @@ impl<M: Machine> System<M> {
         let full = match from {
             PulseFrom::Call => {
                 let channel = process.channels.get(chid).ok_or(Errno::ESRCH)?;
-                channel.pulses - channel.kernel_pulses >= MAX_PENDING_PULSES || self.queued_pulses >= MAX_QUEUED_PULSES
+                channel.caller_pulses() >= MAX_PENDING_PULSES || self.queued_pulses >= MAX_QUEUED_PULSES
             }
             PulseFrom::Kernel => {
                 let held: usize = process.channels.iter().map(|(_, c)| c.kernel_pulses).sum();
                 held >= MAX_KERNEL_PULSES_PER_PROCESS || self.queued_kernel_pulses >= MAX_QUEUED_KERNEL_PULSES
             }
+            PulseFrom::Source(_) => false,
         };
         let channel = process.channels.get_mut(chid).ok_or(Errno::ESRCH)?;
         if pulse.code == pulse_code::UNBLOCK && channel.holds_pulse(&pulse) {
             return Ok(()); // the server has yet to see the one already queued
+        }
+        if let PulseFrom::Source(source) = from {
+            if channel.holds_pulse_of(source) {
+                return Ok(()); // its receiver has yet to see the one already queued
+            }
         }
         if full {
             return Err(Errno::EAGAIN);
@@ -1266,6 +1317,7 @@ impl<M: Machine> System<M> {
         match from {
             PulseFrom::Call => self.queued_pulses += 1,
             PulseFrom::Kernel => self.queued_kernel_pulses += 1,
+            PulseFrom::Source(_) => {}
         }
         self.boost_servers(server, chid, 0);
         Ok(())
@@ -1399,7 +1451,7 @@ impl<M: Machine> System<M> {
 
     fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {
         let channel = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.channels.remove(chid).ok_or(Errno::EINVAL)?;
-        self.queued_pulses -= channel.pulses - channel.kernel_pulses;
+        self.queued_pulses -= channel.caller_pulses();
         self.queued_kernel_pulses -= channel.kernel_pulses;
         for p in channel.pending.iter().rev() {
             if let PendingItem::Message(sender) = p.item {

@@ -994,15 +994,18 @@ fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
     advance(&mut s, 20_000);
     s.machine.interrupts.insert(27, true); // the arch layer masks on arrival
     s.interrupt_fired(27);
-    assert_eq!((s.queued_pulses, s.queued_kernel_pulses), (MAX_QUEUED_PULSES, 3), "two timer pulses, an interrupt's");
+    // (A timer's and an interrupt's pulses are counted in no room.)
+    assert_eq!((s.queued_pulses, s.queued_kernel_pulses), (MAX_QUEUED_PULSES, 0));
     let buf = buffer(&mut s, pid, &[], 64);
     assert_eq!(receive(&mut s, t, chid, buf, 64, 0), Ok(0));
     assert_eq!(Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap().value, 77);
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), BLOCKED, "fired twice while its pulse waited: one pulse");
+    advance(&mut s, 20_000);
+    assert_eq!(x0(&mut s, t), Ok(0), "and the next firing");
     let dbuf = buffer(&mut s, driver, &[], 64);
     assert_eq!(receive(&mut s, dt, dchid, dbuf, 64, 0), Ok(0));
     assert_eq!(Pulse::from_bytes(&read(&mut s, driver, dbuf, Pulse::SIZE)).unwrap().value, 27);
     assert_eq!(as_thread(&mut s, dt, Call::InterruptUnmask { id: route }).0, Ok(0));
-    assert_eq!(s.queued_kernel_pulses, 1);
     // A process's own timer, on a channel its own pulses filled, is not lost either.
     let (own_chid, own_coid) = self_channel(&mut s, pid);
     for _ in 0..MAX_PENDING_PULSES {
@@ -1014,6 +1017,50 @@ fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
     advance(&mut s, 10);
     assert_eq!(receive(&mut s, t, own_chid, buf, 64, 0), Ok(0));
     assert_eq!(Pulse::from_bytes(&read(&mut s, pid, buf, Pulse::SIZE)).unwrap().value, 5, "above the others");
+}
+
+#[test]
+fn timers_aimed_at_a_server_cannot_make_it_miss_its_interrupt() {
+    // A client may aim its timers at a server's channel through its connection. They
+    // filled the server's room for the kernel's pulses (256): its interrupt's pulse was
+    // then refused, and the line stayed masked for good.
+    let mut s = system();
+    let driver = s.spawn("init", b"", None, None, true).unwrap();
+    let dt = main_thread(&s, driver);
+    let (dchid, dcoid) = self_channel(&mut s, driver);
+    let ev = buffer(&mut s, driver, &SigEvent::pulse(dcoid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
+    as_thread(&mut s, dt, Call::InterruptAttachEvent { irq: 27, event: ev }).0.unwrap();
+    let client = s.spawn("init", b"", None, None, false).unwrap();
+    let ct = main_thread(&s, client);
+    let coid = as_thread(&mut s, ct, Call::ConnectAttach { pid: driver.0, chid: dchid }).0.unwrap() as u32;
+    let mut timers = Vec::new();
+    for value in 0..MAX_TIMERS_PER_PROCESS as u64 {
+        let at = buffer(&mut s, client, &SigEvent::pulse(coid, 10, 2, value).to_bytes(), SigEvent::SIZE);
+        timers.push(as_thread(&mut s, ct, Call::TimerCreate { event: at }).0.unwrap() as u32);
+    }
+    for &id in &timers {
+        assert_eq!(as_thread(&mut s, ct, Call::TimerSettime { id, initial: 10, interval: 10_000 }).0, Ok(0));
+    }
+    for _ in 0..3 {
+        advance(&mut s, 10_000); // every timer fires; each keeps one pulse queued, no more
+    }
+    // The driver's own kernel pulses: room for all of them still.
+    for code in 0..MAX_KERNEL_PULSES_PER_PROCESS as u64 {
+        let ok = s.deliver_event(driver, dt, SigEvent::pulse(dcoid, 30, 3, code), PulseFrom::Kernel);
+        assert_eq!(ok, Ok(()), "kernel pulse {code}");
+    }
+    s.machine.interrupts.insert(27, true);
+    s.interrupt_fired(27);
+    let dbuf = buffer(&mut s, driver, &[], 64);
+    let mut seen = (0, 0, 0);
+    while receive(&mut s, dt, dchid, dbuf, 64, 0) == Ok(0) {
+        match Pulse::from_bytes(&read(&mut s, driver, dbuf, Pulse::SIZE)).unwrap().code {
+            1 => seen.0 += 1,
+            2 => seen.1 += 1,
+            _ => seen.2 += 1,
+        }
+    }
+    assert_eq!(seen, (1, MAX_TIMERS_PER_PROCESS, MAX_KERNEL_PULSES_PER_PROCESS), "(interrupt, timers, others)");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! other program is loaded by pid 1, which fills memory objects and maps them into the
 //! new process (`memobject.rs`). Everything here but `ProcessChildEvent` is privileged.
 
+use crate::ipc::PulseFrom;
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
 use crate::system::{Outcome, System};
@@ -126,6 +127,6 @@ impl<M: Machine> System<M> {
         let Some((thread, event)) = self.processes.get(parent.0).and_then(|p| p.child_event) else {
             return;
         };
-        let _ = self.deliver_event(parent, thread, SigEvent { value: child.0 as u64, ..event });
+        let _ = self.deliver_event(parent, thread, SigEvent { value: child.0 as u64, ..event }, PulseFrom::Kernel);
     }
 }
