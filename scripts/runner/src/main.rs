@@ -243,12 +243,22 @@ impl Tally {
 }
 
 /// `session`: only the shell sessions of `test` (the default system driven through its
-/// shell), for working on the shell and its servers.
+/// shell, on each board's consoles), for working on the shell and its servers.
 fn session_only(options: &Options) -> ExitCode {
+    if options.image.is_some() || options.features.is_some() {
+        eprintln!(
+            "muon-runner: session boots the default image on every console a board has; drop --image and --features"
+        );
+        return ExitCode::from(2);
+    }
     let boards = if options.boards.is_empty() { BOARDS.to_vec() } else { options.boards.clone() };
     let mut tally = Tally::default();
     for board in &boards {
         session::shell_session(board, &mut tally);
+        if let Some((features, boot)) = boards::alternative_console(board) {
+            let console_only = features.trim_start_matches("ktest,");
+            session::shell_session_on(board, Some(console_only), &boot, &format!("{}/shell", boot.label), &mut tally);
+        }
     }
     println!("{} passed, {} failed", tally.passed, tally.failed);
     if tally.failed == 0 {

@@ -145,14 +145,32 @@ impl LineDiscipline {
                 self.line.push(b'\n');
                 self.ready.extend(self.line.drain(..).map(Some));
             }
-            b'\t' | 0x20..=0x7e | 0x80..=0xff if self.line.len() + 1 >= MAX_CANON => echo.push(0x07), // (room for the end)
-            b'\t' | 0x20..=0x7e | 0x80..=0xff => {
+            // UTF-8: a continuation byte only continues a character begun (one whose
+            // lead byte the bound refused is dropped whole), and a character is taken
+            // only if it fits whole, with room for the end of the line.
+            0x80..=0xbf if !self.line_ends_inside_a_character() => {}
+            0x80..=0xbf => {
+                echo.push(byte);
+                self.line.push(byte);
+            }
+            b'\t' | 0x20..=0x7e | 0xc0..=0xff if self.line.len() + utf8_length(byte) >= MAX_CANON => echo.push(0x07),
+            b'\t' | 0x20..=0x7e | 0xc0..=0xff => {
                 echo.push(byte);
                 self.line.push(byte);
             }
             _ => {} // other control bytes are dropped
         }
         Action::None
+    }
+
+    /// Whether the line ends with a UTF-8 character's lead byte and fewer continuation
+    /// bytes than it announces.
+    fn line_ends_inside_a_character(&self) -> bool {
+        let tail = &self.line[self.line.len().saturating_sub(3)..];
+        match tail.iter().rposition(|b| b & 0xc0 != 0x80) {
+            Some(lead) => utf8_length(tail[lead]) > tail.len() - lead,
+            None => false,
+        }
     }
 
     /// Erases the line's last character (UTF-8: a lead byte and its continuation
@@ -199,6 +217,17 @@ impl LineDiscipline {
             }
         }
         Some(out)
+    }
+}
+
+/// How many bytes the UTF-8 character that `lead` starts has (1 for ASCII and for bytes
+/// no character starts with).
+fn utf8_length(lead: u8) -> usize {
+    match lead {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => 1,
     }
 }
 
@@ -330,6 +359,15 @@ mod tests {
         assert_eq!(d.read(100), Some("hé€!\n".as_bytes().to_vec()));
         let (echo, _) = feed(&mut d, "añ\x15".as_bytes());
         assert_eq!(echo, "añ\x08 \x08\x08 \x08".as_bytes(), "Ctrl-U erases characters, not bytes");
+        // The bound on a line takes a character whole or not at all.
+        let (_, _) = feed(&mut d, &[b'x'; MAX_CANON - 3]);
+        let (echo, _) = feed(&mut d, "é€é\r".as_bytes());
+        assert_eq!(echo, "é\x07\x07\r\n".as_bytes(), "€ (3 bytes) does not fit: the bell, its bytes dropped");
+        let line = d.read(MAX_CANON).unwrap();
+        assert_eq!((line.len(), core::str::from_utf8(&line).is_ok()), (MAX_CANON, true));
+        let (echo, _) = feed(&mut d, b"\xa9a\xc3\xa9\x7f\r");
+        assert_eq!(echo, b"a\xc3\xa9\x08 \x08\r\n", "a stray continuation byte is dropped");
+        assert_eq!(d.read(10), Some(b"a\n".to_vec()));
     }
 
     #[test]

@@ -97,10 +97,10 @@ impl Uart {
         match self.kind {
             console_kind::MINI_UART => self.write(MU_IER, MU_IER_RX | if on { MU_IER_TX } else { 0 }),
             _ => {
+                // (Not cleared first: the FIFO, just filled, is above its trigger level,
+                // so the flag is clear unless it has drained since — and then it must
+                // interrupt, for nothing else will refill the FIFO.)
                 let mask = self.read(PL011_IMSC) & !INT_TX;
-                if on {
-                    self.write(PL011_ICR, INT_TX); // (a level left from earlier writes)
-                }
                 self.write(PL011_IMSC, if on { mask | INT_TX } else { mask });
             }
         }
@@ -218,13 +218,15 @@ impl Console {
         let mut done = Vec::new();
         let uart = &self.uart;
         self.output.transmit(|byte| uart.put(byte), &mut done);
-        for (writer, length) in done {
-            let _ = writer.message.reply(length as u64, &[]);
-        }
         let wanted = !self.output.is_empty();
         if wanted != self.transmit_interrupt {
             self.uart.want_transmit_interrupt(wanted);
             self.transmit_interrupt = wanted;
+        }
+        // (Answered after the interrupt is asked for: an answer may let a writer of
+        // higher priority run while the FIFO drains.)
+        for (writer, length) in done {
+            let _ = writer.message.reply(length as u64, &[]);
         }
     }
 

@@ -41,24 +41,33 @@ struct Proc {
     names: NameTable,
     paths: PathSpace,
     shm: ShmTable<u32>,
-    /// The running boot programs to start again when they end (`RESPAWN`).
+    /// The boot programs to start again when they end (`RESPAWN`).
     respawned: Vec<Respawned>,
+    /// The timer that wakes proc (`RESPAWN_DUE`) when a respawn is due.
+    respawn_timer: u32,
 }
 
 /// A boot program proc starts again when it ends.
 struct Respawned {
     program: Program<'static>,
-    pid: Pid,
+    /// Its process while it runs; `None` while its start again waits.
+    pid: Option<Pid>,
     started_ns: u64,
-    /// How many times in a row it ended within [`QUICK_END_NS`] of starting.
-    quick_ends: u32,
+    /// How many times in a row it ended within [`SHORT_RUN_NS`] of starting.
+    short_runs: u32,
+    /// When to start it again, once it has ended.
+    due_ns: u64,
 }
 
-/// A respawned program that ends this soon after starting, [`MAX_QUICK_ENDS`] times in
-/// a row, is not started again: it cannot run here (its driver is gone, say), and
-/// starting it for ever would keep proc busy.
-const QUICK_END_NS: u64 = 1_000_000_000;
-const MAX_QUICK_ENDS: u32 = 5;
+/// A respawned program that runs shorter than this ends "quickly": the first time it
+/// starts again at once, then after 1 s, 2 s, 4 s … up to [`MAX_RESPAWN_DELAY_NS`], so
+/// that one which cannot run here (its driver is gone, say) does not keep proc busy,
+/// and one ended on purpose (`exit` pasted five times) still comes back.
+const SHORT_RUN_NS: u64 = 10_000_000_000;
+const MAX_RESPAWN_DELAY_NS: u64 = 64_000_000_000;
+
+/// The pulse code of "a respawn is due".
+const RESPAWN_DUE: i8 = 2;
 
 pub fn main(_args: Args) -> Result<(), Errno> {
     let channel = Channel::create(channel_flags::DISCONNECT)?;
@@ -68,12 +77,14 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     }
     let me = Connection::attach(0, channel.chid())?;
     sys::process_child_event(Some(&me.pulse_event(60, CHILD_ENDED, 0)))?;
+    let respawn_timer = sys::timer_create(&me.pulse_event(60, RESPAWN_DUE, 0))?;
     let mut state = Proc {
         image: loader::image()?,
         names: NameTable::new(),
         paths: PathSpace::new(),
         shm: ShmTable::new(),
         respawned: Vec::new(),
+        respawn_timer,
     };
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
     state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
@@ -82,9 +93,13 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     let image = state.image;
     for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
         match start_boot_program(&program) {
-            Ok(pid) if program.flags & RESPAWN != 0 => {
-                state.respawned.push(Respawned { program, pid, started_ns: time::now_ns(), quick_ends: 0 })
-            }
+            Ok(pid) if program.flags & RESPAWN != 0 => state.respawned.push(Respawned {
+                program,
+                pid: Some(pid),
+                started_ns: time::now_ns(),
+                short_runs: 0,
+                due_ns: 0,
+            }),
             Ok(_) => {}
             Err(e) => println!("proc: cannot start {}: {e}", program.name),
         }
@@ -103,26 +118,41 @@ fn start_boot_program(program: &Program<'_>) -> Result<Pid, Errno> {
 }
 
 impl Proc {
-    /// Process `pid` ended: if it was a respawned boot program, starts it again.
-    fn respawn(&mut self, pid: Pid) {
-        let Some(i) = self.respawned.iter().position(|r| r.pid == pid) else { return };
+    /// Process `pid` ended: if it was a respawned boot program, its start again is due
+    /// now or, after short runs, later.
+    fn ended(&mut self, pid: Pid) {
+        let Some(r) = self.respawned.iter_mut().find(|r| r.pid == Some(pid)) else { return };
         let now = time::now_ns();
-        let r = &mut self.respawned[i];
-        r.quick_ends = if now.saturating_sub(r.started_ns) < QUICK_END_NS { r.quick_ends + 1 } else { 0 };
-        if r.quick_ends >= MAX_QUICK_ENDS {
-            println!("proc: {} ended {MAX_QUICK_ENDS} times just after starting: not started again", r.program.name);
-            self.respawned.remove(i);
-            return;
+        r.pid = None;
+        r.short_runs = if now.saturating_sub(r.started_ns) < SHORT_RUN_NS { r.short_runs + 1 } else { 0 };
+        let delay = match r.short_runs {
+            0 | 1 => 0,
+            n => (1_000_000_000u64 << (n - 2).min(6)).min(MAX_RESPAWN_DELAY_NS),
+        };
+        r.due_ns = now.saturating_add(delay);
+        self.respawn_due();
+    }
+
+    /// Starts the respawned programs that are due, and arms the timer for the next.
+    fn respawn_due(&mut self) {
+        let now = time::now_ns();
+        for r in self.respawned.iter_mut().filter(|r| r.pid.is_none() && r.due_ns <= now) {
+            match start_boot_program(&r.program) {
+                Ok(pid) => {
+                    r.pid = Some(pid);
+                    r.started_ns = now;
+                }
+                Err(e) => {
+                    // (Out of memory, say: tried again later, as after a short run.)
+                    println!("proc: cannot start {} again: {e}", r.program.name);
+                    r.short_runs += 1;
+                    r.due_ns = now.saturating_add(MAX_RESPAWN_DELAY_NS);
+                }
+            }
         }
-        match start_boot_program(&r.program) {
-            Ok(pid) => {
-                r.pid = pid;
-                r.started_ns = now;
-            }
-            Err(e) => {
-                println!("proc: cannot start {} again: {e}", r.program.name);
-                self.respawned.remove(i);
-            }
+        let next = self.respawned.iter().filter(|r| r.pid.is_none()).map(|r| r.due_ns).min();
+        if let Some(due) = next {
+            let _ = sys::timer_settime(self.respawn_timer, due.saturating_sub(now).max(1), 0);
         }
     }
 
@@ -458,9 +488,11 @@ impl ResourceManager for Proc {
             let from_proc = userlib::ipc::client_info(pulse.scoid).is_ok_and(|c| c.pid == userlib::process::id());
             if let (true, Ok(pid)) = (from_proc, Pid::try_from(pulse.value)) {
                 if sys::process_wait(pid).is_ok() {
-                    self.respawn(pid);
+                    self.ended(pid);
                 }
             }
+        } else if pulse.code == RESPAWN_DUE {
+            self.respawn_due(); // (early, from a client's pulse: nothing is started early)
         }
     }
 }

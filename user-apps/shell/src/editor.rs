@@ -346,7 +346,9 @@ impl Editor {
             self.partial.1 = bytes.len();
             return;
         }
-        if let Some(c) = core::str::from_utf8(bytes).ok().and_then(|s| s.chars().next()) {
+        // (C1 controls, U+0080–U+009F, are control bytes too: a terminal may take U+009B
+        // for the start of an escape sequence.)
+        if let Some(c) = core::str::from_utf8(bytes).ok().and_then(|s| s.chars().next()).filter(|c| !c.is_control()) {
             self.insert(c, echo);
         }
     }
@@ -752,7 +754,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_consumed_and_ignored() {
-        let noise: [&[u8]; 10] = [
+        let noise: [&[u8]; 11] = [
             b"\x1b[15~",         // F5
             b"\x1b[200~",        // bracketed paste start
             b"\x1b[?25h",        // private mode
@@ -763,6 +765,7 @@ mod tests {
             b"\x1b[99999Z",      // an overlong parameter
             b"\t\x0c\x07\x1a",   // Tab, Ctrl-L, Ctrl-G, Ctrl-Z
             b"\xff\x80\xc0\xaf", // bytes that make no UTF-8 character
+            b"\xc2\x9b",         // U+009B, a C1 control
         ];
         for bytes in noise {
             let (editor, events, echo) = typed(&[b"ab", bytes, b"c"].concat());
