@@ -393,6 +393,27 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Ok(())
         }),
+        ("a_shell_s_end_hangs_up_the_shells_it_started", |s| {
+            // (A nested shell orphaned by its parent's end and the shell started again
+            // both read the console, splitting what was typed between them.)
+            let before = s.command("pidin")?;
+            let boot_shell = pid_of(&before, "shell").ok_or(format!("no shell:\n{before}"))?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("shell\r")?;
+            s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys(&format!("kill {boot_shell}\r"))?;
+            s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            let out = s.command("echo typed-whole")?;
+            if !out.contains("\r\ntyped-whole\r\n") {
+                return Err(format!("echo printed:\n{out}"));
+            }
+            let after = s.command("pidin")?;
+            let shells = after.lines().filter(|l| l.split_whitespace().nth(2) == Some("shell")).count();
+            (shells == 1).then_some(()).ok_or(format!("{shells} shells:\n{after}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))

@@ -22,6 +22,9 @@ use userlib::proc;
 use userlib::resmgr::{Dispatcher, Reply, Request, ResourceManager};
 use userlib::{info, println, sys, Args, Errno};
 
+/// The exit status of a program the console ended because its shell ended (128 + SIGHUP).
+const HANGUP_STATUS: u32 = 129;
+
 /// The pulse code of "the UART interrupted".
 const UART_PULSE: i8 = 1;
 
@@ -131,9 +134,17 @@ struct Console {
     transmit_interrupt: bool,
     /// The programs Ctrl-C ends (a shell's foreground pipeline).
     foreground: Vec<u32>,
-    /// The program that named them (a shell), once one has: then only it and they read
-    /// the console, as a terminal's foreground process group does.
-    controller: Option<u32>,
+    /// The programs that named a foreground (shells), outermost first, each but the
+    /// first from its predecessor's foreground (a shell started from a shell); the last
+    /// named the present one. Once there is one, only it and its foreground read the
+    /// console, as a terminal's foreground process group does.
+    controllers: Vec<Controller>,
+}
+
+/// A shell in control of the console: its pid and its connection to the console.
+struct Controller {
+    pid: u32,
+    scoid: u32,
 }
 
 /// An open console: its flags.
@@ -167,7 +178,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         output: Output::new(),
         transmit_interrupt: false,
         foreground: Vec::new(),
-        controller: None,
+        controllers: Vec::new(),
     };
     let mut dispatcher = Dispatcher::new(state);
     let error = dispatcher.serve(&channel);
@@ -180,7 +191,7 @@ impl Console {
     /// may; a background job waits until it is in the foreground (POSIX stops it with
     /// SIGTTIN), so that it cannot take the input typed for the shell or its command.
     fn may_read(&self, pid: u32) -> bool {
-        self.controller.is_none_or(|c| c == pid) || self.foreground.contains(&pid)
+        self.controllers.last().is_none_or(|c| c.pid == pid) || self.foreground.contains(&pid)
     }
 
     /// Answers waiting reads that may read, by arrival, while input is readable.
@@ -322,7 +333,8 @@ impl ResourceManager for Console {
                 // The terminal is the controlling shell's and its foreground's to hand on
                 // (a shell started in the foreground takes it; a background job may not),
                 // or anyone's once the controller has ended (a shell started again).
-                let controller_alive = self.controller.is_some_and(|c| parent_of(c).is_some());
+                let current = self.controllers.last().map(|c| c.pid);
+                let controller_alive = current.is_some_and(|c| parent_of(c).is_some());
                 if controller_alive && !self.may_read(me) {
                     return Err(Errno::EPERM);
                 }
@@ -330,8 +342,13 @@ impl ResourceManager for Console {
                 if pids.iter().any(|&pid| parent_of(pid) != Some(me)) {
                     return Err(Errno::EPERM);
                 }
+                let me = Controller { pid: me, scoid: request.client.scoid };
+                match current {
+                    Some(pid) if pid == me.pid => {}
+                    _ if controller_alive => self.controllers.push(me), // from the foreground
+                    _ => self.controllers = alloc::vec![me],
+                }
                 self.foreground = pids;
-                self.controller = Some(me);
                 self.serve_readers();
                 Ok(Reply::Status(0))
             }
@@ -361,5 +378,16 @@ impl ResourceManager for Console {
         // Their reads: nobody to answer (dropping a held message fails it harmlessly).
         self.readers.retain(|w| w.client != scoid);
         drop(self.output.cancel(|w| w.client == scoid));
+        // A shell in control ended: a hang-up, as when a terminal's controlling process
+        // exits. The shells it started in the foreground and the present foreground end
+        // (status 129, as for SIGHUP), lest they and a shell started again share the
+        // keyboard; the shell it came from, if any, is in control again.
+        if let Some(at) = self.controllers.iter().position(|c| c.scoid == scoid) {
+            let hung_up: Vec<u32> = self.controllers.drain(at..).skip(1).map(|c| c.pid).collect();
+            for pid in hung_up.into_iter().chain(self.foreground.drain(..)) {
+                let _ = proc::kill(pid, HANGUP_STATUS);
+            }
+            self.serve_readers();
+        }
     }
 }
