@@ -231,6 +231,19 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let out = s.command("echo still-the-shell")?;
             out.contains("\r\nstill-the-shell\r\n").then_some(()).ok_or(format!("echo printed:\n{out}"))
         }),
+        ("ctrl_c_ends_the_rest_of_the_line", |s| {
+            // (The commands after the interrupted one ran, as sh would not.)
+            s.run_then_interrupt("sleep 100 ; echo ran-after-ctrl-c")?;
+            let out = s.output();
+            (!out.contains("\r\nran-after-ctrl-c")).then_some(()).ok_or(format!("the line went on:\n{out}"))
+        }),
+        ("a_background_job_s_end_is_reported", |s| {
+            let start = s.screen.lock().expect("screen").len();
+            s.command("echo from-the-background > /tmp/bg &")?;
+            s.command("echo next")?;
+            s.mark = start; // (said before whichever prompt follows its end)
+            s.wait_for("] done  echo from-the-background", STEP_TIMEOUT).map(drop)
+        }),
         ("a_background_job_reading_the_console_waits", |s| {
             // (Redirected from the console, it took the next line typed for the shell.)
             s.command("cat < /dev/console &")?;
@@ -373,8 +386,8 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.type_keys("shell\r")?;
             s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
             s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
-            let out = s.command("exit 3")?;
-            out.contains("muon:3$ ").then_some(()).ok_or(format!("exit 3 left:\n{out}"))
+            let out = s.command("exit 259")?; // (the low 8 bits, as POSIX keeps)
+            out.contains("muon:3$ ").then_some(()).ok_or(format!("exit 259 left:\n{out}"))
         }),
         ("the_boot_shell_is_started_again_when_it_ends", |s| {
             // (A killed shell left the machine without one.) `exit`, then `kill`.

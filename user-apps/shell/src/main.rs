@@ -44,7 +44,7 @@ mod run {
 Muon shell. Run a program of the boot image by name, with arguments:
   hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
   cmd &              run in the background       $?  the last exit status
-Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello
+Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello shell
           demo-checksum demo-timer demo-shm demo-pi
 Built-ins: help, jobs, exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down).
@@ -57,11 +57,15 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         background: Vec<BackgroundJob>,
     }
 
-    /// A job started with `&`: its programs still running, and the thread that waits for
-    /// them (joined once they have all ended, so that it does not stay a dead thread).
+    /// A job started with `&`: its last program's pid (the job's number), its command
+    /// line, the thread that waits for its programs (joined once they have all ended, so
+    /// that it does not stay a dead thread), and the status it ended with, once it has.
     struct BackgroundJob {
-        pids: Vec<Pid>,
+        pid: Pid,
+        command: String,
         waiter: Option<thread::JoinHandle>,
+        /// Its status and what its waiter has to say (a program a fault killed).
+        ended: Arc<Mutex<Option<(u32, String)>>>,
     }
 
     pub fn main(_args: Args) -> Result<(), Errno> {
@@ -89,12 +93,12 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
     }
 
     impl Shell {
-        /// `exit`'s and `shutdown`'s status argument (`default` if none); `None` (after
-        /// saying why) if it is not one.
+        /// `exit`'s and `shutdown`'s status argument (`default` if none; the low 8 bits
+        /// of it, all a parent sees in POSIX); `None` (after saying why) if it is not one.
         fn code_argument(&self, command: &Command, default: u32) -> Option<u32> {
-            match command.argv.get(1).map(|c| c.parse()) {
+            match command.argv.get(1).map(|c| c.parse::<u32>()) {
                 None => Some(default),
-                Some(Ok(code)) => Some(code),
+                Some(Ok(code)) => Some(code & 0xff),
                 Some(Err(_)) => {
                     self.say(&format!("shell: {}: {}: not an exit code\n", command.argv[0], command.argv[1]));
                     None
@@ -150,7 +154,10 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                             self.status = INTERRUPTED_STATUS; // (as `$?` after Ctrl-C at a prompt)
                             return None;
                         }
-                        Event::Eof => self.leave(self.status),
+                        Event::Eof => {
+                            self.say("exit\n"); // (as sh says, so that what follows starts a line)
+                            self.leave(self.status)
+                        }
                         Event::None => {}
                     }
                 }
@@ -172,6 +179,9 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     continue;
                 }
                 self.status = self.run_job(&job);
+                if self.status == INTERRUPTED_STATUS && !job.background {
+                    break; // Ctrl-C ends the rest of the line too, as in sh
+                }
             }
         }
 
@@ -201,10 +211,14 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     out.push_str(&format!("shutdown: {e}\n"));
                     1
                 }
+                "jobs" if command.argv.len() > 1 => {
+                    self.say("usage: jobs\n");
+                    return Some(2);
+                }
                 "jobs" => {
                     self.reap_background();
-                    for pid in self.background.iter().flat_map(|job| &job.pids) {
-                        out.push_str(&format!("[{pid}] running\n"));
+                    for job in &self.background {
+                        out.push_str(&format!("[{}] running  {}\n", job.pid, job.command));
                     }
                     0
                 }
@@ -275,33 +289,26 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 return failure;
             }
             if job.background {
-                self.say(&format!("[{}] started\n", pids[count - 1]));
+                let (pid, command) = (pids[count - 1], command_line(job));
+                self.say(&format!("[{pid}] started  {command}\n"));
                 // A thread waits and lets go of the pipes as the commands end.
-                let background: Vec<Pid> = pids.clone();
+                let ended = Arc::new(Mutex::new(None));
+                let result = Arc::clone(&ended);
                 let waiter = thread::spawn(move || {
-                    wait_pipeline(&background, pipes);
+                    let statuses = wait_pipeline(&pids, pipes);
+                    let mut said = String::new();
+                    let status = ended_status(&pids, statuses, |text| said.push_str(text));
+                    *result.lock() = Some((status, said));
                 });
                 if waiter.is_err() {
                     self.say("shell: cannot start the background waiter\n");
                 }
-                self.background.push(BackgroundJob { pids, waiter: waiter.ok() });
+                self.background.push(BackgroundJob { pid, command, waiter: waiter.ok(), ended });
                 return 0;
             }
             self.set_mode(console_mode::CANONICAL, &pids);
-            let mut status = 0;
-            for (pid, ended) in pids.iter().zip(wait_pipeline(&pids, pipes)) {
-                status = match ended {
-                    Ok(ExitStatus::Exited(code)) => code,
-                    Ok(ExitStatus::Killed { exception_class }) => {
-                        self.say(&format!("[{pid}] killed by a fault (class {exception_class:#x})\n"));
-                        128 + exception_class
-                    }
-                    Err(e) => {
-                        self.say(&format!("shell: wait {pid}: {e}\n"));
-                        1
-                    }
-                };
-            }
+            let statuses = wait_pipeline(&pids, pipes);
+            let status = ended_status(&pids, statuses, |text| self.say(text));
             if status == INTERRUPTED_STATUS {
                 self.say("\n");
             }
@@ -338,23 +345,50 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             })
         }
 
-        /// Forgets background jobs that have ended.
+        /// Says which background jobs have ended, and forgets them.
         fn reap_background(&mut self) {
-            let me = process::id();
-            let alive: Vec<u32> = proc::pidin()
-                .map(|threads| threads.iter().filter(|t| t.parent_pid == me).map(|t| t.pid).collect())
-                .unwrap_or_default();
-            for job in &mut self.background {
-                job.pids.retain(|pid| alive.contains(pid));
-                if job.pids.is_empty() {
-                    // Its last wait has returned or is about to: the join is short.
-                    if let Some(waiter) = job.waiter.take() {
-                        let _ = waiter.join();
-                    }
+            let mut said = String::new();
+            self.background.retain_mut(|job| {
+                let Some((status, waiter_said)) = job.ended.lock().take() else { return true };
+                if let Some(waiter) = job.waiter.take() {
+                    let _ = waiter.join(); // (it has stored the status: the join is short)
                 }
+                let how = if status == 0 { String::from("done") } else { format!("exit {status}") };
+                said.push_str(&waiter_said);
+                said.push_str(&format!("[{}] {how}  {}\n", job.pid, job.command));
+                false
+            });
+            if !said.is_empty() {
+                self.say(&said);
             }
-            self.background.retain(|job| !job.pids.is_empty());
         }
+    }
+
+    /// A job's command line, as `jobs` shows it.
+    fn command_line(job: &Job) -> String {
+        let commands: Vec<String> = job.pipeline.iter().map(|c| c.argv.join(" ")).collect();
+        commands.join(" | ")
+    }
+
+    /// The status a pipeline ended with — its last program's, as POSIX's `$?`, the low 8
+    /// bits of it — saying through `say` which programs a fault killed or could not be
+    /// waited for.
+    fn ended_status(pids: &[Pid], statuses: Vec<Result<ExitStatus, Errno>>, mut say: impl FnMut(&str)) -> u32 {
+        let mut status = 0;
+        for (pid, ended) in pids.iter().zip(statuses) {
+            status = match ended {
+                Ok(ExitStatus::Exited(code)) => code & 0xff,
+                Ok(ExitStatus::Killed { exception_class }) => {
+                    say(&format!("[{pid}] killed by a fault (class {exception_class:#x})\n"));
+                    128 + exception_class
+                }
+                Err(e) => {
+                    say(&format!("shell: wait {pid}: {e}\n"));
+                    1
+                }
+            };
+        }
+        status
     }
 
     /// The pipes between a pipeline's commands: the shell's read end, its write end, and
