@@ -202,11 +202,18 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
         ("mqueue_round_trip", |s| {
             s.command("mq send /e2e hello-queue 7")?;
             let listing = s.command("ls /dev/mqueue")?;
-            if !listing.contains("e2e") || !listing.contains("1 messages") {
+            if !listing.contains("e2e") || !listing.contains("1 message\r") {
                 return Err(format!("ls /dev/mqueue:\n{listing}"));
             }
             let out = s.command("mq recv /e2e")?;
-            out.contains("hello-queue (priority 7)").then_some(()).ok_or(format!("mq recv printed:\n{out}"))
+            if !out.contains("hello-queue (priority 7)") {
+                return Err(format!("mq recv printed:\n{out}"));
+            }
+            // (A receive from a queue nobody made created it and waited for good.)
+            let out = s.command("mq recv /nobody-made-me")?;
+            (out.contains("no such queue") && out.contains("muon:1$"))
+                .then_some(())
+                .ok_or(format!("mq recv printed:\n{out}"))
         }),
         ("ctrl_c_stops_a_program", |s| {
             s.mark = s.screen.lock().expect("screen").len();
@@ -263,6 +270,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.type_keys("echo typed-one\recho typed-two\r")?;
             s.wait_for("\r\ntyped-one\r\n", STEP_TIMEOUT)?;
             s.wait_for("\r\ntyped-two\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("arrow_keys_typed_ahead_reach_the_shell", |s| {
+            // (The console's canonical mode dropped the Escape and kept `[A`.)
+            s.command("echo from-history")?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("sleep 1\r")?;
+            s.type_keys("\x1b[A\x1b[A\r")?; // typed while `sleep` runs: Up twice, Enter
+            let out = s.wait_for("\r\nfrom-history\r\nmuon:0$ ", STEP_TIMEOUT)?;
+            (!out.contains("no such program")).then_some(()).ok_or(format!("the shell printed:\n{out}"))
         }),
         ("input_pasted_after_a_command_goes_to_the_command", |s| {
             // The shell reads its own line only; `cat` reads the next one, which arrived

@@ -3,7 +3,7 @@
 //!
 //! In **canonical** mode (the default) input is gathered into a line: printable bytes are
 //! echoed, Backspace/DEL erases a character (`\b \b`; a UTF-8 character's bytes
-//! together), Enter completes the line (echoing `\r\n`) and
+//! together), Ctrl-W the word before the cursor, Escape is kept and shown `^[`, Enter completes the line (echoing `\r\n`) and
 //! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it (and every line
 //! not yet read) and asks for the foreground program to be interrupted, Ctrl-D makes what
 //! was typed readable without a newline — on an empty line, it is an end of file: the
@@ -133,12 +133,25 @@ impl LineDiscipline {
                     self.ready.extend(self.line.drain(..).map(Some));
                 }
             }
-            0x08 | 0x7f if self.erase_character() => echo.extend_from_slice(b"\x08 \x08"),
-            0x08 | 0x7f => {}
-            0x15 => {
-                while self.erase_character() {
-                    echo.extend_from_slice(b"\x08 \x08");
+            0x08 | 0x7f => {
+                self.erase_character(echo);
+            }
+            0x15 => while self.erase_character(echo).is_some() {},
+            0x17 => {
+                // Ctrl-W: the word before, and the blanks after it.
+                while self.line.last() == Some(&b' ') {
+                    self.erase_character(echo);
                 }
+                while self.line.last().is_some_and(|b| *b != b' ') {
+                    self.erase_character(echo);
+                }
+            }
+            0x1b if self.line.len() + 1 >= MAX_CANON => echo.push(0x07),
+            0x1b => {
+                // Escape is kept (a key's sequence typed ahead reaches the shell whole)
+                // and shown as `^[`, as a terminal's ECHOCTL does.
+                echo.extend_from_slice(b"^[");
+                self.line.push(byte);
             }
             b'\r' | b'\n' => {
                 echo.extend_from_slice(b"\r\n");
@@ -173,15 +186,20 @@ impl LineDiscipline {
         }
     }
 
-    /// Erases the line's last character (UTF-8: a lead byte and its continuation
-    /// bytes, one cell on the screen); false if the line is empty.
-    fn erase_character(&mut self) -> bool {
-        while let Some(byte) = self.line.pop() {
+    /// Erases the line's last character — UTF-8: a lead byte and its continuation bytes,
+    /// one cell on the screen; an Escape, shown `^[`, two — and appends to `echo` what
+    /// erases it from the screen; `None` if the line is empty.
+    fn erase_character(&mut self, echo: &mut Vec<u8>) -> Option<()> {
+        loop {
+            let byte = self.line.pop()?;
             if byte & 0xc0 != 0x80 {
-                return true;
+                let cells = if byte == 0x1b { 2 } else { 1 };
+                for _ in 0..cells {
+                    echo.extend_from_slice(b"\x08 \x08");
+                }
+                return Some(());
             }
         }
-        false
     }
 
     /// Whether a read would return now (data or an end of file).
@@ -365,6 +383,13 @@ mod tests {
         assert_eq!(echo, "é\x07\x07\r\n".as_bytes(), "€ (3 bytes) does not fit: the bell, its bytes dropped");
         let line = d.read(MAX_CANON).unwrap();
         assert_eq!((line.len(), core::str::from_utf8(&line).is_ok()), (MAX_CANON, true));
+        // Ctrl-W erases a word; Escape (an arrow key's sequence typed ahead) is kept.
+        let (echo, _) = feed(&mut d, b"ab cd  \x17x\x1b[A\x7f\x7f\x7f\x1b[A\r");
+        assert_eq!(
+            echo,
+            b"ab cd  \x08 \x08\x08 \x08\x08 \x08\x08 \x08x^[[A\x08 \x08\x08 \x08\x08 \x08\x08 \x08^[[A\r\n"
+        );
+        assert_eq!(d.read(100), Some(b"ab x\x1b[A\n".to_vec()));
         let (echo, _) = feed(&mut d, b"\xa9a\xc3\xa9\x7f\r");
         assert_eq!(echo, b"a\xc3\xa9\x08 \x08\r\n", "a stray continuation byte is dropped");
         assert_eq!(d.read(10), Some(b"a\n".to_vec()));

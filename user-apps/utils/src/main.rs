@@ -139,7 +139,9 @@ fn ls(paths: &[&str]) -> Outcome {
             let full = format!("{}/{name}", path.trim_end_matches('/')); // (`/dev/` and `/` too)
             let stat = fs::open(&full, open_flags::O_RDONLY | open_flags::O_NONBLOCK, 0).and_then(|f| f.stat());
             match stat {
-                Ok(s) if queues && s.kind == file_kind::FILE => println!("{name:<24} {} messages", s.size),
+                Ok(s) if queues && s.kind == file_kind::FILE => {
+                    println!("{name:<24} {} message{}", s.size, if s.size == 1 { "" } else { "s" })
+                }
                 Ok(s) if s.kind == file_kind::DIRECTORY => println!("{name}/"),
                 // A directory of the pathname space only (no server answers for it).
                 Err(_) if proc::list(&full).is_ok_and(|names| !names.is_empty()) => println!("{name}/"),
@@ -246,7 +248,11 @@ fn mq_tool(words: &[&str]) -> Outcome {
             q.send(text.as_bytes(), priority).map_err(e)
         }
         ["recv", name] => {
-            let q = mq::mq_open(name, open_flags::O_RDONLY | open_flags::O_CREAT, 0o666, None).map_err(e)?;
+            // (Not created: a receive from a queue nobody made waits for nobody.)
+            let q = mq::mq_open(name, open_flags::O_RDONLY, 0, None).map_err(|err| match err {
+                Errno::ENOENT => format!("{name}: no such queue (`mq create` or `mq send` makes one)"),
+                err => e(err),
+            })?;
             let mut buffer = vec![0u8; q.attr().map_err(e)?.msgsize as usize];
             let (n, priority) = q.receive(&mut buffer).map_err(e)?;
             println!("{} (priority {priority})", String::from_utf8_lossy(&buffer[..n]));
