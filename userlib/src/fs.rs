@@ -19,6 +19,8 @@ pub struct File {
 }
 
 /// Opens `path` with open `flags` ([`crate::msg::open_flags`]) and `mode` (for `O_CREAT`).
+/// A path is taken as POSIX resolves it, from `/` when relative
+/// ([`crate::msg::canonical_path`]), here and in the other calls of this module.
 pub fn open(path: &str, flags: u32, mode: u32) -> Result<File, Errno> {
     open_with(path, flags, mode, 0).map(|(file, _)| file)
 }
@@ -53,6 +55,7 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 /// Creates a named FIFO at `path`, served by the pipe server; open it like a file
 /// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`].
 pub fn mkfifo(path: &str) -> Result<(), Errno> {
+    let path = crate::msg::canonical_path(path)?;
     let path = crate::msg::check_path(path.as_bytes())?;
     let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
     server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
@@ -61,6 +64,7 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
 /// Removes `path` (what that means is the owning server's business; a shared-memory
 /// object lives on while it is open or mapped).
 pub fn unlink(path: &str) -> Result<(), Errno> {
+    let path = crate::msg::canonical_path(path)?;
     let path = crate::msg::check_path(path.as_bytes())?;
     let (coid, rest, handle) = connect_to_owner(path)?;
     let header = Header { subtype: connect::UNLINK, extra: handle as u64, ..Header::new(io_type::CONNECT) };
@@ -72,6 +76,7 @@ pub fn unlink(path: &str) -> Result<(), Errno> {
 /// Sends the `CONNECT` `header` to the server of `path`; on success the connection is an
 /// open file. Returns it and the server's status.
 pub(crate) fn open_special(path: &str, header: Header) -> Result<(File, u64), Errno> {
+    let path = crate::msg::canonical_path(path)?;
     let path = crate::msg::check_path(path.as_bytes())?;
     let (fd, rest, handle) = connect_to_owner(path).map_err(|e| match e {
         // No server has it, but it is a directory of the pathname space (`/`, `/dev`):
@@ -106,6 +111,7 @@ fn connect_to_owner(path: &str) -> Result<(u32, &str, u32), Errno> {
 /// answers for it and nothing is attached beneath it.
 #[doc(alias = "readdir")]
 pub fn read_dir(path: &str) -> Result<Vec<String>, Errno> {
+    let path = &crate::msg::canonical_path(path)?;
     let mut names = proc::list(path)?;
     match open(path, crate::msg::open_flags::O_RDONLY, 0) {
         Ok(dir) => match dir.stat() {

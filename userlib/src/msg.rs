@@ -419,6 +419,42 @@ pub fn check_path(path: &[u8]) -> Result<&str, crate::Errno> {
     Ok(trimmed)
 }
 
+/// `path` in the form [`check_path`] takes, as POSIX resolves it: relative to the working
+/// directory, which is always `/` (Muon has no `chdir`), with `//` and `.` dropped and
+/// `..` taking the component before it away (at `/`, `/` itself: there are no symbolic
+/// links to follow). `ENOENT` for an empty path, `EINVAL` for a NUL, `ENAMETOOLONG` past
+/// [`MAX_PATH`].
+pub fn canonical_path(path: &str) -> Result<alloc::string::String, crate::Errno> {
+    if path.is_empty() {
+        return Err(crate::Errno::ENOENT);
+    }
+    if path.contains('\0') {
+        return Err(crate::Errno::EINVAL);
+    }
+    let mut components: alloc::vec::Vec<&str> = alloc::vec::Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => {
+                components.pop();
+            }
+            name => components.push(name),
+        }
+    }
+    let mut canonical = alloc::string::String::with_capacity(path.len() + 1);
+    for component in &components {
+        canonical.push('/');
+        canonical.push_str(component);
+    }
+    if canonical.is_empty() {
+        canonical.push('/');
+    }
+    if canonical.len() > MAX_PATH {
+        return Err(crate::Errno::ENAMETOOLONG);
+    }
+    Ok(canonical)
+}
+
 /// What a `READ` of a directory answers: whole names, each ended by NUL, from the
 /// `next`th of `names` (in a stable order) on, as many as `room` bytes hold; `next`
 /// moves past them. No bytes once every name has been read; `EOVERFLOW` when not even
@@ -480,6 +516,21 @@ mod tests {
             assert_eq!(check_name(bad), Err(Errno::EINVAL), "{bad:?}");
         }
         assert_eq!(check_name(&[b'x'; MAX_NAME + 1]), Err(Errno::ENAMETOOLONG));
+        for (path, canonical) in [
+            ("/dev/shmem/", "/dev/shmem"),
+            ("tmp/a", "/tmp/a"),
+            ("//tmp//./a/", "/tmp/a"),
+            ("/tmp/../dev", "/dev"),
+            ("../../x", "/x"),
+            (".", "/"),
+            ("/..", "/"),
+        ] {
+            assert_eq!(canonical_path(path).as_deref(), Ok(canonical), "{path}");
+            assert_eq!(check_path(canonical.as_bytes()), Ok(canonical), "{path}");
+        }
+        assert_eq!(canonical_path(""), Err(Errno::ENOENT));
+        assert_eq!(canonical_path("/a\0b"), Err(Errno::EINVAL));
+        assert_eq!(canonical_path(&"/a".repeat(MAX_PATH)), Err(Errno::ENAMETOOLONG));
         assert_eq!(check_path(b"/dev/shmem/"), Ok("/dev/shmem"));
         assert_eq!(check_path(b"/"), Ok("/"));
         for bad in [&b"dev"[..], b"", b"/a//b", b"/a/./b", b"/a/../b", b"/a\0"] {

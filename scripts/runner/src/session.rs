@@ -445,9 +445,16 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
         }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
-            (out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$"))
-                .then_some(())
-                .ok_or(format!("ls /nonexistent printed:\n{out}"))
+            if !(out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$")) {
+                return Err(format!("ls /nonexistent printed:\n{out}"));
+            }
+            // Relative paths start at `/`; `..` and `//` resolve (they were EINVAL).
+            let out = s.command("cat tmp/missing")?;
+            if !(out.contains("cat: tmp/missing: ENOENT") && out.contains("muon:1$")) {
+                return Err(format!("cat tmp/missing printed:\n{out}"));
+            }
+            let out = s.command("ls /tmp/..//dev")?;
+            out.contains("mqueue/").then_some(()).ok_or(format!("ls /tmp/..//dev printed:\n{out}"))
         }),
         ("killed_server_visible_and_clients_get_errors", |s| {
             let before = s.command("pidin")?;

@@ -181,9 +181,13 @@ pub fn resource_manager_open_read_write_close() -> Outcome {
     ensure!(unlinked == made.len(), "unlinked {unlinked} of {} files", made.len());
     ensure!(fs::open("/test/missing", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "missing file");
     ensure!(fs::open("/nowhere/x", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "no server");
-    ensure!(fs::open("relative", open_flags::O_RDONLY, 0).err() == Some(Errno::EINVAL), "relative path");
     let listing = fs::read_dir("/test").map_err(e("read_dir"))?;
     ensure!(listing == ["a"], "ls /test: {listing:?}");
+    // Paths as POSIX resolves them, from `/` (the working directory, always).
+    fs::open("test/./a", open_flags::O_RDONLY, 0).map_err(e("a relative path"))?;
+    fs::open("//test/../test/a", open_flags::O_RDONLY, 0).map_err(e("a path with // and .."))?;
+    ensure!(fs::read_dir("dev/..").map_err(e("read_dir dev/.."))?.contains(&"test".into()), "ls dev/..");
+    ensure!(fs::open("", open_flags::O_RDONLY, 0).err() == Some(Errno::ENOENT), "an empty path");
     let root = fs::read_dir("/").map_err(e("read_dir /"))?;
     ensure!(root.iter().any(|n| n == "test") && root.iter().any(|n| n == "dev"), "ls /: {root:?}");
     // A directory of the pathname space is there even when empty (no global name is
