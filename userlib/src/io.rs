@@ -8,7 +8,8 @@
 //! and says why, as POSIX utilities do (`echo x > /tmp` must not succeed).
 //! [`print!`](crate::print) and [`println!`](crate::println) write to standard output,
 //! `eprint!`/`eprintln!` to standard error. `STDOUT_APPEND=1` opens standard output for
-//! appending (`>>`).
+//! appending (`>>`), `STDERR_APPEND=1` standard error (`2>>`); `STDERR_TO_STDOUT=1` makes
+//! standard error standard output (`2>&1`).
 
 use crate::fs::{self, File};
 use crate::msg::open_flags::{O_APPEND, O_RDONLY, O_WRONLY};
@@ -46,9 +47,15 @@ fn stdout_stream() -> Option<Result<&'static File, Errno>> {
     open(&STDOUT, "STDOUT", O_WRONLY | append)
 }
 
-/// Standard error, if the program has one that opened.
+/// Standard error, if the program has one that opened: standard output itself — the
+/// same open file, so the two do not write over each other — with `STDERR_TO_STDOUT`
+/// (the shell's `2>&1`).
 pub fn stderr() -> Option<&'static File> {
-    open(&STDERR, "STDERR", O_WRONLY).and_then(Result::ok)
+    if env::var("STDERR_TO_STDOUT").is_some() {
+        return stdout();
+    }
+    let append = if env::var("STDERR_APPEND").is_some() { O_APPEND } else { 0 };
+    open(&STDERR, "STDERR", O_WRONLY | append).and_then(Result::ok)
 }
 
 /// Reads from standard input; 0 at its end (or when there is none); the open's error if

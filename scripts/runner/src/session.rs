@@ -443,6 +443,20 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let shells = after.lines().filter(|l| l.split_whitespace().nth(2) == Some("shell")).count();
             (shells == 1).then_some(()).ok_or(format!("{shells} shells:\n{after}"))
         }),
+        ("and_or_lists_and_standard_error_redirections", |s| {
+            let out = s.command("cat /nosuch 2> /tmp/err || echo recovered && echo also")?;
+            if !(out.contains("\r\nrecovered\r\nalso\r\n") && !out.contains("cat: /nosuch")) {
+                return Err(format!("the || && line printed:\n{out}"));
+            }
+            let out = s.command("cat /nosuch && echo not-run")?;
+            if out.contains("\r\nnot-run") || !out.contains("muon:1$") {
+                return Err(format!("the && line printed:\n{out}"));
+            }
+            // `2>&1` writes the same open file as the output: nothing is written over.
+            let out = s.command("cat /nosuch /tmp/err > /tmp/both 2>&1 ; cat /tmp/both")?;
+            let count = out.matches("cat: /nosuch: ENOENT").count();
+            (count == 2).then_some(()).ok_or(format!("/tmp/both held {count} errors:\n{out}"))
+        }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;
             if !(out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$")) {

@@ -30,7 +30,7 @@ mod run {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event};
-    use shell::parse::{parse_expanding, Command, Job};
+    use shell::parse::{parse_expanding, Command, ErrorRedirect, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
@@ -44,6 +44,7 @@ mod run {
 Muon shell. Run a program of the boot image by name, with arguments:
   hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
   cmd &              run in the background       $?  the last exit status
+  a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello shell
           demo-checksum demo-timer demo-shm demo-pi
 Built-ins: help, jobs, exit [n] (Ctrl-D), shutdown [n].
@@ -174,6 +175,9 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 }
             };
             for job in jobs {
+                if !job.condition.holds(self.status) {
+                    continue; // `&&` after a failure, `||` after a success
+                }
                 if let Some(status) = self.builtin(&job) {
                     self.status = status;
                     continue;
@@ -323,7 +327,11 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 // The program would take a file it cannot open for an empty one.
                 fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| (format!("shell: {path}: {e}"), 1))?;
             }
-            if let Some(redirect) = &command.stdout {
+            let stderr = match &command.stderr {
+                Some(ErrorRedirect::File(redirect)) => Some(redirect),
+                _ => None,
+            };
+            for redirect in command.stdout.iter().chain(stderr) {
                 // Create (and, for `>`, empty) the file now, so the program only opens it.
                 let mut flags = open_flags::O_WRONLY | open_flags::O_CREAT;
                 if !redirect.append {
@@ -332,12 +340,20 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 fs::open(&redirect.path, flags, 0o644).map_err(|e| (format!("shell: {}: {e}", redirect.path), 1))?;
             }
             let arguments: Vec<&str> = command.argv[1..].iter().map(String::as_str).collect();
-            let mut environment = Vec::from([("STDOUT", stdout), ("STDERR", CONSOLE)]);
+            let mut environment = Vec::from([("STDOUT", stdout)]);
+            match &command.stderr {
+                Some(ErrorRedirect::File(redirect)) => environment.push(("STDERR", redirect.path.as_str())),
+                Some(ErrorRedirect::ToOutput) => environment.push(("STDERR_TO_STDOUT", "1")),
+                None => environment.push(("STDERR", CONSOLE)),
+            }
             if let Some(stdin) = stdin {
                 environment.push(("STDIN", stdin));
             }
             if command.stdout.as_ref().is_some_and(|r| r.append) {
                 environment.push(("STDOUT_APPEND", "1"));
+            }
+            if stderr.is_some_and(|r| r.append) {
+                environment.push(("STDERR_APPEND", "1"));
             }
             proc::spawn_with(name, &arguments, None, None, &environment).map_err(|e| match e {
                 Errno::ENOENT => (format!("shell: {name}: no such program in the boot image"), 127),

@@ -1,17 +1,20 @@
 //! The command-line grammar: [`parse`] turns one line into the [`Job`]s it asks for. A line
-//! holds jobs separated by `;` or ended by `&` (which runs the job in the background); a
-//! job is a pipeline `cmd1 | cmd2 | ...`; a command is its words plus at most one `<` input
-//! and one `>` or `>>` output redirection.
+//! holds jobs separated by `;`, `&&` (run the next only if this one succeeded), `||` (only
+//! if it failed) or ended by `&` (which runs the job in the background: the pipeline before
+//! it, not a whole `&&` list); a job is a pipeline `cmd1 | cmd2 | ...`; a command is its
+//! words plus at most one `<` input, one `>` or `>>` output and one `2>`, `2>>` or `2>&1`
+//! error redirection (`2>&1`: where the output goes).
 //!
 //! Quoting follows the POSIX shell, minus everything that expands but `$?`: words split on
 //! spaces and tabs; single quotes keep everything literally; double quotes keep spaces and
 //! let `\"` and `\\` stand for themselves (any other backslash in them is literal); a
 //! backslash outside quotes makes the next character literal. `$?` outside single quotes
 //! (and not escaped) stands for the last exit status ([`parse_expanding`]; [`parse`] keeps
-//! it as it is). `<`, `>`, `>>`, `|`, `&` and `;` are operators
-//! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`), and `#` at the start of
+//! it as it is). `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
+//! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`), as are `2>`, `2>>`
+//! and `2>&1` where a word would start, and `#` at the start of
 //! a word begins a comment that runs to the end of the line. There are no variables, globs,
-//! `~`, `&&`, `||`, here-documents or numbered redirections (`2>`).
+//! `~`, here-documents or other numbered redirections.
 //!
 //! The parse is done in two steps: `tokenize` splits the line into words and operators, then
 //! `parse` groups the tokens into commands, pipelines and jobs.
@@ -28,6 +31,31 @@ pub struct Job {
     pub pipeline: Vec<Command>,
     /// Whether the job ended with `&`: the shell does not wait for it.
     pub background: bool,
+    /// Whether it runs, by the status the last job that ran left (`&&`, `||`).
+    pub condition: Condition,
+}
+
+/// When a job runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Condition {
+    /// Always (the line's first job, or after `;` or `&`).
+    #[default]
+    Always,
+    /// After `&&`: if the last job that ran succeeded (status 0).
+    IfSucceeded,
+    /// After `||`: if it failed.
+    IfFailed,
+}
+
+impl Condition {
+    /// Whether a job with this condition runs after a job that ran ended with `status`.
+    pub fn holds(self, status: u32) -> bool {
+        match self {
+            Condition::Always => true,
+            Condition::IfSucceeded => status == 0,
+            Condition::IfFailed => status != 0,
+        }
+    }
 }
 
 /// One program to run, with its arguments and redirections.
@@ -39,6 +67,17 @@ pub struct Command {
     pub stdin: Option<String>,
     /// Where to write standard output (`> path` or `>> path`), if anywhere.
     pub stdout: Option<Redirect>,
+    /// Where to write standard error (`2> path`, `2>> path`, `2>&1`), if anywhere.
+    pub stderr: Option<ErrorRedirect>,
+}
+
+/// A standard-error redirection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorRedirect {
+    /// `2> path` or `2>> path`.
+    File(Redirect),
+    /// `2>&1`: wherever standard output goes.
+    ToOutput,
 }
 
 /// An output redirection.
@@ -59,8 +98,9 @@ pub enum ParseError {
     DanglingEscape,
     /// A `<`, `>` or `>>` is not followed by a file name.
     MissingRedirectTarget,
-    /// A `|`, `;` or `&` has no command on one of its sides (`| wc`, `ls |`, `ls | | wc`,
-    /// `; ls`, `ls && wc`), or a command has redirections but no words (`> out`).
+    /// A `|`, `;`, `&`, `&&` or `||` has no command on one of its sides (`| wc`, `ls |`,
+    /// `ls | | wc`, `; ls`, `ls && && wc`), or a command has redirections but no words
+    /// (`> out`).
     EmptyCommand,
 }
 
@@ -70,7 +110,7 @@ impl fmt::Display for ParseError {
             ParseError::UnterminatedQuote => "unterminated quote",
             ParseError::DanglingEscape => "nothing to escape after `\\`",
             ParseError::MissingRedirectTarget => "a redirection needs a file name",
-            ParseError::EmptyCommand => "empty command next to `|`, `;` or `&`",
+            ParseError::EmptyCommand => "empty command next to `|`, `;`, `&`, `&&` or `||`",
         })
     }
 }
@@ -94,6 +134,16 @@ enum Token {
     Output,
     /// `>>`
     Append,
+    /// `&&`
+    And,
+    /// `||`
+    Or,
+    /// `2>`
+    ErrorOutput,
+    /// `2>>`
+    ErrorAppend,
+    /// `2>&1`
+    ErrorToOutput,
 }
 
 /// Splits `line` into words and operators, removing quotes, escapes and the comment, and
@@ -114,8 +164,21 @@ fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
     while let Some(c) = chars.next() {
         let operator = match c {
             ' ' | '\t' | '\r' | '\n' => None,
+            '|' if chars.next_if_eq(&'|').is_some() => Some(Token::Or),
             '|' => Some(Token::Pipe),
+            '&' if chars.next_if_eq(&'&').is_some() => Some(Token::And),
             '&' => Some(Token::Background),
+            '2' if !in_word && chars.peek() == Some(&'>') => {
+                chars.next();
+                if chars.next_if_eq(&'>').is_some() {
+                    Some(Token::ErrorAppend)
+                } else if chars.clone().take(2).eq(['&', '1']) {
+                    chars.nth(1);
+                    Some(Token::ErrorToOutput)
+                } else {
+                    Some(Token::ErrorOutput)
+                }
+            }
             ';' => Some(Token::Separator),
             '<' => Some(Token::Input),
             '>' if chars.next_if_eq(&'>').is_some() => Some(Token::Append),
@@ -183,12 +246,13 @@ struct CommandBuilder {
     argv: Vec<String>,
     stdin: Option<String>,
     stdout: Option<Redirect>,
+    stderr: Option<ErrorRedirect>,
 }
 
 impl CommandBuilder {
     /// Nothing has been collected: not even a redirection.
     fn is_blank(&self) -> bool {
-        self.argv.is_empty() && self.stdin.is_none() && self.stdout.is_none()
+        self.argv.is_empty() && self.stdin.is_none() && self.stdout.is_none() && self.stderr.is_none()
     }
 
     /// The finished command, which must have a word.
@@ -196,7 +260,7 @@ impl CommandBuilder {
         if self.argv.is_empty() {
             return Err(ParseError::EmptyCommand);
         }
-        Ok(Command { argv: self.argv, stdin: self.stdin, stdout: self.stdout })
+        Ok(Command { argv: self.argv, stdin: self.stdin, stdout: self.stdout, stderr: self.stderr })
     }
 }
 
@@ -217,6 +281,7 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
     let mut jobs = Vec::new();
     let mut pipeline = Vec::new();
     let mut command = CommandBuilder::default();
+    let mut condition = Condition::Always;
     let mut tokens = tokens.into_iter();
 
     while let Some(token) = tokens.next() {
@@ -227,17 +292,28 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
                 let append = token == Token::Append;
                 command.stdout = Some(Redirect { path: redirect_target(tokens.next())?, append });
             }
+            Token::ErrorOutput | Token::ErrorAppend => {
+                let append = token == Token::ErrorAppend;
+                command.stderr = Some(ErrorRedirect::File(Redirect { path: redirect_target(tokens.next())?, append }));
+            }
+            Token::ErrorToOutput => command.stderr = Some(ErrorRedirect::ToOutput),
             Token::Pipe => pipeline.push(core::mem::take(&mut command).finish()?),
-            Token::Separator | Token::Background => {
+            Token::Separator | Token::Background | Token::And | Token::Or => {
                 pipeline.push(core::mem::take(&mut command).finish()?);
-                jobs.push(Job { pipeline: core::mem::take(&mut pipeline), background: token == Token::Background });
+                let background = token == Token::Background;
+                jobs.push(Job { pipeline: core::mem::take(&mut pipeline), background, condition });
+                condition = match token {
+                    Token::And => Condition::IfSucceeded,
+                    Token::Or => Condition::IfFailed,
+                    _ => Condition::Always,
+                };
             }
         }
     }
-    // The line may end after a job's `;` or `&`, but not after a `|`.
-    if !command.is_blank() || !pipeline.is_empty() {
+    // The line may end after a job's `;` or `&`, but not after a `|`, `&&` or `||`.
+    if !command.is_blank() || !pipeline.is_empty() || condition != Condition::Always {
         pipeline.push(command.finish()?);
-        jobs.push(Job { pipeline, background: false });
+        jobs.push(Job { pipeline, background: false, condition });
     }
     Ok(jobs)
 }
@@ -258,12 +334,12 @@ mod tests {
 
     /// A command with only words.
     fn cmd(words: &[&str]) -> Command {
-        Command { argv: words.iter().map(|w| w.to_string()).collect(), stdin: None, stdout: None }
+        Command { argv: words.iter().map(|w| w.to_string()).collect(), stdin: None, stdout: None, stderr: None }
     }
 
     /// A foreground job.
     fn fg(pipeline: Vec<Command>) -> Job {
-        Job { pipeline, background: false }
+        Job { pipeline, background: false, condition: Condition::Always }
     }
 
     /// The argv of a line holding exactly one simple command.
@@ -337,7 +413,7 @@ mod tests {
         assert_eq!(parse("ls|wc;echo hi&"), {
             Ok(vec![
                 fg(vec![cmd(&["ls"]), cmd(&["wc"])]),
-                Job { pipeline: vec![cmd(&["echo", "hi"])], background: true },
+                Job { pipeline: vec![cmd(&["echo", "hi"])], background: true, condition: Condition::Always },
             ])
         });
         assert_eq!(words("echo 'a|b' \"c>d\""), ["echo", "a|b", "c>d"], "quoted operators are words");
@@ -361,6 +437,7 @@ mod tests {
                 argv: vec!["sort".to_string(), "-r".to_string()],
                 stdin: Some("in".to_string()),
                 stdout: Some(Redirect { path: "out".to_string(), append: false }),
+                stderr: None,
             }])],
             "redirections may come before the words"
         );
@@ -371,14 +448,50 @@ mod tests {
 
     #[test]
     fn jobs_split_on_semicolons_and_ampersands() {
-        let background = |words: &[&str]| Job { pipeline: vec![cmd(words)], background: true };
+        let background =
+            |words: &[&str]| Job { pipeline: vec![cmd(words)], background: true, condition: Condition::Always };
         assert_eq!(parse("a; b;"), Ok(vec![fg(vec![cmd(&["a"])]), fg(vec![cmd(&["b"])])]));
         assert_eq!(parse("a & b"), Ok(vec![background(&["a"]), fg(vec![cmd(&["b"])])]));
         assert_eq!(parse("sleep 5 &"), Ok(vec![background(&["sleep", "5"])]));
         assert_eq!(
             parse("a | b & c"),
-            Ok(vec![Job { pipeline: vec![cmd(&["a"]), cmd(&["b"])], background: true }, fg(vec![cmd(&["c"])])])
+            Ok(vec![
+                Job { pipeline: vec![cmd(&["a"]), cmd(&["b"])], background: true, condition: Condition::Always },
+                fg(vec![cmd(&["c"])])
+            ])
         );
+    }
+
+    #[test]
+    fn and_or_lists_run_by_the_last_status() {
+        let when = |condition, words: &[&str]| Job { condition, ..fg(vec![cmd(words)]) };
+        assert_eq!(
+            parse("a && b || c; d&&e"),
+            Ok(vec![
+                fg(vec![cmd(&["a"])]),
+                when(Condition::IfSucceeded, &["b"]),
+                when(Condition::IfFailed, &["c"]),
+                fg(vec![cmd(&["d"])]),
+                when(Condition::IfSucceeded, &["e"]),
+            ])
+        );
+        assert_eq!(words(r"echo '&&' \|\| x\&\&y"), ["echo", "&&", "||", "x&&y"], "quoted, they are words");
+        assert!(Condition::IfSucceeded.holds(0) && !Condition::IfSucceeded.holds(1));
+        assert!(Condition::IfFailed.holds(2) && !Condition::IfFailed.holds(0) && Condition::Always.holds(9));
+    }
+
+    #[test]
+    fn standard_error_redirections() {
+        let to = |path: &str, append| Some(ErrorRedirect::File(Redirect { path: path.to_string(), append }));
+        let command = |line| parse(line).unwrap()[0].pipeline[0].clone();
+        assert_eq!(command("cat x 2> err").stderr, to("err", false));
+        assert_eq!(command("cat x 2>>err").stderr, to("err", true));
+        let both = command("cat x > out 2>&1");
+        assert_eq!((both.stdout.is_some(), both.stderr), (true, Some(ErrorRedirect::ToOutput)));
+        assert_eq!(command("echo 2 x2>y").argv, ["echo", "2", "x2"], "only where a word starts");
+        assert_eq!(command("echo '2'>y").stderr, None, "a quoted 2 is a word");
+        assert_eq!(parse("cat 2>"), Err(ParseError::MissingRedirectTarget));
+        assert_eq!(parse("2>&1"), Err(ParseError::EmptyCommand));
     }
 
     #[test]
@@ -392,7 +505,8 @@ mod tests {
 
     #[test]
     fn empty_commands_are_errors() {
-        for line in ["| wc", "ls |", "ls | | wc", "ls |;", "; ls", "ls ;; wc", "& ls", "ls & &", "ls && wc", "ls || wc"]
+        for line in
+            ["| wc", "ls |", "ls | | wc", "ls |;", "; ls", "ls ;; wc", "& ls", "ls & &", "ls &&", "|| wc", "a && || b"]
         {
             assert_eq!(parse(line), Err(ParseError::EmptyCommand), "{line:?}");
         }
