@@ -209,13 +209,29 @@ fn pidin(words: &[&str]) -> Outcome {
     Ok(())
 }
 
+/// `kill [-SIGNAL] PID...`: ends the processes. Muon has no signals; a process is ended
+/// with the status a POSIX shell shows for a death by the signal, 128 + its number
+/// (`-9` or `-KILL`: 137; by default TERM, 143).
 fn kill(words: &[&str]) -> Outcome {
-    if words.is_empty() {
-        return Err(String::from("usage: kill PID..."));
+    const SIGNALS: [(&str, u32); 8] =
+        [("HUP", 1), ("INT", 2), ("QUIT", 3), ("KILL", 9), ("USR1", 10), ("USR2", 12), ("ALRM", 14), ("TERM", 15)];
+    let usage =
+        || String::from("usage: kill [-SIGNAL] PID... (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)");
+    let (signal, pids) = match words {
+        [first, rest @ ..] if first.starts_with('-') => {
+            let name = first[1..].trim_start_matches("SIG");
+            let number = name.parse::<u32>().ok().filter(|n| (1..=64).contains(n));
+            let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
+            (number.ok_or_else(|| format!("{first}: not a signal; {}", usage()))?, rest)
+        }
+        _ => (15, words),
+    };
+    if pids.is_empty() {
+        return Err(usage());
     }
-    for word in words {
+    for word in pids {
         let pid = word.parse::<u32>().map_err(|_| format!("{word}: not a pid"))?;
-        proc::kill(pid, 143).map_err(|e| format!("{pid}: {e}"))?;
+        proc::kill(pid, 128 + signal).map_err(|e| format!("{pid}: {e}"))?;
     }
     Ok(())
 }
