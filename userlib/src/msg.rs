@@ -116,7 +116,8 @@ pub mod console_devctl {
     pub const SET_MODE: u32 = 1;
     /// Payload: the pids (u32 each, at least one) Ctrl-C interrupts — a shell names every
     /// program of its foreground pipeline; a single 0: none. Only their parent may name
-    /// them (`EPERM` otherwise).
+    /// them, and only the shell in control of the console or its foreground may name
+    /// them (`EPERM` otherwise): the caller is then in control (docs/protocols.md).
     pub const SET_FOREGROUND: u32 = 2;
 }
 
