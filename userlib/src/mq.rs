@@ -4,10 +4,8 @@
 
 use crate::fs::{self, File};
 use crate::ipc::SigEvent;
-use crate::msg::{io_type, mq_devctl, open_flags, Header, MqAttr, MQUEUE_DIR};
+use crate::msg::{io_type, mq_devctl, open_flags, Header, MqAttr};
 use crate::{ipc, time, Errno};
-use alloc::format;
-use alloc::string::String;
 
 pub use crate::msg::MqAttr as Attr;
 
@@ -17,13 +15,7 @@ pub struct MessageQueue {
     file: File,
 }
 
-fn queue_path(name: &str) -> Result<String, Errno> {
-    let bare = name.strip_prefix('/').ok_or(Errno::EINVAL)?;
-    if bare.is_empty() {
-        return Err(Errno::EINVAL);
-    }
-    Ok(format!("{MQUEUE_DIR}/{bare}"))
-}
+use crate::msg::mqueue_path as queue_path;
 
 /// Opens queue `name` (it must start with `/`; more slashes are allowed) with open
 /// `flags` (`O_RDONLY`/`O_WRONLY`/`O_RDWR`, `O_CREAT`, `O_EXCL`, `O_NONBLOCK`); a new

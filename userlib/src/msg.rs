@@ -456,6 +456,17 @@ pub fn canonical_path(path: &str) -> Result<alloc::string::String, crate::Errno>
     Ok(canonical)
 }
 
+/// The path of message queue `name` (`/a/b`: `/dev/mqueue/a/b`). Its components may not
+/// be empty, `.` or `..`: the file calls would resolve those, and `/../console` is not a
+/// queue.
+pub fn mqueue_path(name: &str) -> Result<alloc::string::String, crate::Errno> {
+    let bare = name.strip_prefix('/').ok_or(crate::Errno::EINVAL)?;
+    if bare.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err(crate::Errno::EINVAL);
+    }
+    Ok(alloc::format!("{MQUEUE_DIR}/{bare}"))
+}
+
 /// What a `READ` of a directory answers: whole names, each ended by NUL, from the
 /// `next`th of `names` (in a stable order) on, as many as `room` bytes hold; `next`
 /// moves past them. No bytes once every name has been read; `EOVERFLOW` when not even
@@ -528,6 +539,10 @@ mod tests {
         ] {
             assert_eq!(canonical_path(path).as_deref(), Ok(canonical), "{path}");
             assert_eq!(check_path(canonical.as_bytes()), Ok(canonical), "{path}");
+        }
+        assert_eq!(mqueue_path("/a/b").as_deref(), Ok("/dev/mqueue/a/b"));
+        for bad in ["a", "/", "/../console", "/x/..", "/./x", "/a//b", "/a/"] {
+            assert_eq!(mqueue_path(bad), Err(Errno::EINVAL), "{bad}");
         }
         assert_eq!(canonical_path(""), Err(Errno::ENOENT));
         assert_eq!(canonical_path("/a\0b"), Err(Errno::EINVAL));

@@ -216,6 +216,7 @@ pub fn resolve(path: &str) -> Result<Resolved, Errno> {
 /// What is attached directly beneath directory `path` (prefixes, names, shared-memory
 /// objects), as proc sees it.
 pub fn list(path: &str) -> Result<Vec<String>, Errno> {
+    let path = crate::msg::canonical_path(path)?; // (as the file calls take it)
     let mut buffer = vec![0u8; 1024];
     loop {
         let needed = request(&Header::new(proc_type::PATH_LIST), path.as_bytes(), &mut buffer)? as usize;

@@ -40,7 +40,7 @@ pub fn shm_unlink(name: &str) -> Result<(), Errno> {
 
 fn object_path(name: &str) -> Result<alloc::string::String, Errno> {
     let bare = name.strip_prefix('/').unwrap_or(name);
-    if bare.is_empty() || bare.contains('/') {
+    if bare.is_empty() || bare.contains('/') || bare == "." || bare == ".." {
         return Err(Errno::EINVAL);
     }
     Ok(format!("{SHMEM}/{bare}"))

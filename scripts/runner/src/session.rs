@@ -459,7 +459,36 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             // `2>&1` writes the same open file as the output: nothing is written over.
             let out = s.command("cat /nosuch /tmp/err > /tmp/both 2>&1 ; cat /tmp/both")?;
             let count = out.matches("cat: /nosuch: ENOENT").count();
-            (count == 2).then_some(()).ok_or(format!("/tmp/both held {count} errors:\n{out}"))
+            if count != 2 {
+                return Err(format!("/tmp/both held {count} errors:\n{out}"));
+            }
+            // POSIX's order: `2>&1 > f` leaves the errors where the output was (the screen).
+            let out = s.command("cat /nosuch 2>&1 > /tmp/out ; ls /nosuch 1>/tmp/o 2>/tmp/e ; cat /tmp/e")?;
+            if out.matches("ENOENT").count() != 2 {
+                return Err(format!("the numbered redirections printed:\n{out}"));
+            }
+            let out = s.command("sleep 1 && echo x &")?; // (POSIX runs the whole list in the background)
+            if !out.contains("cannot run an `&&` or `||` list in the background") {
+                return Err(format!("a list with & printed:\n{out}"));
+            }
+            // A queue's name stays a queue's (`/../tmp/x` reached /tmp/x).
+            let out = s.command("mq send /../tmp/escaped text")?;
+            (out.contains("EINVAL") && out.contains("muon:1$")).then_some(()).ok_or(format!("mq printed:\n{out}"))
+        }),
+        ("a_nested_shell_gives_the_console_back_to_its_pipeline", |s| {
+            // (`cat | shell`, then `exit`: cat's read was held for good, and Ctrl-C had
+            // nothing to end.)
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("cat | shell\r")?;
+            s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("exit\r")?;
+            std::thread::sleep(Duration::from_millis(500));
+            // cat reads again (its writes find the nested shell gone): Ctrl-D ends it, and
+            // with it the pipeline (the nested shell's status, 0).
+            s.type_keys("back-to-cat\r\x04")?;
+            s.wait_for("back-to-cat\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
         }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;

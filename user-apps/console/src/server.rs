@@ -139,12 +139,17 @@ struct Console {
     /// named the present one. Once there is one, only it and its foreground read the
     /// console, as a terminal's foreground process group does.
     controllers: Vec<Controller>,
+    /// The last shell in control hung up, and none has taken control since: nobody reads
+    /// (an orphaned background job would take what is typed for the next shell).
+    hung_up: bool,
 }
 
-/// A shell in control of the console: its pid and its connection to the console.
+/// A shell in control of the console: its pid, its connection to the console, and the
+/// foreground it took control from (its predecessor's), given back when it ends.
 struct Controller {
     pid: u32,
     scoid: u32,
+    taken_from: Vec<u32>,
 }
 
 /// An open console: its flags.
@@ -179,6 +184,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         transmit_interrupt: false,
         foreground: Vec::new(),
         controllers: Vec::new(),
+        hung_up: false,
     };
     let mut dispatcher = Dispatcher::new(state);
     let error = dispatcher.serve(&channel);
@@ -191,7 +197,10 @@ impl Console {
     /// may; a background job waits until it is in the foreground (POSIX stops it with
     /// SIGTTIN), so that it cannot take the input typed for the shell or its command.
     fn may_read(&self, pid: u32) -> bool {
-        self.controllers.last().is_none_or(|c| c.pid == pid) || self.foreground.contains(&pid)
+        match self.controllers.last() {
+            Some(c) => c.pid == pid || self.foreground.contains(&pid),
+            None => !self.hung_up,
+        }
     }
 
     /// Answers waiting reads that may read, by arrival, while input is readable.
@@ -342,13 +351,14 @@ impl ResourceManager for Console {
                 if pids.iter().any(|&pid| parent_of(pid) != Some(me)) {
                     return Err(Errno::EPERM);
                 }
-                let me = Controller { pid: me, scoid: request.client.scoid };
+                let foreground = core::mem::replace(&mut self.foreground, pids);
+                let me = Controller { pid: me, scoid: request.client.scoid, taken_from: foreground };
                 match current {
                     Some(pid) if pid == me.pid => {}
                     _ if controller_alive => self.controllers.push(me), // from the foreground
-                    _ => self.controllers = alloc::vec![me],
+                    _ => self.controllers = alloc::vec![Controller { taken_from: Vec::new(), ..me }],
                 }
-                self.foreground = pids;
+                self.hung_up = false;
                 self.serve_readers();
                 Ok(Reply::Status(0))
             }
@@ -381,11 +391,25 @@ impl ResourceManager for Console {
         // A shell in control ended: a hang-up, as when a terminal's controlling process
         // exits. The shells it started in the foreground and the present foreground end
         // (status 129, as for SIGHUP), lest they and a shell started again share the
-        // keyboard; the shell it came from, if any, is in control again.
+        // keyboard. The shell it came from, if any, is in control again, with the
+        // foreground it had (`cat | shell`: `cat` reads again, and Ctrl-C ends it);
+        // else nobody reads until a shell takes control. Reads held for those who may
+        // not read now fail with EIO, as POSIX fails an orphaned background job's.
         if let Some(at) = self.controllers.iter().position(|c| c.scoid == scoid) {
-            let hung_up: Vec<u32> = self.controllers.drain(at..).skip(1).map(|c| c.pid).collect();
-            for pid in hung_up.into_iter().chain(self.foreground.drain(..)) {
+            let mut ended: Vec<Controller> = self.controllers.drain(at..).collect();
+            let first = ended.remove(0);
+            let hung_up: Vec<u32> = ended.iter().map(|c| c.pid).chain(self.foreground.drain(..)).collect();
+            for &pid in &hung_up {
                 let _ = proc::kill(pid, HANGUP_STATUS);
+            }
+            self.foreground = first.taken_from;
+            self.foreground.retain(|pid| *pid != first.pid && !hung_up.contains(pid));
+            self.hung_up = self.controllers.is_empty();
+            let (allowed, refused): (Vec<Waiter>, Vec<Waiter>) =
+                core::mem::take(&mut self.readers).into_iter().partition(|w| self.may_read(w.pid));
+            self.readers = allowed;
+            for waiter in refused {
+                let _ = waiter.message.error(Errno::EIO);
             }
             self.serve_readers();
         }

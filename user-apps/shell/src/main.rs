@@ -271,12 +271,11 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     (None, 0) => Some(String::from(CONSOLE)),
                     (None, _) => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2)),
                 };
-                let stdout = match (&command.stdout, i + 1 == count) {
-                    (Some(redirect), _) => redirect.path.clone(),
-                    (None, true) => String::from(CONSOLE),
-                    (None, false) => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2),
+                let unredirected = match i + 1 == count {
+                    true => String::from(CONSOLE),
+                    false => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2),
                 };
-                match self.start(command, stdin.as_deref(), &stdout) {
+                match self.start(command, stdin.as_deref(), &unredirected) {
                     Ok(pid) => pids.push(pid),
                     Err((message, status)) => {
                         self.say(&format!("{message}\n"));
@@ -319,9 +318,11 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             status
         }
 
-        /// Starts `command` with the given standard input (none: empty) and output; on
-        /// failure, what to say and the status (127: no such program, 1: a redirection).
-        fn start(&self, command: &Command, stdin: Option<&str>, stdout: &str) -> Result<Pid, (String, u32)> {
+        /// Starts `command` with the given standard input (none: empty), and its output
+        /// where it redirects it or else to `unredirected`; on failure, what to say and
+        /// the status (127: no such program, 1: a redirection).
+        fn start(&self, command: &Command, stdin: Option<&str>, unredirected: &str) -> Result<Pid, (String, u32)> {
+            let stdout = command.stdout.as_ref().map_or(unredirected, |r| r.path.as_str());
             let name = command.argv[0].as_str();
             if let Some(path) = &command.stdin {
                 // The program would take a file it cannot open for an empty one.
@@ -344,6 +345,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             match &command.stderr {
                 Some(ErrorRedirect::File(redirect)) => environment.push(("STDERR", redirect.path.as_str())),
                 Some(ErrorRedirect::ToOutput) => environment.push(("STDERR_TO_STDOUT", "1")),
+                Some(ErrorRedirect::ToUnredirectedOutput) => environment.push(("STDERR", unredirected)),
                 None => environment.push(("STDERR", CONSOLE)),
             }
             if let Some(stdin) = stdin {

@@ -11,10 +11,12 @@
 //! backslash outside quotes makes the next character literal. `$?` outside single quotes
 //! (and not escaped) stands for the last exit status ([`parse_expanding`]; [`parse`] keeps
 //! it as it is). `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
-//! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`), as are `2>`, `2>>`
-//! and `2>&1` where a word would start, and `#` at the start of
-//! a word begins a comment that runs to the end of the line. There are no variables, globs,
-//! `~`, here-documents or other numbered redirections.
+//! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`); an unquoted number
+//! right before `<` or `>` names the descriptor (`0<`, `1>`, `2>`, `2>>`; `2>&1` sends
+//! errors where the output goes at that point, so `2>&1 > f` leaves them on the screen),
+//! and `#` at the start of a word begins a comment that runs to the end of the line.
+//! There are no variables, globs, `~`, here-documents, other descriptors, or `&` after an
+//! `&&`/`||` list (a parse error: POSIX would run the whole list in the background).
 //!
 //! The parse is done in two steps: `tokenize` splits the line into words and operators, then
 //! `parse` groups the tokens into commands, pipelines and jobs.
@@ -76,8 +78,11 @@ pub struct Command {
 pub enum ErrorRedirect {
     /// `2> path` or `2>> path`.
     File(Redirect),
-    /// `2>&1`: wherever standard output goes.
+    /// `2>&1` after the output's redirection: the same open file as the output.
     ToOutput,
+    /// `2>&1` before any output redirection: where the output would go without one (the
+    /// screen, or the pipe to the next command).
+    ToUnredirectedOutput,
 }
 
 /// An output redirection.
@@ -98,6 +103,11 @@ pub enum ParseError {
     DanglingEscape,
     /// A `<`, `>` or `>>` is not followed by a file name.
     MissingRedirectTarget,
+    /// A redirection of a descriptor other than 0, 1 and 2, or a duplication other
+    /// than `2>&1` (`3> f`, `1<f`, `>&2`).
+    UnsupportedRedirection,
+    /// `&` after an `&&` or `||` list.
+    BackgroundList,
     /// A `|`, `;`, `&`, `&&` or `||` has no command on one of its sides (`| wc`, `ls |`,
     /// `ls | | wc`, `; ls`, `ls && && wc`), or a command has redirections but no words
     /// (`> out`).
@@ -110,6 +120,8 @@ impl fmt::Display for ParseError {
             ParseError::UnterminatedQuote => "unterminated quote",
             ParseError::DanglingEscape => "nothing to escape after `\\`",
             ParseError::MissingRedirectTarget => "a redirection needs a file name",
+            ParseError::UnsupportedRedirection => "only 0<, 1>, 2> (and >>) and 2>&1 redirect a descriptor",
+            ParseError::BackgroundList => "`&` cannot run an `&&` or `||` list in the background",
             ParseError::EmptyCommand => "empty command next to `|`, `;`, `&`, `&&` or `||`",
         })
     }
@@ -159,6 +171,8 @@ fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
     let mut word = String::new();
     // Distinguishes "no word" from an empty quoted word (`''`).
     let mut in_word = false;
+    // The word so far has no quote or escape (a descriptor number must not).
+    let mut plain = true;
     let mut chars = line.chars().peekable();
 
     while let Some(c) = chars.next() {
@@ -168,24 +182,20 @@ fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
             '|' => Some(Token::Pipe),
             '&' if chars.next_if_eq(&'&').is_some() => Some(Token::And),
             '&' => Some(Token::Background),
-            '2' if !in_word && chars.peek() == Some(&'>') => {
-                chars.next();
-                if chars.next_if_eq(&'>').is_some() {
-                    Some(Token::ErrorAppend)
-                } else if chars.clone().take(2).eq(['&', '1']) {
-                    chars.nth(1);
-                    Some(Token::ErrorToOutput)
-                } else {
-                    Some(Token::ErrorOutput)
-                }
-            }
             ';' => Some(Token::Separator),
-            '<' => Some(Token::Input),
-            '>' if chars.next_if_eq(&'>').is_some() => Some(Token::Append),
-            '>' => Some(Token::Output),
+            '<' | '>' => {
+                // `N<`, `N>`: the word before, all digits and unquoted, is a descriptor.
+                let descriptor = (in_word && plain && !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| core::mem::take(&mut word));
+                if descriptor.is_some() {
+                    in_word = false;
+                }
+                Some(redirection(c, descriptor.as_deref(), &mut chars)?)
+            }
             '#' if !in_word => break,
             '\'' => {
                 in_word = true;
+                plain = false;
                 loop {
                     match chars.next() {
                         Some('\'') => break,
@@ -197,6 +207,7 @@ fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
             }
             '"' => {
                 in_word = true;
+                plain = false;
                 loop {
                     match chars.next() {
                         Some('"') => break,
@@ -213,11 +224,13 @@ fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
             }
             '\\' => {
                 in_word = true;
+                plain = false;
                 word.push(chars.next().ok_or(ParseError::DanglingEscape)?);
                 continue;
             }
             '$' => {
                 in_word = true;
+                plain = false;
                 expand(&mut chars, &mut word);
                 continue;
             }
@@ -232,12 +245,48 @@ fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
             tokens.push(Token::Word(core::mem::take(&mut word)));
             in_word = false;
         }
+        plain = true;
         tokens.extend(operator);
     }
     if in_word {
         tokens.push(Token::Word(word));
     }
     Ok(tokens)
+}
+
+/// The redirection operator `<` or `>` (`op`, just read) starts, after `descriptor` (the
+/// number written before it, if any): `>>` and `2>&1` are read on from `chars`.
+fn redirection(
+    op: char,
+    descriptor: Option<&str>,
+    chars: &mut core::iter::Peekable<core::str::Chars>,
+) -> Result<Token, ParseError> {
+    let unsupported = Err(ParseError::UnsupportedRedirection);
+    if op == '<' {
+        return match descriptor {
+            None | Some("0") => Ok(Token::Input),
+            Some(_) => unsupported,
+        };
+    }
+    let append = chars.next_if_eq(&'>').is_some();
+    if !append && chars.next_if_eq(&'&').is_some() {
+        // A duplication: only `2>&1`, ended as a word would be.
+        let mut target = String::new();
+        while let Some(c) = chars.next_if(|c| !matches!(c, ' ' | '\t' | '\r' | '\n' | '|' | '&' | ';' | '<' | '>')) {
+            target.push(c);
+        }
+        return match (descriptor, target.as_str()) {
+            (Some("2"), "1") => Ok(Token::ErrorToOutput),
+            _ => unsupported,
+        };
+    }
+    match (descriptor, append) {
+        (None | Some("1"), false) => Ok(Token::Output),
+        (None | Some("1"), true) => Ok(Token::Append),
+        (Some("2"), false) => Ok(Token::ErrorOutput),
+        (Some("2"), true) => Ok(Token::ErrorAppend),
+        _ => unsupported,
+    }
 }
 
 /// A command being collected.
@@ -290,17 +339,29 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
             Token::Input => command.stdin = Some(redirect_target(tokens.next())?),
             Token::Output | Token::Append => {
                 let append = token == Token::Append;
-                command.stdout = Some(Redirect { path: redirect_target(tokens.next())?, append });
+                let earlier = command.stdout.replace(Redirect { path: redirect_target(tokens.next())?, append });
+                if let (Some(ErrorRedirect::ToOutput), Some(earlier)) = (&command.stderr, earlier) {
+                    // `> a 2>&1 > b`: the errors stay with `a`.
+                    command.stderr = Some(ErrorRedirect::File(Redirect { append: true, ..earlier }));
+                }
             }
             Token::ErrorOutput | Token::ErrorAppend => {
                 let append = token == Token::ErrorAppend;
                 command.stderr = Some(ErrorRedirect::File(Redirect { path: redirect_target(tokens.next())?, append }));
             }
-            Token::ErrorToOutput => command.stderr = Some(ErrorRedirect::ToOutput),
+            Token::ErrorToOutput => {
+                command.stderr = Some(match command.stdout {
+                    Some(_) => ErrorRedirect::ToOutput,
+                    None => ErrorRedirect::ToUnredirectedOutput,
+                })
+            }
             Token::Pipe => pipeline.push(core::mem::take(&mut command).finish()?),
             Token::Separator | Token::Background | Token::And | Token::Or => {
                 pipeline.push(core::mem::take(&mut command).finish()?);
                 let background = token == Token::Background;
+                if background && condition != Condition::Always {
+                    return Err(ParseError::BackgroundList);
+                }
                 jobs.push(Job { pipeline: core::mem::take(&mut pipeline), background, condition });
                 condition = match token {
                     Token::And => Condition::IfSucceeded,
@@ -488,10 +549,22 @@ mod tests {
         assert_eq!(command("cat x 2>>err").stderr, to("err", true));
         let both = command("cat x > out 2>&1");
         assert_eq!((both.stdout.is_some(), both.stderr), (true, Some(ErrorRedirect::ToOutput)));
-        assert_eq!(command("echo 2 x2>y").argv, ["echo", "2", "x2"], "only where a word starts");
+        let before = command("cat x 2>&1 > out");
+        assert_eq!(before.stderr, Some(ErrorRedirect::ToUnredirectedOutput), "POSIX: the errors where output was");
+        assert_eq!(command("cat x > a 2>&1 > b").stderr, to("a", true));
+        assert_eq!(command("echo 2 x2>y").argv, ["echo", "2", "x2"], "a number in a word is the word's");
         assert_eq!(command("echo '2'>y").stderr, None, "a quoted 2 is a word");
+        assert_eq!(command("ls 1>out 2>err 0<in").argv, ["ls"]);
+        let numbered = command("ls 1>>out 0<in");
+        assert_eq!((numbered.stdout.map(|r| r.append), numbered.stdin.as_deref()), (Some(true), Some("in")));
+        for line in ["ls 3> f", "cat 1<f", "ls >&2", "ls >&", "ls 2>&1x", "ls 2>&3", "ls 12>x", "ls 0>x"] {
+            assert_eq!(parse(line), Err(ParseError::UnsupportedRedirection), "{line:?}");
+        }
         assert_eq!(parse("cat 2>"), Err(ParseError::MissingRedirectTarget));
         assert_eq!(parse("2>&1"), Err(ParseError::EmptyCommand));
+        assert_eq!(parse("a && b &"), Err(ParseError::BackgroundList));
+        assert_eq!(parse("a || b & c"), Err(ParseError::BackgroundList));
+        assert!(parse("a & b && c").is_ok());
     }
 
     #[test]
@@ -517,9 +590,7 @@ mod tests {
 
     #[test]
     fn redirections_need_a_target() {
-        for line in
-            ["ls >", "ls > ", "ls >> # comment", "cat <", "ls > | wc", "ls > ; wc", "ls > > x", "ls > ''", "ls >&"]
-        {
+        for line in ["ls >", "ls > ", "ls >> # comment", "cat <", "ls > | wc", "ls > ; wc", "ls > > x", "ls > ''"] {
             assert_eq!(parse(line), Err(ParseError::MissingRedirectTarget), "{line:?}");
         }
     }
