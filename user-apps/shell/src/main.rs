@@ -303,10 +303,11 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     let status = ended_status(&pids, statuses, |text| said.push_str(text));
                     *result.lock() = Some((status, said));
                 });
-                if waiter.is_err() {
-                    self.say("shell: cannot start the background waiter\n");
+                match waiter {
+                    Ok(waiter) => self.background.push(BackgroundJob { pid, command, waiter: Some(waiter), ended }),
+                    // (Its pipes went with the waiter; its programs run on, unwatched.)
+                    Err(e) => self.say(&format!("shell: cannot watch [{pid}]: {e}\n")),
                 }
-                self.background.push(BackgroundJob { pid, command, waiter: waiter.ok(), ended });
                 return 0;
             }
             self.set_mode(console_mode::CANONICAL, &pids);
