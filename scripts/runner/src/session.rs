@@ -485,10 +485,34 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.mark = s.screen.lock().expect("screen").len();
             s.type_keys("exit\r")?;
             std::thread::sleep(Duration::from_millis(500));
-            // cat reads again (its writes find the nested shell gone): Ctrl-D ends it, and
-            // with it the pipeline (the nested shell's status, 0).
-            s.type_keys("back-to-cat\r\x04")?;
+            // cat reads again; its write finds the nested shell gone (EPIPE) and it ends,
+            // and with it the pipeline (the nested shell's status, 0).
+            s.type_keys("back-to-cat\r")?;
             s.wait_for("back-to-cat\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("status_null_device_and_overlong_lines", |s| {
+            // `$?` is the status of the job before it, not of the line before.
+            let out = s.command("cat /nosuch 2> /dev/null ; echo status-$? ; exit 1 2")?;
+            if !out.contains("\r\nstatus-1\r\n") || out.contains("cat: /nosuch") {
+                return Err(format!("the status line printed:\n{out}"));
+            }
+            if !(out.contains("exit: too many arguments") && out.contains("muon:2$")) {
+                return Err(format!("exit 1 2 printed:\n{out}"));
+            }
+            let out = s.command("echo gone > /dev/null ; cat < /dev/null ; echo null-ok")?;
+            if !out.contains("\r\nnull-ok\r\n") || out.contains("\r\ngone") {
+                return Err(format!("/dev/null printed:\n{out}"));
+            }
+            // A reader that ended stops a cat reading the keyboard (it read on for good).
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("cat | echo x\r")?;
+            s.wait_for("\r\nx\r\n", STEP_TIMEOUT)?;
+            s.type_keys("abc\r")?;
+            s.wait_for("abc\r\nmuon:0$ ", STEP_TIMEOUT)?;
+            // A line too long for the editor is not run cut (`> /tmp/long` was lost).
+            s.mark = s.screen.lock().expect("screen").len();
+            s.paste(&format!("echo {} > /tmp/long\r", "y".repeat(4100)))?;
+            s.wait_for("a line holds at most 4096 bytes: not run\r\nmuon:2$ ", STEP_TIMEOUT).map(drop)
         }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;

@@ -24,6 +24,9 @@ use userlib::{println, sys, time, Args, Errno, Pid};
 
 /// Where proc serves shared-memory objects.
 const SHMEM: &str = "/dev/shmem";
+/// The null device, and proc's handle for its prefix (`/dev/shmem` is 0).
+const NULL_DEVICE: &str = "/dev/null";
+const NULL_HANDLE: u32 = 1;
 /// The pulse code of "a child of proc ended" (value: its pid).
 const CHILD_ENDED: i8 = 1;
 const PAGE: u64 = 4096;
@@ -34,6 +37,8 @@ enum Ocb {
     Shm { object: u32, flags: u32 },
     /// The `/dev/shmem` directory; `next`: the first entry not read yet.
     Directory { next: usize },
+    /// `/dev/null`: reads find the end, writes go nowhere.
+    Null,
 }
 
 struct Proc {
@@ -88,6 +93,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     };
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
     state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
+    state.paths.attach(NULL_DEVICE, Mount { owner: own, directory: false, handle: NULL_HANDLE })?;
     // The boot programs after proc itself, in the manifest's order: the system's servers
     // and drivers, trusted with I/O privilege (programs spawned later are not).
     let image = state.image;
@@ -281,7 +287,10 @@ impl Proc {
 impl ResourceManager for Proc {
     type Ocb = Ocb;
 
-    fn open(&mut self, _request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+    fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+        if request.header.extra == NULL_HANDLE as u64 {
+            return if path.is_empty() { Ok(Ocb::Null) } else { Err(Errno::ENOTDIR) };
+        }
         if path.is_empty() {
             if flags & open_flags::O_CREAT == 0 {
                 return Ok(Ocb::Directory { next: 0 });
@@ -328,12 +337,22 @@ impl ResourceManager for Proc {
         match ocb {
             Ocb::Directory { next } => read_directory(self.shm.names(), next, request.header.size as usize),
             Ocb::Shm { .. } => Err(Errno::ENOSYS), // shared memory is read by mapping it
+            Ocb::Null => Ok(Reply::Data(0, Vec::new())),
+        }
+    }
+
+    fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
+        match ocb {
+            Ocb::Null => Ok(Reply::Status(request.payload.len() as u64)),
+            Ocb::Directory { .. } => Err(Errno::EISDIR),
+            Ocb::Shm { .. } => Err(Errno::ENOSYS), // written by mapping it
         }
     }
 
     fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
         Ok(match ocb {
             Ocb::Directory { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 },
+            Ocb::Null => Stat { size: 0, kind: file_kind::DEVICE, mode: 0o666 },
             Ocb::Shm { object, .. } => {
                 let size = self.shm.get(*object).ok_or(Errno::EBADF)?.size;
                 Stat { size, kind: file_kind::FILE, mode: 0o666 }

@@ -37,8 +37,10 @@ use alloc::vec::Vec;
 /// A history capacity for [`Editor::new`] when the caller has no reason to choose another.
 pub const HISTORY_CAPACITY: usize = 32;
 
-/// The longest line the editor accepts, in bytes; typing more rings the bell (`\x07`).
-pub const LINE_CAPACITY: usize = 1024;
+/// The longest line the editor accepts, in bytes (the console's, POSIX's `MAX_CANON`);
+/// typing more rings the bell (`\x07`), and Enter then gives [`Event::Overlong`]: what
+/// was cut would have run cut (`> file` lost from the end).
+pub const LINE_CAPACITY: usize = 4096;
 
 const CTRL_A: u8 = 0x01;
 const CTRL_B: u8 = 0x02;
@@ -65,6 +67,9 @@ pub enum Event {
     Interrupt,
     /// Ctrl-D on an empty line: the user is done. Nothing is echoed.
     Eof,
+    /// Enter on a line that outgrew [`LINE_CAPACITY`]: discarded, not to be run. The echo
+    /// holds `\r\n`.
+    Overlong,
     /// Nothing finished yet.
     None,
 }
@@ -195,6 +200,8 @@ pub struct Editor {
     escape: Escape,
     /// The previous byte was `\r`, so a `\n` now is the rest of the same Enter.
     after_cr: bool,
+    /// A character was refused for want of room since the line began.
+    overlong: bool,
 }
 
 impl Default for Editor {
@@ -216,6 +223,7 @@ impl Editor {
             draft: String::new(),
             escape: Escape::Idle,
             after_cr: false,
+            overlong: false,
         }
     }
 
@@ -236,7 +244,9 @@ impl Editor {
             b'\n' if after_cr => {}
             b'\r' | b'\n' => {
                 self.after_cr = byte == b'\r';
-                return Event::Line(self.enter(echo));
+                let overlong = core::mem::take(&mut self.overlong);
+                let line = self.enter(echo);
+                return if overlong { Event::Overlong } else { Event::Line(line) };
             }
             CTRL_C => {
                 self.reset();
@@ -357,6 +367,7 @@ impl Editor {
     fn insert(&mut self, c: char, echo: &mut Vec<u8>) {
         if self.line.len() + c.len_utf8() > LINE_CAPACITY {
             echo.push(BELL);
+            self.overlong = true;
             return;
         }
         self.line.insert(self.cursor, c);
@@ -445,6 +456,7 @@ impl Editor {
 
     /// Starts an empty line, leaving the history walk.
     fn reset(&mut self) {
+        self.overlong = false;
         self.line.clear();
         self.cursor = 0;
         self.browsing = None;
@@ -783,6 +795,8 @@ mod tests {
         type_into(&mut editor, &[b'x'; LINE_CAPACITY]);
         let (_, echo) = type_into(&mut editor, b"y");
         assert_eq!((editor.line().len(), echo), (LINE_CAPACITY, vec![BELL]));
+        assert_eq!(type_into(&mut editor, b"\r").0, [Event::Overlong], "not run cut");
+        assert_eq!(type_into(&mut editor, b"ok\r").0, [line("ok")], "the next line is whole");
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod run {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event};
-    use shell::parse::{parse_expanding, Command, ErrorRedirect, Job};
+    use shell::parse::{parse_marking_status, Command, ErrorRedirect, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
@@ -97,6 +97,10 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         /// `exit`'s and `shutdown`'s status argument (`default` if none; the low 8 bits
         /// of it, all a parent sees in POSIX); `None` (after saying why) if it is not one.
         fn code_argument(&self, command: &Command, default: u32) -> Option<u32> {
+            if command.argv.len() > 2 {
+                self.say(&format!("shell: {}: too many arguments\n", command.argv[0]));
+                return None;
+            }
             match command.argv.get(1).map(|c| c.parse::<u32>()) {
                 None => Some(default),
                 Some(Ok(code)) => Some(code & 0xff),
@@ -151,6 +155,12 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     }
                     match event {
                         Event::Line(line) => return Some(line),
+                        Event::Overlong => {
+                            let limit = shell::editor::LINE_CAPACITY;
+                            self.say(&format!("shell: a line holds at most {limit} bytes: not run\n"));
+                            self.status = 2;
+                            return None;
+                        }
                         Event::Interrupt => {
                             self.status = INTERRUPTED_STATUS; // (as `$?` after Ctrl-C at a prompt)
                             return None;
@@ -166,7 +176,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         }
 
         fn run_line(&mut self, line: &str) {
-            let jobs = match parse_expanding(line, self.status) {
+            let jobs = match parse_marking_status(line) {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     self.say(&format!("shell: {e}\n"));
@@ -178,6 +188,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 if !job.condition.holds(self.status) {
                     continue; // `&&` after a failure, `||` after a success
                 }
+                let job = job.expand_status(self.status);
                 if let Some(status) = self.builtin(&job) {
                     self.status = status;
                     continue;

@@ -9,8 +9,9 @@
 //! spaces and tabs; single quotes keep everything literally; double quotes keep spaces and
 //! let `\"` and `\\` stand for themselves (any other backslash in them is literal); a
 //! backslash outside quotes makes the next character literal. `$?` outside single quotes
-//! (and not escaped) stands for the last exit status ([`parse_expanding`]; [`parse`] keeps
-//! it as it is). `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
+//! (and not escaped) stands for the status of the last job that ran before it, filled in
+//! as each job runs ([`parse_marking_status`], [`Job::expand_status`]; [`parse`] keeps it
+//! as it is). `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
 //! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`); an unquoted number
 //! right before `<` or `>` names the descriptor (`0<`, `1>`, `2>`, `2>>`; `2>&1` sends
 //! errors where the output goes at that point, so `2>&1 > f` leaves them on the screen),
@@ -158,14 +159,19 @@ enum Token {
     ErrorToOutput,
 }
 
+/// Stands for `$?` in the words of a parsed line until the job runs ([`Job::expand_status`]):
+/// NUL, which no word typed or passed to a program can hold.
+const STATUS_MARK: char = '\0';
+
 /// Splits `line` into words and operators, removing quotes, escapes and the comment, and
-/// replacing `$?` outside single quotes with `status`, if given.
-fn tokenize(line: &str, status: Option<u32>) -> Result<Vec<Token>, ParseError> {
-    let expand = |chars: &mut core::iter::Peekable<core::str::Chars>, word: &mut String| match status {
-        Some(status) if chars.next_if_eq(&'?').is_some() => {
-            word.push_str(&alloc::format!("{status}"));
+/// replacing `$?` outside single quotes with [`STATUS_MARK`] if `mark_status`.
+fn tokenize(line: &str, mark_status: bool) -> Result<Vec<Token>, ParseError> {
+    let expand = |chars: &mut core::iter::Peekable<core::str::Chars>, word: &mut String| {
+        if mark_status && chars.next_if_eq(&'?').is_some() {
+            word.push(STATUS_MARK);
+        } else {
+            word.push('$');
         }
-        _ => word.push('$'),
     };
     let mut tokens = Vec::new();
     let mut word = String::new();
@@ -317,12 +323,42 @@ impl CommandBuilder {
 /// gives no jobs; a trailing `;` is allowed. When a command names the same stream twice
 /// (`> a > b`), the last redirection wins and the earlier file is not touched.
 pub fn parse(line: &str) -> Result<Vec<Job>, ParseError> {
-    jobs_of(tokenize(line, None)?)
+    jobs_of(tokenize(line, false)?)
 }
 
-/// [`parse`], with `$?` (outside single quotes, not escaped) replaced by `last_status`.
+/// [`parse`], with `$?` (outside single quotes, not escaped) to be replaced by the status
+/// of the last job that ran when each job runs ([`Job::expand_status`]: `cat /x ; echo
+/// $?` prints cat's status, not the one before the line).
+pub fn parse_marking_status(line: &str) -> Result<Vec<Job>, ParseError> {
+    jobs_of(tokenize(line, true)?)
+}
+
+/// [`parse_marking_status`] with every job's `$?` replaced by `last_status`.
 pub fn parse_expanding(line: &str, last_status: u32) -> Result<Vec<Job>, ParseError> {
-    jobs_of(tokenize(line, Some(last_status))?)
+    Ok(parse_marking_status(line)?.iter().map(|job| job.expand_status(last_status)).collect())
+}
+
+impl Job {
+    /// The job with `$?` in its words and file names replaced by `status`.
+    pub fn expand_status(&self, status: u32) -> Job {
+        let text = alloc::format!("{status}");
+        let expand = |word: &String| word.replace(STATUS_MARK, &text);
+        let redirect = |r: &Redirect| Redirect { path: expand(&r.path), ..r.clone() };
+        let pipeline = self
+            .pipeline
+            .iter()
+            .map(|c| Command {
+                argv: c.argv.iter().map(expand).collect(),
+                stdin: c.stdin.as_ref().map(expand),
+                stdout: c.stdout.as_ref().map(redirect),
+                stderr: match &c.stderr {
+                    Some(ErrorRedirect::File(r)) => Some(ErrorRedirect::File(redirect(r))),
+                    other => other.clone(),
+                },
+            })
+            .collect();
+        Job { pipeline, ..self.clone() }
+    }
 }
 
 /// Groups tokens into commands, pipelines and jobs.
@@ -446,6 +482,11 @@ mod tests {
         let argv = |line| parse_expanding(line, 42).unwrap()[0].pipeline[0].argv.clone();
         assert_eq!(argv(r#"echo $? x$?y "$?" '$?' \$? $ $x"#), ["echo", "42", "x42y", "42", "$?", "$?", "$", "$x"]);
         assert_eq!(words("echo $?"), ["echo", "$?"], "parse itself expands nothing");
+        // Each job's `$?` is the status the job before it left, known when it runs.
+        let jobs = parse_marking_status("cat /x > \"out$?\" ; echo $? && echo '$?'").unwrap();
+        assert_eq!(jobs[0].expand_status(1).pipeline[0].stdout.as_ref().unwrap().path, "out1");
+        assert_eq!(jobs[1].expand_status(7).pipeline[0].argv, ["echo", "7"]);
+        assert_eq!(jobs[2].expand_status(0).pipeline[0].argv, ["echo", "$?"]);
     }
 
     #[test]
@@ -600,7 +641,7 @@ mod tests {
         use Token::*;
         let word = |w: &str| Word(w.to_string());
         assert_eq!(
-            tokenize("a<b>c>>d|e&f;", None).unwrap(),
+            tokenize("a<b>c>>d|e&f;", false).unwrap(),
             [
                 word("a"),
                 Input,
@@ -616,8 +657,8 @@ mod tests {
                 Separator
             ]
         );
-        assert_eq!(tokenize("'' \"\"", None).unwrap(), [word(""), word("")]);
-        assert_eq!(tokenize(">>>", None).unwrap(), [Append, Output]);
+        assert_eq!(tokenize("'' \"\"", false).unwrap(), [word(""), word("")]);
+        assert_eq!(tokenize(">>>", false).unwrap(), [Append, Output]);
     }
 
     #[test]

@@ -94,6 +94,12 @@ fn read_all(path: Option<&str>, mut each: impl FnMut(&[u8])) -> Outcome {
             Ok(n) => each(&buffer[..n]),
             Err(e) => return Err(format!("{name}: {e}")),
         }
+        if io::stdout_error().is_some() {
+            // Output failed (a reader that ended: EPIPE): reading on would wait for
+            // input nobody will see (`cat | echo x` kept reading the keyboard). The
+            // program ends with the error's status.
+            return Ok(());
+        }
     }
 }
 
