@@ -476,19 +476,20 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             (out.contains("EINVAL") && out.contains("muon:1$")).then_some(()).ok_or(format!("mq printed:\n{out}"))
         }),
         ("a_nested_shell_gives_the_console_back_to_its_pipeline", |s| {
-            // (`cat | shell`, then `exit`: cat's read was held for good, and Ctrl-C had
-            // nothing to end.)
+            // (A nested shell and a console reader in one pipeline: once the shell had
+            // taken the console and ended, cat's read was held for good, and Ctrl-C
+            // had nothing to end.)
             s.mark = s.screen.lock().expect("screen").len();
-            s.type_keys("cat | shell\r")?;
+            s.type_keys("shell | cat /dev/console\r")?;
             s.wait_for("Muon shell: ", STEP_TIMEOUT)?;
             s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
             s.mark = s.screen.lock().expect("screen").len();
             s.type_keys("exit\r")?;
             std::thread::sleep(Duration::from_millis(500));
-            // cat reads again; its write finds the nested shell gone (EPIPE) and it ends,
-            // and with it the pipeline (the nested shell's status, 0).
             s.type_keys("back-to-cat\r")?;
-            s.wait_for("back-to-cat\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
+            s.wait_for("back-to-cat\r\nback-to-cat\r\n", STEP_TIMEOUT)?; // the echo, then cat
+            s.type_keys("\x04")?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT).map(drop)
         }),
         ("status_null_device_and_overlong_lines", |s| {
             // `$?` is the status of the job before it, not of the line before.
@@ -513,6 +514,23 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.mark = s.screen.lock().expect("screen").len();
             s.paste(&format!("echo {} > /tmp/long\r", "y".repeat(4100)))?;
             s.wait_for("a line holds at most 4096 bytes: not run\r\nmuon:2$ ", STEP_TIMEOUT).map(drop)
+        }),
+        ("the_shell_runs_scripts", |s| {
+            // (`shell < file`, `... | shell` and `shell -c` opened an interactive shell.)
+            s.command("echo 'echo from-a-script ; cat /nosuch ; exit 4' > /tmp/script")?;
+            let out = s.command("shell < /tmp/script 2> /tmp/script-errors ; cat /tmp/script-errors")?;
+            if !(out.contains("\r\nfrom-a-script\r\n")
+                && out.contains("cat: /nosuch: ENOENT")
+                && out.contains("muon:0$"))
+            {
+                return Err(format!("the script printed:\n{out}"));
+            }
+            let out = s.command("shell -c 'echo via-dash-c && exit 5' | cat ; echo $?")?;
+            if !out.contains("\r\nvia-dash-c\r\n0\r\n") {
+                return Err(format!("shell -c printed:\n{out}"));
+            }
+            let out = s.command("echo 'echo piped-script' | shell")?;
+            out.contains("\r\npiped-script\r\n").then_some(()).ok_or(format!("a piped script printed:\n{out}"))
         }),
         ("ls_reports_a_missing_path", |s| {
             let out = s.command("ls /nonexistent")?;

@@ -392,7 +392,7 @@ impl ResourceManager for Console {
         // exits. The shells it started in the foreground and the present foreground end
         // (status 129, as for SIGHUP), lest they and a shell started again share the
         // keyboard. The shell it came from, if any, is in control again, with the
-        // foreground it had (`cat | shell`: `cat` reads again, and Ctrl-C ends it);
+        // foreground it had (`shell | cat /dev/console`: `cat` reads again, Ctrl-C ends it);
         // else nobody reads until a shell takes control. Reads held for those who may
         // not read now fail with EIO, as POSIX fails an orphaned background job's.
         if let Some(at) = self.controllers.iter().position(|c| c.scoid == scoid) {

@@ -9,6 +9,8 @@
 //! command's exit status. Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
 //! starts the boot shell again), `shutdown [n]`, `jobs`. Programs get their standard
 //! input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their environment.
+//! `shell -c LINE`, or a shell whose standard input is not the console, runs the line or
+//! the script on it without prompts and ends with the last status.
 
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
@@ -56,6 +58,51 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         editor: Editor,
         status: u32,
         background: Vec<BackgroundJob>,
+        /// Reading commands from a script (`-c`, or standard input that is not the
+        /// console): no prompt, no editor, no hold on the console's mode; the shell's
+        /// messages go to its standard error, its programs' output to its own.
+        script: bool,
+        /// Where its programs' standard streams go unless redirected.
+        streams: Streams,
+    }
+
+    /// A shell's programs' standard streams when nothing redirects them: the console for
+    /// an interactive shell; a script shell's own (`shell < script > out`).
+    struct Streams {
+        input: String,
+        output: String,
+        output_append: bool,
+        error: String,
+        error_append: bool,
+        error_to_output: bool,
+    }
+
+    impl Streams {
+        fn console() -> Streams {
+            let console = String::from(CONSOLE);
+            Streams {
+                input: console.clone(),
+                output: console.clone(),
+                output_append: false,
+                error: console,
+                error_append: false,
+                error_to_output: false,
+            }
+        }
+
+        /// This process's own, from its environment (the console where it has none).
+        fn inherited() -> Streams {
+            let path = |key: &str| String::from(userlib::env::var(key).unwrap_or(CONSOLE));
+            let set = |key: &str| userlib::env::var(key).is_some();
+            Streams {
+                input: String::from(CONSOLE), // (the script's own input is the script)
+                output: path("STDOUT"),
+                output_append: set("STDOUT_APPEND"),
+                error: path("STDERR"),
+                error_append: set("STDERR_APPEND"),
+                error_to_output: set("STDERR_TO_STDOUT"),
+            }
+        }
     }
 
     /// A job started with `&`: its last program's pid (the job's number), its command
@@ -69,7 +116,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         ended: Arc<Mutex<Option<(u32, String)>>>,
     }
 
-    pub fn main(_args: Args) -> Result<(), Errno> {
+    pub fn main(args: Args) -> Result<(), Errno> {
         // The console driver starts before the shell, but give it time to attach.
         let mut console = Err(Errno::ENOENT);
         for _ in 0..2000 {
@@ -79,7 +126,36 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             }
             time::sleep_ns(1_000_000);
         }
-        let mut shell = Shell { console: console?, editor: Editor::new(HISTORY), status: 0, background: Vec::new() };
+        let mut shell = Shell {
+            console: console?,
+            editor: Editor::new(HISTORY),
+            status: 0,
+            background: Vec::new(),
+            script: false,
+            streams: Streams::console(),
+        };
+        // `shell -c LINE`, or a script on standard input (`shell < file`, `... | shell`):
+        // run it and end with the last status, as sh does.
+        let script = match (args.get(1), args.get(2), userlib::env::var("STDIN")) {
+            (Some("-c"), Some(line), _) if args.len() == 3 => Some(String::from(line)),
+            (Some(_), _, _) => {
+                userlib::eprintln!("usage: shell [-c LINE]");
+                process::exit(2);
+            }
+            (None, _, Some(input)) if input != CONSOLE => Some(read_script()),
+            (None, _, _) => None,
+        };
+        if let Some(script) = script {
+            shell.script = true;
+            shell.streams = Streams::inherited();
+            for line in script.lines() {
+                shell.run_line(line);
+                if shell.status == INTERRUPTED_STATUS {
+                    break; // Ctrl-C ends the script too, as SIGINT ends sh
+                }
+            }
+            shell.leave(shell.status);
+        }
         shell.say("\nMuon shell: `help` lists what you can do.\n");
         loop {
             shell.set_mode(console_mode::RAW, &[0]);
@@ -120,7 +196,12 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         }
 
         fn say(&self, text: &str) {
-            let _ = self.console.write_all(text.as_bytes());
+            match self.script {
+                true => userlib::io::write_stderr(text.as_bytes()),
+                false => {
+                    let _ = self.console.write_all(text.as_bytes());
+                }
+            }
         }
 
         /// Sets the programs Ctrl-C ends (none: `[0]`) and then the console's mode (a
@@ -241,7 +322,10 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             };
             // Its output goes where `>` or `>>` says, as a program's would.
             let Some(redirect) = &command.stdout else {
-                self.say(&out);
+                match self.script {
+                    true => userlib::io::write_stdout(out.as_bytes()),
+                    false => self.say(&out),
+                }
                 return Some(status);
             };
             let append = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
@@ -279,14 +363,14 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 let stdin = match (&command.stdin, i) {
                     (Some(path), _) => Some(path.clone()),
                     (None, 0) if job.background => None,
-                    (None, 0) => Some(String::from(CONSOLE)),
+                    (None, 0) => Some(self.streams.input.clone()),
                     (None, _) => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2)),
                 };
                 let unredirected = match i + 1 == count {
-                    true => String::from(CONSOLE),
-                    false => format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2),
+                    true => None, // the shell's own output
+                    false => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2)),
                 };
-                match self.start(command, stdin.as_deref(), &unredirected) {
+                match self.start(command, stdin.as_deref(), unredirected.as_deref()) {
                     Ok(pid) => pids.push(pid),
                     Err((message, status)) => {
                         self.say(&format!("{message}\n"));
@@ -331,10 +415,16 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         }
 
         /// Starts `command` with the given standard input (none: empty), and its output
-        /// where it redirects it or else to `unredirected`; on failure, what to say and
-        /// the status (127: no such program, 1: a redirection).
-        fn start(&self, command: &Command, stdin: Option<&str>, unredirected: &str) -> Result<Pid, (String, u32)> {
+        /// where it redirects it or else to `pipe` (none: the shell's own output); on
+        /// failure, what to say and the status (127: no such program, 1: a redirection).
+        fn start(&self, command: &Command, stdin: Option<&str>, pipe: Option<&str>) -> Result<Pid, (String, u32)> {
+            let streams = &self.streams;
+            let unredirected = pipe.unwrap_or(&streams.output);
             let stdout = command.stdout.as_ref().map_or(unredirected, |r| r.path.as_str());
+            let append_output = match &command.stdout {
+                Some(redirect) => redirect.append,
+                None => pipe.is_none() && streams.output_append,
+            };
             let name = command.argv[0].as_str();
             if let Some(path) = &command.stdin {
                 // The program would take a file it cannot open for an empty one.
@@ -354,19 +444,41 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             }
             let arguments: Vec<&str> = command.argv[1..].iter().map(String::as_str).collect();
             let mut environment = Vec::from([("STDOUT", stdout)]);
-            match &command.stderr {
-                Some(ErrorRedirect::File(redirect)) => environment.push(("STDERR", redirect.path.as_str())),
-                Some(ErrorRedirect::ToOutput) => environment.push(("STDERR_TO_STDOUT", "1")),
-                Some(ErrorRedirect::ToUnredirectedOutput) => environment.push(("STDERR", unredirected)),
-                None => environment.push(("STDERR", CONSOLE)),
-            }
+            // Standard error: where the command says, else the shell's own (a script
+            // shell's `2>&1`: its output, shared when the command writes there too).
+            let append_error = match &command.stderr {
+                Some(ErrorRedirect::File(redirect)) => {
+                    environment.push(("STDERR", redirect.path.as_str()));
+                    redirect.append
+                }
+                Some(ErrorRedirect::ToOutput) => {
+                    environment.push(("STDERR_TO_STDOUT", "1"));
+                    false
+                }
+                Some(ErrorRedirect::ToUnredirectedOutput) => {
+                    environment.push(("STDERR", unredirected));
+                    pipe.is_none() && streams.output_append
+                }
+                None if streams.error_to_output && stdout == streams.output.as_str() => {
+                    environment.push(("STDERR_TO_STDOUT", "1"));
+                    false
+                }
+                None if streams.error_to_output => {
+                    environment.push(("STDERR", streams.output.as_str()));
+                    streams.output_append
+                }
+                None => {
+                    environment.push(("STDERR", streams.error.as_str()));
+                    streams.error_append
+                }
+            };
             if let Some(stdin) = stdin {
                 environment.push(("STDIN", stdin));
             }
-            if command.stdout.as_ref().is_some_and(|r| r.append) {
+            if append_output {
                 environment.push(("STDOUT_APPEND", "1"));
             }
-            if stderr.is_some_and(|r| r.append) {
+            if append_error {
                 environment.push(("STDERR_APPEND", "1"));
             }
             proc::spawn_with(name, &arguments, None, None, &environment).map_err(|e| match e {
@@ -392,6 +504,23 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 self.say(&said);
             }
         }
+    }
+
+    /// The script on standard input, whole (`shell < file`, `... | shell`).
+    fn read_script() -> String {
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            match userlib::io::read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                Err(e) => {
+                    userlib::eprintln!("shell: standard input: {e}");
+                    process::exit(1);
+                }
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// A job's command line, as `jobs` shows it.
