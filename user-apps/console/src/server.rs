@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 use console::{Action, LineDiscipline, Mode, Output};
-use userlib::abi::info::console_kind;
+use userlib::abi::info::{console_kind, ThreadInfo};
 use userlib::abi::ipc::{channel_flags, Pulse};
 use userlib::abi::syscall::mem_prot;
 use userlib::ipc::{Channel, Connection, Interrupt, ReceivedMessage};
@@ -142,6 +142,19 @@ struct Console {
     /// The last shell in control hung up, and none has taken control since: nobody reads
     /// (an orphaned background job would take what is typed for the next shell).
     hung_up: bool,
+    /// Claims from children of the shell in control, waiting for it to name its
+    /// foreground (a shell it started may claim before it is named: a race POSIX shells
+    /// close by having parent and child both set the process group).
+    pending_claims: Vec<PendingClaim>,
+}
+
+/// A shell's claim to the console (`SET_FOREGROUND`) made before the shell in control
+/// named it in its foreground: held until that shell names its foreground.
+struct PendingClaim {
+    message: ReceivedMessage,
+    pid: u32,
+    scoid: u32,
+    pids: Vec<u32>,
 }
 
 /// A shell in control of the console: its pid, its connection to the console, and the
@@ -185,6 +198,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         foreground: Vec::new(),
         controllers: Vec::new(),
         hung_up: false,
+        pending_claims: Vec::new(),
     };
     let mut dispatcher = Dispatcher::new(state);
     let error = dispatcher.serve(&channel);
@@ -247,6 +261,56 @@ impl Console {
         // higher priority run while the FIFO drains.)
         for (writer, length) in done {
             let _ = writer.message.reply(length as u64, &[]);
+        }
+    }
+
+    /// `SET_FOREGROUND` by `pid` (its connection `scoid`): `pids` (its children) become
+    /// the foreground, and `pid` is in control. `EPERM` unless `pid` is the shell in
+    /// control or in its foreground — or that shell has ended — or a pid is not its child.
+    fn claim(&mut self, pid: u32, scoid: u32, mut pids: Vec<u32>, threads: &[ThreadInfo]) -> Result<(), Errno> {
+        let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
+        // The terminal is the controlling shell's and its foreground's to hand on
+        // (a shell started in the foreground takes it; a background job may not),
+        // or anyone's once the controller has ended (a shell started again).
+        let current = self.controllers.last().map(|c| c.pid);
+        let controller_alive = current.is_some_and(|c| parent_of(c).is_some());
+        if controller_alive && !self.may_read(pid) {
+            return Err(Errno::EPERM);
+        }
+        // Only a program's parent (the shell that started it) may make Ctrl-C end it. A
+        // program of the pipeline that has already ended (`echo hi | sleep 100`) has
+        // nothing left to end: it is left out, not refused (a review found the whole
+        // list refused then, and Ctrl-C ending nothing).
+        pids.retain(|&p| parent_of(p).is_some());
+        if pids.iter().any(|&p| parent_of(p) != Some(pid)) {
+            return Err(Errno::EPERM);
+        }
+        let foreground = core::mem::replace(&mut self.foreground, pids);
+        let me = Controller { pid, scoid, taken_from: foreground };
+        match current {
+            Some(c) if c == pid => {}
+            _ if controller_alive => self.controllers.push(me), // from the foreground
+            _ => self.controllers = alloc::vec![Controller { taken_from: Vec::new(), ..me }],
+        }
+        self.hung_up = false;
+        Ok(())
+    }
+
+    /// Whether `pid` is a child of the shell in control (which may not have named it in
+    /// its foreground yet).
+    fn child_of_controller(&self, pid: u32, threads: &[ThreadInfo]) -> bool {
+        let parent = threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
+        self.controllers.last().is_some_and(|c| parent == Some(c.pid))
+    }
+
+    /// The shell in control has named its foreground: the held claims are granted if
+    /// their shells are in it, else refused (background jobs).
+    fn settle_claims(&mut self, threads: &[ThreadInfo]) {
+        for claim in core::mem::take(&mut self.pending_claims) {
+            let _ = match self.claim(claim.pid, claim.scoid, claim.pids, threads) {
+                Ok(()) => claim.message.reply(0, &[]),
+                Err(e) => claim.message.error(e),
+            };
         }
     }
 
@@ -315,6 +379,9 @@ impl ResourceManager for Console {
             request.payload.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
         let value = *words.first().ok_or(Errno::EINVAL)?;
         match request.header.arg {
+            // (Only who may read sets the mode: a shell that has just handed the console
+            // to a shell it started must not undo that one's raw mode.)
+            console_devctl::SET_MODE if !self.may_read(request.client.pid) => Err(Errno::EPERM),
             console_devctl::SET_MODE => {
                 let mode = match value {
                     console_mode::CANONICAL => Mode::Canonical,
@@ -331,34 +398,19 @@ impl ResourceManager for Console {
                 Ok(Reply::Status(0))
             }
             console_devctl::SET_FOREGROUND => {
-                // Only a program's parent (the shell that started it) may make Ctrl-C end it.
-                // A program of the pipeline that has already ended (`echo hi | sleep 100`)
-                // has nothing left to end: it is left out, not refused (a review found
-                // the whole list refused then, and Ctrl-C ending nothing).
-                let me = request.client.pid;
-                let mut pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
+                let (pid, scoid) = (request.client.pid, request.client.scoid);
+                let pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
                 let threads = proc::pidin()?;
-                let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
-                // The terminal is the controlling shell's and its foreground's to hand on
-                // (a shell started in the foreground takes it; a background job may not),
-                // or anyone's once the controller has ended (a shell started again).
-                let current = self.controllers.last().map(|c| c.pid);
-                let controller_alive = current.is_some_and(|c| parent_of(c).is_some());
-                if controller_alive && !self.may_read(me) {
-                    return Err(Errno::EPERM);
+                match self.claim(pid, scoid, pids.clone(), &threads) {
+                    Err(Errno::EPERM) if self.child_of_controller(pid, &threads) => {
+                        self.pending_claims.push(PendingClaim { message: request.hold(), pid, scoid, pids });
+                        return Ok(Reply::Held);
+                    }
+                    result => result?,
                 }
-                pids.retain(|&pid| parent_of(pid).is_some());
-                if pids.iter().any(|&pid| parent_of(pid) != Some(me)) {
-                    return Err(Errno::EPERM);
+                if self.controllers.last().is_some_and(|c| c.pid == pid) {
+                    self.settle_claims(&threads);
                 }
-                let foreground = core::mem::replace(&mut self.foreground, pids);
-                let me = Controller { pid: me, scoid: request.client.scoid, taken_from: foreground };
-                match current {
-                    Some(pid) if pid == me.pid => {}
-                    _ if controller_alive => self.controllers.push(me), // from the foreground
-                    _ => self.controllers = alloc::vec![Controller { taken_from: Vec::new(), ..me }],
-                }
-                self.hung_up = false;
                 self.serve_readers();
                 Ok(Reply::Status(0))
             }
@@ -388,6 +440,7 @@ impl ResourceManager for Console {
         // Their reads: nobody to answer (dropping a held message fails it harmlessly).
         self.readers.retain(|w| w.client != scoid);
         drop(self.output.cancel(|w| w.client == scoid));
+        self.pending_claims.retain(|c| c.scoid != scoid);
         // A shell in control ended: a hang-up, as when a terminal's controlling process
         // exits. The shells it started in the foreground and the present foreground end
         // (status 129, as for SIGHUP), lest they and a shell started again share the
@@ -410,6 +463,11 @@ impl ResourceManager for Console {
             self.readers = allowed;
             for waiter in refused {
                 let _ = waiter.message.error(Errno::EIO);
+            }
+            // Claims waiting on a shell that ended or lost control: refused (an orphan
+            // must not take the console from the shell proc starts again).
+            for claim in core::mem::take(&mut self.pending_claims) {
+                let _ = claim.message.error(Errno::EPERM);
             }
             self.serve_readers();
         }
