@@ -66,10 +66,10 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         streams: Streams,
     }
 
-    /// A shell's programs' standard streams when nothing redirects them: the console for
-    /// an interactive shell; a script shell's own (`shell < script > out`).
+    /// A shell's programs' standard output and error when nothing redirects them: the
+    /// console for an interactive shell; a script shell's own (`shell < script > out`).
+    /// (Their input is the console either way: a script shell's own input is the script.)
     struct Streams {
-        input: String,
         output: String,
         output_append: bool,
         error: String,
@@ -81,7 +81,6 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
         fn console() -> Streams {
             let console = String::from(CONSOLE);
             Streams {
-                input: console.clone(),
                 output: console.clone(),
                 output_append: false,
                 error: console,
@@ -95,7 +94,6 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             let path = |key: &str| String::from(userlib::env::var(key).unwrap_or(CONSOLE));
             let set = |key: &str| userlib::env::var(key).is_some();
             Streams {
-                input: String::from(CONSOLE), // (the script's own input is the script)
                 output: path("STDOUT"),
                 output_append: set("STDOUT_APPEND"),
                 error: path("STDERR"),
@@ -363,7 +361,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 let stdin = match (&command.stdin, i) {
                     (Some(path), _) => Some(path.clone()),
                     (None, 0) if job.background => None,
-                    (None, 0) => Some(self.streams.input.clone()),
+                    (None, 0) => Some(String::from(CONSOLE)),
                     (None, _) => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2)),
                 };
                 let unredirected = match i + 1 == count {
