@@ -36,15 +36,20 @@ use alloc::vec::Vec;
 pub const MAX_CHANNELS: usize = 64;
 /// Most connections (and most server connections) per process.
 pub const MAX_CONNECTIONS: usize = 512;
-/// Most pulses of `MsgSendPulse` one channel holds (`EAGAIN` beyond).
-pub const MAX_PENDING_PULSES: usize = 1024;
-/// Most pulses of `MsgSendPulse` all channels together hold (`EAGAIN` beyond): each is
-/// kernel memory, and one process with 64 channels could otherwise queue 65,536 of them
-/// (found by an audit).
+/// Most pulses one process has made (`MsgSendPulse`, `MsgDeliverEvent`) that wait,
+/// received by nobody yet, on any channels (`EAGAIN` beyond). Counted against the maker,
+/// not the channel: a channel's room of its own let one flooding client refuse every
+/// other client's pulses to that server, and one process with 16 channels fill
+/// [`MAX_QUEUED_PULSES`] and so refuse everybody's, everywhere.
+pub const MAX_PULSES_PER_PROCESS: usize = 1024;
+/// Most pulses of processes all channels together hold (`EAGAIN` beyond): each is kernel
+/// memory (found by an audit), and only many processes together reach it.
 pub const MAX_QUEUED_PULSES: usize = 16_384;
-/// Most of the kernel's own pulses (events and notices) one process's channels hold
-/// (dropped beyond), counted apart from the callers' so that nobody else's flood of
-/// `MsgSendPulse` can make a process miss its interrupts, timers or disconnections.
+/// Most of the kernel's own notices (unblock, thread and connection death, a child's
+/// end) one process's channels hold (dropped beyond), counted apart from the processes'
+/// pulses so that nobody's flood of `MsgSendPulse` or `MsgDeliverEvent` can make a
+/// process miss them. (Timers, interrupts and disconnections are not counted at all:
+/// [`PulseFrom::Source`].)
 pub const MAX_KERNEL_PULSES_PER_PROCESS: usize = 256;
 /// Most of the kernel's own pulses all channels together hold (dropped beyond).
 pub const MAX_QUEUED_KERNEL_PULSES: usize = 16_384;
@@ -54,6 +59,13 @@ const IDLE_QUEUE_ROOM: usize = 16;
 /// Most events one process may have registered (`MsgRegisterEvent`; `EAGAIN` beyond):
 /// the system's table holds 4,095, and one process must not take them all.
 pub const MAX_EVENTS_PER_PROCESS: usize = 256;
+/// Most server connections of one client on one channel that are disconnected but not yet
+/// freed by the server (`ConnectAttach` gives `EAGAIN` beyond): their disconnections are
+/// never refused ([`PulseFrom::Source`]), so a client attaching and detaching in a loop
+/// faster than the server hears of it would otherwise fill the server's table. (A client
+/// that talks to the server cannot get ahead of it: its messages queue behind the
+/// notices.)
+pub const MAX_DISCONNECTED_PER_CLIENT: usize = 16;
 /// Set in every scoid, so scoids and coids never look alike.
 pub const SCOID_BIT: u32 = 1 << 30;
 /// How far a priority boost follows a chain of servers.
@@ -140,7 +152,7 @@ pub enum PendingItem {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     priority: u8,
-    /// Who made a pulse (`Call` for a message).
+    /// Who made a pulse (`Message` for a message).
     from: PulseFrom,
     /// Arrival: among equals, the earlier is received first.
     order: u64,
@@ -164,7 +176,7 @@ pub struct Channel {
     next_order: u64,
     /// How many of the queued items are pulses.
     pulses: usize,
-    /// How many of those the kernel made for a notice or an event ([`PulseFrom::Kernel`]).
+    /// How many of those the kernel made for a notice ([`PulseFrom::Kernel`]).
     kernel_pulses: usize,
     /// How many a timer or an interrupt made ([`PulseFrom::Source`]).
     source_pulses: usize,
@@ -180,7 +192,7 @@ impl Channel {
     pub(crate) fn enqueue(&mut self, priority: u8, sender: ThreadId) {
         let order = self.next_order;
         self.next_order += 1;
-        self.insert(Pending { priority, from: PulseFrom::Call, order, item: PendingItem::Message(sender) });
+        self.insert(Pending { priority, from: PulseFrom::Message, order, item: PendingItem::Message(sender) });
     }
 
     /// Queues `pulse` likewise.
@@ -192,23 +204,29 @@ impl Channel {
         self.insert(Pending { priority, from, order, item: PendingItem::Pulse(pulse) });
     }
 
-    /// Counts `n` (1 or -1) pulses more made by `from`.
+    /// Counts `n` (1 or -1) pulses more made by `from` (a process's are counted against
+    /// it, by the system).
     fn count(&mut self, from: PulseFrom, n: isize) {
         match from {
-            PulseFrom::Call => {}
+            PulseFrom::Message | PulseFrom::Process(_) => {}
             PulseFrom::Kernel => self.kernel_pulses = self.kernel_pulses.wrapping_add_signed(n),
             PulseFrom::Source(_) => self.source_pulses = self.source_pulses.wrapping_add_signed(n),
         }
     }
 
-    /// How many queued pulses processes sent (`MsgSendPulse`).
-    fn caller_pulses(&self) -> usize {
-        self.pulses - self.kernel_pulses - self.source_pulses
-    }
-
     /// Whether `source`'s pulse is queued.
     fn holds_pulse_of(&self, source: EventSource) -> bool {
         self.source_pulses != 0 && self.pending.iter().any(|p| p.from == PulseFrom::Source(source))
+    }
+
+    /// Takes `source`'s pulse off, if queued.
+    fn drop_pulse_of(&mut self, source: EventSource) {
+        if let Some(at) = self.pending.iter().position(|p| p.from == PulseFrom::Source(source)) {
+            self.pending.remove(at);
+            self.pulses -= 1;
+            self.count(PulseFrom::Source(source), -1);
+            self.give_back_room();
+        }
     }
 
     /// Puts `p` in its place: by priority, then arrival order.
@@ -322,27 +340,38 @@ pub struct ServerConnection {
 /// ([`System::send_pulse`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PulseFrom {
-    /// A process, by `MsgSendPulse`.
-    Call,
-    /// The kernel, for a notice or an event other than a timer's or an interrupt's.
+    /// Not a pulse: a queued message (counted nowhere; its sender is SEND-blocked).
+    Message,
+    /// A process, by `MsgSendPulse` or `MsgDeliverEvent` (a server's delivery of a
+    /// client's event is its own doing): counted against that process
+    /// ([`MAX_PULSES_PER_PROCESS`]), and in all ([`MAX_QUEUED_PULSES`]).
+    Process(ProcessId),
+    /// The kernel, for a notice other than the [`Source`](Self::Source)s': counted in the
+    /// receiving process's room ([`MAX_KERNEL_PULSES_PER_PROCESS`]).
     Kernel,
-    /// A timer or an interrupt: at most one of its pulses is queued at a time (one firing
-    /// while its pulse waits is not queued again: POSIX's timer overrun; an interrupt
-    /// stays masked until its driver unmasks it anyway). Their number bounds these, so
-    /// they are counted in no room and never refused: no flood of anyone's makes a
-    /// process miss its timer or interrupt (another process's timers aimed at a server
-    /// filled its room before, and then an interrupt's lost pulse left its line masked
-    /// for good).
+    /// A timer, an interrupt or a client's disconnection: at most one of its pulses is
+    /// queued at a time (a timer firing while its pulse waits is not queued again:
+    /// POSIX's timer overrun; an interrupt stays masked until its driver unmasks it
+    /// anyway; a scoid is disconnected once, and its pulse goes when the server frees
+    /// it). Their number bounds these, so they are counted in no room and never refused:
+    /// no flood of anyone's makes a process miss its timer, its interrupt or a client's
+    /// end (another process's timers aimed at a server filled its room before, and then
+    /// an interrupt's lost pulse left its line masked for good; a client attaching and
+    /// detaching in a loop filled it with its disconnections, and the server never heard
+    /// of other clients' ends).
     Source(EventSource),
 }
 
-/// A timer or an interrupt route, by handle.
+/// A timer, an interrupt route or a server connection, by handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EventSource {
     /// A user timer (`TimerCreate`).
     Timer(u32),
     /// An interrupt route (`InterruptAttachEvent`).
     Interrupt(u32),
+    /// A server connection whose last client connection went (the scoid, without
+    /// [`SCOID_BIT`], in the receiving server's table).
+    Disconnect(u32),
 }
 
 /// An event a client registered: only `server` may deliver it, and what is delivered is
@@ -544,7 +573,7 @@ impl<M: Machine> System<M> {
                 let conn = *self.process_ref(pid)?.connections.get(coid).ok_or(Errno::EBADF)?;
                 self.channel_alive(conn.server, conn.chid)?;
                 let pulse = Pulse { kind: 0, subtype: 0, code, value: v, scoid: conn.scoid };
-                self.send_pulse(conn.server, conn.chid, priority, pulse, PulseFrom::Call)?;
+                self.send_pulse(conn.server, conn.chid, priority, pulse, PulseFrom::Process(pid))?;
                 value(0)
             }
             Call::MsgRegisterEvent { event, coid } => {
@@ -598,7 +627,8 @@ impl<M: Machine> System<M> {
                         return Err(Errno::EPERM);
                     }
                 }
-                self.deliver_event(registration.client, registration.thread, registration.event, PulseFrom::Kernel)?;
+                let (client, thread, event) = (registration.client, registration.thread, registration.event);
+                self.deliver_event(client, thread, event, PulseFrom::Process(pid))?;
                 value(0)
             }
             _ => self.event_call(cur, pid, call),
@@ -612,7 +642,7 @@ impl<M: Machine> System<M> {
     }
 
     /// Performs `event` for process `target` (thread `thread` for an unblock); a pulse is
-    /// made `from` (`Kernel`, or a timer's or interrupt's `Source`).
+    /// made `from` (see [`PulseFrom`]).
     pub(crate) fn deliver_event(
         &mut self,
         target: ProcessId,
@@ -665,13 +695,19 @@ impl<M: Machine> System<M> {
             return Err(Errno::EAGAIN);
         }
         let server_process = self.processes.get_mut(server.0).ok_or(Errno::ESRCH)?;
-        let existing = server_process
-            .server_connections
-            .iter()
-            .find(|(_, sc)| sc.client == client && sc.chid == chid && sc.connections > 0)
-            .map(|(h, _)| h);
+        let (mut existing, mut disconnected) = (None, 0);
+        for (h, sc) in server_process.server_connections.iter() {
+            if sc.client == client && sc.chid == chid {
+                if sc.connections > 0 {
+                    existing = Some(h);
+                    break;
+                }
+                disconnected += 1;
+            }
+        }
         let scoid = match existing {
             Some(h) => h,
+            None if disconnected >= MAX_DISCONNECTED_PER_CLIENT => return Err(Errno::EAGAIN),
             None => server_process
                 .server_connections
                 .insert(ServerConnection { client, chid, connections: 0 })
@@ -713,10 +749,11 @@ impl<M: Machine> System<M> {
             p.exit_status.is_none() && p.channels.get(chid).is_some_and(|c| c.flags & channel_flags::DISCONNECT != 0);
         if notify {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0, scoid: scoid | SCOID_BIT };
-            if self.send_pulse(server, chid, self.notice_priority(server), pulse, PulseFrom::Kernel).is_ok() {
+            let from = PulseFrom::Source(EventSource::Disconnect(scoid));
+            if self.send_pulse(server, chid, self.notice_priority(server), pulse, from).is_ok() {
                 return;
             }
-            // (Refused: the server will never hear of this client; the scoid is freed.)
+            // (No channel to tell: the scoid is freed.)
         }
         if let Some(p) = self.processes.get_mut(server.0) {
             p.server_connections.remove(scoid);
@@ -731,7 +768,12 @@ impl<M: Machine> System<M> {
             if sc.connections > 0 {
                 return Err(Errno::EBUSY);
             }
+            let chid = sc.chid;
             p.server_connections.remove(id & !SCOID_BIT);
+            // Its disconnection, if not received yet, goes with it (what bounds those).
+            if let Some(c) = p.channels.get_mut(chid) {
+                c.drop_pulse_of(EventSource::Disconnect(id & !SCOID_BIT));
+            }
             return Ok(());
         }
         let conn = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.connections.remove(id).ok_or(Errno::EINVAL)?;
@@ -1115,11 +1157,7 @@ impl<M: Machine> System<M> {
             let Some(next) = next else { break };
             match next.item {
                 PendingItem::Pulse(pulse) => {
-                    match next.from {
-                        PulseFrom::Call => self.queued_pulses -= 1,
-                        PulseFrom::Kernel => self.queued_kernel_pulses -= 1,
-                        PulseFrom::Source(_) => {}
-                    }
+                    self.pulse_gone(next.from);
                     self.boost_servers(pid, chid, 0);
                     return self.receive_pulse(cur, pid, chid, &iov, pulse, next.priority);
                 }
@@ -1245,12 +1283,12 @@ impl<M: Machine> System<M> {
     /// — are bounded apart, each beyond its bounds refused with `EAGAIN` (a kernel pulse
     /// is then dropped), so that nobody's flood of either exhausts the kernel's memory,
     /// and no flood of `MsgSendPulse` makes a process miss a child's end or a client's
-    /// disconnection (an audit found a flood hiding a dead client). A caller's:
-    /// [`MAX_PENDING_PULSES`] per channel, [`MAX_QUEUED_PULSES`] in all. The kernel's:
+    /// disconnection (an audit found a flood hiding a dead client). A process's:
+    /// [`MAX_PULSES_PER_PROCESS`] made by it, [`MAX_QUEUED_PULSES`] in all. The kernel's:
     /// [`MAX_KERNEL_PULSES_PER_PROCESS`] on the receiving process's channels,
     /// [`MAX_QUEUED_KERNEL_PULSES`] in all. An UNBLOCK for a request whose UNBLOCK is
-    /// still queued is not queued again. A timer's or an interrupt's pulse
-    /// ([`PulseFrom::Source`]) is never refused, and not queued again while queued.
+    /// still queued is not queued again. A timer's, an interrupt's or a disconnection's
+    /// pulse ([`PulseFrom::Source`]) is never refused, and not queued again while queued.
     pub(crate) fn send_pulse(
         &mut self,
         server: ProcessId,
@@ -1289,18 +1327,19 @@ impl<M: Machine> System<M> {
             }
             return Ok(());
         }
-        let process = self.processes.get_mut(server.0).ok_or(Errno::ESRCH)?;
         let full = match from {
-            PulseFrom::Call => {
-                let channel = process.channels.get(chid).ok_or(Errno::ESRCH)?;
-                channel.caller_pulses() >= MAX_PENDING_PULSES || self.queued_pulses >= MAX_QUEUED_PULSES
+            PulseFrom::Process(maker) => {
+                let made = self.processes.get(maker.0).map_or(0, |p| p.queued_pulses);
+                made >= MAX_PULSES_PER_PROCESS || self.queued_pulses >= MAX_QUEUED_PULSES
             }
             PulseFrom::Kernel => {
+                let process = self.processes.get(server.0).ok_or(Errno::ESRCH)?;
                 let held: usize = process.channels.iter().map(|(_, c)| c.kernel_pulses).sum();
                 held >= MAX_KERNEL_PULSES_PER_PROCESS || self.queued_kernel_pulses >= MAX_QUEUED_KERNEL_PULSES
             }
-            PulseFrom::Source(_) => false,
+            PulseFrom::Message | PulseFrom::Source(_) => false,
         };
+        let process = self.processes.get_mut(server.0).ok_or(Errno::ESRCH)?;
         let channel = process.channels.get_mut(chid).ok_or(Errno::ESRCH)?;
         if pulse.code == pulse_code::UNBLOCK && channel.holds_pulse(&pulse) {
             return Ok(()); // the server has yet to see the one already queued
@@ -1315,12 +1354,33 @@ impl<M: Machine> System<M> {
         }
         channel.enqueue_pulse(priority, pulse, from);
         match from {
-            PulseFrom::Call => self.queued_pulses += 1,
+            PulseFrom::Process(maker) => {
+                self.queued_pulses += 1;
+                if let Some(p) = self.processes.get_mut(maker.0) {
+                    p.queued_pulses += 1;
+                }
+            }
             PulseFrom::Kernel => self.queued_kernel_pulses += 1,
-            PulseFrom::Source(_) => {}
+            PulseFrom::Message | PulseFrom::Source(_) => {}
         }
         self.boost_servers(server, chid, 0);
         Ok(())
+    }
+
+    /// A pulse made `from` left its queue (received, or gone with its channel): the
+    /// counts [`send_pulse`](Self::send_pulse) keeps. (A process that ended took its
+    /// own count with it.)
+    fn pulse_gone(&mut self, from: PulseFrom) {
+        match from {
+            PulseFrom::Process(maker) => {
+                self.queued_pulses -= 1;
+                if let Some(p) = self.processes.get_mut(maker.0) {
+                    p.queued_pulses -= 1;
+                }
+            }
+            PulseFrom::Kernel => self.queued_kernel_pulses -= 1,
+            PulseFrom::Message | PulseFrom::Source(_) => {}
+        }
     }
 
     /// The REPLY-blocked sender `rcvid` names, if its message was received by `pid`.
@@ -1451,11 +1511,10 @@ impl<M: Machine> System<M> {
 
     fn destroy_channel(&mut self, pid: ProcessId, chid: u32) -> Result<(), Errno> {
         let channel = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.channels.remove(chid).ok_or(Errno::EINVAL)?;
-        self.queued_pulses -= channel.caller_pulses();
-        self.queued_kernel_pulses -= channel.kernel_pulses;
         for p in channel.pending.iter().rev() {
-            if let PendingItem::Message(sender) = p.item {
-                self.fail_sender(sender, Errno::ESRCH);
+            match p.item {
+                PendingItem::Message(sender) => self.fail_sender(sender, Errno::ESRCH),
+                PendingItem::Pulse(_) => self.pulse_gone(p.from),
             }
         }
         for receiver in channel.receivers.iter().rev().chain(channel.pulse_receivers.iter().rev()) {

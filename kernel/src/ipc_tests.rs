@@ -910,13 +910,20 @@ fn a_client_flooding_pulses_gets_eagain_instead_of_exhausting_the_kernel() {
     let mut s = system();
     let p = pair(&mut s, 0);
     let ct = main_thread(&s, p.client);
-    for i in 0..MAX_PENDING_PULSES {
+    for i in 0..MAX_PULSES_PER_PROCESS {
         let r = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: i as u64 });
         assert_eq!(r.0, Ok(0));
     }
     let r = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 0 });
     assert_eq!(r.0, Err(Errno::EAGAIN));
-    // Receiving one makes room for one.
+    // Another client's pulse to the same channel gets through: the flood is the
+    // flooder's to pay for (a channel's own room let one client refuse everybody's).
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    let other_coid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let r = as_thread(&mut s, ot, Call::MsgSendPulse { coid: other_coid, priority: 10, code: 2, value: 0 });
+    assert_eq!(r.0, Ok(0));
+    // Receiving one of the flooder's makes room for one.
     let st = main_thread(&s, p.server);
     let buf = buffer(&mut s, p.server, &[], 64);
     assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
@@ -925,47 +932,66 @@ fn a_client_flooding_pulses_gets_eagain_instead_of_exhausting_the_kernel() {
 }
 
 #[test]
-fn all_channels_together_hold_a_bounded_number_of_pulses() {
+fn a_process_holds_a_bounded_number_of_pulses_however_many_channels_it_uses() {
     // An audit found one process able to queue 65,536 pulses on its own 64 channels (each
-    // kernel memory): all channels together hold MAX_QUEUED_PULSES, counted as they are
-    // queued, received and destroyed with their channel.
+    // kernel memory), and then one with 16 channels holding all 16,384 the system allows,
+    // refusing everybody's pulses everywhere: a process's pulses are counted against it
+    // as they are queued, received and destroyed with their channel.
     let mut s = system();
     let pid = s.spawn("init", b"", None, None, false).unwrap();
     let t = main_thread(&s, pid);
-    let mut channels = Vec::new();
-    let mut sent = 0;
-    'fill: for _ in 0..MAX_QUEUED_PULSES / MAX_PENDING_PULSES + 1 {
-        let (chid, coid) = self_channel(&mut s, pid);
-        channels.push(chid);
-        for _ in 0..MAX_PENDING_PULSES {
-            match as_thread(&mut s, t, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0 {
-                Ok(_) => sent += 1,
-                Err(e) => {
-                    assert_eq!(e, Errno::EAGAIN);
-                    break 'fill;
-                }
-            }
-        }
+    let (a, acoid) = self_channel(&mut s, pid);
+    let (b, bcoid) = self_channel(&mut s, pid);
+    let (_, ccoid) = self_channel(&mut s, pid);
+    for i in 0..MAX_PULSES_PER_PROCESS {
+        let coid = if i % 2 == 0 { acoid } else { bcoid };
+        assert_eq!(as_thread(&mut s, t, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0, Ok(0));
     }
-    assert_eq!(sent, MAX_QUEUED_PULSES);
-    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES);
-    // Receiving one frees a place anywhere; destroying a channel frees its pulses.
+    let refused = as_thread(&mut s, t, Call::MsgSendPulse { coid: ccoid, priority: 10, code: 1, value: 0 }).0;
+    assert_eq!(refused, Err(Errno::EAGAIN), "on any channel");
+    assert_eq!(s.queued_pulses, MAX_PULSES_PER_PROCESS);
+    // Another process still may.
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    let other_coid = as_thread(&mut s, ot, Call::ConnectAttach { pid: pid.0, chid: a }).0.unwrap() as u32;
+    assert_eq!(
+        as_thread(&mut s, ot, Call::MsgSendPulse { coid: other_coid, priority: 10, code: 1, value: 0 }).0,
+        Ok(0)
+    );
+    // Receiving one frees a place; destroying a channel frees its pulses.
     let buf = buffer(&mut s, pid, &[], 64);
-    assert_eq!(receive(&mut s, t, channels[0], buf, 64, 0), Ok(0));
-    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES - 1);
-    assert_eq!(as_thread(&mut s, t, Call::ChannelDestroy { chid: channels[1] }).0, Ok(0));
-    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES - 1 - MAX_PENDING_PULSES);
+    assert_eq!(receive(&mut s, t, b, buf, 64, 0), Ok(0));
+    assert_eq!(s.queued_pulses, MAX_PULSES_PER_PROCESS);
+    assert_eq!(as_thread(&mut s, t, Call::MsgSendPulse { coid: ccoid, priority: 10, code: 1, value: 0 }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, t, Call::ChannelDestroy { chid: a }).0, Ok(0));
+    assert_eq!(s.queued_pulses, MAX_PULSES_PER_PROCESS / 2, "b's 511 and c's 1");
+    assert_eq!(s.processes.get(pid.0).unwrap().queued_pulses, MAX_PULSES_PER_PROCESS / 2);
+    assert_eq!(s.processes.get(other.0).unwrap().queued_pulses, 0, "its pulse went with the channel");
     s.terminate_process(pid, wait_status::exited(0));
     assert_eq!(s.queued_pulses, 0, "a process's end frees its channels' pulses");
 }
 
-/// Process `pid` (already with one full channel, maybe) queues pulses on channels of its
-/// own until every channel together holds [`MAX_QUEUED_PULSES`].
-fn flood_pulses(s: &mut Sys, pid: ProcessId) {
-    let t = main_thread(s, pid);
+#[test]
+fn all_channels_together_hold_a_bounded_number_of_pulses() {
+    let mut s = system();
+    flood_pulses(&mut s);
+    assert_eq!(s.queued_pulses, MAX_QUEUED_PULSES);
+    let late = s.spawn("init", b"", None, None, false).unwrap();
+    let lt = main_thread(&s, late);
+    let (_, coid) = self_channel(&mut s, late);
+    let refused = as_thread(&mut s, lt, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0;
+    assert_eq!(refused, Err(Errno::EAGAIN), "the system's bound");
+    assert_eq!(s.processes.get(late.0).unwrap().queued_pulses, 0);
+}
+
+/// Processes queue pulses on channels of their own until every channel together holds
+/// [`MAX_QUEUED_PULSES`] (each process may make only [`MAX_PULSES_PER_PROCESS`]).
+fn flood_pulses(s: &mut Sys) {
     while s.queued_pulses < MAX_QUEUED_PULSES {
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let t = main_thread(s, pid);
         let (_, coid) = self_channel(s, pid);
-        for _ in 0..MAX_PENDING_PULSES.min(MAX_QUEUED_PULSES - s.queued_pulses) {
+        for _ in 0..MAX_PULSES_PER_PROCESS.min(MAX_QUEUED_PULSES - s.queued_pulses) {
             assert_eq!(as_thread(s, t, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0, Ok(0));
         }
     }
@@ -983,8 +1009,8 @@ fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
     let (dchid, dcoid) = self_channel(&mut s, driver);
     let ev = buffer(&mut s, driver, &SigEvent::pulse(dcoid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
     let route = as_thread(&mut s, dt, Call::InterruptAttachEvent { irq: 27, event: ev }).0.unwrap() as u32;
+    flood_pulses(&mut s);
     let flooder = s.spawn("init", b"", None, None, false).unwrap();
-    flood_pulses(&mut s, flooder);
     let ft = main_thread(&s, flooder);
     let (_, coid) = self_channel(&mut s, flooder);
     let refused = as_thread(&mut s, ft, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0;
@@ -1008,7 +1034,7 @@ fn a_flood_of_pulses_loses_no_timer_or_interrupt_of_another_process() {
     assert_eq!(as_thread(&mut s, dt, Call::InterruptUnmask { id: route }).0, Ok(0));
     // A process's own timer, on a channel its own pulses filled, is not lost either.
     let (own_chid, own_coid) = self_channel(&mut s, pid);
-    for _ in 0..MAX_PENDING_PULSES {
+    for _ in 0..MAX_PULSES_PER_PROCESS {
         as_thread(&mut s, t, Call::MsgSendPulse { coid: own_coid, priority: 10, code: 1, value: 0 });
     }
     let own_ev = buffer(&mut s, pid, &SigEvent::pulse(own_coid, 20, 3, 5).to_bytes(), SigEvent::SIZE);
@@ -1303,24 +1329,59 @@ fn the_kernels_notices_get_through_full_pulse_queues() {
     // never learned that its client was gone.
     let mut s = system();
     let p = pair(&mut s, channel_flags::DISCONNECT);
-    let flooder = s.spawn("init", b"", None, None, false).unwrap();
-    let ft = main_thread(&s, flooder);
-    'fill: loop {
-        let (_, coid) = self_channel(&mut s, flooder);
-        loop {
-            match as_thread(&mut s, ft, Call::MsgSendPulse { coid, priority: 10, code: 1, value: 0 }).0 {
-                Ok(_) => {}
-                Err(_) if s.queued_pulses >= MAX_QUEUED_PULSES => break 'fill,
-                Err(_) => break,
-            }
-        }
-    }
+    flood_pulses(&mut s);
     s.terminate_process(p.client, wait_status::exited(0));
     let st = main_thread(&s, p.server);
     let buf = buffer(&mut s, p.server, &[], 64);
     assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
     let pulse = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
     assert_eq!(pulse.code, pulse_code::DISCONNECT);
+}
+
+#[test]
+fn a_client_attaching_and_detaching_in_a_loop_hides_no_other_clients_end() {
+    // Its disconnections filled the server's room for the kernel's notices (256): the
+    // server then never heard of another client's end and kept its state for good.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::DISCONNECT);
+    let attacker = s.spawn("init", b"", None, None, false).unwrap();
+    let at = main_thread(&s, attacker);
+    let mut cycles = 0;
+    for _ in 0..1000 {
+        match as_thread(&mut s, at, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0 {
+            Ok(coid) => {
+                assert_eq!(as_thread(&mut s, at, Call::ConnectDetach { id: coid as u32 }).0, Ok(0));
+                cycles += 1;
+            }
+            Err(e) => assert_eq!(e, Errno::EAGAIN),
+        }
+    }
+    // Until the server hears of them, its table holds a bounded number of them.
+    assert_eq!(cycles, MAX_DISCONNECTED_PER_CLIENT);
+    s.terminate_process(p.client, wait_status::exited(0));
+    let st = main_thread(&s, p.server);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    let queued = |s: &Sys| s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().queue().len();
+    assert_eq!(queued(&s), MAX_DISCONNECTED_PER_CLIENT + 1, "the attacker's, and the client's end");
+    assert_eq!(s.queued_kernel_pulses, 0, "counted in no room");
+    let mut scoids = Vec::new();
+    while queued(&s) > 0 {
+        assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
+        let pulse = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
+        assert_eq!(pulse.code, pulse_code::DISCONNECT);
+        scoids.push(pulse.scoid);
+    }
+    // Freeing them makes room for the attacker again; a scoid freed before its pulse was
+    // received takes the pulse with it.
+    for scoid in scoids {
+        assert_eq!(as_thread(&mut s, st, Call::ConnectDetach { id: scoid }).0, Ok(0));
+    }
+    let coid = as_thread(&mut s, at, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    assert_eq!(as_thread(&mut s, at, Call::ConnectDetach { id: coid }).0, Ok(0));
+    let scoid = s.processes.get(p.server.0).unwrap().server_connections.handles()[0] | SCOID_BIT;
+    assert_eq!(queued(&s), 1);
+    assert_eq!(as_thread(&mut s, st, Call::ConnectDetach { id: scoid }).0, Ok(0));
+    assert_eq!(queued(&s), 0, "its pulse went with it");
 }
 
 #[test]
@@ -1358,7 +1419,7 @@ fn thread_death_notices_are_bounded_like_other_pulses() {
     let pid = s.spawn("init", b"", None, None, false).unwrap();
     let t = main_thread(&s, pid);
     as_thread(&mut s, t, Call::ChannelCreate { flags: channel_flags::THREAD_DEATH }).0.unwrap();
-    for _ in 0..MAX_PENDING_PULSES + 100 {
+    for _ in 0..MAX_KERNEL_PULSES_PER_PROCESS + 100 {
         let t2 = new_thread(&mut s, t, 10);
         let tid = s.threads.get(t2.0).unwrap().tid;
         as_thread(&mut s, t2, Call::ThreadDestroy { tid: 0, status: 0 });
@@ -1375,7 +1436,10 @@ fn thread_death_notices_are_bounded_like_other_pulses() {
 #[test]
 fn events_a_process_makes_and_drops_are_bounded_too() {
     // A review found registrations made, delivered and dropped with a new value each
-    // time queueing the kernel's pulses without end past the callers' bounds.
+    // time queueing the kernel's pulses without end past the callers' bounds. Then they
+    // filled the receiving process's room for the kernel's notices (a client may aim its
+    // event at any channel it is connected to): a delivery is the delivering server's
+    // pulse, counted against it.
     let mut s = system();
     let p = pair(&mut s, 0);
     let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
@@ -1388,17 +1452,18 @@ fn events_a_process_makes_and_drops_are_bounded_too() {
     assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
     assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
     let rcvid = x0(&mut s, st).unwrap();
-    for value in 0..MAX_KERNEL_PULSES_PER_PROCESS as u64 + 100 {
+    for value in 0..MAX_PULSES_PER_PROCESS as u64 + 100 {
         s.write_user(p.client, ev, &SigEvent::pulse(own, 10, 1, value).to_bytes()).unwrap();
         assert!(as_thread(&mut s, registrar, Call::MsgRegisterEvent { event: ev, coid: p.coid }).0.is_ok());
         let registered = read(&mut s, p.client, ev, SigEvent::SIZE);
         s.write_user(p.server, server_ev, &registered).unwrap();
         let delivered = as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event: server_ev }).0;
-        let room = (value as usize) < MAX_KERNEL_PULSES_PER_PROCESS;
+        let room = (value as usize) < MAX_PULSES_PER_PROCESS;
         assert_eq!(delivered, if room { Ok(0) } else { Err(Errno::EAGAIN) }, "pulse {value}");
         assert_eq!(as_thread(&mut s, registrar, Call::MsgUnregisterEvent { event: ev }).0, Ok(0));
     }
-    assert_eq!(s.queued_kernel_pulses, MAX_KERNEL_PULSES_PER_PROCESS);
+    assert_eq!((s.queued_pulses, s.queued_kernel_pulses), (MAX_PULSES_PER_PROCESS, 0));
+    assert_eq!(s.processes.get(p.server.0).unwrap().queued_pulses, MAX_PULSES_PER_PROCESS, "the server's");
 }
 
 #[test]
