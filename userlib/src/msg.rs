@@ -421,19 +421,28 @@ pub fn check_path(path: &[u8]) -> Result<&str, crate::Errno> {
 }
 
 /// `path` in the form [`check_path`] takes, as POSIX resolves it: relative to the working
-/// directory, which is always `/` (Muon has no `chdir`), with `//` and `.` dropped and
+/// directory (`crate::env::current_dir`; `/` on the host), with `//` and `.` dropped and
 /// `..` taking the component before it away (at `/`, `/` itself: there are no symbolic
 /// links to follow). `ENOENT` for an empty path, `EINVAL` for a NUL, `ENAMETOOLONG` past
 /// [`MAX_PATH`].
 pub fn canonical_path(path: &str) -> Result<alloc::string::String, crate::Errno> {
+    #[cfg(target_os = "none")]
+    return crate::env::with_current_dir(|directory| resolve_path(directory, path));
+    #[cfg(not(target_os = "none"))]
+    resolve_path("/", path)
+}
+
+/// [`canonical_path`] with `directory` (absolute) as the working directory.
+pub fn resolve_path(directory: &str, path: &str) -> Result<alloc::string::String, crate::Errno> {
     if path.is_empty() {
         return Err(crate::Errno::ENOENT);
     }
     if path.contains('\0') {
         return Err(crate::Errno::EINVAL);
     }
+    let base = if path.starts_with('/') { "" } else { directory };
     let mut components: alloc::vec::Vec<&str> = alloc::vec::Vec::new();
-    for component in path.split('/') {
+    for component in base.split('/').chain(path.split('/')) {
         match component {
             "" | "." => {}
             ".." => {
@@ -544,6 +553,10 @@ mod tests {
         for bad in ["a", "/", "/../console", "/x/..", "/./x", "/a//b", "/a/"] {
             assert_eq!(mqueue_path(bad), Err(Errno::EINVAL), "{bad}");
         }
+        assert_eq!(resolve_path("/tmp/a", "b/../c").as_deref(), Ok("/tmp/a/c"));
+        assert_eq!(resolve_path("/tmp/a", "../..").as_deref(), Ok("/"));
+        assert_eq!(resolve_path("/tmp/a", "/dev").as_deref(), Ok("/dev"));
+        assert_eq!(resolve_path("/tmp", ".").as_deref(), Ok("/tmp"));
         assert_eq!(canonical_path(""), Err(Errno::ENOENT));
         assert_eq!(canonical_path("/a\0b"), Err(Errno::EINVAL));
         assert_eq!(canonical_path(&"/a".repeat(MAX_PATH)), Err(Errno::ENAMETOOLONG));

@@ -75,7 +75,8 @@ pub fn spawn(name: &str, arguments: &[&str], priority: Option<u8>) -> Result<Pid
 }
 
 /// [`spawn`] with a scheduling policy too (`None`: the image's) and `environment`
-/// (`KEY=VALUE` pairs the program finds with [`crate::env::var`]).
+/// (`KEY=VALUE` pairs the program finds with [`crate::env::var`]). The program starts in
+/// this process's working directory (`PWD`, added unless `environment` names one).
 pub fn spawn_with(
     name: &str,
     arguments: &[&str],
@@ -93,7 +94,10 @@ pub fn spawn_with(
     payload.push(0);
     let arguments = args::encode(arguments)?;
     payload.extend_from_slice(&arguments);
-    for (key, value) in environment {
+    let directory = crate::env::current_dir();
+    let inherited = [("PWD", directory.as_str())];
+    let inherit = !environment.iter().any(|(key, _)| *key == "PWD");
+    for (key, value) in environment.iter().chain(inherited.iter().filter(|_| inherit)) {
         if key.is_empty() || key.contains(['=', '\0']) || value.contains('\0') {
             return Err(Errno::EINVAL);
         }

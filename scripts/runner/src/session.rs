@@ -537,13 +537,42 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !(out.contains("ls: /nonexistent: ENOENT") && out.contains("muon:1$")) {
                 return Err(format!("ls /nonexistent printed:\n{out}"));
             }
-            // Relative paths start at `/`; `..` and `//` resolve (they were EINVAL).
+            // Relative paths start at the working directory, `/` here; `..` and `//`
+            // resolve (they were EINVAL).
             let out = s.command("cat tmp/missing")?;
             if !(out.contains("cat: tmp/missing: ENOENT") && out.contains("muon:1$")) {
                 return Err(format!("cat tmp/missing printed:\n{out}"));
             }
             let out = s.command("ls /tmp/..//dev")?;
             out.contains("mqueue/").then_some(()).ok_or(format!("ls /tmp/..//dev printed:\n{out}"))
+        }),
+        ("the_working_directory", |s| {
+            // (There was no `cd`: relative paths always started at `/`.)
+            let out = s.command("cd /tmp ; pwd ; echo inside > here ; cat /tmp/here ; ls ; cd ; pwd")?;
+            if !(out.contains("\r\n/tmp\r\ninside\r\n") && out.contains("\r\nhere\r\n") && out.contains("\r\n/\r\n")) {
+                return Err(format!("cd /tmp printed:\n{out}"));
+            }
+            // A program starts in its parent's working directory; `..` leaves it.
+            let out = s.command("shell -c 'cd /tmp && shell -c pwd && cat here && cd .. && pwd'")?;
+            if !out.contains("\r\n/tmp\r\ninside\r\n/\r\n") {
+                return Err(format!("the nested shell printed:\n{out}"));
+            }
+            let out = s.command("cd /nosuch ; cd /tmp/here ; pwd")?;
+            if !(out.contains("cd: /nosuch: ENOENT")
+                && out.contains("cd: /tmp/here: ENOTDIR")
+                && out.contains("\r\n/\r\n"))
+            {
+                return Err(format!("cd to nowhere printed:\n{out}"));
+            }
+            let out = s.command("true && false || echo tf-$? ; sleep 0.2 ; echo slept-$? ; sleep 1.x")?;
+            if !(out.contains("\r\ntf-1\r\n")
+                && out.contains("\r\nslept-0\r\n")
+                && out.contains("sleep: 1.x: not a number of seconds")
+                && out.contains("muon:1$"))
+            {
+                return Err(format!("true, false and sleep printed:\n{out}"));
+            }
+            Ok(())
         }),
         ("killed_server_visible_and_clients_get_errors", |s| {
             let before = s.command("pidin")?;

@@ -7,8 +7,9 @@
 //! ending every program of the pipeline) or in the background (`&`, with no standard
 //! input unless redirected: only the foreground reads the console). `$?` is the last
 //! command's exit status. Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
-//! starts the boot shell again), `shutdown [n]`, `jobs`. Programs get their standard
-//! input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their environment.
+//! starts the boot shell again), `shutdown [n]`, `jobs`, `cd [dir]`, `pwd`. Programs get
+//! their standard input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their
+//! environment, and start in the shell's working directory (`PWD`).
 //! `shell -c LINE`, or a shell whose standard input is not the console, runs the line or
 //! the script on it without prompts and ends with the last status.
 
@@ -47,9 +48,9 @@ Muon shell. Run a program of the boot image by name, with arguments:
   hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
   cmd &              run in the background       $?  the last exit status
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
-Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc bench hello shell
-          demo-checksum demo-timer demo-shm demo-pi
-Built-ins: help, jobs, exit [n] (Ctrl-D), shutdown [n].
+Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false bench
+          hello shell demo-checksum demo-timer demo-shm demo-pi
+Built-ins: help, jobs, cd [dir] (default /), pwd, exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down).
 ";
 
@@ -281,7 +282,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
 
         /// Runs a built-in, if the job is one; returns its status.
         fn builtin(&mut self, job: &Job) -> Option<u32> {
-            const BUILTINS: [&str; 4] = ["help", "exit", "shutdown", "jobs"];
+            const BUILTINS: [&str; 6] = ["help", "exit", "shutdown", "jobs", "cd", "pwd"];
             if job.pipeline.len() > 1 {
                 let name = job.pipeline.iter().map(|c| c.argv[0].as_str()).find(|n| BUILTINS.contains(n))?;
                 self.say(&format!("shell: {name}: a built-in cannot be part of a pipeline\n"));
@@ -304,6 +305,29 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                     let e = process::shutdown(code);
                     out.push_str(&format!("shutdown: {e}\n"));
                     1
+                }
+                "cd" if command.argv.len() > 2 => {
+                    self.say("usage: cd [DIRECTORY]\n");
+                    return Some(2);
+                }
+                "cd" => {
+                    let directory = command.argv.get(1).map_or("/", String::as_str);
+                    match userlib::env::set_current_dir(directory) {
+                        Ok(()) => 0,
+                        Err(e) => {
+                            self.say(&format!("cd: {directory}: {e}\n"));
+                            1
+                        }
+                    }
+                }
+                "pwd" if command.argv.len() > 1 => {
+                    self.say("usage: pwd\n");
+                    return Some(2);
+                }
+                "pwd" => {
+                    out.push_str(&userlib::env::current_dir());
+                    out.push('\n');
+                    0
                 }
                 "jobs" if command.argv.len() > 1 => {
                     self.say("usage: jobs\n");

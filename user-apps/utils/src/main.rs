@@ -5,14 +5,15 @@
 //!
 //! * `echo [WORD…]` — the words, separated by spaces.
 //! * `cat [PATH…]` — the files, or standard input, to standard output.
-//! * `ls [PATH…]` — what is in each directory (default `/`); under `/dev/mqueue` with
+//! * `ls [PATH…]` — what is in each directory (default the working directory); under `/dev/mqueue` with
 //!   each queue's message count.
 //! * `pidin [mem]` — every thread: pid, tid, name, priority and policy, state, and what it
 //!   is blocked on (QNX's columns); `mem`: each process's memory.
 //! * `kill PID…` — ends processes (through proc).
 //! * `uptime`, `free` — time since boot; RAM in use and free.
 //! * `mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME` — message queues.
-//! * `sleep SECONDS`, `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
+//! * `sleep SECONDS` (fractions too: `0.25`), `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
+//! * `true`, `false` — end with status 0 and 1.
 
 #![no_std]
 #![no_main]
@@ -43,6 +44,8 @@ fn main(args: Args) -> i32 {
         "mq" => mq_tool(&words),
         "sleep" => sleep(&words),
         "wc" => wc(&words),
+        "true" => Ok(()),
+        "false" => return 1,
         other => {
             eprintln!("utils: started as {other:?}, which is none of its programs");
             return 2;
@@ -122,7 +125,7 @@ fn cat(paths: &[&str]) -> Outcome {
 }
 
 fn ls(paths: &[&str]) -> Outcome {
-    let paths = if paths.is_empty() { &["/"][..] } else { paths };
+    let paths = if paths.is_empty() { &["."][..] } else { paths };
     let mut failed = false;
     for path in paths {
         let names = match fs::read_dir(path) {
@@ -140,7 +143,8 @@ fn ls(paths: &[&str]) -> Outcome {
         if paths.len() > 1 {
             println!("{path}:");
         }
-        let queues = path.trim_end_matches('/') == "/dev/mqueue" || path.starts_with("/dev/mqueue/");
+        let canonical = userlib::msg::canonical_path(path).unwrap_or_default();
+        let queues = canonical == "/dev/mqueue" || canonical.starts_with("/dev/mqueue/");
         for name in names {
             let full = format!("{}/{name}", path.trim_end_matches('/')); // (`/dev/` and `/` too)
             let stat = fs::open(&full, open_flags::O_RDONLY | open_flags::O_NONBLOCK, 0).and_then(|f| f.stat());
@@ -289,10 +293,26 @@ fn mq_tool(words: &[&str]) -> Outcome {
 }
 
 fn sleep(words: &[&str]) -> Outcome {
-    let seconds: u64 = words.first().and_then(|w| w.parse().ok()).ok_or("usage: sleep SECONDS")?;
-    // (More seconds than the clock counts, about 584 years, sleep that long: not 0.)
-    time::sleep_ns(seconds.saturating_mul(1_000_000_000));
+    let [word] = words else { return Err("usage: sleep SECONDS (e.g. 2, 0.5)".into()) };
+    let ns = nanoseconds(word).ok_or_else(|| format!("{word}: not a number of seconds"))?;
+    time::sleep_ns(ns);
     Ok(())
+}
+
+/// `SECONDS[.FRACTION]` in nanoseconds (digits past the ninth decimal ignored; more
+/// seconds than the clock counts, about 584 years, saturate: sleeping that long, not 0).
+fn nanoseconds(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let seconds = whole.bytes().fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0')));
+    let mut ns = 0;
+    for (i, d) in fraction.bytes().take(9).enumerate() {
+        ns += u64::from(d - b'0') * 10u64.pow(8 - i as u32);
+    }
+    Some(seconds.saturating_mul(1_000_000_000).saturating_add(ns))
 }
 
 /// Lines, words and bytes of each file (standard input for none), and their total for
