@@ -337,5 +337,10 @@ fn read_long(message: &ReceivedMessage, head: &[u8], sent: usize) -> Result<Vec<
     // copied, no more than `room` holds), right after the `head.len()` bytes already
     // in the vector, so its first `head.len() + n` bytes are initialized.
     unsafe { long.set_len(head.len() + n) };
+    if long.len() < long.capacity() {
+        // The sender's buffer shrank since the receive (another of its threads changed
+        // it): keep no room a server counting what it holds by length would not see.
+        long.shrink_to_fit();
+    }
     Ok(long)
 }

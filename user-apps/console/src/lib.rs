@@ -210,6 +210,9 @@ impl LineDiscipline {
     /// What a read of up to `want` bytes gets: `Some(bytes)` (empty: end of file), or
     /// `None` if it must wait. In canonical mode at most one line.
     pub fn read(&mut self, want: usize) -> Option<Vec<u8>> {
+        if want == 0 {
+            return Some(Vec::new()); // (POSIX: no other effect; it took an end-of-file mark)
+        }
         if self.ready.is_empty() && !self.raw.is_empty() {
             let n = want.min(self.raw.len());
             let bytes: Vec<u8> = self.raw.drain(..n).collect();
@@ -407,7 +410,8 @@ mod tests {
         feed(&mut d, b"xy\x04");
         assert_eq!(d.read(10), Some(b"xy".to_vec()), "Ctrl-D sends what was typed");
         feed(&mut d, b"\x04");
-        assert_eq!(d.read(10), Some(vec![]), "Ctrl-D on an empty line: end of file");
+        assert_eq!(d.read(0), Some(vec![]), "a read of nothing");
+        assert_eq!(d.read(10), Some(vec![]), "Ctrl-D on an empty line: end of file, still there");
         assert_eq!(d.read(10), None);
         feed(&mut d, b"k\n\x04");
         assert_eq!(d.read(10), Some(b"k\n".to_vec()));

@@ -377,15 +377,15 @@ impl ResourceManager for Console {
     fn devctl(&mut self, _ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let words: Vec<u32> =
             request.payload.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
-        let value = *words.first().ok_or(Errno::EINVAL)?;
+        let value = words.first().copied();
         match request.header.arg {
             // (Only who may read sets the mode: a shell that has just handed the console
             // to a shell it started must not undo that one's raw mode.)
             console_devctl::SET_MODE if !self.may_read(request.client.pid) => Err(Errno::EPERM),
             console_devctl::SET_MODE => {
                 let mode = match value {
-                    console_mode::CANONICAL => Mode::Canonical,
-                    console_mode::RAW => Mode::Raw,
+                    Some(console_mode::CANONICAL) => Mode::Canonical,
+                    Some(console_mode::RAW) => Mode::Raw,
                     _ => return Err(Errno::EINVAL),
                 };
                 let mut echo = Vec::new();
@@ -397,6 +397,7 @@ impl ResourceManager for Console {
                 self.serve_readers();
                 Ok(Reply::Status(0))
             }
+            console_devctl::SET_FOREGROUND if value.is_none() => Err(Errno::EINVAL),
             console_devctl::SET_FOREGROUND => {
                 let (pid, scoid) = (request.client.pid, request.client.scoid);
                 let pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
@@ -433,6 +434,10 @@ impl ResourceManager for Console {
         // A write: what went is written (POSIX's partial write), else EINTR.
         for (writer, sent) in self.output.cancel(|w| w.message.rcvid() == rcvid) {
             Self::cancelled(writer, sent, Errno::EINTR);
+        }
+        // A claim held for its parent to name it (a timeout, a thread ended): EINTR.
+        if let Some(i) = self.pending_claims.iter().position(|c| c.message.rcvid() == rcvid) {
+            let _ = self.pending_claims.remove(i).message.error(Errno::EINTR);
         }
     }
 

@@ -43,8 +43,10 @@ pub const MAX_RESERVED_BYTES: usize = 32 << 20;
 /// reservation: its slot in the queue's heap (40 bytes, up to twice over as the heap
 /// grows by doubling) and its allocation's rounding.
 pub const MESSAGE_OVERHEAD: usize = 128;
-/// Longest queue name, in bytes (without the leading `/`).
-pub const MAX_NAME: usize = 255;
+/// Longest queue name, in bytes (without the leading `/`): 243, so that its path
+/// `/dev/mqueue/NAME` is at most [`userlib::msg::MAX_PATH`] (a client sending `CONNECT`
+/// itself got longer ones past userlib's check).
+pub const MAX_NAME: usize = userlib::msg::MAX_PATH - userlib::msg::MQUEUE_DIR.len() - 1;
 /// A queue keeps one answered message's buffer of at most this many bytes for the next
 /// message ([`Queue::recycle`]): at most 1 KiB per queue beyond its reservation.
 pub const SPARE_BYTES: usize = 1024;

@@ -299,6 +299,9 @@ impl ResourceManager for Proc {
             if !open_flags::writable(flags) {
                 return Err(Errno::EINVAL);
             }
+            if self.shm.is_full() {
+                return Err(Errno::ENFILE);
+            }
             let kernel = sys::mem_object_create(0)?;
             return Ok(Ocb::Shm { object: self.shm.insert(kernel, None), flags });
         }
@@ -361,7 +364,11 @@ impl ResourceManager for Proc {
     }
 
     fn truncate(&mut self, ocb: &mut Ocb, size: u64) -> Result<(), Errno> {
-        let Ocb::Shm { object, flags } = *ocb else { return Err(Errno::EISDIR) };
+        let (object, flags) = match *ocb {
+            Ocb::Shm { object, flags } => (object, flags),
+            Ocb::Null => return Err(Errno::EINVAL), // (a device: as POSIX's ftruncate says)
+            _ => return Err(Errno::EISDIR),
+        };
         if !open_flags::writable(flags) {
             return Err(Errno::EBADF);
         }

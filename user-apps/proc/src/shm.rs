@@ -34,6 +34,10 @@ pub enum Release<K> {
     Close(K),
 }
 
+/// Most objects, named or not (`ENFILE` beyond, as POSIX's `shm_open` says): a named one
+/// outlives its maker, and each holds one of the kernel's 4,095 memory objects, which
+/// loading a program needs too (a loop of `shm_open` once left no room to spawn).
+pub const MAX_OBJECTS: usize = 1024;
 /// Most handles (`shm_create_handle`) not yet used, together: each holds its object and
 /// a table entry until the process it names opens it, or its maker disconnects.
 pub const MAX_GRANTS: usize = 4096;
@@ -100,15 +104,25 @@ impl<K: Copy> ShmTable<K> {
                 self.objects.get_mut(&id).expect("found").references += 1;
                 Ok(Some(id))
             }
+            None if flags & O_CREAT != 0 && self.is_full() => Err(Errno::ENFILE),
             None if flags & O_CREAT != 0 => Ok(None),
             None => Err(Errno::ENOENT),
         }
     }
 
-    /// Adds a new, opened object (named or anonymous); returns its id.
+    /// True when the table holds [`MAX_OBJECTS`]: no new one.
+    pub fn is_full(&self) -> bool {
+        self.objects.len() >= MAX_OBJECTS
+    }
+
+    /// Adds a new, opened object (named or anonymous); returns its id, one no live object
+    /// has (ids wrap: a new object once replaced a live one after 2^32).
     pub fn insert(&mut self, kernel: K, name: Option<&str>) -> u32 {
-        let id = self.next_id;
-        self.next_id += 1;
+        let mut id = self.next_id;
+        while id == 0 || self.objects.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        self.next_id = id.wrapping_add(1);
         self.objects.insert(id, Object { kernel, size: 0, name: name.map(String::from), references: 1 });
         id
     }
@@ -212,6 +226,26 @@ impl<K: Copy> ShmTable<K> {
 mod tests {
     use super::*;
     use userlib::msg::open_flags::{O_RDONLY, O_RDWR};
+
+    #[test]
+    fn the_table_is_bounded_and_ids_skip_live_objects() {
+        let mut t = ShmTable::<u32>::new();
+        for i in 0..MAX_OBJECTS {
+            let name = alloc::format!("o{i}");
+            assert_eq!(t.open(&name, O_RDWR | O_CREAT), Ok(None));
+            t.insert(i as u32, Some(&name));
+        }
+        assert_eq!(t.open("one-more", O_RDWR | O_CREAT), Err(Errno::ENFILE));
+        assert_eq!(t.open("o7", O_RDWR | O_CREAT).map(|o| o.is_some()), Ok(true), "existing ones still open");
+        // Past the end of the ids: around to the first free one, never a live one.
+        t.next_id = u32::MAX;
+        assert_eq!(t.unlink("o0"), Ok(Release::Keep), "o0 (id 1) is still open");
+        assert_eq!(t.close(1), Release::Close(0));
+        let wrapped = t.insert(99, None);
+        assert_eq!(wrapped, u32::MAX);
+        assert_eq!(t.insert(100, None), 1, "0 skipped; 1 free again");
+        assert_eq!(t.insert(101, None), MAX_OBJECTS as u32 + 1, "2 and on are live");
+    }
 
     #[test]
     fn an_object_lives_until_its_name_and_every_open_are_gone() {

@@ -148,6 +148,14 @@ impl ResourceManager for Files {
         if path.contains('/') {
             return Err(Errno::ENOENT);
         }
+        // (userlib checks this too; a client sending CONNECT itself kept names of up to
+        // 64 KiB, beyond the count of bytes stored.)
+        if path.len() > userlib::msg::MAX_PATH {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if flags & open_flags::O_TRUNC != 0 && !open_flags::writable(flags) {
+            return Err(Errno::EACCES); // (as proc answers it: truncating needs write access)
+        }
         let existing = self.names.get(path).copied();
         if existing.is_none() && flags & open_flags::O_CREAT == 0 {
             return Err(Errno::ENOENT);
@@ -197,7 +205,9 @@ impl ResourceManager for Files {
     }
 
     fn read(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
-        let want = request.header.size as usize;
+        // (No more than the client has room for: a read of u64::MAX bytes copied the
+        // whole file, up to 16 MiB, for every request.)
+        let want = (request.header.size as usize).min(request.reply_room);
         match ocb {
             Open::Directory { next } => read_directory(self.names.keys(), next, want),
             Open::File { id, offset, flags } => {
@@ -223,6 +233,9 @@ impl ResourceManager for Files {
             *offset = file.len();
         }
         let data = &request.payload;
+        if data.is_empty() {
+            return Ok(Reply::Status(0)); // (not even past the end: that grew the file)
+        }
         let end = offset.checked_add(data.len()).ok_or(Errno::EFBIG)?;
         if file.len() < end {
             set_len(file, end, total)?;
