@@ -19,18 +19,34 @@ pub struct File {
 }
 
 /// Opens `path` with open `flags` ([`crate::msg::open_flags`]) and `mode` (for `O_CREAT`).
-/// A path is taken as POSIX resolves it, from `/` when relative
-/// ([`crate::msg::canonical_path`]), here and in the other calls of this module.
+/// A relative path is taken from the working directory, and `.`, `..` and `//` are
+/// resolved by name ([`crate::msg::canonical_path`]), here and in the other calls of
+/// this module. A path ending in `/` (or `/.`, `/..`) names a directory: a file there is
+/// `ENOTDIR`, and creating or writing `EISDIR`, as POSIX's `open` says.
 pub fn open(path: &str, flags: u32, mode: u32) -> Result<File, Errno> {
     open_with(path, flags, mode, 0).map(|(file, _)| file)
+}
+
+/// True when `path` can only name a directory (`a/`, `a/.`, `..`).
+fn names_a_directory(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    path.ends_with('/') || last == "." || last == ".."
 }
 
 /// [`open`] with a server-specific value in the `CONNECT` header's `size` (an mqueue's
 /// attributes); returns the file and the server's status.
 pub fn open_with(path: &str, flags: u32, mode: u32, size: u64) -> Result<(File, u64), Errno> {
+    let directory = names_a_directory(path) && path != "/";
+    if directory && (flags & crate::msg::open_flags::O_CREAT != 0 || crate::msg::open_flags::writable(flags)) {
+        return Err(Errno::EISDIR);
+    }
     let header =
         Header { subtype: connect::OPEN, arg: flags, offset: mode as u64, size, ..Header::new(io_type::CONNECT) };
-    open_special(path, header)
+    let (file, status) = open_special(path, header)?;
+    if directory && file.stat().is_ok_and(|s| s.kind != crate::msg::file_kind::DIRECTORY) {
+        return Err(Errno::ENOTDIR); // (`file` closes as it goes)
+    }
+    Ok((file, status))
 }
 
 /// A pipe: (read end, write end), from the pipe server.

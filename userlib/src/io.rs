@@ -33,7 +33,20 @@ fn open(cell: &'static Once<Stream>, key: &str, flags: u32) -> Option<Result<&'s
 
 /// Standard input, if the program has one that opened.
 pub fn stdin() -> Option<&'static File> {
-    open(&STDIN, "STDIN", O_RDONLY).and_then(Result::ok)
+    open_stdin().and_then(Result::ok)
+}
+
+/// Standard input's open: `EISDIR` for a directory, as a shell's `<` gives (`wc < /tmp`
+/// read a server's listing of names).
+fn open_stdin() -> Option<Result<&'static File, Errno>> {
+    let open = |path| {
+        let file = fs::open(path, O_RDONLY, 0)?;
+        match file.stat() {
+            Ok(s) if s.kind == crate::msg::file_kind::DIRECTORY => Err(Errno::EISDIR),
+            _ => Ok(file),
+        }
+    };
+    STDIN.call_once(|| env::var("STDIN").map(open)).as_ref().map(|r| r.as_ref().map_err(|e| *e))
 }
 
 /// Standard output, if the program has one that opened (without one, output goes to the
@@ -61,7 +74,7 @@ pub fn stderr() -> Option<&'static File> {
 /// Reads from standard input; 0 at its end (or when there is none); the open's error if
 /// the one given could not be opened.
 pub fn read(buffer: &mut [u8]) -> Result<usize, Errno> {
-    match open(&STDIN, "STDIN", O_RDONLY) {
+    match open_stdin() {
         Some(file) => file?.read(buffer),
         None => Ok(0),
     }

@@ -574,6 +574,27 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Ok(())
         }),
+        ("paths_options_and_built_ins_as_a_user_expects", |s| {
+            // (Found by a new user: each of these was accepted, silently or wrongly.)
+            let out = s.command("echo f > /tmp/plain ; cat /tmp/plain/ ; wc < /tmp ; ls /dev/name")?;
+            if !(out.contains("cat: /tmp/plain/: ENOTDIR") && out.contains("EISDIR") && out.contains("\r\nglobal/\r\n"))
+            {
+                return Err(format!("the paths printed:\n{out}"));
+            }
+            let out = s.command("ls -l /tmp ; mq send q hi ; echo -n no-newline ; echo")?;
+            if !(out.contains("ls: -l: no such option")
+                && out.contains("q: a queue's name starts with /")
+                && out.contains("\r\nno-newline\r\n"))
+            {
+                return Err(format!("the options printed:\n{out}"));
+            }
+            let out = s.command("help < /nosuch ; echo help-$? ; exit & echo still-here")?;
+            if !(out.contains("shell: /nosuch: ENOENT") && out.contains("help-1") && out.contains("\r\nstill-here\r\n"))
+            {
+                return Err(format!("the built-ins printed:\n{out}"));
+            }
+            Ok(())
+        }),
         ("killed_server_visible_and_clients_get_errors", |s| {
             let before = s.command("pidin")?;
             let server = pid_of(&before, "mqueue").ok_or(format!("no mqueue server:\n{before}"))?;

@@ -289,6 +289,22 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                 return Some(2);
             }
             let [command] = &job.pipeline[..] else { return None };
+            if !BUILTINS.contains(&command.argv[0].as_str()) {
+                return None;
+            }
+            // A built-in reads nothing, but an input redirection that fails fails it, as
+            // a program's does (`help < /nosuch` printed the help, status 0).
+            if let Some(path) = &command.stdin {
+                if let Err(e) = fs::open(path, open_flags::O_RDONLY, 0) {
+                    self.say(&format!("shell: {path}: {e}\n"));
+                    return Some(1);
+                }
+            }
+            // In the background, sh runs a built-in in a subshell: `exit &` and `cd x &`
+            // leave the shell as it is (`exit &` ended it).
+            if job.background && matches!(command.argv[0].as_str(), "exit" | "cd" | "shutdown") {
+                return Some(0);
+            }
             let mut out = String::new();
             let status = match command.argv[0].as_str() {
                 "help" => {

@@ -33,6 +33,17 @@ userlib::entry!(main);
 
 fn main(args: Args) -> i32 {
     let words: Vec<&str> = args.iter().skip(1).collect();
+    // None of them takes options: `ls -l` reported `-l: ENOENT` and listed anyway.
+    let takes_dashes = matches!(args.program(), "echo" | "kill" | "mq");
+    if let Some(option) = words.iter().find(|w| w.starts_with('-') && w.len() > 1).filter(|_| !takes_dashes) {
+        eprintln!("{}: {option}: no such option (it takes none)", args.program());
+        return 2;
+    }
+    let no_arguments = matches!(args.program(), "uptime" | "free" | "true" | "false");
+    if no_arguments && !words.is_empty() {
+        eprintln!("usage: {} (no arguments)", args.program());
+        return 2;
+    }
     let result = match args.program() {
         "echo" => echo(&words),
         "cat" => cat(&words),
@@ -67,8 +78,15 @@ fn main(args: Args) -> i32 {
 type Outcome = Result<(), String>;
 
 fn echo(words: &[&str]) -> Outcome {
+    // `-n`: no newline, as every echo takes it (POSIX leaves it to the implementation).
+    let (newline, words) = match words.split_first() {
+        Some((&"-n", rest)) => (false, rest),
+        _ => (true, words),
+    };
     let mut line = words.join(" ");
-    line.push('\n');
+    if newline {
+        line.push('\n');
+    }
     io::write_stdout(line.as_bytes());
     Ok(())
 }
@@ -153,8 +171,9 @@ fn ls(paths: &[&str]) -> Outcome {
                     println!("{name:<24} {} message{}", s.size, if s.size == 1 { "" } else { "s" })
                 }
                 Ok(s) if s.kind == file_kind::DIRECTORY => println!("{name}/"),
-                // A directory of the pathname space only (no server answers for it).
-                Err(_) if proc::list(&full).is_ok_and(|names| !names.is_empty()) => println!("{name}/"),
+                // A directory of the pathname space only (no server answers for it; the
+                // name service's `/dev/name/global` with no name attached is empty).
+                Err(_) if fs::read_dir(&full).is_ok() => println!("{name}/"),
                 _ => println!("{name}"),
             }
         }
@@ -264,6 +283,9 @@ fn free() -> Outcome {
 
 fn mq_tool(words: &[&str]) -> Outcome {
     let e = |err: Errno| format!("{err}");
+    if let Some(name) = words.get(1).filter(|name| !name.starts_with('/')) {
+        return Err(format!("{name}: a queue's name starts with / (as /jobs)"));
+    }
     match words {
         ["send", name, text, rest @ ..] if rest.len() <= 1 => {
             let priority = rest.first().map_or(Ok(0), |p| p.parse::<u32>()).map_err(|_| "bad priority")?;
@@ -288,7 +310,7 @@ fn mq_tool(words: &[&str]) -> Outcome {
             mq::mq_open(name, open_flags::O_RDWR | open_flags::O_CREAT, 0o666, None).map(drop).map_err(e)
         }
         ["rm", name] => mq::mq_unlink(name).map_err(e),
-        _ => Err(String::from("usage: mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME")),
+        _ => Err(String::from("usage: mq send /NAME TEXT [PRIO] | recv /NAME | create /NAME | rm /NAME")),
     }
 }
 
