@@ -588,6 +588,17 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             {
                 return Err(format!("the options printed:\n{out}"));
             }
+            // A FIFO written before it is read (the write failed with EPIPE), and the file
+            // utilities.
+            let out = s.command("mkfifo /tmp/ff ; echo via-fifo > /tmp/ff & cat /tmp/ff ; rm /tmp/ff")?;
+            if !out.contains("\r\nvia-fifo\r\n") {
+                return Err(format!("the FIFO printed:\n{out}"));
+            }
+            let out =
+                s.command("touch /tmp/t ; cp /tmp/plain /tmp/copy ; cat /tmp/copy ; rm /tmp/t /tmp/copy /tmp/t")?;
+            if !(out.contains("\r\nf\r\n") && out.contains("rm: /tmp/t: ENOENT") && out.contains("muon:1$")) {
+                return Err(format!("the file utilities printed:\n{out}"));
+            }
             let out = s.command("help < /nosuch ; echo help-$? ; exit & echo still-here")?;
             if !(out.contains("shell: /nosuch: ENOENT") && out.contains("help-1") && out.contains("\r\nstill-here\r\n"))
             {

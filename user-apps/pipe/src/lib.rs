@@ -8,6 +8,9 @@
 //! there (at most what was asked), waits while the pipe is empty and a writer exists, and
 //! returns 0 (end of file) once every writer has closed. Writing with no reader fails
 //! with `EPIPE`. With `O_NONBLOCK` a request that would wait fails with `EAGAIN`.
+//! A named FIFO's open waits, in POSIX, for the other end to be opened; here the first
+//! read waits for a writer, and a write for a reader, until the pipe has had one
+//! (`echo x > fifo` before `cat fifo` failed with `EPIPE`, its data lost).
 //! Waiting requests are served by priority, then in arrival order.
 
 #![no_std]
@@ -66,6 +69,7 @@ pub struct Pipe<T> {
     readers: u32,
     writers: u32,
     had_writer: bool,
+    had_reader: bool,
     waiting_readers: WaitQueue<Waiter<T>>,
     waiting_writers: WaitQueue<Waiter<T>>,
 }
@@ -85,6 +89,7 @@ impl<T> Pipe<T> {
             capacity,
             readers: 0,
             writers: 0,
+            had_reader: false,
             had_writer: false,
             waiting_readers: WaitQueue::new(),
             waiting_writers: WaitQueue::new(),
@@ -102,8 +107,17 @@ impl<T> Pipe<T> {
     }
 
     /// A read end opened.
-    pub fn open_reader(&mut self) {
+    pub fn open_reader(&mut self, done: &mut Vec<Completion<T>>) {
         self.readers += 1;
+        if !self.had_reader {
+            self.had_reader = true;
+            self.progress(done); // writers waiting for a first reader
+        }
+    }
+
+    /// Open read ends.
+    pub fn readers(&self) -> u32 {
+        self.readers
     }
 
     /// A write end opened.
@@ -195,7 +209,16 @@ impl<T> Pipe<T> {
     ) {
         let mut now = |ticket, result| done.push(Completion { ticket, result });
         if self.readers == 0 {
-            return now(ticket, Err(Errno::EPIPE));
+            if self.had_reader {
+                return now(ticket, Err(Errno::EPIPE));
+            }
+            if nonblock {
+                return now(ticket, Err(Errno::EAGAIN));
+            }
+            // A FIFO no reader has opened yet: waits for one, as its open would.
+            let want = data.len();
+            let data = core::mem::take(data).into_owned();
+            return self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
         }
         if data.is_empty() {
             return now(ticket, Ok(Answer::Wrote(0)));
@@ -255,11 +278,14 @@ impl<T> Pipe<T> {
                     }
                 }
             }
-            // Writers fail without readers; otherwise the first one puts what it may.
+            // Writers fail without readers (wait for a first one); otherwise the first one
+            // puts what it may.
             if self.readers == 0 {
-                for w in self.waiting_writers.take_all() {
-                    let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EPIPE) };
-                    done.push(Completion { ticket: w.ticket, result });
+                if self.had_reader {
+                    for w in self.waiting_writers.take_all() {
+                        let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EPIPE) };
+                        done.push(Completion { ticket: w.ticket, result });
+                    }
                 }
             } else if let Some(w) = self.waiting_writers.first_mut() {
                 let free = self.capacity - self.data.len();
@@ -364,7 +390,7 @@ mod tests {
     #[test]
     fn reads_wait_for_data_then_end_of_file() {
         let mut p = Pipe::<u32>::default();
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         assert_eq!(answers(run(|d| p.read(1, 10, 0, 8, false, d))), [], "no writer yet: the read waits");
         p.open_writer();
         assert_eq!(
@@ -381,9 +407,22 @@ mod tests {
     }
 
     #[test]
+    fn a_write_before_any_reader_waits_for_one_then_a_reader_that_left_is_epipe() {
+        // (A named FIFO: `echo x > fifo` before `cat fifo` failed with EPIPE.)
+        let mut p = Pipe::<u32>::default();
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.put(1, 10, 0, b"early", false, d))), [], "no reader yet: it waits");
+        assert_eq!(answers(run(|d| p.put(2, 10, 0, b"x", true, d))), [(2, Err(Errno::EAGAIN))], "O_NONBLOCK");
+        assert_eq!(answers(run(|d| p.open_reader(d))), [(1, Ok(Answer::Wrote(5)))], "the first reader lets it in");
+        assert_eq!(answers(run(|d| p.read(3, 10, 0, 9, false, d))), [(3, read(b"early"))]);
+        assert!(run(|d| p.close_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.put(4, 10, 0, b"late", false, d))), [(4, Err(Errno::EPIPE))], "had a reader");
+    }
+
+    #[test]
     fn a_write_feeds_the_waiting_readers_in_turn_and_buffers_the_rest() {
         let mut p = Pipe::<u32>::default();
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         p.open_writer();
         // Readers of 2 and 3 bytes wait (by priority: the second first), then 7 bytes come.
         assert_eq!(answers(run(|d| p.read(1, 10, 0, 2, false, d))), []);
@@ -399,7 +438,7 @@ mod tests {
     #[test]
     fn small_writes_are_atomic_and_writers_wait_for_room() {
         let mut p = Pipe::<u32>::with_capacity(10);
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         p.open_writer();
         assert_eq!(answers(run(|d| p.put(1, 10, 0, b"123456", false, d))), [(1, Ok(Answer::Wrote(6)))]);
         assert_eq!(answers(run(|d| p.put(2, 10, 0, b"abcdef", false, d))), [], "does not fit whole: waits");
@@ -413,7 +452,7 @@ mod tests {
     #[test]
     fn large_writes_may_split_and_waiters_go_by_priority() {
         let mut p = Pipe::<u32>::with_capacity(PIPE_BUF);
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         p.open_writer();
         let big = vec![7u8; PIPE_BUF + 100];
         assert_eq!(answers(run(|d| p.put(1, 5, 0, &big, false, d))), [], "fills the pipe, waits with the rest");
@@ -439,7 +478,7 @@ mod tests {
         assert_eq!(&tail[n - 104..n], [&b"hi"[..], &[7u8; 100], b"lo"].concat(), "in the order they went in");
         // Readers, too, by priority.
         let mut q = Pipe::<u32>::default();
-        q.open_reader();
+        assert!(run(|d| q.open_reader(d)).is_empty());
         q.open_writer();
         assert_eq!(answers(run(|d| q.read(1, 3, 0, 1, false, d))), []);
         assert_eq!(answers(run(|d| q.read(2, 8, 0, 1, false, d))), []);
@@ -453,8 +492,10 @@ mod tests {
     fn no_reader_is_epipe_and_cancelled_or_dead_clients_are_handled() {
         let mut p = Pipe::<u32>::with_capacity(4);
         p.open_writer();
-        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))]);
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        assert!(run(|d| p.close_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))], "no reader any more");
+        assert!(run(|d| p.open_reader(d)).is_empty());
         assert_eq!(answers(run(|d| p.put(2, 1, 0, b"abcd", false, d))), [(2, Ok(Answer::Wrote(4)))]);
         assert_eq!(answers(run(|d| p.put(3, 1, 7, b"ef", false, d))), []);
         assert_eq!(answers(run(|d| p.put(4, 1, 8, b"gh", false, d))), []);
@@ -468,7 +509,7 @@ mod tests {
     #[test]
     fn a_write_passes_a_waiting_readers_share_without_taking_its_data_unless_it_waits() {
         let mut p = Pipe::<u32>::with_capacity(8);
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         p.open_writer();
         run(|d| p.read(1, 10, 0, 3, false, d));
         let mut data = Cow::from(&b"abcde"[..]);
@@ -488,7 +529,7 @@ mod tests {
     #[test]
     fn a_recycled_read_buffer_carries_nothing_into_the_next_read() {
         let mut p = Pipe::<u32>::default();
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         p.open_writer();
         let bytes = |done: Vec<Completion<u32>>| match done.into_iter().next().map(|c| c.result) {
             Some(Ok(Answer::Read(bytes))) => bytes,
@@ -526,7 +567,7 @@ mod tests {
             let mut done = Vec::new();
             match below(12) {
                 0 if readers < 3 => {
-                    p.open_reader();
+                    p.open_reader(&mut done);
                     readers += 1;
                 }
                 1 if writers < 3 => {
@@ -566,7 +607,7 @@ mod tests {
         // Three writers of PIPE_BUF-sized records into a small pipe, one reader taking
         // odd amounts: every record arrives whole, none lost or doubled.
         let mut p = Pipe::<u32>::with_capacity(3 * PIPE_BUF);
-        p.open_reader();
+        assert!(run(|d| p.open_reader(d)).is_empty());
         for _ in 0..3 {
             p.open_writer();
         }

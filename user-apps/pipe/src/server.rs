@@ -110,14 +110,20 @@ impl Server {
             _ => return Err(Errno::EINVAL), // a pipe end reads or writes, not both
         };
         let mut entry = shared.borrow_mut();
+        let nonblock = flags & open_flags::O_NONBLOCK != 0;
+        if write && nonblock && entry.named && entry.pipe.readers() == 0 {
+            return Err(Errno::ENXIO); // (POSIX: a FIFO's write end without a reader)
+        }
         if write {
             entry.pipe.open_writer();
         } else {
-            entry.pipe.open_reader();
+            // A first reader lets in the writes that waited for one.
+            entry.pipe.open_reader(&mut self.done);
+            answer(&mut self.done, &mut entry.pipe, &[]);
         }
         entry.opens += 1;
         drop(entry);
-        Ok(Ocb::End { pipe: id, entry: Rc::clone(shared), write, nonblock: flags & open_flags::O_NONBLOCK != 0 })
+        Ok(Ocb::End { pipe: id, entry: Rc::clone(shared), write, nonblock })
     }
 
     /// Drops pipe `id` once nothing refers to it.

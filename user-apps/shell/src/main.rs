@@ -48,8 +48,8 @@ Muon shell. Run a program of the boot image by name, with arguments:
   hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
   cmd &              run in the background       $?  the last exit status
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
-Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false bench
-          hello shell demo-checksum demo-timer demo-shm demo-pi
+Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
+          mkfifo cp bench hello shell demo-checksum demo-timer demo-shm demo-pi
 Built-ins: help, jobs, cd [dir] (default /), pwd, exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down).
 ";

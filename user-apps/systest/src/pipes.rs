@@ -175,6 +175,24 @@ pub fn fifo_by_name_and_dying_clients() -> Outcome {
     drop(writer);
     let n = reader.read(&mut buffer).map_err(e("read"))?;
     ensure!(&buffer[..n] == b"still open" && reader.read(&mut buffer) == Ok(0), "after unlink");
+    // A write before any reader opened waits for one (it failed with EPIPE, its data
+    // lost: `echo x > fifo` before `cat fifo`); a non-blocking write end without a
+    // reader is ENXIO, as POSIX says.
+    fs::mkfifo("/tmp/fifo2").map_err(e("mkfifo"))?;
+    let nonblocking = fs::open("/tmp/fifo2", of::O_WRONLY | of::O_NONBLOCK, 0).err();
+    ensure!(nonblocking == Some(Errno::ENXIO), "a non-blocking writer without a reader: {nonblocking:?}");
+    let early = fs::open("/tmp/fifo2", of::O_WRONLY, 0).map_err(e("open early writer"))?.into_raw();
+    let writing = thread::spawn(move || {
+        let _ = File::from_raw(early).write_all(b"early");
+    })
+    .map_err(e("thread"))?;
+    time::sleep_ns(5_000_000);
+    let late = fs::open("/tmp/fifo2", of::O_RDONLY, 0).map_err(e("open late reader"))?;
+    let n = late.read(&mut buffer).map_err(e("read early"))?;
+    ensure!(&buffer[..n] == b"early", "the early write read {:?}", &buffer[..n]);
+    writing.join().map_err(e("join"))?;
+    ensure!(late.read(&mut buffer) == Ok(0), "its writer closed");
+    fs::unlink("/tmp/fifo2").map_err(e("unlink"))?;
     // A reader killed while blocked: the server goes on, its close counted.
     let (reader, writer) = fs::open_with("/dev/pipe", of::O_RDONLY | of::O_CREAT, 0, 0).map_err(e("pipe"))?;
     let blocker = peer(&["pipe-block", &format!("{writer}")], 10)?;

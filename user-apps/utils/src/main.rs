@@ -14,6 +14,8 @@
 //! * `mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME` — message queues.
 //! * `sleep SECONDS` (fractions too: `0.25`), `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
 //! * `true`, `false` — end with status 0 and 1.
+//! * `rm PATH…`, `touch PATH…`, `mkfifo PATH…`, `cp FROM TO` — remove, create, make a
+//!   named pipe, copy a file.
 
 #![no_std]
 #![no_main]
@@ -55,6 +57,12 @@ fn main(args: Args) -> i32 {
         "mq" => mq_tool(&words),
         "sleep" => sleep(&words),
         "wc" => wc(&words),
+        "rm" => each_path(&words, "rm PATH...", |path| fs::unlink(path)),
+        "touch" => each_path(&words, "touch PATH...", |path| {
+            fs::open(path, open_flags::O_WRONLY | open_flags::O_CREAT, 0o644).map(drop)
+        }),
+        "mkfifo" => each_path(&words, "mkfifo PATH...", |path| fs::mkfifo(path)),
+        "cp" => cp(&words),
         "true" => Ok(()),
         "false" => return 1,
         other => {
@@ -140,6 +148,42 @@ fn cat(paths: &[&str]) -> Outcome {
         return Err(String::new()); // (reported above)
     }
     Ok(())
+}
+
+/// `act` on each path, reporting each failure and going on (as POSIX's `rm` does).
+fn each_path(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), Errno>) -> Outcome {
+    if paths.is_empty() {
+        return Err(format!("usage: {usage}"));
+    }
+    let mut failed = false;
+    for path in paths {
+        if let Err(e) = act(path) {
+            eprintln!("{}: {path}: {e}", userlib::process::name());
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(String::new()); // (reported above)
+    }
+    Ok(())
+}
+
+/// `cp FROM TO`: a copy of file FROM's bytes in TO (created, or truncated).
+fn cp(words: &[&str]) -> Outcome {
+    let [from, to] = words else { return Err("usage: cp FROM TO".into()) };
+    let source = fs::open(from, open_flags::O_RDONLY, 0).map_err(|e| format!("{from}: {e}"))?;
+    if source.stat().is_ok_and(|s| s.kind == file_kind::DIRECTORY) {
+        return Err(format!("{from}: {}", Errno::EISDIR));
+    }
+    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
+    let target = fs::open(to, flags, 0o644).map_err(|e| format!("{to}: {e}"))?;
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        match source.read(&mut buffer).map_err(|e| format!("{from}: {e}"))? {
+            0 => return Ok(()),
+            n => target.write_all(&buffer[..n]).map_err(|e| format!("{to}: {e}"))?,
+        }
+    }
 }
 
 fn ls(paths: &[&str]) -> Outcome {
