@@ -57,11 +57,11 @@ fn main(args: Args) -> i32 {
         "mq" => mq_tool(&words),
         "sleep" => sleep(&words),
         "wc" => wc(&words),
-        "rm" => each_path(&words, "rm PATH...", |path| fs::unlink(path)),
+        "rm" => each_path(&words, "rm PATH...", fs::unlink),
         "touch" => each_path(&words, "touch PATH...", |path| {
             fs::open(path, open_flags::O_WRONLY | open_flags::O_CREAT, 0o644).map(drop)
         }),
-        "mkfifo" => each_path(&words, "mkfifo PATH...", |path| fs::mkfifo(path)),
+        "mkfifo" => each_path(&words, "mkfifo PATH...", fs::mkfifo),
         "cp" => cp(&words),
         "true" => Ok(()),
         "false" => return 1,
