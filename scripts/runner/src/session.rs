@@ -606,18 +606,31 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Ok(())
         }),
-        ("killed_server_visible_and_clients_get_errors", |s| {
-            let before = s.command("pidin")?;
+        ("killed_server_comes_back_and_its_clients_get_errors", |s| {
+            let before = s.command("mq create /e2e ; mq recv /e2e & pidin")?;
             let server = pid_of(&before, "mqueue").ok_or(format!("no mqueue server:\n{before}"))?;
-            s.command(&format!("kill {server}"))?;
-            let after = s.command("pidin")?;
-            if pid_of(&after, "mqueue").is_some() {
-                return Err(format!("the killed server is still listed:\n{after}"));
+            let killed = s.command(&format!("kill {server}"))?;
+            // The waiting client gets an error (its job ends with status 1: the notice
+            // comes at one of the next prompts), and the server comes back (respawn) with
+            // a new pid and no queues.
+            let out = killed + &s.command("sleep 0.5 ; mq recv /e2e ; pidin")?;
+            if !(out.contains("exit 1  mq recv /e2e") && out.contains("/e2e: no such queue")) {
+                return Err(format!("the dead server's clients printed:\n{out}"));
             }
-            let out = s.command("mq send /e2e nobody-home")?;
-            (out.contains("mq: ") && out.contains("muon:1$"))
-                .then_some(())
-                .ok_or(format!("a client of the dead server printed:\n{out}"))
+            match pid_of(&out, "mqueue") {
+                Some(pid) if pid != server => Ok(()),
+                _ => Err(format!("the killed server did not come back:\n{out}")),
+            }
+        }),
+        ("killed_console_comes_back_with_a_shell", |s| {
+            // (Killing the console driver left nobody able to type, for good.)
+            let before = s.command("pidin")?;
+            let console = pid_of(&before, "console").ok_or(format!("no console:\n{before}"))?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys(&format!("kill {console}\r"))?;
+            s.wait_for("muon:0$ ", Duration::from_secs(60))?;
+            let out = s.command("echo typed-again")?;
+            out.contains("\r\ntyped-again\r\n").then_some(()).ok_or(format!("the new shell printed:\n{out}"))
         }),
         ("shutdown_ends_qemu", |s| {
             s.type_keys("shutdown\r")?;
