@@ -1,5 +1,6 @@
 //! The console's line discipline, free of system calls so the host can test it: what
-//! each input byte does (echo, line editing, Ctrl-C, Ctrl-D) and what readers get.
+//! each input byte does (echo, line editing, Ctrl-C, Ctrl-D) and what readers get; the
+//! output queue ([`Output`]); and who may read ([`control`]).
 //!
 //! In **canonical** mode (the default) input is gathered into a line: printable bytes are
 //! echoed, Backspace/DEL erases a character (`\b \b`; a UTF-8 character's bytes
@@ -26,6 +27,8 @@ extern crate std;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+
+pub mod control;
 
 /// Most bytes a line being typed holds (POSIX's `MAX_CANON`): more ring the bell and are
 /// dropped, until the line ends.

@@ -12,6 +12,7 @@
 //! only for its log and fault reports.
 
 use alloc::vec::Vec;
+use console::control::Control;
 use console::{Action, LineDiscipline, Mode, Output};
 use userlib::abi::info::{console_kind, ThreadInfo};
 use userlib::abi::ipc::{channel_flags, Pulse};
@@ -132,16 +133,8 @@ struct Console {
     output: Output<Writer>,
     /// Whether the transmit interrupt is asked for.
     transmit_interrupt: bool,
-    /// The programs Ctrl-C ends (a shell's foreground pipeline).
-    foreground: Vec<u32>,
-    /// The programs that named a foreground (shells), outermost first, each but the
-    /// first from its predecessor's foreground (a shell started from a shell); the last
-    /// named the present one. Once there is one, only it and its foreground read the
-    /// console, as a terminal's foreground process group does.
-    controllers: Vec<Controller>,
-    /// The last shell in control hung up, and none has taken control since: nobody reads
-    /// (an orphaned background job would take what is typed for the next shell).
-    hung_up: bool,
+    /// Who may read, and whom Ctrl-C ends ([`console::control`]).
+    control: Control,
     /// Claims from children of the shell in control, waiting for it to name its
     /// foreground (a shell it started may claim before it is named: a race POSIX shells
     /// close by having parent and child both set the process group).
@@ -155,14 +148,6 @@ struct PendingClaim {
     pid: u32,
     scoid: u32,
     pids: Vec<u32>,
-}
-
-/// A shell in control of the console: its pid, its connection to the console, and the
-/// foreground it took control from (its predecessor's), given back when it ends.
-struct Controller {
-    pid: u32,
-    scoid: u32,
-    taken_from: Vec<u32>,
 }
 
 /// An open console: its flags.
@@ -195,9 +180,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         readers: Vec::new(),
         output: Output::new(),
         transmit_interrupt: false,
-        foreground: Vec::new(),
-        controllers: Vec::new(),
-        hung_up: false,
+        control: Control::new(),
         pending_claims: Vec::new(),
     };
     let mut dispatcher = Dispatcher::new(state);
@@ -206,21 +189,16 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     Err(error)
 }
 
-impl Console {
-    /// Whether `pid` may read now: the controlling shell and its foreground programs
-    /// may; a background job waits until it is in the foreground (POSIX stops it with
-    /// SIGTTIN), so that it cannot take the input typed for the shell or its command.
-    fn may_read(&self, pid: u32) -> bool {
-        match self.controllers.last() {
-            Some(c) => c.pid == pid || self.foreground.contains(&pid),
-            None => !self.hung_up,
-        }
-    }
+/// The parent of a process in `threads` (`pidin`'s list), `None` once it ended.
+fn parent_in(threads: &[ThreadInfo]) -> impl Fn(u32) -> Option<u32> + '_ {
+    |pid| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid)
+}
 
+impl Console {
     /// Answers waiting reads that may read, by arrival, while input is readable.
     fn serve_readers(&mut self) {
         while self.discipline.readable() {
-            let Some(i) = self.readers.iter().position(|w| self.may_read(w.pid)) else { break };
+            let Some(i) = self.readers.iter().position(|w| self.control.may_read(w.pid)) else { break };
             let waiter = self.readers.remove(i);
             if let Some(bytes) = self.discipline.read(waiter.want) {
                 let _ = waiter.message.reply(bytes.len() as u64, &bytes);
@@ -230,7 +208,7 @@ impl Console {
 
     /// Ctrl-C: ends the programs the shell named.
     fn interrupt_foreground(&mut self) {
-        for pid in self.foreground.drain(..) {
+        for pid in self.control.take_foreground() {
             let _ = proc::kill(pid, INTERRUPTED_STATUS);
         }
     }
@@ -264,50 +242,11 @@ impl Console {
         }
     }
 
-    /// `SET_FOREGROUND` by `pid` (its connection `scoid`): `pids` (its children) become
-    /// the foreground, and `pid` is in control. `EPERM` unless `pid` is the shell in
-    /// control or in its foreground — or that shell has ended — or a pid is not its child.
-    fn claim(&mut self, pid: u32, scoid: u32, mut pids: Vec<u32>, threads: &[ThreadInfo]) -> Result<(), Errno> {
-        let parent_of = |pid: u32| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
-        // The terminal is the controlling shell's and its foreground's to hand on
-        // (a shell started in the foreground takes it; a background job may not),
-        // or anyone's once the controller has ended (a shell started again).
-        let current = self.controllers.last().map(|c| c.pid);
-        let controller_alive = current.is_some_and(|c| parent_of(c).is_some());
-        if controller_alive && !self.may_read(pid) {
-            return Err(Errno::EPERM);
-        }
-        // Only a program's parent (the shell that started it) may make Ctrl-C end it. A
-        // program of the pipeline that has already ended (`echo hi | sleep 100`) has
-        // nothing left to end: it is left out, not refused (a review found the whole
-        // list refused then, and Ctrl-C ending nothing).
-        pids.retain(|&p| parent_of(p).is_some());
-        if pids.iter().any(|&p| parent_of(p) != Some(pid)) {
-            return Err(Errno::EPERM);
-        }
-        let foreground = core::mem::replace(&mut self.foreground, pids);
-        let me = Controller { pid, scoid, taken_from: foreground };
-        match current {
-            Some(c) if c == pid => {}
-            _ if controller_alive => self.controllers.push(me), // from the foreground
-            _ => self.controllers = alloc::vec![Controller { taken_from: Vec::new(), ..me }],
-        }
-        self.hung_up = false;
-        Ok(())
-    }
-
-    /// Whether `pid` is a child of the shell in control (which may not have named it in
-    /// its foreground yet).
-    fn child_of_controller(&self, pid: u32, threads: &[ThreadInfo]) -> bool {
-        let parent = threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid);
-        self.controllers.last().is_some_and(|c| parent == Some(c.pid))
-    }
-
     /// The shell in control has named its foreground: the held claims are granted if
     /// their shells are in it, else refused (background jobs).
     fn settle_claims(&mut self, threads: &[ThreadInfo]) {
         for claim in core::mem::take(&mut self.pending_claims) {
-            let _ = match self.claim(claim.pid, claim.scoid, claim.pids, threads) {
+            let _ = match self.control.claim(claim.pid, claim.scoid, claim.pids, parent_in(threads)) {
                 Ok(()) => claim.message.reply(0, &[]),
                 Err(e) => claim.message.error(e),
             };
@@ -336,8 +275,8 @@ impl ResourceManager for Console {
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let want = request.header.size as usize;
         let pid = request.client.pid;
-        let may_read = self.may_read(pid);
-        if may_read && !self.readers.iter().any(|w| self.may_read(w.pid)) {
+        let may_read = self.control.may_read(pid);
+        if may_read && !self.readers.iter().any(|w| self.control.may_read(w.pid)) {
             if let Some(bytes) = self.discipline.read(want) {
                 return Ok(Reply::Data(bytes.len() as u64, bytes));
             }
@@ -381,7 +320,7 @@ impl ResourceManager for Console {
         match request.header.arg {
             // (Only who may read sets the mode: a shell that has just handed the console
             // to a shell it started must not undo that one's raw mode.)
-            console_devctl::SET_MODE if !self.may_read(request.client.pid) => Err(Errno::EPERM),
+            console_devctl::SET_MODE if !self.control.may_read(request.client.pid) => Err(Errno::EPERM),
             console_devctl::SET_MODE => {
                 let mode = match value {
                     Some(console_mode::CANONICAL) => Mode::Canonical,
@@ -402,14 +341,14 @@ impl ResourceManager for Console {
                 let (pid, scoid) = (request.client.pid, request.client.scoid);
                 let pids: Vec<u32> = words.into_iter().filter(|&pid| pid != 0).collect();
                 let threads = proc::pidin()?;
-                match self.claim(pid, scoid, pids.clone(), &threads) {
-                    Err(Errno::EPERM) if self.child_of_controller(pid, &threads) => {
+                match self.control.claim(pid, scoid, pids.clone(), parent_in(&threads)) {
+                    Err(Errno::EPERM) if self.control.child_of_controller(pid, parent_in(&threads)) => {
                         self.pending_claims.push(PendingClaim { message: request.hold(), pid, scoid, pids });
                         return Ok(Reply::Held);
                     }
                     result => result?,
                 }
-                if self.controllers.last().is_some_and(|c| c.pid == pid) {
+                if self.control.in_control(pid) {
                     self.settle_claims(&threads);
                 }
                 self.serve_readers();
@@ -446,25 +385,18 @@ impl ResourceManager for Console {
         self.readers.retain(|w| w.client != scoid);
         drop(self.output.cancel(|w| w.client == scoid));
         self.pending_claims.retain(|c| c.scoid != scoid);
-        // A shell in control ended: a hang-up, as when a terminal's controlling process
-        // exits. The shells it started in the foreground and the present foreground end
-        // (status 129, as for SIGHUP), lest they and a shell started again share the
-        // keyboard. The shell it came from, if any, is in control again, with the
-        // foreground it had (`shell | cat /dev/console`: `cat` reads again, Ctrl-C ends it);
-        // else nobody reads until a shell takes control. Reads held for those who may
-        // not read now fail with EIO, as POSIX fails an orphaned background job's.
-        if let Some(at) = self.controllers.iter().position(|c| c.scoid == scoid) {
-            let mut ended: Vec<Controller> = self.controllers.drain(at..).collect();
-            let first = ended.remove(0);
-            let hung_up: Vec<u32> = ended.iter().map(|c| c.pid).chain(self.foreground.drain(..)).collect();
-            for &pid in &hung_up {
+        // A shell in control ended: a hang-up (`console::control`), as when a terminal's
+        // controlling process exits: what it hangs up ends with status 129, as for
+        // SIGHUP, lest they and a shell started again share the keyboard. Reads held for
+        // those who may not read now fail with EIO, as POSIX fails an orphaned
+        // background job's.
+        if let Some(hung_up) = self.control.disconnected(scoid) {
+            for pid in hung_up {
                 let _ = proc::kill(pid, HANGUP_STATUS);
             }
-            self.foreground = first.taken_from;
-            self.foreground.retain(|pid| *pid != first.pid && !hung_up.contains(pid));
-            self.hung_up = self.controllers.is_empty();
+            let control = &self.control;
             let (allowed, refused): (Vec<Waiter>, Vec<Waiter>) =
-                core::mem::take(&mut self.readers).into_iter().partition(|w| self.may_read(w.pid));
+                core::mem::take(&mut self.readers).into_iter().partition(|w| control.may_read(w.pid));
             self.readers = allowed;
             for waiter in refused {
                 let _ = waiter.message.error(Errno::EIO);
