@@ -606,6 +606,24 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Ok(())
         }),
+        ("tab_completes_programs_and_paths", |s| {
+            // (Tab did nothing.) A program's name, then a path, then a choice shown.
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("ech\t")?;
+            s.wait_for("echo ", STEP_TIMEOUT)?;
+            s.type_keys("/pro\t")?;
+            s.wait_for("/proc/", STEP_TIMEOUT)?;
+            s.type_keys("bo\t")?;
+            s.wait_for("boot/", STEP_TIMEOUT)?;
+            s.type_keys("\r")?;
+            s.wait_for("\r\n/proc/boot/\r\nmuon:0$ ", STEP_TIMEOUT)?;
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("demo-\t")?;
+            s.wait_for("demo-checksum  demo-pi  demo-shm  demo-timer\r\nmuon:0$ demo-", STEP_TIMEOUT)?;
+            s.type_keys("\x15")?; // Ctrl-U: the line goes
+            let out = s.command("ls /proc/boot")?;
+            out.contains("\r\nhello\r\n").then_some(()).ok_or(format!("ls /proc/boot printed:\n{out}"))
+        }),
         ("killed_server_comes_back_and_its_clients_get_errors", |s| {
             let before = s.command("mq create /e2e ; mq recv /e2e & pidin")?;
             let server = pid_of(&before, "mqueue").ok_or(format!("no mqueue server:\n{before}"))?;

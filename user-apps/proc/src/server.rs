@@ -27,6 +27,9 @@ const SHMEM: &str = "/dev/shmem";
 /// The null device, and proc's handle for its prefix (`/dev/shmem` is 0).
 const NULL_DEVICE: &str = "/dev/null";
 const NULL_HANDLE: u32 = 1;
+/// The boot image's programs, as QNX's procnto lists them, and proc's handle for it.
+const BOOT_DIRECTORY: &str = "/proc/boot";
+const BOOT_HANDLE: u32 = 2;
 /// The pulse code of "a child of proc ended" (value: its pid).
 const CHILD_ENDED: i8 = 1;
 const PAGE: u64 = 4096;
@@ -39,6 +42,10 @@ enum Ocb {
     Directory { next: usize },
     /// `/dev/null`: reads find the end, writes go nowhere.
     Null,
+    /// `/proc/boot`; `next`: the first entry not read yet.
+    Boot { next: usize },
+    /// A program of the boot image (`/proc/boot/NAME`): it is run by name, not read.
+    BootProgram,
 }
 
 struct Proc {
@@ -94,6 +101,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
     state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
     state.paths.attach(NULL_DEVICE, Mount { owner: own, directory: false, handle: NULL_HANDLE })?;
+    state.paths.attach(BOOT_DIRECTORY, Mount { owner: own, directory: true, handle: BOOT_HANDLE })?;
     // The boot programs after proc itself, in the manifest's order: the system's servers
     // and drivers, trusted with I/O privilege (programs spawned later are not).
     let image = state.image;
@@ -291,6 +299,16 @@ impl ResourceManager for Proc {
         if request.header.extra == NULL_HANDLE as u64 {
             return if path.is_empty() { Ok(Ocb::Null) } else { Err(Errno::ENOTDIR) };
         }
+        if request.header.extra == BOOT_HANDLE as u64 {
+            if open_flags::writable(flags) || flags & open_flags::O_CREAT != 0 {
+                return Err(Errno::EROFS); // (the image is what the machine booted)
+            }
+            return match path {
+                "" => Ok(Ocb::Boot { next: 0 }),
+                name if self.image.programs().any(|p| p.name == name) => Ok(Ocb::BootProgram),
+                _ => Err(Errno::ENOENT),
+            };
+        }
         if path.is_empty() {
             if flags & open_flags::O_CREAT == 0 {
                 return Ok(Ocb::Directory { next: 0 });
@@ -341,20 +359,27 @@ impl ResourceManager for Proc {
             Ocb::Directory { next } => read_directory(self.shm.names(), next, request.header.size as usize),
             Ocb::Shm { .. } => Err(Errno::ENOSYS), // shared memory is read by mapping it
             Ocb::Null => Ok(Reply::Data(0, Vec::new())),
+            Ocb::Boot { next } => {
+                read_directory(self.image.programs().map(|p| p.name), next, request.header.size as usize)
+            }
+            Ocb::BootProgram => Err(Errno::ENOSYS), // (run by name: its segments are no file)
         }
     }
 
     fn write(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match ocb {
             Ocb::Null => Ok(Reply::Status(request.payload.len() as u64)),
-            Ocb::Directory { .. } => Err(Errno::EISDIR),
+            Ocb::Directory { .. } | Ocb::Boot { .. } => Err(Errno::EISDIR),
             Ocb::Shm { .. } => Err(Errno::ENOSYS), // written by mapping it
+            Ocb::BootProgram => Err(Errno::EBADF), // (opened read-only: nothing else may be)
         }
     }
 
     fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
         Ok(match ocb {
             Ocb::Directory { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 },
+            Ocb::Boot { .. } => Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o555 },
+            Ocb::BootProgram => Stat { size: 0, kind: file_kind::FILE, mode: 0o555 },
             Ocb::Null => Stat { size: 0, kind: file_kind::DEVICE, mode: 0o666 },
             Ocb::Shm { object, .. } => {
                 let size = self.shm.get(*object).ok_or(Errno::EBADF)?.size;
@@ -367,7 +392,8 @@ impl ResourceManager for Proc {
         let (object, flags) = match *ocb {
             Ocb::Shm { object, flags } => (object, flags),
             Ocb::Null => return Err(Errno::EINVAL), // (a device: as POSIX's ftruncate says)
-            _ => return Err(Errno::EISDIR),
+            Ocb::BootProgram => return Err(Errno::EBADF), // (open read-only)
+            Ocb::Directory { .. } | Ocb::Boot { .. } => return Err(Errno::EISDIR),
         };
         if !open_flags::writable(flags) {
             return Err(Errno::EBADF);

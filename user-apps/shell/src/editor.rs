@@ -25,6 +25,7 @@
 //! | Ctrl-U                                             | clear the line                               |
 //! | Ctrl-K                                             | delete from the cursor to the end            |
 //! | Ctrl-W                                             | delete the word before the cursor            |
+//! | Tab                                                | [`Event::Complete`]: the caller completes    |
 //!
 //! Any other control byte is ignored, and any other escape sequence is read to its end and
 //! ignored (the `ESC O` forms and `ESC [ 1 ; 5 C`-style modifiers are accepted too). There
@@ -50,6 +51,7 @@ const CTRL_E: u8 = 0x05;
 const CTRL_F: u8 = 0x06;
 const BELL: u8 = 0x07;
 const BACKSPACE: u8 = 0x08;
+const TAB: u8 = 0x09;
 const CTRL_K: u8 = 0x0b;
 const CTRL_N: u8 = 0x0e;
 const CTRL_P: u8 = 0x10;
@@ -70,6 +72,9 @@ pub enum Event {
     /// Enter on a line that outgrew [`LINE_CAPACITY`]: discarded, not to be run. The echo
     /// holds `\r\n`.
     Overlong,
+    /// Tab: the caller may complete the word before the cursor
+    /// ([`Editor::word_before_cursor`], [`completion`], [`Editor::insert_text`]).
+    Complete,
     /// Nothing finished yet.
     None,
 }
@@ -258,6 +263,7 @@ impl Editor {
                 return Event::Eof;
             }
             CTRL_D => self.key(Key::Delete, echo),
+            TAB => return Event::Complete,
             CTRL_A => self.key(Key::Home, echo),
             CTRL_E => self.key(Key::End, echo),
             CTRL_B => self.key(Key::Left, echo),
@@ -288,6 +294,23 @@ impl Editor {
     /// Where the cursor is in [`line`](Self::line), in bytes from its start.
     pub fn cursor(&self) -> usize {
         self.cursor
+    }
+
+    /// The word before the cursor (back to a blank or a shell operator), and whether it
+    /// names a command (it starts the line or follows `|`, `;`, `&`, `&&` or `||`).
+    pub fn word_before_cursor(&self) -> (&str, bool) {
+        let before = &self.line[..self.cursor];
+        let start = before.rfind(|c: char| c == ' ' || "|;&<>".contains(c)).map_or(0, |i| i + 1);
+        let rest = before[..start].trim_end_matches(' ');
+        let command = rest.is_empty() || rest.ends_with(['|', ';', '&']);
+        (&before[start..], command)
+    }
+
+    /// Inserts `text` (printable: other characters are dropped) at the cursor.
+    pub fn insert_text(&mut self, text: &str, echo: &mut Vec<u8>) {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            self.insert(c, echo);
+        }
     }
 
     /// Appends to `echo` the bytes that display the line again, cursor in place, on a fresh
@@ -479,6 +502,29 @@ fn blank(echo: &mut Vec<u8>, count: usize) {
     echo.extend(core::iter::repeat_n(b' ', count));
 }
 
+/// What completing `word` with `candidates` (each a whole word that starts with it)
+/// adds: the rest of the only candidate followed by `end` (`" "`, or `"/"` for a
+/// directory), or the rest of what all candidates share; `true` when that adds nothing
+/// and there is a choice to show.
+pub fn completion(word: &str, candidates: &[String], end: &str) -> (String, bool) {
+    match candidates {
+        [] => (String::new(), false),
+        [only] => (String::from(&only[word.len().min(only.len())..]) + end, false),
+        [first, rest @ ..] => {
+            let mut shared = first.len();
+            for other in rest {
+                shared = shared.min(first.bytes().zip(other.bytes()).take_while(|(a, b)| a == b).count());
+            }
+            while !first.is_char_boundary(shared) {
+                shared -= 1;
+            }
+            let added = String::from(first.get(word.len()..shared).unwrap_or(""));
+            let show = added.is_empty();
+            (added, show)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,6 +632,41 @@ mod tests {
 
     fn line(text: &str) -> Event {
         Event::Line(text.to_string())
+    }
+
+    #[test]
+    fn tab_asks_for_a_completion_of_the_word_before_the_cursor() {
+        let (mut editor, events, _) = typed(b"ec\t");
+        assert_eq!(events, [Event::Complete]);
+        assert_eq!(editor.word_before_cursor(), ("ec", true));
+        let mut echo = Vec::new();
+        editor.insert_text("ho ", &mut echo);
+        assert_eq!((editor.line(), &echo[..]), ("echo ", &b"ho "[..]));
+        for (text, word, command) in [
+            ("cat /tmp/a", "/tmp/a", false),
+            ("echo x | w", "w", true),
+            ("a && b; c", "c", true),
+            ("cat <in", "in", false),
+            ("sleep 1 &", "", true),
+            ("cat x ", "", false),
+            ("", "", true),
+        ] {
+            let (editor, _, _) = typed(text.as_bytes());
+            assert_eq!(editor.word_before_cursor(), (word, command), "{text:?}");
+        }
+        let (editor, _, _) = typed(b"cat /tm more\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D");
+        assert_eq!(editor.word_before_cursor(), ("/tm", false), "up to the cursor");
+    }
+
+    #[test]
+    fn a_completion_adds_the_rest_of_one_candidate_or_what_all_share() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(completion("ec", &names(&["echo"]), " "), ("ho ".to_string(), false));
+        assert_eq!(completion("d", &names(&["demo-pi", "demo-shm"]), " "), ("emo-".to_string(), false));
+        assert_eq!(completion("demo-", &names(&["demo-pi", "demo-shm"]), " "), (String::new(), true), "a choice");
+        assert_eq!(completion("x", &names(&[]), " "), (String::new(), false), "nothing");
+        assert_eq!(completion("t", &names(&["tmp"]), "/"), ("mp/".to_string(), false));
+        assert_eq!(completion("é", &names(&["éa", "éb"]), " "), (String::new(), true), "whole characters");
     }
 
     #[test]
@@ -775,7 +856,7 @@ mod tests {
             b"\x1bOP",           // F1
             b"\x1bx",            // Alt-x
             b"\x1b[99999Z",      // an overlong parameter
-            b"\t\x0c\x07\x1a",   // Tab, Ctrl-L, Ctrl-G, Ctrl-Z
+            b"\x0c\x07\x1a",     // Ctrl-L, Ctrl-G, Ctrl-Z
             b"\xff\x80\xc0\xaf", // bytes that make no UTF-8 character
             b"\xc2\x9b",         // U+009B, a C1 control
         ];

@@ -51,8 +51,14 @@ Muon shell. Run a program of the boot image by name, with arguments:
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
           mkfifo cp bench hello shell demo-checksum demo-timer demo-shm demo-pi
 Built-ins: help, jobs, cd [dir] (default /), pwd, exit [n] (Ctrl-D), shutdown [n].
-Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down).
+Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down),
+Tab completes a program (ls /proc/boot: them all) or a path.
 ";
+
+    /// The built-ins: the shell runs them itself.
+    const BUILTINS: [&str; 6] = ["help", "exit", "shutdown", "jobs", "cd", "pwd"];
+    /// Where proc lists the boot image's programs (what the shell runs by name).
+    const BOOT_PROGRAMS: &str = "/proc/boot";
 
     struct Shell {
         console: File,
@@ -249,6 +255,7 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
                             self.say("exit\n"); // (as sh says, so that what follows starts a line)
                             self.leave(self.status)
                         }
+                        Event::Complete => self.complete(),
                         Event::None => {}
                     }
                 }
@@ -280,9 +287,57 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
             }
         }
 
+        /// Tab: completes the word before the cursor — a program of the boot image or a
+        /// built-in where a command goes, else a path — or, with a choice left, shows it
+        /// and the line again.
+        fn complete(&mut self) {
+            let (word, command) = self.editor.word_before_cursor();
+            let word = String::from(word);
+            let (directory, prefix) = match word.rsplit_once('/') {
+                Some(("", prefix)) => (String::from("/"), prefix),
+                Some((directory, prefix)) => (String::from(directory), prefix),
+                None if command => (String::new(), word.as_str()),
+                None => (String::from("."), word.as_str()),
+            };
+            let mut names = match directory.as_str() {
+                "" => fs::read_dir(BOOT_PROGRAMS).unwrap_or_default(),
+                directory => fs::read_dir(directory).unwrap_or_default(),
+            };
+            if directory.is_empty() {
+                names.extend(BUILTINS.iter().map(|b| String::from(*b)));
+                names.sort();
+                names.dedup();
+            }
+            names.retain(|name| name.starts_with(prefix));
+            let end = match &names[..] {
+                [only] if !directory.is_empty() => {
+                    let full = if directory == "/" { format!("/{only}") } else { format!("{directory}/{only}") };
+                    if fs::read_dir(&full).is_ok() {
+                        "/"
+                    } else {
+                        " "
+                    }
+                }
+                _ => " ",
+            };
+            let (added, show) = shell::editor::completion(prefix, &names, end);
+            let mut echo = Vec::new();
+            if show {
+                let mut listing = String::from("\n"); // (the console sends \n as \r\n)
+                listing.push_str(&names.join("  "));
+                listing.push_str(&format!("\nmuon:{}$ ", self.status));
+                echo.extend_from_slice(listing.as_bytes());
+                self.editor.redraw(&mut echo);
+            } else if added.is_empty() {
+                echo.push(0x07); // nothing to add: the bell, as other shells ring it
+            } else {
+                self.editor.insert_text(&added, &mut echo);
+            }
+            let _ = self.console.write_all(&echo);
+        }
+
         /// Runs a built-in, if the job is one; returns its status.
         fn builtin(&mut self, job: &Job) -> Option<u32> {
-            const BUILTINS: [&str; 6] = ["help", "exit", "shutdown", "jobs", "cd", "pwd"];
             if job.pipeline.len() > 1 {
                 let name = job.pipeline.iter().map(|c| c.argv[0].as_str()).find(|n| BUILTINS.contains(n))?;
                 self.say(&format!("shell: {name}: a built-in cannot be part of a pipeline\n"));
