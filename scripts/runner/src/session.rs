@@ -606,6 +606,26 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Ok(())
         }),
+        ("fg_and_wait_bring_background_jobs_to_the_foreground", |s| {
+            // (There were neither: a background job could only be waited out or killed.)
+            let out = s.command("sleep 0.2 & sleep 0.3 & wait ; echo waited-$? ; wait 99999")?;
+            if !(out.contains("\r\nwaited-0\r\n")
+                && out.contains("wait: 99999: no such job")
+                && out.contains("muon:127$"))
+            {
+                return Err(format!("wait printed:\n{out}"));
+            }
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("sleep 30 &\r")?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            s.type_keys("fg\r")?;
+            s.wait_for("\r\nsleep 30\r\n", STEP_TIMEOUT)?;
+            std::thread::sleep(Duration::from_millis(300));
+            s.type_keys("\x03")?; // Ctrl-C ends it: it is the foreground now
+            s.wait_for("muon:130$ ", STEP_TIMEOUT)?;
+            let out = s.command("jobs")?;
+            (!out.contains("sleep 30")).then_some(()).ok_or(format!("jobs printed:\n{out}"))
+        }),
         ("tab_completes_programs_and_paths", |s| {
             // (Tab did nothing.) A program's name, then a path, then a choice shown.
             s.mark = s.screen.lock().expect("screen").len();

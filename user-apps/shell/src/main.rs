@@ -50,13 +50,14 @@ Muon shell. Run a program of the boot image by name, with arguments:
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
           mkfifo cp bench hello shell demo-checksum demo-timer demo-shm demo-pi
-Built-ins: help, jobs, cd [dir] (default /), pwd, exit [n] (Ctrl-D), shutdown [n].
+Built-ins: help, jobs, fg [pid], wait [pid...], cd [dir] (default /), pwd,
+           exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down),
 Tab completes a program (ls /proc/boot: them all) or a path.
 ";
 
     /// The built-ins: the shell runs them itself.
-    const BUILTINS: [&str; 6] = ["help", "exit", "shutdown", "jobs", "cd", "pwd"];
+    const BUILTINS: [&str; 8] = ["help", "exit", "shutdown", "jobs", "fg", "wait", "cd", "pwd"];
     /// Where proc lists the boot image's programs (what the shell runs by name).
     const BOOT_PROGRAMS: &str = "/proc/boot";
 
@@ -114,7 +115,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
     /// line, the thread that waits for its programs (joined once they have all ended, so
     /// that it does not stay a dead thread), and the status it ended with, once it has.
     struct BackgroundJob {
+        /// Its last program's pid, which names it.
         pid: Pid,
+        /// Every program's, for `fg` and `wait` to name the foreground.
+        pids: Vec<Pid>,
         command: String,
         waiter: Option<thread::JoinHandle>,
         /// Its status and what its waiter has to say (a program a fault killed).
@@ -287,6 +291,66 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             }
         }
 
+        /// `fg [PID]` and `wait [PID...]`: background jobs (`fg`: the one named or the
+        /// last started; `wait`: those named or all) brought to the foreground and waited
+        /// for, so that Ctrl-C ends them (there are no signals to interrupt the shell
+        /// alone, as in sh's `wait`). The status of the last one named (`wait` of all: 0);
+        /// 127 for a pid that is no job of this shell.
+        fn wait_for_jobs(&mut self, command: &Command) -> u32 {
+            let name = command.argv[0].as_str();
+            self.reap_background(); // (those that ended: their notices, not a wait)
+            let mut chosen: Vec<Pid> = Vec::new();
+            for word in &command.argv[1..] {
+                match word.parse::<Pid>().ok().filter(|pid| self.background.iter().any(|j| j.pid == *pid)) {
+                    Some(pid) if !chosen.contains(&pid) => chosen.push(pid),
+                    Some(_) => {}
+                    None => {
+                        self.say(&format!("{name}: {word}: no such job\n"));
+                        return 127;
+                    }
+                }
+            }
+            let all = chosen.is_empty();
+            if all {
+                match (name, self.background.last()) {
+                    ("fg", None) => {
+                        self.say("fg: no job\n");
+                        return 1;
+                    }
+                    ("fg", Some(last)) => chosen.push(last.pid),
+                    _ => chosen.extend(self.background.iter().map(|j| j.pid)),
+                }
+            }
+            let mut jobs: Vec<BackgroundJob> = Vec::new();
+            for pid in chosen {
+                if let Some(at) = self.background.iter().position(|j| j.pid == pid) {
+                    jobs.push(self.background.remove(at));
+                }
+            }
+            if let Some(job) = jobs.first().filter(|_| name == "fg") {
+                self.say(&format!("{}\n", job.command));
+            }
+            let pids: Vec<Pid> = jobs.iter().flat_map(|j| j.pids.iter().copied()).collect();
+            self.set_mode(console_mode::CANONICAL, &pids);
+            let mut status = 0;
+            for job in jobs {
+                if let Some(waiter) = job.waiter {
+                    let _ = waiter.join(); // (it stores the status, then ends)
+                }
+                if let Some((ended, said)) = job.ended.lock().take() {
+                    self.say(&said);
+                    status = ended;
+                }
+            }
+            if status == INTERRUPTED_STATUS {
+                self.say("\n");
+            }
+            if all && name == "wait" {
+                return 0;
+            }
+            status
+        }
+
         /// Tab: completes the word before the cursor — a program of the boot image or a
         /// built-in where a command goes, else a path — or, with a choice left, shows it
         /// and the line again.
@@ -357,7 +421,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             }
             // In the background, sh runs a built-in in a subshell: `exit &` and `cd x &`
             // leave the shell as it is (`exit &` ended it).
-            if job.background && matches!(command.argv[0].as_str(), "exit" | "cd" | "shutdown") {
+            if job.background && matches!(command.argv[0].as_str(), "exit" | "cd" | "shutdown" | "fg" | "wait") {
                 return Some(0);
             }
             let mut out = String::new();
@@ -400,6 +464,11 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     out.push('\n');
                     0
                 }
+                "fg" if command.argv.len() > 2 => {
+                    self.say("usage: fg [PID]\n");
+                    return Some(2);
+                }
+                "fg" | "wait" => self.wait_for_jobs(command),
                 "jobs" if command.argv.len() > 1 => {
                     self.say("usage: jobs\n");
                     return Some(2);
@@ -480,7 +549,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 return failure;
             }
             if job.background {
-                let (pid, command) = (pids[count - 1], command_line(job));
+                let (pid, command, job_pids) = (pids[count - 1], command_line(job), pids.clone());
                 self.say(&format!("[{pid}] started  {command}\n"));
                 // A thread waits and lets go of the pipes as the commands end.
                 let ended = Arc::new(Mutex::new(None));
@@ -492,7 +561,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     *result.lock() = Some((status, said));
                 });
                 match waiter {
-                    Ok(waiter) => self.background.push(BackgroundJob { pid, command, waiter: Some(waiter), ended }),
+                    Ok(waiter) => {
+                        let job = BackgroundJob { pid, pids: job_pids, command, waiter: Some(waiter), ended };
+                        self.background.push(job);
+                    }
                     // (Its pipes went with the waiter; its programs run on, unwatched.)
                     Err(e) => self.say(&format!("shell: cannot watch [{pid}]: {e}\n")),
                 }
