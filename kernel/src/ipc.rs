@@ -45,6 +45,12 @@ pub const MAX_PULSES_PER_PROCESS: usize = 1024;
 /// Most pulses of processes all channels together hold (`EAGAIN` beyond): each is kernel
 /// memory (found by an audit), and only many processes together reach it.
 pub const MAX_QUEUED_PULSES: usize = 16_384;
+/// Most pulses of processes that have ended one process's channels hold
+/// ([`PulseFrom::Orphan`]; dropped beyond): a maker's end hands its queued pulses to
+/// their receivers, so that a process's children sending and ending in turn cannot
+/// fill [`MAX_QUEUED_PULSES`] (a review found them doing so), and no count names a
+/// process that is gone.
+pub const MAX_ORPHANED_PULSES_PER_PROCESS: usize = 1024;
 /// Most of the kernel's own notices (unblock, thread and connection death, a child's
 /// end) one process's channels hold (dropped beyond), counted apart from the processes'
 /// pulses so that nobody's flood of `MsgSendPulse` or `MsgDeliverEvent` can make a
@@ -180,6 +186,8 @@ pub struct Channel {
     kernel_pulses: usize,
     /// How many a timer or an interrupt made ([`PulseFrom::Source`]).
     source_pulses: usize,
+    /// How many processes that have ended made ([`PulseFrom::Orphan`]).
+    orphan_pulses: usize,
 }
 
 impl Channel {
@@ -211,7 +219,32 @@ impl Channel {
             PulseFrom::Message | PulseFrom::Process(_) => {}
             PulseFrom::Kernel => self.kernel_pulses = self.kernel_pulses.wrapping_add_signed(n),
             PulseFrom::Source(_) => self.source_pulses = self.source_pulses.wrapping_add_signed(n),
+            PulseFrom::Orphan => self.orphan_pulses = self.orphan_pulses.wrapping_add_signed(n),
         }
+    }
+
+    /// `maker` ended: its queued pulses become orphans while `room` (the receiving
+    /// process's room for them) lasts, and are dropped beyond. Returns how many went.
+    fn orphan_pulses_of(&mut self, maker: ProcessId, room: &mut usize) -> usize {
+        let (before, from) = (self.pending.len(), PulseFrom::Process(maker));
+        let mut adopted = 0;
+        self.pending.retain_mut(|p| {
+            if p.from != from {
+                return true;
+            }
+            if *room == 0 {
+                return false;
+            }
+            *room -= 1;
+            adopted += 1;
+            p.from = PulseFrom::Orphan;
+            true
+        });
+        let dropped = before - self.pending.len();
+        self.pulses -= dropped;
+        self.orphan_pulses += adopted;
+        self.give_back_room();
+        dropped
     }
 
     /// Whether `source`'s pulse is queued.
@@ -342,10 +375,15 @@ pub struct ServerConnection {
 pub(crate) enum PulseFrom {
     /// Not a pulse: a queued message (counted nowhere; its sender is SEND-blocked).
     Message,
-    /// A process, by `MsgSendPulse` or `MsgDeliverEvent` (a server's delivery of a
-    /// client's event is its own doing): counted against that process
-    /// ([`MAX_PULSES_PER_PROCESS`]), and in all ([`MAX_QUEUED_PULSES`]).
+    /// A process, by `MsgSendPulse`, or by `MsgDeliverEvent` the client that registered
+    /// the event (it chose where the pulse goes: charged to the server, a client's
+    /// channel it never read used up the server's room for everyone's deliveries):
+    /// counted against that process ([`MAX_PULSES_PER_PROCESS`]), and in all
+    /// ([`MAX_QUEUED_PULSES`]).
     Process(ProcessId),
+    /// A process's pulse whose maker has ended: counted in the receiving process's room
+    /// for them ([`MAX_ORPHANED_PULSES_PER_PROCESS`]), and in all.
+    Orphan,
     /// The kernel, for a notice other than the [`Source`](Self::Source)s': counted in the
     /// receiving process's room ([`MAX_KERNEL_PULSES_PER_PROCESS`]).
     Kernel,
@@ -479,7 +517,8 @@ impl<M: Machine> System<M> {
                 self.connect(pid, server, chid).map(|coid| Outcome::Value(coid as u64, None))
             }
             Call::ConnectDetach { id } => {
-                self.detach(pid, id)?;
+                let priority = self.threads.get(cur.0).map_or(0, |t| t.priority);
+                self.detach(pid, id, priority)?;
                 value(0)
             }
             Call::ConnectClientInfo { scoid, info } => {
@@ -628,7 +667,7 @@ impl<M: Machine> System<M> {
                     }
                 }
                 let (client, thread, event) = (registration.client, registration.thread, registration.event);
-                self.deliver_event(client, thread, event, PulseFrom::Process(pid))?;
+                self.deliver_event(client, thread, event, PulseFrom::Process(client))?;
                 value(0)
             }
             _ => self.event_call(cur, pid, call),
@@ -719,7 +758,7 @@ impl<M: Machine> System<M> {
         match client_process.connections.insert(conn) {
             Some(coid) => Ok(coid),
             None => {
-                self.release_server_connection(server, scoid);
+                self.release_server_connection(server, scoid, 0);
                 Err(Errno::EAGAIN)
             }
         }
@@ -736,8 +775,12 @@ impl<M: Machine> System<M> {
     }
 
     /// Drops one client reference to `scoid` (without [`SCOID_BIT`]); at zero, the
-    /// server gets a disconnect pulse if it asked for one, else the scoid is freed.
-    fn release_server_connection(&mut self, server: ProcessId, scoid: u32) {
+    /// server gets a disconnect pulse if it asked for one, else the scoid is freed. The
+    /// pulse goes at the notices' priority, or the detaching thread's (`priority`) if
+    /// higher: a client above 63 detaching from an ordinary server would otherwise get
+    /// ahead of its notices, its messages going first, and meet
+    /// [`MAX_DISCONNECTED_PER_CLIENT`] (its messages lift the server as high anyway).
+    fn release_server_connection(&mut self, server: ProcessId, scoid: u32, priority: u8) {
         let Some(p) = self.processes.get_mut(server.0) else { return };
         let Some(sc) = p.server_connections.get_mut(scoid) else { return };
         sc.connections = sc.connections.saturating_sub(1);
@@ -750,7 +793,8 @@ impl<M: Machine> System<M> {
         if notify {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::DISCONNECT, value: 0, scoid: scoid | SCOID_BIT };
             let from = PulseFrom::Source(EventSource::Disconnect(scoid));
-            if self.send_pulse(server, chid, self.notice_priority(server), pulse, from).is_ok() {
+            let priority = self.notice_priority(server).max(priority);
+            if self.send_pulse(server, chid, priority, pulse, from).is_ok() {
                 return;
             }
             // (No channel to tell: the scoid is freed.)
@@ -760,7 +804,9 @@ impl<M: Machine> System<M> {
         }
     }
 
-    fn detach(&mut self, pid: ProcessId, id: u32) -> Result<(), Errno> {
+    /// Detaches `id` (a coid, or a scoid the server frees) for `pid`, whose calling
+    /// thread runs at `priority` (0: none, at a process's end).
+    fn detach(&mut self, pid: ProcessId, id: u32, priority: u8) -> Result<(), Errno> {
         if id & SCOID_BIT != 0 {
             // A server freeing a scoid after its disconnect pulse.
             let p = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?;
@@ -777,7 +823,7 @@ impl<M: Machine> System<M> {
             return Ok(());
         }
         let conn = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.connections.remove(id).ok_or(Errno::EINVAL)?;
-        self.release_server_connection(conn.server, conn.scoid & !SCOID_BIT);
+        self.release_server_connection(conn.server, conn.scoid & !SCOID_BIT, priority);
         Ok(())
     }
 
@@ -1337,7 +1383,7 @@ impl<M: Machine> System<M> {
                 let held: usize = process.channels.iter().map(|(_, c)| c.kernel_pulses).sum();
                 held >= MAX_KERNEL_PULSES_PER_PROCESS || self.queued_kernel_pulses >= MAX_QUEUED_KERNEL_PULSES
             }
-            PulseFrom::Message | PulseFrom::Source(_) => false,
+            PulseFrom::Message | PulseFrom::Source(_) | PulseFrom::Orphan => false,
         };
         let process = self.processes.get_mut(server.0).ok_or(Errno::ESRCH)?;
         let channel = process.channels.get_mut(chid).ok_or(Errno::ESRCH)?;
@@ -1361,15 +1407,15 @@ impl<M: Machine> System<M> {
                 }
             }
             PulseFrom::Kernel => self.queued_kernel_pulses += 1,
-            PulseFrom::Message | PulseFrom::Source(_) => {}
+            PulseFrom::Message | PulseFrom::Source(_) | PulseFrom::Orphan => {}
         }
         self.boost_servers(server, chid, 0);
         Ok(())
     }
 
     /// A pulse made `from` left its queue (received, or gone with its channel): the
-    /// counts [`send_pulse`](Self::send_pulse) keeps. (A process that ended took its
-    /// own count with it.)
+    /// counts [`send_pulse`](Self::send_pulse) keeps. (A maker that ended has no pulses
+    /// left to its name: [`orphan_pulses_of`](Self::orphan_pulses_of).)
     fn pulse_gone(&mut self, from: PulseFrom) {
         match from {
             PulseFrom::Process(maker) => {
@@ -1378,8 +1424,30 @@ impl<M: Machine> System<M> {
                     p.queued_pulses -= 1;
                 }
             }
+            PulseFrom::Orphan => self.queued_pulses -= 1,
             PulseFrom::Kernel => self.queued_kernel_pulses -= 1,
             PulseFrom::Message | PulseFrom::Source(_) => {}
+        }
+    }
+
+    /// Process `maker` is ending (its own channels gone): the pulses it made that still
+    /// wait become their receivers' orphans ([`PulseFrom::Orphan`]), each receiving
+    /// process taking at most [`MAX_ORPHANED_PULSES_PER_PROCESS`] (the rest dropped).
+    fn orphan_pulses_of(&mut self, maker: ProcessId) {
+        if self.processes.get(maker.0).is_none_or(|p| p.queued_pulses == 0) {
+            return;
+        }
+        let mut dropped = 0;
+        for (_, p) in self.processes.iter_mut() {
+            let held: usize = p.channels.iter().map(|(_, c)| c.orphan_pulses).sum();
+            let mut room = MAX_ORPHANED_PULSES_PER_PROCESS.saturating_sub(held);
+            for (_, c) in p.channels.iter_mut() {
+                dropped += c.orphan_pulses_of(maker, &mut room);
+            }
+        }
+        self.queued_pulses -= dropped;
+        if let Some(p) = self.processes.get_mut(maker.0) {
+            p.queued_pulses = 0;
         }
     }
 
@@ -1585,6 +1653,7 @@ impl<M: Machine> System<M> {
         for chid in chids {
             let _ = self.destroy_channel(pid, chid);
         }
+        self.orphan_pulses_of(pid);
         // Clients whose connections just lost their server, and asked to know.
         let mut notices = Vec::new();
         for (client, p) in self.processes.iter() {
@@ -1606,7 +1675,7 @@ impl<M: Machine> System<M> {
         }
         let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();
         for coid in coids {
-            let _ = self.detach(pid, coid);
+            let _ = self.detach(pid, coid, 0);
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
             p.server_connections = HandleTable::new(MAX_CONNECTIONS);

@@ -1438,7 +1438,7 @@ fn events_a_process_makes_and_drops_are_bounded_too() {
     // A review found registrations made, delivered and dropped with a new value each
     // time queueing the kernel's pulses without end past the callers' bounds. Then they
     // filled the receiving process's room for the kernel's notices (a client may aim its
-    // event at any channel it is connected to): a delivery is the delivering server's
+    // event at any channel it is connected to): a delivery is the registering client's
     // pulse, counted against it.
     let mut s = system();
     let p = pair(&mut s, 0);
@@ -1463,7 +1463,7 @@ fn events_a_process_makes_and_drops_are_bounded_too() {
         assert_eq!(as_thread(&mut s, registrar, Call::MsgUnregisterEvent { event: ev }).0, Ok(0));
     }
     assert_eq!((s.queued_pulses, s.queued_kernel_pulses), (MAX_PULSES_PER_PROCESS, 0));
-    assert_eq!(s.processes.get(p.server.0).unwrap().queued_pulses, MAX_PULSES_PER_PROCESS, "the server's");
+    assert_eq!(s.processes.get(p.client.0).unwrap().queued_pulses, MAX_PULSES_PER_PROCESS, "the client's");
 }
 
 #[test]
@@ -1749,4 +1749,104 @@ fn a_message_being_finished_survives_its_receivers_info_record_going_bad() {
     let rcvid = received.unwrap();
     assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 5, buffer: 0, parts: 0 }).0, Ok(0));
     assert_eq!(x0(&mut s, ct), Ok(5));
+}
+
+#[test]
+fn one_clients_events_do_not_use_up_a_servers_deliveries_to_other_clients() {
+    // A client aims its registered event at a channel of its own that nobody receives
+    // from and gets the server to deliver it again and again (mq_notify, re-armed):
+    // charged to the server, its deliveries to every other client were then refused.
+    // They are the registering client's.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let register = |s: &mut Sys, client: ProcessId, t: ThreadId, coid: u32, code: i8| {
+        let (_, own) = self_channel(s, client);
+        let ev = buffer(s, client, &SigEvent::pulse(own, 10, code, 0).to_bytes(), SigEvent::SIZE);
+        assert!(as_thread(s, t, Call::MsgRegisterEvent { event: ev, coid }).0.is_ok());
+        read(s, client, ev, SigEvent::SIZE)
+    };
+    let registered = register(&mut s, p.client, ct, p.coid, 1);
+    let server_ev = buffer(&mut s, p.server, &registered, SigEvent::SIZE);
+    let deliver = |s: &mut Sys| as_thread(s, st, Call::MsgDeliverEvent { rcvid: 0, event: server_ev }).0;
+    for i in 0..MAX_PULSES_PER_PROCESS {
+        assert_eq!(deliver(&mut s), Ok(0), "{i}");
+    }
+    assert_eq!(deliver(&mut s), Err(Errno::EAGAIN), "the client's room is used up");
+    assert_eq!(s.processes.get(p.client.0).unwrap().queued_pulses, MAX_PULSES_PER_PROCESS);
+    assert_eq!(s.processes.get(p.server.0).unwrap().queued_pulses, 0);
+    let other = s.spawn("init", b"", None, None, false).unwrap();
+    let ot = main_thread(&s, other);
+    let ocoid = as_thread(&mut s, ot, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let oregistered = register(&mut s, other, ot, ocoid, 2);
+    s.write_user(p.server, server_ev, &oregistered).unwrap();
+    assert_eq!(deliver(&mut s), Ok(0), "another client's notification");
+    let mt = main_thread(&s, p.server);
+    let (_, scoid) = self_channel(&mut s, p.server);
+    assert_eq!(as_thread(&mut s, mt, Call::MsgSendPulse { coid: scoid, priority: 10, code: 3, value: 0 }).0, Ok(0));
+}
+
+#[test]
+fn pulses_outlive_their_maker_as_their_receivers_orphans() {
+    // A maker's pulses waiting on another's channel were counted against nobody once it
+    // ended: children sending and ending in turn filled the system's room (refusing
+    // everybody's pulses), and a reused pid was charged for them (its count underflowed).
+    let mut s = system();
+    let sink = s.spawn("init", b"", None, None, false).unwrap();
+    let kt = main_thread(&s, sink);
+    let chid = as_thread(&mut s, kt, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    for round in 0..MAX_QUEUED_PULSES / MAX_PULSES_PER_PROCESS {
+        let child = s.spawn("init", b"", None, Some(sink), false).unwrap();
+        let ct = main_thread(&s, child);
+        let coid = as_thread(&mut s, ct, Call::ConnectAttach { pid: sink.0, chid }).0.unwrap() as u32;
+        for value in 0..MAX_PULSES_PER_PROCESS as u64 {
+            let sent = as_thread(&mut s, ct, Call::MsgSendPulse { coid, priority: 10, code: 1, value }).0;
+            assert_eq!(sent, Ok(0), "round {round}");
+        }
+        s.terminate_process(child, wait_status::exited(0));
+    }
+    // The sink took the first child's as orphans, and no more: the rest were dropped.
+    assert_eq!(s.queued_pulses, MAX_ORPHANED_PULSES_PER_PROCESS);
+    let p = pair(&mut s, 0);
+    let ct = main_thread(&s, p.client);
+    let innocent = as_thread(&mut s, ct, Call::MsgSendPulse { coid: p.coid, priority: 10, code: 1, value: 0 }).0;
+    assert_eq!(innocent, Ok(0), "an innocent client's pulse to an unrelated server");
+    // The orphans are still received, oldest first, and counted as they go.
+    let buf = buffer(&mut s, sink, &[], 64);
+    assert_eq!(receive(&mut s, kt, chid, buf, 64, 0), Ok(0));
+    assert_eq!(Pulse::from_bytes(&read(&mut s, sink, buf, Pulse::SIZE)).unwrap().value, 0);
+    assert_eq!(s.queued_pulses, MAX_ORPHANED_PULSES_PER_PROCESS);
+    s.terminate_process(sink, wait_status::exited(0));
+    assert_eq!(s.queued_pulses, 1, "the innocent client's");
+}
+
+#[test]
+fn a_client_above_63_detaching_from_an_ordinary_server_does_not_get_ahead_of_its_notices() {
+    // Notices to an ordinary server go at 63; a privileged client's messages above that
+    // were received first, its disconnections piled up, and its 17th ConnectAttach was
+    // refused. A detach's notice goes at the detaching thread's priority if higher.
+    let mut s = system();
+    let server = s.spawn("init", b"", None, None, false).unwrap();
+    let client = s.spawn("init", b"", Some(100), None, true).unwrap();
+    let st = main_thread(&s, server);
+    let chid = as_thread(&mut s, st, Call::ChannelCreate { flags: channel_flags::DISCONNECT }).0.unwrap() as u32;
+    let ct = main_thread(&s, client);
+    let msg = buffer(&mut s, client, b"x", 1);
+    let sbuf = buffer(&mut s, server, &[], 64);
+    for i in 0..=MAX_DISCONNECTED_PER_CLIENT {
+        let coid = as_thread(&mut s, ct, Call::ConnectAttach { pid: server.0, chid }).0;
+        let Ok(coid) = coid else { panic!("open/close number {i} refused: {coid:?}") };
+        assert_eq!(send(&mut s, ct, coid as u32, msg, 1, 0, 0), BLOCKED);
+        // The server takes what comes first: the last disconnection, then the request.
+        let mut rcvid = receive(&mut s, st, chid, sbuf, 64, 0).unwrap();
+        if rcvid == 0 {
+            let pulse = Pulse::from_bytes(&read(&mut s, server, sbuf, Pulse::SIZE)).unwrap();
+            assert_eq!(pulse.code, pulse_code::DISCONNECT);
+            assert_eq!(as_thread(&mut s, st, Call::ConnectDetach { id: pulse.scoid }).0, Ok(0));
+            rcvid = receive(&mut s, st, chid, sbuf, 64, 0).unwrap();
+        }
+        assert_ne!(rcvid, 0, "the request");
+        assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Ok(0));
+        assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: coid as u32 }).0, Ok(0));
+    }
 }
