@@ -8,9 +8,13 @@
 //! there (at most what was asked), waits while the pipe is empty and a writer exists, and
 //! returns 0 (end of file) once every writer has closed. Writing with no reader fails
 //! with `EPIPE`. With `O_NONBLOCK` a request that would wait fails with `EAGAIN`.
-//! A named FIFO's open waits, in POSIX, for the other end to be opened; here the first
-//! read waits for a writer, and a write for a reader, until the pipe has had one
-//! (`echo x > fifo` before `cat fifo` failed with `EPIPE`, its data lost).
+//! A named FIFO's open waits, in POSIX, for the other end to be opened; here a write
+//! waits for a read end to be open or to have been read from, and a read for a write end
+//! to have been written to, since the FIFO was last closed by everyone (`echo x > fifo`
+//! before `cat fifo` failed with `EPIPE`, its data lost; a writer only opening and
+//! closing, as the shell's `>` does to create a file, gave a waiting reader end of file).
+//! What is still buffered when everyone closes stays, for the next reader, followed by
+//! end of file. An anonymous pipe's ends exist from the start ([`Pipe::anonymous`]).
 //! Waiting requests are served by priority, then in arrival order.
 
 #![no_std]
@@ -68,8 +72,12 @@ pub struct Pipe<T> {
     capacity: usize,
     readers: u32,
     writers: u32,
+    /// A write end has been written to (see the module's description).
     had_writer: bool,
+    /// A read end has been read from.
     had_reader: bool,
+    /// A named FIFO: everyone closing it starts it afresh.
+    named: bool,
     waiting_readers: WaitQueue<Waiter<T>>,
     waiting_writers: WaitQueue<Waiter<T>>,
 }
@@ -81,7 +89,15 @@ impl<T> Default for Pipe<T> {
 }
 
 impl<T> Pipe<T> {
-    /// An empty pipe buffering `capacity` bytes.
+    /// An anonymous pipe (`pipe()`): both its ends exist from the start, so a write
+    /// without a reader is `EPIPE` at once.
+    pub fn anonymous() -> Self {
+        Self { had_reader: true, had_writer: true, named: false, ..Self::default() }
+    }
+}
+
+impl<T> Pipe<T> {
+    /// An empty named FIFO buffering `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             data: VecDeque::new(),
@@ -91,6 +107,7 @@ impl<T> Pipe<T> {
             writers: 0,
             had_reader: false,
             had_writer: false,
+            named: true,
             waiting_readers: WaitQueue::new(),
             waiting_writers: WaitQueue::new(),
         }
@@ -109,9 +126,8 @@ impl<T> Pipe<T> {
     /// A read end opened.
     pub fn open_reader(&mut self, done: &mut Vec<Completion<T>>) {
         self.readers += 1;
-        if !self.had_reader {
-            self.had_reader = true;
-            self.progress(done); // writers waiting for a first reader
+        if !self.waiting_writers.is_empty() {
+            self.progress(done); // writes that waited for a reader
         }
     }
 
@@ -123,18 +139,28 @@ impl<T> Pipe<T> {
     /// A write end opened.
     pub fn open_writer(&mut self) {
         self.writers += 1;
-        self.had_writer = true;
     }
 
     /// A read end closed; waiting writers may now fail (added to `done`).
     pub fn close_reader(&mut self, done: &mut Vec<Completion<T>>) {
         self.readers = self.readers.saturating_sub(1);
+        self.closed();
         self.progress(done);
+    }
+
+    /// A named FIFO closed by everyone starts afresh: its next ends wait for each other
+    /// (but what is buffered is read, and then end of file).
+    fn closed(&mut self) {
+        if self.named && self.readers == 0 && self.writers == 0 {
+            self.had_reader = false;
+            self.had_writer = !self.data.is_empty();
+        }
     }
 
     /// A write end closed; waiting readers may now see end of file (added to `done`).
     pub fn close_writer(&mut self, done: &mut Vec<Completion<T>>) {
         self.writers = self.writers.saturating_sub(1);
+        self.closed();
         self.progress(done);
     }
 
@@ -171,6 +197,11 @@ impl<T> Pipe<T> {
         nonblock: bool,
         done: &mut Vec<Completion<T>>,
     ) {
+        if !self.had_reader {
+            // A FIFO's first read lets in the writes that waited for a reader.
+            self.had_reader = true;
+            self.progress(done);
+        }
         let mut now = |ticket, result| done.push(Completion { ticket, result });
         if want == 0 {
             return now(ticket, Ok(Answer::Read(Vec::new())));
@@ -208,6 +239,10 @@ impl<T> Pipe<T> {
         done: &mut Vec<Completion<T>>,
     ) {
         let mut now = |ticket, result| done.push(Completion { ticket, result });
+        if data.is_empty() {
+            return now(ticket, Ok(Answer::Wrote(0))); // (waiting, it jammed a FIFO for good)
+        }
+        self.had_writer = true;
         if self.readers == 0 {
             if self.had_reader {
                 return now(ticket, Err(Errno::EPIPE));
@@ -219,9 +254,6 @@ impl<T> Pipe<T> {
             let want = data.len();
             let data = core::mem::take(data).into_owned();
             return self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
-        }
-        if data.is_empty() {
-            return now(ticket, Ok(Answer::Wrote(0)));
         }
         if nonblock {
             let free = self.capacity - self.data.len();
@@ -282,6 +314,7 @@ impl<T> Pipe<T> {
             // puts what it may.
             if self.readers == 0 {
                 if self.had_reader {
+                    // (Without it, a FIFO's writes wait for a reader.)
                     for w in self.waiting_writers.take_all() {
                         let result = if w.written > 0 { Ok(Answer::Wrote(w.written)) } else { Err(Errno::EPIPE) };
                         done.push(Completion { ticket: w.ticket, result });
@@ -407,16 +440,58 @@ mod tests {
     }
 
     #[test]
-    fn a_write_before_any_reader_waits_for_one_then_a_reader_that_left_is_epipe() {
+    fn a_fifo_write_waits_for_a_reader_to_read_and_everyone_closing_starts_afresh() {
         // (A named FIFO: `echo x > fifo` before `cat fifo` failed with EPIPE.)
         let mut p = Pipe::<u32>::default();
         p.open_writer();
         assert_eq!(answers(run(|d| p.put(1, 10, 0, b"early", false, d))), [], "no reader yet: it waits");
         assert_eq!(answers(run(|d| p.put(2, 10, 0, b"x", true, d))), [(2, Err(Errno::EAGAIN))], "O_NONBLOCK");
-        assert_eq!(answers(run(|d| p.open_reader(d))), [(1, Ok(Answer::Wrote(5)))], "the first reader lets it in");
-        assert_eq!(answers(run(|d| p.read(3, 10, 0, 9, false, d))), [(3, read(b"early"))]);
+        assert_eq!(answers(run(|d| p.put(3, 10, 0, b"", false, d))), [(3, Ok(Answer::Wrote(0)))], "nothing: at once");
+        assert_eq!(answers(run(|d| p.open_reader(d))), [(1, Ok(Answer::Wrote(5)))], "a reader lets it in");
+        assert!(run(|d| p.close_reader(d)).is_empty(), "a reader that only looked (`ls`): no EPIPE after");
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.read(4, 10, 0, 9, false, d))), [(4, read(b"early"))]);
         assert!(run(|d| p.close_reader(d)).is_empty());
-        assert_eq!(answers(run(|d| p.put(4, 10, 0, b"late", false, d))), [(4, Err(Errno::EPIPE))], "had a reader");
+        assert_eq!(answers(run(|d| p.put(5, 10, 0, b"late", false, d))), [(5, Err(Errno::EPIPE))], "had a reader");
+        assert!(run(|d| p.close_writer(d)).is_empty());
+        // Everyone closed it: the next writer waits for a reader again, and a reader
+        // for a writer that writes (one that only opens and closes counts for nothing).
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.put(6, 10, 0, b"again", false, d))), [], "afresh");
+        assert_eq!(p.cancel(|t| *t == 6).map(|c| c.ticket), Some(6));
+        assert!(run(|d| p.close_writer(d)).is_empty());
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.read(7, 10, 0, 9, false, d))), [], "no writer has written");
+        p.open_writer();
+        assert!(run(|d| p.close_writer(d)).is_empty(), "still no end of file");
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.put(8, 10, 0, b"y", false, d))), [(7, read(b"y")), (8, Ok(Answer::Wrote(1)))]);
+        assert_eq!(answers(run(|d| p.close_writer(d))), [], "nobody waiting");
+        assert_eq!(answers(run(|d| p.read(9, 10, 0, 9, false, d))), [(9, read(b""))], "then end of file");
+    }
+
+    #[test]
+    fn a_reader_that_only_looked_does_not_make_the_next_write_epipe() {
+        // (A review: `ls /tmp` opens and closes each name to look at it, and then
+        // `echo x > fifo` before `cat fifo` was EPIPE again.)
+        let mut p = Pipe::<u32>::default();
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        assert!(run(|d| p.close_reader(d)).is_empty());
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.put(1, 10, 0, b"x", false, d))), [], "waits for cat");
+    }
+
+    #[test]
+    fn what_a_fifo_still_buffers_when_everyone_closes_is_read_then_end_of_file() {
+        let mut p = Pipe::<u32>::default();
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.put(1, 10, 0, b"kept", false, d))), []);
+        assert_eq!(answers(run(|d| p.open_reader(d))), [(1, Ok(Answer::Wrote(4)))]);
+        assert!(run(|d| p.close_reader(d)).is_empty());
+        assert!(run(|d| p.close_writer(d)).is_empty());
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.read(2, 10, 0, 9, false, d))), [(2, read(b"kept"))]);
+        assert_eq!(answers(run(|d| p.read(3, 10, 0, 9, false, d))), [(3, read(b""))], "then end of file");
     }
 
     #[test]
@@ -490,11 +565,9 @@ mod tests {
 
     #[test]
     fn no_reader_is_epipe_and_cancelled_or_dead_clients_are_handled() {
-        let mut p = Pipe::<u32>::with_capacity(4);
+        let mut p = Pipe::<u32> { had_reader: true, had_writer: true, named: false, ..Pipe::with_capacity(4) };
         p.open_writer();
-        assert!(run(|d| p.open_reader(d)).is_empty());
-        assert!(run(|d| p.close_reader(d)).is_empty());
-        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))], "no reader any more");
+        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))], "an anonymous pipe's");
         assert!(run(|d| p.open_reader(d)).is_empty());
         assert_eq!(answers(run(|d| p.put(2, 1, 0, b"abcd", false, d))), [(2, Ok(Answer::Wrote(4)))]);
         assert_eq!(answers(run(|d| p.put(3, 1, 7, b"ef", false, d))), []);
@@ -561,44 +634,51 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        let mut p = Pipe::<u32>::with_capacity(64);
-        let (mut readers, mut writers) = (0, 0);
-        for ticket in 0..20_000u32 {
-            let mut done = Vec::new();
-            match below(12) {
-                0 if readers < 3 => {
-                    p.open_reader(&mut done);
-                    readers += 1;
-                }
-                1 if writers < 3 => {
-                    p.open_writer();
-                    writers += 1;
-                }
-                2 if readers > 0 => {
-                    p.close_reader(&mut done);
-                    readers -= 1;
-                }
-                3 if writers > 0 => {
-                    p.close_writer(&mut done);
-                    writers -= 1;
-                }
-                4..=7 => {
-                    let want = [0, 1, 3, 40, 100][below(5) as usize];
-                    p.read(ticket, below(3) as u8 * 10, 1, want, below(6) == 0, &mut done);
-                }
-                _ if writers > 0 => {
-                    let len = [0, 1, 5, 30, 64, 90][below(6) as usize];
-                    p.put(ticket, below(3) as u8 * 10, 2, &vec![ticket as u8; len][..], below(6) == 0, &mut done);
-                }
-                _ => {}
+        // (A named FIFO and an anonymous pipe: their ends' rules differ.)
+        for named in [true, false] {
+            let mut p = Pipe::<u32>::with_capacity(64);
+            if !named {
+                p = Pipe { had_reader: true, had_writer: true, named: false, ..p };
             }
-            // (Bytes moved without a completion — a long write in part — show in the
-            // buffered length.)
-            let before = (p.len(), p.waiting());
-            let mut more = Vec::new();
-            p.progress(&mut more);
-            assert!(more.is_empty(), "request {ticket} left work for a progress pass: {more:?}");
-            assert_eq!((p.len(), p.waiting()), before, "request {ticket} left bytes to move");
+            let (mut readers, mut writers) = (0, 0);
+            for ticket in 0..20_000u32 {
+                let mut done = Vec::new();
+                match below(12) {
+                    0 if readers < 3 => {
+                        p.open_reader(&mut done);
+                        readers += 1;
+                    }
+                    1 if writers < 3 => {
+                        p.open_writer();
+                        writers += 1;
+                    }
+                    2 if readers > 0 => {
+                        p.close_reader(&mut done);
+                        readers -= 1;
+                    }
+                    3 if writers > 0 => {
+                        p.close_writer(&mut done);
+                        writers -= 1;
+                    }
+                    // (Only an open end makes requests: the server has them on its files.)
+                    4..=7 if readers > 0 => {
+                        let want = [0, 1, 3, 40, 100][below(5) as usize];
+                        p.read(ticket, below(3) as u8 * 10, 1, want, below(6) == 0, &mut done);
+                    }
+                    _ if writers > 0 => {
+                        let len = [0, 1, 5, 30, 64, 90][below(6) as usize];
+                        p.put(ticket, below(3) as u8 * 10, 2, &vec![ticket as u8; len][..], below(6) == 0, &mut done);
+                    }
+                    _ => {}
+                }
+                // (Bytes moved without a completion — a long write in part — show in the
+                // buffered length.)
+                let before = (p.len(), p.waiting());
+                let mut more = Vec::new();
+                p.progress(&mut more);
+                assert!(more.is_empty(), "request {ticket} left work for a progress pass: {more:?}");
+                assert_eq!((p.len(), p.waiting()), before, "request {ticket} left bytes to move");
+            }
         }
     }
 

@@ -97,7 +97,8 @@ impl Server {
             id = id.wrapping_add(1);
         }
         self.next = id.wrapping_add(1);
-        let entry = Entry { pipe: Pipe::default(), attach: None, named, opens: 0 };
+        let pipe = if named { Pipe::default() } else { Pipe::anonymous() };
+        let entry = Entry { pipe, attach: None, named, opens: 0 };
         self.pipes.insert(id, Rc::new(RefCell::new(entry)));
         Ok(id)
     }
@@ -117,7 +118,7 @@ impl Server {
         if write {
             entry.pipe.open_writer();
         } else {
-            // A first reader lets in the writes that waited for one.
+            // A reader lets in the writes that waited for one.
             entry.pipe.open_reader(&mut self.done);
             answer(&mut self.done, &mut entry.pipe, &[]);
         }
