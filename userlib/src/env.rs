@@ -31,18 +31,19 @@ pub fn vars() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// Runs `f` with the working directory, from which relative paths resolve
 /// ([`crate::msg::canonical_path`]). A process starts in the one its parent had when it
 /// spawned it (`PWD`, which [`crate::proc::spawn_with`] passes on), or else in `/`.
+/// (`f` runs on a copy, not under the lock: it may resolve paths itself.)
 pub fn with_current_dir<R>(f: impl FnOnce(&str) -> R) -> R {
-    let mut directory = WORKING_DIRECTORY.lock();
-    let directory = directory.get_or_insert_with(|| {
-        var("PWD").and_then(|p| crate::msg::resolve_path("/", p).ok()).unwrap_or_else(|| String::from("/"))
-    });
-    f(directory)
+    f(&current_dir())
 }
 
 /// The working directory.
 #[doc(alias = "getcwd")]
 pub fn current_dir() -> String {
-    with_current_dir(|directory| String::from(directory))
+    let mut directory = WORKING_DIRECTORY.lock();
+    let directory = directory.get_or_insert_with(|| {
+        var("PWD").and_then(|p| crate::msg::resolve_path("/", p).ok()).unwrap_or_else(|| String::from("/"))
+    });
+    directory.clone()
 }
 
 /// Makes `path` (resolved from the working directory) the working directory: `ENOENT`

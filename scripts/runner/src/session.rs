@@ -557,6 +557,11 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !out.contains("\r\n/tmp\r\ninside\r\n/\r\n") {
                 return Err(format!("the nested shell printed:\n{out}"));
             }
+            // A redirection is the shell's directory's, whatever the program does next.
+            let out = s.command("shell -c 'cd /tmp ; echo from-tmp' > /tmp/../tmp/out ; cd /tmp ; cat out ; cd")?;
+            if !out.contains("\r\nfrom-tmp\r\n") {
+                return Err(format!("the redirection printed:\n{out}"));
+            }
             let out = s.command("cd /nosuch ; cd /tmp/here ; pwd")?;
             if !(out.contains("cd: /nosuch: ENOENT")
                 && out.contains("cd: /tmp/here: ENOTDIR")
@@ -595,8 +600,12 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 return Err(format!("the FIFO printed:\n{out}"));
             }
             let out =
-                s.command("touch /tmp/t ; cp /tmp/plain /tmp/copy ; cat /tmp/copy ; rm /tmp/t /tmp/copy /tmp/t")?;
-            if !(out.contains("\r\nf\r\n") && out.contains("rm: /tmp/t: ENOENT") && out.contains("muon:1$")) {
+                s.command("touch /tmp/t ; cp /tmp/plain /tmp/copy ; cat /tmp/copy ; cp /tmp/copy /tmp ; rm /tmp/t /tmp/copy /tmp/t")?;
+            if !(out.contains("\r\nf\r\n")
+                && out.contains("are the same file")
+                && out.contains("rm: /tmp/t: ENOENT")
+                && out.contains("muon:1$"))
+            {
                 return Err(format!("the file utilities printed:\n{out}"));
             }
             let out = s.command("help < /nosuch ; echo help-$? ; exit & echo still-here")?;

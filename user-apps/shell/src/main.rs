@@ -646,6 +646,19 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             if append_error {
                 environment.push(("STDERR_APPEND", "1"));
             }
+            // The streams' paths as absolute ones: the program opens them when it first
+            // uses them, maybe after changing its directory (`shell -c 'cd /tmp; echo
+            // hi' > out` wrote to /tmp/out).
+            let absolute: Vec<(&str, String)> = environment
+                .iter()
+                .map(|&(key, value)| match key {
+                    "STDIN" | "STDOUT" | "STDERR" => {
+                        (key, userlib::msg::canonical_path(value).unwrap_or_else(|_| String::from(value)))
+                    }
+                    _ => (key, String::from(value)),
+                })
+                .collect();
+            let environment: Vec<(&str, &str)> = absolute.iter().map(|(key, value)| (*key, value.as_str())).collect();
             proc::spawn_with(name, &arguments, None, None, &environment).map_err(|e| match e {
                 Errno::ENOENT => (format!("shell: {name}: no such program in the boot image"), 127),
                 e => (format!("shell: {name}: {e}"), 126),

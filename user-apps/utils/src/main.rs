@@ -170,13 +170,23 @@ fn each_path(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), Errno
 
 /// `cp FROM TO`: a copy of file FROM's bytes in TO (created, or truncated).
 fn cp(words: &[&str]) -> Outcome {
-    let [from, to] = words else { return Err("usage: cp FROM TO".into()) };
+    let [from, to] = words else { return Err("usage: cp FROM TO (TO: a file, or a directory to copy into)".into()) };
     let source = fs::open(from, open_flags::O_RDONLY, 0).map_err(|e| format!("{from}: {e}"))?;
     if source.stat().is_ok_and(|s| s.kind == file_kind::DIRECTORY) {
         return Err(format!("{from}: {}", Errno::EISDIR));
     }
+    // Into a directory: under the source's name, as POSIX's cp does.
+    let canonical = |path: &str| userlib::msg::canonical_path(path).unwrap_or_else(|_| String::from(path));
+    let mut to = canonical(to);
+    if fs::read_dir(&to).is_ok() {
+        let name = String::from(canonical(from).rsplit('/').next().unwrap_or_default());
+        to = format!("{}/{name}", to.trim_end_matches('/'));
+    }
+    if canonical(from) == to {
+        return Err(format!("{from} and {to} are the same file"));
+    }
     let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
-    let target = fs::open(to, flags, 0o644).map_err(|e| format!("{to}: {e}"))?;
+    let target = fs::open(&to, flags, 0o644).map_err(|e| format!("{to}: {e}"))?;
     let mut buffer = vec![0u8; 4096];
     loop {
         match source.read(&mut buffer).map_err(|e| format!("{from}: {e}"))? {
