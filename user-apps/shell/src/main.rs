@@ -7,7 +7,8 @@
 //! ending every program of the pipeline) or in the background (`&`, with no standard
 //! input unless redirected: only the foreground reads the console). `$?` is the last
 //! command's exit status. Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
-//! starts the boot shell again), `shutdown [n]`, `jobs`, `cd [dir]`, `pwd`. Programs get
+//! starts the boot shell again), `shutdown [n]`, `jobs`, `fg [pid]`, `wait [pid...]`,
+//! `cd [dir]`, `pwd`; Tab completes programs and paths. Programs get
 //! their standard input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their
 //! environment, and start in the shell's working directory (`PWD`).
 //! `shell -c LINE`, or a shell whose standard input is not the console, runs the line or
