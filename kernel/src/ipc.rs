@@ -36,8 +36,8 @@ use alloc::vec::Vec;
 pub const MAX_CHANNELS: usize = 64;
 /// Most connections (and most server connections) per process.
 pub const MAX_CONNECTIONS: usize = 512;
-/// Most pulses one process has made (`MsgSendPulse`, `MsgDeliverEvent`) that wait,
-/// received by nobody yet, on any channels (`EAGAIN` beyond). Counted against the maker,
+/// Most pulses one process has made (its `MsgSendPulse`s, and the deliveries of events
+/// it registered) that wait, received by nobody yet, on any channels (`EAGAIN` beyond). Counted against the maker,
 /// not the channel: a channel's room of its own let one flooding client refuse every
 /// other client's pulses to that server, and one process with 16 channels fill
 /// [`MAX_QUEUED_PULSES`] and so refuse everybody's, everywhere.
@@ -70,7 +70,7 @@ pub const MAX_EVENTS_PER_PROCESS: usize = 256;
 /// never refused ([`PulseFrom::Source`]), so a client attaching and detaching in a loop
 /// faster than the server hears of it would otherwise fill the server's table. (A client
 /// that talks to the server cannot get ahead of it: its messages queue behind the
-/// notices.)
+/// notices, which go at its priority at least.)
 pub const MAX_DISCONNECTED_PER_CLIENT: usize = 16;
 /// Set in every scoid, so scoids and coids never look alike.
 pub const SCOID_BIT: u32 = 1 << 30;
