@@ -14,7 +14,7 @@
 //! before `cat fifo` failed with `EPIPE`, its data lost; a writer only opening and
 //! closing, as the shell's `>` does to create a file, gave a waiting reader end of file).
 //! What is still buffered when everyone closes stays, for the next reader, followed by
-//! end of file. An anonymous pipe's ends exist from the start ([`Pipe::anonymous`]).
+//! end of file. An anonymous pipe's ends count from their opens ([`Pipe::anonymous`]).
 //! Waiting requests are served by priority, then in arrival order.
 
 #![no_std]
@@ -89,10 +89,11 @@ impl<T> Default for Pipe<T> {
 }
 
 impl<T> Pipe<T> {
-    /// An anonymous pipe (`pipe()`): both its ends exist from the start, so a write
-    /// without a reader is `EPIPE` at once.
+    /// An anonymous pipe (`pipe()`, or `/dev/pipe` opened to make one): an end counts
+    /// from its open (a reader that came before any writer waits for one, a write after
+    /// the last reader is `EPIPE` at once), and the pipe goes once everyone closed it.
     pub fn anonymous() -> Self {
-        Self { had_reader: true, had_writer: true, named: false, ..Self::default() }
+        Self { named: false, ..Self::default() }
     }
 }
 
@@ -126,6 +127,7 @@ impl<T> Pipe<T> {
     /// A read end opened.
     pub fn open_reader(&mut self, done: &mut Vec<Completion<T>>) {
         self.readers += 1;
+        self.had_reader |= !self.named;
         if !self.waiting_writers.is_empty() {
             self.progress(done); // writes that waited for a reader
         }
@@ -139,6 +141,7 @@ impl<T> Pipe<T> {
     /// A write end opened.
     pub fn open_writer(&mut self) {
         self.writers += 1;
+        self.had_writer |= !self.named;
     }
 
     /// A read end closed; waiting writers may now fail (added to `done`).
@@ -471,6 +474,21 @@ mod tests {
     }
 
     #[test]
+    fn an_anonymous_pipes_ends_count_from_their_opens() {
+        // (`fs::open_with("/dev/pipe", O_CREAT)` makes a pipe and opens its read end; the
+        // writers open `/dev/pipe/N` later: the reader waits for them, and sees the end of
+        // file once they closed, written or not.)
+        let mut p = Pipe::<u32>::anonymous();
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.read(1, 10, 0, 9, false, d))), [], "no writer yet");
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.close_writer(d))), [(1, read(b""))], "the writer closed");
+        assert!(run(|d| p.close_reader(d)).is_empty());
+        p.open_writer();
+        assert_eq!(answers(run(|d| p.put(2, 10, 0, b"x", false, d))), [(2, Err(Errno::EPIPE))], "at once");
+    }
+
+    #[test]
     fn a_reader_that_only_looked_does_not_make_the_next_write_epipe() {
         // (A review: `ls /tmp` opens and closes each name to look at it, and then
         // `echo x > fifo` before `cat fifo` was EPIPE again.)
@@ -565,9 +583,11 @@ mod tests {
 
     #[test]
     fn no_reader_is_epipe_and_cancelled_or_dead_clients_are_handled() {
-        let mut p = Pipe::<u32> { had_reader: true, had_writer: true, named: false, ..Pipe::with_capacity(4) };
+        let mut p = Pipe::<u32> { named: false, ..Pipe::with_capacity(4) };
+        assert!(run(|d| p.open_reader(d)).is_empty());
         p.open_writer();
-        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))], "an anonymous pipe's");
+        assert!(run(|d| p.close_reader(d)).is_empty());
+        assert_eq!(answers(run(|d| p.put(1, 1, 0, b"x", false, d))), [(1, Err(Errno::EPIPE))], "no reader any more");
         assert!(run(|d| p.open_reader(d)).is_empty());
         assert_eq!(answers(run(|d| p.put(2, 1, 0, b"abcd", false, d))), [(2, Ok(Answer::Wrote(4)))]);
         assert_eq!(answers(run(|d| p.put(3, 1, 7, b"ef", false, d))), []);
@@ -638,7 +658,7 @@ mod tests {
         for named in [true, false] {
             let mut p = Pipe::<u32>::with_capacity(64);
             if !named {
-                p = Pipe { had_reader: true, had_writer: true, named: false, ..p };
+                p = Pipe { named: false, ..p };
             }
             let (mut readers, mut writers) = (0, 0);
             for ticket in 0..20_000u32 {
