@@ -69,10 +69,23 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 }
 
 /// Creates a named FIFO at `path`, served by the pipe server; open it like a file
-/// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`].
+/// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`]. `EEXIST` when something is at
+/// `path` already (a FIFO attached over a file hid it), `ENOENT` or `ENOTDIR` when its
+/// parent is no directory.
 pub fn mkfifo(path: &str) -> Result<(), Errno> {
     let path = crate::msg::canonical_path(path)?;
     let path = crate::msg::check_path(path.as_bytes())?;
+    match open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
+        Err(Errno::ENOENT) => {}
+        Ok(_) | Err(Errno::EISDIR) => return Err(Errno::EEXIST),
+        Err(e) => return Err(e),
+    }
+    let parent = match path.rsplit_once('/') {
+        Some(("", _)) => "/",
+        Some((parent, _)) => parent,
+        None => "/",
+    };
+    read_dir(parent)?;
     let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
     server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
 }

@@ -608,6 +608,19 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             {
                 return Err(format!("the file utilities printed:\n{out}"));
             }
+            // A built-in's redirection first (`cd / > out` changed directory, then
+            // failed to open `out` there); mkfifo over a file (it hid it); a program by
+            // its /proc/boot path; rm of a directory.
+            let out = s.command(
+                "cd /tmp ; cd / > cdout ; pwd ; ls /tmp/cdout ; mkfifo /tmp/plain ; /proc/boot/echo by-path ; rm /tmp",
+            )?;
+            if !(out.contains("\r\n/\r\n/tmp/cdout\r\n")
+                && out.contains("mkfifo: /tmp/plain: EEXIST")
+                && out.contains("\r\nby-path\r\n")
+                && out.contains("rm: /tmp: EPERM"))
+            {
+                return Err(format!("the built-in's redirection, mkfifo, /proc/boot and rm printed:\n{out}"));
+            }
             let out = s.command("help < /nosuch ; echo help-$? ; exit & echo still-here")?;
             if !(out.contains("shell: /nosuch: ENOENT") && out.contains("help-1") && out.contains("\r\nstill-here\r\n"))
             {

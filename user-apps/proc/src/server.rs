@@ -343,7 +343,13 @@ impl ResourceManager for Proc {
         Ok(Ocb::Shm { object, flags })
     }
 
-    fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+    fn unlink(&mut self, request: &Request, path: &str) -> Result<(), Errno> {
+        match request.header.extra as u32 {
+            BOOT_HANDLE => return Err(Errno::EROFS),
+            NULL_HANDLE => return Err(Errno::EPERM), // (a device, not to be removed)
+            _ if path.is_empty() => return Err(Errno::EPERM), // (`/dev/shmem` itself)
+            _ => {}
+        }
         let release = self.shm.unlink(Self::object_name(path)?)?;
         self.release(release);
         Ok(())
@@ -476,6 +482,9 @@ impl ResourceManager for Proc {
                 let path = check_path(&request.payload)?;
                 if path == "/dev/name" || path.starts_with("/dev/name/") {
                     return Err(Errno::EBUSY); // the name service's own directories
+                }
+                if path == BOOT_DIRECTORY || path.starts_with("/proc/boot/") {
+                    return Err(Errno::EROFS); // the boot image is what the machine booted
                 }
                 let mount = Mount {
                     owner: Self::owner(request),

@@ -186,6 +186,9 @@ impl ResourceManager for Files {
     }
 
     fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+        if path.is_empty() {
+            return Err(Errno::EPERM); // (the directory itself: POSIX's unlink of one)
+        }
         let id = self.names.remove(path).ok_or(Errno::ENOENT)?;
         match self.files.get_mut(&id) {
             Some(node) if node.opens > 0 => node.linked = false, // gone when the last open closes

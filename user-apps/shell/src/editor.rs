@@ -505,8 +505,28 @@ fn blank(echo: &mut Vec<u8>, count: usize) {
 /// What completing `word` with `candidates` (each a whole word that starts with it)
 /// adds: the rest of the only candidate followed by `end` (`" "`, or `"/"` for a
 /// directory), or the rest of what all candidates share; `true` when that adds nothing
-/// and there is a choice to show.
+/// and there is a choice to show. What the shell would take apart (a blank, a quote, an
+/// operator) is added escaped with a backslash.
 pub fn completion(word: &str, candidates: &[String], end: &str) -> (String, bool) {
+    let (added, show) = shared_rest(word, candidates, end);
+    let escaped = |text: &str| {
+        let mut out = String::new();
+        for c in text.chars() {
+            if " \t'\"\\|&;<>#$".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    };
+    match added.strip_suffix(end).filter(|_| candidates.len() == 1) {
+        Some(name) => (escaped(name) + end, show),
+        None => (escaped(&added), show),
+    }
+}
+
+/// [`completion`] before escaping.
+fn shared_rest(word: &str, candidates: &[String], end: &str) -> (String, bool) {
     match candidates {
         [] => (String::new(), false),
         [only] => (String::from(&only[word.len().min(only.len())..]) + end, false),
@@ -667,6 +687,8 @@ mod tests {
         assert_eq!(completion("x", &names(&[]), " "), (String::new(), false), "nothing");
         assert_eq!(completion("t", &names(&["tmp"]), "/"), ("mp/".to_string(), false));
         assert_eq!(completion("é", &names(&["éa", "éb"]), " "), (String::new(), true), "whole characters");
+        assert_eq!(completion("sp", &names(&["sp ace"]), " "), ("\\ ace ".to_string(), false), "escaped");
+        assert_eq!(completion("a", &names(&["a&b", "a&c"]), " "), ("\\&".to_string(), false));
     }
 
     #[test]

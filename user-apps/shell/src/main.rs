@@ -232,10 +232,18 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 let n = match self.console.read(&mut input) {
                     Ok(n) => n,
                     Err(e) => {
-                        // The console driver is gone (killed): nobody can type to this
-                        // shell any more. It ends rather than retrying for ever.
-                        userlib::eprintln!("shell: the console: {e}");
-                        process::exit(1);
+                        // The console driver is gone (killed): proc starts it again. The
+                        // shell waits for it, keeping its directory and jobs, and ends
+                        // only if it does not come back.
+                        if !self.reopen_console() {
+                            userlib::eprintln!("shell: the console: {e}");
+                            process::exit(1);
+                        }
+                        self.set_mode(console_mode::RAW, &[0]);
+                        let mut echo = format!("\nmuon:{}$ ", self.status).into_bytes();
+                        self.editor.redraw(&mut echo);
+                        let _ = self.console.write_all(&echo);
+                        continue;
                     }
                 };
                 for &byte in &input[..n] {
@@ -352,6 +360,19 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             status
         }
 
+        /// Opens the console again (its driver was started again); false if it does not
+        /// come back within ten seconds.
+        fn reopen_console(&mut self) -> bool {
+            for _ in 0..100 {
+                time::sleep_ns(100_000_000);
+                if let Ok(console) = fs::open(CONSOLE, open_flags::O_RDWR, 0) {
+                    self.console = console;
+                    return true;
+                }
+            }
+            false
+        }
+
         /// Tab: completes the word before the cursor — a program of the boot image or a
         /// built-in where a command goes, else a path — or, with a choice left, shows it
         /// and the line again.
@@ -425,6 +446,23 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             if job.background && matches!(command.argv[0].as_str(), "exit" | "cd" | "shutdown" | "fg" | "wait") {
                 return Some(0);
             }
+            // Its output's file is opened before it runs, as sh redirects first: `cd / >
+            // out` must create `out` where the shell was, and not change directory if it
+            // cannot.
+            let output = match &command.stdout {
+                None => None,
+                Some(redirect) => {
+                    let append = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
+                    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | append;
+                    match fs::open(&redirect.path, flags, 0o644) {
+                        Ok(file) => Some(file),
+                        Err(e) => {
+                            self.say(&format!("shell: {}: {e}\n", redirect.path));
+                            return Some(1);
+                        }
+                    }
+                }
+            };
             let mut out = String::new();
             let status = match command.argv[0].as_str() {
                 "help" => {
@@ -484,19 +522,17 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 _ => return None,
             };
             // Its output goes where `>` or `>>` says, as a program's would.
-            let Some(redirect) = &command.stdout else {
+            let Some(file) = output else {
                 match self.script {
                     true => userlib::io::write_stdout(out.as_bytes()),
                     false => self.say(&out),
                 }
                 return Some(status);
             };
-            let append = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
-            let flags = open_flags::O_WRONLY | open_flags::O_CREAT | append;
-            match fs::open(&redirect.path, flags, 0o644).and_then(|file| file.write_all(out.as_bytes())) {
+            match file.write_all(out.as_bytes()) {
                 Ok(()) => Some(status),
                 Err(e) => {
-                    self.say(&format!("shell: {}: {e}\n", redirect.path));
+                    self.say(&format!("shell: {}: {e}\n", command.stdout.as_ref().map_or("", |r| r.path.as_str())));
                     Some(1)
                 }
             }
@@ -591,7 +627,12 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 Some(redirect) => redirect.append,
                 None => pipe.is_none() && streams.output_append,
             };
-            let name = command.argv[0].as_str();
+            // A program is named as the boot image lists it, or by its path there.
+            let canonical = userlib::msg::canonical_path(&command.argv[0]).unwrap_or_default();
+            let name = match canonical.strip_prefix("/proc/boot/") {
+                Some(program) if command.argv[0].contains('/') => program,
+                _ => command.argv[0].as_str(),
+            };
             if let Some(path) = &command.stdin {
                 // The program would take a file it cannot open for an empty one.
                 fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| (format!("shell: {path}: {e}"), 1))?;

@@ -202,7 +202,7 @@ fn ls(paths: &[&str]) -> Outcome {
     for path in paths {
         let names = match fs::read_dir(path) {
             Ok(names) => names,
-            Err(Errno::ENOTDIR) => {
+            Err(Errno::ENOTDIR) if !path.ends_with('/') => {
                 println!("{path}"); // a file: its own name, as POSIX `ls` shows it
                 continue;
             }
