@@ -85,7 +85,11 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
         Some((parent, _)) => parent,
         None => "/",
     };
-    read_dir(parent)?;
+    match open(parent, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
+        Ok(file) if file.stat()?.kind != crate::msg::file_kind::DIRECTORY => return Err(Errno::ENOTDIR),
+        Ok(_) | Err(Errno::EISDIR) => {} // (EISDIR: a directory of the pathname space only)
+        Err(e) => return Err(e),
+    }
     let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
     server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
 }
