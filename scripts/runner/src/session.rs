@@ -586,10 +586,11 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             {
                 return Err(format!("the paths printed:\n{out}"));
             }
-            let out = s.command("ls -l /tmp ; mq send q hi ; echo -n no-newline ; echo")?;
+            let out = s.command("ls -l /tmp ; mq send q hi ; echo -n -n no-newline ; echo ; ls -- /proc/boot")?;
             if !(out.contains("ls: -l: no such option")
                 && out.contains("q: a queue's name starts with /")
-                && out.contains("\r\nno-newline\r\n"))
+                && out.contains("\r\nno-newline\r\n")
+                && out.contains("\r\nhello\r\n"))
             {
                 return Err(format!("the options printed:\n{out}"));
             }

@@ -34,10 +34,19 @@ use userlib::{eprintln, fs, info, io, mq, print, println, proc, time, Args, Errn
 userlib::entry!(main);
 
 fn main(args: Args) -> i32 {
-    let words: Vec<&str> = args.iter().skip(1).collect();
+    let mut words: Vec<&str> = args.iter().skip(1).collect();
     // None of them takes options: `ls -l` reported `-l: ENOENT` and listed anyway.
     let takes_dashes = matches!(args.program(), "echo" | "kill" | "mq");
-    if let Some(option) = words.iter().find(|w| w.starts_with('-') && w.len() > 1).filter(|_| !takes_dashes) {
+    // `--` ends the options (none here): what follows is taken as it is (`rm -- -x`).
+    let options_end = match words.iter().position(|w| *w == "--").filter(|_| !takes_dashes) {
+        Some(at) => {
+            words.remove(at);
+            at
+        }
+        None => words.len(),
+    };
+    let options = &words[..options_end];
+    if let Some(option) = options.iter().find(|w| w.starts_with('-') && w.len() > 1).filter(|_| !takes_dashes) {
         eprintln!("{}: {option}: no such option (it takes none)", args.program());
         return 2;
     }
@@ -87,10 +96,8 @@ type Outcome = Result<(), String>;
 
 fn echo(words: &[&str]) -> Outcome {
     // `-n`: no newline, as every echo takes it (POSIX leaves it to the implementation).
-    let (newline, words) = match words.split_first() {
-        Some((&"-n", rest)) => (false, rest),
-        _ => (true, words),
-    };
+    let plain = words.iter().position(|w| *w != "-n").unwrap_or(words.len());
+    let (newline, words) = (plain == 0, &words[plain..]);
     let mut line = words.join(" ");
     if newline {
         line.push('\n');
