@@ -28,15 +28,10 @@ pub fn vars() -> impl Iterator<Item = (&'static str, &'static str)> {
     crate::args::environment(ENVIRONMENT.get().copied().unwrap_or(""))
 }
 
-/// Runs `f` with the working directory, from which relative paths resolve
+/// The working directory, from which relative paths resolve
 /// ([`crate::msg::canonical_path`]). A process starts in the one its parent had when it
 /// spawned it (`PWD`, which [`crate::proc::spawn_with`] passes on), or else in `/`.
-/// (`f` runs on a copy, not under the lock: it may resolve paths itself.)
-pub fn with_current_dir<R>(f: impl FnOnce(&str) -> R) -> R {
-    f(&current_dir())
-}
-
-/// The working directory.
+/// (A copy: nothing runs under the lock.)
 #[doc(alias = "getcwd")]
 pub fn current_dir() -> String {
     let mut directory = WORKING_DIRECTORY.lock();

@@ -427,7 +427,7 @@ pub fn check_path(path: &[u8]) -> Result<&str, crate::Errno> {
 /// [`MAX_PATH`].
 pub fn canonical_path(path: &str) -> Result<alloc::string::String, crate::Errno> {
     #[cfg(target_os = "none")]
-    return crate::env::with_current_dir(|directory| resolve_path(directory, path));
+    return resolve_path(&crate::env::current_dir(), path);
     #[cfg(not(target_os = "none"))]
     resolve_path("/", path)
 }

@@ -133,6 +133,11 @@ impl<T> Pipe<T> {
         }
     }
 
+    /// Whether this is a named FIFO (else an anonymous pipe).
+    pub fn is_named(&self) -> bool {
+        self.named
+    }
+
     /// Open read ends.
     pub fn readers(&self) -> u32 {
         self.readers

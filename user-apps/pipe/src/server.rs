@@ -25,7 +25,6 @@ struct Entry {
     pipe: Pipe<ReceivedMessage>,
     /// A named FIFO's attachment (`None`: anonymous, or unlinked).
     attach: Option<PathAttach>,
-    named: bool,
     opens: u32,
 }
 
@@ -98,7 +97,7 @@ impl Server {
         }
         self.next = id.wrapping_add(1);
         let pipe = if named { Pipe::default() } else { Pipe::anonymous() };
-        let entry = Entry { pipe, attach: None, named, opens: 0 };
+        let entry = Entry { pipe, attach: None, opens: 0 };
         self.pipes.insert(id, Rc::new(RefCell::new(entry)));
         Ok(id)
     }
@@ -112,7 +111,7 @@ impl Server {
         };
         let mut entry = shared.borrow_mut();
         let nonblock = flags & open_flags::O_NONBLOCK != 0;
-        if write && nonblock && entry.named && entry.pipe.readers() == 0 {
+        if write && nonblock && entry.pipe.is_named() && entry.pipe.readers() == 0 {
             return Err(Errno::ENXIO); // (POSIX: a FIFO's write end without a reader)
         }
         if write {
@@ -162,7 +161,7 @@ impl ResourceManager for Server {
             });
         }
         let id: u32 = path.parse().map_err(|_| Errno::ENOENT)?;
-        if self.pipes.get(&id).is_none_or(|e| e.borrow().named) {
+        if self.pipes.get(&id).is_none_or(|e| e.borrow().pipe.is_named()) {
             return Err(Errno::ENOENT);
         }
         self.open_end(id, flags)
@@ -190,7 +189,7 @@ impl ResourceManager for Server {
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match *ocb {
             Ocb::Directory { ref mut next } => {
-                let anonymous = self.pipes.iter().filter(|(_, e)| !e.borrow().named);
+                let anonymous = self.pipes.iter().filter(|(_, e)| !e.borrow().pipe.is_named());
                 read_directory(anonymous.map(|(id, _)| alloc::format!("{id}")), next, request.header.size as usize)
             }
             Ocb::End { write: true, .. } => Err(Errno::EBADF),
