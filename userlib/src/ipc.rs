@@ -164,6 +164,27 @@ impl Channel {
         received(rcvid, [&*buffer])
     }
 
+    /// Answers `message` with `status` and `data` (as [`ReceivedMessage::reply`]), then
+    /// does [`Channel::receive_with_info`], in one kernel entry: the server loop Muon
+    /// recommends (`MsgReplyReceivev`, after seL4's ReplyRecv). A sender that has gone,
+    /// or whose reply buffer is bad (it is told), does not stop the receive. If the call
+    /// fails, `message` is dropped (see [`ReceivedMessage`]), in case it was not answered.
+    #[doc(alias = "MsgReplyReceive")]
+    pub fn reply_and_receive_with_info(
+        &self,
+        message: ReceivedMessage,
+        status: u64,
+        data: &[u8],
+        buffer: &mut [u8],
+        info: &mut MsgInfo,
+    ) -> Result<Received, Errno> {
+        room_for_pulse(buffer.len())?;
+        let rcvid = sys::msg_reply_receive(message.rcvid, status, data, self.chid, buffer, Some(info))?;
+        // Answered: the call fails before the answer only when `data` is bad.
+        core::mem::forget(message);
+        received(rcvid, [&*buffer])
+    }
+
     /// [`Channel::receive`] into `parts`, filled in order as one buffer; `EINVAL` if
     /// together they are shorter than `Pulse::SIZE`.
     #[doc(alias = "MsgReceivev")]
