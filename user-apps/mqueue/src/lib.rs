@@ -138,11 +138,23 @@ struct Waiter<T> {
 /// arrival cost ~50 instructions each), and the heap's room, one allocation, never
 /// exceeds twice the most messages the queue held (what its reservation counts), however
 /// they spread over the priorities.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Messages {
     heap: BinaryHeap<Held>,
-    /// Arrivals so far: the order among equal priorities.
+    /// The last arrival number given (the order among equal priorities): counts up from
+    /// [`FIRST_ARRIVAL`] for messages sent, down from it for those given back.
     arrivals: u64,
+    /// The earliest arrival number given (to a message given back, or the first sent).
+    earliest: u64,
+}
+
+/// The arrival number of the first message sent.
+const FIRST_ARRIVAL: u64 = 1 << 63;
+
+impl Default for Messages {
+    fn default() -> Self {
+        Self { heap: BinaryHeap::new(), arrivals: FIRST_ARRIVAL - 1, earliest: FIRST_ARRIVAL }
+    }
 }
 
 /// A queued message, ordered by priority, then by arrival (the earlier first).
@@ -184,6 +196,12 @@ impl Messages {
     fn push(&mut self, priority: u32, data: Vec<u8>) {
         self.arrivals += 1;
         self.heap.push(Held { priority, arrival: Reverse(self.arrivals), data });
+    }
+
+    /// Adds `data` before the others of `priority` (a message taken, then given back).
+    fn push_front(&mut self, priority: u32, data: Vec<u8>) {
+        self.earliest -= 1;
+        self.heap.push(Held { priority, arrival: Reverse(self.earliest), data });
     }
 
     /// Takes the oldest of the highest priority, with its priority. (The usual case of
@@ -334,11 +352,13 @@ impl<T, N> Queue<T, N> {
         }
         if let Some((priority, data)) = self.messages.pop_first() {
             done.push(Completion { ticket, result: Ok(Answer::Received(priority, data)) });
-            // Room for the first waiting sender.
-            if let Some(s) = self.senders.pop_first() {
-                let (priority, data) = s.message.expect("senders carry a message");
-                done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent(data.len())) });
-                self.messages.push(priority, data);
+            // Room for the first waiting sender (unless messages given back filled it).
+            if self.messages.len() < self.attr.maxmsg {
+                if let Some(s) = self.senders.pop_first() {
+                    let (priority, data) = s.message.expect("senders carry a message");
+                    done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent(data.len())) });
+                    self.messages.push(priority, data);
+                }
             }
             return;
         }
@@ -346,6 +366,25 @@ impl<T, N> Queue<T, N> {
             return done.push(Completion { ticket, result: Err(Errno::EAGAIN) });
         }
         self.receivers.push(client_priority, Waiter { ticket, client, message: None });
+    }
+
+    /// Gives back a message a receiver did not get (it died before the answer reached
+    /// it, or its buffer was bad): to the first receiver waiting, else to the front of
+    /// its priority. Returns the notification to deliver, if one fires (as for a send to
+    /// an empty queue). Given back, a queue may hold more than `maxmsg` for a while:
+    /// senders wait until it drains.
+    pub fn give_back(&mut self, priority: u32, data: Vec<u8>, done: &mut Vec<Completion<T>>) -> Option<N> {
+        if let Some(r) = self.receivers.pop_first() {
+            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) });
+            return None;
+        }
+        let was_empty = self.is_empty();
+        self.messages.push_front(priority, data);
+        if was_empty {
+            self.notify.take().map(|(_, n)| n)
+        } else {
+            None
+        }
     }
 
     /// Registers `client` to be notified with `event`: `EBUSY` while another client is
@@ -503,6 +542,38 @@ mod tests {
         assert_eq!(q.cancel(|t| *t == 1).map(|c| c.result), Some(Err(Errno::EINTR)));
         assert_eq!(q.forget(7), [3]);
         assert_eq!(q.waiting(), (0, 0));
+    }
+
+    #[test]
+    fn a_message_its_receiver_did_not_get_goes_back_first_in_its_priority() {
+        let mut q = Q::new(Attr::checked(2, 8).unwrap());
+        send(&mut q, 1, 10, 0, 5, b"a".to_vec(), false);
+        send(&mut q, 2, 10, 0, 5, b"b".to_vec(), false);
+        assert!(send(&mut q, 3, 10, 0, 5, b"c".to_vec(), false).0.is_empty(), "full: waits");
+        // Two receivers took "a", then "b" and let "c" in; neither got its message (say they
+        // died). Given back, the latest first, they go before "c", over `maxmsg`.
+        assert_eq!(tickets(&receive(&mut q, 4, 10, 0, 8, false)), [4, 3]);
+        assert_eq!(tickets(&receive(&mut q, 5, 10, 0, 8, false)), [5]);
+        let mut done = Vec::new();
+        assert_eq!(q.give_back(5, b"b".to_vec(), &mut done), None, "not empty: no notification");
+        assert_eq!(q.give_back(5, b"a".to_vec(), &mut done), None);
+        assert!(done.is_empty());
+        assert_eq!(q.len(), 3);
+        assert!(send(&mut q, 6, 10, 0, 5, b"d".to_vec(), false).0.is_empty(), "full: waits");
+        let order: Vec<_> = (7..10).map(|t| received(&receive(&mut q, t, 10, 0, 8, false)[0]).1).collect();
+        assert_eq!(order, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            received(&receive(&mut q, 10, 10, 0, 8, false)[0]),
+            (5, b"d".to_vec()),
+            "let in once there was room"
+        );
+        // Given back to an empty queue: to a waiting receiver, else it notifies.
+        assert!(receive(&mut q, 11, 10, 0, 8, false).is_empty());
+        let mut done = Vec::new();
+        assert_eq!(q.give_back(1, b"x".to_vec(), &mut done), None);
+        assert_eq!(received(&done[0]), (1, b"x".to_vec()));
+        q.notify(9, Some("event")).unwrap();
+        assert_eq!(q.give_back(1, b"y".to_vec(), &mut Vec::new()), Some("event"));
     }
 
     #[test]

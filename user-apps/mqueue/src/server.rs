@@ -87,25 +87,48 @@ fn answer(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notifica
     }
 }
 
-/// [`answer`], for a `done` that is not empty.
+/// [`answer`], for a `done` that is not empty. A message a receiver did not get (it
+/// died before the answer reached it, or its buffer was bad) is given back to the queue
+/// for the next receiver: nobody else loses data.
 fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notification>, sent: &[u8]) {
-    for c in done.drain(..) {
-        let (message, with_priority) = c.ticket;
-        // A message's status carries its length and, above it if asked, its priority.
-        let status = |length: usize, priority: u32| {
-            let priority = if with_priority { (priority as u64) << 32 } else { 0 };
-            length as u64 | priority
-        };
-        let _ = match c.result {
-            Ok(Answer::Received(priority, data)) => {
-                let answered = message.reply(status(data.len(), priority), &data);
-                queue.recycle(data);
-                answered
-            }
-            Ok(Answer::Passed(priority)) => message.reply(status(sent.len(), priority), sent),
-            Ok(Answer::Sent(length)) => message.reply(length as u64, &[]),
-            Err(e) => message.error(e),
-        };
+    loop {
+        let mut returned = Vec::new();
+        for c in done.drain(..) {
+            let (message, with_priority) = c.ticket;
+            // A message's status carries its length and, above it if asked, its priority.
+            let status = |length: usize, priority: u32| {
+                let priority = if with_priority { (priority as u64) << 32 } else { 0 };
+                length as u64 | priority
+            };
+            // A client that has gone makes the answer fail; a sender's or an error's
+            // then needs nothing more.
+            let _ = match c.result {
+                Ok(Answer::Received(priority, data)) => {
+                    let answered = message.reply(status(data.len(), priority), &data);
+                    match answered {
+                        Err(_) => returned.push((priority, data)),
+                        Ok(()) => queue.recycle(data),
+                    }
+                    answered
+                }
+                Ok(Answer::Passed(priority)) => {
+                    let answered = message.reply(status(sent.len(), priority), sent);
+                    if answered.is_err() {
+                        returned.push((priority, sent.to_vec()));
+                    }
+                    answered
+                }
+                Ok(Answer::Sent(length)) => message.reply(length as u64, &[]),
+                Err(e) => message.error(e),
+            };
+        }
+        if returned.is_empty() {
+            return;
+        }
+        // The latest first: each goes to the front of its priority.
+        for (priority, data) in returned.into_iter().rev() {
+            notify(queue.give_back(priority, data, done));
+        }
     }
 }
 

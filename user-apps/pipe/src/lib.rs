@@ -264,7 +264,7 @@ impl<T> Pipe<T> {
             return self.waiting_writers.push(priority, Waiter { ticket, client, want, data, written: 0 });
         }
         if nonblock {
-            let free = self.capacity - self.data.len();
+            let free = self.capacity.saturating_sub(self.data.len());
             let n = match data.len() {
                 len if len <= PIPE_BUF && free >= len => len,
                 len if len > PIPE_BUF && free > 0 => free.min(len),
@@ -274,7 +274,7 @@ impl<T> Pipe<T> {
             now(ticket, Ok(Answer::Wrote(n)));
             return self.progress(done);
         }
-        if self.waiting_writers.is_empty() && self.capacity - self.data.len() >= data.len() {
+        if self.waiting_writers.is_empty() && self.capacity.saturating_sub(self.data.len()) >= data.len() {
             // Nobody ahead and room for all of it: what waiting first would come to.
             now(ticket, Ok(Answer::Wrote(data.len())));
             if self.data.is_empty() {
@@ -329,7 +329,7 @@ impl<T> Pipe<T> {
                     }
                 }
             } else if let Some(w) = self.waiting_writers.first_mut() {
-                let free = self.capacity - self.data.len();
+                let free = self.capacity.saturating_sub(self.data.len());
                 let remaining = w.data.len() - w.written;
                 let n = if w.data.len() <= PIPE_BUF {
                     if free >= remaining {
@@ -354,6 +354,20 @@ impl<T> Pipe<T> {
                 return;
             }
         }
+    }
+
+    /// Puts back, at the front, bytes answered to readers that did not get them (the
+    /// reader died before the answer reached it, or its buffer was bad), `returned` in
+    /// the order they were read; then serves waiting requests, adding what finished to
+    /// `done`. The pipe may hold more than its capacity for a while: writers wait until
+    /// it drains.
+    pub fn put_back(&mut self, returned: &[Vec<u8>], done: &mut Vec<Completion<T>>) {
+        for bytes in returned.iter().rev() {
+            for &byte in bytes.iter().rev() {
+                self.data.push_front(byte);
+            }
+        }
+        self.progress(done);
     }
 
     /// Ends the waiting request whose ticket `is` picks (its client wants to unblock):
@@ -622,6 +636,32 @@ mod tests {
         let done = answers(run(|d| p.read(4, 10, 0, 8, false, d)));
         assert_eq!(done, [(3, Ok(Answer::Wrote(7))), (4, read(b"de"))]);
         assert_eq!(answers(run(|d| p.read(5, 10, 0, 8, false, d))), [(5, read(&[7u8; 7]))]);
+    }
+
+    #[test]
+    fn bytes_a_reader_did_not_get_go_back_to_the_front_for_the_next_reader() {
+        let mut p = Pipe::<u32>::with_capacity(4);
+        assert!(run(|d| p.open_reader(d)).is_empty());
+        p.open_writer();
+        // Two readers took "ab" and "cd"; a writer waits for room; neither reader got
+        // its bytes (say they died).
+        run(|d| p.read(1, 10, 0, 2, false, d));
+        run(|d| p.read(2, 10, 0, 2, false, d));
+        let done = answers(run(|d| p.put(3, 10, 0, b"abcd", false, d)));
+        assert_eq!(done, [(1, read(b"ab")), (2, read(b"cd")), (3, Ok(Answer::Wrote(4)))]);
+        assert_eq!(answers(run(|d| p.put(4, 10, 0, b"ef", false, d))), [(4, Ok(Answer::Wrote(2)))]);
+        assert_eq!(answers(run(|d| p.put(5, 10, 0, b"ghi", false, d))), [], "no room: waits");
+        // Given back before "ef", over the capacity for a while.
+        let done = answers(run(|d| p.put_back(&[b"ab".to_vec(), b"cd".to_vec()], d)));
+        assert_eq!(done, [], "nobody waiting, no room for the writer");
+        assert_eq!(p.len(), 6);
+        assert_eq!(answers(run(|d| p.read(7, 10, 0, 3, false, d))), [(7, read(b"abc"))]);
+        let done = answers(run(|d| p.read(8, 10, 0, 8, false, d)));
+        assert_eq!(done, [(5, Ok(Answer::Wrote(3))), (8, read(b"def"))], "the writer waits until it drains");
+        assert_eq!(answers(run(|d| p.read(9, 10, 0, 8, false, d))), [(9, read(b"ghi"))]);
+        // A reader waiting gets what is given back at once.
+        run(|d| p.read(10, 10, 0, 8, false, d));
+        assert_eq!(answers(run(|d| p.put_back(&[b"xy".to_vec()], d))), [(10, read(b"xy"))]);
     }
 
     #[test]

@@ -66,20 +66,39 @@ fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedM
     }
 }
 
-/// [`answer`], for a `done` that is not empty.
+/// [`answer`], for a `done` that is not empty. Bytes a reader did not get (it died
+/// before the answer reached it, or its buffer was bad) go back into the pipe for the
+/// next reader: nobody else loses data.
 fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>, written: &[u8]) {
-    for c in done.drain(..) {
-        // A client that has gone makes the answer fail; nothing else to do then.
-        let _ = match c.result {
-            Ok(Answer::Read(bytes)) => {
-                let answered = c.ticket.reply(bytes.len() as u64, &bytes);
-                pipe.recycle(bytes);
-                answered
-            }
-            Ok(Answer::Passed(n)) => c.ticket.reply(n as u64, &written[..n]),
-            Ok(Answer::Wrote(n)) => c.ticket.reply(n as u64, &[]),
-            Err(e) => c.ticket.error(e),
-        };
+    loop {
+        let mut returned = Vec::new();
+        for c in done.drain(..) {
+            // A client that has gone makes the answer fail; a writer's or an error's
+            // then needs nothing more.
+            let _ = match c.result {
+                Ok(Answer::Read(bytes)) => {
+                    let answered = c.ticket.reply(bytes.len() as u64, &bytes);
+                    match answered {
+                        Err(_) if !bytes.is_empty() => returned.push(bytes),
+                        _ => pipe.recycle(bytes),
+                    }
+                    answered
+                }
+                Ok(Answer::Passed(n)) => {
+                    let answered = c.ticket.reply(n as u64, &written[..n]);
+                    if answered.is_err() {
+                        returned.push(written[..n].to_vec());
+                    }
+                    answered
+                }
+                Ok(Answer::Wrote(n)) => c.ticket.reply(n as u64, &[]),
+                Err(e) => c.ticket.error(e),
+            };
+        }
+        if returned.is_empty() {
+            return;
+        }
+        pipe.put_back(&returned, done);
     }
 }
 

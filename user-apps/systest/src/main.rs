@@ -97,6 +97,7 @@ fn main(_args: Args) -> i32 {
         ),
         ("pipe_megabytes_from_several_writers", pipes::pipe_megabytes_from_several_writers_arrive_whole),
         ("pipe_fifo_by_name_and_dying_clients", pipes::fifo_by_name_and_dying_clients),
+        ("pipe_mq_what_a_reader_did_not_get_goes_to_the_next", pipes::what_a_reader_did_not_get_goes_to_the_next),
         ("mq_priorities_sizes_and_attributes", pipes::mq_priorities_sizes_and_attributes),
         ("mq_blocking_timed_and_notify", pipes::mq_blocking_timed_and_notify),
         ("servers_survive_garbage", pipes::servers_survive_garbage),

@@ -8,12 +8,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use userlib::abi::info::ThreadStateCode;
+use userlib::abi::ipc::single_buffer_parts;
 use userlib::abi::sched::{Policy, SchedParam};
 use userlib::fs::{self, File};
 use userlib::ipc::{Channel, Connection};
 use userlib::mq::{self, MessageQueue};
-use userlib::msg::{open_flags as of, PIPE_BUF};
-use userlib::{proc, process, thread, time, Errno};
+use userlib::msg::{io_type, open_flags as of, Header, PIPE_BUF};
+use userlib::{proc, process, sys, thread, time, Errno};
 
 fn e(what: &'static str) -> impl Fn(Errno) -> String {
     move |err| format!("{what}: {err}")
@@ -204,6 +205,54 @@ pub fn fifo_by_name_and_dying_clients() -> Outcome {
     let (reader, writer) = fs::pipe().map_err(e("pipe after a death"))?;
     writer.write(b"ok").map_err(e("write"))?;
     ensure!(reader.read(&mut buffer) == Ok(2), "the server stopped working");
+    Ok(())
+}
+
+/// An address no program has mapped (programs are linked at 4 MiB).
+const UNMAPPED: usize = 0x1000;
+
+/// The errno of the last [`read_into_nowhere`] made on a thread of its own.
+static NOWHERE_ERRNO: AtomicU32 = AtomicU32::new(0);
+
+/// A `READ` of `size` bytes on `fd` whose reply buffer is unmapped: the server's answer
+/// cannot reach it (as if the reader died just before). Stores the errno it fails with.
+fn read_into_nowhere(fd: u32, size: usize) {
+    let header = Header { size: size as u64, ..Header::new(io_type::READ) }.to_bytes();
+    let (send_parts, reply_parts) = (single_buffer_parts(header.len()), single_buffer_parts(size));
+    // SAFETY: the kernel only reads `header`, borrowed for the call; the reply would go
+    // to UNMAPPED, which the kernel refuses to write (EFAULT): nothing of ours is written.
+    let got = unsafe { sys::msg_sendv(fd, header.as_ptr() as usize, send_parts, UNMAPPED, reply_parts) };
+    NOWHERE_ERRNO.store(got.err().map_or(0, |e| e.0), Ordering::SeqCst);
+}
+
+/// What a reader did not get goes to the next one: the pipe and mqueue servers give
+/// back the bytes or message of an answer that failed (its reader died before the answer
+/// reached it, or, here, its buffer was bad). They were lost.
+pub fn what_a_reader_did_not_get_goes_to_the_next() -> Outcome {
+    server_ready("/dev/pipe")?;
+    server_ready("/dev/mqueue")?;
+    let mut buffer = [0u8; 16];
+    let (reader, writer) = fs::pipe().map_err(e("pipe"))?;
+    let fd = reader.fd();
+    NOWHERE_ERRNO.store(0, Ordering::SeqCst);
+    let lost = thread::spawn(move || read_into_nowhere(fd, 4)).map_err(e("thread"))?;
+    until_reply_blocked(lost.id())?;
+    writer.write(b"kept").map_err(e("write"))?;
+    lost.join().map_err(e("join"))?;
+    ensure!(NOWHERE_ERRNO.load(Ordering::SeqCst) == Errno::EFAULT.0, "the bad read did not fail with EFAULT");
+    let n = reader.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"kept", "the pipe's next read got {:?}", &buffer[..n]);
+    let q = queue("/given-back", of::O_RDWR | of::O_CREAT, Some((4, 16)))?;
+    let fd = q.file().fd();
+    NOWHERE_ERRNO.store(0, Ordering::SeqCst);
+    let lost = thread::spawn(move || read_into_nowhere(fd, 16)).map_err(e("thread"))?;
+    until_reply_blocked(lost.id())?;
+    q.send(b"kept", 3).map_err(e("send"))?;
+    lost.join().map_err(e("join"))?;
+    ensure!(NOWHERE_ERRNO.load(Ordering::SeqCst) == Errno::EFAULT.0, "the bad receive did not fail with EFAULT");
+    let (n, priority) = q.receive(&mut buffer).map_err(e("receive"))?;
+    ensure!(&buffer[..n] == b"kept" && priority == 3, "the queue's next receive got {:?} at {priority}", &buffer[..n]);
+    mq::mq_unlink("/given-back").map_err(e("unlink"))?;
     Ok(())
 }
 
