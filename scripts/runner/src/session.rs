@@ -197,7 +197,18 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
         ("redirection_through_ramfs", |s| {
             s.command("echo kept in ram > /tmp/note")?;
             let out = s.command("cat < /tmp/note")?;
-            out.contains("kept in ram").then_some(()).ok_or(format!("cat < /tmp/note printed:\n{out}"))
+            if !out.contains("kept in ram") {
+                return Err(format!("cat < /tmp/note printed:\n{out}"));
+            }
+            // A redirection a later one replaced is still opened, as sh does: `> a > b`
+            // empties `a` (and a program and a built-in alike fail if it cannot be).
+            s.command("echo stale words > /tmp/first; echo last > /tmp/first > /tmp/last")?;
+            let out = s.command("cat /tmp/first /tmp/last; echo x > /nosuch/a > /tmp/b; pwd > /nosuch/a > /tmp/b")?;
+            let failed = out.matches("shell: /nosuch/a: ENOENT").count() == 2;
+            if !out.contains("\r\nlast\r\n") || out.contains("stale") || !failed {
+                return Err(format!("replaced redirections:\n{out}"));
+            }
+            Ok(())
         }),
         ("mqueue_round_trip", |s| {
             s.command("mq send /e2e hello-queue 7")?;

@@ -34,7 +34,7 @@ mod run {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event};
-    use shell::parse::{parse_marking_status, Command, ErrorRedirect, Job};
+    use shell::parse::{parse_marking_status, Command, ErrorRedirect, Job, Replaced};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
@@ -433,6 +433,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             if !BUILTINS.contains(&command.argv[0].as_str()) {
                 return None;
             }
+            if let Err(say) = open_replaced(command) {
+                self.say(&format!("{say}\n"));
+                return Some(1);
+            }
             // A built-in reads nothing, but an input redirection that fails fails it, as
             // a program's does (`help < /nosuch` printed the help, status 0).
             if let Some(path) = &command.stdin {
@@ -633,6 +637,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 Some(program) if command.argv[0].contains('/') => program,
                 _ => command.argv[0].as_str(),
             };
+            open_replaced(command).map_err(|say| (say, 1))?;
             if let Some(path) = &command.stdin {
                 // The program would take a file it cannot open for an empty one.
                 fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| (format!("shell: {path}: {e}"), 1))?;
@@ -741,6 +746,23 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             }
         }
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Opens, in order, the redirections of `command` that a later one replaced, and
+    /// closes them: sh creates or empties `a` in `> a > b` too, and fails the command if
+    /// `a` cannot be opened. What to say on failure.
+    fn open_replaced(command: &Command) -> Result<(), String> {
+        for replaced in &command.replaced {
+            let (path, flags) = match replaced {
+                Replaced::Input(path) => (path, open_flags::O_RDONLY),
+                Replaced::Output(redirect) => {
+                    let end = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
+                    (&redirect.path, open_flags::O_WRONLY | open_flags::O_CREAT | end)
+                }
+            };
+            fs::open(path, flags, 0o644).map_err(|e| format!("shell: {path}: {e}"))?;
+        }
+        Ok(())
     }
 
     /// A job's command line, as `jobs` shows it.

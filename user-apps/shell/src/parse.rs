@@ -72,6 +72,19 @@ pub struct Command {
     pub stdout: Option<Redirect>,
     /// Where to write standard error (`2> path`, `2>> path`, `2>&1`), if anywhere.
     pub stderr: Option<ErrorRedirect>,
+    /// Redirections a later one of the same stream replaced, in order (`> a > b`: `a`).
+    /// sh still opens them — creating or emptying a file, failing the command if one
+    /// cannot be opened — so the shell opens and closes them before the command runs.
+    pub replaced: Vec<Replaced>,
+}
+
+/// A redirection a later one replaced ([`Command::replaced`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replaced {
+    /// `< path`.
+    Input(String),
+    /// `> path`, `>> path`, `2> path` or `2>> path`.
+    Output(Redirect),
 }
 
 /// A standard-error redirection.
@@ -302,6 +315,7 @@ struct CommandBuilder {
     stdin: Option<String>,
     stdout: Option<Redirect>,
     stderr: Option<ErrorRedirect>,
+    replaced: Vec<Replaced>,
 }
 
 impl CommandBuilder {
@@ -315,13 +329,15 @@ impl CommandBuilder {
         if self.argv.is_empty() {
             return Err(ParseError::EmptyCommand);
         }
-        Ok(Command { argv: self.argv, stdin: self.stdin, stdout: self.stdout, stderr: self.stderr })
+        let Self { argv, stdin, stdout, stderr, replaced } = self;
+        Ok(Command { argv, stdin, stdout, stderr, replaced })
     }
 }
 
 /// Parses one command line into the jobs it asks for, in order. A blank line or a comment
 /// gives no jobs; a trailing `;` is allowed. When a command names the same stream twice
-/// (`> a > b`), the last redirection wins and the earlier file is not touched.
+/// (`> a > b`), the last redirection wins; the earlier one is kept in
+/// [`Command::replaced`], to be opened first as sh does.
 pub fn parse(line: &str) -> Result<Vec<Job>, ParseError> {
     jobs_of(tokenize(line, false)?)
 }
@@ -355,6 +371,14 @@ impl Job {
                     Some(ErrorRedirect::File(r)) => Some(ErrorRedirect::File(redirect(r))),
                     other => other.clone(),
                 },
+                replaced: c
+                    .replaced
+                    .iter()
+                    .map(|r| match r {
+                        Replaced::Input(path) => Replaced::Input(expand(path)),
+                        Replaced::Output(r) => Replaced::Output(redirect(r)),
+                    })
+                    .collect(),
             })
             .collect();
         Job { pipeline, ..self.clone() }
@@ -372,18 +396,28 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
     while let Some(token) = tokens.next() {
         match token {
             Token::Word(word) => command.argv.push(word),
-            Token::Input => command.stdin = Some(redirect_target(tokens.next())?),
+            Token::Input => {
+                if let Some(earlier) = command.stdin.replace(redirect_target(tokens.next())?) {
+                    command.replaced.push(Replaced::Input(earlier));
+                }
+            }
             Token::Output | Token::Append => {
                 let append = token == Token::Append;
                 let earlier = command.stdout.replace(Redirect { path: redirect_target(tokens.next())?, append });
-                if let (Some(ErrorRedirect::ToOutput), Some(earlier)) = (&command.stderr, earlier) {
-                    // `> a 2>&1 > b`: the errors stay with `a`.
-                    command.stderr = Some(ErrorRedirect::File(Redirect { append: true, ..earlier }));
+                if let Some(earlier) = earlier {
+                    command.replaced.push(Replaced::Output(earlier.clone()));
+                    if let Some(ErrorRedirect::ToOutput) = command.stderr {
+                        // `> a 2>&1 > b`: the errors stay with `a` (emptied already).
+                        command.stderr = Some(ErrorRedirect::File(Redirect { append: true, ..earlier }));
+                    }
                 }
             }
             Token::ErrorOutput | Token::ErrorAppend => {
                 let append = token == Token::ErrorAppend;
-                command.stderr = Some(ErrorRedirect::File(Redirect { path: redirect_target(tokens.next())?, append }));
+                let redirect = Redirect { path: redirect_target(tokens.next())?, append };
+                if let Some(ErrorRedirect::File(earlier)) = command.stderr.replace(ErrorRedirect::File(redirect)) {
+                    command.replaced.push(Replaced::Output(earlier));
+                }
             }
             Token::ErrorToOutput => {
                 command.stderr = Some(match command.stdout {
@@ -431,7 +465,8 @@ mod tests {
 
     /// A command with only words.
     fn cmd(words: &[&str]) -> Command {
-        Command { argv: words.iter().map(|w| w.to_string()).collect(), stdin: None, stdout: None, stderr: None }
+        let argv = words.iter().map(|w| w.to_string()).collect();
+        Command { argv, stdin: None, stdout: None, stderr: None, replaced: Vec::new() }
     }
 
     /// A foreground job.
@@ -540,12 +575,21 @@ mod tests {
                 stdin: Some("in".to_string()),
                 stdout: Some(Redirect { path: "out".to_string(), append: false }),
                 stderr: None,
+                replaced: Vec::new(),
             }])],
             "redirections may come before the words"
         );
         let jobs = parse("echo a > first > 'second file'").unwrap();
         let last = Some(Redirect { path: "second file".to_string(), append: false });
         assert_eq!(jobs[0].pipeline[0].stdout, last, "the last redirection wins");
+        let first = Redirect { path: "first".to_string(), append: false };
+        assert_eq!(jobs[0].pipeline[0].replaced, [Replaced::Output(first)], "the earlier one is still opened");
+        let jobs = parse("cat < a < b 2> e >> f 2>> g > h").unwrap();
+        let output = |path: &str, append| Replaced::Output(Redirect { path: path.to_string(), append });
+        let replaced = [Replaced::Input("a".to_string()), output("e", false), output("f", true)];
+        assert_eq!(jobs[0].pipeline[0].replaced, replaced, "in the order they came");
+        let jobs = parse_marking_status("echo $? > $?.a > b").unwrap();
+        assert_eq!(jobs[0].expand_status(7).pipeline[0].replaced, [output("7.a", false)]);
     }
 
     #[test]
