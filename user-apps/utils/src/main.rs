@@ -146,6 +146,11 @@ fn cat(paths: &[&str]) -> Outcome {
     // Each file in turn; one that fails is reported and the rest still go (POSIX `cat`).
     let mut failed = false;
     for path in paths {
+        if is_output(path) {
+            eprintln!("cat: {path}: input file is output file");
+            failed = true;
+            continue;
+        }
         if let Err(e) = read_all(Some(path), io::write_stdout) {
             eprintln!("cat: {e}");
             failed = true;
@@ -155,6 +160,17 @@ fn cat(paths: &[&str]) -> Outcome {
         return Err(String::new()); // (reported above)
     }
     Ok(())
+}
+
+/// Whether `path` is a plain file that standard output names too: `cat f >> f` would copy
+/// it onto its own end for ever, filling the file system (GNU cat refuses it too).
+fn is_output(path: &str) -> bool {
+    let Some(output) = userlib::env::var("STDOUT") else { return false };
+    let (Ok(input), Ok(output)) = (userlib::msg::canonical_path(path), userlib::msg::canonical_path(output)) else {
+        return false;
+    };
+    input == output
+        && fs::open(path, open_flags::O_RDONLY, 0).and_then(|f| f.stat()).is_ok_and(|s| s.kind == file_kind::FILE)
 }
 
 /// `act` on each path, reporting each failure and going on (as POSIX's `rm` does).
