@@ -203,10 +203,20 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             // A redirection a later one replaced is still opened, as sh does: `> a > b`
             // empties `a` (and a program and a built-in alike fail if it cannot be).
             s.command("echo stale words > /tmp/first; echo last > /tmp/first > /tmp/last")?;
-            let out = s.command("cat /tmp/first /tmp/last; echo x > /nosuch/a > /tmp/b; pwd > /nosuch/a > /tmp/b")?;
-            let failed = out.matches("shell: /nosuch/a: ENOENT").count() == 2;
+            // In the order written: a failing `<` leaves a later `>` alone.
+            let line = "cat /tmp/first /tmp/last; echo x > /nosuch/a > /tmp/b; pwd > /nosuch/a > /tmp/b; \
+                        cat < /nosuch/in > /tmp/last";
+            let out = s.command(line)?;
+            let failed = out.matches("shell: /nosuch/a: ENOENT").count() == 2 && out.contains("/nosuch/in: ENOENT");
             if !out.contains("\r\nlast\r\n") || out.contains("stale") || !failed {
                 return Err(format!("replaced redirections:\n{out}"));
+            }
+            // `cat f >> f` copied the file onto its own end for ever. (`/tmp/last` still
+            // holds its one line.)
+            let out = s.command("cat /tmp/last >> /tmp/last; echo status $?; wc /tmp/last")?;
+            let refused = out.contains("cat: /tmp/last: input file is output file") && out.contains("status 1");
+            if !refused || !out.lines().any(|l| l.split_whitespace().next() == Some("1")) {
+                return Err(format!("cat f >> f:\n{out}"));
             }
             Ok(())
         }),
@@ -675,6 +685,14 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.type_keys("demo-\t")?;
             s.wait_for("demo-checksum  demo-pi  demo-shm  demo-timer\r\nmuon:0$ demo-", STEP_TIMEOUT)?;
             s.type_keys("\x15")?; // Ctrl-U: the line goes
+                                  // Directories are shown with a `/` in a choice (they were not).
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("ls /dev/\t")?;
+            let shown = s.wait_for("muon:0$ ls /dev/", STEP_TIMEOUT)?;
+            if !shown.contains("pipe/") || !shown.contains("shmem/") || shown.contains("null/") {
+                return Err(format!("the choice in /dev showed:\n{shown}"));
+            }
+            s.type_keys("\x15")?;
             let out = s.command("ls /proc/boot")?;
             out.contains("\r\nhello\r\n").then_some(()).ok_or(format!("ls /proc/boot printed:\n{out}"))
         }),

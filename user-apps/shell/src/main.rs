@@ -34,7 +34,7 @@ mod run {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event};
-    use shell::parse::{parse_marking_status, Command, ErrorRedirect, Job, Replaced};
+    use shell::parse::{parse_marking_status, Command, ErrorRedirect, FileRedirect, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
@@ -395,22 +395,22 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 names.dedup();
             }
             names.retain(|name| name.starts_with(prefix));
+            let is_directory = |name: &str| {
+                let full = if directory == "/" { format!("/{name}") } else { format!("{directory}/{name}") };
+                !directory.is_empty() && fs::read_dir(&full).is_ok()
+            };
             let end = match &names[..] {
-                [only] if !directory.is_empty() => {
-                    let full = if directory == "/" { format!("/{only}") } else { format!("{directory}/{only}") };
-                    if fs::read_dir(&full).is_ok() {
-                        "/"
-                    } else {
-                        " "
-                    }
-                }
+                [only] if is_directory(only) => "/",
                 _ => " ",
             };
             let (added, show) = shell::editor::completion(prefix, &names, end);
             let mut echo = Vec::new();
             if show {
+                // Directories marked with a `/`, as `ls` and other shells show them.
+                let shown: Vec<String> =
+                    names.iter().map(|n| if is_directory(n) { format!("{n}/") } else { n.clone() }).collect();
                 let mut listing = String::from("\n"); // (the console sends \n as \r\n)
-                listing.push_str(&names.join("  "));
+                listing.push_str(&shown.join("  "));
                 listing.push_str(&format!("\nmuon:{}$ ", self.status));
                 echo.extend_from_slice(listing.as_bytes());
                 self.editor.redraw(&mut echo);
@@ -433,32 +433,24 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             if !BUILTINS.contains(&command.argv[0].as_str()) {
                 return None;
             }
-            if let Err(say) = open_replaced(command) {
+            // Its redirections are made before it runs, as sh makes them: `cd / > out` must
+            // create `out` where the shell was, and not change directory if it cannot. A
+            // built-in reads nothing, but an input redirection that fails fails it, as a
+            // program's does (`help < /nosuch` printed the help, status 0).
+            if let Err(say) = open_redirections(command) {
                 self.say(&format!("{say}\n"));
                 return Some(1);
-            }
-            // A built-in reads nothing, but an input redirection that fails fails it, as
-            // a program's does (`help < /nosuch` printed the help, status 0).
-            if let Some(path) = &command.stdin {
-                if let Err(e) = fs::open(path, open_flags::O_RDONLY, 0) {
-                    self.say(&format!("shell: {path}: {e}\n"));
-                    return Some(1);
-                }
             }
             // In the background, sh runs a built-in in a subshell: `exit &` and `cd x &`
             // leave the shell as it is (`exit &` ended it).
             if job.background && matches!(command.argv[0].as_str(), "exit" | "cd" | "shutdown" | "fg" | "wait") {
                 return Some(0);
             }
-            // Its output's file is opened before it runs, as sh redirects first: `cd / >
-            // out` must create `out` where the shell was, and not change directory if it
-            // cannot.
             let output = match &command.stdout {
                 None => None,
                 Some(redirect) => {
-                    let append = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
-                    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | append;
-                    match fs::open(&redirect.path, flags, 0o644) {
+                    let append = if redirect.append { open_flags::O_APPEND } else { 0 };
+                    match fs::open(&redirect.path, open_flags::O_WRONLY | append, 0) {
                         Ok(file) => Some(file),
                         Err(e) => {
                             self.say(&format!("shell: {}: {e}\n", redirect.path));
@@ -637,23 +629,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 Some(program) if command.argv[0].contains('/') => program,
                 _ => command.argv[0].as_str(),
             };
-            open_replaced(command).map_err(|say| (say, 1))?;
-            if let Some(path) = &command.stdin {
-                // The program would take a file it cannot open for an empty one.
-                fs::open(path, open_flags::O_RDONLY, 0).map_err(|e| (format!("shell: {path}: {e}"), 1))?;
-            }
-            let stderr = match &command.stderr {
-                Some(ErrorRedirect::File(redirect)) => Some(redirect),
-                _ => None,
-            };
-            for redirect in command.stdout.iter().chain(stderr) {
-                // Create (and, for `>`, empty) the file now, so the program only opens it.
-                let mut flags = open_flags::O_WRONLY | open_flags::O_CREAT;
-                if !redirect.append {
-                    flags |= open_flags::O_TRUNC;
-                }
-                fs::open(&redirect.path, flags, 0o644).map_err(|e| (format!("shell: {}: {e}", redirect.path), 1))?;
-            }
+            // (The program would take an input it cannot open for an empty one; its output
+            // files are made here, so that it only opens them.)
+            open_redirections(command).map_err(|say| (say, 1))?;
             let arguments: Vec<&str> = command.argv[1..].iter().map(String::as_str).collect();
             let mut environment = Vec::from([("STDOUT", stdout)]);
             // Standard error: where the command says, else the shell's own (a script
@@ -748,14 +726,15 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
-    /// Opens, in order, the redirections of `command` that a later one replaced, and
-    /// closes them: sh creates or empties `a` in `> a > b` too, and fails the command if
-    /// `a` cannot be opened. What to say on failure.
-    fn open_replaced(command: &Command) -> Result<(), String> {
-        for replaced in &command.replaced {
-            let (path, flags) = match replaced {
-                Replaced::Input(path) => (path, open_flags::O_RDONLY),
-                Replaced::Output(redirect) => {
+    /// Opens the redirections of `command` in the order written, and closes them, as sh
+    /// makes them: an output file is created or emptied (`a` too in `> a > b`), and the
+    /// first that cannot be opened fails the command, leaving the later ones alone. What
+    /// to say on failure.
+    fn open_redirections(command: &Command) -> Result<(), String> {
+        for file in &command.files {
+            let (path, flags) = match file {
+                FileRedirect::Input(path) => (path, open_flags::O_RDONLY),
+                FileRedirect::Output(redirect) => {
                     let end = if redirect.append { open_flags::O_APPEND } else { open_flags::O_TRUNC };
                     (&redirect.path, open_flags::O_WRONLY | open_flags::O_CREAT | end)
                 }

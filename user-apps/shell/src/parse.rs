@@ -72,15 +72,16 @@ pub struct Command {
     pub stdout: Option<Redirect>,
     /// Where to write standard error (`2> path`, `2>> path`, `2>&1`), if anywhere.
     pub stderr: Option<ErrorRedirect>,
-    /// Redirections a later one of the same stream replaced, in order (`> a > b`: `a`).
-    /// sh still opens them — creating or emptying a file, failing the command if one
-    /// cannot be opened — so the shell opens and closes them before the command runs.
-    pub replaced: Vec<Replaced>,
+    /// Every redirection to or from a file, in the order written, those a later one of
+    /// the same stream replaced included (`> a > b`: both). sh opens each in turn —
+    /// creating or emptying an output file, and not running the command if one cannot be
+    /// opened — so the shell opens them all, in order, before the command runs.
+    pub files: Vec<FileRedirect>,
 }
 
-/// A redirection a later one replaced ([`Command::replaced`]).
+/// A redirection to or from a file ([`Command::files`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replaced {
+pub enum FileRedirect {
     /// `< path`.
     Input(String),
     /// `> path`, `>> path`, `2> path` or `2>> path`.
@@ -315,7 +316,7 @@ struct CommandBuilder {
     stdin: Option<String>,
     stdout: Option<Redirect>,
     stderr: Option<ErrorRedirect>,
-    replaced: Vec<Replaced>,
+    files: Vec<FileRedirect>,
 }
 
 impl CommandBuilder {
@@ -329,15 +330,15 @@ impl CommandBuilder {
         if self.argv.is_empty() {
             return Err(ParseError::EmptyCommand);
         }
-        let Self { argv, stdin, stdout, stderr, replaced } = self;
-        Ok(Command { argv, stdin, stdout, stderr, replaced })
+        let Self { argv, stdin, stdout, stderr, files } = self;
+        Ok(Command { argv, stdin, stdout, stderr, files })
     }
 }
 
 /// Parses one command line into the jobs it asks for, in order. A blank line or a comment
 /// gives no jobs; a trailing `;` is allowed. When a command names the same stream twice
-/// (`> a > b`), the last redirection wins; the earlier one is kept in
-/// [`Command::replaced`], to be opened first as sh does.
+/// (`> a > b`), the last redirection wins; all are kept in [`Command::files`], to be
+/// opened in order as sh does.
 pub fn parse(line: &str) -> Result<Vec<Job>, ParseError> {
     jobs_of(tokenize(line, false)?)
 }
@@ -371,12 +372,12 @@ impl Job {
                     Some(ErrorRedirect::File(r)) => Some(ErrorRedirect::File(redirect(r))),
                     other => other.clone(),
                 },
-                replaced: c
-                    .replaced
+                files: c
+                    .files
                     .iter()
                     .map(|r| match r {
-                        Replaced::Input(path) => Replaced::Input(expand(path)),
-                        Replaced::Output(r) => Replaced::Output(redirect(r)),
+                        FileRedirect::Input(path) => FileRedirect::Input(expand(path)),
+                        FileRedirect::Output(r) => FileRedirect::Output(redirect(r)),
                     })
                     .collect(),
             })
@@ -397,27 +398,23 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
         match token {
             Token::Word(word) => command.argv.push(word),
             Token::Input => {
-                if let Some(earlier) = command.stdin.replace(redirect_target(tokens.next())?) {
-                    command.replaced.push(Replaced::Input(earlier));
-                }
+                let path = redirect_target(tokens.next())?;
+                command.files.push(FileRedirect::Input(path.clone()));
+                command.stdin = Some(path);
             }
             Token::Output | Token::Append => {
-                let append = token == Token::Append;
-                let earlier = command.stdout.replace(Redirect { path: redirect_target(tokens.next())?, append });
-                if let Some(earlier) = earlier {
-                    command.replaced.push(Replaced::Output(earlier.clone()));
-                    if let Some(ErrorRedirect::ToOutput) = command.stderr {
-                        // `> a 2>&1 > b`: the errors stay with `a` (emptied already).
-                        command.stderr = Some(ErrorRedirect::File(Redirect { append: true, ..earlier }));
-                    }
+                let redirect = Redirect { path: redirect_target(tokens.next())?, append: token == Token::Append };
+                command.files.push(FileRedirect::Output(redirect.clone()));
+                let earlier = command.stdout.replace(redirect);
+                if let (Some(ErrorRedirect::ToOutput), Some(earlier)) = (&command.stderr, earlier) {
+                    // `> a 2>&1 > b`: the errors stay with `a` (emptied already).
+                    command.stderr = Some(ErrorRedirect::File(Redirect { append: true, ..earlier }));
                 }
             }
             Token::ErrorOutput | Token::ErrorAppend => {
-                let append = token == Token::ErrorAppend;
-                let redirect = Redirect { path: redirect_target(tokens.next())?, append };
-                if let Some(ErrorRedirect::File(earlier)) = command.stderr.replace(ErrorRedirect::File(redirect)) {
-                    command.replaced.push(Replaced::Output(earlier));
-                }
+                let redirect = Redirect { path: redirect_target(tokens.next())?, append: token == Token::ErrorAppend };
+                command.files.push(FileRedirect::Output(redirect.clone()));
+                command.stderr = Some(ErrorRedirect::File(redirect));
             }
             Token::ErrorToOutput => {
                 command.stderr = Some(match command.stdout {
@@ -466,7 +463,7 @@ mod tests {
     /// A command with only words.
     fn cmd(words: &[&str]) -> Command {
         let argv = words.iter().map(|w| w.to_string()).collect();
-        Command { argv, stdin: None, stdout: None, stderr: None, replaced: Vec::new() }
+        Command { argv, stdin: None, stdout: None, stderr: None, files: Vec::new() }
     }
 
     /// A foreground job.
@@ -541,9 +538,13 @@ mod tests {
 
     #[test]
     fn operators_need_no_spaces() {
-        let echo_to = |path: &str, append| Command {
-            stdout: Some(Redirect { path: path.to_string(), append }),
-            ..cmd(&["echo", "hi"])
+        let echo_to = |path: &str, append| {
+            let redirect = Redirect { path: path.to_string(), append };
+            Command {
+                stdout: Some(redirect.clone()),
+                files: vec![FileRedirect::Output(redirect)],
+                ..cmd(&["echo", "hi"])
+            }
         };
         assert_eq!(parse("echo hi>out"), Ok(vec![fg(vec![echo_to("out", false)])]));
         assert_eq!(parse("echo hi>>log"), Ok(vec![fg(vec![echo_to("log", true)])]));
@@ -558,15 +559,25 @@ mod tests {
 
     #[test]
     fn pipelines_and_redirections() {
+        let counts = Redirect { path: "counts".to_string(), append: true };
         let jobs = parse("cat < in.txt | grep -v x | wc -l >> counts").unwrap();
         assert_eq!(
             jobs,
             [fg(vec![
-                Command { stdin: Some("in.txt".to_string()), ..cmd(&["cat"]) },
+                Command {
+                    stdin: Some("in.txt".to_string()),
+                    files: vec![FileRedirect::Input("in.txt".to_string())],
+                    ..cmd(&["cat"])
+                },
                 cmd(&["grep", "-v", "x"]),
-                Command { stdout: Some(Redirect { path: "counts".to_string(), append: true }), ..cmd(&["wc", "-l"]) },
+                Command {
+                    stdout: Some(counts.clone()),
+                    files: vec![FileRedirect::Output(counts)],
+                    ..cmd(&["wc", "-l"])
+                },
             ])]
         );
+        let output = |path: &str, append| FileRedirect::Output(Redirect { path: path.to_string(), append });
         let jobs = parse("> out < in sort -r").unwrap();
         assert_eq!(
             jobs,
@@ -575,21 +586,22 @@ mod tests {
                 stdin: Some("in".to_string()),
                 stdout: Some(Redirect { path: "out".to_string(), append: false }),
                 stderr: None,
-                replaced: Vec::new(),
+                files: vec![output("out", false), FileRedirect::Input("in".to_string())],
             }])],
             "redirections may come before the words"
         );
         let jobs = parse("echo a > first > 'second file'").unwrap();
         let last = Some(Redirect { path: "second file".to_string(), append: false });
         assert_eq!(jobs[0].pipeline[0].stdout, last, "the last redirection wins");
-        let first = Redirect { path: "first".to_string(), append: false };
-        assert_eq!(jobs[0].pipeline[0].replaced, [Replaced::Output(first)], "the earlier one is still opened");
-        let jobs = parse("cat < a < b 2> e >> f 2>> g > h").unwrap();
-        let output = |path: &str, append| Replaced::Output(Redirect { path: path.to_string(), append });
-        let replaced = [Replaced::Input("a".to_string()), output("e", false), output("f", true)];
-        assert_eq!(jobs[0].pipeline[0].replaced, replaced, "in the order they came");
+        let files = [output("first", false), output("second file", false)];
+        assert_eq!(jobs[0].pipeline[0].files, files, "the earlier one is still opened, first");
+        let jobs = parse("cat < a < b 2> e >> f 2>&1 2>> g > h").unwrap();
+        let input = |path: &str| FileRedirect::Input(path.to_string());
+        let files =
+            [input("a"), input("b"), output("e", false), output("f", true), output("g", true), output("h", false)];
+        assert_eq!(jobs[0].pipeline[0].files, files, "in the order they came, 2>&1's replaced file too");
         let jobs = parse_marking_status("echo $? > $?.a > b").unwrap();
-        assert_eq!(jobs[0].expand_status(7).pipeline[0].replaced, [output("7.a", false)]);
+        assert_eq!(jobs[0].expand_status(7).pipeline[0].files, [output("7.a", false), output("b", false)]);
     }
 
     #[test]
