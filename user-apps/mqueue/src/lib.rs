@@ -351,16 +351,8 @@ impl<T, N> Queue<T, N> {
             return done.push(Completion { ticket, result: Err(Errno::EMSGSIZE) });
         }
         if let Some((priority, data)) = self.messages.pop_first() {
-            done.push(Completion { ticket, result: Ok(Answer::Received(priority, data)) });
-            // Room for the first waiting sender (unless messages given back filled it).
-            if self.messages.len() < self.attr.maxmsg {
-                if let Some(s) = self.senders.pop_first() {
-                    let (priority, data) = s.message.expect("senders carry a message");
-                    done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent(data.len())) });
-                    self.messages.push(priority, data);
-                }
-            }
-            return;
+            // (Its room goes to a waiting sender once the answer is settled.)
+            return done.push(Completion { ticket, result: Ok(Answer::Received(priority, data)) });
         }
         if nonblock {
             return done.push(Completion { ticket, result: Err(Errno::EAGAIN) });
@@ -368,23 +360,43 @@ impl<T, N> Queue<T, N> {
         self.receivers.push(client_priority, Waiter { ticket, client, message: None });
     }
 
-    /// Gives back a message a receiver did not get (it died before the answer reached
-    /// it, or its buffer was bad): to the first receiver waiting, else to the front of
-    /// its priority. Returns the notification to deliver, if one fires (as for a send to
-    /// an empty queue). Given back, a queue may hold more than `maxmsg` for a while:
-    /// senders wait until it drains.
-    pub fn give_back(&mut self, priority: u32, data: Vec<u8>, done: &mut Vec<Completion<T>>) -> Option<N> {
-        if let Some(r) = self.receivers.pop_first() {
-            done.push(Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) });
-            return None;
+    /// Settles the answers of receives ([`Answer::Received`], [`Answer::Passed`]):
+    /// `returned` are the messages that did not reach their receivers (the receiver died
+    /// before the answer reached it, or its buffer was bad), in the order they were
+    /// received. Those go back — to the first receiver waiting, else to the front of their
+    /// priority — and then the room left lets waiting senders in, adding what finished to
+    /// `done`. Returns the notification to deliver, if one fires (as for a send to an
+    /// empty queue). Senders get in only here, once the answers are settled, so messages
+    /// given back never make the queue hold more than `maxmsg`.
+    #[inline(always)]
+    pub fn settle(&mut self, returned: Vec<(u32, Vec<u8>)>, done: &mut Vec<Completion<T>>) -> Option<N> {
+        if returned.is_empty() && self.senders.is_empty() {
+            return None; // (the usual case, told inline)
         }
-        let was_empty = self.is_empty();
-        self.messages.push_front(priority, data);
-        if was_empty {
-            self.notify.take().map(|(_, n)| n)
-        } else {
-            None
+        self.give_back_and_let_in(returned, done)
+    }
+
+    /// [`Queue::settle`], when there is something to give back or somebody to let in.
+    fn give_back_and_let_in(&mut self, returned: Vec<(u32, Vec<u8>)>, done: &mut Vec<Completion<T>>) -> Option<N> {
+        let mut notification = None;
+        // The latest first: each goes to the front of its priority.
+        for (priority, data) in returned.into_iter().rev() {
+            if let Some(r) = self.receivers.pop_first() {
+                done.push(Completion { ticket: r.ticket, result: Ok(Answer::Received(priority, data)) });
+                continue;
+            }
+            if self.is_empty() {
+                notification = notification.or(self.notify.take().map(|(_, n)| n));
+            }
+            self.messages.push_front(priority, data);
         }
+        while self.messages.len() < self.attr.maxmsg {
+            let Some(s) = self.senders.pop_first() else { break };
+            let (priority, data) = s.message.expect("senders carry a message");
+            done.push(Completion { ticket: s.ticket, result: Ok(Answer::Sent(data.len())) });
+            self.messages.push(priority, data);
+        }
+        notification
     }
 
     /// Registers `client` to be notified with `event`: `EBUSY` while another client is
@@ -434,6 +446,7 @@ impl<T, N> Queue<T, N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     type Q = Queue<u32, &'static str>;
 
@@ -455,14 +468,29 @@ mod tests {
                 c.result = Ok(Answer::Received(p, data.clone()));
             }
         }
+        settle_all(q, &mut done);
         (done, notification)
     }
 
-    /// A receive; what finished.
+    /// A receive; what finished, the answers settled.
     fn receive(q: &mut Q, t: u32, cp: u8, c: u32, room: usize, nb: bool) -> Vec<Completion<u32>> {
         let mut done = Vec::new();
         q.receive(t, cp, c, room, nb, &mut done);
+        settle_all(q, &mut done);
         done
+    }
+
+    /// Settles the receives' answers in `done` as the server does when they all reach
+    /// their receivers (which may finish more).
+    fn settle_all(q: &mut Q, done: &mut Vec<Completion<u32>>) {
+        let mut from = 0;
+        while from < done.len() {
+            let received = done[from..].iter().any(|c| matches!(c.result, Ok(Answer::Received(..))));
+            from = done.len();
+            if received {
+                assert_eq!(q.settle(Vec::new(), done), None, "nothing given back");
+            }
+        }
     }
 
     fn tickets(done: &[Completion<u32>]) -> Vec<u32> {
@@ -550,30 +578,53 @@ mod tests {
         send(&mut q, 1, 10, 0, 5, b"a".to_vec(), false);
         send(&mut q, 2, 10, 0, 5, b"b".to_vec(), false);
         assert!(send(&mut q, 3, 10, 0, 5, b"c".to_vec(), false).0.is_empty(), "full: waits");
-        // Two receivers took "a", then "b" and let "c" in; neither got its message (say they
-        // died). Given back, the latest first, they go before "c", over `maxmsg`.
-        assert_eq!(tickets(&receive(&mut q, 4, 10, 0, 8, false)), [4, 3]);
-        assert_eq!(tickets(&receive(&mut q, 5, 10, 0, 8, false)), [5]);
+        // Two receivers take "a" and "b"; until their answers are settled the sender
+        // still waits. Neither got its message (say they died): they go back, in order.
         let mut done = Vec::new();
-        assert_eq!(q.give_back(5, b"b".to_vec(), &mut done), None, "not empty: no notification");
-        assert_eq!(q.give_back(5, b"a".to_vec(), &mut done), None);
-        assert!(done.is_empty());
-        assert_eq!(q.len(), 3);
-        assert!(send(&mut q, 6, 10, 0, 5, b"d".to_vec(), false).0.is_empty(), "full: waits");
-        let order: Vec<_> = (7..10).map(|t| received(&receive(&mut q, t, 10, 0, 8, false)[0]).1).collect();
-        assert_eq!(order, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
-        assert_eq!(
-            received(&receive(&mut q, 10, 10, 0, 8, false)[0]),
-            (5, b"d".to_vec()),
-            "let in once there was room"
-        );
-        // Given back to an empty queue: to a waiting receiver, else it notifies.
+        q.receive(4, 10, 0, 8, false, &mut done);
+        q.receive(5, 10, 0, 8, false, &mut done);
+        assert_eq!(tickets(&done), [4, 5]);
+        let mut again = Vec::new();
+        assert_eq!(q.settle(vec![(5, b"a".to_vec()), (5, b"b".to_vec())], &mut again), None, "not empty");
+        assert!(again.is_empty(), "no room for the sender");
+        assert_eq!(q.len(), 2);
+        let order: Vec<_> = (6..8).map(|t| received(&receive(&mut q, t, 10, 0, 8, false)[0]).1).collect();
+        assert_eq!(order, [b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(received(&receive(&mut q, 8, 10, 0, 8, false)[0]), (5, b"c".to_vec()), "let in once there was room");
+        // A message passed to a waiting receiver that did not get it goes to the next
+        // one waiting; if that one does not get it either, into the queue, notifying.
+        assert!(receive(&mut q, 9, 10, 0, 8, false).is_empty());
         assert!(receive(&mut q, 11, 10, 0, 8, false).is_empty());
         let mut done = Vec::new();
-        assert_eq!(q.give_back(1, b"x".to_vec(), &mut done), None);
-        assert_eq!(received(&done[0]), (1, b"x".to_vec()));
+        q.send(10, 10, 0, (1, &mut Cow::from(&b"x"[..])), false, &mut done);
+        assert_eq!(tickets(&done), [10, 9]);
+        let mut again = Vec::new();
+        assert_eq!(q.settle(vec![(1, b"x".to_vec())], &mut again), None);
+        assert_eq!((again[0].ticket, received(&again[0])), (11, (1, b"x".to_vec())));
         q.notify(9, Some("event")).unwrap();
-        assert_eq!(q.give_back(1, b"y".to_vec(), &mut Vec::new()), Some("event"));
+        assert_eq!(q.settle(vec![(1, b"x".to_vec())], &mut Vec::new()), Some("event"));
+        assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn messages_given_back_never_make_the_queue_hold_more_than_maxmsg() {
+        // (A review found a receiver that never gets its answers keeping a full queue at
+        // maxmsg + 1 while a sender waits: twice the memory reserved for maxmsg 1.)
+        let mut q = Q::new(Attr::checked(1, 8).unwrap());
+        send(&mut q, 1, 10, 0, 1, b"m".to_vec(), false);
+        for t in 0..8u32 {
+            assert!(send(&mut q, 100 + t, 10, 0, 1, b"w".to_vec(), false).0.is_empty(), "full: waits");
+            let mut done = Vec::new();
+            q.receive(200 + t, 10, 0, 8, false, &mut done);
+            let [Completion { result: Ok(Answer::Received(priority, data)), .. }] = &done[..] else {
+                panic!("{done:?}")
+            };
+            let mut again = Vec::new();
+            q.settle(vec![(*priority, data.clone())], &mut again);
+            assert!(again.is_empty(), "the waiting sender gets no room from a receive that failed");
+            assert_eq!(q.len(), 1, "holds {} of maxmsg 1", q.len());
+            q.cancel(|ticket| *ticket == 100 + t);
+        }
     }
 
     #[test]

@@ -87,12 +87,13 @@ fn answer(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notifica
     }
 }
 
-/// [`answer`], for a `done` that is not empty. A message a receiver did not get (it
-/// died before the answer reached it, or its buffer was bad) is given back to the queue
-/// for the next receiver: nobody else loses data.
+/// [`answer`], for a `done` that is not empty. The receives' answers are then settled
+/// ([`Queue::settle`]), which may let waiting senders in (and finish more): a message a
+/// receiver did not get (it died before the answer reached it, or its buffer was bad)
+/// goes back to the queue for the next receiver, so nobody else loses data.
 fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Notification>, sent: &[u8]) {
     loop {
-        let mut returned = Vec::new();
+        let (mut received, mut returned) = (false, Vec::new());
         for c in done.drain(..) {
             let (message, with_priority) = c.ticket;
             // A message's status carries its length and, above it if asked, its priority.
@@ -105,14 +106,16 @@ fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Noti
             let _ = match c.result {
                 Ok(Answer::Received(priority, data)) => {
                     let answered = message.reply(status(data.len(), priority), &data);
+                    received = true;
                     match answered {
-                        Err(_) => returned.push((priority, data)),
                         Ok(()) => queue.recycle(data),
+                        Err(_) => returned.push((priority, data)),
                     }
                     answered
                 }
                 Ok(Answer::Passed(priority)) => {
                     let answered = message.reply(status(sent.len(), priority), sent);
+                    received = true;
                     if answered.is_err() {
                         returned.push((priority, sent.to_vec()));
                     }
@@ -122,12 +125,12 @@ fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Noti
                 Err(e) => message.error(e),
             };
         }
-        if returned.is_empty() {
+        if !received {
             return;
         }
-        // The latest first: each goes to the front of its priority.
-        for (priority, data) in returned.into_iter().rev() {
-            notify(queue.give_back(priority, data, done));
+        notify(queue.settle(returned, done));
+        if done.is_empty() {
+            return;
         }
     }
 }

@@ -66,12 +66,13 @@ fn answer(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedM
     }
 }
 
-/// [`answer`], for a `done` that is not empty. Bytes a reader did not get (it died
-/// before the answer reached it, or its buffer was bad) go back into the pipe for the
-/// next reader: nobody else loses data.
+/// [`answer`], for a `done` that is not empty. The reads' answers are then settled
+/// ([`Pipe::settle`]), which may let waiting writes in (and finish more): bytes a reader
+/// did not get (it died before the answer reached it, or its buffer was bad) go back to
+/// the front of the pipe for the next reader, so nobody else loses data.
 fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<ReceivedMessage>, written: &[u8]) {
     loop {
-        let mut returned = Vec::new();
+        let (mut delivered, mut returned) = (0, Vec::new());
         for c in done.drain(..) {
             // A client that has gone makes the answer fail; a writer's or an error's
             // then needs nothing more.
@@ -79,15 +80,19 @@ fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<Recei
                 Ok(Answer::Read(bytes)) => {
                     let answered = c.ticket.reply(bytes.len() as u64, &bytes);
                     match answered {
-                        Err(_) if !bytes.is_empty() => returned.push(bytes),
-                        _ => pipe.recycle(bytes),
+                        Ok(()) => {
+                            delivered += bytes.len();
+                            pipe.recycle(bytes);
+                        }
+                        Err(_) => returned.push(bytes),
                     }
                     answered
                 }
                 Ok(Answer::Passed(n)) => {
                     let answered = c.ticket.reply(n as u64, &written[..n]);
-                    if answered.is_err() {
-                        returned.push(written[..n].to_vec());
+                    match answered {
+                        Ok(()) => delivered += n,
+                        Err(_) => returned.push(written[..n].to_vec()),
                     }
                     answered
                 }
@@ -95,10 +100,13 @@ fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<Recei
                 Err(e) => c.ticket.error(e),
             };
         }
-        if returned.is_empty() {
+        if delivered == 0 && returned.is_empty() {
             return;
         }
-        pipe.put_back(&returned, done);
+        pipe.settle(delivered, &returned, done);
+        if done.is_empty() {
+            return;
+        }
     }
 }
 
