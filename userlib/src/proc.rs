@@ -106,6 +106,9 @@ pub fn spawn_with(
         payload.extend_from_slice(value.as_bytes());
         payload.push(0);
     }
+    if payload.len() > crate::resmgr::MAX_PAYLOAD {
+        return Err(Errno::E2BIG); // (proc takes no more of a request)
+    }
     let header = Header {
         subtype: policy.map_or(0, |p| p as u16 + 1),
         arg: priority as u32,

@@ -50,6 +50,9 @@ pub struct Request<'a> {
     /// (no copy), else read into a buffer of its own, which a handler that keeps the data
     /// can take (`core::mem::take(&mut request.payload).into_owned()`) without copying.
     pub payload: Cow<'a, [u8]>,
+    /// Bytes the sender sent after the header: more than `payload` holds when it sent
+    /// over [`MAX_PAYLOAD`] (a write is then taken in part; other requests should refuse).
+    pub sent: usize,
     /// Room the sender has for the answer's data.
     pub reply_room: usize,
     message: Option<ReceivedMessage>,
@@ -254,12 +257,14 @@ impl<R: ResourceManager> Dispatcher<R> {
         let Some(header) = Header::from_bytes(&buffer[..info.msglen as usize]) else {
             return message.error(Errno::EBADMSG).map(|_| None);
         };
-        let sent = (info.srcmsglen as usize).saturating_sub(Header::SIZE).min(MAX_PAYLOAD);
-        let have = (info.msglen as usize - Header::SIZE).min(sent);
+        let sent = (info.srcmsglen as usize).saturating_sub(Header::SIZE);
+        let taken = sent.min(MAX_PAYLOAD);
+        let have = (info.msglen as usize - Header::SIZE).min(taken);
         let head = &buffer[Header::SIZE..Header::SIZE + have];
-        let payload = if have < sent { Cow::Owned(read_long(&message, head, sent)?) } else { Cow::Borrowed(head) };
+        let payload = if have < taken { Cow::Owned(read_long(&message, head, taken)?) } else { Cow::Borrowed(head) };
         let client = Client { pid: info.pid, scoid: info.scoid, coid: info.coid, priority: info.priority as u8 };
-        let request = Request { header, client, payload, reply_room: info.dstmsglen as usize, message: Some(message) };
+        let reply_room = info.dstmsglen as usize;
+        let request = Request { header, client, payload, sent, reply_room, message: Some(message) };
         Self::handle_request(manager, ocbs, request)
     }
 

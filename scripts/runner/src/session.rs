@@ -211,6 +211,12 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !out.contains("\r\nlast\r\n") || out.contains("stale") || !failed {
                 return Err(format!("replaced redirections:\n{out}"));
             }
+            // Shared memory is read and written like a file (an object made by `>` could
+            // not be written: ENOSYS).
+            let out = s.command("echo in shared memory > /dev/shmem/note; cat /dev/shmem/note; rm /dev/shmem/note")?;
+            if !out.contains("\r\nin shared memory\r\n") || out.contains("ENOSYS") {
+                return Err(format!("/dev/shmem as a file:\n{out}"));
+            }
             // `cat f >> f` copied the file onto its own end for ever. (`/tmp/last` still
             // holds its one line.)
             let out = s.command("cat /tmp/last >> /tmp/last; echo status $?; wc /tmp/last")?;

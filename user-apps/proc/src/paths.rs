@@ -100,6 +100,8 @@ impl PathSpace {
                 rest.split('/').next().map(String::from)
             })
             .collect();
+        // (Sorted again: the prefixes' order puts `a-b` between `a` and `a/x`.)
+        names.sort();
         names.dedup();
         names
     }
@@ -166,6 +168,11 @@ mod tests {
         assert_eq!(s.list("/dev"), ["mqueue", "pipe", "shmem"]);
         assert_eq!(s.list("/"), ["dev", "srv"]);
         assert_eq!(s.list("/srv"), ["a"]);
+        // Once each, whatever the prefixes' order (`a-b` sorts between `a` and `a/x`).
+        s.attach("/srv/a-b", mount(6, false)).unwrap();
+        s.attach("/srv/a/x", mount(6, false)).unwrap();
+        assert_eq!(s.list("/srv"), ["a", "a-b"]);
+        s.forget(owner(6).scoid);
         assert!(s.list("/dev/mqueue").is_empty());
         assert!(s.has_beneath("/srv/a") && !s.has_beneath("/sr"));
         assert_eq!(s.detach("/dev/pipe", owner(4).scoid), Err(Errno::EPERM));

@@ -17,7 +17,8 @@ use userlib::abi::sched::Policy;
 use userlib::abi::syscall::mem_prot;
 use userlib::ipc::{Channel, Connection};
 use userlib::msg::{
-    check_name, check_path, file_kind, io_type, map_flags, open_flags, path_flags, proc_type, Resolved, Stat, PROC_CHID,
+    check_name, check_path, file_kind, io_type, map_flags, open_flags, path_flags, proc_type, whence, Resolved, Stat,
+    PROC_CHID,
 };
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, sys, time, Args, Errno, Pid};
@@ -33,11 +34,15 @@ const BOOT_HANDLE: u32 = 2;
 /// The pulse code of "a child of proc ended" (value: its pid).
 const CHILD_ENDED: i8 = 1;
 const PAGE: u64 = 4096;
+/// Most bytes one read of a shared-memory object copies (proc maps a window of the
+/// object for each read or write).
+const MAX_TRANSFER: usize = 64 * 1024;
 
 /// An open file proc serves.
 enum Ocb {
-    /// A shared-memory object, opened with `flags`.
-    Shm { object: u32, flags: u32 },
+    /// A shared-memory object, opened with `flags`; `position`: where the next read or
+    /// write goes.
+    Shm { object: u32, flags: u32, position: u64 },
     /// The `/dev/shmem` directory; `next`: the first entry not read yet.
     Directory { next: usize },
     /// `/dev/null`: reads find the end, writes go nowhere.
@@ -171,6 +176,9 @@ impl Proc {
     }
 
     fn spawn(&mut self, request: &Request) -> Result<u64, Errno> {
+        if request.sent > request.payload.len() {
+            return Err(Errno::E2BIG); // (cut short, its environment would be missing a part)
+        }
         let payload = &request.payload;
         let name_end = payload.iter().position(|b| *b == 0).ok_or(Errno::EINVAL)?;
         let name = core::str::from_utf8(&payload[..name_end]).map_err(|_| Errno::EINVAL)?;
@@ -245,6 +253,9 @@ impl Proc {
         if path.contains('/') {
             return Err(Errno::ENOENT);
         }
+        if matches!(path, "" | "." | "..") || path.contains('\0') {
+            return Err(Errno::EINVAL); // (no path could name it again: rm could not remove it)
+        }
         if path.len() > userlib::msg::MAX_NAME {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -256,7 +267,14 @@ impl Proc {
     fn map(&mut self, object: u32, request: &Request, max: u32, private: bool) -> Result<u64, Errno> {
         let (pid, prot) = (request.client.pid, request.header.arg);
         let (offset, size) = (request.header.offset, request.header.size);
-        let kernel = self.shm.get(object).ok_or(Errno::EBADF)?.kernel;
+        let o = self.shm.get(object).ok_or(Errno::EBADF)?;
+        // Within the object's pages, checked before anything is made (a private copy of
+        // a gigabyte was allocated, then refused).
+        let end = size.checked_next_multiple_of(PAGE).and_then(|size| offset.checked_add(size));
+        if end.is_none_or(|end| end > o.size.next_multiple_of(PAGE)) {
+            return Err(Errno::ENXIO);
+        }
+        let kernel = o.kernel;
         let (offset, size) = (offset as usize, size as usize);
         if !private {
             // SAFETY: maps into the client, not into proc.
@@ -297,7 +315,12 @@ impl ResourceManager for Proc {
 
     fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
         if request.header.extra == NULL_HANDLE as u64 {
-            return if path.is_empty() { Ok(Ocb::Null) } else { Err(Errno::ENOTDIR) };
+            let exclusive = open_flags::O_CREAT | open_flags::O_EXCL;
+            return match path {
+                "" if flags & exclusive == exclusive => Err(Errno::EEXIST), // (it exists)
+                "" => Ok(Ocb::Null),
+                _ => Err(Errno::ENOTDIR),
+            };
         }
         if request.header.extra == BOOT_HANDLE as u64 {
             if open_flags::writable(flags) || flags & open_flags::O_CREAT != 0 {
@@ -311,6 +334,9 @@ impl ResourceManager for Proc {
         }
         if path.is_empty() {
             if flags & open_flags::O_CREAT == 0 {
+                if open_flags::writable(flags) {
+                    return Err(Errno::EISDIR);
+                }
                 return Ok(Ocb::Directory { next: 0 });
             }
             // SHM_ANON: an object nobody can name.
@@ -321,7 +347,7 @@ impl ResourceManager for Proc {
                 return Err(Errno::ENFILE);
             }
             let kernel = sys::mem_object_create(0)?;
-            return Ok(Ocb::Shm { object: self.shm.insert(kernel, None), flags });
+            return Ok(Ocb::Shm { object: self.shm.insert(kernel, None), flags, position: 0 });
         }
         let name = Self::object_name(path)?;
         let object = match self.shm.open(name, flags)? {
@@ -340,7 +366,7 @@ impl ResourceManager for Proc {
             }
             self.shm.get_mut(object).ok_or(Errno::EIO)?.size = 0;
         }
-        Ok(Ocb::Shm { object, flags })
+        Ok(Ocb::Shm { object, flags, position: 0 })
     }
 
     fn unlink(&mut self, request: &Request, path: &str) -> Result<(), Errno> {
@@ -357,13 +383,30 @@ impl ResourceManager for Proc {
 
     fn open_handle(&mut self, request: &Request, handle: u64, flags: u32) -> Result<Ocb, Errno> {
         let object = self.shm.open_handle(handle, request.client.pid, flags)?;
-        Ok(Ocb::Shm { object, flags })
+        Ok(Ocb::Shm { object, flags, position: 0 })
     }
 
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match ocb {
             Ocb::Directory { next } => read_directory(self.shm.names(), next, request.header.size as usize),
-            Ocb::Shm { .. } => Err(Errno::ENOSYS), // shared memory is read by mapping it
+            Ocb::Shm { object, flags, position } => {
+                if !open_flags::readable(*flags) {
+                    return Err(Errno::EBADF);
+                }
+                let o = self.shm.get(*object).ok_or(Errno::EBADF)?;
+                let want = (request.header.size as usize).min(request.reply_room).min(MAX_TRANSFER);
+                let n = (o.size.saturating_sub(*position) as usize).min(want);
+                let mut bytes = vec![0u8; n];
+                if n > 0 {
+                    // SAFETY: `window` points at `n` readable bytes of the object, and
+                    // `bytes` holds `n`.
+                    through_window(o.kernel, *position, n, mem_prot::READ, |window| unsafe {
+                        core::ptr::copy_nonoverlapping(window, bytes.as_mut_ptr(), n)
+                    })?;
+                }
+                *position += n as u64;
+                Ok(Reply::Data(n as u64, bytes))
+            }
             Ocb::Null => Ok(Reply::Data(0, Vec::new())),
             Ocb::Boot { next } => {
                 read_directory(self.image.programs().map(|p| p.name), next, request.header.size as usize)
@@ -376,9 +419,47 @@ impl ResourceManager for Proc {
         match ocb {
             Ocb::Null => Ok(Reply::Status(request.payload.len() as u64)),
             Ocb::Directory { .. } | Ocb::Boot { .. } => Err(Errno::EISDIR),
-            Ocb::Shm { .. } => Err(Errno::ENOSYS), // written by mapping it
+            Ocb::Shm { object, flags, position } => {
+                if !open_flags::writable(*flags) {
+                    return Err(Errno::EBADF);
+                }
+                let o = self.shm.get_mut(*object).ok_or(Errno::EBADF)?;
+                if *flags & open_flags::O_APPEND != 0 {
+                    *position = o.size;
+                }
+                let data = &request.payload;
+                if data.is_empty() {
+                    return Ok(Reply::Status(0)); // (not even past the end)
+                }
+                // Past the end, the object grows (zero-filled between), as a file would.
+                let end = position.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+                if end > o.size {
+                    sys::mem_object_resize(o.kernel, usize::try_from(end).map_err(|_| Errno::EFBIG)?)?;
+                    o.size = end;
+                }
+                let rw = mem_prot::READ | mem_prot::WRITE;
+                // SAFETY: `window` points at `data.len()` writable bytes of the object.
+                through_window(o.kernel, *position, data.len(), rw, |window| unsafe {
+                    core::ptr::copy_nonoverlapping(data.as_ptr(), window, data.len())
+                })?;
+                *position = end;
+                Ok(Reply::Status(data.len() as u64))
+            }
             Ocb::BootProgram => Err(Errno::EBADF), // (opened read-only: nothing else may be)
         }
+    }
+
+    fn lseek(&mut self, ocb: &mut Ocb, offset: i64, from: u32) -> Result<u64, Errno> {
+        let Ocb::Shm { object, position, .. } = ocb else { return Err(Errno::ESPIPE) };
+        let base = match from {
+            whence::SET => 0,
+            whence::CUR => *position,
+            whence::END => self.shm.get(*object).ok_or(Errno::EBADF)?.size,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = (base as i64).checked_add(offset).filter(|n| *n >= 0).ok_or(Errno::EINVAL)?;
+        *position = new as u64;
+        Ok(*position)
     }
 
     fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
@@ -396,7 +477,7 @@ impl ResourceManager for Proc {
 
     fn truncate(&mut self, ocb: &mut Ocb, size: u64) -> Result<(), Errno> {
         let (object, flags) = match *ocb {
-            Ocb::Shm { object, flags } => (object, flags),
+            Ocb::Shm { object, flags, .. } => (object, flags),
             Ocb::Null => return Err(Errno::EINVAL), // (a device: as POSIX's ftruncate says)
             Ocb::BootProgram => return Err(Errno::EBADF), // (open read-only)
             Ocb::Directory { .. } | Ocb::Boot { .. } => return Err(Errno::EISDIR),
@@ -406,18 +487,30 @@ impl ResourceManager for Proc {
         }
         let o = self.shm.get_mut(object).ok_or(Errno::EBADF)?;
         sys::mem_object_resize(o.kernel, usize::try_from(size).map_err(|_| Errno::EFBIG)?)?;
+        let tail = (size.next_multiple_of(PAGE) - size) as usize;
+        if size < o.size && tail > 0 {
+            // The kernel keeps whole pages: the rest of the last one is zeroed, so that
+            // growing again reads zeros there (it kept what was written past the end).
+            // SAFETY: `window` points at `tail` writable bytes of the object.
+            let rw = mem_prot::READ | mem_prot::WRITE;
+            through_window(o.kernel, size, tail, rw, |window| unsafe { core::ptr::write_bytes(window, 0, tail) })?;
+        }
         o.size = size;
         Ok(())
     }
 
     fn mmap(&mut self, ocb: &mut Ocb, request: &Request) -> Result<u64, Errno> {
-        let Ocb::Shm { object, flags } = *ocb else { return Err(Errno::ENODEV) };
+        let Ocb::Shm { object, flags, .. } = *ocb else { return Err(Errno::ENODEV) };
         let h = request.header;
         let prot = h.arg;
         if !h.offset.is_multiple_of(PAGE) || h.size == 0 {
             return Err(Errno::EINVAL);
         }
-        let private = h.subtype & map_flags::PRIVATE != 0;
+        let private = match h.subtype & (map_flags::SHARED | map_flags::PRIVATE) {
+            map_flags::SHARED => false,
+            map_flags::PRIVATE => true,
+            _ => return Err(Errno::EINVAL), // (one or the other, as POSIX says)
+        };
         let max = if private || open_flags::writable(flags) {
             mem_prot::READ | mem_prot::WRITE | mem_prot::EXEC
         } else {
@@ -431,7 +524,7 @@ impl ResourceManager for Proc {
 
     fn io_other(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match (request.header.kind, &*ocb) {
-            (io_type::SHM_HANDLE, Ocb::Shm { object, flags }) => {
+            (io_type::SHM_HANDLE, Ocb::Shm { object, flags, .. }) => {
                 let (pid, granted, maker) = (request.header.arg, request.header.offset as u32, request.client.scoid);
                 let h = self.shm.create_handle(*object, pid, granted, *flags, maker)?;
                 Ok(Reply::Data(0, h.to_le_bytes().to_vec()))
@@ -485,6 +578,14 @@ impl ResourceManager for Proc {
                 }
                 if path == BOOT_DIRECTORY || path.starts_with("/proc/boot/") {
                     return Err(Errno::EROFS); // the boot image is what the machine booted
+                }
+                if [SHMEM, NULL_DEVICE]
+                    .iter()
+                    .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+                {
+                    // proc's own: a process attached at `/dev/shmem/buf` took the opens of
+                    // that object, and its `mmap` answers.
+                    return Err(Errno::EBUSY);
                 }
                 let mount = Mount {
                     owner: Self::owner(request),
@@ -556,4 +657,20 @@ impl ResourceManager for Proc {
             self.respawn_due(); // (early, from a client's pulse: nothing is started early)
         }
     }
+}
+
+/// Runs `copy` on the address of byte `offset` of memory object `kernel`, with `len`
+/// bytes from there mapped into proc with `prot` for the copy: a window of whole pages,
+/// unmapped after. (proc alone resizes objects, one request at a time: the bytes stay
+/// within the object meanwhile.)
+fn through_window(kernel: u32, offset: u64, len: usize, prot: u32, copy: impl FnOnce(*mut u8)) -> Result<(), Errno> {
+    let start = offset / PAGE * PAGE;
+    let end = (offset + len as u64).div_ceil(PAGE) * PAGE;
+    let size = (end - start) as usize;
+    // SAFETY: the kernel places the window where proc has nothing mapped.
+    let window = unsafe { sys::mem_object_map(0, kernel, start as usize, size, 0, prot, prot) }?;
+    copy((window + (offset - start) as usize) as *mut u8);
+    // SAFETY: the copy is done; nothing refers to the window.
+    let _ = unsafe { sys::mem_unmap(window, size) };
+    Ok(())
 }

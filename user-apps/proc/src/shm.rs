@@ -161,7 +161,7 @@ impl<K: Copy> ShmTable<K> {
     /// more than that); `maker` is the client asking. `EMFILE` when it made
     /// [`MAX_GRANTS_PER_CLIENT`] still unused, `ENFILE` when [`MAX_GRANTS`] are.
     pub fn create_handle(&mut self, id: u32, pid: u32, flags: u32, held: u32, maker: u32) -> Result<u64, Errno> {
-        if open_flags::writable(flags) && !open_flags::writable(held) {
+        if !access_within(flags, held) {
             return Err(Errno::EACCES);
         }
         if self.grants.values().filter(|g| g.maker == maker).count() >= MAX_GRANTS_PER_CLIENT {
@@ -185,7 +185,7 @@ impl<K: Copy> ShmTable<K> {
         if grant.pid != pid {
             return Err(Errno::EACCES);
         }
-        if open_flags::writable(flags) && !open_flags::writable(grant.flags) {
+        if !access_within(flags, grant.flags) {
             return Err(Errno::EACCES);
         }
         self.grants.remove(&handle);
@@ -222,10 +222,18 @@ impl<K: Copy> ShmTable<K> {
     }
 }
 
+/// Whether open flags `wanted` ask for no access that `allowed` lacks, reading and
+/// writing each (a write-only grant gave reading too: a review found a write-only file
+/// granting itself a readable open, which it could then map).
+fn access_within(wanted: u32, allowed: u32) -> bool {
+    (!open_flags::writable(wanted) || open_flags::writable(allowed))
+        && (!open_flags::readable(wanted) || open_flags::readable(allowed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use userlib::msg::open_flags::{O_RDONLY, O_RDWR};
+    use userlib::msg::open_flags::{O_RDONLY, O_RDWR, O_WRONLY};
 
     #[test]
     fn the_table_is_bounded_and_ids_skip_live_objects() {
@@ -283,6 +291,14 @@ mod tests {
         assert_eq!(t.close(anon), Release::Close(5));
         let ro = t.insert(6, None);
         assert_eq!(t.create_handle(ro, 7, O_RDWR, O_RDONLY, 1), Err(Errno::EACCES), "cannot grant more");
+        // Reading as well as writing: a write-only grant gives no reading, and a
+        // write-only file cannot grant it.
+        let h = t.create_handle(ro, 7, O_WRONLY, O_RDWR, 1).unwrap();
+        assert_eq!(t.open_handle(h, 7, O_RDWR), Err(Errno::EACCES), "write-only grant");
+        assert_eq!(t.open_handle(h, 7, O_RDONLY), Err(Errno::EACCES), "write-only grant");
+        assert_eq!(t.open_handle(h, 7, O_WRONLY), Ok(ro));
+        assert_eq!(t.create_handle(ro, 7, O_RDWR, O_WRONLY, 1), Err(Errno::EACCES), "a write-only file");
+        assert_eq!(t.create_handle(ro, 7, O_RDONLY, O_WRONLY, 1), Err(Errno::EACCES), "a write-only file");
     }
 
     #[test]

@@ -343,6 +343,83 @@ pub fn shared_memory_unlink_while_mapped() -> Outcome {
     Ok(())
 }
 
+/// A shared-memory object read and written like a file, as procnto allows (`echo x >
+/// /dev/shmem/note` made an object nothing could write: `ENOSYS`).
+pub fn shared_memory_read_and_written_like_a_file() -> Outcome {
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let (rw, create) = (open_flags::O_RDWR, open_flags::O_CREAT | open_flags::O_EXCL);
+    let file = shm::shm_open("/as-file", rw | create, 0o600).map_err(e("shm_open"))?;
+    ensure!(file.write(b"hello") == Ok(5), "write");
+    ensure!(file.stat().map_err(e("stat"))?.size == 5, "the write did not size the object");
+    // A mapping sees what was written, and a read what is stored through the mapping.
+    let at = shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_SHARED, Some(&file), 0).map_err(e("mmap"))?;
+    // SAFETY: one page is mapped read-write at `at` until the munmap below.
+    unsafe {
+        let p = at as *mut u8;
+        ensure!(core::slice::from_raw_parts(p, 5) == b"hello", "the mapping does not show the write");
+        p.add(1).write_volatile(b'E');
+        shm::munmap(at, 4096).map_err(e("munmap"))?;
+    }
+    let mut buffer = [0u8; 16];
+    file.seek(0, whence::SET).map_err(e("seek"))?;
+    let n = file.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"hEllo", "read {:?}", &buffer[..n]);
+    ensure!(file.read(&mut buffer) == Ok(0), "no end at the object's size");
+    // Past the end it grows, zero-filled between; O_APPEND writes at the end.
+    file.seek(8000, whence::SET).map_err(e("seek"))?;
+    ensure!(file.write(b"end") == Ok(3), "a write past the end");
+    let appender = shm::shm_open("/as-file", open_flags::O_WRONLY | open_flags::O_APPEND, 0).map_err(e("reopen"))?;
+    ensure!(appender.write(b"!") == Ok(1), "an appending write");
+    ensure!(file.stat().map_err(e("stat"))?.size == 8004, "size after growing");
+    file.seek(4998, whence::SET).map_err(e("seek"))?;
+    let n = file.read(&mut buffer).map_err(e("read"))?;
+    ensure!(buffer[..n] == [0u8; 16], "the gap is not zero: {:?}", &buffer[..n]);
+    file.seek(-4, whence::END).map_err(e("seek"))?;
+    let n = file.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"end!", "the end read {:?}", &buffer[..n]);
+    // Each open keeps its access.
+    let reader = shm::shm_open("/as-file", open_flags::O_RDONLY, 0).map_err(e("open read-only"))?;
+    ensure!(reader.write(b"x") == Err(Errno::EBADF), "wrote through a read-only open");
+    ensure!(appender.read(&mut buffer) == Err(Errno::EBADF), "read through a write-only open");
+    // Shrunk within a page and grown again, the object reads zeros past the cut (the
+    // kernel keeps whole pages; what was written there came back).
+    file.truncate(4097).map_err(e("shrink"))?;
+    file.truncate(8192).map_err(e("grow"))?;
+    file.seek(7996, whence::SET).map_err(e("seek"))?;
+    let n = file.read(&mut buffer).map_err(e("read"))?;
+    ensure!(n == 16 && buffer == [0u8; 16], "\"end!\" (at 8000) came back: {:?}", &buffer[..n]);
+    file.seek(4, whence::SET).map_err(e("seek"))?;
+    ensure!(file.read(&mut buffer[..1]) == Ok(1) && buffer[0] == b'o', "before the cut");
+    // A mapping past the object's pages is refused before proc makes anything (a private
+    // copy of a gigabyte was made first).
+    let private = shm::mmap(1 << 30, shm::PROT_READ, shm::MAP_PRIVATE, Some(&file), 0).err();
+    ensure!(private == Some(Errno::ENXIO), "a private mapping past the end: {private:?}");
+    let shared = shm::mmap(3 * 4096, shm::PROT_READ, shm::MAP_SHARED, Some(&file), 0).err();
+    ensure!(shared == Some(Errno::ENXIO), "a shared mapping past the end: {shared:?}");
+    shm::shm_unlink("/as-file").map_err(e("unlink"))?;
+    // proc's own places are its own: nobody may attach beneath them.
+    let channel = userlib::ipc::Channel::create(0).map_err(e("channel"))?;
+    for path in ["/dev/shmem/as-file", "/dev/shmem", "/dev/null"] {
+        let attached = proc::path_attach(path, channel.chid(), 0).err();
+        ensure!(attached == Some(Errno::EBUSY), "attaching {path}: {attached:?}");
+    }
+    let directory = fs::open("/dev/shmem", open_flags::O_RDWR, 0).err();
+    ensure!(directory == Some(Errno::EISDIR), "/dev/shmem opened for writing: {directory:?}");
+    let null = fs::open("/dev/null", open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_EXCL, 0).err();
+    ensure!(null == Some(Errno::EEXIST), "/dev/null made exclusively: {null:?}");
+    // A spawn request too long for proc is refused whole, not cut short (its
+    // environment's end, with PWD, went missing).
+    let long = alloc::string::String::from_utf8(vec![b'x'; 70_000]).map_err(|_| String::from("utf-8"))?;
+    ensure!(process::spawn("hello", &[long.as_str()], None).err() == Some(Errno::E2BIG), "a long spawn (userlib)");
+    let coid = proc::connection().map_err(e("proc"))?;
+    let header = Header { size: 0, ..Header::new(proc_type::SPAWN) };
+    let mut payload = Vec::from(&b"hello\0"[..]);
+    payload.resize(70_000, b'x');
+    let raw = proc::request_on(coid, &header, &payload, &mut []).err();
+    ensure!(raw == Some(Errno::E2BIG), "a long spawn (proc): {raw:?}");
+    Ok(())
+}
+
 pub fn anonymous_shared_memory_handle_for_one_process() -> Outcome {
     let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
     let server = proc::name_attach("handle-server", 0).map_err(e("name_attach"))?;
