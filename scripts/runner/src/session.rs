@@ -337,12 +337,12 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !(out.contains("/tmp: EISDIR") && out.contains("muon:1$")) {
                 return Err(format!("echo lost > /tmp printed:\n{out}"));
             }
-            // Shared memory opens, but takes no write: echo's output is lost, and echo
-            // must not report success.
-            let out = s.command("echo lost > /dev/shmem/lost")?;
-            (out.contains("echo: standard output: ENOSYS") && out.contains("muon:1$"))
+            // A queue opens, but takes no message longer than its 1,024 bytes: echo's
+            // output is lost, and echo must not report success.
+            let out = s.command(&format!("mq create /small; echo {} > /dev/mqueue/small", "x".repeat(1100)))?;
+            (out.contains("echo: standard output: EMSGSIZE") && out.contains("muon:1$"))
                 .then_some(())
-                .ok_or(format!("echo lost > /dev/shmem/lost printed:\n{out}"))
+                .ok_or(format!("echo of 1,100 bytes > /dev/mqueue/small printed:\n{out}"))
         }),
         ("cat_goes_on_past_a_missing_file", |s| {
             let out = s.command("cat /nonexistent /tmp/note")?;
