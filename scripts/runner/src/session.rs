@@ -217,10 +217,13 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !out.contains("\r\nin shared memory\r\n") || out.contains("ENOSYS") {
                 return Err(format!("/dev/shmem as a file:\n{out}"));
             }
-            // `cat f >> f` copied the file onto its own end for ever. (`/tmp/last` still
-            // holds its one line.)
-            let out = s.command("cat /tmp/last >> /tmp/last; echo status $?; wc /tmp/last")?;
-            let refused = out.contains("cat: /tmp/last: input file is output file") && out.contains("status 1");
+            // `cat f >> f` and `cat < f >> f` copied the file onto its own end for ever.
+            // (`/tmp/last` still holds its one line.)
+            let out =
+                s.command("cat /tmp/last >> /tmp/last; echo status $?; cat < /tmp/last >> /tmp/last; wc /tmp/last")?;
+            let refused = out.contains("cat: /tmp/last: input file is output file")
+                && out.contains("cat: standard input: input file is output file")
+                && out.contains("status 1");
             if !refused || !out.lines().any(|l| l.split_whitespace().next() == Some("1")) {
                 return Err(format!("cat f >> f:\n{out}"));
             }
@@ -399,8 +402,14 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !(out.contains("shell: shutdown: abc: not an exit code") && out.contains("muon:2$")) {
                 return Err(format!("shutdown abc printed:\n{out}"));
             }
+            // A usage error ends with 2, as POSIX utilities' do (some ended with 1);
+            // `true` and `false` ignore arguments (they refused them).
             let out = s.command("mq send /extra text 3 more")?;
-            (out.contains("usage: mq") && out.contains("muon:1$")).then_some(()).ok_or(format!("mq printed:\n{out}"))
+            if !(out.contains("mq: usage: mq") && out.contains("muon:2$")) {
+                return Err(format!("mq printed:\n{out}"));
+            }
+            let out = s.command("true x -y && false z; echo status $?")?;
+            out.contains("status 1").then_some(()).ok_or(format!("true and false printed:\n{out}"))
         }),
         ("directories_of_the_pathname_space_are_directories", |s| {
             // (`/dev` has no server: opening it said ENOENT; `ls /dev/` lost its markers.)

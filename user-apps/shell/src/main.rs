@@ -58,6 +58,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
 ";
 
     /// The built-ins: the shell runs them itself.
+    /// How many ended background jobs' statuses the shell keeps for `wait`.
+    const ENDED_KEPT: usize = 64;
     const BUILTINS: [&str; 8] = ["help", "exit", "shutdown", "jobs", "fg", "wait", "cd", "pwd"];
     /// Where proc lists the boot image's programs (what the shell runs by name).
     const BOOT_PROGRAMS: &str = "/proc/boot";
@@ -67,6 +69,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         editor: Editor,
         status: u32,
         background: Vec<BackgroundJob>,
+        /// Background jobs whose end was announced, with their status, for a later
+        /// `wait PID` (the most recent [`ENDED_KEPT`]).
+        ended: Vec<(Pid, u32)>,
         /// Reading commands from a script (`-c`, or standard input that is not the
         /// console): no prompt, no editor, no hold on the console's mode; the shell's
         /// messages go to its standard error, its programs' output to its own.
@@ -141,6 +146,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             editor: Editor::new(HISTORY),
             status: 0,
             background: Vec::new(),
+            ended: Vec::new(),
             script: false,
             streams: Streams::console(),
         };
@@ -309,14 +315,26 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             let name = command.argv[0].as_str();
             self.reap_background(); // (those that ended: their notices, not a wait)
             let mut chosen: Vec<Pid> = Vec::new();
+            let mut ended_status = None;
             for word in &command.argv[1..] {
-                match word.parse::<Pid>().ok().filter(|pid| self.background.iter().any(|j| j.pid == *pid)) {
+                let pid = word.parse::<Pid>().ok();
+                // A job whose end was announced still has its status, as sh keeps it.
+                if let Some(at) = self.ended.iter().position(|(p, _)| Some(*p) == pid).filter(|_| name == "wait") {
+                    ended_status = Some(self.ended.remove(at).1);
+                    continue;
+                }
+                match pid.filter(|pid| self.background.iter().any(|j| j.pid == *pid)) {
                     Some(pid) if !chosen.contains(&pid) => chosen.push(pid),
                     Some(_) => {}
                     None => {
                         self.say(&format!("{name}: {word}: no such job\n"));
                         return 127;
                     }
+                }
+            }
+            if chosen.is_empty() {
+                if let Some(status) = ended_status {
+                    return status;
                 }
             }
             let all = chosen.is_empty();
@@ -477,7 +495,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     1
                 }
                 "cd" if command.argv.len() > 2 => {
-                    self.say("usage: cd [DIRECTORY]\n");
+                    self.say("cd: usage: cd [DIRECTORY]\n");
                     return Some(2);
                 }
                 "cd" => {
@@ -491,7 +509,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     }
                 }
                 "pwd" if command.argv.len() > 1 => {
-                    self.say("usage: pwd\n");
+                    self.say("pwd: usage: pwd\n");
                     return Some(2);
                 }
                 "pwd" => {
@@ -500,12 +518,12 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     0
                 }
                 "fg" if command.argv.len() > 2 => {
-                    self.say("usage: fg [PID]\n");
+                    self.say("fg: usage: fg [PID]\n");
                     return Some(2);
                 }
                 "fg" | "wait" => self.wait_for_jobs(command),
                 "jobs" if command.argv.len() > 1 => {
-                    self.say("usage: jobs\n");
+                    self.say("jobs: usage: jobs\n");
                     return Some(2);
                 }
                 "jobs" => {
@@ -699,6 +717,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     let _ = waiter.join(); // (it has stored the status: the join is short)
                 }
                 let how = if status == 0 { String::from("done") } else { format!("exit {status}") };
+                if self.ended.len() == ENDED_KEPT {
+                    self.ended.remove(0);
+                }
+                self.ended.push((job.pid, status));
                 said.push_str(&waiter_said);
                 said.push_str(&format!("[{}] {how}  {}\n", job.pid, job.command));
                 false

@@ -34,6 +34,12 @@ use userlib::{eprintln, fs, info, io, mq, print, println, proc, time, Args, Errn
 userlib::entry!(main);
 
 fn main(args: Args) -> i32 {
+    // POSIX's `true` and `false` take no options and ignore their arguments.
+    match args.program() {
+        "true" => return 0,
+        "false" => return 1,
+        _ => {}
+    }
     let mut words: Vec<&str> = args.iter().skip(1).collect();
     // None of them takes options: `ls -l` reported `-l: ENOENT` and listed anyway.
     let takes_dashes = matches!(args.program(), "echo" | "kill" | "mq");
@@ -50,9 +56,8 @@ fn main(args: Args) -> i32 {
         eprintln!("{}: {option}: no such option (it takes none)", args.program());
         return 2;
     }
-    let no_arguments = matches!(args.program(), "uptime" | "free" | "true" | "false");
-    if no_arguments && !words.is_empty() {
-        eprintln!("usage: {} (no arguments)", args.program());
+    if matches!(args.program(), "uptime" | "free") && !words.is_empty() {
+        eprintln!("{0}: usage: {0} (no arguments)", args.program());
         return 2;
     }
     let result = match args.program() {
@@ -72,8 +77,6 @@ fn main(args: Args) -> i32 {
         }),
         "mkfifo" => each_path(&words, "mkfifo PATH...", fs::mkfifo),
         "cp" => cp(&words),
-        "true" => Ok(()),
-        "false" => return 1,
         other => {
             eprintln!("utils: started as {other:?}, which is none of its programs");
             return 2;
@@ -85,13 +88,19 @@ fn main(args: Args) -> i32 {
             if !message.is_empty() {
                 eprintln!("{}: {message}", args.program());
             }
-            1
+            // A usage error ends with 2, as POSIX utilities' do.
+            if message.starts_with("usage:") {
+                2
+            } else {
+                1
+            }
         }
     }
 }
 
-/// What a program did: `Err(message)` makes it say `NAME: message` and end with status 1
-/// (an empty message: the failure was reported already).
+/// What a program did: `Err(message)` makes it say `NAME: message` and end with status 1,
+/// or 2 for a message that starts with `usage:` (an empty message: the failure was
+/// reported already).
 type Outcome = Result<(), String>;
 
 fn echo(words: &[&str]) -> Outcome {
@@ -141,6 +150,10 @@ fn read_all(path: Option<&str>, mut each: impl FnMut(&[u8])) -> Outcome {
 
 fn cat(paths: &[&str]) -> Outcome {
     if paths.is_empty() {
+        if userlib::env::var("STDIN").is_some_and(is_output) {
+            return Err(String::from("standard input: input file is output file"));
+            // (`cat < f >> f`)
+        }
         return read_all(None, io::write_stdout);
     }
     // Each file in turn; one that fails is reported and the rest still go (POSIX `cat`).
