@@ -133,9 +133,7 @@ impl<M: Machine> System<M> {
                         if object.mappings > 0 || object.borrowed {
                             return Err(Errno::EBUSY);
                         }
-                        let cut = object.frames.split_off(pages);
-                        object.pages = pages;
-                        self.reclaim_frames(cut);
+                        self.cut_frames(id, pages)?;
                         return value(0);
                     }
                     object.frames.try_reserve_exact(pages - object.pages).map_err(|_| Errno::ENOMEM)?;
@@ -370,13 +368,36 @@ impl<M: Machine> System<M> {
     /// mapping (one being created).
     pub(crate) fn abandon_growth(&mut self, id: u32) {
         let Some(o) = self.memory_objects.get_mut(id).filter(|o| o.growing) else { return };
-        let frames = o.frames.split_off(o.pages);
         o.growing = false;
-        let orphan = o.handles == 0 && o.mappings == 0;
-        self.reclaim_frames(frames);
+        let (pages, orphan) = (o.pages, o.handles == 0 && o.mappings == 0);
+        if self.cut_frames(id, pages).is_err() {
+            // No heap for the list of those kept: the others go at once (rare: the kernel
+            // heap full), and the list keeps its room.
+            let Some(o) = self.memory_objects.get_mut(id) else { return };
+            for frame in o.frames.drain(pages..) {
+                self.machine.free_frame(frame);
+            }
+        }
         if orphan {
             self.free_object(id);
         }
+    }
+
+    /// Cuts object `id`'s frames to its first `pages` (its size in pages, now), the rest
+    /// given back in steps. The list it keeps has room for those alone: it held a
+    /// growth's reservation, up to 2 MiB of kernel heap, for the object's life (a review
+    /// found a failed 1 GiB resize leaving an empty object with all of it, and a shrink's
+    /// cut allocating a list that could not fail gracefully). `ENOMEM`, nothing changed,
+    /// if the kept list cannot be allocated.
+    fn cut_frames(&mut self, id: u32, pages: usize) -> Result<(), Errno> {
+        let o = self.memory_objects.get_mut(id).ok_or(Errno::EBADF)?;
+        let mut kept = Vec::new();
+        kept.try_reserve_exact(pages).map_err(|_| Errno::ENOMEM)?;
+        kept.extend_from_slice(&o.frames[..pages.min(o.frames.len())]);
+        let all = core::mem::replace(&mut o.frames, kept);
+        o.pages = pages;
+        self.reclaim_frames_from(all, pages);
+        Ok(())
     }
 
     /// Process `pid` is ending: its handles go (its mappings go with its address space).
@@ -472,6 +493,34 @@ mod tests {
         assert_eq!(s.memory_object_frames(), 8);
         assert_eq!(as_thread(&mut s, main, resize).0, Ok(0));
         assert_eq!(s.memory_object_frames(), 2);
+    }
+
+    #[test]
+    fn a_failed_growth_or_a_shrink_leaves_no_room_reserved_in_the_frame_list() {
+        // (A review found a failed 1 GiB resize leaving an empty object with 2 MiB of
+        // kernel heap reserved for good: a loop of them filled the heap.)
+        let mut s = system();
+        let (main, _) = two_threads(&mut s);
+        let pid = s.threads.get(main.0).unwrap().process;
+        let handle = as_thread(&mut s, main, Call::MemObjectCreate { size: 4 * PAGE_SIZE }).0.unwrap() as u32;
+        let id = *s.processes.get(pid.0).unwrap().memory.get(handle).unwrap();
+        let room = |s: &System<FakeMachine>| s.memory_objects.get(id).unwrap().frames.capacity();
+        s.machine.frame_limit = Some(s.machine.frames_in_use() + 100);
+        let grow = Call::MemObjectResize { handle, size: MAX_OBJECT_SIZE };
+        assert_eq!(as_thread(&mut s, main, grow).0, Err(Errno::ENOMEM));
+        assert_eq!(room(&s), 4, "a failed growth kept room for {} frames", room(&s));
+        s.machine.frame_limit = None;
+        while s.reclaim_step() {}
+        assert_eq!(s.memory_object_frames(), 4);
+        // A shrink keeps room for what is left alone; the rest goes, in steps.
+        let before = s.machine.frames_in_use();
+        assert_eq!(as_thread(&mut s, main, Call::MemObjectResize { handle, size: 64 * PAGE_SIZE }).0, Ok(0));
+        assert_eq!(as_thread(&mut s, main, Call::MemObjectResize { handle, size: PAGE_SIZE }).0, Ok(0));
+        assert_eq!(room(&s), 1);
+        let kept = s.memory_objects.get(id).unwrap().frames.clone();
+        while s.reclaim_step() {}
+        assert_eq!(s.machine.frames_in_use(), before - 3, "the cut frames were not all given back");
+        assert_eq!(s.memory_objects.get(id).unwrap().frames, kept, "the kept frame changed");
     }
 
     #[test]

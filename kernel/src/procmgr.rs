@@ -94,14 +94,21 @@ impl<M: Machine> System<M> {
                 let target = ProcessId(target);
                 let p = self.processes.get(target.0).filter(|p| p.exit_status.is_none()).ok_or(Errno::ESRCH)?;
                 let (never_started, parent) = (p.threads.is_empty(), p.parent);
-                self.terminate_process(target, status);
                 if never_started {
                     // A process that never ran (its loading failed) leaves no trace for
-                    // its parent to wait for.
+                    // its parent to wait for: it stops being its child first, so that
+                    // its end wakes no `ProcessWait`, sends no child event, and leaves
+                    // no status (an orphan's end removes it).
                     if let Some(parent) = parent.and_then(|p| self.processes.get_mut(p.0)) {
                         parent.children.retain(|c| *c != target);
                     }
-                    self.processes.remove(target.0);
+                    if let Some(p) = self.processes.get_mut(target.0) {
+                        p.parent = None;
+                    }
+                }
+                self.terminate_process(target, status);
+                if let Some(parent) = parent.filter(|_| never_started) {
+                    self.fail_hopeless_waits(parent);
                 }
                 if target == pid {
                     return Ok(Outcome::Gone);

@@ -36,8 +36,10 @@ pub(crate) enum Reclaim {
     /// With the bytes of RAM it held when queued ([`System::reclaim_bytes`]: counted
     /// once, as a space may have thousands of regions).
     Space(AddressSpace, usize),
-    /// Frames of a memory object that went.
-    Frames(Vec<usize>),
+    /// Frames of a memory object that went, or those of its list from `from` on (the
+    /// frames before it are the object's still, copied into a list of its own: see
+    /// [`System::reclaim_frames_from`]).
+    Frames { frames: Vec<usize>, from: usize },
     /// A [`RegionKind::Releasing`](crate::process::RegionKind::Releasing) region of a
     /// live process (the stack of a thread that ended, a mapping left half-filled or
     /// half-unmapped), named by where it starts. If the process ends first, its space
@@ -59,8 +61,14 @@ impl<M: Machine> System<M> {
 
     /// Queues frames to be freed in steps.
     pub(crate) fn reclaim_frames(&mut self, frames: Vec<usize>) {
-        if !frames.is_empty() {
-            self.reclaim.push_back(Reclaim::Frames(frames));
+        self.reclaim_frames_from(frames, 0);
+    }
+
+    /// Queues the frames of `frames` from `from` on to be freed in steps (the list itself
+    /// goes with the last of them: a list cut without a new allocation of its tail).
+    pub(crate) fn reclaim_frames_from(&mut self, frames: Vec<usize>, from: usize) {
+        if frames.len() > from {
+            self.reclaim.push_back(Reclaim::Frames { frames, from });
         }
     }
 
@@ -101,7 +109,7 @@ impl<M: Machine> System<M> {
     pub fn reclaim_bytes(&self) -> usize {
         let bytes = |item: &Reclaim| match item {
             Reclaim::Space(_, bytes) => *bytes,
-            Reclaim::Frames(frames) => frames.len() * PAGE_SIZE,
+            Reclaim::Frames { frames, from } => (frames.len() - *from) * PAGE_SIZE,
             Reclaim::Region { pid, start } => {
                 let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref());
                 let region = space.and_then(|s| s.region_at(*start));
@@ -118,12 +126,12 @@ impl<M: Machine> System<M> {
         let mut let_go = None;
         let done = match item {
             Reclaim::Space(space, _) => space.release_some(&mut self.machine, RECLAIM_STEP),
-            Reclaim::Frames(frames) => {
-                let keep = frames.len().saturating_sub(RECLAIM_STEP);
+            Reclaim::Frames { frames, from } => {
+                let keep = frames.len().saturating_sub(RECLAIM_STEP).max(*from);
                 for frame in frames.drain(keep..) {
                     self.machine.free_frame(frame);
                 }
-                frames.is_empty()
+                frames.len() == *from
             }
             &mut Reclaim::Region { pid, start } => {
                 // (Gone with its process, or given back: done.)

@@ -1281,6 +1281,28 @@ impl<M: Machine> System<M> {
             p.children.retain(|c| *c != child);
         }
         self.processes.remove(child.0);
+        self.fail_hopeless_waits(parent);
+    }
+
+    /// Fails with `ECHILD` the `ProcessWait`s of `parent`'s threads that no child can end
+    /// any more: for a child that was reaped (another thread waited for it too), or for
+    /// any child when none is left. (A review found the second waiter blocked for ever.)
+    pub(crate) fn fail_hopeless_waits(&mut self, parent: ProcessId) {
+        let Some(p) = self.processes.get(parent.0) else { return };
+        let hopeless: Vec<ThreadId> = p
+            .threads
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|t| match self.threads.get(t.0).map(|t| t.state) {
+                Some(ThreadState::Blocked(Blocked::WaitChild(None))) => p.children.is_empty(),
+                Some(ThreadState::Blocked(Blocked::WaitChild(Some(child)))) => !p.children.contains(&child),
+                _ => false,
+            })
+            .collect();
+        for thread in hopeless {
+            self.wake(thread, encode_result(Err(Errno::ECHILD)), None);
+        }
     }
 
     fn wait_child(&mut self, pid: ProcessId, target: u32) -> Result<Outcome, Errno> {
@@ -2057,6 +2079,52 @@ mod tests {
         let pulse = abi::ipc::Pulse::from_bytes(&pulse).unwrap();
         assert_eq!((pulse.code, pulse.value), (5, child.0 as u64));
         assert_eq!(call(&mut s, Call::ProcessWait { pid: 0 }), (Ok(9), child.0 as u64));
+    }
+
+    #[test]
+    fn every_wait_a_reaped_child_can_no_longer_end_fails_with_echild() {
+        // (A review found a second thread waiting for the same child blocked for good.)
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let child = s.spawn("low", b"", None, Some(init), false).unwrap();
+        let main = s.thread_of(init, 1).unwrap();
+        let (second, any) =
+            (crate::testing::new_thread(&mut s, main, 10), crate::testing::new_thread(&mut s, main, 10));
+        for (t, pid) in [(main, child.0), (second, child.0), (any, 0)] {
+            crate::testing::as_thread(&mut s, t, Call::ProcessWait { pid });
+            assert!(matches!(s.threads.get(t.0).unwrap().state, ThreadState::Blocked(Blocked::WaitChild(_))));
+        }
+        s.terminate_process(child, 3);
+        let woken = |s: &System<FakeMachine>, t: ThreadId| {
+            let t = s.threads.get(t.0).unwrap();
+            (t.state == ThreadState::Ready, t.context.x[0])
+        };
+        let echild = encode_result(Err(Errno::ECHILD));
+        assert_eq!(woken(&s, main), (true, 3), "the first waiter reaps it");
+        assert_eq!(woken(&s, second), (true, echild), "no such child any more");
+        assert_eq!(woken(&s, any), (true, echild), "no child left at all");
+    }
+
+    #[test]
+    fn a_child_killed_before_it_started_leaves_no_trace() {
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let started = s.spawn("low", b"", None, Some(init), false).unwrap();
+        let main = s.thread_of(init, 1).unwrap();
+        let unstarted = s.spawn("low", b"", None, Some(init), false).unwrap();
+        for t in s.processes.get(unstarted.0).unwrap().threads.iter().flatten().copied().collect::<Vec<_>>() {
+            s.threads.remove(t.0); // (as if its loading failed before its first thread)
+        }
+        s.processes.get_mut(unstarted.0).unwrap().threads.clear();
+        let killer = crate::testing::new_thread(&mut s, main, 10);
+        crate::testing::as_thread(&mut s, main, Call::ProcessWait { pid: 0 });
+        let killed = crate::testing::as_thread(&mut s, killer, Call::ProcessKill { pid: unstarted.0, status: 9 });
+        assert_eq!(killed.0, Ok(0));
+        assert!(
+            matches!(s.threads.get(main.0).unwrap().state, ThreadState::Blocked(Blocked::WaitChild(None))),
+            "the waiter was woken by a child that never ran"
+        );
+        assert_eq!(s.processes.get(init.0).unwrap().children, [started]);
     }
 
     #[test]
