@@ -2091,7 +2091,7 @@ mod tests {
         let (second, any) =
             (crate::testing::new_thread(&mut s, main, 10), crate::testing::new_thread(&mut s, main, 10));
         for (t, pid) in [(main, child.0), (second, child.0), (any, 0)] {
-            crate::testing::as_thread(&mut s, t, Call::ProcessWait { pid });
+            let _ = crate::testing::as_thread(&mut s, t, Call::ProcessWait { pid });
             assert!(matches!(s.threads.get(t.0).unwrap().state, ThreadState::Blocked(Blocked::WaitChild(_))));
         }
         s.terminate_process(child, 3);
@@ -2117,7 +2117,7 @@ mod tests {
         }
         s.processes.get_mut(unstarted.0).unwrap().threads.clear();
         let killer = crate::testing::new_thread(&mut s, main, 10);
-        crate::testing::as_thread(&mut s, main, Call::ProcessWait { pid: 0 });
+        let _ = crate::testing::as_thread(&mut s, main, Call::ProcessWait { pid: 0 });
         let killed = crate::testing::as_thread(&mut s, killer, Call::ProcessKill { pid: unstarted.0, status: 9 });
         assert_eq!(killed.0, Ok(0));
         assert!(
