@@ -203,6 +203,13 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             // A redirection a later one replaced is still opened, as sh does: `> a > b`
             // empties `a` (and a program and a built-in alike fail if it cannot be).
             s.command("echo stale words > /tmp/first; echo last > /tmp/first > /tmp/last")?;
+            // A command that cannot start leaves the rest of its pipeline running, as in
+            // sh (the whole pipeline stopped): the status is the last command's.
+            let out = s.command("echo a | cat > /nosuch/x | wc; echo status $?; echo b | nosuch; echo status $?")?;
+            let zeros = out.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["0", "0", "0"]);
+            if !(zeros && out.contains("status 0") && out.contains("status 127") && out.contains("/nosuch/x: ENOENT")) {
+                return Err(format!("a pipeline with a command that cannot start:\n{out}"));
+            }
             // In the order written: a failing `<` leaves a later `>` alone.
             let line = "cat /tmp/first /tmp/last; echo x > /nosuch/a > /tmp/b; pwd > /nosuch/a > /tmp/b; \
                         cat < /nosuch/in > /tmp/last";

@@ -568,8 +568,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     }
                 }
             }
-            let mut pids = Vec::new();
-            let mut failure = 127;
+            // Each command's pid, or the status it failed to start with: as in sh, the
+            // others run all the same (`nosuch | wc` prints `0 0 0`).
+            let mut stages: Vec<Stage> = Vec::new();
             for (i, command) in job.pipeline.iter().enumerate() {
                 // A background job does not read the console (POSIX gives it /dev/null):
                 // no standard input, unless redirected.
@@ -584,31 +585,27 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     false => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2)),
                 };
                 match self.start(command, stdin.as_deref(), unredirected.as_deref()) {
-                    Ok(pid) => pids.push(pid),
+                    Ok(pid) => stages.push(Ok(pid)),
                     Err((message, status)) => {
                         self.say(&format!("{message}\n"));
-                        failure = status;
-                        break; // those started see their pipes end once the shell lets go
+                        stages.push(Err(status)); // (its pipes are let go at once)
                     }
                 }
             }
-            if pids.len() < count {
-                drop(pipes);
-                for pid in pids {
-                    let _ = process::wait(pid);
-                }
-                return failure;
-            }
+            let pids: Vec<Pid> = stages.iter().filter_map(|s| s.ok()).collect();
+            let Some(&last_pid) = pids.last() else {
+                return stages.last().and_then(|s| s.err()).unwrap_or(127);
+            };
             if job.background {
-                let (pid, command, job_pids) = (pids[count - 1], command_line(job), pids.clone());
+                let (pid, command, job_pids) = (last_pid, command_line(job), pids.clone());
                 self.say(&format!("[{pid}] started  {command}\n"));
                 // A thread waits and lets go of the pipes as the commands end.
                 let ended = Arc::new(Mutex::new(None));
                 let result = Arc::clone(&ended);
                 let waiter = thread::spawn(move || {
-                    let statuses = wait_pipeline(&pids, pipes);
+                    let statuses = wait_pipeline(&stages, pipes);
                     let mut said = String::new();
-                    let status = ended_status(&pids, statuses, |text| said.push_str(text));
+                    let status = ended_status(&stages, statuses, |text| said.push_str(text));
                     *result.lock() = Some((status, said));
                 });
                 match waiter {
@@ -622,8 +619,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 return 0;
             }
             self.set_mode(console_mode::CANONICAL, &pids);
-            let statuses = wait_pipeline(&pids, pipes);
-            let status = ended_status(&pids, statuses, |text| self.say(text));
+            let statuses = wait_pipeline(&stages, pipes);
+            let status = ended_status(&stages, statuses, |text| self.say(text));
             if status == INTERRUPTED_STATUS {
                 self.say("\n");
             }
@@ -775,9 +772,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
     /// The status a pipeline ended with — its last program's, as POSIX's `$?`, the low 8
     /// bits of it — saying through `say` which programs a fault killed or could not be
     /// waited for.
-    fn ended_status(pids: &[Pid], statuses: Vec<Result<ExitStatus, Errno>>, mut say: impl FnMut(&str)) -> u32 {
+    fn ended_status(stages: &[Stage], statuses: Vec<Result<ExitStatus, Errno>>, mut say: impl FnMut(&str)) -> u32 {
         let mut status = 0;
-        for (pid, ended) in pids.iter().zip(statuses) {
+        for (stage, ended) in stages.iter().zip(statuses) {
+            let pid = stage.unwrap_or(0);
             status = match ended {
                 Ok(ExitStatus::Exited(code)) => code & 0xff,
                 Ok(ExitStatus::Killed { exception_class }) => {
@@ -793,6 +791,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         status
     }
 
+    /// A pipeline's command: its pid, or the status it failed to start with.
+    type Stage = Result<Pid, u32>;
+
     /// The pipes between a pipeline's commands: the shell's read end, its write end, and
     /// the pipe's number.
     type Pipes = Vec<(Option<File>, Option<File>, u64)>;
@@ -801,8 +802,16 @@ Tab completes a program (ls /proc/boot: them all) or a path.
     /// its sides end, in whatever order they end: a reader that ends first must leave its
     /// writer `EPIPE`, not blocked on a full pipe the shell still reads from (`cat big |
     /// echo early` hung). How each ended, in the pipeline's order.
-    fn wait_pipeline(pids: &[Pid], pipes: Pipes) -> Vec<Result<ExitStatus, Errno>> {
-        let statuses: Vec<Option<Result<ExitStatus, Errno>>> = pids.iter().map(|_| None).collect();
+    fn wait_pipeline(stages: &[Stage], mut pipes: Pipes) -> Vec<Result<ExitStatus, Errno>> {
+        // A command that did not start has ended: its pipes go now.
+        let mut statuses: Vec<Option<Result<ExitStatus, Errno>>> = Vec::new();
+        for (i, stage) in stages.iter().enumerate() {
+            statuses.push(stage.err().map(|status| Ok(ExitStatus::Exited(status))));
+            if stage.is_err() {
+                release(&mut pipes, i);
+            }
+        }
+        let pids: Vec<(usize, Pid)> = stages.iter().enumerate().filter_map(|(i, s)| Some((i, s.ok()?))).collect();
         let shared = Arc::new(Mutex::new((pipes, statuses)));
         let waiter = |i: usize, pid: Pid| {
             let shared = Arc::clone(&shared);
@@ -816,8 +825,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         // One thread per program but the last, which this one waits for.
         let mut threads = Vec::new();
         let mut inline = Vec::new();
-        for (i, &pid) in pids.iter().enumerate() {
-            let spawned = match i + 1 < pids.len() {
+        for (n, &(i, pid)) in pids.iter().enumerate() {
+            let spawned = match n + 1 < pids.len() {
                 true => thread::Builder::new().stack_size(WAITER_STACK).spawn(waiter(i, pid)).ok(),
                 false => None,
             };
