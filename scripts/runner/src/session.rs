@@ -681,9 +681,35 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             {
                 return Err(format!("wait printed:\n{out}"));
             }
+            // `wait PID` of a job whose end was announced gives its status (it said "no
+            // such job"); what is typed during a `wait` is the next line.
+            let started = s.command("false &")?;
+            let pid = started.split(['[', ']']).nth(1).unwrap_or("").to_string();
+            s.command("sleep 0.1")?;
+            let out = s.command(&format!("wait {pid}; echo st-$?"))?;
+            if !out.contains("st-1") {
+                return Err(format!("wait of an announced job printed:\n{out}"));
+            }
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("sleep 0.5 & wait\r")?;
+            std::thread::sleep(Duration::from_millis(100));
+            s.type_keys("echo typed-while-waiting\r")?;
+            s.wait_for("\r\ntyped-while-waiting\r\n", STEP_TIMEOUT)?;
+            s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            // Ctrl-C stops a `wait` and leaves the jobs running, as sh does (it ended
+            // them); `fg` then gives the console to one, and Ctrl-C ends that.
             s.mark = s.screen.lock().expect("screen").len();
             s.type_keys("sleep 30 &\r")?;
             s.wait_for("muon:0$ ", STEP_TIMEOUT)?;
+            s.type_keys("wait\r")?;
+            std::thread::sleep(Duration::from_millis(300));
+            s.type_keys("\x03")?;
+            s.wait_for("muon:130$ ", STEP_TIMEOUT)?;
+            let out = s.command("jobs")?;
+            if !out.contains("sleep 30") {
+                return Err(format!("Ctrl-C in a wait ended the job; jobs printed:\n{out}"));
+            }
+            s.mark = s.screen.lock().expect("screen").len();
             s.type_keys("fg\r")?;
             s.wait_for("\r\nsleep 30\r\n", STEP_TIMEOUT)?;
             std::thread::sleep(Duration::from_millis(300));

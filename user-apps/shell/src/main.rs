@@ -29,6 +29,7 @@ fn main() {}
 
 #[cfg(target_os = "none")]
 mod run {
+    use alloc::collections::VecDeque;
     use alloc::format;
     use alloc::string::String;
     use alloc::sync::Arc;
@@ -72,6 +73,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         /// Background jobs whose end was announced, with their status, for a later
         /// `wait PID` (the most recent [`ENDED_KEPT`]).
         ended: Vec<(Pid, u32)>,
+        /// What was typed while `wait` read the console for Ctrl-C: the next line's start.
+        typed_ahead: VecDeque<u8>,
         /// Reading commands from a script (`-c`, or standard input that is not the
         /// console): no prompt, no editor, no hold on the console's mode; the shell's
         /// messages go to its standard error, its programs' output to its own.
@@ -147,6 +150,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             status: 0,
             background: Vec::new(),
             ended: Vec::new(),
+            typed_ahead: VecDeque::new(),
             script: false,
             streams: Streams::console(),
         };
@@ -235,7 +239,15 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             let mut input = [0u8; 1];
             let mut echo = Vec::new();
             loop {
-                let n = match self.console.read(&mut input) {
+                // (What was typed during a `wait` first.)
+                let read = match self.typed_ahead.pop_front() {
+                    Some(byte) => {
+                        input[0] = byte;
+                        Ok(1)
+                    }
+                    None => self.console.read(&mut input),
+                };
+                let n = match read {
                     Ok(n) => n,
                     Err(e) => {
                         // The console driver is gone (killed): proc starts it again. The
@@ -307,10 +319,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         }
 
         /// `fg [PID]` and `wait [PID...]`: background jobs (`fg`: the one named or the
-        /// last started; `wait`: those named or all) brought to the foreground and waited
-        /// for, so that Ctrl-C ends them (there are no signals to interrupt the shell
-        /// alone, as in sh's `wait`). The status of the last one named (`wait` of all: 0);
-        /// 127 for a pid that is no job of this shell.
+        /// last started; `wait`: those named or all) waited for. `fg` brings the job to the
+        /// foreground, so that Ctrl-C ends it; during a `wait` the shell keeps the console,
+        /// and Ctrl-C stops the wait alone, as in sh. The status of the last one named
+        /// (`wait` of all: 0; Ctrl-C: 130); 127 for a pid that is no job of this shell.
         fn wait_for_jobs(&mut self, command: &Command) -> u32 {
             let name = command.argv[0].as_str();
             self.reap_background(); // (those that ended: their notices, not a wait)
@@ -348,6 +360,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     _ => chosen.extend(self.background.iter().map(|j| j.pid)),
                 }
             }
+            if name == "wait" && !self.script && !self.wait_interruptibly(&chosen) {
+                return INTERRUPTED_STATUS; // (Ctrl-C: the jobs run on, as sh leaves them)
+            }
             let mut jobs: Vec<BackgroundJob> = Vec::new();
             for pid in chosen {
                 if let Some(at) = self.background.iter().position(|j| j.pid == pid) {
@@ -358,7 +373,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 self.say(&format!("{}\n", job.command));
             }
             let pids: Vec<Pid> = jobs.iter().flat_map(|j| j.pids.iter().copied()).collect();
-            self.set_mode(console_mode::CANONICAL, &pids);
+            if name == "fg" || self.script {
+                self.set_mode(console_mode::CANONICAL, &pids);
+            }
             let mut status = 0;
             for job in jobs {
                 if let Some(waiter) = job.waiter {
@@ -376,6 +393,34 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 return 0;
             }
             status
+        }
+
+        /// `wait`'s wait for the background jobs `pids` to end, in the background: the
+        /// shell keeps the console and reads it, so that Ctrl-C stops the wait alone (it
+        /// ended the jobs: `wait` gave them the foreground). What else is typed meanwhile
+        /// starts the next line. False after Ctrl-C.
+        fn wait_interruptibly(&mut self, pids: &[Pid]) -> bool {
+            use userlib::ipc::timeout_states::REPLY;
+            let running = |s: &Self| s.background.iter().any(|j| pids.contains(&j.pid) && j.ended.lock().is_none());
+            // The shell's own: Ctrl-C comes to it as a byte.
+            self.set_mode(console_mode::RAW, &[0]);
+            let mut byte = [0u8; 1];
+            while running(self) {
+                // (A look every tenth of a second: a job's end comes to its waiter thread.)
+                if userlib::ipc::timeout(REPLY, 100_000_000).is_err() {
+                    time::sleep_ns(100_000_000);
+                    continue;
+                }
+                match self.console.read(&mut byte) {
+                    Ok(1) if byte[0] == 0x03 => {
+                        self.say("^C\n");
+                        return false;
+                    }
+                    Ok(1) => self.typed_ahead.push_back(byte[0]),
+                    _ => {} // (the timeout, or the console gone: look again)
+                }
+            }
+            true
         }
 
         /// Opens the console again (its driver was started again); false if it does not
