@@ -1,7 +1,10 @@
 //! The heap behind `alloc` (`Box`, `Vec`, `String`, …): a buddy allocator
 //! (`buddy_system_allocator::Heap`) that starts empty and grows by mapping anonymous
 //! memory (`MemMapAnon`) whenever an allocation does not fit, allocations larger than the
-//! usual growth step included. Memory is never given back to the kernel.
+//! usual growth step included. Memory the buddy heap holds is never given back to the
+//! kernel; an allocation of [`LARGE`] bytes or more is a mapping of its own instead,
+//! unmapped when it is freed, so that a server that once held a lot (ramfs's files)
+//! does not keep the memory after it lets go of it.
 //!
 //! Small blocks (up to [`CACHED_MAX`] bytes) that are freed go to a per-size free list
 //! instead of back to the buddy heap, and the next allocation of that size takes one
@@ -21,6 +24,17 @@ pub const GROWTH_STEP: usize = 64 * 1024;
 pub const ORDER: usize = 32;
 /// Largest block the free lists keep.
 pub const CACHED_MAX: usize = 512;
+/// Allocations of this many bytes or more (aligned to a page at most) are mappings of
+/// their own, given back to the kernel when freed.
+pub const LARGE: usize = 256 * 1024;
+
+/// The bytes to map for `layout` if it is a large allocation (a mapping of its own).
+pub fn large_mapping(layout: Layout) -> Option<usize> {
+    if layout.size() < LARGE || layout.align() > PAGE_SIZE {
+        return None;
+    }
+    layout.size().checked_next_multiple_of(PAGE_SIZE)
+}
 /// Blocks each free list keeps at most (more go back to the buddy heap).
 #[cfg(any(test, target_os = "none"))]
 const CACHED_PER_SIZE: usize = 64;
@@ -108,7 +122,7 @@ pub fn growth_size(layout: Layout) -> Option<usize> {
 
 #[cfg(target_os = "none")]
 mod allocator {
-    use super::{buddy_layout, growth_size, size_class, FreeLists, ORDER};
+    use super::{buddy_layout, growth_size, large_mapping, size_class, FreeLists, ORDER};
     use crate::sync::Mutex;
     use crate::sys;
     use buddy_system_allocator::Heap;
@@ -125,9 +139,14 @@ mod allocator {
     // under the same lock), so no two live allocations overlap, and each honours its
     // layout (the buddy allocator's contract: a block is as large as and aligned to the
     // power of two `block_size` computes); memory added to the heap is fresh from
-    // `MemMapAnon` and never unmapped.
+    // `MemMapAnon` and never unmapped. A large allocation is a fresh mapping of its own,
+    // page-aligned (its layout asks for a page at most), which only its `dealloc`, given
+    // the same layout, unmaps.
     unsafe impl GlobalAlloc for GrowingHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if let Some(size) = large_mapping(layout) {
+                return sys::mem_map_anon(size).map_or(null_mut(), |start| start as *mut u8);
+            }
             let mut guard = self.heap.lock();
             let (heap, free) = &mut *guard;
             let layout = buddy_layout(layout);
@@ -153,6 +172,12 @@ mod allocator {
         }
 
         unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+            if let Some(size) = large_mapping(layout) {
+                // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with this
+                // layout, so it is a mapping of `size` bytes of its own, no longer used.
+                let _ = unsafe { sys::mem_unmap(pointer as usize, size) };
+                return;
+            }
             let mut guard = self.heap.lock();
             let (heap, free) = &mut *guard;
             let layout = buddy_layout(layout);
@@ -215,6 +240,15 @@ mod tests {
             assert_eq!(free.take(0), Some(blocks[CACHED_PER_SIZE - 2]));
             assert_eq!(free.take(1), None);
         }
+    }
+
+    #[test]
+    fn large_allocations_are_mappings_of_their_own() {
+        let large = |size, align| large_mapping(Layout::from_size_align(size, align).unwrap());
+        assert_eq!(large(LARGE - 1, 8), None);
+        assert_eq!(large(LARGE, 8), Some(LARGE));
+        assert_eq!(large(LARGE + 1, 4096), Some(LARGE + PAGE_SIZE), "whole pages");
+        assert_eq!(large(LARGE, 8192), None, "aligned past a page: the buddy heap's");
     }
 
     #[test]
