@@ -236,6 +236,28 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Ok(())
         }),
+        ("ramfs_gives_back_the_memory_of_removed_files", |s| {
+            // (A server kept every byte its heap ever held: `free` showed 4 MiB of files
+            // used after their `rm`.)
+            let used = |out: &str| -> Option<u64> {
+                let line = out.lines().rev().find(|l| l.trim_end().ends_with('K'))?;
+                line.split_whitespace().nth(1)?.trim_end_matches('K').parse().ok()
+            };
+            s.command(&format!("echo {} > /tmp/b1", "0123456789abcdef".repeat(4)))?;
+            for (from, to) in [(1, 2), (2, 3), (3, 4), (4, 5)] {
+                let sources = format!("/tmp/b{from} ").repeat(16);
+                s.command(&format!("cat {sources}> /tmp/b{to}"))?;
+            }
+            let before = s.command("wc /tmp/b5; free")?;
+            if !before.contains("4259840") {
+                return Err(format!("the 4 MiB file was not made:\n{before}"));
+            }
+            let after = s.command("rm /tmp/b1 /tmp/b2 /tmp/b3 /tmp/b4 /tmp/b5; sleep 0.2; free")?;
+            match (used(&before), used(&after)) {
+                (Some(b), Some(a)) if a + 3 * 1024 < b => Ok(()),
+                _ => Err(format!("free before the rm:\n{before}\nand after:\n{after}")),
+            }
+        }),
         ("mqueue_round_trip", |s| {
             s.command("mq send /e2e hello-queue 7")?;
             let listing = s.command("ls /dev/mqueue")?;
@@ -416,7 +438,14 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 return Err(format!("mq printed:\n{out}"));
             }
             let out = s.command("true x -y && false z; echo status $?")?;
-            out.contains("status 1").then_some(()).ok_or(format!("true and false printed:\n{out}"))
+            if !out.contains("status 1") {
+                return Err(format!("true and false printed:\n{out}"));
+            }
+            // `kill -0` asks only whether a process is there (it was "not a signal").
+            let out = s.command("kill -0 1; echo k-$?; kill -0 99999; echo k-$?")?;
+            (out.contains("k-0") && out.contains("99999: ESRCH") && out.contains("k-1"))
+                .then_some(())
+                .ok_or(format!("kill -0 printed:\n{out}"))
         }),
         ("directories_of_the_pathname_space_are_directories", |s| {
             // (`/dev` has no server: opening it said ENOENT; `ls /dev/` lost its markers.)

@@ -339,7 +339,7 @@ fn kill(words: &[&str]) -> Outcome {
     let (signal, pids) = match words {
         [first, rest @ ..] if first.starts_with('-') => {
             let name = first[1..].trim_start_matches("SIG");
-            let number = name.parse::<u32>().ok().filter(|n| (1..=64).contains(n));
+            let number = name.parse::<u32>().ok().filter(|n| (0..=64).contains(n));
             let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
             (number.ok_or_else(|| format!("{first}: not a signal; {}", usage()))?, rest)
         }
@@ -350,6 +350,14 @@ fn kill(words: &[&str]) -> Outcome {
     }
     for word in pids {
         let pid = word.parse::<u32>().map_err(|_| format!("{word}: not a pid"))?;
+        if signal == 0 {
+            // POSIX's signal 0: only whether the process is there.
+            let threads = proc::pidin().map_err(|e| format!("{e}"))?;
+            if !threads.iter().any(|t| t.pid == pid) {
+                return Err(format!("{pid}: {}", Errno::ESRCH));
+            }
+            continue;
+        }
         proc::kill(pid, 128 + signal).map_err(|e| format!("{pid}: {e}"))?;
     }
     Ok(())
