@@ -417,7 +417,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                         return false;
                     }
                     Ok(1) => self.typed_ahead.push_back(byte[0]),
-                    _ => {} // (the timeout, or the console gone: look again)
+                    Err(Errno::EINTR | Errno::ETIMEDOUT) => {} // (the tenth of a second)
+                    _ => time::sleep_ns(100_000_000),          // (the console gone: no spinning)
                 }
             }
             true
