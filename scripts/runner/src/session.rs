@@ -770,6 +770,14 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 return Err(format!("the choice in /dev showed:\n{shown}"));
             }
             s.type_keys("\x15")?;
+            // After `|` a built-in is not offered (the shell refuses it in a pipeline).
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("echo x | c\t")?;
+            let shown = s.wait_for("muon:0$ echo x | c", STEP_TIMEOUT)?;
+            if !shown.contains("cat") || shown.contains("cd") {
+                return Err(format!("the choice after | showed:\n{shown}"));
+            }
+            s.type_keys("\x15")?;
             let out = s.command("ls /proc/boot")?;
             out.contains("\r\nhello\r\n").then_some(()).ok_or(format!("ls /proc/boot printed:\n{out}"))
         }),

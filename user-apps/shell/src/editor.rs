@@ -79,6 +79,17 @@ pub enum Event {
     None,
 }
 
+/// What the word before the cursor names ([`Editor::word_before_cursor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordAt {
+    /// A command: it starts the line or follows `;`, `&`, `&&` or `||`.
+    Command,
+    /// A command in a pipeline (after `|`): a program, not a built-in.
+    PipedCommand,
+    /// An argument or a redirection's file.
+    Argument,
+}
+
 /// An editing key that arrives as an escape sequence (or its control-key twin).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key {
@@ -296,14 +307,20 @@ impl Editor {
         self.cursor
     }
 
-    /// The word before the cursor (back to a blank or a shell operator), and whether it
-    /// names a command (it starts the line or follows `|`, `;`, `&`, `&&` or `||`).
-    pub fn word_before_cursor(&self) -> (&str, bool) {
+    /// The word before the cursor (back to a blank or a shell operator), and what it
+    /// names ([`WordAt`]).
+    pub fn word_before_cursor(&self) -> (&str, WordAt) {
         let before = &self.line[..self.cursor];
         let start = before.rfind(|c: char| c == ' ' || "|;&<>".contains(c)).map_or(0, |i| i + 1);
         let rest = before[..start].trim_end_matches(' ');
-        let command = rest.is_empty() || rest.ends_with(['|', ';', '&']);
-        (&before[start..], command)
+        let at = if rest.ends_with('|') && !rest.ends_with("||") {
+            WordAt::PipedCommand
+        } else if rest.is_empty() || rest.ends_with(['|', ';', '&']) {
+            WordAt::Command
+        } else {
+            WordAt::Argument
+        };
+        (&before[start..], at)
     }
 
     /// Inserts `text` (printable: other characters are dropped) at the cursor.
@@ -658,24 +675,27 @@ mod tests {
     fn tab_asks_for_a_completion_of_the_word_before_the_cursor() {
         let (mut editor, events, _) = typed(b"ec\t");
         assert_eq!(events, [Event::Complete]);
-        assert_eq!(editor.word_before_cursor(), ("ec", true));
+        assert_eq!(editor.word_before_cursor(), ("ec", WordAt::Command));
         let mut echo = Vec::new();
         editor.insert_text("ho ", &mut echo);
         assert_eq!((editor.line(), &echo[..]), ("echo ", &b"ho "[..]));
+        use WordAt::{Argument, Command, PipedCommand};
         for (text, word, command) in [
-            ("cat /tmp/a", "/tmp/a", false),
-            ("echo x | w", "w", true),
-            ("a && b; c", "c", true),
-            ("cat <in", "in", false),
-            ("sleep 1 &", "", true),
-            ("cat x ", "", false),
-            ("", "", true),
+            ("cat /tmp/a", "/tmp/a", Argument),
+            ("echo x | w", "w", PipedCommand),
+            ("echo x |w", "w", PipedCommand),
+            ("false || w", "w", Command),
+            ("a && b; c", "c", Command),
+            ("cat <in", "in", Argument),
+            ("sleep 1 &", "", Command),
+            ("cat x ", "", Argument),
+            ("", "", Command),
         ] {
             let (editor, _, _) = typed(text.as_bytes());
             assert_eq!(editor.word_before_cursor(), (word, command), "{text:?}");
         }
         let (editor, _, _) = typed(b"cat /tm more\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D");
-        assert_eq!(editor.word_before_cursor(), ("/tm", false), "up to the cursor");
+        assert_eq!(editor.word_before_cursor(), ("/tm", Argument), "up to the cursor");
     }
 
     #[test]

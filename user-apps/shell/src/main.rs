@@ -34,7 +34,7 @@ mod run {
     use alloc::string::String;
     use alloc::sync::Arc;
     use alloc::vec::Vec;
-    use shell::editor::{Editor, Event};
+    use shell::editor::{Editor, Event, WordAt};
     use shell::parse::{parse_marking_status, Command, ErrorRedirect, FileRedirect, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
@@ -441,7 +441,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         /// built-in where a command goes, else a path — or, with a choice left, shows it
         /// and the line again.
         fn complete(&mut self) {
-            let (word, command) = self.editor.word_before_cursor();
+            let (word, at) = self.editor.word_before_cursor();
+            let command = at != WordAt::Argument;
             let word = String::from(word);
             let (directory, prefix) = match word.rsplit_once('/') {
                 Some(("", prefix)) => (String::from("/"), prefix),
@@ -453,7 +454,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 "" => fs::read_dir(BOOT_PROGRAMS).unwrap_or_default(),
                 directory => fs::read_dir(directory).unwrap_or_default(),
             };
-            if directory.is_empty() {
+            // (A built-in cannot be part of a pipeline: not offered after `|`.)
+            if directory.is_empty() && at == WordAt::Command {
                 names.extend(BUILTINS.iter().map(|b| String::from(*b)));
                 names.sort();
                 names.dedup();
