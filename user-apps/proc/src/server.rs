@@ -491,8 +491,8 @@ impl ResourceManager for Proc {
         if size < o.size && tail > 0 {
             // The kernel keeps whole pages: the rest of the last one is zeroed, so that
             // growing again reads zeros there (it kept what was written past the end).
-            // SAFETY: `window` points at `tail` writable bytes of the object.
             let rw = mem_prot::READ | mem_prot::WRITE;
+            // SAFETY: `window` points at `tail` writable bytes of the object.
             through_window(o.kernel, size, tail, rw, |window| unsafe { core::ptr::write_bytes(window, 0, tail) })?;
         }
         o.size = size;
