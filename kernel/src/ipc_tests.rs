@@ -1259,7 +1259,7 @@ fn a_thread_destroyed_while_joining_stays_dead() {
     assert_eq!(state(&s, a), ThreadState::Dead);
     assert!(!s.ready.contains(a.index()), "the destroyed joiner is queued to run");
     // b's status is still there for a later join.
-    assert_eq!(as_thread(&mut s, main, Call::ThreadJoin { tid: b_tid }).0, Ok(7));
+    assert_eq!(as_thread(&mut s, main, Call::ThreadJoin { tid: b_tid }), (Ok(0), 7));
 }
 
 #[test]

@@ -36,8 +36,7 @@ pub const MAX_PROCESSES: usize = 256;
 pub const MAX_THREADS: usize = 1024;
 /// Most threads in one process.
 pub const MAX_THREADS_PER_PROCESS: usize = 64;
-/// Longest `DebugWrite`.
-pub const MAX_DEBUG_WRITE: usize = 4096;
+pub use abi::syscall::MAX_DEBUG_WRITE;
 /// Longest argument block the kernel gives pid 1.
 pub const MAX_ARGS: usize = 4096;
 /// Largest single `MemMapAnon`.
@@ -402,6 +401,7 @@ impl<M: Machine> System<M> {
             receiving: None,
             message_sequence: 0,
             fp_eager_switches: 0,
+            detached: false,
             timeout: None,
             reply_bound: None,
             restart: None,
@@ -834,10 +834,14 @@ impl<M: Machine> System<M> {
                 }
                 let other = self.thread_of(pid, target).ok_or(Errno::ESRCH)?;
                 let t = self.threads.get_mut(other.0).ok_or(Errno::ESRCH)?;
+                if t.detached {
+                    return Err(Errno::EINVAL);
+                }
                 if t.state == ThreadState::Dead {
+                    // (The status in x1: any u64, which x0 could not tell from an errno.)
                     let status = t.exit_status;
                     self.free_thread(other);
-                    return value(status);
+                    return Ok(Outcome::Value(0, Some(status)));
                 }
                 if t.joiner.is_some() {
                     return Err(Errno::EBUSY);
@@ -845,6 +849,23 @@ impl<M: Machine> System<M> {
                 t.joiner = Some(cur);
                 self.block_current(Blocked::Join { target: other, tid: target });
                 Ok(Outcome::Blocked)
+            }
+            Call::ThreadDetach { tid: target } => {
+                let other = match target {
+                    0 => cur,
+                    _ => self.thread_of(pid, target).ok_or(Errno::ESRCH)?,
+                };
+                let t = self.threads.get_mut(other.0).ok_or(Errno::ESRCH)?;
+                // (Already detached, or a thread waits to join it: POSIX's "not joinable".)
+                if t.detached || t.joiner.is_some() {
+                    return Err(Errno::EINVAL);
+                }
+                if t.state == ThreadState::Dead {
+                    self.free_thread(other);
+                } else {
+                    t.detached = true;
+                }
+                value(0)
             }
             Call::SchedGet { pid: p, tid: t } => {
                 let id = self.resolve_thread(pid, tid, p, t)?;
@@ -1175,6 +1196,7 @@ impl<M: Machine> System<M> {
         let tid = t.tid;
         let stack = t.stack.take();
         let joiner = t.joiner.take();
+        let detached = t.detached;
         let restart = t.restart.take();
         if let Some((base, size)) = stack {
             let _ = self.release_later(pid, base, size, |kind| kind == RegionKind::Stack);
@@ -1184,7 +1206,9 @@ impl<M: Machine> System<M> {
         }
         if let Some(j) = joiner {
             self.free_thread(id);
-            self.wake(j, status, None);
+            self.wake(j, 0, Some(status));
+        } else if detached {
+            self.free_thread(id);
         }
         self.notify_thread_death(pid, tid);
     }
@@ -1869,7 +1893,8 @@ mod tests {
         run(&mut s, Call::ThreadDestroy { tid: 0, status: 7 });
         assert_eq!(running(&s), Some((pid.0, 1)));
         let t1 = s.current().unwrap();
-        assert_eq!(s.context_mut(t1).unwrap().x[0], 7, "join returns the status");
+        let context = s.context_mut(t1).unwrap();
+        assert_eq!((context.x[0], context.x[1]), (0, 7), "join returns the status, in x1");
         assert_eq!(s.thread_count(), 1, "joined thread freed");
         assert_eq!(s.read_user(pid, sp - 8, &mut probe), Err(Errno::EFAULT), "its stack is unmapped");
         // A thread that ends before being joined keeps its status until joined.
@@ -1884,8 +1909,59 @@ mod tests {
         );
         assert_eq!(running(&s), Some((pid.0, 2)), "higher-priority new thread runs at once");
         run(&mut s, Call::ThreadDestroy { tid: 0, status: 9 });
-        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Ok(9));
+        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }), (Ok(0), 9));
         assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Err(Errno::ESRCH));
+        // Any status comes back whole, the highest ones too (x0 would read them as errnos).
+        run(
+            &mut s,
+            Call::ThreadCreate {
+                entry: 0x40_0000,
+                arg: 0,
+                stack_size: 0,
+                sched: SchedParam { policy: Policy::Fifo, priority: 60 }.encode(),
+            },
+        );
+        run(&mut s, Call::ThreadDestroy { tid: 0, status: u64::MAX });
+        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }), (Ok(0), u64::MAX));
+    }
+
+    #[test]
+    fn detached_threads_are_freed_as_they_end() {
+        let mut s = system();
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        s.schedule();
+        let low = SchedParam { policy: Policy::Fifo, priority: 5 }.encode();
+        let high = SchedParam { policy: Policy::Fifo, priority: 60 }.encode();
+        let create = |sched| Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched };
+        // More threads than a process may hold at once, each detached and ended: every
+        // slot comes back (unjoined, they used to stay taken until the process ended).
+        for _ in 0..2 * MAX_THREADS_PER_PROCESS {
+            let tid = call(&mut s, create(low)).0.expect("a slot is free") as u32;
+            assert_eq!(call(&mut s, Call::ThreadDetach { tid }).0, Ok(0));
+            assert_eq!(call(&mut s, Call::ThreadDetach { tid }).0, Err(Errno::EINVAL), "detached already");
+            assert_eq!(call(&mut s, Call::ThreadJoin { tid }).0, Err(Errno::EINVAL), "not joinable");
+            assert_eq!(call(&mut s, Call::ThreadDestroy { tid, status: 3 }).0, Ok(0));
+            assert_eq!(s.thread_count(), 1, "the detached thread went as it ended");
+        }
+        // One that ended before it was detached is freed by the detach; one detaching
+        // itself is freed as it ends.
+        run(&mut s, create(high));
+        run(&mut s, Call::ThreadDestroy { tid: 0, status: 4 });
+        let ended = s.thread_list().iter().find(|t| t.state == ThreadStateCode::Dead as u8).map(|t| t.tid).unwrap();
+        assert_eq!(call(&mut s, Call::ThreadDetach { tid: ended }).0, Ok(0));
+        assert_eq!(s.thread_count(), 1);
+        run(&mut s, create(high));
+        assert_eq!(call(&mut s, Call::ThreadDetach { tid: 0 }).0, Ok(0));
+        run(&mut s, Call::ThreadDestroy { tid: 0, status: 0 });
+        assert_eq!(s.thread_count(), 1);
+        assert_eq!(running(&s).map(|(p, _)| p), Some(pid.0));
+        // A thread someone waits to join cannot be detached; bad tids are ESRCH.
+        let tid = call(&mut s, create(low)).0.unwrap() as u32;
+        let joiner = call(&mut s, create(high)).0;
+        assert!(joiner.is_ok());
+        run(&mut s, Call::ThreadJoin { tid });
+        assert_eq!(call(&mut s, Call::ThreadDetach { tid }).0, Err(Errno::EINVAL), "a thread waits to join it");
+        assert_eq!(call(&mut s, Call::ThreadDetach { tid: 99 }).0, Err(Errno::ESRCH));
     }
 
     #[test]

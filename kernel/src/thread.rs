@@ -170,6 +170,8 @@ pub struct Thread {
     /// How many more switches to it hand it the FP/SIMD registers eagerly
     /// ([`crate::fpswitch`]).
     pub fp_eager_switches: u8,
+    /// Nobody will join it (`ThreadDetach`): its end frees it at once.
+    pub detached: bool,
     /// A call of its that an interrupt stopped in a long copy or mapping, to be made
     /// again (its registers) and go on where it stopped ([`crate::system::Progress`]).
     pub restart: Option<Box<(abi::syscall::Registers, crate::system::Progress)>>,

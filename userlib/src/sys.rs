@@ -23,7 +23,7 @@ use core::arch::asm;
 use core::convert::Infallible;
 
 /// Makes the system call `registers` describes and returns `x0` and `x1` as the kernel
-/// left them (`x1` carries a second result for `ProcessWait` only).
+/// left them (`x1` carries a second result for `ProcessWait`, `SchedGet` and `ThreadJoin`).
 ///
 /// # Safety
 ///
@@ -93,7 +93,8 @@ pub fn nop() -> Result<(), Errno> {
     unsafe { invoke(Call::Nop) }.map(|_| ())
 }
 
-/// Writes `bytes` (at most 4096) to the kernel console; returns how many were written.
+/// Writes `bytes` (at most [`MAX_DEBUG_WRITE`](abi::syscall::MAX_DEBUG_WRITE), else
+/// `EINVAL`) to the kernel console; returns how many were written.
 #[doc(alias = "DebugWrite")]
 pub fn debug_write(bytes: &[u8]) -> Result<usize, Errno> {
     // SAFETY: `DebugWrite` only reads `bytes`, a valid slice.
@@ -142,15 +143,28 @@ pub fn thread_exit(status: u64) -> ! {
 #[doc(alias = "ThreadDestroy")]
 pub fn thread_destroy(tid: Tid, status: u64) -> Result<(), Errno> {
     // SAFETY: ending a thread frees only its kernel-allocated stack, which safe Rust
-    // code of other threads cannot be borrowing.
+    // code of other threads cannot be borrowing. (Not undefined behaviour, but a hazard:
+    // a thread ended while it holds a lock — the heap's, a `sync::Once` being made —
+    // leaves it held, and the process's other threads wait on it for ever.)
     unsafe { invoke(Call::ThreadDestroy { tid, status }) }.map(|_| ())
 }
 
-/// Waits for thread `tid` of the calling process to end; returns its exit status.
+/// Waits for thread `tid` of the calling process to end; returns its exit status (any
+/// `u64`: the kernel gives it in x1).
 #[doc(alias = "ThreadJoin")]
 pub fn thread_join(tid: Tid) -> Result<u64, Errno> {
     // SAFETY: `ThreadJoin` only blocks the caller.
-    unsafe { invoke(Call::ThreadJoin { tid }) }
+    let (x0, x1) = unsafe { syscall(Call::ThreadJoin { tid }.to_registers()) };
+    decode_result(x0).map(|_| x1)
+}
+
+/// Lets thread `tid` of the calling process (0: the caller) be freed as it ends, its exit
+/// status with it: nobody will join it (`EINVAL` if it is detached already or a thread
+/// waits to join it).
+#[doc(alias = "ThreadDetach")]
+pub fn thread_detach(tid: Tid) -> Result<(), Errno> {
+    // SAFETY: `ThreadDetach` changes only the kernel's record of the thread.
+    unsafe { invoke(Call::ThreadDetach { tid }) }.map(|_| ())
 }
 
 /// Reads the policy and base priority of thread `tid` of process `pid` (0 and 0: the

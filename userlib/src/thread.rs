@@ -74,10 +74,9 @@ where
     Builder::new().spawn(main)
 }
 
-/// A thread to wait for. Dropping it without joining leaves the thread running; its exit
-/// status is then kept by the kernel until the process ends.
+/// A thread to wait for. Dropping it without joining detaches the thread, as std's
+/// does: it runs on, and the kernel frees it (and its exit status) as it ends.
 #[derive(Debug)]
-#[must_use = "a thread that is not joined keeps its exit status until the process ends"]
 pub struct JoinHandle {
     tid: Tid,
 }
@@ -90,7 +89,16 @@ impl JoinHandle {
 
     /// Waits for the thread to end; returns its exit status (0 when its closure returned).
     pub fn join(self) -> Result<u64, Errno> {
-        sys::thread_join(self.tid)
+        let tid = self.tid;
+        core::mem::forget(self); // (joined, not detached)
+        sys::thread_join(tid)
+    }
+}
+
+impl Drop for JoinHandle {
+    fn drop(&mut self) {
+        // (Fails only if the thread was joined or detached through `sys` already.)
+        let _ = sys::thread_detach(self.tid);
     }
 }
 

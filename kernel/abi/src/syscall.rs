@@ -121,11 +121,13 @@ pub enum Sysno {
     MemObjectDevice = 52,
     /// Waits for a pulse on a channel, leaving messages queued.
     MsgReceivePulsev = 53,
+    /// Lets a thread's end free it: nobody will join it.
+    ThreadDetach = 54,
 }
 
 impl Sysno {
     /// Every call, in number order.
-    pub const ALL: [Sysno; 54] = [
+    pub const ALL: [Sysno; 55] = [
         Sysno::Nop,
         Sysno::DebugWrite,
         Sysno::ThreadCreate,
@@ -180,6 +182,7 @@ impl Sysno {
         Sysno::MemProtect,
         Sysno::MemObjectDevice,
         Sysno::MsgReceivePulsev,
+        Sysno::ThreadDetach,
     ];
 
     /// The call numbered `n`, if there is one.
@@ -219,6 +222,8 @@ pub enum Call {
     ThreadDestroy { tid: u32, status: u64 },
     /// See [`Sysno::ThreadJoin`].
     ThreadJoin { tid: u32 },
+    /// See [`Sysno::ThreadDetach`]; `tid` 0 is the caller.
+    ThreadDetach { tid: u32 },
     /// See [`Sysno::SchedGet`]; 0 names the caller's process / thread.
     SchedGet { pid: u32, tid: u32 },
     /// See [`Sysno::SchedSet`]; `sched` as in `ThreadCreate`.
@@ -387,6 +392,9 @@ pub mod timeout_states {
 /// `MsgSendPulse` priority meaning "the sending thread's priority".
 pub const SENDER_PRIORITY: u32 = u32::MAX;
 
+/// Longest `DebugWrite` (`EINVAL` beyond).
+pub const MAX_DEBUG_WRITE: usize = 4096;
+
 impl Call {
     /// The registers that make this call.
     pub fn to_registers(&self) -> Registers {
@@ -399,6 +407,7 @@ impl Call {
             }
             ThreadDestroy { tid, status } => (Sysno::ThreadDestroy, [tid as u64, status, 0, 0, 0, 0, 0, 0]),
             ThreadJoin { tid } => (Sysno::ThreadJoin, [tid as u64, 0, 0, 0, 0, 0, 0, 0]),
+            ThreadDetach { tid } => (Sysno::ThreadDetach, [tid as u64, 0, 0, 0, 0, 0, 0, 0]),
             SchedGet { pid, tid } => (Sysno::SchedGet, [pid as u64, tid as u64, 0, 0, 0, 0, 0, 0]),
             SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0, 0, 0]),
             SchedYield => (Sysno::SchedYield, [0; 8]),
@@ -515,6 +524,7 @@ impl Call {
             }
             Sysno::ThreadDestroy => ThreadDestroy { tid: id(a[0])?, status: a[1] },
             Sysno::ThreadJoin => ThreadJoin { tid: id(a[0])? },
+            Sysno::ThreadDetach => ThreadDetach { tid: id(a[0])? },
             Sysno::SchedGet => SchedGet { pid: id(a[0])?, tid: id(a[1])? },
             Sysno::SchedSet => SchedSet { pid: id(a[0])?, tid: id(a[1])?, sched: a[2] },
             Sysno::SchedYield => SchedYield,
@@ -652,6 +662,7 @@ mod tests {
             Call::ThreadCreate { entry: 0x40_2000, arg: 7, stack_size: 8192, sched: 0x0210 },
             Call::ThreadDestroy { tid: 0, status: 3 },
             Call::ThreadJoin { tid: 2 },
+            Call::ThreadDetach { tid: 2 },
             Call::SchedGet { pid: 0, tid: 1 },
             Call::SchedSet { pid: 1, tid: 2, sched: 0x0132 },
             Call::SchedYield,
