@@ -3,14 +3,17 @@
 //! program its standard input and outputs (`STDIN`, `STDOUT`, `STDERR`: paths to open;
 //! [`crate::io`]) and its working directory (`PWD`).
 
+use crate::sync::Mutex;
 use alloc::string::String;
-use spin::{Mutex, Once};
+use spin::Once;
 
 use crate::Errno;
 
+/// (Set once by the runtime before `main`, while the process has one thread.)
 static ENVIRONMENT: Once<&'static str> = Once::new();
 
 /// The working directory, canonical; `None` until first asked for (then `PWD`'s, or `/`).
+/// (A [`Mutex`] that sleeps when taken: every path resolution takes it.)
 static WORKING_DIRECTORY: Mutex<Option<String>> = Mutex::new(None);
 
 /// Records the environment block (the runtime does, before `main`).

@@ -37,8 +37,17 @@ fn names_a_directory(path: &str) -> bool {
 /// attributes); returns the file and the server's status.
 pub fn open_with(path: &str, flags: u32, mode: u32, size: u64) -> Result<(File, u64), Errno> {
     let directory = names_a_directory(path) && path != "/";
-    if directory && (flags & crate::msg::open_flags::O_CREAT != 0 || crate::msg::open_flags::writable(flags)) {
+    if directory && flags & crate::msg::open_flags::O_CREAT != 0 {
         return Err(Errno::EISDIR);
+    }
+    if directory && crate::msg::open_flags::writable(flags) {
+        // What is there decides, as POSIX's open says: a directory is not opened to
+        // write (`EISDIR`), a file is no directory (`ENOTDIR`).
+        let look = open(path, crate::msg::open_flags::O_RDONLY, 0)?;
+        return Err(match look.stat() {
+            Ok(s) if s.kind != crate::msg::file_kind::DIRECTORY => Errno::ENOTDIR,
+            _ => Errno::EISDIR,
+        });
     }
     let header =
         Header { subtype: connect::OPEN, arg: flags, offset: mode as u64, size, ..Header::new(io_type::CONNECT) };
@@ -217,10 +226,12 @@ impl File {
         usize::try_from(n).ok().filter(|n| *n <= buffer.len()).ok_or(Errno::EIO)
     }
 
-    /// Writes `data`; returns how many bytes the server took.
+    /// Writes `data`; returns how many bytes the server took. `EIO` if it claims more
+    /// than `data` holds (as [`File::read`]).
     pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
         let header = Header { size: data.len() as u64, ..Header::new(io_type::WRITE) };
-        self.call(header, data, &mut []).map(|n| n as usize)
+        let n = self.call(header, data, &mut [])?;
+        usize::try_from(n).ok().filter(|n| *n <= data.len()).ok_or(Errno::EIO)
     }
 
     /// Writes all of `data`.
@@ -228,7 +239,7 @@ impl File {
         while !data.is_empty() {
             match self.write(data)? {
                 0 => return Err(Errno::EIO),
-                n => data = &data[n.min(data.len())..],
+                n => data = &data[n..],
             }
         }
         Ok(())

@@ -13,9 +13,9 @@
 
 use crate::fs::{self, File};
 use crate::msg::open_flags::{O_APPEND, O_RDONLY, O_WRONLY};
+use crate::sync::Once;
 use crate::{env, Errno};
 use core::sync::atomic::{AtomicU32, Ordering};
-use spin::Once;
 
 /// A standard stream: not given (`None`), or the path given opened, or its open's error.
 type Stream = Option<Result<File, Errno>>;
@@ -85,7 +85,7 @@ pub fn read(buffer: &mut [u8]) -> Result<usize, Errno> {
 pub fn write_stdout(bytes: &[u8]) {
     let result = match stdout_stream() {
         Some(file) => file.and_then(|f| f.write_all(bytes)),
-        None => crate::sys::debug_write(bytes).map(drop),
+        None => debug_write_all(bytes),
     };
     if let Err(e) = result {
         let _ = STDOUT_ERROR.compare_exchange(0, e.0, Ordering::Relaxed, Ordering::Relaxed);
@@ -108,7 +108,15 @@ pub fn write_stderr(bytes: &[u8]) {
             let _ = file.write_all(bytes);
         }
         None => {
-            let _ = crate::sys::debug_write(bytes);
+            let _ = debug_write_all(bytes);
         }
     }
+}
+
+/// Writes all of `bytes` to the kernel console, in pieces it takes.
+fn debug_write_all(bytes: &[u8]) -> Result<(), Errno> {
+    for piece in bytes.chunks(crate::abi::syscall::MAX_DEBUG_WRITE) {
+        crate::sys::debug_write(piece)?;
+    }
+    Ok(())
 }

@@ -13,6 +13,10 @@ pub use crate::msg::MqAttr as Attr;
 #[derive(Debug)]
 pub struct MessageQueue {
     file: File,
+    /// The event [`MessageQueue::notify`] registered last, withdrawn when another
+    /// replaces it or the queue closes: a process holds at most 256 registrations, and
+    /// a notification is asked for again after each one (POSIX's `mq_notify` is one-shot).
+    notification: crate::sync::Mutex<Option<SigEvent>>,
 }
 
 use crate::msg::mqueue_path as queue_path;
@@ -30,7 +34,8 @@ pub fn mq_open(name: &str, flags: u32, mode: u32, attr: Option<(usize, usize)>) 
             (maxmsg as u64) << 32 | msgsize as u64
         }
     };
-    fs::open_with(&queue_path(name)?, flags, mode, size).map(|(file, _)| MessageQueue { file })
+    fs::open_with(&queue_path(name)?, flags, mode, size)
+        .map(|(file, _)| MessageQueue { file, notification: crate::sync::Mutex::new(None) })
 }
 
 /// Removes queue `name`: it can no longer be opened, and goes once every descriptor is closed.
@@ -102,19 +107,41 @@ impl MessageQueue {
 
     /// Asks to be sent `event` once, when a message arrives in the empty queue and nobody
     /// waits to receive it (`EBUSY` if another process asked); `None` withdraws. The event
-    /// is registered for the server here (`MsgRegisterEvent`).
+    /// is registered for the server here (`MsgRegisterEvent`); the registration made for
+    /// this queue before is withdrawn once the server has the new one (or none).
     pub fn notify(&self, event: Option<&mut SigEvent>) -> Result<(), Errno> {
+        let mut registered = self.notification.lock();
         match event {
-            None => self.file.devctl(mq_devctl::NOTIFY, &[], &mut []).map(|_| ()),
+            None => self.file.devctl(mq_devctl::NOTIFY, &[], &mut [])?,
             Some(event) => {
                 crate::sys::msg_register_event(event, self.file.fd())?;
-                self.file.devctl(mq_devctl::NOTIFY, &event.to_bytes(), &mut []).map(|_| ())
+                if let Err(e) = self.file.devctl(mq_devctl::NOTIFY, &event.to_bytes(), &mut []) {
+                    let _ = crate::sys::msg_unregister_event(event);
+                    return Err(e);
+                }
+                if let Some(old) = registered.replace(*event) {
+                    let _ = crate::sys::msg_unregister_event(&old);
+                }
+                return Ok(());
             }
+        };
+        if let Some(old) = registered.take() {
+            let _ = crate::sys::msg_unregister_event(&old);
         }
+        Ok(())
     }
 
     /// The descriptor.
     pub fn file(&self) -> &File {
         &self.file
+    }
+}
+
+impl Drop for MessageQueue {
+    fn drop(&mut self) {
+        // (The server forgets the notification as the queue closes.)
+        if let Some(event) = self.notification.get_mut().take() {
+            let _ = crate::sys::msg_unregister_event(&event);
+        }
     }
 }

@@ -85,7 +85,8 @@ impl<T: Termination, E: fmt::Display> Termination for Result<T, E> {
         match self {
             Ok(value) => value.report(),
             Err(error) => {
-                crate::println!("{}: {error}", name());
+                // (A diagnostic: standard error, not into `prog > file` or a pipe.)
+                crate::eprintln!("{}: {error}", name());
                 1
             }
         }

@@ -88,11 +88,13 @@ pub fn mmap(len: usize, prot: u32, flags: u16, file: Option<&File>, offset: u64)
                 return Err(Errno::EINVAL);
             }
             let page_offset = (offset % 4096) as usize;
+            // (A length that wraps with the offset would map a page and claim 2^64 bytes.)
+            let size = len.checked_add(page_offset).ok_or(Errno::EINVAL)?;
             let header = Header {
                 subtype: flags & (map_flags::SHARED | map_flags::PRIVATE),
                 arg: prot,
                 offset: offset - page_offset as u64,
-                size: (len + page_offset) as u64,
+                size: size as u64,
                 ..Header::new(io_type::MMAP)
             };
             file.request(header, &[], &mut []).map(|at| at as usize + page_offset)
@@ -107,8 +109,9 @@ pub fn mmap(len: usize, prot: u32, flags: u16, file: Option<&File>, offset: u64)
 /// Nothing may use the memory any more: every reference into it dangles afterwards.
 pub unsafe fn munmap(address: usize, len: usize) -> Result<(), Errno> {
     let start = address & !4095;
+    let size = len.checked_add(address - start).ok_or(Errno::EINVAL)?;
     // SAFETY: the caller guarantees the range is no longer used.
-    unsafe { sys::mem_unmap(start, len + (address - start)) }
+    unsafe { sys::mem_unmap(start, size) }
 }
 
 /// Changes the access of mapped pages (`PROT_*`), within what their mapping allows

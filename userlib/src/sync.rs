@@ -9,6 +9,7 @@
 use crate::sys;
 use core::cell::UnsafeCell;
 use core::fmt;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -49,7 +50,7 @@ impl<T: ?Sized> Mutex<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(MutexGuard { mutex: self })
+            .then_some(MutexGuard { mutex: self, _access: PhantomData })
     }
 
     /// Takes the lock, waiting as long as it takes; it is released when the guard drops.
@@ -85,6 +86,10 @@ impl<T: ?Sized> fmt::Debug for Mutex<T> {
 /// Access to the value of a locked [`Mutex`]; dropping it unlocks.
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
+    /// What the guard gives access to, for the auto traits: a guard shared between
+    /// threads shares the `T` (so `Sync` needs `T: Sync`, not only the `Mutex`'s
+    /// `T: Send`), and one sent sends access to it.
+    _access: PhantomData<&'a mut T>,
 }
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
@@ -107,5 +112,36 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         self.mutex.locked.store(false, Ordering::Release);
+    }
+}
+
+/// A value made once, on first use, by whichever thread asks first; the others wait as a
+/// [`Mutex`] waits (a spinning `spin::Once` hangs the process when the thread making the
+/// value is of lower priority and blocks or is preempted meanwhile).
+pub struct Once<T> {
+    making: Mutex<()>,
+    value: spin::Once<T>,
+}
+
+impl<T> Once<T> {
+    /// Nothing made yet.
+    pub const fn new() -> Self {
+        Once { making: Mutex::new(()), value: spin::Once::new() }
+    }
+
+    /// The value, made by `make` if nobody made it yet.
+    pub fn call_once(&self, make: impl FnOnce() -> T) -> &T {
+        if let Some(value) = self.value.get() {
+            return value;
+        }
+        let _making = self.making.lock();
+        // (Under the lock only one thread runs `make`; the others find the value made.)
+        self.value.call_once(make)
+    }
+}
+
+impl<T> Default for Once<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
