@@ -13,4 +13,5 @@ extern crate alloc;
 extern crate std;
 
 pub mod editor;
+pub mod glob;
 pub mod parse;
