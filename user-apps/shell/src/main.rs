@@ -6,7 +6,8 @@
 //! path a server owns, in the foreground (the console back in canonical mode, Ctrl-C
 //! ending every program of the pipeline) or in the background (`&`, with no standard
 //! input unless redirected: only the foreground reads the console). `$?` is the last
-//! command's exit status. Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
+//! command's exit status; `*`, `?` and `[...]` in a word make it the paths they match
+//! (`lib.rs`). Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
 //! starts the boot shell again), `shutdown [n]`, `jobs`, `fg [pid]`, `wait [pid...]`,
 //! `cd [dir]`, `pwd`; Tab completes programs and paths. Programs get
 //! their standard input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their
@@ -35,7 +36,7 @@ mod run {
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use shell::editor::{Editor, Event, WordAt};
-    use shell::parse::{parse_marking_status, Command, ErrorRedirect, FileRedirect, Job};
+    use shell::parse::{parse_for_running, Command, ErrorRedirect, FileRedirect, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
     use userlib::process::ExitStatus;
@@ -50,6 +51,7 @@ Muon shell. Run a program of the boot image by name, with arguments:
   hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
   cmd &              run in the background       $?  the last exit status
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
+  cat /tmp/*.txt     * ? [a-z] [!a]: the paths they match ('*' and \\* are a plain *)
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
           mkfifo cp bench hello shell demo-checksum demo-timer demo-shm demo-pi
 Built-ins: help, jobs, fg [pid], wait [pid...], cd [dir] (default /), pwd,
@@ -294,7 +296,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         }
 
         fn run_line(&mut self, line: &str) {
-            let jobs = match parse_marking_status(line) {
+            let jobs = match parse_for_running(line) {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     self.say(&format!("shell: {e}\n"));
@@ -303,10 +305,11 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 }
             };
             for job in jobs {
-                if !job.condition.holds(self.status) {
+                if !job.condition().holds(self.status) {
                     continue; // `&&` after a failure, `||` after a success
                 }
-                let job = job.expand_status(self.status);
+                // `$?` and the patterns now: the jobs before may have made files.
+                let job = job.expand(self.status, &mut |directory| fs::read_dir(directory).ok());
                 if let Some(status) = self.builtin(&job) {
                     self.status = status;
                     continue;

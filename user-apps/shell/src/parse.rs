@@ -5,23 +5,36 @@
 //! words plus at most one `<` input, one `>` or `>>` output and one `2>`, `2>>` or `2>&1`
 //! error redirection (`2>&1`: where the output goes).
 //!
-//! Quoting follows the POSIX shell, minus everything that expands but `$?`: words split on
-//! spaces and tabs; single quotes keep everything literally; double quotes keep spaces and
-//! let `\"` and `\\` stand for themselves (any other backslash in them is literal); a
-//! backslash outside quotes makes the next character literal. `$?` outside single quotes
-//! (and not escaped) stands for the status of the last job that ran before it, filled in
-//! as each job runs ([`parse_marking_status`], [`Job::expand_status`]; [`parse`] keeps it
-//! as it is). `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
+//! Quoting follows the POSIX shell, minus everything that expands but `$?` and pathname
+//! patterns: words split on spaces and tabs; single quotes keep everything literally;
+//! double quotes keep spaces and let `\"` and `\\` stand for themselves (any other
+//! backslash in them is literal); a backslash outside quotes makes the next character
+//! literal. `$?` outside single quotes (and not escaped) stands for the status of the last
+//! job that ran before it; then a word holding a pattern (`*`, `?`, `[...]`, unquoted and
+//! not escaped: `'*'`, `"*"` and `\*` are a plain `*`) is replaced by the sorted paths it
+//! matches, or kept as written (quotes removed) if it matches none ([`glob`]). Both
+//! are done as each job runs ([`parse_for_running`], [`UnexpandedJob::expand`]), so that
+//! a job sees the status and the files the jobs before it on the line left (`touch
+//! /tmp/x ; ls /tmp/*` lists `x`); [`parse`] expands nothing. Redirections' file names
+//! are not patterns (`> *` writes a file called `*`), as in a non-interactive sh.
+//! `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
 //! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`); an unquoted number
 //! right before `<` or `>` names the descriptor (`0<`, `1>`, `2>`, `2>>`; `2>&1` sends
 //! errors where the output goes at that point, so `2>&1 > f` leaves them on the screen),
 //! and `#` at the start of a word begins a comment that runs to the end of the line.
-//! There are no variables, globs, `~`, here-documents, other descriptors, or `&` after an
+//! There are no variables, `~`, here-documents, other descriptors, or `&` after an
 //! `&&`/`||` list (a parse error: POSIX would run the whole list in the background).
 //!
 //! The parse is done in two steps: `tokenize` splits the line into words and operators, then
-//! `parse` groups the tokens into commands, pipelines and jobs.
+//! `parse` groups the tokens into commands, pipelines and jobs. Parsed for running, the
+//! words are in a *marked form* until their job runs: two characters that no line typed
+//! at the console holds keep what only running tells — `STATUS_MARK` for `$?`, and
+//! `QUOTE_MARK` before each character that stands for itself: one quoted or escaped
+//! (`'*'` is no pattern), or a mark's character that came in a line (a script may hold any
+//! character). [`UnexpandedJob::expand`] reads them (`unmark`) and leaves none in the
+//! [`Job`] it gives; an [`UnexpandedJob`] gives up its words no other way.
 
+use crate::glob::{self, WordChar};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -64,7 +77,8 @@ impl Condition {
 /// One program to run, with its arguments and redirections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    /// The program's name followed by its arguments, quotes removed. Never empty.
+    /// The program's name followed by its arguments, quotes removed (and, in a job about
+    /// to run, expanded: [`UnexpandedJob::expand`]). Never empty.
     pub argv: Vec<String>,
     /// The file to read standard input from (`< path`), if any.
     pub stdin: Option<String>,
@@ -147,7 +161,8 @@ impl core::error::Error for ParseError {}
 /// One piece of a command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
-    /// A word, quotes and escapes removed (possibly empty: `''`).
+    /// A word, quotes and escapes removed (possibly empty: `''`), in the marked form if
+    /// the line is parsed for running.
     Word(String),
     /// `|`
     Pipe,
@@ -173,16 +188,36 @@ enum Token {
     ErrorToOutput,
 }
 
-/// Stands for `$?` in the words of a parsed line until the job runs ([`Job::expand_status`]):
-/// NUL, which no word typed or passed to a program can hold.
+/// Stands for `$?` in the marked form: NUL, which no word typed or passed to a program
+/// can hold.
 const STATUS_MARK: char = '\0';
 
-/// Splits `line` into words and operators, removing quotes, escapes and the comment, and
-/// replacing `$?` outside single quotes with [`STATUS_MARK`] if `mark_status`.
-fn tokenize(line: &str, mark_status: bool) -> Result<Vec<Token>, ParseError> {
-    let expand = |chars: &mut core::iter::Peekable<core::str::Chars>, word: &mut String| {
-        if mark_status && chars.next_if_eq(&'?').is_some() {
+/// In the marked form, makes the character after it stand for itself: SOH (Ctrl-A), which
+/// the line editor does not put in a line.
+const QUOTE_MARK: char = '\u{1}';
+
+/// Splits `line` into words and operators, removing quotes, escapes and the comment; if
+/// `mark`, the words are in the marked form (`$?` outside single quotes is a
+/// [`STATUS_MARK`], quoted characters follow a [`QUOTE_MARK`]).
+fn tokenize(line: &str, mark: bool) -> Result<Vec<Token>, ParseError> {
+    let quoted = |word: &mut String, c: char| {
+        if mark {
+            word.push(QUOTE_MARK);
+        }
+        word.push(c);
+    };
+    let unquoted = |word: &mut String, c: char| {
+        if mark && (c == STATUS_MARK || c == QUOTE_MARK) {
+            word.push(QUOTE_MARK);
+        }
+        word.push(c);
+    };
+    // A `$`, in double quotes or not: `$?` or itself.
+    let dollar = |chars: &mut core::iter::Peekable<core::str::Chars>, word: &mut String, in_quotes: bool| {
+        if mark && chars.next_if_eq(&'?').is_some() {
             word.push(STATUS_MARK);
+        } else if in_quotes {
+            quoted(word, '$');
         } else {
             word.push('$');
         }
@@ -219,7 +254,7 @@ fn tokenize(line: &str, mark_status: bool) -> Result<Vec<Token>, ParseError> {
                 loop {
                     match chars.next() {
                         Some('\'') => break,
-                        Some(c) => word.push(c),
+                        Some(c) => quoted(&mut word, c),
                         None => return Err(ParseError::UnterminatedQuote),
                     }
                 }
@@ -232,11 +267,11 @@ fn tokenize(line: &str, mark_status: bool) -> Result<Vec<Token>, ParseError> {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next_if(|&next| next == '"' || next == '\\') {
-                            Some(escaped) => word.push(escaped),
-                            None => word.push('\\'),
+                            Some(escaped) => quoted(&mut word, escaped),
+                            None => quoted(&mut word, '\\'),
                         },
-                        Some('$') => expand(&mut chars, &mut word),
-                        Some(c) => word.push(c),
+                        Some('$') => dollar(&mut chars, &mut word, true),
+                        Some(c) => quoted(&mut word, c),
                         None => return Err(ParseError::UnterminatedQuote),
                     }
                 }
@@ -245,18 +280,18 @@ fn tokenize(line: &str, mark_status: bool) -> Result<Vec<Token>, ParseError> {
             '\\' => {
                 in_word = true;
                 plain = false;
-                word.push(chars.next().ok_or(ParseError::DanglingEscape)?);
+                quoted(&mut word, chars.next().ok_or(ParseError::DanglingEscape)?);
                 continue;
             }
             '$' => {
                 in_word = true;
                 plain = false;
-                expand(&mut chars, &mut word);
+                dollar(&mut chars, &mut word, false);
                 continue;
             }
             _ => {
                 in_word = true;
-                word.push(c);
+                unquoted(&mut word, c);
                 continue;
             }
         };
@@ -343,30 +378,50 @@ pub fn parse(line: &str) -> Result<Vec<Job>, ParseError> {
     jobs_of(tokenize(line, false)?)
 }
 
-/// [`parse`], with `$?` (outside single quotes, not escaped) to be replaced by the status
-/// of the last job that ran when each job runs ([`Job::expand_status`]: `cat /x ; echo
-/// $?` prints cat's status, not the one before the line).
-pub fn parse_marking_status(line: &str) -> Result<Vec<Job>, ParseError> {
-    jobs_of(tokenize(line, true)?)
+/// [`parse`], for running: each job's words are expanded when it runs
+/// ([`UnexpandedJob::expand`]), with the status and the files the jobs before it left
+/// (`cat /x ; echo $?` prints cat's status, not the one before the line; `touch /tmp/x ;
+/// ls /tmp/*` lists `x`).
+pub fn parse_for_running(line: &str) -> Result<Vec<UnexpandedJob>, ParseError> {
+    Ok(jobs_of(tokenize(line, true)?)?.into_iter().map(|marked| UnexpandedJob { marked }).collect())
 }
 
-/// [`parse_marking_status`] with every job's `$?` replaced by `last_status`.
-pub fn parse_expanding(line: &str, last_status: u32) -> Result<Vec<Job>, ParseError> {
-    Ok(parse_marking_status(line)?.iter().map(|job| job.expand_status(last_status)).collect())
+/// A job of [`parse_for_running`], its words yet to be expanded. [`expand`](Self::expand)
+/// is the only way to the [`Job`] to run, so that what stands for the expansions until
+/// then (a mark no word holds) cannot reach a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnexpandedJob {
+    /// The job, its words and file names in the marked form.
+    marked: Job,
 }
 
-impl Job {
-    /// The job with `$?` in its words and file names replaced by `status`.
-    pub fn expand_status(&self, status: u32) -> Job {
-        let text = alloc::format!("{status}");
-        let expand = |word: &String| word.replace(STATUS_MARK, &text);
-        let redirect = |r: &Redirect| Redirect { path: expand(&r.path), ..r.clone() };
-        let pipeline = self
-            .pipeline
-            .iter()
-            .map(|c| Command {
-                argv: c.argv.iter().map(expand).collect(),
-                stdin: c.stdin.as_ref().map(expand),
+impl UnexpandedJob {
+    /// When the job runs ([`Job::condition`]).
+    pub fn condition(&self) -> Condition {
+        self.marked.condition
+    }
+
+    /// The job to run after a job that ended with `status`: `$?` replaced by it in its
+    /// words and file names, and each word holding a pattern by the paths it matches, if
+    /// any ([`glob::expand`], which `list` gives the names of a directory to: `None` if it
+    /// cannot). The file names of redirections are not patterns.
+    pub fn expand(&self, status: u32, list: &mut impl FnMut(&str) -> Option<Vec<String>>) -> Job {
+        let status = alloc::format!("{status}");
+        let path = |marked: &String| text(&unmark(marked, &status));
+        let redirect = |r: &Redirect| Redirect { path: path(&r.path), ..r.clone() };
+        let mut pipeline = Vec::new();
+        for c in &self.marked.pipeline {
+            let mut argv = Vec::new();
+            for marked in &c.argv {
+                let word = unmark(marked, &status);
+                match glob::expand(&word, list) {
+                    Some(paths) => argv.extend(paths),
+                    None => argv.push(text(&word)),
+                }
+            }
+            pipeline.push(Command {
+                argv,
+                stdin: c.stdin.as_ref().map(path),
                 stdout: c.stdout.as_ref().map(redirect),
                 stderr: match &c.stderr {
                     Some(ErrorRedirect::File(r)) => Some(ErrorRedirect::File(redirect(r))),
@@ -376,14 +431,35 @@ impl Job {
                     .files
                     .iter()
                     .map(|r| match r {
-                        FileRedirect::Input(path) => FileRedirect::Input(expand(path)),
+                        FileRedirect::Input(marked) => FileRedirect::Input(path(marked)),
                         FileRedirect::Output(r) => FileRedirect::Output(redirect(r)),
                     })
                     .collect(),
-            })
-            .collect();
-        Job { pipeline, ..self.clone() }
+            });
+        }
+        Job { pipeline, ..self.marked.clone() }
     }
+}
+
+/// The characters of a word in the marked form, `$?` replaced by `status`, each saying
+/// whether it stands for itself (quoted).
+fn unmark(marked: &str, status: &str) -> Vec<WordChar> {
+    let mut word = Vec::with_capacity(marked.len());
+    let mut chars = marked.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // (`tokenize` puts a character after each; were none there, none is added.)
+            QUOTE_MARK => word.extend(chars.next().map(|c| WordChar { c, quoted: true })),
+            STATUS_MARK => word.extend(status.chars().map(|c| WordChar { c, quoted: false })),
+            c => word.push(WordChar { c, quoted: false }),
+        }
+    }
+    word
+}
+
+/// A word's text, as written with its quotes removed.
+fn text(word: &[WordChar]) -> String {
+    word.iter().map(|c| c.c).collect()
 }
 
 /// Groups tokens into commands, pipelines and jobs.
@@ -479,6 +555,31 @@ mod tests {
         jobs[0].pipeline[0].argv.clone()
     }
 
+    /// A made-up file system for the expansions: the names in a directory.
+    fn listing(directory: &str) -> Option<Vec<String>> {
+        let names: &[&str] = match directory {
+            "/" => &["dev", "tmp"],
+            "/dev" => &["console", "null"],
+            "/tmp" => &["1a", "1b", "a.txt", "b.txt", "c.log", ".hidden"],
+            "." => &["todo.txt", "notes.txt", "src"], // (not sorted: the expansion sorts)
+            _ => return None,
+        };
+        Some(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    /// The jobs of `line` as each would run after a job that ended with `status`, in the
+    /// file system of [`listing`].
+    fn run(line: &str, status: u32) -> Vec<Job> {
+        parse_for_running(line).unwrap().iter().map(|job| job.expand(status, &mut listing)).collect()
+    }
+
+    /// The argv, expanded, of a line holding exactly one simple command.
+    fn argv(line: &str, status: u32) -> Vec<String> {
+        let jobs = run(line, status);
+        assert_eq!((jobs.len(), jobs[0].pipeline.len()), (1, 1), "{line:?}");
+        jobs[0].pipeline[0].argv.clone()
+    }
+
     #[test]
     fn blank_lines_and_comments_give_no_jobs() {
         assert_eq!(parse(""), Ok(vec![]));
@@ -511,14 +612,111 @@ mod tests {
 
     #[test]
     fn the_last_status_replaces_dollar_question_mark_outside_single_quotes() {
-        let argv = |line| parse_expanding(line, 42).unwrap()[0].pipeline[0].argv.clone();
-        assert_eq!(argv(r#"echo $? x$?y "$?" '$?' \$? $ $x"#), ["echo", "42", "x42y", "42", "$?", "$?", "$", "$x"]);
+        assert_eq!(
+            argv(r#"echo $? x$?y "$?" '$?' \$? $ $x "$""#, 42),
+            ["echo", "42", "x42y", "42", "$?", "$?", "$", "$x", "$"]
+        );
         assert_eq!(words("echo $?"), ["echo", "$?"], "parse itself expands nothing");
         // Each job's `$?` is the status the job before it left, known when it runs.
-        let jobs = parse_marking_status("cat /x > \"out$?\" ; echo $? && echo '$?'").unwrap();
-        assert_eq!(jobs[0].expand_status(1).pipeline[0].stdout.as_ref().unwrap().path, "out1");
-        assert_eq!(jobs[1].expand_status(7).pipeline[0].argv, ["echo", "7"]);
-        assert_eq!(jobs[2].expand_status(0).pipeline[0].argv, ["echo", "$?"]);
+        let jobs = parse_for_running("cat /x > \"out$?\" ; echo $? && echo '$?'").unwrap();
+        assert_eq!(jobs[0].expand(1, &mut listing).pipeline[0].stdout.as_ref().unwrap().path, "out1");
+        assert_eq!(jobs[1].expand(7, &mut listing).pipeline[0].argv, ["echo", "7"]);
+        assert_eq!(jobs[2].expand(0, &mut listing).pipeline[0].argv, ["echo", "$?"]);
+        assert_eq!(jobs[1].condition(), Condition::Always);
+        assert_eq!(jobs[2].condition(), Condition::IfSucceeded);
+    }
+
+    #[test]
+    fn patterns_expand_to_the_sorted_paths_they_match_when_the_job_runs() {
+        assert_eq!(argv("ls /tmp/*.txt *.txt", 0), ["ls", "/tmp/a.txt", "/tmp/b.txt", "notes.txt", "todo.txt"]);
+        assert_eq!(
+            argv("echo /tmp/?.* /tmp/[ab].txt /tmp/[!a-z]?", 0),
+            ["echo", "/tmp/a.txt", "/tmp/b.txt", "/tmp/c.log", "/tmp/a.txt", "/tmp/b.txt", "/tmp/1a", "/tmp/1b"]
+        );
+        assert_eq!(argv("echo /tmp/.h* /dev/*", 0), ["echo", "/tmp/.hidden", "/dev/console", "/dev/null"]);
+        assert_eq!(argv("echo /*/c*", 0), ["echo", "/dev/console", "/tmp/c.log"], "across components");
+        assert_eq!(argv("/tmp/c* x", 0), ["/tmp/c.log", "x"], "the command's name too");
+        assert_eq!(words("echo * /tmp/?"), ["echo", "*", "/tmp/?"], "parse itself expands nothing");
+        // Each job's patterns are matched as it runs: what the jobs before it made is there.
+        let jobs = parse_for_running("touch /tmp/new ; ls /tmp/n*").unwrap();
+        assert_eq!(jobs[1].expand(0, &mut |_: &str| None).pipeline[0].argv, ["ls", "/tmp/n*"]);
+        let made = |_: &str| Some(vec!["new".to_string()]);
+        assert_eq!(jobs[1].expand(0, &mut { made }).pipeline[0].argv, ["ls", "/tmp/new"]);
+    }
+
+    #[test]
+    fn quoted_pattern_characters_stand_for_themselves() {
+        assert_eq!(
+            argv(r#"echo '*' "*" \* '/tmp/*' "/tmp/"*.txt /tmp/'a'* "[ab]".txt"#, 0),
+            ["echo", "*", "*", "*", "/tmp/*", "/tmp/a.txt", "/tmp/b.txt", "/tmp/a.txt", "[ab].txt"]
+        );
+        assert_eq!(argv(r"echo /tmp/\[ab].txt /tmp/[ab\].txt", 0), ["echo", "/tmp/[ab].txt", "/tmp/[ab].txt"]);
+        assert_eq!(argv(r"echo /tmp/[\!a]* /tmp/\?? /tmp/*\?", 0), ["echo", "/tmp/a.txt", "/tmp/??", "/tmp/*?"]);
+    }
+
+    #[test]
+    fn a_word_that_matches_nothing_stays_as_written() {
+        assert_eq!(
+            argv(r#"echo /tmp/*.none "/tmp/"*.none /nosuch/* [abc a[b /tmp/.h"#, 0),
+            ["echo", "/tmp/*.none", "/tmp/*.none", "/nosuch/*", "[abc", "a[b", "/tmp/.h"]
+        );
+        assert_eq!(argv("echo /tmp/*/", 0), ["echo", "/tmp/*/"], "/tmp holds no directory");
+    }
+
+    #[test]
+    fn redirections_are_not_patterns() {
+        let command = run("cat < /tmp/a* > /tmp/*.txt 2> '*'", 0)[0].pipeline[0].clone();
+        assert_eq!(command.stdin.as_deref(), Some("/tmp/a*"));
+        assert_eq!(command.stdout.map(|r| r.path).as_deref(), Some("/tmp/*.txt"));
+        assert!(matches!(command.stderr, Some(ErrorRedirect::File(r)) if r.path == "*"));
+    }
+
+    #[test]
+    fn the_status_is_filled_in_before_the_patterns_are_matched() {
+        assert_eq!(argv("echo /tmp/$?*", 1), ["echo", "/tmp/1a", "/tmp/1b"]);
+        assert_eq!(argv("echo /tmp/$?*", 2), ["echo", "/tmp/2*"]);
+        assert_eq!(argv(r#"echo "/tmp/$?"? '/tmp/$?'*"#, 1), ["echo", "/tmp/1a", "/tmp/1b", "/tmp/$?*"]);
+    }
+
+    #[test]
+    fn no_mark_reaches_a_word_or_a_file_name() {
+        // Every word and file name of a job that runs.
+        let texts = |job: &Job| {
+            let mut texts = Vec::new();
+            for command in &job.pipeline {
+                texts.extend(command.argv.iter().cloned());
+                texts.extend(command.stdin.iter().cloned());
+                texts.extend(command.stdout.iter().map(|r| r.path.clone()));
+                if let Some(ErrorRedirect::File(r)) = &command.stderr {
+                    texts.push(r.path.clone());
+                }
+                for file in &command.files {
+                    texts.push(match file {
+                        FileRedirect::Input(path) => path.clone(),
+                        FileRedirect::Output(r) => r.path.clone(),
+                    });
+                }
+            }
+            texts
+        };
+        let lines = [
+            r#"echo '*' "$?" \* $? "a$?b" x\?y '[a]' "$?"* /tmp/* > "$?" < '*' 2> \* | cat"#,
+            r#"echo "" '' "\"" "\\" \\ '\' "$" $ "a b" ; ls "/tmp/"* && echo '$?' || x 2>> '$?'"#,
+        ];
+        for line in lines {
+            for status in [0, 1, 127] {
+                for job in run(line, status) {
+                    for text in texts(&job) {
+                        assert!(!text.contains([STATUS_MARK, QUOTE_MARK]), "{line:?}: {text:?}");
+                    }
+                }
+            }
+        }
+        // A mark's character in a line (a script may hold any) stands for itself.
+        let jobs = run("echo \u{1} a\u{1}* '\u{1}' \"\u{1}$?\" \0 \\\u{1} ; cat < \u{1}\0 > '\0'$?", 5);
+        assert_eq!(jobs[0].pipeline[0].argv, ["echo", "\u{1}", "a\u{1}*", "\u{1}", "\u{1}5", "\0", "\u{1}"]);
+        assert_eq!(jobs[1].pipeline[0].stdin.as_deref(), Some("\u{1}\0"));
+        assert_eq!(jobs[1].pipeline[0].stdout.as_ref().map(|r| r.path.as_str()), Some("\05"));
     }
 
     #[test]
@@ -600,8 +798,8 @@ mod tests {
         let files =
             [input("a"), input("b"), output("e", false), output("f", true), output("g", true), output("h", false)];
         assert_eq!(jobs[0].pipeline[0].files, files, "in the order they came, 2>&1's replaced file too");
-        let jobs = parse_marking_status("echo $? > $?.a > b").unwrap();
-        assert_eq!(jobs[0].expand_status(7).pipeline[0].files, [output("7.a", false), output("b", false)]);
+        let jobs = run("echo $? > $?.a > b", 7);
+        assert_eq!(jobs[0].pipeline[0].files, [output("7.a", false), output("b", false)]);
     }
 
     #[test]
@@ -714,6 +912,9 @@ mod tests {
             ]
         );
         assert_eq!(tokenize("'' \"\"", false).unwrap(), [word(""), word("")]);
+        // Marked: what is quoted follows a quote mark, `$?` is a status mark.
+        assert_eq!(tokenize(r#"'*'\*"a$"$?*"#, true).unwrap(), [word("\u{1}*\u{1}*\u{1}a\u{1}$\0*")]);
+        assert_eq!(tokenize("a\u{1}\0", true).unwrap(), [word("a\u{1}\u{1}\u{1}\0")], "typed marks are quoted");
         assert_eq!(tokenize(">>>", false).unwrap(), [Append, Output]);
     }
 
