@@ -523,13 +523,13 @@ fn blank(echo: &mut Vec<u8>, count: usize) {
 /// adds: the rest of the only candidate followed by `end` (`" "`, or `"/"` for a
 /// directory), or the rest of what all candidates share; `true` when that adds nothing
 /// and there is a choice to show. What the shell would take apart (a blank, a quote, an
-/// operator) is added escaped with a backslash.
+/// operator) or take for a pattern (`*`, `?`, `[`) is added escaped with a backslash.
 pub fn completion(word: &str, candidates: &[String], end: &str) -> (String, bool) {
     let (added, show) = shared_rest(word, candidates, end);
     let escaped = |text: &str| {
         let mut out = String::new();
         for c in text.chars() {
-            if " \t'\"\\|&;<>#$".contains(c) {
+            if " \t'\"\\|&;<>#$*?[".contains(c) {
                 out.push('\\');
             }
             out.push(c);
@@ -682,6 +682,7 @@ mod tests {
         use WordAt::{Argument, Command, PipedCommand};
         for (text, word, command) in [
             ("cat /tmp/a", "/tmp/a", Argument),
+            ("ls /tmp/*.t", "/tmp/*.t", Argument),
             ("echo x | w", "w", PipedCommand),
             ("echo x |w", "w", PipedCommand),
             ("false || w", "w", Command),
@@ -709,6 +710,8 @@ mod tests {
         assert_eq!(completion("é", &names(&["éa", "éb"]), " "), (String::new(), true), "whole characters");
         assert_eq!(completion("sp", &names(&["sp ace"]), " "), ("\\ ace ".to_string(), false), "escaped");
         assert_eq!(completion("a", &names(&["a&b", "a&c"]), " "), ("\\&".to_string(), false));
+        let pattern = completion("a", &names(&["a*[1]?"]), " ");
+        assert_eq!(pattern, ("\\*\\[1]\\? ".to_string(), false), "a name is no pattern");
     }
 
     #[test]
