@@ -4,8 +4,8 @@
 //! `pidin` shows proc and the shell, pipelines of two and three programs, an mqueue
 //! round trip, Ctrl-C stopping a program and a whole pipeline, a background job leaving
 //! the console to the shell, `ls` reporting a missing path, a killed server visible in
-//! `pidin` with its clients getting errors rather than hanging, and `shutdown` ending QEMU
-//! cleanly.
+//! `pidin` with its clients getting errors rather than hanging, pathname patterns, and
+//! `shutdown` ending QEMU cleanly.
 //! Each step is one test line; a step that times out fails (and the rest are skipped).
 
 use crate::boards::{Board, Boot};
@@ -650,6 +650,34 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 return Err(format!("true, false and sleep printed:\n{out}"));
             }
             Ok(())
+        }),
+        ("patterns_expand_to_the_paths_they_match", |s| {
+            // (`*`, `?` and `[...]` were passed on as they were typed.) The files are made
+            // on the line: its patterns are matched as each job runs.
+            let out = s.command("touch /tmp/g1.txt /tmp/g2.txt /tmp/gx.log ; echo /tmp/g* ; ls /tmp/g?.txt")?;
+            if !out.contains("\r\n/tmp/g1.txt /tmp/g2.txt /tmp/gx.log\r\n/tmp/g1.txt\r\n/tmp/g2.txt\r\n") {
+                return Err(format!("echo /tmp/g* and ls /tmp/g?.txt printed:\n{out}"));
+            }
+            // Quoted or escaped they stand for themselves; a word that matches nothing
+            // stays as written; `$?` is filled in first; a relative pattern gives relative
+            // paths; components are matched one at a time.
+            let line = "echo '*' \"/tmp/g*\" \\* /tmp/g[!0-9]* /tmp/nomatch* ; false ; echo /tmp/g$?.* ; \
+                        cd /tmp ; echo g*.txt ; cd ; echo /d*/n*/g*";
+            let out = s.command(line)?;
+            if !out.contains(
+                "\r\n* /tmp/g* * /tmp/gx.log /tmp/nomatch*\r\n/tmp/g1.txt\r\ng1.txt g2.txt\r\n/dev/name/global\r\n",
+            ) {
+                return Err(format!("the patterns printed:\n{out}"));
+            }
+            // A redirection's file name is no pattern (`g*` is made); Tab after a typed `*`
+            // leaves the line as it was.
+            let out = s.command("echo star > /tmp/g* ; cat /tmp/g\\* ; rm /tmp/g* ; echo /tmp/g*")?;
+            if !out.contains("\r\nstar\r\n/tmp/g*\r\n") {
+                return Err(format!("the redirection to /tmp/g* printed:\n{out}"));
+            }
+            s.mark = s.screen.lock().expect("screen").len();
+            s.type_keys("echo /proc/bo*\t\r")?;
+            s.wait_for("\r\n/proc/boot\r\nmuon:0$ ", STEP_TIMEOUT).map(drop)
         }),
         ("paths_options_and_built_ins_as_a_user_expects", |s| {
             // (Found by a new user: each of these was accepted, silently or wrongly.)
