@@ -47,7 +47,7 @@
 
 use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
-use crate::ipc::{info_record, rcvid, split_rcvid, Buffer, Channel, Receive, ReceiveRequest, SentMessage};
+use crate::ipc::{info_record, rcvid, rcvid_sequence, split_rcvid, Buffer, Channel, Receive, ReceiveRequest, SentMessage};
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
 use crate::sched::ReadyQueues;
@@ -290,10 +290,10 @@ fn boost_serving(
 /// message whose rcvid carries `sequence`, with a single reply buffer: what
 /// `received_message` checks, plus the fast paths' buffer guard.
 #[inline(always)]
-fn awaits_reply(s: &Thread, message: &SentMessage, pid: ProcessId, sequence: u16) -> bool {
+fn awaits_reply(s: &Thread, message: &SentMessage, pid: ProcessId, sequence: u32) -> bool {
     matches!(s.state, ThreadState::Blocked(Blocked::Reply { .. }))
         && message.server == pid
-        && s.message_sequence as u16 == sequence
+        && rcvid_sequence(s.message_sequence) == sequence
         && message.reply.parts <= 0
 }
 

@@ -463,9 +463,21 @@ impl core::ops::Deref for IovList {
     }
 }
 
+/// The bits of a thread's message sequence an rcvid carries: 31, so that a stale rcvid
+/// (a request its client left, kept by its server) names a later message of that thread
+/// only after two thousand million more (with 16 it took 65,536: an old answer reached a
+/// new request), and bit 63 stays clear (an rcvid never reads as an errno).
+const RCVID_SEQUENCE_MASK: u64 = 0x7fff_ffff;
+
+/// The part of thread message sequence `sequence` an rcvid carries.
+#[inline(always)]
+pub(crate) fn rcvid_sequence(sequence: u64) -> u32 {
+    (sequence & RCVID_SEQUENCE_MASK) as u32
+}
+
 /// The rcvid naming message `sequence` of thread `sender`.
 pub fn rcvid(sender: ThreadId, sequence: u64) -> u64 {
-    sender.0 as u64 | (sequence as u16 as u64) << 32
+    sender.0 as u64 | (rcvid_sequence(sequence) as u64) << 32
 }
 
 /// The `_msg_info` record of message `m` sent by `sender`: `msglen` bytes received of
@@ -491,8 +503,10 @@ pub(crate) fn info_record(
     }
 }
 
-pub(crate) fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u16)> {
-    (rcvid >> 48 == 0 && rcvid as u32 != 0).then_some((ThreadId(rcvid as u32), (rcvid >> 32) as u16))
+/// The sender and the message sequence bits ([`rcvid_sequence`]) rcvid `rcvid` names, if
+/// it can be one.
+pub(crate) fn split_rcvid(rcvid: u64) -> Option<(ThreadId, u32)> {
+    (rcvid >> 32 <= RCVID_SEQUENCE_MASK && rcvid as u32 != 0).then_some((ThreadId(rcvid as u32), (rcvid >> 32) as u32))
 }
 
 impl<M: Machine> System<M> {
@@ -1226,10 +1240,12 @@ impl<M: Machine> System<M> {
                         }
                         Err(TransferError::Source(e)) => {
                             // The sender's buffer is bad: fail its send, take the next item.
+                            // The serving threads it boosted are boosted no more for it.
                             if let Some(t) = self.threads.get_mut(sender.0) {
                                 t.sent = None;
                             }
                             self.wake(sender, encode_result(Err(e)), None);
+                            self.boost_servers(pid, chid, 0);
                         }
                         Err(TransferError::Destination(e)) => {
                             // The receiver's buffer is bad: the message stays queued, first.
@@ -1457,7 +1473,7 @@ impl<M: Machine> System<M> {
         let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
         let message = t.sent.ok_or(Errno::ESRCH)?;
         let replying = matches!(t.state, ThreadState::Blocked(Blocked::Reply { .. }));
-        if !replying || message.server != pid || t.message_sequence as u16 != sequence {
+        if !replying || message.server != pid || rcvid_sequence(t.message_sequence) != sequence {
             return Err(Errno::ESRCH);
         }
         Ok((sender, message))

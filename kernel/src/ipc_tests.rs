@@ -1850,3 +1850,89 @@ fn a_client_above_63_detaching_from_an_ordinary_server_does_not_get_ahead_of_its
         assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: coid as u32 }).0, Ok(0));
     }
 }
+
+#[test]
+fn a_stale_rcvid_never_reaches_a_later_message() {
+    // docs/syscalls.md: "rcvids name one message (sender thread + message sequence): a
+    // stale rcvid gets ESRCH"; ipc.rs: "so a stale rcvid can never reach another
+    // message". The server keeps the rcvid of a request whose client timed out (no
+    // _NTO_CHF_UNBLOCK); the client goes on using the server.
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let msg = buffer(&mut s, p.client, b"m", 16);
+    let reply = buffer(&mut s, p.client, &[], 16);
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    let answer = buffer(&mut s, p.server, b"STALE", 16);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    arm(&mut s, ct, ts::REPLY, 100);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    let stale = x0(&mut s, st).unwrap();
+    advance(&mut s, 100);
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT));
+    let mut last = 0;
+    for _ in 0..1 << 16 {
+        assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+        assert_eq!(send(&mut s, ct, p.coid, msg, 1, reply, 16), BLOCKED);
+        last = x0(&mut s, st).unwrap();
+        if last == stale {
+            break;
+        }
+        as_thread(&mut s, st, Call::MsgReplyv { rcvid: last, status: 0, buffer: 0, parts: 0 });
+    }
+    // The client waits for the answer to its latest request; the old rcvid must not reach it.
+    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid: stale, status: 7, buffer: answer, parts: single_buffer_parts(5) });
+    assert_eq!(r.0, Err(Errno::ESRCH), "rcvid {stale:#x} of a request abandoned 65,536 messages ago (latest {last:#x})");
+}
+
+#[test]
+fn a_client_process_dying_reply_blocked_gives_its_unblock_server_a_pulse() {
+    // ThreadDestroy of a REPLY-blocked thread gives an _NTO_CHF_UNBLOCK server
+    // _PULSE_CODE_UNBLOCK (docs/syscalls.md ThreadDestroy; test
+    // a_thread_that_dies_waiting_for_a_reply_is_forgotten_and_its_server_told). The
+    // same thread ending because its process exits (or is killed) tells the server
+    // nothing: a server holding the request (a pipe read) answers it with data later.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let reader = new_thread(&mut s, ct, 10);
+    let msg = buffer(&mut s, p.client, b"read", 4);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    as_thread(&mut s, ct, Call::ProcessExit { status: 0 });
+    let r = receive(&mut s, st, p.chid, buf, 64, 0);
+    assert_eq!(r, Ok(0), "an unblock pulse for the held request");
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (pulse_code::UNBLOCK, rcvid));
+}
+
+#[test]
+fn a_queued_sender_whose_buffer_fails_leaves_no_boost_behind() {
+    // Architecture §3: "Boosts are undone when the reason disappears." A sender (30)
+    // with an unmapped buffer queues on a busy two-thread server, boosting both threads;
+    // when one of them takes the message the copy fails and the sender is failed, but
+    // the other thread keeps the boost.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (s1, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let s2 = new_thread(&mut s, s1, 10);
+    let c2 = new_thread(&mut s, ct, 10);
+    let h = new_thread(&mut s, ct, 30);
+    let (b1, b2) = (buffer(&mut s, p.server, &[], 16), buffer(&mut s, p.server, &[], 16));
+    let msg = buffer(&mut s, p.client, b"x", 16);
+    assert_eq!(receive(&mut s, s1, p.chid, b1, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    assert_eq!(receive(&mut s, s2, p.chid, b2, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, c2, p.coid, msg, 1, 0, 0), BLOCKED);
+    let rcvid2 = x0(&mut s, s2).unwrap();
+    assert_eq!(send(&mut s, h, p.coid, 0x2000_0000, 16, 0, 0), BLOCKED); // unmapped
+    assert_eq!((priority(&s, s1), priority(&s, s2)), (30, 30), "both boosted at send time");
+    as_thread(&mut s, s2, Call::MsgReplyv { rcvid: rcvid2, status: 0, buffer: 0, parts: 0 });
+    assert_eq!(receive(&mut s, s2, p.chid, b2, 16, 0), BLOCKED); // takes H's message: it fails
+    assert_eq!(x0(&mut s, h), Err(Errno::EFAULT));
+    assert!(s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().queue().is_empty());
+    assert_eq!(priority(&s, s1), 10, "nothing waits at 30 any more");
+}

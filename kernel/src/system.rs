@@ -1238,6 +1238,13 @@ impl<M: Machine> System<M> {
         let children = core::mem::take(&mut p.children);
         let parent = p.parent;
         for id in &threads {
+            // As when one thread ends: a server holding its request learns of it (a
+            // process's end is no less of an unblock than a thread's).
+            if let Some(ThreadState::Blocked(Blocked::Reply { server, channel })) =
+                self.threads.get(id.0).map(|t| t.state)
+            {
+                self.ipc_request_unblock(*id, server, channel);
+            }
             self.detach_thread(*id);
         }
         // Calls its threads had stopped will not be made again: what they leave outside
