@@ -48,6 +48,7 @@ errnos! {
     EFAULT = 14, "bad address";
     EBUSY = 16, "resource busy";
     EEXIST = 17, "already exists";
+    EXDEV = 18, "cross-device link";
     ENODEV = 19, "no such device";
     ENOTDIR = 20, "not a directory";
     EISDIR = 21, "is a directory";
@@ -71,6 +72,7 @@ errnos! {
     ENAMETOOLONG = 78, "name too long";
     EOVERFLOW = 79, "value too large";
     ENOSYS = 89, "function not implemented";
+    ENOTEMPTY = 93, "directory not empty";
     EMSGSIZE = 122, "message too long";
     ETIMEDOUT = 260, "timed out";
 }
