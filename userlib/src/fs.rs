@@ -1,7 +1,8 @@
 //! Files: `open` resolves a path through proc's pathname space, connects to the server
 //! that owns it and sends it a `CONNECT` message; the connection is the file descriptor
 //! (as in QNX), and `read`, `write`, `lseek`, `fstat`, `devctl`, `ftruncate`, `close` are
-//! I/O messages on it ([`crate::msg::io_type`]).
+//! I/O messages on it ([`crate::msg::io_type`]). `unlink`, `mkdir`, `rmdir` and `rename`
+//! are `CONNECT`s too, on a connection of their own that opens nothing.
 
 use crate::msg::{connect, io_type, path_flags, Header, Stat};
 use crate::{proc, sys, Errno};
@@ -104,13 +105,123 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
 }
 
 /// Removes `path` (what that means is the owning server's business; a shared-memory
-/// object lives on while it is open or mapped).
+/// object lives on while it is open or mapped). Not a directory: that is [`rmdir`], and
+/// ramfs refuses an unlink of one with `EPERM`, as POSIX allows. `path` ending in `/`
+/// must name a directory (`ENOTDIR`).
 pub fn unlink(path: &str) -> Result<(), Errno> {
-    let path = crate::msg::canonical_path(path)?;
-    let path = crate::msg::check_path(path.as_bytes())?;
-    let (coid, rest, handle) = connect_to_owner(path)?;
-    let header = Header { subtype: connect::UNLINK, extra: handle as u64, ..Header::new(io_type::CONNECT) };
-    let result = proc::request_on(coid, &header, rest.as_bytes(), &mut []).map(|_| ());
+    let canonical = checked_path(path)?;
+    if names_a_directory(path) {
+        require_directory(&canonical)?;
+    }
+    let (owner, rest) = owner_of(&canonical)?;
+    connect_once(&owner, Header { subtype: connect::UNLINK, ..Header::new(io_type::CONNECT) }, rest.as_bytes())
+}
+
+/// Makes directory `path` (mode 0755; [`connect::MKDIR`] to the server that owns it).
+/// `EEXIST` when something is there — a file, a directory, a server's prefix (`/tmp`,
+/// `/dev`) — `ENOENT` or `ENOTDIR` when its parent is missing or no directory, `ENOSYS`
+/// from a server that has no directories.
+pub fn mkdir(path: &str) -> Result<(), Errno> {
+    let path = checked_path(path)?;
+    let (owner, rest) = match owner_of(&path) {
+        Err(Errno::ENOENT) if pathname_directory(&path) => return Err(Errno::EEXIST),
+        owner => owner?,
+    };
+    if rest.is_empty() {
+        return Err(Errno::EEXIST); // (a prefix: a server's root, a named FIFO)
+    }
+    let header = Header { subtype: connect::MKDIR, offset: 0o755, ..Header::new(io_type::CONNECT) };
+    connect_once(&owner, header, rest.as_bytes())
+}
+
+/// Removes the empty directory `path` ([`connect::RMDIR`]). `ENOTEMPTY` while it holds
+/// something, `ENOTDIR` for a file, `EBUSY` for a server's prefix or a directory of the
+/// pathname space (`/tmp`, `/dev`: in use by the system), `EINVAL` when the last
+/// component is `.` and `ENOTEMPTY` when it is `..` (as POSIX says: `d/..` is no empty
+/// directory to remove), `ENOSYS` from a server that has no directories.
+pub fn rmdir(path: &str) -> Result<(), Errno> {
+    match last_component(path) {
+        "." => return Err(Errno::EINVAL),
+        ".." => return Err(Errno::ENOTEMPTY),
+        _ => {}
+    }
+    let path = checked_path(path)?;
+    let (owner, rest) = match owner_of(&path) {
+        Err(Errno::ENOENT) if pathname_directory(&path) => return Err(Errno::EBUSY),
+        owner => owner?,
+    };
+    connect_once(&owner, Header { subtype: connect::RMDIR, ..Header::new(io_type::CONNECT) }, rest.as_bytes())
+}
+
+/// Moves `from` to `to` (POSIX's `rename`): what `to` names is replaced in one step, a
+/// file by a file, an empty directory by a directory. Both must be the same server's,
+/// under the same prefix: proc resolves each, and when they differ in server, channel or
+/// prefix the answer is `EXDEV` without asking anyone (nothing is copied). Either path's
+/// last component `.` or `..` is `EINVAL`, as is moving a directory beneath itself; a
+/// path ending in `/` must name a directory, so `from` must be one (`ENOTDIR`). The
+/// server decides the rest ([`connect::RENAME`]; ramfs's rules are in its `lib.rs`).
+pub fn rename(from: &str, to: &str) -> Result<(), Errno> {
+    if [from, to].iter().any(|path| matches!(last_component(path), "." | "..")) {
+        return Err(Errno::EINVAL);
+    }
+    let from_path = checked_path(from)?;
+    let to_path = checked_path(to)?;
+    let (source, from_rest) = owner_of(&from_path).map_err(|e| match e {
+        Errno::ENOENT if pathname_directory(&from_path) => Errno::EBUSY,
+        e => e,
+    })?;
+    let (target, to_rest) = owner_of(&to_path).map_err(|e| match e {
+        // Somewhere no server owns, in a directory of the pathname space: not `from`'s.
+        Errno::ENOENT if pathname_directory(&to_path) || pathname_directory(parent_of(&to_path)) => Errno::EXDEV,
+        e => e,
+    })?;
+    if (source.pid, source.chid, source.handle) != (target.pid, target.chid, target.handle) {
+        return Err(Errno::EXDEV);
+    }
+    if names_a_directory(from) || names_a_directory(to) {
+        require_directory(&from_path)?;
+    }
+    let header = Header { subtype: connect::RENAME, ..Header::new(io_type::CONNECT) };
+    connect_once(&source, header, &crate::msg::rename_payload(from_rest, to_rest))
+}
+
+/// `path` resolved from the working directory and checked ([`crate::msg::canonical_path`],
+/// [`crate::msg::check_path`]), without a trailing `/`.
+fn checked_path(path: &str) -> Result<String, Errno> {
+    let canonical = crate::msg::canonical_path(path)?;
+    crate::msg::check_path(canonical.as_bytes()).map(String::from)
+}
+
+/// The last component of `path` as written (`""` after a trailing `/`).
+fn last_component(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
+}
+
+/// The directory holding `path` (canonical).
+fn parent_of(path: &str) -> &str {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((parent, _)) => parent,
+    }
+}
+
+/// `ENOTDIR` unless `path` (canonical) is a directory (a server's, or one of the
+/// pathname space); the open's error when nothing is there.
+fn require_directory(path: &str) -> Result<(), Errno> {
+    match open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
+        Ok(file) if file.stat()?.kind == crate::msg::file_kind::DIRECTORY => Ok(()),
+        Ok(_) => Err(Errno::ENOTDIR),
+        Err(Errno::EISDIR) => Ok(()), // (a directory of the pathname space only)
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends the `CONNECT` `header` (one that opens nothing: an unlink, a mkdir, …) with
+/// `payload` to `owner`, for its prefix, on a connection made for it and dropped after.
+fn connect_once(owner: &crate::msg::Resolved, header: Header, payload: &[u8]) -> Result<(), Errno> {
+    let coid = sys::connect_attach(owner.pid, owner.chid)?;
+    let header = Header { extra: owner.handle as u64, ..header };
+    let result = proc::request_on(coid, &header, payload, &mut []).map(|_| ());
     let _ = sys::connect_detach(coid);
     result
 }
@@ -139,12 +250,19 @@ pub(crate) fn open_special(path: &str, header: Header) -> Result<(File, u64), Er
 /// A new connection to the server that owns `path`, the rest of the path (what the
 /// server is asked about) and the server's handle for the prefix.
 fn connect_to_owner(path: &str) -> Result<(u32, &str, u32), Errno> {
+    let (owner, rest) = owner_of(path)?;
+    Ok((sys::connect_attach(owner.pid, owner.chid)?, rest, owner.handle))
+}
+
+/// The server that owns `path` (proc's `PATH_RESOLVE`) and the rest of the path, what
+/// the server is asked about (`ENOENT` beneath a prefix that is not a directory).
+fn owner_of(path: &str) -> Result<(crate::msg::Resolved, &str), Errno> {
     let owner = proc::resolve(path)?;
     let rest = path.get(owner.matched as usize..).ok_or(Errno::EIO)?.trim_start_matches('/');
     if !rest.is_empty() && owner.flags & path_flags::DIR as u32 == 0 {
         return Err(Errno::ENOENT);
     }
-    Ok((sys::connect_attach(owner.pid, owner.chid)?, rest, owner.handle))
+    Ok((owner, rest))
 }
 
 /// The names in directory `path`: what the server that owns it lists, and what is

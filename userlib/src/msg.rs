@@ -193,10 +193,21 @@ impl MqAttr {
 pub mod connect {
     /// Open the path.
     pub const OPEN: u16 = 0;
-    /// Remove the path.
+    /// Remove the path (not a directory: that is [`RMDIR`]).
     pub const UNLINK: u16 = 1;
     /// Open with a handle (in `size`) instead of a path.
     pub const OPEN_HANDLE: u16 = 2;
+    /// Make a directory at the path; `offset` its mode (QNX's `_IO_CONNECT_MKNOD` with
+    /// `S_IFDIR`).
+    pub const MKDIR: u16 = 3;
+    /// Remove the empty directory at the path. A subtype of its own, not an `UNLINK`
+    /// flag: a server that knows nothing of directories refuses it (`ENOSYS`) instead of
+    /// taking it for an unlink.
+    pub const RMDIR: u16 = 4;
+    /// Move the path to another of the same server's (QNX's `_IO_CONNECT_RENAME`): the
+    /// payload is [`super::rename_payload`], both paths relative to the prefix whose
+    /// handle `extra` carries.
+    pub const RENAME: u16 = 5;
 }
 
 /// Open flags (QNX's values).
@@ -476,6 +487,26 @@ pub fn mqueue_path(name: &str) -> Result<alloc::string::String, crate::Errno> {
     Ok(alloc::format!("{MQUEUE_DIR}/{bare}"))
 }
 
+/// The payload of a `CONNECT` [`connect::RENAME`]: the path to move, a NUL, and the path
+/// it moves to (a path holds no NUL, so the first one divides them).
+pub fn rename_payload(from: &str, to: &str) -> alloc::vec::Vec<u8> {
+    let mut payload = alloc::vec::Vec::with_capacity(from.len() + 1 + to.len());
+    payload.extend_from_slice(from.as_bytes());
+    payload.push(0);
+    payload.extend_from_slice(to.as_bytes());
+    payload
+}
+
+/// The two paths of a [`rename_payload`]: (from, to). `EINVAL` without exactly one NUL,
+/// or for bytes that are not UTF-8.
+pub fn split_rename_payload(payload: &[u8]) -> Result<(&str, &str), crate::Errno> {
+    let payload = core::str::from_utf8(payload).map_err(|_| crate::Errno::EINVAL)?;
+    match payload.split_once('\0') {
+        Some((from, to)) if !to.contains('\0') => Ok((from, to)),
+        _ => Err(crate::Errno::EINVAL),
+    }
+}
+
 /// What a `READ` of a directory answers: whole names, each ended by NUL, from the
 /// `next`th of `names` (in a stable order) on, as many as `room` bytes hold; `next`
 /// moves past them. No bytes once every name has been read; `EOVERFLOW` when not even
@@ -516,6 +547,20 @@ mod tests {
         assert_eq!(next, 2);
         assert_eq!(directory_entries(names, &mut next, 8), Ok(b"charlie\0".to_vec()));
         assert_eq!(directory_entries(names, &mut next, 64), Ok(std::vec::Vec::new()), "the end");
+    }
+
+    #[test]
+    fn a_rename_carries_both_paths() {
+        let payload = rename_payload("a/b", "c");
+        assert_eq!(payload, b"a/b\0c");
+        assert_eq!(split_rename_payload(&payload), Ok(("a/b", "c")));
+        assert_eq!(split_rename_payload(&rename_payload("", "x")), Ok(("", "x")), "the prefix itself");
+        for bad in [&b"no-divider"[..], b"a\0b\0c", b"\xff\0b", b""] {
+            assert_eq!(split_rename_payload(bad), Err(Errno::EINVAL), "{bad:?}");
+        }
+        let subtypes =
+            [connect::OPEN, connect::UNLINK, connect::OPEN_HANDLE, connect::MKDIR, connect::RMDIR, connect::RENAME];
+        assert!(subtypes.iter().enumerate().all(|(i, s)| *s as usize == i), "distinct, in order");
     }
 
     #[test]

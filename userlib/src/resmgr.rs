@@ -117,6 +117,25 @@ pub trait ResourceManager {
         Err(Errno::ENOSYS)
     }
 
+    /// Makes directory `path` with permission bits `mode` ([`connect::MKDIR`]); the
+    /// default refuses (`ENOSYS`: this server has no directories to make).
+    fn mkdir(&mut self, _request: &Request, _path: &str, _mode: u32) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Removes the empty directory `path` ([`connect::RMDIR`]); the default refuses
+    /// (`ENOSYS`).
+    fn rmdir(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Moves `from` to `to`, both this server's paths of the prefix the request's `extra`
+    /// names ([`connect::RENAME`]; the client found that both resolve here, else it
+    /// failed with `EXDEV`); the default refuses (`ENOSYS`).
+    fn rename(&mut self, _request: &Request, _from: &str, _to: &str) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
     /// Opens with a handle ([`connect::OPEN_HANDLE`]).
     fn open_handle(&mut self, _request: &Request, _handle: u64, _flags: u32) -> Result<Self::Ocb, Errno> {
         Err(Errno::ENOSYS)
@@ -367,6 +386,18 @@ impl<R: ResourceManager> Dispatcher<R> {
             connect::UNLINK => {
                 let path = request.payload_str()?;
                 manager.unlink(request, path).map(|_| 0)
+            }
+            connect::MKDIR => {
+                let path = request.payload_str()?;
+                manager.mkdir(request, path, header.offset as u32).map(|_| 0)
+            }
+            connect::RMDIR => {
+                let path = request.payload_str()?;
+                manager.rmdir(request, path).map(|_| 0)
+            }
+            connect::RENAME => {
+                let (from, to) = crate::msg::split_rename_payload(&request.payload)?;
+                manager.rename(request, from, to).map(|_| 0)
             }
             _ => Err(Errno::ENOSYS),
         }
