@@ -15,7 +15,12 @@
 //! * `sleep SECONDS` (fractions too: `0.25`), `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
 //! * `true`, `false` — end with status 0 and 1.
 //! * `rm PATH…`, `touch PATH…`, `mkfifo PATH…`, `cp FROM TO` — remove, create, make a
-//!   named pipe, copy a file.
+//!   named pipe, copy a file. `rm` removes no directory (ramfs says `EPERM`).
+//! * `mkdir DIR…`, `rmdir DIR…` — make directories; remove empty ones (`ENOTEMPTY` while
+//!   one holds something, `ENOTDIR` for a file).
+//! * `mv FROM TO`, `mv FROM… DIR` — rename (POSIX's `rename`: a file TO is replaced); into
+//!   DIR under each one's own name when the last operand is a directory. Both must be one
+//!   server's (`EXDEV` otherwise: nothing is copied, `cp` and `rm` do that).
 
 #![no_std]
 #![no_main]
@@ -76,7 +81,10 @@ fn main(args: Args) -> i32 {
             fs::open(path, open_flags::O_WRONLY | open_flags::O_CREAT, 0o644).map(drop)
         }),
         "mkfifo" => each_path(&words, "mkfifo PATH...", fs::mkfifo),
+        "mkdir" => each_path(&words, "mkdir DIR...", fs::mkdir),
+        "rmdir" => each_path(&words, "rmdir DIR...", fs::rmdir),
         "cp" => cp(&words),
+        "mv" => mv(&words),
         other => {
             eprintln!("utils: started as {other:?}, which is none of its programs");
             return 2;
@@ -230,6 +238,37 @@ fn cp(words: &[&str]) -> Outcome {
             n => target.write_all(&buffer[..n]).map_err(|e| format!("{to}: {e}"))?,
         }
     }
+}
+
+/// `mv FROM TO`, `mv FROM... DIR`: each FROM renamed to TO, or into directory DIR under
+/// its own name (as POSIX's mv: `mv a d` with a directory `d` makes `d/a`).
+fn mv(words: &[&str]) -> Outcome {
+    let usage = "usage: mv FROM TO | mv FROM... DIR (TO: a new name, or a file it replaces)";
+    let [sources @ .., to] = words else { return Err(usage.into()) };
+    if sources.is_empty() {
+        return Err(usage.into());
+    }
+    let into = fs::read_dir(to).is_ok();
+    if sources.len() > 1 && !into {
+        return Err(format!("{to}: {}", Errno::ENOTDIR));
+    }
+    let mut failed = false;
+    for from in sources {
+        let target = if into {
+            let canonical = userlib::msg::canonical_path(from).unwrap_or_else(|_| String::from(*from));
+            format!("{}/{}", to.trim_end_matches('/'), canonical.rsplit('/').next().unwrap_or_default())
+        } else {
+            String::from(*to)
+        };
+        if let Err(e) = fs::rename(from, &target) {
+            eprintln!("mv: {from} to {target}: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(String::new()); // (reported above)
+    }
+    Ok(())
 }
 
 fn ls(paths: &[&str]) -> Outcome {
