@@ -2,7 +2,8 @@
 //! shell over the serial line as a person would — types a command, waits for the
 //! prompt, reads the screen — checking what the issue asks of the default system:
 //! `pidin` shows proc and the shell, pipelines of two and three programs, an mqueue
-//! round trip, Ctrl-C stopping a program and a whole pipeline, a background job leaving
+//! round trip, directories in `/tmp` (mkdir, rmdir, mv and their errors), Ctrl-C stopping
+//! a program and a whole pipeline, a background job leaving
 //! the console to the shell, `ls` reporting a missing path, a killed server visible in
 //! `pidin` with its clients getting errors rather than hanging, pathname patterns, and
 //! `shutdown` ending QEMU cleanly.
@@ -257,6 +258,79 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 (Some(b), Some(a)) if a + 3 * 1024 < b => Ok(()),
                 _ => Err(format!("free before the rm:\n{before}\nand after:\n{after}")),
             }
+        }),
+        ("directories_in_tmp", |s| {
+            // (/tmp had no subdirectories, and there was no mkdir, rmdir or mv.)
+            let out = s.command("mkdir /tmp/d ; echo in-d > /tmp/d/f ; ls /tmp/d ; cat /tmp/d/f ; ls /tmp")?;
+            if !(out.contains("\r\nf\r\n")
+                && out.contains("\r\nin-d\r\n")
+                && out.contains("\r\nd/\r\n")
+                && out.contains("muon:0$"))
+            {
+                return Err(format!("a file in a new directory:\n{out}"));
+            }
+            // Nested paths, and the errors POSIX gives for missing or wrong components.
+            let out = s.command(
+                "mkdir /tmp/d/e /tmp/d/e/g ; echo deep > /tmp/d/e/g/h ; cat /tmp/d/e/g/h ; \
+                 mkdir /tmp/nosuch/x ; mkdir /tmp/d ; echo x > /tmp/d/f/g",
+            )?;
+            if !(out.contains("\r\ndeep\r\n")
+                && out.contains("mkdir: /tmp/nosuch/x: ENOENT")
+                && out.contains("mkdir: /tmp/d: EEXIST")
+                && out.contains("/tmp/d/f/g: ENOTDIR"))
+            {
+                return Err(format!("nested paths:\n{out}"));
+            }
+            // rmdir removes only empty directories; rm no directory (EPERM, as POSIX allows).
+            let out = s.command("rmdir /tmp/d ; rmdir /tmp/d/f ; rm /tmp/d ; rmdir /tmp ; ls /tmp/d")?;
+            if !(out.contains("rmdir: /tmp/d: ENOTEMPTY")
+                && out.contains("rmdir: /tmp/d/f: ENOTDIR")
+                && out.contains("rm: /tmp/d: EPERM")
+                && out.contains("rmdir: /tmp: EBUSY")
+                && out.contains("\r\ne/\r\n"))
+            {
+                return Err(format!("rmdir and rm of directories:\n{out}"));
+            }
+            // mv renames, replacing a file, and moves into a directory.
+            let out = s.command(
+                "echo moved > /tmp/a ; mv /tmp/a /tmp/d/b ; cat /tmp/d/b ; ls /tmp/a ; \
+                 echo replaced > /tmp/a ; mv /tmp/a /tmp/d/b ; cat /tmp/d/b ; mv /tmp/d/b /tmp/d/e ; ls /tmp/d/e",
+            )?;
+            if !(out.contains("\r\nmoved\r\n")
+                && out.contains("ls: /tmp/a: ENOENT")
+                && out.contains("\r\nreplaced\r\n")
+                && out.contains("\r\nb\r\ng/\r\n"))
+            {
+                return Err(format!("mv:\n{out}"));
+            }
+            let out = s.command(
+                "touch /tmp/d/x ; mkdir /tmp/x ; mv /tmp/d/x /tmp ; mv /tmp/d/e /tmp/d/f ; mv /tmp/d /tmp/d/e ; \
+                 mv /tmp/d/e/b /dev/shmem/b ; rmdir /tmp/x ; rm /tmp/d/x",
+            )?;
+            if !(out.contains("mv: /tmp/d/x to /tmp/x: EISDIR")
+                && out.contains("mv: /tmp/d/e to /tmp/d/f: ENOTDIR")
+                && out.contains("mv: /tmp/d to /tmp/d/e/d: EINVAL")
+                && out.contains("mv: /tmp/d/e/b to /dev/shmem/b: EXDEV"))
+            {
+                return Err(format!("mv's refusals:\n{out}"));
+            }
+            // A file open in a directory that is renamed keeps working. (A program opens
+            // its standard output by path at its first write: cat writes /tmp/d/f's line
+            // before it waits for the FIFO, so its output is open before the move.)
+            let out = s.command(
+                "mkfifo /tmp/ff ; cat /tmp/d/f /tmp/ff > /tmp/d/log & sleep 1 ; mv /tmp/d /tmp/moved ; \
+                 echo late > /tmp/ff ; sleep 0.3 ; cat /tmp/moved/log ; rm /tmp/ff",
+            )?;
+            if !out.contains("\r\nin-d\r\nlate\r\n") {
+                return Err(format!("the open file in a renamed directory:\n{out}"));
+            }
+            let out = s.command(
+                "rm /tmp/moved/log /tmp/moved/f /tmp/moved/e/b /tmp/moved/e/g/h ; \
+                 rmdir /tmp/moved/e/g /tmp/moved/e /tmp/moved ; ls /tmp",
+            )?;
+            (out.contains("muon:0$") && !out.contains("\r\nmoved/\r\n"))
+                .then_some(())
+                .ok_or(format!("emptying and removing the tree:\n{out}"))
         }),
         ("mqueue_round_trip", |s| {
             s.command("mq send /e2e hello-queue 7")?;
