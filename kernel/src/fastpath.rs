@@ -47,7 +47,9 @@
 
 use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
-use crate::ipc::{info_record, rcvid, rcvid_sequence, split_rcvid, Buffer, Channel, Receive, ReceiveRequest, SentMessage};
+use crate::ipc::{
+    info_record, rcvid, rcvid_sequence, split_rcvid, Buffer, Channel, Receive, ReceiveRequest, SentMessage,
+};
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
 use crate::sched::ReadyQueues;

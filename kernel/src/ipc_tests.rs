@@ -1882,8 +1882,16 @@ fn a_stale_rcvid_never_reaches_a_later_message() {
         as_thread(&mut s, st, Call::MsgReplyv { rcvid: last, status: 0, buffer: 0, parts: 0 });
     }
     // The client waits for the answer to its latest request; the old rcvid must not reach it.
-    let r = as_thread(&mut s, st, Call::MsgReplyv { rcvid: stale, status: 7, buffer: answer, parts: single_buffer_parts(5) });
-    assert_eq!(r.0, Err(Errno::ESRCH), "rcvid {stale:#x} of a request abandoned 65,536 messages ago (latest {last:#x})");
+    let r = as_thread(
+        &mut s,
+        st,
+        Call::MsgReplyv { rcvid: stale, status: 7, buffer: answer, parts: single_buffer_parts(5) },
+    );
+    assert_eq!(
+        r.0,
+        Err(Errno::ESRCH),
+        "rcvid {stale:#x} of a request abandoned 65,536 messages ago (latest {last:#x})"
+    );
 }
 
 #[test]

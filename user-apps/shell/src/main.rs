@@ -53,7 +53,8 @@ Muon shell. Run a program of the boot image by name, with arguments:
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
   cat /tmp/*.txt     * ? [a-z] [!a]: the paths they match ('*' and \\* are a plain *)
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
-          mkfifo cp bench hello shell demo-checksum demo-timer demo-shm demo-pi
+          mkfifo cp mv mkdir rmdir bench hello shell demo-checksum demo-timer
+          demo-shm demo-pi
 Built-ins: help, jobs, fg [pid], wait [pid...], cd [dir] (default /), pwd,
            exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down),
