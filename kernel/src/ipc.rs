@@ -836,6 +836,23 @@ impl<M: Machine> System<M> {
             }
             return Ok(());
         }
+        let p = self.processes.get(pid.0).ok_or(Errno::ESRCH)?;
+        p.connections.get(id).ok_or(Errno::EINVAL)?;
+        // Its threads blocked on the connection, as QNX's ConnectDetach: a SEND-blocked
+        // one's send fails (EBADF) — the server must not receive a message through a
+        // connection whose disconnection it may already have handled — and a
+        // REPLY-blocked one is unblocked as by a timeout (its server, if it asked for
+        // unblock pulses, gets one and answers).
+        let blocked: Vec<ThreadId> = p
+            .threads
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|t| self.threads.get(t.0).and_then(|t| t.sent).is_some_and(|m| m.coid == id))
+            .collect();
+        for thread in blocked {
+            self.interrupt_blocking_call(thread, Errno::EBADF);
+        }
         let conn = self.processes.get_mut(pid.0).ok_or(Errno::ESRCH)?.connections.remove(id).ok_or(Errno::EINVAL)?;
         self.release_server_connection(conn.server, conn.scoid & !SCOID_BIT, priority);
         Ok(())
@@ -1619,6 +1636,36 @@ impl<M: Machine> System<M> {
             }
             self.refresh_priority(t, 0);
         }
+        // Its server connections are no more (QNX: "all server connection IDs become
+        // invalid"): one whose disconnection was not received yet would stay for good.
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            let gone: Vec<u32> =
+                p.server_connections.iter().filter(|(_, sc)| sc.chid == chid).map(|(h, _)| h).collect();
+            for scoid in gone {
+                p.server_connections.remove(scoid);
+            }
+        }
+        // Clients whose connections just lost their channel, and asked to know
+        // (`_NTO_CHF_COID_DISCONNECT`), get `_PULSE_CODE_COIDDEATH` for each.
+        let mut notices = Vec::new();
+        for (client, p) in self.processes.iter() {
+            if client == pid.0 || p.exit_status.is_some() {
+                continue;
+            }
+            let Some((notify, _)) = p.channels.iter().find(|(_, c)| c.flags & channel_flags::COID_DISCONNECT != 0)
+            else {
+                continue;
+            };
+            for (coid, conn) in p.connections.iter() {
+                if conn.server == pid && conn.chid == chid {
+                    notices.push((ProcessId(client), notify, coid));
+                }
+            }
+        }
+        for (client, notify, coid) in notices {
+            let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
+            let _ = self.send_pulse(client, notify, self.notice_priority(client), pulse, PulseFrom::Kernel);
+        }
         Ok(())
     }
 
@@ -1670,25 +1717,7 @@ impl<M: Machine> System<M> {
             let _ = self.destroy_channel(pid, chid);
         }
         self.orphan_pulses_of(pid);
-        // Clients whose connections just lost their server, and asked to know.
-        let mut notices = Vec::new();
-        for (client, p) in self.processes.iter() {
-            if client == pid.0 || p.exit_status.is_some() {
-                continue;
-            }
-            let Some((chid, _)) = p.channels.iter().find(|(_, c)| c.flags & channel_flags::COID_DISCONNECT != 0) else {
-                continue;
-            };
-            for (coid, conn) in p.connections.iter() {
-                if conn.server == pid {
-                    notices.push((ProcessId(client), chid, coid));
-                }
-            }
-        }
-        for (client, chid, coid) in notices {
-            let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
-            let _ = self.send_pulse(client, chid, self.notice_priority(client), pulse, PulseFrom::Kernel);
-        }
+        // (Clients connected to its channels got their COIDDEATH pulses as each went.)
         let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();
         for coid in coids {
             let _ = self.detach(pid, coid, 0);

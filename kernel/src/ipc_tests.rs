@@ -1944,3 +1944,62 @@ fn a_queued_sender_whose_buffer_fails_leaves_no_boost_behind() {
     assert!(s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().queue().is_empty());
     assert_eq!(priority(&s, s1), 10, "nothing waits at 30 any more");
 }
+
+#[test]
+fn detach_fails_the_threads_send_blocked_on_that_connection() {
+    // QNX ConnectDetach: "If a client thread is SEND-blocked on the connection (e.g., it's
+    // called MsgSend(), but the server hasn't received the message), the send fails and
+    // returns with an error."
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::DISCONNECT);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sender = new_thread(&mut s, ct, 10);
+    let msg = buffer(&mut s, p.client, b"req", 3);
+    assert_eq!(send(&mut s, sender, p.coid, msg, 3, 0, 0), BLOCKED); // nobody receiving: queued
+    assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: p.coid }).0, Ok(0));
+    // What the server sees: the client's disconnection first, it frees the scoid ...
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    let info = buffer(&mut s, p.server, &[], MsgInfo::SIZE);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, sbuf, Pulse::SIZE)).unwrap();
+    assert_eq!(pulse.code, pulse_code::DISCONNECT);
+    assert_eq!(as_thread(&mut s, st, Call::ConnectDetach { id: pulse.scoid }).0, Ok(0));
+    // ... and then must not be handed a message from the client it has just forgotten.
+    let next = receive(&mut s, st, p.chid, sbuf, 64, info);
+    let i = MsgInfo::from_bytes(&read(&mut s, p.server, info, MsgInfo::SIZE)).unwrap();
+    assert!(
+        next == BLOCKED,
+        "received {next:?}: a message through scoid {:#x}, which the server freed after its disconnect pulse",
+        i.scoid
+    );
+    assert!(runnable(&s, sender) && x0(&mut s, sender).is_err(), "the SEND-blocked thread's send fails");
+}
+
+#[test]
+fn channel_destroy_gives_coid_death_pulses() {
+    // QNX _NTO_CHF_COID_DISCONNECT: "The kernel delivers a pulse whenever any connection
+    // owned by this process is terminated due to the channel on the other end going away."
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let notify_chid =
+        as_thread(&mut s, ct, Call::ChannelCreate { flags: channel_flags::COID_DISCONNECT }).0.unwrap() as u32;
+    assert_eq!(as_thread(&mut s, st, Call::ChannelDestroy { chid: p.chid }).0, Ok(0));
+    let cbuf = buffer(&mut s, p.client, &[], 64);
+    assert_eq!(receive(&mut s, ct, notify_chid, cbuf, 64, 0), Ok(0), "a COIDDEATH pulse for the coid");
+    let pulse = Pulse::from_bytes(&read(&mut s, p.client, cbuf, Pulse::SIZE)).unwrap();
+    assert_eq!((pulse.code, pulse.value), (pulse_code::COIDDEATH, p.coid as u64));
+}
+
+#[test]
+fn channel_destroy_invalidates_its_server_connections() {
+    // QNX ChannelDestroy: "When the channel is destroyed, all server connection IDs
+    // become invalid." A disconnected scoid whose pulse went with the channel is never
+    // learnt by the server, yet stays in its table (512 at most) until it exits.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::DISCONNECT);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: p.coid }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, st, Call::ChannelDestroy { chid: p.chid }).0, Ok(0));
+    assert_eq!(s.processes.get(p.server.0).unwrap().server_connections.len(), 0, "no scoid outlives its channel");
+}

@@ -16,7 +16,7 @@ pub mod channel_flags {
     /// the server frees the scoid with `ConnectDetach`.
     pub const DISCONNECT: u32 = 0x0008;
     /// A `_PULSE_CODE_COIDDEATH` pulse when a connection of the owning process becomes
-    /// invalid (its server died).
+    /// invalid (its channel was destroyed, or its server died).
     pub const COID_DISCONNECT: u32 = 0x0040;
     /// For the owning process's internal use only: other processes cannot connect.
     pub const PRIVATE: u32 = 0x2000;
