@@ -577,10 +577,20 @@ impl<M: Machine> System<M> {
                 self.msg_receive(cur, pid, chid, Buffer { address: buffer, parts }, info, Receive::Any)
             }
             Call::MsgError { rcvid, errno } => {
-                if errno == 0 || errno > 4095 {
-                    return Err(Errno::EINVAL);
-                }
-                self.msg_reply(pid, rcvid, Err(Errno(errno)), Buffer::default())?; // (nothing to copy)
+                let errno = match errno {
+                    abi::syscall::MSG_ERROR_UNBLOCK => {
+                        // The error the client's unblock was for (EINTR if none was asked).
+                        let (sender, _) = self.received_message(pid, rcvid)?;
+                        let t = self.threads.get(sender.0).ok_or(Errno::ESRCH)?;
+                        match t.unblock_reason {
+                            Some((sequence, e)) if sequence == t.message_sequence => e,
+                            _ => Errno::EINTR,
+                        }
+                    }
+                    0 | 4096.. => return Err(Errno::EINVAL),
+                    errno => Errno(errno),
+                };
+                self.msg_reply(pid, rcvid, Err(errno), Buffer::default())?; // (nothing to copy)
                 value(0)
             }
             Call::MsgReadv { rcvid, buffer, parts, offset } => {

@@ -2003,3 +2003,31 @@ fn channel_destroy_invalidates_its_server_connections() {
     assert_eq!(as_thread(&mut s, st, Call::ChannelDestroy { chid: p.chid }).0, Ok(0));
     assert_eq!(s.processes.get(p.server.0).unwrap().server_connections.len(), 0, "no scoid outlives its channel");
 }
+
+#[test]
+fn msg_error_minus_one_gives_the_client_the_right_error() {
+    // Seed 003 (_NTO_CHF_UNBLOCK): "the server MUST MsgReply*() or MsgError() to the
+    // client, otherwise the client will remain blocked forever - usual choice is
+    // MsgError(rcvid, -1) - -1 is a special value that tells the kernel 'use the right
+    // error'".
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let buf = buffer(&mut s, p.client, b"m", 16);
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    receive(&mut s, st, p.chid, sbuf, 64, 0);
+    arm(&mut s, ct, ts::REPLY, 100);
+    assert_eq!(send(&mut s, ct, p.coid, buf, 1, 0, 0), BLOCKED);
+    advance(&mut s, 100);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), Ok(0));
+    let pulse = Pulse::from_bytes(&read(&mut s, p.server, sbuf, Pulse::SIZE)).unwrap();
+    let regs = abi::syscall::Registers {
+        number: abi::syscall::Sysno::MsgError as u64,
+        args: [pulse.value, -1i64 as u64, 0, 0, 0, 0, 0, 0],
+    };
+    switch_to(&mut s, st);
+    assert_eq!(crate::testing::call_registers(&mut s, &regs).0, Ok(0));
+    assert!(runnable(&s, ct), "the client is released");
+    assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT), "with the error its unblock was for");
+}

@@ -402,6 +402,7 @@ impl<M: Machine> System<M> {
             message_sequence: 0,
             fp_eager_switches: 0,
             detached: false,
+            unblock_reason: None,
             timeout: None,
             reply_bound: None,
             restart: None,
@@ -1109,6 +1110,9 @@ impl<M: Machine> System<M> {
         match t.state {
             ThreadState::Blocked(Blocked::Reply { server, channel }) => {
                 if self.ipc_request_unblock(id, server, channel) {
+                    if let Some(t) = self.threads.get_mut(id.0) {
+                        t.unblock_reason = Some((t.message_sequence, error));
+                    }
                     return;
                 }
                 if let Some(t) = self.threads.get_mut(id.0) {

@@ -172,6 +172,9 @@ pub struct Thread {
     pub fp_eager_switches: u8,
     /// Nobody will join it (`ThreadDetach`): its end frees it at once.
     pub detached: bool,
+    /// Why its server was asked to unblock it (an unblock pulse): the message sequence
+    /// it was asked for and the error (`MsgError`'s -1 gives it).
+    pub unblock_reason: Option<(u64, abi::Errno)>,
     /// A call of its that an interrupt stopped in a long copy or mapping, to be made
     /// again (its registers) and go on where it stopped ([`crate::system::Progress`]).
     pub restart: Option<Box<(abi::syscall::Registers, crate::system::Progress)>>,

@@ -608,11 +608,21 @@ pub fn msg_reply(rcvid: u64, status: u64, data: &[u8]) -> Result<(), Errno> {
 }
 
 /// Answers message `rcvid` with `errno` (what the sender's send fails with); `EINVAL`
-/// for `EOK` or a number past 4095.
+/// for `EOK` or a number past 4095. ([`msg_error_unblocked`] answers with the error
+/// the client's unblock was for.)
 #[doc(alias = "MsgError")]
 pub fn msg_error(rcvid: u64, errno: Errno) -> Result<(), Errno> {
     // SAFETY: `MsgError` touches no memory of the caller's.
     unsafe { invoke(Call::MsgError { rcvid, errno: errno.0 }) }.map(|_| ())
+}
+
+/// Answers message `rcvid`, whose client asked to be unblocked (`_PULSE_CODE_UNBLOCK`),
+/// with the error its unblock was for: `ETIMEDOUT` after its timeout, else `EINTR`
+/// (QNX's `MsgError(rcvid, -1)`).
+#[doc(alias = "MsgError")]
+pub fn msg_error_unblocked(rcvid: u64) -> Result<(), Errno> {
+    // SAFETY: `MsgError` touches no memory of the caller's.
+    unsafe { invoke(Call::MsgError { rcvid, errno: abi::syscall::MSG_ERROR_UNBLOCK }) }.map(|_| ())
 }
 
 /// Copies the received message `rcvid`, from byte `offset` of what its sender sent,

@@ -269,7 +269,8 @@ pub enum Call {
     MsgReceivePulsev { chid: u32, buffer: usize, parts: i64, info: usize },
     /// See [`Sysno::MsgReplyv`].
     MsgReplyv { rcvid: u64, status: u64, buffer: usize, parts: i64 },
-    /// See [`Sysno::MsgError`].
+    /// See [`Sysno::MsgError`]; `errno` [`MSG_ERROR_UNBLOCK`] (-1 in `x1`, as 64 or 32
+    /// bits): the error the client's unblock was for.
     MsgError { rcvid: u64, errno: u32 },
     /// See [`Sysno::MsgReadv`].
     MsgReadv { rcvid: u64, buffer: usize, parts: i64, offset: usize },
@@ -391,6 +392,11 @@ pub mod timeout_states {
 
 /// `MsgSendPulse` priority meaning "the sending thread's priority".
 pub const SENDER_PRIORITY: u32 = u32::MAX;
+
+/// `MsgError`'s errno -1 ([`Call::MsgError`]), as the QNX course advises a server that
+/// answers an unblock pulse: "use the right error" — the one the client's unblock was for
+/// (`ETIMEDOUT` after its timeout, `EINTR` otherwise).
+pub const MSG_ERROR_UNBLOCK: u32 = u32::MAX;
 
 /// Longest `DebugWrite` (`EINVAL` beyond).
 pub const MAX_DEBUG_WRITE: usize = 4096;
@@ -559,7 +565,10 @@ impl Call {
                 MsgReceivePulsev { chid: id(a[0])?, buffer: size(a[1])?, parts: a[2] as i64, info: size(a[3])? }
             }
             Sysno::MsgReplyv => MsgReplyv { rcvid: a[0], status: a[1], buffer: size(a[2])?, parts: a[3] as i64 },
-            Sysno::MsgError => MsgError { rcvid: a[0], errno: id(a[1])? },
+            Sysno::MsgError => {
+                let errno = if a[1] as i64 == -1 { MSG_ERROR_UNBLOCK } else { id(a[1])? };
+                MsgError { rcvid: a[0], errno }
+            }
             Sysno::MsgReadv => MsgReadv { rcvid: a[0], buffer: size(a[1])?, parts: a[2] as i64, offset: size(a[3])? },
             Sysno::MsgWritev => MsgWritev { rcvid: a[0], buffer: size(a[1])?, parts: a[2] as i64, offset: size(a[3])? },
             Sysno::MsgInfo => MsgInfo { rcvid: a[0], info: size(a[1])? },
