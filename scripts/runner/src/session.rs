@@ -111,9 +111,20 @@ impl Session {
         self.type_keys(line)?;
         self.type_keys("\r")?;
         let output = self.wait_for("\r\nmuon:", STEP_TIMEOUT)?;
-        // Let the rest of the prompt arrive too.
-        self.wait_for("$ ", STEP_TIMEOUT)?;
-        Ok(output)
+        // Let the rest of the prompt arrive too (the UART may send it in two pieces), and
+        // return it whole: steps look for `muon:N$`.
+        let prompt = output.rfind("\r\nmuon:").unwrap_or(0);
+        let started = Instant::now();
+        loop {
+            let output = self.output();
+            if output.get(prompt..).is_some_and(|rest| rest.contains("$ ")) {
+                return Ok(output);
+            }
+            if started.elapsed() > STEP_TIMEOUT {
+                return Err(format!("no whole prompt within {STEP_TIMEOUT:?}; the screen showed:\n{output}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
