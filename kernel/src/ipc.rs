@@ -90,8 +90,9 @@ pub struct Buffer {
 /// How far a long copy of a call went before a pending interrupt stopped it
 /// (`transfer.rs`), kept with the call for its restart: with whom (`partner`, always the
 /// sender of the message copied), which message of theirs (`token`: its sequence), and
-/// the bytes copied. The restarted call resumes the copy only for the same message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// the bytes copied. The restarted call resumes the copy only for the same message, and
+/// with the same I/O vectors (`lists`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyProgress {
     /// The thread on the other side of the copy.
     pub partner: ThreadId,
@@ -99,6 +100,19 @@ pub struct CopyProgress {
     pub token: u64,
     /// Bytes copied so far.
     pub copied: usize,
+    /// The parts of both sides as read when the copy started. Read again, a table could
+    /// have been overwritten by the copy itself — an I/O vector inside its own buffer,
+    /// taken over by the sender's bytes, which would then say where the rest goes.
+    pub lists: Option<CopyLists>,
+}
+
+/// The source and destination parts of a stopped copy ([`CopyProgress::lists`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyLists {
+    /// Where the bytes come from.
+    pub source: IovList,
+    /// Where they go.
+    pub destination: IovList,
 }
 
 /// Whether a reply was given.
@@ -432,8 +446,8 @@ const INLINE_PARTS: usize = 2;
 
 /// The (address, length) parts of a message buffer: inline when there are few, so the
 /// message path does not touch the heap.
-#[derive(Debug, Clone)]
-pub(crate) enum IovList {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IovList {
     /// Up to [`INLINE_PARTS`] parts.
     Inline {
         /// The parts (the first `len` are used).
@@ -919,15 +933,17 @@ impl<M: Machine> System<M> {
         from: (ProcessId, Buffer, usize),
         to: (ProcessId, Buffer, usize),
     ) -> Result<Option<usize>, Errno> {
-        let src_iov = self.read_iov(from.0, from.1)?;
-        let dst_iov = self.read_iov(to.0, to.1)?;
         let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
-        let start = self.copy_start(sender, sequence);
+        let (start, lists) = self.copy_start(sender, sequence);
+        let (src_iov, dst_iov) = match lists {
+            Some(lists) => (lists.source, lists.destination),
+            None => (self.read_iov(from.0, from.1)?, self.read_iov(to.0, to.1)?),
+        };
         let offsets = (from.2.saturating_add(start), to.2.saturating_add(start));
         match self.move_bytes((from.0, &src_iov, offsets.0), (to.0, &dst_iov, offsets.1)) {
             Ok(n) => Ok(Some(start + n)),
             Err(TransferError::Interrupted(n)) => {
-                self.copy_stopped(sender, sequence, start + n);
+                self.copy_stopped(sender, sequence, start + n, CopyLists { source: src_iov, destination: dst_iov });
                 Ok(None)
             }
             Err(TransferError::Source(e) | TransferError::Destination(e)) => Err(e),
@@ -935,20 +951,20 @@ impl<M: Machine> System<M> {
     }
 
     /// Where the running call's copy with `partner` (in the state `token` names, see
-    /// [`CopyProgress`]) starts: where an interrupt stopped it, if this call is its
-    /// restart, else at 0. (Its progress is lost only when the message was answered
-    /// meanwhile, which ends the call: no copy keeps starting over.)
-    fn copy_start(&mut self, partner: ThreadId, token: u64) -> usize {
+    /// [`CopyProgress`]) starts: where an interrupt stopped it, with the parts it used,
+    /// if this call is its restart, else at 0. (Its progress is lost only when the
+    /// message was answered meanwhile, which ends the call: no copy keeps starting over.)
+    fn copy_start(&mut self, partner: ThreadId, token: u64) -> (usize, Option<CopyLists>) {
         match self.resume.take() {
-            Some(Progress::Copy(r)) if r.partner == partner && r.token == token => r.copied,
-            _ => 0,
+            Some(Progress::Copy(r)) if r.partner == partner && r.token == token => (r.copied, r.lists),
+            _ => (0, None),
         }
     }
 
     /// Records that the running call's copy with `partner` stopped for an interrupt,
-    /// `copied` bytes in (from its start, over all its restarts).
-    fn copy_stopped(&mut self, partner: ThreadId, token: u64, copied: usize) {
-        self.stopped = Some(Progress::Copy(CopyProgress { partner, token, copied }));
+    /// `copied` bytes in (from its start, over all its restarts), copying with `lists`.
+    fn copy_stopped(&mut self, partner: ThreadId, token: u64, copied: usize, lists: CopyLists) {
+        self.stopped = Some(Progress::Copy(CopyProgress { partner, token, copied, lists: Some(lists) }));
     }
 
     fn move_bytes(
@@ -1051,10 +1067,11 @@ impl<M: Machine> System<M> {
     fn deliver_message(&mut self, sender: ThreadId, receiver: ThreadId) -> Result<(), TransferError> {
         let request =
             self.threads.get(receiver.0).and_then(|t| t.receiving).ok_or(TransferError::Destination(Errno::ESRCH))?;
-        let n = match self.copy_message_in(sender, receiver, request.buffer, 0) {
+        let mut lists = None;
+        let n = match self.copy_message_in(sender, receiver, request.buffer, 0, &mut lists) {
             Err(TransferError::Interrupted(copied)) => {
                 self.start_serving(receiver, sender, request.chid);
-                self.finish_receive_later(receiver, request, sender, copied);
+                self.finish_receive_later(receiver, request, sender, copied, lists);
                 return Ok(());
             }
             other => other?,
@@ -1076,7 +1093,14 @@ impl<M: Machine> System<M> {
     /// `copied` bytes: its `MsgReceivev` (`request`) is made again when it runs, and goes
     /// on from there ([`Progress::Receive`]). It is ready now, no longer RECEIVE-blocked:
     /// nothing else is copied into its buffer meanwhile.
-    fn finish_receive_later(&mut self, receiver: ThreadId, request: ReceiveRequest, sender: ThreadId, copied: usize) {
+    fn finish_receive_later(
+        &mut self,
+        receiver: ThreadId,
+        request: ReceiveRequest,
+        sender: ThreadId,
+        copied: usize,
+        lists: Option<CopyLists>,
+    ) {
         let token = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
         let call = Call::MsgReceivev {
             chid: request.chid,
@@ -1087,7 +1111,7 @@ impl<M: Machine> System<M> {
         if let Some(t) = self.threads.get_mut(receiver.0) {
             t.receiving = None;
         }
-        let progress = Progress::Receive(CopyProgress { partner: sender, token, copied });
+        let progress = Progress::Receive(CopyProgress { partner: sender, token, copied, lists });
         self.set_restart(receiver, &call.to_registers(), progress);
         // A bound on its receive stays armed for the call made again, for what is left of
         // it now: should the sender leave first, that call waits like any receive (its
@@ -1113,6 +1137,7 @@ impl<M: Machine> System<M> {
         receiver: ThreadId,
         buffer: Buffer,
         start: usize,
+        lists: &mut Option<CopyLists>,
     ) -> Result<usize, TransferError> {
         let (s_pid, message) = self
             .threads
@@ -1120,11 +1145,19 @@ impl<M: Machine> System<M> {
             .and_then(|t| Some((t.process, t.sent?)))
             .ok_or(TransferError::Source(Errno::ESRCH))?;
         let r_pid = self.thread_process(receiver).map_err(TransferError::Destination)?;
-        let src = self.read_iov(s_pid, message.send).map_err(TransferError::Source)?;
-        let dst = self.read_iov(r_pid, buffer).map_err(TransferError::Destination)?;
+        let (src, dst) = match lists.take() {
+            Some(resumed) => (resumed.source, resumed.destination),
+            None => (
+                self.read_iov(s_pid, message.send).map_err(TransferError::Source)?,
+                self.read_iov(r_pid, buffer).map_err(TransferError::Destination)?,
+            ),
+        };
         match self.move_bytes((s_pid, &src, start), (r_pid, &dst, start)) {
             Ok(n) => Ok(start + n),
-            Err(TransferError::Interrupted(n)) => Err(TransferError::Interrupted(start + n)),
+            Err(TransferError::Interrupted(n)) => {
+                *lists = Some(CopyLists { source: src, destination: dst });
+                Err(TransferError::Interrupted(start + n))
+            }
             Err(e) => Err(e),
         }
     }
@@ -1195,13 +1228,13 @@ impl<M: Machine> System<M> {
         // it left — a timeout, its end — and this is a receive like any). First of all:
         // whatever fails now fails the sender too, which nobody else can answer. (The
         // `_msg_info` record is written if it can be, as always.)
-        if let Some(Progress::Receive(p)) = self.resume.take() {
+        if let Some(Progress::Receive(mut p)) = self.resume.take() {
             let waits = self.threads.get(p.partner.0).is_some_and(|t| {
                 t.state == ThreadState::Blocked(Blocked::Reply { server: pid, channel: chid })
                     && t.message_sequence == p.token
             });
             if waits {
-                match self.copy_message_in(p.partner, cur, buffer, p.copied) {
+                match self.copy_message_in(p.partner, cur, buffer, p.copied, &mut p.lists) {
                     Ok(n) => {
                         if info != 0 {
                             self.write_info(p.partner, cur, info, n);
@@ -1210,6 +1243,7 @@ impl<M: Machine> System<M> {
                     }
                     Err(TransferError::Interrupted(copied)) => {
                         self.stopped = Some(Progress::Receive(CopyProgress { copied, ..p }));
+                        // (`p.lists`: the parts it used, put back by the copy.)
                         return Ok(Outcome::Restart);
                     }
                     // A bad page on either side now: the sender's send fails (its message
@@ -1252,7 +1286,8 @@ impl<M: Machine> System<M> {
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = Some(ReceiveRequest { chid, buffer, info });
                     }
-                    let result = self.copy_message_in(sender, cur, buffer, 0);
+                    let mut lists = None;
+                    let result = self.copy_message_in(sender, cur, buffer, 0, &mut lists);
                     if let Some(t) = self.threads.get_mut(cur.0) {
                         t.receiving = None;
                     }
@@ -1288,7 +1323,8 @@ impl<M: Machine> System<M> {
                             self.start_serving(cur, sender, chid);
                             self.boost_servers(pid, chid, 0);
                             let token = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
-                            self.stopped = Some(Progress::Receive(CopyProgress { partner: sender, token, copied }));
+                            self.stopped =
+                                Some(Progress::Receive(CopyProgress { partner: sender, token, copied, lists }));
                             return Ok(Outcome::Restart);
                         }
                     }
@@ -1517,22 +1553,25 @@ impl<M: Machine> System<M> {
         let s_pid = self.thread_process(sender)?;
         let mut result = status;
         if status.is_ok() {
-            let src = self.read_iov(pid, data)?;
-            let dst = self.read_iov(s_pid, message.reply);
             let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
-            let start = self.copy_start(sender, sequence);
-            let copied = match dst {
-                Ok(dst) => self.move_bytes((pid, &src, start), (s_pid, &dst, start)),
-                Err(e) => Err(TransferError::Destination(e)),
+            let (start, lists) = self.copy_start(sender, sequence);
+            let (src, dst) = match lists {
+                Some(lists) => (lists.source, Ok(lists.destination)),
+                None => (self.read_iov(pid, data)?, self.read_iov(s_pid, message.reply)),
             };
-            match copied {
-                Ok(_) => {}
-                Err(TransferError::Source(e)) => return Err(e),
-                Err(TransferError::Destination(e)) => result = Err(e),
-                Err(TransferError::Interrupted(n)) => {
-                    self.copy_stopped(sender, sequence, start + n);
+            let copied = match &dst {
+                Ok(dst) => self.move_bytes((pid, &src, start), (s_pid, dst, start)),
+                Err(e) => Err(TransferError::Destination(*e)),
+            };
+            match (copied, dst) {
+                (Ok(_), _) => {}
+                (Err(TransferError::Source(e)), _) => return Err(e),
+                (Err(TransferError::Destination(e)), _) => result = Err(e),
+                (Err(TransferError::Interrupted(n)), Ok(destination)) => {
+                    self.copy_stopped(sender, sequence, start + n, CopyLists { source: src, destination });
                     return Ok(Replied::Interrupted);
                 }
+                (Err(TransferError::Interrupted(_)), Err(e)) => result = Err(e), // (cannot be)
             }
         }
         if let Some(t) = self.threads.get_mut(sender.0) {

@@ -2031,3 +2031,34 @@ fn msg_error_minus_one_gives_the_client_the_right_error() {
     assert!(runnable(&s, ct), "the client is released");
     assert_eq!(x0(&mut s, ct), Err(Errno::ETIMEDOUT), "with the error its unblock was for");
 }
+
+#[test]
+fn a_receive_made_again_does_not_take_the_senders_bytes_as_its_io_vector() {
+    // docs/syscalls.md (long copies): the copy goes on from where it stopped; "A program
+    // sees none of this". The server's receive I/O vector lies inside its own receive
+    // buffer (allowed: parts are one byte sequence). Copied whole, the message lands in
+    // the buffer only; stopped by an interrupt, the call made again re-reads the vector
+    // from the buffer, now holding the sender's bytes: the sender picks where the rest
+    // of its message goes in the server.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let len = 0x20000;
+    let region = buffer(&mut s, p.server, &[], len);
+    let victim = buffer(&mut s, p.server, b"server's own data", PAGE_SIZE);
+    let iov = |parts: [(usize, usize); 2]| -> Vec<u8> {
+        parts.iter().flat_map(|&(a, l)| [(a as u64).to_le_bytes(), (l as u64).to_le_bytes()]).flatten().collect()
+    };
+    s.write_user(p.server, region, &iov([(region, len / 2), (region + len / 2, len / 2)])).unwrap();
+    let mut message = vec![b'X'; len];
+    message[..32].copy_from_slice(&iov([(region, PAGE_SIZE), (victim, PAGE_SIZE)]));
+    let msg = buffer(&mut s, p.client, &message, len);
+    let recv = Call::MsgReceivev { chid: p.chid, buffer: region, parts: 2, info: 0 };
+    assert_eq!(as_thread(&mut s, st, recv).0, BLOCKED);
+    s.machine.interrupt_every = Some(1);
+    assert_eq!(send(&mut s, ct, p.coid, msg, len, 0, 0), BLOCKED);
+    let (received, _) = finish(&mut s, st);
+    assert!(received.is_ok());
+    s.machine.interrupt_every = None;
+    assert_eq!(read(&mut s, p.server, victim, 17), b"server's own data", "written outside the receive buffer");
+}

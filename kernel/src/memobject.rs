@@ -476,7 +476,7 @@ mod tests {
         s.machine.interrupt_every = Some(1);
         let _ = as_thread(&mut s, grower, Call::MemObjectResize { handle, size: 64 * PAGE_SIZE });
         s.machine.interrupt_every = None;
-        let stopped = s.threads.get(grower.0).unwrap().restart.as_ref().map(|r| r.1);
+        let stopped = s.threads.get(grower.0).unwrap().restart.as_ref().map(|r| r.1.clone());
         assert!(matches!(stopped, Some(Progress::Growing { .. })), "{stopped:?}");
         assert_eq!(s.machine.frames_in_use(), before + FILL_STEP);
         // Its new frames are not the object's yet: nobody maps them, nobody else resizes.
@@ -561,7 +561,8 @@ mod tests {
         let map = Call::MemObjectMap { pid: 0, handle, offset: 0, size: 64 * PAGE_SIZE, addr: 0, prot: mem_prot::READ };
         let _ = as_thread(&mut s, mapper, map);
         s.machine.interrupt_every = None;
-        let Some(Progress::Mapping { start, .. }) = s.threads.get(mapper.0).unwrap().restart.as_ref().map(|r| r.1)
+        let Some(Progress::Mapping { start, .. }) =
+            s.threads.get(mapper.0).unwrap().restart.as_ref().map(|r| r.1.clone())
         else {
             panic!("not stopped");
         };
@@ -607,7 +608,7 @@ mod tests {
         s.machine.interrupt_every = Some(1);
         let _ = as_thread(&mut s, creator, Call::MemObjectCreate { size: 64 * PAGE_SIZE });
         s.machine.interrupt_every = None;
-        let stopped = s.threads.get(creator.0).unwrap().restart.as_ref().map(|r| r.1);
+        let stopped = s.threads.get(creator.0).unwrap().restart.as_ref().map(|r| r.1.clone());
         assert!(matches!(stopped, Some(Progress::Growing { .. })), "{stopped:?}");
         let _ = as_thread(&mut s, main, Call::ProcessExit { status: 0 });
         while s.reclaim_step() {}
@@ -635,7 +636,8 @@ mod tests {
         };
         let _ = as_thread(&mut s, mapper, map);
         s.machine.interrupt_every = None;
-        let Some(Progress::Mapping { start, .. }) = s.threads.get(mapper.0).unwrap().restart.as_ref().map(|r| r.1)
+        let Some(Progress::Mapping { start, .. }) =
+            s.threads.get(mapper.0).unwrap().restart.as_ref().map(|r| r.1.clone())
         else {
             panic!("not stopped");
         };

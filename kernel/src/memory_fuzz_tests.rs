@@ -36,7 +36,7 @@ fn live_pids(s: &Sys) -> Vec<ProcessId> {
 /// The memory books, checked (see the module's doc).
 pub(crate) fn check_memory(s: &mut Sys) {
     let restarts: Vec<(ProcessId, Progress)> =
-        s.threads.iter().filter_map(|(_, t)| t.restart.as_deref().map(|r| (t.process, r.1))).collect();
+        s.threads.iter().filter_map(|(_, t)| t.restart.as_deref().map(|r| (t.process, r.1.clone()))).collect();
     for (id, handles, mappings, growing) in s.object_books() {
         let mut regions = 0u32;
         let mut held = 0u32;

@@ -64,7 +64,7 @@ pub(crate) enum Outcome {
 
 /// How far a call that a pending interrupt stopped had got, kept with the call for the
 /// thread to make it again ([`Outcome::Restart`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
     /// The copy of a message the thread has received (its sender REPLY-blocked) into its
     /// receive buffer ([`crate::ipc::CopyProgress`]): its `MsgReceivev` finishes it.
@@ -1510,7 +1510,7 @@ mod tests {
         let protect = Call::MemProtect { addr: at, size: 64 * PAGE_SIZE, prot: mem_prot::READ };
         let first = as_thread(s, protector, protect).0;
         s.machine.interrupt_every = None;
-        let stopped = s.threads.get(protector.0).unwrap().restart.as_ref().map(|r| r.1);
+        let stopped = s.threads.get(protector.0).unwrap().restart.as_ref().map(|r| r.1.clone());
         assert!(matches!(stopped, Some(Progress::Protecting { .. })), "{stopped:?}");
         (pid, main, protector, at, pc, first)
     }
@@ -1609,7 +1609,7 @@ mod tests {
         let _ = as_thread(&mut s, unmapper, Call::MemUnmap { addr: at, size });
         s.machine.interrupt_every = None;
         assert!(matches!(
-            s.threads.get(unmapper.0).unwrap().restart.as_ref().map(|r| r.1),
+            s.threads.get(unmapper.0).unwrap().restart.as_ref().map(|r| r.1.clone()),
             Some(Progress::Unmapping { start }) if start == at
         ));
         // The last pages went first; the rest is on its way out: neither unmappable nor
@@ -1641,7 +1641,7 @@ mod tests {
         let size = 64 * PAGE_SIZE;
         s.machine.interrupt_every = Some(1);
         let _ = as_thread(&mut s, filler, Call::MemMapAnon { size });
-        let start = match s.threads.get(filler.0).unwrap().restart.as_ref().map(|r| r.1) {
+        let start = match s.threads.get(filler.0).unwrap().restart.as_ref().map(|r| r.1.clone()) {
             Some(Progress::Mapping { start, filled, .. }) => {
                 assert_eq!(filled, start + crate::process::FILL_STEP * PAGE_SIZE);
                 start
@@ -1676,7 +1676,8 @@ mod tests {
         let t = s.thread_of(pid, 1).unwrap();
         s.machine.interrupt_every = Some(1);
         let _ = as_thread(&mut s, t, Call::MemMapAnon { size: 64 * PAGE_SIZE });
-        let Some(Progress::Mapping { start, .. }) = s.threads.get(t.0).unwrap().restart.as_ref().map(|r| r.1) else {
+        let Some(Progress::Mapping { start, .. }) = s.threads.get(t.0).unwrap().restart.as_ref().map(|r| r.1.clone())
+        else {
             panic!("not stopped");
         };
         s.machine.interrupt_every = None;
