@@ -225,6 +225,7 @@ fn block_receiving(
     let served_here = stop_serving(&mut channel.serving, id);
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
+    t.working_for = None;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
     t.priority = t.base_priority;
     t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
@@ -246,8 +247,8 @@ fn serve_none(channels: &mut HandleTable<Channel>, id: ThreadId, chid: u32, serv
 /// and `top`, unless the channel is FIXED_PRIORITY (a serving thread serves no other
 /// channel). A ready thread whose priority changes goes to the tail of its new queue.
 /// With `apply` false, only checks that this ends no chain of inheritance (no serving
-/// thread whose priority would change is itself SEND-blocked: the general path follows
-/// chains) and changes nothing; with `apply` true, does it.
+/// thread whose priority would change is itself SEND- or REPLY-blocked: the general path
+/// follows chains) and changes nothing; with `apply` true, does it.
 ///
 /// `caller`, the running thread, is skipped: a receive that finds a message sets the
 /// priority it serves at itself (what this would give it), and a sender serves no
@@ -275,7 +276,7 @@ fn boost_serving(
             continue;
         }
         if !apply {
-            if matches!(t.state, ThreadState::Blocked(Blocked::Send { .. })) {
+            if matches!(t.state, ThreadState::Blocked(Blocked::Send { .. } | Blocked::Reply { .. })) {
                 return false;
             }
             continue;
@@ -596,6 +597,7 @@ impl<M: Machine> System<M> {
         channel.receivers.pop();
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
+        r.working_for = Some((cur, sender.message_sequence));
         if channel.flags & channel_flags::FIXED_PRIORITY == 0 {
             r.inherited_priority = sender.priority;
             r.priority = sender.priority.max(channel.top_priority().unwrap_or(0));
@@ -775,6 +777,7 @@ impl<M: Machine> System<M> {
         let served_here = stop_serving(&mut channel.serving, cur);
         channel.serving.push(cur);
         me.inherited_priority = inherited;
+        me.working_for = Some((sender, s.message_sequence));
         me.priority = my_priority;
         me.context.x[0] = id;
         if let Some(at) = info_at {

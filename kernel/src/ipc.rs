@@ -1190,10 +1190,17 @@ impl<M: Machine> System<M> {
         }
         self.start_reply_bound(sender);
         self.serve(receiver, chid, priority);
+        let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+        if let Some(t) = self.threads.get_mut(receiver.0) {
+            t.working_for = Some((sender, sequence));
+        }
     }
 
     fn serve(&mut self, receiver: ThreadId, chid: u32, priority: Option<u8>) {
         let Ok(pid) = self.thread_process(receiver) else { return };
+        if let Some(t) = self.threads.get_mut(receiver.0) {
+            t.working_for = None; // (a message's: `start_serving` says whose)
+        }
         let mut fixed = false;
         if let Some(p) = self.processes.get_mut(pid.0) {
             for (h, c) in p.channels.iter_mut() {
@@ -1350,6 +1357,7 @@ impl<M: Machine> System<M> {
     fn stop_serving(&mut self, id: ThreadId, pid: ProcessId) {
         if let Some(t) = self.threads.get_mut(id.0) {
             t.inherited_priority = t.base_priority;
+            t.working_for = None;
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
             for (_, c) in p.channels.iter_mut() {
@@ -1633,8 +1641,45 @@ impl<M: Machine> System<M> {
                 }
                 self.boost_servers(server, channel, depth);
             }
+            // A client waiting for its reply: the thread working on its message (if it
+            // has not moved on to another) runs at its priority — the chain goes on.
+            ThreadState::Blocked(Blocked::Reply { server, channel }) => {
+                if let Some(worker) = self.worker_of(id, server, channel) {
+                    if let Some(w) = self.threads.get_mut(worker.0) {
+                        w.inherited_priority = want;
+                    }
+                    self.refresh_priority(worker, depth + 1);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// The thread of `server` working on REPLY-blocked `client`'s message on channel
+    /// `chid` (it received it and has not received since), unless the channel is
+    /// FIXED_PRIORITY (whose threads inherit nothing).
+    fn worker_of(&self, client: ThreadId, server: ProcessId, chid: u32) -> Option<ThreadId> {
+        let c = self.processes.get(server.0)?.channels.get(chid)?;
+        if c.flags & channel_flags::FIXED_PRIORITY != 0 {
+            return None;
+        }
+        let sequence = self.threads.get(client.0)?.message_sequence;
+        c.serving
+            .iter()
+            .copied()
+            .find(|w| self.threads.get(w.0).is_some_and(|t| t.working_for == Some((client, sequence))))
+    }
+
+    /// REPLY-blocked `client` (of channel `chid` in `server`) leaves without its reply
+    /// (a timeout, an unblock, its end): the thread working on its message no longer
+    /// runs at its priority, which it inherited for a client that waits no more.
+    pub(crate) fn release_worker(&mut self, client: ThreadId, server: ProcessId, chid: u32) {
+        let Some(worker) = self.worker_of(client, server, chid) else { return };
+        if let Some(w) = self.threads.get_mut(worker.0) {
+            w.inherited_priority = w.base_priority;
+            w.working_for = None;
+        }
+        self.refresh_priority(worker, 0);
     }
 
     /// A REPLY-blocked `client` of channel `chid` in `server` wants to unblock. With
@@ -1729,6 +1774,9 @@ impl<M: Machine> System<M> {
     pub(crate) fn ipc_forget_thread(&mut self, id: ThreadId) {
         let Some(t) = self.threads.get(id.0) else { return };
         let (sent, state, pid) = (t.sent, t.state, t.process);
+        if let (Some(m), ThreadState::Blocked(Blocked::Reply { .. })) = (sent, state) {
+            self.release_worker(id, m.server, m.chid);
+        }
         if let (Some(m), ThreadState::Blocked(Blocked::Send { .. })) = (sent, state) {
             if let Some(c) = self.channel_mut(m.server, m.chid) {
                 c.remove_message(id);

@@ -2062,3 +2062,53 @@ fn a_receive_made_again_does_not_take_the_senders_bytes_as_its_io_vector() {
     s.machine.interrupt_every = None;
     assert_eq!(read(&mut s, p.server, victim, 17), b"server's own data", "written outside the receive buffer");
 }
+
+#[test]
+fn a_boost_reaches_the_server_a_reply_blocked_worker_waits_on() {
+    // docs/syscalls.md MsgSendv: "the channel's serving threads are boosted to our
+    // priority at once (and servers they wait on, in turn)". B's only worker has sent
+    // to C and C has received it (the worker is REPLY-blocked): D (60) sends to B.
+    let mut s = system();
+    let b = s.spawn("init", b"", None, None, false).unwrap();
+    let c = s.spawn("init", b"", None, None, false).unwrap();
+    let a = s.spawn("init", b"", None, None, false).unwrap();
+    let d = s.spawn("init", b"", None, None, false).unwrap();
+    let (bt, ct, at, dt) = (main_thread(&s, b), main_thread(&s, c), main_thread(&s, a), main_thread(&s, d));
+    let c_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let b_chid = as_thread(&mut s, bt, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
+    let a_to_b = as_thread(&mut s, at, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let d_to_b = as_thread(&mut s, dt, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let (bbuf, cbuf) = (buffer(&mut s, b, &[], 16), buffer(&mut s, c, &[], 16));
+    let abuf = buffer(&mut s, a, b"x", 16);
+    let dbuf = buffer(&mut s, d, b"x", 16);
+    assert_eq!(receive(&mut s, bt, b_chid, bbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, at, a_to_b, abuf, 1, 0, 0), BLOCKED); // B works for A (10)...
+    assert_eq!(receive(&mut s, ct, c_chid, cbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, bt, b_to_c, bbuf, 1, 0, 0), BLOCKED); // ...and waits on C (10)
+    assert!(matches!(state(&s, bt), ThreadState::Blocked(Blocked::Reply { .. })));
+    let up = SchedParam { policy: Policy::Fifo, priority: 60 }.encode();
+    as_thread(&mut s, dt, Call::SchedSet { pid: 0, tid: 0, sched: up });
+    assert_eq!(send(&mut s, dt, d_to_b, dbuf, 1, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, bt), 60, "B's worker is boosted");
+    assert_eq!(priority(&s, ct), 60, "C, which B's worker waits on, is boosted in turn");
+}
+
+#[test]
+fn a_server_does_not_keep_a_dead_clients_priority() {
+    // Architecture §3: "Boosts are undone when the reason disappears". The server took a
+    // message from a client at 30; the client is killed while REPLY-blocked.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let up = SchedParam { policy: Policy::Fifo, priority: 30 }.encode();
+    as_thread(&mut s, ct, Call::SchedSet { pid: 0, tid: 0, sched: up });
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    let msg = buffer(&mut s, p.client, b"m", 16);
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 30);
+    switch_to(&mut s, st);
+    s.terminate_process(p.client, wait_status::exited(0));
+    assert_eq!(priority(&s, st), 10, "nobody is served at 30 any more");
+}

@@ -397,6 +397,7 @@ impl<M: Machine> System<M> {
             exit_status: 0,
             joiner: None,
             inherited_priority: param.priority,
+            working_for: None,
             sent: None,
             receiving: None,
             message_sequence: 0,
@@ -1115,6 +1116,7 @@ impl<M: Machine> System<M> {
                     }
                     return;
                 }
+                self.release_worker(id, server, channel);
                 if let Some(t) = self.threads.get_mut(id.0) {
                     t.sent = None;
                 }
