@@ -225,7 +225,7 @@ fn block_receiving(
     let served_here = stop_serving(&mut channel.serving, id);
     t.receiving = Some(ReceiveRequest { chid, buffer, info });
     t.inherited_priority = t.base_priority;
-    t.working_for = None;
+    t.working_on = 0;
     // It serves nothing now, so nothing boosts it (and, running, it is in no queue).
     t.priority = t.base_priority;
     t.state = ThreadState::Blocked(Blocked::Receive { channel: chid });
@@ -597,7 +597,8 @@ impl<M: Machine> System<M> {
         channel.receivers.pop();
         debug_assert!(!channel.serving.contains(&receiver), "a RECEIVE-blocked thread serves a channel");
         channel.serving.push(receiver);
-        r.working_for = Some((cur, sender.message_sequence));
+        let id = rcvid(cur, sender.message_sequence);
+        r.working_on = id;
         if channel.flags & channel_flags::FIXED_PRIORITY == 0 {
             r.inherited_priority = sender.priority;
             r.priority = sender.priority.max(channel.top_priority().unwrap_or(0));
@@ -605,7 +606,7 @@ impl<M: Machine> System<M> {
             r.priority = r.inherited_priority;
         }
         r.receiving = None;
-        r.context.x[0] = rcvid(cur, sender.message_sequence);
+        r.context.x[0] = id;
         r.timeslice_left = TIMESLICE_TICKS;
         sleepers.remove_thread(receiver); // a bounded receive is over
         hand_off(ready, current, *fp_owner, receiver, r)
@@ -777,7 +778,7 @@ impl<M: Machine> System<M> {
         let served_here = stop_serving(&mut channel.serving, cur);
         channel.serving.push(cur);
         me.inherited_priority = inherited;
-        me.working_for = Some((sender, s.message_sequence));
+        me.working_on = id;
         me.priority = my_priority;
         me.context.x[0] = id;
         if let Some(at) = info_at {

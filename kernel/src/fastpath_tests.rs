@@ -53,14 +53,14 @@ fn snapshot(s: &mut Sys, buffers: &[(ProcessId, usize, usize)]) -> String {
     let mut out = String::new();
     for (h, t) in s.threads.iter() {
         out += &format!(
-            "thread {h:#x} p{} t{} {:?} prio {}/{}/{} for {:?} slice {} sent {:?} recv {:?} seq {} timeout {:?} x0 {:#x} x1 {:#x}\n",
+            "thread {h:#x} p{} t{} {:?} prio {}/{}/{} on {:#x} slice {} sent {:?} recv {:?} seq {} timeout {:?} x0 {:#x} x1 {:#x}\n",
             t.process.0,
             t.tid,
             t.state,
             t.priority,
             t.base_priority,
             t.inherited_priority,
-            t.working_for,
+            t.working_on,
             t.timeslice_left,
             t.sent,
             t.receiving,

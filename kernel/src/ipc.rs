@@ -1190,16 +1190,16 @@ impl<M: Machine> System<M> {
         }
         self.start_reply_bound(sender);
         self.serve(receiver, chid, priority);
-        let sequence = self.threads.get(sender.0).map_or(0, |t| t.message_sequence);
+        let id = self.rcvid_of(sender);
         if let Some(t) = self.threads.get_mut(receiver.0) {
-            t.working_for = Some((sender, sequence));
+            t.working_on = id;
         }
     }
 
     fn serve(&mut self, receiver: ThreadId, chid: u32, priority: Option<u8>) {
         let Ok(pid) = self.thread_process(receiver) else { return };
         if let Some(t) = self.threads.get_mut(receiver.0) {
-            t.working_for = None; // (a message's: `start_serving` says whose)
+            t.working_on = 0; // (a message's: `start_serving` says which)
         }
         let mut fixed = false;
         if let Some(p) = self.processes.get_mut(pid.0) {
@@ -1357,7 +1357,7 @@ impl<M: Machine> System<M> {
     fn stop_serving(&mut self, id: ThreadId, pid: ProcessId) {
         if let Some(t) = self.threads.get_mut(id.0) {
             t.inherited_priority = t.base_priority;
-            t.working_for = None;
+            t.working_on = 0;
         }
         if let Some(p) = self.processes.get_mut(pid.0) {
             for (_, c) in p.channels.iter_mut() {
@@ -1663,11 +1663,9 @@ impl<M: Machine> System<M> {
         if c.flags & channel_flags::FIXED_PRIORITY != 0 {
             return None;
         }
-        let sequence = self.threads.get(client.0)?.message_sequence;
-        c.serving
-            .iter()
-            .copied()
-            .find(|w| self.threads.get(w.0).is_some_and(|t| t.working_for == Some((client, sequence))))
+        self.threads.get(client.0)?;
+        let id = self.rcvid_of(client);
+        c.serving.iter().copied().find(|w| self.threads.get(w.0).is_some_and(|t| t.working_on == id))
     }
 
     /// REPLY-blocked `client` (of channel `chid` in `server`) leaves without its reply
@@ -1677,7 +1675,7 @@ impl<M: Machine> System<M> {
         let Some(worker) = self.worker_of(client, server, chid) else { return };
         if let Some(w) = self.threads.get_mut(worker.0) {
             w.inherited_priority = w.base_priority;
-            w.working_for = None;
+            w.working_on = 0;
         }
         self.refresh_priority(worker, 0);
     }

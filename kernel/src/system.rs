@@ -397,7 +397,7 @@ impl<M: Machine> System<M> {
             exit_status: 0,
             joiner: None,
             inherited_priority: param.priority,
-            working_for: None,
+            working_on: 0,
             sent: None,
             receiving: None,
             message_sequence: 0,

@@ -154,12 +154,12 @@ pub struct Thread {
     /// message-driven priority inheritance. `priority` is the higher of this and any
     /// boost from clients waiting on the channels it serves.
     pub inherited_priority: u8,
-    /// The sender of the message it works on and that message's sequence, from its
-    /// receive until its next receive (none for a pulse): while that client waits for
-    /// the reply, its priority changes pass on to this thread (`refresh_priority`), and
-    /// its leaving takes the boost back. (Answered, the client's next message has another
-    /// sequence: the link is stale, and nobody needs to clear it.)
-    pub working_for: Option<(ThreadId, u64)>,
+    /// The rcvid of the message it works on, from its receive until its next receive (0:
+    /// none, or a pulse): while that client waits for the reply, its priority changes pass
+    /// on to this thread (`refresh_priority`), and its leaving takes the boost back.
+    /// (Answered, the client's next message has another rcvid: the link is stale, and
+    /// nobody needs to clear it.)
+    pub working_on: u64,
     /// The message it has sent, while SEND- or REPLY-blocked.
     pub sent: Option<crate::ipc::SentMessage>,
     /// Where its next message goes, while RECEIVE-blocked.

@@ -72,6 +72,7 @@ pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
 /// # Safety
 ///
 /// As for [`syscall`].
+#[inline(always)] // (so that the call, known where it is made, folds to a few moves)
 unsafe fn invoke(call: Call) -> Result<u64, Errno> {
     // SAFETY: the caller upholds `syscall`'s contract for `call`.
     decode_result(unsafe { syscall(call.to_registers()) }.0)

@@ -23,6 +23,8 @@ use userlib::{sys, Args};
 
 userlib::entry!(main);
 
+/// (Always inlined, as the bench's own: a few register moves per call.)
+#[inline(always)]
 fn call(c: Call) -> u64 {
     // SAFETY: every call below names only this program's own, live buffers.
     let (x0, _) = unsafe { sys::syscall(c.to_registers()) };

@@ -28,6 +28,9 @@ const ITERATIONS: u64 = 1000;
 const WARMUP: u64 = 100;
 const PEER: &str = "bench-peer";
 
+/// (Always inlined: each benchmark's call is then a few register moves, as a program's
+/// own would be, not a match over every call.)
+#[inline(always)]
 fn call(c: Call) -> u64 {
     // SAFETY: every call below names only this program's own, live buffers and objects.
     let (x0, _) = unsafe { sys::syscall(c.to_registers()) };
