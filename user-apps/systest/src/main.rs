@@ -66,6 +66,7 @@ fn main(_args: Args) -> i32 {
         ("privileged_calls_refused_to_others", privileged_calls_refused_to_others),
         ("threads_keep_their_own_fp_registers", threads_keep_their_own_fp_registers),
         ("thread_list_shows_states", thread_list_shows_states),
+        ("threads_let_go_are_freed_and_joins_give_any_status", threads_let_go_are_freed_and_joins_give_any_status),
         ("ipc_checksum_client_server", ipc::checksum_client_server),
         ("ipc_reply_status_and_byte_counts", ipc::reply_status_and_byte_counts_with_mismatched_buffers),
         ("ipc_msg_error_errno", ipc::msg_error_errno_reaches_the_client),
@@ -474,6 +475,26 @@ fn raw_number(number: u64) -> Result<u64, Errno> {
 fn privileged_calls_refused_to_others() -> Outcome {
     let wrong = exited(spawn(&["unprivileged"], 10)?)?;
     ensure!(wrong == 0, "{wrong} privileged calls were not refused with EPERM");
+    Ok(())
+}
+
+fn threads_let_go_are_freed_and_joins_give_any_status() -> Outcome {
+    // A thread whose handle is dropped unjoined is detached: it is freed as it ends. (Its
+    // slot stayed taken: after 63 such threads, spawn failed with EAGAIN for good.)
+    let mine = sched::get().map_err(|e| format!("sched get: {e}"))?;
+    let above = SchedParam { policy: Policy::Fifo, priority: (mine.priority + 1).min(63) };
+    for round in 0..200 {
+        // (Above the caller: it runs and ends before `spawn` returns.)
+        let handle = thread::Builder::new()
+            .sched(above)
+            .spawn(|| {})
+            .map_err(|e| format!("spawn #{round} with every earlier thread ended and let go: {e}"))?;
+        drop(handle);
+    }
+    // Any status comes back whole, the highest 64-bit values too (they read as errnos).
+    let handle = thread::spawn(|| thread::exit(u64::MAX)).map_err(|e| format!("spawn: {e}"))?;
+    let status = handle.join().map_err(|e| format!("join: {e}"))?;
+    ensure!(status == u64::MAX, "join gave {status:#x}");
     Ok(())
 }
 

@@ -421,8 +421,18 @@ pub fn mq_blocking_timed_and_notify() -> Outcome {
     ensure!(pulse.code == 5 && pulse.value == 77, "pulse {} {}", pulse.code, pulse.value);
     let again = peer(&["mq-notify", "/waits"], 10)?;
     ensure!(exited(again)? == 0, "the registration was not gone after it fired");
-    // A receiver killed while blocked: the server goes on.
     q.receive(&mut buffer).map_err(e("receive"))?;
+    // Asked again after each notification, more times than a process may hold event
+    // registrations (256): each new one replaces the last (they were never withdrawn).
+    for round in 0..300u64 {
+        let mut event = me.pulse_event(20, 5, round);
+        q.notify(Some(&mut event)).map_err(|er| format!("notify #{round}: {er}"))?;
+        q.send(b"n", 0).map_err(e("send"))?;
+        let pulse = channel.receive_pulse().map_err(e("notification"))?;
+        ensure!(pulse.value == round, "notification {} for round {round}", pulse.value);
+        q.receive(&mut buffer).map_err(e("receive"))?;
+    }
+    // A receiver killed while blocked: the server goes on.
     let blocker = peer(&["mq-block", "/waits"], 10)?;
     time::sleep_ns(5_000_000);
     proc::kill(blocker, 9).map_err(e("kill"))?;
