@@ -447,6 +447,97 @@ fn boosts_propagate_along_a_chain_of_servers() {
 }
 
 #[test]
+fn sched_set_lasts_through_a_fixed_priority_receive() {
+    // A review found SchedSet leaving the inherited priority, which the receive on a
+    // FIXED_PRIORITY channel (and the fast paths) start from: the old priority came back.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::FIXED_PRIORITY);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    assert_eq!(priority(&s, st), 10);
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    let sched = SchedParam { policy: Policy::Fifo, priority: 20 }.encode();
+    assert_eq!(as_thread(&mut s, st, Call::SchedSet { pid: 0, tid: 0, sched }).0, Ok(0));
+    assert_eq!(priority(&s, st), 20);
+    assert_eq!(send(&mut s, ct, p.coid, rbuf, 0, 0, 0), BLOCKED); // queued
+    assert!(receive(&mut s, st, p.chid, rbuf, 16, 0).is_ok());
+    assert_eq!(priority(&s, st), 20, "a FIXED_PRIORITY receiver runs at its own (new) priority");
+}
+
+#[test]
+fn sched_set_on_a_boosted_server_keeps_the_boost_while_the_high_client_waits() {
+    // The T1/T2/T3 scenario again, but the server (10) changes its own priority to 12
+    // while boosted to 30 by T1's queued message: T1 still waits, so the boost stays
+    // (a review found the server falling to 12).
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, t3) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let t1 = new_thread(&mut s, t3, 30);
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, t3, p.coid, rbuf, 0, 0, 0), BLOCKED);
+    let rcvid3 = x0(&mut s, st).unwrap();
+    assert_eq!(send(&mut s, t1, p.coid, rbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 30, "boosted when T1 sends");
+    let sched = SchedParam { policy: Policy::Fifo, priority: 12 }.encode();
+    assert_eq!(as_thread(&mut s, st, Call::SchedSet { pid: 0, tid: 0, sched }).0, Ok(0));
+    assert_eq!(priority(&s, st), 30, "T1 (30) still waits on the channel: the boost's reason is there");
+    // Once T1's message is received and answered, the server is back to its new own priority.
+    let reply = |s: &mut Sys, rcvid| as_thread(s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0;
+    assert_eq!(reply(&mut s, rcvid3), Ok(0));
+    let rcvid1 = receive(&mut s, st, p.chid, rbuf, 16, 0).unwrap();
+    assert_eq!(priority(&s, st), 30, "working on T1's message");
+    assert_eq!(reply(&mut s, rcvid1), Ok(0));
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(s.threads.get(st.0).unwrap().base_priority, 12);
+    assert_eq!(priority(&s, st), 12);
+}
+
+#[test]
+fn sched_set_by_a_server_replaces_the_priority_of_the_message_it_works_on() {
+    // QNX's way for a server to go back to its own priority after serving a client: its
+    // own SchedSet sets its running priority too (nothing else waits to boost it).
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let high = new_thread(&mut s, ct, 30);
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, high, p.coid, rbuf, 0, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 30, "inherited from the message");
+    let sched = SchedParam { policy: Policy::Fifo, priority: 11 }.encode();
+    assert_eq!(as_thread(&mut s, st, Call::SchedSet { pid: 0, tid: 0, sched }).0, Ok(0));
+    assert_eq!(priority(&s, st), 11);
+}
+
+#[test]
+fn sched_set_on_a_send_blocked_client_requeues_it_and_boosts_its_server() {
+    // A SEND-blocked thread raised by SchedSet takes its new place in the priority-ordered
+    // send queue, and the server working for that channel is boosted to it (a review
+    // found it keeping its old place, and the server unboosted).
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let (a, b, helper) = (new_thread(&mut s, ct, 10), new_thread(&mut s, ct, 10), new_thread(&mut s, ct, 10));
+    let rbuf = buffer(&mut s, p.server, &[], 16);
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, rbuf, 0, 0, 0), BLOCKED); // received at once: the server is busy
+    assert_eq!(send(&mut s, a, p.coid, rbuf, 0, 0, 0), BLOCKED); // queued first
+    assert_eq!(send(&mut s, b, p.coid, rbuf, 0, 0, 0), BLOCKED); // queued second
+    let b_tid = s.threads.get(b.0).unwrap().tid;
+    let sched = SchedParam { policy: Policy::Fifo, priority: 40 }.encode();
+    assert_eq!(as_thread(&mut s, helper, Call::SchedSet { pid: 0, tid: b_tid, sched }).0, Ok(0));
+    assert_eq!(priority(&s, b), 40);
+    let queue = |s: &Sys| s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap().queue();
+    assert_eq!(queue(&s), vec![PendingItem::Message(b), PendingItem::Message(a)], "the 40 message is received first");
+    assert_eq!(priority(&s, st), 40, "the server works for a queue whose top is now 40");
+    // Lowered again below the other: back behind it, and the boost is undone.
+    let sched = SchedParam { policy: Policy::Fifo, priority: 5 }.encode();
+    assert_eq!(as_thread(&mut s, helper, Call::SchedSet { pid: 0, tid: b_tid, sched }).0, Ok(0));
+    assert_eq!(queue(&s), vec![PendingItem::Message(a), PendingItem::Message(b)]);
+    assert_eq!(priority(&s, st), 10);
+}
+
+#[test]
 fn server_death_fails_send_and_reply_blocked_clients_with_esrch() {
     let mut s = system();
     let p = pair(&mut s, 0);

@@ -989,15 +989,26 @@ impl<M: Machine> System<M> {
         }
     }
 
+    /// `SchedSet`'s change. As in QNX, a thread's own change sets its real and its
+    /// running priority together: the new priority replaces that of a message it is
+    /// working on (a server goes back to its own priority after serving a client this
+    /// way), but not a boost from senders still waiting on a channel it serves (their
+    /// reason is still there: seed 001's T1/T2/T3 inversion). `refresh_priority`
+    /// recomputes the running priority from those, as after any change, and moves a
+    /// SEND-blocked thread to its new place in its server's queue, boosting that
+    /// server in turn (a review found SchedSet leaving all three as they were).
     fn set_sched(&mut self, id: ThreadId, param: SchedParam) {
         let Some(t) = self.threads.get_mut(id.0) else {
             return;
         };
         t.policy = param.policy;
         t.base_priority = param.priority;
-        t.priority = param.priority;
-        if t.state == ThreadState::Ready {
-            self.ready.push_back(id.index(), param.priority);
+        t.inherited_priority = param.priority;
+        let before = t.priority;
+        self.refresh_priority(id, 0);
+        // A ready thread goes to the tail of its priority, even an unchanged one.
+        if let Some(t) = self.threads.get(id.0).filter(|t| t.state == ThreadState::Ready && t.priority == before) {
+            self.ready.push_back(id.index(), t.priority);
         }
     }
 
