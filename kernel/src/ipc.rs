@@ -699,8 +699,9 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EPERM);
                 }
                 if id != 0 {
+                    // (Its thread gone, the rcvid is stale: ESRCH, as for any call's.)
                     let (sender, _) = split_rcvid(id).ok_or(Errno::ESRCH)?;
-                    if self.threads.get(sender.0).map(|t| t.process) != Some(registration.client) {
+                    if self.thread_process(sender)? != registration.client {
                         return Err(Errno::EPERM);
                     }
                 }

@@ -853,6 +853,34 @@ fn msg_deliver_event_only_by_the_registered_server_and_only_the_registered_event
 }
 
 #[test]
+fn msg_deliver_event_for_a_thread_gone_or_a_coid_detached_says_which() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let (_, self_coid) = self_channel(&mut s, p.client);
+    let ev_at = buffer(&mut s, p.client, &SigEvent::pulse(self_coid, 15, 9, 1).to_bytes(), SigEvent::SIZE);
+    as_thread(&mut s, ct, Call::MsgRegisterEvent { event: ev_at, coid: p.coid }).0.unwrap();
+    let registered = read(&mut s, p.client, ev_at, SigEvent::SIZE);
+    let event = buffer(&mut s, p.server, &registered, SigEvent::SIZE);
+    // The rcvid of a message from a thread that has ended since: stale, ESRCH (it was
+    // EPERM, the answer for another process's rcvid).
+    let worker = new_thread(&mut s, ct, 10);
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    receive(&mut s, st, p.chid, sbuf, 64, 0);
+    assert_eq!(send(&mut s, worker, p.coid, sbuf, 0, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+    let worker_tid = s.threads.get(worker.0).unwrap().tid;
+    assert_eq!(as_thread(&mut s, ct, Call::ThreadDetach { tid: worker_tid }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, ct, Call::ThreadDestroy { tid: worker_tid, status: 0 }).0, Ok(0));
+    assert!(s.threads.get(worker.0).is_none(), "detached: freed as it ended");
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event }).0, Err(Errno::ESRCH));
+    // The event's own connection detached by the client: EBADF.
+    assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: self_coid }).0, Ok(0));
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: 0, event }).0, Err(Errno::EBADF));
+}
+
+#[test]
 fn an_unblock_event_fails_the_registered_threads_blocking_call() {
     let mut s = system();
     let p = pair(&mut s, 0);
