@@ -26,6 +26,9 @@ pub const MIN_TIMER_INTERVAL_NS: u64 = 10_000;
 /// 4,095, and one process must not take them all.
 pub const MAX_TIMERS_PER_PROCESS: usize = 256;
 
+/// A channel, by its process and chid.
+pub(crate) type ChannelId = (ProcessId, u32);
+
 /// A timer a process created.
 #[derive(Debug, Clone, Copy)]
 pub struct UserTimer {
@@ -34,6 +37,8 @@ pub struct UserTimer {
     event: SigEvent,
     next: Option<u64>,
     interval: u64,
+    /// The channel its pulses go to, which may hold one ([`System::deliver_for_source`]).
+    channel: Option<ChannelId>,
 }
 
 /// An interrupt routed to a process.
@@ -44,6 +49,8 @@ pub struct Attachment {
     irq: u32,
     event: SigEvent,
     masks: u32,
+    /// The channel its pulses go to, which may hold one.
+    channel: Option<ChannelId>,
 }
 
 impl<M: Machine> System<M> {
@@ -56,7 +63,8 @@ impl<M: Machine> System<M> {
                 if self.timers.iter().filter(|(_, t)| t.owner == pid).count() >= MAX_TIMERS_PER_PROCESS {
                     return Err(Errno::EAGAIN);
                 }
-                let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0 };
+                let channel = self.pulse_channel(pid, event);
+                let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0, channel };
                 value(self.timers.insert(timer).ok_or(Errno::EAGAIN)? as u64)
             }
             Call::TimerSettime { id, initial, interval } => {
@@ -69,8 +77,7 @@ impl<M: Machine> System<M> {
             }
             Call::TimerDestroy { id } => {
                 self.timers.get(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
-                self.timers.remove(id);
-                self.sleepers.touch();
+                self.remove_timer(id);
                 value(0)
             }
             Call::InterruptAttachEvent { irq, event } => {
@@ -84,7 +91,8 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EBUSY);
                 }
                 self.machine.interrupt_attach(irq)?;
-                let attachment = Attachment { owner: pid, thread: cur, irq, event, masks: 0 };
+                let channel = self.pulse_channel(pid, event);
+                let attachment = Attachment { owner: pid, thread: cur, irq, event, masks: 0, channel };
                 match self.attachments.insert(attachment) {
                     Some(id) => {
                         let at = irq as usize;
@@ -158,6 +166,38 @@ impl<M: Machine> System<M> {
         }
     }
 
+    /// The channel `owner`'s `event` sends its pulse to: its connection's (`None`: not a
+    /// pulse, or the connection is gone).
+    pub(crate) fn pulse_channel(&self, owner: ProcessId, event: SigEvent) -> Option<ChannelId> {
+        if event.notify != notify::PULSE {
+            return None;
+        }
+        let conn = self.processes.get(owner.0)?.connections.get(event.coid)?;
+        Some((conn.server, conn.chid))
+    }
+
+    /// Delivers `event` of `source` (a timer, a route, a child-event registration) for
+    /// `owner`, whose pulses went to channel `channel` so far; returns the channel they
+    /// go to now, the one that may hold its pulse, so that the source's end can take it
+    /// back. (A coid names one channel until it is detached, and its number comes back
+    /// only after 2^18 reuses of its slot; if it names another by then, the pulse still
+    /// queued on the old one goes, so one at most is ever queued.)
+    pub(crate) fn deliver_for_source(
+        &mut self,
+        owner: ProcessId,
+        thread: ThreadId,
+        event: SigEvent,
+        source: EventSource,
+        channel: Option<ChannelId>,
+    ) -> Option<ChannelId> {
+        let now = self.pulse_channel(owner, event);
+        if let (Some((server, chid)), Some(_)) = (channel, now.filter(|c| Some(*c) != channel)) {
+            self.drop_source_pulse(server, chid, source);
+        }
+        let _ = self.deliver_event(owner, thread, event, PulseFrom::Source(source));
+        now.or(channel)
+    }
+
     /// Fires the user timers due at `now`.
     pub(crate) fn fire_user_timers(&mut self, now: u64) {
         let due: Vec<u32> =
@@ -178,7 +218,11 @@ impl<M: Machine> System<M> {
                 }
                 (_, None) => None,
             };
-            let _ = self.deliver_event(fire.owner, fire.thread, fire.event, PulseFrom::Source(EventSource::Timer(id)));
+            let source = EventSource::Timer(id);
+            let channel = self.deliver_for_source(fire.owner, fire.thread, fire.event, source, fire.channel);
+            if let Some(t) = self.timers.get_mut(id) {
+                t.channel = channel;
+            }
         }
     }
 
@@ -205,18 +249,21 @@ impl<M: Machine> System<M> {
                 Fast::NotTaken => {}
                 done => return done, // the common case, scheduled too (fastpath.rs)
             }
-            let _ = self.deliver_event(a.owner, a.thread, a.event, PulseFrom::Source(EventSource::Interrupt(id)));
+            let channel = self.deliver_for_source(a.owner, a.thread, a.event, EventSource::Interrupt(id), a.channel);
+            if let Some(a) = self.attachments.get_mut(id) {
+                a.channel = channel;
+            }
         }
         self.schedule();
         Fast::Done
     }
 
-    /// Process `pid` is ending: its timers and interrupt routes go.
+    /// Process `pid` is ending: its timers and interrupt routes go, with their pulses
+    /// still queued (on other processes' channels: its own are gone already).
     pub(crate) fn events_forget_process(&mut self, pid: ProcessId) {
         let timers: Vec<u32> = self.timers.iter().filter(|(_, t)| t.owner == pid).map(|(h, _)| h).collect();
         for id in timers {
-            self.timers.remove(id);
-            self.sleepers.touch();
+            self.remove_timer(id);
         }
         let routes: Vec<(u32, u32)> =
             self.attachments.iter().filter(|(_, a)| a.owner == pid).map(|(h, a)| (h, a.irq)).collect();
@@ -225,9 +272,21 @@ impl<M: Machine> System<M> {
         }
     }
 
-    /// Route `id` of interrupt `irq` goes.
+    /// Timer `id` goes, and its pulse if one is queued: its pulses are counted in no
+    /// room, and its end is what bounds them (a review found create, fire, destroy in a
+    /// loop, or owners ending, leaving one more each time on a server's channel).
+    fn remove_timer(&mut self, id: u32) {
+        if let Some(UserTimer { channel: Some((server, chid)), .. }) = self.timers.remove(id) {
+            self.drop_source_pulse(server, chid, EventSource::Timer(id));
+        }
+        self.sleepers.touch();
+    }
+
+    /// Route `id` of interrupt `irq` goes, and its pulse if one is queued (as a timer's).
     fn remove_route(&mut self, id: u32, irq: u32) {
-        self.attachments.remove(id);
+        if let Some(Attachment { channel: Some((server, chid)), .. }) = self.attachments.remove(id) {
+            self.drop_source_pulse(server, chid, EventSource::Interrupt(id));
+        }
         if let Some(route) = self.route_of_irq.get_mut(irq as usize) {
             *route = 0;
         }

@@ -29,6 +29,7 @@ use abi::ipc::{
 };
 use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
 use abi::Errno;
+use alloc::collections::BTreeSet;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -198,8 +199,10 @@ pub struct Channel {
     pulses: usize,
     /// How many of those the kernel made for a notice ([`PulseFrom::Kernel`]).
     kernel_pulses: usize,
-    /// How many a timer or an interrupt made ([`PulseFrom::Source`]).
-    source_pulses: usize,
+    /// The sources whose pulse is queued ([`PulseFrom::Source`], one each at most), so
+    /// that a source firing again finds out without scanning the queue (a review found
+    /// a timer interrupt firing hundreds of timers at one long queue, each scanning it).
+    sources: BTreeSet<EventSource>,
     /// How many processes that have ended made ([`PulseFrom::Orphan`]).
     orphan_pulses: usize,
 }
@@ -232,7 +235,13 @@ impl Channel {
         match from {
             PulseFrom::Message | PulseFrom::Process(_) => {}
             PulseFrom::Kernel => self.kernel_pulses = self.kernel_pulses.wrapping_add_signed(n),
-            PulseFrom::Source(_) => self.source_pulses = self.source_pulses.wrapping_add_signed(n),
+            PulseFrom::Source(source) => {
+                if n > 0 {
+                    self.sources.insert(source);
+                } else {
+                    self.sources.remove(&source);
+                }
+            }
             PulseFrom::Orphan => self.orphan_pulses = self.orphan_pulses.wrapping_add_signed(n),
         }
     }
@@ -263,17 +272,20 @@ impl Channel {
 
     /// Whether `source`'s pulse is queued.
     fn holds_pulse_of(&self, source: EventSource) -> bool {
-        self.source_pulses != 0 && self.pending.iter().any(|p| p.from == PulseFrom::Source(source))
+        self.sources.contains(&source)
     }
 
-    /// Takes `source`'s pulse off, if queued.
-    fn drop_pulse_of(&mut self, source: EventSource) {
-        if let Some(at) = self.pending.iter().position(|p| p.from == PulseFrom::Source(source)) {
-            self.pending.remove(at);
-            self.pulses -= 1;
-            self.count(PulseFrom::Source(source), -1);
-            self.give_back_room();
+    /// Takes `source`'s pulse off, if queued (whether it was).
+    fn drop_pulse_of(&mut self, source: EventSource) -> bool {
+        if !self.holds_pulse_of(source) {
+            return false;
         }
+        let Some(at) = self.pending.iter().position(|p| p.from == PulseFrom::Source(source)) else { return false };
+        self.pending.remove(at);
+        self.pulses -= 1;
+        self.count(PulseFrom::Source(source), -1);
+        self.give_back_room();
+        true
     }
 
     /// Puts `p` in its place: by priority, then arrival order.
@@ -405,7 +417,8 @@ pub(crate) enum PulseFrom {
     /// queued at a time (a timer firing while its pulse waits is not queued again:
     /// POSIX's timer overrun; an interrupt stays masked until its driver unmasks it
     /// anyway; a scoid is disconnected once, and its pulse goes when the server frees
-    /// it). Their number bounds these, so they are counted in no room and never refused:
+    /// it, as a timer's or a route's goes with it: [`System::drop_source_pulse`]). Their
+    /// number bounds these, so they are counted in no room and never refused:
     /// no flood of anyone's makes a process miss its timer, its interrupt or a client's
     /// end (another process's timers aimed at a server filled its room before, and then
     /// an interrupt's lost pulse left its line masked for good; a client attaching and
@@ -415,7 +428,7 @@ pub(crate) enum PulseFrom {
 }
 
 /// A timer, an interrupt route or a server connection, by handle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum EventSource {
     /// A user timer (`TimerCreate`).
     Timer(u32),
@@ -1679,6 +1692,16 @@ impl<M: Machine> System<M> {
             w.working_on = 0;
         }
         self.refresh_priority(worker, 0);
+    }
+
+    /// Takes the pulse of `source` off channel `chid` of `server` if it waits there (its
+    /// timer, route or registration is going), and lets the channel's serving threads
+    /// fall back: what bounds these pulses, counted in no room, as a disconnection's goes
+    /// with its scoid.
+    pub(crate) fn drop_source_pulse(&mut self, server: ProcessId, chid: u32, source: EventSource) {
+        if self.channel_mut(server, chid).is_some_and(|c| c.drop_pulse_of(source)) {
+            self.boost_servers(server, chid, 0);
+        }
     }
 
     /// A REPLY-blocked `client` of channel `chid` in `server` wants to unblock. With

@@ -1208,6 +1208,71 @@ fn timers_aimed_at_a_server_cannot_make_it_miss_its_interrupt() {
     assert_eq!(seen, (1, MAX_TIMERS_PER_PROCESS, MAX_KERNEL_PULSES_PER_PROCESS), "(interrupt, timers, others)");
 }
 
+/// How many pulses channel `chid` of `pid` holds.
+fn queued(s: &Sys, pid: ProcessId, chid: u32) -> usize {
+    s.processes.get(pid.0).unwrap().channels.get(chid).unwrap().queue().len()
+}
+
+#[test]
+fn destroyed_timers_and_routes_take_their_queued_pulses_with_them() {
+    // A timer's or an interrupt's pulse is counted in no room: its source bounds it. A
+    // review found TimerDestroy leaving it queued, so create / fire / destroy in a loop
+    // queued one more every time, without bound.
+    let mut s = system();
+    let (pid, t, _, first) = pulse_timer(&mut s, 0);
+    as_thread(&mut s, t, Call::TimerDestroy { id: first });
+    let (chid, coid) = self_channel(&mut s, pid);
+    let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 10, 3, 0).to_bytes(), SigEvent::SIZE);
+    for _ in 0..4 * MAX_TIMERS_PER_PROCESS {
+        let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+        assert_eq!(as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: 0 }).0, Ok(0));
+        advance(&mut s, 1_000_000);
+        assert_eq!(queued(&s, pid, chid), 1, "fired: its pulse waits");
+        assert_eq!(as_thread(&mut s, t, Call::TimerDestroy { id }).0, Ok(0));
+        assert_eq!(queued(&s, pid, chid), 0, "and goes with the timer");
+    }
+    // The same for an interrupt's route: InterruptDetach takes its pulse back.
+    let driver = s.spawn("init", b"", None, None, true).unwrap();
+    let dt = main_thread(&s, driver);
+    let (dchid, dcoid) = self_channel(&mut s, driver);
+    let ev = buffer(&mut s, driver, &SigEvent::pulse(dcoid, 40, 1, 27).to_bytes(), SigEvent::SIZE);
+    for _ in 0..3 {
+        let route = as_thread(&mut s, dt, Call::InterruptAttachEvent { irq: 27, event: ev }).0.unwrap() as u32;
+        s.machine.interrupts.insert(27, true);
+        s.interrupt_fired(27);
+        assert_eq!(queued(&s, driver, dchid), 1);
+        assert_eq!(as_thread(&mut s, dt, Call::InterruptDetach { id: route }).0, Ok(0));
+        assert_eq!(queued(&s, driver, dchid), 0);
+    }
+}
+
+#[test]
+fn timer_and_interrupt_pulses_go_from_a_servers_queue_with_their_owner() {
+    // The same through process ends: a review found `events_forget_process` removing the
+    // timers but not their queued pulses, which no orphan room bounds either.
+    let mut s = system();
+    let server = s.spawn("init", b"", None, None, false).unwrap();
+    let (chid, _) = self_channel(&mut s, server);
+    for round in 0..(MAX_TIMERS_PER_PROCESS + 100) {
+        let pid = s.spawn("init", b"", None, None, round % 2 == 0).unwrap();
+        let t = main_thread(&s, pid);
+        let coid = as_thread(&mut s, t, Call::ConnectAttach { pid: server.0, chid }).0.unwrap() as u32;
+        let ev = buffer(&mut s, pid, &SigEvent::pulse(coid, 10, 2, 0).to_bytes(), SigEvent::SIZE);
+        let id = as_thread(&mut s, t, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+        as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: 0 });
+        advance(&mut s, 1_000_000);
+        if round % 2 == 0 {
+            // A driver's route too.
+            as_thread(&mut s, t, Call::InterruptAttachEvent { irq: 27, event: ev }).0.unwrap();
+            s.machine.interrupts.insert(27, true);
+            s.interrupt_fired(27);
+        }
+        assert_eq!(queued(&s, server, chid), 1 + (round % 2 == 0) as usize, "round {round}: fired");
+        s.terminate_process(pid, wait_status::exited(0));
+        assert_eq!(queued(&s, server, chid), 0, "round {round}: its pulses went with it");
+    }
+}
+
 #[test]
 fn one_process_takes_a_bounded_share_of_timers_and_registered_events() {
     let mut s = system();
