@@ -259,7 +259,8 @@ impl<M: Machine> System<M> {
     }
 
     /// Process `pid` is ending: its timers and interrupt routes go, with their pulses
-    /// still queued (on other processes' channels: its own are gone already).
+    /// still queued (on other processes' channels: its own are gone already), and so
+    /// does a queued notice of its child event.
     pub(crate) fn events_forget_process(&mut self, pid: ProcessId) {
         let timers: Vec<u32> = self.timers.iter().filter(|(_, t)| t.owner == pid).map(|(h, _)| h).collect();
         for id in timers {
@@ -270,6 +271,7 @@ impl<M: Machine> System<M> {
         for (id, irq) in routes {
             self.remove_route(id, irq);
         }
+        self.take_back_child_notice(pid, None);
     }
 
     /// Timer `id` goes, and its pulse if one is queued: its pulses are counted in no

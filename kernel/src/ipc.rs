@@ -52,10 +52,10 @@ pub const MAX_QUEUED_PULSES: usize = 16_384;
 /// fill [`MAX_QUEUED_PULSES`] (a review found them doing so), and no count names a
 /// process that is gone.
 pub const MAX_ORPHANED_PULSES_PER_PROCESS: usize = 1024;
-/// Most of the kernel's own notices (unblock, thread and connection death, a child's
-/// end) one process's channels hold (dropped beyond), counted apart from the processes'
-/// pulses so that nobody's flood of `MsgSendPulse` or `MsgDeliverEvent` can make a
-/// process miss them. (Timers, interrupts and disconnections are not counted at all:
+/// Most of the kernel's own notices (unblock, thread and connection death) one
+/// process's channels hold (dropped beyond), counted apart from the processes' pulses
+/// so that nobody's flood of `MsgSendPulse` or `MsgDeliverEvent` can make a process miss
+/// them. (Timers, interrupts, disconnections and child events are not counted at all:
 /// [`PulseFrom::Source`].)
 pub const MAX_KERNEL_PULSES_PER_PROCESS: usize = 256;
 /// Most of the kernel's own pulses all channels together hold (dropped beyond).
@@ -271,7 +271,7 @@ impl Channel {
     }
 
     /// Whether `source`'s pulse is queued.
-    fn holds_pulse_of(&self, source: EventSource) -> bool {
+    pub(crate) fn holds_pulse_of(&self, source: EventSource) -> bool {
         self.sources.contains(&source)
     }
 
@@ -410,10 +410,12 @@ pub(crate) enum PulseFrom {
     /// A process's pulse whose maker has ended: counted in the receiving process's room
     /// for them ([`MAX_ORPHANED_PULSES_PER_PROCESS`]), and in all.
     Orphan,
-    /// The kernel, for a notice other than the [`Source`](Self::Source)s': counted in the
-    /// receiving process's room ([`MAX_KERNEL_PULSES_PER_PROCESS`]).
+    /// The kernel, for a notice other than the [`Source`](Self::Source)s' (unblock,
+    /// thread and connection death): counted in the receiving process's room
+    /// ([`MAX_KERNEL_PULSES_PER_PROCESS`]).
     Kernel,
-    /// A timer, an interrupt or a client's disconnection: at most one of its pulses is
+    /// A timer, an interrupt, a client's disconnection or a parent's child event (whose
+    /// ends coalesce, as `SIGCHLD`s do: `procmgr.rs`): at most one of its pulses is
     /// queued at a time (a timer firing while its pulse waits is not queued again:
     /// POSIX's timer overrun; an interrupt stays masked until its driver unmasks it
     /// anyway; a scoid is disconnected once, and its pulse goes when the server frees
@@ -423,11 +425,12 @@ pub(crate) enum PulseFrom {
     /// end (another process's timers aimed at a server filled its room before, and then
     /// an interrupt's lost pulse left its line masked for good; a client attaching and
     /// detaching in a loop filled it with its disconnections, and the server never heard
-    /// of other clients' ends).
+    /// of other clients' ends; a parent's child events aimed at a server used up its
+    /// room for unblock notices).
     Source(EventSource),
 }
 
-/// A timer, an interrupt route or a server connection, by handle.
+/// A timer, an interrupt route, a server connection or a parent, by handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum EventSource {
     /// A user timer (`TimerCreate`).
@@ -437,6 +440,8 @@ pub(crate) enum EventSource {
     /// A server connection whose last client connection went (the scoid, without
     /// [`SCOID_BIT`], in the receiving server's table).
     Disconnect(u32),
+    /// A process's child event (`ProcessChildEvent`), by the parent's pid.
+    ChildEvent(u32),
 }
 
 /// An event a client registered: only `server` may deliver it, and what is delivered is

@@ -1274,6 +1274,84 @@ fn timer_and_interrupt_pulses_go_from_a_servers_queue_with_their_owner() {
 }
 
 #[test]
+fn a_parents_child_events_aimed_at_a_server_leave_its_room_for_notices() {
+    // ProcessChildEvent's pulse was PulseFrom::Kernel, counted in the *receiving*
+    // process's room for the kernel's notices (256). Any process may aim it at a server
+    // through its connection: a review found 256 children ending while the server was
+    // busy filling the room, breaking the server's _NTO_CHF_UNBLOCK contract for every
+    // other client. Child events now coalesce: one notice at most waits.
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let sbuf = buffer(&mut s, p.server, &[], 64);
+    let cbuf = buffer(&mut s, p.client, b"m", 16);
+    // The server takes the client's request and works on it (not receiving).
+    assert_eq!(receive(&mut s, st, p.chid, sbuf, 64, 0), BLOCKED);
+    arm(&mut s, ct, ts::REPLY, 100);
+    assert_eq!(send(&mut s, ct, p.coid, cbuf, 1, 0, 0), BLOCKED);
+    assert!(x0(&mut s, st).is_ok());
+    // A third, ordinary process connected to the server aims its child events at it.
+    let parent = s.spawn("init", b"", None, None, false).unwrap();
+    let pt = main_thread(&s, parent);
+    let coid = as_thread(&mut s, pt, Call::ConnectAttach { pid: p.server.0, chid: p.chid }).0.unwrap() as u32;
+    let ev = buffer(&mut s, parent, &SigEvent::pulse(coid, 10, 5, 0).to_bytes(), SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, pt, Call::ProcessChildEvent { event: ev }).0, Ok(0));
+    for i in 0..MAX_KERNEL_PULSES_PER_PROCESS {
+        let child = s.spawn("low", b"", None, Some(parent), false).unwrap();
+        s.terminate_process(child, wait_status::exited(0));
+        assert!(queued(&s, p.server, p.chid) <= 1, "child {i}: one notice at most waits");
+        if i % 2 == 0 {
+            assert!(as_thread(&mut s, pt, Call::ProcessWait { pid: 0 }).0.is_ok());
+        }
+    }
+    // The client's REPLY bound runs out: with _NTO_CHF_UNBLOCK it stays blocked and the
+    // server gets _PULSE_CODE_UNBLOCK (docs/syscalls.md, TimerTimeout).
+    advance(&mut s, 100);
+    assert!(!runnable(&s, ct), "the client was unblocked at once: the server's room for notices was full");
+    assert_eq!(queued(&s, p.server, p.chid), 2, "the child notice and the unblock notice");
+    // The parent's end takes its notice back.
+    s.terminate_process(parent, wait_status::exited(0));
+    assert_eq!(queued(&s, p.server, p.chid), 1);
+}
+
+#[test]
+fn child_events_coalesce_and_name_each_ended_child_in_turn() {
+    let mut s = system();
+    let parent = s.spawn("init", b"", None, None, false).unwrap();
+    let pt = main_thread(&s, parent);
+    let (chid, coid) = self_channel(&mut s, parent);
+    let ev = buffer(&mut s, parent, &SigEvent::pulse(coid, 10, 5, 0).to_bytes(), SigEvent::SIZE);
+    assert_eq!(as_thread(&mut s, pt, Call::ProcessChildEvent { event: ev }).0, Ok(0));
+    let live = s.spawn("low", b"", None, Some(parent), false).unwrap();
+    let children: Vec<ProcessId> = (0..3).map(|_| s.spawn("low", b"", None, Some(parent), false).unwrap()).collect();
+    for &child in &children {
+        s.terminate_process(child, wait_status::exited(child.0));
+    }
+    assert_eq!(queued(&s, parent, chid), 1, "three ends, one notice (as SIGCHLD)");
+    let buf = buffer(&mut s, parent, &[], 64);
+    // Each notice names an ended child; collecting it brings a notice of the next.
+    for &child in &children {
+        assert_eq!(receive(&mut s, pt, chid, buf, 64, 0), Ok(0));
+        let pulse = Pulse::from_bytes(&read(&mut s, parent, buf, Pulse::SIZE)).unwrap();
+        assert_eq!((pulse.code, pulse.value), (5, child.0 as u64));
+        assert_eq!(as_thread(&mut s, pt, Call::ProcessWait { pid: child.0 }).0, Ok(child.0 as u64));
+    }
+    assert_eq!(queued(&s, parent, chid), 0, "none left to tell of ('live' has not ended)");
+    // A notice whose child is collected before it is received is taken back.
+    let late = s.spawn("low", b"", None, Some(parent), false).unwrap();
+    s.terminate_process(late, wait_status::exited(1));
+    assert_eq!(queued(&s, parent, chid), 1);
+    assert_eq!(as_thread(&mut s, pt, Call::ProcessWait { pid: late.0 }).0, Ok(1));
+    assert_eq!(queued(&s, parent, chid), 0);
+    // Removing the event takes a queued notice back too.
+    s.terminate_process(live, wait_status::exited(2));
+    assert_eq!(queued(&s, parent, chid), 1);
+    assert_eq!(as_thread(&mut s, pt, Call::ProcessChildEvent { event: 0 }).0, Ok(0));
+    assert_eq!(queued(&s, parent, chid), 0);
+}
+
+#[test]
 fn one_process_takes_a_bounded_share_of_timers_and_registered_events() {
     let mut s = system();
     let (pid, t, _, first) = pulse_timer(&mut s, 1);

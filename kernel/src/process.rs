@@ -795,6 +795,8 @@ pub struct Process {
     pub memory: HandleTable<u32>,
     /// The event it receives, with the child's pid as value, when a child ends.
     pub child_event: Option<(ThreadId, abi::ipc::SigEvent)>,
+    /// The last notice `child_event` sent: where it went, which child it names.
+    pub(crate) child_notice: Option<crate::procmgr::ChildNotice>,
     /// Pulses this process made (`MsgSendPulse`, `MsgDeliverEvent`) that wait on some
     /// channel (at most [`crate::ipc::MAX_PULSES_PER_PROCESS`]).
     pub(crate) queued_pulses: usize,
@@ -817,6 +819,7 @@ impl Process {
             server_connections: HandleTable::new(MAX_CONNECTIONS),
             memory: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             child_event: None,
+            child_notice: None,
             queued_pulses: 0,
         }
     }

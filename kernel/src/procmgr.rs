@@ -5,8 +5,17 @@
 //! The kernel itself starts only pid 1 from the boot image ([`System::spawn`]); every
 //! other program is loaded by pid 1, which fills memory objects and maps them into the
 //! new process (`memobject.rs`). Everything here but `ProcessChildEvent` is privileged.
+//!
+//! A parent's child events coalesce, as `SIGCHLD`s do: at most one waits, queued, at a
+//! time (a per-source pulse, [`crate::ipc::PulseFrom::Source`], counted in no room: any process
+//! may aim its child events at a server, and they used up the server's room for the
+//! kernel's unblock notices). It names a child that has ended and not been collected;
+//! once the parent collects children with `ProcessWait`, a notice names one of those
+//! that are left, so a parent that collects the child each notice names hears of every
+//! end.
 
-use crate::ipc::PulseFrom;
+use crate::events::ChannelId;
+use crate::ipc::EventSource;
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
 use crate::system::{Outcome, System};
@@ -123,17 +132,73 @@ impl<M: Machine> System<M> {
                 if let Some(p) = self.processes.get_mut(pid.0) {
                     p.child_event = event;
                 }
+                // A notice of the old event still queued is taken back, and given again
+                // through the new one.
+                if self.take_back_child_notice(pid, None) {
+                    self.send_child_notice(pid, None);
+                }
                 value(0)
             }
             _ => Err(Errno::ENOSYS),
         }
     }
 
-    /// A child of `parent` ended: deliver the parent's child event, if it named one.
+    /// A child of `parent` ended: deliver the parent's child event, if it named one and
+    /// no notice of it waits already.
     pub(crate) fn notify_child_death(&mut self, parent: ProcessId, child: ProcessId) {
-        let Some((thread, event)) = self.processes.get(parent.0).and_then(|p| p.child_event) else {
-            return;
-        };
-        let _ = self.deliver_event(parent, thread, SigEvent { value: child.0 as u64, ..event }, PulseFrom::Kernel);
+        self.send_child_notice(parent, Some(child));
     }
+
+    /// `parent` collected `child` (`ProcessWait`): a queued notice naming it is taken
+    /// back, and, if other ended children wait to be collected, a notice names one.
+    pub(crate) fn child_collected(&mut self, parent: ProcessId, child: ProcessId) {
+        self.take_back_child_notice(parent, Some(child));
+        self.send_child_notice(parent, None);
+    }
+
+    /// Delivers `parent`'s child event for `child`, or for the first of its ended
+    /// children not yet collected, unless a notice of it is still queued (ends coalesce).
+    fn send_child_notice(&mut self, parent: ProcessId, child: Option<ProcessId>) {
+        let Some(p) = self.processes.get(parent.0).filter(|p| p.exit_status.is_none()) else { return };
+        let Some((thread, event)) = p.child_event else { return };
+        let held = p.child_notice.and_then(|n| n.channel);
+        if held.is_some_and(|c| self.holds_child_notice(parent, c)) {
+            return;
+        }
+        let ended = |c: &&ProcessId| self.processes.get(c.0).is_some_and(|c| c.exit_status.is_some());
+        let Some(child) = child.or_else(|| p.children.iter().find(ended).copied()) else { return };
+        let source = EventSource::ChildEvent(parent.0);
+        let notice = SigEvent { value: child.0 as u64, ..event };
+        let channel = self.deliver_for_source(parent, thread, notice, source, held);
+        if let Some(p) = self.processes.get_mut(parent.0) {
+            p.child_notice = Some(ChildNotice { channel, child });
+        }
+    }
+
+    /// Takes `parent`'s queued notice back — if it names `child` (any, for `None`) —
+    /// whether one was.
+    pub(crate) fn take_back_child_notice(&mut self, parent: ProcessId, child: Option<ProcessId>) -> bool {
+        let Some(notice) = self.processes.get(parent.0).and_then(|p| p.child_notice) else { return false };
+        let Some(channel) = notice.channel.filter(|c| self.holds_child_notice(parent, *c)) else { return false };
+        if child.is_some_and(|c| c != notice.child) {
+            return false;
+        }
+        self.drop_source_pulse(channel.0, channel.1, EventSource::ChildEvent(parent.0));
+        true
+    }
+
+    /// Whether `channel` holds a notice of `parent`'s child event.
+    fn holds_child_notice(&self, parent: ProcessId, (server, chid): ChannelId) -> bool {
+        let channel = self.processes.get(server.0).and_then(|p| p.channels.get(chid));
+        channel.is_some_and(|c| c.holds_pulse_of(EventSource::ChildEvent(parent.0)))
+    }
+}
+
+/// The last notice of a child's end a parent's child event sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChildNotice {
+    /// The channel it went to, which may still hold it (`None`: not a pulse).
+    channel: Option<ChannelId>,
+    /// The child it names.
+    child: ProcessId,
 }

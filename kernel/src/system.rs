@@ -1330,6 +1330,7 @@ impl<M: Machine> System<M> {
         }
         self.processes.remove(child.0);
         self.fail_hopeless_waits(parent);
+        self.child_collected(parent, child);
     }
 
     /// Fails with `ECHILD` the `ProcessWait`s of `parent`'s threads that no child can end
