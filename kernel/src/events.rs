@@ -5,6 +5,20 @@
 //!
 //! An attached interrupt is masked when it fires and stays masked until the driver has
 //! serviced the device and calls `InterruptUnmask` (masks are counted), as in QNX.
+//!
+//! Timers fire in the timer interrupt, on nobody's time, so what all of them cost the
+//! CPU is bounded, whoever asks (a review found one ordinary process's 256 timers at a
+//! 10 µs period keeping the CPU in the interrupt). A system program's timer (one that
+//! may ask for priorities above 63) is trusted, like those priorities: it fires when it
+//! is due, repeating every [`MIN_TIMER_INTERVAL_NS`] at the most. Every other program's
+//! fires on the clock tick, [`TIMER_TICK_NS`], as every QNX timer does at the default
+//! clock period: its expiries are rounded up to a whole tick of the clock, it repeats
+//! every tick at the most, and at most [`MAX_TIMER_FIRINGS_PER_TICK`] of them fire in
+//! one tick — the most urgent pulse first, then the longest due — the others at the
+//! next tick, a periodic one firing once for all the periods it missed (POSIX's
+//! overrun). So the ordinary programs' timers, all together, cost one interrupt and a
+//! bounded number of firings a tick at most; a firing finds its timer's pulse still
+//! queued, or not, without searching the channel's queue (`ipc.rs`).
 
 use crate::fastpath::Fast;
 use crate::ipc::{EventSource, PulseFrom};
@@ -17,10 +31,19 @@ use abi::syscall::Call;
 use abi::Errno;
 use alloc::vec::Vec;
 
-/// The shortest period a user timer repeats with (QNX's finest clock period, 10 µs):
-/// shorter intervals are rounded up to it, as POSIX lets a system round to its
-/// resolution. A 1 ns period would keep a timer due at every return from the kernel.
+/// The shortest period a system program's timer repeats with (QNX's finest clock
+/// period, 10 µs): shorter intervals are rounded up to it, as POSIX lets a system round
+/// to its resolution. A 1 ns period would keep a timer due at every return from the
+/// kernel.
 pub const MIN_TIMER_INTERVAL_NS: u64 = 10_000;
+
+/// The clock tick other programs' timers fire on (QNX's default clock period, 1 ms):
+/// their resolution and shortest period.
+pub const TIMER_TICK_NS: u64 = 1_000_000;
+
+/// Most of those timers that fire in one tick, all programs together: the others are
+/// late, by a tick or more.
+pub const MAX_TIMER_FIRINGS_PER_TICK: usize = 32;
 
 /// Most user timers one process may have (`EAGAIN` beyond): the system's table holds
 /// 4,095, and one process must not take them all.
@@ -39,6 +62,20 @@ pub struct UserTimer {
     interval: u64,
     /// The channel its pulses go to, which may hold one ([`System::deliver_for_source`]).
     channel: Option<ChannelId>,
+    /// It fires on the clock tick: an ordinary program's (see the top of this file).
+    on_tick: bool,
+}
+
+impl UserTimer {
+    /// When it fires next: when it is due, or, on the tick, the tick at or after then
+    /// and no sooner than `next_tick`.
+    fn due(&self, next_tick: u64) -> Option<u64> {
+        let at = self.next?;
+        if !self.on_tick {
+            return Some(at);
+        }
+        Some(at.div_ceil(TIMER_TICK_NS).saturating_mul(TIMER_TICK_NS).max(next_tick))
+    }
 }
 
 /// An interrupt routed to a process.
@@ -64,14 +101,18 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EAGAIN);
                 }
                 let channel = self.pulse_channel(pid, event);
-                let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0, channel };
+                let system_program =
+                    self.processes.get(pid.0).is_some_and(|p| p.may_ask_priority(abi::sched::MAX_PRIORITY).is_ok());
+                let on_tick = !system_program;
+                let timer = UserTimer { owner: pid, thread: cur, event, next: None, interval: 0, channel, on_tick };
                 value(self.timers.insert(timer).ok_or(Errno::EAGAIN)? as u64)
             }
             Call::TimerSettime { id, initial, interval } => {
                 let now = self.machine.now_ns();
                 let t = self.timers.get_mut(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
                 t.next = (initial != 0).then(|| now.saturating_add(initial));
-                t.interval = if interval == 0 { 0 } else { interval.max(MIN_TIMER_INTERVAL_NS) };
+                let shortest = if t.on_tick { TIMER_TICK_NS } else { MIN_TIMER_INTERVAL_NS };
+                t.interval = if interval == 0 { 0 } else { interval.max(shortest) };
                 self.sleepers.touch(); // the next wake-up may have moved
                 value(0)
             }
@@ -198,10 +239,24 @@ impl<M: Machine> System<M> {
         now.or(channel)
     }
 
-    /// Fires the user timers due at `now`.
+    /// Fires the user timers due at `now`: the system programs' all, the others' at
+    /// most [`MAX_TIMER_FIRINGS_PER_TICK`] (the rest wait for the next tick).
     pub(crate) fn fire_user_timers(&mut self, now: u64) {
-        let due: Vec<u32> =
-            self.timers.iter().filter(|(_, t)| t.next.is_some_and(|n| n <= now)).map(|(h, _)| h).collect();
+        let mut due = Vec::new();
+        let mut on_tick = Vec::new();
+        for (h, t) in self.timers.iter() {
+            match t.due(self.next_timer_tick) {
+                Some(at) if at <= now && t.on_tick => on_tick.push((h, self.timer_urgency(t), t.next)),
+                Some(at) if at <= now => due.push(h),
+                _ => {}
+            }
+        }
+        if !on_tick.is_empty() {
+            // This tick's batch: the most urgent, then the longest due, first.
+            on_tick.sort_unstable_by_key(|&(h, urgency, at)| (core::cmp::Reverse(urgency), at, h));
+            due.extend(on_tick.iter().take(MAX_TIMER_FIRINGS_PER_TICK).map(|&(h, _, _)| h));
+            self.next_timer_tick = (now / TIMER_TICK_NS).saturating_add(1).saturating_mul(TIMER_TICK_NS);
+        }
         if !due.is_empty() {
             self.sleepers.touch();
         }
@@ -226,9 +281,17 @@ impl<M: Machine> System<M> {
         }
     }
 
+    /// How urgent timer `t`'s firing is: its pulse's priority, or its thread's.
+    fn timer_urgency(&self, t: &UserTimer) -> u8 {
+        match t.event.notify {
+            notify::PULSE => t.event.priority,
+            _ => self.threads.get(t.thread.0).map_or(0, |th| th.priority),
+        }
+    }
+
     /// The next time a user timer fires.
     pub(crate) fn next_user_timer(&self) -> Option<u64> {
-        self.timers.iter().filter_map(|(_, t)| t.next).min()
+        self.timers.iter().filter_map(|(_, t)| t.due(self.next_timer_tick)).min()
     }
 
     /// Interrupt `irq` fired (the arch layer has masked it): deliver its event, and

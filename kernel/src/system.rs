@@ -134,6 +134,9 @@ pub struct System<M: Machine> {
     image: BootImage<'static>,
     /// Timers processes created.
     pub(crate) timers: HandleTable<crate::events::UserTimer>,
+    /// The clock tick before which ordinary programs' timers fire no more (the one after
+    /// their last batch: one batch a tick, `events.rs`).
+    pub(crate) next_timer_tick: u64,
     /// Interrupts routed to processes.
     pub(crate) attachments: HandleTable<crate::events::Attachment>,
     /// The route of each interrupt, by number (0: none), kept with `attachments` so that
@@ -224,6 +227,7 @@ impl<M: Machine> System<M> {
             handoff: None,
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             timers: HandleTable::new(crate::handle::MAX_SLOTS - 1),
+            next_timer_tick: 0,
             attachments: HandleTable::new(256),
             route_of_irq: Vec::new(),
             memory_objects: HandleTable::new(crate::memobject::MAX_OBJECTS),

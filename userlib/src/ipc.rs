@@ -492,7 +492,8 @@ impl Timer {
 
     /// Fires first `initial_ns` nanoseconds from now, then every `interval_ns` (0: once);
     /// an `initial_ns` of 0 disarms it. A late tick fires once and the next ones keep to
-    /// the period.
+    /// the period. An ordinary program's timer fires on the kernel's 1 ms clock tick, a
+    /// system program's when due (`docs/syscalls.md`, TimerSettime).
     #[doc(alias = "TimerSettime")]
     pub fn set(&self, initial_ns: u64, interval_ns: u64) -> Result<(), Errno> {
         sys::timer_settime(self.id, initial_ns, interval_ns)

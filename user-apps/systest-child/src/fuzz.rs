@@ -17,9 +17,10 @@
 //! (0: none), is where the connections to other processes go: messages, pulses, replies
 //! and events cross address spaces both ways.
 //!
-//! Periodic timers repeat every millisecond at the shortest: the kernel allows 10 µs, and a
-//! few such timers keep an emulated CPU busy with their interrupts (a load, as a thread
-//! spinning at a high priority is, not a fault), which would only slow the test down.
+//! Periodic timers repeat every millisecond at the shortest, what the kernel allows an
+//! ordinary program (a system program may ask for 10 µs, and a few such timers keep an
+//! emulated CPU busy with their interrupts: a load, as a thread spinning at a high
+//! priority is, not a fault, which would only slow the test down).
 //!
 //! What the fuzz leaves alone, so that it tests the kernel rather than kill itself: its
 //! own code, stack and heap are never unmapped or protected (the addresses it hands out
