@@ -16,9 +16,14 @@
 //! every tick at the most, and at most [`MAX_TIMER_FIRINGS_PER_TICK`] of them fire in
 //! one tick — the most urgent pulse first, then the longest due — the others at the
 //! next tick, a periodic one firing once for all the periods it missed (POSIX's
-//! overrun). So the ordinary programs' timers, all together, cost one interrupt and a
-//! bounded number of firings a tick at most; a firing finds its timer's pulse still
-//! queued, or not, without searching the channel's queue (`ipc.rs`).
+//! overrun). A firing whose pulse is still queued adds nothing (the overrun again) and
+//! takes no place in the batch (a review found one program's 32 urgent timers, their
+//! pulses never received, taking every tick's batch for nothing, so that no other
+//! program's timer fired at all). So the ordinary programs' timers, all together, cost
+//! one interrupt and a bounded number of firings a tick at most; as with the CPU, only
+//! more urgent timers whose pulses are received — 32 or more each tick — hold back less
+//! urgent ones. A firing finds its timer's pulse still queued, or not, without
+//! searching the channel's queue (`ipc.rs`).
 
 use crate::fastpath::Fast;
 use crate::ipc::{EventSource, PulseFrom};
@@ -246,7 +251,10 @@ impl<M: Machine> System<M> {
         let mut on_tick = Vec::new();
         for (h, t) in self.timers.iter() {
             match t.due(self.next_timer_tick) {
-                Some(at) if at <= now && t.on_tick => on_tick.push((h, self.timer_urgency(t), t.next)),
+                // (Its pulse still queued, its firing adds nothing: no place in the batch.)
+                Some(at) if at <= now && t.on_tick && !self.pulse_still_queued(h, t) => {
+                    on_tick.push((h, self.timer_urgency(t), t.next))
+                }
                 Some(at) if at <= now => due.push(h),
                 _ => {}
             }
@@ -279,6 +287,13 @@ impl<M: Machine> System<M> {
                 t.channel = channel;
             }
         }
+    }
+
+    /// Whether timer `id`'s (`t`'s) last pulse still waits on its channel, unreceived.
+    fn pulse_still_queued(&self, id: u32, t: &UserTimer) -> bool {
+        let Some((server, chid)) = t.channel else { return false };
+        let channel = self.processes.get(server.0).and_then(|p| p.channels.get(chid));
+        channel.is_some_and(|c| c.holds_pulse_of(EventSource::Timer(id)))
     }
 
     /// How urgent timer `t`'s firing is: its pulse's priority, or its thread's.

@@ -556,6 +556,7 @@ impl<M: Machine> System<M> {
             }
             Call::ChannelDestroy { chid } => {
                 self.destroy_channel(pid, chid)?;
+                self.tell_coid_deaths(pid, &[chid]);
                 value(0)
             }
             Call::ConnectAttach { pid: server, chid } => {
@@ -873,10 +874,9 @@ impl<M: Machine> System<M> {
             }
             let chid = sc.chid;
             p.server_connections.remove(id & !SCOID_BIT);
-            // Its disconnection, if not received yet, goes with it (what bounds those).
-            if let Some(c) = p.channels.get_mut(chid) {
-                c.drop_pulse_of(EventSource::Disconnect(id & !SCOID_BIT));
-            }
+            // Its disconnection, if not received yet, goes with it (what bounds those),
+            // and with it the boost it gave the channel's serving threads.
+            self.drop_source_pulse(pid, chid, EventSource::Disconnect(id & !SCOID_BIT));
             return Ok(());
         }
         let p = self.processes.get(pid.0).ok_or(Errno::ESRCH)?;
@@ -885,13 +885,15 @@ impl<M: Machine> System<M> {
         // one's send fails (EBADF) — the server must not receive a message through a
         // connection whose disconnection it may already have handled — and a
         // REPLY-blocked one is unblocked as by a timeout (its server, if it asked for
-        // unblock pulses, gets one and answers).
+        // unblock pulses, gets one and answers). (Not for a process that is ending: its
+        // threads' ends told their servers already.)
+        let ending = p.exit_status.is_some();
         let blocked: Vec<ThreadId> = p
             .threads
             .iter()
             .flatten()
             .copied()
-            .filter(|t| self.threads.get(t.0).and_then(|t| t.sent).is_some_and(|m| m.coid == id))
+            .filter(|t| !ending && self.threads.get(t.0).and_then(|t| t.sent).is_some_and(|m| m.coid == id))
             .collect();
         for thread in blocked {
             self.interrupt_blocking_call(thread, Errno::EBADF);
@@ -1766,11 +1768,16 @@ impl<M: Machine> System<M> {
                 p.server_connections.remove(scoid);
             }
         }
-        // Clients whose connections just lost their channel, and asked to know
-        // (`_NTO_CHF_COID_DISCONNECT`), get `_PULSE_CODE_COIDDEATH` for each.
+        Ok(())
+    }
+
+    /// Channels `chids` of `server` are gone: clients whose connections to them asked to
+    /// know (`_NTO_CHF_COID_DISCONNECT`) get `_PULSE_CODE_COIDDEATH` for each. (One pass
+    /// over everyone's connections for all of them: a process's end destroys up to 64.)
+    fn tell_coid_deaths(&mut self, server: ProcessId, chids: &[u32]) {
         let mut notices = Vec::new();
         for (client, p) in self.processes.iter() {
-            if client == pid.0 || p.exit_status.is_some() {
+            if client == server.0 || p.exit_status.is_some() {
                 continue;
             }
             let Some((notify, _)) = p.channels.iter().find(|(_, c)| c.flags & channel_flags::COID_DISCONNECT != 0)
@@ -1778,7 +1785,7 @@ impl<M: Machine> System<M> {
                 continue;
             };
             for (coid, conn) in p.connections.iter() {
-                if conn.server == pid && conn.chid == chid {
+                if conn.server == server && chids.contains(&conn.chid) {
                     notices.push((ProcessId(client), notify, coid));
                 }
             }
@@ -1787,7 +1794,6 @@ impl<M: Machine> System<M> {
             let pulse = Pulse { kind: 0, subtype: 0, code: pulse_code::COIDDEATH, value: coid as u64, scoid: 0 };
             let _ = self.send_pulse(client, notify, self.notice_priority(client), pulse, PulseFrom::Kernel);
         }
-        Ok(())
     }
 
     pub(crate) fn fail_sender(&mut self, sender: ThreadId, e: Errno) {
@@ -1837,9 +1843,10 @@ impl<M: Machine> System<M> {
     /// connections (disconnecting from servers) and its server connections go.
     pub(crate) fn ipc_forget_process(&mut self, pid: ProcessId) {
         let chids: Vec<u32> = self.processes.get(pid.0).map(|p| p.channels.handles()).unwrap_or_default();
-        for chid in chids {
+        for &chid in &chids {
             let _ = self.destroy_channel(pid, chid);
         }
+        self.tell_coid_deaths(pid, &chids);
         self.orphan_pulses_of(pid);
         // (Clients connected to its channels got their COIDDEATH pulses as each went.)
         let coids: Vec<u32> = self.processes.get(pid.0).map(|p| p.connections.handles()).unwrap_or_default();

@@ -2530,3 +2530,57 @@ fn a_server_does_not_keep_a_dead_clients_priority() {
     s.terminate_process(p.client, wait_status::exited(0));
     assert_eq!(priority(&s, st), 10, "nobody is served at 30 any more");
 }
+
+#[test]
+fn one_programs_unreceived_urgent_timers_do_not_starve_anothers() {
+    // events.rs: at most 32 ordinary timers fire a tick, "the most urgent pulse first".
+    // A firing whose pulse is still queued queues nothing, yet uses up a place in the
+    // batch: one ordinary program's 32 timers at priority 63, aimed at a channel it never
+    // reads (no CPU needed), take every tick's batch for ever, and another program's
+    // timer at priority 10 never fires — not late, never.
+    let mut s = system();
+    let hog = s.spawn("init", b"", None, None, false).unwrap();
+    let ht = main_thread(&s, hog);
+    let (_, hog_coid) = self_channel(&mut s, hog);
+    let ev = buffer(&mut s, hog, &SigEvent::pulse(hog_coid, 63, 1, 0).to_bytes(), SigEvent::SIZE);
+    for _ in 0..MAX_TIMER_FIRINGS_PER_TICK {
+        let id = as_thread(&mut s, ht, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+        as_thread(&mut s, ht, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
+    }
+    let (pid, t, chid, id) = pulse_timer(&mut s, 5); // priority 20
+    as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
+    let buf = buffer(&mut s, pid, &[], 64);
+    let mut waiting = false;
+    let mut got = 0;
+    for _ in 0..200 {
+        advance(&mut s, TIMER_TICK_NS);
+        got += drain_pulses(&mut s, pid, t, chid, buf, &mut waiting).len();
+    }
+    assert!(got > 0, "the victim's 1 ms timer fired {got} times in 200 ms");
+}
+
+#[test]
+fn a_dying_client_process_gives_one_unblock_pulse_per_request() {
+    // terminate_process sends _PULSE_CODE_UNBLOCK for each REPLY-blocked thread, then
+    // ipc_forget_process detaches every coid, and `detach` now interrupts the threads
+    // "blocked on the connection" — the same, still REPLY-blocked (never cleared) threads
+    // of the dying process: a second unblock request for the same rcvid.
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let reader = new_thread(&mut s, ct, 10);
+    let msg = buffer(&mut s, p.client, b"read", 4);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    // The server holds the request and waits for more (a pipe read it keeps).
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
+    as_thread(&mut s, ct, Call::ProcessExit { status: 0 });
+    assert_eq!(x0(&mut s, st), Ok(0), "the unblock pulse, given to the waiting server");
+    let first = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
+    assert_eq!((first.code, first.value), (pulse_code::UNBLOCK, rcvid));
+    let again = receive(&mut s, st, p.chid, buf, 64, 0);
+    let second = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
+    assert_eq!(again, BLOCKED, "a second pulse: code {} value {:#x}", second.code, second.value);
+}
