@@ -44,7 +44,8 @@ pub fn open_with(path: &str, flags: u32, mode: u32, size: u64) -> Result<(File, 
     if directory && crate::msg::open_flags::writable(flags) {
         // What is there decides, as POSIX's open says: a directory is not opened to
         // write (`EISDIR`), a file is no directory (`ENOTDIR`).
-        let look = open(path, crate::msg::open_flags::O_RDONLY, 0)?;
+        // (Non-blocking: a FIFO's read end opened to look must not release its writers.)
+        let look = open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0)?;
         return Err(match look.stat() {
             Ok(s) if s.kind != crate::msg::file_kind::DIRECTORY => Errno::ENOTDIR,
             _ => Errno::EISDIR,

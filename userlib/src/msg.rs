@@ -507,27 +507,43 @@ pub fn split_rename_payload(payload: &[u8]) -> Result<(&str, &str), crate::Errno
     }
 }
 
-/// What a `READ` of a directory answers: whole names, each ended by NUL, from the
-/// `next`th of `names` (in a stable order) on, as many as `room` bytes hold; `next`
-/// moves past them. No bytes once every name has been read; `EOVERFLOW` when not even
-/// the next name fits a buffer of some room (no bytes would look like the end).
+/// Where a reader of a directory is: the last name it was given. Names are given in
+/// byte order, so a name added or removed meanwhile moves no other — POSIX's `readdir`
+/// gives every name that stays exactly once (a cursor counting names skipped one when an
+/// earlier name went, and gave one twice when one came).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryCursor {
+    last: Option<alloc::string::String>,
+}
+
+/// What a `READ` of a directory answers: whole names, each ended by NUL, in byte order,
+/// those after `cursor` on, as many as `room` bytes hold; `cursor` moves past them. No
+/// bytes once every name has been read; `EOVERFLOW` when not even the next name fits a
+/// buffer of some room (no bytes would look like the end).
 pub fn directory_entries<S: AsRef<str>>(
     names: impl IntoIterator<Item = S>,
-    next: &mut usize,
+    cursor: &mut DirectoryCursor,
     room: usize,
 ) -> Result<alloc::vec::Vec<u8>, crate::Errno> {
+    let after = |name: &S| cursor.last.as_deref().is_none_or(|last| name.as_ref() > last);
+    let mut left: alloc::vec::Vec<S> = names.into_iter().filter(after).collect();
+    left.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
     let mut bytes = alloc::vec::Vec::new();
-    for name in names.into_iter().skip(*next) {
-        let name = name.as_ref().as_bytes();
+    let mut given = None;
+    for name in &left {
+        let name = name.as_ref();
         if bytes.len() + name.len() + 1 > room {
             if bytes.is_empty() && room > 0 {
                 return Err(crate::Errno::EOVERFLOW);
             }
             break;
         }
-        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(name.as_bytes());
         bytes.push(0);
-        *next += 1;
+        given = Some(name);
+    }
+    if let Some(last) = given {
+        cursor.last = Some(alloc::string::String::from(last));
     }
     Ok(bytes)
 }
@@ -539,14 +555,25 @@ mod tests {
 
     #[test]
     fn a_directory_is_read_in_whole_names_from_where_the_last_read_stopped() {
-        let names = ["alpha", "b", "charlie"];
-        let mut next = 0;
-        assert_eq!(directory_entries(names, &mut next, 8), Ok(b"alpha\0b\0".to_vec()));
+        let names = ["charlie", "alpha", "b"];
+        let mut next = DirectoryCursor::default();
+        assert_eq!(directory_entries(names, &mut next, 8), Ok(b"alpha\0b\0".to_vec()), "in byte order");
         assert_eq!(directory_entries(names, &mut next, 0), Ok(std::vec::Vec::new()), "a zero-byte read");
         assert_eq!(directory_entries(names, &mut next, 7), Err(Errno::EOVERFLOW), "charlie does not fit");
-        assert_eq!(next, 2);
         assert_eq!(directory_entries(names, &mut next, 8), Ok(b"charlie\0".to_vec()));
         assert_eq!(directory_entries(names, &mut next, 64), Ok(std::vec::Vec::new()), "the end");
+    }
+
+    #[test]
+    fn names_added_or_removed_between_reads_move_no_other() {
+        // (A review found a count of names read skipping `c` when `a` went between two
+        // reads: POSIX's readdir gives every name that stays exactly once.)
+        let mut next = DirectoryCursor::default();
+        assert_eq!(directory_entries(["a", "b", "c", "d"], &mut next, 4), Ok(b"a\0b\0".to_vec()));
+        assert_eq!(directory_entries(["b", "c", "d"], &mut next, 4), Ok(b"c\0d\0".to_vec()), "a went");
+        let mut next = DirectoryCursor::default();
+        assert_eq!(directory_entries(["b", "c"], &mut next, 2), Ok(b"b\0".to_vec()));
+        assert_eq!(directory_entries(["a", "b", "c"], &mut next, 64), Ok(b"c\0".to_vec()), "a came: b not again");
     }
 
     #[test]

@@ -87,12 +87,13 @@ pub enum Reply {
     Held,
 }
 
-/// The answer to a read of a directory whose entries are `names`, in a stable order
-/// (see [`crate::msg::directory_entries`]); `next` is the first entry not read yet.
+/// The answer to a read of a directory whose entries are `names` (in any order: they are
+/// given in byte order, see [`crate::msg::directory_entries`]); `next` says where the
+/// reader is.
 #[cold]
 pub fn read_directory<S: AsRef<str>>(
     names: impl IntoIterator<Item = S>,
-    next: &mut usize,
+    next: &mut crate::msg::DirectoryCursor,
     room: usize,
 ) -> Result<Reply, Errno> {
     crate::msg::directory_entries(names, next, room).map(|bytes| Reply::Data(bytes.len() as u64, bytes))

@@ -87,6 +87,15 @@ impl JoinHandle {
         self.tid
     }
 
+    /// The thread's id, the handle given up: neither joined nor detached, the thread is
+    /// the caller's to join or detach through [`sys`] (a handle dropped after that would
+    /// detach by an id that may name another thread by then: ids come back at once).
+    pub fn into_id(self) -> Tid {
+        let tid = self.tid;
+        core::mem::forget(self);
+        tid
+    }
+
     /// Waits for the thread to end; returns its exit status (0 when its closure returned).
     pub fn join(self) -> Result<u64, Errno> {
         let tid = self.tid;
@@ -97,7 +106,8 @@ impl JoinHandle {
 
 impl Drop for JoinHandle {
     fn drop(&mut self) {
-        // (Fails only if the thread was joined or detached through `sys` already.)
+        // (Detaching by id: a handle's thread joined or detached through `sys`, whose id
+        // may name another thread now, must have been given up with `into_id`.)
         let _ = sys::thread_detach(self.tid);
     }
 }

@@ -15,6 +15,7 @@ use core::cell::{RefCell, RefMut};
 use mqueue::{Answer, Attr, Budget, Completion, Queue, DEFAULT_ATTR, MAX_NAME};
 use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
+use userlib::msg::DirectoryCursor;
 use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR, MQ_READ_WITH_PRIORITY};
 use userlib::proc;
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
@@ -36,7 +37,7 @@ struct Entry {
 
 enum Ocb {
     Directory {
-        next: usize,
+        next: DirectoryCursor,
     },
     /// An open queue (its id, and the queue itself, shared with `Server::queues`: no
     /// lookup per message); `client` is the opener's scoid (its notification goes with it).
@@ -187,7 +188,7 @@ impl ResourceManager for Server {
             if flags & open_flags::O_ACCMODE != open_flags::O_RDONLY {
                 return Err(Errno::EISDIR); // `/dev/mqueue` itself, opened to write
             }
-            return Ok(Ocb::Directory { next: 0 });
+            return Ok(Ocb::Directory { next: DirectoryCursor::default() });
         }
         check_name(path)?;
         let existing = self.names.get(path).copied();

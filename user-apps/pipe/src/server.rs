@@ -16,6 +16,7 @@ use core::cell::RefCell;
 use pipe::{Answer, Completion, Pipe, MAX_PIPES};
 use userlib::abi::ipc::channel_flags;
 use userlib::ipc::{Channel, ReceivedMessage};
+use userlib::msg::DirectoryCursor;
 use userlib::msg::{check_path, file_kind, open_flags, path_flags, pipe_type, Stat, PIPE_DIR};
 use userlib::proc::{self, PathAttach};
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
@@ -30,7 +31,7 @@ struct Entry {
 
 enum Ocb {
     /// `/dev/pipe` itself; `next` is the first entry not listed yet.
-    Directory { next: usize },
+    Directory { next: DirectoryCursor },
     /// One end of pipe `pipe`, which it holds (shared with `Server::pipes`: no lookup by
     /// id per request; `make bench` pipe_roundtrip_1b, four requests, ~70 instructions).
     End { pipe: u32, entry: Rc<RefCell<Entry>>, write: bool, nonblock: bool },
@@ -180,7 +181,7 @@ impl ResourceManager for Server {
                 return Err(Errno::EISDIR);
             }
             if flags & open_flags::O_CREAT == 0 {
-                return Ok(Ocb::Directory { next: 0 });
+                return Ok(Ocb::Directory { next: DirectoryCursor::default() });
             }
             let id = self.create(false)?;
             return self.open_end(id, flags & !open_flags::O_CREAT).inspect_err(|_| {

@@ -16,6 +16,7 @@ use userlib::abi::ipc::channel_flags;
 use userlib::abi::sched::Policy;
 use userlib::abi::syscall::mem_prot;
 use userlib::ipc::{Channel, Connection};
+use userlib::msg::DirectoryCursor;
 use userlib::msg::{
     check_name, check_path, file_kind, io_type, map_flags, open_flags, path_flags, proc_type, whence, Resolved, Stat,
     PROC_CHID,
@@ -43,12 +44,12 @@ enum Ocb {
     /// A shared-memory object, opened with `flags`; `position`: where the next read or
     /// write goes.
     Shm { object: u32, flags: u32, position: u64 },
-    /// The `/dev/shmem` directory; `next`: the first entry not read yet.
-    Directory { next: usize },
+    /// The `/dev/shmem` directory; `next`: where its reader is.
+    Directory { next: DirectoryCursor },
     /// `/dev/null`: reads find the end, writes go nowhere.
     Null,
-    /// `/proc/boot`; `next`: the first entry not read yet.
-    Boot { next: usize },
+    /// `/proc/boot`; `next`: where its reader is.
+    Boot { next: DirectoryCursor },
     /// A program of the boot image (`/proc/boot/NAME`): it is run by name, not read.
     BootProgram,
 }
@@ -327,7 +328,7 @@ impl ResourceManager for Proc {
                 return Err(Errno::EROFS); // (the image is what the machine booted)
             }
             return match path {
-                "" => Ok(Ocb::Boot { next: 0 }),
+                "" => Ok(Ocb::Boot { next: DirectoryCursor::default() }),
                 name if self.image.programs().any(|p| p.name == name) => Ok(Ocb::BootProgram),
                 _ => Err(Errno::ENOENT),
             };
@@ -337,7 +338,7 @@ impl ResourceManager for Proc {
                 if open_flags::writable(flags) {
                     return Err(Errno::EISDIR);
                 }
-                return Ok(Ocb::Directory { next: 0 });
+                return Ok(Ocb::Directory { next: DirectoryCursor::default() });
             }
             // SHM_ANON: an object nobody can name.
             if !open_flags::writable(flags) {

@@ -7,6 +7,7 @@
 //! messages into calls on it and keeps each open's offset.
 
 use ramfs::{NodeId, Tree};
+use userlib::msg::DirectoryCursor;
 use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, proc, Args, Errno};
@@ -30,8 +31,8 @@ struct Files {
 enum Open {
     /// A file, and where the next read or write goes.
     File { id: NodeId, offset: usize, flags: u32 },
-    /// A directory; `next`: how many entries earlier reads gave.
-    Directory { id: NodeId, next: usize },
+    /// A directory; `next`: where its reader is.
+    Directory { id: NodeId, next: DirectoryCursor },
 }
 
 impl ResourceManager for Files {
@@ -40,7 +41,7 @@ impl ResourceManager for Files {
     fn open(&mut self, _request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Open, Errno> {
         let id = self.tree.open(path, flags)?;
         Ok(if self.tree.is_directory(id) {
-            Open::Directory { id, next: 0 }
+            Open::Directory { id, next: DirectoryCursor::default() }
         } else {
             Open::File { id, offset: 0, flags }
         })

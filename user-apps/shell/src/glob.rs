@@ -114,17 +114,40 @@ enum Component {
     Pattern(Vec<Element>),
 }
 
+/// Most paths one word expands to, and most directories its expansion lists: a short
+/// word (`*/../*/../*/..`) can otherwise ask for millions of each, more than the shell's
+/// memory holds — every listing a message to a server. Beyond, [`expand`] fails
+/// ([`TooMany`]) and the command does not run.
+pub const MAX_PATHS: usize = 4096;
+/// See [`MAX_PATHS`].
+pub const MAX_LISTINGS: usize = 1024;
+
+/// A word whose expansion went past [`MAX_PATHS`] or [`MAX_LISTINGS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooMany;
+
 /// The paths `word` matches, sorted, written as the word is (relative if it is
 /// relative); `None` if it holds no pattern or matches nothing — sh then keeps it as
 /// written. `list` gives the names in a directory, named as the word names it (`.` for the
 /// working directory, `/` for the root), and `None` when it cannot (not a directory, or
 /// nothing there); only the directories that a pattern, or a name after one, needs are
 /// listed.
-pub fn expand(word: &[WordChar], list: &mut impl FnMut(&str) -> Option<Vec<String>>) -> Option<Vec<String>> {
+pub fn expand(
+    word: &[WordChar],
+    list: &mut impl FnMut(&str) -> Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, TooMany> {
     let components: Vec<Component> = word.split(|c| c.c == '/').map(compile).collect();
     if !components.iter().any(|c| matches!(c, Component::Pattern(_))) {
-        return None;
+        return Ok(None);
     }
+    let mut listings = 0;
+    let mut list = |directory: &str| {
+        listings += 1;
+        match listings > MAX_LISTINGS {
+            true => None,
+            false => list(directory),
+        }
+    };
     // The paths matched so far, as written; the empty one before the first component.
     let mut paths = Vec::from([String::new()]);
     let mut after_pattern = false;
@@ -144,15 +167,21 @@ pub fn expand(word: &[WordChar], list: &mut impl FnMut(&str) -> Option<Vec<Strin
                 }
                 // Before any pattern the listing of the next pattern's directory tells
                 // whether the names exist; after one, each must be looked for.
-                Component::Name(name) if after_pattern && !exists(list, directory, name) => {}
+                Component::Name(name) if after_pattern && !exists(&mut list, directory, name) => {}
                 Component::Name(name) => next.push(join(name)),
+            }
+            if next.len() > MAX_PATHS {
+                return Err(TooMany);
             }
         }
         after_pattern |= matches!(component, Component::Pattern(_));
         paths = next;
     }
+    if listings > MAX_LISTINGS {
+        return Err(TooMany);
+    }
     paths.sort();
-    (!paths.is_empty()).then_some(paths)
+    Ok((!paths.is_empty()).then_some(paths))
 }
 
 /// Whether `name` is there in `directory` (that `directory` is one, for the empty name
@@ -348,8 +377,27 @@ mod tests {
                 let names = self.directories.get(path)?;
                 Some(names.iter().map(|n| n.to_string()).collect())
             };
-            expand(&word(text), &mut list)
+            expand(&word(text), &mut list).expect("a small expansion")
         }
+    }
+
+    #[test]
+    fn an_expansion_past_its_bounds_fails() {
+        // (A review found a 36-character word giving 65,536 paths after 43,689 listings,
+        // each a message to a server: more than the shell's memory.)
+        let mut listings = 0;
+        let mut four = |directory: &str| {
+            listings += 1;
+            let _ = directory;
+            Some(["a", "b", "c", "d"].iter().map(|n| n.to_string()).collect())
+        };
+        let deep = word("*/../*/../*/../*/../*/../*/../*/../*");
+        assert_eq!(expand(&deep, &mut four), Err(TooMany));
+        assert!(listings <= MAX_LISTINGS + 1, "{listings} listings");
+        let mut many = |_: &str| Some((0..MAX_PATHS + 1).map(|n| std::format!("f{n}")).collect());
+        assert_eq!(expand(&word("*"), &mut many), Err(TooMany));
+        let mut enough = |_: &str| Some((0..MAX_PATHS).map(|n| std::format!("f{n}")).collect());
+        assert_eq!(expand(&word("*"), &mut enough).map(|p| p.map(|p| p.len())), Ok(Some(MAX_PATHS)));
     }
 
     /// A small tree: `/`, `/tmp` with files, `/dev` with directories, and the working

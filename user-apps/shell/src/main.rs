@@ -310,7 +310,15 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     continue; // `&&` after a failure, `||` after a success
                 }
                 // `$?` and the patterns now: the jobs before may have made files.
-                let job = job.expand(self.status, &mut |directory| fs::read_dir(directory).ok());
+                let job = match job.expand(self.status, &mut |directory| fs::read_dir(directory).ok()) {
+                    Ok(job) => job,
+                    Err(word) => {
+                        // (The command does not run, as sh's after an expansion error.)
+                        self.say(&format!("shell: {word}: the pattern matches too many paths\n"));
+                        self.status = 1;
+                        continue;
+                    }
+                };
                 if let Some(status) = self.builtin(&job) {
                     self.status = status;
                     continue;

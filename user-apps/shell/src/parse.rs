@@ -404,8 +404,9 @@ impl UnexpandedJob {
     /// The job to run after a job that ended with `status`: `$?` replaced by it in its
     /// words and file names, and each word holding a pattern by the paths it matches, if
     /// any ([`glob::expand`], which `list` gives the names of a directory to: `None` if it
-    /// cannot). The file names of redirections are not patterns.
-    pub fn expand(&self, status: u32, list: &mut impl FnMut(&str) -> Option<Vec<String>>) -> Job {
+    /// cannot). The file names of redirections are not patterns. Fails, naming the word,
+    /// if one expands to too many paths ([`glob::TooMany`]).
+    pub fn expand(&self, status: u32, list: &mut impl FnMut(&str) -> Option<Vec<String>>) -> Result<Job, String> {
         let status = alloc::format!("{status}");
         let path = |marked: &String| text(&unmark(marked, &status));
         let redirect = |r: &Redirect| Redirect { path: path(&r.path), ..r.clone() };
@@ -415,8 +416,9 @@ impl UnexpandedJob {
             for marked in &c.argv {
                 let word = unmark(marked, &status);
                 match glob::expand(&word, list) {
-                    Some(paths) => argv.extend(paths),
-                    None => argv.push(text(&word)),
+                    Ok(Some(paths)) => argv.extend(paths),
+                    Ok(None) => argv.push(text(&word)),
+                    Err(glob::TooMany) => return Err(text(&word)),
                 }
             }
             pipeline.push(Command {
@@ -437,7 +439,7 @@ impl UnexpandedJob {
                     .collect(),
             });
         }
-        Job { pipeline, ..self.marked.clone() }
+        Ok(Job { pipeline, ..self.marked.clone() })
     }
 }
 
@@ -570,7 +572,7 @@ mod tests {
     /// The jobs of `line` as each would run after a job that ended with `status`, in the
     /// file system of [`listing`].
     fn run(line: &str, status: u32) -> Vec<Job> {
-        parse_for_running(line).unwrap().iter().map(|job| job.expand(status, &mut listing)).collect()
+        parse_for_running(line).unwrap().iter().map(|job| job.expand(status, &mut listing).unwrap()).collect()
     }
 
     /// The argv, expanded, of a line holding exactly one simple command.
@@ -619,9 +621,9 @@ mod tests {
         assert_eq!(words("echo $?"), ["echo", "$?"], "parse itself expands nothing");
         // Each job's `$?` is the status the job before it left, known when it runs.
         let jobs = parse_for_running("cat /x > \"out$?\" ; echo $? && echo '$?'").unwrap();
-        assert_eq!(jobs[0].expand(1, &mut listing).pipeline[0].stdout.as_ref().unwrap().path, "out1");
-        assert_eq!(jobs[1].expand(7, &mut listing).pipeline[0].argv, ["echo", "7"]);
-        assert_eq!(jobs[2].expand(0, &mut listing).pipeline[0].argv, ["echo", "$?"]);
+        assert_eq!(jobs[0].expand(1, &mut listing).unwrap().pipeline[0].stdout.as_ref().unwrap().path, "out1");
+        assert_eq!(jobs[1].expand(7, &mut listing).unwrap().pipeline[0].argv, ["echo", "7"]);
+        assert_eq!(jobs[2].expand(0, &mut listing).unwrap().pipeline[0].argv, ["echo", "$?"]);
         assert_eq!(jobs[1].condition(), Condition::Always);
         assert_eq!(jobs[2].condition(), Condition::IfSucceeded);
     }
@@ -639,9 +641,9 @@ mod tests {
         assert_eq!(words("echo * /tmp/?"), ["echo", "*", "/tmp/?"], "parse itself expands nothing");
         // Each job's patterns are matched as it runs: what the jobs before it made is there.
         let jobs = parse_for_running("touch /tmp/new ; ls /tmp/n*").unwrap();
-        assert_eq!(jobs[1].expand(0, &mut |_: &str| None).pipeline[0].argv, ["ls", "/tmp/n*"]);
+        assert_eq!(jobs[1].expand(0, &mut |_: &str| None).unwrap().pipeline[0].argv, ["ls", "/tmp/n*"]);
         let made = |_: &str| Some(vec!["new".to_string()]);
-        assert_eq!(jobs[1].expand(0, &mut { made }).pipeline[0].argv, ["ls", "/tmp/new"]);
+        assert_eq!(jobs[1].expand(0, &mut { made }).unwrap().pipeline[0].argv, ["ls", "/tmp/new"]);
     }
 
     #[test]
