@@ -1927,32 +1927,16 @@ mod tests {
         assert_eq!((context.x[0], context.x[1]), (0, 7), "join returns the status, in x1");
         assert_eq!(s.thread_count(), 1, "joined thread freed");
         assert_eq!(s.read_user(pid, sp - 8, &mut probe), Err(Errno::EFAULT), "its stack is unmapped");
-        // A thread that ends before being joined keeps its status until joined.
-        run(
-            &mut s,
-            Call::ThreadCreate {
-                entry: 0x40_0000,
-                arg: 0,
-                stack_size: 0,
-                sched: SchedParam { policy: Policy::Fifo, priority: 60 }.encode(),
-            },
-        );
-        assert_eq!(running(&s), Some((pid.0, 2)), "higher-priority new thread runs at once");
-        run(&mut s, Call::ThreadDestroy { tid: 0, status: 9 });
-        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }), (Ok(0), 9));
-        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Err(Errno::ESRCH));
-        // Any status comes back whole, the highest ones too (x0 would read them as errnos).
-        run(
-            &mut s,
-            Call::ThreadCreate {
-                entry: 0x40_0000,
-                arg: 0,
-                stack_size: 0,
-                sched: SchedParam { policy: Policy::Fifo, priority: 60 }.encode(),
-            },
-        );
-        run(&mut s, Call::ThreadDestroy { tid: 0, status: u64::MAX });
-        assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }), (Ok(0), u64::MAX));
+        // A thread that ends before being joined keeps its status until joined; any
+        // status comes back whole, the highest ones too (x0 would read them as errnos).
+        let high = SchedParam { policy: Policy::Fifo, priority: 60 }.encode();
+        for status in [9, u64::MAX] {
+            run(&mut s, Call::ThreadCreate { entry: 0x40_0000, arg: 0, stack_size: 0, sched: high });
+            assert_eq!(running(&s), Some((pid.0, 2)), "higher-priority new thread runs at once");
+            run(&mut s, Call::ThreadDestroy { tid: 0, status });
+            assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }), (Ok(0), status));
+            assert_eq!(call(&mut s, Call::ThreadJoin { tid: 2 }).0, Err(Errno::ESRCH));
+        }
     }
 
     #[test]
