@@ -38,14 +38,16 @@ fn names_a_directory(path: &str) -> bool {
 /// attributes); returns the file and the server's status.
 pub fn open_with(path: &str, flags: u32, mode: u32, size: u64) -> Result<(File, u64), Errno> {
     let directory = names_a_directory(path) && path != "/";
-    if directory && flags & crate::msg::open_flags::O_CREAT != 0 {
-        return Err(Errno::EISDIR);
-    }
-    if directory && crate::msg::open_flags::writable(flags) {
+    let creates = flags & crate::msg::open_flags::O_CREAT != 0;
+    if directory && (creates || crate::msg::open_flags::writable(flags)) {
         // What is there decides, as POSIX's open says: a directory is not opened to
-        // write (`EISDIR`), a file is no directory (`ENOTDIR`).
+        // write or made by open (`EISDIR`, as for nothing there), a file is no directory
+        // (`ENOTDIR`: `touch file/` said EISDIR).
         // (Non-blocking: a FIFO's read end opened to look must not release its writers.)
-        let look = open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0)?;
+        let look = match open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
+            Err(Errno::ENOENT) if creates => return Err(Errno::EISDIR),
+            look => look?,
+        };
         return Err(match look.stat() {
             Ok(s) if s.kind != crate::msg::file_kind::DIRECTORY => Errno::ENOTDIR,
             _ => Errno::EISDIR,
@@ -84,6 +86,13 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 /// `path` already (a FIFO attached over a file hid it), `ENOENT` or `ENOTDIR` when its
 /// parent is no directory.
 pub fn mkfifo(path: &str) -> Result<(), Errno> {
+    if names_a_directory(path) {
+        // (`mkfifo ff/` made a FIFO `ff`: a path ending in `/` names a directory.)
+        return match open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
+            Err(Errno::ENOENT) => Err(Errno::ENOENT),
+            _ => Err(Errno::EEXIST),
+        };
+    }
     let path = crate::msg::canonical_path(path)?;
     let path = crate::msg::check_path(path.as_bytes())?;
     match open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
@@ -151,6 +160,12 @@ pub fn rmdir(path: &str) -> Result<(), Errno> {
         Err(Errno::ENOENT) if pathname_directory(&path) => return Err(Errno::EBUSY),
         owner => owner?,
     };
+    // What others attached beneath it (a FIFO in a directory of /tmp is the pipe
+    // server's, which the directory's server knows nothing of) keeps it from going too:
+    // its listing holds them. (A directory holding a FIFO was removed, the FIFO left.)
+    if read_dir(&path).is_ok_and(|names| !names.is_empty()) {
+        return Err(Errno::ENOTEMPTY);
+    }
     connect_once(&owner, Header { subtype: connect::RMDIR, ..Header::new(io_type::CONNECT) }, rest.as_bytes())
 }
 

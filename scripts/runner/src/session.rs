@@ -339,9 +339,25 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 "rm /tmp/moved/log /tmp/moved/f /tmp/moved/e/b /tmp/moved/e/g/h ; \
                  rmdir /tmp/moved/e/g /tmp/moved/e /tmp/moved ; ls /tmp",
             )?;
-            (out.contains("muon:0$") && !out.contains("\r\nmoved/\r\n"))
-                .then_some(())
-                .ok_or(format!("emptying and removing the tree:\n{out}"))
+            if !(out.contains("muon:0$") && !out.contains("\r\nmoved/\r\n")) {
+                return Err(format!("emptying and removing the tree:\n{out}"));
+            }
+            // (A new user's findings: rmdir removed a directory holding a FIFO, which
+            // stayed; `cp f nosuch/` made a file `nosuch`; `touch file/` said EISDIR;
+            // `mkfifo ff/` made `ff`.)
+            let out = s.command(
+                "mkdir /tmp/fd ; mkfifo /tmp/fd/q ; rmdir /tmp/fd ; touch /tmp/plainf ; cp /tmp/plainf /tmp/nosuch/ ; \
+                 touch /tmp/plainf/ ; mkfifo /tmp/fq/ ; ls /tmp ; rm /tmp/fd/q /tmp/plainf ; rmdir /tmp/fd",
+            )?;
+            (out.contains("rmdir: /tmp/fd: ENOTEMPTY")
+                && out.contains("cp: /tmp/nosuch/: ENOTDIR")
+                && out.contains("touch: /tmp/plainf/: ENOTDIR")
+                && out.contains("mkfifo: /tmp/fq/: ENOENT")
+                && !out.contains("\r\nnosuch\r\n")
+                && !out.contains("\r\nfq\r\n")
+                && out.contains("muon:0$"))
+            .then_some(())
+            .ok_or(format!("a directory holding a FIFO, paths ending in /:\n{out}"))
         }),
         ("mqueue_round_trip", |s| {
             s.command("mq send /e2e hello-queue 7")?;

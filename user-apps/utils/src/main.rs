@@ -213,20 +213,45 @@ fn each_path(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), Errno
 }
 
 /// `cp FROM TO`: a copy of file FROM's bytes in TO (created, or truncated).
+/// `cp FROM TO`, `cp FROM... DIR`: each FROM copied to TO, or into directory DIR under
+/// its own name (as POSIX's cp). A TO ending in `/` must be a directory.
 fn cp(words: &[&str]) -> Outcome {
-    let [from, to] = words else { return Err("usage: cp FROM TO (TO: a file, or a directory to copy into)".into()) };
+    let usage = "usage: cp FROM TO | cp FROM... DIR (TO: a file, or a directory to copy into)";
+    let [sources @ .., to] = words else { return Err(usage.into()) };
+    if sources.is_empty() {
+        return Err(usage.into());
+    }
+    let into = fs::read_dir(to).is_ok();
+    if !into && (sources.len() > 1 || to.ends_with('/')) {
+        // (`cp a nosuchdir/` made a file `nosuchdir`.)
+        return Err(format!("{to}: {}", Errno::ENOTDIR));
+    }
+    let mut failed = false;
+    for from in sources {
+        if let Err(message) = copy_file(from, to, into) {
+            eprintln!("cp: {message}");
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(String::new()); // (reported above)
+    }
+    Ok(())
+}
+
+/// One file of [`cp`]'s: `from` to `to`, or into it under its own name if `into`.
+fn copy_file(from: &str, to: &str, into: bool) -> Outcome {
     let source = fs::open(from, open_flags::O_RDONLY, 0).map_err(|e| format!("{from}: {e}"))?;
     if source.stat().is_ok_and(|s| s.kind == file_kind::DIRECTORY) {
         return Err(format!("{from}: {}", Errno::EISDIR));
     }
     // Into a directory: under the source's name, as POSIX's cp does.
     let canonical = |path: &str| userlib::msg::canonical_path(path).unwrap_or_else(|_| String::from(path));
-    let mut to = canonical(to);
-    if fs::read_dir(&to).is_ok() {
-        let name = String::from(canonical(from).rsplit('/').next().unwrap_or_default());
-        to = format!("{}/{name}", to.trim_end_matches('/'));
-    }
-    if canonical(from) == to {
+    let to = match into {
+        true => format!("{}/{}", to.trim_end_matches('/'), canonical(from).rsplit('/').next().unwrap_or_default()),
+        false => String::from(to),
+    };
+    if canonical(from) == canonical(&to) {
         return Err(format!("{from} and {to} are the same file"));
     }
     let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
