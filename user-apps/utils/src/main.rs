@@ -358,7 +358,9 @@ fn pidin(words: &[&str]) -> Outcome {
     if !matches!(words, [] | ["mem"]) {
         return Err(String::from("usage: pidin [mem]"));
     }
-    let threads = proc::pidin().map_err(|e| format!("{e}"))?;
+    let mut threads = proc::pidin().map_err(|e| format!("{e}"))?;
+    // By pid, as QNX's pidin lists them (the kernel's table is in slot order).
+    threads.sort_by_key(|t| (t.pid, t.tid));
     if words.first() == Some(&"mem") {
         println!("{:>6} {:<20} {:>8} {:>8}", "pid", "name", "threads", "memory");
         let mut last = 0;
@@ -471,7 +473,7 @@ fn mq_tool(words: &[&str]) -> Outcome {
         ["create", name] => {
             mq::mq_open(name, open_flags::O_RDWR | open_flags::O_CREAT, 0o666, None).map(drop).map_err(e)
         }
-        ["rm", name] => mq::mq_unlink(name).map_err(e),
+        ["rm", name] => mq::mq_unlink(name).map_err(|err| format!("{name}: {err}")),
         _ => Err(String::from("usage: mq send /NAME TEXT [PRIO] | recv /NAME | create /NAME | rm /NAME")),
     }
 }
