@@ -163,7 +163,8 @@ pub fn rmdir(path: &str) -> Result<(), Errno> {
     // What others attached beneath it (a FIFO in a directory of /tmp is the pipe
     // server's, which the directory's server knows nothing of) keeps it from going too:
     // its listing holds them. (A directory holding a FIFO was removed, the FIFO left.)
-    if read_dir(&path).is_ok_and(|names| !names.is_empty()) {
+    // (Not for a server's prefix itself, which is never removed: its server says EBUSY.)
+    if !rest.is_empty() && read_dir(&path).is_ok_and(|names| !names.is_empty()) {
         return Err(Errno::ENOTEMPTY);
     }
     connect_once(&owner, Header { subtype: connect::RMDIR, ..Header::new(io_type::CONNECT) }, rest.as_bytes())
