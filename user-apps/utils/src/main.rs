@@ -212,24 +212,46 @@ fn each_path(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), Errno
     Ok(())
 }
 
-/// `cp FROM TO`: a copy of file FROM's bytes in TO (created, or truncated).
-/// `cp FROM TO`, `cp FROM... DIR`: each FROM copied to TO, or into directory DIR under
-/// its own name (as POSIX's cp). A TO ending in `/` must be a directory.
+/// `cp FROM TO`, `cp FROM... DIR`: each FROM's bytes copied to TO (created, or
+/// truncated), or into directory DIR under its own name, as POSIX's cp does.
 fn cp(words: &[&str]) -> Outcome {
     let usage = "usage: cp FROM TO | cp FROM... DIR (TO: a file, or a directory to copy into)";
+    each_to_target(words, usage, copy_file)
+}
+
+/// `mv FROM TO`, `mv FROM... DIR`: each FROM renamed to TO, or into directory DIR under
+/// its own name (as POSIX's mv: `mv a d` with a directory `d` makes `d/a`).
+fn mv(words: &[&str]) -> Outcome {
+    let usage = "usage: mv FROM TO | mv FROM... DIR (TO: a new name, or a file it replaces)";
+    each_to_target(words, usage, |from, target| {
+        fs::rename(from, target).map_err(|e| format!("{from} to {target}: {e}"))
+    })
+}
+
+/// What cp and mv share: `act(FROM, target)` for each FROM of `FROM... TO`, the target
+/// being TO, or TO/NAME (FROM's last component) when TO is a directory; several FROMs
+/// need one, and so does a TO ending in `/` (`cp a nosuchdir/` made a file `nosuchdir`).
+/// Each failure is reported, and the others go on.
+fn each_to_target(words: &[&str], usage: &str, act: impl Fn(&str, &str) -> Outcome) -> Outcome {
     let [sources @ .., to] = words else { return Err(usage.into()) };
     if sources.is_empty() {
         return Err(usage.into());
     }
     let into = fs::read_dir(to).is_ok();
     if !into && (sources.len() > 1 || to.ends_with('/')) {
-        // (`cp a nosuchdir/` made a file `nosuchdir`.)
         return Err(format!("{to}: {}", Errno::ENOTDIR));
     }
     let mut failed = false;
     for from in sources {
-        if let Err(message) = copy_file(from, to, into) {
-            eprintln!("cp: {message}");
+        let target = match into {
+            true => {
+                let canonical = userlib::msg::canonical_path(from).unwrap_or_else(|_| String::from(*from));
+                format!("{}/{}", to.trim_end_matches('/'), canonical.rsplit('/').next().unwrap_or_default())
+            }
+            false => String::from(*to),
+        };
+        if let Err(message) = act(from, &target) {
+            eprintln!("{}: {message}", userlib::process::name());
             failed = true;
         }
     }
@@ -239,23 +261,18 @@ fn cp(words: &[&str]) -> Outcome {
     Ok(())
 }
 
-/// One file of [`cp`]'s: `from` to `to`, or into it under its own name if `into`.
-fn copy_file(from: &str, to: &str, into: bool) -> Outcome {
+/// One file of [`cp`]'s: `from`'s bytes to `to`.
+fn copy_file(from: &str, to: &str) -> Outcome {
     let source = fs::open(from, open_flags::O_RDONLY, 0).map_err(|e| format!("{from}: {e}"))?;
     if source.stat().is_ok_and(|s| s.kind == file_kind::DIRECTORY) {
         return Err(format!("{from}: {}", Errno::EISDIR));
     }
-    // Into a directory: under the source's name, as POSIX's cp does.
     let canonical = |path: &str| userlib::msg::canonical_path(path).unwrap_or_else(|_| String::from(path));
-    let to = match into {
-        true => format!("{}/{}", to.trim_end_matches('/'), canonical(from).rsplit('/').next().unwrap_or_default()),
-        false => String::from(to),
-    };
-    if canonical(from) == canonical(&to) {
+    if canonical(from) == canonical(to) {
         return Err(format!("{from} and {to} are the same file"));
     }
     let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
-    let target = fs::open(&to, flags, 0o644).map_err(|e| format!("{to}: {e}"))?;
+    let target = fs::open(to, flags, 0o644).map_err(|e| format!("{to}: {e}"))?;
     let mut buffer = vec![0u8; 4096];
     loop {
         match source.read(&mut buffer).map_err(|e| format!("{from}: {e}"))? {
@@ -263,37 +280,6 @@ fn copy_file(from: &str, to: &str, into: bool) -> Outcome {
             n => target.write_all(&buffer[..n]).map_err(|e| format!("{to}: {e}"))?,
         }
     }
-}
-
-/// `mv FROM TO`, `mv FROM... DIR`: each FROM renamed to TO, or into directory DIR under
-/// its own name (as POSIX's mv: `mv a d` with a directory `d` makes `d/a`).
-fn mv(words: &[&str]) -> Outcome {
-    let usage = "usage: mv FROM TO | mv FROM... DIR (TO: a new name, or a file it replaces)";
-    let [sources @ .., to] = words else { return Err(usage.into()) };
-    if sources.is_empty() {
-        return Err(usage.into());
-    }
-    let into = fs::read_dir(to).is_ok();
-    if sources.len() > 1 && !into {
-        return Err(format!("{to}: {}", Errno::ENOTDIR));
-    }
-    let mut failed = false;
-    for from in sources {
-        let target = if into {
-            let canonical = userlib::msg::canonical_path(from).unwrap_or_else(|_| String::from(*from));
-            format!("{}/{}", to.trim_end_matches('/'), canonical.rsplit('/').next().unwrap_or_default())
-        } else {
-            String::from(*to)
-        };
-        if let Err(e) = fs::rename(from, &target) {
-            eprintln!("mv: {from} to {target}: {e}");
-            failed = true;
-        }
-    }
-    if failed {
-        return Err(String::new()); // (reported above)
-    }
-    Ok(())
 }
 
 fn ls(paths: &[&str]) -> Outcome {
