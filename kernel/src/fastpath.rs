@@ -1047,7 +1047,7 @@ impl<M: Machine> System<M> {
             if let Some(t) = threads.get_mut(cur.0) {
                 t.state = ThreadState::Ready;
             }
-            ready.push_front(cur.index(), p);
+            ready.push_front_unqueued(cur.index(), p);
         }
         *current = Some(receiver);
         #[cfg(test)]
@@ -1102,7 +1102,7 @@ impl<M: Machine> System<M> {
         let context: *mut UserContext = &mut *r.context;
         let quick_nop = r.timeout.is_none();
         t.state = ThreadState::Ready;
-        ready.push_front(cur.index(), sender_priority);
+        ready.push_front_unqueued(cur.index(), sender_priority);
         *current = Some(receiver);
         Step::Switched(ReturnInfo { context, fp: FpOnReturn::of(*fp_owner, receiver, r), quick_nop })
     }

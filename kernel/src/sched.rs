@@ -98,6 +98,14 @@ impl ReadyQueues {
     /// preempted thread goes.
     pub fn push_front(&mut self, index: usize, priority: u8) {
         self.remove(index);
+        self.push_front_unqueued(index, priority);
+    }
+
+    /// [`push_front`](Self::push_front) of a thread known not to be queued (the running
+    /// one, preempted): nothing to take out first.
+    #[inline(always)]
+    pub fn push_front_unqueued(&mut self, index: usize, priority: u8) {
+        debug_assert!(!self.contains(index), "thread slot {index} is queued already");
         let p = priority as usize;
         let head = self.heads[p];
         *self.link(index) = Link { prev: NONE, next: head, priority, queued: true };
