@@ -1138,10 +1138,10 @@ impl<M: Machine> System<M> {
         // it now: should the sender leave first, that call waits like any receive (its
         // bound counted from when it waits again).
         let now = self.machine.now_ns();
-        let bound = self.sleepers.iter().find_map(|&(at, id, why)| match why {
-            Wake::Timeout(states) if id == receiver => Some((states, at.saturating_sub(now))),
+        let bound = match self.sleepers.of(receiver) {
+            Some((at, Wake::Timeout(states))) => Some((states, at.saturating_sub(now))),
             _ => None,
-        });
+        };
         if let (Some(bound), Some(t)) = (bound, self.threads.get_mut(receiver.0)) {
             t.timeout = Some(bound);
         }

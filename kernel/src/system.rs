@@ -509,13 +509,12 @@ impl<M: Machine> System<M> {
     /// scheduler ticks (those elapsed since the last call) and rotates it when its
     /// timeslice is used up. Then schedules.
     pub fn timer(&mut self, now_ns: u64, ticks: u64) {
-        let due: Vec<(ThreadId, Wake)> =
-            self.sleepers.iter().filter(|(at, _, _)| *at <= now_ns).map(|(_, t, why)| (*t, *why)).collect();
+        let due: Vec<(ThreadId, Wake)> = self.sleepers.due(now_ns).map(|(_, t, why)| (t, why)).collect();
         for (id, why) in due {
             match why {
                 Wake::Sleep => self.wake(id, 0, None),
                 Wake::Timeout(states) => {
-                    self.sleepers.retain(|(_, t, w)| !(*t == id && matches!(w, Wake::Timeout(_))));
+                    self.sleepers.remove_thread(id);
                     if states & self.timeout_state(id) != 0 {
                         self.time_out(id);
                     }
