@@ -24,6 +24,10 @@
 //! more urgent timers whose pulses are received — 32 or more each tick — hold back less
 //! urgent ones. A firing finds its timer's pulse still queued, or not, without
 //! searching the channel's queue (`ipc.rs`).
+//!
+//! The armed timers are also kept in the order they come due ([`ArmedTimers`]), so that
+//! the clock interrupt and the return to user space find the due ones and the next
+//! expiry without looking at the others (they used to scan all 4,095 timers' slots).
 
 use crate::fastpath::Fast;
 use crate::ipc::{EventSource, PulseFrom};
@@ -34,6 +38,7 @@ use crate::thread::ThreadId;
 use abi::ipc::{notify, pulse_code, SigEvent};
 use abi::syscall::Call;
 use abi::Errno;
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 /// The shortest period a system program's timer repeats with (QNX's finest clock
@@ -83,6 +88,37 @@ impl UserTimer {
     }
 }
 
+/// The armed user timers, by expiry (then id), in two sets: the system programs', due at
+/// their expiry, and the others', due at the tick at or after it (and no sooner than the
+/// next tick) — an order their expiries give too, so the first of each set is the next
+/// to come due, and those due now are a prefix.
+#[derive(Debug, Default)]
+pub(crate) struct ArmedTimers {
+    exact: BTreeSet<(u64, u32)>,
+    on_tick: BTreeSet<(u64, u32)>,
+}
+
+impl ArmedTimers {
+    fn set(&mut self, on_tick: bool) -> &mut BTreeSet<(u64, u32)> {
+        if on_tick {
+            &mut self.on_tick
+        } else {
+            &mut self.exact
+        }
+    }
+
+    /// Timer `id`'s expiry goes from `old` to `new` (`None`: disarmed).
+    fn moved(&mut self, id: u32, on_tick: bool, old: Option<u64>, new: Option<u64>) {
+        let set = self.set(on_tick);
+        if let Some(at) = old {
+            set.remove(&(at, id));
+        }
+        if let Some(at) = new {
+            set.insert((at, id));
+        }
+    }
+}
+
 /// An interrupt routed to a process.
 #[derive(Debug, Clone, Copy)]
 pub struct Attachment {
@@ -115,10 +151,9 @@ impl<M: Machine> System<M> {
             Call::TimerSettime { id, initial, interval } => {
                 let now = self.machine.now_ns();
                 let t = self.timers.get_mut(id).filter(|t| t.owner == pid).ok_or(Errno::EINVAL)?;
-                t.next = (initial != 0).then(|| now.saturating_add(initial));
                 let shortest = if t.on_tick { TIMER_TICK_NS } else { MIN_TIMER_INTERVAL_NS };
                 t.interval = if interval == 0 { 0 } else { interval.max(shortest) };
-                self.sleepers.touch(); // the next wake-up may have moved
+                self.set_expiry(id, (initial != 0).then(|| now.saturating_add(initial)));
                 value(0)
             }
             Call::TimerDestroy { id } => {
@@ -247,16 +282,18 @@ impl<M: Machine> System<M> {
     /// Fires the user timers due at `now`: the system programs' all, the others' at
     /// most [`MAX_TIMER_FIRINGS_PER_TICK`] (the rest wait for the next tick).
     pub(crate) fn fire_user_timers(&mut self, now: u64) {
-        let mut due = Vec::new();
+        let mut due: Vec<u32> = self.armed_timers.exact.range(..=(now, u32::MAX)).map(|&(_, h)| h).collect();
         let mut on_tick = Vec::new();
-        for (h, t) in self.timers.iter() {
-            match t.due(self.next_timer_tick) {
-                // (Its pulse still queued, its firing adds nothing: no place in the batch.)
-                Some(at) if at <= now && t.on_tick && !self.pulse_still_queued(h, t) => {
-                    on_tick.push((h, self.timer_urgency(t), t.next))
-                }
-                Some(at) if at <= now => due.push(h),
-                _ => {}
+        for &(_, h) in self.armed_timers.on_tick.iter() {
+            let Some(t) = self.timers.get(h) else { continue };
+            if t.due(self.next_timer_tick).is_none_or(|at| at > now) {
+                break; // (nor are those after it)
+            }
+            // (Its pulse still queued, its firing adds nothing: no place in the batch.)
+            if self.pulse_still_queued(h, t) {
+                due.push(h);
+            } else {
+                on_tick.push((h, self.timer_urgency(t), t.next));
             }
         }
         if !on_tick.is_empty() {
@@ -265,28 +302,33 @@ impl<M: Machine> System<M> {
             due.extend(on_tick.iter().take(MAX_TIMER_FIRINGS_PER_TICK).map(|&(h, _, _)| h));
             self.next_timer_tick = (now / TIMER_TICK_NS).saturating_add(1).saturating_mul(TIMER_TICK_NS);
         }
-        if !due.is_empty() {
-            self.sleepers.touch();
-        }
         for id in due {
-            let Some(t) = self.timers.get_mut(id) else { continue };
-            let fire = *t;
-            t.next = match (t.interval, t.next) {
+            let Some(&fire) = self.timers.get(id) else { continue };
+            let next = match (fire.interval, fire.next) {
                 (0, _) => None,
                 (interval, Some(at)) => {
                     // In phase with the first expiry; a period that runs past the end of
                     // time disarms the timer (it could never fire again anyway).
-                    let missed = (now - at) / interval;
+                    let missed = now.saturating_sub(at) / interval;
                     interval.checked_mul(missed + 1).and_then(|step| at.checked_add(step))
                 }
                 (_, None) => None,
             };
+            self.set_expiry(id, next);
             let source = EventSource::Timer(id);
             let channel = self.deliver_for_source(fire.owner, fire.thread, fire.event, source, fire.channel);
             if let Some(t) = self.timers.get_mut(id) {
                 t.channel = channel;
             }
         }
+    }
+
+    /// Timer `id` expires next at `next` (`None`: disarmed).
+    fn set_expiry(&mut self, id: u32, next: Option<u64>) {
+        let Some(t) = self.timers.get_mut(id) else { return };
+        let old = core::mem::replace(&mut t.next, next);
+        self.armed_timers.moved(id, t.on_tick, old, next);
+        self.sleepers.touch(); // the next wake-up may have moved
     }
 
     /// Whether timer `id`'s (`t`'s) last pulse still waits on its channel, unreceived.
@@ -306,7 +348,21 @@ impl<M: Machine> System<M> {
 
     /// The next time a user timer fires.
     pub(crate) fn next_user_timer(&self) -> Option<u64> {
-        self.timers.iter().filter_map(|(_, t)| t.due(self.next_timer_tick)).min()
+        let exact = self.armed_timers.exact.first().map(|&(at, _)| at);
+        let on_tick =
+            self.armed_timers.on_tick.first().and_then(|&(_, h)| self.timers.get(h)?.due(self.next_timer_tick));
+        let next = exact.into_iter().chain(on_tick).min();
+        debug_assert_eq!(
+            next,
+            self.timers.iter().filter_map(|(_, t)| t.due(self.next_timer_tick)).min(),
+            "the armed timers' order"
+        );
+        debug_assert_eq!(
+            self.armed_timers.exact.len() + self.armed_timers.on_tick.len(),
+            self.timers.iter().filter(|(_, t)| t.next.is_some()).count(),
+            "every armed timer in order, and only those"
+        );
+        next
     }
 
     /// Interrupt `irq` fired (the arch layer has masked it): deliver its event, and
@@ -360,10 +416,10 @@ impl<M: Machine> System<M> {
     /// room, and its end is what bounds them (a review found create, fire, destroy in a
     /// loop, or owners ending, leaving one more each time on a server's channel).
     fn remove_timer(&mut self, id: u32) {
+        self.set_expiry(id, None);
         if let Some(UserTimer { channel: Some((server, chid)), .. }) = self.timers.remove(id) {
             self.drop_source_pulse(server, chid, EventSource::Timer(id));
         }
-        self.sleepers.touch();
     }
 
     /// Route `id` of interrupt `irq` goes, and its pulse if one is queued (as a timer's).

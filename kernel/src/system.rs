@@ -134,6 +134,8 @@ pub struct System<M: Machine> {
     image: BootImage<'static>,
     /// Timers processes created.
     pub(crate) timers: HandleTable<crate::events::UserTimer>,
+    /// The armed ones, in the order they come due.
+    pub(crate) armed_timers: crate::events::ArmedTimers,
     /// The clock tick before which ordinary programs' timers fire no more (the one after
     /// their last batch: one batch a tick, `events.rs`).
     pub(crate) next_timer_tick: u64,
@@ -227,6 +229,7 @@ impl<M: Machine> System<M> {
             handoff: None,
             events: HandleTable::new(crate::handle::MAX_SLOTS - 1),
             timers: HandleTable::new(crate::handle::MAX_SLOTS - 1),
+            armed_timers: crate::events::ArmedTimers::default(),
             next_timer_tick: 0,
             attachments: HandleTable::new(256),
             route_of_irq: Vec::new(),
