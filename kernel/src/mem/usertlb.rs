@@ -13,10 +13,12 @@
 
 use super::PAGE_SIZE;
 
-/// Entries kept, direct-mapped by page and tree (a power of two). With 32, two pages of a
-/// message round trip could share a slot and evict each other on every message (seen as
-/// +324 instructions per mq round trip after an unrelated change moved a heap buffer).
-const ENTRIES: usize = 128;
+/// Sets of entries (a power of two), each of two entries, chosen by page and tree.
+/// Direct-mapped (one entry a slot), two pages of a round trip could share a slot and
+/// evict each other on every message, whichever way the heaps and tables happened to lie:
+/// +324 instructions per mq round trip after an unrelated change moved a heap buffer
+/// (with 32 slots), +320 per pipe round trip after another moved a page table (with 128).
+const SETS: usize = 64;
 
 /// One page's translation, as cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,14 +35,20 @@ pub struct CachedPage {
 struct Entry {
     generation: u64,
     root: usize,
+    /// The page's address; [`EMPTY`]'s is no page's.
     page: usize,
     cached: CachedPage,
 }
 
+/// No entry: its page address is not page-aligned, so no lookup matches it.
+const EMPTY: Entry =
+    Entry { generation: 0, root: 0, page: usize::MAX, cached: CachedPage { phys: 0, user: false, writable: false } };
+
 /// The cache (one per machine).
 #[derive(Debug)]
 pub struct UserTlb {
-    entries: [Option<Entry>; ENTRIES],
+    /// Each set's two entries, the more recently inserted first.
+    sets: [[Entry; 2]; SETS],
 }
 
 impl Default for UserTlb {
@@ -52,7 +60,7 @@ impl Default for UserTlb {
 impl UserTlb {
     /// An empty cache.
     pub const fn new() -> Self {
-        Self { entries: [None; ENTRIES] }
+        Self { sets: [[EMPTY; 2]; SETS] }
     }
 
     /// What the page holding `va` in the tree rooted at `root` translates to, if cached
@@ -60,21 +68,28 @@ impl UserTlb {
     #[inline(always)]
     pub fn lookup(&self, generation: u64, root: usize, va: usize) -> Option<CachedPage> {
         let page = va & !(PAGE_SIZE - 1);
-        let e = self.entries[slot(root, page)]?;
-        (e.page == page && e.root == root && e.generation == generation).then_some(e.cached)
+        let [first, second] = &self.sets[set_of(root, page)];
+        let hit = |e: &Entry| e.page == page && e.root == root && e.generation == generation;
+        if hit(first) {
+            return Some(first.cached);
+        }
+        hit(second).then_some(second.cached)
     }
 
     /// Remembers that the page holding `va` in the tree rooted at `root` translates to
-    /// `cached`, the trees being at `generation` (replacing what shared its slot).
+    /// `cached`, the trees being at `generation` (in place of the less recently inserted
+    /// entry of its set).
     pub fn insert(&mut self, generation: u64, root: usize, va: usize, cached: CachedPage) {
         let page = va & !(PAGE_SIZE - 1);
-        self.entries[slot(root, page)] = Some(Entry { generation, root, page, cached });
+        let set = &mut self.sets[set_of(root, page)];
+        set[1] = set[0];
+        set[0] = Entry { generation, root, page, cached };
     }
 }
 
-/// The slot of a page of a tree.
-fn slot(root: usize, page: usize) -> usize {
-    ((page >> 12) ^ (root >> 12).wrapping_mul(7)) & (ENTRIES - 1)
+/// The set of a page of a tree.
+fn set_of(root: usize, page: usize) -> usize {
+    ((page >> 12) ^ (root >> 12).wrapping_mul(7)) & (SETS - 1)
 }
 
 #[cfg(test)]
@@ -90,9 +105,16 @@ mod tests {
         assert_eq!(t.lookup(7, 0x2000, 0x40_1234), None, "another tree");
         assert_eq!(t.lookup(7, 0x1000, 0x40_2000), None, "another page");
         assert_eq!(t.lookup(8, 0x1000, 0x40_1234), None, "a tree changed since");
+        // Pages of the same set: the two most recently inserted are kept.
         let other = CachedPage { phys: 0x9000_0000, ..page };
-        t.insert(7, 0x1000, 0x40_1000 + ENTRIES * PAGE_SIZE, other);
-        assert_eq!(t.lookup(7, 0x1000, 0x40_1234), None, "replaced by a page of the same slot");
-        assert_eq!(t.lookup(7, 0x1000, 0x40_1000 + ENTRIES * PAGE_SIZE), Some(other));
+        let third = CachedPage { phys: 0xa000_0000, ..page };
+        t.insert(7, 0x1000, 0x40_1000 + SETS * PAGE_SIZE, other);
+        assert_eq!(t.lookup(7, 0x1000, 0x40_1234), Some(page), "two ways");
+        assert_eq!(t.lookup(7, 0x1000, 0x40_1000 + SETS * PAGE_SIZE), Some(other));
+        t.insert(7, 0x1000, 0x40_1000 + 2 * SETS * PAGE_SIZE, third);
+        assert_eq!(t.lookup(7, 0x1000, 0x40_1234), None, "the older of the set replaced");
+        assert_eq!(t.lookup(7, 0x1000, 0x40_1000 + SETS * PAGE_SIZE), Some(other));
+        assert_eq!(t.lookup(7, 0x1000, 0x40_1000 + 2 * SETS * PAGE_SIZE), Some(third));
+        assert_eq!(UserTlb::new().lookup(0, 0, usize::MAX), None, "an empty entry matches nothing");
     }
 }
