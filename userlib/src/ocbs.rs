@@ -3,7 +3,14 @@
 // (Only the resource manager, built for Muon alone, uses it.)
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
+use crate::Errno;
 use alloc::vec::Vec;
+
+/// Most files one client may have open at one server: the kernel's `MAX_CONNECTIONS`, the
+/// connections a process can have at once (a file is a connection). A client with more
+/// detached some without closing them (no `CLOSE`; the server hears of its connections
+/// only when the last one goes), and those would otherwise pile up without end.
+pub(crate) const MAX_FILES_PER_CLIENT: usize = 512;
 
 /// An open file's key: its client's scoid and connection, as one number (one compare).
 pub(crate) fn ocb_key(scoid: u32, coid: u32) -> u64 {
@@ -44,6 +51,17 @@ impl<T> OcbTable<T> {
 
     pub(crate) fn contains_key(&self, key: u64) -> bool {
         self.buckets[Self::at(key)].iter().any(|(k, _)| *k == key)
+    }
+
+    /// Whether client `scoid` may open one more file: `EMFILE` once it has
+    /// [`MAX_FILES_PER_CLIENT`].
+    pub(crate) fn may_open(&self, scoid: u32) -> Result<(), Errno> {
+        let bucket = &self.buckets[Self::at(ocb_key(scoid, 0))];
+        let files = bucket.iter().filter(|(key, _)| (key >> 32) as u32 == scoid).count();
+        if files >= MAX_FILES_PER_CLIENT {
+            return Err(Errno::EMFILE);
+        }
+        Ok(())
     }
 
     /// Adds `ocb` under `key` (not there yet).
@@ -106,5 +124,24 @@ mod tests {
         assert_eq!(t.get_mut(ocb_key(b, 2)), Some(&mut (b, 2)));
         assert_eq!(t.get_mut(ocb_key(7, 1)), Some(&mut (7, 1)));
         assert_eq!(t.remove_client(a), []);
+    }
+
+    #[test]
+    fn a_client_that_detaches_without_closing_cannot_fill_the_table() {
+        // (A review: a client kept one connection to a server and opened and detached
+        // others in a loop, never sending CLOSE. The server hears of a client's
+        // connections only when the last one goes, and each new coid is a new key (its
+        // generation moves on), so its files piled up without end.)
+        let mut t = OcbTable::new();
+        let (a, b) = (3u32, 3 + OCB_BUCKETS as u32);
+        t.insert(ocb_key(b, 1), ());
+        for coid in 0..MAX_FILES_PER_CLIENT as u32 {
+            assert_eq!(t.may_open(a), Ok(()), "file {coid}");
+            t.insert(ocb_key(a, coid), ());
+        }
+        assert_eq!(t.may_open(a), Err(Errno::EMFILE), "more files than it can have connections");
+        assert_eq!(t.may_open(b), Ok(()), "its neighbour in the bucket is not limited by it");
+        assert_eq!(t.remove(ocb_key(a, 7)), Some(()));
+        assert_eq!(t.may_open(a), Ok(()), "one closed: room for one");
     }
 }

@@ -5,7 +5,8 @@
 //! disconnect or die.
 //!
 //! An open file is keyed by (scoid, coid): each `open` makes a new connection, so a
-//! client process's files are told apart by their coids. A handler answers by returning
+//! client process's files are told apart by their coids (at most as many as a process
+//! has connections: [`crate::ocbs::MAX_FILES_PER_CLIENT`], `EMFILE` beyond). A handler answers by returning
 //! a [`Reply`]; it may instead keep the message ([`Request::hold`]) and answer later
 //! (a read that waits for data), returning [`Reply::Held`]. `CONNECT` requests carry, in
 //! the header's `extra`, the handle the server gave the prefix the path resolved to
@@ -374,6 +375,7 @@ impl<R: ResourceManager> Dispatcher<R> {
                 if ocbs.contains_key(key) {
                     return Err(Errno::EBUSY); // this connection already is an open file
                 }
+                ocbs.may_open(request.client.scoid)?;
                 let ocb = if header.subtype == connect::OPEN {
                     let path = request.payload_str()?;
                     manager.open(request, path, header.arg, header.offset as u32)?
