@@ -84,7 +84,8 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 /// Creates a named FIFO at `path`, served by the pipe server; open it like a file
 /// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`]. `EEXIST` when something is at
 /// `path` already (a FIFO attached over a file hid it), `ENOENT` or `ENOTDIR` when its
-/// parent is no directory.
+/// parent is no directory, `EPERM` beneath [`crate::msg::PIPE_DIR`] (the anonymous
+/// pipes' names).
 pub fn mkfifo(path: &str) -> Result<(), Errno> {
     if names_a_directory(path) {
         // (`mkfifo ff/` made a FIFO `ff`: a path ending in `/` names a directory.)

@@ -27,6 +27,7 @@ extern crate std;
 use alloc::borrow::Cow;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use userlib::msg::{check_path, PIPE_DIR};
 use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
 
@@ -37,6 +38,18 @@ pub const CAPACITY: usize = 16 * 1024;
 /// Most pipes (anonymous and named) the server keeps at once: with their buffers, at most
 /// 16 MiB, so no client can make the server run out of memory and lose everyone's pipes.
 pub const MAX_PIPES: usize = 1024;
+
+/// The path of a FIFO to make, from a `MKFIFO` payload ([`userlib::msg::check_path`]):
+/// not [`PIPE_DIR`] (`EEXIST`) nor beneath it (`EPERM`), where the anonymous pipes are
+/// named — a FIFO attached at `/dev/pipe/N` would take the opens of pipe N.
+pub fn fifo_path(payload: &[u8]) -> Result<&str, Errno> {
+    let path = check_path(payload)?;
+    match path.strip_prefix(PIPE_DIR) {
+        Some("") => Err(Errno::EEXIST),
+        Some(rest) if rest.starts_with('/') => Err(Errno::EPERM),
+        _ => Ok(path),
+    }
+}
 
 /// What a finished request answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,6 +503,22 @@ mod tests {
 
     fn read(n: &[u8]) -> Result<Answer, Errno> {
         Ok(Answer::Read(n.to_vec()))
+    }
+
+    #[test]
+    fn no_fifo_is_made_where_the_anonymous_pipes_are_named() {
+        // (A review: `mkfifo /dev/pipe/7` before pipe 7 existed, or the MKFIFO message
+        // sent for it while it did, took the later opens of `/dev/pipe/7` — a longer
+        // prefix than `/dev/pipe` — so the writer `pipe()` opened, or the shell gave a
+        // pipeline's command, wrote into the FIFO, for whoever read it.)
+        assert_eq!(fifo_path(b"/tmp/fifo"), Ok("/tmp/fifo"));
+        assert_eq!(fifo_path(b"/dev/pipes"), Ok("/dev/pipes"), "another name, not beneath /dev/pipe");
+        assert_eq!(fifo_path(b"/dev/pipe"), Err(Errno::EEXIST));
+        assert_eq!(fifo_path(b"/dev/pipe/"), Err(Errno::EEXIST));
+        for beneath in [&b"/dev/pipe/7"[..], b"/dev/pipe/name", b"/dev/pipe/7/x"] {
+            assert_eq!(fifo_path(beneath), Err(Errno::EPERM), "{beneath:?}");
+        }
+        assert_eq!(fifo_path(b"relative"), Err(Errno::EINVAL), "checked as any path");
     }
 
     #[test]

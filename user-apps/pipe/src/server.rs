@@ -17,7 +17,7 @@ use pipe::{Answer, Completion, Pipe, MAX_PIPES};
 use userlib::abi::ipc::channel_flags;
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::DirectoryCursor;
-use userlib::msg::{check_path, file_kind, open_flags, path_flags, pipe_type, Stat, PIPE_DIR};
+use userlib::msg::{file_kind, open_flags, path_flags, pipe_type, Stat, PIPE_DIR};
 use userlib::proc::{self, PathAttach};
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, Args, Errno};
@@ -274,7 +274,7 @@ impl ResourceManager for Server {
     fn other(&mut self, request: &mut Request) -> Result<Reply, Errno> {
         match request.header.kind {
             pipe_type::MKFIFO => {
-                let path = String::from(check_path(&request.payload)?);
+                let path = String::from(pipe::fifo_path(&request.payload)?);
                 let id = self.create(true)?;
                 match proc::path_attach_with_handle(&path, self.chid, 0, id) {
                     Ok(attach) => {
