@@ -111,6 +111,13 @@ fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<Recei
     }
 }
 
+/// The bytes a `READ` may take: what it asks for, but no more than its reply buffer holds
+/// (the kernel copies no more: bytes taken past it were lost, to every reader).
+#[inline(always)]
+fn reply_size(request: &Request) -> usize {
+    (request.header.size as usize).min(request.reply_room)
+}
+
 impl Server {
     /// A new pipe's id; `ENFILE` when [`MAX_PIPES`] exist.
     fn create(&mut self, named: bool) -> Result<u32, Errno> {
@@ -218,12 +225,12 @@ impl ResourceManager for Server {
         match *ocb {
             Ocb::Directory { ref mut next } => {
                 let anonymous = self.pipes.iter().filter(|(_, e)| !e.borrow().pipe.is_named());
-                read_directory(anonymous.map(|(id, _)| alloc::format!("{id}")), next, request.header.size as usize)
+                read_directory(anonymous.map(|(id, _)| alloc::format!("{id}")), next, reply_size(request))
             }
             Ocb::End { write: true, .. } => Err(Errno::EBADF),
             Ocb::End { ref entry, nonblock, .. } => {
                 let entry = &mut *entry.borrow_mut();
-                let (client, want) = (request.client, request.header.size as usize);
+                let (client, want) = (request.client, reply_size(request));
                 let message = request.hold();
                 entry.pipe.read(message, client.priority, client.scoid, want, nonblock, &mut self.done);
                 answer(&mut self.done, &mut entry.pipe, &[]);

@@ -60,6 +60,15 @@ pub fn pipe_eof_epipe_and_nonblocking() -> Outcome {
     ensure!(&buffer[..n] == b"hello", "read {:?}", &buffer[..n]);
     ensure!(reader.write(b"x") == Err(Errno::EBADF), "wrote to the read end");
     ensure!(writer.read(&mut buffer) == Err(Errno::EBADF), "read the write end");
+    // A READ asking for more than its reply buffer holds takes no more than it gets (the
+    // rest was lost to every reader).
+    ensure!(writer.write(b"abcdef").map_err(e("write"))? == 6, "short write");
+    let mut two = [0u8; 2];
+    let header = Header { size: 6, ..Header::new(io_type::READ) };
+    let n = proc::request_on(reader.fd(), &header, &[], &mut two).map_err(e("read into 2 bytes"))?;
+    ensure!(n == 2 && two == *b"ab", "a read of 6 into 2 bytes answered {n}, {two:?}");
+    let n = reader.read(&mut buffer).map_err(e("read"))?;
+    ensure!(&buffer[..n] == b"cdef", "after a read into 2 bytes: {:?}", &buffer[..n]);
     drop(writer);
     ensure!(reader.read(&mut buffer) == Ok(0), "no end of file after the last writer closed");
     let (reader, writer) = fs::pipe().map_err(e("pipe"))?;
