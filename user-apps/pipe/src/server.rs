@@ -301,8 +301,7 @@ impl ResourceManager for Server {
     fn unblock(&mut self, rcvid: u64) {
         for entry in self.pipes.values() {
             let entry = &mut *entry.borrow_mut();
-            if let Some(c) = entry.pipe.cancel(|m| m.rcvid() == rcvid) {
-                self.done.push(c);
+            if entry.pipe.cancel(|m| m.rcvid() == rcvid, &mut self.done) {
                 answer(&mut self.done, &mut entry.pipe, &[]);
                 return;
             }
