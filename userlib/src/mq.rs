@@ -4,7 +4,7 @@
 
 use crate::fs::{self, File};
 use crate::ipc::SigEvent;
-use crate::msg::{io_type, mq_devctl, open_flags, Header, MqAttr};
+use crate::msg::{io_type, mq_devctl, open_flags, Header, MqAttr, MQ_DEADLINE_PASSED};
 use crate::{ipc, time, Errno};
 
 pub use crate::msg::MqAttr as Attr;
@@ -43,17 +43,20 @@ pub fn mq_unlink(name: &str) -> Result<(), Errno> {
     fs::unlink(&queue_path(name)?)
 }
 
-/// Runs `call` bounded by the absolute `deadline` (ns since boot): `ETIMEDOUT` if it is
-/// already past or passes while the call waits.
-fn before_deadline<T>(deadline: u64, call: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
+/// Runs `call` (given the request's `subtype`) bounded by the absolute `deadline` (ns
+/// since boot): `ETIMEDOUT` if it passes while the call waits. A deadline already past
+/// fails only a call that would wait (the server says so, told by
+/// [`MQ_DEADLINE_PASSED`]): POSIX's timed calls never time out while they can finish at
+/// once.
+fn before_deadline<T>(deadline: u64, call: impl FnOnce(u16) -> Result<T, Errno>) -> Result<T, Errno> {
     let now = time::now_ns();
     if deadline <= now {
-        return Err(Errno::ETIMEDOUT);
+        return call(MQ_DEADLINE_PASSED);
     }
     use crate::ipc::timeout_states::{REPLY, SEND};
     ipc::timeout(SEND | REPLY, deadline - now)?;
     // The server answers a client that unblocks with EINTR; only the timeout unblocks here.
-    call().map_err(|e| if e == Errno::EINTR { Errno::ETIMEDOUT } else { e })
+    call(0).map_err(|e| if e == Errno::EINTR { Errno::ETIMEDOUT } else { e })
 }
 
 impl MessageQueue {
@@ -61,21 +64,36 @@ impl MessageQueue {
     /// with `O_NONBLOCK`). `EMSGSIZE` if longer than the queue's `msgsize`, `EBADF` if
     /// not open for writing.
     pub fn send(&self, message: &[u8], priority: u32) -> Result<(), Errno> {
-        let header = Header { arg: priority, size: message.len() as u64, ..Header::new(io_type::WRITE) };
+        self.send_with(message, priority, 0)
+    }
+
+    /// [`MessageQueue::send`] with `subtype` in the request.
+    fn send_with(&self, message: &[u8], priority: u32, subtype: u16) -> Result<(), Errno> {
+        let header = Header { subtype, arg: priority, size: message.len() as u64, ..Header::new(io_type::WRITE) };
         self.file.request(header, message, &mut []).map(|_| ())
     }
 
-    /// [`MessageQueue::send`], giving up with `ETIMEDOUT` at `deadline` (ns since boot).
+    /// [`MessageQueue::send`], giving up with `ETIMEDOUT` at `deadline` (ns since boot)
+    /// if it must wait.
     pub fn timed_send(&self, message: &[u8], priority: u32, deadline: u64) -> Result<(), Errno> {
-        before_deadline(deadline, || self.send(message, priority))
+        before_deadline(deadline, |subtype| self.send_with(message, priority, subtype))
     }
 
     /// Receives the oldest of the highest-priority messages into `buffer` (at least the
     /// queue's `msgsize`, else `EMSGSIZE`); waits while it is empty. Returns its length and
     /// priority.
     pub fn receive(&self, buffer: &mut [u8]) -> Result<(usize, u32), Errno> {
-        let header =
-            Header { size: buffer.len() as u64, arg: crate::msg::MQ_READ_WITH_PRIORITY, ..Header::new(io_type::READ) };
+        self.receive_with(buffer, 0)
+    }
+
+    /// [`MessageQueue::receive`] with `subtype` in the request.
+    fn receive_with(&self, buffer: &mut [u8], subtype: u16) -> Result<(usize, u32), Errno> {
+        let header = Header {
+            subtype,
+            size: buffer.len() as u64,
+            arg: crate::msg::MQ_READ_WITH_PRIORITY,
+            ..Header::new(io_type::READ)
+        };
         // The status is the length, with the priority above it.
         let status = crate::proc::request_on(self.file.fd(), &header, &[], buffer)?;
         let length = (status & 0xffff_ffff) as usize;
@@ -85,9 +103,9 @@ impl MessageQueue {
         Ok((length, (status >> 32) as u32))
     }
 
-    /// [`MessageQueue::receive`], giving up with `ETIMEDOUT` at `deadline`.
+    /// [`MessageQueue::receive`], giving up with `ETIMEDOUT` at `deadline` if it must wait.
     pub fn timed_receive(&self, buffer: &mut [u8], deadline: u64) -> Result<(usize, u32), Errno> {
-        before_deadline(deadline, || self.receive(buffer))
+        before_deadline(deadline, |subtype| self.receive_with(buffer, subtype))
     }
 
     /// The queue's attributes and this descriptor's flags.

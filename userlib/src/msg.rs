@@ -144,6 +144,12 @@ pub const MQUEUE_DIR: &str = "/dev/mqueue";
 /// the I/O protocol's `READ` status is.
 pub const MQ_READ_WITH_PRIORITY: u32 = 1;
 
+/// The `subtype` of an mqueue `READ` or `WRITE` from `mq_timedreceive` or `mq_timedsend`
+/// whose deadline has passed already: the server answers `ETIMEDOUT` where it would hold
+/// the request (`EAGAIN` still with `O_NONBLOCK`), and does what it can do at once, as
+/// POSIX says.
+pub const MQ_DEADLINE_PASSED: u16 = 1;
+
 /// The message-queue server's `DEVCTL` commands.
 pub mod mq_devctl {
     /// Answer data: a [`super::MqAttr`].

@@ -122,6 +122,30 @@ pub enum Answer {
     Sent(usize),
 }
 
+/// What a send or receive that cannot finish at once (the queue is full, or empty) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfBlocked {
+    /// It waits, until it can finish or its client unblocks.
+    Wait,
+    /// It fails at once with this error.
+    Fail(Errno),
+}
+
+impl IfBlocked {
+    /// For a descriptor opened with `O_NONBLOCK` or not, and a request whose deadline
+    /// (`mq_timedsend`, `mq_timedreceive`) has passed already or not: `EAGAIN` with
+    /// `O_NONBLOCK`, else `ETIMEDOUT` past the deadline, else it waits. Only a request that
+    /// would wait fails so: POSIX's timed calls never time out while they can finish at
+    /// once.
+    pub fn of(nonblock: bool, deadline_passed: bool) -> Self {
+        match (nonblock, deadline_passed) {
+            (true, _) => IfBlocked::Fail(Errno::EAGAIN),
+            (false, true) => IfBlocked::Fail(Errno::ETIMEDOUT),
+            (false, false) => IfBlocked::Wait,
+        }
+    }
+}
+
 /// A request that finished, for its ticket's owner to answer.
 pub type Completion<T> = userlib::waitqueue::Completion<T, Answer>;
 
@@ -290,7 +314,8 @@ impl<T, N> Queue<T, N> {
     /// `client_priority`. Adds what finished to `done` (this send too, unless it waits);
     /// returns the notification to deliver, if one fires. A message that goes into the
     /// queue or waits is taken out of `data` (leaving it empty); one passed straight to
-    /// a waiting receiver ([`Answer::Passed`]) is left to the caller.
+    /// a waiting receiver ([`Answer::Passed`]) is left to the caller. `if_blocked` says
+    /// what it does when the queue is full.
     #[inline(always)]
     pub fn send(
         &mut self,
@@ -298,7 +323,7 @@ impl<T, N> Queue<T, N> {
         client_priority: u8,
         client: u32,
         (priority, data): (u32, &mut Cow<'_, [u8]>),
-        nonblock: bool,
+        if_blocked: IfBlocked,
         done: &mut Vec<Completion<T>>,
     ) -> Option<N> {
         let mut now = |ticket, result| done.push(Completion { ticket, result });
@@ -325,8 +350,8 @@ impl<T, N> Queue<T, N> {
             self.messages.push(priority, data);
             return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
         }
-        if nonblock {
-            now(ticket, Err(Errno::EAGAIN));
+        if let IfBlocked::Fail(e) = if_blocked {
+            now(ticket, Err(e));
             return None;
         }
         let data = self.owned(core::mem::take(data));
@@ -335,8 +360,8 @@ impl<T, N> Queue<T, N> {
     }
 
     /// A receive into a buffer of `room` bytes by a client of thread priority
-    /// `client_priority`. Adds what finished to `done` (this receive too, unless it waits).
-    /// (Inlined, as [`Queue::send`] is, into the server's one caller.)
+    /// `client_priority`. Adds what finished to `done` (this receive too, unless it waits);
+    /// `if_blocked` says what it does when the queue is empty. (Inlined, as [`Queue::send`] is, into the server's one caller.)
     #[inline(always)]
     pub fn receive(
         &mut self,
@@ -344,7 +369,7 @@ impl<T, N> Queue<T, N> {
         client_priority: u8,
         client: u32,
         room: usize,
-        nonblock: bool,
+        if_blocked: IfBlocked,
         done: &mut Vec<Completion<T>>,
     ) {
         if room < self.attr.msgsize {
@@ -354,8 +379,8 @@ impl<T, N> Queue<T, N> {
             // (Its room goes to a waiting sender once the answer is settled.)
             return done.push(Completion { ticket, result: Ok(Answer::Received(priority, data)) });
         }
-        if nonblock {
-            return done.push(Completion { ticket, result: Err(Errno::EAGAIN) });
+        if let IfBlocked::Fail(e) = if_blocked {
+            return done.push(Completion { ticket, result: Err(e) });
         }
         self.receivers.push(client_priority, Waiter { ticket, client, message: None });
     }
@@ -461,7 +486,7 @@ mod tests {
         nb: bool,
     ) -> (Vec<Completion<u32>>, Option<&'static str>) {
         let mut done = Vec::new();
-        let notification = q.send(t, cp, c, (p, &mut Cow::Borrowed(&data)), nb, &mut done);
+        let notification = q.send(t, cp, c, (p, &mut Cow::Borrowed(&data)), IfBlocked::of(nb, false), &mut done);
         // A passed message is answered out of the sender's data (as the server does).
         for c in &mut done {
             if let Ok(Answer::Passed(p)) = c.result {
@@ -475,7 +500,7 @@ mod tests {
     /// A receive; what finished, the answers settled.
     fn receive(q: &mut Q, t: u32, cp: u8, c: u32, room: usize, nb: bool) -> Vec<Completion<u32>> {
         let mut done = Vec::new();
-        q.receive(t, cp, c, room, nb, &mut done);
+        q.receive(t, cp, c, room, IfBlocked::of(nb, false), &mut done);
         settle_all(q, &mut done);
         done
     }
@@ -581,8 +606,8 @@ mod tests {
         // Two receivers take "a" and "b"; until their answers are settled the sender
         // still waits. Neither got its message (say they died): they go back, in order.
         let mut done = Vec::new();
-        q.receive(4, 10, 0, 8, false, &mut done);
-        q.receive(5, 10, 0, 8, false, &mut done);
+        q.receive(4, 10, 0, 8, IfBlocked::Wait, &mut done);
+        q.receive(5, 10, 0, 8, IfBlocked::Wait, &mut done);
         assert_eq!(tickets(&done), [4, 5]);
         let mut again = Vec::new();
         assert_eq!(q.settle(vec![(5, b"a".to_vec()), (5, b"b".to_vec())], &mut again), None, "not empty");
@@ -596,7 +621,7 @@ mod tests {
         assert!(receive(&mut q, 9, 10, 0, 8, false).is_empty());
         assert!(receive(&mut q, 11, 10, 0, 8, false).is_empty());
         let mut done = Vec::new();
-        q.send(10, 10, 0, (1, &mut Cow::from(&b"x"[..])), false, &mut done);
+        q.send(10, 10, 0, (1, &mut Cow::from(&b"x"[..])), IfBlocked::Wait, &mut done);
         assert_eq!(tickets(&done), [10, 9]);
         let mut again = Vec::new();
         assert_eq!(q.settle(vec![(1, b"x".to_vec())], &mut again), None);
@@ -615,7 +640,7 @@ mod tests {
         for t in 0..8u32 {
             assert!(send(&mut q, 100 + t, 10, 0, 1, b"w".to_vec(), false).0.is_empty(), "full: waits");
             let mut done = Vec::new();
-            q.receive(200 + t, 10, 0, 8, false, &mut done);
+            q.receive(200 + t, 10, 0, 8, IfBlocked::Wait, &mut done);
             let [Completion { result: Ok(Answer::Received(priority, data)), .. }] = &done[..] else {
                 panic!("{done:?}")
             };
@@ -654,14 +679,14 @@ mod tests {
         let mut q = Q::new(DEFAULT_ATTR);
         assert!(receive(&mut q, 1, 10, 0, 1024, false).is_empty());
         let (mut done, mut data) = (Vec::new(), Cow::from(&b"hi"[..]));
-        q.send(2, 10, 0, (7, &mut data), false, &mut done);
+        q.send(2, 10, 0, (7, &mut data), IfBlocked::Wait, &mut done);
         assert_eq!(tickets(&done), [2, 1]);
         assert_eq!(done[1].result, Ok(Answer::Passed(7)));
         assert_eq!(&data[..], b"hi", "left to the caller");
         // Nobody waits: the queue takes it (owned: moved, not copied).
         let mut data = Cow::from(b"there".to_vec());
         let at = data.as_ptr();
-        q.send(3, 10, 0, (7, &mut data), false, &mut done);
+        q.send(3, 10, 0, (7, &mut data), IfBlocked::Wait, &mut done);
         assert!(data.is_empty(), "taken");
         let got = receive(&mut q, 4, 10, 0, 1024, false);
         let Some(Completion { result: Ok(Answer::Received(7, bytes)), .. }) = got.into_iter().next() else {
@@ -690,6 +715,34 @@ mod tests {
             }
         }
         assert!(m.heap.capacity() <= 2 * 100, "room {}", m.heap.capacity());
+    }
+
+    #[test]
+    fn a_past_deadline_fails_only_a_request_that_would_wait() {
+        // (A review found mq_timedsend and mq_timedreceive failing with ETIMEDOUT whenever
+        // the deadline had passed, with room or a message there: POSIX says they never
+        // time out while they can finish at once.)
+        let passed = IfBlocked::of(false, true);
+        assert_eq!(passed, IfBlocked::Fail(Errno::ETIMEDOUT));
+        assert_eq!(IfBlocked::of(true, true), IfBlocked::Fail(Errno::EAGAIN), "O_NONBLOCK's EAGAIN first");
+        assert_eq!(IfBlocked::of(false, false), IfBlocked::Wait);
+        let mut q = Q::new(Attr::checked(1, 8).unwrap());
+        let mut done = Vec::new();
+        q.receive(1, 10, 0, 8, passed, &mut done);
+        q.send(2, 10, 0, (3, &mut Cow::from(&b"now"[..])), passed, &mut done);
+        q.send(3, 10, 0, (3, &mut Cow::from(&b"full"[..])), passed, &mut done);
+        q.receive(4, 10, 0, 8, passed, &mut done);
+        let results: Vec<_> = done.into_iter().map(|c| (c.ticket, c.result)).collect();
+        assert_eq!(
+            results,
+            [
+                (1, Err(Errno::ETIMEDOUT)),
+                (2, Ok(Answer::Sent(3))),
+                (3, Err(Errno::ETIMEDOUT)),
+                (4, Ok(Answer::Received(3, b"now".to_vec()))),
+            ]
+        );
+        assert_eq!(q.waiting(), (0, 0), "nothing waits");
     }
 
     #[test]

@@ -12,11 +12,14 @@ use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{RefCell, RefMut};
-use mqueue::{Answer, Attr, Budget, Completion, Queue, DEFAULT_ATTR, MAX_NAME};
+use mqueue::{Answer, Attr, Budget, Completion, IfBlocked, Queue, DEFAULT_ATTR, MAX_NAME};
 use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::DirectoryCursor;
-use userlib::msg::{file_kind, mq_devctl, open_flags, path_flags, MqAttr, Stat, MQUEUE_DIR, MQ_READ_WITH_PRIORITY};
+use userlib::msg::{
+    file_kind, mq_devctl, open_flags, path_flags, Header, MqAttr, Stat, MQUEUE_DIR, MQ_DEADLINE_PASSED,
+    MQ_READ_WITH_PRIORITY,
+};
 use userlib::proc;
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, Args, Errno};
@@ -142,6 +145,13 @@ fn notify(notification: Option<Notification>) {
     }
 }
 
+/// What a `READ` or `WRITE` with `header` on a queue opened with `flags` does when it
+/// cannot finish at once: fail (`O_NONBLOCK`, or a timed call past its deadline) or wait.
+#[inline(always)]
+fn if_blocked(flags: u32, header: &Header) -> IfBlocked {
+    IfBlocked::of(flags & open_flags::O_NONBLOCK != 0, header.subtype & MQ_DEADLINE_PASSED != 0)
+}
+
 fn check_name(path: &str) -> Result<(), Errno> {
     if path.len() > MAX_NAME {
         return Err(Errno::ENAMETOOLONG);
@@ -247,8 +257,8 @@ impl ResourceManager for Server {
         }
         let (client, room) = (request.client, request.header.size as usize);
         let message = (request.hold(), request.header.arg & MQ_READ_WITH_PRIORITY != 0);
-        let nonblock = flags & open_flags::O_NONBLOCK != 0;
-        entry.queue.receive(message, client.priority, client.scoid, room, nonblock, &mut self.done);
+        let if_blocked = if_blocked(flags, &request.header);
+        entry.queue.receive(message, client.priority, client.scoid, room, if_blocked, &mut self.done);
         answer(&mut self.done, &mut entry.queue, &[]);
         Ok(Reply::Held)
     }
@@ -264,12 +274,12 @@ impl ResourceManager for Server {
             return Err(Errno::EMSGSIZE); // longer than anything a queue takes
         }
         let message = (request.hold(), false);
-        let nonblock = flags & open_flags::O_NONBLOCK != 0;
+        let if_blocked = if_blocked(flags, &request.header);
         // (The queue takes the payload unless it is passed to a waiting receiver: then it
         // is answered out of it.)
         let data = &mut request.payload;
         let notification =
-            entry.queue.send(message, client.priority, client.scoid, (priority, data), nonblock, &mut self.done);
+            entry.queue.send(message, client.priority, client.scoid, (priority, data), if_blocked, &mut self.done);
         answer(&mut self.done, &mut entry.queue, data);
         notify(notification);
         Ok(Reply::Held)
