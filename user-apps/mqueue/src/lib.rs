@@ -248,6 +248,15 @@ impl Messages {
     }
 }
 
+/// A notification registration: who asked, through which of its descriptors (it goes
+/// when that one closes), and what to deliver.
+#[derive(Debug)]
+struct Registration<N> {
+    client: u32,
+    descriptor: u32,
+    event: N,
+}
+
 /// One queue; `N` is what a notification registration holds.
 #[derive(Debug)]
 pub struct Queue<T, N> {
@@ -255,7 +264,7 @@ pub struct Queue<T, N> {
     messages: Messages,
     receivers: WaitQueue<Waiter<T>>,
     senders: WaitQueue<Waiter<T>>,
-    notify: Option<(u32, N)>,
+    notify: Option<Registration<N>>,
     /// An answered message's buffer, for the next message ([`Queue::recycle`]).
     spare: Vec<u8>,
 }
@@ -348,7 +357,7 @@ impl<T, N> Queue<T, N> {
             let data = self.owned(core::mem::take(data));
             now(ticket, Ok(Answer::Sent(data.len())));
             self.messages.push(priority, data);
-            return if was_empty { self.notify.take().map(|(_, n)| n) } else { None };
+            return if was_empty { self.notify.take().map(|r| r.event) } else { None };
         }
         if let IfBlocked::Fail(e) = if_blocked {
             now(ticket, Err(e));
@@ -411,7 +420,7 @@ impl<T, N> Queue<T, N> {
                 continue;
             }
             if self.is_empty() {
-                notification = notification.or(self.notify.take().map(|(_, n)| n));
+                notification = notification.or(self.notify.take().map(|r| r.event));
             }
             self.messages.push_front(priority, data);
         }
@@ -424,25 +433,35 @@ impl<T, N> Queue<T, N> {
         notification
     }
 
-    /// Registers `client` to be notified with `event`: `EBUSY` while another client is
-    /// registered. `None` removes the caller's registration.
-    pub fn notify(&mut self, client: u32, event: Option<N>) -> Result<(), Errno> {
+    /// Registers `client`, asking through its descriptor `descriptor`, to be notified
+    /// with `event`: `EBUSY` while another client is registered. `None` removes the
+    /// caller's registration.
+    pub fn notify(&mut self, client: u32, descriptor: u32, event: Option<N>) -> Result<(), Errno> {
         match (&self.notify, event) {
-            (Some((owner, _)), _) if *owner != client => Err(Errno::EBUSY),
+            (Some(r), _) if r.client != client => Err(Errno::EBUSY),
             (_, None) => {
                 self.notify = None;
                 Ok(())
             }
             (_, Some(event)) => {
-                self.notify = Some((client, event));
+                self.notify = Some(Registration { client, descriptor, event });
                 Ok(())
             }
         }
     }
 
-    /// Drops `client`'s registration, if it has one (it closed the queue).
+    /// Drops `client`'s registration, if it has one (it has gone).
     pub fn drop_notification(&mut self, client: u32) {
-        if self.notify.as_ref().is_some_and(|(owner, _)| *owner == client) {
+        if self.notify.as_ref().is_some_and(|r| r.client == client) {
+            self.notify = None;
+        }
+    }
+
+    /// `client` closed its descriptor `descriptor` of the queue: drops its registration
+    /// if it was made through that one (as POSIX's `mq_close` says; its other
+    /// descriptors keep it).
+    pub fn descriptor_closed(&mut self, client: u32, descriptor: u32) {
+        if self.notify.as_ref().is_some_and(|r| (r.client, r.descriptor) == (client, descriptor)) {
             self.notify = None;
         }
     }
@@ -626,7 +645,7 @@ mod tests {
         let mut again = Vec::new();
         assert_eq!(q.settle(vec![(1, b"x".to_vec())], &mut again), None);
         assert_eq!((again[0].ticket, received(&again[0])), (11, (1, b"x".to_vec())));
-        q.notify(9, Some("event")).unwrap();
+        q.notify(9, 1, Some("event")).unwrap();
         assert_eq!(q.settle(vec![(1, b"x".to_vec())], &mut Vec::new()), Some("event"));
         assert_eq!(q.len(), 1);
     }
@@ -748,18 +767,38 @@ mod tests {
     #[test]
     fn notification_fires_once_on_empty_to_non_empty_without_receivers() {
         let mut q = Q::new(DEFAULT_ATTR);
-        q.notify(1, Some("one")).unwrap();
-        assert_eq!(q.notify(2, Some("two")), Err(Errno::EBUSY));
-        assert_eq!(q.notify(2, None), Err(Errno::EBUSY), "only the registrant removes it");
+        q.notify(1, 1, Some("one")).unwrap();
+        assert_eq!(q.notify(2, 2, Some("two")), Err(Errno::EBUSY));
+        assert_eq!(q.notify(2, 2, None), Err(Errno::EBUSY), "only the registrant removes it");
         // A waiting receiver takes the message: no notification.
         assert!(receive(&mut q, 10, 5, 3, 1024, false).is_empty());
         assert_eq!(send(&mut q, 11, 5, 4, 0, b"x".to_vec(), false).1, None);
         assert_eq!(send(&mut q, 12, 5, 4, 0, b"y".to_vec(), false).1, Some("one"), "empty to non-empty");
         assert_eq!(send(&mut q, 13, 5, 4, 0, b"z".to_vec(), false).1, None, "once: the registration is gone");
-        q.notify(2, Some("two")).unwrap();
+        q.notify(2, 2, Some("two")).unwrap();
         q.drop_notification(2);
-        q.notify(1, Some("again")).unwrap();
-        q.notify(1, None).unwrap();
-        q.notify(2, Some("two")).unwrap();
+        q.notify(1, 1, Some("again")).unwrap();
+        q.notify(1, 1, None).unwrap();
+        q.notify(2, 2, Some("two")).unwrap();
+    }
+
+    #[test]
+    fn a_registration_goes_with_the_descriptor_it_was_made_through() {
+        // (A review found a process's registration withdrawn when it closed any of its
+        // descriptors of the queue: POSIX's mq_close removes one made through that one.)
+        let mut q = Q::new(DEFAULT_ATTR);
+        q.notify(1, 10, Some("through 10")).unwrap();
+        q.descriptor_closed(1, 11);
+        assert_eq!(q.notify(2, 20, Some("rival")), Err(Errno::EBUSY), "still registered");
+        assert_eq!(send(&mut q, 5, 5, 2, 0, b"x".to_vec(), false).1, Some("through 10"));
+        q.notify(1, 10, Some("again")).unwrap();
+        q.descriptor_closed(2, 10);
+        assert_eq!(q.notify(2, 20, Some("rival")), Err(Errno::EBUSY), "another client's descriptor 10");
+        // Asked again through another descriptor: it goes with that one.
+        q.notify(1, 11, Some("through 11")).unwrap();
+        q.descriptor_closed(1, 10);
+        assert_eq!(q.notify(2, 20, Some("rival")), Err(Errno::EBUSY));
+        q.descriptor_closed(1, 11);
+        assert_eq!(q.notify(2, 20, Some("rival")), Ok(()), "gone with its descriptor");
     }
 }

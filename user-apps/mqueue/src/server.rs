@@ -43,12 +43,14 @@ enum Ocb {
         next: DirectoryCursor,
     },
     /// An open queue (its id, and the queue itself, shared with `Server::queues`: no
-    /// lookup per message); `client` is the opener's scoid (its notification goes with it).
+    /// lookup per message); `client` is the opener's scoid and `descriptor` the connection
+    /// it opened (a notification asked for through it goes with it).
     Queue {
         id: u32,
         entry: Rc<RefCell<Entry>>,
         flags: u32,
         client: u32,
+        descriptor: u32,
     },
 }
 
@@ -232,7 +234,7 @@ impl ResourceManager for Server {
         };
         let entry = Rc::clone(self.queues.get(&id).ok_or(Errno::EIO)?);
         entry.borrow_mut().opens += 1;
-        Ok(Ocb::Queue { id, entry, flags, client: request.client.scoid })
+        Ok(Ocb::Queue { id, entry, flags, client: request.client.scoid, descriptor: request.client.coid })
     }
 
     fn unlink(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
@@ -296,7 +298,7 @@ impl ResourceManager for Server {
     }
 
     fn devctl(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        let client = request.client.scoid;
+        let (client, descriptor) = (request.client.scoid, request.client.coid);
         let rcvid = request.rcvid().ok_or(Errno::EIO)?;
         let payload = &request.payload;
         let (mut entry, flags) = Self::entry(ocb)?;
@@ -316,18 +318,18 @@ impl ResourceManager for Server {
                     0 => None,
                     _ => Some((rcvid, SigEvent::from_bytes(payload).ok_or(Errno::EINVAL)?)),
                 };
-                entry.queue.notify(client, event).map(|_| Reply::Status(0))
+                entry.queue.notify(client, descriptor, event).map(|_| Reply::Status(0))
             }
             _ => Err(Errno::ENOTTY),
         }
     }
 
     fn close(&mut self, ocb: Ocb) {
-        if let Ocb::Queue { id, entry, client, .. } = ocb {
+        if let Ocb::Queue { id, entry, client, descriptor, .. } = ocb {
             {
                 let entry = &mut *entry.borrow_mut();
                 entry.opens -= 1;
-                entry.queue.drop_notification(client);
+                entry.queue.descriptor_closed(client, descriptor);
             }
             self.drop_if_unused(id);
         }

@@ -445,6 +445,15 @@ pub fn mq_blocking_timed_and_notify() -> Outcome {
         ensure!(pulse.value == round, "notification {} for round {round}", pulse.value);
         q.receive(&mut buffer).map_err(e("receive"))?;
     }
+    // Closing another descriptor of the queue keeps the registration made through `q`.
+    let mut event = me.pulse_event(20, 5, 1000);
+    q.notify(Some(&mut event)).map_err(e("notify"))?;
+    drop(queue("/waits", of::O_RDONLY, None)?);
+    q.send(b"n", 0).map_err(e("send"))?;
+    userlib::ipc::timeout(userlib::ipc::timeout_states::RECEIVE, 1_000_000_000).map_err(e("timeout"))?;
+    let pulse = channel.receive_pulse().map_err(e("notification after closing another descriptor"))?;
+    ensure!(pulse.value == 1000, "notification {}, want 1000", pulse.value);
+    q.receive(&mut buffer).map_err(e("receive"))?;
     // A receiver killed while blocked: the server goes on.
     let blocker = peer(&["mq-block", "/waits"], 10)?;
     time::sleep_ns(5_000_000);
