@@ -23,17 +23,11 @@ use crate::msg::mqueue_path as queue_path;
 
 /// Opens queue `name` (it must start with `/`; more slashes are allowed) with open
 /// `flags` (`O_RDONLY`/`O_WRONLY`/`O_RDWR`, `O_CREAT`, `O_EXCL`, `O_NONBLOCK`); a new
-/// queue gets `attr`'s `maxmsg` and `msgsize` (`None`: the server's defaults).
+/// queue gets `attr`'s `maxmsg` and `msgsize` (`None`: the server's defaults; `EINVAL`
+/// for 0 or beyond the server's limits), which opening one that exists ignores.
 pub fn mq_open(name: &str, flags: u32, mode: u32, attr: Option<(usize, usize)>) -> Result<MessageQueue, Errno> {
-    let size = match attr {
-        None => 0,
-        Some((maxmsg, msgsize)) => {
-            if maxmsg == 0 || msgsize == 0 || maxmsg > u32::MAX as usize || msgsize > u32::MAX as usize {
-                return Err(Errno::EINVAL);
-            }
-            (maxmsg as u64) << 32 | msgsize as u64
-        }
-    };
+    // (The server judges the attributes, only if it makes the queue.)
+    let size = crate::msg::mq_size_of_attr(attr);
     fs::open_with(&queue_path(name)?, flags, mode, size)
         .map(|(file, _)| MessageQueue { file, notification: crate::sync::Mutex::new(None) })
 }

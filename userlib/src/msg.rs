@@ -139,6 +139,32 @@ pub const BROKEN_PIPE_STATUS: u32 = 141;
 /// Where the message-queue server lives: queue `/name` is `MQUEUE_DIR/name`.
 pub const MQUEUE_DIR: &str = "/dev/mqueue";
 
+/// The `size` of an mqueue `CONNECT` `OPEN` asking for attributes `attr` (`maxmsg`,
+/// `msgsize`; `None`: the defaults): `maxmsg << 32 | msgsize`, 0 for the defaults. The
+/// server judges them (`EINVAL` for 0 or beyond its limits) only when it makes the
+/// queue: opening one that exists ignores them, as POSIX's `mq_open` does. Attributes
+/// a `size` cannot carry (both 0, which would read as the defaults, or beyond 32 bits)
+/// become ones no queue takes.
+pub fn mq_size_of_attr(attr: Option<(usize, usize)>) -> u64 {
+    match attr {
+        None => 0,
+        Some((0, 0)) => u64::MAX,
+        Some((maxmsg, msgsize)) => {
+            let clamp = |n: usize| n.min(u32::MAX as usize) as u64;
+            clamp(maxmsg) << 32 | clamp(msgsize)
+        }
+    }
+}
+
+/// The attributes (`maxmsg`, `msgsize`) an mqueue `CONNECT` `OPEN`'s `size` asks for
+/// ([`mq_size_of_attr`]); `None`: the defaults.
+pub fn mq_attr_of_size(size: u64) -> Option<(usize, usize)> {
+    match size {
+        0 => None,
+        size => Some(((size >> 32) as usize, (size & 0xffff_ffff) as usize)),
+    }
+}
+
 /// The `arg` of an mqueue `READ` from `mq_receive`: answer with the priority too (in the
 /// status, above the length). A plain `read` (`cat` of a queue) gets the length alone, as
 /// the I/O protocol's `READ` status is.
@@ -568,6 +594,22 @@ mod tests {
         assert_eq!(directory_entries(names, &mut next, 7), Err(Errno::EOVERFLOW), "charlie does not fit");
         assert_eq!(directory_entries(names, &mut next, 8), Ok(b"charlie\0".to_vec()));
         assert_eq!(directory_entries(names, &mut next, 64), Ok(std::vec::Vec::new()), "the end");
+    }
+
+    #[test]
+    fn an_mq_open_carries_any_attributes_asked_for_to_the_server_to_judge() {
+        // (A review found mq_open refusing attributes of 0 with EINVAL by itself, even
+        // without O_CREAT or for a queue that exists: the server judges them, and only
+        // when it makes the queue.)
+        let round_trip = |attr| mq_attr_of_size(mq_size_of_attr(attr));
+        assert_eq!(round_trip(None), None, "the defaults");
+        for attr in [(8, 64), (0, 5), (5, 0)] {
+            assert_eq!(round_trip(Some(attr)), Some(attr));
+        }
+        // Those a `size` cannot carry become attributes no queue takes (not the defaults).
+        let too_big = u32::MAX as usize;
+        assert_eq!(round_trip(Some((0, 0))), Some((too_big, too_big)));
+        assert_eq!(round_trip(Some((usize::MAX, 1))), Some((too_big, 1)));
     }
 
     #[test]

@@ -17,8 +17,8 @@ use userlib::abi::ipc::{channel_flags, SigEvent};
 use userlib::ipc::{Channel, ReceivedMessage};
 use userlib::msg::DirectoryCursor;
 use userlib::msg::{
-    file_kind, mq_devctl, open_flags, path_flags, Header, MqAttr, Stat, MQUEUE_DIR, MQ_DEADLINE_PASSED,
-    MQ_READ_WITH_PRIORITY,
+    file_kind, mq_attr_of_size, mq_devctl, open_flags, path_flags, Header, MqAttr, Stat, MQUEUE_DIR,
+    MQ_DEADLINE_PASSED, MQ_READ_WITH_PRIORITY,
 };
 use userlib::proc;
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
@@ -213,11 +213,9 @@ impl ResourceManager for Server {
                 if flags & open_flags::O_CREAT == 0 {
                     return Err(Errno::ENOENT);
                 }
-                // `size`: maxmsg << 32 | msgsize, or 0 for the defaults.
-                let requested = request.header.size;
-                let attr = match requested {
-                    0 => DEFAULT_ATTR,
-                    r => Attr::checked((r >> 32) as usize, (r & 0xffff_ffff) as usize)?,
+                let attr = match mq_attr_of_size(request.header.size) {
+                    None => DEFAULT_ATTR,
+                    Some((maxmsg, msgsize)) => Attr::checked(maxmsg, msgsize)?,
                 };
                 self.budget.reserve(attr)?;
                 // Ids are never reused while their queue lives (even after 2^32 of them).
