@@ -36,7 +36,7 @@ use alloc::vec::Vec;
 /// Most channels per process.
 pub const MAX_CHANNELS: usize = 64;
 /// Most connections (and most server connections) per process.
-pub const MAX_CONNECTIONS: usize = 512;
+pub use abi::ipc::MAX_CONNECTIONS;
 /// Most pulses one process has made (its `MsgSendPulse`s, and the deliveries of events
 /// it registered) that wait, received by nobody yet, on any channels (`EAGAIN` beyond). Counted against the maker,
 /// not the channel: a channel's room of its own let one flooding client refuse every

@@ -6,11 +6,11 @@
 use crate::Errno;
 use alloc::vec::Vec;
 
-/// Most files one client may have open at one server: the kernel's `MAX_CONNECTIONS`, the
-/// connections a process can have at once (a file is a connection). A client with more
-/// detached some without closing them (no `CLOSE`; the server hears of its connections
-/// only when the last one goes), and those would otherwise pile up without end.
-pub(crate) const MAX_FILES_PER_CLIENT: usize = 512;
+/// Most files one client may have open at one server: the connections a process can have
+/// at once (a file is a connection). A client with more detached some without closing
+/// them (no `CLOSE`; the server hears of its connections only when the last one goes),
+/// and those would otherwise pile up without end.
+pub(crate) const MAX_FILES_PER_CLIENT: usize = abi::ipc::MAX_CONNECTIONS;
 
 /// An open file's key: its client's scoid and connection, as one number (one compare).
 pub(crate) fn ocb_key(scoid: u32, coid: u32) -> u64 {

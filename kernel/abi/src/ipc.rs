@@ -184,6 +184,11 @@ impl ClientInfo {
     }
 }
 
+/// Most connections a process may have at once (`ConnectAttach`'s `EAGAIN` beyond), and
+/// most server connections (scoids) one server may give out: a resource manager bounds
+/// a client's open files by it.
+pub const MAX_CONNECTIONS: usize = 512;
+
 /// One part of a multi-part message (`iov_t`): 16 bytes, address then length.
 pub const IOV_SIZE: usize = 16;
 /// Most parts one message may have.
