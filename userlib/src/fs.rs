@@ -82,10 +82,12 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 }
 
 /// Creates a named FIFO at `path`, served by the pipe server; open it like a file
-/// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`]. `EEXIST` when something is at
-/// `path` already (a FIFO attached over a file hid it), `ENOENT` or `ENOTDIR` when its
-/// parent is no directory, `EPERM` beneath [`crate::msg::PIPE_DIR`] (the anonymous
-/// pipes' names).
+/// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`]. The server of `path`'s directory
+/// says whether one may be made there ([`connect::MKFIFO`]): `EEXIST` when something is at
+/// `path` already, `ENOENT` or `ENOTDIR` when its parent is no directory, `ENOSYS` where
+/// the directory's server keeps no FIFOs (`/dev/mqueue`, `/proc`; `ENOENT` in a directory
+/// of the pathname space that no server has, as `/` and `/dev`), `EPERM` beneath
+/// [`crate::msg::PIPE_DIR`] (the anonymous pipes' names).
 pub fn mkfifo(path: &str) -> Result<(), Errno> {
     if names_a_directory(path) {
         // (`mkfifo ff/` made a FIFO `ff`: a path ending in `/` names a directory.)
@@ -94,23 +96,15 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
             _ => Err(Errno::EEXIST),
         };
     }
-    let path = crate::msg::canonical_path(path)?;
-    let path = crate::msg::check_path(path.as_bytes())?;
-    match open(path, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
-        Err(Errno::ENOENT) => {}
-        Ok(_) | Err(Errno::EISDIR) => return Err(Errno::EEXIST),
-        Err(e) => return Err(e),
-    }
-    let parent = match path.rsplit_once('/') {
-        Some(("", _)) => "/",
-        Some((parent, _)) => parent,
-        None => "/",
+    let path = checked_path(path)?;
+    let (owner, rest) = match owner_of(&path) {
+        Err(Errno::ENOENT) if pathname_directory(&path) => return Err(Errno::EEXIST),
+        owner => owner?,
     };
-    match open(parent, crate::msg::open_flags::O_RDONLY | crate::msg::open_flags::O_NONBLOCK, 0) {
-        Ok(file) if file.stat()?.kind != crate::msg::file_kind::DIRECTORY => return Err(Errno::ENOTDIR),
-        Ok(_) | Err(Errno::EISDIR) => {} // (EISDIR: a directory of the pathname space only)
-        Err(e) => return Err(e),
+    if rest.is_empty() {
+        return Err(Errno::EEXIST); // (a prefix: a server's root, a named FIFO)
     }
+    connect_once(&owner, Header { subtype: connect::MKFIFO, ..Header::new(io_type::CONNECT) }, rest.as_bytes())?;
     let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
     server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
 }

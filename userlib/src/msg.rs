@@ -240,6 +240,11 @@ pub mod connect {
     /// payload is [`super::rename_payload`], both paths relative to the prefix whose
     /// handle `extra` carries.
     pub const RENAME: u16 = 5;
+    /// May a FIFO be made at the path (QNX's `_IO_CONNECT_MKNOD` with `S_IFIFO`)? Asked of
+    /// the server that owns the path's directory: one whose directories may hold FIFOs
+    /// answers 0 once the name is free and its directory there (`EEXIST`, `ENOENT`,
+    /// `ENOTDIR` otherwise), and the pipe server then makes it; others refuse (`ENOSYS`).
+    pub const MKFIFO: u16 = 6;
 }
 
 /// Open flags (QNX's values).

@@ -125,6 +125,13 @@ pub trait ResourceManager {
         Err(Errno::ENOSYS)
     }
 
+    /// Whether a FIFO may be made at `path` ([`connect::MKFIFO`]: its name is free and its
+    /// directory exists; the pipe server makes it); the default refuses (`ENOSYS`: this
+    /// server's directories hold no FIFOs).
+    fn may_make_fifo(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
     /// Removes the empty directory `path` ([`connect::RMDIR`]); the default refuses
     /// (`ENOSYS`).
     fn rmdir(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
@@ -397,6 +404,10 @@ impl<R: ResourceManager> Dispatcher<R> {
             connect::RMDIR => {
                 let path = request.payload_str()?;
                 manager.rmdir(request, path).map(|_| 0)
+            }
+            connect::MKFIFO => {
+                let path = request.payload_str()?;
+                manager.may_make_fifo(request, path).map(|_| 0)
             }
             connect::RENAME => {
                 let (from, to) = crate::msg::split_rename_payload(&request.payload)?;

@@ -278,6 +278,10 @@ impl ResourceManager for Server {
         self.drop_if_unused(pipe);
     }
 
+    fn may_make_fifo(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
+        Err(Errno::EPERM) // (beneath /dev/pipe: the anonymous pipes' names, `pipe::fifo_path`)
+    }
+
     fn other(&mut self, request: &mut Request) -> Result<Reply, Errno> {
         match request.header.kind {
             pipe_type::MKFIFO => {

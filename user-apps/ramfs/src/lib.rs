@@ -184,6 +184,18 @@ impl Tree {
 
     /// Makes directory `path`.
     pub fn mkdir(&mut self, path: &str) -> Result<NodeId, Errno> {
+        let (parent, name) = self.free_name(path)?;
+        self.add(parent, name, Contents::Directory(BTreeMap::new()))
+    }
+
+    /// Whether something new may be made at `path` — a FIFO, which the pipe server then
+    /// attaches there: its directory exists and its name is free.
+    pub fn may_make(&self, path: &str) -> Result<(), Errno> {
+        self.free_name(path).map(drop)
+    }
+
+    /// `path`'s directory and last name, if that name is free there.
+    fn free_name<'p>(&self, path: &'p str) -> Result<(NodeId, &'p str), Errno> {
         check(path)?;
         if path.is_empty() {
             return Err(Errno::EEXIST); // (the root)
@@ -192,7 +204,7 @@ impl Tree {
         if self.entries(parent)?.contains_key(name) {
             return Err(Errno::EEXIST);
         }
-        self.add(parent, name, Contents::Directory(BTreeMap::new()))
+        Ok((parent, name))
     }
 
     /// Removes the entry `path` of a file (a directory: `EPERM`, see the module's notes).
@@ -694,5 +706,18 @@ mod tests {
         assert_eq!(footprint(5), 8);
         assert_eq!(footprint(4096), 4096);
         assert_eq!(footprint(4097), 8192);
+    }
+
+    #[test]
+    fn a_fifo_may_be_made_where_a_directory_has_its_name_free() {
+        let t = tree_with(&["d/", "d/file"]);
+        assert_eq!(t.may_make("f"), Ok(()));
+        assert_eq!(t.may_make("d/f"), Ok(()));
+        assert_eq!(t.may_make("d"), Err(Errno::EEXIST));
+        assert_eq!(t.may_make("d/file"), Err(Errno::EEXIST));
+        assert_eq!(t.may_make(""), Err(Errno::EEXIST), "the root");
+        assert_eq!(t.may_make("missing/f"), Err(Errno::ENOENT));
+        assert_eq!(t.may_make("d/file/f"), Err(Errno::ENOTDIR));
+        assert_eq!(t.lookup("f"), Err(Errno::ENOENT), "nothing made");
     }
 }

@@ -55,6 +55,10 @@ impl ResourceManager for Files {
         self.tree.mkdir(path).map(drop)
     }
 
+    fn may_make_fifo(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+        self.tree.may_make(path)
+    }
+
     fn rmdir(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
         self.tree.rmdir(path)
     }
