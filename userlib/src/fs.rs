@@ -111,14 +111,21 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
 
 /// Removes `path` (what that means is the owning server's business; a shared-memory
 /// object lives on while it is open or mapped). Not a directory: that is [`rmdir`], and
-/// ramfs refuses an unlink of one with `EPERM`, as POSIX allows. `path` ending in `/`
-/// must name a directory (`ENOTDIR`).
+/// ramfs refuses an unlink of one with `EPERM`, as POSIX allows, and so does this for a
+/// server's directory or one of the pathname space (`/tmp`, `/dev/mqueue`, `/dev`).
+/// `path` ending in `/` must name a directory (`ENOTDIR`).
 pub fn unlink(path: &str) -> Result<(), Errno> {
     let canonical = checked_path(path)?;
     if names_a_directory(path) {
         require_directory(&canonical)?;
     }
-    let (owner, rest) = owner_of(&canonical)?;
+    let (owner, rest) = match owner_of(&canonical) {
+        Err(Errno::ENOENT) if pathname_directory(&canonical) => return Err(Errno::EPERM),
+        owner => owner?,
+    };
+    if rest.is_empty() && owner.flags & path_flags::DIR as u32 != 0 {
+        return Err(Errno::EPERM); // (a server's directory: `/dev/mqueue`, `/tmp`)
+    }
     connect_once(&owner, Header { subtype: connect::UNLINK, ..Header::new(io_type::CONNECT) }, rest.as_bytes())
 }
 

@@ -831,14 +831,18 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             // A built-in's redirection first (`cd / > out` changed directory, then
             // failed to open `out` there); mkfifo over a file (it hid it); a program by
-            // its /proc/boot path; rm of a directory.
+            // its /proc/boot path; rm of a directory (a server's and the pathname space's
+            // too: a new user saw ENOENT for /dev/mqueue).
             let out = s.command(
-                "cd /tmp ; cd / > cdout ; pwd ; ls /tmp/cdout ; mkfifo /tmp/plain ; /proc/boot/echo by-path ; rm /tmp",
+                "cd /tmp ; cd / > cdout ; pwd ; ls /tmp/cdout ; mkfifo /tmp/plain ; /proc/boot/echo by-path ; \
+                 rm /tmp /dev/mqueue /dev",
             )?;
             if !(out.contains("\r\n/\r\n/tmp/cdout\r\n")
                 && out.contains("mkfifo: /tmp/plain: EEXIST")
                 && out.contains("\r\nby-path\r\n")
-                && out.contains("rm: /tmp: EPERM"))
+                && out.contains("rm: /tmp: EPERM")
+                && out.contains("rm: /dev/mqueue: EPERM")
+                && out.contains("rm: /dev: EPERM"))
             {
                 return Err(format!("the built-in's redirection, mkfifo, /proc/boot and rm printed:\n{out}"));
             }

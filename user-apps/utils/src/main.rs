@@ -438,10 +438,12 @@ fn mq_tool(words: &[&str]) -> Outcome {
     }
     match words {
         ["send", name, text, rest @ ..] if rest.len() <= 1 => {
-            let priority = rest.first().map_or(Ok(0), |p| p.parse::<u32>()).map_err(|_| "bad priority")?;
-            if priority > 31 {
-                return Err(format!("priority {priority}: priorities are 0 to 31"));
-            }
+            let priority = match rest.first() {
+                None => 0,
+                Some(p) => {
+                    p.parse::<u32>().ok().filter(|&p| p <= 31).ok_or(format!("priority {p}: priorities are 0 to 31"))?
+                }
+            };
             let q = mq::mq_open(name, open_flags::O_WRONLY | open_flags::O_CREAT, 0o666, None).map_err(e)?;
             q.send(text.as_bytes(), priority).map_err(e)
         }
