@@ -171,17 +171,18 @@ pub fn pipe_megabytes_from_several_writers_arrive_whole() -> Outcome {
 
 pub fn fifo_by_name_and_dying_clients() -> Outcome {
     server_ready("/dev/pipe")?;
-    fs::mkfifo("/dev/fifo").map_err(e("mkfifo"))?;
-    ensure!(fs::mkfifo("/dev/fifo") == Err(Errno::EEXIST), "made twice");
+    server_ready("/tmp")?; // (FIFOs are made where a file system keeps them)
+    fs::mkfifo("/tmp/fifo").map_err(e("mkfifo"))?;
+    ensure!(fs::mkfifo("/tmp/fifo") == Err(Errno::EEXIST), "made twice");
     ensure!(fs::mkfifo("/nosuch/fifo") == Err(Errno::ENOENT), "made where no directory is");
-    let reader = fs::open("/dev/fifo", of::O_RDONLY, 0).map_err(e("open reader"))?;
-    let writer = fs::open("/dev/fifo", of::O_WRONLY, 0).map_err(e("open writer"))?;
+    let reader = fs::open("/tmp/fifo", of::O_RDONLY, 0).map_err(e("open reader"))?;
+    let writer = fs::open("/tmp/fifo", of::O_WRONLY, 0).map_err(e("open writer"))?;
     writer.write_all(b"through a name").map_err(e("write"))?;
     let mut buffer = [0u8; 32];
     let n = reader.read(&mut buffer).map_err(e("read"))?;
     ensure!(&buffer[..n] == b"through a name", "read {:?}", &buffer[..n]);
-    fs::unlink("/dev/fifo").map_err(e("unlink"))?;
-    ensure!(fs::open("/dev/fifo", of::O_RDONLY, 0).err() == Some(Errno::ENOENT), "unlinked FIFO opens");
+    fs::unlink("/tmp/fifo").map_err(e("unlink"))?;
+    ensure!(fs::open("/tmp/fifo", of::O_RDONLY, 0).err() == Some(Errno::ENOENT), "unlinked FIFO opens");
     writer.write(b"still open").map_err(e("write after unlink"))?;
     drop(writer);
     let n = reader.read(&mut buffer).map_err(e("read"))?;
@@ -189,21 +190,21 @@ pub fn fifo_by_name_and_dying_clients() -> Outcome {
     // A write before any reader opened waits for one (it failed with EPIPE, its data
     // lost: `echo x > fifo` before `cat fifo`); a non-blocking write end without a
     // reader is ENXIO, as POSIX says.
-    fs::mkfifo("/dev/fifo2").map_err(e("mkfifo"))?;
-    let nonblocking = fs::open("/dev/fifo2", of::O_WRONLY | of::O_NONBLOCK, 0).err();
+    fs::mkfifo("/tmp/fifo2").map_err(e("mkfifo"))?;
+    let nonblocking = fs::open("/tmp/fifo2", of::O_WRONLY | of::O_NONBLOCK, 0).err();
     ensure!(nonblocking == Some(Errno::ENXIO), "a non-blocking writer without a reader: {nonblocking:?}");
-    let early = fs::open("/dev/fifo2", of::O_WRONLY, 0).map_err(e("open early writer"))?.into_raw();
+    let early = fs::open("/tmp/fifo2", of::O_WRONLY, 0).map_err(e("open early writer"))?.into_raw();
     let writing = thread::spawn(move || {
         let _ = File::from_raw(early).write_all(b"early");
     })
     .map_err(e("thread"))?;
     time::sleep_ns(5_000_000);
-    let late = fs::open("/dev/fifo2", of::O_RDONLY, 0).map_err(e("open late reader"))?;
+    let late = fs::open("/tmp/fifo2", of::O_RDONLY, 0).map_err(e("open late reader"))?;
     let n = late.read(&mut buffer).map_err(e("read early"))?;
     ensure!(&buffer[..n] == b"early", "the early write read {:?}", &buffer[..n]);
     writing.join().map_err(e("join"))?;
     ensure!(late.read(&mut buffer) == Ok(0), "its writer closed");
-    fs::unlink("/dev/fifo2").map_err(e("unlink"))?;
+    fs::unlink("/tmp/fifo2").map_err(e("unlink"))?;
     // A reader killed while blocked: the server goes on, its close counted.
     let (reader, writer) = fs::open_with("/dev/pipe", of::O_RDONLY | of::O_CREAT, 0, 0).map_err(e("pipe"))?;
     let blocker = peer(&["pipe-block", &format!("{writer}")], 10)?;
@@ -341,6 +342,7 @@ fn make_until_refused(limit: usize, mut make: impl FnMut(usize) -> Result<(), Er
 pub fn servers_bound_what_clients_make() -> Outcome {
     server_ready("/dev/mqueue")?;
     server_ready("/dev/pipe")?;
+    server_ready("/tmp")?;
     // One queue may not reserve 64 MiB; 8 MiB queues run out of room within four.
     let refused = mq::mq_open("/huge", of::O_RDWR | of::O_CREAT, 0, Some((1024, 64 * 1024))).err();
     ensure!(refused == Some(Errno::ENOSPC), "a 64 MiB queue: {refused:?}");
@@ -363,8 +365,8 @@ pub fn servers_bound_what_clients_make() -> Outcome {
     let refused = mq::mq_open(&long, of::O_RDWR | of::O_CREAT, 0, None).err();
     ensure!(refused == Some(Errno::ENAMETOOLONG), "a 300-byte name: {refused:?}");
     // At most 1,024 pipes (FIFOs here: they need no connection while closed).
-    let (made, stopped) = make_until_refused(1100, |i| fs::mkfifo(&format!("/dev/bound-{i}")));
-    let unlinked = (0..made).filter(|i| fs::unlink(&format!("/dev/bound-{i}")).is_ok()).count();
+    let (made, stopped) = make_until_refused(1100, |i| fs::mkfifo(&format!("/tmp/bound-{i}")));
+    let unlinked = (0..made).filter(|i| fs::unlink(&format!("/tmp/bound-{i}")).is_ok()).count();
     ensure!(made > 1000 && stopped == Some(Errno::ENFILE), "FIFOs: {made}, then {stopped:?}");
     ensure!(unlinked == made, "unlinked {unlinked} of {made} FIFOs");
     let (reader, writer) = fs::pipe().map_err(e("a pipe once the FIFOs are gone"))?;
