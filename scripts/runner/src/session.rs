@@ -897,7 +897,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.type_keys("\x03")?; // Ctrl-C ends it: it is the foreground now
             s.wait_for("muon:130$ ", STEP_TIMEOUT)?;
             let out = s.command("jobs")?;
-            (!out.contains("sleep 30")).then_some(()).ok_or(format!("jobs printed:\n{out}"))
+            if out.contains("sleep 30") {
+                return Err(format!("jobs printed:\n{out}"));
+            }
+            // `$!`: the last background job's pid (a new user reached for it).
+            let out = s.command("sleep 40 & echo bg-$! ; kill $! ; wait")?;
+            let pid = out.split('[').nth(1).and_then(|j| j.split(']').next()).ok_or(format!("sleep 40 &:\n{out}"))?;
+            (out.contains(&format!("bg-{pid}\r\n")) && !out.contains("not a pid"))
+                .then_some(())
+                .ok_or(format!("$! after sleep 40 &:\n{out}"))
         }),
         ("tab_completes_programs_and_paths", |s| {
             // (Tab did nothing.) A program's name, then a path, then a choice shown.

@@ -6,7 +6,7 @@
 //! path a server owns, in the foreground (the console back in canonical mode, Ctrl-C
 //! ending every program of the pipeline) or in the background (`&`, with no standard
 //! input unless redirected: only the foreground reads the console). `$?` is the last
-//! command's exit status; `*`, `?` and `[...]` in a word make it the paths they match
+//! command's exit status, `$!` the last background job's pid; `*`, `?` and `[...]` in a word make it the paths they match
 //! (`lib.rs`). Built-ins: `help`, `exit [n]` (also Ctrl-D at the prompt; proc
 //! starts the boot shell again), `shutdown [n]`, `jobs`, `fg [pid]`, `wait [pid...]`,
 //! `cd [dir]`, `pwd`; Tab completes programs and paths. Programs get
@@ -50,6 +50,7 @@ mod run {
 Muon shell. Run a program of the boot image by name, with arguments:
   hello a b          echo hi | cat | wc          ls /dev > /tmp/list ; cat < /tmp/list
   cmd &              run in the background       $?  the last exit status
+  kill $!            end the last job run with & ($!: its pid)
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
   cat /tmp/*.txt     * ? [a-z] [!a]: the paths they match ('*' and \\* are a plain *)
 Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
@@ -72,6 +73,8 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         console: File,
         editor: Editor,
         status: u32,
+        /// The pid of the last job started in the background (`$!`).
+        last_background: Option<Pid>,
         background: Vec<BackgroundJob>,
         /// Background jobs whose end was announced, with their status, for a later
         /// `wait PID` (the most recent [`ENDED_KEPT`]).
@@ -151,6 +154,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             console: console?,
             editor: Editor::new(HISTORY),
             status: 0,
+            last_background: None,
             background: Vec::new(),
             ended: Vec::new(),
             typed_ahead: VecDeque::new(),
@@ -309,8 +313,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 if !job.condition().holds(self.status) {
                     continue; // `&&` after a failure, `||` after a success
                 }
-                // `$?` and the patterns now: the jobs before may have made files.
-                let job = match job.expand(self.status, &mut |directory| fs::read_dir(directory).ok()) {
+                // `$?`, `$!` and the patterns now: the jobs before may have made files.
+                let last_background = self.last_background;
+                let job = match job.expand(self.status, last_background, &mut |directory| fs::read_dir(directory).ok())
+                {
                     Ok(job) => job,
                     Err(word) => {
                         // (The command does not run, as sh's after an expansion error.)
@@ -659,6 +665,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             if job.background {
                 let (pid, command, job_pids) = (last_pid, command_line(job), pids.clone());
                 self.say(&format!("[{pid}] started  {command}\n"));
+                self.last_background = Some(pid);
                 // A thread waits and lets go of the pipes as the commands end.
                 let ended = Arc::new(Mutex::new(None));
                 let result = Arc::clone(&ended);

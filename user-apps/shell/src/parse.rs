@@ -5,12 +5,13 @@
 //! words plus at most one `<` input, one `>` or `>>` output and one `2>`, `2>>` or `2>&1`
 //! error redirection (`2>&1`: where the output goes).
 //!
-//! Quoting follows the POSIX shell, minus everything that expands but `$?` and pathname
-//! patterns: words split on spaces and tabs; single quotes keep everything literally;
+//! Quoting follows the POSIX shell, minus everything that expands but `$?`, `$!` and
+//! pathname patterns: words split on spaces and tabs; single quotes keep everything literally;
 //! double quotes keep spaces and let `\"` and `\\` stand for themselves (any other
 //! backslash in them is literal); a backslash outside quotes makes the next character
 //! literal. `$?` outside single quotes (and not escaped) stands for the status of the last
-//! job that ran before it; then a word holding a pattern (`*`, `?`, `[...]`, unquoted and
+//! job that ran before it, `$!` for the pid of the last job started in the background
+//! (nothing before the first); then a word holding a pattern (`*`, `?`, `[...]`, unquoted and
 //! not escaped: `'*'`, `"*"` and `\*` are a plain `*`) is replaced by the sorted paths it
 //! matches, or kept as written (quotes removed) if it matches none ([`glob`]). Both
 //! are done as each job runs ([`parse_for_running`], [`UnexpandedJob::expand`]), so that
@@ -28,7 +29,8 @@
 //! The parse is done in two steps: `tokenize` splits the line into words and operators, then
 //! `parse` groups the tokens into commands, pipelines and jobs. Parsed for running, the
 //! words are in a *marked form* until their job runs: two characters that no line typed
-//! at the console holds keep what only running tells — `STATUS_MARK` for `$?`, and
+//! at the console holds keep what only running tells — `STATUS_MARK` for `$?`,
+//! `BACKGROUND_MARK` for `$!`, and
 //! `QUOTE_MARK` before each character that stands for itself: one quoted or escaped
 //! (`'*'` is no pattern), or a mark's character that came in a line (a script may hold any
 //! character). [`UnexpandedJob::expand`] reads them (`unmark`) and leaves none in the
@@ -192,6 +194,10 @@ enum Token {
 /// can hold.
 const STATUS_MARK: char = '\0';
 
+/// Stands for `$!` in the marked form: STX (Ctrl-B), which the line editor does not put
+/// in a line (one a script holds is marked as quoted, as any mark's character).
+const BACKGROUND_MARK: char = '\u{2}';
+
 /// In the marked form, makes the character after it stand for itself: SOH (Ctrl-A), which
 /// the line editor does not put in a line.
 const QUOTE_MARK: char = '\u{1}';
@@ -207,15 +213,17 @@ fn tokenize(line: &str, mark: bool) -> Result<Vec<Token>, ParseError> {
         word.push(c);
     };
     let unquoted = |word: &mut String, c: char| {
-        if mark && (c == STATUS_MARK || c == QUOTE_MARK) {
+        if mark && matches!(c, STATUS_MARK | BACKGROUND_MARK | QUOTE_MARK) {
             word.push(QUOTE_MARK);
         }
         word.push(c);
     };
-    // A `$`, in double quotes or not: `$?` or itself.
+    // A `$`, in double quotes or not: `$?`, `$!` or itself.
     let dollar = |chars: &mut core::iter::Peekable<core::str::Chars>, word: &mut String, in_quotes: bool| {
         if mark && chars.next_if_eq(&'?').is_some() {
             word.push(STATUS_MARK);
+        } else if mark && chars.next_if_eq(&'!').is_some() {
+            word.push(BACKGROUND_MARK);
         } else if in_quotes {
             quoted(word, '$');
         } else {
@@ -401,20 +409,28 @@ impl UnexpandedJob {
         self.marked.condition
     }
 
-    /// The job to run after a job that ended with `status`: `$?` replaced by it in its
-    /// words and file names, and each word holding a pattern by the paths it matches, if
+    /// The job to run after a job that ended with `status`, `last_background` the pid of
+    /// the last job started with `&` (if any): `$?` and `$!` replaced by them in its words
+    /// and file names, and each word holding a pattern by the paths it matches, if
     /// any ([`glob::expand`], which `list` gives the names of a directory to: `None` if it
     /// cannot). The file names of redirections are not patterns. Fails, naming the word,
     /// if one expands to too many paths ([`glob::TooMany`]).
-    pub fn expand(&self, status: u32, list: &mut impl FnMut(&str) -> Option<Vec<String>>) -> Result<Job, String> {
+    pub fn expand(
+        &self,
+        status: u32,
+        last_background: Option<u32>,
+        list: &mut impl FnMut(&str) -> Option<Vec<String>>,
+    ) -> Result<Job, String> {
         let status = alloc::format!("{status}");
-        let path = |marked: &String| text(&unmark(marked, &status));
+        let background = last_background.map(|pid| alloc::format!("{pid}")).unwrap_or_default();
+        let unmark = |marked: &str| unmark(marked, &status, &background);
+        let path = |marked: &String| text(&unmark(marked));
         let redirect = |r: &Redirect| Redirect { path: path(&r.path), ..r.clone() };
         let mut pipeline = Vec::new();
         for c in &self.marked.pipeline {
             let mut argv = Vec::new();
             for marked in &c.argv {
-                let word = unmark(marked, &status);
+                let word = unmark(marked);
                 match glob::expand(&word, list) {
                     Ok(Some(paths)) => argv.extend(paths),
                     Ok(None) => argv.push(text(&word)),
@@ -443,9 +459,9 @@ impl UnexpandedJob {
     }
 }
 
-/// The characters of a word in the marked form, `$?` replaced by `status`, each saying
-/// whether it stands for itself (quoted).
-fn unmark(marked: &str, status: &str) -> Vec<WordChar> {
+/// The characters of a word in the marked form, `$?` replaced by `status` and `$!` by
+/// `background`, each saying whether it stands for itself (quoted).
+fn unmark(marked: &str, status: &str, background: &str) -> Vec<WordChar> {
     let mut word = Vec::with_capacity(marked.len());
     let mut chars = marked.chars();
     while let Some(c) = chars.next() {
@@ -453,6 +469,7 @@ fn unmark(marked: &str, status: &str) -> Vec<WordChar> {
             // (`tokenize` puts a character after each; were none there, none is added.)
             QUOTE_MARK => word.extend(chars.next().map(|c| WordChar { c, quoted: true })),
             STATUS_MARK => word.extend(status.chars().map(|c| WordChar { c, quoted: false })),
+            BACKGROUND_MARK => word.extend(background.chars().map(|c| WordChar { c, quoted: false })),
             c => word.push(WordChar { c, quoted: false }),
         }
     }
@@ -572,7 +589,7 @@ mod tests {
     /// The jobs of `line` as each would run after a job that ended with `status`, in the
     /// file system of [`listing`].
     fn run(line: &str, status: u32) -> Vec<Job> {
-        parse_for_running(line).unwrap().iter().map(|job| job.expand(status, &mut listing).unwrap()).collect()
+        parse_for_running(line).unwrap().iter().map(|job| job.expand(status, None, &mut listing).unwrap()).collect()
     }
 
     /// The argv, expanded, of a line holding exactly one simple command.
@@ -621,11 +638,26 @@ mod tests {
         assert_eq!(words("echo $?"), ["echo", "$?"], "parse itself expands nothing");
         // Each job's `$?` is the status the job before it left, known when it runs.
         let jobs = parse_for_running("cat /x > \"out$?\" ; echo $? && echo '$?'").unwrap();
-        assert_eq!(jobs[0].expand(1, &mut listing).unwrap().pipeline[0].stdout.as_ref().unwrap().path, "out1");
-        assert_eq!(jobs[1].expand(7, &mut listing).unwrap().pipeline[0].argv, ["echo", "7"]);
-        assert_eq!(jobs[2].expand(0, &mut listing).unwrap().pipeline[0].argv, ["echo", "$?"]);
+        assert_eq!(jobs[0].expand(1, None, &mut listing).unwrap().pipeline[0].stdout.as_ref().unwrap().path, "out1");
+        assert_eq!(jobs[1].expand(7, None, &mut listing).unwrap().pipeline[0].argv, ["echo", "7"]);
+        assert_eq!(jobs[2].expand(0, None, &mut listing).unwrap().pipeline[0].argv, ["echo", "$?"]);
         assert_eq!(jobs[1].condition(), Condition::Always);
         assert_eq!(jobs[2].condition(), Condition::IfSucceeded);
+    }
+
+    #[test]
+    fn the_last_background_pid_replaces_dollar_bang_outside_single_quotes() {
+        let job = |line: &str, last: Option<u32>| {
+            let jobs = parse_for_running(line).unwrap();
+            jobs[0].expand(0, last, &mut listing).unwrap().pipeline[0].argv.clone()
+        };
+        assert_eq!(
+            job(r#"kill $! x$!y "$!" '$!' \$! $? "$!$?""#, Some(2049)),
+            ["kill", "2049", "x2049y", "2049", "$!", "$!", "0", "20490"]
+        );
+        assert_eq!(job("kill $! x$!", None), ["kill", "", "x"], "none started yet: nothing, as sh's");
+        assert_eq!(job("echo \u{2} $!", Some(7)), ["echo", "\u{2}", "7"], "the mark's character typed is itself");
+        assert_eq!(words("echo $!"), ["echo", "$!"], "parse itself expands nothing");
     }
 
     #[test]
@@ -641,9 +673,9 @@ mod tests {
         assert_eq!(words("echo * /tmp/?"), ["echo", "*", "/tmp/?"], "parse itself expands nothing");
         // Each job's patterns are matched as it runs: what the jobs before it made is there.
         let jobs = parse_for_running("touch /tmp/new ; ls /tmp/n*").unwrap();
-        assert_eq!(jobs[1].expand(0, &mut |_: &str| None).unwrap().pipeline[0].argv, ["ls", "/tmp/n*"]);
+        assert_eq!(jobs[1].expand(0, None, &mut |_: &str| None).unwrap().pipeline[0].argv, ["ls", "/tmp/n*"]);
         let made = |_: &str| Some(vec!["new".to_string()]);
-        assert_eq!(jobs[1].expand(0, &mut { made }).unwrap().pipeline[0].argv, ["ls", "/tmp/new"]);
+        assert_eq!(jobs[1].expand(0, None, &mut { made }).unwrap().pipeline[0].argv, ["ls", "/tmp/new"]);
     }
 
     #[test]
@@ -709,7 +741,7 @@ mod tests {
             for status in [0, 1, 127] {
                 for job in run(line, status) {
                     for text in texts(&job) {
-                        assert!(!text.contains([STATUS_MARK, QUOTE_MARK]), "{line:?}: {text:?}");
+                        assert!(!text.contains([STATUS_MARK, BACKGROUND_MARK, QUOTE_MARK]), "{line:?}: {text:?}");
                     }
                 }
             }
