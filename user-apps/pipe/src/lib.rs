@@ -51,6 +51,14 @@ pub fn fifo_path(payload: &[u8]) -> Result<&str, Errno> {
     }
 }
 
+/// The number of the anonymous pipe named `name` in [`PIPE_DIR`]: only as its directory
+/// lists it (`+5` and `05` name no pipe).
+pub fn anonymous_pipe_number(name: &str) -> Option<u32> {
+    let canonical =
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) && (name == "0" || !name.starts_with('0'));
+    name.parse().ok().filter(|_| canonical)
+}
+
 /// What a finished request answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -511,6 +519,16 @@ mod tests {
 
     fn read(n: &[u8]) -> Result<Answer, Errno> {
         Ok(Answer::Read(n.to_vec()))
+    }
+
+    #[test]
+    fn an_anonymous_pipe_has_one_name() {
+        assert_eq!(anonymous_pipe_number("5"), Some(5));
+        assert_eq!(anonymous_pipe_number("0"), Some(0));
+        assert_eq!(anonymous_pipe_number("4294967295"), Some(u32::MAX));
+        for other in ["+5", "05", "00", "", "-1", "5x", " 5", "4294967296"] {
+            assert_eq!(anonymous_pipe_number(other), None, "{other:?}");
+        }
     }
 
     #[test]

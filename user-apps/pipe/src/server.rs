@@ -195,7 +195,7 @@ impl ResourceManager for Server {
                 self.pipes.remove(&id);
             });
         }
-        let id: u32 = path.parse().map_err(|_| Errno::ENOENT)?;
+        let id = pipe::anonymous_pipe_number(path).ok_or(Errno::ENOENT)?;
         if self.pipes.get(&id).is_none_or(|e| e.borrow().pipe.is_named()) {
             return Err(Errno::ENOENT);
         }
