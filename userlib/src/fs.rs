@@ -85,7 +85,7 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 /// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`]. The server of `path`'s directory
 /// says whether one may be made there ([`connect::MKFIFO`]): `EEXIST` when something is at
 /// `path` already, `ENOENT` or `ENOTDIR` when its parent is no directory, `ENOSYS` where
-/// the directory's server keeps no FIFOs (`/dev/mqueue`, `/proc`; `ENOENT` in a directory
+/// the directory's server keeps no FIFOs (`/dev/mqueue`, `/proc/boot`; `ENOENT` in a directory
 /// of the pathname space that no server has, as `/` and `/dev`), `EPERM` beneath
 /// [`crate::msg::PIPE_DIR`] (the anonymous pipes' names).
 pub fn mkfifo(path: &str) -> Result<(), Errno> {
