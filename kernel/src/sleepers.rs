@@ -95,6 +95,7 @@ impl Sleepers {
     }
 
     /// Every entry, earliest first.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, ThreadId, Wake)> + '_ {
         self.due(u64::MAX)
     }
