@@ -97,14 +97,7 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
         };
     }
     let path = checked_path(path)?;
-    let (owner, rest) = match owner_of(&path) {
-        Err(Errno::ENOENT) if pathname_directory(&path) => return Err(Errno::EEXIST),
-        owner => owner?,
-    };
-    if rest.is_empty() {
-        return Err(Errno::EEXIST); // (a prefix: a server's root, a named FIFO)
-    }
-    connect_once(&owner, Header { subtype: connect::MKFIFO, ..Header::new(io_type::CONNECT) }, rest.as_bytes())?;
+    connect_for_new(&path, Header { subtype: connect::MKFIFO, ..Header::new(io_type::CONNECT) })?;
     let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
     server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
 }
@@ -135,14 +128,20 @@ pub fn unlink(path: &str) -> Result<(), Errno> {
 /// from a server that has no directories.
 pub fn mkdir(path: &str) -> Result<(), Errno> {
     let path = checked_path(path)?;
-    let (owner, rest) = match owner_of(&path) {
-        Err(Errno::ENOENT) if pathname_directory(&path) => return Err(Errno::EEXIST),
+    connect_for_new(&path, Header { subtype: connect::MKDIR, offset: 0o755, ..Header::new(io_type::CONNECT) })
+}
+
+/// Sends the `CONNECT` `header` that makes something new at `path` (canonical) to the
+/// server that owns it: `EEXIST` if `path` is a server's prefix, a named FIFO or a
+/// directory of the pathname space.
+fn connect_for_new(path: &str, header: Header) -> Result<(), Errno> {
+    let (owner, rest) = match owner_of(path) {
+        Err(Errno::ENOENT) if pathname_directory(path) => return Err(Errno::EEXIST),
         owner => owner?,
     };
     if rest.is_empty() {
         return Err(Errno::EEXIST); // (a prefix: a server's root, a named FIFO)
     }
-    let header = Header { subtype: connect::MKDIR, offset: 0o755, ..Header::new(io_type::CONNECT) };
     connect_once(&owner, header, rest.as_bytes())
 }
 
