@@ -1,6 +1,7 @@
 //! The process manager's bookkeeping, kept free of system calls so the host can test it:
-//! the name table ([`names`]), the pathname space ([`paths`]) and the shared-memory
-//! objects with their handles ([`shm`]). `main.rs` is the server around them.
+//! the name table ([`names`]), the pathname space ([`paths`]), the shared-memory
+//! objects with their handles ([`shm`]) and the checking of spawn requests ([`spawn`]).
+//! `main.rs` is the server around them.
 
 #![no_std]
 #![warn(missing_docs)]
@@ -12,6 +13,7 @@ extern crate std;
 pub mod names;
 pub mod paths;
 pub mod shm;
+pub mod spawn;
 
 /// Who registered something: enough to find it again and to drop it when that client
 /// disconnects.

@@ -9,11 +9,11 @@ use alloc::vec::Vec;
 use proc::names::{NameTable, Scope};
 use proc::paths::{Mount, PathSpace};
 use proc::shm::{Release, ShmTable};
+use proc::spawn::Spawn;
 use proc::Owner;
 use userlib::abi::bootimage::{BootImage, Program, RESPAWN, START_AT_BOOT};
 use userlib::abi::info::ThreadInfo;
 use userlib::abi::ipc::channel_flags;
-use userlib::abi::sched::Policy;
 use userlib::abi::syscall::mem_prot;
 use userlib::ipc::{Channel, Connection};
 use userlib::msg::DirectoryCursor;
@@ -177,42 +177,9 @@ impl Proc {
     }
 
     fn spawn(&mut self, request: &Request) -> Result<u64, Errno> {
-        if request.sent > request.payload.len() {
-            return Err(Errno::E2BIG); // (cut short, its environment would be missing a part)
-        }
-        let payload = &request.payload;
-        let name_end = payload.iter().position(|b| *b == 0).ok_or(Errno::EINVAL)?;
-        let name = core::str::from_utf8(&payload[..name_end]).map_err(|_| Errno::EINVAL)?;
-        if name.is_empty() {
-            return Err(Errno::EINVAL);
-        }
-        if name.len() > userlib::abi::bootimage::NAME_LEN {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let rest = &payload[name_end + 1..];
-        let args_len = usize::try_from(request.header.size).map_err(|_| Errno::EINVAL)?;
-        if args_len > rest.len() {
-            return Err(Errno::EINVAL);
-        }
-        let (args, environment) = rest.split_at(args_len);
-        for block in [args, environment] {
-            if !block.is_empty() && block.last() != Some(&0) {
-                return Err(Errno::EINVAL);
-            }
-        }
-        let priority = match request.header.arg {
-            0 => None,
-            p @ 1..=255 => Some(p as u8),
-            _ => return Err(Errno::EINVAL),
-        };
-        let policy = match request.header.subtype {
-            0 => None,
-            p => {
-                // (The number + 1, checked whole: `as u8` would let 257 pass as FIFO.)
-                let number = u8::try_from(p - 1).map_err(|_| Errno::EINVAL)?;
-                Some(Policy::from_number(number).ok_or(Errno::EINVAL)?)
-            }
-        };
+        let h = request.header;
+        let Spawn { name, args, environment, priority, policy } =
+            Spawn::parse(&request.payload, request.sent, h.size, h.arg, h.subtype)?;
         let program = self.image.find(name).ok_or(Errno::ENOENT)?;
         if self.image.programs().next().is_some_and(|first| first.name == program.name) {
             return Err(Errno::EPERM); // proc itself: there is one process manager
