@@ -7,8 +7,9 @@
 //! together), Ctrl-W the word before the cursor, Escape is kept and shown `^[`, Enter completes the line (echoing `\r\n`) and
 //! makes it readable, Ctrl-U erases the whole line, Ctrl-C discards it (and every line
 //! not yet read) and asks for the foreground program to be interrupted, Ctrl-D makes what
-//! was typed readable without a newline — on an empty line, it is an end of file: the
-//! next read returns 0. A read returns at most one line. A line holds at most
+//! was typed readable without a newline, as a line of its own (POSIX's EOF, a line
+//! delimiter that is discarded) — on an empty line, it is an end of file: the next read
+//! returns 0. A read returns at most one line. A line holds at most
 //! [`MAX_CANON`] bytes, unread input [`MAX_INPUT`]. In **raw** mode (a shell doing its own
 //! editing) every byte is readable at once, unechoed and uninterpreted.
 //!
@@ -60,7 +61,9 @@ pub enum Action {
 pub struct LineDiscipline {
     mode: Mode,
     line: Vec<u8>,
-    /// Readable bytes; `None` entries are end-of-file marks.
+    /// Readable bytes; `None` entries are delimiters (a Ctrl-D's, or the end of a half
+    /// line made readable by a switch to raw mode): one ends the read of the bytes before
+    /// it, and is taken with them; one first is an end of file (a read returns 0).
     ready: VecDeque<Option<u8>>,
     /// Bytes typed in raw mode, not yet read (after `ready`, in raw mode).
     raw: VecDeque<u8>,
@@ -93,7 +96,7 @@ impl LineDiscipline {
     pub fn set_mode(&mut self, mode: Mode, echo: &mut Vec<u8>) -> Action {
         let mut action = Action::None;
         match mode {
-            Mode::Raw => self.ready.extend(self.line.drain(..).map(Some)),
+            Mode::Raw => self.complete_line(),
             Mode::Canonical if self.mode == Mode::Raw => {
                 self.mode = mode;
                 for byte in core::mem::take(&mut self.raw) {
@@ -110,7 +113,8 @@ impl LineDiscipline {
 
     /// Takes one byte of input; appends what to echo to `echo`.
     pub fn input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Action {
-        if self.ready.len() + self.raw.len() + self.line.len() >= MAX_INPUT && byte != 0x03 {
+        let interrupt = byte == 0x03 && self.mode == Mode::Canonical; // (raw: data)
+        if self.ready.len() + self.raw.len() + self.line.len() >= MAX_INPUT && !interrupt {
             return Action::None;
         }
         if self.mode == Mode::Raw {
@@ -129,13 +133,10 @@ impl LineDiscipline {
                 echo.extend_from_slice(b"^C\r\n");
                 return Action::Interrupt;
             }
-            0x04 => {
-                if self.line.is_empty() {
-                    self.ready.push_back(None);
-                } else {
-                    self.ready.extend(self.line.drain(..).map(Some));
-                }
-            }
+            // An end of file on an empty line; else what was typed, as one read (POSIX:
+            // EOF is a line delimiter, and is discarded).
+            0x04 if self.line.is_empty() => self.ready.push_back(None),
+            0x04 => self.complete_line(),
             0x08 | 0x7f => {
                 self.erase_character(echo);
             }
@@ -177,6 +178,14 @@ impl LineDiscipline {
             _ => {} // other control bytes are dropped
         }
         Action::None
+    }
+
+    /// Makes the line typed (not empty) readable without a newline, as one read.
+    fn complete_line(&mut self) {
+        if !self.line.is_empty() {
+            self.ready.extend(self.line.drain(..).map(Some));
+            self.ready.push_back(None);
+        }
     }
 
     /// Whether the line ends with a UTF-8 character's lead byte and fewer continuation
@@ -237,8 +246,13 @@ impl LineDiscipline {
                         break;
                     }
                 }
-                _ => break, // the end, or an end-of-file mark for the next read
+                _ => break, // the end, or a delimiter
             }
+        }
+        // The delimiter that ends these bytes goes with them — unless a newline ended
+        // them: then it is an end of file, for the next read.
+        if out.last() != Some(&b'\n') && self.ready.front() == Some(&None) {
+            self.ready.pop_front();
         }
         Some(out)
     }
@@ -468,6 +482,48 @@ mod tests {
             held += line.len();
         }
         assert!(held <= MAX_INPUT, "{held} bytes held");
+    }
+
+    #[test]
+    fn ctrl_d_ends_a_read_as_enter_does() {
+        // POSIX: EOF is a line delimiter (discarded): what it sends is one read, not the
+        // start of the next line typed before the program read it.
+        let mut d = LineDiscipline::new();
+        feed(&mut d, b"xy\x04k\r");
+        assert_eq!(d.read(10), Some(b"xy".to_vec()));
+        assert_eq!(d.read(10), Some(b"k\n".to_vec()));
+        feed(&mut d, b"xyz\x04\x04");
+        assert_eq!(d.read(2), Some(b"xy".to_vec()));
+        assert_eq!(d.read(10), Some(b"z".to_vec()), "the delimiter goes with the last of it");
+        assert_eq!(d.read(10), Some(vec![]), "then the end of file");
+        assert_eq!(d.read(10), None);
+        // A half line made readable by a switch to raw mode and back is one too.
+        let mut echo = Vec::new();
+        feed(&mut d, b"pa");
+        d.set_mode(Mode::Raw, &mut echo);
+        d.set_mode(Mode::Canonical, &mut echo);
+        feed(&mut d, b"cd\r\x04");
+        assert_eq!(d.read(10), Some(b"pa".to_vec()));
+        assert_eq!(d.read(10), Some(b"cd\n".to_vec()));
+        assert_eq!(d.read(10), Some(vec![]), "Ctrl-D on the empty line after it: the end of file");
+        feed(&mut d, b"ab\r\x04");
+        d.set_mode(Mode::Raw, &mut echo);
+        assert_eq!(d.read(10), Some(b"ab\n".to_vec()));
+        assert_eq!(d.read(10), Some(vec![]), "an end of file after a line, in raw mode too");
+    }
+
+    #[test]
+    fn raw_input_is_bounded_ctrl_c_too() {
+        let mut d = LineDiscipline::new();
+        let mut echo = Vec::new();
+        d.set_mode(Mode::Raw, &mut echo);
+        feed(&mut d, &[b'x'; MAX_INPUT]);
+        feed(&mut d, &[0x03; 100]);
+        let mut held = 0;
+        while let Some(bytes) = d.read(MAX_INPUT) {
+            held += bytes.len();
+        }
+        assert_eq!(held, MAX_INPUT, "in raw mode Ctrl-C is data, bounded as any");
     }
 
     /// A transmitter that takes `room` bytes, then is full.
