@@ -30,6 +30,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 pub mod control;
+pub mod readers;
 
 /// Most bytes a line being typed holds (POSIX's `MAX_CANON`): more ring the bell and are
 /// dropped, until the line ends.
@@ -212,6 +213,27 @@ impl LineDiscipline {
                 return Some(());
             }
         }
+    }
+
+    /// [`LineDiscipline::read`], the bytes handed to `deliver` (a reader's answer),
+    /// which says whether it took them; if not (the reader has gone) they are unread,
+    /// for the next read. `None` (and `deliver` not called) if the read must wait.
+    pub fn read_to(&mut self, want: usize, deliver: impl FnOnce(&[u8]) -> bool) -> Option<bool> {
+        let (after_cr, from_raw, ready) = (self.after_cr, self.ready.is_empty(), self.ready.len());
+        let bytes = self.read(want)?;
+        if deliver(&bytes) {
+            return Some(true);
+        }
+        self.after_cr = after_cr;
+        if from_raw {
+            bytes.iter().rev().for_each(|b| self.raw.push_front(*b));
+        } else {
+            if ready - self.ready.len() > bytes.len() {
+                self.ready.push_front(None); // the delimiter (or end of file) it took
+            }
+            bytes.iter().rev().for_each(|b| self.ready.push_front(Some(*b)));
+        }
+        Some(false)
     }
 
     /// Whether a read would return now (data or an end of file).

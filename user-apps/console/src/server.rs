@@ -13,6 +13,7 @@
 
 use alloc::vec::Vec;
 use console::control::Control;
+use console::readers::{Reader, Readers};
 use console::{Action, LineDiscipline, Mode, Output};
 use userlib::abi::info::{console_kind, ThreadInfo};
 use userlib::abi::ipc::{channel_flags, Pulse};
@@ -111,14 +112,6 @@ impl Uart {
     }
 }
 
-/// A waiting read.
-struct Waiter {
-    message: ReceivedMessage,
-    want: usize,
-    client: u32,
-    pid: u32,
-}
-
 /// A waiting write.
 struct Writer {
     message: ReceivedMessage,
@@ -129,7 +122,7 @@ struct Console {
     uart: Uart,
     interrupt: Interrupt,
     discipline: LineDiscipline,
-    readers: Vec<Waiter>,
+    readers: Readers<ReceivedMessage>,
     output: Output<Writer>,
     /// Whether the transmit interrupt is asked for.
     transmit_interrupt: bool,
@@ -177,7 +170,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         uart,
         interrupt,
         discipline: LineDiscipline::new(),
-        readers: Vec::new(),
+        readers: Readers::new(),
         output: Output::new(),
         transmit_interrupt: false,
         control: Control::new(),
@@ -195,15 +188,15 @@ fn parent_in(threads: &[ThreadInfo]) -> impl Fn(u32) -> Option<u32> + '_ {
 }
 
 impl Console {
-    /// Answers waiting reads that may read, by arrival, while input is readable.
+    /// Answers waiting reads that may read, by arrival, while input is readable (reads
+    /// of nothing at once); what a reader that has gone took is the next one's.
     fn serve_readers(&mut self) {
-        while self.discipline.readable() {
-            let Some(i) = self.readers.iter().position(|w| self.control.may_read(w.pid)) else { break };
-            let waiter = self.readers.remove(i);
-            if let Some(bytes) = self.discipline.read(waiter.want) {
-                let _ = waiter.message.reply(bytes.len() as u64, &bytes);
-            }
-        }
+        let control = &self.control;
+        self.readers.serve(
+            &mut self.discipline,
+            |pid| control.may_read(pid),
+            |message, bytes| message.reply(bytes.len() as u64, bytes).is_ok(),
+        );
     }
 
     /// Ctrl-C: ends the programs the shell named.
@@ -273,20 +266,22 @@ impl ResourceManager for Console {
     }
 
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        let want = request.header.size as usize;
-        let pid = request.client.pid;
-        let may_read = self.control.may_read(pid);
-        if may_read && !self.readers.iter().any(|w| self.control.may_read(w.pid)) {
-            if let Some(bytes) = self.discipline.read(want) {
-                return Ok(Reply::Data(bytes.len() as u64, bytes));
+        // (No more than the reader has room for: what the kernel could not copy to it
+        // would be lost to every reader.)
+        let want = (request.header.size as usize).min(request.reply_room);
+        let (pid, client) = (request.client.pid, request.client.scoid);
+        // Queued behind the reads waiting and answered here, not by the dispatcher: if
+        // the reader went meanwhile, what it took is the next reader's.
+        let message = request.hold();
+        let rcvid = message.rcvid();
+        self.readers.push(Reader { message, want, pid, client });
+        self.serve_readers();
+        if ocb.nonblock {
+            for reader in self.readers.take(|r| r.message.rcvid() == rcvid) {
+                // (POSIX: a background read fails with EIO when it cannot be stopped.)
+                let _ = reader.message.error(if self.control.may_read(pid) { Errno::EAGAIN } else { Errno::EIO });
             }
         }
-        if ocb.nonblock {
-            // (POSIX: a background read fails with EIO when it cannot be stopped.)
-            return Err(if may_read { Errno::EAGAIN } else { Errno::EIO });
-        }
-        let client = request.client.scoid;
-        self.readers.push(Waiter { message: request.hold(), want, client, pid });
         Ok(Reply::Held)
     }
 
@@ -367,8 +362,8 @@ impl ResourceManager for Console {
     }
 
     fn unblock(&mut self, rcvid: u64) {
-        if let Some(i) = self.readers.iter().position(|w| w.message.rcvid() == rcvid) {
-            let _ = self.readers.remove(i).message.error(Errno::EINTR);
+        for reader in self.readers.take(|r| r.message.rcvid() == rcvid) {
+            let _ = reader.message.error(Errno::EINTR);
         }
         // A write: what went is written (POSIX's partial write), else EINTR.
         for (writer, sent) in self.output.cancel(|w| w.message.rcvid() == rcvid) {
@@ -382,7 +377,7 @@ impl ResourceManager for Console {
 
     fn disconnected(&mut self, scoid: u32) {
         // Their reads: nobody to answer (dropping a held message fails it harmlessly).
-        self.readers.retain(|w| w.client != scoid);
+        drop(self.readers.take(|r| r.client == scoid));
         drop(self.output.cancel(|w| w.client == scoid));
         self.pending_claims.retain(|c| c.scoid != scoid);
         // A shell in control ended: a hang-up (`console::control`), as when a terminal's
@@ -395,11 +390,8 @@ impl ResourceManager for Console {
                 let _ = proc::kill(pid, HANGUP_STATUS);
             }
             let control = &self.control;
-            let (allowed, refused): (Vec<Waiter>, Vec<Waiter>) =
-                core::mem::take(&mut self.readers).into_iter().partition(|w| control.may_read(w.pid));
-            self.readers = allowed;
-            for waiter in refused {
-                let _ = waiter.message.error(Errno::EIO);
+            for reader in self.readers.take(|r| !control.may_read(r.pid)) {
+                let _ = reader.message.error(Errno::EIO);
             }
             // Claims waiting on a shell that ended or lost control: refused (an orphan
             // must not take the console from the shell proc starts again).
