@@ -143,11 +143,12 @@ impl LineDiscipline {
             }
             0x15 => while self.erase_character(echo).is_some() {},
             0x17 => {
-                // Ctrl-W: the word before, and the blanks after it.
-                while self.line.last() == Some(&b' ') {
+                // Ctrl-W: the word before, and the blanks (spaces, tabs) after it.
+                let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+                while blank(self.line.last()) {
                     self.erase_character(echo);
                 }
-                while self.line.last().is_some_and(|b| *b != b' ') {
+                while self.line.last().is_some_and(|b| !blank(Some(b))) {
                     self.erase_character(echo);
                 }
             }
@@ -532,6 +533,16 @@ mod tests {
         d.set_mode(Mode::Raw, &mut echo);
         assert_eq!(d.read(10), Some(b"ab\n".to_vec()));
         assert_eq!(d.read(10), Some(vec![]), "an end of file after a line, in raw mode too");
+    }
+
+    #[test]
+    fn ctrl_w_stops_at_a_tab_as_at_a_space() {
+        // POSIX's WERASE: a word is what is between blanks, spaces and tabs.
+        let mut d = LineDiscipline::new();
+        feed(&mut d, b"ab\tcd\x17\x17x\r");
+        assert_eq!(d.read(100), Some(b"x\n".to_vec()));
+        feed(&mut d, b"ab\tcd\x17x\r");
+        assert_eq!(d.read(100), Some(b"ab\tx\n".to_vec()));
     }
 
     #[test]
