@@ -50,7 +50,10 @@ const INT_RT: u32 = 1 << 6;
 const MU_IO: usize = 0x40;
 const MU_IER: usize = 0x44;
 const MU_LSR: usize = 0x54;
-const MU_IER_RX: u32 = 1 << 0; // (bits 0 and 1 are swapped in the BCM2835 manual)
+// (Bits 0 and 1 are swapped in the BCM2835 manual, and the datasheet's known errata say
+// bits 3:2, marked "don't care", must be set for the interrupt to reach the CPU: set with
+// the receive bit. QEMU ignores them; not verified on a Pi here.)
+const MU_IER_RX: u32 = (1 << 0) | (0b11 << 2);
 const MU_IER_TX: u32 = 1 << 1;
 const LSR_DATA_READY: u32 = 1 << 0;
 /// The transmit FIFO takes at least one byte.
