@@ -124,7 +124,8 @@ pub fn kill(pid: Pid, status: u32) -> Result<(), Errno> {
     request(&header, &[], &mut []).map(|_| ())
 }
 
-/// Asks proc to stop the machine with exit `code`; returns only if it refused.
+/// Asks proc to stop the machine with exit `code`; returns only if it refused (`EPERM`
+/// unless this is one of the system's programs: a boot program proc started).
 pub fn shutdown(code: u32) -> Errno {
     match request(&Header { arg: code, ..Header::new(proc_type::SHUTDOWN) }, &[], &mut []) {
         Ok(_) => Errno::EIO,
@@ -197,7 +198,9 @@ impl Drop for PathAttach {
 
 /// Attaches this process's channel `chid` at `path` in the pathname space; `flags` from
 /// [`crate::msg::path_flags`] (`DIR`: the server owns everything beneath). `EBUSY` if
-/// another server holds exactly that path. Opens of it carry handle 0 (see
+/// another server holds exactly that path; `EPERM` at `/`, beneath another process's
+/// directory or at a prefix a system program held when it ended, unless this is one of
+/// the system's programs (a boot program proc started). Opens of it carry handle 0 (see
 /// [`path_attach_with_handle`]).
 #[doc(alias = "resmgr_attach")]
 pub fn path_attach(path: &str, chid: u32, flags: u16) -> Result<PathAttach, Errno> {

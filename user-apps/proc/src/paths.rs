@@ -6,7 +6,7 @@
 //! servers are.
 
 use crate::Owner;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 use userlib::Errno;
@@ -28,10 +28,22 @@ pub const MAX_PATHS: usize = 8192;
 /// 1,024).
 pub const MAX_PATHS_PER_CLIENT: usize = 2048;
 
+/// Where proc serves shared-memory objects.
+pub const SHMEM: &str = "/dev/shmem";
+/// The null device, which proc serves.
+pub const NULL_DEVICE: &str = "/dev/null";
+/// The boot image's programs, as QNX's procnto lists them.
+pub const BOOT_DIRECTORY: &str = "/proc/boot";
+/// The name service's directories (`/dev/name/local`, `/dev/name/global`).
+pub const NAME_DIRECTORY: &str = "/dev/name";
+
 /// The attached prefixes.
 #[derive(Debug, Default)]
 pub struct PathSpace {
     mounts: BTreeMap<String, Mount>,
+    /// Prefixes the system's programs held when they ended: theirs while they start
+    /// again (a respawned server attaches them anew).
+    reserved: BTreeSet<String>,
 }
 
 /// Whether `path` is `prefix` or lies beneath it.
@@ -43,6 +55,39 @@ impl PathSpace {
     /// An empty space.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether a process `pid` may attach `path` (already checked); `system`: proc started
+    /// it as one of the system's programs (the boot image's, with I/O privilege).
+    ///
+    /// proc's own places are nobody else's, at or beneath them: `EBUSY` (`/dev/shmem`,
+    /// `/dev/null`, `/dev/name`; a process attached at `/dev/shmem/buf` took the opens of
+    /// that object), `EROFS` (`/proc/boot`, what the machine booted). The system's
+    /// places are the system's (`EPERM` for any other program, as QNX asks the
+    /// privileged `PROCMGR_AID_PATHSPACE` ability to add to the space): `/`, which takes
+    /// every path no server has; anything beneath another process's directory
+    /// (`/dev/mqueue/q` took the opens of that queue from mqueue); and a prefix a system
+    /// program held when it ended (`/dev/mqueue`, taken in the moment mqueue restarted
+    /// after a `kill` anyone may send, answered every queue's opens). Elsewhere any
+    /// program may serve a prefix of its own (a spawned ramfs at `/test`).
+    pub fn may_attach(&self, path: &str, pid: u32, system: bool) -> Result<(), Errno> {
+        if within(path, BOOT_DIRECTORY) {
+            return Err(Errno::EROFS);
+        }
+        if [SHMEM, NULL_DEVICE, NAME_DIRECTORY].iter().any(|p| within(path, p)) {
+            return Err(Errno::EBUSY);
+        }
+        if system {
+            return Ok(());
+        }
+        let beneath_another = match self.resolve(path) {
+            Ok((mount, matched)) => mount.owner.pid != pid && matched < path.len(),
+            Err(_) => false,
+        };
+        if path == "/" || beneath_another || self.reserved.contains(path) {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
     }
 
     /// Attaches `path` (already checked); `EBUSY` if it is attached already, `EMFILE`
@@ -58,6 +103,7 @@ impl PathSpace {
         if self.mounts.len() >= MAX_PATHS {
             return Err(Errno::ENFILE);
         }
+        self.reserved.remove(path);
         self.mounts.insert(String::from(path), mount);
         Ok(())
     }
@@ -74,9 +120,19 @@ impl PathSpace {
         }
     }
 
-    /// Drops every prefix of the client behind `scoid`.
-    pub fn forget(&mut self, scoid: u32) {
-        self.mounts.retain(|_, m| m.owner.scoid != scoid);
+    /// Drops every prefix of the client behind `scoid`, keeping them for it if
+    /// `system` says its process is one of the system's programs ([`may_attach`]).
+    ///
+    /// [`may_attach`]: Self::may_attach
+    pub fn forget(&mut self, scoid: u32, system: impl Fn(u32) -> bool) {
+        let reserved = &mut self.reserved;
+        self.mounts.retain(|path, m| {
+            let keep = m.owner.scoid != scoid;
+            if !keep && system(m.owner.pid) {
+                reserved.insert(path.clone());
+            }
+            keep
+        });
     }
 
     /// The server of `path` and the length of its prefix.
@@ -137,7 +193,7 @@ mod tests {
             s.attach(&std::format!("/{c}/{i}"), mount(c as u32, false)).unwrap();
         }
         assert_eq!(s.attach("/full", mount(99, false)), Err(Errno::ENFILE));
-        s.forget(owner(1).scoid);
+        s.forget(owner(1).scoid, |_| false);
         s.attach("/full", mount(99, false)).unwrap();
     }
 
@@ -159,6 +215,46 @@ mod tests {
     }
 
     #[test]
+    fn ordinary_programs_attach_only_places_of_their_own() {
+        // An ordinary program took a server's prefix while that server restarted (`kill`
+        // of mqueue, then `/dev/mqueue` attached before the new mqueue could), or one
+        // beneath it (`/dev/mqueue/q` took that queue's opens), or `/` (every path no
+        // server has): in QNX only a process with the privileged `PROCMGR_AID_PATHSPACE`
+        // ability may add to the space. (A review; pids 4 mqueue, 9 ramfs, 20 a program.)
+        let mut s = PathSpace::new();
+        s.attach("/dev/mqueue", mount(4, true)).unwrap();
+        s.attach("/tmp", mount(9, true)).unwrap();
+        for path in ["/dev/mqueue/q", "/", "/tmp/x"] {
+            assert_eq!(s.may_attach(path, 20, false), Err(Errno::EPERM), "{path}");
+            assert_eq!(s.may_attach(path, 7, true), Ok(()), "{path}: the system's programs may");
+        }
+        assert_eq!(s.may_attach("/tmp/x", 9, false), Ok(()), "beneath its own directory");
+        for path in ["/test", "/dev/console2", "/dev/mqueuex"] {
+            assert_eq!(s.may_attach(path, 20, false), Ok(()), "{path}: nobody's");
+        }
+        // mqueue ends: its prefix is kept for it while it starts again.
+        s.forget(owner(4).scoid, |pid| pid == 4);
+        assert_eq!(s.resolve("/dev/mqueue/q"), Err(Errno::ENOENT), "gone from the space");
+        assert_eq!(s.may_attach("/dev/mqueue", 20, false), Err(Errno::EPERM), "an ordinary program");
+        assert_eq!(s.may_attach("/dev/mqueue", 21, true), Ok(()), "the new mqueue");
+        s.attach("/dev/mqueue", mount(21, true)).unwrap();
+        s.forget(owner(21).scoid, |_| false);
+        assert_eq!(s.may_attach("/dev/mqueue", 20, false), Ok(()), "an ordinary program's prefix is kept for nobody");
+        // proc's own places are nobody's, system or not.
+        for system in [false, true] {
+            for path in ["/dev/shmem", "/dev/shmem/buf", "/dev/null", "/dev/null/x", "/dev/name", "/dev/name/local/a"] {
+                assert_eq!(s.may_attach(path, 7, system), Err(Errno::EBUSY), "{path}");
+            }
+            assert_eq!(s.may_attach("/proc/boot", 7, system), Err(Errno::EROFS));
+            assert_eq!(s.may_attach("/proc/boot/shell", 7, system), Err(Errno::EROFS));
+        }
+        // On a component boundary only: these are nobody's.
+        for path in ["/dev/shmemx", "/dev/nullx", "/dev/names", "/proc/bootx", "/proc"] {
+            assert_eq!(s.may_attach(path, 20, false), Ok(()), "{path}");
+        }
+    }
+
+    #[test]
     fn listing_shows_the_next_component_and_owners_clean_up() {
         let mut s = PathSpace::new();
         s.attach("/dev/mqueue", mount(4, true)).unwrap();
@@ -172,11 +268,11 @@ mod tests {
         s.attach("/srv/a-b", mount(6, false)).unwrap();
         s.attach("/srv/a/x", mount(6, false)).unwrap();
         assert_eq!(s.list("/srv"), ["a", "a-b"]);
-        s.forget(owner(6).scoid);
+        s.forget(owner(6).scoid, |_| false);
         assert!(s.list("/dev/mqueue").is_empty());
         assert!(s.has_beneath("/srv/a") && !s.has_beneath("/sr"));
         assert_eq!(s.detach("/dev/pipe", owner(4).scoid), Err(Errno::EPERM));
-        s.forget(owner(5).scoid);
+        s.forget(owner(5).scoid, |_| false);
         assert_eq!(s.list("/"), ["dev"]);
         assert_eq!(s.list("/dev"), ["mqueue", "shmem"]);
         s.detach("/dev/mqueue", owner(4).scoid).unwrap();

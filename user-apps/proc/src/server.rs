@@ -3,11 +3,12 @@
 //! protocol for shared-memory objects.
 
 use crate::loader;
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use proc::names::{NameTable, Scope};
-use proc::paths::{Mount, PathSpace};
+use proc::paths::{Mount, PathSpace, BOOT_DIRECTORY, NULL_DEVICE, SHMEM};
 use proc::shm::{Release, ShmTable};
 use proc::spawn::Spawn;
 use proc::Owner;
@@ -24,13 +25,9 @@ use userlib::msg::{
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, sys, time, Args, Errno, Pid};
 
-/// Where proc serves shared-memory objects.
-const SHMEM: &str = "/dev/shmem";
-/// The null device, and proc's handle for its prefix (`/dev/shmem` is 0).
-const NULL_DEVICE: &str = "/dev/null";
+/// proc's handle for `/dev/null` (`/dev/shmem` is 0).
 const NULL_HANDLE: u32 = 1;
-/// The boot image's programs, as QNX's procnto lists them, and proc's handle for it.
-const BOOT_DIRECTORY: &str = "/proc/boot";
+/// proc's handle for `/proc/boot`.
 const BOOT_HANDLE: u32 = 2;
 /// The pulse code of "a child of proc ended" (value: its pid).
 const CHILD_ENDED: i8 = 1;
@@ -63,6 +60,10 @@ struct Proc {
     respawned: Vec<Respawned>,
     /// The timer that wakes proc (`RESPAWN_DUE`) when a respawn is due.
     respawn_timer: u32,
+    /// The system's programs: the boot programs proc started (with I/O privilege) that
+    /// have not ended: only they may stop the machine or attach in the system's places
+    /// (`PathSpace::may_attach`).
+    system: BTreeSet<Pid>,
 }
 
 /// A boot program proc starts again when it ends.
@@ -103,6 +104,7 @@ pub fn main(_args: Args) -> Result<(), Errno> {
         shm: ShmTable::new(),
         respawned: Vec::new(),
         respawn_timer,
+        system: BTreeSet::new(),
     };
     let own = Owner { pid: userlib::process::id(), chid: channel.chid(), scoid: 0 };
     state.paths.attach(SHMEM, Mount { owner: own, directory: true, handle: 0 })?;
@@ -113,14 +115,18 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     let image = state.image;
     for program in image.programs().filter(|p| p.flags & START_AT_BOOT != 0).skip(1) {
         match start_boot_program(&program) {
-            Ok(pid) if program.flags & RESPAWN != 0 => state.respawned.push(Respawned {
-                program,
-                pid: Some(pid),
-                started_ns: time::now_ns(),
-                short_runs: 0,
-                due_ns: 0,
-            }),
-            Ok(_) => {}
+            Ok(pid) => {
+                state.system.insert(pid);
+                if program.flags & RESPAWN != 0 {
+                    state.respawned.push(Respawned {
+                        program,
+                        pid: Some(pid),
+                        started_ns: time::now_ns(),
+                        short_runs: 0,
+                        due_ns: 0,
+                    });
+                }
+            }
             Err(e) => println!("proc: cannot start {}: {e}", program.name),
         }
     }
@@ -141,6 +147,7 @@ impl Proc {
     /// Process `pid` ended: if it was a respawned boot program, its start again is due
     /// now or, after short runs, later.
     fn ended(&mut self, pid: Pid) {
+        self.system.remove(&pid);
         let Some(r) = self.respawned.iter_mut().find(|r| r.pid == Some(pid)) else { return };
         let now = time::now_ns();
         r.pid = None;
@@ -161,6 +168,7 @@ impl Proc {
                 Ok(pid) => {
                     r.pid = Some(pid);
                     r.started_ns = now;
+                    self.system.insert(pid);
                 }
                 Err(e) => {
                     // (Out of memory, say: tried again later, as after a short run.)
@@ -521,6 +529,9 @@ impl ResourceManager for Proc {
                 sys::process_kill(target, request.header.offset as u32 as u64).map(|_| Reply::Status(0))
             }
             proc_type::SHUTDOWN => {
+                if !self.system.contains(&request.client.pid) {
+                    return Err(Errno::EPERM); // (QNX: the privileged PROCMGR_AID_REBOOT)
+                }
                 let code = request.header.arg;
                 sys::shutdown(code).map(|_| Reply::Status(0))
             }
@@ -541,20 +552,8 @@ impl ResourceManager for Proc {
             }
             proc_type::PATH_ATTACH => {
                 let path = check_path(&request.payload)?;
-                if path == "/dev/name" || path.starts_with("/dev/name/") {
-                    return Err(Errno::EBUSY); // the name service's own directories
-                }
-                if path == BOOT_DIRECTORY || path.starts_with("/proc/boot/") {
-                    return Err(Errno::EROFS); // the boot image is what the machine booted
-                }
-                if [SHMEM, NULL_DEVICE]
-                    .iter()
-                    .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
-                {
-                    // proc's own: a process attached at `/dev/shmem/buf` took the opens of
-                    // that object, and its `mmap` answers.
-                    return Err(Errno::EBUSY);
-                }
+                let pid = request.client.pid;
+                self.paths.may_attach(path, pid, self.system.contains(&pid))?;
                 let mount = Mount {
                     owner: Self::owner(request),
                     directory: flags & path_flags::DIR != 0,
@@ -601,7 +600,8 @@ impl ResourceManager for Proc {
 
     fn disconnected(&mut self, scoid: u32) {
         self.names.forget(scoid);
-        self.paths.forget(scoid);
+        let system = &self.system;
+        self.paths.forget(scoid, |pid| system.contains(&pid));
         let mut released = Vec::new();
         self.shm.forget(scoid, |r| released.push(r));
         for r in released {

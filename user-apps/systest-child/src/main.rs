@@ -164,6 +164,22 @@ fn unprivileged() -> i32 {
     expect_eperm("a thread at 64", thread.map(|_| ()));
     let child = userlib::process::spawn("systest-child", &["exit", "0"], Some(64));
     expect_eperm("a child at 64", child.map(|_| ()));
+    // proc: stopping the machine and the system's places of the pathname space are the
+    // system programs' (a spawned program took /dev/mqueue/q's opens from mqueue).
+    expect_eperm("proc's SHUTDOWN", Err(userlib::proc::shutdown(3)));
+    let prefixes = userlib::ipc::Channel::create(0);
+    // (The servers beneath whose directories it tries are up: they start at boot.)
+    for _ in 0..1000 {
+        if userlib::proc::resolve("/dev/mqueue").is_ok() && userlib::proc::resolve("/dev/pipe").is_ok() {
+            break;
+        }
+        userlib::time::sleep_ns(1_000_000);
+    }
+    if let Ok(c) = &prefixes {
+        for path in ["/", "/dev/mqueue/q", "/dev/pipe/7"] {
+            expect_eperm(path, userlib::proc::path_attach(path, c.chid(), 0).map(drop));
+        }
+    }
     let channel = userlib::ipc::Channel::create(0);
     let connection = channel.as_ref().map_err(|e| *e).and_then(|c| userlib::ipc::Connection::attach(0, c.chid()));
     match connection {
@@ -177,6 +193,13 @@ fn unprivileged() -> i32 {
         }
         Err(e) => {
             println!("systest-child: no channel: {e}");
+            wrong += 1;
+        }
+    }
+    // A prefix of its own elsewhere, any program may serve.
+    if let Ok(c) = &prefixes {
+        if let Err(e) = userlib::proc::path_attach("/unprivileged-own", c.chid(), 0) {
+            println!("systest-child: a prefix of its own: {e}");
             wrong += 1;
         }
     }
