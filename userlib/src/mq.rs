@@ -49,8 +49,9 @@ fn before_deadline<T>(deadline: u64, call: impl FnOnce(u16) -> Result<T, Errno>)
     }
     use crate::ipc::timeout_states::{REPLY, SEND};
     ipc::timeout(SEND | REPLY, deadline - now)?;
-    // The server answers a client that unblocks with EINTR; only the timeout unblocks here.
-    call(0).map_err(|e| if e == Errno::EINTR { Errno::ETIMEDOUT } else { e })
+    // The server answers a client that unblocks with EINTR: the timeout's when the
+    // deadline has passed, another unblock's (an event) when it has not.
+    call(0).map_err(|e| if e == Errno::EINTR && time::now_ns() >= deadline { Errno::ETIMEDOUT } else { e })
 }
 
 impl MessageQueue {
