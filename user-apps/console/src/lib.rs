@@ -292,6 +292,11 @@ fn utf8_length(lead: u8) -> usize {
     }
 }
 
+/// Most bytes of echo waiting for the transmitter: more is not echoed, as a terminal
+/// drops echo when its output is full (a stalled line, or writes ahead of it, and a
+/// stream of typed bytes each echoed up to 6 wide, grew the queue without bound).
+pub const MAX_ECHO: usize = 64 * 1024;
+
 /// Output on its way to the UART, in the order it came: writes (each `\n` sent as the
 /// terminal's `\r\n`) and echo (as it is). The driver hands bytes over while the
 /// transmitter takes them and waits for its interrupt when it is full, instead of
@@ -335,9 +340,10 @@ impl<W> Output<W> {
         self.queue.push_back(Outgoing { bytes, taken: 0, cr_taken: false, writer: Some(writer) });
     }
 
-    /// Queues echo (sent untranslated).
+    /// Queues echo (sent untranslated), unless [`MAX_ECHO`] bytes of it would wait.
     pub fn echo(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
+        let waiting: usize = self.queue.iter().filter(|o| o.writer.is_none()).map(|o| o.bytes.len() - o.taken).sum();
+        if bytes.is_empty() || waiting + bytes.len() > MAX_ECHO {
             return;
         }
         match self.queue.back_mut() {
@@ -605,5 +611,30 @@ mod tests {
         output.transmit(transmitter(&mut sent, 100), &mut done);
         assert_eq!((sent.as_slice(), done.as_slice()), (&b"12abc"[..], &[(2, 3)][..]));
         assert!(output.cancel(|_| true).is_empty());
+    }
+
+    #[test]
+    fn echo_waiting_for_the_transmitter_is_bounded() {
+        let mut out = Output::<u32>::new();
+        out.write(b"held".to_vec(), 1);
+        for _ in 0..MAX_ECHO {
+            out.echo(b"x");
+        }
+        out.echo(b"y"); // (dropped: the line is stalled)
+        out.write(b"after".to_vec(), 2);
+        let mut sent = Vec::new();
+        let mut done = Vec::new();
+        out.transmit(
+            |b| {
+                sent.push(b);
+                true
+            },
+            &mut done,
+        );
+        assert_eq!(sent.len(), 4 + MAX_ECHO + 5);
+        assert!(!sent.contains(&b'y'));
+        assert_eq!(done.iter().map(|(w, n)| (*w, *n)).collect::<Vec<_>>(), [(1, 4), (2, 5)]);
+        out.echo(b"z");
+        assert!(!out.is_empty(), "room again once it went out");
     }
 }
