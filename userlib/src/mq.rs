@@ -119,7 +119,8 @@ impl MessageQueue {
     }
 
     /// Asks to be sent `event` once, when a message arrives in the empty queue and nobody
-    /// waits to receive it (`EBUSY` if another process asked); `None` withdraws. The event
+    /// waits to receive it (`EBUSY` while a registration stands, this process's own too,
+    /// as POSIX says: withdraw it with `None` first); `None` withdraws. The event
     /// is registered for the server here (`MsgRegisterEvent`); the registration made for
     /// this queue before is withdrawn once the server has the new one (or none).
     pub fn notify(&self, event: Option<&mut SigEvent>) -> Result<(), Errno> {

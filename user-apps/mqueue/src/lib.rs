@@ -434,16 +434,18 @@ impl<T, N> Queue<T, N> {
     }
 
     /// Registers `client`, asking through its descriptor `descriptor`, to be notified
-    /// with `event`: `EBUSY` while another client is registered. `None` removes the
-    /// caller's registration.
+    /// with `event`: `EBUSY` while any client is registered, the caller too (POSIX's
+    /// `mq_notify`). `None` removes the caller's registration (another's stays: no error).
     pub fn notify(&mut self, client: u32, descriptor: u32, event: Option<N>) -> Result<(), Errno> {
         match (&self.notify, event) {
-            (Some(r), _) if r.client != client => Err(Errno::EBUSY),
-            (_, None) => {
+            (Some(r), None) if r.client == client => {
                 self.notify = None;
                 Ok(())
             }
-            (_, Some(event)) => {
+            (_, None) => Ok(()), // (none of its own to remove)
+            // POSIX: while any process is registered, the caller too, others fail.
+            (Some(_), Some(_)) => Err(Errno::EBUSY),
+            (None, Some(event)) => {
                 self.notify = Some(Registration { client, descriptor, event });
                 Ok(())
             }
@@ -769,7 +771,9 @@ mod tests {
         let mut q = Q::new(DEFAULT_ATTR);
         q.notify(1, 1, Some("one")).unwrap();
         assert_eq!(q.notify(2, 2, Some("two")), Err(Errno::EBUSY));
-        assert_eq!(q.notify(2, 2, None), Err(Errno::EBUSY), "only the registrant removes it");
+        assert_eq!(q.notify(2, 2, None), Ok(()), "not its registration: nothing removed");
+        assert_eq!(q.notify(2, 2, Some("two")), Err(Errno::EBUSY), "still the first's");
+        assert_eq!(q.notify(1, 1, Some("one again")), Err(Errno::EBUSY), "registered already, itself");
         // A waiting receiver takes the message: no notification.
         assert!(receive(&mut q, 10, 5, 3, 1024, false).is_empty());
         assert_eq!(send(&mut q, 11, 5, 4, 0, b"x".to_vec(), false).1, None);
@@ -794,7 +798,8 @@ mod tests {
         q.notify(1, 10, Some("again")).unwrap();
         q.descriptor_closed(2, 10);
         assert_eq!(q.notify(2, 20, Some("rival")), Err(Errno::EBUSY), "another client's descriptor 10");
-        // Asked again through another descriptor: it goes with that one.
+        // Withdrawn, and asked again through another descriptor: it goes with that one.
+        q.notify(1, 10, None).unwrap();
         q.notify(1, 11, Some("through 11")).unwrap();
         q.descriptor_closed(1, 10);
         assert_eq!(q.notify(2, 20, Some("rival")), Err(Errno::EBUSY));

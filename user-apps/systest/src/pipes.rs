@@ -429,6 +429,8 @@ pub fn mq_blocking_timed_and_notify() -> Outcome {
     let me = Connection::attach(0, channel.chid()).map_err(e("attach"))?;
     let mut event = me.pulse_event(20, 5, 77);
     q.notify(Some(&mut event)).map_err(e("notify"))?;
+    let mut twice = me.pulse_event(20, 5, 78);
+    ensure!(q.notify(Some(&mut twice)) == Err(Errno::EBUSY), "registered twice (POSIX: EBUSY, the caller too)");
     let rival = peer(&["mq-notify", "/waits"], 10)?;
     ensure!(exited(rival)? == Errno::EBUSY.0, "a second registration was accepted");
     q.send(b"wake", 0).map_err(e("send"))?;
