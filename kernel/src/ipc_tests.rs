@@ -77,6 +77,23 @@ fn pair(s: &mut Sys, flags: u32) -> Pair {
     Pair { server, client, chid, coid }
 }
 
+/// A server of an `_NTO_CHF_UNBLOCK` channel holding a client's request (a pipe read it
+/// keeps): the system, the pair, the server's and client's main threads, the client's
+/// second thread that sent "read" and is REPLY-blocked, the server's 64-byte receive
+/// buffer, and the request's rcvid.
+fn held_read() -> (Sys, Pair, ThreadId, ThreadId, ThreadId, usize, u64) {
+    let mut s = system();
+    let p = pair(&mut s, channel_flags::UNBLOCK);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let reader = new_thread(&mut s, ct, 10);
+    let msg = buffer(&mut s, p.client, b"read", 4);
+    let buf = buffer(&mut s, p.server, &[], 64);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    (s, p, st, ct, reader, buf, rcvid)
+}
+
 fn send(s: &mut Sys, t: ThreadId, coid: u32, smsg: usize, slen: usize, rmsg: usize, rlen: usize) -> Result<u64, Errno> {
     as_thread(
         s,
@@ -1807,16 +1824,8 @@ fn a_thread_that_dies_waiting_for_a_reply_is_forgotten_and_its_server_told() {
     // An audit found a thread destroyed while REPLY-blocked keeping its message: its
     // server's later death woke the dead thread; and a server holding its request (a pipe
     // read) was never told, so the next data went to the dead reader.
-    let mut s = system();
-    let p = pair(&mut s, channel_flags::UNBLOCK);
-    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let reader = new_thread(&mut s, ct, 10);
+    let (mut s, p, st, ct, reader, buf, rcvid) = held_read();
     let reader_tid = s.threads.get(reader.0).unwrap().tid;
-    let msg = buffer(&mut s, p.client, b"read", 4);
-    let buf = buffer(&mut s, p.server, &[], 64);
-    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
-    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
-    let rcvid = x0(&mut s, st).unwrap();
     assert_eq!(as_thread(&mut s, ct, Call::ThreadDestroy { tid: reader_tid, status: 0 }).0, Ok(0));
     // The server hears of it: an unblock pulse naming the request.
     assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), Ok(0));
@@ -2319,15 +2328,7 @@ fn a_client_process_dying_reply_blocked_gives_its_unblock_server_a_pulse() {
     // a_thread_that_dies_waiting_for_a_reply_is_forgotten_and_its_server_told). The
     // same thread ending because its process exits (or is killed) tells the server
     // nothing: a server holding the request (a pipe read) answers it with data later.
-    let mut s = system();
-    let p = pair(&mut s, channel_flags::UNBLOCK);
-    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let reader = new_thread(&mut s, ct, 10);
-    let msg = buffer(&mut s, p.client, b"read", 4);
-    let buf = buffer(&mut s, p.server, &[], 64);
-    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
-    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
-    let rcvid = x0(&mut s, st).unwrap();
+    let (mut s, p, st, ct, _, buf, rcvid) = held_read();
     as_thread(&mut s, ct, Call::ProcessExit { status: 0 });
     let r = receive(&mut s, st, p.chid, buf, 64, 0);
     assert_eq!(r, Ok(0), "an unblock pulse for the held request");
@@ -2565,15 +2566,7 @@ fn a_dying_client_process_gives_one_unblock_pulse_per_request() {
     // ipc_forget_process detaches every coid, and `detach` now interrupts the threads
     // "blocked on the connection" — the same, still REPLY-blocked (never cleared) threads
     // of the dying process: a second unblock request for the same rcvid.
-    let mut s = system();
-    let p = pair(&mut s, channel_flags::UNBLOCK);
-    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
-    let reader = new_thread(&mut s, ct, 10);
-    let msg = buffer(&mut s, p.client, b"read", 4);
-    let buf = buffer(&mut s, p.server, &[], 64);
-    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
-    assert_eq!(send(&mut s, reader, p.coid, msg, 4, 0, 0), BLOCKED);
-    let rcvid = x0(&mut s, st).unwrap();
+    let (mut s, p, st, ct, _, buf, rcvid) = held_read();
     // The server holds the request and waits for more (a pipe read it keeps).
     assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
     as_thread(&mut s, ct, Call::ProcessExit { status: 0 });
