@@ -123,8 +123,8 @@ pub fn transfer(m: &mut impl Machine, src: Side<'_>, dst: Side<'_>, limit: usize
             break;
         };
         let chunk = (n - done).min(s.1).min(d.1).min(PAGE_SIZE - s.0 % PAGE_SIZE).min(PAGE_SIZE - d.0 % PAGE_SIZE);
-        let from = user_page(m, src.space, s.0, chunk, false).map_err(TransferError::Source)?;
-        let to = user_page(m, dst.space, d.0, chunk, true).map_err(TransferError::Destination)?;
+        let from = page_of(m, src.space, s.0, false).map_err(TransferError::Source)?;
+        let to = page_of(m, dst.space, d.0, true).map_err(TransferError::Destination)?;
         m.copy_physical(from + s.0 % PAGE_SIZE, to + d.0 % PAGE_SIZE, chunk);
         src_cursor.advance(chunk);
         dst_cursor.advance(chunk);
@@ -146,6 +146,9 @@ pub fn transfer_single(
     let n = src.1.min(dst.1);
     if n == 0 {
         return Ok(0);
+    }
+    if within_one_page(src.0, n) && within_one_page(dst.0, n) {
+        return transfer_in_pages(m, (src_space, src.0), (dst_space, dst.0), n);
     }
     if span_pages(src.0, n) <= SPAN_PAGES && span_pages(dst.0, n) <= SPAN_PAGES {
         return transfer_contiguous(m, (src_space, src.0), (dst_space, dst.0), n);
@@ -200,10 +203,20 @@ fn user_pages(
     Ok(pages)
 }
 
-/// [`user_pages`] for a range within one page: its physical page.
-#[inline]
-fn user_page(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize, write: bool) -> Result<usize, Errno> {
-    if va.checked_add(n).is_none_or(|end| end > abi::USER_SPACE_END) {
+/// Whether `[va, va + n)` (n > 0) lies within one page (no overflow, whatever `n`).
+#[inline(always)]
+fn within_one_page(va: usize, n: usize) -> bool {
+    n <= PAGE_SIZE - va % PAGE_SIZE
+}
+
+const _: () = assert!(abi::USER_SPACE_END % PAGE_SIZE == 0, "page_of's bound");
+
+/// [`user_pages`] for a range [`within_one_page`] that starts at `va`: its physical
+/// page. Such a range ends at or below `USER_SPACE_END` (a page boundary) exactly when
+/// it starts below it.
+#[inline(always)]
+fn page_of(m: &mut impl Machine, space: &AddressSpace, va: usize, write: bool) -> Result<usize, Errno> {
+    if va >= abi::USER_SPACE_END {
         return Err(Errno::EFAULT);
     }
     accessible_page(m, space, va, write).ok_or(Errno::EFAULT)
@@ -254,12 +267,8 @@ fn transfer_contiguous(
     dst: (&AddressSpace, usize),
     n: usize,
 ) -> Result<usize, TransferError> {
-    if src.1 % PAGE_SIZE + n <= PAGE_SIZE && dst.1 % PAGE_SIZE + n <= PAGE_SIZE {
-        // Both within one page (every small message): one translation each, one copy.
-        let from = user_page(m, src.0, src.1, n, false).map_err(TransferError::Source)?;
-        let to = user_page(m, dst.0, dst.1, n, true).map_err(TransferError::Destination)?;
-        m.copy_physical(from + src.1 % PAGE_SIZE, to + dst.1 % PAGE_SIZE, n);
-        return Ok(n);
+    if within_one_page(src.1, n) && within_one_page(dst.1, n) {
+        return transfer_in_pages(m, src, dst, n);
     }
     let from = user_pages(m, src.0, src.1, n, false).map_err(TransferError::Source)?;
     let to = user_pages(m, dst.0, dst.1, n, true).map_err(TransferError::Destination)?;
@@ -276,12 +285,27 @@ fn transfer_contiguous(
     Ok(n)
 }
 
+/// [`transfer_contiguous`] when each side lies within one page (every small message):
+/// one translation each, one copy.
+#[inline(always)]
+fn transfer_in_pages(
+    m: &mut impl Machine,
+    src: (&AddressSpace, usize),
+    dst: (&AddressSpace, usize),
+    n: usize,
+) -> Result<usize, TransferError> {
+    let from = page_of(m, src.0, src.1, false).map_err(TransferError::Source)?;
+    let to = page_of(m, dst.0, dst.1, true).map_err(TransferError::Destination)?;
+    m.copy_physical(from + src.1 % PAGE_SIZE, to + dst.1 % PAGE_SIZE, n);
+    Ok(n)
+}
+
 /// Whether user code may write `[va, va + n)` of `space`, as `AddressSpace::check` says
 /// (through the cache of user translations when the range lies within one page).
 #[inline(always)]
 pub fn user_may_write(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize) -> bool {
-    if n > 0 && va % PAGE_SIZE + n <= PAGE_SIZE {
-        return user_page(m, space, va, n, true).is_ok();
+    if n > 0 && within_one_page(va, n) {
+        return page_of(m, space, va, true).is_ok();
     }
     space.check(m, va, n, true).is_ok()
 }
@@ -292,10 +316,10 @@ pub fn user_may_write(m: &mut impl Machine, space: &AddressSpace, va: usize, n: 
 /// otherwise.
 #[inline(always)]
 pub fn user_writable_in_one_page(m: &mut impl Machine, space: &AddressSpace, va: usize, n: usize) -> Option<usize> {
-    if n == 0 || va % PAGE_SIZE + n > PAGE_SIZE {
+    if n == 0 || !within_one_page(va, n) {
         return None;
     }
-    user_page(m, space, va, n, true).ok().map(|page| page + va % PAGE_SIZE)
+    page_of(m, space, va, true).ok().map(|page| page + va % PAGE_SIZE)
 }
 
 /// Writes `bytes` at physical address `at`, which [`user_writable_in_one_page`] gave for
@@ -316,15 +340,15 @@ pub fn write_user<const N: usize>(
     bytes: &[u8; N],
 ) -> Result<(), Errno> {
     let n = N;
+    if n > 0 && within_one_page(va, n) {
+        // Within one page (the usual case): a copy of a length known here.
+        let page = page_of(m, space, va, true)?;
+        m.frame(page)[va % PAGE_SIZE..][..N].copy_from_slice(bytes);
+        return Ok(());
+    }
     if n == 0 || span_pages(va, n) > SPAN_PAGES {
         space.check(m, va, n, true)?;
         return space.write(m, va, bytes);
-    }
-    if va % PAGE_SIZE + n <= PAGE_SIZE {
-        // Within one page (the usual case): a copy of a length known here.
-        let page = user_page(m, space, va, n, true)?;
-        m.frame(page)[va % PAGE_SIZE..][..N].copy_from_slice(bytes);
-        return Ok(());
     }
     let pages = user_pages(m, space, va, n, true)?;
     let mut done = 0;
