@@ -550,9 +550,6 @@ impl AddressSpace {
         if at < end {
             return Err(Errno::ENOMEM);
         }
-        if self.regions.len() + 2 > MAX_REGIONS {
-            return Err(Errno::ENOMEM);
-        }
         // A stack or a loaded image is changed whole or not at all: thread exit unmaps a
         // stack by its exact range.
         let cuts_whole_only = |cut: usize| {
@@ -560,6 +557,11 @@ impl AddressSpace {
         };
         if cuts_whole_only(start) || cuts_whole_only(end) {
             return Err(Errno::EINVAL);
+        }
+        // Each end that falls inside a region splits it: one region more.
+        let splits = [start, end].into_iter().filter(|cut| self.regions.iter().any(|r| r.cut_by(*cut))).count();
+        if self.regions.len() + splits > MAX_REGIONS {
+            return Err(Errno::ENOMEM);
         }
         // (A region made since the call stopped is newer than every one it checked.)
         let from = match resumed {
@@ -942,6 +944,28 @@ pub(crate) mod tests {
         );
         assert_eq!(s.protect(&mut m, (0x50_0000, 0x50_1000), mem_prot::READ, None, false), Err(Errno::ENOMEM));
         assert_eq!(s.unmap_region(&mut m, 0x40_1000, 0x1000), Ok(None));
+    }
+
+    #[test]
+    fn a_full_region_list_refuses_only_the_protects_that_split() {
+        // (A review found every MemProtect refused with `ENOMEM` at 4095 regions and more,
+        // of a whole mapping too, which splits nothing.)
+        let mut m = FakeMachine::new();
+        let mut s = AddressSpace::new(&mut m, 1).unwrap();
+        s.map_zeroed(&mut m, 0x40_0000, 3 * PAGE_SIZE, rw(), RegionKind::Anonymous).unwrap();
+        for i in 1..MAX_REGIONS {
+            s.map_zeroed(&mut m, 0x40_0000 + (3 + i) * PAGE_SIZE, PAGE_SIZE, rw(), RegionKind::Anonymous).unwrap();
+        }
+        assert_eq!(s.regions().len(), MAX_REGIONS);
+        let whole = (0x40_0000, 0x40_0000 + 3 * PAGE_SIZE);
+        assert_eq!(s.protect(&mut m, whole, mem_prot::READ, None, false), Ok(Protect::Done(Vec::new())));
+        assert_eq!(s.write(&mut m, 0x40_0000, b"x"), Err(Errno::EFAULT), "read-only now");
+        let middle = (0x40_1000, 0x40_2000);
+        assert_eq!(s.protect(&mut m, middle, mem_prot::WRITE, None, false), Err(Errno::ENOMEM), "two more regions");
+        s.unmap_region(&mut m, 0x40_0000 + 4 * PAGE_SIZE, PAGE_SIZE).unwrap();
+        let first = (0x40_0000, 0x40_1000);
+        assert_eq!(s.protect(&mut m, first, mem_prot::WRITE, None, false), Ok(Protect::Done(Vec::new())), "one more");
+        assert_eq!(s.regions().len(), MAX_REGIONS);
     }
 
     #[test]
