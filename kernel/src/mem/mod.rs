@@ -3,12 +3,12 @@
 //! translation tables are built (`paging`), the kernel's cache of user translations
 //! (`usertlb`), and the kernel heap (`heap`).
 //!
-//! Everything here except `heap` is plain logic tested on the host; the MMU registers
-//! themselves are programmed by `arch::aarch64::mmu`.
+//! Everything here but the heap itself (its accounting aside) is plain logic tested on
+//! the host; the MMU registers themselves are programmed by `arch::aarch64::mmu`.
 
 pub mod devicetree;
 pub mod frame;
-#[cfg(target_os = "none")]
+#[cfg(any(target_os = "none", test))]
 pub mod heap;
 pub mod layout;
 pub mod memmap;
