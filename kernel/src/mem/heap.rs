@@ -29,7 +29,7 @@ pub fn usage() -> (usize, usize) {
 /// [`usage`] of `heap`. Each allocation takes a power-of-two block, up to twice what was
 /// asked: counted by what was asked, a heap whose every block is taken looked up to
 /// half free, and the kernel's reserve (`Machine::kernel_memory_low`) never ran low
-/// before an allocation failed (a review found it).
+/// before an allocation failed.
 fn usage_of(heap: &Heap<ORDER>) -> (usize, usize) {
     (heap.stats_alloc_actual(), heap.stats_total_bytes())
 }
