@@ -209,7 +209,7 @@ fn within_one_page(va: usize, n: usize) -> bool {
     n <= PAGE_SIZE - va % PAGE_SIZE
 }
 
-const _: () = assert!(abi::USER_SPACE_END % PAGE_SIZE == 0, "page_of's bound");
+const _: () = assert!(abi::USER_SPACE_END.is_multiple_of(PAGE_SIZE), "page_of's bound");
 
 /// [`user_pages`] for a range [`within_one_page`] that starts at `va`: its physical
 /// page. Such a range ends at or below `USER_SPACE_END` (a page boundary) exactly when

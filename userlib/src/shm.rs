@@ -3,7 +3,8 @@
 //! handles that grant one process access to one (`shm_create_handle`/`shm_open_handle`).
 //!
 //! `mmap` of a file is an `MMAP` message to its server, which maps the memory into the
-//! caller; anonymous mappings and `munmap`/`mprotect` are the caller's own kernel calls.
+//! caller; a `MAP_PRIVATE` one is a copy of such a mapping into the caller's anonymous
+//! memory; anonymous mappings and `munmap`/`mprotect` are the caller's own kernel calls.
 
 use crate::fs::{self, File};
 use crate::msg::{connect, io_type, map_flags, open_flags, Header};
@@ -70,36 +71,70 @@ pub fn mmap(len: usize, prot: u32, flags: u16, file: Option<&File>, offset: u64)
         return Err(Errno::EINVAL);
     }
     match file {
-        None if flags & MAP_ANON != 0 => {
-            let at = sys::mem_map_anon(len)?;
-            if prot != PROT_READ | PROT_WRITE {
-                // SAFETY: the mapping was just made; nothing refers into it yet.
-                if let Err(e) = unsafe { sys::mem_protect(at, len, prot) } {
-                    // SAFETY: as above.
-                    let _ = unsafe { sys::mem_unmap(at, len) };
-                    return Err(e);
-                }
-            }
-            Ok(at)
-        }
+        None if flags & MAP_ANON != 0 => anonymous(len, prot),
         None => Err(Errno::EBADF),
         Some(file) => {
-            if flags & (map_flags::SHARED | map_flags::PRIVATE) == 0 {
-                return Err(Errno::EINVAL);
+            let sharing = flags & (map_flags::SHARED | map_flags::PRIVATE);
+            if sharing != map_flags::SHARED && sharing != map_flags::PRIVATE {
+                return Err(Errno::EINVAL); // (one or the other, as POSIX says)
             }
             let page_offset = (offset % 4096) as usize;
             // (A length that wraps with the offset would map a page and claim 2^64 bytes.)
             let size = len.checked_add(page_offset).ok_or(Errno::EINVAL)?;
-            let header = Header {
-                subtype: flags & (map_flags::SHARED | map_flags::PRIVATE),
-                arg: prot,
-                offset: offset - page_offset as u64,
-                size: size as u64,
-                ..Header::new(io_type::MMAP)
+            let map_shared = |prot| {
+                let header = Header {
+                    subtype: map_flags::SHARED,
+                    arg: prot,
+                    offset: offset - page_offset as u64,
+                    size: size as u64,
+                    ..Header::new(io_type::MMAP)
+                };
+                file.request(header, &[], &mut []).map(|at| at as usize)
             };
-            file.request(header, &[], &mut []).map(|at| at as usize + page_offset)
+            let at = match sharing {
+                map_flags::SHARED => map_shared(prot)?,
+                _ => private_copy(map_shared(PROT_READ)?, size, prot)?,
+            };
+            Ok(at + page_offset)
         }
     }
+}
+
+/// Anonymous memory of `len` bytes with access `prot`.
+fn anonymous(len: usize, prot: u32) -> Result<usize, Errno> {
+    with_access(sys::mem_map_anon(len)?, len, prot)
+}
+
+/// `MAP_PRIVATE`: the `size` bytes of the read-only shared mapping at `shared` copied
+/// into anonymous memory of the caller's own with access `prot`; the shared mapping
+/// goes. The copy is memory like any the program maps itself: it holds none of the
+/// kernel's memory objects (a copy proc made in an object of its own did, for as long as
+/// it was mapped, and a loop of private mappings left none for anyone to start a
+/// program with).
+fn private_copy(shared: usize, size: usize, prot: u32) -> Result<usize, Errno> {
+    let copy = sys::mem_map_anon(size);
+    if let Ok(copy) = copy {
+        // SAFETY: both mappings were just made, `size` bytes each (and more, to the page),
+        // and nothing else refers into either.
+        unsafe { core::ptr::copy_nonoverlapping(shared as *const u8, copy as *mut u8, size) };
+    }
+    // SAFETY: the copy is made (or failed); nothing refers into the shared mapping.
+    let _ = unsafe { sys::mem_unmap(shared, size) };
+    with_access(copy?, size, prot)
+}
+
+/// The read-write memory of `len` bytes just mapped at `at`, given access `prot`; unmapped
+/// if that fails.
+fn with_access(at: usize, len: usize, prot: u32) -> Result<usize, Errno> {
+    if prot != PROT_READ | PROT_WRITE {
+        // SAFETY: the mapping was just made; nothing refers into it yet.
+        if let Err(e) = unsafe { sys::mem_protect(at, len, prot) } {
+            // SAFETY: as above.
+            let _ = unsafe { sys::mem_unmap(at, len) };
+            return Err(e);
+        }
+    }
+    Ok(at)
 }
 
 /// Unmaps what [`mmap`] mapped at `address` (`len` as given to it).

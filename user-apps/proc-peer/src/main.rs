@@ -16,6 +16,9 @@
 //! * `pipe-block PIPE` — read from anonymous pipe PIPE forever (to be killed mid-read).
 //! * `mq-block NAME` — receive from queue NAME forever (to be killed mid-receive).
 //! * `mq-notify NAME` — ask to be notified by queue NAME; exit with the errno (0: granted).
+//! * `shm-private OBJECT N` — map N private copies of shared-memory object OBJECT's first
+//!   page, each of which must start with `original`, and start a program (`shm-private`
+//!   with no copies to make) while they are mapped. Exits 0, or with the errno.
 
 #![no_std]
 #![no_main]
@@ -40,6 +43,7 @@ fn main(args: Args) -> i32 {
         "shm-client" => shm_client(arg(2), arg(3), arg(4).parse().unwrap_or(1)),
         "shm-handle" => shm_handle(arg(2)),
         "shm-leave-handle" => shm_leave_handle(),
+        "shm-private" => shm_private(arg(2), arg(3).parse().unwrap_or(0)),
         "pipe-writer" => pipe_writer(arg(2), arg(3).parse().unwrap_or(0), arg(4).parse().unwrap_or(0)),
         "pipe-block" => pipe_block(arg(2)),
         "mq-block" => mq_block(arg(2)),
@@ -136,6 +140,28 @@ fn shm_leave_handle() -> Result<(), Errno> {
     file.truncate(1 << 20)?;
     shm::shm_create_handle(&file, 1, open_flags::O_RDONLY)?;
     Ok(())
+}
+
+fn shm_private(object: &str, copies: usize) -> Result<(), Errno> {
+    if copies == 0 {
+        return Ok(());
+    }
+    let file = shm::shm_open(object, open_flags::O_RDONLY, 0)?;
+    let rw = shm::PROT_READ | shm::PROT_WRITE;
+    for _ in 0..copies {
+        let at = shm::mmap(4096, rw, shm::MAP_PRIVATE, Some(&file), 0)?;
+        // SAFETY: the copy is one page, mapped read-write until this process ends.
+        let copy = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, 8) };
+        if copy != b"original" {
+            return Err(Errno::EIO);
+        }
+        copy[0] = b'O'; // (its own: the next copy still starts with `original`)
+    }
+    let started = userlib::process::spawn("proc-peer", &["shm-private", object, "0"], None)?;
+    match userlib::process::wait(started)? {
+        userlib::process::ExitStatus::Exited(0) => Ok(()),
+        _ => Err(Errno::EIO),
+    }
 }
 
 fn pipe_writer(pipe: &str, writer: u8, records: u32) -> Result<(), Errno> {

@@ -239,50 +239,17 @@ impl Proc {
     }
 
     /// Maps what `request` (`MMAP`) asks of object `object` into its sender, with at
-    /// most `max` access ever; `private`: a copy of those bytes instead.
-    fn map(&mut self, object: u32, request: &Request, max: u32, private: bool) -> Result<u64, Errno> {
+    /// most `max` access ever.
+    fn map(&mut self, object: u32, request: &Request, max: u32) -> Result<u64, Errno> {
         let (pid, prot) = (request.client.pid, request.header.arg);
         let (offset, size) = (request.header.offset, request.header.size);
         let o = self.shm.get(object).ok_or(Errno::EBADF)?;
-        // Within the object's pages, checked before anything is made (a private copy of
-        // a gigabyte was allocated, then refused).
         let end = size.checked_next_multiple_of(PAGE).and_then(|size| offset.checked_add(size));
         if end.is_none_or(|end| end > o.size.next_multiple_of(PAGE)) {
             return Err(Errno::ENXIO);
         }
-        let kernel = o.kernel;
-        let (offset, size) = (offset as usize, size as usize);
-        if !private {
-            // SAFETY: maps into the client, not into proc.
-            return unsafe { sys::mem_object_map(pid, kernel, offset, size, 0, prot, max) }.map(|a| a as u64);
-        }
-        // A private mapping: the bytes copied, through proc, into an object of its own.
-        let copy = sys::mem_object_create(size)?;
-        let result = (|| {
-            let rw = mem_prot::READ | mem_prot::WRITE;
-            // SAFETY (both): the kernel places the mappings where proc has nothing.
-            let from = unsafe { sys::mem_object_map(0, kernel, offset, size, 0, mem_prot::READ, mem_prot::READ) }?;
-            let to = match unsafe { sys::mem_object_map(0, copy, 0, size, 0, rw, rw) } {
-                Ok(to) => to,
-                Err(e) => {
-                    // SAFETY: nothing refers to the mapping just made.
-                    let _ = unsafe { sys::mem_unmap(from, size) };
-                    return Err(e);
-                }
-            };
-            // SAFETY: both ranges were just mapped for proc alone, `size` bytes each.
-            unsafe { core::ptr::copy_nonoverlapping(from as *const u8, to as *mut u8, size) };
-            // SAFETY: the copy is done; nothing refers to either mapping.
-            unsafe {
-                let _ = sys::mem_unmap(from, size);
-                let _ = sys::mem_unmap(to, size);
-            }
-            let all = mem_prot::READ | mem_prot::WRITE | mem_prot::EXEC;
-            // SAFETY: maps into the client.
-            unsafe { sys::mem_object_map(pid, copy, 0, size, 0, prot, all) }.map(|a| a as u64)
-        })();
-        let _ = sys::mem_object_close(copy);
-        result
+        // SAFETY: maps into the client, not into proc.
+        unsafe { sys::mem_object_map(pid, o.kernel, offset as usize, size as usize, 0, prot, max) }.map(|a| a as u64)
     }
 }
 
@@ -482,12 +449,11 @@ impl ResourceManager for Proc {
         if !h.offset.is_multiple_of(PAGE) || h.size == 0 {
             return Err(Errno::EINVAL);
         }
-        let private = match h.subtype & (map_flags::SHARED | map_flags::PRIVATE) {
-            map_flags::SHARED => false,
-            map_flags::PRIVATE => true,
-            _ => return Err(Errno::EINVAL), // (one or the other, as POSIX says)
-        };
-        let max = if private || open_flags::writable(flags) {
+        if h.subtype != map_flags::SHARED {
+            // (`MAP_PRIVATE` is the client's own copy of a shared mapping: userlib's `mmap`.)
+            return Err(Errno::EINVAL);
+        }
+        let max = if open_flags::writable(flags) {
             mem_prot::READ | mem_prot::WRITE | mem_prot::EXEC
         } else {
             mem_prot::READ | mem_prot::EXEC
@@ -495,7 +461,7 @@ impl ResourceManager for Proc {
         if !open_flags::readable(flags) || prot & !max != 0 {
             return Err(Errno::EACCES);
         }
-        self.map(object, request, max, private)
+        self.map(object, request, max)
     }
 
     fn io_other(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {

@@ -88,6 +88,7 @@ fn main(_args: Args) -> i32 {
         ("proc_resource_manager_open_read_write_close", proc::resource_manager_open_read_write_close),
         ("proc_shm_image_synchronised_by_msgsend", proc::shared_memory_image_synchronised_by_msgsend),
         ("proc_shm_unlink_while_mapped", proc::shared_memory_unlink_while_mapped),
+        ("proc_shm_private_copies_hold_no_kernel_object", proc::private_copies_hold_no_kernel_object),
         ("proc_shm_read_and_written_like_a_file", proc::shared_memory_read_and_written_like_a_file),
         ("proc_shm_anon_handle_for_one_process", proc::anonymous_shared_memory_handle_for_one_process),
         ("proc_pidin_and_child_death_events", proc::pidin_and_child_death_events),

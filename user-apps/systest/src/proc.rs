@@ -294,6 +294,53 @@ pub fn shared_memory_image_synchronised_by_msgsend() -> Outcome {
     Ok(())
 }
 
+/// Private mappings per process: together, two processes' copies pass the kernel's 4,095
+/// memory objects, which they must not hold (one each, as proc once made them, left no
+/// room for anyone to start a program).
+const PRIVATE_COPIES: usize = 2100;
+
+pub fn private_copies_hold_no_kernel_object() -> Outcome {
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let before = free_bytes();
+    let file = shm::shm_open("/to-copy", open_flags::O_RDWR | open_flags::O_CREAT, 0).map_err(e("shm_open"))?;
+    file.truncate(4096).map_err(e("ftruncate"))?;
+    file.write(b"original").map_err(e("write"))?;
+    let mut copies = Vec::with_capacity(PRIVATE_COPIES);
+    let mut outcome = Ok(());
+    for i in 0..PRIVATE_COPIES {
+        match shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_PRIVATE, Some(&file), 0) {
+            Ok(at) => copies.push(at),
+            Err(err) => {
+                outcome = Err(format!("private copy {i}: {err}"));
+                break;
+            }
+        }
+    }
+    // SAFETY: each copy is one page, mapped read-write until the munmaps below.
+    let first = copies.first().map(|&at| unsafe { core::slice::from_raw_parts(at as *const u8, 8) }.to_vec());
+    if outcome.is_ok() && first.as_deref() != Some(&b"original"[..]) {
+        outcome = Err(format!("a copy holds {first:?}"));
+    }
+    if outcome.is_ok() {
+        // Another process makes as many while these stay mapped, then a program starts.
+        outcome = peer(&["shm-private", "/to-copy", &format!("{PRIVATE_COPIES}")]).and_then(|pid| {
+            let status = exited(pid)?;
+            ensure!(status == 0, "the other process's copies failed: {}", Errno(status as _));
+            Ok(())
+        });
+    }
+    for at in copies {
+        // SAFETY: nothing refers into the copy any more.
+        unsafe { shm::munmap(at, 4096) }.map_err(e("munmap"))?;
+    }
+    shm::shm_unlink("/to-copy").map_err(e("unlink"))?;
+    drop(file);
+    outcome?;
+    let after = free_bytes();
+    ensure!(after + 64 * 1024 >= before, "{} bytes lost", before as i64 - after as i64);
+    Ok(())
+}
+
 pub fn shared_memory_unlink_while_mapped() -> Outcome {
     let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
     let before = free_bytes();
