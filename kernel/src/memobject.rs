@@ -21,7 +21,7 @@ use abi::Errno;
 use alloc::vec::Vec;
 
 /// Largest memory object (and largest single mapping of one).
-pub const MAX_OBJECT_SIZE: usize = 1 << 30;
+pub const MAX_OBJECT_SIZE: usize = abi::syscall::MAX_MEM_OBJECT_SIZE;
 /// Most memory objects at once, system-wide.
 pub const MAX_OBJECTS: usize = crate::handle::MAX_SLOTS - 1;
 

@@ -401,6 +401,10 @@ pub const MSG_ERROR_UNBLOCK: u32 = u32::MAX;
 /// Longest `DebugWrite` (`EINVAL` beyond).
 pub const MAX_DEBUG_WRITE: usize = 4096;
 
+/// Largest memory object (and largest single mapping of one): `MemObjectCreate` and
+/// `MemObjectResize` refuse more (`EINVAL`), so no shared-memory file grows past it.
+pub const MAX_MEM_OBJECT_SIZE: usize = 1 << 30;
+
 impl Call {
     /// The registers that make this call. (Always inlined: with the call known where it
     /// is made, the match folds to a few moves. Left to itself, LLVM stopped inlining it

@@ -15,7 +15,7 @@ use proc::Owner;
 use userlib::abi::bootimage::{BootImage, Program, RESPAWN, START_AT_BOOT};
 use userlib::abi::info::ThreadInfo;
 use userlib::abi::ipc::channel_flags;
-use userlib::abi::syscall::mem_prot;
+use userlib::abi::syscall::{mem_prot, MAX_MEM_OBJECT_SIZE};
 use userlib::ipc::{Channel, Connection};
 use userlib::msg::DirectoryCursor;
 use userlib::msg::{
@@ -376,8 +376,11 @@ impl ResourceManager for Proc {
                 }
                 // Past the end, the object grows (zero-filled between), as a file would.
                 let end = position.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+                if end > MAX_MEM_OBJECT_SIZE as u64 {
+                    return Err(Errno::EFBIG); // (as POSIX's write past the largest file)
+                }
                 if end > o.size {
-                    sys::mem_object_resize(o.kernel, usize::try_from(end).map_err(|_| Errno::EFBIG)?)?;
+                    sys::mem_object_resize(o.kernel, end as usize)?;
                     o.size = end;
                 }
                 let rw = mem_prot::READ | mem_prot::WRITE;
@@ -430,15 +433,17 @@ impl ResourceManager for Proc {
         }
         let o = self.shm.get_mut(object).ok_or(Errno::EBADF)?;
         sys::mem_object_resize(o.kernel, usize::try_from(size).map_err(|_| Errno::EFBIG)?)?;
+        // (The object has its new size, even if zeroing the tail fails below.)
+        let shrunk = size < o.size;
+        o.size = size;
         let tail = (size.next_multiple_of(PAGE) - size) as usize;
-        if size < o.size && tail > 0 {
+        if shrunk && tail > 0 {
             // The kernel keeps whole pages: the rest of the last one is zeroed, so that
             // growing again reads zeros there (it kept what was written past the end).
             let rw = mem_prot::READ | mem_prot::WRITE;
             // SAFETY: `window` points at `tail` writable bytes of the object.
             through_window(o.kernel, size, tail, rw, |window| unsafe { core::ptr::write_bytes(window, 0, tail) })?;
         }
-        o.size = size;
         Ok(())
     }
 

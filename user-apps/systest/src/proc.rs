@@ -418,6 +418,10 @@ pub fn shared_memory_read_and_written_like_a_file() -> Outcome {
     let appender = shm::shm_open("/as-file", open_flags::O_WRONLY | open_flags::O_APPEND, 0).map_err(e("reopen"))?;
     ensure!(appender.write(b"!") == Ok(1), "an appending write");
     ensure!(file.stat().map_err(e("stat"))?.size == 8004, "size after growing");
+    // Not past the largest object (1 GiB), as a write past the largest file.
+    file.seek((1 << 30) - 2, whence::SET).map_err(e("seek"))?;
+    ensure!(file.write(b"far") == Err(Errno::EFBIG), "a write past 1 GiB");
+    ensure!(file.stat().map_err(e("stat"))?.size == 8004, "a refused write sized the object");
     file.seek(4998, whence::SET).map_err(e("seek"))?;
     let n = file.read(&mut buffer).map_err(e("read"))?;
     ensure!(buffer[..n] == [0u8; 16], "the gap is not zero: {:?}", &buffer[..n]);
