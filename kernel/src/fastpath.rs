@@ -48,7 +48,8 @@
 use crate::fpswitch::FpOnReturn;
 use crate::handle::HandleTable;
 use crate::ipc::{
-    info_record, rcvid, rcvid_sequence, split_rcvid, Buffer, Channel, Receive, ReceiveRequest, SentMessage,
+    info_record, info_to_registers, rcvid, rcvid_sequence, split_rcvid, Buffer, Channel, Receive, ReceiveRequest,
+    SentMessage,
 };
 use crate::machine::Machine;
 use crate::process::{AddressSpace, Process, ProcessId};
@@ -56,7 +57,7 @@ use crate::sched::ReadyQueues;
 use crate::system::{System, TIMESLICE_TICKS};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState, UserContext};
 use crate::transfer;
-use abi::ipc::{channel_flags, notify, pulse_code, MsgInfo, Pulse, SigEvent};
+use abi::ipc::{channel_flags, notify, pulse_code, MsgInfo, Pulse, SigEvent, INFO_IN_REGISTERS};
 use abi::syscall::{Registers, Sysno, SENDER_PRIORITY};
 use alloc::vec::Vec;
 
@@ -313,7 +314,9 @@ fn answered(s: &mut Thread, status: u64) {
 /// `msg_receive` checks before it blocks.
 #[inline(always)]
 fn info_writable(machine: &mut impl Machine, space: &Option<AddressSpace>, info: usize) -> bool {
-    info == 0 || space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
+    info == 0
+        || info == INFO_IN_REGISTERS
+        || space.as_ref().is_some_and(|s| transfer::user_may_write(machine, s, info, MsgInfo::SIZE))
 }
 
 /// Takes `id` off the `serving` list of the channel other than `except` it serves, if
@@ -587,7 +590,12 @@ impl<M: Machine> System<M> {
         // blocked; a failed write is ignored, as `write_info` does).
         if request.info != 0 {
             let record = info_record(sender, &message, copied, src.1, reply.parts.unsigned_abs() as usize);
-            let _ = transfer::write_user(machine, r_space, request.info, &record.to_bytes());
+            match request.info {
+                INFO_IN_REGISTERS => info_to_registers(r, &record),
+                at => {
+                    let _ = transfer::write_user(machine, r_space, at, &record.to_bytes());
+                }
+            }
         }
         // The sender: REPLY-blocked.
         sender.message_sequence = sender.message_sequence.wrapping_add(1);
@@ -749,7 +757,7 @@ impl<M: Machine> System<M> {
         // The `_msg_info` record's place, checked writable now and written below without
         // a second translation (one that spans two pages is the general path's).
         let info_at = match info {
-            0 => None,
+            0 | INFO_IN_REGISTERS => None,
             _ => match transfer::user_writable_in_one_page(machine, r_space, info, MsgInfo::SIZE) {
                 Some(at) => Some(at),
                 None => return Step::NotTaken,
@@ -781,9 +789,12 @@ impl<M: Machine> System<M> {
         me.working_on = id;
         me.priority = my_priority;
         me.context.x[0] = id;
-        if let Some(at) = info_at {
+        if info != 0 {
             let record = info_record(s, &message, copied, src.1, message.reply.parts.unsigned_abs() as usize);
-            transfer::write_physical(machine, at, &record.to_bytes());
+            match info_at {
+                Some(at) => transfer::write_physical(machine, at, &record.to_bytes()),
+                None => info_to_registers(me, &record),
+            }
         }
         boost_serving(threads, ready, channel, top, true, cur);
         if !served_here {

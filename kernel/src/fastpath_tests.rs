@@ -53,7 +53,7 @@ fn snapshot(s: &mut Sys, buffers: &[(ProcessId, usize, usize)]) -> String {
     let mut out = String::new();
     for (h, t) in s.threads.iter() {
         out += &format!(
-            "thread {h:#x} p{} t{} {:?} prio {}/{}/{} on {:#x} slice {} sent {:?} recv {:?} seq {} timeout {:?} x0 {:#x} x1 {:#x}\n",
+            "thread {h:#x} p{} t{} {:?} prio {}/{}/{} on {:#x} slice {} sent {:?} recv {:?} seq {} timeout {:?} x0-x6 {:x?}\n",
             t.process.0,
             t.tid,
             t.state,
@@ -66,8 +66,7 @@ fn snapshot(s: &mut Sys, buffers: &[(ProcessId, usize, usize)]) -> String {
             t.receiving,
             t.message_sequence,
             t.timeout,
-            t.context.x[0],
-            t.context.x[1],
+            &t.context.x[..7],
         );
     }
     for p in 0..=255u8 {
@@ -257,9 +256,11 @@ fn step(s: &mut Sys, w: &World, rand: &mut Rand, rcvids: &mut Vec<u64>) {
         1 | 2 if !rcvids.is_empty() => rand.pick(rcvids),
         _ => held,
     };
-    // A `_msg_info` record: often, mostly writable (it overlaps the reply buffer).
+    // A `_msg_info` record: often, mostly writable (it overlaps the reply buffer), or in
+    // registers.
     let info = match rand.below(8) {
-        0..=3 => 0,
+        0..=2 => 0,
+        3 => abi::ipc::INFO_IN_REGISTERS,
         4 => 0x40_0000,   // read-only text
         5 => 0x7000_0000, // unmapped
         _ => reply + 32,

@@ -25,7 +25,8 @@ use crate::system::{Outcome, Progress, System};
 use crate::thread::{Blocked, Thread, ThreadId, ThreadState};
 use crate::transfer::{self, Side, TransferError};
 use abi::ipc::{
-    channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, IOV_SIZE, MAX_IOV_BYTES, MAX_IOV_PARTS,
+    channel_flags, notify, pulse_code, ClientInfo, MsgInfo, Pulse, SigEvent, INFO_IN_REGISTERS, IOV_SIZE,
+    MAX_IOV_BYTES, MAX_IOV_PARTS,
 };
 use abi::syscall::{encode_result, Call, SENDER_PRIORITY};
 use abi::Errno;
@@ -148,7 +149,7 @@ pub struct ReceiveRequest {
     pub chid: u32,
     /// The receive buffer.
     pub buffer: Buffer,
-    /// Where to write a [`MsgInfo`] (0: nowhere).
+    /// Where to write a [`MsgInfo`] (0: nowhere; [`INFO_IN_REGISTERS`]: x2–x6).
     pub info: usize,
 }
 
@@ -510,6 +511,13 @@ pub(crate) fn rcvid_sequence(sequence: u64) -> u32 {
 /// The rcvid naming message `sequence` of thread `sender`.
 pub fn rcvid(sender: ThreadId, sequence: u64) -> u64 {
     sender.0 as u64 | (rcvid_sequence(sequence) as u64) << 32
+}
+
+/// Gives receiver `t` the `_msg_info` `record` in its registers x2–x6, as its receive
+/// asked ([`INFO_IN_REGISTERS`]; the return to it loads them).
+#[inline(always)]
+pub(crate) fn info_to_registers(t: &mut Thread, record: &MsgInfo) {
+    t.context.x[2..7].copy_from_slice(&record.to_registers());
 }
 
 /// The `_msg_info` record of message `m` sent by `sender`: `msglen` bytes received of
@@ -1197,6 +1205,12 @@ impl<M: Machine> System<M> {
             record.srcmsglen = self.buffer_len(ProcessId(s_pid), m.send) as u32;
             record.dstmsglen = self.buffer_len(ProcessId(s_pid), m.reply) as u32;
         }
+        if info == INFO_IN_REGISTERS {
+            if let Some(t) = self.threads.get_mut(receiver.0) {
+                info_to_registers(t, &record);
+            }
+            return;
+        }
         let _ = self.write_user(r_pid, info, &record.to_bytes());
     }
 
@@ -1294,7 +1308,7 @@ impl<M: Machine> System<M> {
         if what == Receive::PulsesOnly && transfer::total_len(&iov).unwrap_or(0) < Pulse::SIZE {
             return Err(Errno::EFAULT); // it could only lose a pulse
         }
-        if info != 0 {
+        if info != 0 && info != INFO_IN_REGISTERS {
             let space = self.processes.get(pid.0).and_then(|p| p.space.as_ref()).ok_or(Errno::ESRCH)?;
             space.check(&mut self.machine, info, MsgInfo::SIZE, true)?;
         }

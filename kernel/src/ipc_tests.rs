@@ -113,6 +113,35 @@ fn receive(s: &mut Sys, t: ThreadId, chid: u32, buf: usize, len: usize, info: us
     as_thread(s, t, Call::MsgReceivev { chid, buffer: buf, parts: single_buffer_parts(len), info }).0
 }
 
+/// The `_msg_info` record receiver `t` got in x2–x6 ([`INFO_IN_REGISTERS`]).
+fn info_in_registers(s: &mut Sys, t: ThreadId) -> MsgInfo {
+    let x = &s.context_mut(t).unwrap().x;
+    MsgInfo::from_registers([x[2], x[3], x[4], x[5], x[6]])
+}
+
+#[test]
+fn a_receive_may_take_its_msg_info_record_in_registers() {
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let rbuf = buffer(&mut s, p.server, &[], 64);
+    let smsg = buffer(&mut s, p.client, b"in registers", 12);
+    let rmsg = buffer(&mut s, p.client, &[], 8);
+    let want = |msglen| (p.client.0, 1, p.chid, p.coid, msglen, 12, 8);
+    let fields = |i: MsgInfo| (i.pid, i.tid, i.chid, i.coid, i.msglen, i.srcmsglen, i.dstmsglen);
+    // Waiting when the message comes, and finding it queued (into a smaller buffer).
+    assert_eq!(receive(&mut s, st, p.chid, rbuf, 64, INFO_IN_REGISTERS), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, smsg, 12, rmsg, 8), BLOCKED);
+    let rcvid = x0(&mut s, st).unwrap();
+    let record = info_in_registers(&mut s, st);
+    assert_eq!(fields(record), want(12));
+    assert!(record.scoid & SCOID_BIT != 0);
+    assert_eq!(as_thread(&mut s, st, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 }).0, Ok(0));
+    assert_eq!(send(&mut s, ct, p.coid, smsg, 12, rmsg, 8), BLOCKED);
+    assert!(receive(&mut s, st, p.chid, rbuf, 5, INFO_IN_REGISTERS).unwrap() > 0);
+    assert_eq!(fields(info_in_registers(&mut s, st)), want(5));
+}
+
 #[test]
 fn send_to_a_waiting_receiver_copies_directly_and_reply_returns_status_and_data() {
     let mut s = system();

@@ -16,7 +16,7 @@
 
 use crate::{Errno, Pid, Tid};
 use abi::info::SystemInfo;
-use abi::ipc::{single_buffer_parts, ClientInfo, MsgInfo, Pulse, SigEvent};
+use abi::ipc::{single_buffer_parts, ClientInfo, MsgInfo, Pulse, SigEvent, INFO_IN_REGISTERS};
 use abi::sched::SchedParam;
 use abi::syscall::{decode_result, Call, Registers};
 use core::arch::asm;
@@ -65,6 +65,46 @@ pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
         );
     }
     (x0, x1)
+}
+
+/// Makes receive call `call`, whose `info` is [`INFO_IN_REGISTERS`], and decodes its
+/// `x0`; the `_msg_info` record it returns in x2–x6 (meaningful for a message only).
+///
+/// # Safety
+///
+/// As for [`syscall`].
+#[inline(always)]
+unsafe fn invoke_with_info(call: Call) -> (Result<u64, Errno>, MsgInfo) {
+    let registers = call.to_registers();
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = registers.args;
+    let (x0, x2, x3, x4, x5, x6);
+    // SAFETY: as in `syscall`; the receive calls return the record in x2-x6, which
+    // are clobbered anyway.
+    unsafe {
+        asm!(
+            "svc #0",
+            inlateout("x0") a0 => x0,
+            inlateout("x1") a1 => _,
+            inlateout("x2") a2 => x2,
+            inlateout("x3") a3 => x3,
+            inlateout("x4") a4 => x4,
+            inlateout("x5") a5 => x5,
+            inlateout("x6") a6 => x6,
+            inlateout("x7") a7 => _,
+            inlateout("x8") registers.number => _,
+            out("x9") _,
+            out("x10") _,
+            out("x11") _,
+            out("x12") _,
+            out("x13") _,
+            out("x14") _,
+            out("x15") _,
+            out("x16") _,
+            out("x17") _,
+            options(nostack),
+        );
+    }
+    (decode_result(x0), MsgInfo::from_registers([x2, x3, x4, x5, x6]))
 }
 
 /// Makes `call` and decodes its `x0`.
@@ -512,13 +552,16 @@ fn iov_parts(parts: usize) -> Result<i64, Errno> {
 /// nothing else reads or writes until the call returns.
 #[doc(alias = "MsgReceivev")]
 pub unsafe fn msg_receivev(chid: u32, buffer: usize, parts: i64, info: Option<&mut MsgInfo>) -> Result<u64, Errno> {
-    let mut record = [0u8; MsgInfo::SIZE];
-    let info_address = if info.is_some() { record.as_mut_ptr() as usize } else { 0 };
-    // SAFETY: the caller vouches for the buffer; the kernel writes at most
-    // `MsgInfo::SIZE` bytes into `record`, ours, when asked to.
-    let rcvid = unsafe { invoke(Call::MsgReceivev { chid, buffer, parts, info: info_address }) }?;
-    if let Some(info) = info.filter(|_| rcvid != 0) {
-        *info = MsgInfo::from_bytes(&record).expect("a whole record");
+    let Some(info) = info else {
+        // SAFETY: the caller vouches for the buffer.
+        return unsafe { invoke(Call::MsgReceivev { chid, buffer, parts, info: 0 }) };
+    };
+    // SAFETY: as above; the record comes back in registers.
+    let (rcvid, record) =
+        unsafe { invoke_with_info(Call::MsgReceivev { chid, buffer, parts, info: INFO_IN_REGISTERS }) };
+    let rcvid = rcvid?;
+    if rcvid != 0 {
+        *info = record;
     }
     Ok(rcvid)
 }
@@ -545,8 +588,6 @@ pub fn msg_reply_receive(
     buffer: &mut [u8],
     info: Option<&mut MsgInfo>,
 ) -> Result<u64, Errno> {
-    let mut record = [0u8; MsgInfo::SIZE];
-    let info_address = if info.is_some() { record.as_mut_ptr() as usize } else { 0 };
     let call = Call::MsgReplyReceivev {
         rcvid,
         status,
@@ -555,13 +596,18 @@ pub fn msg_reply_receive(
         chid,
         buffer: buffer.as_mut_ptr() as usize,
         parts: single_buffer_parts(buffer.len()),
-        info: info_address,
+        info: if info.is_some() { INFO_IN_REGISTERS } else { 0 },
     };
-    // SAFETY: the kernel only reads `reply`, writes into `buffer` (borrowed exclusively)
-    // and at most `MsgInfo::SIZE` bytes into `record`.
-    let received = unsafe { invoke(call) }?;
-    if let Some(info) = info.filter(|_| received != 0) {
-        *info = MsgInfo::from_bytes(&record).expect("a whole record");
+    let Some(info) = info else {
+        // SAFETY: the kernel only reads `reply` and writes into `buffer` (borrowed
+        // exclusively).
+        return unsafe { invoke(call) };
+    };
+    // SAFETY: as above; the record comes back in registers.
+    let (received, record) = unsafe { invoke_with_info(call) };
+    let received = received?;
+    if received != 0 {
+        *info = record;
     }
     Ok(received)
 }

@@ -152,6 +152,44 @@ impl MsgInfo {
     }
 }
 
+/// The `info` argument of a receive that asks for the [`MsgInfo`] record in registers
+/// instead of memory (Muon's, beside QNX's pointer): the call returns it in x2–x6, as
+/// [`MsgInfo::to_registers`] packs it. A server loop saves the kernel a translation and
+/// a write into its memory per message. (No record can lie at address 1: page 0 is
+/// never mapped.)
+pub const INFO_IN_REGISTERS: usize = 1;
+
+impl MsgInfo {
+    /// The record as the five registers x2–x6 carry it ([`INFO_IN_REGISTERS`]): two
+    /// fields each, the first in the low half, in the order of the memory layout.
+    pub fn to_registers(&self) -> [u64; 5] {
+        let pair = |low: u32, high: u32| low as u64 | (high as u64) << 32;
+        [
+            pair(self.pid, self.tid),
+            pair(self.chid, self.scoid),
+            pair(self.coid, self.priority),
+            pair(self.msglen, self.srcmsglen),
+            pair(self.dstmsglen, self.flags),
+        ]
+    }
+
+    /// The record [`to_registers`](Self::to_registers) packed.
+    pub fn from_registers(r: [u64; 5]) -> Self {
+        Self {
+            pid: r[0] as u32,
+            tid: (r[0] >> 32) as u32,
+            chid: r[1] as u32,
+            scoid: (r[1] >> 32) as u32,
+            coid: r[2] as u32,
+            priority: (r[2] >> 32) as u32,
+            msglen: r[3] as u32,
+            srcmsglen: (r[3] >> 32) as u32,
+            dstmsglen: r[4] as u32,
+            flags: (r[4] >> 32) as u32,
+        }
+    }
+}
+
 /// Who a server connection belongs to (`ConnectClientInfo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClientInfo {
