@@ -16,14 +16,16 @@
 //! every tick at the most, and at most [`MAX_TIMER_FIRINGS_PER_TICK`] of them fire in
 //! one tick — the most urgent pulse first, then the longest due — the others at the
 //! next tick, a periodic one firing once for all the periods it missed (POSIX's
-//! overrun). A firing whose pulse is still queued adds nothing (the overrun again) and
-//! takes no place in the batch (a review found one program's 32 urgent timers, their
-//! pulses never received, taking every tick's batch for nothing, so that no other
-//! program's timer fired at all). So the ordinary programs' timers, all together, cost
-//! one interrupt and a bounded number of firings a tick at most; as with the CPU, only
-//! more urgent timers whose pulses are received — 32 or more each tick — hold back less
-//! urgent ones. A firing finds its timer's pulse still queued, or not, without
-//! searching the channel's queue (`ipc.rs`).
+//! overrun). A firing that would do nothing — its pulse still queued (the overrun
+//! again), its connection or channel gone, an event of no kind, an unblock event with no
+//! call to end — is skipped and takes no place in the batch (reviews found one program's
+//! 32 urgent timers, their pulses never received, or firing into nothing, taking every
+//! tick's batch for nothing, so that no other program's timer fired at all). So the
+//! ordinary programs' timers, all together, cost one interrupt and a bounded number of
+//! firings a tick at most; as with the CPU, only more urgent timers whose firings are
+//! taken up — pulses received, calls ended, 32 or more each tick — hold back less
+//! urgent ones. A firing finds its timer's pulse still queued, or not, without searching
+//! the channel's queue (`ipc.rs`).
 //!
 //! The armed timers are also kept in the order they come due ([`ArmedTimers`]), so that
 //! the clock interrupt and the return to user space find the due ones and the next
@@ -34,7 +36,7 @@ use crate::ipc::{EventSource, PulseFrom};
 use crate::machine::Machine;
 use crate::process::ProcessId;
 use crate::system::{Outcome, System};
-use crate::thread::ThreadId;
+use crate::thread::{Blocked, ThreadId, ThreadState};
 use abi::ipc::{notify, pulse_code, SigEvent};
 use abi::syscall::Call;
 use abi::Errno;
@@ -289,8 +291,8 @@ impl<M: Machine> System<M> {
             if t.due(self.next_timer_tick).is_none_or(|at| at > now) {
                 break; // (nor are those after it)
             }
-            // (Its pulse still queued, its firing adds nothing: no place in the batch.)
-            if self.pulse_still_queued(h, t) {
+            // (A firing that would do nothing takes no place in the batch.)
+            if self.firing_does_nothing(h, t) {
                 due.push(h);
             } else {
                 on_tick.push((h, self.timer_urgency(t), t.next));
@@ -315,6 +317,9 @@ impl<M: Machine> System<M> {
                 (_, None) => None,
             };
             self.set_expiry(id, next);
+            if self.firing_does_nothing(id, &fire) {
+                continue;
+            }
             let source = EventSource::Timer(id);
             let channel = self.deliver_for_source(fire.owner, fire.thread, fire.event, source, fire.channel);
             if let Some(t) = self.timers.get_mut(id) {
@@ -331,11 +336,33 @@ impl<M: Machine> System<M> {
         self.sleepers.touch(); // the next wake-up may have moved
     }
 
-    /// Whether timer `id`'s (`t`'s) last pulse still waits on its channel, unreceived.
-    fn pulse_still_queued(&self, id: u32, t: &UserTimer) -> bool {
-        let Some((server, chid)) = t.channel else { return false };
-        let channel = self.processes.get(server.0).and_then(|p| p.channels.get(chid));
-        channel.is_some_and(|c| c.holds_pulse_of(EventSource::Timer(id)))
+    /// Whether firing timer `id` (`t`) now would do nothing: its last pulse still waits
+    /// on its channel, unreceived, or its connection or channel is gone; its event is of
+    /// no kind; its unblock event's thread is in no call the event ends, or waits for a
+    /// reply its server was asked to give up already (a timer asks once a request).
+    /// Such a firing takes no place in a tick's batch: a review found one
+    /// ordinary program's 32 timers of each of these kinds, costing it nothing, keeping
+    /// every less urgent timer of other programs from ever firing.
+    fn firing_does_nothing(&self, id: u32, t: &UserTimer) -> bool {
+        match t.event.notify {
+            notify::PULSE => {
+                let Some((server, chid)) = self.pulse_channel(t.owner, t.event) else { return true };
+                let channel = self.processes.get(server.0).and_then(|p| p.channels.get(chid));
+                channel.is_none_or(|c| c.holds_pulse_of(EventSource::Timer(id)))
+            }
+            notify::UNBLOCK => match self.threads.get(t.thread.0) {
+                Some(th) => match th.state {
+                    ThreadState::Blocked(Blocked::Sleep { .. }) => true,
+                    ThreadState::Blocked(Blocked::Reply { .. }) => {
+                        th.unblock_reason.is_some_and(|(message, _)| message == th.message_sequence)
+                    }
+                    ThreadState::Blocked(_) => false,
+                    _ => true,
+                },
+                None => true,
+            },
+            _ => true,
+        }
     }
 
     /// How urgent timer `t`'s firing is: its pulse's priority, or its thread's.

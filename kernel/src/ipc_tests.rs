@@ -2606,3 +2606,62 @@ fn a_dying_client_process_gives_one_unblock_pulse_per_request() {
     let second = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
     assert_eq!(again, BLOCKED, "a second pulse: code {} value {:#x}", second.code, second.value);
 }
+
+#[test]
+fn timers_whose_firings_deliver_nothing_do_not_starve_anothers() {
+    // events.rs: a firing whose pulse is still queued takes no place in a tick's batch
+    // (see one_programs_unreceived_urgent_timers_do_not_starve_anothers). The other
+    // ways a firing does nothing took one: an event of no kind (`notify::NONE`), an
+    // unblock event for a thread in no call it ends (asleep) or whose server was asked
+    // already, a pulse through a connection detached. Each took its place at its
+    // thread's or its pulse's priority, 63, so one ordinary program's 32 such timers,
+    // costing it nothing, kept another's timer at priority 20 from ever firing.
+    for hog_kind in 0..4 {
+        let mut s = system();
+        let hog = s.spawn("init", b"", None, None, false).unwrap();
+        let ht = main_thread(&s, hog);
+        let top = SchedParam { policy: Policy::Fifo, priority: 63 }.encode();
+        as_thread(&mut s, ht, Call::SchedSet { pid: 0, tid: 0, sched: top }).0.unwrap();
+        let (hog_chid, hog_coid) = self_channel(&mut s, hog);
+        let unblock = SigEvent { notify: notify::UNBLOCK, ..Default::default() };
+        let event = match hog_kind {
+            0 => SigEvent::default(),
+            1 | 2 => unblock,
+            _ => SigEvent::pulse(hog_coid, 63, 1, 0),
+        };
+        let ev = buffer(&mut s, hog, &event.to_bytes(), SigEvent::SIZE);
+        for _ in 0..MAX_TIMER_FIRINGS_PER_TICK {
+            let id = as_thread(&mut s, ht, Call::TimerCreate { event: ev }).0.unwrap() as u32;
+            as_thread(&mut s, ht, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
+        }
+        match hog_kind {
+            1 => assert_eq!(as_thread(&mut s, ht, Call::Sleep { nanoseconds: u64::MAX }).0, BLOCKED),
+            2 => {
+                // Its own server, of an `_NTO_CHF_UNBLOCK` channel, holds its request
+                // and never looks at the channel again.
+                let server = new_thread(&mut s, ht, 10);
+                let chid = as_thread(&mut s, server, Call::ChannelCreate { flags: channel_flags::UNBLOCK }).0.unwrap();
+                let coid = as_thread(&mut s, ht, Call::ConnectAttach { pid: 0, chid: chid as u32 }).0.unwrap();
+                let sbuf = buffer(&mut s, hog, &[], 64);
+                assert_eq!(receive(&mut s, server, chid as u32, sbuf, 64, 0), BLOCKED);
+                assert_eq!(send(&mut s, ht, coid as u32, sbuf, 4, 0, 0), BLOCKED);
+                assert!(x0(&mut s, server).is_ok(), "the request received");
+            }
+            3 => {
+                as_thread(&mut s, ht, Call::ConnectDetach { id: hog_coid }).0.unwrap();
+                as_thread(&mut s, ht, Call::ChannelDestroy { chid: hog_chid }).0.unwrap();
+            }
+            _ => {}
+        }
+        let (pid, t, chid, id) = pulse_timer(&mut s, 5); // priority 20
+        as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
+        let buf = buffer(&mut s, pid, &[], 64);
+        let mut waiting = false;
+        let mut got = 0;
+        for _ in 0..200 {
+            advance(&mut s, TIMER_TICK_NS);
+            got += drain_pulses(&mut s, pid, t, chid, buf, &mut waiting).len();
+        }
+        assert!(got > 0, "hog {hog_kind}: the victim's 1 ms timer fired {got} times in 200 ms");
+    }
+}
