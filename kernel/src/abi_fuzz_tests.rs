@@ -9,9 +9,11 @@
 //! whole ABI rather than call by call.
 
 use crate::process::ProcessId;
+use crate::sleepers::Wake;
 use crate::system::System;
 use crate::testing::{check_wakeup_cache, switch_to, system, FakeMachine, Rand};
-use crate::thread::{ThreadId, ThreadState};
+use crate::thread::{Blocked, ThreadId, ThreadState};
+use abi::ipc::{notify, SigEvent};
 use abi::syscall::{decode_result, Registers, Sysno};
 use abi::Errno;
 use std::vec::Vec;
@@ -39,6 +41,9 @@ struct Seen {
     chids: Vec<u64>,
     coids: Vec<u64>,
     rcvids: Vec<u64>,
+    /// Timers and interrupt routes made so far.
+    timers: Vec<u64>,
+    routes: Vec<u64>,
     /// Every rcvid a receive has given a thread (seen in its x0 after a step).
     delivered: std::collections::HashSet<u64>,
 }
@@ -118,6 +123,23 @@ fn typed_arguments(number: u64, rand: &mut Rand, seen: &Seen, pid: ProcessId) ->
         [rcvid(rand), rand.below(200), 0, 0, 0, 0, 0, 0]
     } else if n(Sysno::MsgInfo) {
         [rcvid(rand), info, 0, 0, 0, 0, 0, 0]
+    } else if n(Sysno::TimerCreate) && !own.is_empty() {
+        [rand.pick(&own) + rand.pick(&[7000, 7000, 7100, 7200]), 0, 0, 0, 0, 0, 0, 0]
+    } else if n(Sysno::TimerSettime) {
+        let initial = rand.pick(&[0, 1, 999, 1_000_000, 2_500_000, u64::MAX]);
+        let interval = rand.pick(&[0, 0, 1, 10_000, 1_000_000, 3_000_000, u64::MAX]);
+        [one(rand, &seen.timers, 1), initial, interval, 0, 0, 0, 0, 0]
+    } else if n(Sysno::TimerDestroy)
+        || n(Sysno::InterruptMask)
+        || n(Sysno::InterruptUnmask)
+        || n(Sysno::InterruptDetach)
+    {
+        let pool = if n(Sysno::TimerDestroy) { &seen.timers } else { &seen.routes };
+        [one(rand, pool, 1), 0, 0, 0, 0, 0, 0, 0]
+    } else if n(Sysno::InterruptAttachEvent) && !own.is_empty() {
+        [rand.pick(&[27, 28]), rand.pick(&own) + rand.pick(&[7000, 7100]), 0, 0, 0, 0, 0, 0]
+    } else if n(Sysno::ThreadJoin) || n(Sysno::ThreadDetach) || n(Sysno::ThreadDestroy) {
+        [rand.below(5), rand.below(3), 0, 0, 0, 0, 0, 0]
     } else if n(Sysno::TimerTimeout) {
         [rand.below(32), rand.below(3_000_000), 0, 0, 0, 0, 0, 0]
     } else {
@@ -205,6 +227,31 @@ fn check_books(s: &Sys) {
     }
 }
 
+/// The waits' books: the timer list names only blocked threads (a sleeper only a
+/// sleeping one), a joining thread is its target's joiner and a joiner joins, and no
+/// detached thread stays dead.
+fn check_waits(s: &Sys) {
+    for (_, id, why) in s.sleepers.iter() {
+        let state = s.threads.get(id.0).map(|t| t.state);
+        let listed = match why {
+            Wake::Sleep => matches!(state, Some(ThreadState::Blocked(Blocked::Sleep { .. }))),
+            Wake::Timeout(_) => matches!(state, Some(ThreadState::Blocked(_))),
+        };
+        assert!(listed, "thread {:#x} is {state:?}, listed to be woken ({why:?})", id.0);
+    }
+    for (h, t) in s.threads.iter() {
+        if let ThreadState::Blocked(Blocked::Join { target, .. }) = t.state {
+            assert_eq!(s.threads.get(target.0).and_then(|t| t.joiner), Some(ThreadId(h)), "a join without its joiner");
+        }
+        let joiner = t.joiner.and_then(|j| s.threads.get(j.0)).map(|j| j.state);
+        assert!(
+            t.joiner.is_none() || matches!(joiner, Some(ThreadState::Blocked(Blocked::Join { .. }))),
+            "thread {h:#x}'s joiner is {joiner:?}"
+        );
+        assert!(!(t.detached && t.state == ThreadState::Dead), "a detached thread kept after its end");
+    }
+}
+
 /// Makes the call in `regs` as the current thread, as the system-call entry does.
 fn syscall(s: &mut Sys, regs: &Registers) {
     check_wakeup_cache(s);
@@ -234,7 +281,9 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
             return;
         }
         2 => {
-            s.machine.interrupts.insert(27, true);
+            if let Some(masked) = s.machine.interrupts.get_mut(&27) {
+                *masked = true; // (the arch layer masks a routed interrupt on arrival)
+            }
             s.interrupt_fired(rand.pick(&[27, 28, 1023]));
             return;
         }
@@ -327,6 +376,10 @@ fn step(s: &mut Sys, rand: &mut Rand, seen: &mut Seen) {
                     remember(&mut seen.chids, x0);
                 } else if n(Sysno::ConnectAttach) {
                     remember(&mut seen.coids, x0);
+                } else if n(Sysno::TimerCreate) {
+                    remember(&mut seen.timers, x0);
+                } else if n(Sysno::InterruptAttachEvent) {
+                    remember(&mut seen.routes, x0);
                 } else if n(Sysno::ProcessCreate) || n(Sysno::ProcessStart) {
                     remember(&mut seen.pids, x0);
                 }
@@ -403,23 +456,31 @@ fn populate(s: &mut Sys, rand: &mut Rand, seen: &mut Seen, privileged: bool) {
         }
     }
     remember(&mut seen.pids, pid.0 as u64);
-    if privileged {
-        // A driver: interrupt 27 arrives as a pulse on a channel of its own (which the
-        // random receives find among the channels), when the route is free.
-        let call = |s: &mut Sys, number: Sysno, args: [u64; 8]| {
-            switch_to(s, main);
-            syscall(s, &Registers { number: number as u64, args });
-            s.threads.get(main.0).map_or(u64::MAX, |t| t.context.x[0])
-        };
-        let chid = call(s, Sysno::ChannelCreate, [0; 8]);
-        let coid = call(s, Sysno::ConnectAttach, [0, chid, 0, 0, 0, 0, 0, 0]);
-        if let (Ok(chid), Ok(coid), Some(&(_, at))) =
-            (decode_result(chid), decode_result(coid), seen.buffers.iter().rev().find(|(p, _)| *p == pid))
-        {
-            remember(&mut seen.chids, chid);
-            let event = abi::ipc::SigEvent::pulse(coid as u32, rand.pick(&[10, 30, 50]), 2, 27);
-            if s.write_user(pid, at as usize + 7000, &event.to_bytes()).is_ok() {
-                call(s, Sysno::InterruptAttachEvent, [27, at + 7000, 0, 0, 0, 0, 0, 0]);
+    // A channel of its own with events for it written at 7000 (a pulse there: its
+    // interrupt's and timers'), 7100 (an unblock) and 7200 (none) into its first buffer,
+    // for the random TimerCreate and InterruptAttachEvent calls. A driver's interrupt 27
+    // arrives as that pulse (which the random receives find among the channels), when
+    // the route is free.
+    let call = |s: &mut Sys, number: Sysno, args: [u64; 8]| {
+        switch_to(s, main);
+        syscall(s, &Registers { number: number as u64, args });
+        s.threads.get(main.0).map_or(u64::MAX, |t| t.context.x[0])
+    };
+    let chid = call(s, Sysno::ChannelCreate, [0; 8]);
+    let coid = call(s, Sysno::ConnectAttach, [0, chid, 0, 0, 0, 0, 0, 0]);
+    if let (Ok(chid), Ok(coid), Some(&(_, at))) =
+        (decode_result(chid), decode_result(coid), seen.buffers.iter().rev().find(|(p, _)| *p == pid))
+    {
+        remember(&mut seen.chids, chid);
+        let pulse = SigEvent::pulse(coid as u32, rand.pick(&[10, 30, 50]), 2, 27);
+        let unblock = SigEvent { notify: notify::UNBLOCK, ..Default::default() };
+        for (offset, event) in [(7000, pulse), (7100, unblock), (7200, SigEvent::default())] {
+            let _ = s.write_user(pid, at as usize + offset, &event.to_bytes());
+        }
+        if privileged {
+            let route = call(s, Sysno::InterruptAttachEvent, [27, at + 7000, 0, 0, 0, 0, 0, 0]);
+            if decode_result(route).is_ok() {
+                remember(&mut seen.routes, route);
             }
         }
     }
@@ -451,12 +512,18 @@ fn random_system_calls_never_panic_the_kernel_nor_upset_the_scheduler() {
             step(&mut s, &mut rand, &mut seen);
             note_rcvids(&s, &mut seen);
             check_books(&s);
+            check_waits(&s);
             check_replies(&s, &seen);
             if n % 256 == 0 {
                 crate::memory_fuzz_tests::check_memory(&mut s); // (slow: walks every page)
             }
         }
         crate::memory_fuzz_tests::end_all(&mut s);
+        // Nothing of theirs outlives the processes: no thread, timer, route, event or
+        // wake-up, no interrupt left routed.
+        assert_eq!((s.threads.len(), s.timers.len(), s.attachments.len(), s.events.len()), (0, 0, 0, 0));
+        assert_eq!((s.sleepers.earliest(), s.next_wakeup()), (None, None));
+        assert!(s.route_of_irq.iter().all(|&route| route == 0) && s.machine.interrupts.is_empty());
         let states: Vec<std::string::String> = s.threads.iter().map(|(_, t)| std::format!("{:?}", t.state)).collect();
         std::println!("seed {seed}: {states:?}");
     }
