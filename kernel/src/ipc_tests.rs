@@ -2665,3 +2665,20 @@ fn timers_whose_firings_deliver_nothing_do_not_starve_anothers() {
         assert!(got > 0, "hog {hog_kind}: the victim's 1 ms timer fired {got} times in 200 ms");
     }
 }
+
+#[test]
+fn a_timer_timeout_refused_uses_up_the_bound_as_any_call_does() {
+    // docs/syscalls.md: "any call uses the bound up". A TimerTimeout that failed with
+    // EINVAL left the one armed before it armed: the receive after it timed out.
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let pid = s.spawn("init", b"", None, None, false).unwrap();
+    let t = main_thread(&s, pid);
+    let (chid, _) = self_channel(&mut s, pid);
+    let buf = buffer(&mut s, pid, &[], 64);
+    arm(&mut s, t, ts::RECEIVE, 1000);
+    assert_eq!(as_thread(&mut s, t, Call::TimerTimeout { states: 1 << 20, nanoseconds: 1 }).0, Err(Errno::EINVAL));
+    assert_eq!(receive(&mut s, t, chid, buf, 64, 0), BLOCKED);
+    advance(&mut s, 5000);
+    assert_eq!(state(&s, t), ThreadState::Blocked(Blocked::Receive { channel: chid }), "an unbounded receive");
+}

@@ -607,11 +607,12 @@ impl<M: Machine> System<M> {
         self.resume = progress;
         self.stopped = None;
         let call = Call::from_registers(regs);
-        let arming = matches!(call, Ok(Call::TimerTimeout { .. }));
         let outcome = match &call {
             Ok(call) => self.dispatch(cur, call),
             Err(e) => Err(*e),
         };
+        // (A TimerTimeout that failed is a call like any: it uses up the bound armed.)
+        let arming = matches!(call, Ok(Call::TimerTimeout { .. })) && outcome.is_ok();
         // Progress the call made again did not take up (it failed before: a memory
         // object's handle closed by another thread meanwhile, say) is abandoned. (For a
         // message this thread was to finish receiving this is defensive: `msg_receive`
