@@ -97,10 +97,13 @@ impl JoinHandle {
     }
 
     /// Waits for the thread to end; returns its exit status (0 when its closure returned).
+    /// A wait that fails (`ETIMEDOUT` after a `TimerTimeout`, `EINTR` from an unblock
+    /// event) lets the thread go, as dropping the handle does: it runs on, and is freed
+    /// as it ends.
     pub fn join(self) -> Result<u64, Errno> {
-        let tid = self.tid;
+        let status = sys::thread_join(self.tid)?;
         core::mem::forget(self); // (joined, not detached)
-        sys::thread_join(tid)
+        Ok(status)
     }
 }
 

@@ -492,6 +492,18 @@ fn threads_let_go_are_freed_and_joins_give_any_status() -> Outcome {
             .map_err(|e| format!("spawn #{round} with every earlier thread ended and let go: {e}"))?;
         drop(handle);
     }
+    // A join that times out lets its thread go too. (It forgot the handle first: each
+    // such thread stayed dead and unjoinable, and after 64 spawn failed with EAGAIN.)
+    let below = SchedParam { policy: Policy::Fifo, priority: mine.priority.saturating_sub(1).max(1) };
+    for round in 0..80 {
+        let handle = thread::Builder::new()
+            .sched(below)
+            .spawn(|| time::sleep_ns(1_000_000))
+            .map_err(|e| format!("spawn #{round} with every earlier thread ended: {e}"))?;
+        userlib::ipc::timeout(userlib::ipc::timeout_states::JOIN, 1000).map_err(|e| format!("timeout: {e}"))?;
+        ensure!(handle.join() == Err(Errno::ETIMEDOUT), "a join bounded by 1 µs of a thread sleeping 1 ms");
+        time::sleep_ns(3_000_000); // (it ends meanwhile)
+    }
     // Any status comes back whole, the highest 64-bit values too (they read as errnos).
     let handle = thread::spawn(|| thread::exit(u64::MAX)).map_err(|e| format!("spawn: {e}"))?;
     let status = handle.join().map_err(|e| format!("join: {e}"))?;
