@@ -400,19 +400,34 @@ fn kill(words: &[&str]) -> Outcome {
     if pids.is_empty() {
         return Err(usage());
     }
+    // Each pid in turn; one that fails is reported and the rest are still ended, as
+    // POSIX's kill does (`kill 99999 $!` left the job running).
+    let mut failed = false;
     for word in pids {
-        let pid = word.parse::<u32>().map_err(|_| format!("{word}: not a pid"))?;
-        if signal == 0 {
-            // POSIX's signal 0: only whether the process is there.
-            let threads = proc::pidin().map_err(|e| format!("{e}"))?;
-            if !threads.iter().any(|t| t.pid == pid) {
-                return Err(format!("{pid}: {}", Errno::ESRCH));
-            }
-            continue;
+        if let Err(message) = kill_one(word, signal) {
+            eprintln!("kill: {message}");
+            failed = true;
         }
-        proc::kill(pid, 128 + signal).map_err(|e| format!("{pid}: {e}"))?;
+    }
+    if failed {
+        return Err(String::new()); // (reported above)
     }
     Ok(())
+}
+
+/// One operand of [`kill`]'s: ends the process `word` names (signal 0: only whether it
+/// is there).
+fn kill_one(word: &str, signal: u32) -> Outcome {
+    let pid = word.parse::<u32>().map_err(|_| format!("{word}: not a pid"))?;
+    if signal == 0 {
+        // POSIX's signal 0: only whether the process is there.
+        let threads = proc::pidin().map_err(|e| format!("{e}"))?;
+        if !threads.iter().any(|t| t.pid == pid) {
+            return Err(format!("{pid}: {}", Errno::ESRCH));
+        }
+        return Ok(());
+    }
+    proc::kill(pid, 128 + signal).map_err(|e| format!("{pid}: {e}"))
 }
 
 fn uptime() -> Outcome {
