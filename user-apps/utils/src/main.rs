@@ -452,7 +452,9 @@ fn free() -> Outcome {
 }
 
 fn mq_tool(words: &[&str]) -> Outcome {
-    let e = |err: Errno| format!("{err}");
+    // Errors name the queue, as the other programs' name the path (`mq send` of a too
+    // long text said only `mq: EMSGSIZE`).
+    let e = |err: Errno| format!("{}: {err}", words.get(1).copied().unwrap_or_default());
     if let Some(name) = words.get(1).filter(|name| !name.starts_with('/')) {
         return Err(format!("{name}: a queue's name starts with / (as /jobs)"));
     }
@@ -481,7 +483,7 @@ fn mq_tool(words: &[&str]) -> Outcome {
         ["create", name] => {
             mq::mq_open(name, open_flags::O_RDWR | open_flags::O_CREAT, 0o666, None).map(drop).map_err(e)
         }
-        ["rm", name] => mq::mq_unlink(name).map_err(|err| format!("{name}: {err}")),
+        ["rm", name] => mq::mq_unlink(name).map_err(e),
         _ => Err(String::from("usage: mq send /NAME TEXT [PRIO] | recv /NAME | create /NAME | rm /NAME")),
     }
 }
