@@ -166,7 +166,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         let script = match (args.get(1), args.get(2), userlib::env::var("STDIN")) {
             (Some("-c"), Some(line), _) if args.len() == 3 => Some(String::from(line)),
             (Some(_), _, _) => {
-                userlib::eprintln!("usage: shell [-c LINE]");
+                userlib::eprintln!("shell: usage: shell [-c LINE]");
                 process::exit(2);
             }
             (None, _, Some(input)) if input != CONSOLE => Some(read_script()),
