@@ -35,6 +35,7 @@ mod run {
     use alloc::string::String;
     use alloc::sync::Arc;
     use alloc::vec::Vec;
+    use core::cell::RefCell;
     use shell::editor::{Editor, Event, WordAt};
     use shell::parse::{parse_for_running, Command, ErrorRedirect, FileRedirect, Job};
     use userlib::fs::{self, File};
@@ -87,6 +88,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         script: bool,
         /// Where its programs' standard streams go unless redirected.
         streams: Streams,
+        /// While a built-in whose standard error is redirected runs (`cd x 2> /dev/null`):
+        /// what it says, for the file its `2>` names.
+        builtin_errors: RefCell<Option<String>>,
     }
 
     /// A shell's programs' standard output and error when nothing redirects them: the
@@ -160,6 +164,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             typed_ahead: VecDeque::new(),
             script: false,
             streams: Streams::console(),
+            builtin_errors: RefCell::new(None),
         };
         // `shell -c LINE`, or a script on standard input (`shell < file`, `... | shell`):
         // run it and end with the last status, as sh does.
@@ -223,6 +228,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         }
 
         fn say(&self, text: &str) {
+            if let Some(said) = self.builtin_errors.borrow_mut().as_mut() {
+                said.push_str(text);
+                return;
+            }
             match self.script {
                 true => userlib::io::write_stderr(text.as_bytes()),
                 false => {
@@ -530,6 +539,32 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             if job.background && matches!(command.argv[0].as_str(), "exit" | "cd" | "shutdown" | "fg" | "wait") {
                 return Some(0);
             }
+            // What it says goes where its `2>` says (`cd /nosuch 2> /dev/null` printed
+            // its error on the console all the same); `2>&1` after `>`: to that file.
+            let errors = match &command.stderr {
+                Some(ErrorRedirect::File(redirect)) => Some(redirect.clone()),
+                Some(ErrorRedirect::ToOutput) => command.stdout.clone(),
+                Some(ErrorRedirect::ToUnredirectedOutput) | None => None,
+            };
+            if errors.is_some() {
+                *self.builtin_errors.borrow_mut() = Some(String::new());
+            }
+            let status = self.run_builtin(command);
+            let said = self.builtin_errors.borrow_mut().take().unwrap_or_default();
+            if let Some(redirect) = errors.filter(|_| !said.is_empty()) {
+                // (Opened again to add to its end: the built-in's output, if it went to
+                // the same file, is there already.)
+                let written = fs::open(&redirect.path, open_flags::O_WRONLY | open_flags::O_APPEND, 0)
+                    .and_then(|file| file.write_all(said.as_bytes()));
+                if let Err(e) = written {
+                    self.say(&format!("shell: {}: {e}\n", redirect.path));
+                }
+            }
+            status
+        }
+
+        /// Runs the built-in `command`, its redirections made; returns its status.
+        fn run_builtin(&mut self, command: &Command) -> Option<u32> {
             let output = match &command.stdout {
                 None => None,
                 Some(redirect) => {
@@ -603,9 +638,12 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             };
             // Its output goes where `>` or `>>` says, as a program's would.
             let Some(file) = output else {
+                // (Not `say`: that is its standard error, which may be redirected.)
                 match self.script {
                     true => userlib::io::write_stdout(out.as_bytes()),
-                    false => self.say(&out),
+                    false => {
+                        let _ = self.console.write_all(out.as_bytes());
+                    }
                 }
                 return Some(status);
             };
