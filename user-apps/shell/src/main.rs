@@ -45,6 +45,8 @@ mod run {
     use userlib::{proc, process, thread, time, Args, Errno, Pid};
 
     const CONSOLE: &str = "/dev/console";
+    /// What a background job reads, unless redirected (proc serves it: always empty).
+    const NULL_DEVICE: &str = "/dev/null";
     const HISTORY: usize = 50;
 
     const HELP: &str = "\
@@ -676,11 +678,13 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             // others run all the same (`nosuch | wc` prints `0 0 0`).
             let mut stages: Vec<Stage> = Vec::new();
             for (i, command) in job.pipeline.iter().enumerate() {
-                // A background job does not read the console (POSIX gives it /dev/null):
-                // no standard input, unless redirected.
+                // A background job does not read the console: POSIX gives it /dev/null,
+                // and so does this shell, unless redirected. (Given none, a program reads
+                // nothing too, but a shell takes none for the console: `shell &` was a
+                // second interactive shell, prompting and reading the keyboard.)
                 let stdin = match (&command.stdin, i) {
                     (Some(path), _) => Some(path.clone()),
-                    (None, 0) if job.background => None,
+                    (None, 0) if job.background => Some(String::from(NULL_DEVICE)),
                     (None, 0) => Some(String::from(CONSOLE)),
                     (None, _) => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2)),
                 };
