@@ -175,7 +175,8 @@ pub fn rmdir(path: &str) -> Result<(), Errno> {
 /// file by a file, an empty directory by a directory. Both must be the same server's,
 /// under the same prefix: proc resolves each, and when they differ in server, channel or
 /// prefix the answer is `EXDEV` without asking anyone (nothing is copied). Either path's
-/// last component `.` or `..` is `EINVAL`, as is moving a directory beneath itself; a
+/// last component `.` or `..` is `EINVAL`, as is moving a directory beneath itself, and
+/// a directory that holds what another server attached (a FIFO) is `EXDEV`; a
 /// path ending in `/` must name a directory, so `from` must be one (`ENOTDIR`). The
 /// server decides the rest ([`connect::RENAME`]; ramfs's rules are in its `lib.rs`).
 pub fn rename(from: &str, to: &str) -> Result<(), Errno> {
@@ -194,6 +195,13 @@ pub fn rename(from: &str, to: &str) -> Result<(), Errno> {
         e => e,
     })?;
     if (source.pid, source.chid, source.handle) != (target.pid, target.chid, target.handle) {
+        return Err(Errno::EXDEV);
+    }
+    // What others attached beneath a directory (a FIFO in a directory of /tmp is the pipe
+    // server's, which the directory's server knows nothing of) would not move with it, so
+    // the move is refused as the FIFO's own is. (`mv d e` moved the directory and left
+    // its FIFO at `d/f`, `d` back as a directory that `rmdir` called not empty.)
+    if !from_rest.is_empty() && proc::list(&from_path).is_ok_and(|names| !names.is_empty()) {
         return Err(Errno::EXDEV);
     }
     if names_a_directory(from) || names_a_directory(to) {
