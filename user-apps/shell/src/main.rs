@@ -442,6 +442,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 }
                 match self.console.read(&mut byte) {
                     Ok(1) if byte[0] == 0x03 => {
+                        // Ctrl-C discards what was typed and not yet read, as it does
+                        // everywhere else (a line typed during the wait ran after it,
+                        // and a Ctrl-D typed there to end a job ended the shell).
+                        self.typed_ahead.clear();
                         self.say("^C\n");
                         return false;
                     }
