@@ -350,7 +350,7 @@ impl<M: Machine> System<M> {
                 let channel = self.processes.get(server.0).and_then(|p| p.channels.get(chid));
                 channel.is_none_or(|c| c.holds_pulse_of(EventSource::Timer(id)))
             }
-            notify::UNBLOCK => match self.threads.get(t.thread.0) {
+            notify::UNBLOCK => match self.threads.get(t.thread.0).filter(|th| th.process == t.owner) {
                 Some(th) => match th.state {
                     ThreadState::Blocked(Blocked::Sleep { .. }) => true,
                     ThreadState::Blocked(Blocked::Reply { .. }) => {

@@ -764,7 +764,10 @@ impl<M: Machine> System<M> {
                 self.send_pulse(conn.server, conn.chid, event.priority.max(1), pulse, from)
             }
             notify::UNBLOCK => {
-                if self.threads.get(thread.0).is_some_and(|t| matches!(t.state, ThreadState::Blocked(_))) {
+                // (Only a thread of the target: the handle kept for the event outlives its
+                // thread, and after 2^18 reuses of the slot names another's.)
+                let blocked = |t: &Thread| t.process == target && matches!(t.state, ThreadState::Blocked(_));
+                if self.threads.get(thread.0).is_some_and(blocked) {
                     self.interrupt_blocking_call(thread, Errno::EINTR);
                 }
                 Ok(())

@@ -2667,6 +2667,26 @@ fn timers_whose_firings_deliver_nothing_do_not_starve_anothers() {
 }
 
 #[test]
+fn an_unblock_event_never_reaches_another_process_thread() {
+    // A timer's or a registered event's unblock names the thread by a handle kept while
+    // the thread may end; after 2^18 reuses of its slot the handle names a thread that
+    // starts next, perhaps in another process. Delivered for process `a`, the event
+    // must leave process `b`'s blocked thread alone.
+    let mut s = system();
+    let a = s.spawn("init", b"", None, None, false).unwrap();
+    let b = s.spawn("init", b"", None, None, false).unwrap();
+    let bt = main_thread(&s, b);
+    let (chid, _) = self_channel(&mut s, b);
+    let buf = buffer(&mut s, b, &[], 64);
+    assert_eq!(receive(&mut s, bt, chid, buf, 64, 0), BLOCKED);
+    let unblock = SigEvent { notify: notify::UNBLOCK, ..Default::default() };
+    assert_eq!(s.deliver_event(a, bt, unblock, PulseFrom::Process(a)), Ok(()));
+    assert_eq!(state(&s, bt), ThreadState::Blocked(Blocked::Receive { channel: chid }), "b's receive ended");
+    assert_eq!(s.deliver_event(b, bt, unblock, PulseFrom::Process(b)), Ok(()));
+    assert_eq!(x0(&mut s, bt), Err(Errno::EINTR), "its own process's event ends its receive");
+}
+
+#[test]
 fn a_timer_timeout_refused_uses_up_the_bound_as_any_call_does() {
     // docs/syscalls.md: "any call uses the bound up". A TimerTimeout that failed with
     // EINVAL left the one armed before it armed: the receive after it timed out.
