@@ -202,6 +202,12 @@ const BACKGROUND_MARK: char = '\u{2}';
 /// the line editor does not put in a line.
 const QUOTE_MARK: char = '\u{1}';
 
+/// In the marked form, says the word has a quoted part (ETX, Ctrl-C, which the line editor
+/// does not put in a line), and stands for nothing: such a word stays an argument even
+/// when it expands to nothing (`"$!"`, `''`), where an unquoted one that does goes
+/// (`$!` before any background job), as sh's does.
+const QUOTED_WORD_MARK: char = '\u{3}';
+
 /// Splits `line` into words and operators, removing quotes, escapes and the comment; if
 /// `mark`, the words are in the marked form (`$?` outside single quotes is a
 /// [`STATUS_MARK`], quoted characters follow a [`QUOTE_MARK`]).
@@ -213,7 +219,7 @@ fn tokenize(line: &str, mark: bool) -> Result<Vec<Token>, ParseError> {
         word.push(c);
     };
     let unquoted = |word: &mut String, c: char| {
-        if mark && matches!(c, STATUS_MARK | BACKGROUND_MARK | QUOTE_MARK) {
+        if mark && matches!(c, STATUS_MARK | BACKGROUND_MARK | QUOTE_MARK | QUOTED_WORD_MARK) {
             word.push(QUOTE_MARK);
         }
         word.push(c);
@@ -259,6 +265,9 @@ fn tokenize(line: &str, mark: bool) -> Result<Vec<Token>, ParseError> {
             '\'' => {
                 in_word = true;
                 plain = false;
+                if mark {
+                    word.push(QUOTED_WORD_MARK);
+                }
                 loop {
                     match chars.next() {
                         Some('\'') => break,
@@ -271,6 +280,9 @@ fn tokenize(line: &str, mark: bool) -> Result<Vec<Token>, ParseError> {
             '"' => {
                 in_word = true;
                 plain = false;
+                if mark {
+                    word.push(QUOTED_WORD_MARK);
+                }
                 loop {
                     match chars.next() {
                         Some('"') => break,
@@ -431,6 +443,9 @@ impl UnexpandedJob {
             let mut argv = Vec::new();
             for marked in &c.argv {
                 let word = unmark(marked);
+                if word.is_empty() && !marked.contains(QUOTED_WORD_MARK) {
+                    continue; // (an unquoted word that expands to nothing is no argument)
+                }
                 match glob::expand(&word, list) {
                     Ok(Some(paths)) => argv.extend(paths),
                     Ok(None) => argv.push(text(&word)),
@@ -470,6 +485,7 @@ fn unmark(marked: &str, status: &str, background: &str) -> Vec<WordChar> {
             QUOTE_MARK => word.extend(chars.next().map(|c| WordChar { c, quoted: true })),
             STATUS_MARK => word.extend(status.chars().map(|c| WordChar { c, quoted: false })),
             BACKGROUND_MARK => word.extend(background.chars().map(|c| WordChar { c, quoted: false })),
+            QUOTED_WORD_MARK => {}
             c => word.push(WordChar { c, quoted: false }),
         }
     }
@@ -655,7 +671,8 @@ mod tests {
             job(r#"kill $! x$!y "$!" '$!' \$! $? "$!$?""#, Some(2049)),
             ["kill", "2049", "x2049y", "2049", "$!", "$!", "0", "20490"]
         );
-        assert_eq!(job("kill $! x$!", None), ["kill", "", "x"], "none started yet: nothing, as sh's");
+        assert_eq!(job("kill $! x$!", None), ["kill", "x"], "none started yet: nothing, as sh's");
+        assert_eq!(job(r#"kill "$!" '' """#, None), ["kill", "", "", ""], "quoted: an empty argument, as sh's");
         assert_eq!(job("echo \u{2} $!", Some(7)), ["echo", "\u{2}", "7"], "the mark's character typed is itself");
         assert_eq!(words("echo $!"), ["echo", "$!"], "parse itself expands nothing");
     }
@@ -946,9 +963,14 @@ mod tests {
             ]
         );
         assert_eq!(tokenize("'' \"\"", false).unwrap(), [word(""), word("")]);
-        // Marked: what is quoted follows a quote mark, `$?` is a status mark.
-        assert_eq!(tokenize(r#"'*'\*"a$"$?*"#, true).unwrap(), [word("\u{1}*\u{1}*\u{1}a\u{1}$\0*")]);
-        assert_eq!(tokenize("a\u{1}\0", true).unwrap(), [word("a\u{1}\u{1}\u{1}\0")], "typed marks are quoted");
+        // Marked: what is quoted follows a quote mark, `$?` is a status mark, and a quote
+        // says the word has a quoted part.
+        assert_eq!(tokenize(r#"'*'\*"a$"$?*"#, true).unwrap(), [word("\u{3}\u{1}*\u{1}*\u{3}\u{1}a\u{1}$\0*")]);
+        assert_eq!(
+            tokenize("a\u{1}\0\u{3}", true).unwrap(),
+            [word("a\u{1}\u{1}\u{1}\0\u{1}\u{3}")],
+            "typed marks are quoted"
+        );
         assert_eq!(tokenize(">>>", false).unwrap(), [Append, Output]);
     }
 
