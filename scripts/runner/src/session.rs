@@ -430,6 +430,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             s.mark = start; // (said before whichever prompt follows its end)
             s.wait_for("] done  echo from-the-background", STEP_TIMEOUT).map(drop)
         }),
+        ("a_background_script_runs_on_by_itself", |s| {
+            // (A new user's finding: the script shell's claim on the console for each of
+            // its programs waited for the interactive shell to name its foreground, so
+            // the script stalled until another line was typed.)
+            let start = s.screen.lock().expect("screen").len();
+            s.command("shell -c 'echo first-of-script; sleep 0.2; echo second-of-script' &")?;
+            s.mark = start;
+            s.wait_for("second-of-script", Duration::from_secs(10)).map(drop)
+        }),
         ("a_background_job_reading_the_console_waits", |s| {
             // (Redirected from the console, it took the next line typed for the shell.)
             s.command("cat < /dev/console &")?;

@@ -11,9 +11,12 @@
 //! starts the boot shell again), `shutdown [n]`, `jobs`, `fg [pid]`, `wait [pid...]`,
 //! `cd [dir]`, `pwd`; Tab completes programs and paths. Programs get
 //! their standard input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their
-//! environment, and start in the shell's working directory (`PWD`).
+//! environment, and start in the shell's working directory (`PWD`); a background job's,
+//! and every program a shell in the background starts, also get `BACKGROUND`.
 //! `shell -c LINE`, or a shell whose standard input is not the console, runs the line or
-//! the script on it without prompts and ends with the last status.
+//! the script on it without prompts and ends with the last status; in the background it
+//! leaves the console alone (no claim of it for its programs: Ctrl-C does not reach
+//! them).
 
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
@@ -93,6 +96,13 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         /// While a built-in whose standard error is redirected runs (`cd x 2> /dev/null`):
         /// what it says, for the file its `2>` names.
         builtin_errors: RefCell<Option<String>>,
+        /// Started in the background (`BACKGROUND` in its environment: `shell -c … &`, or
+        /// a program of such a shell): it leaves the console to the shell in control —
+        /// no claim on it, no change of its mode — as a POSIX shell without job control
+        /// leaves the terminal alone. (Its claims were held by the console until that
+        /// shell named its foreground: the script stalled at each command until the
+        /// user typed another line.)
+        in_background: bool,
     }
 
     /// A shell's programs' standard output and error when nothing redirects them: the
@@ -167,6 +177,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             script: false,
             streams: Streams::console(),
             builtin_errors: RefCell::new(None),
+            in_background: userlib::env::var("BACKGROUND").is_some(),
         };
         // `shell -c LINE`, or a script on standard input (`shell < file`, `... | shell`):
         // run it and end with the last status, as sh does.
@@ -245,6 +256,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         /// Sets the programs Ctrl-C ends (none: `[0]`) and then the console's mode (a
         /// Ctrl-C typed ahead, which the switch to canonical mode finds, ends them).
         fn set_mode(&self, mode: u32, foreground: &[Pid]) {
+            if self.in_background {
+                return;
+            }
             let pids: Vec<u8> = foreground.iter().flat_map(|pid| pid.to_le_bytes()).collect();
             let _ = self.console.devctl(console_devctl::SET_FOREGROUND, &pids, &mut []);
             let _ = self.console.devctl(console_devctl::SET_MODE, &mode.to_le_bytes(), &mut []);
@@ -696,7 +710,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     true => None, // the shell's own output
                     false => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2)),
                 };
-                match self.start(command, stdin.as_deref(), unredirected.as_deref()) {
+                match self.start(command, stdin.as_deref(), unredirected.as_deref(), job.background) {
                     Ok(pid) => stages.push(Ok(pid)),
                     Err((message, status)) => {
                         self.say(&format!("{message}\n"));
@@ -741,9 +755,16 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         }
 
         /// Starts `command` with the given standard input (none: empty), and its output
-        /// where it redirects it or else to `pipe` (none: the shell's own output); on
-        /// failure, what to say and the status (127: no such program, 1: a redirection).
-        fn start(&self, command: &Command, stdin: Option<&str>, pipe: Option<&str>) -> Result<Pid, (String, u32)> {
+        /// where it redirects it or else to `pipe` (none: the shell's own output), told it
+        /// runs in the `background` (or this shell does); on failure, what to say and the
+        /// status (127: no such program, 1: a redirection).
+        fn start(
+            &self,
+            command: &Command,
+            stdin: Option<&str>,
+            pipe: Option<&str>,
+            background: bool,
+        ) -> Result<Pid, (String, u32)> {
             let streams = &self.streams;
             let unredirected = pipe.unwrap_or(&streams.output);
             let stdout = command.stdout.as_ref().map_or(unredirected, |r| r.path.as_str());
@@ -795,6 +816,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             }
             if append_output {
                 environment.push(("STDOUT_APPEND", "1"));
+            }
+            if background || self.in_background {
+                environment.push(("BACKGROUND", "1"));
             }
             if append_error {
                 environment.push(("STDERR_APPEND", "1"));
