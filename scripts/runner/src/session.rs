@@ -437,7 +437,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let start = s.screen.lock().expect("screen").len();
             s.command("shell -c 'echo first-of-script; sleep 0.2; echo second-of-script' &")?;
             s.mark = start;
-            s.wait_for("second-of-script", Duration::from_secs(10)).map(drop)
+            s.wait_for("second-of-script", Duration::from_secs(10))?;
+            // Its end is said at a prompt once its waiter saw it: here, not in the next step.
+            for _ in 0..50 {
+                if s.command("echo next")?.contains("] done  shell -c") {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(String::from("the background script's end was never reported"))
         }),
         ("a_background_job_reading_the_console_waits", |s| {
             // (Redirected from the console, it took the next line typed for the shell.)
