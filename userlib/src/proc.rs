@@ -74,9 +74,16 @@ pub fn spawn(name: &str, arguments: &[&str], priority: Option<u8>) -> Result<Pid
     spawn_with(name, arguments, priority, None, &[])
 }
 
+/// The variables that say where a program's standard streams go ([`crate::io`]), which
+/// its children get too unless their spawn names any of them.
+const STREAMS: [&str; 6] = ["STDIN", "STDOUT", "STDERR", "STDOUT_APPEND", "STDERR_APPEND", "STDERR_TO_STDOUT"];
+
 /// [`spawn`] with a scheduling policy too (`None`: the image's) and `environment`
 /// (`KEY=VALUE` pairs the program finds with [`crate::env::var`]). The program starts in
-/// this process's working directory (`PWD`, added unless `environment` names one).
+/// this process's working directory (`PWD`, added unless `environment` names one), with
+/// this process's standard streams unless `environment` names any of them (as a POSIX
+/// child inherits its descriptors: `demo-checksum > f` puts its server's lines in `f`
+/// too), and in the background if this process is (`BACKGROUND`).
 pub fn spawn_with(
     name: &str,
     arguments: &[&str],
@@ -95,9 +102,18 @@ pub fn spawn_with(
     let arguments = args::encode(arguments)?;
     payload.extend_from_slice(&arguments);
     let directory = crate::env::current_dir();
-    let inherited = [("PWD", directory.as_str())];
-    let inherit = !environment.iter().any(|(key, _)| *key == "PWD");
-    for (key, value) in environment.iter().chain(inherited.iter().filter(|_| inherit)) {
+    let names = |key: &str| environment.iter().any(|(k, _)| *k == key);
+    let mut inherited = Vec::new();
+    if !names("PWD") {
+        inherited.push(("PWD", directory.as_str()));
+    }
+    if !STREAMS.iter().any(|key| names(key)) {
+        inherited.extend(STREAMS.iter().filter_map(|&key| crate::env::var(key).map(|value| (key, value))));
+    }
+    if !names("BACKGROUND") {
+        inherited.extend(crate::env::var("BACKGROUND").map(|value| ("BACKGROUND", value)));
+    }
+    for (key, value) in environment.iter().chain(inherited.iter()) {
         if key.is_empty() || key.contains(['=', '\0']) || value.contains('\0') {
             return Err(Errno::EINVAL);
         }

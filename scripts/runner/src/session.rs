@@ -206,6 +206,18 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 out.lines().find(|l| l.trim_start().starts_with('1')).unwrap_or("").split_whitespace().collect();
             (counts == ["1", "3", "14"]).then_some(()).ok_or(format!("wc printed:\n{out}"))
         }),
+        ("a_program_s_children_write_where_it_does", |s| {
+            // (A new user's finding: the checksum demo's server, started by the client,
+            // printed on the console whatever the client's output was redirected to.)
+            let out = s.command("demo-checksum > /tmp/demo")?;
+            if out.contains("server: attached") {
+                return Err(format!("the server printed on the console:\n{out}"));
+            }
+            let out = s.command("cat /tmp/demo; rm /tmp/demo")?;
+            (out.contains("client: started the server") && out.contains("server: attached"))
+                .then_some(())
+                .ok_or(format!("the file held:\n{out}"))
+        }),
         ("redirection_through_ramfs", |s| {
             s.command("echo kept in ram > /tmp/note")?;
             let out = s.command("cat < /tmp/note")?;

@@ -768,8 +768,11 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             let streams = &self.streams;
             let unredirected = pipe.unwrap_or(&streams.output);
             let stdout = command.stdout.as_ref().map_or(unredirected, |r| r.path.as_str());
+            // A file it redirects to, the shell made (and emptied, `>`) below: the program
+            // appends to it, and so do the programs it starts, which get its streams, so
+            // that none writes over another's output (where POSIX shares one offset).
             let append_output = match &command.stdout {
-                Some(redirect) => redirect.append,
+                Some(_) => true,
                 None => pipe.is_none() && streams.output_append,
             };
             // A program is named as the boot image lists it, or by its path there.
@@ -788,7 +791,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             let append_error = match &command.stderr {
                 Some(ErrorRedirect::File(redirect)) => {
                     environment.push(("STDERR", redirect.path.as_str()));
-                    redirect.append
+                    true // (as its output: made here, appended to)
                 }
                 Some(ErrorRedirect::ToOutput) => {
                     environment.push(("STDERR_TO_STDOUT", "1"));
