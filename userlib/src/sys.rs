@@ -34,10 +34,23 @@ use core::convert::Infallible;
 /// writable by the caller's Rust code. The thin functions below each state which calls
 /// are safe with which arguments.
 pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
+    // SAFETY: the caller's contract.
+    let [x0, x1, ..] = unsafe { syscall_results(registers) };
+    (x0, x1)
+}
+
+/// [`syscall`], returning `x0`–`x6` as the kernel left them (the receive calls return
+/// a `_msg_info` record in `x2`–`x6` when asked to: [`INFO_IN_REGISTERS`]).
+///
+/// # Safety
+///
+/// As for [`syscall`].
+#[inline(always)]
+unsafe fn syscall_results(registers: Registers) -> [u64; 7] {
     let [a0, a1, a2, a3, a4, a5, a6, a7] = registers.args;
-    let (x0, x1);
+    let (x0, x1, x2, x3, x4, x5, x6);
     // SAFETY: `svc #0` enters the kernel, which preserves x18-x30 and SP and returns
-    // results in x0-x1; x2-x17 are declared clobbered (the kernel does not preserve
+    // results in x0-x6; x2-x17 are declared clobbered (the kernel does not preserve
     // x9-x17, docs/syscalls.md). Memory is left as the call's contract says (the
     // caller's part); the user stack is not touched.
     unsafe {
@@ -45,46 +58,6 @@ pub unsafe fn syscall(registers: Registers) -> (u64, u64) {
             "svc #0",
             inlateout("x0") a0 => x0,
             inlateout("x1") a1 => x1,
-            inlateout("x2") a2 => _,
-            inlateout("x3") a3 => _,
-            inlateout("x4") a4 => _,
-            inlateout("x5") a5 => _,
-            inlateout("x6") a6 => _,
-            inlateout("x7") a7 => _,
-            inlateout("x8") registers.number => _,
-            out("x9") _,
-            out("x10") _,
-            out("x11") _,
-            out("x12") _,
-            out("x13") _,
-            out("x14") _,
-            out("x15") _,
-            out("x16") _,
-            out("x17") _,
-            options(nostack),
-        );
-    }
-    (x0, x1)
-}
-
-/// Makes receive call `call`, whose `info` is [`INFO_IN_REGISTERS`], and decodes its
-/// `x0`; the `_msg_info` record it returns in x2–x6 (meaningful for a message only).
-///
-/// # Safety
-///
-/// As for [`syscall`].
-#[inline(always)]
-unsafe fn invoke_with_info(call: Call) -> (Result<u64, Errno>, MsgInfo) {
-    let registers = call.to_registers();
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = registers.args;
-    let (x0, x2, x3, x4, x5, x6);
-    // SAFETY: as in `syscall`; the receive calls return the record in x2-x6, which
-    // are clobbered anyway.
-    unsafe {
-        asm!(
-            "svc #0",
-            inlateout("x0") a0 => x0,
-            inlateout("x1") a1 => _,
             inlateout("x2") a2 => x2,
             inlateout("x3") a3 => x3,
             inlateout("x4") a4 => x4,
@@ -104,6 +77,19 @@ unsafe fn invoke_with_info(call: Call) -> (Result<u64, Errno>, MsgInfo) {
             options(nostack),
         );
     }
+    [x0, x1, x2, x3, x4, x5, x6]
+}
+
+/// Makes receive call `call`, whose `info` is [`INFO_IN_REGISTERS`], and decodes its
+/// `x0`; the `_msg_info` record it returns in x2–x6 (meaningful for a message only).
+///
+/// # Safety
+///
+/// As for [`syscall`].
+#[inline(always)]
+unsafe fn invoke_with_info(call: Call) -> (Result<u64, Errno>, MsgInfo) {
+    // SAFETY: the caller's contract.
+    let [x0, _, x2, x3, x4, x5, x6] = unsafe { syscall_results(call.to_registers()) };
     (decode_result(x0), MsgInfo::from_registers([x2, x3, x4, x5, x6]))
 }
 
