@@ -2577,15 +2577,7 @@ fn one_programs_unreceived_urgent_timers_do_not_starve_anothers() {
         let id = as_thread(&mut s, ht, Call::TimerCreate { event: ev }).0.unwrap() as u32;
         as_thread(&mut s, ht, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
     }
-    let (pid, t, chid, id) = pulse_timer(&mut s, 5); // priority 20
-    as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
-    let buf = buffer(&mut s, pid, &[], 64);
-    let mut waiting = false;
-    let mut got = 0;
-    for _ in 0..200 {
-        advance(&mut s, TIMER_TICK_NS);
-        got += drain_pulses(&mut s, pid, t, chid, buf, &mut waiting).len();
-    }
+    let got = victim_timer_firings(&mut s);
     assert!(got > 0, "the victim's 1 ms timer fired {got} times in 200 ms");
 }
 
@@ -2605,6 +2597,21 @@ fn a_dying_client_process_gives_one_unblock_pulse_per_request() {
     let again = receive(&mut s, st, p.chid, buf, 64, 0);
     let second = Pulse::from_bytes(&read(&mut s, p.server, buf, Pulse::SIZE)).unwrap();
     assert_eq!(again, BLOCKED, "a second pulse: code {} value {:#x}", second.code, second.value);
+}
+
+/// How often, in 200 ms, another program's 1 ms timer at priority 20 fires and its
+/// pulse is received (the victim of the timer-starvation tests).
+fn victim_timer_firings(s: &mut Sys) -> usize {
+    let (pid, t, chid, id) = pulse_timer(s, 5); // priority 20
+    as_thread(s, t, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
+    let buf = buffer(s, pid, &[], 64);
+    let mut waiting = false;
+    let mut got = 0;
+    for _ in 0..200 {
+        advance(s, TIMER_TICK_NS);
+        got += drain_pulses(s, pid, t, chid, buf, &mut waiting).len();
+    }
+    got
 }
 
 #[test]
@@ -2653,15 +2660,7 @@ fn timers_whose_firings_deliver_nothing_do_not_starve_anothers() {
             }
             _ => {}
         }
-        let (pid, t, chid, id) = pulse_timer(&mut s, 5); // priority 20
-        as_thread(&mut s, t, Call::TimerSettime { id, initial: 1, interval: TIMER_TICK_NS }).0.unwrap();
-        let buf = buffer(&mut s, pid, &[], 64);
-        let mut waiting = false;
-        let mut got = 0;
-        for _ in 0..200 {
-            advance(&mut s, TIMER_TICK_NS);
-            got += drain_pulses(&mut s, pid, t, chid, buf, &mut waiting).len();
-        }
+        let got = victim_timer_firings(&mut s);
         assert!(got > 0, "hog {hog_kind}: the victim's 1 ms timer fired {got} times in 200 ms");
     }
 }
