@@ -459,6 +459,19 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             Err(String::from("the background script's end was never reported"))
         }),
+        ("background_jobs_past_the_shell_s_bound_are_refused", |s| {
+            // (A new user's finding: past the shell's threads, a job ran unwatched — not in
+            // `jobs`, `fg` or `wait`, its end never said.)
+            let out = s.command(&"sleep 2 & ".repeat(57))?;
+            if !out.contains("shell: 56 background jobs already") {
+                return Err(format!("57 background jobs:\n{out}"));
+            }
+            // All 56 are watched: `wait` waits for them, and then none is left.
+            let out = s.command("wait ; jobs ; echo waited")?;
+            (out.contains("\r\nwaited\r\n") && !out.contains("sleep 2"))
+                .then_some(())
+                .ok_or(format!("wait for the 56:\n{out}"))
+        }),
         ("a_background_job_reading_the_console_waits", |s| {
             // (Redirected from the console, it took the next line typed for the shell.)
             s.command("cat < /dev/console &")?;

@@ -68,9 +68,13 @@ Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Dow
 Tab completes a program (ls /proc/boot: them all) or a path.
 ";
 
-    /// The built-ins: the shell runs them itself.
     /// How many ended background jobs' statuses the shell keeps for `wait`.
     const ENDED_KEPT: usize = 64;
+    /// Most background jobs at once: each has a waiter thread, and a process has 64
+    /// threads (past them, jobs ran unwatched: no `jobs`, `fg`, `wait` or notice of
+    /// their end).
+    const MAX_BACKGROUND_JOBS: usize = 56;
+    /// The built-ins: the shell runs them itself.
     const BUILTINS: [&str; 8] = ["help", "exit", "shutdown", "jobs", "fg", "wait", "cd", "pwd"];
     /// Where proc lists the boot image's programs (what the shell runs by name).
     const BOOT_PROGRAMS: &str = "/proc/boot";
@@ -679,6 +683,13 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         /// Starts a job's pipeline; waits for it unless it runs in the background.
         /// Returns the last command's status (0 for a background job that started).
         fn run_job(&mut self, job: &Job) -> u32 {
+            if job.background {
+                self.reap_background(); // (what ended gives back its waiter)
+                if self.background.len() >= MAX_BACKGROUND_JOBS {
+                    self.say(&format!("shell: {MAX_BACKGROUND_JOBS} background jobs already: `wait` for them\n"));
+                    return 1;
+                }
+            }
             let count = job.pipeline.len();
             // Pipe i joins command i to command i + 1; the shell holds both ends until the
             // commands that use them are done (so none sees an early end of file).
