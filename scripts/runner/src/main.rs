@@ -126,11 +126,17 @@ pub(crate) fn build_kernel_with_image(
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage =
+        "usage: muon-runner run|test|session|image|gdb|bootimage [--board B] [--features F] [--image I]\n       \
+                 muon-runner bench | profile [BENCHMARK...]";
     let Some(command) = args.first() else {
-        eprintln!("usage: muon-runner run|test|session|image|gdb|bootimage [--board B] [--features F] [--image I]");
-        eprintln!("       muon-runner bench | profile [BENCHMARK...]");
+        eprintln!("{usage}");
         return ExitCode::from(2);
     };
+    if matches!(command.as_str(), "help" | "-h" | "--help") {
+        println!("{usage}");
+        return ExitCode::SUCCESS;
+    }
     if command == "profile" {
         return match profile::run(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
