@@ -344,6 +344,14 @@ fn redirection(
         };
     }
     let append = chars.next_if_eq(&'>').is_some();
+    // `>|` is `>` where no `noclobber` is set, which this shell has not.
+    if !append && chars.next_if_eq(&'|').is_some() {
+        return match descriptor {
+            None | Some("1") => Ok(Token::Output),
+            Some("2") => Ok(Token::ErrorOutput),
+            Some(_) => unsupported,
+        };
+    }
     if !append && chars.next_if_eq(&'&').is_some() {
         // A duplication: only `2>&1`, ended as a word would be.
         let mut target = String::new();
@@ -972,6 +980,7 @@ mod tests {
             "typed marks are quoted"
         );
         assert_eq!(tokenize(">>>", false).unwrap(), [Append, Output]);
+        assert_eq!(tokenize("a >| b 2>| c", false).unwrap(), [word("a"), Output, word("b"), ErrorOutput, word("c")]);
     }
 
     #[test]
