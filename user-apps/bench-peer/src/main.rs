@@ -111,6 +111,9 @@ fn main(args: Args) -> i32 {
             }
             0
         }
-        _ => 2,
+        _ => {
+            userlib::eprintln!("bench-peer: the other process of `bench`'s benchmarks, started by it (see its source)");
+            2
+        }
     }
 }
