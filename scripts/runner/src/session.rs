@@ -461,14 +461,24 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
         }),
         ("background_jobs_past_the_shell_s_bound_are_refused", |s| {
             // (A new user's finding: past the shell's threads, a job ran unwatched — not in
-            // `jobs`, `fg` or `wait`, its end never said.)
-            let out = s.command(&"sleep 2 & ".repeat(57))?;
+            // `jobs`, `fg` or `wait`, its end never said.) Long enough to be all running
+            // at once on the slowest console.
+            let out = s.command(&"sleep 60 & ".repeat(57))?;
             if !out.contains("shell: 56 background jobs already") {
                 return Err(format!("57 background jobs:\n{out}"));
             }
+            let pids: Vec<&str> = out
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| l.ends_with("started  sleep 60"))
+                .filter_map(|l| l.strip_prefix('[')?.split(']').next())
+                .collect();
+            if pids.len() != 56 {
+                return Err(format!("{} started:\n{out}", pids.len()));
+            }
             // All 56 are watched: `wait` waits for them, and then none is left.
-            let out = s.command("wait ; jobs ; echo waited")?;
-            (out.contains("\r\nwaited\r\n") && !out.contains("sleep 2"))
+            let out = s.command(&format!("kill {} ; wait ; jobs ; echo waited", pids.join(" ")))?;
+            (out.contains("\r\nwaited\r\n") && !out.contains("sleep 60"))
                 .then_some(())
                 .ok_or(format!("wait for the 56:\n{out}"))
         }),
