@@ -159,7 +159,7 @@ fn random_call(s: &Sys, rand: &mut Rand, pid: ProcessId) -> Call {
         18 if rand.below(6) == 0 => Call::ProcessExit { status: 0 },
         19 if rand.below(4) == 0 => {
             let others = live_pids(s);
-            Call::ProcessKill { pid: rand.pick(&others).0, status: 9 }
+            Call::ProcessKill { pid: rand.pick(&others).0, status: 9, flags: 0 }
         }
         _ => Call::Nop,
     }

@@ -775,6 +775,9 @@ pub struct Process {
     pub name: String,
     /// The process that started it (`None`: started by the kernel, or orphaned).
     pub parent: Option<ProcessId>,
+    /// Its process group: the pid of the process that made it (as POSIX's pgid), which
+    /// may have ended. `ProcessKill` may end a whole group (Ctrl-C ends a job's).
+    pub group: u32,
     /// Its memory; `None` once it has ended.
     pub space: Option<AddressSpace>,
     /// Its threads by tid - 1 (`None`: free tid).
@@ -810,6 +813,7 @@ impl Process {
         Self {
             name,
             parent,
+            group: 0, // (set once it has a pid)
             space: Some(space),
             threads: Vec::new(),
             children: Vec::new(),

@@ -13,6 +13,11 @@
 //! once the parent collects children with `ProcessWait`, a notice names one of those
 //! that are left, so a parent that collects the child each notice names hears of every
 //! end.
+//!
+//! Process groups are POSIX's, without the signals: a new process joins its parent's
+//! group, or leads one of its own, or joins a group of its parent's family (a shell's
+//! pipeline shares the first stage's); `ProcessKill` may end a whole group at once, as
+//! Ctrl-C ends a foreground job with everything it started.
 
 use crate::events::ChannelId;
 use crate::ipc::EventSource;
@@ -34,7 +39,7 @@ impl<M: Machine> System<M> {
             return Err(Errno::EPERM);
         }
         match *call {
-            Call::ProcessCreate { name_ptr, name_len, parent, flags } => {
+            Call::ProcessCreate { name_ptr, name_len, parent, flags, group } => {
                 if flags & !abi::syscall::process_flags::IO != 0 {
                     return Err(Errno::EINVAL);
                 }
@@ -51,9 +56,20 @@ impl<M: Machine> System<M> {
                     0 => pid,
                     p => ProcessId(p),
                 };
-                if self.processes.get(parent.0).is_none_or(|p| p.exit_status.is_some()) {
+                let Some(parent_group) =
+                    self.processes.get(parent.0).filter(|p| p.exit_status.is_none()).map(|p| p.group)
+                else {
                     return Err(Errno::ESRCH);
-                }
+                };
+                // A group to join is the parent's or one of its live children's (a
+                // pipeline's stages share the first one's), as POSIX keeps `setpgid` to
+                // a session.
+                let group = match group {
+                    0 => Some(parent_group),
+                    abi::syscall::NEW_PROCESS_GROUP => None,
+                    g if g == parent_group || self.child_in_group(parent, g) => Some(g),
+                    _ => return Err(Errno::EPERM),
+                };
                 // (Room first: a space made for nothing would be dropped unfreed.)
                 if self.processes.len() >= crate::system::MAX_PROCESSES {
                     return Err(Errno::EAGAIN);
@@ -70,6 +86,9 @@ impl<M: Machine> System<M> {
                 process.io = flags & abi::syscall::process_flags::IO != 0;
                 match self.processes.insert(process) {
                     Some(child) => {
+                        if let Some(p) = self.processes.get_mut(child) {
+                            p.group = group.unwrap_or(child);
+                        }
                         if let Some(p) = self.processes.get_mut(parent.0) {
                             p.children.push(ProcessId(child));
                         }
@@ -99,31 +118,38 @@ impl<M: Machine> System<M> {
                 let context = UserContext::new(entry as u64, sp as u64, args);
                 value(self.add_thread(target, context, param, None)? as u64)
             }
-            Call::ProcessKill { pid: target, status } => {
+            Call::ProcessKill { pid: group, status, flags: abi::syscall::kill_flags::GROUP } => {
+                let members: alloc::vec::Vec<ProcessId> = self
+                    .processes
+                    .iter()
+                    .filter(|(_, p)| p.group == group && p.exit_status.is_none())
+                    .map(|(id, _)| ProcessId(id))
+                    .collect();
+                if members.is_empty() {
+                    return Err(Errno::ESRCH);
+                }
+                // The caller, if it is a member, ends last: its call ends with it.
+                for &target in members.iter().filter(|&&m| m != pid) {
+                    self.kill_process(target, status);
+                }
+                if members.contains(&pid) {
+                    self.kill_process(pid, status);
+                    return Ok(Outcome::Gone);
+                }
+                value(0)
+            }
+            Call::ProcessKill { pid: target, status, flags: 0 } => {
                 let target = ProcessId(target);
-                let p = self.processes.get(target.0).filter(|p| p.exit_status.is_none()).ok_or(Errno::ESRCH)?;
-                let (never_started, parent) = (p.threads.is_empty(), p.parent);
-                if never_started {
-                    // A process that never ran (its loading failed) leaves no trace for
-                    // its parent to wait for: it stops being its child first, so that
-                    // its end wakes no `ProcessWait`, sends no child event, and leaves
-                    // no status (an orphan's end removes it).
-                    if let Some(parent) = parent.and_then(|p| self.processes.get_mut(p.0)) {
-                        parent.children.retain(|c| *c != target);
-                    }
-                    if let Some(p) = self.processes.get_mut(target.0) {
-                        p.parent = None;
-                    }
+                if self.processes.get(target.0).is_none_or(|p| p.exit_status.is_some()) {
+                    return Err(Errno::ESRCH);
                 }
-                self.terminate_process(target, status);
-                if let Some(parent) = parent.filter(|_| never_started) {
-                    self.fail_hopeless_waits(parent);
-                }
+                self.kill_process(target, status);
                 if target == pid {
                     return Ok(Outcome::Gone);
                 }
                 value(0)
             }
+            Call::ProcessKill { .. } => Err(Errno::EINVAL),
             Call::ProcessChildEvent { event } => {
                 let event = match event {
                     0 => None,
@@ -141,6 +167,34 @@ impl<M: Machine> System<M> {
             }
             _ => Err(Errno::ENOSYS),
         }
+    }
+
+    /// Ends live process `target` with `status`, as `ProcessKill` does.
+    fn kill_process(&mut self, target: ProcessId, status: u64) {
+        let Some(p) = self.processes.get(target.0) else { return };
+        let (never_started, parent) = (p.threads.is_empty(), p.parent);
+        if never_started {
+            // A process that never ran (its loading failed) leaves no trace for its
+            // parent to wait for: it stops being its child first, so that its end wakes
+            // no `ProcessWait`, sends no child event, and leaves no status (an orphan's
+            // end removes it).
+            if let Some(parent) = parent.and_then(|p| self.processes.get_mut(p.0)) {
+                parent.children.retain(|c| *c != target);
+            }
+            if let Some(p) = self.processes.get_mut(target.0) {
+                p.parent = None;
+            }
+        }
+        self.terminate_process(target, status);
+        if let Some(parent) = parent.filter(|_| never_started) {
+            self.fail_hopeless_waits(parent);
+        }
+    }
+
+    /// Whether a live child of `parent` is a member of process group `group`.
+    fn child_in_group(&self, parent: ProcessId, group: u32) -> bool {
+        let Some(p) = self.processes.get(parent.0) else { return false };
+        p.children.iter().filter_map(|c| self.processes.get(c.0)).any(|c| c.group == group && c.exit_status.is_none())
     }
 
     /// A child of `parent` ended: deliver the parent's child event, if it named one and

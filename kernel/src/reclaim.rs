@@ -286,7 +286,7 @@ mod tests {
         s.processes.get_mut(pid_of(&s, "low").0).unwrap().privileged = true;
         let at = as_thread(&mut s, t, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
         s.write_user(pid_of(&s, "low"), at, name).unwrap();
-        let create = Call::ProcessCreate { name_ptr: at, name_len: name.len(), parent: 0, flags: 0 };
+        let create = Call::ProcessCreate { name_ptr: at, name_len: name.len(), parent: 0, flags: 0, group: 0 };
         let child = as_thread(&mut s, t, create).0.expect("a process made with the ASID taken back");
         let space = s.processes.get(child as u32).unwrap().space.as_ref().unwrap();
         assert_eq!(space.asid, asid);

@@ -325,6 +325,9 @@ impl<M: Machine> System<M> {
         let Some(pid) = self.processes.insert(process).map(ProcessId) else {
             return Err(Errno::EAGAIN);
         };
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            p.group = pid.0; // (what the kernel starts leads a group of its own)
+        }
         let context = UserContext::new(program.entry, sp as u64, [argc, args_at as u64, block.len() as u64]);
         let stack =
             Some((abi::USER_STACK_TOP - abi::DEFAULT_STACK_SIZE - PAGE_SIZE, abi::DEFAULT_STACK_SIZE + PAGE_SIZE));
@@ -1421,6 +1424,7 @@ impl<M: Machine> System<M> {
                     blocked_on_pid: on_pid,
                     blocked_on_id: on_id,
                     parent_pid: p.parent.map_or(0, |p| p.0),
+                    group: p.group,
                     resident_kib: p.space.as_ref().map_or(0, |s| (s.resident_bytes() / 1024) as u32),
                 });
             }
@@ -1507,7 +1511,7 @@ mod tests {
         let t = s.thread_of(pid, 1).unwrap();
         let at = as_thread(&mut s, t, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
         s.write_user(pid, at, b"child").unwrap();
-        let create = Call::ProcessCreate { name_ptr: at, name_len: 5, parent: 0, flags: 0 };
+        let create = Call::ProcessCreate { name_ptr: at, name_len: 5, parent: 0, flags: 0, group: 0 };
         while as_thread(&mut s, t, create).0.is_ok() {}
         let frames = s.machine.frames_in_use();
         assert_eq!(as_thread(&mut s, t, create).0, Err(Errno::EAGAIN));
@@ -1884,9 +1888,9 @@ mod tests {
         assert_eq!(e(call(&mut s, Call::SchedGet { pid: 77, tid: 0 })), Errno::ESRCH);
         assert_eq!(e(call(&mut s, Call::SchedSet { pid: 0, tid: 0, sched: 0 })), Errno::EINVAL);
         for privileged in [
-            Call::ProcessCreate { name_ptr: 0x40_1000, name_len: 4, parent: 0, flags: 0 },
+            Call::ProcessCreate { name_ptr: 0x40_1000, name_len: 4, parent: 0, flags: 0, group: 0 },
             Call::ProcessStart { pid: 1, entry: 0x40_0000, sp: 0x7000_0000, args: [0; 3], sched: 0 },
-            Call::ProcessKill { pid: 1, status: 0 },
+            Call::ProcessKill { pid: 1, status: 0, flags: 0 },
             Call::MemObjectCreate { size: 4096 },
             Call::MemObjectResize { handle: 1, size: 0 },
         ] {
@@ -1988,14 +1992,15 @@ mod tests {
         s.schedule();
         let name = user_bytes(&mut s, b"child");
         let baseline = s.machine.frames_in_use();
-        let child =
-            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 0, flags: 0 }).0.unwrap() as u32;
+        let child = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 0, flags: 0, group: 0 })
+            .0
+            .unwrap() as u32;
         assert_eq!(
-            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 0, parent: 0, flags: 0 }).0,
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 0, parent: 0, flags: 0, group: 0 }).0,
             Err(Errno::EINVAL)
         );
         assert_eq!(
-            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 999, flags: 0 }).0,
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent: 999, flags: 0, group: 0 }).0,
             Err(Errno::ESRCH)
         );
         // Code: an object filled through the manager's own mapping, then given to the child.
@@ -2138,11 +2143,13 @@ mod tests {
         run(&mut s, Call::MemObjectClose { handle: h });
         assert_eq!(s.machine.frames_in_use(), frames, "device pages are never freed as RAM");
         // Only with I/O privilege.
-        let child = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 0 }).0.unwrap();
-        let driver = call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 1 }).0.unwrap();
+        let child =
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 0, group: 0 }).0.unwrap();
+        let driver =
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 1, group: 0 }).0.unwrap();
         assert!(!s.processes.get(child as u32).unwrap().io && s.processes.get(driver as u32).unwrap().io);
         assert_eq!(
-            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 2 }).0,
+            call(&mut s, Call::ProcessCreate { name_ptr: name, name_len: 6, parent: 0, flags: 2, group: 0 }).0,
             Err(Errno::EINVAL)
         );
         let user = s.spawn("low", b"", None, None, false).unwrap();
@@ -2162,8 +2169,8 @@ mod tests {
         let coid = call(&mut s, Call::ConnectAttach { pid: 0, chid }).0.unwrap() as u32;
         let event = user_bytes(&mut s, &abi::ipc::SigEvent::pulse(coid, 10, 5, 0).to_bytes());
         assert_eq!(call(&mut s, Call::ProcessChildEvent { event }).0, Ok(0));
-        assert_eq!(call(&mut s, Call::ProcessKill { pid: 999, status: 0 }).0, Err(Errno::ESRCH));
-        assert_eq!(call(&mut s, Call::ProcessKill { pid: child.0, status: 9 }).0, Ok(0));
+        assert_eq!(call(&mut s, Call::ProcessKill { pid: 999, status: 0, flags: 0 }).0, Err(Errno::ESRCH));
+        assert_eq!(call(&mut s, Call::ProcessKill { pid: child.0, status: 9, flags: 0 }).0, Ok(0));
         let buffer = user_bytes(&mut s, &[0u8; 64]);
         let receive = Call::MsgReceivev { chid, buffer, parts: -64, info: 0 };
         assert_eq!(call(&mut s, receive).0, Ok(0), "a pulse");
@@ -2172,6 +2179,50 @@ mod tests {
         let pulse = abi::ipc::Pulse::from_bytes(&pulse).unwrap();
         assert_eq!((pulse.code, pulse.value), (5, child.0 as u64));
         assert_eq!(call(&mut s, Call::ProcessWait { pid: 0 }), (Ok(9), child.0 as u64));
+    }
+
+    #[test]
+    fn process_groups_are_joined_or_led_and_ended_whole() {
+        use abi::syscall::{kill_flags::GROUP, NEW_PROCESS_GROUP};
+        let mut s = system();
+        let init = s.spawn("init", b"", None, None, true).unwrap();
+        let other_init = s.spawn("init", b"", None, None, true).unwrap();
+        s.schedule();
+        let name = user_bytes(&mut s, b"child");
+        let create = |s: &mut System<FakeMachine>, parent: u32, group: u32| {
+            let made = call(s, Call::ProcessCreate { name_ptr: name, name_len: 5, parent, flags: 0, group }).0;
+            made.map(|pid| pid as u32)
+        };
+        let group_of = |s: &System<FakeMachine>, pid: u32| s.processes.get(pid).map(|p| p.group);
+        let job = create(&mut s, 0, NEW_PROCESS_GROUP).unwrap(); // a pipeline's first stage
+        let stage = create(&mut s, 0, job).unwrap(); // its second
+        let grandchild = create(&mut s, stage, 0).unwrap(); // what the stage starts
+        let other_job = create(&mut s, 0, NEW_PROCESS_GROUP).unwrap();
+        assert_eq!(group_of(&s, init.0), Some(init.0), "the kernel's processes lead their own");
+        assert_eq!(
+            [job, stage, grandchild, other_job].map(|p| group_of(&s, p)),
+            [Some(job), Some(job), Some(job), Some(other_job)]
+        );
+        assert_eq!(s.thread_list().iter().find(|t| t.pid == init.0).map(|t| t.group), Some(init.0));
+        // Only a group of the parent's family may be joined.
+        assert_eq!(create(&mut s, other_job, job), Err(Errno::EPERM), "its parent's child's, not its own");
+        assert_eq!(create(&mut s, 0, other_init.0), Err(Errno::EPERM), "another family's");
+        assert_eq!(create(&mut s, 0, 12345), Err(Errno::EPERM), "no such group");
+        // A group ends whole, and nothing else does.
+        let kill = |s: &mut System<FakeMachine>, pid: u32, flags: u32| {
+            call(s, Call::ProcessKill { pid, status: 130, flags }).0
+        };
+        assert_eq!(kill(&mut s, job, 2), Err(Errno::EINVAL), "unknown flags");
+        assert_eq!(kill(&mut s, job, GROUP), Ok(0));
+        let alive = |s: &System<FakeMachine>, pid: u32| s.processes.get(pid).is_some_and(|p| p.exit_status.is_none());
+        assert_eq!([job, stage, grandchild, other_job].map(|p| alive(&s, p)), [false, false, false, true]);
+        assert_eq!(kill(&mut s, job, GROUP), Err(Errno::ESRCH), "no member left");
+        assert_eq!(kill(&mut s, other_job, 0), Ok(0), "a pid alone");
+        // A caller in the group ends with it, last.
+        let child = create(&mut s, 0, 0).unwrap();
+        assert_eq!(group_of(&s, child), Some(init.0));
+        assert!(call(&mut s, Call::ProcessKill { pid: init.0, status: 1, flags: GROUP }).0.is_ok());
+        assert!(!alive(&s, init.0) && !alive(&s, child) && alive(&s, other_init.0));
     }
 
     #[test]
@@ -2211,7 +2262,8 @@ mod tests {
         s.processes.get_mut(unstarted.0).unwrap().threads.clear();
         let killer = crate::testing::new_thread(&mut s, main, 10);
         let _ = crate::testing::as_thread(&mut s, main, Call::ProcessWait { pid: 0 });
-        let killed = crate::testing::as_thread(&mut s, killer, Call::ProcessKill { pid: unstarted.0, status: 9 });
+        let killed =
+            crate::testing::as_thread(&mut s, killer, Call::ProcessKill { pid: unstarted.0, status: 9, flags: 0 });
         assert_eq!(killed.0, Ok(0));
         assert!(
             matches!(s.threads.get(main.0).unwrap().state, ThreadState::Blocked(Blocked::WaitChild(None))),
@@ -2297,7 +2349,7 @@ mod tests {
         let name = as_thread(&mut s, tm, Call::MemMapAnon { size: PAGE_SIZE }).0.unwrap() as usize;
         s.write_user(manager, name, b"child").unwrap();
         let start = |s: &mut System<FakeMachine>, parent: ProcessId, priority| {
-            let create = Call::ProcessCreate { name_ptr: name, name_len: 5, parent: parent.0, flags: 0 };
+            let create = Call::ProcessCreate { name_ptr: name, name_len: 5, parent: parent.0, flags: 0, group: 0 };
             let child = as_thread(s, tm, create).0.unwrap() as u32;
             let sched = fifo(priority);
             let start = Call::ProcessStart { pid: child, entry: 0x40_0000, sp: 0x7000_0000, args: [0; 3], sched };

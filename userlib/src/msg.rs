@@ -28,10 +28,12 @@ pub mod proc_type {
     /// Start a boot-image program: `arg` priority (0: the image's), `subtype` policy
     /// (0: the image's, else `Policy as u16 + 1`), `size` the argument block's length;
     /// payload `name\0`, the argument block (each argument ended by NUL), then the
-    /// environment (`KEY=VALUE`, each ended by NUL). Answer: the child's pid; the caller
-    /// is its parent.
+    /// environment (`KEY=VALUE`, each ended by NUL); `offset` the process group (0: the
+    /// caller's, `abi::syscall::NEW_PROCESS_GROUP`: its own, else one of the caller's
+    /// or its children's to join). Answer: the child's pid; the caller is its parent.
     pub const SPAWN: u16 = 0x01;
-    /// End process `arg` with wait status `offset`.
+    /// End process `arg` with wait status `offset`; with `subtype`
+    /// `abi::syscall::kill_flags::GROUP`, every process of process group `arg`.
     pub const KILL: u16 = 0x02;
     /// Stop the machine with exit code `arg`.
     pub const SHUTDOWN: u16 = 0x03;

@@ -71,7 +71,19 @@ pub fn request(header: &Header, payload: &[u8], reply: &mut [u8]) -> Result<u64,
 /// Starts boot-image program `name` with `arguments` (after `argv[0]`) at `priority`
 /// (`None`: the image's), as a child of this process. Returns its pid.
 pub fn spawn(name: &str, arguments: &[&str], priority: Option<u8>) -> Result<Pid, Errno> {
-    spawn_with(name, arguments, priority, None, &[])
+    spawn_with(name, arguments, priority, None, &[], ProcessGroup::Parent)
+}
+
+/// The process group a spawned program joins (POSIX's `posix_spawnattr_setpgroup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessGroup {
+    /// This process's, as POSIX children are by default.
+    Parent,
+    /// A new one, which the child leads (its pid names it): a shell's job.
+    New,
+    /// Group `pgid`, this process's or one of its children's (a pipeline's later stages
+    /// join the first one's); `EPERM` for any other.
+    Join(Pid),
 }
 
 /// The variables that say where a program's standard streams go ([`crate::io`]), which
@@ -83,13 +95,15 @@ const STREAMS: [&str; 6] = ["STDIN", "STDOUT", "STDERR", "STDOUT_APPEND", "STDER
 /// this process's working directory (`PWD`, added unless `environment` names one), with
 /// this process's standard streams unless `environment` names any of them (as a POSIX
 /// child inherits its descriptors: `demo-checksum > f` puts its server's lines in `f`
-/// too), and in the background if this process is (`BACKGROUND`).
+/// too), and in the background if this process is (`BACKGROUND`); in process group
+/// `group`.
 pub fn spawn_with(
     name: &str,
     arguments: &[&str],
     priority: Option<u8>,
     policy: Option<Policy>,
     environment: &[(&str, &str)],
+    group: ProcessGroup,
 ) -> Result<Pid, Errno> {
     let priority = match priority {
         None => 0,
@@ -129,6 +143,12 @@ pub fn spawn_with(
         subtype: policy.map_or(0, |p| p as u16 + 1),
         arg: priority as u32,
         size: arguments.len() as u64,
+        offset: match group {
+            ProcessGroup::Parent => 0,
+            ProcessGroup::New => abi::syscall::NEW_PROCESS_GROUP as u64,
+            ProcessGroup::Join(0) => return Err(Errno::EINVAL),
+            ProcessGroup::Join(pgid) => pgid as u64,
+        },
         ..Header::new(proc_type::SPAWN)
     };
     request(&header, &payload, &mut []).map(|pid| pid as Pid)
@@ -137,6 +157,18 @@ pub fn spawn_with(
 /// Ends process `pid` as if it had exited with `status` (proc refuses to end itself).
 pub fn kill(pid: Pid, status: u32) -> Result<(), Errno> {
     let header = Header { arg: pid, offset: status as u64, ..Header::new(proc_type::KILL) };
+    request(&header, &[], &mut []).map(|_| ())
+}
+
+/// Ends every process of process group `pgid` as if it had exited with `status`
+/// (`kill(-pgid, …)`); `ESRCH` if none is left.
+pub fn kill_group(pgid: Pid, status: u32) -> Result<(), Errno> {
+    let header = Header {
+        arg: pgid,
+        offset: status as u64,
+        subtype: abi::syscall::kill_flags::GROUP as u16,
+        ..Header::new(proc_type::KILL)
+    };
     request(&header, &[], &mut []).map(|_| ())
 }
 

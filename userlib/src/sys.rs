@@ -234,11 +234,12 @@ pub fn process_exit(status: u32) -> ! {
 }
 
 /// Creates an empty process called `name`, a child of `parent` (0: of the caller), with
-/// `abi::syscall::process_flags` `flags`: no memory, no threads until
+/// `abi::syscall::process_flags` `flags`, in process group `group` (0: the parent's;
+/// `abi::syscall::NEW_PROCESS_GROUP`: its own): no memory, no threads until
 /// [`process_start`]. Privileged (the process manager).
 #[doc(alias = "ProcessCreate")]
-pub fn process_create(name: &str, parent: Pid, flags: u32) -> Result<Pid, Errno> {
-    let call = Call::ProcessCreate { name_ptr: name.as_ptr() as usize, name_len: name.len(), parent, flags };
+pub fn process_create(name: &str, parent: Pid, flags: u32, group: u32) -> Result<Pid, Errno> {
+    let call = Call::ProcessCreate { name_ptr: name.as_ptr() as usize, name_len: name.len(), parent, flags, group };
     // SAFETY: `ProcessCreate` only reads the valid name slice.
     unsafe { invoke(call) }.map(|pid| pid as Pid)
 }
@@ -256,7 +257,14 @@ pub fn process_start(pid: Pid, entry: usize, sp: usize, args: [u64; 3], param: S
 #[doc(alias = "ProcessKill")]
 pub fn process_kill(pid: Pid, status: u64) -> Result<(), Errno> {
     // SAFETY: ends another process; nothing of ours is touched (if `pid` is ours, we end).
-    unsafe { invoke(Call::ProcessKill { pid, status }) }.map(|_| ())
+    unsafe { invoke(Call::ProcessKill { pid, status, flags: 0 }) }.map(|_| ())
+}
+
+/// Ends every process of process group `group` with wait status `status`. Privileged.
+pub fn process_group_kill(group: u32, status: u64) -> Result<(), Errno> {
+    let call = Call::ProcessKill { pid: group, status, flags: abi::syscall::kill_flags::GROUP };
+    // SAFETY: ends other processes; nothing of ours is touched (if we are a member, we end).
+    unsafe { invoke(call) }.map(|_| ())
 }
 
 /// Delivers `event` (`None`: nothing), with the child's pid as its value, whenever a

@@ -91,11 +91,13 @@ pub struct ThreadInfo {
     pub parent_pid: u32,
     /// RAM its process's address space uses, in KiB (`pidin mem`).
     pub resident_kib: u32,
+    /// Its process's process group.
+    pub group: u32,
 }
 
 impl ThreadInfo {
     /// Bytes per record.
-    pub const SIZE: usize = 60;
+    pub const SIZE: usize = 64;
 
     /// The record's bytes.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
@@ -111,6 +113,7 @@ impl ThreadInfo {
         b[48..52].copy_from_slice(&self.blocked_on_id.to_le_bytes());
         b[52..56].copy_from_slice(&self.parent_pid.to_le_bytes());
         b[56..60].copy_from_slice(&self.resident_kib.to_le_bytes());
+        b[60..64].copy_from_slice(&self.group.to_le_bytes());
         b
     }
 
@@ -132,6 +135,7 @@ impl ThreadInfo {
             blocked_on_id: word(48),
             parent_pid: word(52),
             resident_kib: word(56),
+            group: word(60),
         })
     }
 
@@ -240,6 +244,7 @@ mod tests {
             blocked_on_id: 1,
             parent_pid: 0,
             resident_kib: 1234,
+            group: 17,
         };
         assert_eq!(ThreadInfo::from_bytes(&info.to_bytes()), Some(info));
         assert_eq!(info.name_str(), "proc");

@@ -233,8 +233,10 @@ pub enum Call {
     /// See [`Sysno::ProcessExit`].
     ProcessExit { status: u64 },
     /// See [`Sysno::ProcessCreate`]: the new process is called `name`, is a child of
-    /// process `parent` (0: of the caller) and has the [`process_flags`] `flags`.
-    ProcessCreate { name_ptr: usize, name_len: usize, parent: u32, flags: u32 },
+    /// process `parent` (0: of the caller), has the [`process_flags`] `flags`, and is a
+    /// member of process group `group` (0: its parent's; [`NEW_PROCESS_GROUP`]: a group of
+    /// its own, which its pid names).
+    ProcessCreate { name_ptr: usize, name_len: usize, parent: u32, flags: u32, group: u32 },
     /// See [`Sysno::ProcessWait`]; `pid` 0 waits for any child.
     ProcessWait { pid: u32 },
     /// See [`Sysno::MemMapAnon`].
@@ -326,8 +328,9 @@ pub enum Call {
     /// See [`Sysno::ProcessStart`]: thread 1 of process `pid` starts at `entry` with stack
     /// pointer `sp`, `x0`–`x2` = `args`, and scheduling `sched` (as in `ThreadCreate`).
     ProcessStart { pid: u32, entry: usize, sp: usize, args: [u64; 3], sched: u64 },
-    /// See [`Sysno::ProcessKill`]: process `pid` ends with wait status `status`.
-    ProcessKill { pid: u32, status: u64 },
+    /// See [`Sysno::ProcessKill`]: process `pid` ends with wait status `status` — or,
+    /// with [`kill_flags::GROUP`] in `flags`, every process of process group `pid`.
+    ProcessKill { pid: u32, status: u64, flags: u32 },
     /// See [`Sysno::ProcessChildEvent`]: the [`crate::ipc::SigEvent`] at `event` (0: none)
     /// is delivered, with the child's pid as its value, whenever a child ends.
     ProcessChildEvent { event: usize },
@@ -356,6 +359,16 @@ pub enum Call {
 pub mod process_flags {
     /// The process may map device registers (`MemObjectDevice`): a driver.
     pub const IO: u32 = 1;
+}
+
+/// [`Call::ProcessCreate`]'s `group` for a process group of the new process's own (its
+/// pid names it), as `setpgid(0, 0)` makes one.
+pub const NEW_PROCESS_GROUP: u32 = u32::MAX;
+
+/// [`Call::ProcessKill`] flags.
+pub mod kill_flags {
+    /// The pid names a process group: all its processes end (`kill(-pgid, …)`).
+    pub const GROUP: u32 = 1;
 }
 
 /// Memory access permissions (`PROT_*`).
@@ -427,9 +440,10 @@ impl Call {
             SchedSet { pid, tid, sched } => (Sysno::SchedSet, [pid as u64, tid as u64, sched, 0, 0, 0, 0, 0]),
             SchedYield => (Sysno::SchedYield, [0; 8]),
             ProcessExit { status } => (Sysno::ProcessExit, [status, 0, 0, 0, 0, 0, 0, 0]),
-            ProcessCreate { name_ptr, name_len, parent, flags } => {
-                (Sysno::ProcessCreate, [name_ptr as u64, name_len as u64, parent as u64, flags as u64, 0, 0, 0, 0])
-            }
+            ProcessCreate { name_ptr, name_len, parent, flags, group } => (
+                Sysno::ProcessCreate,
+                [name_ptr as u64, name_len as u64, parent as u64, flags as u64, group as u64, 0, 0, 0],
+            ),
             ProcessWait { pid } => (Sysno::ProcessWait, [pid as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemMapAnon { size } => (Sysno::MemMapAnon, [size as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemUnmap { addr, size } => (Sysno::MemUnmap, [addr as u64, size as u64, 0, 0, 0, 0, 0, 0]),
@@ -505,7 +519,9 @@ impl Call {
             ProcessStart { pid, entry, sp, args, sched } => {
                 (Sysno::ProcessStart, [pid as u64, entry as u64, sp as u64, args[0], args[1], args[2], sched, 0])
             }
-            ProcessKill { pid, status } => (Sysno::ProcessKill, [pid as u64, status, 0, 0, 0, 0, 0, 0]),
+            ProcessKill { pid, status, flags } => {
+                (Sysno::ProcessKill, [pid as u64, status, flags as u64, 0, 0, 0, 0, 0])
+            }
             ProcessChildEvent { event } => (Sysno::ProcessChildEvent, [event as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemObjectCreate { size } => (Sysno::MemObjectCreate, [size as u64, 0, 0, 0, 0, 0, 0, 0]),
             MemObjectResize { handle, size } => {
@@ -544,9 +560,13 @@ impl Call {
             Sysno::SchedSet => SchedSet { pid: id(a[0])?, tid: id(a[1])?, sched: a[2] },
             Sysno::SchedYield => SchedYield,
             Sysno::ProcessExit => ProcessExit { status: a[0] },
-            Sysno::ProcessCreate => {
-                ProcessCreate { name_ptr: size(a[0])?, name_len: size(a[1])?, parent: id(a[2])?, flags: id(a[3])? }
-            }
+            Sysno::ProcessCreate => ProcessCreate {
+                name_ptr: size(a[0])?,
+                name_len: size(a[1])?,
+                parent: id(a[2])?,
+                flags: id(a[3])?,
+                group: id(a[4])?,
+            },
             Sysno::ProcessWait => ProcessWait { pid: id(a[0])? },
             Sysno::MemMapAnon => MemMapAnon { size: size(a[0])? },
             Sysno::MemUnmap => MemUnmap { addr: size(a[0])?, size: size(a[1])? },
@@ -616,7 +636,7 @@ impl Call {
                 args: [a[3], a[4], a[5]],
                 sched: a[6],
             },
-            Sysno::ProcessKill => ProcessKill { pid: id(a[0])?, status: a[1] },
+            Sysno::ProcessKill => ProcessKill { pid: id(a[0])?, status: a[1], flags: id(a[2])? },
             Sysno::ProcessChildEvent => ProcessChildEvent { event: size(a[0])? },
             Sysno::MemObjectCreate => MemObjectCreate { size: size(a[0])? },
             Sysno::MemObjectResize => MemObjectResize { handle: id(a[0])?, size: size(a[1])? },
@@ -685,7 +705,7 @@ mod tests {
             Call::SchedSet { pid: 1, tid: 2, sched: 0x0132 },
             Call::SchedYield,
             Call::ProcessExit { status: 9 },
-            Call::ProcessCreate { name_ptr: 1, name_len: 2, parent: 3, flags: 1 },
+            Call::ProcessCreate { name_ptr: 1, name_len: 2, parent: 3, flags: 1, group: 7 },
             Call::ProcessWait { pid: 5 },
             Call::MemMapAnon { size: 4096 },
             Call::MemUnmap { addr: 0x1000_0000_0000, size: 4096 },
@@ -730,7 +750,7 @@ mod tests {
                 info: 0xf00,
             },
             Call::ProcessStart { pid: 2, entry: 0x40_0000, sp: 0x7000, args: [1, 2, 3], sched: 0x0110 },
-            Call::ProcessKill { pid: 4, status: 9 },
+            Call::ProcessKill { pid: 4, status: 9, flags: 1 },
             Call::ProcessChildEvent { event: 0x1000 },
             Call::MemObjectCreate { size: 8192 },
             Call::MemObjectResize { handle: 1, size: 0 },

@@ -3,7 +3,7 @@
 //! prompt, reads the screen — checking what the issue asks of the default system:
 //! `pidin` shows proc and the shell, pipelines of two and three programs, an mqueue
 //! round trip, directories in `/tmp` (mkdir, rmdir, mv and their errors), Ctrl-C stopping
-//! a program and a whole pipeline, a background job leaving
+//! a program, a whole pipeline and a script with what it started, a background job leaving
 //! the console to the shell, `ls` reporting a missing path, a killed server visible in
 //! `pidin` with its clients getting errors rather than hanging, pathname patterns, and
 //! `shutdown` ending QEMU cleanly.
@@ -458,6 +458,29 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(String::from("the background script's end was never reported"))
+        }),
+        ("ctrl_c_ends_a_script_brought_back_with_fg_and_what_it_started", |s| {
+            // (Ctrl-C ended the foreground's programs alone: the script shell, its `sleep`
+            // ran on.) Now an interactive shell's job is a process group, ended whole.
+            let sleeps = |out: &str| out.lines().filter(|l| l.split_whitespace().nth(2) == Some("sleep")).count();
+            let before = sleeps(&s.command("pidin")?);
+            s.command("shell -c 'sleep 100; echo after-the-sleep' &")?;
+            let mut started = false;
+            for _ in 0..100 {
+                if sleeps(&s.command("pidin")?) > before {
+                    started = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if !started {
+                return Err(String::from("the script's sleep never ran"));
+            }
+            s.run_then_interrupt("fg")?;
+            let out = s.command("pidin")?;
+            (sleeps(&out) == before && !out.contains("after-the-sleep"))
+                .then_some(())
+                .ok_or(format!("after Ctrl-C, {before} sleeps before:\n{out}"))
         }),
         ("background_jobs_past_the_shell_s_bound_are_refused", |s| {
             // (A new user's finding: past the shell's threads, a job ran unwatched — not in

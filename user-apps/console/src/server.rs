@@ -3,8 +3,9 @@
 //! receive interrupt as a pulse (`InterruptAttachEvent`), and serves `/dev/console` and
 //! `/dev/ser1` through the resource-manager framework with the line discipline of
 //! `lib.rs`. Reads wait (held messages) until a line, a byte in raw mode, or an end of
-//! file is there; `O_NONBLOCK` reads get `EAGAIN` instead. Ctrl-C ends the foreground
-//! programs a shell named (`DEVCTL SET_FOREGROUND`: its pipeline) through proc. Output is
+//! file is there; `O_NONBLOCK` reads get `EAGAIN` instead. Ctrl-C ends the process groups
+//! of the foreground programs a shell named (`DEVCTL SET_FOREGROUND`: its pipeline)
+//! through proc. Output is
 //! handed to the transmit FIFO while it has room, the rest on the UART's transmit
 //! interrupt (`Output`): a writer waits (held) until its last byte is in the FIFO, and
 //! meanwhile input, Ctrl-C and other clients are served; with `O_NONBLOCK` a write takes
@@ -185,6 +186,26 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     Err(error)
 }
 
+/// Ends the process groups of `pids` with `status`, each once: a job with everything it
+/// started, as a terminal's SIGINT or SIGHUP reaches its whole foreground process group
+/// (an interactive shell makes each job a group; a script's programs share the
+/// script's). Pids that ended are left out.
+fn end_groups_of(pids: &[u32], status: u32) {
+    let Ok(threads) = proc::pidin() else {
+        for &pid in pids {
+            let _ = proc::kill(pid, status); // (the programs, at least)
+        }
+        return;
+    };
+    let mut groups: Vec<u32> =
+        pids.iter().filter_map(|pid| threads.iter().find(|t| t.pid == *pid)).map(|t| t.group).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for group in groups {
+        let _ = proc::kill_group(group, status);
+    }
+}
+
 /// The parent of a process in `threads` (`pidin`'s list), `None` once it ended.
 fn parent_in(threads: &[ThreadInfo]) -> impl Fn(u32) -> Option<u32> + '_ {
     |pid| threads.iter().find(|t| t.pid == pid).map(|t| t.parent_pid)
@@ -202,11 +223,9 @@ impl Console {
         );
     }
 
-    /// Ctrl-C: ends the programs the shell named.
+    /// Ctrl-C: ends the jobs the shell named.
     fn interrupt_foreground(&mut self) {
-        for pid in self.control.take_foreground() {
-            let _ = proc::kill(pid, INTERRUPTED_STATUS);
-        }
+        end_groups_of(&self.control.take_foreground(), INTERRUPTED_STATUS);
     }
 
     fn take_input(&mut self) {
@@ -389,9 +408,7 @@ impl ResourceManager for Console {
         // those who may not read now fail with EIO, as POSIX fails an orphaned
         // background job's.
         if let Some(hung_up) = self.control.disconnected(scoid) {
-            for pid in hung_up {
-                let _ = proc::kill(pid, HANGUP_STATUS);
-            }
+            end_groups_of(&hung_up, HANGUP_STATUS);
             let control = &self.control;
             for reader in self.readers.take(|r| !control.may_read(r.pid)) {
                 let _ = reader.message.error(Errno::EIO);

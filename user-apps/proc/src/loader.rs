@@ -22,19 +22,28 @@ pub fn image() -> Result<BootImage<'static>, Errno> {
     BootImage::parse(bytes).map_err(|_| Errno::ENOEXEC)
 }
 
-/// Starts `program` with `args` and `environment` (each string ended by NUL), as a child of `parent`, at
-/// `priority`/`policy` (`None`: the image's), with `abi::syscall::process_flags` `flags`.
-/// Returns its pid.
+/// Where a new process goes: whose child it is, in which process group (as
+/// `sys::process_create` takes it), with which `abi::syscall::process_flags`.
+pub struct Placement {
+    /// Its parent.
+    pub parent: Pid,
+    /// Its process group: 0 the parent's, `NEW_PROCESS_GROUP` its own, else one to join.
+    pub group: u32,
+    /// Its flags.
+    pub flags: u32,
+}
+
+/// Starts `program` with `args` and `environment` (each string ended by NUL), placed as
+/// `placement` says, at `priority`/`policy` (`None`: the image's). Returns its pid.
 pub fn spawn(
     program: &Program<'_>,
     args: &[u8],
     environment: &[u8],
     priority: Option<u8>,
     policy: Option<Policy>,
-    parent: Pid,
-    flags: u32,
+    placement: Placement,
 ) -> Result<Pid, Errno> {
-    let pid = sys::process_create(program.name, parent, flags)?;
+    let pid = sys::process_create(program.name, placement.parent, placement.flags, placement.group)?;
     match load(pid, program, args, environment, priority, policy) {
         Ok(()) => Ok(pid),
         Err(e) => {

@@ -2,7 +2,7 @@
 //! process-manager protocol and, as the resource manager of `/dev/shmem`, the I/O
 //! protocol for shared-memory objects.
 
-use crate::loader;
+use crate::loader::{self, Placement};
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec;
@@ -15,7 +15,7 @@ use proc::Owner;
 use userlib::abi::bootimage::{BootImage, Program, RESPAWN, START_AT_BOOT};
 use userlib::abi::info::ThreadInfo;
 use userlib::abi::ipc::channel_flags;
-use userlib::abi::syscall::{mem_prot, MAX_MEM_OBJECT_SIZE};
+use userlib::abi::syscall::{kill_flags, mem_prot, MAX_MEM_OBJECT_SIZE, NEW_PROCESS_GROUP};
 use userlib::ipc::{Channel, Connection};
 use userlib::msg::DirectoryCursor;
 use userlib::msg::{
@@ -136,11 +136,16 @@ pub fn main(_args: Args) -> Result<(), Errno> {
     Err(error)
 }
 
-/// Starts a boot program, as proc's child, with I/O privilege (the system's servers and
-/// drivers are trusted with it; programs spawned later are not).
+/// Starts a boot program, as proc's child leading a process group of its own, with I/O
+/// privilege (the system's servers and drivers are trusted with it; programs spawned
+/// later are not).
 fn start_boot_program(program: &Program<'_>) -> Result<Pid, Errno> {
-    let io = userlib::abi::syscall::process_flags::IO;
-    loader::spawn(program, program.args, &[], None, None, userlib::process::id(), io)
+    let placement = Placement {
+        parent: userlib::process::id(),
+        group: NEW_PROCESS_GROUP,
+        flags: userlib::abi::syscall::process_flags::IO,
+    };
+    loader::spawn(program, program.args, &[], None, None, placement)
 }
 
 impl Proc {
@@ -192,7 +197,11 @@ impl Proc {
         if self.image.programs().next().is_some_and(|first| first.name == program.name) {
             return Err(Errno::EPERM); // proc itself: there is one process manager
         }
-        loader::spawn(&program, args, environment, priority, policy, request.client.pid, 0).map(u64::from)
+        // The process group: the client's, its own, or one of the client's family's
+        // (the kernel checks which it may join).
+        let group = u32::try_from(h.offset).map_err(|_| Errno::EINVAL)?;
+        let placement = Placement { parent: request.client.pid, group, flags: 0 };
+        loader::spawn(&program, args, environment, priority, policy, placement).map(u64::from)
     }
 
     fn owner(request: &Request) -> Owner {
@@ -493,11 +502,18 @@ impl ResourceManager for Proc {
         match request.header.kind {
             proc_type::SPAWN => self.spawn(request).map(Reply::Status),
             proc_type::KILL => {
+                // (proc's process group is proc alone: its pid names it.)
                 let target = request.header.arg;
                 if target == userlib::process::id() || target == 0 {
                     return Err(Errno::EPERM);
                 }
-                sys::process_kill(target, request.header.offset as u32 as u64).map(|_| Reply::Status(0))
+                let status = request.header.offset as u32 as u64;
+                match flags as u32 {
+                    0 => sys::process_kill(target, status),
+                    kill_flags::GROUP => sys::process_group_kill(target, status),
+                    _ => Err(Errno::EINVAL),
+                }
+                .map(|_| Reply::Status(0))
             }
             proc_type::SHUTDOWN => {
                 if !self.system.contains(&request.client.pid) {

@@ -43,6 +43,7 @@ mod run {
     use shell::parse::{parse_for_running, Command, ErrorRedirect, FileRedirect, Job};
     use userlib::fs::{self, File};
     use userlib::msg::{console_devctl, console_mode, open_flags, INTERRUPTED_STATUS};
+    use userlib::proc::ProcessGroup;
     use userlib::process::ExitStatus;
     use userlib::sync::Mutex;
     use userlib::{proc, process, thread, time, Args, Errno, Pid};
@@ -59,9 +60,9 @@ Muon shell. Run a program of the boot image by name, with arguments:
   kill $!            end the last job run with & ($!: its pid)
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
   cat /tmp/*.txt     * ? [a-z] [!a]: the paths they match ('*' and \\* are a plain *)
-Programs: echo cat ls pidin [mem] kill uptime free mq sleep wc true false rm touch
-          mkfifo cp mv mkdir rmdir bench hello shell demo-checksum demo-timer
-          demo-shm demo-pi
+Programs: echo cat ls pidin [mem|family] kill uptime free mq sleep wc true false rm
+          touch mkfifo cp mv mkdir rmdir bench hello shell demo-checksum
+          demo-timer demo-shm demo-pi
 Built-ins: help, jobs, fg [pid], wait [pid...], cd [dir] (default /), pwd,
            exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down),
@@ -721,7 +722,17 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     true => None, // the shell's own output
                     false => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i].2)),
                 };
-                match self.start(command, stdin.as_deref(), unredirected.as_deref(), job.background) {
+                // An interactive shell makes each job a process group of its own (the
+                // first command leads it), which Ctrl-C ends whole, with whatever its
+                // programs started; a script's commands stay in the script's group, as
+                // in sh without job control (Ctrl-C ends the script with them).
+                let leader = stages.iter().find_map(|s| s.ok());
+                let group = match (self.script, leader) {
+                    (true, _) => ProcessGroup::Parent,
+                    (false, None) => ProcessGroup::New,
+                    (false, Some(leader)) => ProcessGroup::Join(leader),
+                };
+                match self.start(command, stdin.as_deref(), unredirected.as_deref(), job.background, group) {
                     Ok(pid) => stages.push(Ok(pid)),
                     Err((message, status)) => {
                         self.say(&format!("{message}\n"));
@@ -767,14 +778,15 @@ Tab completes a program (ls /proc/boot: them all) or a path.
 
         /// Starts `command` with the given standard input (none: empty), and its output
         /// where it redirects it or else to `pipe` (none: the shell's own output), told it
-        /// runs in the `background` (or this shell does); on failure, what to say and the
-        /// status (127: no such program, 1: a redirection).
+        /// runs in the `background` (or this shell does), in process `group`; on failure,
+        /// what to say and the status (127: no such program, 1: a redirection).
         fn start(
             &self,
             command: &Command,
             stdin: Option<&str>,
             pipe: Option<&str>,
             background: bool,
+            group: ProcessGroup,
         ) -> Result<Pid, (String, u32)> {
             let streams = &self.streams;
             let unredirected = pipe.unwrap_or(&streams.output);
@@ -850,7 +862,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 })
                 .collect();
             let environment: Vec<(&str, &str)> = absolute.iter().map(|(key, value)| (*key, value.as_str())).collect();
-            proc::spawn_with(name, &arguments, None, None, &environment).map_err(|e| match e {
+            proc::spawn_with(name, &arguments, None, None, &environment, group).map_err(|e| match e {
                 Errno::ENOENT => (format!("shell: {name}: no such program in the boot image"), 127),
                 e => (format!("shell: {name}: {e}"), 126),
             })

@@ -45,6 +45,7 @@ fn main(args: Args) -> i32 {
         "peek" => peek(number(&args, 2) as usize, number(&args, 3)),
         "unprivileged" => unprivileged(),
         "exit" => number(&args, 2) as i32,
+        "family" => family(),
         "hog" => i32::from(sys::mem_map_anon((number(&args, 2) as usize) << 20).is_err()),
         "fuzz" => fuzz::run(number(&args, 2), number(&args, 3), number(&args, 4)),
         other => {
@@ -90,6 +91,15 @@ fn sleep(base: u64, ms: u64) -> i32 {
     let late_us = (woke.saturating_sub(deadline) / 1000).min(32767);
     let early = (woke < deadline) as u64;
     (late_us | early << 15 | ms_since(base, woke) << 16) as i32
+}
+
+/// Starts a child of its own (in its process group, as POSIX children are), then sleeps
+/// a minute: a job with a program it started, for the process-group tests.
+fn family() -> i32 {
+    match userlib::process::spawn("systest-child", &["sleep", "0", "60000"], None) {
+        Ok(_) => sleep(0, 60_000),
+        Err(e) => e.0 as i32,
+    }
 }
 
 #[inline(never)]
@@ -147,10 +157,11 @@ fn unprivileged() -> i32 {
             wrong += 1;
         }
     };
-    expect_eperm("ProcessCreate", sys::process_create("intruder", 0, 0).map(|_| ()));
+    expect_eperm("ProcessCreate", sys::process_create("intruder", 0, 0, 0).map(|_| ()));
     let param = SchedParam { policy: Policy::Fifo, priority: 10 };
     expect_eperm("ProcessStart", sys::process_start(1, 0x40_0000, 0x7000_0000, [0; 3], param).map(|_| ()));
     expect_eperm("ProcessKill", sys::process_kill(1, 0));
+    expect_eperm("ProcessKill of a group", sys::process_group_kill(1, 0));
     expect_eperm("MemObjectCreate", sys::mem_object_create(4096).map(|_| ()));
     expect_eperm("MemObjectResize", sys::mem_object_resize(1, 0));
     expect_eperm("Shutdown", sys::shutdown(3).map(|_| ()));

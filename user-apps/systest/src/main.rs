@@ -85,6 +85,7 @@ fn main(_args: Args) -> i32 {
         ("ipc_long_copies_keep_interrupt_latency_low", ipc::long_copies_keep_interrupt_latency_low),
         ("proc_checksum_server_found_by_name", proc::checksum_server_found_by_name),
         ("proc_name_released_when_its_server_dies", proc::a_name_is_released_when_its_server_dies),
+        ("proc_a_process_group_ends_whole", proc::a_process_group_ends_whole),
         ("proc_resource_manager_open_read_write_close", proc::resource_manager_open_read_write_close),
         ("proc_shm_image_synchronised_by_msgsend", proc::shared_memory_image_synchronised_by_msgsend),
         ("proc_shm_unlink_while_mapped", proc::shared_memory_unlink_while_mapped),

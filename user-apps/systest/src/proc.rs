@@ -63,6 +63,48 @@ pub fn checksum_server_found_by_name() -> Outcome {
     Ok(())
 }
 
+/// A process group ends whole — what its members started too — and nothing else does;
+/// only groups of the spawner's family may be joined, and proc's cannot be ended.
+pub fn a_process_group_ends_whole() -> Outcome {
+    use userlib::proc::ProcessGroup;
+    let child = |args: &[&str], group| {
+        proc::spawn_with("systest-child", args, Some(20), None, &[], group).map_err(|e| format!("spawn {args:?}: {e}"))
+    };
+    let leader = child(&["family"], ProcessGroup::New)?;
+    let stage = child(&["sleep", "0", "60000"], ProcessGroup::Join(leader))?;
+    let outsider = child(&["sleep", "0", "60000"], ProcessGroup::New)?;
+    let pidin = || proc::pidin().map_err(|e| format!("pidin: {e}"));
+    let mut grandchild = None;
+    for _ in 0..1000 {
+        grandchild = pidin()?.iter().find(|t| t.parent_pid == leader).map(|t| (t.pid, t.group));
+        if grandchild.is_some() {
+            break;
+        }
+        time::sleep_ns(1_000_000);
+    }
+    let Some((grandchild, its_group)) = grandchild else { return Err(String::from("the leader started no child")) };
+    let groups = |pids: [u32; 3]| -> Result<Vec<Option<u32>>, String> {
+        let threads = pidin()?;
+        Ok(pids.iter().map(|p| threads.iter().find(|t| t.pid == *p).map(|t| t.group)).collect())
+    };
+    ensure!(
+        its_group == leader && groups([leader, stage, outsider])? == [Some(leader), Some(leader), Some(outsider)],
+        "groups {:?}, the grandchild's {its_group}",
+        groups([leader, stage, outsider])?
+    );
+    let refused = proc::spawn_with("systest-child", &["exit", "0"], None, None, &[], ProcessGroup::Join(1));
+    ensure!(refused == Err(Errno::EPERM), "joined proc's group: {refused:?}");
+    ensure!(proc::kill_group(1, 0) == Err(Errno::EPERM), "proc's group could be ended");
+    proc::kill_group(leader, 130).map_err(|e| format!("kill_group: {e}"))?;
+    ensure!(exited(leader)? == 130 && exited(stage)? == 130, "the group's members ended otherwise");
+    ensure!(!pidin()?.iter().any(|t| t.pid == grandchild), "what the leader started runs on");
+    ensure!(groups([outsider, outsider, outsider])?[0] == Some(outsider), "another group ended too");
+    ensure!(proc::kill_group(leader, 0) == Err(Errno::ESRCH), "an empty group was ended");
+    proc::kill(outsider, 0).map_err(|e| format!("kill: {e}"))?;
+    process::wait(outsider).map_err(|e| format!("wait: {e}"))?;
+    Ok(())
+}
+
 pub fn a_name_is_released_when_its_server_dies() -> Outcome {
     let mine = proc::name_attach("held", 0).map_err(|e| format!("name_attach: {e}"))?;
     ensure!(proc::name_attach("held", 0).err() == Some(Errno::EBUSY), "a held name was attached twice");

@@ -7,9 +7,10 @@
 //! * `cat [PATH…]` — the files, or standard input, to standard output.
 //! * `ls [PATH…]` — what is in each directory (default the working directory); under `/dev/mqueue` with
 //!   each queue's message count.
-//! * `pidin [mem]` — every thread: pid, tid, name, priority and policy, state, and what it
-//!   is blocked on (QNX's columns); `mem`: each process's memory.
-//! * `kill PID…` — ends processes (through proc).
+//! * `pidin [mem|family]` — every thread: pid, tid, name, priority and policy, state, and
+//!   what it is blocked on (QNX's columns); `mem`: each process's memory; `family`: each
+//!   process's parent and process group.
+//! * `kill [-SIGNAL] [--] PID|-PGID…` — ends processes, or process groups (through proc).
 //! * `uptime`, `free` — time since boot; RAM in use and free.
 //! * `mq send NAME TEXT [PRIO] | recv NAME | create NAME | rm NAME` — message queues.
 //! * `sleep SECONDS` (fractions too: `0.25`), `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
@@ -346,12 +347,21 @@ fn blocked_on(t: &ThreadInfo) -> String {
 }
 
 fn pidin(words: &[&str]) -> Outcome {
-    if !matches!(words, [] | ["mem"]) {
-        return Err(String::from("usage: pidin [mem]"));
+    if !matches!(words, [] | ["mem"] | ["family"]) {
+        return Err(String::from("usage: pidin [mem|family]"));
     }
     let mut threads = proc::pidin().map_err(|e| format!("{e}"))?;
     // By pid, as QNX's pidin lists them (the kernel's table is in slot order).
     threads.sort_by_key(|t| (t.pid, t.tid));
+    if words.first() == Some(&"family") {
+        // Each process's parent and process group (`kill -- -PGID` ends a group).
+        println!("{:>6} {:<20} {:>6} {:>6}", "pid", "name", "ppid", "pgrp");
+        threads.dedup_by_key(|t| t.pid);
+        for t in &threads {
+            println!("{:>6} {:<20} {:>6} {:>6}", t.pid, t.name_str(), t.parent_pid, t.group);
+        }
+        return Ok(());
+    }
     if words.first() == Some(&"mem") {
         println!("{:>6} {:<20} {:>8} {:>8}", "pid", "name", "threads", "memory");
         let mut last = 0;
@@ -385,16 +395,21 @@ fn pidin(words: &[&str]) -> Outcome {
     Ok(())
 }
 
-/// `kill [-SIGNAL] PID...`: ends the processes. Muon has no signals; a process is ended
-/// with the status a POSIX shell shows for a death by the signal, 128 + its number
-/// (`-9` or `-KILL`: 137; by default TERM, 143).
+/// `kill [-SIGNAL] [--] PID...`: ends the processes, or with `-PGID` a process group's
+/// (a job with what it started). Muon has no signals; a process is ended with the status
+/// a POSIX shell shows for a death by the signal, 128 + its number (`-9` or `-KILL`: 137;
+/// by default TERM, 143).
 fn kill(words: &[&str]) -> Outcome {
     const SIGNALS: [(&str, u32); 8] =
         [("HUP", 1), ("INT", 2), ("QUIT", 3), ("KILL", 9), ("USR1", 10), ("USR2", 12), ("ALRM", 14), ("TERM", 15)];
-    let usage =
-        || String::from("usage: kill [-SIGNAL] PID... (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)");
+    let usage = || {
+        String::from(
+            "usage: kill [-SIGNAL] [--] PID|-PGID... (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)",
+        )
+    };
     let (signal, pids) = match words {
-        [first, rest @ ..] if first.starts_with('-') => {
+        ["--", rest @ ..] => (15, rest),
+        [first, "--", rest @ ..] | [first, rest @ ..] if first.starts_with('-') => {
             let name = first[1..].trim_start_matches("SIG");
             let number = name.parse::<u32>().ok().filter(|n| (0..=64).contains(n));
             let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
@@ -420,19 +435,27 @@ fn kill(words: &[&str]) -> Outcome {
     Ok(())
 }
 
-/// One operand of [`kill`]'s: ends the process `word` names (signal 0: only whether it
-/// is there).
+/// One operand of [`kill`]'s: ends the process `word` names, or the process group of
+/// `-PGID` (signal 0: only whether it is there).
 fn kill_one(word: &str, signal: u32) -> Outcome {
-    let pid = word.parse::<u32>().map_err(|_| format!("{word}: not a pid"))?;
+    let (group, number) = match word.strip_prefix('-') {
+        Some(pgid) => (true, pgid),
+        None => (false, word),
+    };
+    let id = number.parse::<u32>().ok().filter(|id| *id != 0).ok_or_else(|| format!("{word}: not a pid"))?;
     if signal == 0 {
-        // POSIX's signal 0: only whether the process is there.
+        // POSIX's signal 0: only whether the process (a member of the group) is there.
         let threads = proc::pidin().map_err(|e| format!("{e}"))?;
-        if !threads.iter().any(|t| t.pid == pid) {
-            return Err(format!("{pid}: {}", Errno::ESRCH));
+        if !threads.iter().any(|t| if group { t.group == id } else { t.pid == id }) {
+            return Err(format!("{word}: {}", Errno::ESRCH));
         }
         return Ok(());
     }
-    proc::kill(pid, 128 + signal).map_err(|e| format!("{pid}: {e}"))
+    match group {
+        true => proc::kill_group(id, 128 + signal),
+        false => proc::kill(id, 128 + signal),
+    }
+    .map_err(|e| format!("{word}: {e}"))
 }
 
 fn uptime() -> Outcome {
