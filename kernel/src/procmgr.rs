@@ -61,9 +61,8 @@ impl<M: Machine> System<M> {
                 else {
                     return Err(Errno::ESRCH);
                 };
-                // A group to join is the parent's or one of its live children's (a
-                // pipeline's stages share the first one's), as POSIX keeps `setpgid` to
-                // a session.
+                // A group to join is the parent's or one of its children's (a pipeline's
+                // stages share the first one's), as POSIX keeps `setpgid` to a session.
                 let group = match group {
                     0 => Some(parent_group),
                     abi::syscall::NEW_PROCESS_GROUP => None,
@@ -191,10 +190,12 @@ impl<M: Machine> System<M> {
         }
     }
 
-    /// Whether a live child of `parent` is a member of process group `group`.
+    /// Whether a child of `parent`, live or not yet waited for, is a member of process
+    /// group `group` (as in POSIX, a zombie keeps its group: a pipeline's first stage may
+    /// have ended before the last is started).
     fn child_in_group(&self, parent: ProcessId, group: u32) -> bool {
         let Some(p) = self.processes.get(parent.0) else { return false };
-        p.children.iter().filter_map(|c| self.processes.get(c.0)).any(|c| c.group == group && c.exit_status.is_none())
+        p.children.iter().filter_map(|c| self.processes.get(c.0)).any(|c| c.group == group)
     }
 
     /// A child of `parent` ended: deliver the parent's child event, if it named one and

@@ -2195,7 +2195,10 @@ mod tests {
         };
         let group_of = |s: &System<FakeMachine>, pid: u32| s.processes.get(pid).map(|p| p.group);
         let job = create(&mut s, 0, NEW_PROCESS_GROUP).unwrap(); // a pipeline's first stage
+        let job_s_process = s.processes.get_mut(job).unwrap();
+        job_s_process.exit_status = Some(0); // (a first stage that ended: its group stays)
         let stage = create(&mut s, 0, job).unwrap(); // its second
+        s.processes.get_mut(job).unwrap().exit_status = None;
         let grandchild = create(&mut s, stage, 0).unwrap(); // what the stage starts
         let other_job = create(&mut s, 0, NEW_PROCESS_GROUP).unwrap();
         assert_eq!(group_of(&s, init.0), Some(init.0), "the kernel's processes lead their own");
