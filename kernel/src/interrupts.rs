@@ -95,9 +95,13 @@ fn program(deadlines: &Deadlines) {
     }
 }
 
-/// Routes `irq` to user events and enables it.
+/// Routes `irq` to user events and enables it: `EINVAL` for a line no device raises,
+/// `EBUSY` for one already routed.
 pub fn attach_user(irq: Irq) -> Result<(), abi::Errno> {
     let board = BOARD.get().ok_or(abi::Errno::ENODEV)?;
+    if !board.interrupts().is_device_line(irq) {
+        return Err(abi::Errno::EINVAL); // (a number the controller lacks, or an SGI)
+    }
     let result = with_irqs_masked(|| TABLE.lock().attach(irq, IrqAction::UserEvent));
     match result {
         Ok(()) => {

@@ -37,6 +37,9 @@ pub trait InterruptController: Sync {
     fn complete(&self, claimed: Claimed);
     /// Interrupts CPU `cpu` with the inter-processor interrupt [`Board::ipi_irq`].
     fn send_ipi(&self, cpu: usize);
+    /// Whether `irq` is a line a device may raise on this controller (not a number it
+    /// lacks, nor one only software raises): what a driver may attach to.
+    fn is_device_line(&self, irq: Irq) -> bool;
 }
 
 /// Everything the kernel needs to know about the machine it runs on.

@@ -42,6 +42,8 @@ register_structs! {
     }
 }
 
+/// First private peripheral interrupt ID: those below are software-generated (SGIs).
+pub const FIRST_PPI: u32 = 16;
 /// First spurious interrupt ID: IAR values at or above it mean "nothing pending".
 pub const SPURIOUS: u32 = 1020;
 /// GICD_TYPER.SecurityExtn: the GIC implements the Security Extensions.

@@ -50,6 +50,10 @@ impl InterruptController for GicV2 {
     fn send_ipi(&self, cpu: usize) {
         self.send_sgi(GIC_IPI.0, 1 << (cpu & 7));
     }
+    fn is_device_line(&self, irq: Irq) -> bool {
+        // Past the 16 software-generated ones, up to the lines the distributor has.
+        (gicv2::FIRST_PPI..self.lines()).contains(&irq.0)
+    }
 }
 
 /// The Pi 3's two controllers together, numbered as `bcm2835_intc` documents.
@@ -102,5 +106,9 @@ impl InterruptController for Bcm2836Interrupts {
     }
     fn send_ipi(&self, cpu: usize) {
         self.local.mailbox_set(cpu & 3, 0, 1);
+    }
+    fn is_device_line(&self, irq: Irq) -> bool {
+        // (The mailboxes only software raises.)
+        bcm2835_intc::route(irq.0).is_some() && !(source::MAILBOX0..source::MAILBOX0 + 4).contains(&irq.0)
     }
 }

@@ -331,6 +331,9 @@ pub fn interrupt_as_pulse() -> Outcome {
     let irq = info::system_info().map_err(|e| format!("{e}"))?.virtual_timer_irq;
     let channel = Channel::create(0).map_err(|e| format!("{e}"))?;
     let me = Connection::attach(0, channel.chid()).map_err(|e| format!("{e}"))?;
+    // (A line the controller lacks was attached, and waited for in vain.)
+    let absent = Interrupt::attach(1000, &me.pulse_event(40, 9, 0)).err();
+    ensure!(absent == Some(Errno::EINVAL), "a line no board has: {absent:?}");
     let interrupt =
         Interrupt::attach(irq, &me.pulse_event(40, 9, irq as u64)).map_err(|e| format!("attach {irq}: {e}"))?;
     for round in 0..3 {
