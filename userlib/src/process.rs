@@ -1,7 +1,12 @@
 //! Processes: the caller's ids, name and exit, starting boot-image programs and waiting
-//! for them, and how `main`'s result becomes an exit status ([`Termination`]).
+//! for them, how `main`'s result becomes an exit status ([`Termination`]), and POSIX's
+//! `kill` utility ([`kill_utility`]), which the shell's built-in and the `kill` program
+//! share.
 
 use abi::syscall::wait_status;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 #[cfg(target_os = "none")]
@@ -142,9 +147,118 @@ pub fn shutdown(code: u32) -> Errno {
     crate::proc::shutdown(code)
 }
 
+/// What one operand of `kill` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillTarget {
+    /// A process (`PID`).
+    Process(u32),
+    /// A process group (`-PGID`).
+    Group(u32),
+}
+
+/// The usage `kill` says.
+const KILL_USAGE: &str =
+    "usage: kill [-SIGNAL] [--] PID|-PGID... (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)";
+
+/// `kill [-SIGNAL] [--] PID|-PGID…` taken apart: the signal's number (TERM, 15, unless
+/// named) and each operand's target, or what is wrong with it; `Err`: a usage error.
+pub fn parse_kill(words: &[&str]) -> Result<(u32, Vec<Result<KillTarget, String>>), String> {
+    const SIGNALS: [(&str, u32); 8] =
+        [("HUP", 1), ("INT", 2), ("QUIT", 3), ("KILL", 9), ("USR1", 10), ("USR2", 12), ("ALRM", 14), ("TERM", 15)];
+    let (signal, operands) = match words {
+        ["--", rest @ ..] => (15, rest),
+        [first, "--", rest @ ..] | [first, rest @ ..] if first.starts_with('-') => {
+            let name = first[1..].trim_start_matches("SIG");
+            let number = name.parse::<u32>().ok().filter(|n| (0..=64).contains(n));
+            let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
+            (number.ok_or_else(|| format!("{first}: not a signal; {KILL_USAGE}"))?, rest)
+        }
+        _ => (15, words),
+    };
+    if operands.is_empty() {
+        return Err(String::from(KILL_USAGE));
+    }
+    let target = |word: &str| {
+        let (group, number) = match word.strip_prefix('-') {
+            Some(pgid) => (true, pgid),
+            None => (false, word),
+        };
+        match number.parse::<u32>().ok().filter(|id| *id != 0) {
+            Some(id) if group => Ok(KillTarget::Group(id)),
+            Some(id) => Ok(KillTarget::Process(id)),
+            None => Err(format!("{word}: not a pid")),
+        }
+    };
+    Ok((signal, operands.iter().map(|w| target(w)).collect()))
+}
+
+/// POSIX's `kill` utility on its operand words (`kill [-SIGNAL] [--] PID|-PGID…`). Muon
+/// has no signals: a process ends with the status a POSIX shell shows for a death by the
+/// signal, 128 + its number (`-9` or `-KILL`: 137; by default TERM, 143); signal 0 only
+/// asks whether it is there. Each operand is tried, one that fails does not stop the
+/// rest (POSIX: `kill 99999 $!` must still end the job); what fails is said through
+/// `say`. Returns the exit status: 0, 1 if an operand failed, 2 for a usage error.
+#[cfg(target_os = "none")]
+pub fn kill_utility(words: &[&str], mut say: impl FnMut(&str)) -> u32 {
+    let (signal, targets) = match parse_kill(words) {
+        Ok(parsed) => parsed,
+        Err(usage) => {
+            say(&usage);
+            return 2;
+        }
+    };
+    let operands = &words[words.len() - targets.len()..];
+    let mut status = 0;
+    for (word, target) in operands.iter().zip(&targets) {
+        let done = match *target {
+            Err(ref message) => Err(message.clone()),
+            Ok(target) => kill_target(target, signal).map_err(|e| format!("{word}: {e}")),
+        };
+        if let Err(message) = done {
+            say(&message);
+            status = 1;
+        }
+    }
+    status
+}
+
+/// Ends `target` with the status of a death by `signal` (0: only whether it is there).
+#[cfg(target_os = "none")]
+fn kill_target(target: KillTarget, signal: u32) -> Result<(), Errno> {
+    if signal == 0 {
+        let threads = crate::proc::pidin()?;
+        let there = threads.iter().any(|t| match target {
+            KillTarget::Process(pid) => t.pid == pid,
+            KillTarget::Group(group) => t.group == group,
+        });
+        return if there { Ok(()) } else { Err(Errno::ESRCH) };
+    }
+    match target {
+        KillTarget::Process(pid) => crate::proc::kill(pid, 128 + signal),
+        KillTarget::Group(group) => crate::proc::kill_group(group, 128 + signal),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kill_takes_a_signal_then_pids_and_process_groups() {
+        use alloc::vec;
+        use KillTarget::{Group, Process};
+        let parse = |words: &[&str]| parse_kill(words);
+        assert_eq!(parse(&["7"]), Ok((15, vec![Ok(Process(7))])));
+        assert_eq!(parse(&["-9", "7", "-8"]), Ok((9, vec![Ok(Process(7)), Ok(Group(8))])));
+        assert_eq!(parse(&["-KILL", "--", "-8"]), Ok((9, vec![Ok(Group(8))])));
+        assert_eq!(parse(&["-SIGHUP", "7"]), Ok((1, vec![Ok(Process(7))])));
+        assert_eq!(parse(&["--", "-8"]), Ok((15, vec![Ok(Group(8))])));
+        assert_eq!(parse(&["-0", "x", "0"]).map(|(s, t)| (s, t.iter().filter(|t| t.is_err()).count())), Ok((0, 2)));
+        assert!(parse(&["-9"]).unwrap_err().starts_with("usage:"), "no operand");
+        assert!(parse(&[]).unwrap_err().starts_with("usage:"));
+        assert!(parse(&["-NOPE", "7"]).unwrap_err().starts_with("-NOPE: not a signal"));
+        assert!(parse(&["-65", "7"]).is_err(), "past the signals");
+    }
 
     #[test]
     fn wait_statuses_tell_exits_from_faults() {

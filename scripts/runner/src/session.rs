@@ -482,6 +482,29 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("after Ctrl-C, {before} sleeps before:\n{out}"))
         }),
+        ("kill_ends_a_job_s_process_group", |s| {
+            let out = s.command("sleep 100 | sleep 100 &")?;
+            let last = out
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix('[')?.split(']').next()?.parse::<u32>().ok())
+                .ok_or(format!("no job started:\n{out}"))?;
+            let group_of = |family: &str, column: usize, value: u32| {
+                family.lines().find_map(|l| {
+                    let columns: Vec<&str> = l.split_whitespace().collect();
+                    (columns.get(column) == Some(&value.to_string().as_str())).then(|| columns.get(3)?.parse::<u32>().ok())?
+                })
+            };
+            let family = s.command("pidin family")?;
+            let group = group_of(&family, 0, last).ok_or(format!("[{last}] not in:\n{family}"))?;
+            if group == last {
+                return Err(format!("the last stage leads the job's group, not the first:\n{family}"));
+            }
+            let out = s.command(&format!("kill -- -{group} ; wait {last}"))?;
+            let family = s.command("pidin family")?;
+            (out.contains("muon:143$") && group_of(&family, 3, group).is_none())
+                .then_some(())
+                .ok_or(format!("kill -- -{group}:\n{out}\n{family}"))
+        }),
         ("background_jobs_past_the_shell_s_bound_are_refused", |s| {
             // (A new user's finding: past the shell's threads, a job ran unwatched — not in
             // `jobs`, `fg` or `wait`, its end never said.) Long enough to be all running

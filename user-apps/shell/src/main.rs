@@ -63,8 +63,8 @@ Muon shell. Run a program of the boot image by name, with arguments:
 Programs: echo cat ls pidin [mem|family] kill uptime free mq sleep wc true false rm
           touch mkfifo cp mv mkdir rmdir bench hello shell demo-checksum
           demo-timer demo-shm demo-pi
-Built-ins: help, jobs, fg [pid], wait [pid...], cd [dir] (default /), pwd,
-           exit [n] (Ctrl-D), shutdown [n].
+Built-ins: help, jobs, fg [pid], wait [pid...], kill [-SIGNAL] PID|-PGID...,
+           cd [dir] (default /), pwd, exit [n] (Ctrl-D), shutdown [n].
 Keys: arrows, Home/End (Ctrl-A/E), Ctrl-U/K/W to delete, Ctrl-C, history (Up/Down),
 Tab completes a program (ls /proc/boot: them all) or a path.
 ";
@@ -76,7 +76,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
     /// their end).
     const MAX_BACKGROUND_JOBS: usize = 56;
     /// The built-ins: the shell runs them itself.
-    const BUILTINS: [&str; 8] = ["help", "exit", "shutdown", "jobs", "fg", "wait", "cd", "pwd"];
+    /// (`kill` too, as in sh: it works when no program can be started, the system's
+    /// processes or threads all taken by a runaway program.)
+    const BUILTINS: [&str; 9] = ["help", "exit", "shutdown", "jobs", "fg", "wait", "cd", "pwd", "kill"];
     /// Where proc lists the boot image's programs (what the shell runs by name).
     const BOOT_PROGRAMS: &str = "/proc/boot";
 
@@ -648,6 +650,10 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                     return Some(2);
                 }
                 "fg" | "wait" => self.wait_for_jobs(command),
+                "kill" => {
+                    let words: Vec<&str> = command.argv[1..].iter().map(String::as_str).collect();
+                    process::kill_utility(&words, |message| self.say(&format!("kill: {message}\n")))
+                }
                 "jobs" if command.argv.len() > 1 => {
                     self.say("jobs: usage: jobs\n");
                     return Some(2);

@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 use userlib::abi::info::{ThreadInfo, ThreadStateCode};
 use userlib::abi::sched::Policy;
 use userlib::msg::{file_kind, open_flags};
-use userlib::{eprintln, fs, info, io, mq, print, println, proc, time, Args, Errno};
+use userlib::{eprintln, fs, info, io, mq, print, println, proc, process, time, Args, Errno};
 
 userlib::entry!(main);
 
@@ -71,7 +71,7 @@ fn main(args: Args) -> i32 {
         "cat" => cat(&words),
         "ls" => ls(&words),
         "pidin" => pidin(&words),
-        "kill" => kill(&words),
+        "kill" => return process::kill_utility(&words, |message| eprintln!("kill: {message}")) as i32,
         "uptime" => uptime(),
         "free" => free(),
         "mq" => mq_tool(&words),
@@ -393,69 +393,6 @@ fn pidin(words: &[&str]) -> Outcome {
         );
     }
     Ok(())
-}
-
-/// `kill [-SIGNAL] [--] PID...`: ends the processes, or with `-PGID` a process group's
-/// (a job with what it started). Muon has no signals; a process is ended with the status
-/// a POSIX shell shows for a death by the signal, 128 + its number (`-9` or `-KILL`: 137;
-/// by default TERM, 143).
-fn kill(words: &[&str]) -> Outcome {
-    const SIGNALS: [(&str, u32); 8] =
-        [("HUP", 1), ("INT", 2), ("QUIT", 3), ("KILL", 9), ("USR1", 10), ("USR2", 12), ("ALRM", 14), ("TERM", 15)];
-    let usage = || {
-        String::from(
-            "usage: kill [-SIGNAL] [--] PID|-PGID... (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)",
-        )
-    };
-    let (signal, pids) = match words {
-        ["--", rest @ ..] => (15, rest),
-        [first, "--", rest @ ..] | [first, rest @ ..] if first.starts_with('-') => {
-            let name = first[1..].trim_start_matches("SIG");
-            let number = name.parse::<u32>().ok().filter(|n| (0..=64).contains(n));
-            let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
-            (number.ok_or_else(|| format!("{first}: not a signal; {}", usage()))?, rest)
-        }
-        _ => (15, words),
-    };
-    if pids.is_empty() {
-        return Err(usage());
-    }
-    // Each pid in turn; one that fails is reported and the rest are still ended, as
-    // POSIX's kill does (`kill 99999 $!` left the job running).
-    let mut failed = false;
-    for word in pids {
-        if let Err(message) = kill_one(word, signal) {
-            eprintln!("kill: {message}");
-            failed = true;
-        }
-    }
-    if failed {
-        return Err(String::new()); // (reported above)
-    }
-    Ok(())
-}
-
-/// One operand of [`kill`]'s: ends the process `word` names, or the process group of
-/// `-PGID` (signal 0: only whether it is there).
-fn kill_one(word: &str, signal: u32) -> Outcome {
-    let (group, number) = match word.strip_prefix('-') {
-        Some(pgid) => (true, pgid),
-        None => (false, word),
-    };
-    let id = number.parse::<u32>().ok().filter(|id| *id != 0).ok_or_else(|| format!("{word}: not a pid"))?;
-    if signal == 0 {
-        // POSIX's signal 0: only whether the process (a member of the group) is there.
-        let threads = proc::pidin().map_err(|e| format!("{e}"))?;
-        if !threads.iter().any(|t| if group { t.group == id } else { t.pid == id }) {
-            return Err(format!("{word}: {}", Errno::ESRCH));
-        }
-        return Ok(());
-    }
-    match group {
-        true => proc::kill_group(id, 128 + signal),
-        false => proc::kill(id, 128 + signal),
-    }
-    .map_err(|e| format!("{word}: {e}"))
 }
 
 fn uptime() -> Outcome {
