@@ -170,7 +170,8 @@ impl<M: Machine> System<M> {
 
     /// Ends live process `target` with `status`, as `ProcessKill` does.
     fn kill_process(&mut self, target: ProcessId, status: u64) {
-        let Some(p) = self.processes.get(target.0) else { return };
+        // (A group's member may have ended through an earlier member's end.)
+        let Some(p) = self.processes.get(target.0).filter(|p| p.exit_status.is_none()) else { return };
         let (never_started, parent) = (p.threads.is_empty(), p.parent);
         if never_started {
             // A process that never ran (its loading failed) leaves no trace for its
