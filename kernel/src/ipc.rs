@@ -1820,13 +1820,31 @@ impl<M: Machine> System<M> {
         self.wake(sender, encode_result(Err(e)), None);
     }
 
-    /// A thread is going away: take it off every IPC queue.
+    /// A thread is going away: take it off every IPC queue, and off the channels it
+    /// serves.
     pub(crate) fn ipc_forget_thread(&mut self, id: ThreadId) {
         let Some(t) = self.threads.get(id.0) else { return };
         let (sent, state, pid) = (t.sent, t.state, t.process);
         if let (Some(m), ThreadState::Blocked(Blocked::Reply { .. })) = (sent, state) {
             self.release_worker(id, m.server, m.chid);
         }
+        self.ipc_stop_waiting(id);
+        if let Some(p) = self.processes.get_mut(pid.0) {
+            for (_, c) in p.channels.iter_mut() {
+                c.serving.retain(|t| *t != id);
+            }
+        }
+    }
+
+    /// SEND- or RECEIVE-blocked thread `id` stops waiting (a timeout, an unblock, a
+    /// detached connection, its end): off the queue it waits in. A thread that goes on
+    /// living still serves the channel it served: working on a message while it sends
+    /// one of its own, it must still inherit from that message's client and be boosted
+    /// by those queued behind (a review found a worker's timed-out send leaving it at a
+    /// dead client's priority, and deaf to a more urgent one's).
+    pub(crate) fn ipc_stop_waiting(&mut self, id: ThreadId) {
+        let Some(t) = self.threads.get(id.0) else { return };
+        let (sent, state, pid) = (t.sent, t.state, t.process);
         if let (Some(m), ThreadState::Blocked(Blocked::Send { .. })) = (sent, state) {
             if let Some(c) = self.channel_mut(m.server, m.chid) {
                 c.remove_message(id);
@@ -1837,7 +1855,6 @@ impl<M: Machine> System<M> {
             for (_, c) in p.channels.iter_mut() {
                 c.receivers.retain(|t| *t != id);
                 c.pulse_receivers.retain(|t| *t != id);
-                c.serving.retain(|t| *t != id);
             }
         }
     }

@@ -2701,3 +2701,40 @@ fn a_timer_timeout_refused_uses_up_the_bound_as_any_call_does() {
     advance(&mut s, 5000);
     assert_eq!(state(&s, t), ThreadState::Blocked(Blocked::Receive { channel: chid }), "an unbounded receive");
 }
+
+#[test]
+fn a_worker_whose_own_send_times_out_still_inherits_from_its_clients() {
+    // Architecture §3: boosts follow the reason and are undone when it disappears. B's
+    // worker holds A's request (30) and sends to C, bounded; nobody at C receives, and
+    // the send times out. The worker still works on A's request: A's end must take A's
+    // priority away, and D's more urgent message queued behind must boost it.
+    use abi::syscall::timeout_states as ts;
+    let mut s = system();
+    let b = s.spawn("init", b"", None, None, false).unwrap();
+    let c = s.spawn("init", b"", None, None, false).unwrap();
+    let a = s.spawn("init", b"", None, None, false).unwrap();
+    let d = s.spawn("init", b"", None, None, false).unwrap();
+    let (bt, ct, at, dt) = (main_thread(&s, b), main_thread(&s, c), main_thread(&s, a), main_thread(&s, d));
+    let c_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let b_chid = as_thread(&mut s, bt, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
+    let a_to_b = as_thread(&mut s, at, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let d_to_b = as_thread(&mut s, dt, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let bbuf = buffer(&mut s, b, &[], 16);
+    let abuf = buffer(&mut s, a, b"x", 16);
+    let dbuf = buffer(&mut s, d, b"x", 16);
+    let at_priority = |p| SchedParam { policy: Policy::Fifo, priority: p }.encode();
+    as_thread(&mut s, at, Call::SchedSet { pid: 0, tid: 0, sched: at_priority(30) });
+    assert_eq!(receive(&mut s, bt, b_chid, bbuf, 16, 0), BLOCKED);
+    assert_eq!(send(&mut s, at, a_to_b, abuf, 1, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, bt), 30, "B's worker works on A's request");
+    arm(&mut s, bt, ts::SEND, 100);
+    assert_eq!(send(&mut s, bt, b_to_c, bbuf, 1, 0, 0), BLOCKED);
+    advance(&mut s, 100);
+    assert_eq!(x0(&mut s, bt), Err(Errno::ETIMEDOUT));
+    s.terminate_process(a, wait_status::exited(0));
+    assert_eq!(priority(&s, bt), 10, "nobody is served at 30 any more");
+    as_thread(&mut s, dt, Call::SchedSet { pid: 0, tid: 0, sched: at_priority(60) });
+    assert_eq!(send(&mut s, dt, d_to_b, dbuf, 1, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, bt), 60, "B's worker is boosted by D's message queued behind");
+}

@@ -1144,7 +1144,7 @@ impl<M: Machine> System<M> {
                 self.wake(id, timed_out, None);
             }
             ThreadState::Blocked(Blocked::Send { .. }) | ThreadState::Blocked(Blocked::Receive { .. }) => {
-                self.ipc_forget_thread(id);
+                self.ipc_stop_waiting(id);
                 if let Some(t) = self.threads.get_mut(id.0) {
                     t.sent = None;
                     t.receiving = None;
