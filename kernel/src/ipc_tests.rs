@@ -1696,7 +1696,7 @@ fn the_most_urgent_ordinary_timers_fire_first_and_a_system_programs_are_not_held
     arm(&mut s, system_program, 10, 3, 1, MIN_TIMER_INTERVAL_NS);
     let buf = buffer(&mut s, server, &[], 64);
     let mut waiting = false;
-    for step in 0..1000 {
+    for step in 0..500 {
         advance(&mut s, MIN_TIMER_INTERVAL_NS);
         let pulses = drain_pulses(&mut s, server, st, chid, buf, &mut waiting);
         let count = |code| pulses.iter().filter(|p| p.code == code).count();
@@ -2737,4 +2737,464 @@ fn a_worker_whose_own_send_times_out_still_inherits_from_its_clients() {
     as_thread(&mut s, dt, Call::SchedSet { pid: 0, tid: 0, sched: at_priority(60) });
     assert_eq!(send(&mut s, dt, d_to_b, dbuf, 1, 0, 0), BLOCKED);
     assert_eq!(priority(&s, bt), 60, "B's worker is boosted by D's message queued behind");
+}
+
+/// The IPC state's own consistency, whatever happened: every queued message is its
+/// SEND-blocked sender's, every waiting receiver RECEIVE-blocked, nobody RECEIVE-blocked
+/// serves a channel, each thread runs at the priority its reasons give it, and the pulse
+/// counts add up.
+fn check_ipc_invariants(s: &Sys, step: usize) {
+    let mut kernel_pulses = 0;
+    for (pid, p) in s.processes.iter() {
+        for (chid, c) in p.channels.iter() {
+            kernel_pulses += c.kernel_pulses;
+            for item in c.queue() {
+                if let PendingItem::Message(x) = item {
+                    let st = s.threads.get(x.0).map(|t| t.state);
+                    let want = ThreadState::Blocked(Blocked::Send { server: ProcessId(pid), channel: chid });
+                    assert_eq!(st, Some(want), "step {step}: a queued message of {x:?}");
+                }
+            }
+            for r in c.receivers.iter().chain(c.pulse_receivers.iter()) {
+                let st = s.threads.get(r.0).map(|t| t.state);
+                assert_eq!(st, Some(ThreadState::Blocked(Blocked::Receive { channel: chid })), "step {step}: receiver");
+            }
+            for w in &c.serving {
+                let t = s.threads.get(w.0).expect("a serving thread exists");
+                assert_eq!(t.process.0, pid, "step {step}: serves another process's channel");
+                assert!(
+                    !matches!(t.state, ThreadState::Blocked(Blocked::Receive { .. })),
+                    "step {step}: serving and receiving"
+                );
+            }
+        }
+    }
+    assert_eq!(kernel_pulses, s.queued_kernel_pulses, "step {step}: kernel pulse count");
+    for (h, t) in s.threads.iter() {
+        let id = ThreadId(h);
+        if t.state == ThreadState::Dead {
+            continue;
+        }
+        if let ThreadState::Blocked(Blocked::Send { server, channel }) = t.state {
+            let c = s.processes.get(server.0).and_then(|p| p.channels.get(channel)).expect("its channel");
+            let n = c.queue().iter().filter(|i| **i == PendingItem::Message(id)).count();
+            assert_eq!(n, 1, "step {step}: SEND-blocked {id:?} queued {n} times");
+        }
+        if let ThreadState::Blocked(Blocked::Reply { server, channel }) = t.state {
+            if let Some(w) = s.worker_of(id, server, channel) {
+                let wp = s.threads.get(w.0).unwrap().inherited_priority;
+                assert_eq!(wp, t.priority, "step {step}: {w:?} works for {id:?} at {wp}, not its {}", t.priority);
+            }
+        }
+        let mut want = t.inherited_priority;
+        for (_, c) in s.processes.get(t.process.0).unwrap().channels.iter() {
+            if c.flags & channel_flags::FIXED_PRIORITY == 0 && c.serving.contains(&id) {
+                want = want.max(c.top_priority().unwrap_or(0));
+            }
+        }
+        assert_eq!(t.priority, want, "step {step}: {id:?} runs at {} for reasons of {want}", t.priority);
+    }
+}
+
+#[test]
+fn random_traffic_with_timeouts_deaths_detaches_and_destroys_leaves_nothing_behind() {
+    // Clients send (some bounded, some long enough for their copies to stop for
+    // interrupts), B's two workers receive, reply, fail and ask C in turn, while clients,
+    // their threads, the second worker, C and B's channel end, connections are detached,
+    // unblock events delivered and priorities changed. After every step the IPC state
+    // is consistent and every thread runs at the priority its reasons give it; at the
+    // end, with everyone else gone, B's workers wait at their own priority and hold
+    // nothing (or, B gone first, nobody waits on it and nothing of anyone is left).
+    let all = channel_flags::UNBLOCK | channel_flags::DISCONNECT | channel_flags::THREAD_DEATH;
+    for (round, flags) in
+        [0, channel_flags::UNBLOCK, all, channel_flags::FIXED_PRIORITY | all].into_iter().cycle().take(40).enumerate()
+    {
+        random_cleanup_round(0x9e37_79b9_7f4a_7c15 ^ (round as u64 * 0x1234_5678_9abc), flags, round % 5 == 4);
+    }
+}
+
+/// What a worker's last call was, to know what its result means.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Last {
+    Other,
+    Receive,
+}
+
+/// A message long enough for a copy to stop for interrupts.
+const LONG: usize = 0x6000;
+
+/// One round of [`random_traffic_with_timeouts_deaths_detaches_and_destroys_leaves_nothing_behind`]:
+/// B's channel made with `flags`; B ends before its clients if `server_first`.
+fn random_cleanup_round(seed: u64, flags: u32, server_first: bool) {
+    use crate::testing::Rand;
+    use abi::syscall::timeout_states as ts;
+    let mut rand = Rand(seed);
+    let mut s = system();
+    let b = s.spawn("init", b"", None, None, false).unwrap();
+    let mut c = s.spawn("init", b"", None, None, false).unwrap();
+    let bt = main_thread(&s, b);
+    let mut ct = main_thread(&s, c);
+    let mut chid_b = as_thread(&mut s, bt, Call::ChannelCreate { flags }).0.unwrap() as u32;
+    let mut chid_c = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+    let mut b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: chid_c }).0.unwrap() as u32;
+    let mut workers = vec![bt, new_thread(&mut s, bt, 10)];
+    let mut bufs: std::collections::HashMap<ThreadId, usize> = Default::default();
+    for &w in &workers {
+        let at = buffer(&mut s, b, &[], LONG);
+        bufs.insert(w, at);
+    }
+    let mut cbuf = buffer(&mut s, c, &[], 64);
+    let event_area = buffer(&mut s, b, &[], 64 * SigEvent::SIZE);
+    let mut last: std::collections::HashMap<ThreadId, Last> = Default::default();
+    let mut held_b: Vec<u64> = Vec::new();
+    let mut held_c: Vec<u64> = Vec::new();
+    // Clients: (pid, threads, coid, send buffer, its second thread's unblock event as B has it).
+    let mut clients: Vec<(ProcessId, Vec<ThreadId>, u32, usize, usize)> = Vec::new();
+    let spawn_client = |s: &mut Sys, rand: &mut Rand, chid_b: u32| {
+        let pid = s.spawn("init", b"", None, None, false).unwrap();
+        let main = main_thread(s, pid);
+        let coid = as_thread(s, main, Call::ConnectAttach { pid: b.0, chid: chid_b }).0.unwrap() as u32;
+        let other = new_thread(s, main, 5 + rand.below(40) as u8);
+        let buf = buffer(s, pid, &pattern(LONG, 1), LONG);
+        let event = SigEvent { notify: notify::UNBLOCK, ..Default::default() };
+        let ev_at = buffer(s, pid, &event.to_bytes(), SigEvent::SIZE);
+        as_thread(s, other, Call::MsgRegisterEvent { event: ev_at, coid }).0.unwrap();
+        let registered = read(s, pid, ev_at, SigEvent::SIZE);
+        let copy = event_area + (pid.0 as usize % 64) * SigEvent::SIZE;
+        s.write_user(b, copy, &registered).unwrap();
+        (pid, vec![main, other], coid, buf, copy)
+    };
+    for _ in 0..3 {
+        let cl = spawn_client(&mut s, &mut rand, chid_b);
+        clients.push(cl);
+    }
+    for step in 0..500 {
+        // Calls an interrupt stopped are made again, a page further each time.
+        let stopped: Vec<ThreadId> = s
+            .threads
+            .iter()
+            .filter(|(_, t)| t.restart.is_some() && matches!(t.state, ThreadState::Ready | ThreadState::Running))
+            .map(|(h, _)| ThreadId(h))
+            .collect();
+        for t in stopped {
+            if rand.below(4) != 0 {
+                let pc = s.context_mut(t).unwrap().pc + 4;
+                s.machine.interrupt_every = Some(1 + rand.below(3));
+                made_again(&mut s, t, pc);
+                s.machine.interrupt_every = None;
+            }
+        }
+        // Receivers given something: an rcvid to hold, or a pulse to handle.
+        let receivers: Vec<ThreadId> = last.iter().filter(|(_, l)| **l == Last::Receive).map(|(t, _)| *t).collect();
+        for t in receivers {
+            if !s
+                .threads
+                .get(t.0)
+                .is_some_and(|th| matches!(th.state, ThreadState::Ready | ThreadState::Running) && th.restart.is_none())
+            {
+                if s.threads.get(t.0).is_none() {
+                    last.remove(&t);
+                }
+                continue;
+            }
+            last.insert(t, Last::Other);
+            let on_b = s.threads.get(t.0).unwrap().process == b;
+            match x0(&mut s, t) {
+                Ok(0) => {
+                    let pulse = Pulse::from_bytes(&read(
+                        &mut s,
+                        if on_b { b } else { c },
+                        if on_b { bufs[&t] } else { cbuf },
+                        Pulse::SIZE,
+                    ))
+                    .unwrap();
+                    if pulse.code == pulse_code::DISCONNECT {
+                        let r = as_thread(&mut s, t, Call::ConnectDetach { id: pulse.scoid }).0;
+                        assert!(r != Err(Errno::EBUSY), "step {step}: {r:?}");
+                    } else if pulse.code == pulse_code::UNBLOCK {
+                        held_b.push(pulse.value);
+                    }
+                }
+                Ok(rcvid) => {
+                    if on_b {
+                        held_b.push(rcvid)
+                    } else {
+                        held_c.push(rcvid)
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        check_ipc_invariants(&s, step);
+        let runnable_of = |s: &Sys, ts: &[ThreadId]| -> Vec<ThreadId> {
+            ts.iter()
+                .copied()
+                .filter(|t| {
+                    s.threads.get(t.0).is_some_and(|th| {
+                        matches!(th.state, ThreadState::Ready | ThreadState::Running) && th.restart.is_none()
+                    })
+                })
+                .collect()
+        };
+        let arm_maybe = |s: &mut Sys, rand: &mut Rand, t: ThreadId, states: &[u32]| {
+            if rand.below(3) == 0 {
+                let st = rand.pick(states);
+                arm(s, t, st, 1 + rand.below(3_000_000));
+            }
+        };
+        match rand.below(18) {
+            14 => {
+                // A client's pulse.
+                let i = rand.below(clients.len() as u64) as usize;
+                let (_, threads, coid, _, _) = clients[i].clone();
+                let r = runnable_of(&s, &threads);
+                if r.is_empty() {
+                    continue;
+                }
+                let priority = 1 + rand.below(63) as u32;
+                as_thread(&mut s, rand.pick(&r), Call::MsgSendPulse { coid, priority, code: 1, value: 7 });
+            }
+            15 => {
+                // A worker waits for a pulse only.
+                let r = runnable_of(&s, &workers);
+                if r.is_empty() {
+                    continue;
+                }
+                let t = rand.pick(&r);
+                last.insert(t, Last::Receive);
+                let at = bufs[&t];
+                as_thread(
+                    &mut s,
+                    t,
+                    Call::MsgReceivePulsev { chid: chid_b, buffer: at, parts: single_buffer_parts(64), info: 0 },
+                );
+            }
+            16 => {
+                // A worker unblocks a client's second thread through its registered event.
+                let r = runnable_of(&s, &workers);
+                if r.is_empty() {
+                    continue;
+                }
+                let i = rand.below(clients.len() as u64) as usize;
+                as_thread(&mut s, rand.pick(&r), Call::MsgDeliverEvent { rcvid: 0, event: clients[i].4 });
+            }
+            17 => {
+                // C ends and another C comes; B connects to it again.
+                if rand.below(4) != 0 || !runnable(&s, bt) {
+                    continue;
+                }
+                s.terminate_process(c, wait_status::exited(0));
+                c = s.spawn("init", b"", None, None, false).unwrap();
+                ct = main_thread(&s, c);
+                chid_c = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
+                cbuf = buffer(&mut s, c, &[], 64);
+                held_c.clear();
+                last.retain(|t, _| s.threads.get(t.0).is_some());
+                as_thread(&mut s, bt, Call::ConnectDetach { id: b_to_c });
+                b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: chid_c }).0.unwrap() as u32;
+            }
+            0 | 1 => {
+                // A client sends.
+                let i = rand.below(clients.len() as u64) as usize;
+                let (_, threads, coid, buf, _) = clients[i].clone();
+                let r = runnable_of(&s, &threads);
+                if r.is_empty() {
+                    continue;
+                }
+                let t = rand.pick(&r);
+                arm_maybe(&mut s, &mut rand, t, &[ts::SEND, ts::REPLY, ts::SEND | ts::REPLY]);
+                let len = if rand.below(2) == 0 { 1 } else { LONG };
+                s.machine.interrupt_every = Some(1 + rand.below(3));
+                send(&mut s, t, coid, buf, len, buf, len);
+                s.machine.interrupt_every = None;
+            }
+            2 | 3 => {
+                let r = runnable_of(&s, &workers);
+                if r.is_empty() {
+                    continue;
+                }
+                let t = rand.pick(&r);
+                arm_maybe(&mut s, &mut rand, t, &[ts::RECEIVE]);
+                last.insert(t, Last::Receive);
+                s.machine.interrupt_every = Some(1 + rand.below(3));
+                receive(&mut s, t, chid_b, bufs[&t], LONG, 0);
+                s.machine.interrupt_every = None;
+            }
+            4 | 5 => {
+                let r = runnable_of(&s, &workers);
+                if r.is_empty() || held_b.is_empty() {
+                    continue;
+                }
+                let t = rand.pick(&r);
+                let rcvid = held_b.swap_remove(rand.below(held_b.len() as u64) as usize);
+                if rand.below(2) == 0 {
+                    s.machine.interrupt_every = Some(1 + rand.below(3));
+                    let data = bufs[&t];
+                    let r = as_thread(
+                        &mut s,
+                        t,
+                        Call::MsgReplyv { rcvid, status: 0, buffer: data, parts: single_buffer_parts(LONG) },
+                    );
+                    s.machine.interrupt_every = None;
+                    if s.threads.get(t.0).unwrap().restart.is_some() {
+                        held_b.push(rcvid); // (made again, or abandoned)
+                    }
+                    let _ = r;
+                } else {
+                    as_thread(&mut s, t, Call::MsgError { rcvid, errno: abi::syscall::MSG_ERROR_UNBLOCK });
+                }
+            }
+            6 => {
+                // A worker asks C, maybe bounded.
+                let r = runnable_of(&s, &workers);
+                if r.is_empty() {
+                    continue;
+                }
+                let t = rand.pick(&r);
+                arm_maybe(&mut s, &mut rand, t, &[ts::SEND, ts::REPLY, ts::SEND | ts::REPLY]);
+                send(&mut s, t, b_to_c, bufs[&t], 1, 0, 0);
+            }
+            7 => {
+                if !runnable(&s, ct) {
+                    continue;
+                }
+                if let Some(rcvid) = held_c.pop().filter(|_| rand.below(2) == 0) {
+                    as_thread(&mut s, ct, Call::MsgReplyv { rcvid, status: 0, buffer: 0, parts: 0 });
+                } else {
+                    last.insert(ct, Last::Receive);
+                    receive(&mut s, ct, chid_c, cbuf, 64, 0);
+                }
+            }
+            8 => advance(&mut s, rand.below(2_000_000)),
+            9 => {
+                // A client process ends; another comes.
+                let i = rand.below(clients.len() as u64) as usize;
+                s.terminate_process(clients[i].0, wait_status::exited(0));
+                clients[i] = spawn_client(&mut s, &mut rand, chid_b);
+            }
+            10 => {
+                // A client's second thread is destroyed by its first, or its priority changed.
+                let i = rand.below(clients.len() as u64) as usize;
+                let (pid, threads, _, _, _) = clients[i].clone();
+                if !runnable(&s, threads[0]) {
+                    continue;
+                }
+                let tid = s.threads.get(threads[1].0).map(|t| t.tid);
+                let Some(tid) = tid else { continue };
+                if rand.below(2) == 0 {
+                    as_thread(&mut s, threads[0], Call::ThreadDestroy { tid, status: 0 });
+                    let other = new_thread(&mut s, threads[0], 5 + rand.below(40) as u8);
+                    clients[i].1[1] = other;
+                } else {
+                    let sched = SchedParam { policy: Policy::Fifo, priority: 5 + rand.below(40) as u8 }.encode();
+                    as_thread(&mut s, threads[0], Call::SchedSet { pid: pid.0, tid, sched });
+                }
+            }
+            11 => {
+                // A client detaches and attaches again.
+                let i = rand.below(clients.len() as u64) as usize;
+                let (_, threads, coid, _, _) = clients[i].clone();
+                if !runnable(&s, threads[0]) {
+                    continue;
+                }
+                as_thread(&mut s, threads[0], Call::ConnectDetach { id: coid });
+                if let Ok(coid) = as_thread(&mut s, threads[0], Call::ConnectAttach { pid: b.0, chid: chid_b }).0 {
+                    clients[i].2 = coid as u32;
+                }
+            }
+            12 => {
+                // The second worker ends; another takes its place.
+                let r = runnable_of(&s, &workers[..1]);
+                if r.is_empty() || rand.below(3) != 0 {
+                    continue;
+                }
+                let tid = s.threads.get(workers[1].0).unwrap().tid;
+                as_thread(&mut s, bt, Call::ThreadDestroy { tid, status: 0 });
+                last.remove(&workers[1]);
+                workers[1] = new_thread(&mut s, bt, 10);
+                let at = buffer(&mut s, b, &[], LONG);
+                bufs.insert(workers[1], at);
+            }
+            _ => {
+                // Rarely, the channel goes and comes back.
+                if rand.below(8) != 0 || !runnable(&s, bt) {
+                    continue;
+                }
+                as_thread(&mut s, bt, Call::ChannelDestroy { chid: chid_b });
+                chid_b = as_thread(&mut s, bt, Call::ChannelCreate { flags }).0.unwrap() as u32;
+                held_b.clear();
+            }
+        }
+        check_ipc_invariants(&s, step);
+    }
+    if server_first {
+        // The server goes first: nobody waits on it any more, and once everyone has
+        // gone, nothing is left of anyone.
+        s.terminate_process(b, wait_status::exited(0));
+        check_ipc_invariants(&s, 30_000);
+        for (h, t) in s.threads.iter() {
+            let on_b = match t.state {
+                ThreadState::Blocked(Blocked::Send { server, .. } | Blocked::Reply { server, .. }) => server == b,
+                _ => false,
+            };
+            assert!(!on_b && t.sent.is_none_or(|m| m.server != b), "seed {seed:#x}: {h:#x} waits on a dead server");
+        }
+        for (pid, ..) in clients.clone() {
+            s.terminate_process(pid, wait_status::exited(0));
+        }
+        s.terminate_process(c, wait_status::exited(0));
+        assert_eq!(s.threads.len(), 0);
+        assert_eq!((s.queued_pulses, s.queued_kernel_pulses, s.events.len()), (0, 0, 0), "seed {seed:#x}");
+        return;
+    }
+    // The end: every client and C go; B answers what it holds and drains its channel.
+    for (pid, ..) in clients.clone() {
+        s.terminate_process(pid, wait_status::exited(0));
+    }
+    s.terminate_process(c, wait_status::exited(0));
+    check_ipc_invariants(&s, 10_000);
+    for round in 0..5000 {
+        let mut all_waiting = true;
+        for &w in &workers.clone() {
+            if !runnable(&s, w) {
+                continue;
+            }
+            all_waiting = false;
+            if last.get(&w) == Some(&Last::Receive) {
+                last.insert(w, Last::Other);
+                if let Ok(0) = x0(&mut s, w) {
+                    let pulse = Pulse::from_bytes(&read(&mut s, b, bufs[&w], Pulse::SIZE)).unwrap();
+                    if pulse.code == pulse_code::DISCONNECT {
+                        as_thread(&mut s, w, Call::ConnectDetach { id: pulse.scoid });
+                    }
+                }
+            }
+            for rcvid in std::mem::take(&mut held_b) {
+                as_thread(&mut s, w, Call::MsgError { rcvid, errno: 1 });
+            }
+            last.insert(w, Last::Receive);
+            receive(&mut s, w, chid_b, bufs[&w], 64, 0);
+        }
+        check_ipc_invariants(&s, 20_000 + round);
+        if all_waiting {
+            break;
+        }
+    }
+    for &w in &workers {
+        let t = s.threads.get(w.0).unwrap();
+        assert!(
+            matches!(t.state, ThreadState::Blocked(Blocked::Receive { .. })),
+            "seed {seed:#x} {w:?} {:?} {:?} x0 {:?} last {:?}",
+            t.state,
+            t.receiving,
+            decode_result(t.context.x[0]),
+            last.get(&w)
+        );
+        assert_eq!(t.priority, t.base_priority, "seed {seed:#x}: a worker keeps a boost with nobody left");
+    }
+    let p = s.processes.get(b.0).unwrap();
+    assert_eq!(p.server_connections.len(), 0, "seed {seed:#x}: scoids of clients all gone");
+    assert_eq!(s.queued_kernel_pulses, 0);
+    assert_eq!(s.queued_pulses, 0);
+    assert!(p.channels.iter().all(|(_, c)| c.queue().is_empty()));
 }
