@@ -1562,17 +1562,25 @@ impl<M: Machine> System<M> {
         if self.processes.get(maker.0).is_none_or(|p| p.queued_pulses == 0) {
             return;
         }
-        let mut dropped = 0;
-        for (_, p) in self.processes.iter_mut() {
+        let (mut dropped, mut emptied) = (0, Vec::new());
+        for (pid, p) in self.processes.iter_mut() {
             let held: usize = p.channels.iter().map(|(_, c)| c.orphan_pulses).sum();
             let mut room = MAX_ORPHANED_PULSES_PER_PROCESS.saturating_sub(held);
-            for (_, c) in p.channels.iter_mut() {
-                dropped += c.orphan_pulses_of(maker, &mut room);
+            for (chid, c) in p.channels.iter_mut() {
+                let gone = c.orphan_pulses_of(maker, &mut room);
+                if gone > 0 {
+                    dropped += gone;
+                    emptied.push((ProcessId(pid), chid));
+                }
             }
         }
         self.queued_pulses -= dropped;
         if let Some(p) = self.processes.get_mut(maker.0) {
             p.queued_pulses = 0;
+        }
+        // The threads serving those channels are boosted no more for the pulses dropped.
+        for (server, chid) in emptied {
+            self.boost_servers(server, chid, 0);
         }
     }
 

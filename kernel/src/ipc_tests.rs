@@ -3198,3 +3198,32 @@ fn random_cleanup_round(seed: u64, flags: u32, server_first: bool) {
     assert_eq!(s.queued_pulses, 0);
     assert!(p.channels.iter().all(|(_, c)| c.queue().is_empty()));
 }
+
+#[test]
+fn pulses_dropped_with_their_ending_maker_take_their_boost_with_them() {
+    // Architecture §3: a boost is undone when its reason disappears. The server works on
+    // a message while its channel holds its room of orphans (priority 10); a client's
+    // pulse at 60 boosts it, and the client ends: its pulse, beyond the room, is dropped,
+    // and with it the only reason for 60.
+    let mut s = system();
+    let p = pair(&mut s, 0);
+    let (st, ct) = (main_thread(&s, p.server), main_thread(&s, p.client));
+    let buf = buffer(&mut s, p.server, &[], 64);
+    let msg = buffer(&mut s, p.client, b"m", 16);
+    assert_eq!(receive(&mut s, st, p.chid, buf, 64, 0), BLOCKED);
+    assert_eq!(send(&mut s, ct, p.coid, msg, 1, 0, 0), BLOCKED);
+    assert_eq!(priority(&s, st), 10, "it works on the client's request");
+    let (filler, ft, fcoid) = another_client(&mut s, &p, "low");
+    for value in 0..MAX_ORPHANED_PULSES_PER_PROCESS as u64 {
+        let sent = as_thread(&mut s, ft, Call::MsgSendPulse { coid: fcoid, priority: 10, code: 1, value }).0;
+        assert_eq!(sent, Ok(0));
+    }
+    s.terminate_process(filler, wait_status::exited(0));
+    let (urgent, ut, ucoid) = another_client(&mut s, &p, "init");
+    assert_eq!(as_thread(&mut s, ut, Call::MsgSendPulse { coid: ucoid, priority: 60, code: 1, value: 0 }).0, Ok(0));
+    assert_eq!(priority(&s, st), 60, "boosted by the queued pulse");
+    s.terminate_process(urgent, wait_status::exited(0));
+    let channel = s.processes.get(p.server.0).unwrap().channels.get(p.chid).unwrap();
+    assert_eq!(channel.top_priority(), Some(10), "the pulse at 60 was dropped, beyond the room for orphans");
+    assert_eq!(priority(&s, st), 10, "the pulse at 60 was dropped: nothing waits above 10");
+}
