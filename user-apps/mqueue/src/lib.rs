@@ -39,9 +39,9 @@ pub const MAX_QUEUES: usize = 1024;
 /// what its messages can take at most ([`Attr::reserved_bytes`]) when it is made, so no
 /// client can make the server run out of memory and lose everyone's queues.
 pub const MAX_RESERVED_BYTES: usize = 32 << 20;
-/// What one queued message costs the server beyond its bytes, counted in each queue's
+/// What one queued message costs the server beyond its buffer, counted in each queue's
 /// reservation: its slot in the queue's heap (40 bytes, up to twice over as the heap
-/// grows by doubling) and its allocation's rounding.
+/// grows by doubling, and that allocation rounded up to a power of two).
 pub const MESSAGE_OVERHEAD: usize = 128;
 /// Longest queue name, in bytes (without the leading `/`): 243, so that its path
 /// `/dev/mqueue/NAME` is at most [`userlib::msg::MAX_PATH`] (a client sending `CONNECT`
@@ -69,9 +69,11 @@ impl Attr {
         Ok(Attr { maxmsg, msgsize })
     }
 
-    /// What a queue of these attributes may take of the server's memory when full.
+    /// What a queue of these attributes may take of the server's memory when full: a
+    /// message's buffer is a heap block, a power of two (a message of 16 KiB + 1 takes
+    /// 32 KiB), and its bookkeeping [`MESSAGE_OVERHEAD`].
     pub fn reserved_bytes(&self) -> usize {
-        self.maxmsg * (self.msgsize + MESSAGE_OVERHEAD)
+        self.maxmsg * (self.msgsize.next_power_of_two() + MESSAGE_OVERHEAD)
     }
 }
 
@@ -548,12 +550,16 @@ mod tests {
         let mut b = Budget::default();
         let biggest = Attr::checked(MAX_MAXMSG, MAX_MSGSIZE).unwrap();
         assert_eq!(b.reserve(biggest), Err(Errno::ENOSPC), "one queue may not take everything");
-        let half = Attr::checked(512, 32 * 1024 - MESSAGE_OVERHEAD).unwrap();
-        assert_eq!(half.reserved_bytes(), MAX_RESERVED_BYTES / 2);
+        let half = Attr::checked(248, 64 * 1024).unwrap();
+        assert!(half.reserved_bytes() <= MAX_RESERVED_BYTES / 2);
         assert_eq!(b.reserve(half), Ok(()));
         assert_eq!(b.reserve(half), Ok(()));
+        let rest = MAX_RESERVED_BYTES - 2 * half.reserved_bytes();
+        let last = Attr::checked(rest / (1024 + MESSAGE_OVERHEAD), 1024).unwrap();
+        assert_eq!(b.reserve(last), Ok(()));
         let one = Attr::checked(1, 1).unwrap();
         assert_eq!(b.reserve(one), Err(Errno::ENOSPC), "the bytes are all reserved");
+        b.release(last);
         b.release(half);
         b.release(half);
         for _ in 0..MAX_QUEUES {
@@ -565,6 +571,19 @@ mod tests {
         assert_eq!(b.reserve(one), Ok(()), "a queue gone makes room");
         // Small messages count their overhead: a queue of 1-byte messages is not free.
         assert_eq!(Attr::checked(1024, 1).unwrap().reserved_bytes(), 1024 * (1 + MESSAGE_OVERHEAD));
+    }
+
+    #[test]
+    fn a_reservation_counts_the_heap_blocks_messages_take() {
+        // (A review found queues of 16 KiB + 1 byte messages reserving 16 KiB + 128 each
+        // while the buddy heap gives each a 32 KiB block: full, the queues took nearly
+        // twice the 32 MiB they were allowed.)
+        let odd = Attr::checked(1024, 16 * 1024 + 1).unwrap();
+        assert_eq!(odd.reserved_bytes(), 1024 * (32 * 1024 + MESSAGE_OVERHEAD));
+        let mut b = Budget::default();
+        let eighth = Attr::checked(1024, 4 * 1024 - MESSAGE_OVERHEAD).unwrap();
+        let made = (0..16).filter(|_| b.reserve(eighth).is_ok()).count();
+        assert_eq!(made, 7, "4 KiB blocks and their bookkeeping: seven queues of 1,024 in 32 MiB");
     }
 
     fn received(c: &Completion<u32>) -> (u32, Vec<u8>) {
