@@ -536,6 +536,17 @@ pub fn rename_payload(from: &str, to: &str) -> alloc::vec::Vec<u8> {
     payload
 }
 
+/// The path a `CONNECT` asks a server about (its payload): UTF-8 without a NUL, else
+/// `EINVAL`. (userlib sends no such path, but a client may send `CONNECT` itself: a file
+/// or queue named with a NUL showed in every directory listing, where names end at a
+/// NUL, as two names of nothing.)
+pub fn connect_path(payload: &[u8]) -> Result<&str, crate::Errno> {
+    match core::str::from_utf8(payload) {
+        Ok(path) if !path.contains('\0') => Ok(path),
+        _ => Err(crate::Errno::EINVAL),
+    }
+}
+
 /// The two paths of a [`rename_payload`]: (from, to). `EINVAL` without exactly one NUL,
 /// or for bytes that are not UTF-8.
 pub fn split_rename_payload(payload: &[u8]) -> Result<(&str, &str), crate::Errno> {
@@ -629,6 +640,15 @@ mod tests {
         let mut next = DirectoryCursor::default();
         assert_eq!(directory_entries(["b", "c"], &mut next, 2), Ok(b"b\0".to_vec()));
         assert_eq!(directory_entries(["a", "b", "c"], &mut next, 64), Ok(b"c\0".to_vec()), "a came: b not again");
+    }
+
+    #[test]
+    fn a_path_sent_to_a_server_holds_no_nul() {
+        assert_eq!(connect_path(b"a/b"), Ok("a/b"));
+        assert_eq!(connect_path(b""), Ok(""), "the prefix itself");
+        for bad in [&b"nul\0name"[..], b"\0", b"a/\xff"] {
+            assert_eq!(connect_path(bad), Err(Errno::EINVAL), "{bad:?}");
+        }
     }
 
     #[test]

@@ -71,9 +71,10 @@ impl Request<'_> {
         self.message.as_ref().map(ReceivedMessage::rcvid)
     }
 
-    /// The payload as a string (`EINVAL` if it is not UTF-8).
-    pub fn payload_str(&self) -> Result<&str, Errno> {
-        core::str::from_utf8(&self.payload).map_err(|_| Errno::EINVAL)
+    /// The payload as a `CONNECT`'s path (`EINVAL` if it is not UTF-8 or holds a NUL:
+    /// see [`crate::msg::connect_path`]).
+    pub fn path(&self) -> Result<&str, Errno> {
+        crate::msg::connect_path(&self.payload)
     }
 }
 
@@ -384,7 +385,7 @@ impl<R: ResourceManager> Dispatcher<R> {
                 }
                 ocbs.may_open(request.client.scoid)?;
                 let ocb = if header.subtype == connect::OPEN {
-                    let path = request.payload_str()?;
+                    let path = request.path()?;
                     manager.open(request, path, header.arg, header.offset as u32)?
                 } else {
                     manager.open_handle(request, header.size, header.arg)?
@@ -394,19 +395,19 @@ impl<R: ResourceManager> Dispatcher<R> {
                 Ok(status)
             }
             connect::UNLINK => {
-                let path = request.payload_str()?;
+                let path = request.path()?;
                 manager.unlink(request, path).map(|_| 0)
             }
             connect::MKDIR => {
-                let path = request.payload_str()?;
+                let path = request.path()?;
                 manager.mkdir(request, path, header.offset as u32).map(|_| 0)
             }
             connect::RMDIR => {
-                let path = request.payload_str()?;
+                let path = request.path()?;
                 manager.rmdir(request, path).map(|_| 0)
             }
             connect::MKFIFO => {
-                let path = request.payload_str()?;
+                let path = request.path()?;
                 manager.may_make_fifo(request, path).map(|_| 0)
             }
             connect::RENAME => {

@@ -470,6 +470,37 @@ pub fn mq_blocking_timed_and_notify() -> Outcome {
     Ok(())
 }
 
+/// Asks the server of directory `dir` itself (userlib refuses such a path) to do
+/// `subtype` on `path` in it; its answer.
+fn raw_connect(dir: &str, subtype: u16, flags: u32, path: &[u8]) -> Result<u64, Errno> {
+    let owner = proc::resolve(dir)?;
+    let connection = Connection::attach(owner.pid, owner.chid)?;
+    let header =
+        Header { subtype, arg: flags, offset: 0o600, extra: owner.handle as u64, ..Header::new(io_type::CONNECT) };
+    let mut message = header.to_bytes().to_vec();
+    message.extend_from_slice(path);
+    connection.send(&message, &mut [])
+}
+
+/// A path holding a NUL, sent by a client itself, is refused (`EINVAL`): a NUL ends a
+/// name in a directory listing. (A review found mqueue and ramfs making a queue or file
+/// `nul\0name`, which `ls` then showed as `nul` and `name`, names of nothing, and which
+/// nobody could open or remove by name through userlib.)
+pub fn servers_refuse_paths_holding_nul() -> Outcome {
+    server_ready("/dev/mqueue")?;
+    server_ready("/tmp")?;
+    for dir in ["/dev/mqueue", "/tmp"] {
+        let made = raw_connect(dir, userlib::msg::connect::OPEN, of::O_RDWR | of::O_CREAT, b"nul\0name");
+        let listed = fs::read_dir(dir).map_err(e("ls"))?;
+        if made.is_ok() {
+            let _ = raw_connect(dir, userlib::msg::connect::UNLINK, 0, b"nul\0name");
+        }
+        ensure!(made == Err(Errno::EINVAL), "{dir}: a name holding a NUL: {made:?}");
+        ensure!(!listed.iter().any(|n| n == "nul" || n == "name"), "{dir} lists {listed:?}");
+    }
+    Ok(())
+}
+
 /// A small deterministic generator for the garbage below.
 struct Noise(u64);
 
