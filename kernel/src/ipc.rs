@@ -726,9 +726,18 @@ impl<M: Machine> System<M> {
                     return Err(Errno::EPERM);
                 }
                 if id != 0 {
-                    // (Its thread gone, the rcvid is stale: ESRCH, as for any call's.)
-                    let (sender, _) = split_rcvid(id).ok_or(Errno::ESRCH)?;
-                    if self.thread_process(sender)? != registration.client {
+                    let client = if id >> 32 == 0 && id as u32 & SCOID_BIT != 0 {
+                        // A scoid (no thread id has SCOID_BIT): its client, named however
+                        // long ago the thread that asked ended (POSIX's mq_notify registers
+                        // the process).
+                        let scoid = id as u32 & !SCOID_BIT;
+                        self.process_ref(pid)?.server_connections.get(scoid).ok_or(Errno::ESRCH)?.client
+                    } else {
+                        // (Its thread gone, the rcvid is stale: ESRCH, as for any call's.)
+                        let (sender, _) = split_rcvid(id).ok_or(Errno::ESRCH)?;
+                        self.thread_process(sender)?
+                    };
+                    if client != registration.client {
                         return Err(Errno::EPERM);
                     }
                 }

@@ -921,6 +921,15 @@ fn msg_deliver_event_for_a_thread_gone_or_a_coid_detached_says_which() {
     assert_eq!(as_thread(&mut s, ct, Call::ThreadDestroy { tid: worker_tid, status: 0 }).0, Ok(0));
     assert!(s.threads.get(worker.0).is_none(), "detached: freed as it ended");
     assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid, event }).0, Err(Errno::ESRCH));
+    // Named by its connection's scoid instead, the client is found whatever thread asked
+    // (a review found mq_notify's pulse lost once the thread that asked had ended).
+    let scoid = s.processes.get(p.client.0).unwrap().connections.get(p.coid).unwrap().scoid;
+    assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: scoid as u64, event }).0, Ok(0));
+    let (_, own_coid) = self_channel(&mut s, p.server);
+    let servers_own = s.processes.get(p.server.0).unwrap().connections.get(own_coid).unwrap().scoid;
+    let deliver = |s: &mut Sys, id: u32| as_thread(s, st, Call::MsgDeliverEvent { rcvid: id as u64, event }).0;
+    assert_eq!(deliver(&mut s, servers_own), Err(Errno::EPERM), "another client's scoid");
+    assert_eq!(deliver(&mut s, SCOID_BIT | 77), Err(Errno::ESRCH), "no such scoid");
     // The event's own connection detached by the client: EBADF.
     assert_eq!(as_thread(&mut s, ct, Call::ConnectDetach { id: self_coid }).0, Ok(0));
     assert_eq!(as_thread(&mut s, st, Call::MsgDeliverEvent { rcvid: 0, event }).0, Err(Errno::EBADF));

@@ -430,9 +430,11 @@ pub fn unregister_event(event: &SigEvent) -> Result<(), Errno> {
     sys::msg_unregister_event(event)
 }
 
-/// Delivers a client's registered `event` after its message has been answered (keep
-/// the message's [`ReceivedMessage::rcvid`]): `rcvid` names the client, which must be the
-/// one that registered the event (`EPERM` otherwise); 0 skips that check.
+/// Delivers a client's registered `event` after its message has been answered: `rcvid`
+/// names the client, which must be the one that registered the event (`EPERM`
+/// otherwise) — the message's [`ReceivedMessage::rcvid`] (`ESRCH` once the thread that
+/// sent it has ended), or the client's scoid ([`MsgInfo::scoid`], as a `u64`: good while
+/// the client is connected, whichever thread asked); 0 skips that check.
 #[cfg(target_os = "none")]
 #[doc(alias = "MsgDeliverEvent")]
 pub fn deliver_event(rcvid: u64, event: &SigEvent) -> Result<(), Errno> {

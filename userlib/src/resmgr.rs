@@ -65,12 +65,6 @@ impl Request<'_> {
         self.message.take().expect("a request is held once")
     }
 
-    /// The message's rcvid (what `MsgDeliverEvent` names the client by), while it is held
-    /// by the request.
-    pub fn rcvid(&self) -> Option<u64> {
-        self.message.as_ref().map(ReceivedMessage::rcvid)
-    }
-
     /// The payload as a `CONNECT`'s path (`EINVAL` if it is not UTF-8 or holds a NUL:
     /// see [`crate::msg::connect_path`]).
     pub fn path(&self) -> Result<&str, Errno> {

@@ -748,9 +748,9 @@ pub fn msg_unregister_event(event: &SigEvent) -> Result<(), Errno> {
 }
 
 /// Delivers a client's registered `event` (only its `handle` counts: the kernel uses
-/// the registered copy). `rcvid` names a message of that client, which must be the one
-/// that registered it (`EPERM` otherwise), or is 0 to skip that check; only the server
-/// the registration names may deliver it.
+/// the registered copy). `rcvid` names a message of that client or its scoid, which must
+/// be the one that registered it (`EPERM` otherwise), or is 0 to skip that check; only
+/// the server the registration names may deliver it.
 #[doc(alias = "MsgDeliverEvent")]
 pub fn msg_deliver_event(rcvid: u64, event: &SigEvent) -> Result<(), Errno> {
     let record = event.to_bytes();

@@ -290,8 +290,8 @@ pub enum Call {
     MsgRegisterEvent { event: usize, coid: u32 },
     /// See [`Sysno::MsgUnregisterEvent`].
     MsgUnregisterEvent { event: usize },
-    /// See [`Sysno::MsgDeliverEvent`]: `rcvid` names the client (a received message),
-    /// `event` its registered event.
+    /// See [`Sysno::MsgDeliverEvent`]: `rcvid` names the client (a received message, or
+    /// its scoid), `event` its registered event.
     MsgDeliverEvent { rcvid: u64, event: usize },
     /// See [`Sysno::TimerCreate`]: the timer delivers the [`crate::ipc::SigEvent`] at
     /// `event` to the calling process.

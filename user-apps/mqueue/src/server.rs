@@ -24,8 +24,9 @@ use userlib::proc;
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, Args, Errno};
 
-/// Who to notify: the rcvid of their `NOTIFY` request and their event.
-type Notification = (u64, SigEvent);
+/// Who to notify: their scoid (what names them to `MsgDeliverEvent` however long ago the
+/// thread that asked ended: POSIX's `mq_notify` registers the process) and their event.
+type Notification = (u32, SigEvent);
 
 /// A held request: the message, and (for a receive) whether its answer carries the
 /// priority ([`MQ_READ_WITH_PRIORITY`]).
@@ -142,8 +143,8 @@ fn answer_all(done: &mut Vec<Completion<Ticket>>, queue: &mut Queue<Ticket, Noti
 }
 
 fn notify(notification: Option<Notification>) {
-    if let Some((rcvid, event)) = notification {
-        let _ = userlib::ipc::deliver_event(rcvid, &event);
+    if let Some((scoid, event)) = notification {
+        let _ = userlib::ipc::deliver_event(scoid as u64, &event);
     }
 }
 
@@ -297,7 +298,6 @@ impl ResourceManager for Server {
 
     fn devctl(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         let (client, descriptor) = (request.client.scoid, request.client.coid);
-        let rcvid = request.rcvid().ok_or(Errno::EIO)?;
         let payload = &request.payload;
         let (mut entry, flags) = Self::entry(ocb)?;
         match request.header.arg {
@@ -314,7 +314,7 @@ impl ResourceManager for Server {
             mq_devctl::NOTIFY => {
                 let event = match payload.len() {
                     0 => None,
-                    _ => Some((rcvid, SigEvent::from_bytes(payload).ok_or(Errno::EINVAL)?)),
+                    _ => Some((client, SigEvent::from_bytes(payload).ok_or(Errno::EINVAL)?)),
                 };
                 entry.queue.notify(client, descriptor, event).map(|_| Reply::Status(0))
             }

@@ -107,6 +107,7 @@ fn main(_args: Args) -> i32 {
         ("servers_survive_garbage", pipes::servers_survive_garbage),
         ("servers_bound_what_clients_make", pipes::servers_bound_what_clients_make),
         ("servers_refuse_paths_holding_nul", pipes::servers_refuse_paths_holding_nul),
+        ("mq_notify_outlives_the_registering_thread", pipes::mq_notify_outlives_the_registering_thread),
         ("fastpath_nop_uses_up_a_timeout", fastpath::a_nop_uses_up_an_armed_timeout),
         ("fastpath_messages_of_every_size", fastpath::messages_of_every_size_arrive_intact),
         ("fastpath_fp_registers_survive_copies", fastpath::fp_registers_survive_long_copies),

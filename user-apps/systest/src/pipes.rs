@@ -501,6 +501,37 @@ pub fn servers_refuse_paths_holding_nul() -> Outcome {
     Ok(())
 }
 
+static NOTIFY_ERRNO: AtomicU32 = AtomicU32::new(0);
+
+/// mq_notify registers the process: the notification comes after the thread that asked
+/// has ended. (A review found it lost: the server named the client to `MsgDeliverEvent`
+/// by the rcvid of the thread's request, stale once the thread was gone.)
+pub fn mq_notify_outlives_the_registering_thread() -> Outcome {
+    server_ready("/dev/mqueue")?;
+    let q = alloc::sync::Arc::new(queue("/by-a-thread", of::O_RDWR | of::O_CREAT, Some((4, 16)))?);
+    let channel = Channel::create(0).map_err(e("channel"))?;
+    let me = Connection::attach(0, channel.chid()).map_err(e("attach"))?;
+    let mut event = me.pulse_event(20, 5, 4242);
+    let asker = alloc::sync::Arc::clone(&q);
+    NOTIFY_ERRNO.store(u32::MAX, Ordering::SeqCst);
+    let worker = thread::spawn(move || {
+        NOTIFY_ERRNO.store(asker.notify(Some(&mut event)).err().map_or(0, |e| e.0), Ordering::SeqCst);
+    })
+    .map_err(e("thread"))?;
+    worker.join().map_err(e("join"))?;
+    ensure!(
+        NOTIFY_ERRNO.load(Ordering::SeqCst) == 0,
+        "mq_notify from the thread: errno {}",
+        NOTIFY_ERRNO.load(Ordering::SeqCst)
+    );
+    q.send(b"n", 0).map_err(e("send"))?;
+    userlib::ipc::timeout(userlib::ipc::timeout_states::RECEIVE, 500_000_000).map_err(e("timeout"))?;
+    let pulse = channel.receive_pulse().map_err(e("notification after the registering thread ended"))?;
+    ensure!(pulse.value == 4242, "notification {}", pulse.value);
+    mq::mq_unlink("/by-a-thread").map_err(e("unlink"))?;
+    Ok(())
+}
+
 /// A small deterministic generator for the garbage below.
 struct Noise(u64);
 
