@@ -18,9 +18,11 @@ extern crate alloc;
 extern crate std;
 
 use alloc::borrow::Cow;
-use alloc::collections::BinaryHeap;
+use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
+use core::ops::Bound;
 use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
 
@@ -50,6 +52,42 @@ pub const MAX_NAME: usize = userlib::msg::MAX_PATH - userlib::msg::MQUEUE_DIR.le
 /// A queue keeps one answered message's buffer of at most this many bytes for the next
 /// message ([`Queue::recycle`]): at most 1 KiB per queue beyond its reservation.
 pub const SPARE_BYTES: usize = 1024;
+
+/// The entries of directory `dir` of the queues `names` names: queue `/a/b/c` makes `a`
+/// and `a/b` directories, as QNX's `/dev/mqueue/a/b/c` does, so `dir` is `""`
+/// (`/dev/mqueue` itself), `"a"` or `"a/b"`. Each entry is the next component of a name
+/// beneath `dir`, once (a readdir name holds no `/`: `a/b/c` listed whole
+/// was a name `ls` could not take apart, and `ls /dev/mqueue/a` found nothing).
+pub fn directory_entries<'a, T>(names: &'a BTreeMap<String, T>, dir: &str) -> Vec<&'a str> {
+    let beneath: Vec<&str> = match dir {
+        "" => names.keys().map(String::as_str).collect(),
+        dir => {
+            let from = alloc::format!("{dir}/");
+            names
+                .range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded))
+                .map_while(|(name, _)| name.strip_prefix(from.as_str()))
+                .collect()
+        }
+    };
+    let mut entries: Vec<&str> = beneath.into_iter().filter_map(|rest| rest.split('/').next()).collect();
+    entries.dedup(); // (the names beneath one entry, `e/…`, are neighbours in byte order)
+    entries
+}
+
+/// `path`, which names no queue, as a directory of the queues `names` names: there if a
+/// queue's name continues it with `/`; `ENOTDIR` beneath a queue (a queue is no
+/// directory), else `ENOENT`.
+pub fn as_directory<T>(names: &BTreeMap<String, T>, path: &str) -> Result<(), Errno> {
+    let ancestors = path.match_indices('/').map(|(at, _)| &path[..at]);
+    if ancestors.into_iter().any(|ancestor| names.contains_key(ancestor)) {
+        return Err(Errno::ENOTDIR);
+    }
+    let from = alloc::format!("{path}/");
+    match names.range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded)).next() {
+        Some((name, _)) if name.starts_with(from.as_str()) => Ok(()),
+        _ => Err(Errno::ENOENT),
+    }
+}
 
 /// A queue's fixed attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,6 +581,24 @@ mod tests {
 
     fn tickets(done: &[Completion<u32>]) -> Vec<u32> {
         done.iter().map(|c| c.ticket).collect()
+    }
+
+    #[test]
+    fn names_with_slashes_make_directories_listed_a_component_at_a_time() {
+        // (A review found /dev/mqueue listing `deep/er/queue` whole, and `ls
+        // /dev/mqueue/deep` failing: QNX's queue /acme/data is `data` in directory `acme`.)
+        let names: BTreeMap<String, u32> =
+            ["deep/er/queue", "deep/er/other", "deep/x", "deepest", "top"].into_iter().map(|n| (n.into(), 0)).collect();
+        assert_eq!(directory_entries(&names, ""), ["deep", "deepest", "top"]);
+        assert_eq!(directory_entries(&names, "deep"), ["er", "x"]);
+        assert_eq!(directory_entries(&names, "deep/er"), ["other", "queue"]);
+        assert_eq!(directory_entries(&names, "top"), Vec::<&str>::new());
+        assert_eq!(as_directory(&names, "deep"), Ok(()));
+        assert_eq!(as_directory(&names, "deep/er"), Ok(()));
+        assert_eq!(as_directory(&names, "dee"), Err(Errno::ENOENT), "a prefix of a name is no directory");
+        assert_eq!(as_directory(&names, "deep/er/queue/x"), Err(Errno::ENOTDIR), "beneath a queue");
+        assert_eq!(as_directory(&names, "top/x"), Err(Errno::ENOTDIR));
+        assert_eq!(as_directory(&names, "nothing/here"), Err(Errno::ENOENT));
     }
 
     #[test]

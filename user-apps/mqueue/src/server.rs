@@ -40,19 +40,12 @@ struct Entry {
 }
 
 enum Ocb {
-    Directory {
-        next: DirectoryCursor,
-    },
+    /// `/dev/mqueue` (`dir` empty) or a directory of queues beneath it (`a` of `/a/b`).
+    Directory { dir: String, next: DirectoryCursor },
     /// An open queue (its id, and the queue itself, shared with `Server::queues`: no
     /// lookup per message); `client` is the opener's scoid and `descriptor` the connection
     /// it opened (a notification asked for through it goes with it).
-    Queue {
-        id: u32,
-        entry: Rc<RefCell<Entry>>,
-        flags: u32,
-        client: u32,
-        descriptor: u32,
-    },
+    Queue { id: u32, entry: Rc<RefCell<Entry>>, flags: u32, client: u32, descriptor: u32 },
 }
 
 struct Server {
@@ -201,10 +194,19 @@ impl ResourceManager for Server {
             if flags & open_flags::O_ACCMODE != open_flags::O_RDONLY {
                 return Err(Errno::EISDIR); // `/dev/mqueue` itself, opened to write
             }
-            return Ok(Ocb::Directory { next: DirectoryCursor::default() });
+            return Ok(Ocb::Directory { dir: String::new(), next: DirectoryCursor::default() });
         }
         check_name(path)?;
         let existing = self.names.get(path).copied();
+        if existing.is_none() {
+            match mqueue::as_directory(&self.names, path) {
+                // As `/dev/mqueue` itself: a directory is not made or opened to write.
+                Ok(()) if flags & open_flags::O_CREAT != 0 || open_flags::writable(flags) => return Err(Errno::EISDIR),
+                Ok(()) => return Ok(Ocb::Directory { dir: String::from(path), next: DirectoryCursor::default() }),
+                Err(Errno::ENOENT) => {} // (made below, if asked)
+                Err(e) => return Err(e),
+            }
+        }
         if existing.is_some() && flags & open_flags::O_CREAT != 0 && flags & open_flags::O_EXCL != 0 {
             return Err(Errno::EEXIST);
         }
@@ -249,8 +251,9 @@ impl ResourceManager for Server {
     // into them, as the pipe server's reads and writes are.)
     #[inline(always)]
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        if let Ocb::Directory { next } = ocb {
-            return read_directory(self.names.keys(), next, request.header.size as usize);
+        if let Ocb::Directory { dir, next } = ocb {
+            let entries = mqueue::directory_entries(&self.names, dir);
+            return read_directory(entries, next, request.header.size as usize);
         }
         let (mut entry, flags) = Self::entry(ocb)?;
         if !open_flags::readable(flags) {

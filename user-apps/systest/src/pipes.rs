@@ -305,8 +305,16 @@ pub fn mq_priorities_sizes_and_attributes() -> Outcome {
     let writer = queue("/orders", of::O_WRONLY, None)?;
     ensure!(writer.receive(&mut buffer) == Err(Errno::EBADF), "received on a write-only descriptor");
     let deep = queue("/deep/er/queue", of::O_RDWR | of::O_CREAT, None)?;
+    // Its name's leading components are directories, as QNX's are.
     let listed = fs::read_dir("/dev/mqueue").map_err(e("ls"))?;
-    ensure!(listed.iter().any(|n| n == "orders") && listed.iter().any(|n| n == "deep/er/queue"), "ls: {listed:?}");
+    ensure!(listed.iter().any(|n| n == "orders") && listed.iter().any(|n| n == "deep"), "ls: {listed:?}");
+    ensure!(!listed.iter().any(|n| n.contains('/')), "ls /dev/mqueue gives names holding a /: {listed:?}");
+    let beneath = fs::read_dir("/dev/mqueue/deep/er").map_err(e("ls /dev/mqueue/deep/er"))?;
+    ensure!(beneath == ["queue"], "ls /dev/mqueue/deep/er: {beneath:?}");
+    let made = mq::mq_open("/deep", of::O_RDWR | of::O_CREAT, 0, None).err();
+    ensure!(made == Some(Errno::EISDIR), "a queue made where a directory is: {made:?}");
+    let made = mq::mq_open("/deep/er/queue/x", of::O_RDWR | of::O_CREAT, 0, None).err();
+    ensure!(made == Some(Errno::ENOTDIR), "a queue made beneath a queue: {made:?}");
     let count = fs::open("/dev/mqueue/orders", of::O_RDONLY, 0).and_then(|f| f.stat()).map_err(e("stat"))?.size;
     ensure!(count == 8, "stat gives {count} messages, want 8");
     drop(deep);
