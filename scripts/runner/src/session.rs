@@ -491,7 +491,8 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             let group_of = |family: &str, column: usize, value: u32| {
                 family.lines().find_map(|l| {
                     let columns: Vec<&str> = l.split_whitespace().collect();
-                    (columns.get(column) == Some(&value.to_string().as_str())).then(|| columns.get(3)?.parse::<u32>().ok())?
+                    (columns.get(column) == Some(&value.to_string().as_str()))
+                        .then(|| columns.get(3)?.parse::<u32>().ok())?
                 })
             };
             let family = s.command("pidin family")?;
