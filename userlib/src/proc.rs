@@ -247,9 +247,9 @@ impl Drop for PathAttach {
 /// Attaches this process's channel `chid` at `path` in the pathname space; `flags` from
 /// [`crate::msg::path_flags`] (`DIR`: the server owns everything beneath). `EBUSY` if
 /// another server holds exactly that path; `EPERM` at `/`, beneath another process's
-/// directory or at a prefix a system program held when it ended, unless this is one of
-/// the system's programs (a boot program proc started). Opens of it carry handle 0 (see
-/// [`path_attach_with_handle`]).
+/// directory or at, above or beneath a prefix a system program held when it ended,
+/// unless this is one of the system's programs (a boot program proc started). Opens of
+/// it carry handle 0 (see [`path_attach_with_handle`]).
 #[doc(alias = "resmgr_attach")]
 pub fn path_attach(path: &str, chid: u32, flags: u16) -> Result<PathAttach, Errno> {
     path_attach_with_handle(path, chid, flags, 0)

@@ -68,8 +68,10 @@ impl PathSpace {
     /// every path no server has; anything beneath another process's directory
     /// (`/dev/mqueue/q` took the opens of that queue from mqueue); and a prefix a system
     /// program held when it ended (`/dev/mqueue`, taken in the moment mqueue restarted
-    /// after a `kill` anyone may send, answered every queue's opens). Elsewhere any
-    /// program may serve a prefix of its own (a spawned ramfs at `/test`).
+    /// after a `kill` anyone may send, answered every queue's opens), or one above or
+    /// beneath such a prefix (`/dev` as a directory took those opens as well, and
+    /// `/dev/mqueue/q` kept queue `q`'s after mqueue came back). Elsewhere any program
+    /// may serve a prefix of its own (a spawned ramfs at `/test`).
     pub fn may_attach(&self, path: &str, pid: u32, system: bool) -> Result<(), Errno> {
         if within(path, BOOT_DIRECTORY) {
             return Err(Errno::EROFS);
@@ -84,7 +86,8 @@ impl PathSpace {
             Ok((mount, matched)) => mount.owner.pid != pid && matched < path.len(),
             Err(_) => false,
         };
-        if path == "/" || beneath_another || self.reserved.contains(path) {
+        let near_reserved = self.reserved.iter().any(|r| within(path, r) || within(r, path));
+        if path == "/" || beneath_another || near_reserved {
             return Err(Errno::EPERM);
         }
         Ok(())
@@ -237,6 +240,14 @@ mod tests {
         assert_eq!(s.resolve("/dev/mqueue/q"), Err(Errno::ENOENT), "gone from the space");
         assert_eq!(s.may_attach("/dev/mqueue", 20, false), Err(Errno::EPERM), "an ordinary program");
         assert_eq!(s.may_attach("/dev/mqueue", 21, true), Ok(()), "the new mqueue");
+        // Nor above or beneath it: `/dev` as a directory took the opens of every queue
+        // while mqueue restarted, and `/dev/mqueue/q` kept queue q's after it came back.
+        // (A review: both were allowed.)
+        for path in ["/dev", "/dev/mqueue/q", "/dev/mqueue/q/r"] {
+            assert_eq!(s.may_attach(path, 20, false), Err(Errno::EPERM), "{path}");
+            assert_eq!(s.may_attach(path, 21, true), Ok(()), "{path}: the system's programs may");
+        }
+        assert_eq!(s.may_attach("/dev/mqueues", 20, false), Ok(()), "not beneath: nobody's");
         s.attach("/dev/mqueue", mount(21, true)).unwrap();
         s.forget(owner(21).scoid, |_| false);
         assert_eq!(s.may_attach("/dev/mqueue", 20, false), Ok(()), "an ordinary program's prefix is kept for nobody");
