@@ -51,6 +51,11 @@ fn within(path: &str, prefix: &str) -> bool {
     prefix == "/" || path == prefix || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
 }
 
+/// The prefixes `path` lies strictly beneath, on component boundaries (`/a/b`: `/`, `/a`).
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(|(i, _)| if i == 0 { "/" } else { &path[..i] }).filter(move |p| *p != path)
+}
+
 impl PathSpace {
     /// An empty space.
     pub fn new() -> Self {
@@ -124,18 +129,29 @@ impl PathSpace {
     }
 
     /// Drops every prefix of the client behind `scoid`, keeping them for it if
-    /// `system` says its process is one of the system's programs ([`may_attach`]).
+    /// `system` says its process is one of the system's programs ([`may_attach`]) —
+    /// except one beneath another process's directory or a prefix kept already, which
+    /// that guards: kept as well, such prefixes grew without end (make 1,024 FIFOs in
+    /// `/tmp`, `kill` pipe, again and again, and proc ran out of memory).
     ///
     /// [`may_attach`]: Self::may_attach
     pub fn forget(&mut self, scoid: u32, system: impl Fn(u32) -> bool) {
-        let reserved = &mut self.reserved;
+        let mut ended = Vec::new();
         self.mounts.retain(|path, m| {
             let keep = m.owner.scoid != scoid;
             if !keep && system(m.owner.pid) {
-                reserved.insert(path.clone());
+                ended.push(path.clone());
             }
             keep
         });
+        // (In order: `/a` is kept before `/a/b` is looked at.)
+        for path in ended {
+            let guarded =
+                ancestors(&path).any(|p| self.reserved.contains(p) || self.mounts.get(p).is_some_and(|m| m.directory));
+            if !guarded {
+                self.reserved.insert(path);
+            }
+        }
     }
 
     /// The server of `path` and the length of its prefix.
@@ -263,6 +279,31 @@ mod tests {
         for path in ["/dev/shmemx", "/dev/nullx", "/dev/names", "/proc/bootx", "/proc"] {
             assert_eq!(s.may_attach(path, 20, false), Ok(()), "{path}");
         }
+    }
+
+    #[test]
+    fn what_a_system_program_held_is_kept_within_bounds() {
+        // A review: every prefix a system program held when it ended was kept for it,
+        // forever. Anyone may make FIFOs in `/tmp` (each one pipe's prefix) and `kill`
+        // pipe, which comes back: 1,024 FIFOs a round, without end, grew proc's memory
+        // until it ran out. (pids 9 ramfs at `/tmp`, 100 and on pipe, each round a new one.)
+        let mut s = PathSpace::new();
+        s.attach("/tmp", mount(9, true)).unwrap();
+        for round in 0..20u32 {
+            let pipe = 100 + round;
+            s.attach("/dev/pipe", mount(pipe, true)).unwrap();
+            for i in 0..100 {
+                s.attach(&std::format!("/tmp/fifo-{round}-{i}"), mount(pipe, false)).unwrap();
+            }
+            s.forget(owner(pipe).scoid, |_| true);
+        }
+        assert_eq!(s.reserved.len(), 1, "only /dev/pipe: /tmp guards its FIFOs");
+        assert_eq!(s.may_attach("/tmp/fifo-0-0", 20, false), Err(Errno::EPERM), "beneath ramfs");
+        assert_eq!(s.may_attach("/dev/pipe", 20, false), Err(Errno::EPERM), "pipe's, while it restarts");
+        // ramfs ends too: `/tmp` is kept for it, and guards what is beneath.
+        s.forget(owner(9).scoid, |_| true);
+        assert_eq!(s.may_attach("/tmp/fifo-0-0", 20, false), Err(Errno::EPERM), "beneath ramfs's kept /tmp");
+        assert_eq!(s.reserved.len(), 2);
     }
 
     #[test]
