@@ -83,7 +83,8 @@ pub fn pipe_numbered(flags: u32) -> Result<(File, File, u64), Errno> {
 
 /// Creates a named FIFO at `path`, served by the pipe server; open it like a file
 /// (`O_RDONLY` or `O_WRONLY`), remove it with [`unlink`]. The server of `path`'s directory
-/// says whether one may be made there ([`connect::MKFIFO`]): `EEXIST` when something is at
+/// says whether one may be made there, and has the pipe server make it
+/// ([`connect::MKFIFO`], [`fifo_in_my_directory`]): `EEXIST` when something is at
 /// `path` already, `ENOENT` or `ENOTDIR` when its parent is no directory, `ENOSYS` where
 /// the directory's server keeps no FIFOs (`/dev/mqueue`, `/proc/boot`; `ENOENT` in a directory
 /// of the pathname space that no server has, as `/` and `/dev`), `EPERM` beneath
@@ -97,7 +98,14 @@ pub fn mkfifo(path: &str) -> Result<(), Errno> {
         };
     }
     let path = checked_path(path)?;
-    connect_for_new(&path, Header { subtype: connect::MKFIFO, ..Header::new(io_type::CONNECT) })?;
+    connect_for_new(&path, Header { subtype: connect::MKFIFO, ..Header::new(io_type::CONNECT) })
+}
+
+/// For a server answering [`connect::MKFIFO`] ([`crate::resmgr::ResourceManager::make_fifo`]):
+/// asks the pipe server to make a FIFO at `path` (absolute) in a directory of the
+/// caller's prefix, its name checked free. The pipe server makes FIFOs for the server of
+/// the directory they go in only (`EPERM`).
+pub fn fifo_in_my_directory(path: &str) -> Result<(), Errno> {
     let server = open(crate::msg::PIPE_DIR, crate::msg::open_flags::O_RDONLY, 0)?;
     server.request(Header::new(crate::msg::pipe_type::MKFIFO), path.as_bytes(), &mut []).map(|_| ())
 }

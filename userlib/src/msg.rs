@@ -101,7 +101,9 @@ pub mod io_type {
 
 /// The pipe server's own message types (on any connection to it).
 pub mod pipe_type {
-    /// Create a named FIFO at the absolute path in the payload.
+    /// Create a named FIFO at the absolute path in the payload: only from the server of
+    /// the directory it goes in (after a [`super::connect::MKFIFO`]), `EPERM` from
+    /// anyone else.
     pub const MKFIFO: u16 = super::FIRST_USER_TYPE;
 }
 
@@ -242,10 +244,12 @@ pub mod connect {
     /// payload is [`super::rename_payload`], both paths relative to the prefix whose
     /// handle `extra` carries.
     pub const RENAME: u16 = 5;
-    /// May a FIFO be made at the path (QNX's `_IO_CONNECT_MKNOD` with `S_IFIFO`)? Asked of
-    /// the server that owns the path's directory: one whose directories may hold FIFOs
-    /// answers 0 once the name is free and its directory there (`EEXIST`, `ENOENT`,
-    /// `ENOTDIR` otherwise), and the pipe server then makes it; others refuse (`ENOSYS`).
+    /// Make a FIFO at the path (QNX's `_IO_CONNECT_MKNOD` with `S_IFIFO`). Asked of the
+    /// server that owns the path's directory: one whose directories may hold FIFOs
+    /// checks that the name is free and its directory there (`EEXIST`, `ENOENT`,
+    /// `ENOTDIR` otherwise), then asks the pipe server to make it ([`pipe_type::MKFIFO`],
+    /// which the pipe server takes from that directory's server alone); others refuse
+    /// (`ENOSYS`).
     pub const MKFIFO: u16 = 6;
 }
 

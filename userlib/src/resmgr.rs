@@ -120,10 +120,12 @@ pub trait ResourceManager {
         Err(Errno::ENOSYS)
     }
 
-    /// Whether a FIFO may be made at `path` ([`connect::MKFIFO`]: its name is free and its
-    /// directory exists; the pipe server makes it); the default refuses (`ENOSYS`: this
-    /// server's directories hold no FIFOs).
-    fn may_make_fifo(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
+    /// Makes a FIFO at `path` ([`connect::MKFIFO`]): once its name is free and its
+    /// directory exists, the server asks the pipe server to make it
+    /// ([`crate::fs::fifo_in_my_directory`]), which takes that from the directory's
+    /// server alone; the default refuses (`ENOSYS`: this server's directories hold no
+    /// FIFOs).
+    fn make_fifo(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
         Err(Errno::ENOSYS)
     }
 
@@ -402,7 +404,7 @@ impl<R: ResourceManager> Dispatcher<R> {
             }
             connect::MKFIFO => {
                 let path = request.path()?;
-                manager.may_make_fifo(request, path).map(|_| 0)
+                manager.make_fifo(request, path).map(|_| 0)
             }
             connect::RENAME => {
                 let (from, to) = crate::msg::split_rename_payload(&request.payload)?;

@@ -27,7 +27,7 @@ extern crate std;
 use alloc::borrow::Cow;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use userlib::msg::{check_path, PIPE_DIR};
+use userlib::msg::{check_path, path_flags, Resolved, PIPE_DIR};
 use userlib::waitqueue::WaitQueue;
 use userlib::Errno;
 
@@ -49,6 +49,24 @@ pub fn fifo_path(payload: &[u8]) -> Result<&str, Errno> {
         Some(rest) if rest.starts_with('/') => Err(Errno::EPERM),
         _ => Ok(path),
     }
+}
+
+/// Whether client `pid` may have a FIFO made at `path` (from [`fifo_path`]), which proc
+/// resolves to `owner`: only the server of the directory it goes in may ask (it checked
+/// that the name is free there: `CONNECT MKFIFO`), as the one that keeps that
+/// directory's names. Anyone could ask, and the pipe server, one of the system's
+/// programs, attached the FIFO wherever it was told: beneath `/dev/mqueue` (taking a
+/// queue's opens), over a file of `/tmp` (taking what was written to it), at `/`, or
+/// at a prefix kept for a server while it restarted (which then could not come back).
+/// `EEXIST` when something is attached at `path` itself, `EPERM` otherwise.
+pub fn may_make_fifo(path: &str, owner: &Resolved, pid: u32) -> Result<(), Errno> {
+    if owner.matched as usize >= path.len() {
+        return Err(Errno::EEXIST);
+    }
+    if owner.flags & path_flags::DIR as u32 == 0 || owner.pid != pid {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// The number of the anonymous pipe named `name` in [`PIPE_DIR`]: only as its directory
@@ -545,6 +563,26 @@ mod tests {
             assert_eq!(fifo_path(beneath), Err(Errno::EPERM), "{beneath:?}");
         }
         assert_eq!(fifo_path(b"relative"), Err(Errno::EINVAL), "checked as any path");
+    }
+
+    #[test]
+    fn only_a_directory_s_server_has_fifos_made_in_it() {
+        // (A review: any program sent MKFIFO itself and had a FIFO attached where it
+        // liked, with the pipe server's standing as one of the system's programs.)
+        let ramfs = |matched: usize| Resolved {
+            pid: 9,
+            chid: 1,
+            matched: matched as u32,
+            flags: path_flags::DIR as u32,
+            handle: 0,
+        };
+        assert_eq!(may_make_fifo("/tmp/fifo", &ramfs(4), 9), Ok(()), "ramfs, in its /tmp");
+        assert_eq!(may_make_fifo("/tmp/fifo", &ramfs(4), 20), Err(Errno::EPERM), "anyone else");
+        assert_eq!(may_make_fifo("/tmp", &ramfs(4), 9), Err(Errno::EEXIST), "its directory itself");
+        let console = Resolved { flags: 0, ..ramfs(12) };
+        assert_eq!(may_make_fifo("/dev/console", &console, 9), Err(Errno::EEXIST));
+        let root = Resolved { flags: 0, ..ramfs(1) };
+        assert_eq!(may_make_fifo("/x", &root, 9), Err(Errno::EPERM), "not a directory");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! writes that must wait are held — the client stays REPLY-blocked, no polling — and
 //! answered when the pipe changes; the rules are in the library (`lib.rs`).
 //!
-//! Protocol: the I/O protocol (`docs/protocols.md`) plus `MKFIFO`. Opening `/dev/pipe`
+//! Protocol: the I/O protocol (`docs/protocols.md`) plus `MKFIFO`, which only the server
+//! of the directory the FIFO goes in may send ([`pipe::may_make_fifo`]). Opening `/dev/pipe`
 //! with `O_CREAT` makes an anonymous pipe and opens its read end (the status is its
 //! number N); `/dev/pipe/N` opens its ends. A client that unblocks (timeout) gets
 //! `EINTR`, or the count of a partly done write; a client that dies is a close.
@@ -278,7 +279,7 @@ impl ResourceManager for Server {
         self.drop_if_unused(pipe);
     }
 
-    fn may_make_fifo(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
+    fn make_fifo(&mut self, _request: &Request, _path: &str) -> Result<(), Errno> {
         Err(Errno::EPERM) // (beneath /dev/pipe: the anonymous pipes' names, `pipe::fifo_path`)
     }
 
@@ -286,6 +287,9 @@ impl ResourceManager for Server {
         match request.header.kind {
             pipe_type::MKFIFO => {
                 let path = String::from(pipe::fifo_path(&request.payload)?);
+                // (Where no server has a directory, nobody could have said the name is free.)
+                let owner = proc::resolve(&path).map_err(|e| if e == Errno::ENOENT { Errno::EPERM } else { e })?;
+                pipe::may_make_fifo(&path, &owner, request.client.pid)?;
                 let id = self.create(true)?;
                 match proc::path_attach_with_handle(&path, self.chid, 0, id) {
                     Ok(attach) => {

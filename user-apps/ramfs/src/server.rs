@@ -6,6 +6,8 @@
 //! tree, its POSIX rules and its limits are the library's (`lib.rs`); this file turns
 //! messages into calls on it and keeps each open's offset.
 
+use alloc::format;
+use alloc::string::String;
 use ramfs::{NodeId, Tree};
 use userlib::msg::DirectoryCursor;
 use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
@@ -16,7 +18,8 @@ pub fn main(args: Args) -> Result<(), Errno> {
     let path = args.get(1).unwrap_or("/tmp");
     let channel = userlib::ipc::Channel::create(userlib::ipc::channel_flags::DISCONNECT)?;
     let _attached = proc::path_attach(path, channel.chid(), path_flags::DIR)?;
-    let mut dispatcher = Dispatcher::new(Files { tree: Tree::new() });
+    let prefix = String::from(path.trim_end_matches('/'));
+    let mut dispatcher = Dispatcher::new(Files { tree: Tree::new(), prefix });
     let error = dispatcher.serve(&channel);
     println!("ramfs: receiving failed: {error}");
     Err(error)
@@ -25,6 +28,8 @@ pub fn main(args: Args) -> Result<(), Errno> {
 /// The server's state: the tree (each open holds its node there).
 struct Files {
     tree: Tree,
+    /// Where it is attached, without a trailing `/` (`""` at `/`).
+    prefix: String,
 }
 
 /// One open.
@@ -55,8 +60,9 @@ impl ResourceManager for Files {
         self.tree.mkdir(path).map(drop)
     }
 
-    fn may_make_fifo(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
-        self.tree.may_make(path)
+    fn make_fifo(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {
+        self.tree.may_make(path)?;
+        userlib::fs::fifo_in_my_directory(&format!("{}/{path}", self.prefix))
     }
 
     fn rmdir(&mut self, _request: &Request, path: &str) -> Result<(), Errno> {

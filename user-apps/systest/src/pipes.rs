@@ -175,6 +175,20 @@ pub fn fifo_by_name_and_dying_clients() -> Outcome {
     fs::mkfifo("/tmp/fifo").map_err(e("mkfifo"))?;
     ensure!(fs::mkfifo("/tmp/fifo") == Err(Errno::EEXIST), "made twice");
     ensure!(fs::mkfifo("/nosuch/fifo") == Err(Errno::ENOENT), "made where no directory is");
+    // Only the server of a FIFO's directory has the pipe server make it (a review: any
+    // program sent MKFIFO itself, and the pipe server, one of the system's programs,
+    // attached the FIFO wherever it was told: over a queue of /dev/mqueue, a file of
+    // /tmp, at a prefix kept for a server while it restarts).
+    server_ready("/dev/mqueue")?;
+    let pipe_server = fs::open(userlib::msg::PIPE_DIR, of::O_RDONLY, 0).map_err(e("open /dev/pipe"))?;
+    let ramfs = proc::resolve("/tmp").map_err(e("resolve /tmp"))?.pid;
+    for path in ["/tmp/by-anyone", "/dev/mqueue/by-anyone", "/by-anyone"] {
+        let header = Header::new(userlib::msg::pipe_type::MKFIFO);
+        let made = proc::request_on(pipe_server.fd(), &header, path.as_bytes(), &mut []);
+        ensure!(made == Err(Errno::EPERM), "MKFIFO {path} from a program not its directory's server: {made:?}");
+    }
+    ensure!(proc::resolve("/tmp/by-anyone").map(|r| r.pid) == Ok(ramfs), "/tmp/by-anyone is not ramfs's");
+    ensure!(proc::resolve("/by-anyone").is_err(), "/by-anyone was attached");
     let reader = fs::open("/tmp/fifo", of::O_RDONLY, 0).map_err(e("open reader"))?;
     let writer = fs::open("/tmp/fifo", of::O_WRONLY, 0).map_err(e("open writer"))?;
     writer.write_all(b"through a name").map_err(e("write"))?;
