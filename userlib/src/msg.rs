@@ -253,6 +253,12 @@ pub mod connect {
     pub const MKFIFO: u16 = 6;
 }
 
+/// In the `size` of a `CONNECT` [`connect::OPEN`] of `/dev/shmem` itself (with `O_CREAT`
+/// and write access): make an anonymous shared-memory object (QNX's `SHM_ANON`). Without
+/// it the directory is opened, and creating or writing it is `EISDIR`, as for any
+/// directory (`echo x > /dev/shmem` made an object nobody could name, and succeeded).
+pub const SHM_ANON: u64 = 1;
+
 /// Open flags (QNX's values).
 pub mod open_flags {
     /// Read only.

@@ -30,7 +30,12 @@ pub fn shm_open(name: &str, flags: u32, mode: u32) -> Result<File, Errno> {
 /// and the handles made from it, reach it.
 #[doc(alias = "SHM_ANON")]
 pub fn shm_open_anon(flags: u32) -> Result<File, Errno> {
-    let header = Header { subtype: connect::OPEN, arg: flags | open_flags::O_CREAT, ..Header::new(io_type::CONNECT) };
+    let header = Header {
+        subtype: connect::OPEN,
+        arg: flags | open_flags::O_CREAT,
+        size: crate::msg::SHM_ANON,
+        ..Header::new(io_type::CONNECT)
+    };
     fs::open_special(SHMEM, header).map(|(file, _)| file)
 }
 

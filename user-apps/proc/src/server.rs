@@ -266,8 +266,8 @@ impl ResourceManager for Proc {
     type Ocb = Ocb;
 
     fn open(&mut self, request: &Request, path: &str, flags: u32, _mode: u32) -> Result<Ocb, Errno> {
+        let exclusive = open_flags::O_CREAT | open_flags::O_EXCL;
         if request.header.extra == NULL_HANDLE as u64 {
-            let exclusive = open_flags::O_CREAT | open_flags::O_EXCL;
             return match path {
                 "" if flags & exclusive == exclusive => Err(Errno::EEXIST), // (it exists)
                 "" => Ok(Ocb::Null),
@@ -275,24 +275,40 @@ impl ResourceManager for Proc {
             };
         }
         if request.header.extra == BOOT_HANDLE as u64 {
-            if open_flags::writable(flags) || flags & open_flags::O_CREAT != 0 {
-                return Err(Errno::EROFS); // (the image is what the machine booted)
+            // As POSIX's open says of a read-only file system: what is there opens to
+            // read (`O_CREAT` too, for a program), `O_EXCL` makes nothing; writing,
+            // truncating or making a program is `EROFS` (the image is what the machine
+            // booted). (`O_CREAT` was `EROFS` whatever was there, and `O_TRUNC` opened.)
+            let directory = path.is_empty();
+            if !directory && !self.image.programs().any(|p| p.name == path) {
+                return Err(if flags & open_flags::O_CREAT != 0 { Errno::EROFS } else { Errno::ENOENT });
             }
-            return match path {
-                "" => Ok(Ocb::Boot { next: DirectoryCursor::default() }),
-                name if self.image.programs().any(|p| p.name == name) => Ok(Ocb::BootProgram),
-                _ => Err(Errno::ENOENT),
-            };
+            if flags & exclusive == exclusive {
+                return Err(Errno::EEXIST);
+            }
+            if directory && (flags & open_flags::O_CREAT != 0 || open_flags::writable(flags)) {
+                return Err(Errno::EISDIR);
+            }
+            if open_flags::writable(flags) || flags & open_flags::O_TRUNC != 0 {
+                return Err(Errno::EROFS);
+            }
+            return Ok(if directory { Ocb::Boot { next: DirectoryCursor::default() } } else { Ocb::BootProgram });
+        }
+        if path.is_empty() && request.header.size != userlib::msg::SHM_ANON {
+            // The directory, as POSIX's open has it: `EEXIST` to make it exclusively,
+            // `EISDIR` to create or write it (`echo x > /dev/shmem` made an anonymous
+            // object, which the close then freed, and succeeded).
+            if flags & exclusive == exclusive {
+                return Err(Errno::EEXIST);
+            }
+            if flags & open_flags::O_CREAT != 0 || open_flags::writable(flags) {
+                return Err(Errno::EISDIR);
+            }
+            return Ok(Ocb::Directory { next: DirectoryCursor::default() });
         }
         if path.is_empty() {
-            if flags & open_flags::O_CREAT == 0 {
-                if open_flags::writable(flags) {
-                    return Err(Errno::EISDIR);
-                }
-                return Ok(Ocb::Directory { next: DirectoryCursor::default() });
-            }
             // SHM_ANON: an object nobody can name.
-            if !open_flags::writable(flags) {
+            if !open_flags::writable(flags) || flags & open_flags::O_CREAT == 0 {
                 return Err(Errno::EINVAL);
             }
             if self.shm.is_full() {

@@ -498,6 +498,30 @@ pub fn shared_memory_read_and_written_like_a_file() -> Outcome {
     }
     let directory = fs::open("/dev/shmem", open_flags::O_RDWR, 0).err();
     ensure!(directory == Some(Errno::EISDIR), "/dev/shmem opened for writing: {directory:?}");
+    // Made or written, a directory is EISDIR, as POSIX's open says (a review:
+    // `echo x > /dev/shmem` made an anonymous object, freed at the close, and succeeded;
+    // SHM_ANON is asked for by name, `msg::SHM_ANON`). /proc/boot is read-only: what is
+    // there opens to read, O_CREAT or not; O_TRUNC, or making a program, is EROFS.
+    let (of, wronly) = (open_flags::O_CREAT | open_flags::O_TRUNC, open_flags::O_WRONLY);
+    let exclusive = open_flags::O_CREAT | open_flags::O_EXCL;
+    let opened = |path: &str, flags: u32| fs::open(path, flags, 0o644).map(drop);
+    for (path, flags, want) in [
+        ("/dev/shmem", wronly | of, Err(Errno::EISDIR)),
+        ("/dev/shmem", open_flags::O_RDWR | open_flags::O_CREAT, Err(Errno::EISDIR)),
+        ("/dev/shmem", open_flags::O_RDONLY | exclusive, Err(Errno::EEXIST)),
+        ("/proc/boot/proc-peer", open_flags::O_RDONLY | open_flags::O_CREAT, Ok(())),
+        ("/proc/boot/proc-peer", open_flags::O_RDONLY | exclusive, Err(Errno::EEXIST)),
+        ("/proc/boot/proc-peer", open_flags::O_RDONLY | open_flags::O_TRUNC, Err(Errno::EROFS)),
+        ("/proc/boot/proc-peer", wronly, Err(Errno::EROFS)),
+        ("/proc/boot/made", wronly | of, Err(Errno::EROFS)),
+        ("/proc/boot/made", open_flags::O_RDONLY, Err(Errno::ENOENT)),
+        ("/proc/boot", wronly | of, Err(Errno::EISDIR)),
+    ] {
+        let got = opened(path, flags);
+        ensure!(got == want, "open {path} with {flags:#x}: {got:?}, want {want:?}");
+    }
+    let anonymous = shm::shm_open_anon(open_flags::O_RDWR).map_err(e("SHM_ANON"))?;
+    ensure!(anonymous.write(b"x") == Ok(1), "an anonymous object");
     let null = fs::open("/dev/null", open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_EXCL, 0).err();
     ensure!(null == Some(Errno::EEXIST), "/dev/null made exclusively: {null:?}");
     // A spawn request too long for proc is refused whole, not cut short (its
