@@ -406,7 +406,8 @@ impl ResourceManager for Proc {
                 }
                 if end > o.size {
                     sys::mem_object_resize(o.kernel, end as usize)?;
-                    o.size = end;
+                    let old = core::mem::replace(&mut o.size, end);
+                    zero_kept_tail(o.kernel, old, *position)?;
                 }
                 let rw = mem_prot::READ | mem_prot::WRITE;
                 // SAFETY: `window` points at `data.len()` writable bytes of the object.
@@ -458,18 +459,15 @@ impl ResourceManager for Proc {
         }
         let o = self.shm.get_mut(object).ok_or(Errno::EBADF)?;
         sys::mem_object_resize(o.kernel, usize::try_from(size).map_err(|_| Errno::EFBIG)?)?;
-        // (The object has its new size, even if zeroing the tail fails below.)
-        let shrunk = size < o.size;
-        o.size = size;
-        let tail = (size.next_multiple_of(PAGE) - size) as usize;
-        if shrunk && tail > 0 {
-            // The kernel keeps whole pages: the rest of the last one is zeroed, so that
-            // growing again reads zeros there (it kept what was written past the end).
-            let rw = mem_prot::READ | mem_prot::WRITE;
-            // SAFETY: `window` points at `tail` writable bytes of the object.
-            through_window(o.kernel, size, tail, rw, |window| unsafe { core::ptr::write_bytes(window, 0, tail) })?;
+        // (The object has its new size, even if zeroing below fails.)
+        let old = core::mem::replace(&mut o.size, size);
+        if size < old {
+            // The kernel keeps whole pages: the rest of the last one is zeroed, as POSIX
+            // has a mapping's partial last page past the end.
+            zero(o.kernel, size, size.next_multiple_of(PAGE))
+        } else {
+            zero_kept_tail(o.kernel, old, size)
         }
-        Ok(())
     }
 
     fn mmap(&mut self, ocb: &mut Ocb, request: &Request) -> Result<u64, Errno> {
@@ -628,6 +626,22 @@ impl ResourceManager for Proc {
             self.respawn_due(); // (early, from a client's pulse: nothing is started early)
         }
     }
+}
+
+/// Zeroes bytes `from..to` of memory object `kernel` (nothing if `to <= from`).
+fn zero(kernel: u32, from: u64, to: u64) -> Result<(), Errno> {
+    let Some(len) = to.checked_sub(from).filter(|len| *len > 0).map(|len| len as usize) else { return Ok(()) };
+    let rw = mem_prot::READ | mem_prot::WRITE;
+    // SAFETY: `window` points at `len` writable bytes of the object.
+    through_window(kernel, from, len, rw, |window| unsafe { core::ptr::write_bytes(window, 0, len) })
+}
+
+/// An object of `old` bytes grew: what its last page held past `old`, up to `new`, is
+/// zeroed, so that the new bytes read as zeros — the kernel keeps whole pages, and a
+/// mapping writes past the end of the last one (those bytes came back when a write or
+/// `ftruncate` grew the object, where POSIX has zeros).
+fn zero_kept_tail(kernel: u32, old: u64, new: u64) -> Result<(), Errno> {
+    zero(kernel, old, new.min(old.next_multiple_of(PAGE)))
 }
 
 /// Runs `copy` on the address of byte `offset` of memory object `kernel`, with `len`

@@ -483,6 +483,23 @@ pub fn shared_memory_read_and_written_like_a_file() -> Outcome {
     ensure!(n == 16 && buffer == [0u8; 16], "\"end!\" (at 8000) came back: {:?}", &buffer[..n]);
     file.seek(4, whence::SET).map_err(e("seek"))?;
     ensure!(file.read(&mut buffer[..1]) == Ok(1) && buffer[0] == b'o', "before the cut");
+    // What a mapping wrote past the end, in the last page, reads as zeros once the
+    // object grows over it, by ftruncate or by a write (a review: it came back).
+    file.truncate(100).map_err(e("shrink"))?;
+    let at = shm::mmap(4096, shm::PROT_READ | shm::PROT_WRITE, shm::MAP_SHARED, Some(&file), 0).map_err(e("mmap"))?;
+    // SAFETY: one page is mapped read-write at `at` until the munmap below.
+    unsafe {
+        (at as *mut u8).add(200).write_volatile(0xAA);
+        (at as *mut u8).add(3000).write_volatile(0xBB);
+        shm::munmap(at, 4096).map_err(e("munmap"))?;
+    }
+    file.truncate(1000).map_err(e("grow"))?;
+    file.seek(200, whence::SET).map_err(e("seek"))?;
+    ensure!(file.read(&mut buffer[..1]) == Ok(1) && buffer[0] == 0, "past the end came back: {:#x}", buffer[0]);
+    file.seek(5000, whence::SET).map_err(e("seek"))?;
+    ensure!(file.write(b"z") == Ok(1), "a write past the end");
+    file.seek(3000, whence::SET).map_err(e("seek"))?;
+    ensure!(file.read(&mut buffer[..1]) == Ok(1) && buffer[0] == 0, "a write brought back {:#x}", buffer[0]);
     // A mapping past the object's pages is refused before proc makes anything (a private
     // copy of a gigabyte was made first).
     let private = shm::mmap(1 << 30, shm::PROT_READ, shm::MAP_PRIVATE, Some(&file), 0).err();
