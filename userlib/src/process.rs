@@ -157,21 +157,27 @@ pub enum KillTarget {
 }
 
 /// The usage `kill` says.
-const KILL_USAGE: &str =
-    "usage: kill [-SIGNAL] [--] PID|-PGID... (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)";
+const KILL_USAGE: &str = "usage: kill [-SIGNAL | -s SIGNAL] [--] PID|-PGID... \
+    (SIGNAL: a number or HUP INT QUIT KILL USR1 USR2 ALRM TERM)";
 
-/// `kill [-SIGNAL] [--] PID|-PGID…` taken apart: the signal's number (TERM, 15, unless
+/// `kill [-SIGNAL | -s SIGNAL] [--] PID|-PGID…` taken apart: the signal's number (TERM, 15, unless
 /// named) and each operand's target, or what is wrong with it; `Err`: a usage error.
 pub fn parse_kill(words: &[&str]) -> Result<(u32, Vec<Result<KillTarget, String>>), String> {
     const SIGNALS: [(&str, u32); 8] =
         [("HUP", 1), ("INT", 2), ("QUIT", 3), ("KILL", 9), ("USR1", 10), ("USR2", 12), ("ALRM", 14), ("TERM", 15)];
+    let signal_named = |word: &str, name: &str| {
+        let name = name.trim_start_matches("SIG");
+        let number = name.parse::<u32>().ok().filter(|n| (0..=64).contains(n));
+        let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
+        number.ok_or_else(|| format!("{word}: not a signal; {KILL_USAGE}"))
+    };
+    // POSIX's forms: `kill -s NAME …`, `kill -NAME …`, and `--` before the operands.
     let (signal, operands) = match words {
         ["--", rest @ ..] => (15, rest),
+        ["-s"] => return Err(String::from(KILL_USAGE)),
+        ["-s", name, "--", rest @ ..] | ["-s", name, rest @ ..] => (signal_named(name, name)?, rest),
         [first, "--", rest @ ..] | [first, rest @ ..] if first.starts_with('-') => {
-            let name = first[1..].trim_start_matches("SIG");
-            let number = name.parse::<u32>().ok().filter(|n| (0..=64).contains(n));
-            let number = number.or_else(|| SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, number)| *number));
-            (number.ok_or_else(|| format!("{first}: not a signal; {KILL_USAGE}"))?, rest)
+            (signal_named(first, &first[1..])?, rest)
         }
         _ => (15, words),
     };
@@ -253,6 +259,10 @@ mod tests {
         assert_eq!(parse(&["-KILL", "--", "-8"]), Ok((9, vec![Ok(Group(8))])));
         assert_eq!(parse(&["-SIGHUP", "7"]), Ok((1, vec![Ok(Process(7))])));
         assert_eq!(parse(&["--", "-8"]), Ok((15, vec![Ok(Group(8))])));
+        assert_eq!(parse(&["-s", "KILL", "7"]), Ok((9, vec![Ok(Process(7))])));
+        assert_eq!(parse(&["-s", "TERM", "--", "-8"]), Ok((15, vec![Ok(Group(8))])));
+        assert!(parse(&["-s"]).unwrap_err().starts_with("usage:"));
+        assert!(parse(&["-s", "NOPE", "7"]).unwrap_err().starts_with("NOPE: not a signal"));
         assert_eq!(parse(&["-0", "x", "0"]).map(|(s, t)| (s, t.iter().filter(|t| t.is_err()).count())), Ok((0, 2)));
         assert!(parse(&["-9"]).unwrap_err().starts_with("usage:"), "no operand");
         assert!(parse(&[]).unwrap_err().starts_with("usage:"));
