@@ -304,11 +304,12 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             {
                 return Err(format!("nested paths:\n{out}"));
             }
-            // rmdir removes only empty directories; rm no directory (EPERM, as POSIX allows).
+            // rmdir removes only empty directories; rm no directory (EPERM, as POSIX allows,
+            // which rm puts in words: "operation not permitted" left a user guessing).
             let out = s.command("rmdir /tmp/d ; rmdir /tmp/d/f ; rm /tmp/d ; rmdir /tmp ; ls /tmp/d")?;
             if !(out.contains("rmdir: /tmp/d: ENOTEMPTY")
                 && out.contains("rmdir: /tmp/d/f: ENOTDIR")
-                && out.contains("rm: /tmp/d: EPERM")
+                && out.contains("rm: /tmp/d: is a directory (`rmdir` removes an empty one)")
                 && out.contains("rmdir: /tmp: EBUSY")
                 && out.contains("\r\ne/\r\n"))
             {
@@ -332,7 +333,7 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             )?;
             if !(out.contains("mv: /tmp/d/x to /tmp/x: EISDIR")
                 && out.contains("mv: /tmp/d/e to /tmp/d/f: ENOTDIR")
-                && out.contains("mv: /tmp/d to /tmp/d/e/d: EINVAL")
+                && out.contains("mv: /tmp/d to /tmp/d/e/d: a directory cannot move into itself")
                 && out.contains("mv: /tmp/d/e/b to /dev/shmem/b: EXDEV"))
             {
                 return Err(format!("mv's refusals:\n{out}"));
@@ -941,9 +942,9 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             if !(out.contains("\r\n/\r\n/tmp/cdout\r\n")
                 && out.contains("mkfifo: /tmp/plain: EEXIST")
                 && out.contains("\r\nby-path\r\n")
-                && out.contains("rm: /tmp: EPERM")
-                && out.contains("rm: /dev/mqueue: EPERM")
-                && out.contains("rm: /dev: EPERM"))
+                && out.contains("rm: /tmp: is a directory")
+                && out.contains("rm: /dev/mqueue: is a directory")
+                && out.contains("rm: /dev: is a directory"))
             {
                 return Err(format!("the built-in's redirection, mkfifo, /proc/boot and rm printed:\n{out}"));
             }

@@ -16,7 +16,8 @@
 //! * `sleep SECONDS` (fractions too: `0.25`), `wc [PATH…]` (lines, words, bytes of each file, or of standard input).
 //! * `true`, `false` — end with status 0 and 1.
 //! * `rm PATH…`, `touch PATH…`, `mkfifo PATH…`, `cp FROM TO` — remove, create, make a
-//!   named pipe, copy a file. `rm` removes no directory (ramfs says `EPERM`).
+//!   named pipe, copy a file. `rm` removes no directory (ramfs says `EPERM`, `rm` that
+//!   it is a directory).
 //! * `mkdir DIR…`, `rmdir DIR…` — make directories; remove empty ones (`ENOTEMPTY` while
 //!   one holds something, `ENOTDIR` for a file).
 //! * `mv FROM TO`, `mv FROM… DIR` — rename (POSIX's `rename`: a file TO is replaced); into
@@ -77,7 +78,7 @@ fn main(args: Args) -> i32 {
         "mq" => mq_tool(&words),
         "sleep" => sleep(&words),
         "wc" => wc(&words),
-        "rm" => each_path(&words, "rm PATH...", fs::unlink),
+        "rm" => rm(&words),
         "touch" => each_path(&words, "touch PATH...", |path| {
             match fs::open(path, open_flags::O_WRONLY | open_flags::O_CREAT, 0o644) {
                 // A directory that is there is touched, as POSIX's touch has it (`touch
@@ -201,7 +202,7 @@ fn is_output(path: &str) -> bool {
 }
 
 /// `act` on each path, reporting each failure and going on (as POSIX's `rm` does).
-fn each_path(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), Errno>) -> Outcome {
+fn each_path<E: core::fmt::Display>(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), E>) -> Outcome {
     if paths.is_empty() {
         return Err(format!("usage: {usage}"));
     }
@@ -218,6 +219,17 @@ fn each_path(paths: &[&str], usage: &str, act: impl Fn(&str) -> Result<(), Errno
     Ok(())
 }
 
+/// `rm PATH...`: each file removed. A directory is not (POSIX's `unlink`, which ramfs
+/// answers `EPERM`): that is said in words (`rm d` said only "operation not permitted").
+fn rm(paths: &[&str]) -> Outcome {
+    each_path(paths, "rm PATH...", |path| match fs::unlink(path) {
+        Err(Errno::EPERM) if fs::read_dir(path).is_ok() => {
+            Err(String::from("is a directory (`rmdir` removes an empty one)"))
+        }
+        removed => removed.map_err(|e| format!("{e}")),
+    })
+}
+
 /// `cp FROM TO`, `cp FROM... DIR`: each FROM's bytes copied to TO (created, or
 /// truncated), or into directory DIR under its own name, as POSIX's cp does.
 fn cp(words: &[&str]) -> Outcome {
@@ -230,8 +242,21 @@ fn cp(words: &[&str]) -> Outcome {
 fn mv(words: &[&str]) -> Outcome {
     let usage = "usage: mv FROM TO | mv FROM... DIR (TO: a new name, or a file it replaces)";
     each_to_target(words, usage, |from, target| {
-        fs::rename(from, target).map_err(|e| format!("{from} to {target}: {e}"))
+        fs::rename(from, target).map_err(|e| match e {
+            // (`mv d d` and `mv d d/e` said only "invalid argument".)
+            Errno::EINVAL if is_within(target, from) => {
+                format!("{from} to {target}: a directory cannot move into itself")
+            }
+            e => format!("{from} to {target}: {e}"),
+        })
     })
+}
+
+/// Whether `path` names something inside `directory` (`/tmp/d/e` in `/tmp/d`), by name.
+fn is_within(path: &str, directory: &str) -> bool {
+    let canonical = |path: &str| userlib::msg::canonical_path(path).unwrap_or_else(|_| String::from(path));
+    let (path, directory) = (canonical(path), canonical(directory));
+    path.strip_prefix(directory.as_str()).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// What cp and mv share: `act(FROM, target)` for each FROM of `FROM... TO`, the target
