@@ -665,9 +665,14 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
             }
             // `kill -0` asks only whether a process is there (it was "not a signal").
             let out = s.command("kill -0 1; echo k-$?; kill -0 99999; echo k-$?")?;
-            (out.contains("k-0") && out.contains("99999: ESRCH") && out.contains("k-1"))
+            if !(out.contains("k-0") && out.contains("99999: ESRCH") && out.contains("k-1")) {
+                return Err(format!("kill -0 printed:\n{out}"));
+            }
+            // POSIX's `kill -s NAME` and `--` before the pids (`--: not a signal`).
+            let out = s.command("sleep 30 & kill -- $! ; wait $! ; echo term-$? ; sleep 30 & kill -s KILL -- $! ; wait $! ; echo kill-$?")?;
+            (out.contains("term-143") && out.contains("kill-137"))
                 .then_some(())
-                .ok_or(format!("kill -0 printed:\n{out}"))
+                .ok_or(format!("kill -- and kill -s printed:\n{out}"))
         }),
         ("directories_of_the_pathname_space_are_directories", |s| {
             // (`/dev` has no server: opening it said ENOENT; `ls /dev/` lost its markers.)
