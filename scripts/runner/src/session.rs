@@ -674,6 +674,17 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("kill -- and kill -s printed:\n{out}"))
         }),
+        ("a_second_ramfs_says_why_it_cannot_serve_its_path", |s| {
+            // (`ramfs` run again said only `ramfs: EBUSY`, `ramfs mnt` only EINVAL.)
+            let out = s.command(
+                "cd / ; ramfs ; ramfs /tmp/sub ; ramfs mnt & sleep 0.5 ; echo in-mnt > /mnt/x ; cat /mnt/x ; kill $! ; cd",
+            )?;
+            (out.contains("ramfs: /tmp: EBUSY (resource busy): another server serves it already")
+                && out.contains("ramfs: /tmp/sub: EPERM (operation not permitted): inside another server's directory")
+                && out.contains("\r\nin-mnt\r\n"))
+            .then_some(())
+            .ok_or(format!("ramfs printed:\n{out}"))
+        }),
         ("directories_of_the_pathname_space_are_directories", |s| {
             // (`/dev` has no server: opening it said ENOENT; `ls /dev/` lost its markers.)
             // (`/dev/pipe` made a pipe nobody read, and the write failed with EBADF.)

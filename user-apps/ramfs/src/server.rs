@@ -14,15 +14,23 @@ use userlib::msg::{file_kind, open_flags, path_flags, whence, Stat};
 use userlib::resmgr::{read_directory, Dispatcher, Reply, Request, ResourceManager};
 use userlib::{println, proc, Args, Errno};
 
-pub fn main(args: Args) -> Result<(), Errno> {
+pub fn main(args: Args) -> Result<(), String> {
+    // A relative PATH is the working directory's, as any program's paths are (`ramfs mnt`
+    // said only EINVAL).
     let path = args.get(1).unwrap_or("/tmp");
-    let channel = userlib::ipc::Channel::create(userlib::ipc::channel_flags::DISCONNECT)?;
-    let _attached = proc::path_attach(path, channel.chid(), path_flags::DIR)?;
+    let path = userlib::msg::canonical_path(path).map_err(|e| format!("{path}: {e}"))?;
+    let channel = userlib::ipc::Channel::create(userlib::ipc::channel_flags::DISCONNECT).map_err(|e| format!("{e}"))?;
+    // Why proc refused the path, in words (`ramfs` run again said only EBUSY).
+    let _attached = proc::path_attach(&path, channel.chid(), path_flags::DIR).map_err(|e| match e {
+        Errno::EBUSY => format!("{path}: {e}: another server serves it already"),
+        Errno::EPERM => format!("{path}: {e}: inside another server's directory, or a place of the system's"),
+        e => format!("{path}: {e}"),
+    })?;
     let prefix = String::from(path.trim_end_matches('/'));
     let mut dispatcher = Dispatcher::new(Files { tree: Tree::new(), prefix });
     let error = dispatcher.serve(&channel);
     println!("ramfs: receiving failed: {error}");
-    Err(error)
+    Err(format!("{error}"))
 }
 
 /// The server's state: the tree (each open holds its node there).
