@@ -751,7 +751,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 return stages.last().and_then(|s| s.err()).unwrap_or(127);
             };
             if job.background {
-                let (pid, command, job_pids) = (last_pid, command_line(job), pids.clone());
+                let (pid, command, job_pids) = (last_pid, job.command_line(), pids.clone());
                 self.say(&format!("[{pid}] started  {command}\n"));
                 self.last_background = Some(pid);
                 // A thread waits and lets go of the pipes as the commands end.
@@ -930,12 +930,6 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             fs::open(path, flags, 0o644).map_err(|e| format!("shell: {path}: {e}"))?;
         }
         Ok(())
-    }
-
-    /// A job's command line, as `jobs` shows it.
-    fn command_line(job: &Job) -> String {
-        let commands: Vec<String> = job.pipeline.iter().map(|c| c.argv.join(" ")).collect();
-        commands.join(" | ")
     }
 
     /// The status a pipeline ended with — its last program's, as POSIX's `$?`, the low 8

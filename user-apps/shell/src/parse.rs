@@ -53,6 +53,40 @@ pub struct Job {
     pub condition: Condition,
 }
 
+impl Job {
+    /// The job as `jobs` and its `started`/`done` lines show it: each command's words and
+    /// the redirections that took effect (`cat f > out`; two `cat f &` writing to different
+    /// files looked the same).
+    pub fn command_line(&self) -> String {
+        let mut line = String::new();
+        for (i, command) in self.pipeline.iter().enumerate() {
+            if i > 0 {
+                line.push_str(" | ");
+            }
+            line.push_str(&command.argv.join(" "));
+            let mut redirect = |operator: &str, path: &str| {
+                line.push_str(operator);
+                line.push_str(path);
+            };
+            if let Some(path) = &command.stdin {
+                redirect(" < ", path);
+            }
+            if command.stderr == Some(ErrorRedirect::ToUnredirectedOutput) {
+                redirect(" 2>&1", "");
+            }
+            if let Some(output) = &command.stdout {
+                redirect(if output.append { " >> " } else { " > " }, &output.path);
+            }
+            match &command.stderr {
+                Some(ErrorRedirect::File(error)) => redirect(if error.append { " 2>> " } else { " 2> " }, &error.path),
+                Some(ErrorRedirect::ToOutput) => redirect(" 2>&1", ""),
+                Some(ErrorRedirect::ToUnredirectedOutput) | None => {}
+            }
+        }
+        line
+    }
+}
+
 /// When a job runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Condition {
@@ -583,6 +617,16 @@ mod tests {
     fn cmd(words: &[&str]) -> Command {
         let argv = words.iter().map(|w| w.to_string()).collect();
         Command { argv, stdin: None, stdout: None, stderr: None, files: Vec::new() }
+    }
+
+    #[test]
+    fn a_job_s_command_line_shows_its_redirections() {
+        let line = |text: &str| parse(text).unwrap().iter().map(Job::command_line).collect::<Vec<_>>();
+        assert_eq!(line("echo x > f &"), ["echo x > f"]);
+        assert_eq!(line("cat < a | wc >> b 2> e"), ["cat < a | wc >> b 2> e"]);
+        assert_eq!(line("cat f > a > b 2>> e"), ["cat f > b 2>> e"], "the redirections that took effect");
+        assert_eq!(line("cat f > out 2>&1 ; cat g 2>&1 > out"), ["cat f > out 2>&1", "cat g 2>&1 > out"]);
+        assert_eq!(line("sleep 30 | cat &"), ["sleep 30 | cat"]);
     }
 
     /// A foreground job.
