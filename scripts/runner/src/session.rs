@@ -375,13 +375,15 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
         ("fifos_only_where_a_file_system_keeps_them", |s| {
             // (A new user's findings: a FIFO made in /dev/mqueue hid a queue's name and
             // hung `mq send`; one at /dev/pipe/N took the opens of anonymous pipe N, so a
-            // pipeline's data went to whoever read the FIFO; /x and /dev/shmem/s too.)
+            // pipeline's data went to whoever read the FIFO; /x and /dev/shmem/s too. The
+            // refusal says where FIFOs go: "function not implemented" alone did not.)
             let out = s.command(
                 "mkfifo /dev/mqueue/ff ; mkfifo /dev/pipe/30 ; mkfifo /x ; mkfifo /dev/shmem/s ; \
                  mkfifo /tmp/okf ; mkfifo /tmp/okf ; ls /dev/mqueue / ; rm /tmp/okf",
             )?;
-            (out.contains("mkfifo: /dev/mqueue/ff: ENOSYS")
-                && out.contains("mkfifo: /dev/pipe/30: EPERM")
+            (out.contains(
+                "mkfifo: /dev/mqueue/ff: ENOSYS (function not implemented): FIFOs are made only in a file system",
+            ) && out.contains("mkfifo: /dev/pipe/30: EPERM")
                 && out.contains("mkfifo: /x: ENOENT")
                 && out.contains("mkfifo: /dev/shmem/s: ENOSYS")
                 && out.contains("mkfifo: /tmp/okf: EEXIST")
