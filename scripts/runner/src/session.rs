@@ -666,6 +666,13 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 return Err(format!("true and false printed:\n{out}"));
             }
             // `kill -0` asks only whether a process is there (it was "not a signal").
+            // (`proc` said only "shell: proc: EPERM (operation not permitted)".)
+            let out = s.command("proc")?;
+            if !(out.contains("shell: proc: EPERM (operation not permitted): the system's")
+                && out.contains("muon:126$"))
+            {
+                return Err(format!("proc printed:\n{out}"));
+            }
             let out = s.command("kill -0 1; echo k-$?; kill -0 99999; echo k-$?")?;
             if !(out.contains("k-0") && out.contains("99999: ESRCH") && out.contains("k-1")) {
                 return Err(format!("kill -0 printed:\n{out}"));

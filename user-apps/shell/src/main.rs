@@ -870,6 +870,9 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             let environment: Vec<(&str, &str)> = absolute.iter().map(|(key, value)| (*key, value.as_str())).collect();
             proc::spawn_with(name, &arguments, None, None, &environment, group).map_err(|e| match e {
                 Errno::ENOENT => (format!("shell: {name}: no such program in the boot image"), 127),
+                // (proc itself, or a priority that is the system's: `proc` said only
+                // "operation not permitted".)
+                Errno::EPERM => (format!("shell: {name}: {e}: the system's, not to be started from the shell"), 126),
                 e => (format!("shell: {name}: {e}"), 126),
             })
         }
