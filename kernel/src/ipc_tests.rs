@@ -2520,11 +2520,26 @@ fn a_receive_made_again_does_not_take_the_senders_bytes_as_its_io_vector() {
     assert_eq!(read(&mut s, p.server, victim, 17), b"server's own data", "written outside the receive buffer");
 }
 
-#[test]
-fn a_boost_reaches_the_server_a_reply_blocked_worker_waits_on() {
-    // docs/syscalls.md MsgSendv: "the channel's serving threads are boosted to our
-    // priority at once (and servers they wait on, in turn)". B's only worker has sent
-    // to C and C has received it (the worker is REPLY-blocked): D (60) sends to B.
+/// Four processes for chains of inheritance: B serves a channel and is connected to C's;
+/// A and D are B's clients (each process's main thread, channel and connection named).
+struct Chain {
+    s: Sys,
+    b: ProcessId,
+    c: ProcessId,
+    a: ProcessId,
+    d: ProcessId,
+    bt: ThreadId,
+    ct: ThreadId,
+    at: ThreadId,
+    dt: ThreadId,
+    c_chid: u32,
+    b_chid: u32,
+    b_to_c: u32,
+    a_to_b: u32,
+    d_to_b: u32,
+}
+
+fn chain_of_servers() -> Chain {
     let mut s = system();
     let b = s.spawn("init", b"", None, None, false).unwrap();
     let c = s.spawn("init", b"", None, None, false).unwrap();
@@ -2536,6 +2551,15 @@ fn a_boost_reaches_the_server_a_reply_blocked_worker_waits_on() {
     let b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
     let a_to_b = as_thread(&mut s, at, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
     let d_to_b = as_thread(&mut s, dt, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    Chain { s, b, c, a, d, bt, ct, at, dt, c_chid, b_chid, b_to_c, a_to_b, d_to_b }
+}
+
+#[test]
+fn a_boost_reaches_the_server_a_reply_blocked_worker_waits_on() {
+    // docs/syscalls.md MsgSendv: "the channel's serving threads are boosted to our
+    // priority at once (and servers they wait on, in turn)". B's only worker has sent
+    // to C and C has received it (the worker is REPLY-blocked): D (60) sends to B.
+    let Chain { mut s, b, c, a, d, bt, ct, at, dt, c_chid, b_chid, b_to_c, a_to_b, d_to_b } = chain_of_servers();
     let (bbuf, cbuf) = (buffer(&mut s, b, &[], 16), buffer(&mut s, c, &[], 16));
     let abuf = buffer(&mut s, a, b"x", 16);
     let dbuf = buffer(&mut s, d, b"x", 16);
@@ -2718,17 +2742,7 @@ fn a_worker_whose_own_send_times_out_still_inherits_from_its_clients() {
     // the send times out. The worker still works on A's request: A's end must take A's
     // priority away, and D's more urgent message queued behind must boost it.
     use abi::syscall::timeout_states as ts;
-    let mut s = system();
-    let b = s.spawn("init", b"", None, None, false).unwrap();
-    let c = s.spawn("init", b"", None, None, false).unwrap();
-    let a = s.spawn("init", b"", None, None, false).unwrap();
-    let d = s.spawn("init", b"", None, None, false).unwrap();
-    let (bt, ct, at, dt) = (main_thread(&s, b), main_thread(&s, c), main_thread(&s, a), main_thread(&s, d));
-    let c_chid = as_thread(&mut s, ct, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
-    let b_chid = as_thread(&mut s, bt, Call::ChannelCreate { flags: 0 }).0.unwrap() as u32;
-    let b_to_c = as_thread(&mut s, bt, Call::ConnectAttach { pid: c.0, chid: c_chid }).0.unwrap() as u32;
-    let a_to_b = as_thread(&mut s, at, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
-    let d_to_b = as_thread(&mut s, dt, Call::ConnectAttach { pid: b.0, chid: b_chid }).0.unwrap() as u32;
+    let Chain { mut s, b, a, d, bt, at, dt, b_chid, b_to_c, a_to_b, d_to_b, .. } = chain_of_servers();
     let bbuf = buffer(&mut s, b, &[], 16);
     let abuf = buffer(&mut s, a, b"x", 16);
     let dbuf = buffer(&mut s, d, b"x", 16);
