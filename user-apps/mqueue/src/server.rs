@@ -7,6 +7,7 @@
 //! unblocks (its timeout) gets `EINTR`, which userlib turns into `ETIMEDOUT`. A queue
 //! lives until it is unlinked and closed by all; `stat` gives its message count.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -40,8 +41,10 @@ struct Entry {
 }
 
 enum Ocb {
-    /// `/dev/mqueue` (`dir` empty) or a directory of queues beneath it (`a` of `/a/b`).
-    Directory { dir: String, next: DirectoryCursor },
+    /// `/dev/mqueue` (its name empty) or a directory of queues beneath it (`a` of `/a/b`),
+    /// with its reader's place.
+    /// (Boxed: the open queues' record, which every message reads, stays small.)
+    Directory(Box<(String, DirectoryCursor)>),
     /// An open queue (its id, and the queue itself, shared with `Server::queues`: no
     /// lookup per message); `client` is the opener's scoid and `descriptor` the connection
     /// it opened (a notification asked for through it goes with it).
@@ -163,7 +166,7 @@ impl Server {
     fn entry(ocb: &Ocb) -> Result<(RefMut<'_, Entry>, u32), Errno> {
         match ocb {
             Ocb::Queue { entry, flags, .. } => Ok((entry.borrow_mut(), *flags)),
-            Ocb::Directory { .. } => Err(Errno::EISDIR),
+            Ocb::Directory(_) => Err(Errno::EISDIR),
         }
     }
 
@@ -194,7 +197,7 @@ impl ResourceManager for Server {
             if flags & open_flags::O_ACCMODE != open_flags::O_RDONLY {
                 return Err(Errno::EISDIR); // `/dev/mqueue` itself, opened to write
             }
-            return Ok(Ocb::Directory { dir: String::new(), next: DirectoryCursor::default() });
+            return Ok(Ocb::Directory(Box::new((String::new(), DirectoryCursor::default()))));
         }
         check_name(path)?;
         let existing = self.names.get(path).copied();
@@ -202,7 +205,7 @@ impl ResourceManager for Server {
             match mqueue::as_directory(&self.names, path) {
                 // As `/dev/mqueue` itself: a directory is not made or opened to write.
                 Ok(()) if flags & open_flags::O_CREAT != 0 || open_flags::writable(flags) => return Err(Errno::EISDIR),
-                Ok(()) => return Ok(Ocb::Directory { dir: String::from(path), next: DirectoryCursor::default() }),
+                Ok(()) => return Ok(Ocb::Directory(Box::new((String::from(path), DirectoryCursor::default())))),
                 Err(Errno::ENOENT) => {} // (made below, if asked)
                 Err(e) => return Err(e),
             }
@@ -251,7 +254,8 @@ impl ResourceManager for Server {
     // into them, as the pipe server's reads and writes are.)
     #[inline(always)]
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
-        if let Ocb::Directory { dir, next } = ocb {
+        if let Ocb::Directory(directory) = ocb {
+            let (dir, next) = &mut **directory;
             let entries = mqueue::directory_entries(&self.names, dir);
             return read_directory(entries, next, request.header.size as usize);
         }
@@ -291,7 +295,7 @@ impl ResourceManager for Server {
 
     fn stat(&mut self, ocb: &mut Ocb) -> Result<Stat, Errno> {
         match ocb {
-            Ocb::Directory { .. } => Ok(Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 }),
+            Ocb::Directory(_) => Ok(Stat { size: 0, kind: file_kind::DIRECTORY, mode: 0o777 }),
             Ocb::Queue { entry, .. } => {
                 let size = entry.borrow().queue.len() as u64;
                 Ok(Stat { size, kind: file_kind::FILE, mode: 0o666 })
