@@ -379,6 +379,11 @@ impl<R: ResourceManager> Dispatcher<R> {
                 if ocbs.contains_key(key) {
                     return Err(Errno::EBUSY); // this connection already is an open file
                 }
+                // (Access mode 3 is neither reading nor writing: POSIX's "oflag not valid".
+                // Taken as read-only, `mq_open` with it gave a queue it could not write.)
+                if header.arg & crate::msg::open_flags::O_ACCMODE == crate::msg::open_flags::O_ACCMODE {
+                    return Err(Errno::EINVAL);
+                }
                 ocbs.may_open(request.client.scoid)?;
                 let ocb = if header.subtype == connect::OPEN {
                     let path = request.path()?;

@@ -507,7 +507,8 @@ fn raw_connect(dir: &str, subtype: u16, flags: u32, path: &[u8]) -> Result<u64, 
 /// A path holding a NUL, sent by a client itself, is refused (`EINVAL`): a NUL ends a
 /// name in a directory listing. (A review found mqueue and ramfs making a queue or file
 /// `nul\0name`, which `ls` then showed as `nul` and `name`, names of nothing, and which
-/// nobody could open or remove by name through userlib.)
+/// nobody could open or remove by name through userlib.) Likewise an open with access
+/// mode 3, which is none.
 pub fn servers_refuse_paths_holding_nul() -> Outcome {
     server_ready("/dev/mqueue")?;
     server_ready("/tmp")?;
@@ -519,6 +520,12 @@ pub fn servers_refuse_paths_holding_nul() -> Outcome {
         }
         ensure!(made == Err(Errno::EINVAL), "{dir}: a name holding a NUL: {made:?}");
         ensure!(!listed.iter().any(|n| n == "nul" || n == "name"), "{dir} lists {listed:?}");
+        // Access mode 3 (O_ACCMODE) is no access mode: it was taken as read-only.
+        let odd = raw_connect(dir, userlib::msg::connect::OPEN, of::O_ACCMODE | of::O_CREAT, b"mode-3");
+        if odd.is_ok() {
+            let _ = raw_connect(dir, userlib::msg::connect::UNLINK, 0, b"mode-3");
+        }
+        ensure!(odd == Err(Errno::EINVAL), "{dir}: opened with access mode 3: {odd:?}");
     }
     Ok(())
 }
