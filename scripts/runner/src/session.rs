@@ -409,6 +409,14 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("mq recv printed:\n{out}"))
         }),
+        ("mq_recv_prints_a_message_ending_in_a_newline_on_one_line", |s| {
+            // (A new user's finding: what `echo` wrote to a queue printed its text, then
+            // ` (priority 0)` on a line of its own.)
+            let out = s.command("mq create /nl ; echo with-a-newline > /dev/mqueue/nl ; mq recv /nl ; mq rm /nl")?;
+            (out.contains("\r\nwith-a-newline (priority 0)\r\n") && out.contains("muon:0$"))
+                .then_some(())
+                .ok_or(format!("mq recv printed:\n{out}"))
+        }),
         ("ctrl_c_stops_a_program", |s| {
             s.mark = s.screen.lock().expect("screen").len();
             s.type_keys("cat\r")?;

@@ -466,7 +466,10 @@ fn mq_tool(words: &[&str]) -> Outcome {
             })?;
             let mut buffer = vec![0u8; q.attr().map_err(e)?.msgsize as usize];
             let (n, priority) = q.receive(&mut buffer).map_err(e)?;
-            println!("{} (priority {priority})", String::from_utf8_lossy(&buffer[..n]));
+            // One line a message: a newline that ends it (`echo x > /dev/mqueue/q` sends
+            // one) is left out, or the priority came on a line of its own.
+            let text = buffer[..n].strip_suffix(b"\n").unwrap_or(&buffer[..n]);
+            println!("{} (priority {priority})", String::from_utf8_lossy(text));
             Ok(())
         }
         ["create", name] => {
