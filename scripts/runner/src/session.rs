@@ -417,6 +417,17 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("mq recv printed:\n{out}"))
         }),
+        ("output_goes_where_the_errors_go", |s| {
+            // (A new user's finding: `echo a >&2` was refused as a redirection.) A program's
+            // and a built-in's, in a script whose errors go to a file.
+            let out = s.command(
+                "shell -c 'echo via-errors >&2 ; cd /dev ; pwd 1>&2' > /tmp/o 2> /tmp/e ; \
+                 echo to-the-file 2> /tmp/e2 >&2 ; cat /tmp/o ; echo ==== ; cat /tmp/e /tmp/e2",
+            )?;
+            (out.contains("\r\n====\r\nvia-errors\r\n/dev\r\nto-the-file\r\n") && out.contains("muon:0$"))
+                .then_some(())
+                .ok_or(format!(">&2:\n{out}"))
+        }),
         ("ctrl_c_stops_a_program", |s| {
             s.mark = s.screen.lock().expect("screen").len();
             s.type_keys("cat\r")?;

@@ -59,6 +59,7 @@ Muon shell. Run a program of the boot image by name, with arguments:
   cmd &              run in the background       $?  the last exit status
   kill $!            end the last job run with & ($!: its pid)
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
+  echo oops >&2      the output where errors go
   cat /tmp/*.txt     * ? [a-z] [!a]: the paths they match ('*' and \\* are a plain *)
 Programs: echo cat ls pidin [mem|family] kill uptime free mq sleep wc true false rm
           touch mkfifo cp mv mkdir rmdir bench hello shell demo-checksum
@@ -669,10 +670,12 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             };
             // Its output goes where `>` or `>>` says, as a program's would.
             let Some(file) = output else {
-                // (Not `say`: that is its standard error, which may be redirected.)
-                match self.script {
-                    true => userlib::io::write_stdout(out.as_bytes()),
-                    false => {
+                // (Not `say`: that is its standard error, which may be redirected. `>&2`:
+                // the shell's own standard error.)
+                match (self.script, command.output_to_error) {
+                    (true, false) => userlib::io::write_stdout(out.as_bytes()),
+                    (true, true) => userlib::io::write_stderr(out.as_bytes()),
+                    (false, _) => {
                         let _ = self.console.write_all(out.as_bytes());
                     }
                 }
@@ -796,13 +799,23 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         ) -> Result<Pid, (String, u32)> {
             let streams = &self.streams;
             let unredirected = pipe.unwrap_or(&streams.output);
-            let stdout = command.stdout.as_ref().map_or(unredirected, |r| r.path.as_str());
+            // The shell's own standard error (`>&2`'s), which a pipe does not change.
+            let (own_error, own_error_append) = match streams.error_to_output {
+                true => (streams.output.as_str(), streams.output_append),
+                false => (streams.error.as_str(), streams.error_append),
+            };
+            let stdout = match (&command.stdout, command.output_to_error) {
+                (Some(redirect), _) => redirect.path.as_str(),
+                (None, true) => own_error,
+                (None, false) => unredirected,
+            };
             // A file it redirects to, the shell made (and emptied, `>`) below: the program
             // appends to it, and so do the programs it starts, which get its streams, so
             // that none writes over another's output (where POSIX shares one offset).
-            let append_output = match &command.stdout {
-                Some(_) => true,
-                None => pipe.is_none() && streams.output_append,
+            let append_output = match (&command.stdout, command.output_to_error) {
+                (Some(_), _) => true,
+                (None, true) => own_error_append,
+                (None, false) => pipe.is_none() && streams.output_append,
             };
             // A program is named as the boot image lists it, or by its path there.
             let canonical = userlib::msg::canonical_path(&command.argv[0]).unwrap_or_default();

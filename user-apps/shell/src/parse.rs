@@ -2,8 +2,9 @@
 //! holds jobs separated by `;`, `&&` (run the next only if this one succeeded), `||` (only
 //! if it failed) or ended by `&` (which runs the job in the background: the pipeline before
 //! it, not a whole `&&` list); a job is a pipeline `cmd1 | cmd2 | ...`; a command is its
-//! words plus at most one `<` input, one `>` or `>>` output and one `2>`, `2>>` or `2>&1`
-//! error redirection (`2>&1`: where the output goes).
+//! words plus at most one `<` input, one `>`, `>>` or `>&2` output and one `2>`, `2>>` or
+//! `2>&1` error redirection (`2>&1`: where the output goes; `>&2`, also written `1>&2`:
+//! where the errors go).
 //!
 //! Quoting follows the POSIX shell, minus everything that expands but `$?`, `$!` and
 //! pathname patterns: words split on spaces and tabs; single quotes keep everything literally;
@@ -21,7 +22,8 @@
 //! `<`, `>`, `>>`, `|`, `||`, `&`, `&&` and `;` are operators
 //! wherever they stand unquoted (`echo hi>out` writes `hi` to `out`); an unquoted number
 //! right before `<` or `>` names the descriptor (`0<`, `1>`, `2>`, `2>>`; `2>&1` sends
-//! errors where the output goes at that point, so `2>&1 > f` leaves them on the screen),
+//! errors where the output goes at that point, so `2>&1 > f` leaves them on the screen,
+//! and `>&2` the output where the errors go at that point: `>&2 2> f` leaves it there),
 //! and `#` at the start of a word begins a comment that runs to the end of the line.
 //! There are no variables, `~`, here-documents, other descriptors, or `&` after an
 //! `&&`/`||` list (a parse error: POSIX would run the whole list in the background).
@@ -77,6 +79,9 @@ impl Job {
             if let Some(output) = &command.stdout {
                 redirect(if output.append { " >> " } else { " > " }, &output.path);
             }
+            if command.output_to_error {
+                redirect(" >&2", "");
+            }
             match &command.stderr {
                 Some(ErrorRedirect::File(error)) => redirect(if error.append { " 2>> " } else { " 2> " }, &error.path),
                 Some(ErrorRedirect::ToOutput) => redirect(" 2>&1", ""),
@@ -120,6 +125,10 @@ pub struct Command {
     pub stdin: Option<String>,
     /// Where to write standard output (`> path` or `>> path`), if anywhere.
     pub stdout: Option<Redirect>,
+    /// `>&2` (or `1>&2`) while standard error was not redirected: standard output goes
+    /// where the shell's standard error goes (then `stdout` is `None`). After `2> path`,
+    /// `>&2` is a `stdout` that appends to that file, which `2>` made.
+    pub output_to_error: bool,
     /// Where to write standard error (`2> path`, `2>> path`, `2>&1`), if anywhere.
     pub stderr: Option<ErrorRedirect>,
     /// Every redirection to or from a file, in the order written, those a later one of
@@ -169,7 +178,7 @@ pub enum ParseError {
     /// A `<`, `>` or `>>` is not followed by a file name.
     MissingRedirectTarget,
     /// A redirection of a descriptor other than 0, 1 and 2, or a duplication other
-    /// than `2>&1` (`3> f`, `1<f`, `>&2`).
+    /// than `2>&1` and `>&2` (`3> f`, `1<f`, `2>&2`, `>&3`).
     UnsupportedRedirection,
     /// `&` after an `&&` or `||` list.
     BackgroundList,
@@ -185,7 +194,7 @@ impl fmt::Display for ParseError {
             ParseError::UnterminatedQuote => "unterminated quote",
             ParseError::DanglingEscape => "nothing to escape after `\\`",
             ParseError::MissingRedirectTarget => "a redirection needs a file name",
-            ParseError::UnsupportedRedirection => "only 0<, 1>, 2> (and >>) and 2>&1 redirect a descriptor",
+            ParseError::UnsupportedRedirection => "only 0<, 1>, 2> (and >>), 2>&1 and >&2 redirect a descriptor",
             ParseError::BackgroundList => "`&` cannot run an `&&` or `||` list in the background",
             ParseError::EmptyCommand => "empty command next to `|`, `;`, `&`, `&&` or `||`",
         })
@@ -222,6 +231,8 @@ enum Token {
     ErrorAppend,
     /// `2>&1`
     ErrorToOutput,
+    /// `>&2`, `1>&2`
+    OutputToError,
 }
 
 /// Stands for `$?` in the marked form: NUL, which no word typed or passed to a program
@@ -387,13 +398,14 @@ fn redirection(
         };
     }
     if !append && chars.next_if_eq(&'&').is_some() {
-        // A duplication: only `2>&1`, ended as a word would be.
+        // A duplication: only `2>&1` and `>&2` (`1>&2`), ended as a word would be.
         let mut target = String::new();
         while let Some(c) = chars.next_if(|c| !matches!(c, ' ' | '\t' | '\r' | '\n' | '|' | '&' | ';' | '<' | '>')) {
             target.push(c);
         }
         return match (descriptor, target.as_str()) {
             (Some("2"), "1") => Ok(Token::ErrorToOutput),
+            (None | Some("1"), "2") => Ok(Token::OutputToError),
             _ => unsupported,
         };
     }
@@ -412,6 +424,7 @@ struct CommandBuilder {
     argv: Vec<String>,
     stdin: Option<String>,
     stdout: Option<Redirect>,
+    output_to_error: bool,
     stderr: Option<ErrorRedirect>,
     files: Vec<FileRedirect>,
 }
@@ -419,7 +432,8 @@ struct CommandBuilder {
 impl CommandBuilder {
     /// Nothing has been collected: not even a redirection.
     fn is_blank(&self) -> bool {
-        self.argv.is_empty() && self.stdin.is_none() && self.stdout.is_none() && self.stderr.is_none()
+        let redirected = self.stdin.is_some() || self.stdout.is_some() || self.output_to_error || self.stderr.is_some();
+        self.argv.is_empty() && !redirected
     }
 
     /// The finished command, which must have a word.
@@ -427,8 +441,8 @@ impl CommandBuilder {
         if self.argv.is_empty() {
             return Err(ParseError::EmptyCommand);
         }
-        let Self { argv, stdin, stdout, stderr, files } = self;
-        Ok(Command { argv, stdin, stdout, stderr, files })
+        let Self { argv, stdin, stdout, output_to_error, stderr, files } = self;
+        Ok(Command { argv, stdin, stdout, output_to_error, stderr, files })
     }
 }
 
@@ -498,6 +512,7 @@ impl UnexpandedJob {
                 argv,
                 stdin: c.stdin.as_ref().map(path),
                 stdout: c.stdout.as_ref().map(redirect),
+                output_to_error: c.output_to_error,
                 stderr: match &c.stderr {
                     Some(ErrorRedirect::File(r)) => Some(ErrorRedirect::File(redirect(r))),
                     other => other.clone(),
@@ -558,6 +573,7 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
             Token::Output | Token::Append => {
                 let redirect = Redirect { path: redirect_target(tokens.next())?, append: token == Token::Append };
                 command.files.push(FileRedirect::Output(redirect.clone()));
+                command.output_to_error = false;
                 let earlier = command.stdout.replace(redirect);
                 if let (Some(ErrorRedirect::ToOutput), Some(earlier)) = (&command.stderr, earlier) {
                     // `> a 2>&1 > b`: the errors stay with `a` (emptied already).
@@ -570,11 +586,31 @@ fn jobs_of(tokens: Vec<Token>) -> Result<Vec<Job>, ParseError> {
                 command.stderr = Some(ErrorRedirect::File(redirect));
             }
             Token::ErrorToOutput => {
-                command.stderr = Some(match command.stdout {
-                    Some(_) => ErrorRedirect::ToOutput,
-                    None => ErrorRedirect::ToUnredirectedOutput,
-                })
+                command.stderr = match (&command.stdout, command.output_to_error) {
+                    (Some(_), _) => Some(ErrorRedirect::ToOutput),
+                    (None, true) => None, // (`>&2 2>&1`: the errors where they were)
+                    (None, false) => Some(ErrorRedirect::ToUnredirectedOutput),
+                }
             }
+            // The output where the errors go now, as sh duplicates descriptor 2 onto 1.
+            Token::OutputToError => match &command.stderr {
+                None => {
+                    command.stdout = None;
+                    command.output_to_error = true;
+                }
+                // (The file `2>` made: appended to, as `2>&1`'s after `> a 2>&1 > b`.)
+                Some(ErrorRedirect::File(error)) => {
+                    command.stdout = Some(Redirect { append: true, ..error.clone() });
+                    command.output_to_error = false;
+                }
+                // (`> f 2>&1 >&2`: both to `f` already.)
+                Some(ErrorRedirect::ToOutput) => {}
+                // (`2>&1 >&2`: both where the output would go without a redirection.)
+                Some(ErrorRedirect::ToUnredirectedOutput) => {
+                    command.stdout = None;
+                    command.output_to_error = false;
+                }
+            },
             Token::Pipe => pipeline.push(core::mem::take(&mut command).finish()?),
             Token::Separator | Token::Background | Token::And | Token::Or => {
                 pipeline.push(core::mem::take(&mut command).finish()?);
@@ -616,7 +652,7 @@ mod tests {
     /// A command with only words.
     fn cmd(words: &[&str]) -> Command {
         let argv = words.iter().map(|w| w.to_string()).collect();
-        Command { argv, stdin: None, stdout: None, stderr: None, files: Vec::new() }
+        Command { argv, stdin: None, stdout: None, output_to_error: false, stderr: None, files: Vec::new() }
     }
 
     #[test]
@@ -886,6 +922,7 @@ mod tests {
                 argv: vec!["sort".to_string(), "-r".to_string()],
                 stdin: Some("in".to_string()),
                 stdout: Some(Redirect { path: "out".to_string(), append: false }),
+                output_to_error: false,
                 stderr: None,
                 files: vec![output("out", false), FileRedirect::Input("in".to_string())],
             }])],
@@ -955,7 +992,7 @@ mod tests {
         assert_eq!(command("ls 1>out 2>err 0<in").argv, ["ls"]);
         let numbered = command("ls 1>>out 0<in");
         assert_eq!((numbered.stdout.map(|r| r.append), numbered.stdin.as_deref()), (Some(true), Some("in")));
-        for line in ["ls 3> f", "cat 1<f", "ls >&2", "ls >&", "ls 2>&1x", "ls 2>&3", "ls 12>x", "ls 0>x"] {
+        for line in ["ls 3> f", "cat 1<f", "ls >&3", "ls >&", "ls 2>&1x", "ls 2>&3", "ls 12>x", "ls 0>x", "ls 2>&2"] {
             assert_eq!(parse(line), Err(ParseError::UnsupportedRedirection), "{line:?}");
         }
         assert_eq!(parse("cat 2>"), Err(ParseError::MissingRedirectTarget));
@@ -963,6 +1000,38 @@ mod tests {
         assert_eq!(parse("a && b &"), Err(ParseError::BackgroundList));
         assert_eq!(parse("a || b & c"), Err(ParseError::BackgroundList));
         assert!(parse("a & b && c").is_ok());
+    }
+
+    #[test]
+    fn output_to_where_the_errors_go() {
+        let command = |line| parse(line).unwrap()[0].pipeline[0].clone();
+        let file = |path: &str, append| Some(Redirect { path: path.to_string(), append });
+        for line in ["echo a >&2", "echo a 1>&2", "echo a>&2", "echo a > f >&2"] {
+            let echo = command(line);
+            assert_eq!(
+                (echo.argv, echo.output_to_error, echo.stdout, echo.stderr),
+                (vec!["echo".to_string(), "a".to_string()], true, None, None),
+                "{line:?}"
+            );
+        }
+        assert_eq!(command("echo a > f >&2").files.len(), 1, "`f` is still made");
+        let later = command("echo a >&2 > f");
+        assert_eq!((later.output_to_error, later.stdout), (false, file("f", false)), "the last one wins");
+        let to_file = command("echo a 2> e >&2");
+        assert_eq!((to_file.output_to_error, to_file.stdout), (false, file("e", true)), "to the file `2>` made");
+        assert_eq!(to_file.files, [FileRedirect::Output(Redirect { path: "e".to_string(), append: false })]);
+        let before = command("echo a >&2 2> e");
+        assert_eq!((before.output_to_error, before.stdout.is_none()), (true, true), "where the errors were");
+        assert_eq!(before.stderr, Some(ErrorRedirect::File(Redirect { path: "e".to_string(), append: false })));
+        let swapped = command("echo a >&2 2>&1");
+        assert_eq!((swapped.output_to_error, swapped.stderr), (true, None), "both to the errors' place");
+        let both = command("echo a > f 2>&1 >&2");
+        assert_eq!((both.stdout, both.stderr), (file("f", false), Some(ErrorRedirect::ToOutput)));
+        let unredirected = command("echo a 2>&1 > f >&2");
+        assert_eq!((unredirected.output_to_error, unredirected.stdout), (false, None), "both where output was");
+        assert_eq!(parse(">&2"), Err(ParseError::EmptyCommand));
+        let jobs = parse("echo a >&2 2> e | cat >&2 &").unwrap();
+        assert_eq!(jobs[0].command_line(), "echo a >&2 2> e | cat >&2");
     }
 
     #[test]
