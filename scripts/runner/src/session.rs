@@ -417,6 +417,19 @@ pub fn shell_session_on(board: &Board, features: Option<&str>, boot: &Boot, labe
                 .then_some(())
                 .ok_or(format!("mq recv printed:\n{out}"))
         }),
+        ("a_script_file_runs_with_the_shell_s_input", |s| {
+            // (A new user's finding: `shell FILE`, POSIX's `sh FILE`, printed the usage.)
+            s.command("echo 'echo line-one-of-file' > /tmp/script ; echo 'cat ; false' >> /tmp/script")?;
+            s.command("echo the-shell-s-input > /tmp/script-in")?;
+            let out = s.command("shell -c 'cd /tmp ; shell script < script-in'")?;
+            if !(out.contains("\r\nline-one-of-file\r\nthe-shell-s-input\r\n") && out.contains("muon:1$")) {
+                return Err(format!("shell script < script-in:\n{out}"));
+            }
+            let out = s.command("shell /tmp/no-such-script")?;
+            (out.contains("shell: /tmp/no-such-script: ENOENT") && out.contains("muon:127$"))
+                .then_some(())
+                .ok_or(format!("shell /tmp/no-such-script:\n{out}"))
+        }),
         ("output_goes_where_the_errors_go", |s| {
             // (A new user's finding: `echo a >&2` was refused as a redirection.) A program's
             // and a built-in's, in a script whose errors go to a file.

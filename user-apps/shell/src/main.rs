@@ -13,8 +13,9 @@
 //! their standard input and outputs as `STDIN`/`STDOUT`/`STDERR` paths in their
 //! environment, and start in the shell's working directory (`PWD`); a background job's,
 //! and every program a shell in the background starts, also get `BACKGROUND`.
-//! `shell -c LINE`, or a shell whose standard input is not the console, runs the line or
-//! the script on it without prompts and ends with the last status; in the background it
+//! `shell -c LINE`, `shell FILE` (its programs' standard input is then the shell's), or
+//! a shell whose standard input is not the console, runs the line, the file or the script
+//! on its input without prompts and ends with the last status; in the background it
 //! leaves the console alone (no claim of it for its programs: Ctrl-C does not reach
 //! them).
 
@@ -59,7 +60,7 @@ Muon shell. Run a program of the boot image by name, with arguments:
   cmd &              run in the background       $?  the last exit status
   kill $!            end the last job run with & ($!: its pid)
   a && b || c        b if a succeeded, c if not  cat x 2> errors, cmd > out 2>&1
-  echo oops >&2      the output where errors go
+  echo oops >&2      the output where errors go  shell FILE: run the script in FILE
   cat /tmp/*.txt     * ? [a-z] [!a]: the paths they match ('*' and \\* are a plain *)
 Programs: echo cat ls pidin [mem|family] kill uptime free mq sleep wc true false rm
           touch mkfifo cp mv mkdir rmdir bench hello shell demo-checksum
@@ -113,10 +114,12 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         in_background: bool,
     }
 
-    /// A shell's programs' standard output and error when nothing redirects them: the
-    /// console for an interactive shell; a script shell's own (`shell < script > out`).
-    /// (Their input is the console either way: a script shell's own input is the script.)
+    /// A shell's programs' standard streams when nothing redirects them: the console for
+    /// an interactive shell; a script shell's own output and error (`shell < script >
+    /// out`), and its own input if the script is a file (`shell script < in`), else the
+    /// console (a script shell's own input is the script).
     struct Streams {
+        input: String,
         output: String,
         output_append: bool,
         error: String,
@@ -128,6 +131,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
         fn console() -> Streams {
             let console = String::from(CONSOLE);
             Streams {
+                input: console.clone(),
                 output: console.clone(),
                 output_append: false,
                 error: console,
@@ -136,11 +140,13 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             }
         }
 
-        /// This process's own, from its environment (the console where it has none).
-        fn inherited() -> Streams {
+        /// This process's own, from its environment (the console where it has none), but
+        /// for its input unless `own_input` (it is the script).
+        fn inherited(own_input: bool) -> Streams {
             let path = |key: &str| String::from(userlib::env::var(key).unwrap_or(CONSOLE));
             let set = |key: &str| userlib::env::var(key).is_some();
             Streams {
+                input: if own_input { path("STDIN") } else { String::from(CONSOLE) },
                 output: path("STDOUT"),
                 output_append: set("STDOUT_APPEND"),
                 error: path("STDERR"),
@@ -187,20 +193,22 @@ Tab completes a program (ls /proc/boot: them all) or a path.
             builtin_errors: RefCell::new(None),
             in_background: userlib::env::var("BACKGROUND").is_some(),
         };
-        // `shell -c LINE`, or a script on standard input (`shell < file`, `... | shell`):
-        // run it and end with the last status, as sh does.
+        // `shell -c LINE`, a script file (`shell FILE`), or a script on standard input
+        // (`shell < file`, `... | shell`): run it and end with the last status, as sh does.
+        // A script file leaves standard input to its programs.
         let script = match (args.get(1), args.get(2), userlib::env::var("STDIN")) {
-            (Some("-c"), Some(line), _) if args.len() == 3 => Some(String::from(line)),
+            (Some("-c"), Some(line), _) if args.len() == 3 => Some((String::from(line), false)),
+            (Some(path), None, _) if !path.starts_with('-') => Some((read_script_file(path), true)),
             (Some(_), _, _) => {
-                userlib::eprintln!("shell: usage: shell [-c LINE]");
+                userlib::eprintln!("shell: usage: shell [-c LINE | FILE]");
                 process::exit(2);
             }
-            (None, _, Some(input)) if input != CONSOLE => Some(read_script()),
+            (None, _, Some(input)) if input != CONSOLE => Some((read_script(), false)),
             (None, _, _) => None,
         };
-        if let Some(script) = script {
+        if let Some((script, own_input)) = script {
             shell.script = true;
-            shell.streams = Streams::inherited();
+            shell.streams = Streams::inherited(own_input);
             for line in script.lines() {
                 shell.run_line(line);
                 if shell.status == INTERRUPTED_STATUS {
@@ -724,7 +732,7 @@ Tab completes a program (ls /proc/boot: them all) or a path.
                 let stdin = match (&command.stdin, i) {
                     (Some(path), _) => Some(path.clone()),
                     (None, 0) if job.background => Some(String::from(NULL_DEVICE)),
-                    (None, 0) => Some(String::from(CONSOLE)),
+                    (None, 0) => Some(self.streams.input.clone()),
                     (None, _) => Some(format!("{}/{}", userlib::msg::PIPE_DIR, pipes[i - 1].2)),
                 };
                 let unredirected = match i + 1 == count {
@@ -915,15 +923,37 @@ Tab completes a program (ls /proc/boot: them all) or a path.
 
     /// The script on standard input, whole (`shell < file`, `... | shell`).
     fn read_script() -> String {
+        read_all("standard input", 1, userlib::io::read)
+    }
+
+    /// The script in the file at `path`, whole (`shell FILE`); one that cannot be opened
+    /// or read (a directory) ends the shell with 127, as sh's does.
+    fn read_script_file(path: &str) -> String {
+        let file = fs::open(path, open_flags::O_RDONLY, 0).and_then(|file| match file.stat() {
+            Ok(s) if s.kind == userlib::msg::file_kind::DIRECTORY => Err(Errno::EISDIR),
+            _ => Ok(file),
+        });
+        match file {
+            Ok(file) => read_all(path, 127, |chunk| file.read(chunk)),
+            Err(e) => {
+                userlib::eprintln!("shell: {path}: {e}");
+                process::exit(127);
+            }
+        }
+    }
+
+    /// All that `read` gives, from `source`; on an error, says so and ends the shell
+    /// with `status`.
+    fn read_all(source: &str, status: i32, mut read: impl FnMut(&mut [u8]) -> Result<usize, Errno>) -> String {
         let mut bytes = Vec::new();
         let mut chunk = [0u8; 1024];
         loop {
-            match userlib::io::read(&mut chunk) {
+            match read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => bytes.extend_from_slice(&chunk[..n]),
                 Err(e) => {
-                    userlib::eprintln!("shell: standard input: {e}");
-                    process::exit(1);
+                    userlib::eprintln!("shell: {source}: {e}");
+                    process::exit(status);
                 }
             }
         }
