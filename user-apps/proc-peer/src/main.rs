@@ -10,6 +10,8 @@
 //!   shared memory" pattern). Exits 0, or with the errno.
 //! * `shm-handle SERVER` — ask SERVER (message `H`) for a shared-memory handle, open it,
 //!   map it, check the first word is `0x5EED`, write `0xD0E` after it. Exits 0, or errno.
+//! * `shm-create OBJECT` — create shared-memory object OBJECT (`O_EXCL`) and leave it
+//!   (named, it outlives this process). Exits 0, or with the errno.
 //! * `pipe-writer PIPE WRITER RECORDS` — write RECORDS records of `PIPE_BUF` bytes to
 //!   anonymous pipe PIPE: each is WRITER's number in every byte but the first eight,
 //!   which hold the record's sequence number and a checksum of the rest.
@@ -43,6 +45,9 @@ fn main(args: Args) -> i32 {
         "shm-client" => shm_client(arg(2), arg(3), arg(4).parse().unwrap_or(1)),
         "shm-handle" => shm_handle(arg(2)),
         "shm-leave-handle" => shm_leave_handle(),
+        "shm-create" => {
+            shm::shm_open(arg(2), open_flags::O_RDWR | open_flags::O_CREAT | open_flags::O_EXCL, 0).map(drop)
+        }
         "shm-private" => shm_private(arg(2), arg(3).parse().unwrap_or(0)),
         "pipe-writer" => pipe_writer(arg(2), arg(3).parse().unwrap_or(0), arg(4).parse().unwrap_or(0)),
         "pipe-block" => pipe_block(arg(2)),

@@ -311,18 +311,17 @@ impl ResourceManager for Proc {
             if !open_flags::writable(flags) || flags & open_flags::O_CREAT == 0 {
                 return Err(Errno::EINVAL);
             }
-            if self.shm.is_full() {
-                return Err(Errno::ENFILE);
-            }
+            let pid = request.client.pid;
+            self.shm.may_create(pid)?;
             let kernel = sys::mem_object_create(0)?;
-            return Ok(Ocb::Shm { object: self.shm.insert(kernel, None), flags, position: 0 });
+            return Ok(Ocb::Shm { object: self.shm.insert(kernel, None, pid), flags, position: 0 });
         }
         let name = Self::object_name(path)?;
-        let object = match self.shm.open(name, flags)? {
+        let object = match self.shm.open(name, flags, request.client.pid)? {
             Some(object) => object,
             None => {
                 let kernel = sys::mem_object_create(0)?;
-                self.shm.insert(kernel, Some(name))
+                self.shm.insert(kernel, Some(name), request.client.pid)
             }
         };
         if flags & open_flags::O_TRUNC != 0 {
@@ -608,6 +607,13 @@ impl ResourceManager for Proc {
         for r in released {
             self.release(r);
         }
+        // Its process may have ended (or only dropped its connections: then its objects
+        // still count against it): objects of every ended creator count against no one.
+        if self.shm.has_creators() {
+            if let Ok(live) = live_processes() {
+                self.shm.disown(|pid| live.contains(&pid));
+            }
+        }
     }
 
     fn pulse(&mut self, pulse: userlib::abi::ipc::Pulse) {
@@ -625,6 +631,21 @@ impl ResourceManager for Proc {
         } else if pulse.code == RESPAWN_DUE {
             self.respawn_due(); // (early, from a client's pulse: nothing is started early)
         }
+    }
+}
+
+/// The pids of the processes that have a thread that has not ended.
+fn live_processes() -> Result<BTreeSet<u32>, Errno> {
+    let mut room = 64;
+    loop {
+        let mut buffer = vec![0u8; room * ThreadInfo::SIZE];
+        let count = sys::thread_list(&mut buffer)?;
+        if count <= room {
+            let records = buffer.chunks_exact(ThreadInfo::SIZE).take(count).filter_map(ThreadInfo::from_bytes);
+            let dead = userlib::abi::info::ThreadStateCode::Dead as u8;
+            return Ok(records.filter(|t| t.state != dead).map(|t| t.pid).collect());
+        }
+        room = count + 16; // (threads started meanwhile)
     }
 }
 

@@ -5,6 +5,10 @@
 //!
 //! Handles (`shm_create_handle`) let one named process open one object once, with at
 //! most the access they grant.
+//!
+//! Each object counts against the process that created it until it is freed (a named
+//! one: unlinked and closed by all) or that process ends, so that no one process can
+//! take the whole table from the others (see [`MAX_OBJECTS_PER_CREATOR`]).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -23,6 +27,9 @@ pub struct Object<K> {
     pub name: Option<String>,
     /// Open files and outstanding handles.
     pub references: u32,
+    /// The pid of the process that created it, while that process lives: the object
+    /// counts against it ([`MAX_OBJECTS_PER_CREATOR`]).
+    pub creator: Option<u32>,
 }
 
 /// What the caller must do after a table change.
@@ -38,6 +45,12 @@ pub enum Release<K> {
 /// outlives its maker, and each holds one of the kernel's 4,095 memory objects, which
 /// loading a program needs too (a loop of `shm_open` once left no room to spawn).
 pub const MAX_OBJECTS: usize = 1024;
+/// Most objects one process may have created that still exist (`ENOSPC` beyond, as
+/// POSIX's `shm_open` has "insufficient space for the creation of the new object":
+/// `EMFILE` says the caller's descriptors ran out, and named objects hold none). A
+/// review found two processes (anonymous objects) or one (named ones, which outlive it)
+/// filling the table, leaving everyone else `ENFILE` until the objects were unlinked.
+pub const MAX_OBJECTS_PER_CREATOR: usize = 256;
 /// Most handles (`shm_create_handle`) not yet used, together: each holds its object and
 /// a table entry until the process it names opens it, or its maker disconnects.
 pub const MAX_GRANTS: usize = 4096;
@@ -90,11 +103,12 @@ impl<K: Copy> ShmTable<K> {
         self.objects.get_mut(&id)
     }
 
-    /// What opening `name` with `flags` needs: `Ok(Some(id))` an existing object (opened:
-    /// referenced once more), `Ok(None)` a new one must be created (then [`Self::insert`]),
-    /// or the error (`ENOENT` without `O_CREAT`, `EEXIST` with `O_CREAT | O_EXCL`).
-    /// The caller truncates on `O_TRUNC` (which needs write access).
-    pub fn open(&mut self, name: &str, flags: u32) -> Result<Option<u32>, Errno> {
+    /// What process `pid` opening `name` with `flags` needs: `Ok(Some(id))` an existing
+    /// object (opened: referenced once more), `Ok(None)` a new one must be created (then
+    /// [`Self::insert`]), or the error (`ENOENT` without `O_CREAT`, `EEXIST` with
+    /// `O_CREAT | O_EXCL`, or what [`Self::may_create`] says). The caller truncates on
+    /// `O_TRUNC` (which needs write access).
+    pub fn open(&mut self, name: &str, flags: u32, pid: u32) -> Result<Option<u32>, Errno> {
         if flags & O_TRUNC != 0 && !open_flags::writable(flags) {
             return Err(Errno::EACCES);
         }
@@ -104,26 +118,34 @@ impl<K: Copy> ShmTable<K> {
                 self.objects.get_mut(&id).expect("found").references += 1;
                 Ok(Some(id))
             }
-            None if flags & O_CREAT != 0 && self.is_full() => Err(Errno::ENFILE),
-            None if flags & O_CREAT != 0 => Ok(None),
+            None if flags & O_CREAT != 0 => self.may_create(pid).map(|_| None),
             None => Err(Errno::ENOENT),
         }
     }
 
-    /// True when the table holds [`MAX_OBJECTS`]: no new one.
-    pub fn is_full(&self) -> bool {
-        self.objects.len() >= MAX_OBJECTS
+    /// Whether process `pid` may create an object: `ENOSPC` when
+    /// [`MAX_OBJECTS_PER_CREATOR`] of its objects exist, `ENFILE` when [`MAX_OBJECTS`] do.
+    pub fn may_create(&self, pid: u32) -> Result<(), Errno> {
+        if self.objects.values().filter(|o| o.creator == Some(pid)).count() >= MAX_OBJECTS_PER_CREATOR {
+            return Err(Errno::ENOSPC);
+        }
+        if self.objects.len() >= MAX_OBJECTS {
+            return Err(Errno::ENFILE);
+        }
+        Ok(())
     }
 
-    /// Adds a new, opened object (named or anonymous); returns its id, one no live object
-    /// has (ids wrap: a new object once replaced a live one after 2^32).
-    pub fn insert(&mut self, kernel: K, name: Option<&str>) -> u32 {
+    /// Adds a new, opened object (named or anonymous) that process `creator` made;
+    /// returns its id, one no live object has (ids wrap: a new object once replaced a
+    /// live one after 2^32).
+    pub fn insert(&mut self, kernel: K, name: Option<&str>, creator: u32) -> u32 {
         let mut id = self.next_id;
         while id == 0 || self.objects.contains_key(&id) {
             id = id.wrapping_add(1);
         }
         self.next_id = id.wrapping_add(1);
-        self.objects.insert(id, Object { kernel, size: 0, name: name.map(String::from), references: 1 });
+        let object = Object { kernel, size: 0, name: name.map(String::from), references: 1, creator: Some(creator) };
+        self.objects.insert(id, object);
         id
     }
 
@@ -204,6 +226,21 @@ impl<K: Copy> ShmTable<K> {
         }
     }
 
+    /// True when some object counts against a process (which may have ended since).
+    pub fn has_creators(&self) -> bool {
+        self.objects.values().any(|o| o.creator.is_some())
+    }
+
+    /// Objects whose creator is not `alive` no longer count against it: it has ended (a
+    /// later process given its pid starts with none).
+    pub fn disown(&mut self, alive: impl Fn(u32) -> bool) {
+        for o in self.objects.values_mut() {
+            if o.creator.is_some_and(|pid| !alive(pid)) {
+                o.creator = None;
+            }
+        }
+    }
+
     /// The names of named objects, sorted.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.objects.values().filter_map(|o| o.name.as_deref()).collect();
@@ -238,42 +275,84 @@ mod tests {
     #[test]
     fn the_table_is_bounded_and_ids_skip_live_objects() {
         let mut t = ShmTable::<u32>::new();
+        // (Processes 0, 1, 2 and 3, each as many as it may create.)
         for i in 0..MAX_OBJECTS {
-            let name = alloc::format!("o{i}");
-            assert_eq!(t.open(&name, O_RDWR | O_CREAT), Ok(None));
-            t.insert(i as u32, Some(&name));
+            let (name, creator) = (alloc::format!("o{i}"), (i / MAX_OBJECTS_PER_CREATOR) as u32);
+            assert_eq!(t.open(&name, O_RDWR | O_CREAT, creator), Ok(None));
+            t.insert(i as u32, Some(&name), creator);
         }
-        assert_eq!(t.open("one-more", O_RDWR | O_CREAT), Err(Errno::ENFILE));
-        assert_eq!(t.open("o7", O_RDWR | O_CREAT).map(|o| o.is_some()), Ok(true), "existing ones still open");
+        assert_eq!(t.open("one-more", O_RDWR | O_CREAT, 9), Err(Errno::ENFILE));
+        assert_eq!(t.open("o7", O_RDWR | O_CREAT, 1).map(|o| o.is_some()), Ok(true), "existing ones still open");
         // Past the end of the ids: around to the first free one, never a live one.
         t.next_id = u32::MAX;
         assert_eq!(t.unlink("o0"), Ok(Release::Keep), "o0 (id 1) is still open");
         assert_eq!(t.close(1), Release::Close(0));
-        let wrapped = t.insert(99, None);
+        let wrapped = t.insert(99, None, 1);
         assert_eq!(wrapped, u32::MAX);
-        assert_eq!(t.insert(100, None), 1, "0 skipped; 1 free again");
-        assert_eq!(t.insert(101, None), MAX_OBJECTS as u32 + 1, "2 and on are live");
+        assert_eq!(t.insert(100, None, 1), 1, "0 skipped; 1 free again");
+        assert_eq!(t.insert(101, None, 1), MAX_OBJECTS as u32 + 1, "2 and on are live");
+    }
+
+    #[test]
+    fn one_process_creates_a_bounded_share_until_its_objects_go_or_it_ends() {
+        let mut t = ShmTable::<u32>::new();
+        let create = |t: &mut ShmTable<u32>, name: &str, pid: u32| {
+            t.open(name, O_RDWR | O_CREAT, pid).map(|_| t.insert(0, Some(name), pid))
+        };
+        let mut mine = std::vec::Vec::new();
+        for i in 0..MAX_OBJECTS_PER_CREATOR - 1 {
+            mine.push(create(&mut t, &alloc::format!("n{i}"), 7).unwrap());
+        }
+        let anon = t.insert(0, None, 7);
+        assert_eq!(t.may_create(7), Err(Errno::ENOSPC), "named and anonymous alike");
+        assert_eq!(create(&mut t, "more", 7), Err(Errno::ENOSPC));
+        assert_eq!(t.open("n3", O_RDWR | O_CREAT, 7).map(|o| o.is_some()), Ok(true), "its own still open");
+        assert_eq!(t.may_create(8), Ok(()), "others still create");
+        let theirs = create(&mut t, "theirs", 8).unwrap();
+        // Opening another's object is not creating it: it counts against its creator.
+        assert_eq!(t.open("theirs", O_RDWR | O_CREAT, 7), Ok(Some(theirs)));
+        assert_eq!(t.may_create(7), Err(Errno::ENOSPC));
+        // An anonymous object counts until its last close.
+        assert_eq!(t.close(anon), Release::Close(0));
+        assert_eq!(t.may_create(7), Ok(()));
+        t.insert(0, None, 7);
+        // A named one until it is unlinked *and* closed by all.
+        assert_eq!(t.unlink("n3"), Ok(Release::Keep), "n3 is open twice");
+        assert_eq!(t.may_create(7), Err(Errno::ENOSPC), "unlinked, still open");
+        assert_eq!(t.close(mine[3]), Release::Keep);
+        assert_eq!(t.close(mine[3]), Release::Close(0));
+        assert_eq!(t.may_create(7), Ok(()), "unlinked and closed by all");
+        // When its creator ends, an object counts against no one (named, it lives on).
+        create(&mut t, "last", 7).unwrap();
+        assert_eq!(t.may_create(7), Err(Errno::ENOSPC));
+        assert!(t.has_creators());
+        t.disown(|pid| pid == 8);
+        assert_eq!(t.may_create(7), Ok(()), "a new process with pid 7 starts afresh");
+        assert!(t.find("last").is_some());
+        assert!(t.has_creators(), "8 lives");
+        t.disown(|_| false);
+        assert!(!t.has_creators());
     }
 
     #[test]
     fn an_object_lives_until_its_name_and_every_open_are_gone() {
         let mut t = ShmTable::<u32>::new();
-        assert_eq!(t.open("pic", O_RDWR), Err(Errno::ENOENT));
-        assert_eq!(t.open("pic", O_RDWR | O_CREAT), Ok(None));
-        let id = t.insert(77, Some("pic"));
-        assert_eq!(t.open("pic", O_RDWR | O_CREAT | O_EXCL), Err(Errno::EEXIST));
-        assert_eq!(t.open("pic", O_RDONLY), Ok(Some(id)));
-        assert_eq!(t.open("pic", O_RDONLY | O_TRUNC), Err(Errno::EACCES));
+        assert_eq!(t.open("pic", O_RDWR, 1), Err(Errno::ENOENT));
+        assert_eq!(t.open("pic", O_RDWR | O_CREAT, 1), Ok(None));
+        let id = t.insert(77, Some("pic"), 1);
+        assert_eq!(t.open("pic", O_RDWR | O_CREAT | O_EXCL, 1), Err(Errno::EEXIST));
+        assert_eq!(t.open("pic", O_RDONLY, 1), Ok(Some(id)));
+        assert_eq!(t.open("pic", O_RDONLY | O_TRUNC, 1), Err(Errno::EACCES));
         assert_eq!(t.names(), ["pic"]);
         assert_eq!(t.close(id), Release::Keep);
         assert_eq!(t.unlink("pic"), Ok(Release::Keep), "still open once");
         assert_eq!(t.unlink("pic"), Err(Errno::ENOENT));
-        assert_eq!(t.open("pic", O_RDWR), Err(Errno::ENOENT), "the name is gone at once");
+        assert_eq!(t.open("pic", O_RDWR, 1), Err(Errno::ENOENT), "the name is gone at once");
         assert_eq!(t.close(id), Release::Close(77));
         assert!(t.is_empty());
         // Named and never opened again: unlink frees it.
-        assert_eq!(t.open("cfg", O_RDWR | O_CREAT), Ok(None));
-        let cfg = t.insert(78, Some("cfg"));
+        assert_eq!(t.open("cfg", O_RDWR | O_CREAT, 1), Ok(None));
+        let cfg = t.insert(78, Some("cfg"), 1);
         assert_eq!(t.close(cfg), Release::Keep, "the name keeps it");
         assert_eq!(t.unlink("cfg"), Ok(Release::Close(78)));
     }
@@ -281,7 +360,7 @@ mod tests {
     #[test]
     fn handles_open_once_for_the_named_process_only() {
         let mut t = ShmTable::<u32>::new();
-        let anon = t.insert(5, None);
+        let anon = t.insert(5, None, 1);
         let h = t.create_handle(anon, 7, O_RDONLY, O_RDWR, 1).unwrap();
         assert_eq!(t.close(anon), Release::Keep, "the handle keeps it");
         assert_eq!(t.open_handle(h, 8, O_RDONLY), Err(Errno::EACCES), "made for 7");
@@ -289,7 +368,7 @@ mod tests {
         assert_eq!(t.open_handle(h, 7, O_RDONLY), Ok(anon));
         assert_eq!(t.open_handle(h, 7, O_RDONLY), Err(Errno::EINVAL), "spent");
         assert_eq!(t.close(anon), Release::Close(5));
-        let ro = t.insert(6, None);
+        let ro = t.insert(6, None, 1);
         assert_eq!(t.create_handle(ro, 7, O_RDWR, O_RDONLY, 1), Err(Errno::EACCES), "cannot grant more");
         // Reading as well as writing: a write-only grant gives no reading, and a
         // write-only file cannot grant it.
@@ -304,7 +383,7 @@ mod tests {
     #[test]
     fn unused_handles_are_bounded_and_go_with_their_maker() {
         let mut t = ShmTable::<u32>::new();
-        let id = t.insert(5, None);
+        let id = t.insert(5, None, 1);
         let make = |t: &mut ShmTable<u32>, maker: u32| t.create_handle(id, 7, O_RDONLY, O_RDWR, maker);
         let mine: std::vec::Vec<u64> = (0..MAX_GRANTS_PER_CLIENT).map(|_| make(&mut t, 1).unwrap()).collect();
         assert_eq!(make(&mut t, 1), Err(Errno::EMFILE));
@@ -327,7 +406,7 @@ mod tests {
         t.forget(99, |r| released.push(r));
         assert_eq!(t.close(id), Release::Keep, "the used handle's open holds it");
         assert_eq!(t.close(id), Release::Close(5), "the object's own open was the last");
-        let other = t.insert(6, None);
+        let other = t.insert(6, None, 1);
         t.create_handle(other, 7, O_RDONLY, O_RDWR, 3).unwrap();
         assert_eq!(t.close(other), Release::Keep, "the handle holds it");
         let mut last = std::vec::Vec::new();

@@ -94,6 +94,7 @@ fn main(_args: Args) -> i32 {
         ("proc_shm_anon_handle_for_one_process", proc::anonymous_shared_memory_handle_for_one_process),
         ("proc_pidin_and_child_death_events", proc::pidin_and_child_death_events),
         ("proc_bounds_what_a_client_registers", proc::proc_bounds_what_a_client_registers),
+        ("proc_shm_one_process_cannot_take_every_object", proc::one_process_cannot_take_every_shared_memory_object),
         ("pipe_eof_epipe_and_nonblocking", pipes::pipe_eof_epipe_and_nonblocking),
         (
             "pipe_blocked_readers_wake_by_priority",

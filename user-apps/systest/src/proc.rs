@@ -432,6 +432,46 @@ pub fn shared_memory_unlink_while_mapped() -> Outcome {
     Ok(())
 }
 
+/// One process cannot take every shared-memory object: it may have created 256 that
+/// still exist, named and anonymous alike (`ENOSPC` beyond), and others still create
+/// theirs. (A review found one process making proc's 1,024 named objects, which outlive
+/// it, and everyone else getting `ENFILE` until they were unlinked.)
+pub fn one_process_cannot_take_every_shared_memory_object() -> Outcome {
+    let create = open_flags::O_RDWR | open_flags::O_CREAT | open_flags::O_EXCL;
+    let (names, stopped) = make_until_refused(1100, |i| {
+        let name = format!("/hog-{i}");
+        shm::shm_open(&name, create, 0).map(|_| name)
+    });
+    // (What a failure leaves behind is removed first: named objects outlive this test.)
+    let mut outcome = Ok(());
+    if names.len() < 200 || names.len() > 256 || stopped != Some(Errno::ENOSPC) {
+        outcome = Err(format!("created {} named objects, then {stopped:?}", names.len()));
+    } else if let Some(other) =
+        Some(shm::shm_open_anon(open_flags::O_RDWR).map(drop)).filter(|r| *r != Err(Errno::ENOSPC))
+    {
+        outcome = Err(format!("an anonymous object past the bound: {other:?}"));
+    } else {
+        match peer(&["shm-create", "/not-hogged"]).and_then(exited) {
+            Ok(0) => {}
+            Ok(errno) => outcome = Err(format!("another process could not create one: errno {errno}")),
+            Err(err) => outcome = Err(err),
+        }
+        let _ = shm::shm_unlink("/not-hogged");
+    }
+    // A name unlinked (and closed by all) no longer counts against its creator.
+    if let (Ok(()), Some(first)) = (&outcome, names.first()) {
+        let unlinked = shm::shm_unlink(first);
+        let made = shm::shm_open_anon(open_flags::O_RDWR);
+        if unlinked.is_err() || made.is_err() {
+            outcome = Err(format!("after unlinking one: {unlinked:?}, then {:?}", made.err()));
+        }
+    }
+    for name in &names {
+        let _ = shm::shm_unlink(name); // (the first may be gone already)
+    }
+    outcome
+}
+
 /// A shared-memory object read and written like a file, as procnto allows (`echo x >
 /// /dev/shmem/note` made an object nothing could write: `ENOSYS`).
 pub fn shared_memory_read_and_written_like_a_file() -> Outcome {
