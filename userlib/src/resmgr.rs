@@ -65,6 +65,14 @@ impl Request<'_> {
         self.message.take().expect("a request is held once")
     }
 
+    /// Bytes a `READ` may answer with: what its header asks for, at most the room the
+    /// sender has (the header's `size` is the sender's word, not its buffer: the kernel
+    /// copies no more than the buffer holds, and what a server took past it was lost).
+    #[inline(always)] // (in the pipe server's read path)
+    pub fn read_size(&self) -> usize {
+        usize::try_from(self.header.size).unwrap_or(usize::MAX).min(self.reply_room)
+    }
+
     /// The payload as a `CONNECT`'s path (`EINVAL` if it is not UTF-8 or holds a NUL:
     /// see [`crate::msg::connect_path`]).
     pub fn path(&self) -> Result<&str, Errno> {
@@ -83,15 +91,18 @@ pub enum Reply {
     Held,
 }
 
-/// The answer to a read of a directory whose entries are `names` (in any order: they are
-/// given in byte order, see [`crate::msg::directory_entries`]); `next` says where the
-/// reader is.
+/// The answer to `request`, a read of a directory whose entries are `names` (in any
+/// order: they are given in byte order, see [`crate::msg::directory_entries`]), as many
+/// as its [`Request::read_size`] holds; `next` says where the reader is. (Servers passed
+/// the header's `size`: a client claiming more room than its buffer had got entries the
+/// kernel cut off, and the cursor moved past them.)
 #[cold]
 pub fn read_directory<S: AsRef<str>>(
     names: impl IntoIterator<Item = S>,
     next: &mut crate::msg::DirectoryCursor,
-    room: usize,
+    request: &Request,
 ) -> Result<Reply, Errno> {
+    let room = request.read_size();
     crate::msg::directory_entries(names, next, room).map(|bytes| Reply::Data(bytes.len() as u64, bytes))
 }
 

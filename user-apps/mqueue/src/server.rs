@@ -257,7 +257,7 @@ impl ResourceManager for Server {
         if let Ocb::Directory(directory) = ocb {
             let (dir, next) = &mut **directory;
             let entries = mqueue::directory_entries(&self.names, dir);
-            return read_directory(entries, next, request.header.size as usize);
+            return read_directory(entries, next, request);
         }
         let (mut entry, flags) = Self::entry(ocb)?;
         if !open_flags::readable(flags) {

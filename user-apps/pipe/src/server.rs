@@ -112,13 +112,6 @@ fn answer_all(done: &mut Vec<Completion<ReceivedMessage>>, pipe: &mut Pipe<Recei
     }
 }
 
-/// The bytes a `READ` may take: what it asks for, but no more than its reply buffer holds
-/// (the kernel copies no more: bytes taken past it were lost, to every reader).
-#[inline(always)]
-fn reply_size(request: &Request) -> usize {
-    (request.header.size as usize).min(request.reply_room)
-}
-
 impl Server {
     /// A new pipe's id; `ENFILE` when [`MAX_PIPES`] exist.
     fn create(&mut self, named: bool) -> Result<u32, Errno> {
@@ -226,12 +219,12 @@ impl ResourceManager for Server {
         match *ocb {
             Ocb::Directory { ref mut next } => {
                 let anonymous = self.pipes.iter().filter(|(_, e)| !e.borrow().pipe.is_named());
-                read_directory(anonymous.map(|(id, _)| alloc::format!("{id}")), next, reply_size(request))
+                read_directory(anonymous.map(|(id, _)| alloc::format!("{id}")), next, request)
             }
             Ocb::End { write: true, .. } => Err(Errno::EBADF),
             Ocb::End { ref entry, nonblock, .. } => {
                 let entry = &mut *entry.borrow_mut();
-                let (client, want) = (request.client, reply_size(request));
+                let (client, want) = (request.client, request.read_size());
                 let message = request.hold();
                 entry.pipe.read(message, client.priority, client.scoid, want, nonblock, &mut self.done);
                 answer(&mut self.done, &mut entry.pipe, &[]);

@@ -355,13 +355,13 @@ impl ResourceManager for Proc {
 
     fn read(&mut self, ocb: &mut Ocb, request: &mut Request) -> Result<Reply, Errno> {
         match ocb {
-            Ocb::Directory { next } => read_directory(self.shm.names(), next, request.header.size as usize),
+            Ocb::Directory { next } => read_directory(self.shm.names(), next, request),
             Ocb::Shm { object, flags, position } => {
                 if !open_flags::readable(*flags) {
                     return Err(Errno::EBADF);
                 }
                 let o = self.shm.get(*object).ok_or(Errno::EBADF)?;
-                let want = (request.header.size as usize).min(request.reply_room).min(MAX_TRANSFER);
+                let want = request.read_size().min(MAX_TRANSFER);
                 let n = (o.size.saturating_sub(*position) as usize).min(want);
                 let mut bytes = vec![0u8; n];
                 if n > 0 {
@@ -375,9 +375,7 @@ impl ResourceManager for Proc {
                 Ok(Reply::Data(n as u64, bytes))
             }
             Ocb::Null => Ok(Reply::Data(0, Vec::new())),
-            Ocb::Boot { next } => {
-                read_directory(self.image.programs().map(|p| p.name), next, request.header.size as usize)
-            }
+            Ocb::Boot { next } => read_directory(self.image.programs().map(|p| p.name), next, request),
             Ocb::BootProgram => Err(Errno::ENOSYS), // (run by name: its segments are no file)
         }
     }

@@ -89,9 +89,9 @@ impl ResourceManager for Files {
     fn read(&mut self, ocb: &mut Open, request: &mut Request) -> Result<Reply, Errno> {
         // (No more than the client has room for: a read of u64::MAX bytes copied the
         // whole file, up to 16 MiB, for every request.)
-        let want = (request.header.size as usize).min(request.reply_room);
+        let want = request.read_size();
         match ocb {
-            Open::Directory { id, next } => read_directory(self.tree.names(*id)?, next, want),
+            Open::Directory { id, next } => read_directory(self.tree.names(*id)?, next, request),
             Open::File { id, offset, flags } => {
                 if !open_flags::readable(*flags) {
                     return Err(Errno::EBADF);

@@ -95,6 +95,7 @@ fn main(_args: Args) -> i32 {
         ("proc_pidin_and_child_death_events", proc::pidin_and_child_death_events),
         ("proc_bounds_what_a_client_registers", proc::proc_bounds_what_a_client_registers),
         ("proc_shm_one_process_cannot_take_every_object", proc::one_process_cannot_take_every_shared_memory_object),
+        ("proc_shm_directory_read_skips_nothing", proc::reading_dev_shmem_with_less_room_than_claimed_skips_nothing),
         ("pipe_eof_epipe_and_nonblocking", pipes::pipe_eof_epipe_and_nonblocking),
         (
             "pipe_blocked_readers_wake_by_priority",

@@ -472,6 +472,37 @@ pub fn one_process_cannot_take_every_shared_memory_object() -> Outcome {
     outcome
 }
 
+/// A `READ` of `/dev/shmem` gives what the reader's buffer holds, whatever its header
+/// claims: proc filled the header's `size`, the kernel cut the answer to the buffer, and
+/// the entries cut off were skipped for good.
+pub fn reading_dev_shmem_with_less_room_than_claimed_skips_nothing() -> Outcome {
+    let e = |what: &'static str| move |err: Errno| format!("{what}: {err}");
+    let create = open_flags::O_RDWR | open_flags::O_CREAT;
+    let names: Vec<String> = (0..10).map(|i| format!("listed-{i}")).collect();
+    let files = names.iter().map(|n| shm::shm_open(&format!("/{n}"), create, 0)).collect::<Result<Vec<_>, _>>();
+    let listed = files.map_err(e("shm_open")).and_then(|_files| {
+        let dir = fs::open("/dev/shmem", open_flags::O_RDONLY, 0).map_err(e("open /dev/shmem"))?;
+        let claim = Header { size: 4096, ..Header::new(userlib::msg::io_type::READ) };
+        let (mut listed, mut buffer) = (Vec::new(), [0u8; 40]);
+        for _ in 0..1000 {
+            let n = proc::request_on(dir.fd(), &claim, &[], &mut buffer).map_err(e("read"))? as usize;
+            if n == 0 {
+                return Ok(listed);
+            }
+            let entries = buffer[..n.min(buffer.len())].split(|b| *b == 0).filter(|n| !n.is_empty());
+            listed.extend(entries.map(|n| String::from_utf8_lossy(n).into_owned()));
+        }
+        Err(String::from("the listing never ended"))
+    });
+    for name in &names {
+        let _ = shm::shm_unlink(&format!("/{name}"));
+    }
+    let listed = listed?;
+    let missing: Vec<&String> = names.iter().filter(|n| !listed.contains(n)).collect();
+    ensure!(missing.is_empty(), "reads of 40 bytes claiming 4,096 skipped {missing:?}: gave {listed:?}");
+    Ok(())
+}
+
 /// A shared-memory object read and written like a file, as procnto allows (`echo x >
 /// /dev/shmem/note` made an object nothing could write: `ENOSYS`).
 pub fn shared_memory_read_and_written_like_a_file() -> Outcome {
