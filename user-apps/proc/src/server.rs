@@ -634,17 +634,8 @@ impl ResourceManager for Proc {
 
 /// The pids of the processes that have a thread that has not ended.
 fn live_processes() -> Result<BTreeSet<u32>, Errno> {
-    let mut room = 64;
-    loop {
-        let mut buffer = vec![0u8; room * ThreadInfo::SIZE];
-        let count = sys::thread_list(&mut buffer)?;
-        if count <= room {
-            let records = buffer.chunks_exact(ThreadInfo::SIZE).take(count).filter_map(ThreadInfo::from_bytes);
-            let dead = userlib::abi::info::ThreadStateCode::Dead as u8;
-            return Ok(records.filter(|t| t.state != dead).map(|t| t.pid).collect());
-        }
-        room = count + 16; // (threads started meanwhile)
-    }
+    let dead = userlib::abi::info::ThreadStateCode::Dead as u8;
+    Ok(userlib::info::threads()?.iter().filter(|t| t.state != dead).map(|t| t.pid).collect())
 }
 
 /// Zeroes bytes `from..to` of memory object `kernel` (nothing if `to <= from`).
